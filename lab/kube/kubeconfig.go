@@ -1,0 +1,73 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// Names of the worker's identity in the lab cluster.
+const (
+	WorkerNamespace      = "kube-system"
+	WorkerServiceAccount = "nodewright"
+	workerClusterRole    = "nodewright"
+)
+
+// workerRules are all the worker may do: read pods and pool-related objects, manage the
+// nodes it launches, evict pods while draining, and write events.
+var workerRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "patch", "update", "delete"}},
+	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
+	{APIGroups: []string{""}, Resources: []string{"pods/eviction"}, Verbs: []string{"create"}},
+	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+	{APIGroups: []string{""}, Resources: []string{"persistentvolumes", "persistentvolumeclaims"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"apps"}, Resources: []string{"daemonsets"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"volumeattachments", "storageclasses", "csinodes"}, Verbs: []string{"get", "list", "watch"}},
+}
+
+// kubeconfigFor renders a kubeconfig for one user of the lab cluster.
+func kubeconfigFor(server string, caPEM []byte, user string, auth *clientcmdapi.AuthInfo) ([]byte, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["lab"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[user] = auth
+	cfg.Contexts["lab"] = &clientcmdapi.Context{Cluster: "lab", AuthInfo: user}
+	cfg.CurrentContext = "lab"
+	return clientcmd.Write(*cfg)
+}
+
+// workerToken sets up the worker's service account with only workerRules and returns a
+// bound token for it, valid for a week (the lab rarely lives that long).
+func workerToken(ctx context.Context, client kubernetes.Interface) (string, error) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: WorkerServiceAccount, Namespace: WorkerNamespace}}
+	if _, err := client.CoreV1().ServiceAccounts(WorkerNamespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create service account %s/%s: %w", WorkerNamespace, WorkerServiceAccount, err)
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: workerClusterRole}, Rules: workerRules}
+	if _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create cluster role %s: %w", workerClusterRole, err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: workerClusterRole},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: workerClusterRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: WorkerServiceAccount, Namespace: WorkerNamespace}},
+	}
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create cluster role binding %s: %w", workerClusterRole, err)
+	}
+	week := int64(7 * 24 * 3600)
+	tr, err := client.CoreV1().ServiceAccounts(WorkerNamespace).CreateToken(ctx, WorkerServiceAccount,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &week}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("request token for %s/%s: %w", WorkerNamespace, WorkerServiceAccount, err)
+	}
+	return tr.Status.Token, nil
+}
