@@ -1,0 +1,27 @@
+package v1
+
+// Well-known label keys, annotations and taints, spelled as Karpenter spells them so that
+// existing pod specs and NodePools keep working.
+const (
+	Group = "karpenter.sh"
+
+	LabelNodePool     = "karpenter.sh/nodepool"
+	LabelCapacityType = "karpenter.sh/capacity-type"
+	LabelNodeClaim    = "karpenter.sh/nodeclaim"
+	LabelRegistered   = "karpenter.sh/registered"
+	LabelInitialized  = "karpenter.sh/initialized"
+
+	LabelInstanceType = "node.kubernetes.io/instance-type"
+	LabelZone         = "topology.kubernetes.io/zone"
+	LabelRegion       = "topology.kubernetes.io/region"
+	LabelArch         = "kubernetes.io/arch"
+	LabelOS           = "kubernetes.io/os"
+	LabelHostname     = "kubernetes.io/hostname"
+
+	CapacityTypeOnDemand = "on-demand"
+	CapacityTypeSpot     = "spot"
+
+	AnnotationDoNotDisrupt = "karpenter.sh/do-not-disrupt"
+
+	TaintKeyDisrupted = "karpenter.sh/disrupted"
+)

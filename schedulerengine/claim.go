@@ -1,0 +1,106 @@
+package schedulerengine
+
+import "slices"
+
+// claim is a node this Solve plans to launch. It keeps the instance types still able to hold
+// all of its pods and satisfy all of their requirements; adding a pod only ever narrows that
+// set, and a pod that would empty it is refused.
+type claim struct {
+	world *world
+	pool  *poolState
+	reqs  Requirements
+	// merged are the pod terms already folded into reqs and types; a pod with one of them
+	// skips the label checks.
+	merged   []*podTerm
+	types    []int // indices into world.types, in name order
+	requests vec
+	// ceiling is the largest allocatable per resource over types: a quick test that turns
+	// away pods from a full claim without scanning its types.
+	ceiling vec
+	// counted is the capacity charged to the pool's limits (the cheapest fitting type's);
+	// nil until the claim holds a pod or when the pool has no limits.
+	counted vec
+	pods    []string
+}
+
+// claimFit is what adding one pod would make of a claim, computed by CanAdd without side
+// effects and applied by Add.
+type claimFit struct {
+	term     *podTerm
+	reqs     Requirements
+	types    []int
+	narrowed bool // types differ from the claim's
+	requests vec
+	counted  vec
+}
+
+func newClaim(w *world, pool *poolState) *claim {
+	c := &claim{world: w, pool: pool, reqs: pool.reqs, types: pool.types, requests: make(vec, len(w.dims.names))}
+	c.ceiling = c.ceilingOf(c.types)
+	return c
+}
+
+// fresh copies a seeded claim for a new node; slices are shared because claims replace
+// rather than modify them.
+func (c *claim) fresh() *claim {
+	cp := *c
+	cp.merged = slices.Clip(c.merged)
+	cp.pods = nil
+	return &cp
+}
+
+// CanAdd checks, without changing the claim, whether pod p can join it through term t, and
+// returns what the claim would become.
+func (c *claim) CanAdd(p *pendingPod, t *podTerm) (claimFit, *rejection) {
+	return c.check(p, t, c.world.steps)
+}
+
+func (c *claim) check(p *pendingPod, t *podTerm, steps []claimStep) (claimFit, *rejection) {
+	f := claimFit{term: t, reqs: c.reqs, types: c.types, requests: c.requests, counted: c.counted}
+	for _, step := range steps {
+		if rej := step.check(c, p, &f); rej != nil {
+			rej.kind = step.kind
+			return claimFit{}, rej
+		}
+	}
+	return f, nil
+}
+
+// Add commits a fit CanAdd returned for the same pod.
+func (c *claim) Add(p *pendingPod, f claimFit) {
+	c.absorb(f)
+	if c.pool.limited && f.counted != nil {
+		if c.counted == nil {
+			c.pool.nodes++
+		} else {
+			c.pool.used = c.pool.used.minus(c.counted)
+		}
+		c.pool.used = c.pool.used.plus(f.counted)
+		c.counted = f.counted
+	}
+	c.requests = f.requests
+	c.pods = append(c.pods, p.key)
+}
+
+// absorb takes a fit's requirements and instance types (but no pod), which is also how a
+// seed claim for a pod class is made.
+func (c *claim) absorb(f claimFit) {
+	if !c.hasMerged(f.term) {
+		c.merged = append(slices.Clip(c.merged), f.term)
+	}
+	c.reqs = f.reqs
+	if f.narrowed {
+		c.types = f.types
+		c.ceiling = c.ceilingOf(c.types)
+	}
+}
+
+func (c *claim) hasMerged(t *podTerm) bool { return slices.Contains(c.merged, t) }
+
+func (c *claim) ceilingOf(types []int) vec {
+	ceiling := make(vec, len(c.world.dims.names))
+	for _, i := range types {
+		ceiling.raiseTo(c.world.types[i].alloc)
+	}
+	return ceiling
+}

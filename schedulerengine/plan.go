@@ -1,0 +1,67 @@
+package schedulerengine
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+)
+
+func (s *solver) plan() Plan {
+	p := Plan{Existing: s.onNodes, Unschedulable: s.unschedulable}
+	for _, c := range s.claims {
+		p.NewNodes = append(p.NewNodes, c.nodeClaim())
+	}
+	return p
+}
+
+// pricedType is an instance type with its cheapest offering allowed by a claim.
+type pricedType struct {
+	index int
+	price float64
+}
+
+// nodeClaim turns a claim into the Plan's NodeClaim: its types cheapest first (ties by name),
+// at most MaxInstanceTypes, with the zones and capacity types their allowed offerings span.
+func (c *claim) nodeClaim() NodeClaim {
+	w := c.world
+	offerings := newOfferingFilter(c.reqs)
+	priced := make([]pricedType, 0, len(c.types))
+	for _, i := range c.types {
+		if price, ok := w.types[i].cheapest(offerings); ok {
+			priced = append(priced, pricedType{index: i, price: price})
+		}
+	}
+	slices.SortFunc(priced, func(a, b pricedType) int {
+		if d := cmp.Compare(a.price, b.price); d != 0 {
+			return d
+		}
+		return strings.Compare(w.types[a.index].name, w.types[b.index].name)
+	})
+	if len(priced) > MaxInstanceTypes {
+		priced = priced[:MaxInstanceTypes]
+	}
+	nc := NodeClaim{
+		NodePool: c.pool.name,
+		Pods:     slices.Clone(c.pods),
+		Labels:   c.reqs.PinnedLabels(),
+		Taints:   slices.Clone(c.pool.taints),
+		Requests: w.dims.list(c.requests),
+	}
+	zones, capacityTypes := map[string]bool{}, map[string]bool{}
+	for _, pt := range priced {
+		t := &w.types[pt.index]
+		nc.InstanceTypes = append(nc.InstanceTypes, t.name)
+		for _, o := range t.offerings {
+			if offerings.allows(o) {
+				zones[o.Zone], capacityTypes[o.CapacityType] = true, true
+			}
+		}
+	}
+	nc.Zones = slices.Sorted(maps.Keys(zones))
+	nc.CapacityTypes = slices.Sorted(maps.Keys(capacityTypes))
+	if len(priced) > 0 {
+		nc.PricePerHour = priced[0].price
+	}
+	return nc
+}

@@ -1,0 +1,149 @@
+package schedulerengine
+
+import (
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+func mustReq(t *testing.T, key string, op corev1.NodeSelectorOperator, values ...string) Requirement {
+	t.Helper()
+	r, err := NewRequirement(key, op, values...)
+	if err != nil {
+		t.Fatalf("build %s %s %v: %v", key, op, values, err)
+	}
+	return r
+}
+
+func TestRequirementOperatorsAdmitTheRightValues(t *testing.T) {
+	tests := []struct {
+		name    string
+		op      corev1.NodeSelectorOperator
+		values  []string
+		admits  []string
+		rejects []string
+		absent  bool
+	}{
+		{name: "In admits only its values", op: corev1.NodeSelectorOpIn, values: []string{"a", "b"}, admits: []string{"a", "b"}, rejects: []string{"c"}},
+		{name: "NotIn admits everything else and absence", op: corev1.NodeSelectorOpNotIn, values: []string{"a"}, admits: []string{"b"}, rejects: []string{"a"}, absent: true},
+		{name: "Exists admits any value but not absence", op: corev1.NodeSelectorOpExists, admits: []string{"x", ""}},
+		{name: "DoesNotExist admits only absence", op: corev1.NodeSelectorOpDoesNotExist, rejects: []string{"x"}, absent: true},
+		{name: "Gt is exclusive and numeric", op: corev1.NodeSelectorOpGt, values: []string{"4"}, admits: []string{"5", "100"}, rejects: []string{"4", "3", "five"}},
+		{name: "Lt is exclusive", op: corev1.NodeSelectorOpLt, values: []string{"4"}, admits: []string{"3", "-2"}, rejects: []string{"4"}},
+		{name: "Gte includes its value", op: v1.NodeSelectorOpGte, values: []string{"4"}, admits: []string{"4", "5"}, rejects: []string{"3"}},
+		{name: "Lte includes its value", op: v1.NodeSelectorOpLte, values: []string{"4"}, admits: []string{"4", "3"}, rejects: []string{"5"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustReq(t, "k", tc.op, tc.values...)
+			for _, v := range tc.admits {
+				if !r.Has(v) {
+					t.Errorf("%s should admit %q", r, v)
+				}
+			}
+			for _, v := range tc.rejects {
+				if r.Has(v) {
+					t.Errorf("%s should reject %q", r, v)
+				}
+			}
+			if r.AllowsAbsence() != tc.absent {
+				t.Errorf("%s AllowsAbsence = %v, want %v", r, r.AllowsAbsence(), tc.absent)
+			}
+		})
+	}
+}
+
+func TestRequirementRejectsMalformedNumericOperators(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		op     corev1.NodeSelectorOperator
+		values []string
+	}{
+		{"Gt with a word", corev1.NodeSelectorOpGt, []string{"x"}},
+		{"Lt with two values", corev1.NodeSelectorOpLt, []string{"1", "2"}},
+		{"an unknown operator", "Near", []string{"1"}},
+		{"In without values", corev1.NodeSelectorOpIn, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewRequirement("k", tc.op, tc.values...); err == nil {
+				t.Fatal("built a requirement that cannot be evaluated")
+			}
+		})
+	}
+}
+
+func TestRequirementIntersect(t *testing.T) {
+	tests := []struct {
+		name   string
+		a, b   Requirement
+		admits []string
+		empty  bool
+	}{
+		{name: "In and In keep the common values", a: requirementIn("k", "a", "b"), b: requirementIn("k", "b", "c"), admits: []string{"b"}},
+		{name: "In and NotIn drop the excluded values", a: requirementIn("k", "a", "b"), b: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), admits: []string{"b"}},
+		{name: "Gt and Lt leave a range", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "2"), b: mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), admits: []string{"3", "5"}},
+		{name: "Gt above Lt is empty", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "5"), b: mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), empty: true},
+		{name: "a one-value range whose value is excluded is empty", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "3"), b: NewRequirements(mustReq(t, "k", corev1.NodeSelectorOpLt, "5"), mustReq(t, "k", corev1.NodeSelectorOpNotIn, "4"))[0], empty: true},
+		{name: "In and Gt keep the numbers above", a: requirementIn("k", "2", "8", "x"), b: mustReq(t, "k", corev1.NodeSelectorOpGt, "4"), admits: []string{"8"}},
+		{name: "two wide complements always share a value", a: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), b: mustReq(t, "k", corev1.NodeSelectorOpGt, "1"), admits: []string{"2"}},
+		{name: "a two-value range with one value excluded keeps the other", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "3"), b: NewRequirements(mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), mustReq(t, "k", corev1.NodeSelectorOpNotIn, "4"))[0], admits: []string{"5"}},
+		{name: "In and DoesNotExist is empty", a: requirementIn("k", "a"), b: mustReq(t, "k", corev1.NodeSelectorOpDoesNotExist), empty: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.a.Intersect(tc.b)
+			if got.IsEmpty() != tc.empty || tc.a.Intersects(tc.b) == tc.empty {
+				t.Fatalf("%s ∩ %s = %s (empty %v, Intersects %v), want empty %v", tc.a, tc.b, got, got.IsEmpty(), tc.a.Intersects(tc.b), tc.empty)
+			}
+			for _, v := range tc.admits {
+				if !got.Has(v) {
+					t.Errorf("%s should admit %q", got, v)
+				}
+			}
+			if back := tc.b.Intersect(tc.a); back.String() != got.String() {
+				t.Errorf("intersection is not symmetric: %s vs %s", got, back)
+			}
+		})
+	}
+}
+
+func TestRequirementsCompatible(t *testing.T) {
+	undefinedIsInstanceTypeKey := func(k string) bool { return k == v1.LabelArch }
+	node := NewRequirements(requirementIn("team", "a"), mustReq(t, "gpu", corev1.NodeSelectorOpDoesNotExist))
+	tests := []struct {
+		name     string
+		incoming Requirements
+		ok       bool
+	}{
+		{name: "the same value is compatible", incoming: NewRequirements(requirementIn("team", "a", "b")), ok: true},
+		{name: "a different value conflicts", incoming: NewRequirements(requirementIn("team", "b")), ok: false},
+		{name: "a key nobody defines fails when the pod needs it", incoming: NewRequirements(requirementIn("zone-group", "x")), ok: false},
+		{name: "a key nobody defines is fine when absence satisfies the pod", incoming: NewRequirements(mustReq(t, "zone-group", corev1.NodeSelectorOpNotIn, "x")), ok: true},
+		{name: "a key the instance type decides is left to it", incoming: NewRequirements(requirementIn(v1.LabelArch, "arm64")), ok: true},
+		{name: "NotIn against DoesNotExist both accept absence", incoming: NewRequirements(mustReq(t, "gpu", corev1.NodeSelectorOpNotIn, "t4")), ok: true},
+		{name: "Exists against DoesNotExist conflicts", incoming: NewRequirements(mustReq(t, "gpu", corev1.NodeSelectorOpExists)), ok: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := node.Compatible(tc.incoming, undefinedIsInstanceTypeKey)
+			if (err == nil) != tc.ok || node.IsCompatible(tc.incoming, undefinedIsInstanceTypeKey) != tc.ok {
+				t.Fatalf("Compatible(%s, %s) = %v, want ok=%v", node, tc.incoming, err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestRequirementsStaySortedAndPinLabels(t *testing.T) {
+	rs := NewRequirements(requirementIn("b", "1"), requirementIn("a", "x", "y"), requirementIn("a", "x"))
+	keys := []string{rs[0].Key, rs[1].Key}
+	if !slices.Equal(keys, []string{"a", "b"}) {
+		t.Fatalf("keys %v not sorted or not merged", keys)
+	}
+	pinned := rs.PinnedLabels()
+	if pinned["a"] != "x" || pinned["b"] != "1" || len(pinned) != 2 {
+		t.Fatalf("pinned = %v, want a=x b=1", pinned)
+	}
+}

@@ -1,0 +1,228 @@
+package schedulerengine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// claimStep is one filter in the chain deciding whether a pod can join a claim. A step may
+// narrow the fit (its requirements, its instance types) for the steps after it.
+type claimStep struct {
+	// kind is the reason a rejection by this step carries.
+	kind reasonKind
+	// static steps depend only on the pod's class and the claim's labels, never on sizes,
+	// so their outcome for a fresh claim is cached per pool and pod term.
+	static bool
+	check  func(c *claim, p *pendingPod, f *claimFit) *rejection
+}
+
+// claimSteps wires the chain. The order is cheapest and most decisive first.
+func claimSteps() []claimStep {
+	return []claimStep{
+		// Taints: cached per class and pool, and an untolerated taint rules the pool out
+		// whatever else holds.
+		{kind: reasonTaints, static: true, check: checkTaints},
+		// Label requirements: a conflict between the pod and the pool (or the claim's
+		// earlier pods) is decided without looking at instance types.
+		{kind: reasonRequirements, static: true, check: checkRequirements},
+		// Instance types whose labels and offerings meet the combined requirements.
+		{kind: reasonInstanceTypes, static: true, check: checkInstanceTypes},
+		// Of those, the ones with room for the claim's pods plus this one.
+		{kind: reasonResources, check: checkResources},
+		// The pool's limits, last because they need the cheapest type that fits.
+		{kind: reasonLimits, check: checkLimits},
+	}
+}
+
+func staticSteps(steps []claimStep) []claimStep {
+	n := slices.IndexFunc(steps, func(s claimStep) bool { return !s.static })
+	if n < 0 {
+		return steps
+	}
+	return steps[:n]
+}
+
+func checkTaints(c *claim, p *pendingPod, _ *claimFit) *rejection {
+	taint := p.class.untoleratedPoolTaint(c.pool)
+	if taint == nil {
+		return nil
+	}
+	pool := c.pool.name
+	return &rejection{pool: pool, explain: func() string {
+		return fmt.Sprintf("NodePool %q has taint %s, not tolerated", pool, describeTaint(taint))
+	}}
+}
+
+func checkRequirements(c *claim, _ *pendingPod, f *claimFit) *rejection {
+	if c.hasMerged(f.term) {
+		return nil
+	}
+	pool, term := c.pool.name, f.term
+	if len(term.fields) > 0 {
+		return &rejection{pool: pool, explain: func() string {
+			return fmt.Sprintf("NodePool %q cannot satisfy node affinity matchFields %s: only existing nodes have names", pool, term.fields)
+		}}
+	}
+	if err := c.reqs.Compatible(term.reqs, c.world.decidedByInstanceType); err != nil {
+		return &rejection{pool: pool, explain: func() string {
+			return explainIncompatible(pool, term, err)
+		}}
+	}
+	f.reqs = c.reqs.Intersect(term.reqs)
+	return nil
+}
+
+func explainIncompatible(pool string, term *podTerm, err error) string {
+	inc, ok := err.(*IncompatibleError)
+	if !ok {
+		return fmt.Sprintf("NodePool %q: %v", pool, err)
+	}
+	if inc.Have == nil {
+		return fmt.Sprintf("NodePool %q does not set label %s that %s needs", pool, inc.Key, term.origin(inc.Key))
+	}
+	return fmt.Sprintf("NodePool %q requires %s, which conflicts with %s", pool, *inc.Have, term.origin(inc.Key))
+}
+
+func checkInstanceTypes(c *claim, _ *pendingPod, f *claimFit) *rejection {
+	if c.hasMerged(f.term) {
+		return nil
+	}
+	types := c.world.typesAllowing(c.types, f.reqs)
+	if len(types) > 0 {
+		f.types, f.narrowed = types, f.narrowed || len(types) != len(c.types)
+		return nil
+	}
+	w, pool, base, term, candidates := c.world, c.pool.name, c.reqs, f.term, c.types
+	culprit := func() string { return culpritKey(w, base, term, candidates) }
+	return &rejection{pool: pool, culprit: culprit, explain: func() string {
+		if len(candidates) == 0 {
+			return fmt.Sprintf("NodePool %q: its requirements match no instance type", pool)
+		}
+		if who := culprit(); who != "" {
+			return fmt.Sprintf("NodePool %q: %s matches no instance type", pool, who)
+		}
+		return fmt.Sprintf("NodePool %q: no instance type meets the pod's node requirements together (%s)", pool, term.reqs)
+	}}
+}
+
+// culpritKey finds the first (by key) of the term's requirements that on its own leaves no
+// candidate type, and returns how the pod asked for it; "" when only the combination fails.
+func culpritKey(w *world, base Requirements, term *podTerm, candidates []int) string {
+	if len(candidates) == 0 {
+		return ""
+	}
+	for _, r := range term.reqs {
+		if !w.decidedByInstanceType(r.Key) {
+			continue
+		}
+		if len(w.typesAllowing(candidates, base.With(r))) == 0 {
+			return term.origin(r.Key)
+		}
+	}
+	return ""
+}
+
+func checkResources(c *claim, p *pendingPod, f *claimFit) *rejection {
+	w := c.world
+	if !f.narrowed && !c.requests.sumFitsIn(p.requests, c.ceiling) {
+		return resourceRejection(c, c.requests.plus(p.requests), f.types)
+	}
+	need := c.requests.plus(p.requests)
+	kept := typesWithRoom(w, f.types, need)
+	if len(kept) == 0 {
+		return resourceRejection(c, need, f.types)
+	}
+	f.narrowed = f.narrowed || len(kept) != len(f.types)
+	f.types, f.requests = kept, need
+	return nil
+}
+
+// typesWithRoom filters types to those whose allocatable holds need, reusing the input
+// slice when every type fits (the common case while a claim is still small).
+func typesWithRoom(w *world, types []int, need vec) []int {
+	first := slices.IndexFunc(types, func(i int) bool { return !need.fitsIn(w.types[i].alloc) })
+	if first < 0 {
+		return types
+	}
+	kept := slices.Clone(types[:first])
+	for _, i := range types[first+1:] {
+		if need.fitsIn(w.types[i].alloc) {
+			kept = append(kept, i)
+		}
+	}
+	return kept
+}
+
+func resourceRejection(c *claim, need vec, candidates []int) *rejection {
+	w, pool := c.world, c.pool.name
+	return &rejection{pool: pool, explain: func() string {
+		return explainResources(w, pool, need, candidates)
+	}}
+}
+
+// explainResources names the first resource no candidate type has enough of.
+func explainResources(w *world, pool string, need vec, candidates []int) string {
+	largest := make(vec, len(need))
+	for _, i := range candidates {
+		largest.raiseTo(w.types[i].alloc)
+	}
+	for d, amount := range need {
+		if amount > largest[d] {
+			name := w.dims.names[d]
+			return fmt.Sprintf("no instance type in NodePool %q has %s >= %s (largest allows %s)",
+				pool, name, humanAmount(name, amount), humanAmount(name, largest[d]))
+		}
+	}
+	var parts []string
+	for d, amount := range need {
+		if amount > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", w.dims.names[d], humanAmount(w.dims.names[d], amount)))
+		}
+	}
+	return fmt.Sprintf("no instance type in NodePool %q has room for %s together", pool, strings.Join(parts, ", "))
+}
+
+// checkLimits keeps the claim's pool within spec.limits. The claim is charged the capacity
+// of its cheapest fitting type, and only types whose capacity stays within the pool's
+// remaining room are kept, so whichever option EC2 Fleet launches the pool stays in bounds.
+func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
+	pool := c.pool
+	if !pool.limited {
+		return nil
+	}
+	others, otherNodes := pool.used, pool.nodes
+	if c.counted != nil {
+		others, otherNodes = others.minus(c.counted), otherNodes-1
+	}
+	cheapest, ok := cheapestType(c.world, f.types, newOfferingFilter(f.reqs))
+	if !ok {
+		return nil // no priced offering; the instance-type step already refused such claims
+	}
+	capacity := c.world.types[cheapest].capacity
+	if name := pool.limit.exceeded(others.plus(capacity), otherNodes+1, c.world.dims); name != "" {
+		limit := pool.limit.describe(name)
+		return &rejection{pool: pool.name, explain: func() string {
+			return fmt.Sprintf("NodePool %q limit %s %s reached", pool.name, name, limit)
+		}}
+	}
+	kept := slices.DeleteFunc(slices.Clone(f.types), func(i int) bool {
+		return pool.limit.exceeded(others.plus(c.world.types[i].capacity), otherNodes+1, c.world.dims) != ""
+	})
+	f.narrowed = f.narrowed || len(kept) != len(f.types)
+	f.types, f.counted = kept, capacity
+	return nil
+}
+
+// cheapestType is the type with the cheapest allowed offering (ties by name, which is index
+// order).
+func cheapestType(w *world, types []int, offerings offeringFilter) (int, bool) {
+	best, bestPrice, found := 0, 0.0, false
+	for _, i := range types {
+		price, ok := w.types[i].cheapest(offerings)
+		if ok && (!found || price < bestPrice) {
+			best, bestPrice, found = i, price, true
+		}
+	}
+	return best, found
+}

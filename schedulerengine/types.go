@@ -1,0 +1,85 @@
+package schedulerengine
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// Offering is one way to buy an instance type: a zone and a capacity type at a price.
+type Offering struct {
+	Zone         string
+	CapacityType string // v1.CapacityTypeOnDemand or v1.CapacityTypeSpot
+	PricePerHour float64
+	Available    bool
+}
+
+// InstanceType is a purchasable machine shape as the scheduler sees it.
+type InstanceType struct {
+	Name string
+	// Labels are the node labels every node of this type carries (instance-type, arch, os,
+	// karpenter.k8s.aws/instance-*). Zone and capacity type vary per offering and are not here.
+	Labels map[string]string
+	// Capacity is what the machine has; Allocatable what pods may request after system and
+	// kube reservations and the eviction threshold. Both include "pods".
+	Capacity    corev1.ResourceList
+	Allocatable corev1.ResourceList
+	Offerings   []Offering
+}
+
+// ExistingNode is a node that already runs (or is being launched) with room left.
+type ExistingNode struct {
+	Name   string
+	Labels map[string]string
+	Taints []corev1.Taint
+	// Available is allocatable minus the requests of pods already bound to it.
+	Available corev1.ResourceList
+	// InFlight is true for nodes launched but not yet Ready.
+	InFlight bool
+	// Capacity is the node's total capacity, counted against its NodePool's limits (the
+	// karpenter.sh/nodepool label). Optional: when empty, the capacity of the instance type
+	// named by its node.kubernetes.io/instance-type label is used.
+	Capacity corev1.ResourceList
+}
+
+// Input is everything Solve needs; it is never mutated.
+type Input struct {
+	Pods          []*corev1.Pod
+	NodePools     []v1.NodePool
+	InstanceTypes []InstanceType
+	ExistingNodes []ExistingNode
+}
+
+// Plan is Solve's answer.
+type Plan struct {
+	// Existing maps pod keys (namespace/name) to the existing node they fit on.
+	Existing map[string]string
+	// NewNodes are the nodes to launch, cheapest option first in each.
+	NewNodes []NodeClaim
+	// Unschedulable maps pod keys to a reason a person understands.
+	Unschedulable map[string]string
+}
+
+// NodeClaim is one node to launch.
+type NodeClaim struct {
+	NodePool string
+	// Pods are the pod keys (namespace/name) the claim was sized for.
+	Pods []string
+	// InstanceTypes are the instance type names that fit all Pods, cheapest first, at most
+	// MaxInstanceTypes of them.
+	InstanceTypes []string
+	// Zones and CapacityTypes are the allowed offerings' zones and capacity types, sorted.
+	Zones         []string
+	CapacityTypes []string
+	// Labels and Taints are what the node must carry: the pool's template labels and taints
+	// plus labels the pods' requirements pinned (for example a zone).
+	Labels map[string]string
+	Taints []corev1.Taint
+	// PricePerHour is the price of the cheapest allowed offering of InstanceTypes[0].
+	PricePerHour float64
+	// Requests is the sum of the Pods' requests.
+	Requests corev1.ResourceList
+}
+
+// MaxInstanceTypes is how many instance types a claim keeps for launch, as EC2 Fleet takes.
+const MaxInstanceTypes = 60

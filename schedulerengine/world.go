@@ -1,0 +1,158 @@
+package schedulerengine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// world is the read-only part of a Solve: the instance types as vecs, which label keys the
+// instance type (rather than the NodePool) decides, and the filter chain. It is built once
+// and never changes, so claims and pools may share it freely.
+type world struct {
+	dims  dims
+	types []catalogEntry // sorted by name
+	// typeKeys are label keys whose value comes from the instance type or offering.
+	typeKeys map[string]bool
+	steps    []claimStep
+}
+
+// catalogEntry is an InstanceType prepared for the hot loops.
+type catalogEntry struct {
+	name      string
+	labels    map[string]string
+	alloc     vec
+	capacity  vec
+	offerings []Offering // available ones only
+}
+
+// wellKnownTypeKeys are decided by the instance type or offering even when no type in the
+// input carries them, so a pod asking for one is told no type matches rather than that the
+// NodePool does not set it.
+func wellKnownTypeKeys() []string {
+	return []string{v1.LabelInstanceType, v1.LabelArch, v1.LabelOS, v1.LabelZone, v1.LabelRegion, v1.LabelCapacityType}
+}
+
+// awsTypeLabelPrefix marks the AWS provider's instance-type labels (instance-family, ...).
+const awsTypeLabelPrefix = "karpenter.k8s.aws/"
+
+func newWorld(d dims, types []InstanceType) (*world, error) {
+	w := &world{dims: d, typeKeys: map[string]bool{}, steps: claimSteps()}
+	for _, k := range wellKnownTypeKeys() {
+		w.typeKeys[k] = true
+	}
+	for _, it := range types {
+		if it.Name == "" {
+			return nil, fmt.Errorf("instance type with no name")
+		}
+		var offerings []Offering
+		for _, o := range it.Offerings {
+			if o.Available {
+				offerings = append(offerings, o)
+			}
+		}
+		for k := range it.Labels {
+			w.typeKeys[k] = true
+		}
+		w.types = append(w.types, catalogEntry{
+			name:      it.Name,
+			labels:    it.Labels,
+			alloc:     d.vec(it.Allocatable),
+			capacity:  d.vec(it.Capacity),
+			offerings: offerings,
+		})
+	}
+	slices.SortFunc(w.types, func(a, b catalogEntry) int { return strings.Compare(a.name, b.name) })
+	for i := 1; i < len(w.types); i++ {
+		if w.types[i].name == w.types[i-1].name {
+			return nil, fmt.Errorf("instance type %q is listed twice", w.types[i].name)
+		}
+	}
+	return w, nil
+}
+
+// decidedByInstanceType reports whether the value of a label comes from the instance type or
+// offering, so a NodePool need not set it for a pod to ask for it.
+func (w *world) decidedByInstanceType(key string) bool {
+	return w.typeKeys[key] || strings.HasPrefix(key, awsTypeLabelPrefix)
+}
+
+// offeringFilter is the zone and capacity-type part of a set of requirements.
+type offeringFilter struct {
+	zone, capacityType       Requirement
+	hasZone, hasCapacityType bool
+}
+
+func newOfferingFilter(reqs Requirements) offeringFilter {
+	var f offeringFilter
+	f.zone, f.hasZone = reqs.Get(v1.LabelZone)
+	f.capacityType, f.hasCapacityType = reqs.Get(v1.LabelCapacityType)
+	return f
+}
+
+func (f offeringFilter) allows(o Offering) bool {
+	return (!f.hasZone || f.zone.Has(o.Zone)) && (!f.hasCapacityType || f.capacityType.Has(o.CapacityType))
+}
+
+// cheapest is the lowest price among the type's allowed offerings.
+func (t *catalogEntry) cheapest(f offeringFilter) (float64, bool) {
+	best, found := 0.0, false
+	for _, o := range t.offerings {
+		if f.allows(o) && (!found || o.PricePerHour < best) {
+			best, found = o.PricePerHour, true
+		}
+	}
+	return best, found
+}
+
+// allows reports whether a node of type t could satisfy reqs: every instance-type label
+// matches and some offering is in an allowed zone and capacity type.
+func (w *world) allows(t *catalogEntry, reqs Requirements, f offeringFilter) bool {
+	for _, r := range reqs {
+		if r.Key == v1.LabelZone || r.Key == v1.LabelCapacityType || !w.decidedByInstanceType(r.Key) {
+			continue
+		}
+		v, ok := t.labels[r.Key]
+		if !r.MatchesLabel(v, ok) {
+			return false
+		}
+	}
+	return slices.ContainsFunc(t.offerings, f.allows)
+}
+
+// typesAllowing filters candidates (indices into w.types) to those allowing reqs.
+func (w *world) typesAllowing(candidates []int, reqs Requirements) []int {
+	f := newOfferingFilter(reqs)
+	var out []int
+	for _, i := range candidates {
+		if w.allows(&w.types[i], reqs, f) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// allTypes is every type index, the starting set before a pool narrows it.
+func (w *world) allTypes() []int {
+	out := make([]int, len(w.types))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// capacityOfNode is an existing node's capacity for limit accounting: its own figure if
+// given, else its instance type's.
+func (w *world) capacityOfNode(n ExistingNode) vec {
+	if len(n.Capacity) > 0 {
+		return w.dims.vec(n.Capacity)
+	}
+	name := n.Labels[v1.LabelInstanceType]
+	i, found := slices.BinarySearchFunc(w.types, name, func(t catalogEntry, n string) int { return strings.Compare(t.name, n) })
+	if !found {
+		return make(vec, len(w.dims.names))
+	}
+	return w.types[i].capacity
+}
