@@ -1,0 +1,181 @@
+package ec2sim
+
+import (
+	"slices"
+	"strconv"
+)
+
+// fleetRequest is a parsed CreateFleet call.
+type fleetRequest struct {
+	clientToken  string
+	fingerprint  string         // the parameters minus ClientToken, for idempotency checks
+	counts       map[string]int // instances wanted per capacity type
+	overrides    []fleetOverride
+	instanceTags map[string]string
+}
+
+// fleetOverride is one LaunchTemplateConfigs.N.Overrides.M entry: echo is what the response
+// repeats back, placements are the zone/subnet pairs it may launch into.
+type fleetOverride struct {
+	echo       launchTemplateAndOverridesXML
+	placements []placement
+}
+
+type placement struct{ zone, subnetID string }
+
+func (s *Sim) parseFleetRequest(p params) (fleetRequest, *apiError) {
+	req := fleetRequest{
+		clientToken:  p.str("ClientToken"),
+		fingerprint:  p.fingerprint("ClientToken"),
+		instanceTags: instanceTags(p),
+	}
+	if t := p.str("Type"); t != "instant" {
+		return req, invalidParameterValue("Type: the simulator supports only instant fleets, got %q", t)
+	}
+	counts, err := parseTargetCapacity(p)
+	if err != nil {
+		return req, err
+	}
+	req.counts = counts
+	configs := p.members("LaunchTemplateConfigs")
+	if len(configs) == 0 {
+		return req, missingParameter("LaunchTemplateConfigs")
+	}
+	for _, config := range configs {
+		overrides, err := s.parseOverrides(p, config)
+		if err != nil {
+			return req, err
+		}
+		req.overrides = append(req.overrides, overrides...)
+	}
+	return req, nil
+}
+
+// parseTargetCapacity splits TotalTargetCapacity into spot and on-demand counts: explicit
+// Spot/OnDemandTargetCapacity first, the rest as DefaultTargetCapacityType.
+func parseTargetCapacity(p params) (map[string]int, *apiError) {
+	const prefix = "TargetCapacitySpecification."
+	total, present, err := p.integer(prefix + "TotalTargetCapacity")
+	if err != nil {
+		return nil, err
+	}
+	if !present || total < 1 {
+		return nil, invalidParameterValue("%sTotalTargetCapacity must be at least 1", prefix)
+	}
+	spot, _, err := p.integer(prefix + "SpotTargetCapacity")
+	if err != nil {
+		return nil, err
+	}
+	onDemand, _, err := p.integer(prefix + "OnDemandTargetCapacity")
+	if err != nil {
+		return nil, err
+	}
+	if spot < 0 || onDemand < 0 || spot+onDemand > total {
+		return nil, invalidParameterValue("%sSpotTargetCapacity plus OnDemandTargetCapacity exceed TotalTargetCapacity", prefix)
+	}
+	defaultType := p.str(prefix + "DefaultTargetCapacityType")
+	switch defaultType {
+	case "":
+		defaultType = CapacityOnDemand
+	case CapacitySpot, CapacityOnDemand:
+	default:
+		return nil, invalidParameterValue("%sDefaultTargetCapacityType: %q is not spot or on-demand", prefix, defaultType)
+	}
+	counts := map[string]int{CapacitySpot: spot, CapacityOnDemand: onDemand}
+	counts[defaultType] += total - spot - onDemand
+	return counts, nil
+}
+
+// parseOverrides reads one launch template config. The template itself is echoed, not validated:
+// the simulator models no launch templates, so each override must name its instance type.
+func (s *Sim) parseOverrides(p params, config string) ([]fleetOverride, *apiError) {
+	spec := config + ".LaunchTemplateSpecification."
+	template := &launchTemplateSpecXML{
+		ID:      p.str(spec + "LaunchTemplateId"),
+		Name:    p.str(spec + "LaunchTemplateName"),
+		Version: p.str(spec + "Version"),
+	}
+	if *template == (launchTemplateSpecXML{}) {
+		template = nil
+	}
+	members := p.members(config + ".Overrides")
+	if len(members) == 0 {
+		return nil, missingParameter(config + ".Overrides (the simulator needs overrides naming instance types)")
+	}
+	var out []fleetOverride
+	for _, m := range members {
+		o, err := s.parseOverride(p, m)
+		if err != nil {
+			return nil, err
+		}
+		o.echo.LaunchTemplateSpecification = template
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (s *Sim) parseOverride(p params, m string) (fleetOverride, *apiError) {
+	echo := overridesXML{
+		InstanceType:     p.str(m + ".InstanceType"),
+		SubnetID:         p.str(m + ".SubnetId"),
+		AvailabilityZone: p.str(m + ".AvailabilityZone"),
+	}
+	if echo.InstanceType == "" {
+		return fleetOverride{}, missingParameter(m + ".InstanceType")
+	}
+	if _, ok := s.types[echo.InstanceType]; !ok {
+		return fleetOverride{}, invalidParameterValue("%s.InstanceType: %q is not a valid instance type", m, echo.InstanceType)
+	}
+	if raw := p.str(m + ".Priority"); raw != "" {
+		priority, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return fleetOverride{}, invalidParameterValue("%s.Priority: %q is not a number", m, raw)
+		}
+		echo.Priority = &priority
+	}
+	placements, err := s.placementsOf(m, echo.SubnetID, echo.AvailabilityZone)
+	if err != nil {
+		return fleetOverride{}, err
+	}
+	return fleetOverride{echo: launchTemplateAndOverridesXML{Overrides: &echo}, placements: placements}, nil
+}
+
+// placementsOf resolves an override's subnet or zone; with neither, any zone will do.
+func (s *Sim) placementsOf(m, subnetID, zone string) ([]placement, *apiError) {
+	switch {
+	case subnetID != "":
+		subnetZone, ok := s.zoneOfSubnet(subnetID)
+		if !ok {
+			return nil, newAPIError(CodeInvalidSubnetIDNotFound, "The subnet ID '%s' does not exist", subnetID)
+		}
+		if zone != "" && zone != subnetZone {
+			return nil, newAPIError(CodeInvalidParameterCombination, "%s: subnet %s is in %s, not %s", m, subnetID, subnetZone, zone)
+		}
+		return []placement{{subnetZone, subnetID}}, nil
+	case zone != "":
+		if !slices.Contains(s.zones, zone) {
+			return nil, invalidParameterValue("%s.AvailabilityZone: %q is not a zone of this region", m, zone)
+		}
+		return []placement{{zone, subnetFor(zone)}}, nil
+	}
+	var all []placement
+	for _, z := range s.zones {
+		all = append(all, placement{z, subnetFor(z)})
+	}
+	return all, nil
+}
+
+// instanceTags collects the tags of every TagSpecification whose ResourceType is instance; tags for
+// the fleet itself are accepted and dropped, since the simulator keeps no fleets.
+func instanceTags(p params) map[string]string {
+	tags := map[string]string{}
+	for _, spec := range p.members("TagSpecification") {
+		if p.str(spec+".ResourceType") != "instance" {
+			continue
+		}
+		for _, tag := range p.members(spec + ".Tag") {
+			tags[p.str(tag+".Key")] = p.str(tag + ".Value")
+		}
+	}
+	return tags
+}

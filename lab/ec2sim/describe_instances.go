@@ -1,0 +1,134 @@
+package ec2sim
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+)
+
+type describeInstancesResponse struct {
+	XMLName      struct{}         `xml:"http://ec2.amazonaws.com/doc/2016-11-15/ DescribeInstancesResponse"`
+	RequestID    string           `xml:"requestId"`
+	Reservations []reservationXML `xml:"reservationSet>item"`
+	NextToken    string           `xml:"nextToken,omitempty"`
+}
+
+type reservationXML struct {
+	ReservationID string        `xml:"reservationId"`
+	OwnerID       string        `xml:"ownerId"`
+	Instances     []instanceXML `xml:"instancesSet>item"`
+}
+
+type instanceXML struct {
+	InstanceID            string       `xml:"instanceId"`
+	InstanceState         stateXML     `xml:"instanceState"`
+	PrivateDNSName        string       `xml:"privateDnsName"`
+	InstanceType          string       `xml:"instanceType"`
+	LaunchTime            string       `xml:"launchTime"`
+	Placement             placementXML `xml:"placement"`
+	SubnetID              string       `xml:"subnetId"`
+	PrivateIPAddress      string       `xml:"privateIpAddress"`
+	Architecture          string       `xml:"architecture,omitempty"`
+	InstanceLifecycle     string       `xml:"instanceLifecycle,omitempty"`
+	SpotInstanceRequestID string       `xml:"spotInstanceRequestId,omitempty"`
+	Tags                  []tagXML     `xml:"tagSet>item"`
+}
+
+type placementXML struct {
+	AvailabilityZone string `xml:"availabilityZone"`
+	Tenancy          string `xml:"tenancy"`
+}
+
+// ownerID is the account every simulated reservation belongs to.
+const ownerID = "123456789012"
+
+// describeInstances pages by launch order; without MaxResults it returns everything, like EC2.
+func (s *Sim) describeInstances(p params, requestID string) (any, *apiError) {
+	ids := p.strings("InstanceId")
+	match, err := parseFilters(p, instanceFilterField)
+	if err != nil {
+		return nil, err
+	}
+	_, paged, _ := p.integer("MaxResults")
+	if paged && len(ids) > 0 {
+		return nil, newAPIError(CodeInvalidParameterCombination, "The parameter instancesSet cannot be used with the parameter maxResults")
+	}
+	limit, err := pageSize(p, 5, 1000, -1)
+	if err != nil {
+		return nil, err
+	}
+	after, err := seqCursor(p.str("NextToken"))
+	if err != nil {
+		return nil, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkKnown(ids); err != nil {
+		return nil, err
+	}
+	var page []*record
+	resp := describeInstancesResponse{RequestID: requestID}
+	for _, r := range s.launched {
+		if r.seq <= after || (len(ids) > 0 && !slices.Contains(ids, r.ID)) || !match.match(r) {
+			continue
+		}
+		if limit >= 0 && len(page) == limit {
+			resp.NextToken = encodeToken(strconv.Itoa(page[len(page)-1].seq))
+			break
+		}
+		page = append(page, r)
+	}
+	resp.Reservations = byReservation(page)
+	return resp, nil
+}
+
+func seqCursor(token string) (int, *apiError) {
+	if token == "" {
+		return 0, nil
+	}
+	cursor, err := decodeToken(token)
+	if err != nil {
+		return 0, err
+	}
+	seq, convErr := strconv.Atoi(cursor)
+	if convErr != nil {
+		return 0, newAPIError(CodeInvalidPaginationToken, "Invalid pagination token: %s", token)
+	}
+	return seq, nil
+}
+
+// byReservation groups neighbouring instances of one launch, as EC2 nests them.
+func byReservation(records []*record) []reservationXML {
+	var out []reservationXML
+	for _, r := range records {
+		if len(out) == 0 || out[len(out)-1].ReservationID != r.reservationID {
+			out = append(out, reservationXML{ReservationID: r.reservationID, OwnerID: ownerID})
+		}
+		last := &out[len(out)-1]
+		last.Instances = append(last.Instances, toInstanceXML(r))
+	}
+	return out
+}
+
+func toInstanceXML(r *record) instanceXML {
+	x := instanceXML{
+		InstanceID:            r.ID,
+		InstanceState:         stateXML{Code: stateCode(r.State), Name: r.State},
+		PrivateDNSName:        r.PrivateDNSName,
+		InstanceType:          r.Type,
+		LaunchTime:            ec2Time(r.LaunchTime),
+		Placement:             placementXML{AvailabilityZone: r.Zone, Tenancy: "default"},
+		SubnetID:              r.SubnetID,
+		PrivateIPAddress:      r.PrivateIP,
+		Architecture:          r.architecture,
+		SpotInstanceRequestID: r.spotRequestID,
+	}
+	if r.CapacityType == CapacitySpot {
+		x.InstanceLifecycle = CapacitySpot
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
+		x.Tags = append(x.Tags, tagXML{Key: k, Value: r.Tags[k]})
+	}
+	return x
+}

@@ -1,0 +1,87 @@
+package ec2sim
+
+import (
+	"fmt"
+	"maps"
+	"time"
+)
+
+// Instance states, with EC2's numeric codes in stateCode.
+const (
+	StatePending      = "pending"
+	StateRunning      = "running"
+	StateShuttingDown = "shutting-down"
+	StateTerminated   = "terminated"
+)
+
+func stateCode(state string) int {
+	switch state {
+	case StateRunning:
+		return 16
+	case StateShuttingDown:
+		return 32
+	case StateTerminated:
+		return 48
+	}
+	return 0 // pending
+}
+
+// Capacity types, as CreateFleet and SetCapacity spell them.
+const (
+	CapacitySpot     = "spot"
+	CapacityOnDemand = "on-demand"
+)
+
+// Instance is a snapshot of one simulated instance.
+type Instance struct {
+	ID             string
+	Type           string
+	Zone           string
+	SubnetID       string
+	CapacityType   string // CapacitySpot or CapacityOnDemand
+	State          string
+	PrivateDNSName string
+	PrivateIP      string
+	LaunchTime     time.Time
+	Tags           map[string]string
+	PricePerHour   float64
+}
+
+// record is the simulator's own view of an instance: the public snapshot plus what only the API
+// responses need.
+type record struct {
+	Instance
+	seq           int // launch order, also the DescribeInstances page cursor
+	reservationID string
+	architecture  string
+	spotRequestID string
+}
+
+// snapshot copies the record so callers cannot reach the simulator's maps.
+func (r *record) snapshot() Instance {
+	out := r.Instance
+	out.Tags = maps.Clone(r.Tags)
+	if out.Tags == nil {
+		out.Tags = map[string]string{}
+	}
+	return out
+}
+
+// privateAddress numbers instances through 10.0.0.0/16, skipping .0 and .255.
+func privateAddress(seq int) (ip, dnsName string) {
+	third, fourth := (seq/254)%256, seq%254+1
+	ip = fmt.Sprintf("10.0.%d.%d", third, fourth)
+	return ip, fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", third, fourth)
+}
+
+// subnetFor and zoneOfSubnet encode the sim's layout of one subnet per zone.
+func subnetFor(zone string) string { return "subnet-" + zone }
+
+func (s *Sim) zoneOfSubnet(subnetID string) (string, bool) {
+	for _, z := range s.zones {
+		if subnetFor(z) == subnetID {
+			return z, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,82 @@
+package ec2sim
+
+import (
+	"maps"
+	"time"
+
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+// launch creates one instance and starts its boot. It must be called with s.mu held.
+func (s *Sim) launch(t catalog.Type, at placement, capacityType string, tags map[string]string, reservationID string, price float64) *record {
+	seq := len(s.launched) + 1
+	ip, dnsName := privateAddress(seq)
+	r := &record{
+		Instance: Instance{
+			ID:             s.ids.instanceID(),
+			Type:           t.Name,
+			Zone:           at.zone,
+			SubnetID:       at.subnetID,
+			CapacityType:   capacityType,
+			State:          StatePending,
+			PrivateDNSName: dnsName,
+			PrivateIP:      ip,
+			// EC2 reports launch times to the millisecond; truncating keeps Instance and the SDK's view equal.
+			LaunchTime:   s.clock().UTC().Truncate(time.Millisecond),
+			Tags:         maps.Clone(tags),
+			PricePerHour: price,
+		},
+		seq:           seq,
+		reservationID: reservationID,
+	}
+	if len(t.Architectures) > 0 {
+		r.architecture = t.Architectures[0]
+	}
+	if capacityType == CapacitySpot {
+		r.spotRequestID = s.ids.spotRequestID()
+	}
+	s.records[r.ID] = r
+	s.launched = append(s.launched, r)
+	s.startBoot(r)
+	return r
+}
+
+// startBoot must be called with s.mu held; so the AfterFunc option must not run f before returning.
+func (s *Sim) startBoot(r *record) {
+	if s.bootDelay <= 0 {
+		s.markRunning(r)
+		return
+	}
+	if s.closed {
+		return
+	}
+	id := r.ID
+	s.bootStops[id] = s.afterFunc(s.bootDelay, func() { s.finishBoot(id) })
+}
+
+func (s *Sim) finishBoot(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.bootStops, id)
+	r, ok := s.records[id]
+	if s.closed || !ok || r.State != StatePending {
+		return
+	}
+	s.markRunning(r)
+}
+
+func (s *Sim) markRunning(r *record) {
+	r.State = StateRunning
+	s.emit(InstanceRunning, r)
+}
+
+// terminate must be called with s.mu held. Shutting-down is skipped: the instance is terminated
+// by the time the call returns.
+func (s *Sim) terminate(r *record) {
+	if stop, booting := s.bootStops[r.ID]; booting {
+		stop()
+		delete(s.bootStops, r.ID)
+	}
+	r.State = StateTerminated
+	s.emit(InstanceTerminated, r)
+}

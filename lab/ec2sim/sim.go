@@ -1,0 +1,166 @@
+package ec2sim
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+// Options configures a Sim; the zero value of each field picks the default noted beside it.
+type Options struct {
+	Types     []catalog.Type   // instance types that exist; callers pass catalog.Load() output
+	Zones     []string         // default us-east-1a, us-east-1b, us-east-1c
+	BootDelay time.Duration    // pending → running after this; 0 means running at once
+	Clock     func() time.Time // stamps LaunchTime; default time.Now
+	// AfterFunc schedules boot completion; default time.AfterFunc. Tests swap it to finish boots
+	// by hand instead of waiting on the wall clock. It must not run f before returning.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+}
+
+// Sim is a simulated EC2 region serving the Query API. It is safe for concurrent use.
+type Sim struct {
+	types     map[string]catalog.Type
+	typeNames []string // sorted, the DescribeInstanceTypes order
+	zones     []string
+	bootDelay time.Duration
+	clock     func() time.Time
+	afterFunc func(time.Duration, func()) func() bool
+
+	mu        sync.Mutex
+	closed    bool
+	ids       idSource // resource ids, apart from request ids so reads do not shift them
+	requests  idSource
+	records   map[string]*record
+	launched  []*record // launch order
+	capacity  map[capacityKey]int
+	faults    map[string][]*fault
+	calls     map[string]int
+	byToken   map[string]fleetReplay
+	bootStops map[string]func() bool
+	watchers  map[*watcher]struct{}
+}
+
+var _ http.Handler = (*Sim)(nil)
+
+// New builds a Sim with no instances and unlimited capacity.
+func New(o Options) *Sim {
+	s := &Sim{
+		types:     catalog.Index(o.Types),
+		zones:     o.Zones,
+		bootDelay: o.BootDelay,
+		clock:     o.Clock,
+		afterFunc: o.AfterFunc,
+		requests:  idSource{n: 1 << 40},
+		records:   map[string]*record{},
+		capacity:  map[capacityKey]int{},
+		faults:    map[string][]*fault{},
+		calls:     map[string]int{},
+		byToken:   map[string]fleetReplay{},
+		bootStops: map[string]func() bool{},
+		watchers:  map[*watcher]struct{}{},
+	}
+	for name := range s.types {
+		s.typeNames = append(s.typeNames, name)
+	}
+	slices.Sort(s.typeNames)
+	if len(s.zones) == 0 {
+		s.zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.afterFunc == nil {
+		s.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
+	return s
+}
+
+// Close stops pending boots and ends every Watch channel. The API keeps answering afterwards, but
+// instances launched after Close stay pending.
+func (s *Sim) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for id, stop := range s.bootStops {
+		stop()
+		delete(s.bootStops, id)
+	}
+	for w := range s.watchers {
+		w.cancel()
+		delete(s.watchers, w)
+	}
+}
+
+// Instances returns every instance ever launched, terminated ones included, in launch order.
+func (s *Sim) Instances() []Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Instance, 0, len(s.launched))
+	for _, r := range s.launched {
+		out = append(out, r.snapshot())
+	}
+	return out
+}
+
+// Instance returns one instance by id.
+func (s *Sim) Instance(id string) (Instance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[id]
+	if !ok {
+		return Instance{}, false
+	}
+	return r.snapshot(), true
+}
+
+// Calls reports how many requests named action arrived, failed ones included.
+func (s *Sim) Calls(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[action]
+}
+
+// ServeHTTP answers one EC2 Query request.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	requestID := s.requests.requestID()
+	s.mu.Unlock()
+	if err := r.ParseForm(); err != nil {
+		writeError(w, invalidParameterValue("malformed query: %v", err), requestID)
+		return
+	}
+	body, apiErr := s.dispatch(params(r.Form), requestID)
+	if apiErr != nil {
+		writeError(w, apiErr, requestID)
+		return
+	}
+	writeXML(w, http.StatusOK, body)
+}
+
+func (s *Sim) dispatch(p params, requestID string) (any, *apiError) {
+	action := p.str("Action")
+	if action == "" {
+		return nil, newAPIError(CodeMissingAction, "The request must contain the parameter Action")
+	}
+	s.mu.Lock()
+	s.calls[action]++
+	injected := s.takeFault(action)
+	s.mu.Unlock()
+	if injected != nil {
+		return nil, injected
+	}
+	switch action {
+	case "CreateFleet":
+		return s.createFleet(p, requestID)
+	case "DescribeInstances":
+		return s.describeInstances(p, requestID)
+	case "TerminateInstances":
+		return s.terminateInstances(p, requestID)
+	case "DescribeInstanceTypes":
+		return s.describeInstanceTypes(p, requestID)
+	}
+	return nil, newAPIError(CodeInvalidAction, "The action %s is not valid for this web service.", action)
+}
