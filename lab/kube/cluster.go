@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -154,6 +155,10 @@ func quietKlog(w io.Writer) {
 	if w == nil {
 		w = io.Discard
 	}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	// Errors would otherwise still be copied to stderr.
+	_ = fs.Set("stderrthreshold", "FATAL")
 	klog.LogToStderr(false)
 	klog.SetOutput(w)
 }

@@ -31,6 +31,8 @@ func startEtcd(dir string) (*embed.Etcd, string, error) {
 	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = "error"
+	// etcd logs through its own zap logger; keep it in the lab's files, not on the terminal.
+	cfg.LogOutputs = []string{dir + ".log"}
 	cfg.UnsafeNoFsync = true
 
 	e, err := embed.StartEtcd(cfg)

@@ -1,0 +1,164 @@
+package kubelet
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/nodewright/nodewright/lab/kube"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+var (
+	testClient  kubernetes.Interface
+	testKubelet *Kubelet
+)
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir, err := os.MkdirTemp("", "nodewright-kubelet-test")
+	if err != nil {
+		panic(err)
+	}
+	cluster, err := kube.Start(ctx, kube.Options{Dir: dir})
+	if err != nil {
+		panic(err)
+	}
+	types, err := catalog.Load()
+	if err != nil {
+		panic(err)
+	}
+	testClient = cluster.Client
+	testKubelet = New(cluster.Client, types, Options{})
+	go testKubelet.Run(ctx)
+	code := m.Run()
+	cancel()
+	cluster.Stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
+	ctx := context.Background()
+	m := Machine{
+		InstanceID: "i-0000000000000boot", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot",
+		Hostname: "ip-10-0-0-1.ec2.internal",
+		Tags:     map[string]string{TagNodeLabels: "team=web,karpenter.sh/nodepool=default", TagNodeTaints: "dedicated=web:NoSchedule"},
+	}
+	if err := testKubelet.Boot(ctx, m); err != nil {
+		t.Fatalf("boot: %v", err)
+	}
+	node, err := testClient.CoreV1().Nodes().Get(ctx, m.Hostname, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("node %s not registered: %v", m.Hostname, err)
+	}
+	if got, want := node.Spec.ProviderID, "aws:///us-east-1b/i-0000000000000boot"; got != want {
+		t.Errorf("providerID = %q, want %q", got, want)
+	}
+	wantLabels := map[string]string{
+		"node.kubernetes.io/instance-type": "m5.large", "topology.kubernetes.io/zone": "us-east-1b",
+		"topology.kubernetes.io/region": "us-east-1", "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
+		"karpenter.sh/capacity-type": "spot", "team": "web", "karpenter.sh/nodepool": "default",
+	}
+	for k, v := range wantLabels {
+		if node.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, node.Labels[k], v)
+		}
+	}
+	if !isReady(node) {
+		t.Errorf("node is not Ready: %+v", node.Status.Conditions)
+	}
+	var keys []string
+	for _, taint := range node.Spec.Taints {
+		keys = append(keys, taint.Key)
+	}
+	if slices.Contains(keys, corev1.TaintNodeNotReady) || !slices.Contains(keys, "dedicated") {
+		t.Errorf("taints = %v, want dedicated and no %s", keys, corev1.TaintNodeNotReady)
+	}
+	if got := node.Status.Allocatable.Cpu().String(); got != "1930m" {
+		t.Errorf("allocatable cpu = %s, want Karpenter's 1930m for m5.large", got)
+	}
+}
+
+func TestPodsOnAManagedNodeRunAndTheirDeletionCompletes(t *testing.T) {
+	ctx := context.Background()
+	m := Machine{InstanceID: "i-00000000000000pod", Type: "c5.xlarge", Zone: "us-east-1a", CapacityType: "on-demand", Hostname: "ip-10-0-0-2.ec2.internal"}
+	if err := testKubelet.Boot(ctx, m); err != nil {
+		t.Fatalf("boot: %v", err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "runner", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			NodeName:   m.Hostname,
+			Containers: []corev1.Container{{Name: "app", Image: "pause", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}},
+		},
+	}
+	if _, err := testClient.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	waitFor(t, "pod runner Running", func(ctx context.Context) (bool, error) {
+		p, err := testClient.CoreV1().Pods("default").Get(ctx, "runner", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning, nil
+	})
+	// A graceful delete leaves the pod terminating until its kubelet confirms; the stand-in must.
+	if err := testClient.CoreV1().Pods("default").Delete(ctx, "runner", metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete pod: %v", err)
+	}
+	waitFor(t, "pod runner gone", func(ctx context.Context) (bool, error) {
+		_, err := testClient.CoreV1().Pods("default").Get(ctx, "runner", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+}
+
+func TestShutdownMakesTheNodeNotReadyAndRemovesItsPods(t *testing.T) {
+	ctx := context.Background()
+	m := Machine{InstanceID: "i-0000000000000down", Type: "c5.xlarge", Zone: "us-east-1c", CapacityType: "on-demand", Hostname: "ip-10-0-0-3.ec2.internal"}
+	if err := testKubelet.Boot(ctx, m); err != nil {
+		t.Fatalf("boot: %v", err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "victim", Namespace: "default"},
+		Spec:       corev1.PodSpec{NodeName: m.Hostname, Containers: []corev1.Container{{Name: "app", Image: "pause"}}},
+	}
+	if _, err := testClient.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	if err := testKubelet.Shutdown(ctx, m.InstanceID); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	node, err := testClient.CoreV1().Nodes().Get(ctx, m.Hostname, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("node should remain for Nodewright to delete: %v", err)
+	}
+	if isReady(node) {
+		t.Error("node still Ready after its instance terminated")
+	}
+	if _, err := testClient.CoreV1().Pods("default").Get(ctx, "victim", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("pod victim on the dead node: got %v, want NotFound", err)
+	}
+}
+
+func isReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, what string, cond wait.ConditionWithContextFunc) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
