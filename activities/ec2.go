@@ -1,0 +1,378 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/temporal"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// Tags every launched instance carries. The node-labels and node-taints tags stand in for
+// user data: the lab's kubelet reads them as its --node-labels and --register-with-taints.
+const (
+	TagNodePool   = v1.LabelNodePool
+	TagNodeClaim  = v1.LabelNodeClaim
+	TagWorkflowID = "nodewright.io/workflow-id"
+	TagNodeLabels = "nodewright.io/node-labels"
+	TagNodeTaints = "nodewright.io/node-taints"
+)
+
+// ClusterTagKey is the tag that marks an instance as owned by the cluster.
+func ClusterTagKey(cluster string) string { return "kubernetes.io/cluster/" + cluster }
+
+// LaunchTemplateName is the launch template a NodePool's instances start from.
+func LaunchTemplateName(nodePool string) string { return "nodewright-" + nodePool }
+
+const (
+	// maxOverrideTypes is how many instance types one CreateFleet gets, as Karpenter sends.
+	maxOverrideTypes = 60
+	// maxTagValueLen is EC2's limit on a tag value.
+	maxTagValueLen = 256
+)
+
+// isCapacityError reports whether an EC2 error code means "no capacity for this offering":
+// another offering may work, retrying the same one will not (Karpenter's list).
+func isCapacityError(code string) bool {
+	switch code {
+	case "InsufficientInstanceCapacity", "MaxSpotInstanceCountExceeded", "VcpuLimitExceeded",
+		"UnfulfillableCapacity", "Unsupported", "InsufficientFreeAddressesInSubnet":
+		return true
+	}
+	return false
+}
+
+// isThrottleError reports whether an EC2 error code asks the caller to slow down.
+func isThrottleError(code string) bool {
+	switch code {
+	case "RequestLimitExceeded", "Throttling", "ThrottlingException":
+		return true
+	}
+	return false
+}
+
+// EC2API is the part of *ec2.Client the activities use.
+type EC2API interface {
+	CreateFleet(ctx context.Context, in *ec2.CreateFleetInput, opts ...func(*ec2.Options)) (*ec2.CreateFleetOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
+	DescribeInstanceTypes(ctx context.Context, in *ec2.DescribeInstanceTypesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error)
+}
+
+var _ EC2API = (*ec2.Client)(nil)
+
+// EC2 launches and terminates instances.
+type EC2 struct {
+	API         EC2API
+	ClusterName string
+	// Subnets maps zone to subnet id; a zone missing here uses subnet-<zone>.
+	Subnets map[string]string
+}
+
+// Launch creates one instance for the claim with an instant EC2 Fleet. The client token
+// makes a retried call return the instance the first call made.
+func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (Instance, error) {
+	in, err := e.fleetInput(req)
+	if err != nil {
+		return Instance{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInvalidLaunch, err)
+	}
+	out, err := e.API.CreateFleet(ctx, in)
+	if err != nil {
+		return Instance{}, classifyAPIError(fmt.Sprintf("launch claim %s: create fleet", req.Claim.Name), err)
+	}
+	for _, inst := range out.Instances {
+		if len(inst.InstanceIds) == 0 {
+			continue
+		}
+		return e.launchedInstance(ctx, inst, capacityTypeOf(in))
+	}
+	return Instance{}, e.fleetError(req.Claim.Name, out.Errors, capacityTypeOf(in))
+}
+
+// fleetInput builds the CreateFleet request: the claim's cheapest instance types across
+// the subnets of its zones, spot when the claim allows it.
+func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, error) {
+	c := req.Claim
+	if len(c.InstanceTypes) == 0 || len(c.Zones) == 0 {
+		return nil, fmt.Errorf("claim has %d instance types and %d zones; need at least one of each",
+			len(c.InstanceTypes), len(c.Zones))
+	}
+	tags, err := e.instanceTags(req)
+	if err != nil {
+		return nil, err
+	}
+	in := &ec2.CreateFleetInput{
+		Type:        ec2types.FleetTypeInstant,
+		ClientToken: aws.String(req.ClientToken),
+		LaunchTemplateConfigs: []ec2types.FleetLaunchTemplateConfigRequest{{
+			LaunchTemplateSpecification: &ec2types.FleetLaunchTemplateSpecificationRequest{
+				LaunchTemplateName: aws.String(LaunchTemplateName(c.NodePool)),
+				Version:            aws.String("$Latest"),
+			},
+			Overrides: e.overrides(c),
+		}},
+		TargetCapacitySpecification: &ec2types.TargetCapacitySpecificationRequest{
+			TotalTargetCapacity: aws.Int32(1),
+		},
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: tags}},
+	}
+	// Spot is preferred whenever the claim allows it, as Karpenter does.
+	if slices.Contains(c.CapacityTypes, v1.CapacityTypeSpot) {
+		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeSpot
+		in.SpotOptions = &ec2types.SpotOptionsRequest{AllocationStrategy: ec2types.SpotAllocationStrategyPriceCapacityOptimized}
+	} else {
+		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeOnDemand
+		in.OnDemandOptions = &ec2types.OnDemandOptionsRequest{AllocationStrategy: ec2types.FleetOnDemandAllocationStrategyLowestPrice}
+	}
+	return in, nil
+}
+
+func (e *EC2) overrides(c Claim) []ec2types.FleetLaunchTemplateOverridesRequest {
+	types := c.InstanceTypes[:min(len(c.InstanceTypes), maxOverrideTypes)]
+	zones := slices.Sorted(slices.Values(c.Zones))
+	out := make([]ec2types.FleetLaunchTemplateOverridesRequest, 0, len(types)*len(zones))
+	for _, t := range types {
+		for _, z := range zones {
+			out = append(out, ec2types.FleetLaunchTemplateOverridesRequest{
+				InstanceType:     ec2types.InstanceType(t),
+				SubnetId:         aws.String(e.subnetFor(z)),
+				AvailabilityZone: aws.String(z),
+			})
+		}
+	}
+	return out
+}
+
+func (e *EC2) instanceTags(req LaunchRequest) ([]ec2types.Tag, error) {
+	c := req.Claim
+	labels := map[string]string{
+		v1.LabelNodePool:  c.NodePool,
+		v1.LabelNodeClaim: c.Name,
+	}
+	for k, v := range c.Labels {
+		labels[k] = v
+	}
+	tags := map[string]string{
+		TagNodePool:                  c.NodePool,
+		TagNodeClaim:                 c.Name,
+		ClusterTagKey(e.ClusterName): "owned",
+		TagWorkflowID:                req.WorkflowID,
+		TagNodeLabels:                FormatNodeLabels(labels),
+	}
+	if len(c.Taints) > 0 {
+		tags[TagNodeTaints] = FormatNodeTaints(c.Taints)
+	}
+	out := make([]ec2types.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if len(tags[k]) > maxTagValueLen {
+			return nil, fmt.Errorf("tag %s would be %d characters, over EC2's limit of %d; shorten the NodePool's labels or taints",
+				k, len(tags[k]), maxTagValueLen)
+		}
+		out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out, nil
+}
+
+func (e *EC2) subnetFor(zone string) string {
+	if id, ok := e.Subnets[zone]; ok {
+		return id
+	}
+	return "subnet-" + zone
+}
+
+func (e *EC2) zoneOfSubnet(subnet string) string {
+	for zone, id := range e.Subnets {
+		if id == subnet {
+			return zone
+		}
+	}
+	if zone, ok := strings.CutPrefix(subnet, "subnet-"); ok {
+		return zone
+	}
+	return ""
+}
+
+// launchedInstance reads the fleet's answer; if it does not say the zone, it asks EC2.
+func (e *EC2) launchedInstance(ctx context.Context, inst ec2types.CreateFleetInstance, requested string) (Instance, error) {
+	out := Instance{ID: inst.InstanceIds[0], Type: string(inst.InstanceType), CapacityType: requested}
+	if inst.Lifecycle != "" {
+		out.CapacityType = capacityTypeOfLifecycle(inst.Lifecycle)
+	}
+	switch {
+	case aws.ToString(inst.AvailabilityZone) != "":
+		out.Zone = aws.ToString(inst.AvailabilityZone)
+	case inst.LaunchTemplateAndOverrides != nil && inst.LaunchTemplateAndOverrides.Overrides != nil &&
+		aws.ToString(inst.LaunchTemplateAndOverrides.Overrides.AvailabilityZone) != "":
+		out.Zone = aws.ToString(inst.LaunchTemplateAndOverrides.Overrides.AvailabilityZone)
+	case aws.ToString(inst.SubnetId) != "":
+		out.Zone = e.zoneOfSubnet(aws.ToString(inst.SubnetId))
+	}
+	if out.Zone != "" && out.Type != "" {
+		return out, nil
+	}
+	described, err := e.DescribeInstance(ctx, out.ID)
+	if err != nil {
+		return Instance{}, fmt.Errorf("launched %s but could not read its placement: %w", out.ID, err)
+	}
+	return described, nil
+}
+
+// fleetError turns a fleet that launched nothing into an error the workflow can act on.
+func (e *EC2) fleetError(claim string, errs []ec2types.CreateFleetError, capacityType string) error {
+	var unavailable []Offering
+	var codes []string
+	throttled := false
+	for _, fe := range errs {
+		code := aws.ToString(fe.ErrorCode)
+		codes = append(codes, code+": "+aws.ToString(fe.ErrorMessage))
+		switch {
+		case isCapacityError(code):
+			unavailable = append(unavailable, e.offeringOf(fe, capacityType))
+		case isThrottleError(code):
+			throttled = true
+		}
+	}
+	slices.Sort(codes)
+	codes = slices.Compact(codes)
+	if len(errs) == 0 {
+		return fmt.Errorf("launch claim %s: fleet launched no instance and reported no error", claim)
+	}
+	msg := fmt.Sprintf("launch claim %s: fleet launched no instance: %s", claim, strings.Join(codes, "; "))
+	switch {
+	case throttled:
+		return temporal.NewApplicationError(msg, "Throttled")
+	case len(unavailable) > 0:
+		return temporal.NewNonRetryableApplicationError(msg, ErrTypeInsufficientCapacity, nil, unavailable)
+	default:
+		return errors.New(msg)
+	}
+}
+
+func (e *EC2) offeringOf(fe ec2types.CreateFleetError, capacityType string) Offering {
+	o := Offering{CapacityType: capacityType}
+	if fe.Lifecycle != "" {
+		o.CapacityType = capacityTypeOfLifecycle(fe.Lifecycle)
+	}
+	if fe.LaunchTemplateAndOverrides != nil && fe.LaunchTemplateAndOverrides.Overrides != nil {
+		ov := fe.LaunchTemplateAndOverrides.Overrides
+		o.InstanceType = string(ov.InstanceType)
+		o.Zone = aws.ToString(ov.AvailabilityZone)
+		if o.Zone == "" {
+			o.Zone = e.zoneOfSubnet(aws.ToString(ov.SubnetId))
+		}
+	}
+	return o
+}
+
+// Terminate terminates the instance; an instance EC2 no longer knows counts as terminated.
+func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
+	_, err := e.API.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instanceID}})
+	if err != nil && !isInstanceNotFound(err) {
+		return classifyAPIError("terminate "+instanceID, err)
+	}
+	return nil
+}
+
+// DescribeInstance reads the instance's type, zone, capacity type and state.
+func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (Instance, error) {
+	out, err := e.API.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if err != nil {
+		if isInstanceNotFound(err) {
+			return Instance{}, temporal.NewNonRetryableApplicationError("describe "+instanceID+": not found", ErrTypeInstanceNotFound, err)
+		}
+		return Instance{}, classifyAPIError("describe "+instanceID, err)
+	}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			if aws.ToString(i.InstanceId) != instanceID {
+				continue
+			}
+			inst := Instance{ID: instanceID, Type: string(i.InstanceType), CapacityType: v1.CapacityTypeOnDemand}
+			if i.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot {
+				inst.CapacityType = v1.CapacityTypeSpot
+			}
+			if i.Placement != nil {
+				inst.Zone = aws.ToString(i.Placement.AvailabilityZone)
+			}
+			if i.State != nil {
+				inst.State = string(i.State.Name)
+			}
+			return inst, nil
+		}
+	}
+	return Instance{}, temporal.NewNonRetryableApplicationError("describe "+instanceID+": not found", ErrTypeInstanceNotFound, nil)
+}
+
+// ListInstanceTypes lists every instance type the region offers.
+func (e *EC2) ListInstanceTypes(ctx context.Context) ([]InstanceTypeInfo, error) {
+	var out []InstanceTypeInfo
+	pages := ec2.NewDescribeInstanceTypesPaginator(e.API, &ec2.DescribeInstanceTypesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classifyAPIError("describe instance types", err)
+		}
+		for _, t := range page.InstanceTypes {
+			info := InstanceTypeInfo{Name: string(t.InstanceType)}
+			if t.VCpuInfo != nil {
+				info.VCPUs = aws.ToInt32(t.VCpuInfo.DefaultVCpus)
+			}
+			if t.MemoryInfo != nil {
+				info.MemoryMiB = aws.ToInt64(t.MemoryInfo.SizeInMiB)
+			}
+			if t.ProcessorInfo != nil {
+				for _, a := range t.ProcessorInfo.SupportedArchitectures {
+					info.Architectures = append(info.Architectures, string(a))
+				}
+			}
+			out = append(out, info)
+		}
+	}
+	slices.SortFunc(out, func(a, b InstanceTypeInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// classifyAPIError wraps an EC2 API error: capacity codes become non-retryable
+// InsufficientCapacity, everything else stays retryable (bounded by the retry policy).
+func classifyAPIError(what string, err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		switch {
+		case isCapacityError(code):
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", what, err), ErrTypeInsufficientCapacity, err)
+		case isThrottleError(code):
+			return temporal.NewApplicationErrorWithCause(fmt.Sprintf("%s: throttled: %v", what, err), "Throttled", err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isInstanceNotFound(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidInstanceID.NotFound"
+}
+
+func capacityTypeOf(in *ec2.CreateFleetInput) string {
+	if in.TargetCapacitySpecification.DefaultTargetCapacityType == ec2types.DefaultTargetCapacityTypeSpot {
+		return v1.CapacityTypeSpot
+	}
+	return v1.CapacityTypeOnDemand
+}
+
+func capacityTypeOfLifecycle(l ec2types.InstanceLifecycle) string {
+	if l == ec2types.InstanceLifecycleSpot {
+		return v1.CapacityTypeSpot
+	}
+	return v1.CapacityTypeOnDemand
+}

@@ -1,0 +1,444 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/temporal"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// fakeEC2 answers with canned responses and records every request.
+type fakeEC2 struct {
+	fleetOut     *ec2.CreateFleetOutput
+	fleetErr     error
+	terminateErr error
+	describeOut  *ec2.DescribeInstancesOutput
+	typePages    [][]string
+
+	fleetCalls     []*ec2.CreateFleetInput
+	terminateCalls [][]string
+	describeCalls  [][]string
+	typeCalls      []*ec2.DescribeInstanceTypesInput
+}
+
+var _ EC2API = (*fakeEC2)(nil)
+
+func (f *fakeEC2) CreateFleet(_ context.Context, in *ec2.CreateFleetInput, _ ...func(*ec2.Options)) (*ec2.CreateFleetOutput, error) {
+	f.fleetCalls = append(f.fleetCalls, in)
+	if f.fleetErr != nil {
+		return nil, f.fleetErr
+	}
+	return f.fleetOut, nil
+}
+
+func (f *fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	f.describeCalls = append(f.describeCalls, in.InstanceIds)
+	if f.describeOut == nil {
+		return &ec2.DescribeInstancesOutput{}, nil
+	}
+	return f.describeOut, nil
+}
+
+func (f *fakeEC2) TerminateInstances(_ context.Context, in *ec2.TerminateInstancesInput, _ ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error) {
+	f.terminateCalls = append(f.terminateCalls, in.InstanceIds)
+	return &ec2.TerminateInstancesOutput{}, f.terminateErr
+}
+
+// DescribeInstanceTypes serves typePages one page per call, chained by page-number tokens.
+func (f *fakeEC2) DescribeInstanceTypes(_ context.Context, in *ec2.DescribeInstanceTypesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error) {
+	f.typeCalls = append(f.typeCalls, in)
+	page := 0
+	if in.NextToken != nil {
+		fmt.Sscanf(*in.NextToken, "page-%d", &page)
+	}
+	out := &ec2.DescribeInstanceTypesOutput{}
+	for _, name := range f.typePages[page] {
+		out.InstanceTypes = append(out.InstanceTypes, ec2types.InstanceTypeInfo{InstanceType: ec2types.InstanceType(name)})
+	}
+	if page+1 < len(f.typePages) {
+		out.NextToken = aws.String(fmt.Sprintf("page-%d", page+1))
+	}
+	return out, nil
+}
+
+func launched(id, instanceType, zone string, lifecycle ec2types.InstanceLifecycle) *ec2.CreateFleetOutput {
+	return &ec2.CreateFleetOutput{Instances: []ec2types.CreateFleetInstance{{
+		InstanceIds: []string{id}, InstanceType: ec2types.InstanceType(instanceType),
+		Lifecycle: lifecycle, AvailabilityZone: aws.String(zone),
+	}}}
+}
+
+type claimOption func(*Claim)
+
+func claim(opts ...claimOption) Claim {
+	c := Claim{
+		Name: "default-abcde", NodePool: "default", Pods: []string{"ns/web-1"},
+		InstanceTypes: []string{"m5.large", "m5.xlarge"}, Zones: []string{"us-east-1b", "us-east-1a"},
+		CapacityTypes: []string{"on-demand", "spot"},
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+func withCapacityTypes(ct ...string) claimOption { return func(c *Claim) { c.CapacityTypes = ct } }
+func withInstanceTypes(n int) claimOption {
+	return func(c *Claim) {
+		c.InstanceTypes = nil
+		for i := range n {
+			c.InstanceTypes = append(c.InstanceTypes, fmt.Sprintf("t%d.large", i))
+		}
+	}
+}
+func withLabels(l map[string]string) claimOption { return func(c *Claim) { c.Labels = l } }
+func withTaints(t ...corev1.Taint) claimOption   { return func(c *Claim) { c.Taints = t } }
+func withZones(zones ...string) claimOption      { return func(c *Claim) { c.Zones = zones } }
+func launchRequest(c Claim) LaunchRequest {
+	return LaunchRequest{ClientToken: "token-1", WorkflowID: "node/" + c.Name, Claim: c}
+}
+
+func tagsOf(in *ec2.CreateFleetInput) map[string]string {
+	out := map[string]string{}
+	for _, spec := range in.TagSpecifications {
+		for _, t := range spec.Tags {
+			out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return out
+}
+
+func TestLaunchBuildsTheFleetRequest(t *testing.T) {
+	tests := []struct {
+		name  string
+		claim Claim
+		check func(t *testing.T, in *ec2.CreateFleetInput)
+	}{
+		{
+			name:  "a claim that allows spot asks for spot with price-capacity-optimized",
+			claim: claim(withCapacityTypes("on-demand", "spot")),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				if got := in.TargetCapacitySpecification.DefaultTargetCapacityType; got != ec2types.DefaultTargetCapacityTypeSpot {
+					t.Errorf("capacity type = %s, want spot", got)
+				}
+				if in.SpotOptions == nil || in.SpotOptions.AllocationStrategy != ec2types.SpotAllocationStrategyPriceCapacityOptimized {
+					t.Errorf("spot options = %+v, want price-capacity-optimized", in.SpotOptions)
+				}
+			},
+		},
+		{
+			name:  "an on-demand-only claim asks for on-demand at the lowest price",
+			claim: claim(withCapacityTypes("on-demand")),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				if got := in.TargetCapacitySpecification.DefaultTargetCapacityType; got != ec2types.DefaultTargetCapacityTypeOnDemand {
+					t.Errorf("capacity type = %s, want on-demand", got)
+				}
+				if in.OnDemandOptions == nil || in.OnDemandOptions.AllocationStrategy != ec2types.FleetOnDemandAllocationStrategyLowestPrice {
+					t.Errorf("on-demand options = %+v, want lowest-price", in.OnDemandOptions)
+				}
+				if in.SpotOptions != nil {
+					t.Errorf("spot options set on an on-demand fleet: %+v", in.SpotOptions)
+				}
+			},
+		},
+		{
+			name:  "the fleet is instant, for one instance, idempotent by the client token, from the pool's launch template",
+			claim: claim(),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				if in.Type != ec2types.FleetTypeInstant || aws.ToInt32(in.TargetCapacitySpecification.TotalTargetCapacity) != 1 {
+					t.Errorf("fleet type %s capacity %d, want instant 1", in.Type, aws.ToInt32(in.TargetCapacitySpecification.TotalTargetCapacity))
+				}
+				if aws.ToString(in.ClientToken) != "token-1" {
+					t.Errorf("client token = %q, want the request's token-1", aws.ToString(in.ClientToken))
+				}
+				if got := aws.ToString(in.LaunchTemplateConfigs[0].LaunchTemplateSpecification.LaunchTemplateName); got != "nodewright-default" {
+					t.Errorf("launch template = %q, want nodewright-default", got)
+				}
+			},
+		},
+		{
+			name:  "overrides cover every instance type in every zone's subnet, custom subnets first",
+			claim: claim(withZones("us-east-1b", "us-east-1a")),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				var got []string
+				for _, o := range in.LaunchTemplateConfigs[0].Overrides {
+					got = append(got, fmt.Sprintf("%s@%s/%s", o.InstanceType, aws.ToString(o.AvailabilityZone), aws.ToString(o.SubnetId)))
+				}
+				want := []string{
+					"m5.large@us-east-1a/subnet-custom-a", "m5.large@us-east-1b/subnet-us-east-1b",
+					"m5.xlarge@us-east-1a/subnet-custom-a", "m5.xlarge@us-east-1b/subnet-us-east-1b",
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("overrides = %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name:  "no more than 60 instance types go to the fleet",
+			claim: claim(withInstanceTypes(75), withZones("us-east-1a")),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				if n := len(in.LaunchTemplateConfigs[0].Overrides); n != 60 {
+					t.Errorf("%d overrides, want 60", n)
+				}
+			},
+		},
+		{
+			name: "the instance carries ownership tags and the kubelet's labels and taints",
+			claim: claim(withLabels(map[string]string{"team": "web", "tier": "front"}), withTaints(
+				corev1.Taint{Key: "dedicated", Value: "web", Effect: corev1.TaintEffectNoSchedule},
+				corev1.Taint{Key: "gpu", Effect: corev1.TaintEffectNoExecute},
+			)),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				if in.TagSpecifications[0].ResourceType != ec2types.ResourceTypeInstance {
+					t.Errorf("tags are on %s, want instance", in.TagSpecifications[0].ResourceType)
+				}
+				want := map[string]string{
+					"karpenter.sh/nodepool":     "default",
+					"karpenter.sh/nodeclaim":    "default-abcde",
+					"kubernetes.io/cluster/lab": "owned",
+					"nodewright.io/workflow-id": "node/default-abcde",
+					"nodewright.io/node-labels": "karpenter.sh/nodeclaim=default-abcde,karpenter.sh/nodepool=default,team=web,tier=front",
+					"nodewright.io/node-taints": "dedicated=web:NoSchedule,gpu:NoExecute",
+				}
+				got := tagsOf(in)
+				for k, v := range want {
+					if got[k] != v {
+						t.Errorf("tag %s = %q, want %q", k, got[k], v)
+					}
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", ec2types.InstanceLifecycleSpot)}
+			e := &EC2{API: api, ClusterName: "lab", Subnets: map[string]string{"us-east-1a": "subnet-custom-a"}}
+			if _, err := e.Launch(context.Background(), launchRequest(tt.claim)); err != nil {
+				t.Fatalf("launch: %v", err)
+			}
+			if len(api.fleetCalls) != 1 {
+				t.Fatalf("%d CreateFleet calls, want 1", len(api.fleetCalls))
+			}
+			tt.check(t, api.fleetCalls[0])
+		})
+	}
+}
+
+func TestLaunchReportsTheInstanceTheFleetMade(t *testing.T) {
+	tests := []struct {
+		name string
+		out  *ec2.CreateFleetOutput
+		want Instance
+	}{
+		{
+			name: "a spot instance with its zone",
+			out:  launched("i-1", "m5.large", "us-east-1b", ec2types.InstanceLifecycleSpot),
+			want: Instance{ID: "i-1", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot"},
+		},
+		{
+			name: "the zone comes from the subnet when the fleet does not name it",
+			out: &ec2.CreateFleetOutput{Instances: []ec2types.CreateFleetInstance{{
+				InstanceIds: []string{"i-2"}, InstanceType: "m5.xlarge", SubnetId: aws.String("subnet-us-east-1c"),
+			}}},
+			want: Instance{ID: "i-2", Type: "m5.xlarge", Zone: "us-east-1c", CapacityType: "spot"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &EC2{API: &fakeEC2{fleetOut: tt.out}}
+			got, err := e.Launch(context.Background(), launchRequest(claim()))
+			if err != nil {
+				t.Fatalf("launch: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("instance = %+v, want %+v", got, tt.want)
+			}
+			if got.ProviderID() != "aws:///"+tt.want.Zone+"/"+tt.want.ID {
+				t.Errorf("provider id = %s", got.ProviderID())
+			}
+		})
+	}
+}
+
+func fleetErrors(code string, overrides ...string) *ec2.CreateFleetOutput {
+	out := &ec2.CreateFleetOutput{}
+	for _, o := range overrides {
+		typ, zone, _ := strings.Cut(o, "@")
+		out.Errors = append(out.Errors, ec2types.CreateFleetError{
+			ErrorCode: aws.String(code), ErrorMessage: aws.String("no " + o), Lifecycle: ec2types.InstanceLifecycleSpot,
+			LaunchTemplateAndOverrides: &ec2types.LaunchTemplateAndOverridesResponse{
+				Overrides: &ec2types.FleetLaunchTemplateOverrides{InstanceType: ec2types.InstanceType(typ), AvailabilityZone: aws.String(zone)},
+			},
+		})
+	}
+	return out
+}
+
+func TestLaunchFailuresAreClassified(t *testing.T) {
+	tests := []struct {
+		name            string
+		out             *ec2.CreateFleetOutput
+		err             error
+		wantType        string
+		wantRetryable   bool
+		wantUnavailable []Offering
+	}{
+		{
+			name:          "insufficient capacity in every override is final and names the offerings",
+			out:           fleetErrors("InsufficientInstanceCapacity", "m5.large@us-east-1a", "m5.large@us-east-1b"),
+			wantType:      ErrTypeInsufficientCapacity,
+			wantRetryable: false,
+			wantUnavailable: []Offering{
+				{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot"},
+				{InstanceType: "m5.large", Zone: "us-east-1b", CapacityType: "spot"},
+			},
+		},
+		{
+			name:          "a spot quota error counts as no capacity",
+			out:           fleetErrors("MaxSpotInstanceCountExceeded", "m5.large@us-east-1a"),
+			wantType:      ErrTypeInsufficientCapacity,
+			wantRetryable: false,
+			wantUnavailable: []Offering{
+				{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot"},
+			},
+		},
+		{
+			name:          "throttling in the error set is retried",
+			out:           fleetErrors("RequestLimitExceeded", "m5.large@us-east-1a"),
+			wantType:      "Throttled",
+			wantRetryable: true,
+		},
+		{
+			name:          "an unknown fleet error is retried",
+			out:           fleetErrors("InternalError", "m5.large@us-east-1a"),
+			wantRetryable: true,
+		},
+		{
+			name:          "a throttled API call is retried",
+			err:           &smithy.GenericAPIError{Code: "RequestLimitExceeded", Message: "slow down"},
+			wantType:      "Throttled",
+			wantRetryable: true,
+		},
+		{
+			name:          "an API call refused for capacity is final",
+			err:           &smithy.GenericAPIError{Code: "InsufficientInstanceCapacity", Message: "none left"},
+			wantType:      ErrTypeInsufficientCapacity,
+			wantRetryable: false,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &EC2{API: &fakeEC2{fleetOut: tt.out, fleetErr: tt.err}}
+			_, err := e.Launch(context.Background(), launchRequest(claim()))
+			if err == nil {
+				t.Fatal("launch succeeded; want an error")
+			}
+			var appErr *temporal.ApplicationError
+			isApp := errors.As(err, &appErr)
+			if tt.wantType != "" && (!isApp || appErr.Type() != tt.wantType) {
+				t.Fatalf("error %v: want application error type %s", err, tt.wantType)
+			}
+			if retryable := !isApp || !appErr.NonRetryable(); retryable != tt.wantRetryable {
+				t.Errorf("error %v retryable = %v, want %v", err, retryable, tt.wantRetryable)
+			}
+			if tt.wantUnavailable != nil {
+				var got []Offering
+				if err := appErr.Details(&got); err != nil {
+					t.Fatalf("read unavailable offerings from error details: %v", err)
+				}
+				if !slices.Equal(got, tt.wantUnavailable) {
+					t.Errorf("unavailable offerings = %+v, want %+v", got, tt.wantUnavailable)
+				}
+			}
+		})
+	}
+}
+
+func TestLaunchRefusesTagsOverEC2sLimit(t *testing.T) {
+	api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", "")}
+	e := &EC2{API: api}
+	long := map[string]string{"note": strings.Repeat("x", 300)}
+	_, err := e.Launch(context.Background(), launchRequest(claim(withLabels(long))))
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidLaunch || !appErr.NonRetryable() {
+		t.Fatalf("error = %v, want a non-retryable %s", err, ErrTypeInvalidLaunch)
+	}
+	if !strings.Contains(err.Error(), TagNodeLabels) {
+		t.Errorf("error %q does not name the tag that is too long", err)
+	}
+	if len(api.fleetCalls) != 0 {
+		t.Errorf("CreateFleet was called %d times for an invalid request", len(api.fleetCalls))
+	}
+}
+
+func TestTerminate(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		wantErr bool
+	}{
+		{name: "a running instance is terminated"},
+		{name: "an instance EC2 no longer knows counts as terminated", err: &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}},
+		{name: "other failures are reported", err: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{terminateErr: tt.err}
+			err := (&EC2{API: api}).Terminate(context.Background(), "i-9")
+			if (err != nil) != tt.wantErr {
+				t.Errorf("terminate error = %v, want error: %v", err, tt.wantErr)
+			}
+			if len(api.terminateCalls) != 1 || !slices.Equal(api.terminateCalls[0], []string{"i-9"}) {
+				t.Errorf("TerminateInstances calls = %v, want one for i-9", api.terminateCalls)
+			}
+		})
+	}
+}
+
+func TestListInstanceTypesReadsEveryPage(t *testing.T) {
+	api := &fakeEC2{typePages: [][]string{{"m5.large", "c5.large"}, {"r5.large"}}}
+	got, err := (&EC2{API: api}).ListInstanceTypes(context.Background())
+	if err != nil {
+		t.Fatalf("list instance types: %v", err)
+	}
+	var names []string
+	for _, it := range got {
+		names = append(names, it.Name)
+	}
+	if want := []string{"c5.large", "m5.large", "r5.large"}; !slices.Equal(names, want) {
+		t.Errorf("instance types = %v, want %v", names, want)
+	}
+	if len(api.typeCalls) != 2 {
+		t.Errorf("%d DescribeInstanceTypes calls, want 2 (one per page)", len(api.typeCalls))
+	}
+}
+
+func TestDescribeInstance(t *testing.T) {
+	api := &fakeEC2{describeOut: &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{{
+		InstanceId: aws.String("i-3"), InstanceType: "c5.large", InstanceLifecycle: ec2types.InstanceLifecycleTypeSpot,
+		Placement: &ec2types.Placement{AvailabilityZone: aws.String("us-east-1a")},
+		State:     &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning},
+	}}}}}}
+	got, err := (&EC2{API: api}).DescribeInstance(context.Background(), "i-3")
+	if err != nil {
+		t.Fatalf("describe: %v", err)
+	}
+	want := Instance{ID: "i-3", Type: "c5.large", Zone: "us-east-1a", CapacityType: "spot", State: "running"}
+	if got != want {
+		t.Errorf("instance = %+v, want %+v", got, want)
+	}
+	_, err = (&EC2{API: &fakeEC2{}}).DescribeInstance(context.Background(), "i-404")
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInstanceNotFound {
+		t.Errorf("describing an unknown instance: error = %v, want %s", err, ErrTypeInstanceNotFound)
+	}
+}

@@ -1,0 +1,288 @@
+package activities
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+type nodeOption func(*corev1.Node)
+
+func node(name string, opts ...nodeOption) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	for _, o := range opts {
+		o(n)
+	}
+	return n
+}
+
+func withProviderID(id string) nodeOption { return func(n *corev1.Node) { n.Spec.ProviderID = id } }
+func withReady(status corev1.ConditionStatus) nodeOption {
+	return func(n *corev1.Node) {
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status}}
+	}
+}
+func withNodeLabels(l map[string]string) nodeOption { return func(n *corev1.Node) { n.Labels = l } }
+func withNodeTaints(t ...corev1.Taint) nodeOption   { return func(n *corev1.Node) { n.Spec.Taints = t } }
+
+// runActivity runs an activity the way a worker would, so heartbeats work.
+func runActivity(t *testing.T, fn any, args ...any) (converter.EncodedValue, error) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(fn)
+	return env.ExecuteActivity(fn, args...)
+}
+
+// countActions counts the client's recorded actions with the verb on the resource.
+func countActions(client *fake.Clientset, verb, resource string) int {
+	n := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == resource && a.GetSubresource() == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestWaitForNodeFindsTheNodeByProviderID(t *testing.T) {
+	client := fake.NewClientset(
+		node("other", withProviderID("aws:///us-east-1a/i-other")),
+		node("ip-10-0-0-7", withProviderID("aws:///us-east-1a/i-7")),
+	)
+	k := &Kube{Client: client}
+	v, err := runActivity(t, k.WaitForNode, "aws:///us-east-1a/i-7")
+	if err != nil {
+		t.Fatalf("wait for node: %v", err)
+	}
+	var name string
+	if err := v.Get(&name); err != nil {
+		t.Fatal(err)
+	}
+	if name != "ip-10-0-0-7" {
+		t.Errorf("node = %q, want ip-10-0-0-7", name)
+	}
+}
+
+func TestWaitForNodeWaitsUntilTheNodeRegisters(t *testing.T) {
+	client := fake.NewClientset()
+	lists := 0
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		lists++
+		if lists == 3 {
+			// The kubelet registers between the second and third look.
+			if err := client.Tracker().Add(node("late", withProviderID("aws:///us-east-1b/i-late"))); err != nil {
+				t.Errorf("add node: %v", err)
+			}
+		}
+		return false, nil, nil
+	})
+	k := &Kube{Client: client}
+	v, err := runActivity(t, k.WaitForNode, "aws:///us-east-1b/i-late")
+	if err != nil {
+		t.Fatalf("wait for node: %v", err)
+	}
+	var name string
+	_ = v.Get(&name)
+	if name != "late" || lists != 3 {
+		t.Errorf("found %q after %d lists, want late after 3", name, lists)
+	}
+}
+
+func TestSyncNodeAddsWhatIsMissingAndIsIdempotent(t *testing.T) {
+	client := fake.NewClientset(node("n1",
+		withNodeLabels(map[string]string{"kubernetes.io/hostname": "n1", "team": "old"}),
+		withNodeTaints(corev1.Taint{Key: "dedicated", Value: "old", Effect: corev1.TaintEffectNoSchedule}),
+	))
+	k := &Kube{Client: client}
+	req := SyncRequest{
+		NodeName: "n1",
+		Labels:   map[string]string{"team": "web", "karpenter.sh/registered": "true"},
+		Taints: []corev1.Taint{
+			{Key: "dedicated", Value: "web", Effect: corev1.TaintEffectNoSchedule},
+			{Key: "gpu", Effect: corev1.TaintEffectNoExecute},
+		},
+	}
+	for run := range 2 {
+		if _, err := runActivity(t, k.SyncNode, req); err != nil {
+			t.Fatalf("sync run %d: %v", run+1, err)
+		}
+	}
+	got, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLabels := map[string]string{"kubernetes.io/hostname": "n1", "team": "web", "karpenter.sh/registered": "true"}
+	for k, v := range wantLabels {
+		if got.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, got.Labels[k], v)
+		}
+	}
+	if want := req.Taints; !slices.Equal(got.Spec.Taints, want) {
+		t.Errorf("taints = %v, want %v", got.Spec.Taints, want)
+	}
+	if n := countActions(client, "update", "nodes"); n != 1 {
+		t.Errorf("%d node updates over two syncs, want 1 (the second sync has nothing to do)", n)
+	}
+}
+
+func TestWaitNodeReadyReturnsOnceTheNodeIsReady(t *testing.T) {
+	client := fake.NewClientset(node("n1", withReady(corev1.ConditionFalse)))
+	gets := 0
+	client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		gets++
+		if gets == 2 {
+			return true, node("n1", withReady(corev1.ConditionTrue)), nil
+		}
+		return false, nil, nil
+	})
+	if _, err := runActivity(t, (&Kube{Client: client}).WaitNodeReady, "n1"); err != nil {
+		t.Fatalf("wait ready: %v", err)
+	}
+	if gets != 2 {
+		t.Errorf("returned after %d looks, want 2 (the first saw NotReady)", gets)
+	}
+}
+
+func TestTaintNode(t *testing.T) {
+	tests := []struct {
+		name        string
+		nodes       []runtime.Object
+		wantUpdates int
+	}{
+		{name: "a node without the taint gets it", nodes: []runtime.Object{node("n1")}, wantUpdates: 1},
+		{name: "a node with the taint is left alone", nodes: []runtime.Object{node("n1", withNodeTaints(DisruptedTaint()))}, wantUpdates: 0},
+		{name: "a node that is gone needs no taint", wantUpdates: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.nodes...)
+			if _, err := runActivity(t, (&Kube{Client: client}).TaintNode, "n1", DisruptedTaint()); err != nil {
+				t.Fatalf("taint: %v", err)
+			}
+			if n := countActions(client, "update", "nodes"); n != tt.wantUpdates {
+				t.Errorf("%d updates, want %d", n, tt.wantUpdates)
+			}
+			if len(tt.nodes) > 0 {
+				got, _ := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
+				disrupted := DisruptedTaint()
+				if !slices.ContainsFunc(got.Spec.Taints, func(t corev1.Taint) bool { return t.MatchTaint(&disrupted) }) {
+					t.Errorf("node taints %v lack %s", got.Spec.Taints, disrupted.ToString())
+				}
+			}
+		})
+	}
+}
+
+func TestDeleteNodeTreatsAMissingNodeAsDeleted(t *testing.T) {
+	client := fake.NewClientset(node("n1"))
+	k := &Kube{Client: client}
+	for _, name := range []string{"n1", "n-gone"} {
+		if _, err := runActivity(t, k.DeleteNode, name); err != nil {
+			t.Errorf("delete %s: %v", name, err)
+		}
+	}
+	if _, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("node n1 still there after delete (get error %v)", err)
+	}
+}
+
+type podOption func(*corev1.Pod)
+
+func pod(name string, opts ...podOption) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID("uid-" + name)},
+		Spec:       corev1.PodSpec{NodeName: "n1"},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+func onNode(n string) podOption { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
+func mirror() podOption {
+	return func(p *corev1.Pod) { p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "hash"} }
+}
+func ownedByDaemonSet() podOption {
+	return func(p *corev1.Pod) {
+		yes := true
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "ds", Controller: &yes}}
+	}
+}
+func toleratingEverything() podOption {
+	return func(p *corev1.Pod) { p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}} }
+}
+func finished() podOption { return func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded } }
+
+// evictionRecorder makes the fake apiserver act on evictions: it deletes the pod, or
+// refuses with 429 as a PodDisruptionBudget would for the first refusals[name] attempts.
+type evictionRecorder struct {
+	client    *fake.Clientset
+	refusals  map[string]int
+	attempted []string
+}
+
+func (r *evictionRecorder) react(action k8stesting.Action) (bool, runtime.Object, error) {
+	if action.GetSubresource() != "eviction" {
+		return false, nil, nil
+	}
+	ev := action.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction)
+	r.attempted = append(r.attempted, ev.Name)
+	if r.refusals[ev.Name] > 0 {
+		r.refusals[ev.Name]--
+		return true, nil, apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 1)
+	}
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	return true, nil, r.client.Tracker().Delete(gvr, ev.Namespace, ev.Name)
+}
+
+func TestDrainEvictsWhatWouldNotComeBack(t *testing.T) {
+	client := fake.NewClientset(
+		pod("web-1"), pod("web-2"),
+		pod("static", mirror()), pod("logs", ownedByDaemonSet()), pod("tolerant", toleratingEverything()),
+		pod("done", finished()), pod("elsewhere", onNode("n2")),
+	)
+	rec := &evictionRecorder{client: client, refusals: map[string]int{"web-2": 2}}
+	client.PrependReactor("create", "pods", rec.react)
+
+	v, err := runActivity(t, (&Kube{Client: client}).Drain, "n1")
+	if err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	var got DrainResult
+	if err := v.Get(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ns/web-1", "ns/web-2"}; !slices.Equal(got.Evicted, want) {
+		t.Errorf("evicted %v, want %v", got.Evicted, want)
+	}
+	if want := []string{"ns/logs", "ns/static", "ns/tolerant"}; !slices.Equal(got.Skipped, want) {
+		t.Errorf("skipped %v, want %v", got.Skipped, want)
+	}
+	if want := []string{"web-1", "web-2", "web-2", "web-2"}; !slices.Equal(rec.attempted, want) {
+		t.Errorf("eviction attempts %v, want %v (web-2 retried after two 429s)", rec.attempted, want)
+	}
+	left, _ := client.CoreV1().Pods("ns").List(context.Background(), metav1.ListOptions{})
+	var names []string
+	for _, p := range left.Items {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"done", "elsewhere", "logs", "static", "tolerant"}; !slices.Equal(names, want) {
+		t.Errorf("pods left %v, want %v", names, want)
+	}
+}

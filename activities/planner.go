@@ -1,0 +1,253 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+// instanceTypesTTL is how long the joined EC2 + catalog instance types are reused, as
+// Karpenter caches instance types and offerings for 5 minutes.
+const instanceTypesTTL = 5 * time.Minute
+
+// Planner runs the scheduler engine on a fresh snapshot of the cluster.
+type Planner struct {
+	Kube kubernetes.Interface
+	// EC2 lists the instance types the region offers; nil means every catalog type.
+	EC2       *EC2
+	NodePools []apisv1.NodePool
+	Zones     []string
+	Catalog   []catalog.Type
+
+	mu      sync.Mutex
+	types   []schedulerengine.InstanceType
+	typesAt time.Time
+	// now is the clock for the cache; nil means time.Now.
+	now func() time.Time
+}
+
+// Plan decides which of the requested pods fit existing nodes and which need new nodes.
+// Pods that are gone, bound, finished or already nominated to an in-flight claim are
+// skipped.
+func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error) {
+	pods, err := p.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: list pods: %w", err)
+	}
+	pending, skipped := pendingPods(req, pods.Items)
+	result := PlanResult{Skipped: skipped}
+	if len(pending) == 0 {
+		return result, nil
+	}
+	nodes, err := p.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: list nodes: %w", err)
+	}
+	types, err := p.instanceTypes(ctx)
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: %w", err)
+	}
+	plan, err := schedulerengine.Solve(schedulerengine.Input{
+		Pods:          pending,
+		NodePools:     p.NodePools,
+		InstanceTypes: withUnavailable(types, req.Unavailable),
+		ExistingNodes: existingNodes(nodes.Items, pods.Items),
+	})
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
+	}
+	result.OnExisting = plan.Existing
+	result.Unschedulable = plan.Unschedulable
+	for _, c := range plan.NewNodes {
+		result.Claims = append(result.Claims, Claim{
+			NodePool:      c.NodePool,
+			Pods:          c.Pods,
+			InstanceTypes: c.InstanceTypes,
+			Zones:         c.Zones,
+			CapacityTypes: c.CapacityTypes,
+			Labels:        c.Labels,
+			Taints:        c.Taints,
+			PricePerHour:  c.PricePerHour,
+		})
+	}
+	return result, nil
+}
+
+// pendingPods picks the requested pods that still need a node, in key order, and says why
+// the others were left out.
+func pendingPods(req PlanRequest, all []corev1.Pod) ([]*corev1.Pod, map[string]string) {
+	byKey := make(map[string]*corev1.Pod, len(all))
+	for i := range all {
+		byKey[schedulerengine.PodKey(&all[i])] = &all[i]
+	}
+	keys := make([]string, 0, len(req.Pods))
+	for _, ref := range req.Pods {
+		keys = append(keys, ref.Key())
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+
+	var pending []*corev1.Pod
+	skipped := map[string]string{}
+	for _, key := range keys {
+		pod, found := byKey[key]
+		switch {
+		case req.Nominated[key] != "":
+			skipped[key] = "nominated to in-flight claim " + req.Nominated[key]
+		case !found:
+			skipped[key] = "deleted"
+		case pod.Spec.NodeName != "":
+			skipped[key] = "bound to node " + pod.Spec.NodeName
+		case pod.DeletionTimestamp != nil:
+			skipped[key] = "being deleted"
+		case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
+			skipped[key] = "finished"
+		default:
+			pending = append(pending, pod)
+		}
+	}
+	if len(skipped) == 0 {
+		skipped = nil
+	}
+	return pending, skipped
+}
+
+// existingNodes describes the nodes new pods may still land on, with what is left of
+// their allocatable. Nodes that are going away or not Ready are left out.
+func existingNodes(nodes []corev1.Node, pods []corev1.Pod) []schedulerengine.ExistingNode {
+	byNode := map[string][]*corev1.Pod{}
+	for i := range pods {
+		pod := &pods[i]
+		if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		byNode[pod.Spec.NodeName] = append(byNode[pod.Spec.NodeName], pod)
+	}
+	var out []schedulerengine.ExistingNode
+	for i := range nodes {
+		node := &nodes[i]
+		if !schedulable(node) {
+			continue
+		}
+		out = append(out, schedulerengine.ExistingNode{
+			Name:      node.Name,
+			Labels:    node.Labels,
+			Taints:    node.Spec.Taints,
+			Available: available(node.Status.Allocatable, byNode[node.Name]),
+		})
+	}
+	slices.SortFunc(out, func(a, b schedulerengine.ExistingNode) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func schedulable(node *corev1.Node) bool {
+	if node.DeletionTimestamp != nil || node.Spec.Unschedulable || !nodeReady(node) {
+		return false
+	}
+	disrupted := DisruptedTaint()
+	for i := range node.Spec.Taints {
+		if node.Spec.Taints[i].MatchTaint(&disrupted) {
+			return false
+		}
+	}
+	return true
+}
+
+// available is allocatable minus the pods' requests, never below zero; each pod also uses
+// one of the node's "pods".
+func available(allocatable corev1.ResourceList, pods []*corev1.Pod) corev1.ResourceList {
+	used := corev1.ResourceList{}
+	for _, pod := range pods {
+		for name, q := range schedulerengine.PodRequests(pod) {
+			if name == corev1.ResourcePods {
+				continue
+			}
+			sum := used[name]
+			sum.Add(q)
+			used[name] = sum
+		}
+	}
+	out := corev1.ResourceList{}
+	for name, q := range allocatable {
+		left := q.DeepCopy()
+		if name == corev1.ResourcePods {
+			left.Set(max(0, left.Value()-int64(len(pods))))
+		} else if u, ok := used[name]; ok {
+			left.Sub(u)
+			if left.Sign() < 0 {
+				left.Set(0)
+			}
+		}
+		out[name] = left
+	}
+	return out
+}
+
+// instanceTypes returns the catalog's types that EC2 offers in the region, with offerings in
+// the planner's zones, cached for instanceTypesTTL.
+func (p *Planner) instanceTypes(ctx context.Context) ([]schedulerengine.InstanceType, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now
+	if p.now != nil {
+		now = p.now
+	}
+	if p.types != nil && now().Sub(p.typesAt) < instanceTypesTTL {
+		return p.types, nil
+	}
+	offered := p.Catalog
+	if p.EC2 != nil {
+		infos, err := p.EC2.ListInstanceTypes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("instance types: %w", err)
+		}
+		names := make(map[string]bool, len(infos))
+		for _, info := range infos {
+			names[info.Name] = true
+		}
+		offered = nil
+		for _, t := range p.Catalog {
+			if names[t.Name] {
+				offered = append(offered, t)
+			}
+		}
+	}
+	p.types = catalog.InstanceTypes(offered, p.Zones)
+	p.typesAt = now()
+	return p.types, nil
+}
+
+// withUnavailable returns types with the given offerings marked unavailable. The cached
+// slice is shared, so changed types get their own copy of their offerings.
+func withUnavailable(types []schedulerengine.InstanceType, unavailable []Offering) []schedulerengine.InstanceType {
+	if len(unavailable) == 0 {
+		return types
+	}
+	out := slices.Clone(types)
+	for i := range out {
+		t := &out[i]
+		copied := false
+		for j, o := range t.Offerings {
+			if !slices.Contains(unavailable, Offering{InstanceType: t.Name, Zone: o.Zone, CapacityType: o.CapacityType}) {
+				continue
+			}
+			if !copied {
+				t.Offerings = slices.Clone(t.Offerings)
+				copied = true
+			}
+			t.Offerings[j].Available = false
+		}
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package activities
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+func pending() podOption { return func(p *corev1.Pod) { p.Spec.NodeName = "" } }
+func requesting(cpu, memory string) podOption {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers = []corev1.Container{{Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory),
+		}}}}
+	}
+}
+func deleting() podOption {
+	return func(p *corev1.Pod) { now := metav1.Now(); p.DeletionTimestamp = &now }
+}
+
+func TestPendingPodsLeavesOutPodsThatNeedNoNode(t *testing.T) {
+	all := []corev1.Pod{
+		*pod("waiting", pending()), *pod("bound"), *pod("going", pending(), deleting()),
+		*pod("done", pending(), finished()), *pod("nominated", pending()),
+	}
+	req := PlanRequest{
+		Pods:      refsOf("waiting", "bound", "going", "done", "nominated", "vanished", "waiting"),
+		Nominated: map[string]string{"ns/nominated": "default-abcde"},
+	}
+	got, skipped := pendingPods(req, all)
+	if len(got) != 1 || got[0].Name != "waiting" {
+		t.Errorf("pending pods %v, want only ns/waiting", got)
+	}
+	want := map[string]string{
+		"ns/bound": "bound to node n1", "ns/going": "being deleted", "ns/done": "finished",
+		"ns/nominated": "nominated to in-flight claim default-abcde", "ns/vanished": "deleted",
+	}
+	if !maps.Equal(skipped, want) {
+		t.Errorf("skipped %v, want %v", skipped, want)
+	}
+}
+
+func refsOf(names ...string) []PodRef {
+	out := make([]PodRef, len(names))
+	for i, n := range names {
+		out[i] = PodRef{Namespace: "ns", Name: n}
+	}
+	return out
+}
+
+func withAllocatable(cpu, memory, pods string) nodeOption {
+	return func(n *corev1.Node) {
+		n.Status.Allocatable = corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory),
+			corev1.ResourcePods: resource.MustParse(pods),
+		}
+	}
+}
+func cordoned() nodeOption { return func(n *corev1.Node) { n.Spec.Unschedulable = true } }
+
+func TestExistingNodesOffersWhatIsLeftOnSchedulableNodes(t *testing.T) {
+	nodes := []corev1.Node{
+		*node("n1", withReady(corev1.ConditionTrue), withAllocatable("4", "8Gi", "10")),
+		*node("not-ready", withReady(corev1.ConditionFalse), withAllocatable("4", "8Gi", "10")),
+		*node("draining", withReady(corev1.ConditionTrue), withNodeTaints(DisruptedTaint()), withAllocatable("4", "8Gi", "10")),
+		*node("cordoned", withReady(corev1.ConditionTrue), cordoned(), withAllocatable("4", "8Gi", "10")),
+	}
+	pods := []corev1.Pod{
+		*pod("a", requesting("1", "1Gi")), *pod("b", requesting("2500m", "2Gi")),
+		*pod("finished", requesting("4", "8Gi"), finished()),
+		*pod("hungry", onNode(""), requesting("4", "8Gi")),
+	}
+	got := existingNodes(nodes, pods)
+	if len(got) != 1 || got[0].Name != "n1" {
+		t.Fatalf("existing nodes %v, want only n1 (the others are NotReady, draining or cordoned)", got)
+	}
+	want := map[corev1.ResourceName]string{corev1.ResourceCPU: "500m", corev1.ResourceMemory: "5Gi", corev1.ResourcePods: "8"}
+	for name, q := range want {
+		if left := got[0].Available[name]; left.Cmp(resource.MustParse(q)) != 0 {
+			t.Errorf("n1 has %s %s left, want %s", left.String(), name, q)
+		}
+	}
+}
+
+func TestWithUnavailableLeavesTheCachedTypesAlone(t *testing.T) {
+	cached := []schedulerengine.InstanceType{{Name: "m5.large", Offerings: []schedulerengine.Offering{
+		{Zone: "us-east-1a", CapacityType: "spot", Available: true},
+		{Zone: "us-east-1a", CapacityType: "on-demand", Available: true},
+	}}}
+	got := withUnavailable(cached, []Offering{{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot"}})
+	if got[0].Offerings[0].Available || !got[0].Offerings[1].Available {
+		t.Errorf("offerings %+v, want only the spot one unavailable", got[0].Offerings)
+	}
+	if !cached[0].Offerings[0].Available {
+		t.Error("the cached spot offering was marked unavailable too")
+	}
+}
+
+const defaultPool = `
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: default
+spec:
+  template:
+    metadata:
+      labels:
+        team: web
+    spec:
+      requirements:
+        - key: node.kubernetes.io/instance-type
+          operator: In
+          values: ["m5.large", "m5.xlarge", "c5.large"]
+        - key: karpenter.sh/capacity-type
+          operator: In
+          values: ["on-demand"]
+      nodeClassRef:
+        group: karpenter.k8s.aws
+        kind: EC2NodeClass
+        name: default
+`
+
+func newTestPlanner(t *testing.T, api *fakeEC2, objects ...*corev1.Pod) *Planner {
+	t.Helper()
+	pools, err := apisv1.LoadNodePools([]byte(defaultPool))
+	if err != nil {
+		t.Fatalf("load node pools: %v", err)
+	}
+	types, err := catalog.Load()
+	if err != nil {
+		t.Fatalf("load catalog: %v", err)
+	}
+	client := fake.NewClientset()
+	for _, p := range objects {
+		if err := client.Tracker().Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Planner{Kube: client, EC2: &EC2{API: api}, NodePools: pools, Zones: []string{"us-east-1a", "us-east-1b"}, Catalog: types}
+}
+
+func TestPlanClaimsANodeForAPendingPod(t *testing.T) {
+	api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge"}, {"c5.large", "r5.large"}}}
+	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")), pod("web-2", requesting("1", "1Gi")))
+	got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1", "web-2")})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	if len(got.Claims) != 1 {
+		t.Fatalf("claims %+v, want one for ns/web-1", got.Claims)
+	}
+	c := got.Claims[0]
+	if c.NodePool != "default" || !slices.Equal(c.Pods, []string{"ns/web-1"}) || c.Name != "" {
+		t.Errorf("claim %+v, want an unnamed default-pool claim for ns/web-1", c)
+	}
+	if len(c.InstanceTypes) == 0 || !slices.Contains([]string{"m5.large", "c5.large", "m5.xlarge"}, c.InstanceTypes[0]) {
+		t.Errorf("instance types %v, want the pool's types that EC2 offers", c.InstanceTypes)
+	}
+	if slices.Contains(c.InstanceTypes, "r5.large") {
+		t.Errorf("instance types %v include r5.large, which the pool does not allow", c.InstanceTypes)
+	}
+	if c.Labels["team"] != "web" || c.PricePerHour <= 0 || !slices.Equal(c.CapacityTypes, []string{"on-demand"}) {
+		t.Errorf("claim labels %v price %v capacity types %v, want the pool's label, a price and on-demand", c.Labels, c.PricePerHour, c.CapacityTypes)
+	}
+	if got.Skipped["ns/web-2"] != "bound to node n1" {
+		t.Errorf("skipped %v, want ns/web-2 skipped as bound", got.Skipped)
+	}
+}
+
+func TestPlanReusesInstanceTypesForFiveMinutes(t *testing.T) {
+	api := &fakeEC2{typePages: [][]string{{"m5.large"}}}
+	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return now }
+	req := PlanRequest{Pods: refsOf("web-1")}
+	for _, step := range []time.Duration{0, 4 * time.Minute, 2 * time.Minute} {
+		now = now.Add(step)
+		if _, err := p.Plan(context.Background(), req); err != nil {
+			t.Fatalf("plan: %v", err)
+		}
+	}
+	if len(api.typeCalls) != 2 {
+		t.Errorf("DescribeInstanceTypes called %d times over 6 minutes, want 2 (cached for 5)", len(api.typeCalls))
+	}
+}

@@ -1,0 +1,322 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// NodeLifecycleInput is the claim the workflow turns into a node.
+type NodeLifecycleInput struct {
+	Claim activities.Claim `json:"claim"`
+}
+
+// NodeLifecycleResult is the node's final state once it has been terminated.
+type NodeLifecycleResult struct {
+	State NodeState `json:"state"`
+}
+
+// Phase is where a node is in its life.
+type Phase string
+
+const (
+	PhaseLaunching    Phase = "Launching"
+	PhaseRegistering  Phase = "Registering"
+	PhaseInitializing Phase = "Initializing"
+	PhaseReady        Phase = "Ready"
+	PhaseDraining     Phase = "Draining"
+	PhaseTerminating  Phase = "Terminating"
+	PhaseTerminated   Phase = "Terminated"
+	PhaseFailed       Phase = "Failed"
+)
+
+// NodeState is what the state query returns.
+type NodeState struct {
+	Phase        Phase  `json:"phase"`
+	Claim        string `json:"claim"`
+	NodePool     string `json:"nodePool"`
+	NodeName     string `json:"nodeName,omitempty"`
+	InstanceID   string `json:"instanceId,omitempty"`
+	InstanceType string `json:"instanceType,omitempty"`
+	Zone         string `json:"zone,omitempty"`
+	CapacityType string `json:"capacityType,omitempty"`
+	// PricePerHour is the planned price of the claim's cheapest offering.
+	PricePerHour float64 `json:"pricePerHour"`
+	// Pods are the pod keys the claim was planned for.
+	Pods        []string      `json:"pods,omitempty"`
+	Transitions []PhaseChange `json:"transitions"`
+	DrainReason string        `json:"drainReason,omitempty"`
+	LastError   string        `json:"lastError,omitempty"`
+}
+
+// PhaseChange records when the node entered a phase (workflow time).
+type PhaseChange struct {
+	Phase Phase     `json:"phase"`
+	At    time.Time `json:"at"`
+}
+
+// ErrTypeClaimFailed is the error type a NodeLifecycle fails with when its claim never
+// became a usable node.
+const ErrTypeClaimFailed = "ClaimFailed"
+
+// Activity receivers: the worker registers real instances under the same method names.
+var (
+	ec2Acts  *activities.EC2
+	kubeActs *activities.Kube
+)
+
+// NodeLifecycleWorkflow launches an instance for the claim, waits for its Node to register
+// and become Ready, then waits for a drain signal, drains, terminates the instance and
+// deletes the Node.
+//
+// A claim that fails (no capacity, registration or readiness timeout) ends with phase
+// Failed and a non-retryable ClaimFailed error, so the Temporal UI shows the workflow as
+// Failed; the state query still answers on the closed workflow.
+func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLifecycleResult, error) {
+	if in.Claim.Name == "" || in.Claim.NodePool == "" {
+		return NodeLifecycleResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("node workflow input needs a claim name and node pool, got %q and %q", in.Claim.Name, in.Claim.NodePool),
+			"InvalidInput", nil)
+	}
+	n := &nodeLifecycle{claim: in.Claim, state: NodeState{
+		Claim:        in.Claim.Name,
+		NodePool:     in.Claim.NodePool,
+		PricePerHour: in.Claim.PricePerHour,
+		Pods:         in.Claim.Pods,
+	}}
+	return n.run(ctx)
+}
+
+type nodeLifecycle struct {
+	claim activities.Claim
+	state NodeState
+	// unavailable holds the offerings a launch found without capacity.
+	unavailable []activities.Offering
+}
+
+func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
+	err := workflow.SetQueryHandlerWithOptions(ctx, QueryState,
+		func() (NodeState, error) { return n.state, nil },
+		workflow.QueryHandlerOptions{Description: "Phase, instance, node and phase history of this node"})
+	if err != nil {
+		return NodeLifecycleResult{}, fmt.Errorf("register %s query: %w", QueryState, err)
+	}
+	drainCh := workflow.GetSignalChannelWithOptions(ctx, SignalDrain,
+		workflow.SignalChannelOptions{Description: "Drain the node and terminate its instance (DrainRequest)"})
+
+	if err := n.launch(ctx); err != nil {
+		return n.fail(ctx, "launch", err)
+	}
+	if err := n.register(ctx); err != nil {
+		return n.fail(ctx, "registration", err)
+	}
+	if err := n.initialize(ctx); err != nil {
+		return n.fail(ctx, "initialization", err)
+	}
+	n.setPhase(ctx, PhaseReady)
+	n.signalProvisioner(ctx, SignalNodeReady, NodeReady{Claim: n.claim.Name, NodeName: n.state.NodeName})
+
+	ctx, cancelled := n.awaitDrain(ctx, drainCh)
+	n.drain(ctx)
+	if err := n.terminate(ctx); err != nil {
+		n.state.LastError = err.Error()
+		n.setPhase(ctx, PhaseFailed)
+		return NodeLifecycleResult{}, err
+	}
+	n.setPhase(ctx, PhaseTerminated)
+	if cancelled {
+		return NodeLifecycleResult{State: n.state}, temporal.NewCanceledError("node drained and terminated on cancellation")
+	}
+	return NodeLifecycleResult{State: n.state}, nil
+}
+
+func (n *nodeLifecycle) launch(ctx workflow.Context) error {
+	n.setPhase(ctx, PhaseLaunching)
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	req := activities.LaunchRequest{ClientToken: LaunchClientToken(id), WorkflowID: id, Claim: n.claim}
+	var inst activities.Instance
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, launchOptions()), ec2Acts.Launch, req).Get(ctx, &inst)
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeInsufficientCapacity && appErr.HasDetails() {
+			_ = appErr.Details(&n.unavailable) // best effort: the offerings only steer the next plan
+		}
+		return err
+	}
+	n.state.InstanceID = inst.ID
+	n.state.InstanceType = inst.Type
+	n.state.Zone = inst.Zone
+	n.state.CapacityType = inst.CapacityType
+	return nil
+}
+
+func (n *nodeLifecycle) register(ctx workflow.Context) error {
+	n.setPhase(ctx, PhaseRegistering)
+	providerID := activities.ProviderID(n.state.Zone, n.state.InstanceID)
+	actx := workflow.WithActivityOptions(ctx, waitOptions(registrationTimeout))
+	var nodeName string
+	if err := workflow.ExecuteActivity(actx, kubeActs.WaitForNode, providerID).Get(ctx, &nodeName); err != nil {
+		if temporal.IsTimeoutError(err) {
+			return fmt.Errorf("no node with providerID %s registered within %s: %w", providerID, registrationTimeout, err)
+		}
+		return err
+	}
+	n.state.NodeName = nodeName
+	return nil
+}
+
+// initialize is Karpenter's registration sync followed by its wait for readiness.
+func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
+	n.setPhase(ctx, PhaseInitializing)
+	sync := activities.SyncRequest{NodeName: n.state.NodeName, Labels: n.nodeLabels(), Taints: n.claim.Taints}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, sync).Get(ctx, nil); err != nil {
+		return err
+	}
+	actx := workflow.WithActivityOptions(ctx, waitOptions(initializationTimeout))
+	if err := workflow.ExecuteActivity(actx, kubeActs.WaitNodeReady, n.state.NodeName).Get(ctx, nil); err != nil {
+		if temporal.IsTimeoutError(err) {
+			return fmt.Errorf("node %s not Ready within %s: %w", n.state.NodeName, initializationTimeout, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// nodeLabels are the labels Karpenter's registration puts on a node.
+func (n *nodeLifecycle) nodeLabels() map[string]string {
+	labels := maps.Clone(n.claim.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[v1.LabelNodePool] = n.claim.NodePool
+	labels[v1.LabelNodeClaim] = n.claim.Name
+	labels[v1.LabelRegistered] = "true"
+	labels[v1.LabelCapacityType] = n.state.CapacityType
+	return labels
+}
+
+// awaitDrain blocks until a drain signal arrives; a cancelled workflow is drained too. Once
+// draining starts the node goes away whatever happens, so the returned context is
+// disconnected from cancellation.
+func (n *nodeLifecycle) awaitDrain(ctx workflow.Context, drainCh workflow.ReceiveChannel) (workflow.Context, bool) {
+	var req DrainRequest
+	cancelled := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(drainCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &req) })
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+	sel.Select(ctx)
+	if cancelled {
+		req.Reason = "workflow cancelled"
+	}
+	n.state.DrainReason = req.Reason
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	return dctx, cancelled
+}
+
+// drain cordons the node with the disrupted taint and evicts its pods. A drain that fails
+// or passes drainDeadline is recorded and the node is terminated anyway.
+func (n *nodeLifecycle) drain(ctx workflow.Context) {
+	n.setPhase(ctx, PhaseDraining)
+	kctx := workflow.WithActivityOptions(ctx, kubeOptions())
+	if err := workflow.ExecuteActivity(kctx, kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil); err != nil {
+		n.state.LastError = fmt.Sprintf("taint node %s: %v", n.state.NodeName, err)
+	}
+	var result activities.DrainResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, drainOptions()), kubeActs.Drain, n.state.NodeName).Get(ctx, &result); err != nil {
+		n.state.LastError = fmt.Sprintf("drain node %s: %v", n.state.NodeName, err)
+		workflow.GetLogger(ctx).Warn("drain did not finish; terminating anyway", "node", n.state.NodeName, "error", err)
+	}
+}
+
+func (n *nodeLifecycle) terminate(ctx workflow.Context) error {
+	n.setPhase(ctx, PhaseTerminating)
+	return n.cleanUp(ctx)
+}
+
+// cleanUp terminates the instance and deletes the Node, whichever exist.
+func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
+	if n.state.InstanceID != "" {
+		tctx := workflow.WithActivityOptions(ctx, terminateOptions())
+		if err := workflow.ExecuteActivity(tctx, ec2Acts.Terminate, n.state.InstanceID).Get(ctx, nil); err != nil {
+			return fmt.Errorf("terminate instance %s: %w", n.state.InstanceID, err)
+		}
+	}
+	if n.state.NodeName != "" {
+		kctx := workflow.WithActivityOptions(ctx, kubeOptions())
+		if err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, n.state.NodeName).Get(ctx, nil); err != nil {
+			return fmt.Errorf("delete node %s: %w", n.state.NodeName, err)
+		}
+	}
+	return nil
+}
+
+// fail cleans up whatever was created, tells the provisioner so it can plan the claim's
+// pods again, and ends the workflow in phase Failed.
+func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (NodeLifecycleResult, error) {
+	reason := fmt.Sprintf("%s failed: %v", stage, cause)
+	n.state.LastError = reason
+	// Clean-up must run even when the failure is the workflow's own cancellation.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err := n.cleanUp(dctx); err != nil {
+		n.state.LastError = reason + "; clean-up: " + err.Error()
+	}
+	n.setPhase(dctx, PhaseFailed)
+	n.signalProvisioner(dctx, SignalClaimFailed, ClaimFailed{
+		Claim: n.claim.Name, Pods: n.claim.Pods, Reason: reason, Unavailable: n.unavailable,
+	})
+	if temporal.IsCanceledError(cause) {
+		return NodeLifecycleResult{}, cause
+	}
+	return NodeLifecycleResult{}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("claim %s: %s", n.claim.Name, reason), ErrTypeClaimFailed, cause)
+}
+
+// setPhase records a phase change and mirrors the node's identity into search attributes.
+func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
+	n.state.Phase = p
+	n.state.Transitions = append(n.state.Transitions, PhaseChange{Phase: p, At: workflow.Now(ctx)})
+	updates := []temporal.SearchAttributeUpdate{SearchAttrNodePhase.ValueSet(string(p))}
+	for _, kv := range []struct {
+		key   temporal.SearchAttributeKeyKeyword
+		value string
+	}{
+		{SearchAttrNodePool, n.state.NodePool},
+		{SearchAttrNodeName, n.state.NodeName},
+		{SearchAttrInstanceID, n.state.InstanceID},
+		{SearchAttrInstanceType, n.state.InstanceType},
+		{SearchAttrZone, n.state.Zone},
+		{SearchAttrCapacityType, n.state.CapacityType},
+	} {
+		if kv.value != "" {
+			updates = append(updates, kv.key.ValueSet(kv.value))
+		}
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "phase", p, "error", err)
+	}
+}
+
+// signalProvisioner is best effort: the provisioner also forgets nominations on its own
+// after nominationTTL.
+func (n *nodeLifecycle) signalProvisioner(ctx workflow.Context, name string, payload any) {
+	if err := workflow.SignalExternalWorkflow(ctx, ProvisionerID, "", name, payload).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("signal provisioner", "signal", name, "error", err)
+	}
+}
+
+// LaunchClientToken is the CreateFleet client token for a node workflow: derived from the
+// workflow id only, so every attempt of the launch activity sends the same token, and within
+// EC2's 64-character limit.
+func LaunchClientToken(workflowID string) string {
+	sum := sha256.Sum256([]byte("launch/" + workflowID))
+	return "nodewright-" + hex.EncodeToString(sum[:])[:40]
+}

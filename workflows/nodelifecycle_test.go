@@ -1,0 +1,372 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+const testClaim = "default-abcde"
+
+func testNodeClaim() activities.Claim {
+	return activities.Claim{
+		Name: testClaim, NodePool: "default", Pods: []string{"ns/web-1", "ns/web-2"},
+		InstanceTypes: []string{"m5.large", "m5.xlarge"}, Zones: []string{"us-east-1a"},
+		CapacityTypes: []string{"on-demand", "spot"},
+		Labels:        map[string]string{"team": "web"},
+		Taints:        []corev1.Taint{{Key: "dedicated", Value: "web", Effect: corev1.TaintEffectNoSchedule}},
+		PricePerHour:  0.035,
+	}
+}
+
+func testInstance() activities.Instance {
+	return activities.Instance{ID: "i-0abc", Type: "m5.large", Zone: "us-east-1a", CapacityType: "spot"}
+}
+
+const testNode = "ip-10-0-0-7"
+
+// nodeRun runs a NodeLifecycle in the test environment and records the activities it
+// called, the search attributes it upserted and the signals it sent to the provisioner.
+type nodeRun struct {
+	env        *testsuite.TestWorkflowEnvironment
+	start      time.Time
+	activities []string
+	phasesSA   []string
+	lastSA     map[string]string
+	signals    []string
+	failed     []ClaimFailed
+	ec2        *activities.EC2
+	kube       *activities.Kube
+}
+
+func newNodeRun(t *testing.T) *nodeRun {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	r := &nodeRun{env: suite.NewTestWorkflowEnvironment(), ec2: &activities.EC2{}, kube: &activities.Kube{}, lastSA: map[string]string{}}
+	r.start = r.env.Now()
+	r.env.RegisterWorkflow(NodeLifecycleWorkflow)
+	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NodeWorkflowID(testClaim), TaskQueue: TaskQueue})
+	r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		r.activities = append(r.activities, info.ActivityType.Name)
+	})
+	r.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		for _, key := range []temporal.SearchAttributeKeyKeyword{
+			SearchAttrNodePool, SearchAttrNodePhase, SearchAttrNodeName, SearchAttrInstanceID,
+			SearchAttrInstanceType, SearchAttrZone, SearchAttrCapacityType,
+		} {
+			if v, ok := sa.GetKeyword(key); ok {
+				r.lastSA[key.GetName()] = v
+			}
+		}
+		phase, _ := sa.GetKeyword(SearchAttrNodePhase)
+		r.phasesSA = append(r.phasesSA, phase)
+	}).Return(nil)
+	r.env.OnSignalExternalWorkflow(mock.Anything, ProvisionerID, "", mock.Anything, mock.Anything).Return(
+		func(_, _, _ string, name string, arg any) error {
+			r.signals = append(r.signals, name)
+			if f, ok := arg.(ClaimFailed); ok {
+				r.failed = append(r.failed, f)
+			}
+			return nil
+		})
+	return r
+}
+
+// happyPath mocks every activity to succeed, each taking a minute of workflow time so that
+// the phases can be observed in between.
+func (r *nodeRun) happyPath() {
+	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(testInstance(), nil)
+	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, testInstance().ProviderID()).After(time.Minute).Return(testNode, nil)
+	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+	r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).After(time.Minute).Return(nil)
+	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, activities.DisruptedTaint()).Return(nil)
+	r.env.OnActivity(r.kube.Drain, mock.Anything, testNode).After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}}, nil)
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).After(time.Minute).Return(nil)
+	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
+}
+
+func (r *nodeRun) at(d time.Duration, fn func()) { r.env.RegisterDelayedCallback(fn, d) }
+
+func (r *nodeRun) query(t *testing.T) NodeState {
+	t.Helper()
+	v, err := r.env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatalf("query state: %v", err)
+	}
+	var s NodeState
+	if err := v.Get(&s); err != nil {
+		t.Fatalf("decode state: %v", err)
+	}
+	return s
+}
+
+func (r *nodeRun) execute() {
+	r.env.ExecuteWorkflow(NodeLifecycleWorkflow, NodeLifecycleInput{Claim: testNodeClaim()})
+}
+
+func phasesOf(s NodeState) []Phase {
+	var out []Phase
+	for _, c := range s.Transitions {
+		out = append(out, c.Phase)
+	}
+	return out
+}
+
+func TestNodeLifecycleHappyPath(t *testing.T) {
+	r := newNodeRun(t)
+	r.happyPath()
+	// Launch 0-1m, registration 1-2m, Ready wait 2-3m, drain signal at 10m, drain 10-11m,
+	// terminate 11-12m.
+	seen := map[time.Duration]NodeState{}
+	for _, at := range []time.Duration{30 * time.Second, 90 * time.Second, 150 * time.Second, 5 * time.Minute, 630 * time.Second, 690 * time.Second} {
+		r.at(at, func() { seen[at] = r.query(t) })
+	}
+	r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{Reason: "test"}) })
+	r.execute()
+
+	if err := r.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	wantPhases := map[time.Duration]Phase{
+		30 * time.Second: PhaseLaunching, 90 * time.Second: PhaseRegistering, 150 * time.Second: PhaseInitializing,
+		5 * time.Minute: PhaseReady, 630 * time.Second: PhaseDraining, 690 * time.Second: PhaseTerminating,
+	}
+	for at, want := range wantPhases {
+		if got := seen[at].Phase; got != want {
+			t.Errorf("phase at %s = %s, want %s", at, got, want)
+		}
+	}
+	if ready := seen[5*time.Minute]; ready.NodeName != testNode || ready.InstanceID != "i-0abc" || ready.Zone != "us-east-1a" ||
+		ready.CapacityType != "spot" || ready.InstanceType != "m5.large" || ready.PricePerHour != 0.035 ||
+		!slices.Equal(ready.Pods, []string{"ns/web-1", "ns/web-2"}) || ready.Claim != testClaim || ready.NodePool != "default" {
+		t.Errorf("state when Ready = %+v, want node, instance, claim and pods filled in", ready)
+	}
+
+	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "TaintNode", "Drain", "Terminate", "DeleteNode"}
+	if !slices.Equal(r.activities, wantActivities) {
+		t.Errorf("activities %v, want %v", r.activities, wantActivities)
+	}
+
+	var result NodeLifecycleResult
+	if err := r.env.GetWorkflowResult(&result); err != nil {
+		t.Fatal(err)
+	}
+	all := []Phase{PhaseLaunching, PhaseRegistering, PhaseInitializing, PhaseReady, PhaseDraining, PhaseTerminating, PhaseTerminated}
+	if got := phasesOf(result.State); !slices.Equal(got, all) {
+		t.Errorf("phase history %v, want %v", got, all)
+	}
+	wantTimes := []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 10 * time.Minute, 11 * time.Minute, 12 * time.Minute}
+	for i, c := range result.State.Transitions {
+		if got := c.At.Sub(r.start); got != wantTimes[i] {
+			t.Errorf("entered %s at %s, want %s", c.Phase, got, wantTimes[i])
+		}
+	}
+	if result.State.DrainReason != "test" {
+		t.Errorf("drain reason %q, want test", result.State.DrainReason)
+	}
+
+	var wantSA []string
+	for _, p := range all {
+		wantSA = append(wantSA, string(p))
+	}
+	if !slices.Equal(r.phasesSA, wantSA) {
+		t.Errorf("NodePhase upserts %v, want %v", r.phasesSA, wantSA)
+	}
+	for key, want := range map[string]string{
+		"NodePool": "default", "NodeName": testNode, "InstanceID": "i-0abc",
+		"InstanceType": "m5.large", "Zone": "us-east-1a", "CapacityType": "spot", "NodePhase": "Terminated",
+	} {
+		if r.lastSA[key] != want {
+			t.Errorf("search attribute %s = %q, want %q", key, r.lastSA[key], want)
+		}
+	}
+	if !slices.Equal(r.signals, []string{SignalNodeReady}) {
+		t.Errorf("signals to the provisioner %v, want [%s]", r.signals, SignalNodeReady)
+	}
+}
+
+func TestNodeLifecycleSyncsKarpentersRegistrationLabels(t *testing.T) {
+	r := newNodeRun(t)
+	r.happyPath()
+	var sync activities.SyncRequest
+	r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name == "SyncNode" {
+			_ = args.Get(&sync)
+		}
+	})
+	r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{}) })
+	r.execute()
+
+	want := map[string]string{
+		"team": "web", "karpenter.sh/nodepool": "default", "karpenter.sh/nodeclaim": testClaim,
+		"karpenter.sh/registered": "true", "karpenter.sh/capacity-type": "spot",
+	}
+	for k, v := range want {
+		if sync.Labels[k] != v {
+			t.Errorf("synced label %s = %q, want %q", k, sync.Labels[k], v)
+		}
+	}
+	if sync.NodeName != testNode || !slices.Equal(sync.Taints, testNodeClaim().Taints) {
+		t.Errorf("synced %s with taints %v, want %s with the pool's taints", sync.NodeName, sync.Taints, testNode)
+	}
+}
+
+func TestNodeLifecycleFailures(t *testing.T) {
+	iceOffering := activities.Offering{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot"}
+	tests := []struct {
+		name            string
+		mock            func(r *nodeRun)
+		wantActivities  []string
+		wantError       string
+		wantUnavailable []activities.Offering
+	}{
+		{
+			name: "no capacity at launch fails the claim without terminating anything",
+			mock: func(r *nodeRun) {
+				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(activities.Instance{},
+					temporal.NewNonRetryableApplicationError("no capacity", activities.ErrTypeInsufficientCapacity, nil, []activities.Offering{iceOffering}))
+			},
+			wantActivities:  []string{"Launch"},
+			wantError:       "launch failed",
+			wantUnavailable: []activities.Offering{iceOffering},
+		},
+		{
+			name: "a node that never registers has its instance terminated",
+			mock: func(r *nodeRun) {
+				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+			},
+			wantActivities: []string{"Launch", "WaitForNode", "Terminate"},
+			wantError:      "registered within 15m0s",
+		},
+		{
+			name: "a node that never becomes Ready is terminated and its Node deleted",
+			mock: func(r *nodeRun) {
+				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
+				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+				r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).Return(scheduleToCloseTimeout())
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
+			},
+			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "Terminate", "DeleteNode"},
+			wantError:      "not Ready within 15m0s",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newNodeRun(t)
+			tt.mock(r)
+			r.execute()
+
+			err := r.env.GetWorkflowError()
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != ErrTypeClaimFailed {
+				t.Fatalf("workflow error %v, want a %s application error", err, ErrTypeClaimFailed)
+			}
+			if !strings.Contains(err.Error(), tt.wantError) {
+				t.Errorf("workflow error %q does not say %q", err, tt.wantError)
+			}
+			if got := dedupe(r.activities); !slices.Equal(got, tt.wantActivities) {
+				t.Errorf("activities %v, want %v", got, tt.wantActivities)
+			}
+			if st := r.query(t); st.Phase != PhaseFailed || !strings.Contains(st.LastError, tt.wantError) {
+				t.Errorf("final state phase %s error %q, want Failed with %q", st.Phase, st.LastError, tt.wantError)
+			}
+			if len(r.failed) != 1 {
+				t.Fatalf("%d claim-failed signals, want 1 (signals: %v)", len(r.failed), r.signals)
+			}
+			f := r.failed[0]
+			if f.Claim != testClaim || !slices.Equal(f.Pods, testNodeClaim().Pods) || !slices.Equal(f.Unavailable, tt.wantUnavailable) {
+				t.Errorf("claim-failed %+v, want claim %s, its pods and unavailable %v", f, testClaim, tt.wantUnavailable)
+			}
+			if r.phasesSA[len(r.phasesSA)-1] != string(PhaseFailed) {
+				t.Errorf("last NodePhase upsert %q, want Failed", r.phasesSA[len(r.phasesSA)-1])
+			}
+		})
+	}
+}
+
+// scheduleToCloseTimeout is what a waiting activity fails with when its limit passes. (The
+// test environment does not enforce activity timeouts on mocks, so the mock returns it.)
+func scheduleToCloseTimeout() error {
+	return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, nil)
+}
+
+// dedupe collapses retries of the same activity into one entry.
+func dedupe(names []string) []string { return slices.Compact(slices.Clone(names)) }
+
+func TestNodeLifecycleRetriedLaunchReusesTheClientToken(t *testing.T) {
+	r := newNodeRun(t)
+	var tokens []string
+	record := func(_ context.Context, req activities.LaunchRequest) {
+		tokens = append(tokens, req.ClientToken)
+	}
+	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, req activities.LaunchRequest) (activities.Instance, error) {
+			record(ctx, req)
+			return activities.Instance{}, errors.New("connection reset")
+		}).Once()
+	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, req activities.LaunchRequest) (activities.Instance, error) {
+			record(ctx, req)
+			return testInstance(), nil
+		}).Once()
+	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", temporal.NewNonRetryableApplicationError("stop here", "Test", nil))
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
+	r.execute()
+
+	want := LaunchClientToken(NodeWorkflowID(testClaim))
+	if len(tokens) != 2 || tokens[0] != want || tokens[1] != want {
+		t.Errorf("client tokens %v, want %s on both attempts", tokens, want)
+	}
+	if len(want) > 64 {
+		t.Errorf("client token %q is %d characters, over EC2's 64", want, len(want))
+	}
+}
+
+func TestNodeLifecycleWaitsForReadyBeforeDraining(t *testing.T) {
+	r := newNodeRun(t)
+	r.happyPath()
+	// A drain requested while the node is still launching is held until the node is Ready.
+	r.at(10*time.Second, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{Reason: "early"}) })
+	r.execute()
+	var result NodeLifecycleResult
+	if err := r.env.GetWorkflowResult(&result); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	ready := slices.IndexFunc(result.State.Transitions, func(c PhaseChange) bool { return c.Phase == PhaseReady })
+	draining := slices.IndexFunc(result.State.Transitions, func(c PhaseChange) bool { return c.Phase == PhaseDraining })
+	if ready < 0 || draining < ready {
+		t.Errorf("phase history %v, want Ready before Draining", phasesOf(result.State))
+	}
+}
+
+func TestNodeLifecycleCancelledWhileReadyDrainsAndTerminates(t *testing.T) {
+	r := newNodeRun(t)
+	r.happyPath()
+	r.at(10*time.Minute, r.env.CancelWorkflow)
+	r.execute()
+	if err := r.env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Errorf("workflow error %v, want cancelled", err)
+	}
+	if !slices.Contains(r.activities, "Terminate") || !slices.Contains(r.activities, "Drain") {
+		t.Errorf("activities %v: a cancelled node must still be drained and terminated", r.activities)
+	}
+}

@@ -1,0 +1,126 @@
+package workflows
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+// Time limits of a node's life, after Karpenter's.
+const (
+	// registrationTimeout bounds the wait for the launched instance's Node to appear.
+	registrationTimeout = 15 * time.Minute
+	// initializationTimeout bounds the wait for a registered Node to become Ready.
+	initializationTimeout = 15 * time.Minute
+	// drainDeadline bounds a drain. Past it the node is terminated anyway, as Karpenter does
+	// once a NodePool's terminationGracePeriod has passed.
+	drainDeadline = time.Hour
+)
+
+// planOptions: the engine is bounded by Karpenter's one-minute solve budget.
+func planOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+			MaximumAttempts:    3,
+		},
+	}
+}
+
+// launchOptions: a retried CreateFleet reuses the client token, so retrying is safe; no
+// capacity is final for this claim and goes back to the provisioner.
+func launchOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			MaximumAttempts:        5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInsufficientCapacity, activities.ErrTypeInvalidLaunch},
+		},
+	}
+}
+
+// waitOptions is for activities that poll until something becomes true; the heartbeat
+// lets a lost worker be noticed in seconds rather than at the end of the limit.
+func waitOptions(limit time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		ScheduleToCloseTimeout: limit,
+		StartToCloseTimeout:    limit,
+		HeartbeatTimeout:       10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    10,
+		},
+	}
+}
+
+// kubeOptions is for single Kubernetes writes (sync, taint, delete).
+func kubeOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    10,
+		},
+	}
+}
+
+// drainOptions: a drain waits on PodDisruptionBudgets and graceful shutdowns, so it is long
+// and heartbeats its progress.
+func drainOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		ScheduleToCloseTimeout: drainDeadline,
+		StartToCloseTimeout:    drainDeadline,
+		HeartbeatTimeout:       30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    10,
+		},
+	}
+}
+
+// terminateOptions: an instance left running costs money, so termination keeps trying for
+// an hour.
+func terminateOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		ScheduleToCloseTimeout: time.Hour,
+		StartToCloseTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    100,
+		},
+	}
+}
+
+// nodeWorkflowOptions starts a claim's NodeLifecycle so that it outlives the Provisioner's
+// run: the Provisioner continues-as-new far more often than a node lives.
+func nodeWorkflowOptions(claim, nodePool string) workflow.ChildWorkflowOptions {
+	return workflow.ChildWorkflowOptions{
+		WorkflowID:        NodeWorkflowID(claim),
+		TaskQueue:         TaskQueue,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		// A claim name is used once; a closed workflow with the same id means a name collision.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SearchAttrNodePool.ValueSet(nodePool),
+			SearchAttrNodePhase.ValueSet(string(PhaseLaunching)),
+		),
+	}
+}

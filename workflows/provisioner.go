@@ -1,0 +1,400 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+// ProvisionerInput is empty on first start; continue-as-new carries the state over in it.
+type ProvisionerInput struct {
+	State ProvisionerState `json:"state"`
+}
+
+// ProvisionerState is everything the Provisioner remembers, and what the state query
+// returns. It is kept compact because it is carried across continue-as-new.
+type ProvisionerState struct {
+	// Pending are pods signalled but not yet planned, by pod key.
+	Pending map[string]PodRef `json:"pending,omitempty"`
+	// Nominations map pod keys to the in-flight claim planned for them.
+	Nominations map[string]Nomination `json:"nominations,omitempty"`
+	// Unavailable are offerings recently out of capacity, kept out of plans until Until.
+	Unavailable []UnavailableOffering `json:"unavailable,omitempty"`
+	// ClaimsStarted counts claims ever named; it feeds claim names.
+	ClaimsStarted int `json:"claimsStarted"`
+	// Batches counts batches ever planned.
+	Batches  int          `json:"batches"`
+	LastPlan *PlanSummary `json:"lastPlan,omitempty"`
+}
+
+// Nomination says a pod is expected to land on an in-flight claim.
+type Nomination struct {
+	Claim string    `json:"claim"`
+	At    time.Time `json:"at"`
+}
+
+// UnavailableOffering is an offering to avoid until a time (workflow time).
+type UnavailableOffering struct {
+	activities.Offering
+	Until time.Time `json:"until"`
+}
+
+// PlanSummary describes the last batch, to answer "why is my pod still pending".
+type PlanSummary struct {
+	At            time.Time         `json:"at"`
+	Pods          int               `json:"pods"`
+	Claims        []string          `json:"claims,omitempty"`
+	Unschedulable map[string]string `json:"unschedulable,omitempty"`
+	Error         string            `json:"error,omitempty"`
+}
+
+// Batching and memory limits, after Karpenter's.
+const (
+	batchIdle = time.Second
+	batchMax  = 10 * time.Second
+	// nominationTTL forgets a nomination whose claim never reported back.
+	nominationTTL = 15 * time.Minute
+	// unavailableTTL is Karpenter's insufficient-capacity cache lifetime.
+	unavailableTTL = 3 * time.Minute
+	// planRetryDelay spaces out batches while planning keeps failing.
+	planRetryDelay = 10 * time.Second
+	// maxBatchesPerRun continues-as-new even if the server never suggests it.
+	maxBatchesPerRun = 500
+	// claimNameAttempts bounds retries when a generated claim name is already taken.
+	claimNameAttempts = 3
+)
+
+var plannerActs *activities.Planner
+
+// ProvisionerWorkflow is the singleton (id ProvisionerID) that turns pending pods into
+// nodes: it batches pending-pods signals, plans each batch and starts one NodeLifecycle
+// child per new claim, remembering which pods are already on their way to a node.
+func ProvisionerWorkflow(ctx workflow.Context, in ProvisionerInput) error {
+	p := &provisioner{state: in.State}
+	if p.state.Pending == nil {
+		p.state.Pending = map[string]PodRef{}
+	}
+	if p.state.Nominations == nil {
+		p.state.Nominations = map[string]Nomination{}
+	}
+	return p.run(ctx)
+}
+
+type provisioner struct {
+	state          ProvisionerState
+	batchesThisRun int
+
+	pendingCh workflow.ReceiveChannel
+	failedCh  workflow.ReceiveChannel
+	readyCh   workflow.ReceiveChannel
+	// lastPodAt is when the open batch last grew.
+	lastPodAt time.Time
+}
+
+func (p *provisioner) run(ctx workflow.Context) error {
+	err := workflow.SetQueryHandlerWithOptions(ctx, QueryState,
+		func() (ProvisionerState, error) { return p.state, nil },
+		workflow.QueryHandlerOptions{Description: "Pending pods, nominations and the last plan"})
+	if err != nil {
+		return fmt.Errorf("register %s query: %w", QueryState, err)
+	}
+	p.pendingCh = workflow.GetSignalChannelWithOptions(ctx, SignalPendingPods,
+		workflow.SignalChannelOptions{Description: "Pods waiting for a node (PendingPods)"})
+	p.failedCh = workflow.GetSignalChannelWithOptions(ctx, SignalClaimFailed,
+		workflow.SignalChannelOptions{Description: "A claim will not become a node (ClaimFailed)"})
+	p.readyCh = workflow.GetSignalChannelWithOptions(ctx, SignalNodeReady,
+		workflow.SignalChannelOptions{Description: "A claim's node is Ready (NodeReady)"})
+
+	for {
+		if err := p.awaitPods(ctx); err != nil {
+			return err
+		}
+		p.collectBatch(ctx)
+		if err := p.planBatch(ctx); err != nil {
+			workflow.GetLogger(ctx).Warn("plan failed; pods stay pending", "error", err)
+			if err := workflow.Sleep(ctx, planRetryDelay); err != nil {
+				return err
+			}
+		}
+		p.batchesThisRun++
+		p.state.Batches++
+		if p.shouldContinueAsNew(ctx) {
+			return p.continueAsNew(ctx)
+		}
+	}
+}
+
+// awaitPods blocks until some pod is pending, handling other signals meanwhile.
+func (p *provisioner) awaitPods(ctx workflow.Context) error {
+	for len(p.state.Pending) == 0 {
+		if p.shouldContinueAsNew(ctx) {
+			return p.continueAsNew(ctx)
+		}
+		sel := workflow.NewSelector(ctx)
+		p.addSignalHandlers(ctx, sel)
+		cancelled := false
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+		sel.Select(ctx)
+		if cancelled {
+			return temporal.NewCanceledError("provisioner cancelled")
+		}
+	}
+	p.lastPodAt = workflow.Now(ctx)
+	return nil
+}
+
+// collectBatch keeps the batch open until no pod has arrived for batchIdle, or batchMax
+// has passed since it opened. The timer is re-armed whenever a pod arrives.
+func (p *provisioner) collectBatch(ctx workflow.Context) {
+	opened := workflow.Now(ctx)
+	for {
+		deadline := p.lastPodAt.Add(batchIdle)
+		if limit := opened.Add(batchMax); limit.Before(deadline) {
+			deadline = limit
+		}
+		wait := deadline.Sub(workflow.Now(ctx))
+		if wait <= 0 {
+			return
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		fired := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(timerCtx, wait), func(workflow.Future) { fired = true })
+		p.addSignalHandlers(ctx, sel)
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { fired = true })
+		sel.Select(ctx)
+		if fired {
+			return
+		}
+		cancelTimer()
+	}
+}
+
+// addSignalHandlers adds every signal channel to the selector.
+func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selector) {
+	sel.AddReceive(p.pendingCh, func(c workflow.ReceiveChannel, _ bool) {
+		var msg PendingPods
+		c.Receive(ctx, &msg)
+		p.onPendingPods(ctx, msg)
+	})
+	sel.AddReceive(p.failedCh, func(c workflow.ReceiveChannel, _ bool) {
+		var msg ClaimFailed
+		c.Receive(ctx, &msg)
+		p.onClaimFailed(ctx, msg)
+	})
+	sel.AddReceive(p.readyCh, func(c workflow.ReceiveChannel, _ bool) {
+		var msg NodeReady
+		c.Receive(ctx, &msg)
+		p.forgetClaim(msg.Claim)
+	})
+}
+
+func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
+	if len(msg.Pods) == 0 {
+		return
+	}
+	for _, ref := range msg.Pods {
+		p.state.Pending[ref.Key()] = ref
+	}
+	p.lastPodAt = workflow.Now(ctx)
+}
+
+// onClaimFailed forgets the claim, plans its pods again and keeps the offerings that ran
+// out of capacity out of plans for a while.
+func (p *provisioner) onClaimFailed(ctx workflow.Context, msg ClaimFailed) {
+	p.forgetClaim(msg.Claim)
+	requeued := make([]PodRef, 0, len(msg.Pods))
+	for _, key := range msg.Pods {
+		ns, name, _ := strings.Cut(key, "/")
+		requeued = append(requeued, PodRef{Namespace: ns, Name: name})
+	}
+	until := workflow.Now(ctx).Add(unavailableTTL)
+	for _, o := range msg.Unavailable {
+		p.state.Unavailable = append(p.state.Unavailable, UnavailableOffering{Offering: o, Until: until})
+	}
+	p.onPendingPods(ctx, PendingPods{Pods: requeued})
+}
+
+// forgetClaim drops every nomination onto the claim.
+func (p *provisioner) forgetClaim(claim string) {
+	for _, key := range workflow.DeterministicKeys(p.state.Nominations) {
+		if p.state.Nominations[key].Claim == claim {
+			delete(p.state.Nominations, key)
+		}
+	}
+}
+
+// expire forgets nominations and unavailable offerings that are too old.
+func (p *provisioner) expire(now time.Time) {
+	for _, key := range workflow.DeterministicKeys(p.state.Nominations) {
+		if now.Sub(p.state.Nominations[key].At) >= nominationTTL {
+			delete(p.state.Nominations, key)
+		}
+	}
+	kept := p.state.Unavailable[:0]
+	for _, u := range p.state.Unavailable {
+		if now.Before(u.Until) {
+			kept = append(kept, u)
+		}
+	}
+	p.state.Unavailable = kept
+}
+
+// planBatch plans the pending pods and starts a NodeLifecycle per new claim. On failure the
+// pods stay pending for the next batch.
+func (p *provisioner) planBatch(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	p.expire(now)
+	req := p.planRequest()
+	if len(req.Nominated) == len(req.Pods) {
+		// Every pod is already on its way to a node: nothing to plan.
+		p.state.Pending = map[string]PodRef{}
+		return nil
+	}
+	var result activities.PlanResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, req).Get(ctx, &result)
+	if err != nil {
+		p.state.LastPlan = &PlanSummary{At: now, Pods: len(req.Pods), Error: err.Error()}
+		return fmt.Errorf("plan %d pods: %w", len(req.Pods), err)
+	}
+	for _, ref := range req.Pods {
+		delete(p.state.Pending, ref.Key())
+	}
+	p.state.LastPlan = &PlanSummary{
+		At: now, Pods: len(req.Pods), Unschedulable: result.Unschedulable,
+		Claims: p.startNodes(ctx, result.Claims),
+	}
+	return nil
+}
+
+// planRequest lists the pending pods in key order with their nominations.
+func (p *provisioner) planRequest() activities.PlanRequest {
+	req := activities.PlanRequest{}
+	for _, key := range workflow.DeterministicKeys(p.state.Pending) {
+		req.Pods = append(req.Pods, p.state.Pending[key])
+		if nom, ok := p.state.Nominations[key]; ok {
+			if req.Nominated == nil {
+				req.Nominated = map[string]string{}
+			}
+			req.Nominated[key] = nom.Claim
+		}
+	}
+	for _, u := range p.state.Unavailable {
+		req.Unavailable = append(req.Unavailable, u.Offering)
+	}
+	return req
+}
+
+// startNodes starts a NodeLifecycle per claim, all at once, and nominates each started
+// claim's pods. A claim that could not be started has its pods requeued. It returns the
+// names of the started claims.
+func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim) []string {
+	type start struct {
+		claim    activities.Claim
+		attempts int
+		future   workflow.ChildWorkflowFuture
+	}
+	starts := make([]*start, len(claims))
+	launch := func(s *start) {
+		s.claim.Name = p.nextClaimName(ctx, s.claim.NodePool)
+		s.attempts++
+		cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(s.claim.Name, s.claim.NodePool))
+		s.future = workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: s.claim})
+	}
+	for i, c := range claims {
+		starts[i] = &start{claim: c}
+		launch(starts[i])
+	}
+	var started []string
+	for _, s := range starts {
+		for {
+			err := s.future.GetChildWorkflowExecution().Get(ctx, nil)
+			var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
+			if errors.As(err, &taken) && s.attempts < claimNameAttempts {
+				launch(s) // the generated name is taken: try the next one
+				continue
+			}
+			if err != nil {
+				workflow.GetLogger(ctx).Error("start node workflow", "claim", s.claim.Name, "error", err)
+				p.onClaimFailed(ctx, ClaimFailed{Claim: s.claim.Name, Pods: s.claim.Pods, Reason: err.Error()})
+				break
+			}
+			p.nominate(ctx, s.claim)
+			started = append(started, s.claim.Name)
+			break
+		}
+	}
+	return started
+}
+
+func (p *provisioner) nominate(ctx workflow.Context, c activities.Claim) {
+	now := workflow.Now(ctx)
+	for _, key := range c.Pods {
+		p.state.Nominations[key] = Nomination{Claim: c.Name, At: now}
+	}
+}
+
+// nextClaimName returns <nodepool>-<5 lowercase alphanumerics>, derived from the run id and
+// a counter so that replays produce the same name and different runs different ones.
+func (p *provisioner) nextClaimName(ctx workflow.Context, nodePool string) string {
+	p.state.ClaimsStarted++
+	seed := fmt.Sprintf("%s/%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, p.state.ClaimsStarted)
+	return ClaimName(nodePool, seed)
+}
+
+// ClaimName derives a claim name from a node pool and a seed.
+func ClaimName(nodePool, seed string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	sum := sha256.Sum256([]byte(seed))
+	suffix := make([]byte, 5)
+	for i := range suffix {
+		suffix[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return nodePool + "-" + string(suffix)
+}
+
+func (p *provisioner) shouldContinueAsNew(ctx workflow.Context) bool {
+	return p.batchesThisRun >= maxBatchesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// continueAsNew carries the state into a new run. Signals already delivered to this run
+// are drained into the state first, so none is lost.
+func (p *provisioner) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	p.drainSignals(ctx)
+	p.expire(workflow.Now(ctx))
+	return workflow.NewContinueAsNewError(ctx, ProvisionerWorkflow, ProvisionerInput{State: p.state})
+}
+
+func (p *provisioner) drainSignals(ctx workflow.Context) {
+	for {
+		var pods PendingPods
+		if !p.pendingCh.ReceiveAsync(&pods) {
+			break
+		}
+		p.onPendingPods(ctx, pods)
+	}
+	for {
+		var failed ClaimFailed
+		if !p.failedCh.ReceiveAsync(&failed) {
+			break
+		}
+		p.onClaimFailed(ctx, failed)
+	}
+	for {
+		var ready NodeReady
+		if !p.readyCh.ReceiveAsync(&ready) {
+			break
+		}
+		p.forgetClaim(ready.Claim)
+	}
+}

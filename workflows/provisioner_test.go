@@ -1,0 +1,403 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+// planCall is what the Provisioner asked the planner, and when (seconds after start).
+type planCall struct {
+	at  time.Duration
+	req activities.PlanRequest
+}
+
+// provisionerRun drives a Provisioner in the test environment with a scripted planner and
+// records what it planned and which node workflows it started.
+type provisionerRun struct {
+	env     *testsuite.TestWorkflowEnvironment
+	start   time.Time
+	results []activities.PlanResult // answered in order; empty plans once used up
+	// planTakes is how long each Plan call takes, in workflow time.
+	planTakes time.Duration
+
+	plans   []planCall
+	mu      sync.Mutex // node workflow mocks may run concurrently
+	started []startedNode
+}
+
+// startedNode is a NodeLifecycle the Provisioner started: its workflow id and input.
+type startedNode struct {
+	id    string
+	claim activities.Claim
+}
+
+// startedByPool returns the claim names started per node pool.
+func (r *provisionerRun) startedByPool() map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]string{}
+	for _, s := range r.started {
+		out[s.claim.NodePool] = append(out[s.claim.NodePool], s.claim.Name)
+	}
+	return out
+}
+
+func newProvisionerRun(t *testing.T, results ...activities.PlanResult) *provisionerRun {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	r := &provisionerRun{env: suite.NewTestWorkflowEnvironment(), results: results}
+	r.start = r.env.Now()
+	r.env.RegisterWorkflow(ProvisionerWorkflow)
+	r.env.RegisterWorkflow(NodeLifecycleWorkflow)
+	return r
+}
+
+// execute sets up the planner and node workflow mocks and runs the workflow to its end.
+func (r *provisionerRun) execute(in ProvisionerInput) {
+	planner := &activities.Planner{}
+	r.env.OnActivity(planner.Plan, mock.Anything, mock.Anything).After(r.planTakes).Return(
+		func(_ context.Context, req activities.PlanRequest) (activities.PlanResult, error) {
+			r.plans = append(r.plans, planCall{at: r.env.Now().Sub(r.start), req: req})
+			if len(r.results) == 0 {
+				return activities.PlanResult{}, nil
+			}
+			res := r.results[0]
+			r.results = r.results[1:]
+			return res, nil
+		})
+	r.env.OnWorkflow(NodeLifecycleWorkflow, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in NodeLifecycleInput) (NodeLifecycleResult, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.started = append(r.started, startedNode{id: workflow.GetInfo(ctx).WorkflowExecution.ID, claim: in.Claim})
+			return NodeLifecycleResult{}, nil
+		})
+	r.env.ExecuteWorkflow(ProvisionerWorkflow, in)
+}
+
+// at schedules fn at a time after start.
+func (r *provisionerRun) at(d time.Duration, fn func()) { r.env.RegisterDelayedCallback(fn, d) }
+
+func (r *provisionerRun) signalPods(d time.Duration, names ...string) {
+	r.at(d, func() { r.env.SignalWorkflow(SignalPendingPods, PendingPods{Pods: refs(names...)}) })
+}
+
+// run executes the workflow until it is cancelled at end.
+func (r *provisionerRun) run(t *testing.T, end time.Duration, in ProvisionerInput) {
+	t.Helper()
+	r.at(end, r.env.CancelWorkflow)
+	r.execute(in)
+	if !r.env.IsWorkflowCompleted() {
+		t.Fatal("provisioner did not finish")
+	}
+}
+
+func (r *provisionerRun) state(t *testing.T) ProvisionerState {
+	t.Helper()
+	v, err := r.env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatalf("query state: %v", err)
+	}
+	var s ProvisionerState
+	if err := v.Get(&s); err != nil {
+		t.Fatalf("decode state: %v", err)
+	}
+	return s
+}
+
+func refs(names ...string) []PodRef {
+	out := make([]PodRef, len(names))
+	for i, n := range names {
+		out[i] = PodRef{Namespace: "ns", Name: n}
+	}
+	return out
+}
+
+func keys(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "ns/" + n
+	}
+	return out
+}
+
+func podKeys(rs []PodRef) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Key()
+	}
+	return out
+}
+
+func claimFor(pool string, pods ...string) activities.Claim {
+	return activities.Claim{
+		NodePool: pool, Pods: keys(pods...), InstanceTypes: []string{"m5.large"},
+		Zones: []string{"us-east-1a"}, CapacityTypes: []string{"on-demand"}, PricePerHour: 0.096,
+	}
+}
+
+func plan(claims ...activities.Claim) activities.PlanResult {
+	return activities.PlanResult{Claims: claims}
+}
+
+func TestProvisionerBatchesPods(t *testing.T) {
+	t.Run("pods signalled half a second apart form one batch that closes after a second of quiet", func(t *testing.T) {
+		r := newProvisionerRun(t)
+		r.signalPods(0, "a")
+		r.signalPods(500*time.Millisecond, "b")
+		r.signalPods(time.Second, "c")
+		r.run(t, time.Minute, ProvisionerInput{})
+		if len(r.plans) != 1 {
+			t.Fatalf("%d Plan calls, want 1", len(r.plans))
+		}
+		if got := r.plans[0].at; got != 2*time.Second {
+			t.Errorf("batch closed at %s, want 2s (1s after the last pod)", got)
+		}
+		if got, want := podKeys(r.plans[0].req.Pods), keys("a", "b", "c"); !slices.Equal(got, want) {
+			t.Errorf("planned %v, want %v", got, want)
+		}
+	})
+
+	t.Run("a steady stream of pods closes the batch after ten seconds", func(t *testing.T) {
+		r := newProvisionerRun(t)
+		r.signalPods(0, "p0")
+		// One pod every 0.5s, offset so that none lands exactly on the 10s boundary.
+		for i := 1; i < 30; i++ {
+			r.signalPods(100*time.Millisecond+time.Duration(i)*500*time.Millisecond, fmt.Sprintf("p%d", i))
+		}
+		r.run(t, time.Minute, ProvisionerInput{})
+		if len(r.plans) != 2 {
+			t.Fatalf("%d Plan calls, want 2", len(r.plans))
+		}
+		if got := r.plans[0].at; got != 10*time.Second {
+			t.Errorf("first batch closed at %s, want 10s", got)
+		}
+		if n := len(r.plans[0].req.Pods); n != 20 {
+			t.Errorf("first batch had %d pods, want the 20 signalled before 10s", n)
+		}
+		if got, want := r.plans[1].at, 15600*time.Millisecond; got != want {
+			t.Errorf("second batch closed at %s, want %s (1s after the last pod at 14.6s)", got, want)
+		}
+		if n := len(r.plans[1].req.Pods); n != 10 {
+			t.Errorf("second batch had %d pods, want 10", n)
+		}
+	})
+}
+
+var claimNamePattern = regexp.MustCompile(`^(default|gpu)-[a-z0-9]{5}$`)
+
+func TestProvisionerStartsOneNodeWorkflowPerClaim(t *testing.T) {
+	r := newProvisionerRun(t, plan(claimFor("default", "a", "b"), claimFor("gpu", "c")))
+	r.signalPods(0, "a", "b", "c")
+	var st ProvisionerState
+	r.at(30*time.Second, func() { st = r.state(t) })
+	r.run(t, time.Minute, ProvisionerInput{})
+
+	byPool := r.startedByPool()
+	if len(r.started) != 2 || len(byPool["default"]) != 1 || len(byPool["gpu"]) != 1 {
+		t.Fatalf("node workflows started per pool: %v, want one default and one gpu", byPool)
+	}
+	for _, s := range r.started {
+		if !claimNamePattern.MatchString(s.claim.Name) || !strings.HasPrefix(s.claim.Name, s.claim.NodePool+"-") {
+			t.Errorf("claim name %q is not %s-<5 lowercase alphanumerics>", s.claim.Name, s.claim.NodePool)
+		}
+		if s.id != "node/"+s.claim.Name {
+			t.Errorf("workflow id %q, want node/%s", s.id, s.claim.Name)
+		}
+	}
+	want := map[string]string{"ns/a": byPool["default"][0], "ns/b": byPool["default"][0], "ns/c": byPool["gpu"][0]}
+	got := map[string]string{}
+	for k, n := range st.Nominations {
+		got[k] = n.Claim
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("nominations %v, want %v", got, want)
+	}
+}
+
+func TestNodeWorkflowsOutliveTheProvisioner(t *testing.T) {
+	opts := nodeWorkflowOptions("default-abcde", "default")
+	if opts.ParentClosePolicy != enumspb.PARENT_CLOSE_POLICY_ABANDON {
+		t.Errorf("parent close policy %s, want ABANDON", opts.ParentClosePolicy)
+	}
+	if opts.WorkflowID != "node/default-abcde" || opts.TaskQueue != TaskQueue {
+		t.Errorf("child id %q on queue %q, want node/default-abcde on %s", opts.WorkflowID, opts.TaskQueue, TaskQueue)
+	}
+}
+
+func TestProvisionerNominations(t *testing.T) {
+	// Every case plans pod a onto a claim in the first batch (closing at 1s), then does
+	// something, and looks at the next Plan request.
+	tests := []struct {
+		name          string
+		then          func(r *provisionerRun)
+		wantPlans     int
+		wantNominated []string // pod keys nominated in the second Plan request
+		wantPods      []string
+		wantAvoided   []activities.Offering
+	}{
+		{
+			name:          "a pod already on its way to a claim is passed to Plan as nominated",
+			then:          func(r *provisionerRun) { r.signalPods(5*time.Second, "a", "b") },
+			wantPlans:     2,
+			wantPods:      keys("a", "b"),
+			wantNominated: keys("a"),
+		},
+		{
+			name:      "a batch of only nominated pods is not planned",
+			then:      func(r *provisionerRun) { r.signalPods(5*time.Second, "a") },
+			wantPlans: 1,
+		},
+		{
+			name: "a failed claim's pods are planned again without nomination, avoiding the offerings that ran out",
+			then: func(r *provisionerRun) {
+				r.at(5*time.Second, func() {
+					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{
+						Claim: r.started[0].claim.Name, Pods: keys("a"), Reason: "no capacity",
+						Unavailable: []activities.Offering{{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand"}},
+					})
+				})
+			},
+			wantPlans:   2,
+			wantPods:    keys("a"),
+			wantAvoided: []activities.Offering{{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand"}},
+		},
+		{
+			name: "a Ready node's pods are no longer nominated",
+			then: func(r *provisionerRun) {
+				r.at(5*time.Second, func() { r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.started[0].claim.Name}) })
+				r.signalPods(6*time.Second, "a")
+			},
+			wantPlans: 2,
+			wantPods:  keys("a"),
+		},
+		{
+			name:      "a nomination is forgotten after 15 minutes",
+			then:      func(r *provisionerRun) { r.signalPods(16*time.Minute, "a") },
+			wantPlans: 2,
+			wantPods:  keys("a"),
+		},
+		{
+			name: "offerings that ran out are avoided for three minutes only",
+			then: func(r *provisionerRun) {
+				r.at(5*time.Second, func() {
+					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{
+						Claim: r.started[0].claim.Name, Reason: "no capacity",
+						Unavailable: []activities.Offering{{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand"}},
+					})
+				})
+				r.signalPods(4*time.Minute, "b")
+			},
+			wantPlans: 2,
+			wantPods:  keys("b"),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t, plan(claimFor("default", "a")))
+			r.signalPods(0, "a")
+			tt.then(r)
+			r.run(t, 30*time.Minute, ProvisionerInput{})
+			if len(r.plans) != tt.wantPlans {
+				t.Fatalf("%d Plan calls, want %d", len(r.plans), tt.wantPlans)
+			}
+			if tt.wantPlans < 2 {
+				return
+			}
+			req := r.plans[1].req
+			if got := podKeys(req.Pods); !slices.Equal(got, tt.wantPods) {
+				t.Errorf("second plan got pods %v, want %v", got, tt.wantPods)
+			}
+			if got := slices.Sorted(maps.Keys(req.Nominated)); !slices.Equal(got, tt.wantNominated) {
+				t.Errorf("second plan got nominated %v, want %v", got, tt.wantNominated)
+			}
+			for pod, claim := range req.Nominated {
+				if claim != r.started[0].claim.Name {
+					t.Errorf("pod %s nominated to %q, want the first claim %q", pod, claim, r.started[0].claim.Name)
+				}
+			}
+			if !slices.Equal(req.Unavailable, tt.wantAvoided) {
+				t.Errorf("second plan avoided %v, want %v", req.Unavailable, tt.wantAvoided)
+			}
+		})
+	}
+}
+
+func TestProvisionerContinuesAsNewWithoutLosingASignal(t *testing.T) {
+	r := newProvisionerRun(t, plan(claimFor("default", "a")))
+	r.planTakes = 2 * time.Second
+	r.signalPods(0, "a")
+	// The batch closes at 1s and Plan runs until 3s. Pod b is signalled at 2s, while Plan
+	// runs, so it is still buffered in the channel when the Provisioner continues as new.
+	r.at(2*time.Second, func() {
+		r.env.SetContinueAsNewSuggested(true)
+		r.env.SignalWorkflow(SignalPendingPods, PendingPods{Pods: refs("b")})
+	})
+	r.execute(ProvisionerInput{})
+
+	var can *workflow.ContinueAsNewError
+	if err := r.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next ProvisionerInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatalf("decode continue-as-new input: %v", err)
+	}
+	if got := slices.Sorted(maps.Keys(next.State.Pending)); !slices.Equal(got, keys("b")) {
+		t.Errorf("carried pending pods %v, want [ns/b]", got)
+	}
+	if len(r.started) != 1 || next.State.Nominations["ns/a"].Claim != r.started[0].claim.Name {
+		t.Errorf("carried nominations %v, want ns/a on the started claim", next.State.Nominations)
+	}
+	if next.State.ClaimsStarted != 1 || next.State.Batches != 1 {
+		t.Errorf("carried counters claims=%d batches=%d, want 1 and 1", next.State.ClaimsStarted, next.State.Batches)
+	}
+}
+
+func TestProvisionerResumesFromCarriedState(t *testing.T) {
+	r := newProvisionerRun(t)
+	carried := ProvisionerState{
+		Pending:     map[string]PodRef{"ns/a": {Namespace: "ns", Name: "a"}, "ns/b": {Namespace: "ns", Name: "b"}},
+		Nominations: map[string]Nomination{"ns/a": {Claim: "default-old01", At: r.env.Now()}},
+	}
+	r.run(t, time.Minute, ProvisionerInput{State: carried})
+	if len(r.plans) != 1 {
+		t.Fatalf("%d Plan calls, want 1 for the carried pending pods", len(r.plans))
+	}
+	req := r.plans[0].req
+	if got := podKeys(req.Pods); !slices.Equal(got, keys("a", "b")) {
+		t.Errorf("planned %v, want the carried [ns/a ns/b]", got)
+	}
+	if req.Nominated["ns/a"] != "default-old01" {
+		t.Errorf("nominated %v, want ns/a on the carried claim default-old01", req.Nominated)
+	}
+}
+
+func TestClaimNamesAreStableForASeed(t *testing.T) {
+	a, b := ClaimName("default", "run-1/1"), ClaimName("default", "run-1/2")
+	if a != ClaimName("default", "run-1/1") {
+		t.Errorf("the same seed gave %s and then %s", a, ClaimName("default", "run-1/1"))
+	}
+	if a == b {
+		t.Errorf("seeds run-1/1 and run-1/2 both gave %s", a)
+	}
+	if !claimNamePattern.MatchString(a) {
+		t.Errorf("claim name %q is not <nodepool>-<5 lowercase alphanumerics>", a)
+	}
+}

@@ -1,0 +1,29 @@
+package workflows
+
+import "go.temporal.io/sdk/temporal"
+
+// Search attribute keys (Keyword) the NodeLifecycle workflow keeps current, so nodes can be
+// listed and filtered in the Temporal UI. The server must have them registered. The keys
+// are immutable values.
+var (
+	SearchAttrNodePool     = temporal.NewSearchAttributeKeyKeyword("NodePool")
+	SearchAttrNodePhase    = temporal.NewSearchAttributeKeyKeyword("NodePhase")
+	SearchAttrNodeName     = temporal.NewSearchAttributeKeyKeyword("NodeName")
+	SearchAttrInstanceID   = temporal.NewSearchAttributeKeyKeyword("InstanceID")
+	SearchAttrInstanceType = temporal.NewSearchAttributeKeyKeyword("InstanceType")
+	SearchAttrZone         = temporal.NewSearchAttributeKeyKeyword("Zone")
+	SearchAttrCapacityType = temporal.NewSearchAttributeKeyKeyword("CapacityType")
+)
+
+// SearchAttributeNames lists the keys above, for registering them on a server.
+func SearchAttributeNames() []string {
+	keys := []temporal.SearchAttributeKeyKeyword{
+		SearchAttrNodePool, SearchAttrNodePhase, SearchAttrNodeName, SearchAttrInstanceID,
+		SearchAttrInstanceType, SearchAttrZone, SearchAttrCapacityType,
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.GetName()
+	}
+	return names
+}
