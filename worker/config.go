@@ -1,0 +1,89 @@
+package worker
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// Config is everything the worker needs; flags and environment fill it.
+type Config struct {
+	TemporalAddress string
+	Namespace       string
+	TaskQueue       string
+	// Kubeconfig is a kubeconfig path; empty means in-cluster configuration.
+	Kubeconfig  string
+	Region      string
+	EC2Endpoint string
+	ClusterName string
+	// NodePoolsFile holds karpenter.sh/v1 NodePools in YAML.
+	NodePoolsFile string
+	Zones         []string
+	MetricsAddr   string
+	// Credentials overrides the AWS default credential chain; for in-process use such as the
+	// lab, never set from flags.
+	Credentials aws.CredentialsProvider
+	// HTTPClient overrides the AWS SDK's HTTP client; for in-process use, never from flags.
+	HTTPClient *http.Client
+}
+
+// ParseFlags reads the worker's flags; getenv supplies the usual environment variables
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AWS_REGION, KUBECONFIG), which flags override.
+func ParseFlags(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var c Config
+	var zones string
+	fs.StringVar(&c.TemporalAddress, "temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	fs.StringVar(&c.Namespace, "namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&c.TaskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig path; in-cluster configuration when empty (env KUBECONFIG)")
+	fs.StringVar(&c.Region, "region", envOr(getenv, "AWS_REGION", "us-east-1"), "AWS region (env AWS_REGION)")
+	fs.StringVar(&c.EC2Endpoint, "ec2-endpoint", "", "EC2 endpoint URL; empty means the region's public endpoint")
+	fs.StringVar(&c.ClusterName, "cluster-name", "", "cluster name, used to tag instances (required)")
+	fs.StringVar(&c.NodePoolsFile, "nodepools", "", "file of karpenter.sh/v1 NodePool YAML documents (required)")
+	fs.StringVar(&zones, "zones", "us-east-1a,us-east-1b,us-east-1c", "comma-separated availability zones to launch in")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:8081", "address for /metrics and /healthz; empty disables")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	for _, z := range strings.Split(zones, ",") {
+		if z = strings.TrimSpace(z); z != "" {
+			c.Zones = append(c.Zones, z)
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every missing or malformed setting at once, naming the flag to fix.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ClusterName == "" {
+		errs = append(errs, errors.New("--cluster-name is required: the name instances are tagged with (kubernetes.io/cluster/<name>)"))
+	}
+	if c.NodePoolsFile == "" {
+		errs = append(errs, errors.New("--nodepools is required: a file of karpenter.sh/v1 NodePool YAML"))
+	}
+	if len(c.Zones) == 0 {
+		errs = append(errs, errors.New("--zones must name at least one availability zone"))
+	}
+	if c.TemporalAddress == "" {
+		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))
+	}
+	if c.EC2Endpoint != "" && !strings.HasPrefix(c.EC2Endpoint, "http://") && !strings.HasPrefix(c.EC2Endpoint, "https://") {
+		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be a URL starting with http:// or https://", c.EC2Endpoint))
+	}
+	return errors.Join(errs...)
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

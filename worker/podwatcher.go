@@ -1,0 +1,180 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/nodewright/nodewright/workflows"
+)
+
+const (
+	// flushEvery groups pods noticed close together into one signal, keeping the
+	// Provisioner's signal rate low however many pods arrive.
+	flushEvery = 200 * time.Millisecond
+	// resignalAfter re-reports a pod that is still unschedulable, in case the Provisioner
+	// dropped it (for example after a failed launch it could not attribute).
+	resignalAfter = 30 * time.Second
+	resync        = 15 * time.Second
+)
+
+// signalFunc delivers pending pods to the Provisioner.
+type signalFunc func(ctx context.Context, pods []workflows.PodRef) error
+
+// podWatcher reports pods the kube-scheduler marked Unschedulable.
+type podWatcher struct {
+	client  kubernetes.Interface
+	signal  signalFunc
+	metrics *metrics
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu       sync.Mutex
+	queued   map[string]workflows.PodRef // by UID, waiting for the next flush
+	reported map[string]time.Time        // by UID, when last signalled
+	synced   bool
+}
+
+func newPodWatcher(client kubernetes.Interface, signal signalFunc, m *metrics, log *slog.Logger) *podWatcher {
+	return &podWatcher{
+		client: client, signal: signal, metrics: m, log: log, now: time.Now,
+		queued: map[string]workflows.PodRef{}, reported: map[string]time.Time{},
+	}
+}
+
+// Run watches unbound pods until ctx ends.
+func (w *podWatcher) Run(ctx context.Context) error {
+	factory := informers.NewSharedInformerFactoryWithOptions(w.client, resync,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "spec.nodeName=" }))
+	inf := factory.Core().V1().Pods().Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { w.observe(obj) },
+		UpdateFunc: func(_, obj any) { w.observe(obj) },
+		DeleteFunc: func(obj any) { w.forget(obj) },
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	w.mu.Lock()
+	w.synced = true
+	w.mu.Unlock()
+
+	ticker := time.NewTicker(flushEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			factory.Shutdown()
+			return nil
+		case <-ticker.C:
+			w.flush(ctx)
+		}
+	}
+}
+
+// Synced reports whether the pod cache has been filled once.
+func (w *podWatcher) Synced() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.synced
+}
+
+func (w *podWatcher) observe(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	uid := string(pod.UID)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !isUnschedulable(pod) {
+		delete(w.reported, uid)
+		delete(w.queued, uid)
+		w.metrics.unschedulablePods.Set(float64(len(w.reported)))
+		return
+	}
+	if at, ok := w.reported[uid]; ok && w.now().Sub(at) < resignalAfter {
+		return
+	}
+	w.queued[uid] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: uid}
+}
+
+func (w *podWatcher) forget(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.reported, string(pod.UID))
+	delete(w.queued, string(pod.UID))
+	w.metrics.unschedulablePods.Set(float64(len(w.reported)))
+}
+
+// flush signals every queued pod at once; on failure they stay queued for the next tick.
+func (w *podWatcher) flush(ctx context.Context) {
+	w.mu.Lock()
+	if len(w.queued) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	pods := make([]workflows.PodRef, 0, len(w.queued))
+	for _, p := range w.queued {
+		pods = append(pods, p)
+	}
+	w.mu.Unlock()
+	slices.SortFunc(pods, func(a, b workflows.PodRef) int {
+		if a.Key() < b.Key() {
+			return -1
+		}
+		if a.Key() > b.Key() {
+			return 1
+		}
+		return 0
+	})
+
+	if err := w.signal(ctx, pods); err != nil {
+		w.metrics.signalErrors.Inc()
+		if ctx.Err() == nil {
+			w.log.Warn("signal provisioner", "pods", len(pods), "err", err)
+		}
+		return
+	}
+	w.metrics.podsSignalled.Add(float64(len(pods)))
+	now := w.now()
+	w.mu.Lock()
+	for _, p := range pods {
+		if _, still := w.queued[p.UID]; still {
+			delete(w.queued, p.UID)
+			w.reported[p.UID] = now
+		}
+	}
+	w.metrics.unschedulablePods.Set(float64(len(w.reported)))
+	w.mu.Unlock()
+}
+
+// isUnschedulable is true for an unbound, live pod the kube-scheduler could not place.
+func isUnschedulable(pod *corev1.Pod) bool {
+	if pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil ||
+		pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return true
+		}
+	}
+	return false
+}

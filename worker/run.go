@@ -1,0 +1,181 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nodewright/nodewright/activities"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// Run runs the worker until ctx ends. It returns an error only for a setup failure or a
+// component that stopped on its own.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(cfg.NodePoolsFile)
+	if err != nil {
+		return fmt.Errorf("read --nodepools file: %w", err)
+	}
+	pools, err := apisv1.LoadNodePools(data)
+	if err != nil {
+		return fmt.Errorf("--nodepools %s: %w", cfg.NodePoolsFile, err)
+	}
+	if len(pools) == 0 {
+		return fmt.Errorf("--nodepools %s holds no karpenter.sh/v1 NodePool", cfg.NodePoolsFile)
+	}
+	types, err := catalog.Load()
+	if err != nil {
+		return err
+	}
+
+	kubeCfg, err := kubeConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(kubeCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	ec2Client, err := newEC2Client(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace,
+		Logger: sdklog.NewStructuredLogger(log.With("component", "temporal")),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
+	}
+	defer tc.Close()
+
+	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName}
+	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
+	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
+	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
+	w.RegisterActivity(ec2Acts)
+	w.RegisterActivity(&activities.Kube{Client: kube})
+	w.RegisterActivity(&activities.Planner{Kube: kube, EC2: ec2Acts, NodePools: pools, Zones: cfg.Zones, Catalog: types})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
+	}
+	defer w.Stop()
+
+	m := newMetrics()
+	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
+	errc := make(chan error, 2)
+	go func() { errc <- watcher.Run(ctx) }()
+	if cfg.MetricsAddr != "" {
+		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, log)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	log.Info("worker running", "temporal", cfg.TemporalAddress, "namespace", cfg.Namespace,
+		"task_queue", cfg.TaskQueue, "nodepools", len(pools), "metrics", cfg.MetricsAddr)
+
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("pod watcher stopped: %w", err)
+	}
+}
+
+// provisionerSignal starts the Provisioner if needed and hands it the pods.
+func provisionerSignal(tc client.Client, taskQueue string) signalFunc {
+	return func(ctx context.Context, pods []workflows.PodRef) error {
+		_, err := tc.SignalWithStartWorkflow(ctx, workflows.ProvisionerID, workflows.SignalPendingPods,
+			workflows.PendingPods{Pods: pods},
+			client.StartWorkflowOptions{ID: workflows.ProvisionerID, TaskQueue: taskQueue},
+			workflows.ProvisionerWorkflow, workflows.ProvisionerInput{})
+		if err != nil {
+			return fmt.Errorf("signal-with-start %s: %w", workflows.ProvisionerID, err)
+		}
+		return nil
+	}
+}
+
+func kubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("no --kubeconfig given and not running in a cluster: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("load --kubeconfig %s: %w", path, err)
+	}
+	cfg.QPS, cfg.Burst = 200, 300 // Karpenter's defaults
+	return cfg, nil
+}
+
+func newEC2Client(ctx context.Context, cfg Config) (*ec2.Client, error) {
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
+	if cfg.Credentials != nil {
+		opts = append(opts, awsconfig.WithCredentialsProvider(cfg.Credentials))
+	}
+
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
+		if cfg.EC2Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.EC2Endpoint)
+		}
+		if cfg.HTTPClient != nil {
+			o.HTTPClient = cfg.HTTPClient
+		}
+	}), nil
+}
+
+func serveMetrics(addr string, m *metrics, watcher *podWatcher, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !watcher.Synced() {
+			http.Error(w, "pod cache not synced yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "addr", addr, "err", err)
+		}
+	}()
+	return srv, nil
+}
