@@ -1,0 +1,17 @@
+// Command starter is Nodewright's operator CLI.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/nodewright/nodewright/starter"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := starter.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,66 @@
+package starter
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// PrintNodes writes the nodes table: node, phase, instance type, zone, capacity type, age.
+func PrintNodes(w io.Writer, rows []NodeRow, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tPHASE\tINSTANCE-TYPE\tZONE\tCAPACITY-TYPE\tNODEPOOL\tAGE\tWORKFLOW")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.NodeName), orDash(r.Phase),
+			orDash(r.InstanceType), orDash(r.Zone), orDash(r.CapacityType), orDash(r.NodePool),
+			age(now.Sub(r.Started)), r.WorkflowID)
+	}
+	return tw.Flush()
+}
+
+// PrintState writes a node's state as a person reads it.
+func PrintState(w io.Writer, id string, st workflows.NodeState) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Workflow:\t%s\n", id)
+	fmt.Fprintf(tw, "Phase:\t%s\n", st.Phase)
+	fmt.Fprintf(tw, "NodeClaim:\t%s\n", st.Claim)
+	fmt.Fprintf(tw, "NodePool:\t%s\n", st.NodePool)
+	fmt.Fprintf(tw, "Node:\t%s\n", orDash(st.NodeName))
+	fmt.Fprintf(tw, "Instance:\t%s %s %s %s\n", orDash(st.InstanceID), orDash(st.InstanceType), orDash(st.Zone), orDash(st.CapacityType))
+	fmt.Fprintf(tw, "Price:\t$%.4f/h\n", st.PricePerHour)
+	if st.DrainReason != "" {
+		fmt.Fprintf(tw, "Drain reason:\t%s\n", st.DrainReason)
+	}
+	if st.LastError != "" {
+		fmt.Fprintf(tw, "Last error:\t%s\n", st.LastError)
+	}
+	fmt.Fprintf(tw, "Planned pods:\t%s\n", orDash(strings.Join(st.Pods, ", ")))
+	for _, t := range st.Transitions {
+		fmt.Fprintf(tw, "  %s\t%s\n", t.Phase, t.At.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
