@@ -1,0 +1,112 @@
+// Command lab runs Nodewright's local lab: embedded Temporal with its Web UI, a Kubernetes
+// control plane, an EC2 simulator and kubelet stand-ins, all in one process.
+//
+//	lab up      run until Ctrl-C, printing every address
+//	lab demo    run the demo on a fresh lab and exit
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nodewright/nodewright/lab/demo"
+	"github.com/nodewright/nodewright/lab/stack"
+)
+
+func main() {
+	if len(os.Args) < 2 || (os.Args[1] != "up" && os.Args[1] != "demo") {
+		fmt.Fprintln(os.Stderr, "usage: lab up|demo [flags]  (lab up -h lists the flags)")
+		os.Exit(2)
+	}
+	cmd := os.Args[1]
+	fs := flag.NewFlagSet("lab "+cmd, flag.ExitOnError)
+	dir := fs.String("dir", ".lab", "directory for kubeconfigs, logs and state")
+	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
+	uiPort := fs.Int("temporal-ui-port", 8233, "Temporal Web UI port")
+	kubePort := fs.Int("kube-port", 6443, "kube-apiserver port")
+	ec2Port := fs.Int("ec2-port", 4566, "EC2 simulator port")
+	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
+	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
+	_ = fs.Parse(os.Args[2:])
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fail(err)
+	}
+	componentLog, err := os.Create(filepath.Join(*dir, "components.log"))
+	if err != nil {
+		fail(err)
+	}
+	defer componentLog.Close()
+	labLog := slog.New(slog.NewTextHandler(io.MultiWriter(componentLog), nil))
+
+	fmt.Println("starting the lab (Temporal, Kubernetes, EC2 simulator)...")
+	lab, err := stack.Start(ctx, stack.Options{
+		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port,
+		DBFile: *db, BootDelay: *bootDelay, Log: labLog, ComponentLog: componentLog,
+	})
+	if err != nil {
+		fail(err)
+	}
+	defer lab.Stop()
+
+	switch cmd {
+	case "up":
+		printAddresses(lab)
+		<-ctx.Done()
+		fmt.Println("\nstopping the lab")
+	case "demo":
+		res, err := demo.Run(ctx, lab, demo.Options{Out: os.Stdout})
+		if err != nil {
+			fail(fmt.Errorf("demo: %w", err))
+		}
+		if err := demo.PrintSummary(os.Stdout, res, rel(lab.Kube.AdminKubeconfig)); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func printAddresses(lab *stack.Stack) {
+	fmt.Printf(`lab is up (Ctrl-C to stop)
+  Temporal frontend:  %s  (namespace %s)
+  Temporal Web UI:    %s
+  kube-apiserver:     %s
+  admin kubeconfig:   kubectl --kubeconfig %s get nodes
+  worker kubeconfig:  %s
+  EC2 simulator:      %s  (region %s, zones %v)
+  logs:               %s
+
+run a worker against it:
+  AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
+    --kubeconfig %s --ec2-endpoint %s --cluster-name %s --nodepools <file>
+`, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
+		rel(lab.Kube.AdminKubeconfig), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.Region, stack.Zones(),
+		rel(filepath.Join(lab.Dir, "components.log")),
+		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName)
+}
+
+func rel(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if r, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "lab:", err)
+	os.Exit(1)
+}

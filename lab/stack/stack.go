@@ -1,0 +1,192 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/nodewright/nodewright/lab/ec2sim"
+	"github.com/nodewright/nodewright/lab/kube"
+	"github.com/nodewright/nodewright/lab/kubelet"
+	"github.com/nodewright/nodewright/lab/temporal"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/worker"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// Region and zones the lab simulates.
+const Region = "us-east-1"
+
+// Zones are the availability zones of the simulated region.
+func Zones() []string { return []string{"us-east-1a", "us-east-1b", "us-east-1c"} }
+
+// ClusterName is the lab cluster's name, as instances are tagged with it.
+const ClusterName = "lab"
+
+// Options configure the lab. Ports of 0 pick free ones (tests); the lab command passes the
+// well-known ones.
+type Options struct {
+	Dir          string // default .lab
+	TemporalPort int
+	UIPort       int // temporal.NoUI disables the Web UI
+	KubePort     int
+	EC2Port      int
+	DBFile       string        // Temporal's SQLite file; "" keeps it in memory
+	BootDelay    time.Duration // simulated instance boot time
+	// Log receives the lab's own events; ComponentLog receives the noisy logs of Temporal and
+	// Kubernetes. nil discards.
+	Log          *slog.Logger
+	ComponentLog io.Writer
+	// TemporalDynamicConfig overrides Temporal server dynamic config (tests use it to force
+	// continue-as-new early).
+	TemporalDynamicConfig map[string]any
+}
+
+// Stack is a running lab.
+type Stack struct {
+	Dir      string
+	Temporal *temporal.Server
+	Kube     *kube.Cluster
+	EC2      *ec2sim.Sim
+	EC2URL   string
+	Kubelet  *kubelet.Kubelet
+	Types    []catalog.Type
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start brings the lab up. Stop it with Stop.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Dir == "" {
+		o.Dir = ".lab"
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("lab directory %s: %w", o.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create lab directory %s: %w", dir, err)
+	}
+	types, err := catalog.Load()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stack{Dir: dir, Types: types, cancel: cancel, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+
+	componentLog := slog.New(slog.DiscardHandler)
+	if o.ComponentLog != nil {
+		componentLog = slog.New(slog.NewTextHandler(o.ComponentLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s.Temporal, err = temporal.Start(ctx, temporal.Options{
+		Port: o.TemporalPort, UIPort: o.UIPort, DBFile: o.DBFile,
+		SearchAttributes: temporal.DefaultSearchAttributes(), Logger: componentLog,
+		DynamicConfig: o.TemporalDynamicConfig,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start Temporal: %w", err)
+	}
+	s.Kube, err = kube.Start(ctx, kube.Options{Dir: dir, Port: o.KubePort, Log: o.ComponentLog})
+	if err != nil {
+		return nil, fmt.Errorf("start Kubernetes: %w", err)
+	}
+	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), BootDelay: o.BootDelay})
+	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
+	if err != nil {
+		return nil, fmt.Errorf("start EC2 simulator: %w", err)
+	}
+	s.Kubelet = kubelet.New(s.Kube.Client, types, kubelet.Options{Log: o.Log.With("component", "kubelet")})
+	go func() { _ = s.Kubelet.Run(ctx) }()
+	events, stopWatch := s.EC2.Watch()
+	go func() {
+		defer close(s.done)
+		defer stopWatch()
+		s.bridge(ctx, events, o.Log)
+	}()
+	return s, nil
+}
+
+// bridge boots a Node for every instance that starts running and shuts it down when the
+// instance terminates, as machines and their kubelets would.
+func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			inst := e.Instance
+			switch e.Kind {
+			case ec2sim.InstanceRunning:
+				m := kubelet.Machine{
+					InstanceID: inst.ID, Type: inst.Type, Zone: inst.Zone, CapacityType: inst.CapacityType,
+					Hostname: inst.PrivateDNSName, Tags: inst.Tags,
+				}
+				go func() {
+					if err := s.Kubelet.Boot(ctx, m); err != nil && ctx.Err() == nil {
+						log.Error("kubelet boot", "instance", m.InstanceID, "err", err)
+					}
+				}()
+			case ec2sim.InstanceTerminated:
+				go func() {
+					if err := s.Kubelet.Shutdown(ctx, inst.ID); err != nil && ctx.Err() == nil {
+						log.Error("kubelet shutdown", "instance", inst.ID, "err", err)
+					}
+				}()
+			}
+		}
+	}
+}
+
+// WorkerConfig is the configuration a worker needs to serve this lab.
+func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
+	return worker.Config{
+		TemporalAddress: s.Temporal.FrontendAddress(),
+		Namespace:       s.Temporal.Namespace(),
+		TaskQueue:       workflows.TaskQueue,
+		Kubeconfig:      s.Kube.WorkerKubeconfig,
+		Region:          Region,
+		EC2Endpoint:     s.EC2URL,
+		ClusterName:     ClusterName,
+		NodePoolsFile:   nodePoolsFile,
+		Zones:           Zones(),
+		Credentials:     LabCredentials(),
+		HTTPClient:      ec2sim.HTTPClient(),
+	}
+}
+
+// LabCredentials are the static keys the EC2 simulator accepts (it checks no signature).
+func LabCredentials() credentials.StaticCredentialsProvider {
+	return credentials.NewStaticCredentialsProvider("lab", "lab", "")
+}
+
+// Stop shuts everything down.
+func (s *Stack) Stop() {
+	s.cancel()
+	if s.EC2 != nil {
+		s.EC2.Close()
+	}
+	if s.Kube != nil {
+		s.Kube.Stop()
+	}
+	if s.Temporal != nil {
+		_ = s.Temporal.Stop()
+	}
+}
