@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// ec2Namespace is the xmlns EC2 puts on every success response root.
-const ec2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
-
 func writeXML(w http.ResponseWriter, status int, body any) {
 	out, err := xml.Marshal(body)
 	if err != nil {
