@@ -51,8 +51,8 @@ func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	ctx := context.Background()
 	m := Machine{
 		InstanceID: "i-0000000000000boot", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot",
-		Hostname: "ip-10-0-0-1.ec2.internal",
-		Tags:     map[string]string{TagNodeLabels: "team=web,karpenter.sh/nodepool=default", TagNodeTaints: "dedicated=web:NoSchedule"},
+		Hostname: "ip-10-0-0-1.ec2.internal", PrivateIP: "10.0.0.1",
+		Tags: map[string]string{TagNodeLabels: "team=web,karpenter.sh/nodepool=default", TagNodeTaints: "dedicated=web:NoSchedule"},
 	}
 	if err := testKubelet.Boot(ctx, m); err != nil {
 		t.Fatalf("boot: %v", err)
@@ -76,6 +76,9 @@ func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	}
 	if !isReady(node) {
 		t.Errorf("node is not Ready: %+v", node.Status.Conditions)
+	}
+	if !slices.Contains(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}) {
+		t.Errorf("addresses = %v, want InternalIP 10.0.0.1", node.Status.Addresses)
 	}
 	var keys []string
 	for _, taint := range node.Spec.Taints {

@@ -26,6 +26,7 @@ type Machine struct {
 	Zone         string
 	CapacityType string
 	Hostname     string
+	PrivateIP    string
 	Tags         map[string]string
 }
 
@@ -75,6 +76,7 @@ func newNode(m Machine, it catalog.Type) (*corev1.Node, error) {
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
 			Allocatable: allocatable,
+			Addresses:   addresses(m, name),
 			Conditions: []corev1.NodeCondition{{
 				Type: corev1.NodeReady, Status: corev1.ConditionFalse,
 				Reason: "KubeletNotReady", Message: "container runtime is starting",
@@ -123,6 +125,17 @@ func resources(it catalog.Type) (capacity, allocatable corev1.ResourceList, err 
 		allocatable["aws.amazon.com/neuron"] = n
 	}
 	return capacity, allocatable, nil
+}
+
+func addresses(m Machine, hostname string) []corev1.NodeAddress {
+	out := []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: hostname}}
+	if m.PrivateIP != "" {
+		out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: m.PrivateIP})
+	}
+	if m.Hostname != "" {
+		out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalDNS, Address: m.Hostname})
+	}
+	return out
 }
 
 func archLabel(archs []string) string {

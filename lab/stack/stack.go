@@ -137,7 +137,7 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 			case ec2sim.InstanceRunning:
 				m := kubelet.Machine{
 					InstanceID: inst.ID, Type: inst.Type, Zone: inst.Zone, CapacityType: inst.CapacityType,
-					Hostname: inst.PrivateDNSName, Tags: inst.Tags,
+					Hostname: inst.PrivateDNSName, PrivateIP: inst.PrivateIP, Tags: inst.Tags,
 				}
 				go func() {
 					if err := s.Kubelet.Boot(ctx, m); err != nil && ctx.Err() == nil {
