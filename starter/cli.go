@@ -2,10 +2,10 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -25,8 +25,18 @@ NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow
 flags:
 `
 
-// Main runs the starter command line and returns the process exit code.
+// dialFunc connects to Temporal; tests swap it to prove bad arguments never reach the network.
+type dialFunc func(ctx context.Context, opts client.Options) (client.Client, error)
+
+// Main runs the starter command line and returns the process exit code: 0 on success, 1 when
+// Temporal or the command fails, 2 for a malformed command line.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runCLI(ctx, args, stdout, stderr, getenv, client.DialContext)
+}
+
+// runCLI checks the whole command line before dialing, so a typo fails at once with usage
+// instead of after a connection attempt (or a connection timeout).
+func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, dial dialFunc) int {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	address := fs.String("temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
@@ -34,87 +44,45 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	taskQueue := fs.String("task-queue", workflows.TaskQueue, "task queue the worker polls")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitCodeForParse(err)
 	}
 	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "starter: no command given")
 		fs.Usage()
 		return 2
 	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	if !knownCommand(cmd) {
-		fmt.Fprintf(stderr, "starter: unknown command %q\n", cmd)
-		fs.Usage()
-		return 2
-	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: *address, Namespace: *namespace, Logger: quietLogger{}})
+	cmd, err := parseCommand(fs.Arg(0), fs.Args()[1:], stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "starter: connect to Temporal at %s: %v\n", *address, err)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "starter:", err)
+		if errors.Is(err, errUnknownCommand) {
+			fs.Usage()
+		}
+		return 2
+	}
+
+	c, err := dial(ctx, client.Options{HostPort: *address, Namespace: *namespace, Logger: quietLogger{}})
+	if err != nil {
+		fmt.Fprintf(stderr, "starter: connect to Temporal at %s (namespace %s): %v\n", *address, *namespace, err)
 		return 1
 	}
 	defer c.Close()
-	op := &Operator{Client: c, TaskQueue: *taskQueue}
-	if err := run(ctx, op, cmd, rest, stdout); err != nil {
+	if err := cmd.execute(ctx, &Operator{Client: c, TaskQueue: *taskQueue}, stdout); err != nil {
 		fmt.Fprintln(stderr, "starter:", err)
 		return 1
 	}
 	return 0
 }
 
-func knownCommand(cmd string) bool {
-	switch cmd {
-	case "start", "nodes", "describe", "drain":
-		return true
+// exitCodeForParse maps a flag parse failure to an exit code; the flag package has already
+// printed the reason and the usage.
+func exitCodeForParse(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	return false
-}
-
-func run(ctx context.Context, op *Operator, cmd string, args []string, out io.Writer) error {
-	switch cmd {
-	case "start":
-		runID, err := op.Start(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "provisioner running (workflow %s, run %s)\n", workflows.ProvisionerID, runID)
-	case "nodes":
-		fs := flag.NewFlagSet("nodes", flag.ContinueOnError)
-		all := fs.Bool("all", false, "include closed node workflows")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rows, err := op.Nodes(ctx, *all)
-		if err != nil {
-			return err
-		}
-		return PrintNodes(out, rows, time.Now())
-	case "describe":
-		if len(args) != 1 {
-			return fmt.Errorf("describe takes one NODE argument, got %d", len(args))
-		}
-		id, err := op.Resolve(ctx, args[0])
-		if err != nil {
-			return err
-		}
-		st, err := op.Describe(ctx, id)
-		if err != nil {
-			return err
-		}
-		return PrintState(out, id, st)
-	case "drain":
-		if len(args) < 1 || len(args) > 2 {
-			return fmt.Errorf("drain takes NODE and an optional REASON, got %d arguments", len(args))
-		}
-		reason := "manual"
-		if len(args) == 2 {
-			reason = args[1]
-		}
-		id, err := op.Drain(ctx, args[0], reason)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "drain requested for %s (workflow %s)\n", args[0], id)
-	}
-	return nil
+	return 2
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -17,7 +17,7 @@ func PrintNodes(w io.Writer, rows []NodeRow, now time.Time) error {
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.NodeName), orDash(r.Phase),
 			orDash(r.InstanceType), orDash(r.Zone), orDash(r.CapacityType), orDash(r.NodePool),
-			age(now.Sub(r.Started)), r.WorkflowID)
+			age(r.Started, now), orDash(r.WorkflowID))
 	}
 	return tw.Flush()
 }
@@ -26,9 +26,9 @@ func PrintNodes(w io.Writer, rows []NodeRow, now time.Time) error {
 func PrintState(w io.Writer, id string, st workflows.NodeState) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Workflow:\t%s\n", id)
-	fmt.Fprintf(tw, "Phase:\t%s\n", st.Phase)
-	fmt.Fprintf(tw, "NodeClaim:\t%s\n", st.Claim)
-	fmt.Fprintf(tw, "NodePool:\t%s\n", st.NodePool)
+	fmt.Fprintf(tw, "Phase:\t%s\n", orDash(string(st.Phase)))
+	fmt.Fprintf(tw, "NodeClaim:\t%s\n", orDash(st.Claim))
+	fmt.Fprintf(tw, "NodePool:\t%s\n", orDash(st.NodePool))
 	fmt.Fprintf(tw, "Node:\t%s\n", orDash(st.NodeName))
 	fmt.Fprintf(tw, "Instance:\t%s %s %s %s\n", orDash(st.InstanceID), orDash(st.InstanceType), orDash(st.Zone), orDash(st.CapacityType))
 	fmt.Fprintf(tw, "Price:\t$%.4f/h\n", st.PricePerHour)
@@ -39,6 +39,7 @@ func PrintState(w io.Writer, id string, st workflows.NodeState) error {
 		fmt.Fprintf(tw, "Last error:\t%s\n", st.LastError)
 	}
 	fmt.Fprintf(tw, "Planned pods:\t%s\n", orDash(strings.Join(st.Pods, ", ")))
+	fmt.Fprintf(tw, "Transitions:\t%d\n", len(st.Transitions))
 	for _, t := range st.Transitions {
 		fmt.Fprintf(tw, "  %s\t%s\n", t.Phase, t.At.UTC().Format(time.RFC3339))
 	}
@@ -52,7 +53,12 @@ func orDash(s string) string {
 	return s
 }
 
-func age(d time.Duration) string {
+// age is kubectl's coarse age of something started at start; "-" when the start is unknown.
+func age(start, now time.Time) string {
+	if start.IsZero() {
+		return "-"
+	}
+	d := max(now.Sub(start), 0) // a clock running behind the server's is not a negative age
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))

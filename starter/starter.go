@@ -46,7 +46,7 @@ type NodeRow struct {
 	InstanceType string
 	Zone         string
 	CapacityType string
-	Started      time.Time
+	Started      time.Time // zero when the server did not report it
 	Status       enumspb.WorkflowExecutionStatus
 }
 
@@ -64,10 +64,9 @@ func (o *Operator) Nodes(ctx context.Context, all bool) ([]NodeRow, error) {
 			return nil, fmt.Errorf("list node workflows: %w", err)
 		}
 		for _, e := range resp.Executions {
-			row := NodeRow{
-				WorkflowID: e.GetExecution().GetWorkflowId(),
-				Started:    e.GetStartTime().AsTime(),
-				Status:     e.GetStatus(),
+			row := NodeRow{WorkflowID: e.GetExecution().GetWorkflowId(), Status: e.GetStatus()}
+			if e.GetStartTime() != nil { // a nil timestamp's AsTime is 1970, not "unknown"
+				row.Started = e.GetStartTime().AsTime()
 			}
 			fields := e.GetSearchAttributes().GetIndexedFields()
 			for name, dst := range map[string]*string{

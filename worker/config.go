@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,12 +53,23 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
-	for _, z := range strings.Split(zones, ",") {
+	// A stray word (say a file name without --nodepools) would otherwise be ignored silently.
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments %q: the worker takes flags only", fs.Args())
+	}
+	c.Zones = splitZones(zones)
+	return c, c.Validate()
+}
+
+// splitZones reads a comma-separated list, dropping blanks so "a, b," means [a b].
+func splitZones(list string) []string {
+	var zones []string
+	for _, z := range strings.Split(list, ",") {
 		if z = strings.TrimSpace(z); z != "" {
-			c.Zones = append(c.Zones, z)
+			zones = append(zones, z)
 		}
 	}
-	return c, c.Validate()
+	return zones
 }
 
 // Validate reports every missing or malformed setting at once, naming the flag to fix.
@@ -75,10 +87,17 @@ func (c Config) Validate() error {
 	if c.TemporalAddress == "" {
 		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))
 	}
-	if c.EC2Endpoint != "" && !strings.HasPrefix(c.EC2Endpoint, "http://") && !strings.HasPrefix(c.EC2Endpoint, "https://") {
-		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be a URL starting with http:// or https://", c.EC2Endpoint))
+	if c.EC2Endpoint != "" && !isHTTPURL(c.EC2Endpoint) {
+		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be an http:// or https:// URL with a host", c.EC2Endpoint))
 	}
 	return errors.Join(errs...)
+}
+
+// isHTTPURL is true for an absolute http(s) URL naming a host; the SDK would only fail on
+// anything else at the first EC2 call, long after startup.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +64,12 @@ func (w *podWatcher) Run(ctx context.Context) error {
 		return err
 	}
 	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
+	defer factory.Shutdown()
+	for _, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil // only an ended ctx cuts the wait short; /healthz must stay failing
+		}
+	}
 	w.mu.Lock()
 	w.synced = true
 	w.mu.Unlock()
@@ -73,7 +79,6 @@ func (w *podWatcher) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			factory.Shutdown()
 			return nil
 		case <-ticker.C:
 			w.flush(ctx)
@@ -99,13 +104,14 @@ func (w *podWatcher) observe(obj any) {
 	if !isUnschedulable(pod) {
 		delete(w.reported, uid)
 		delete(w.queued, uid)
-		w.metrics.unschedulablePods.Set(float64(len(w.reported)))
+		w.setUnschedulableGauge()
 		return
 	}
 	if at, ok := w.reported[uid]; ok && w.now().Sub(at) < resignalAfter {
 		return
 	}
 	w.queued[uid] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: uid}
+	w.setUnschedulableGauge()
 }
 
 func (w *podWatcher) forget(obj any) {
@@ -120,7 +126,19 @@ func (w *podWatcher) forget(obj any) {
 	defer w.mu.Unlock()
 	delete(w.reported, string(pod.UID))
 	delete(w.queued, string(pod.UID))
-	w.metrics.unschedulablePods.Set(float64(len(w.reported)))
+	w.setUnschedulableGauge()
+}
+
+// setUnschedulableGauge counts every pod known to be unschedulable, signalled or still
+// queued (a pod waiting on a failing signal is pending all the same); callers hold mu.
+func (w *podWatcher) setUnschedulableGauge() {
+	n := len(w.reported)
+	for uid := range w.queued {
+		if _, ok := w.reported[uid]; !ok {
+			n++
+		}
+	}
+	w.metrics.unschedulablePods.Set(float64(n))
 }
 
 // flush signals every queued pod at once; on failure they stay queued for the next tick.
@@ -135,15 +153,7 @@ func (w *podWatcher) flush(ctx context.Context) {
 		pods = append(pods, p)
 	}
 	w.mu.Unlock()
-	slices.SortFunc(pods, func(a, b workflows.PodRef) int {
-		if a.Key() < b.Key() {
-			return -1
-		}
-		if a.Key() > b.Key() {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(pods, func(a, b workflows.PodRef) int { return strings.Compare(a.Key(), b.Key()) })
 
 	if err := w.signal(ctx, pods); err != nil {
 		w.metrics.signalErrors.Inc()
@@ -161,7 +171,7 @@ func (w *podWatcher) flush(ctx context.Context) {
 			w.reported[p.UID] = now
 		}
 	}
-	w.metrics.unschedulablePods.Set(float64(len(w.reported)))
+	w.setUnschedulableGauge()
 	w.mu.Unlock()
 }
 

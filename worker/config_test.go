@@ -1,0 +1,139 @@
+package worker
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// withRequired adds the flags every valid command line needs to args.
+func withRequired(args ...string) []string {
+	return append(args, "--cluster-name", "lab", "--nodepools", "pools.yaml")
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(key string) string { return vars[key] }
+}
+
+func TestParseFlagsFillsConfig(t *testing.T) {
+	allEnv := map[string]string{
+		"TEMPORAL_ADDRESS":   "temporal.svc:7233",
+		"TEMPORAL_NAMESPACE": "nodes",
+		"AWS_REGION":         "eu-west-1",
+		"KUBECONFIG":         "/home/op/.kube/config",
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want Config
+	}{
+		{
+			name: "defaults apply when only the required flags are given",
+			args: withRequired(),
+			want: Config{
+				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
+				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
+				Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, MetricsAddr: "127.0.0.1:8081",
+			},
+		},
+		{
+			name: "environment variables replace the defaults",
+			args: withRequired(),
+			env:  allEnv,
+			want: Config{
+				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
+				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
+				NodePoolsFile: "pools.yaml", Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"},
+				MetricsAddr: "127.0.0.1:8081",
+			},
+		},
+		{
+			name: "flags override the environment",
+			args: withRequired("--temporal-address", "10.0.0.1:7233", "--namespace", "prod", "--region", "ap-south-1",
+				"--kubeconfig", "/etc/kube.yaml", "--task-queue", "q", "--metrics-addr", "",
+				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a"),
+			env: allEnv,
+			want: Config{
+				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
+				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
+				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"},
+			},
+		},
+		{
+			name: "zones are trimmed and blank entries dropped",
+			args: withRequired("--zones", " a , ,b,, c "),
+			want: Config{
+				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
+				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseFlags(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatalf("ParseFlags(%q): %v", tt.args, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseFlags(%q)\n got  %+v\n want %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		// wantInError are fragments the one error must hold, so the operator sees every fix.
+		wantInError []string
+	}{
+		{
+			name:        "missing cluster name and nodepools are reported together",
+			args:        nil,
+			wantInError: []string{"--cluster-name", "--nodepools"},
+		},
+		{
+			name:        "an endpoint without a scheme is rejected naming the flag",
+			args:        withRequired("--ec2-endpoint", "ec2.local:4566"),
+			wantInError: []string{"--ec2-endpoint", "ec2.local:4566"},
+		},
+		{
+			name:        "an endpoint with a scheme but no host is rejected naming the flag",
+			args:        withRequired("--ec2-endpoint", "http://"),
+			wantInError: []string{"--ec2-endpoint"},
+		},
+		{
+			name:        "a zone list of only blanks is rejected naming the flag",
+			args:        withRequired("--zones", " , "),
+			wantInError: []string{"--zones"},
+		},
+		{
+			name:        "an empty Temporal address is rejected naming the flag",
+			args:        withRequired("--temporal-address", ""),
+			wantInError: []string{"--temporal-address"},
+		},
+		{
+			name:        "a stray positional argument is rejected rather than ignored",
+			args:        append(withRequired(), "extra.yaml"),
+			wantInError: []string{"extra.yaml"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseFlags(tt.args, env(nil))
+			if err == nil {
+				t.Fatalf("ParseFlags(%q) accepted the command line", tt.args)
+			}
+			for _, frag := range tt.wantInError {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("ParseFlags(%q) error %q does not mention %q", tt.args, err, frag)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,43 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// newMux serves /metrics from the worker's registry and /healthz, which fails until the pod
+// cache has synced so a probe does not pass a worker that cannot yet see pending pods.
+func newMux(m *metrics, watcher *podWatcher) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !watcher.Synced() {
+			http.Error(w, "pod cache not synced yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// serveMetrics listens on addr before returning, so a busy port fails startup, then serves
+// newMux in the background until the returned server is closed.
+func serveMetrics(addr string, m *metrics, watcher *podWatcher, log *slog.Logger) (*http.Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: newMux(m, watcher), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "addr", addr, "err", err)
+		}
+	}()
+	return srv, nil
+}
