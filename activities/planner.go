@@ -79,9 +79,39 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 			Labels:        c.Labels,
 			Taints:        c.Taints,
 			PricePerHour:  c.PricePerHour,
-		})
+		}.WithLifetime(p.pool(c.NodePool)))
 	}
 	return result, nil
+}
+
+func (p *Planner) pool(name string) *apisv1.NodePool {
+	for i := range p.NodePools {
+		if p.NodePools[i].Name == name {
+			return &p.NodePools[i]
+		}
+	}
+	return nil
+}
+
+// WithLifetime copies the pool's expireAfter and terminationGracePeriod onto the claim, as
+// Karpenter copies them from the NodePool template to each NodeClaim.
+func (c Claim) WithLifetime(pool *apisv1.NodePool) Claim {
+	if pool == nil {
+		return c
+	}
+	spec := pool.Spec.Template.Spec
+	switch {
+	case spec.ExpireAfter.Never:
+		c.ExpireAfter = 0
+	case spec.ExpireAfter.Set:
+		c.ExpireAfter = spec.ExpireAfter.Duration
+	default:
+		c.ExpireAfter = apisv1.DefaultExpireAfter
+	}
+	if spec.TerminationGracePeriod != nil {
+		c.TerminationGracePeriod = spec.TerminationGracePeriod.Duration
+	}
+	return c
 }
 
 // pendingPods picks the requested pods that still need a node, in key order, and says why

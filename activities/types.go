@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -39,6 +41,11 @@ type Claim struct {
 	Taints []corev1.Taint    `json:"taints,omitempty"`
 	// PricePerHour is the planned price: the cheapest allowed offering of InstanceTypes[0].
 	PricePerHour float64 `json:"pricePerHour"`
+	// ExpireAfter is the NodePool's node lifetime; 0 means Never.
+	ExpireAfter time.Duration `json:"expireAfter,omitempty"`
+	// TerminationGracePeriod bounds a drain; past it remaining pods are deleted. 0 means wait
+	// for PodDisruptionBudgets as long as it takes.
+	TerminationGracePeriod time.Duration `json:"terminationGracePeriod,omitempty"`
 }
 
 // PlanRequest asks the planner what capacity a batch of pending pods needs.
@@ -103,13 +110,34 @@ type SyncRequest struct {
 	Taints   []corev1.Taint    `json:"taints,omitempty"`
 }
 
-// DrainResult reports what a drain did.
+// DrainRequest asks for one node to be drained.
+type DrainRequest struct {
+	NodeName string `json:"nodeName"`
+	// Deadline is when the NodePool's terminationGracePeriod runs out: pods still on the
+	// node are deleted so that they are gone by then. Zero waits for PodDisruptionBudgets and
+	// do-not-disrupt pods for ever.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Reason is recorded on the pods' eviction events.
+	Reason string `json:"reason,omitempty"`
+}
+
+// DrainResult reports what a drain did. Keys are namespace/name.
 type DrainResult struct {
-	// Evicted are the pod keys evicted through the Eviction API.
+	// Evicted pods went through the Eviction API.
 	Evicted []string `json:"evicted,omitempty"`
-	// Skipped are pod keys left on the node: mirror pods, DaemonSet pods and pods that
-	// tolerate the disrupted taint.
+	// Deleted pods were deleted because the deadline left no time to evict them.
+	Deleted []string `json:"deleted,omitempty"`
+	// Skipped pods stay on the node: mirror pods, finished pods, pods that tolerate the
+	// disrupted taint and pods stuck terminating on an unresponsive kubelet.
 	Skipped []string `json:"skipped,omitempty"`
+	// Blocked says why a pod was not evicted voluntarily (BlockedByPDB,
+	// BlockedByDoNotDisrupt), for pods still on the node or deleted at the deadline.
+	Blocked map[string]string `json:"blocked,omitempty"`
+	// Completed is false when pods that must not be disrupted keep the drain from finishing
+	// and there is no deadline to delete them at; Blocked names them.
+	Completed bool `json:"completed"`
+	// VolumeAttachmentsWaited counts the VolumeAttachments the drain waited to see go.
+	VolumeAttachmentsWaited int `json:"volumeAttachmentsWaited,omitempty"`
 }
 
 // Error types workflows match on (temporal.ApplicationError.Type()).

@@ -1,6 +1,10 @@
 package workflows
 
-import "github.com/nodewright/nodewright/activities"
+import (
+	"time"
+
+	"github.com/nodewright/nodewright/activities"
+)
 
 // TaskQueue is the queue the worker polls for every workflow and activity.
 const TaskQueue = "nodewright"
@@ -23,6 +27,19 @@ const (
 	SignalNodeReady = "node-ready"
 	// QueryState returns a workflow's state (ProvisionerState or NodeState).
 	QueryState = "state"
+
+	// Operator controls of a NodeLifecycle, named as Temporal users call them.
+	// SignalCancelDrain withdraws a drain that has not begun.
+	SignalCancelDrain = "cancelDrain"
+	// UpdateRequestDrain (DrainRequest → DrainAccepted) is drain with an answer: its
+	// validator rejects, with the reason, a node already terminating.
+	UpdateRequestDrain = "requestDrain"
+	// UpdateExtendExpiry (ExtendExpiry → ExpiryExtended) pushes the node's expiry back.
+	UpdateExtendExpiry = "extendExpiry"
+	// SignalDisrupt (Disrupt) is the disruption controller's decision to remove the node.
+	SignalDisrupt = "disrupt"
+	// SignalInterrupt (Interrupt) reports an EC2 interruption of the node's instance.
+	SignalInterrupt = "interrupt"
 )
 
 // PodRef names a pod; the planner reads the pod itself.
@@ -33,9 +50,48 @@ type PendingPods struct {
 	Pods []PodRef `json:"pods"`
 }
 
-// DrainRequest is the payload of SignalDrain.
+// DrainRequest is the payload of SignalDrain and UpdateRequestDrain.
 type DrainRequest struct {
 	Reason string `json:"reason,omitempty"`
+	// GracePeriod delays the start of the drain; until then cancelDrain withdraws it.
+	// JSON takes a duration string such as "30s" or "5m".
+	GracePeriod Duration `json:"gracePeriod,omitempty"`
+}
+
+// DrainAccepted answers UpdateRequestDrain.
+type DrainAccepted struct {
+	Phase    Phase     `json:"phase"`
+	StartsAt time.Time `json:"startsAt"`
+}
+
+// ExtendExpiry is the payload of UpdateExtendExpiry.
+type ExtendExpiry struct {
+	By Duration `json:"by"`
+}
+
+// ExpiryExtended answers UpdateExtendExpiry.
+type ExpiryExtended struct {
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Disrupt is the payload of SignalDisrupt.
+type Disrupt struct {
+	// Reason is Karpenter's disruption reason: Empty, Underutilized or Drifted.
+	Reason     string `json:"reason"`
+	DecisionID string `json:"decisionID"`
+	// Savings is the decision's saving in $/hour, for the record.
+	Savings float64 `json:"savings,omitempty"`
+	// Replacement names the claim launched to take this node's pods, if any.
+	Replacement string `json:"replacement,omitempty"`
+}
+
+// Interrupt is the payload of SignalInterrupt.
+type Interrupt struct {
+	// Kind is the interruption: SpotInterruption, ScheduledChange, StateChange.
+	Kind      string    `json:"kind"`
+	EventTime time.Time `json:"eventTime"`
+	// Deadline is when the instance goes away; the drain must finish before it.
+	Deadline time.Time `json:"deadline"`
 }
 
 // ClaimFailed is the payload of SignalClaimFailed.

@@ -15,9 +15,11 @@ import (
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
-// NodeLifecycleInput is the claim the workflow turns into a node.
+// NodeLifecycleInput is the claim the workflow turns into a node. Restore carries a Ready
+// node's state across continue-as-new.
 type NodeLifecycleInput struct {
-	Claim activities.Claim `json:"claim"`
+	Claim   activities.Claim `json:"claim"`
+	Restore *NodeState       `json:"restore,omitempty"`
 }
 
 // NodeLifecycleResult is the node's final state once it has been terminated.
@@ -56,6 +58,50 @@ type NodeState struct {
 	Transitions []PhaseChange `json:"transitions"`
 	DrainReason string        `json:"drainReason,omitempty"`
 	LastError   string        `json:"lastError,omitempty"`
+	// ExpiresAt is when expireAfter forces the node out; nil means Never.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Disruption is the accepted request to remove the node, once there is one.
+	Disruption *Disruption `json:"disruption,omitempty"`
+	// PodsLeft are the pods the last drain attempt could not remove yet, and why.
+	PodsLeft map[string]string `json:"podsLeft,omitempty"`
+}
+
+// Disruption describes why and when the node goes away.
+type Disruption struct {
+	// Source is who asked: Manual, Expiration, Disruption or Interruption.
+	Source string `json:"source"`
+	// Reason is the person's or controller's reason (Expired, Empty, Underutilized, Drifted,
+	// SpotInterruption, ...).
+	Reason      string    `json:"reason"`
+	RequestedAt time.Time `json:"requestedAt"`
+	// StartsAt is when draining begins; until then a manual drain can be cancelled.
+	StartsAt time.Time `json:"startsAt"`
+	// Deadline is when pods still on the node are deleted rather than evicted; nil waits for
+	// PodDisruptionBudgets as long as it takes.
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// Forceful drains also pods annotated karpenter.sh/do-not-disrupt (expiration,
+	// interruption).
+	Forceful    bool    `json:"forceful,omitempty"`
+	DecisionID  string  `json:"decisionID,omitempty"`
+	Savings     float64 `json:"savings,omitempty"`
+	Replacement string  `json:"replacement,omitempty"`
+}
+
+// Sources of a disruption.
+const (
+	SourceManual       = "Manual"
+	SourceExpiration   = "Expiration"
+	SourceDisruption   = "Disruption"
+	SourceInterruption = "Interruption"
+)
+
+// terminating reports whether the node is past the point of no return.
+func (s NodeState) terminating() bool {
+	switch s.Phase {
+	case PhaseDraining, PhaseTerminating, PhaseTerminated, PhaseFailed:
+		return true
+	}
+	return false
 }
 
 // PhaseChange records when the node entered a phase (workflow time).
@@ -93,50 +139,76 @@ func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLif
 		PricePerHour: in.Claim.PricePerHour,
 		Pods:         in.Claim.Pods,
 	}}
+	if in.Restore != nil {
+		n.state, n.restored = *in.Restore, true
+	}
 	return n.run(ctx)
 }
 
 type nodeLifecycle struct {
 	claim activities.Claim
 	state NodeState
+	// restored is true when this run continues a Ready node from an earlier run.
+	restored bool
 	// unavailable holds the offerings a launch found without capacity.
 	unavailable []activities.Offering
+	ch          nodeChannels
+	expiry      deadlineTimer
+	start       deadlineTimer
 }
 
 func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	err := workflow.SetQueryHandlerWithOptions(ctx, QueryState,
 		func() (NodeState, error) { return n.state, nil },
-		workflow.QueryHandlerOptions{Description: "Phase, instance, node and phase history of this node"})
+		workflow.QueryHandlerOptions{Description: "Phase, instance, node, deadlines, disruption and pods left"})
 	if err != nil {
 		return NodeLifecycleResult{}, fmt.Errorf("register %s query: %w", QueryState, err)
 	}
-	drainCh := workflow.GetSignalChannelWithOptions(ctx, SignalDrain,
-		workflow.SignalChannelOptions{Description: "Drain the node and terminate its instance (DrainRequest)"})
-
-	if err := n.launch(ctx); err != nil {
-		return n.fail(ctx, "launch", err)
-	}
-	if err := n.register(ctx); err != nil {
-		return n.fail(ctx, "registration", err)
-	}
-	if err := n.initialize(ctx); err != nil {
-		return n.fail(ctx, "initialization", err)
-	}
-	n.setPhase(ctx, PhaseReady)
-	n.signalProvisioner(ctx, SignalNodeReady, NodeReady{Claim: n.claim.Name, NodeName: n.state.NodeName})
-
-	ctx, cancelled := n.awaitDrain(ctx, drainCh)
-	n.drain(ctx)
-	if err := n.terminate(ctx); err != nil {
-		n.state.LastError = err.Error()
-		n.setPhase(ctx, PhaseFailed)
+	n.ch = openNodeChannels(ctx)
+	if err := n.registerUpdates(ctx); err != nil {
 		return NodeLifecycleResult{}, err
 	}
-	n.setPhase(ctx, PhaseTerminated)
+
+	if !n.restored {
+		if err := n.launch(ctx); err != nil {
+			return n.fail(ctx, "launch", err)
+		}
+		if err := n.register(ctx); err != nil {
+			return n.fail(ctx, "registration", err)
+		}
+		if err := n.initialize(ctx); err != nil {
+			return n.fail(ctx, "initialization", err)
+		}
+		n.setExpiry()
+		n.setPhase(ctx, PhaseReady)
+		n.signalProvisioner(ctx, SignalNodeReady, NodeReady{Claim: n.claim.Name, NodeName: n.state.NodeName})
+	}
+
+	dctx, cancelled, err := n.serve(ctx)
+	if err != nil {
+		return NodeLifecycleResult{}, err // continue-as-new
+	}
+	n.drain(dctx)
+	if err := n.terminate(dctx); err != nil {
+		n.state.LastError = err.Error()
+		n.setPhase(dctx, PhaseFailed)
+		return NodeLifecycleResult{}, err
+	}
+	n.setPhase(dctx, PhaseTerminated)
 	if cancelled {
 		return NodeLifecycleResult{State: n.state}, temporal.NewCanceledError("node drained and terminated on cancellation")
 	}
 	return NodeLifecycleResult{State: n.state}, nil
+}
+
+// setExpiry arms expireAfter from the moment the claim was launched, as Karpenter counts it
+// from the NodeClaim's creation.
+func (n *nodeLifecycle) setExpiry() {
+	if n.claim.ExpireAfter <= 0 || len(n.state.Transitions) == 0 {
+		return
+	}
+	at := n.state.Transitions[0].At.Add(n.claim.ExpireAfter)
+	n.state.ExpiresAt = &at
 }
 
 func (n *nodeLifecycle) launch(ctx workflow.Context) error {
@@ -204,39 +276,6 @@ func (n *nodeLifecycle) nodeLabels() map[string]string {
 	return labels
 }
 
-// awaitDrain blocks until a drain signal arrives; a cancelled workflow is drained too. Once
-// draining starts the node goes away whatever happens, so the returned context is
-// disconnected from cancellation.
-func (n *nodeLifecycle) awaitDrain(ctx workflow.Context, drainCh workflow.ReceiveChannel) (workflow.Context, bool) {
-	var req DrainRequest
-	cancelled := false
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(drainCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &req) })
-	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
-	sel.Select(ctx)
-	if cancelled {
-		req.Reason = "workflow cancelled"
-	}
-	n.state.DrainReason = req.Reason
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	return dctx, cancelled
-}
-
-// drain cordons the node with the disrupted taint and evicts its pods. A drain that fails
-// or passes drainDeadline is recorded and the node is terminated anyway.
-func (n *nodeLifecycle) drain(ctx workflow.Context) {
-	n.setPhase(ctx, PhaseDraining)
-	kctx := workflow.WithActivityOptions(ctx, kubeOptions())
-	if err := workflow.ExecuteActivity(kctx, kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil); err != nil {
-		n.state.LastError = fmt.Sprintf("taint node %s: %v", n.state.NodeName, err)
-	}
-	var result activities.DrainResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, drainOptions()), kubeActs.Drain, n.state.NodeName).Get(ctx, &result); err != nil {
-		n.state.LastError = fmt.Sprintf("drain node %s: %v", n.state.NodeName, err)
-		workflow.GetLogger(ctx).Warn("drain did not finish; terminating anyway", "node", n.state.NodeName, "error", err)
-	}
-}
-
 func (n *nodeLifecycle) terminate(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseTerminating)
 	return n.cleanUp(ctx)
@@ -284,7 +323,12 @@ func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (N
 func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
 	n.state.Phase = p
 	n.state.Transitions = append(n.state.Transitions, PhaseChange{Phase: p, At: workflow.Now(ctx)})
-	updates := []temporal.SearchAttributeUpdate{SearchAttrNodePhase.ValueSet(string(p))}
+	n.upsertSearchAttributes(ctx)
+}
+
+// upsertSearchAttributes keeps the node's search attributes equal to its state.
+func (n *nodeLifecycle) upsertSearchAttributes(ctx workflow.Context) {
+	updates := []temporal.SearchAttributeUpdate{SearchAttrNodePhase.ValueSet(string(n.state.Phase))}
 	for _, kv := range []struct {
 		key   temporal.SearchAttributeKeyKeyword
 		value string
@@ -300,9 +344,21 @@ func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
 			updates = append(updates, kv.key.ValueSet(kv.value))
 		}
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Warn("upsert search attributes", "phase", p, "error", err)
+	if r := n.disruptionReason(); r != "" {
+		updates = append(updates, SearchAttrDisruptionReason.ValueSet(r))
+	} else {
+		updates = append(updates, SearchAttrDisruptionReason.ValueUnset())
 	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "phase", n.state.Phase, "error", err)
+	}
+}
+
+func (n *nodeLifecycle) disruptionReason() string {
+	if n.state.Disruption == nil {
+		return ""
+	}
+	return n.state.Disruption.Reason
 }
 
 // signalProvisioner is best effort: the provisioner also forgets nominations on its own

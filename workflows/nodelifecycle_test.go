@@ -95,7 +95,8 @@ func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, activities.DisruptedTaint()).Return(nil)
-	r.env.OnActivity(r.kube.Drain, mock.Anything, testNode).After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}}, nil)
+	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.MatchedBy(func(req activities.DrainRequest) bool { return req.NodeName == testNode })).
+		After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}, Completed: true}, nil)
 	r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
 }
@@ -157,7 +158,7 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("state when Ready = %+v, want node, instance, claim and pods filled in", ready)
 	}
 
-	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "TaintNode", "Drain", "Terminate", "DeleteNode"}
+	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "TaintNode", "DrainNode", "Terminate", "DeleteNode"}
 	if !slices.Equal(r.activities, wantActivities) {
 		t.Errorf("activities %v, want %v", r.activities, wantActivities)
 	}
@@ -180,10 +181,8 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("drain reason %q, want test", result.State.DrainReason)
 	}
 
-	var wantSA []string
-	for _, p := range all {
-		wantSA = append(wantSA, string(p))
-	}
+	// Accepting the drain upserts DisruptionReason while the node is still Ready.
+	wantSA := []string{"Launching", "Registering", "Initializing", "Ready", "Ready", "Draining", "Terminating", "Terminated"}
 	if !slices.Equal(r.phasesSA, wantSA) {
 		t.Errorf("NodePhase upserts %v, want %v", r.phasesSA, wantSA)
 	}
@@ -366,7 +365,7 @@ func TestNodeLifecycleCancelledWhileReadyDrainsAndTerminates(t *testing.T) {
 	if err := r.env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Errorf("workflow error %v, want cancelled", err)
 	}
-	if !slices.Contains(r.activities, "Terminate") || !slices.Contains(r.activities, "Drain") {
+	if !slices.Contains(r.activities, "Terminate") || !slices.Contains(r.activities, "DrainNode") {
 		t.Errorf("activities %v: a cancelled node must still be drained and terminated", r.activities)
 	}
 }

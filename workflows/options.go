@@ -16,8 +16,8 @@ const (
 	registrationTimeout = 15 * time.Minute
 	// initializationTimeout bounds the wait for a registered Node to become Ready.
 	initializationTimeout = 15 * time.Minute
-	// drainDeadline bounds a drain. Past it the node is terminated anyway, as Karpenter does
-	// once a NodePool's terminationGracePeriod has passed.
+	// drainDeadline bounds a drain whose NodePool sets no terminationGracePeriod. Past it the
+	// node is terminated anyway.
 	drainDeadline = time.Hour
 )
 
@@ -79,11 +79,11 @@ func kubeOptions() workflow.ActivityOptions {
 }
 
 // drainOptions: a drain waits on PodDisruptionBudgets and graceful shutdowns, so it is long
-// and heartbeats its progress.
-func drainOptions() workflow.ActivityOptions {
+// and heartbeats its progress; limit bounds it as a whole.
+func drainOptions(limit time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		ScheduleToCloseTimeout: drainDeadline,
-		StartToCloseTimeout:    drainDeadline,
+		ScheduleToCloseTimeout: limit,
+		StartToCloseTimeout:    limit,
 		HeartbeatTimeout:       30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,

@@ -13,13 +13,16 @@ var (
 	SearchAttrInstanceType = temporal.NewSearchAttributeKeyKeyword("InstanceType")
 	SearchAttrZone         = temporal.NewSearchAttributeKeyKeyword("Zone")
 	SearchAttrCapacityType = temporal.NewSearchAttributeKeyKeyword("CapacityType")
+	// SearchAttrDisruptionReason is set once the node is on its way out (Expired, Empty,
+	// Underutilized, Drifted, SpotInterruption, or the operator's reason).
+	SearchAttrDisruptionReason = temporal.NewSearchAttributeKeyKeyword("DisruptionReason")
 )
 
 // SearchAttributeNames lists the keys above, for registering them on a server.
 func SearchAttributeNames() []string {
 	keys := []temporal.SearchAttributeKeyKeyword{
 		SearchAttrNodePool, SearchAttrNodePhase, SearchAttrNodeName, SearchAttrInstanceID,
-		SearchAttrInstanceType, SearchAttrZone, SearchAttrCapacityType,
+		SearchAttrInstanceType, SearchAttrZone, SearchAttrCapacityType, SearchAttrDisruptionReason,
 	}
 	names := make([]string, len(keys))
 	for i, k := range keys {

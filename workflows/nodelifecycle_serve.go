@@ -1,0 +1,302 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// nodeChannels are the signals a NodeLifecycle listens to while its node serves.
+type nodeChannels struct {
+	drain, cancelDrain, disrupt, interrupt workflow.ReceiveChannel
+}
+
+func openNodeChannels(ctx workflow.Context) nodeChannels {
+	open := func(name, desc string) workflow.ReceiveChannel {
+		return workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: desc})
+	}
+	return nodeChannels{
+		drain:       open(SignalDrain, `Drain the node and terminate its instance: {"reason":"...","gracePeriod":"5m"}`),
+		cancelDrain: open(SignalCancelDrain, "Withdraw a manual drain whose grace period has not ended"),
+		disrupt:     open(SignalDisrupt, "Disruption controller decision (Disrupt)"),
+		interrupt:   open(SignalInterrupt, "EC2 interruption of the instance (Interrupt)"),
+	}
+}
+
+// registerUpdates installs requestDrain and extendExpiry. Validators only read state, so a
+// rejected update leaves no trace in history.
+func (n *nodeLifecycle) registerUpdates(ctx workflow.Context) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRequestDrain,
+		func(ctx workflow.Context, req DrainRequest) (DrainAccepted, error) {
+			d := n.manualDisruption(ctx, req)
+			n.accept(ctx, d)
+			return DrainAccepted{Phase: n.state.Phase, StartsAt: d.StartsAt}, nil
+		},
+		workflow.UpdateHandlerOptions{
+			Validator:   func(ctx workflow.Context, req DrainRequest) error { return n.canDrain(req) },
+			Description: "Drain the node, answering whether the request was accepted and when the drain starts",
+		})
+	if err != nil {
+		return fmt.Errorf("register %s update: %w", UpdateRequestDrain, err)
+	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtendExpiry,
+		func(ctx workflow.Context, req ExtendExpiry) (ExpiryExtended, error) {
+			at := n.state.ExpiresAt.Add(time.Duration(req.By))
+			n.state.ExpiresAt = &at
+			return ExpiryExtended{ExpiresAt: at}, nil
+		},
+		workflow.UpdateHandlerOptions{
+			Validator:   func(ctx workflow.Context, req ExtendExpiry) error { return n.canExtend(req) },
+			Description: `Push the node's expiry back: {"by":"24h"}`,
+		})
+	if err != nil {
+		return fmt.Errorf("register %s update: %w", UpdateExtendExpiry, err)
+	}
+	return nil
+}
+
+func (n *nodeLifecycle) canDrain(req DrainRequest) error {
+	if req.GracePeriod < 0 {
+		return fmt.Errorf("gracePeriod %s must not be negative", time.Duration(req.GracePeriod))
+	}
+	if n.state.terminating() {
+		return fmt.Errorf("node %s is already terminating: phase %s since %s%s", n.nodeLabel(), n.state.Phase,
+			n.phaseSince().UTC().Format(time.RFC3339), n.reasonSuffix())
+	}
+	if d := n.state.Disruption; d != nil {
+		return fmt.Errorf("node %s already has a drain requested (%s, reason %q) starting %s; send %s to withdraw a manual one",
+			n.nodeLabel(), d.Source, d.Reason, d.StartsAt.UTC().Format(time.RFC3339), SignalCancelDrain)
+	}
+	return nil
+}
+
+func (n *nodeLifecycle) canExtend(req ExtendExpiry) error {
+	switch {
+	case req.By <= 0:
+		return fmt.Errorf("by must be a positive duration such as \"24h\", got %s", time.Duration(req.By))
+	case n.state.terminating():
+		return fmt.Errorf("node %s is already terminating: phase %s%s", n.nodeLabel(), n.state.Phase, n.reasonSuffix())
+	case n.state.ExpiresAt == nil:
+		return fmt.Errorf("node %s does not expire (its NodePool's expireAfter is Never) or is not Ready yet", n.nodeLabel())
+	}
+	return nil
+}
+
+// serve waits while the node runs, handling operator and controller messages, until a
+// disruption is due. It returns a context disconnected from cancellation, because once
+// draining starts the node goes away whatever happens; cancelled reports a cancelled
+// workflow, which drains too. A non-nil error is continue-as-new.
+func (n *nodeLifecycle) serve(ctx workflow.Context) (workflow.Context, bool, error) {
+	cancelled := false
+	for {
+		now := workflow.Now(ctx)
+		if n.state.ExpiresAt != nil && !now.Before(*n.state.ExpiresAt) && !n.forcefulPending() {
+			n.accept(ctx, n.expiration(now))
+		}
+		if d := n.state.Disruption; d != nil && !now.Before(d.StartsAt) {
+			n.expiry.stop()
+			n.start.stop()
+			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			return dctx, cancelled, nil
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return ctx, false, n.continueAsNew(ctx)
+		}
+
+		sel := workflow.NewSelector(ctx)
+		n.expiry.add(ctx, sel, n.state.ExpiresAt)
+		var startsAt *time.Time
+		if d := n.state.Disruption; d != nil {
+			startsAt = &d.StartsAt
+		}
+		n.start.add(ctx, sel, startsAt)
+		n.addSignalHandlers(ctx, sel)
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
+			cancelled = true
+			n.accept(ctx, Disruption{Source: SourceManual, Reason: "workflow cancelled", RequestedAt: now, StartsAt: now, Deadline: n.tgpDeadline(now)})
+		})
+		sel.Select(ctx)
+		if cancelled {
+			// ctx.Done stays ready; the next pass starts the drain at once.
+			n.state.Disruption.StartsAt = workflow.Now(ctx)
+		}
+	}
+}
+
+func (n *nodeLifecycle) addSignalHandlers(ctx workflow.Context, sel workflow.Selector) {
+	sel.AddReceive(n.ch.drain, func(c workflow.ReceiveChannel, _ bool) {
+		var req DrainRequest
+		c.Receive(ctx, &req)
+		n.onDrain(ctx, req)
+	})
+	sel.AddReceive(n.ch.cancelDrain, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		n.onCancelDrain(ctx)
+	})
+	sel.AddReceive(n.ch.disrupt, func(c workflow.ReceiveChannel, _ bool) {
+		var msg Disrupt
+		c.Receive(ctx, &msg)
+		n.onDisrupt(ctx, msg)
+	})
+	sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) {
+		var msg Interrupt
+		c.Receive(ctx, &msg)
+		n.onInterrupt(ctx, msg)
+	})
+}
+
+func (n *nodeLifecycle) onDrain(ctx workflow.Context, req DrainRequest) {
+	if err := n.canDrain(req); err != nil {
+		workflow.GetLogger(ctx).Info("drain signal ignored", "reason", err.Error())
+		return
+	}
+	n.accept(ctx, n.manualDisruption(ctx, req))
+}
+
+func (n *nodeLifecycle) onCancelDrain(ctx workflow.Context) {
+	d := n.state.Disruption
+	if d == nil || d.Source != SourceManual || !workflow.Now(ctx).Before(d.StartsAt) || n.state.terminating() {
+		workflow.GetLogger(ctx).Info("cancelDrain ignored: no manual drain is waiting to begin")
+		return
+	}
+	n.state.Disruption = nil
+	n.state.DrainReason = ""
+	n.upsertSearchAttributes(ctx)
+}
+
+// onDisrupt accepts a voluntary disruption unless another one is already under way; the
+// controller re-validates candidates, so a lost race costs only a pass.
+func (n *nodeLifecycle) onDisrupt(ctx workflow.Context, msg Disrupt) {
+	if n.state.terminating() || n.state.Disruption != nil {
+		workflow.GetLogger(ctx).Info("disrupt ignored: node already on its way out", "decision", msg.DecisionID)
+		return
+	}
+	now := workflow.Now(ctx)
+	n.accept(ctx, Disruption{
+		Source: SourceDisruption, Reason: msg.Reason, RequestedAt: now, StartsAt: now, Deadline: n.tgpDeadline(now),
+		DecisionID: msg.DecisionID, Savings: msg.Savings, Replacement: msg.Replacement,
+	})
+}
+
+// onInterrupt is forceful and overrides any drain still waiting to begin: the instance goes
+// away at the deadline whatever anyone asked for.
+func (n *nodeLifecycle) onInterrupt(ctx workflow.Context, msg Interrupt) {
+	if n.state.terminating() {
+		return
+	}
+	now := workflow.Now(ctx)
+	deadline := msg.Deadline
+	if tgp := n.tgpDeadline(now); tgp != nil && tgp.Before(deadline) {
+		deadline = *tgp
+	}
+	var dl *time.Time
+	if !deadline.IsZero() {
+		dl = &deadline
+	}
+	n.accept(ctx, Disruption{Source: SourceInterruption, Reason: msg.Kind, RequestedAt: now, StartsAt: now, Deadline: dl, Forceful: true})
+}
+
+func (n *nodeLifecycle) manualDisruption(ctx workflow.Context, req DrainRequest) Disruption {
+	now := workflow.Now(ctx)
+	reason := req.Reason
+	if reason == "" {
+		reason = "manual"
+	}
+	starts := now.Add(time.Duration(req.GracePeriod))
+	return Disruption{Source: SourceManual, Reason: reason, RequestedAt: now, StartsAt: starts, Deadline: n.tgpDeadline(starts)}
+}
+
+// expiration is forceful: it ignores budgets and do-not-disrupt, as Karpenter's does.
+func (n *nodeLifecycle) expiration(now time.Time) Disruption {
+	return Disruption{Source: SourceExpiration, Reason: "Expired", RequestedAt: now, StartsAt: now, Deadline: n.tgpDeadline(now), Forceful: true}
+}
+
+// tgpDeadline is when the NodePool's terminationGracePeriod runs out for a drain starting at
+// from; nil when the pool sets none.
+func (n *nodeLifecycle) tgpDeadline(from time.Time) *time.Time {
+	if n.claim.TerminationGracePeriod <= 0 {
+		return nil
+	}
+	at := from.Add(n.claim.TerminationGracePeriod)
+	return &at
+}
+
+func (n *nodeLifecycle) accept(ctx workflow.Context, d Disruption) {
+	n.state.Disruption = &d
+	n.state.DrainReason = d.Reason
+	n.upsertSearchAttributes(ctx)
+}
+
+func (n *nodeLifecycle) forcefulPending() bool {
+	return n.state.Disruption != nil && n.state.Disruption.Forceful
+}
+
+func (n *nodeLifecycle) nodeLabel() string {
+	if n.state.NodeName != "" {
+		return n.state.NodeName
+	}
+	return n.state.Claim
+}
+
+func (n *nodeLifecycle) phaseSince() time.Time {
+	if len(n.state.Transitions) == 0 {
+		return time.Time{}
+	}
+	return n.state.Transitions[len(n.state.Transitions)-1].At
+}
+
+func (n *nodeLifecycle) reasonSuffix() string {
+	if n.state.Disruption == nil {
+		return ""
+	}
+	return fmt.Sprintf(", %s: %s", n.state.Disruption.Source, n.state.Disruption.Reason)
+}
+
+// continueAsNew carries a Ready node into a fresh history. Signals already delivered are
+// applied first so none is lost.
+func (n *nodeLifecycle) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	for {
+		sel := workflow.NewSelector(ctx)
+		n.addSignalHandlers(ctx, sel)
+		if !sel.HasPending() {
+			break
+		}
+		sel.Select(ctx)
+	}
+	state := n.state
+	return workflow.NewContinueAsNewError(ctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: n.claim, Restore: &state})
+}
+
+// deadlineTimer is a workflow timer for "wait until T", re-armed only when T changes (the
+// updatable-timer pattern).
+type deadlineTimer struct {
+	at     time.Time
+	future workflow.Future
+	cancel workflow.CancelFunc
+}
+
+func (t *deadlineTimer) add(ctx workflow.Context, sel workflow.Selector, at *time.Time) {
+	now := workflow.Now(ctx)
+	if at == nil || !at.After(now) {
+		t.stop()
+		return
+	}
+	if t.future == nil || !t.at.Equal(*at) {
+		t.stop()
+		tctx, cancel := workflow.WithCancel(ctx)
+		t.at, t.cancel = *at, cancel
+		t.future = workflow.NewTimer(tctx, at.Sub(now))
+	}
+	sel.AddFuture(t.future, func(workflow.Future) { t.future, t.cancel = nil, nil })
+}
+
+func (t *deadlineTimer) stop() {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.future, t.cancel = nil, nil
+}
