@@ -1,0 +1,85 @@
+package disruption
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// Reasons a voluntary disruption is made for, as NodePool budgets name them.
+const (
+	ReasonEmpty         = "Empty"
+	ReasonDrifted       = "Drifted"
+	ReasonUnderutilized = "Underutilized"
+)
+
+// Allowed is how many more of the pool's nodes may be disrupted for reason now: the minimum
+// over the pool's active budgets that apply to the reason, less the nodes already
+// disrupting or NotReady. A budget whose schedule cannot be read allows nothing (fail closed).
+func Allowed(pool *v1.NodePool, reason string, total, disrupting int, now time.Time) int {
+	budgets := pool.Spec.Disruption.Budgets
+	if len(budgets) == 0 {
+		budgets = []v1.Budget{{Nodes: v1.DefaultBudgetNodes}}
+	}
+	allowed := math.MaxInt
+	for _, b := range budgets {
+		if len(b.Reasons) > 0 && !slices.Contains(b.Reasons, reason) {
+			continue
+		}
+		active, err := budgetActive(b, now)
+		if err != nil {
+			return 0
+		}
+		if !active {
+			continue
+		}
+		allowed = min(allowed, budgetNodes(b.Nodes, total))
+	}
+	if allowed == math.MaxInt {
+		return math.MaxInt
+	}
+	return max(allowed-disrupting, 0)
+}
+
+// budgetNodes reads "5" or "10%"; a percentage of the pool's nodes rounds up, as Karpenter's.
+func budgetNodes(spec string, total int) int {
+	if p, ok := strings.CutSuffix(spec, "%"); ok {
+		pct, err := strconv.Atoi(p)
+		if err != nil {
+			return 0
+		}
+		return int(math.Ceil(float64(total) * float64(pct) / 100))
+	}
+	n, err := strconv.Atoi(spec)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// budgetActive: a budget without a schedule always applies; with one, it applies for
+// duration after each time the schedule fires (UTC).
+func budgetActive(b v1.Budget, now time.Time) (bool, error) {
+	if b.Schedule == nil {
+		return true, nil
+	}
+	if b.Duration == nil {
+		return false, fmt.Errorf("budget schedule %q has no duration", *b.Schedule)
+	}
+	sched, err := cron.ParseStandard(*b.Schedule)
+	if err != nil {
+		return false, fmt.Errorf("budget schedule %q: %w", *b.Schedule, err)
+	}
+	now = now.UTC()
+	// The schedule fired within the last duration iff its next firing after (now - duration)
+	// is not after now.
+	next := sched.Next(now.Add(-b.Duration.Duration))
+	return !next.After(now), nil
+}

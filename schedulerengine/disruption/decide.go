@@ -1,0 +1,395 @@
+package disruption
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+)
+
+// Methods, tried in this order; only the first that finds something acts in a pass.
+const (
+	MethodEmptiness               = "Emptiness"
+	MethodDrift                   = "Drift"
+	MethodMultiNodeConsolidation  = "MultiNodeConsolidation"
+	MethodSingleNodeConsolidation = "SingleNodeConsolidation"
+)
+
+// Limits after Karpenter's.
+const (
+	maxMultiNodeCandidates = 100
+	// minSpotReplacementTypes guards spot→spot replacement against a race to the bottom.
+	minSpotReplacementTypes = 15
+)
+
+// Command is one disruption to carry out.
+type Command struct {
+	Method string   `json:"method"`
+	Reason string   `json:"reason"`
+	Nodes  []string `json:"nodes"`
+	// Replacement is the one node to launch before the Nodes are drained, if any.
+	Replacement *schedulerengine.NodeClaim `json:"replacement,omitempty"`
+	// Savings is $/hour saved: the nodes' price less the replacement's.
+	Savings float64 `json:"savings"`
+}
+
+// Decide returns the next disruption, or nil when there is nothing to do. Why each node
+// was passed over is in the second result, for people asking "why is this node still here".
+func Decide(s Snapshot) (*Command, map[string]string) {
+	d := newDecider(s)
+	for _, method := range []func() *Command{d.emptiness, d.drift, d.consolidation} {
+		if c := method(); c != nil {
+			return c, d.skipped
+		}
+	}
+	return nil, d.skipped
+}
+
+// Validate re-checks a command against a newer snapshot: every node is still a candidate
+// for the same reason, budgets still allow it, and the move is still valid and no dearer.
+func Validate(s Snapshot, c Command) error {
+	d := newDecider(s)
+	var nodes []*Node
+	for _, name := range c.Nodes {
+		n := d.byName[name]
+		if n == nil {
+			return fmt.Errorf("node %s is gone", name)
+		}
+		if why := d.ineligible(n, c.Reason); why != "" {
+			return fmt.Errorf("node %s: %s", name, why)
+		}
+		nodes = append(nodes, n)
+	}
+	if !d.withinBudgets(nodes, c.Reason) {
+		return fmt.Errorf("disruption budgets no longer allow %d nodes for %s", len(nodes), c.Reason)
+	}
+	if c.Reason == ReasonEmpty {
+		for _, n := range nodes {
+			if len(n.reschedulable()) > 0 {
+				return fmt.Errorf("node %s is no longer empty", n.Name)
+			}
+		}
+		return nil
+	}
+	move, ok := d.simulate(nodes)
+	if !ok {
+		return fmt.Errorf("the nodes' pods no longer fit elsewhere")
+	}
+	if c.Reason == ReasonUnderutilized && move.savings+1e-9 < c.Savings {
+		return fmt.Errorf("saving fell from $%.4f/h to $%.4f/h", c.Savings, move.savings)
+	}
+	return nil
+}
+
+type decider struct {
+	s       Snapshot
+	byName  map[string]*Node
+	pools   map[string]*v1.NodePool
+	skipped map[string]string
+}
+
+func newDecider(s Snapshot) *decider {
+	d := &decider{s: s, byName: map[string]*Node{}, pools: map[string]*v1.NodePool{}, skipped: map[string]string{}}
+	for i := range s.Nodes {
+		d.byName[s.Nodes[i].Name] = &s.Nodes[i]
+	}
+	for i := range s.NodePools {
+		d.pools[s.NodePools[i].Name] = &s.NodePools[i]
+	}
+	return d
+}
+
+// candidates are the nodes eligible for reason, cheapest to disrupt first.
+func (d *decider) candidates(reason string) []*Node {
+	var out []*Node
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if !n.owned() {
+			continue
+		}
+		if why := d.ineligible(n, reason); why != "" {
+			if _, seen := d.skipped[n.Name]; !seen {
+				d.skipped[n.Name] = why
+			}
+			continue
+		}
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b *Node) int {
+		return cmp.Or(cmp.Compare(len(a.reschedulable()), len(b.reschedulable())),
+			cmp.Compare(b.PricePerHour, a.PricePerHour), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// ineligible says why a node may not be voluntarily disrupted for reason, or "".
+func (d *decider) ineligible(n *Node, reason string) string {
+	pool := d.pools[n.NodePool]
+	switch {
+	case pool == nil:
+		return fmt.Sprintf("its NodePool %q no longer exists", n.NodePool)
+	case n.Deleting:
+		return "already being disrupted"
+	case !n.Ready || !n.Initialized:
+		return "not Ready and initialized yet"
+	case n.Annotations[v1.AnnotationDoNotDisrupt] == "true":
+		return "node is annotated " + v1.AnnotationDoNotDisrupt
+	}
+	for _, p := range n.Pods {
+		if doNotDisrupt(p, d.s.Now) {
+			return fmt.Sprintf("pod %s is annotated %s", podKey(p), v1.AnnotationDoNotDisrupt)
+		}
+		if d.s.BlockedPods[podKey(p)] {
+			return fmt.Sprintf("pod %s has a PodDisruptionBudget that allows no disruption", podKey(p))
+		}
+	}
+	if reason == ReasonDrifted {
+		return "" // drift needs no quiet period and ignores the consolidation policy
+	}
+	policy := pool.Spec.Disruption.ConsolidationPolicy
+	if reason == ReasonUnderutilized && policy == v1.ConsolidationPolicyWhenEmpty {
+		return fmt.Sprintf("NodePool %s consolidates only when empty", pool.Name)
+	}
+	after := pool.Spec.Disruption.ConsolidateAfter
+	if after.Never {
+		return fmt.Sprintf("NodePool %s has consolidateAfter Never", pool.Name)
+	}
+	if wait := n.LastPodEvent.Add(after.Duration).Sub(d.s.Now); wait > 0 {
+		return fmt.Sprintf("pods changed recently; consolidatable in %s", wait.Round(time.Second))
+	}
+	return ""
+}
+
+// withinBudgets checks the nodes against each pool's budget for reason.
+func (d *decider) withinBudgets(nodes []*Node, reason string) bool {
+	want := map[string]int{}
+	for _, n := range nodes {
+		want[n.NodePool]++
+	}
+	for pool, n := range want {
+		if n > d.allowed(pool, reason) {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decider) allowed(pool, reason string) int {
+	total, disrupting := 0, 0
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if n.NodePool != pool {
+			continue
+		}
+		total++
+		if n.Deleting || !n.Ready {
+			disrupting++
+		}
+	}
+	return Allowed(d.pools[pool], reason, total, disrupting, d.s.Now)
+}
+
+// takeWithinBudgets keeps, in order, the nodes the budgets allow.
+func (d *decider) takeWithinBudgets(nodes []*Node, reason string) []*Node {
+	left := map[string]int{}
+	var out []*Node
+	for _, n := range nodes {
+		if _, ok := left[n.NodePool]; !ok {
+			left[n.NodePool] = d.allowed(n.NodePool, reason)
+		}
+		if left[n.NodePool] > 0 {
+			left[n.NodePool]--
+			out = append(out, n)
+		} else if _, seen := d.skipped[n.Name]; !seen {
+			d.skipped[n.Name] = fmt.Sprintf("NodePool %s disruption budget for %s is used up", n.NodePool, reason)
+		}
+	}
+	return out
+}
+
+// emptiness deletes every empty candidate the budgets allow, at once.
+func (d *decider) emptiness() *Command {
+	var empty []*Node
+	for _, n := range d.candidates(ReasonEmpty) {
+		if len(n.reschedulable()) == 0 {
+			empty = append(empty, n)
+		}
+	}
+	empty = d.takeWithinBudgets(empty, ReasonEmpty)
+	if len(empty) == 0 {
+		return nil
+	}
+	c := &Command{Method: MethodEmptiness, Reason: ReasonEmpty}
+	for _, n := range empty {
+		c.Nodes = append(c.Nodes, n.Name)
+		c.Savings += n.PricePerHour
+	}
+	return c
+}
+
+// drift replaces one drifted node, launching a replacement when its pods need one.
+func (d *decider) drift() *Command {
+	var drifted []*Node
+	for _, n := range d.candidates(ReasonDrifted) {
+		if n.Drifted {
+			drifted = append(drifted, n)
+		}
+	}
+	for _, n := range d.takeWithinBudgets(drifted, ReasonDrifted) {
+		move, ok := d.simulate([]*Node{n})
+		if !ok {
+			d.skipped[n.Name] = "drifted, but its pods fit nowhere else and no replacement can be planned"
+			continue
+		}
+		return &Command{Method: MethodDrift, Reason: ReasonDrifted, Nodes: []string{n.Name},
+			Replacement: move.replacement, Savings: move.savings}
+	}
+	return nil
+}
+
+// consolidation prefers several nodes at once, unless removing one node alone saves as much
+// without launching anything: fewer moves for the same money.
+func (d *decider) consolidation() *Command {
+	multi := d.multiNode()
+	if multi != nil && multi.Replacement == nil {
+		return multi
+	}
+	single := d.singleNode()
+	switch {
+	case multi == nil:
+		return single
+	case single != nil && single.Replacement == nil && single.Savings >= multi.Savings:
+		return single
+	}
+	return multi
+}
+
+// multiNode finds the longest prefix of candidates whose pods fit on the other nodes plus at
+// most one cheaper new node, by binary search as Karpenter does.
+func (d *decider) multiNode() *Command {
+	cands := d.takeWithinBudgets(d.candidates(ReasonUnderutilized), ReasonUnderutilized)
+	if len(cands) > maxMultiNodeCandidates {
+		cands = cands[:maxMultiNodeCandidates]
+	}
+	var best *Command
+	lo, hi := 2, len(cands)
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		if c := d.consolidate(cands[:mid], MethodMultiNodeConsolidation); c != nil {
+			best, lo = c, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best
+}
+
+// singleNode returns the candidate whose removal saves the most.
+func (d *decider) singleNode() *Command {
+	var best *Command
+	for _, n := range d.takeWithinBudgets(d.candidates(ReasonUnderutilized), ReasonUnderutilized) {
+		c := d.consolidate([]*Node{n}, MethodSingleNodeConsolidation)
+		if c != nil && (best == nil || c.Savings > best.Savings) {
+			best = c
+		}
+	}
+	return best
+}
+
+// consolidate is valid when the nodes' pods fit elsewhere, or on one new node that costs less
+// than the nodes together.
+func (d *decider) consolidate(nodes []*Node, method string) *Command {
+	move, ok := d.simulate(nodes)
+	if !ok || move.savings <= 0 {
+		return nil
+	}
+	if move.replacement != nil && !d.spotReplacementAllowed(nodes, move.replacement) {
+		return nil
+	}
+	c := &Command{Method: method, Reason: ReasonUnderutilized, Replacement: move.replacement, Savings: move.savings}
+	for _, n := range nodes {
+		c.Nodes = append(c.Nodes, n.Name)
+	}
+	return c
+}
+
+// spotReplacementAllowed: replacing spot nodes by a spot node needs enough cheaper types to
+// choose from, and launches only the cheapest of them.
+func (d *decider) spotReplacementAllowed(nodes []*Node, r *schedulerengine.NodeClaim) bool {
+	for _, n := range nodes {
+		if n.CapacityType != v1.CapacityTypeSpot {
+			return true
+		}
+	}
+	if !slices.Contains(r.CapacityTypes, v1.CapacityTypeSpot) {
+		return true
+	}
+	if len(r.InstanceTypes) < minSpotReplacementTypes {
+		return false
+	}
+	r.InstanceTypes = r.InstanceTypes[:minSpotReplacementTypes]
+	return true
+}
+
+type move struct {
+	replacement *schedulerengine.NodeClaim
+	savings     float64
+}
+
+// simulate schedules the nodes' pods onto every other live node, allowing at most one new
+// node.
+func (d *decider) simulate(nodes []*Node) (move, bool) {
+	leaving := map[string]bool{}
+	var price float64
+	var pods []*corev1.Pod
+	for _, n := range nodes {
+		leaving[n.Name] = true
+		price += n.PricePerHour
+		for _, p := range n.reschedulable() {
+			moved := p.DeepCopy()
+			moved.Spec.NodeName = ""
+			pods = append(pods, moved)
+		}
+	}
+	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes}
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if leaving[n.Name] || n.Deleting || !n.Ready {
+			continue
+		}
+		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
+			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n),
+		})
+	}
+	plan, err := schedulerengine.Solve(in)
+	if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 1 {
+		return move{}, false
+	}
+	if len(plan.NewNodes) == 0 {
+		return move{savings: price}, true
+	}
+	r := plan.NewNodes[0]
+	return move{replacement: &r, savings: price - r.PricePerHour}, true
+}
+
+// available is allocatable less the requests of every pod on the node (PodRequests counts
+// each pod's slot too).
+func available(n *Node) corev1.ResourceList {
+	out := n.Allocatable.DeepCopy()
+	if out == nil {
+		out = corev1.ResourceList{}
+	}
+	for _, p := range n.Pods {
+		for name, q := range schedulerengine.PodRequests(p) {
+			left := out[name]
+			left.Sub(q)
+			out[name] = left
+		}
+	}
+	return out
+}

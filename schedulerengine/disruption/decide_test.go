@@ -1,0 +1,291 @@
+package disruption
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// Three sizes of one family, on-demand and spot in one zone, priced per vCPU.
+func testTypes() []schedulerengine.InstanceType {
+	var out []schedulerengine.InstanceType
+	for _, cpu := range []int64{2, 4, 8} {
+		name := fmt.Sprintf("m.%dx", cpu)
+		res := corev1.ResourceList{
+			corev1.ResourceCPU:    *resource.NewQuantity(cpu, resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(cpu*4<<30, resource.BinarySI),
+			corev1.ResourcePods:   *resource.NewQuantity(110, resource.DecimalSI),
+		}
+		out = append(out, schedulerengine.InstanceType{
+			Name:        name,
+			Labels:      map[string]string{v1.LabelInstanceType: name, v1.LabelArch: "amd64", v1.LabelOS: "linux"},
+			Capacity:    res,
+			Allocatable: res,
+			Offerings: []schedulerengine.Offering{
+				{Zone: "z1", CapacityType: v1.CapacityTypeOnDemand, PricePerHour: 0.05 * float64(cpu), Available: true},
+				{Zone: "z1", CapacityType: v1.CapacityTypeSpot, PricePerHour: 0.02 * float64(cpu), Available: true},
+			},
+		})
+	}
+	return out
+}
+
+func testPool(mod ...func(*v1.NodePool)) v1.NodePool {
+	p := v1.NodePool{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	p.Spec.Template.Spec.Requirements = []v1.NodeSelectorRequirementWithMinValues{
+		{Key: v1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{v1.CapacityTypeOnDemand}},
+	}
+	p.Spec.Disruption = v1.Disruption{
+		ConsolidationPolicy: v1.ConsolidationPolicyWhenEmptyOrUnderutilized,
+		ConsolidateAfter:    v1.NillableDuration{Duration: time.Minute, Set: true},
+		Budgets:             []v1.Budget{{Nodes: "100%"}},
+	}
+	for _, m := range mod {
+		m(&p)
+	}
+	return p
+}
+
+func pod(name string, cpu string, mod ...func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse("1Gi")}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	for _, m := range mod {
+		m(p)
+	}
+	return p
+}
+
+func annotated(k, v string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Annotations = map[string]string{k: v} }
+}
+
+func daemon(p *corev1.Pod) { p.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "ds"}} }
+
+// node builds a Ready Nodewright node of an m.<cpu>x type, quiet for an hour.
+func node(name string, cpu int64, pods ...*corev1.Pod) Node {
+	it := testTypes()[map[int64]int{2: 0, 4: 1, 8: 2}[cpu]]
+	labels := map[string]string{v1.LabelNodePool: "default", v1.LabelCapacityType: v1.CapacityTypeOnDemand, v1.LabelZone: "z1", v1.LabelHostname: name}
+	for k, v := range it.Labels {
+		labels[k] = v
+	}
+	for _, p := range pods {
+		p.Spec.NodeName = name
+	}
+	return Node{
+		Name: name, NodePool: "default", Claim: name, Labels: labels, Allocatable: it.Allocatable,
+		PricePerHour: it.Offerings[0].PricePerHour, CapacityType: v1.CapacityTypeOnDemand,
+		Pods: pods, Ready: true, Initialized: true, LastPodEvent: now.Add(-time.Hour),
+	}
+}
+
+func snapshot(nodes ...Node) Snapshot {
+	return Snapshot{Now: now, Nodes: nodes, NodePools: []v1.NodePool{testPool()}, InstanceTypes: testTypes()}
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name        string
+		snap        func() Snapshot
+		wantMethod  string // "" = nothing to do
+		wantNodes   []string
+		wantReplace string // replacement's cheapest type, "" = none
+		wantSkipped map[string]string
+	}{
+		{
+			name:       "an empty node is deleted, daemonset pods notwithstanding",
+			snap:       func() Snapshot { return snapshot(node("a", 4, pod("ds-a", "100m", daemon)), node("b", 4, pod("web", "1"))) },
+			wantMethod: MethodEmptiness, wantNodes: []string{"a"},
+		},
+		{
+			name: "every empty node goes in one pass",
+			snap: func() Snapshot {
+				return snapshot(node("a", 2), node("b", 2), node("c", 4, pod("web", "3")))
+			},
+			wantMethod: MethodEmptiness, wantNodes: []string{"a", "b"},
+		},
+		{
+			name: "a budget of one node limits emptiness to one",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 2), node("b", 2))
+				s.NodePools[0].Spec.Disruption.Budgets = []v1.Budget{{Nodes: "1"}}
+				return s
+			},
+			wantMethod: MethodEmptiness, wantNodes: []string{"a"},
+		},
+		{
+			name: "a budget already used by a NotReady node allows nothing",
+			snap: func() Snapshot {
+				sick := node("sick", 2, pod("x", "1"))
+				sick.Ready = false
+				s := snapshot(node("a", 2), sick)
+				s.NodePools[0].Spec.Disruption.Budgets = []v1.Budget{{Nodes: "1"}}
+				return s
+			},
+			wantSkipped: map[string]string{"a": "budget for Empty is used up"},
+		},
+		{
+			name: "two half-used nodes consolidate onto one of them",
+			snap: func() Snapshot {
+				return snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
+		},
+		{
+			name: "three small nodes are replaced by one cheaper node",
+			snap: func() Snapshot {
+				return snapshot(node("a", 8, pod("w1", "2")), node("b", 8, pod("w2", "2")), node("c", 8, pod("w3", "2")))
+			},
+			wantMethod: MethodMultiNodeConsolidation, wantNodes: []string{"a", "b", "c"}, wantReplace: "m.8x",
+		},
+		{
+			name:       "an oversized node is replaced by a cheaper one",
+			snap:       func() Snapshot { return snapshot(node("big", 8, pod("w1", "1"))) },
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"big"}, wantReplace: "m.2x",
+		},
+		{
+			name: "a do-not-disrupt pod protects its node",
+			snap: func() Snapshot {
+				return snapshot(node("a", 4, pod("w1", "1", annotated(v1.AnnotationDoNotDisrupt, "true"))), node("b", 4, pod("w2", "1")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"b"},
+			wantSkipped: map[string]string{"a": "annotated karpenter.sh/do-not-disrupt"},
+		},
+		{
+			name: "a do-not-disrupt duration protects only until it elapses",
+			snap: func() Snapshot {
+				return snapshot(node("a", 8, pod("w1", "1", annotated(v1.AnnotationDoNotDisrupt, "30m"))))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"}, wantReplace: "m.2x",
+		},
+		{
+			name: "a pod whose PodDisruptionBudget allows nothing protects its node",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 8, pod("w1", "1")))
+				s.BlockedPods = map[string]bool{"default/w1": true}
+				return s
+			},
+			wantSkipped: map[string]string{"a": "PodDisruptionBudget"},
+		},
+		{
+			name: "recent pod events hold consolidation back until consolidateAfter",
+			snap: func() Snapshot {
+				n := node("a", 8, pod("w1", "1"))
+				n.LastPodEvent = now.Add(-20 * time.Second)
+				return snapshot(n)
+			},
+			wantSkipped: map[string]string{"a": "consolidatable in 40s"},
+		},
+		{
+			name: "WhenEmpty pools are not consolidated when underutilized",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 8, pod("w1", "1")))
+				s.NodePools[0].Spec.Disruption.ConsolidationPolicy = v1.ConsolidationPolicyWhenEmpty
+				return s
+			},
+			wantSkipped: map[string]string{"a": "consolidates only when empty"},
+		},
+		{
+			name: "a drifted node is replaced even when nothing is cheaper",
+			snap: func() Snapshot {
+				n := node("a", 2, pod("w1", "1500m"))
+				n.Drifted = true
+				return snapshot(n)
+			},
+			wantMethod: MethodDrift, wantNodes: []string{"a"}, wantReplace: "m.2x",
+		},
+		{
+			name: "a full cluster has nothing to consolidate",
+			snap: func() Snapshot {
+				return snapshot(node("a", 2, pod("w1", "1500m")), node("b", 2, pod("w2", "1500m")))
+			},
+		},
+		{
+			name: "nodes Nodewright did not launch are never disrupted but take pods",
+			snap: func() Snapshot {
+				other := node("theirs", 8)
+				other.NodePool = ""
+				return snapshot(other, node("a", 2, pod("w1", "1")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, skipped := Decide(tt.snap())
+			if tt.wantMethod == "" {
+				if cmd != nil {
+					t.Fatalf("Decide = %+v, want nothing to do", cmd)
+				}
+			} else {
+				if cmd == nil {
+					t.Fatalf("Decide found nothing, want %s of %v (skipped: %v)", tt.wantMethod, tt.wantNodes, skipped)
+				}
+				if cmd.Method != tt.wantMethod || !slices.Equal(cmd.Nodes, tt.wantNodes) {
+					t.Errorf("Decide = %s of %v, want %s of %v", cmd.Method, cmd.Nodes, tt.wantMethod, tt.wantNodes)
+				}
+				switch {
+				case tt.wantReplace == "" && cmd.Replacement != nil:
+					t.Errorf("replacement %v, want none", cmd.Replacement.InstanceTypes)
+				case tt.wantReplace != "" && (cmd.Replacement == nil || cmd.Replacement.InstanceTypes[0] != tt.wantReplace):
+					t.Errorf("replacement %+v, want cheapest type %s", cmd.Replacement, tt.wantReplace)
+				}
+				if cmd.Savings <= 0 && cmd.Method != MethodDrift {
+					t.Errorf("savings %v, want positive", cmd.Savings)
+				}
+			}
+			for n, want := range tt.wantSkipped {
+				if !strings.Contains(skipped[n], want) {
+					t.Errorf("skipped[%s] = %q, want it to mention %q", n, skipped[n], want)
+				}
+			}
+		})
+	}
+}
+
+func TestSpotToSpotReplacementNeedsFifteenCheaperTypes(t *testing.T) {
+	n := node("spotty", 8, pod("w1", "1"))
+	n.CapacityType = v1.CapacityTypeSpot
+	n.Labels[v1.LabelCapacityType] = v1.CapacityTypeSpot
+	n.PricePerHour = 0.16
+	s := snapshot(n)
+	s.NodePools[0].Spec.Template.Spec.Requirements = []v1.NodeSelectorRequirementWithMinValues{
+		{Key: v1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{v1.CapacityTypeSpot}},
+	}
+	if cmd, _ := Decide(s); cmd != nil {
+		t.Fatalf("Decide = %s with %v, want no spot→spot replacement with only 3 instance types", cmd.Method, cmd.Replacement.InstanceTypes)
+	}
+}
+
+func TestValidateRejectsADecisionOvertakenByEvents(t *testing.T) {
+	s := snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+	cmd, _ := Decide(s)
+	if cmd == nil {
+		t.Fatal("no decision to validate")
+	}
+	if err := Validate(s, *cmd); err != nil {
+		t.Fatalf("Validate on the same snapshot: %v", err)
+	}
+	later := snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m"), pod("w3", "2")))
+	if err := Validate(later, *cmd); err == nil {
+		t.Error("Validate accepted a move whose destination filled up")
+	}
+	busy := snapshot(node("a", 4, pod("w1", "1", annotated(v1.AnnotationDoNotDisrupt, "true"))), node("b", 4, pod("w2", "1500m")))
+	if err := Validate(busy, *cmd); err == nil || !strings.Contains(err.Error(), "do-not-disrupt") {
+		t.Errorf("Validate = %v, want a do-not-disrupt rejection", err)
+	}
+}

@@ -1,0 +1,96 @@
+package disruption
+
+import (
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+)
+
+// Snapshot is the cluster as the decision sees it.
+type Snapshot struct {
+	Now           time.Time
+	Nodes         []Node
+	NodePools     []v1.NodePool
+	InstanceTypes []schedulerengine.InstanceType
+	// BlockedPods are pod keys whose PodDisruptionBudget allows no disruption now.
+	BlockedPods map[string]bool
+}
+
+// Node is one node with the pods bound to it.
+type Node struct {
+	Name string
+	// NodePool and Claim are empty for nodes Nodewright did not launch; those only receive pods.
+	NodePool     string
+	Claim        string
+	Labels       map[string]string
+	Annotations  map[string]string
+	Taints       []corev1.Taint
+	Allocatable  corev1.ResourceList
+	PricePerHour float64
+	CapacityType string
+	// Pods are the live pods bound to the node, daemonset pods included.
+	Pods []*corev1.Pod
+	// Ready, Initialized and Deleting describe the node: Deleting covers the disrupted taint,
+	// a deletion timestamp, or a drain under way.
+	Ready, Initialized, Deleting bool
+	// Drifted is set by the caller when the node no longer matches its NodePool's template.
+	Drifted bool
+	// LastPodEvent is when a pod last arrived on or left the node (or it became Ready).
+	LastPodEvent time.Time
+}
+
+func (n *Node) owned() bool { return n.NodePool != "" }
+
+// reschedulable are the pods that must find a new home if the node goes: not daemonset
+// pods (they go with it), not mirror pods, not finished ones.
+func (n *Node) reschedulable() []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range n.Pods {
+		if isDaemonSetPod(p) || isMirrorPod(p) || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func isDaemonSetPod(p *corev1.Pod) bool {
+	for _, o := range p.OwnerReferences {
+		if o.Kind == "DaemonSet" {
+			return true
+		}
+	}
+	return false
+}
+
+func isMirrorPod(p *corev1.Pod) bool {
+	_, ok := p.Annotations[corev1.MirrorPodAnnotationKey]
+	return ok
+}
+
+// doNotDisrupt reports whether karpenter.sh/do-not-disrupt on the pod still protects it:
+// "true", or a duration not yet elapsed since the pod started.
+func doNotDisrupt(p *corev1.Pod, now time.Time) bool {
+	v, ok := p.Annotations[v1.AnnotationDoNotDisrupt]
+	if !ok {
+		return false
+	}
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return true // unreadable: protect, as the annotation clearly meant to
+	}
+	start := p.CreationTimestamp.Time
+	if p.Status.StartTime != nil {
+		start = p.Status.StartTime.Time
+	}
+	return now.Before(start.Add(d))
+}
+
+func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
