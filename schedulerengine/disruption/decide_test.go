@@ -74,7 +74,9 @@ func annotated(k, v string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) { p.Annotations = map[string]string{k: v} }
 }
 
-func daemon(p *corev1.Pod) { p.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "ds"}} }
+func daemon(p *corev1.Pod) {
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "ds"}}
+}
 
 // node builds a Ready Nodewright node of an m.<cpu>x type, quiet for an hour.
 func node(name string, cpu int64, pods ...*corev1.Pod) Node {
@@ -107,8 +109,10 @@ func TestDecide(t *testing.T) {
 		wantSkipped map[string]string
 	}{
 		{
-			name:       "an empty node is deleted, daemonset pods notwithstanding",
-			snap:       func() Snapshot { return snapshot(node("a", 4, pod("ds-a", "100m", daemon)), node("b", 4, pod("web", "1"))) },
+			name: "an empty node is deleted, daemonset pods notwithstanding",
+			snap: func() Snapshot {
+				return snapshot(node("a", 4, pod("ds-a", "100m", daemon)), node("b", 4, pod("web", "1")))
+			},
 			wantMethod: MethodEmptiness, wantNodes: []string{"a"},
 		},
 		{
