@@ -41,6 +41,7 @@ type Sim struct {
 	byToken   map[string]fleetReplay
 	bootStops map[string]func() bool
 	watchers  map[*watcher]struct{}
+	spot      spotInterruptions
 }
 
 var _ http.Handler = (*Sim)(nil)
@@ -78,8 +79,8 @@ func New(o Options) *Sim {
 	return s
 }
 
-// Close stops pending boots and ends every Watch channel. The API keeps answering afterwards, but
-// instances launched after Close stay pending.
+// Close stops pending boots and spot reclaims and ends every Watch channel. The API keeps
+// answering afterwards, but instances launched after Close stay pending.
 func (s *Sim) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -88,6 +89,7 @@ func (s *Sim) Close() {
 		stop()
 		delete(s.bootStops, id)
 	}
+	s.spot.stopAll()
 	for w := range s.watchers {
 		w.cancel()
 		delete(s.watchers, w)

@@ -1,0 +1,54 @@
+package interruption_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/nodewright/nodewright/activities/interruption"
+)
+
+// FuzzParse checks that Parse never panics, that every failure is either malformed or unsupported,
+// and that every success is usable: a known kind, an event time, instances for anything to act on
+// and the two-minute deadline for a spot warning.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		spotInterruptionFixture,
+		rebalanceRecommendationFixture,
+		fmt.Sprintf(stateChangeFixture, "stopping"),
+		fmt.Sprintf(stateChangeFixture, "running"),
+		fmt.Sprintf(healthFixture, "EC2", "scheduledChange", twoInstances),
+		capacityReservationFixture,
+		autoScalingFixture,
+		"", "null", "[]", `{"source":"aws.ec2"}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		m, err := interruption.Parse(body)
+		if err != nil {
+			if interruption.IsMalformed(err) == interruption.IsUnsupported(err) {
+				t.Fatalf("error %v is malformed=%v unsupported=%v, want exactly one", err, interruption.IsMalformed(err), interruption.IsUnsupported(err))
+			}
+			return
+		}
+		switch m.Kind {
+		case interruption.SpotInterruption, interruption.RebalanceRecommendation, interruption.ScheduledChange, interruption.StateChange, interruption.NoOp:
+		default:
+			t.Fatalf("parsed unknown kind %q", m.Kind)
+		}
+		if m.EventTime.IsZero() {
+			t.Errorf("parsed %s without an event time", m.Kind)
+		}
+		if m.Kind != interruption.NoOp && len(m.InstanceIDs) == 0 {
+			t.Errorf("parsed %s naming no instance", m.Kind)
+		}
+		for _, id := range m.InstanceIDs {
+			if id == "" {
+				t.Errorf("parsed %s with an empty instance id", m.Kind)
+			}
+		}
+		if m.Kind == interruption.SpotInterruption && !m.Deadline.Equal(m.EventTime.Add(interruption.SpotNotice)) {
+			t.Errorf("spot deadline %v is not two minutes after %v", m.Deadline, m.EventTime)
+		}
+	})
+}
