@@ -18,7 +18,11 @@ commands:
   start                 ensure the Provisioner workflow runs
   nodes [--all]         list node workflows (node, phase, type, zone, capacity type, age)
   describe NODE         show a node's live state (its workflow's state query)
-  drain NODE [REASON]   drain and terminate a node (signals its workflow)
+  drain [--grace-period D] NODE [REASON]
+                        drain and terminate a node (its workflow's requestDrain update;
+                        refused, with the reason, for a node already terminating)
+  cancel-drain NODE     withdraw a drain whose grace period has not ended
+  extend NODE DURATION  push a node's expiry (expireAfter) back
 
 NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow id.
 

@@ -78,11 +78,32 @@ func TestCLI(t *testing.T) {
 		},
 		{
 			name: "drain without NODE fails naming its arguments", args: []string{"drain"},
-			wantCode: 2, wantStderr: []string{"drain NODE [REASON]"},
+			wantCode: 2, wantStderr: []string{"drain [--grace-period D] NODE [REASON]"},
 		},
 		{
 			name: "drain with three arguments fails naming its arguments", args: []string{"drain", "node-1", "because", "extra"},
-			wantCode: 2, wantStderr: []string{"drain NODE [REASON]", `"extra"`},
+			wantCode: 2, wantStderr: []string{"drain [--grace-period D] NODE [REASON]", `"extra"`},
+		},
+		{
+			name: "drain with a negative grace period fails naming its arguments", args: []string{"drain", "--grace-period", "-5m", "node-1"},
+			wantCode: 2, wantStderr: []string{"drain [--grace-period D] NODE [REASON]"},
+		},
+		{
+			name: "cancel-drain without NODE fails naming its arguments", args: []string{"cancel-drain"},
+			wantCode: 2, wantStderr: []string{"cancel-drain NODE"},
+		},
+		{
+			name: "extend without a duration fails naming its arguments", args: []string{"extend", "node-1"},
+			wantCode: 2, wantStderr: []string{"extend NODE 24h"},
+		},
+		{
+			name: "extend with a duration that is not positive fails", args: []string{"extend", "node-1", "-1h"},
+			wantCode: 2, wantStderr: []string{"positive Go duration"},
+		},
+		{
+			name: "drain with a grace period dials Temporal", args: []string{"drain", "--grace-period", "5m", "node-1", "maintenance"},
+			wantCode: 1, wantStderr: []string{"connect to Temporal"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"},
 		},
 		{
 			name: "start dials the default Temporal address", args: []string{"start"},
@@ -150,7 +171,7 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 		{"no command exits 2 with usage", nil, "usage: starter"},
 		{"an unknown command exits 2 with usage", []string{"provision"}, "usage: starter"},
 		{"describe without NODE exits 2 naming its arguments", []string{"describe"}, "describe NODE"},
-		{"drain with three arguments exits 2 naming its arguments", []string{"drain", "a", "b", "c"}, "drain NODE [REASON]"},
+		{"drain with three arguments exits 2 naming its arguments", []string{"drain", "a", "b", "c"}, "drain [--grace-period D] NODE [REASON]"},
 	}
 	getenv := func(key string) string {
 		if key == "TEMPORAL_ADDRESS" {

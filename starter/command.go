@@ -17,9 +17,11 @@ var errUnknownCommand = errors.New("unknown command")
 // command is a checked command line: everything that can be validated without Temporal.
 type command struct {
 	name   string
-	all    bool   // nodes: include closed workflows
-	node   string // describe, drain
-	reason string // drain
+	all    bool          // nodes: include closed workflows
+	node   string        // describe, drain, cancel-drain, extend
+	reason string        // drain
+	grace  time.Duration // drain
+	by     time.Duration // extend
 }
 
 // parseCommand validates a command's arguments; errors name the arguments it expects.
@@ -46,13 +48,34 @@ func parseCommand(name string, args []string, stderr io.Writer) (command, error)
 		}
 		cmd.node = args[0]
 	case "drain":
-		if len(args) < 1 || len(args) > 2 || args[0] == "" {
-			return cmd, fmt.Errorf("drain takes a NODE and an optional REASON, got %q (usage: starter drain NODE [REASON])", args)
+		fs := flag.NewFlagSet("drain", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.DurationVar(&cmd.grace, "grace-period", 0, "wait this long before draining; cancel-drain withdraws it meanwhile")
+		if err := fs.Parse(args); err != nil {
+			return cmd, fmt.Errorf("drain: %w (usage: starter drain [--grace-period D] NODE [REASON])", err)
 		}
-		cmd.node, cmd.reason = args[0], "manual"
-		if len(args) == 2 {
-			cmd.reason = args[1]
+		rest := fs.Args()
+		if len(rest) < 1 || len(rest) > 2 || rest[0] == "" || cmd.grace < 0 {
+			return cmd, fmt.Errorf("drain takes a NODE and an optional REASON, got %q (usage: starter drain [--grace-period D] NODE [REASON])", args)
 		}
+		cmd.node, cmd.reason = rest[0], "manual"
+		if len(rest) == 2 {
+			cmd.reason = rest[1]
+		}
+	case "cancel-drain":
+		if len(args) != 1 || args[0] == "" {
+			return cmd, fmt.Errorf("cancel-drain takes exactly one NODE, got %q (usage: starter cancel-drain NODE)", args)
+		}
+		cmd.node = args[0]
+	case "extend":
+		if len(args) != 2 || args[0] == "" {
+			return cmd, fmt.Errorf("extend takes a NODE and a DURATION, got %q (usage: starter extend NODE 24h)", args)
+		}
+		by, err := time.ParseDuration(args[1])
+		if err != nil || by <= 0 {
+			return cmd, fmt.Errorf("extend: DURATION %q must be a positive Go duration such as 24h or 90m", args[1])
+		}
+		cmd.node, cmd.by = args[0], by
 	default:
 		return cmd, fmt.Errorf("%w %q", errUnknownCommand, name)
 	}
@@ -63,11 +86,13 @@ func parseCommand(name string, args []string, stderr io.Writer) (command, error)
 func (c command) execute(ctx context.Context, op *Operator, out io.Writer) error {
 	switch c.name {
 	case "start":
-		runID, err := op.Start(ctx)
+		runs, err := op.Start(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "provisioner running (workflow %s, run %s)\n", workflows.ProvisionerID, runID)
+		for _, id := range []string{workflows.ProvisionerID, workflows.DisruptionID} {
+			fmt.Fprintf(out, "%s running (run %s)\n", id, runs[id])
+		}
 	case "nodes":
 		rows, err := op.Nodes(ctx, c.all)
 		if err != nil {
@@ -85,11 +110,23 @@ func (c command) execute(ctx context.Context, op *Operator, out io.Writer) error
 		}
 		return PrintState(out, id, st)
 	case "drain":
-		id, err := op.Drain(ctx, c.node, c.reason)
+		id, accepted, err := op.Drain(ctx, c.node, c.reason, c.grace)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "drain requested for %s (workflow %s)\n", c.node, id)
+		fmt.Fprintf(out, "drain of %s accepted (workflow %s); it starts %s\n", c.node, id, accepted.StartsAt.UTC().Format(time.RFC3339))
+	case "cancel-drain":
+		id, err := op.CancelDrain(ctx, c.node)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "cancel-drain sent to %s (workflow %s); `starter describe %s` shows whether a drain was withdrawn\n", c.node, id, c.node)
+	case "extend":
+		id, at, err := op.Extend(ctx, c.node, c.by)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s (workflow %s) now expires %s\n", c.node, id, at.UTC().Format(time.RFC3339))
 	default:
 		return fmt.Errorf("%w %q", errUnknownCommand, c.name) // parseCommand lets none through
 	}

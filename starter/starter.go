@@ -23,17 +23,30 @@ type Operator struct {
 	TaskQueue string
 }
 
-// Start makes sure the Provisioner workflow runs; it is a no-op when it already does.
-func (o *Operator) Start(ctx context.Context) (runID string, err error) {
-	run, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.ProvisionerID,
-		TaskQueue:                o.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.ProvisionerWorkflow, workflows.ProvisionerInput{})
-	if err != nil {
-		return "", fmt.Errorf("start %s workflow: %w", workflows.ProvisionerID, err)
+// Start makes sure the singleton controllers run (the Provisioner and the disruption
+// controller); it is a no-op for those that already do. It returns their run ids by
+// workflow id.
+func (o *Operator) Start(ctx context.Context) (map[string]string, error) {
+	runs := map[string]string{}
+	for _, c := range []struct {
+		id    string
+		wf    any
+		input any
+	}{
+		{workflows.ProvisionerID, workflows.ProvisionerWorkflow, workflows.ProvisionerInput{}},
+		{workflows.DisruptionID, workflows.DisruptionWorkflow, workflows.DisruptionInput{}},
+	} {
+		run, err := o.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                       c.id,
+			TaskQueue:                o.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		}, c.wf, c.input)
+		if err != nil {
+			return runs, fmt.Errorf("start %s workflow: %w", c.id, err)
+		}
+		runs[c.id] = run.GetRunID()
 	}
-	return run.GetRunID(), nil
+	return runs, nil
 }
 
 // NodeRow is one line of the nodes table, read from the workflows' search attributes.
@@ -120,16 +133,54 @@ func (o *Operator) Resolve(ctx context.Context, node string) (string, error) {
 	return "", fmt.Errorf("%w %q (give a node name, a claim name or a node/<claim> workflow id; `starter nodes` lists them)", ErrNodeNotFound, node)
 }
 
-// Drain asks a node's workflow to drain and terminate it.
-func (o *Operator) Drain(ctx context.Context, node, reason string) (string, error) {
+// Drain asks a node's workflow to drain and terminate it, through the requestDrain update:
+// the answer says when the drain starts, or why the node refused (already terminating, a
+// drain already requested).
+func (o *Operator) Drain(ctx context.Context, node, reason string, gracePeriod time.Duration) (string, workflows.DrainAccepted, error) {
+	id, err := o.Resolve(ctx, node)
+	if err != nil {
+		return "", workflows.DrainAccepted{}, err
+	}
+	var accepted workflows.DrainAccepted
+	err = o.update(ctx, id, workflows.UpdateRequestDrain, workflows.DrainRequest{Reason: reason, GracePeriod: workflows.Duration(gracePeriod)}, &accepted)
+	return id, accepted, err
+}
+
+// CancelDrain withdraws a manual drain whose grace period has not ended.
+func (o *Operator) CancelDrain(ctx context.Context, node string) (string, error) {
 	id, err := o.Resolve(ctx, node)
 	if err != nil {
 		return "", err
 	}
-	if err := o.Client.SignalWorkflow(ctx, id, "", workflows.SignalDrain, workflows.DrainRequest{Reason: reason}); err != nil {
-		return "", fmt.Errorf("signal %s to %s: %w", workflows.SignalDrain, id, err)
+	if err := o.Client.SignalWorkflow(ctx, id, "", workflows.SignalCancelDrain, nil); err != nil {
+		return "", fmt.Errorf("signal %s to %s: %w", workflows.SignalCancelDrain, id, err)
 	}
 	return id, nil
+}
+
+// Extend pushes a node's expiry back by the given duration.
+func (o *Operator) Extend(ctx context.Context, node string, by time.Duration) (string, time.Time, error) {
+	id, err := o.Resolve(ctx, node)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	var ext workflows.ExpiryExtended
+	err = o.update(ctx, id, workflows.UpdateExtendExpiry, workflows.ExtendExpiry{By: workflows.Duration(by)}, &ext)
+	return id, ext.ExpiresAt, err
+}
+
+// update runs a workflow update to completion; a rejection comes back as the error.
+func (o *Operator) update(ctx context.Context, id, name string, arg, result any) error {
+	h, err := o.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", name, id, err)
+	}
+	if err := h.Get(ctx, result); err != nil {
+		return fmt.Errorf("%s on %s rejected: %w", name, id, err)
+	}
+	return nil
 }
 
 // Describe returns a node workflow's live state through its state query.

@@ -67,11 +67,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName}
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, NodePools: pools, Zones: cfg.Zones, Catalog: types}
+	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
+	w.RegisterWorkflow(workflows.DisruptionWorkflow)
 	w.RegisterActivity(ec2Acts)
 	w.RegisterActivity(&activities.Kube{Client: kube})
-	w.RegisterActivity(&activities.Planner{Kube: kube, EC2: ec2Acts, NodePools: pools, Zones: cfg.Zones, Catalog: types})
+	w.RegisterActivity(planner)
+	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
@@ -81,6 +85,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
 	errc := make(chan error, 2)
 	go func() { errc <- watcher.Run(ctx) }()
+	go func() { errc <- podEvents.Run(ctx, kube) }()
 	if cfg.MetricsAddr != "" {
 		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, log)
 		if err != nil {

@@ -20,6 +20,9 @@ import (
 type NodeLifecycleInput struct {
 	Claim   activities.Claim `json:"claim"`
 	Restore *NodeState       `json:"restore,omitempty"`
+	// Notify is a workflow id told, besides the provisioner, when the node is Ready or the
+	// claim fails: the disruption controller waits so for a replacement.
+	Notify string `json:"notify,omitempty"`
 }
 
 // NodeLifecycleResult is the node's final state once it has been terminated.
@@ -133,7 +136,7 @@ func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLif
 			fmt.Sprintf("node workflow input needs a claim name and node pool, got %q and %q", in.Claim.Name, in.Claim.NodePool),
 			"InvalidInput", nil)
 	}
-	n := &nodeLifecycle{claim: in.Claim, state: NodeState{
+	n := &nodeLifecycle{claim: in.Claim, notify: in.Notify, state: NodeState{
 		Claim:        in.Claim.Name,
 		NodePool:     in.Claim.NodePool,
 		PricePerHour: in.Claim.PricePerHour,
@@ -146,13 +149,15 @@ func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLif
 }
 
 type nodeLifecycle struct {
-	claim activities.Claim
-	state NodeState
+	claim  activities.Claim
+	notify string
+	state  NodeState
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
 	// unavailable holds the offerings a launch found without capacity.
 	unavailable []activities.Offering
 	ch          nodeChannels
+	wake        workflow.Channel
 	expiry      deadlineTimer
 	start       deadlineTimer
 }
@@ -362,10 +367,15 @@ func (n *nodeLifecycle) disruptionReason() string {
 }
 
 // signalProvisioner is best effort: the provisioner also forgets nominations on its own
-// after nominationTTL.
+// after nominationTTL. The workflow named by Notify hears the same news.
 func (n *nodeLifecycle) signalProvisioner(ctx workflow.Context, name string, payload any) {
-	if err := workflow.SignalExternalWorkflow(ctx, ProvisionerID, "", name, payload).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("signal provisioner", "signal", name, "error", err)
+	for _, id := range []string{ProvisionerID, n.notify} {
+		if id == "" {
+			continue
+		}
+		if err := workflow.SignalExternalWorkflow(ctx, id, "", name, payload).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("signal workflow", "workflow", id, "signal", name, "error", err)
+		}
 	}
 }
 

@@ -10,6 +10,9 @@ import (
 // nodeChannels are the signals a NodeLifecycle listens to while its node serves.
 type nodeChannels struct {
 	drain, cancelDrain, disrupt, interrupt workflow.ReceiveChannel
+	// changed wakes serve after an update handler changed the state: an update, unlike a
+	// signal, is not something serve's selector waits on.
+	changed workflow.Channel
 }
 
 func openNodeChannels(ctx workflow.Context) nodeChannels {
@@ -21,8 +24,12 @@ func openNodeChannels(ctx workflow.Context) nodeChannels {
 		cancelDrain: open(SignalCancelDrain, "Withdraw a manual drain whose grace period has not ended"),
 		disrupt:     open(SignalDisrupt, "Disruption controller decision (Disrupt)"),
 		interrupt:   open(SignalInterrupt, "EC2 interruption of the instance (Interrupt)"),
+		changed:     workflow.NewBufferedChannel(ctx, 1),
 	}
 }
+
+// stateChanged wakes serve; one pending wake-up is enough.
+func (n *nodeLifecycle) stateChanged() { n.ch.changed.SendAsync(struct{}{}) }
 
 // registerUpdates installs requestDrain and extendExpiry. Validators only read state, so a
 // rejected update leaves no trace in history.
@@ -31,7 +38,8 @@ func (n *nodeLifecycle) registerUpdates(ctx workflow.Context) error {
 		func(ctx workflow.Context, req DrainRequest) (DrainAccepted, error) {
 			d := n.manualDisruption(ctx, req)
 			n.accept(ctx, d)
-			return DrainAccepted{Phase: n.state.Phase, StartsAt: d.StartsAt}, nil
+			n.stateChanged()
+			return DrainAccepted{Phase: n.state.Phase, StartsAt: d.RequestedAt}, nil
 		},
 		workflow.UpdateHandlerOptions{
 			Validator:   func(ctx workflow.Context, req DrainRequest) error { return n.canDrain(req) },
@@ -44,6 +52,7 @@ func (n *nodeLifecycle) registerUpdates(ctx workflow.Context) error {
 		func(ctx workflow.Context, req ExtendExpiry) (ExpiryExtended, error) {
 			at := n.state.ExpiresAt.Add(time.Duration(req.By))
 			n.state.ExpiresAt = &at
+			n.stateChanged()
 			return ExpiryExtended{ExpiresAt: at}, nil
 		},
 		workflow.UpdateHandlerOptions{
@@ -112,6 +121,7 @@ func (n *nodeLifecycle) serve(ctx workflow.Context) (workflow.Context, bool, err
 		}
 		n.start.add(ctx, sel, startsAt)
 		n.addSignalHandlers(ctx, sel)
+		sel.AddReceive(n.ch.changed, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
 			cancelled = true
 			n.accept(ctx, Disruption{Source: SourceManual, Reason: "workflow cancelled", RequestedAt: now, StartsAt: now, Deadline: n.tgpDeadline(now)})

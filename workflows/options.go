@@ -34,6 +34,15 @@ func planOptions() workflow.ActivityOptions {
 	}
 }
 
+// disruptionOptions: finding a disruption simulates scheduling, bounded like a plan; a
+// failed pass is simply tried again ten seconds later.
+func disruptionOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 2},
+	}
+}
+
 // launchOptions: a retried CreateFleet reuses the client token, so retrying is safe; no
 // capacity is final for this claim and goes back to the provisioner.
 func launchOptions() workflow.ActivityOptions {

@@ -134,7 +134,7 @@ func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 
 	res.Drained = res.Nodes[0]
 	drainStart := time.Now()
-	if _, err := op.Drain(ctx, res.Drained.Name, "demo"); err != nil {
+	if _, _, err := op.Drain(ctx, res.Drained.Name, "demo", 0); err != nil {
 		return res, err
 	}
 	fmt.Fprintf(o.Out, "draining %s (%s) through its workflow %s\n", res.Drained.Name, res.Drained.InstanceType, res.Drained.WorkflowID)

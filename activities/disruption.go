@@ -1,0 +1,229 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/disruption"
+)
+
+// Disruption gathers the cluster's state for the disruption controller and asks the engine
+// what to remove next.
+type Disruption struct {
+	// Planner supplies the Kubernetes client, NodePools and priced instance types.
+	Planner   *Planner
+	PodEvents *PodEvents
+}
+
+// NodeRef names a node and the claim (and so the workflow) that owns it.
+type NodeRef struct {
+	Name  string `json:"name"`
+	Claim string `json:"claim"`
+}
+
+// DisruptionDecision is FindDisruption's answer; Command is nil when there is nothing to do.
+type DisruptionDecision struct {
+	Command *disruption.Command `json:"command,omitempty"`
+	Nodes   []NodeRef           `json:"nodes,omitempty"`
+	// Replacement is the claim to launch first, ready for a NodeLifecycle (name unset).
+	Replacement *Claim `json:"replacement,omitempty"`
+	// Skipped says why candidate nodes were passed over; kept short for history.
+	Skipped map[string]string `json:"skipped,omitempty"`
+}
+
+// maxSkippedReported bounds the skipped reasons carried into workflow history.
+const maxSkippedReported = 20
+
+// FindDisruption decides the next voluntary disruption.
+func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, error) {
+	snap, claims, err := d.snapshot(ctx)
+	if err != nil {
+		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
+	}
+	cmd, skipped := disruption.Decide(snap)
+	out := DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}
+	if cmd == nil {
+		return out, nil
+	}
+	for _, n := range cmd.Nodes {
+		out.Nodes = append(out.Nodes, NodeRef{Name: n, Claim: claims[n]})
+	}
+	if r := cmd.Replacement; r != nil {
+		c := claimFrom(*r).WithLifetime(d.Planner.pool(r.NodePool))
+		out.Replacement = &c
+		cmd.Replacement = nil // the claim above says it all, once
+	}
+	return out, nil
+}
+
+// ValidateDisruption re-checks a decision after the validation delay; it returns why the
+// decision no longer holds, or "" when it still does.
+func (d *Disruption) ValidateDisruption(ctx context.Context, cmd disruption.Command) (string, error) {
+	snap, _, err := d.snapshot(ctx)
+	if err != nil {
+		return "", fmt.Errorf("validate disruption: %w", err)
+	}
+	if err := disruption.Validate(snap, cmd); err != nil {
+		return err.Error(), nil
+	}
+	return "", nil
+}
+
+func (d *Disruption) snapshot(ctx context.Context) (disruption.Snapshot, map[string]string, error) {
+	kube := d.Planner.Kube
+	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return disruption.Snapshot{}, nil, fmt.Errorf("list nodes: %w", err)
+	}
+	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return disruption.Snapshot{}, nil, fmt.Errorf("list pods: %w", err)
+	}
+	pdbs, err := kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return disruption.Snapshot{}, nil, fmt.Errorf("list pod disruption budgets: %w", err)
+	}
+	types, err := d.Planner.instanceTypes(ctx)
+	if err != nil {
+		return disruption.Snapshot{}, nil, err
+	}
+	snap := disruption.Snapshot{
+		Now: time.Now(), NodePools: d.Planner.NodePools, InstanceTypes: types,
+		BlockedPods: blockedByPDB(pdbs.Items, pods.Items),
+	}
+	byNode := map[string][]*corev1.Pod{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Spec.NodeName != "" && !terminal(p) {
+			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+		}
+	}
+	claims := map[string]string{}
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		snap.Nodes = append(snap.Nodes, d.node(n, byNode[n.Name], types))
+		claims[n.Name] = n.Labels[v1.LabelNodeClaim]
+	}
+	return snap, claims, nil
+}
+
+func (d *Disruption) node(n *corev1.Node, pods []*corev1.Pod, types []schedulerengine.InstanceType) disruption.Node {
+	out := disruption.Node{
+		Name: n.Name, Labels: n.Labels, Annotations: n.Annotations, Taints: n.Spec.Taints,
+		Allocatable: n.Status.Allocatable, Pods: pods, CapacityType: n.Labels[v1.LabelCapacityType],
+		Ready: nodeReady(n), Initialized: n.Labels[v1.LabelRegistered] == "true",
+		Deleting: n.DeletionTimestamp != nil || hasTaint(n, v1.TaintKeyDisrupted),
+	}
+	pool := d.Planner.pool(n.Labels[v1.LabelNodePool])
+	if pool == nil || n.Labels[v1.LabelNodeClaim] == "" {
+		return out // not ours, or its pool is gone: a destination only
+	}
+	out.NodePool, out.Claim = pool.Name, n.Labels[v1.LabelNodeClaim]
+	out.PricePerHour = offeringPrice(types, n.Labels[v1.LabelInstanceType], n.Labels[v1.LabelZone], out.CapacityType)
+	out.Drifted = requirementsDrifted(pool, n)
+	out.LastPodEvent = d.PodEvents.Last(n.Name)
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.LastTransitionTime.After(out.LastPodEvent) {
+			out.LastPodEvent = c.LastTransitionTime.Time
+		}
+	}
+	return out
+}
+
+// requirementsDrifted: the node's labels no longer satisfy its NodePool's requirements
+// (Karpenter's RequirementsDrifted). Well-known instance labels the kubelet does not set are
+// not on the node and do not count against it.
+func requirementsDrifted(pool *v1.NodePool, n *corev1.Node) bool {
+	var term corev1.NodeSelectorTerm
+	for _, r := range pool.Spec.Template.Spec.Requirements {
+		if _, onNode := n.Labels[r.Key]; !onNode {
+			continue
+		}
+		if r.Operator == v1.NodeSelectorOpGte || r.Operator == v1.NodeSelectorOpLte {
+			continue
+		}
+		term.MatchExpressions = append(term.MatchExpressions, corev1.NodeSelectorRequirement{Key: r.Key, Operator: r.Operator, Values: r.Values})
+	}
+	for k, want := range pool.Spec.Template.ObjectMeta.Labels {
+		if n.Labels[k] != want {
+			return true
+		}
+	}
+	if len(term.MatchExpressions) == 0 {
+		return false
+	}
+	ok, err := corev1helpers.MatchNodeSelectorTerms(n, &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{term}})
+	return err == nil && !ok
+}
+
+func offeringPrice(types []schedulerengine.InstanceType, name, zone, capacityType string) float64 {
+	for _, it := range types {
+		if it.Name != name {
+			continue
+		}
+		for _, o := range it.Offerings {
+			if o.Zone == zone && o.CapacityType == capacityType {
+				return o.PricePerHour
+			}
+		}
+	}
+	return 0
+}
+
+// blockedByPDB lists pods covered by a PodDisruptionBudget that allows no disruption now.
+func blockedByPDB(pdbs []policyv1.PodDisruptionBudget, pods []corev1.Pod) map[string]bool {
+	out := map[string]bool{}
+	for _, pdb := range pdbs {
+		if pdb.Status.DisruptionsAllowed > 0 {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		for i := range pods {
+			p := &pods[i]
+			if p.Namespace == pdb.Namespace && sel.Matches(labels.Set(p.Labels)) {
+				out[p.Namespace+"/"+p.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+func hasTaint(n *corev1.Node, key string) bool {
+	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key })
+}
+
+func claimFrom(c schedulerengine.NodeClaim) Claim {
+	return Claim{
+		NodePool: c.NodePool, Pods: c.Pods, InstanceTypes: c.InstanceTypes, Zones: c.Zones,
+		CapacityTypes: c.CapacityTypes, Labels: c.Labels, Taints: c.Taints, PricePerHour: c.PricePerHour,
+	}
+}
+
+func trimSkipped(m map[string]string) map[string]string {
+	if len(m) <= maxSkippedReported {
+		return m
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make(map[string]string, maxSkippedReported)
+	for _, k := range keys[:maxSkippedReported] {
+		out[k] = m[k]
+	}
+	return out
+}

@@ -1,0 +1,279 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/starter"
+	"github.com/nodewright/nodewright/worker"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// fastDisruption shortens the controller's pass and validation delay so tests take seconds.
+var fastDisruption = workflows.DisruptionInput{
+	Period: workflows.Duration(2 * time.Second), ValidationDelay: workflows.Duration(2 * time.Second),
+}
+
+// env is one lifecycle test's world: its own worker with its own NodePool, and a namespace.
+type env struct {
+	t    *testing.T
+	ctx  context.Context
+	op   *starter.Operator
+	pool string
+	ns   string
+}
+
+// startEnv writes the NodePool, runs a worker for it for the test's duration, restarts the
+// disruption controller with short timings, and makes a namespace for the test's pods.
+func startEnv(t *testing.T, poolYAML string) *env {
+	t.Helper()
+	ctx := testContext(t, 8*time.Minute)
+	pools, err := v1.LoadNodePools([]byte(poolYAML))
+	if err != nil || len(pools) != 1 {
+		t.Fatalf("test NodePool: %v", err)
+	}
+	e := &env{t: t, ctx: ctx, pool: pools[0].Name, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))}
+	if len(e.ns) > 50 {
+		e.ns = e.ns[:50]
+	}
+	file := filepath.Join(lab.Dir, e.pool+".yaml")
+	if err := os.WriteFile(file, []byte(poolYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(filepath.Join(lab.Dir, e.pool+"-worker.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := lab.WorkerConfig(file)
+	cfg.MetricsAddr = ""
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(wctx, cfg, slog.New(slog.NewTextHandler(logFile, nil))) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		logFile.Close()
+		if t.Failed() {
+			if log, err := os.ReadFile(logFile.Name()); err == nil {
+				t.Logf("worker log:\n%s", tail(string(log), 60))
+			}
+		}
+	})
+
+	tc := temporalClient(t)
+	e.op = &starter.Operator{Client: tc, TaskQueue: cfg.TaskQueue}
+	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.DisruptionID, TaskQueue: cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+	}, workflows.DisruptionWorkflow, fastDisruption)
+	if err != nil {
+		t.Fatalf("start disruption controller: %v", err)
+	}
+	if _, err := lab.Kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", e.ns, err)
+	}
+	t.Cleanup(e.cleanUp)
+	return e
+}
+
+// deploy creates a Deployment of n pods pinned to the test's NodePool.
+func (e *env) deploy(name string, n int32, cpu string, mod ...func(*corev1.PodTemplateSpec)) {
+	e.t.Helper()
+	labels := map[string]string{"app": name}
+	tmpl := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec: corev1.PodSpec{
+			NodeSelector:                  map[string]string{v1.LabelNodePool: e.pool},
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+			Containers: []corev1.Container{{Name: "app", Image: "pause", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse("256Mi")}}}},
+		},
+	}
+	for _, m := range mod {
+		m(&tmpl)
+	}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(n), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: tmpl},
+	}
+	if _, err := lab.Kube.Client.AppsV1().Deployments(e.ns).Create(e.ctx, dep, metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("create deployment %s: %v", name, err)
+	}
+}
+
+func (e *env) scale(name string, n int32) {
+	e.t.Helper()
+	s, err := lab.Kube.Client.AppsV1().Deployments(e.ns).GetScale(e.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatalf("get scale of %s: %v", name, err)
+	}
+	s.Spec.Replicas = n
+	if _, err := lab.Kube.Client.AppsV1().Deployments(e.ns).UpdateScale(e.ctx, name, s, metav1.UpdateOptions{}); err != nil {
+		e.t.Fatalf("scale %s to %d: %v", name, n, err)
+	}
+}
+
+// pods lists the test's live pods.
+func (e *env) pods() []corev1.Pod {
+	e.t.Helper()
+	list, err := lab.Kube.Client.CoreV1().Pods(e.ns).List(e.ctx, metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatalf("list pods: %v", err)
+	}
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// nodes lists the pool's nodes.
+func (e *env) nodes() []corev1.Node {
+	e.t.Helper()
+	list, err := lab.Kube.Client.CoreV1().Nodes().List(e.ctx, metav1.ListOptions{LabelSelector: v1.LabelNodePool + "=" + e.pool})
+	if err != nil {
+		e.t.Fatalf("list nodes: %v", err)
+	}
+	return list.Items
+}
+
+// allBound waits until want pods run, each bound to one of the pool's nodes, and returns the
+// nodes in use.
+func (e *env) allBound(want int) map[string]bool {
+	e.t.Helper()
+	var used map[string]bool
+	e.eventually(fmt.Sprintf("%d pods bound to NodePool %s", want, e.pool), 3*time.Minute, func() (bool, string) {
+		pods := e.pods()
+		used = map[string]bool{}
+		bound := 0
+		for _, p := range pods {
+			if p.Spec.NodeName != "" && p.Status.Phase == corev1.PodRunning {
+				bound++
+				used[p.Spec.NodeName] = true
+			}
+		}
+		return bound == want && len(pods) == want, fmt.Sprintf("%d of %d pods running", bound, len(pods))
+	})
+	return used
+}
+
+// eventually polls cond until it holds or the limit passes; cond also says how things stand.
+func (e *env) eventually(what string, limit time.Duration, cond func() (bool, string)) {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
+	var status string
+	for {
+		var ok bool
+		ok, status = cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) || e.ctx.Err() != nil {
+			e.t.Fatalf("waited %s for %s; last: %s", limit, what, status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// nodeState queries a node's workflow, open or closed.
+func (e *env) nodeState(claim string) workflows.NodeState {
+	e.t.Helper()
+	st, err := e.op.Describe(e.ctx, workflows.NodeWorkflowID(claim))
+	if err != nil {
+		e.t.Fatalf("describe %s: %v", claim, err)
+	}
+	return st
+}
+
+// cleanUp deletes the test's namespace and drains the pool's nodes, so later tests start
+// from a cluster without them.
+func (e *env) cleanUp() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_ = lab.Kube.Client.CoreV1().Namespaces().Delete(ctx, e.ns, metav1.DeleteOptions{})
+	_ = lab.Kube.Client.AppsV1().Deployments(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	_ = lab.Kube.Client.CoreV1().Pods(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
+	rows, err := e.op.Nodes(ctx, false)
+	if err != nil {
+		e.t.Logf("clean-up: list nodes: %v", err)
+		return
+	}
+	for _, r := range rows {
+		if r.NodePool == e.pool {
+			_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: "test clean-up"})
+		}
+	}
+	for ctx.Err() == nil {
+		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: v1.LabelNodePool + "=" + e.pool})
+		if err == nil && len(list.Items) == 0 {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	e.t.Errorf("clean-up: NodePool %s still has nodes", e.pool)
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+// poolYAML renders a NodePool for tests: on-demand c/m/r of generation 5+, with extra spec
+// lines under spec.template.spec and spec.disruption.
+func poolYAML(name, templateSpec, disruption string) string {
+	return fmt.Sprintf(`apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: %s
+spec:
+  template:
+    spec:
+      requirements:
+        - key: karpenter.k8s.aws/instance-category
+          operator: In
+          values: ["c", "m", "r"]
+        - key: karpenter.k8s.aws/instance-generation
+          operator: Gt
+          values: ["4"]
+        - key: karpenter.sh/capacity-type
+          operator: In
+          values: ["on-demand"]
+%s
+  disruption:
+%s
+`, name, indent(templateSpec, 6), indent(disruption, 4))
+}
+
+func indent(s string, n int) string {
+	if s == "" {
+		return ""
+	}
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Join(lines, "\n")
+}

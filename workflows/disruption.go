@@ -1,0 +1,201 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/schedulerengine/disruption"
+)
+
+// DisruptionID is the workflow id of the singleton disruption controller.
+const DisruptionID = "disruption"
+
+// DisruptionInput carries the controller's memory across continue-as-new.
+type DisruptionInput struct {
+	State DisruptionState `json:"state"`
+	// Period and ValidationDelay default to Karpenter's 10 s and 15 s; tests shorten them.
+	Period          Duration `json:"period,omitempty"`
+	ValidationDelay Duration `json:"validationDelay,omitempty"`
+}
+
+// DisruptionState is what the controller remembers and its state query returns.
+type DisruptionState struct {
+	Passes    int `json:"passes"`
+	Decisions int `json:"decisions"`
+	// Recent are the last decisions, newest last.
+	Recent []DecisionRecord `json:"recent,omitempty"`
+	// LastSkipped says why candidates were passed over in the last pass.
+	LastSkipped map[string]string `json:"lastSkipped,omitempty"`
+}
+
+// DecisionRecord is one decision and what became of it.
+type DecisionRecord struct {
+	ID          string    `json:"id"`
+	At          time.Time `json:"at"`
+	Method      string    `json:"method"`
+	Reason      string    `json:"reason"`
+	Nodes       []string  `json:"nodes"`
+	Savings     float64   `json:"savings"`
+	Replacement string    `json:"replacement,omitempty"`
+	// Outcome is Disrupted, or why the decision was dropped.
+	Outcome string `json:"outcome"`
+}
+
+// Controller timing, after Karpenter's.
+const (
+	disruptionPeriod   = 10 * time.Second
+	validationDelay    = 15 * time.Second
+	replacementTimeout = 15 * time.Minute
+	maxPassesPerRun    = 1000
+	recentDecisions    = 20
+)
+
+var disruptionActs *activities.Disruption
+
+// DisruptionWorkflow is the disruption controller: every pass it asks for the next
+// voluntary disruption (emptiness, then drift, then consolidation), re-checks an emptiness
+// or consolidation decision after a delay, launches a replacement first when one is needed, and then
+// tells each node's workflow to go with a disrupt signal. Exactly one method acts per pass.
+func DisruptionWorkflow(ctx workflow.Context, in DisruptionInput) error {
+	c := &controller{state: in.State, period: disruptionPeriod, validationDelay: validationDelay, in: in}
+	if in.Period > 0 {
+		c.period = time.Duration(in.Period)
+	}
+	if in.ValidationDelay > 0 {
+		c.validationDelay = time.Duration(in.ValidationDelay)
+	}
+	return c.run(ctx)
+}
+
+type controller struct {
+	in              DisruptionInput
+	period          time.Duration
+	validationDelay time.Duration
+	state           DisruptionState
+	passesThisRun   int
+	readyCh         workflow.ReceiveChannel
+	failedCh        workflow.ReceiveChannel
+}
+
+func (c *controller) run(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryState,
+		func() (DisruptionState, error) { return c.state, nil },
+		workflow.QueryHandlerOptions{Description: "Recent disruption decisions and why candidates were skipped"}); err != nil {
+		return fmt.Errorf("register %s query: %w", QueryState, err)
+	}
+	c.readyCh = workflow.GetSignalChannel(ctx, SignalNodeReady)
+	c.failedCh = workflow.GetSignalChannel(ctx, SignalClaimFailed)
+	for {
+		if err := workflow.Sleep(ctx, c.period); err != nil {
+			return err
+		}
+		c.pass(ctx)
+		c.state.Passes++
+		c.passesThisRun++
+		if c.passesThisRun >= maxPassesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			// Node-ready and claim-failed signals only matter while a pass waits for them;
+			// stale ones are dropped with the run.
+			next := c.in
+			next.State = c.state
+			return workflow.NewContinueAsNewError(ctx, DisruptionWorkflow, next)
+		}
+	}
+}
+
+// pass finds and carries out at most one disruption. Failures are logged and retried on the
+// next pass: nothing here is worth failing the controller for.
+func (c *controller) pass(ctx workflow.Context) {
+	var found activities.DisruptionDecision
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.FindDisruption).Get(ctx, &found); err != nil {
+		workflow.GetLogger(ctx).Warn("find disruption", "error", err)
+		return
+	}
+	c.state.LastSkipped = found.Skipped
+	cmd := found.Command
+	if cmd == nil {
+		return
+	}
+	c.state.Decisions++
+	rec := DecisionRecord{
+		ID: fmt.Sprintf("%s-%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions), At: workflow.Now(ctx),
+		Method: cmd.Method, Reason: cmd.Reason, Nodes: cmd.Nodes, Savings: cmd.Savings,
+	}
+	defer func() { c.remember(rec) }()
+
+	if cmd.Reason != disruption.ReasonDrifted {
+		if err := workflow.Sleep(ctx, c.validationDelay); err != nil {
+			rec.Outcome = "cancelled"
+			return
+		}
+		var invalid string
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.ValidateDisruption, *cmd).Get(ctx, &invalid); err != nil {
+			rec.Outcome = "validation failed: " + err.Error()
+			return
+		}
+		if invalid != "" {
+			rec.Outcome = "no longer valid: " + invalid
+			return
+		}
+	}
+	if found.Replacement != nil {
+		name, err := c.launchReplacement(ctx, *found.Replacement)
+		rec.Replacement = name
+		if err != nil {
+			rec.Outcome = err.Error()
+			return
+		}
+	}
+	for _, n := range found.Nodes {
+		msg := Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings, Replacement: rec.Replacement}
+		if err := workflow.SignalExternalWorkflow(ctx, NodeWorkflowID(n.Claim), "", SignalDisrupt, msg).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("signal disrupt", "node", n.Name, "error", err)
+		}
+	}
+	rec.Outcome = "Disrupted"
+}
+
+// launchReplacement starts a NodeLifecycle for the replacement and waits until its node is
+// Ready (Karpenter's pre-spin), so pods have somewhere to go before any is evicted.
+func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Claim) (string, error) {
+	claim.Name = ClaimName(claim.NodePool, fmt.Sprintf("%s/replacement/%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions))
+	cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(claim.Name, claim.NodePool))
+	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return claim.Name, fmt.Errorf("start replacement %s: %w", claim.Name, err)
+	}
+	timer := workflow.NewTimer(ctx, replacementTimeout)
+	for {
+		var outcome error
+		done := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(c.readyCh, func(ch workflow.ReceiveChannel, _ bool) {
+			var msg NodeReady
+			ch.Receive(ctx, &msg)
+			done = msg.Claim == claim.Name
+		})
+		sel.AddReceive(c.failedCh, func(ch workflow.ReceiveChannel, _ bool) {
+			var msg ClaimFailed
+			ch.Receive(ctx, &msg)
+			if msg.Claim == claim.Name {
+				done, outcome = true, fmt.Errorf("replacement %s failed: %s", claim.Name, msg.Reason)
+			}
+		})
+		sel.AddFuture(timer, func(workflow.Future) {
+			done, outcome = true, fmt.Errorf("replacement %s not Ready within %s", claim.Name, replacementTimeout)
+		})
+		sel.Select(ctx)
+		if done {
+			return claim.Name, outcome
+		}
+	}
+}
+
+func (c *controller) remember(rec DecisionRecord) {
+	c.state.Recent = append(c.state.Recent, rec)
+	if over := len(c.state.Recent) - recentDecisions; over > 0 {
+		c.state.Recent = c.state.Recent[over:]
+	}
+}
