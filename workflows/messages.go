@@ -40,7 +40,16 @@ const (
 	SignalDisrupt = "disrupt"
 	// SignalInterrupt (Interrupt) reports an EC2 interruption of the node's instance.
 	SignalInterrupt = "interrupt"
+	// SignalOfferingUnavailable (OfferingUnavailable) tells the Provisioner to avoid an
+	// offering for a while, as after a spot interruption.
+	SignalOfferingUnavailable = "offering-unavailable"
 )
+
+// OfferingUnavailable is the payload of SignalOfferingUnavailable.
+type OfferingUnavailable struct {
+	activities.Offering
+	Reason string `json:"reason,omitempty"`
+}
 
 // PodRef names a pod; the planner reads the pod itself.
 type PodRef = activities.PodRef

@@ -157,7 +157,6 @@ type nodeLifecycle struct {
 	// unavailable holds the offerings a launch found without capacity.
 	unavailable []activities.Offering
 	ch          nodeChannels
-	wake        workflow.Channel
 	expiry      deadlineTimer
 	start       deadlineTimer
 }

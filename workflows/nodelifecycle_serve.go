@@ -39,7 +39,7 @@ func (n *nodeLifecycle) registerUpdates(ctx workflow.Context) error {
 			d := n.manualDisruption(ctx, req)
 			n.accept(ctx, d)
 			n.stateChanged()
-			return DrainAccepted{Phase: n.state.Phase, StartsAt: d.RequestedAt}, nil
+			return DrainAccepted{Phase: n.state.Phase, StartsAt: d.StartsAt}, nil
 		},
 		workflow.UpdateHandlerOptions{
 			Validator:   func(ctx workflow.Context, req DrainRequest) error { return n.canDrain(req) },

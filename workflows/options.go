@@ -43,6 +43,15 @@ func disruptionOptions() workflow.ActivityOptions {
 	}
 }
 
+// receiveOptions: one SQS long poll (20 s), heartbeating so a lost worker shows quickly.
+func receiveOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 3},
+	}
+}
+
 // launchOptions: a retried CreateFleet reuses the client token, so retrying is safe; no
 // capacity is final for this claim and goes back to the provisioner.
 func launchOptions() workflow.ActivityOptions {

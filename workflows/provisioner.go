@@ -91,9 +91,10 @@ type provisioner struct {
 	state          ProvisionerState
 	batchesThisRun int
 
-	pendingCh workflow.ReceiveChannel
-	failedCh  workflow.ReceiveChannel
-	readyCh   workflow.ReceiveChannel
+	pendingCh     workflow.ReceiveChannel
+	failedCh      workflow.ReceiveChannel
+	readyCh       workflow.ReceiveChannel
+	unavailableCh workflow.ReceiveChannel
 	// lastPodAt is when the open batch last grew.
 	lastPodAt time.Time
 }
@@ -111,6 +112,8 @@ func (p *provisioner) run(ctx workflow.Context) error {
 		workflow.SignalChannelOptions{Description: "A claim will not become a node (ClaimFailed)"})
 	p.readyCh = workflow.GetSignalChannelWithOptions(ctx, SignalNodeReady,
 		workflow.SignalChannelOptions{Description: "A claim's node is Ready (NodeReady)"})
+	p.unavailableCh = workflow.GetSignalChannelWithOptions(ctx, SignalOfferingUnavailable,
+		workflow.SignalChannelOptions{Description: "Avoid an offering for a while (OfferingUnavailable)"})
 
 	for {
 		if err := p.awaitPods(ctx); err != nil {
@@ -194,6 +197,17 @@ func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selec
 		c.Receive(ctx, &msg)
 		p.forgetClaim(msg.Claim)
 	})
+	sel.AddReceive(p.unavailableCh, func(c workflow.ReceiveChannel, _ bool) {
+		var msg OfferingUnavailable
+		c.Receive(ctx, &msg)
+		p.avoid(ctx, msg.Offering)
+	})
+}
+
+// avoid keeps an offering out of plans for unavailableTTL, as Karpenter's
+// unavailable-offerings cache does after no capacity or a spot interruption.
+func (p *provisioner) avoid(ctx workflow.Context, o activities.Offering) {
+	p.state.Unavailable = append(p.state.Unavailable, UnavailableOffering{Offering: o, Until: workflow.Now(ctx).Add(unavailableTTL)})
 }
 
 func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
@@ -215,9 +229,8 @@ func (p *provisioner) onClaimFailed(ctx workflow.Context, msg ClaimFailed) {
 		ns, name, _ := strings.Cut(key, "/")
 		requeued = append(requeued, PodRef{Namespace: ns, Name: name})
 	}
-	until := workflow.Now(ctx).Add(unavailableTTL)
 	for _, o := range msg.Unavailable {
-		p.state.Unavailable = append(p.state.Unavailable, UnavailableOffering{Offering: o, Until: until})
+		p.avoid(ctx, o)
 	}
 	p.onPendingPods(ctx, PendingPods{Pods: requeued})
 }
@@ -396,5 +409,12 @@ func (p *provisioner) drainSignals(ctx workflow.Context) {
 			break
 		}
 		p.forgetClaim(ready.Claim)
+	}
+	for {
+		var off OfferingUnavailable
+		if !p.unavailableCh.ReceiveAsync(&off) {
+			break
+		}
+		p.avoid(ctx, off.Offering)
 	}
 }
