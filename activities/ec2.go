@@ -119,15 +119,14 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, error) {
 				LaunchTemplateName: aws.String(LaunchTemplateName(c.NodePool)),
 				Version:            aws.String("$Latest"),
 			},
-			Overrides: e.overrides(c),
+			Overrides: e.overrides(c, launchCapacityType(c)),
 		}},
 		TargetCapacitySpecification: &ec2types.TargetCapacitySpecificationRequest{
 			TotalTargetCapacity: aws.Int32(1),
 		},
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: tags}},
 	}
-	// Spot is preferred whenever the claim allows it, as Karpenter does.
-	if slices.Contains(c.CapacityTypes, v1.CapacityTypeSpot) {
+	if launchCapacityType(c) == v1.CapacityTypeSpot {
 		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeSpot
 		in.SpotOptions = &ec2types.SpotOptionsRequest{AllocationStrategy: ec2types.SpotAllocationStrategyPriceCapacityOptimized}
 	} else {
@@ -137,12 +136,25 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, error) {
 	return in, nil
 }
 
-func (e *EC2) overrides(c Claim) []ec2types.FleetLaunchTemplateOverridesRequest {
+// launchCapacityType is spot whenever the claim allows it, as Karpenter prefers.
+func launchCapacityType(c Claim) string {
+	if slices.Contains(c.CapacityTypes, v1.CapacityTypeSpot) {
+		return v1.CapacityTypeSpot
+	}
+	return v1.CapacityTypeOnDemand
+}
+
+// overrides are the claim's instance types × zones, less the offerings known to be
+// unavailable (recently out of capacity or interrupted).
+func (e *EC2) overrides(c Claim, capacityType string) []ec2types.FleetLaunchTemplateOverridesRequest {
 	types := c.InstanceTypes[:min(len(c.InstanceTypes), maxOverrideTypes)]
 	zones := slices.Sorted(slices.Values(c.Zones))
 	out := make([]ec2types.FleetLaunchTemplateOverridesRequest, 0, len(types)*len(zones))
 	for _, t := range types {
 		for _, z := range zones {
+			if slices.Contains(c.Unavailable, Offering{InstanceType: t, Zone: z, CapacityType: capacityType}) {
+				continue
+			}
 			out = append(out, ec2types.FleetLaunchTemplateOverridesRequest{
 				InstanceType:     ec2types.InstanceType(t),
 				SubnetId:         aws.String(e.subnetFor(z)),

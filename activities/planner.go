@@ -79,9 +79,21 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 			Labels:        c.Labels,
 			Taints:        c.Taints,
 			PricePerHour:  c.PricePerHour,
+			Unavailable:   unavailableOf(c.InstanceTypes, req.Unavailable),
 		}.WithLifetime(p.pool(c.NodePool)))
 	}
 	return result, nil
+}
+
+// unavailableOf keeps the unavailable offerings of the given instance types.
+func unavailableOf(types []string, unavailable []Offering) []Offering {
+	var out []Offering
+	for _, o := range unavailable {
+		if slices.Contains(types, o.InstanceType) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func (p *Planner) pool(name string) *apisv1.NodePool {

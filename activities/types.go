@@ -41,6 +41,9 @@ type Claim struct {
 	Taints []corev1.Taint    `json:"taints,omitempty"`
 	// PricePerHour is the planned price: the cheapest allowed offering of InstanceTypes[0].
 	PricePerHour float64 `json:"pricePerHour"`
+	// Unavailable are offerings of these instance types known to have no capacity now; the
+	// launch leaves them out.
+	Unavailable []Offering `json:"unavailable,omitempty"`
 	// ExpireAfter is the NodePool's node lifetime; 0 means Never.
 	ExpireAfter time.Duration `json:"expireAfter,omitempty"`
 	// TerminationGracePeriod bounds a drain; past it remaining pods are deleted. 0 means wait

@@ -27,6 +27,9 @@ type Config struct {
 	NodePoolsFile string
 	Zones         []string
 	MetricsAddr   string
+	// InterruptionQueue enables the interruption controller on this SQS queue (name or URL).
+	InterruptionQueue string
+	SQSEndpoint       string
 	// Credentials overrides the AWS default credential chain; for in-process use such as the
 	// lab, never set from flags.
 	Credentials aws.CredentialsProvider
@@ -49,6 +52,8 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "cluster name, used to tag instances (required)")
 	fs.StringVar(&c.NodePoolsFile, "nodepools", "", "file of karpenter.sh/v1 NodePool YAML documents (required)")
 	fs.StringVar(&zones, "zones", "us-east-1a,us-east-1b,us-east-1c", "comma-separated availability zones to launch in")
+	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
+	fs.StringVar(&c.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint URL; empty means the region's public endpoint")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:8081", "address for /metrics and /healthz; empty disables")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -89,6 +94,9 @@ func (c Config) Validate() error {
 	}
 	if c.EC2Endpoint != "" && !isHTTPURL(c.EC2Endpoint) {
 		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be an http:// or https:// URL with a host", c.EC2Endpoint))
+	}
+	if c.SQSEndpoint != "" && !isHTTPURL(c.SQSEndpoint) {
+		errs = append(errs, fmt.Errorf("--sqs-endpoint %q must be an http:// or https:// URL with a host", c.SQSEndpoint))
 	}
 	return errors.Join(errs...)
 }

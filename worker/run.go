@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -76,10 +78,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterActivity(&activities.Kube{Client: kube})
 	w.RegisterActivity(planner)
 	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents})
+	w.RegisterWorkflow(workflows.InterruptionWorkflow)
+	w.RegisterActivity(&activities.Nodes{Client: tc})
+	if cfg.InterruptionQueue != "" {
+		sqsClient, err := newSQSClient(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		w.RegisterActivity(&activities.Interruptions{API: sqsClient})
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
 	defer w.Stop()
+
+	if err := ensureControllers(ctx, tc, cfg); err != nil {
+		return err
+	}
 
 	m := newMetrics()
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
@@ -137,15 +152,59 @@ func kubeConfig(path string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func newEC2Client(ctx context.Context, cfg Config) (*ec2.Client, error) {
+// ensureControllers starts the singleton controllers this worker serves, keeping any that
+// already run: the disruption controller always, the interruption controller when a queue
+// is configured. The Provisioner starts on the first pending pod.
+func ensureControllers(ctx context.Context, tc client.Client, cfg Config) error {
+	start := func(id string, wf, input any) error {
+		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: id, TaskQueue: cfg.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		}, wf, input)
+		if err != nil {
+			return fmt.Errorf("start %s workflow: %w", id, err)
+		}
+		return nil
+	}
+	if err := start(workflows.DisruptionID, workflows.DisruptionWorkflow, workflows.DisruptionInput{}); err != nil {
+		return err
+	}
+	if cfg.InterruptionQueue != "" {
+		return start(workflows.InterruptionID, workflows.InterruptionWorkflow, workflows.InterruptionInput{Queue: cfg.InterruptionQueue})
+	}
+	return nil
+}
+
+func awsConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
 	if cfg.Credentials != nil {
 		opts = append(opts, awsconfig.WithCredentialsProvider(cfg.Credentials))
 	}
-
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return awsCfg, nil
+}
+
+func newSQSClient(ctx context.Context, cfg Config) (*sqs.Client, error) {
+	awsCfg, err := awsConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
+		if cfg.SQSEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.SQSEndpoint)
+		}
+		if cfg.HTTPClient != nil {
+			o.HTTPClient = cfg.HTTPClient
+		}
+	}), nil
+}
+
+func newEC2Client(ctx context.Context, cfg Config) (*ec2.Client, error) {
+	awsCfg, err := awsConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
 		if cfg.EC2Endpoint != "" {

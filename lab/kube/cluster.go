@@ -116,7 +116,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if c.sched, err = startScheduler(ctx, stateDir, schedPath); err != nil {
 		return nil, err
 	}
-	if err := startControllers(ctx, c.Client); err != nil {
+	if err := startControllers(ctx, c.Client, c.Admin); err != nil {
 		return nil, err
 	}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/kubelet"
+	"github.com/nodewright/nodewright/lab/sqssim"
 	"github.com/nodewright/nodewright/lab/temporal"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker"
@@ -37,6 +38,7 @@ type Options struct {
 	UIPort       int // temporal.NoUI disables the Web UI
 	KubePort     int
 	EC2Port      int
+	SQSPort      int
 	DBFile       string        // Temporal's SQLite file; "" keeps it in memory
 	BootDelay    time.Duration // simulated instance boot time
 	// Log receives the lab's own events; ComponentLog receives the noisy logs of Temporal and
@@ -55,6 +57,8 @@ type Stack struct {
 	Kube     *kube.Cluster
 	EC2      *ec2sim.Sim
 	EC2URL   string
+	SQS      *sqssim.Sim
+	SQSURL   string
 	Kubelet  *kubelet.Kubelet
 	Types    []catalog.Type
 
@@ -110,6 +114,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start EC2 simulator: %w", err)
 	}
+	s.SQS = sqssim.New(sqssim.Options{Region: Region})
+	if err := s.SQS.CreateQueue(InterruptionQueue, nil); err != nil {
+		return nil, fmt.Errorf("create interruption queue: %w", err)
+	}
+	s.SQSURL, err = s.SQS.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.SQSPort))
+	if err != nil {
+		return nil, fmt.Errorf("start SQS simulator: %w", err)
+	}
 	s.Kubelet = kubelet.New(s.Kube.Client, types, kubelet.Options{Log: o.Log.With("component", "kubelet")})
 	go func() { _ = s.Kubelet.Run(ctx) }()
 	events, stopWatch := s.EC2.Watch()
@@ -158,18 +170,31 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 // WorkerConfig is the configuration a worker needs to serve this lab.
 func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 	return worker.Config{
-		TemporalAddress: s.Temporal.FrontendAddress(),
-		Namespace:       s.Temporal.Namespace(),
-		TaskQueue:       workflows.TaskQueue,
-		Kubeconfig:      s.Kube.WorkerKubeconfig,
-		Region:          Region,
-		EC2Endpoint:     s.EC2URL,
-		ClusterName:     ClusterName,
-		NodePoolsFile:   nodePoolsFile,
-		Zones:           Zones(),
-		Credentials:     LabCredentials(),
-		HTTPClient:      ec2sim.HTTPClient(),
+		TemporalAddress:   s.Temporal.FrontendAddress(),
+		Namespace:         s.Temporal.Namespace(),
+		TaskQueue:         workflows.TaskQueue,
+		Kubeconfig:        s.Kube.WorkerKubeconfig,
+		Region:            Region,
+		EC2Endpoint:       s.EC2URL,
+		ClusterName:       ClusterName,
+		NodePoolsFile:     nodePoolsFile,
+		Zones:             Zones(),
+		Credentials:       LabCredentials(),
+		HTTPClient:        ec2sim.HTTPClient(),
+		InterruptionQueue: InterruptionQueue,
+		SQSEndpoint:       s.SQSURL,
 	}
+}
+
+// InterruptionQueue is the SQS queue EC2's interruption events arrive on in the lab.
+const InterruptionQueue = "nodewright-interruptions"
+
+// InterruptSpot has EC2 warn that it will reclaim a spot instance after notice (two
+// minutes in AWS), through the interruption queue as EventBridge would deliver it.
+func (s *Stack) InterruptSpot(instanceID string, notice time.Duration) error {
+	return s.EC2.InterruptSpot(instanceID, notice, func(body string) error {
+		return s.SQS.Send(InterruptionQueue, body)
+	})
 }
 
 // LabCredentials are the static keys the EC2 simulator accepts (it checks no signature).
@@ -182,6 +207,9 @@ func (s *Stack) Stop() {
 	s.cancel()
 	if s.EC2 != nil {
 		s.EC2.Close()
+	}
+	if s.SQS != nil {
+		s.SQS.Close()
 	}
 	if s.Kube != nil {
 		s.Kube.Stop()

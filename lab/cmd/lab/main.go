@@ -34,6 +34,7 @@ func main() {
 	uiPort := fs.Int("temporal-ui-port", 8233, "Temporal Web UI port")
 	kubePort := fs.Int("kube-port", 6443, "kube-apiserver port")
 	ec2Port := fs.Int("ec2-port", 4566, "EC2 simulator port")
+	sqsPort := fs.Int("sqs-port", 4576, "SQS simulator port")
 	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
 	_ = fs.Parse(os.Args[2:])
@@ -52,7 +53,7 @@ func main() {
 
 	fmt.Println("starting the lab (Temporal, Kubernetes, EC2 simulator)...")
 	lab, err := stack.Start(ctx, stack.Options{
-		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port,
+		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
 		DBFile: *db, BootDelay: *bootDelay, Log: labLog, ComponentLog: componentLog,
 	})
 	if err != nil {
@@ -84,15 +85,18 @@ func printAddresses(lab *stack.Stack) {
   admin kubeconfig:   kubectl --kubeconfig %s get nodes
   worker kubeconfig:  %s
   EC2 simulator:      %s  (region %s, zones %v)
+  SQS simulator:      %s  (interruption queue %s)
   logs:               %s
 
 run a worker against it:
   AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
-    --kubeconfig %s --ec2-endpoint %s --cluster-name %s --nodepools <file>
+    --kubeconfig %s --ec2-endpoint %s --cluster-name %s \
+    --sqs-endpoint %s --interruption-queue %s --nodepools <file>
 `, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
 		rel(lab.Kube.AdminKubeconfig), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.Region, stack.Zones(),
-		rel(filepath.Join(lab.Dir, "components.log")),
-		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName)
+		lab.SQSURL, stack.InterruptionQueue, rel(filepath.Join(lab.Dir, "components.log")),
+		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName,
+		lab.SQSURL, stack.InterruptionQueue)
 }
 
 func rel(path string) string {
