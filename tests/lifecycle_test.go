@@ -38,6 +38,11 @@ func TestEmptyNodesAreRemovedAfterConsolidateAfter(t *testing.T) {
 		}
 		assertTerminated(t, st.InstanceID)
 	}
+	for _, claim := range claims {
+		replayHistory(t, e.ctx, workflows.NodeWorkflowID(claim), workflows.NodeLifecycleWorkflow, "nodelifecycle_empty_history.json")
+		break
+	}
+	replayHistory(t, e.ctx, workflows.DisruptionID, workflows.DisruptionWorkflow, "disruption_empty_history.json")
 }
 
 // (a) expireAfter 30s: each node is replaced, its pods bound elsewhere, its instance
@@ -73,6 +78,10 @@ func TestExpiredNodesAreReplaced(t *testing.T) {
 			t.Errorf("node %s disrupted before it expired (expires %v, disrupted %+v)", node, st.ExpiresAt, st.Disruption)
 		}
 		assertTerminated(t, st.InstanceID)
+	}
+	for _, claim := range claims {
+		replayHistory(t, e.ctx, workflows.NodeWorkflowID(claim), workflows.NodeLifecycleWorkflow, "nodelifecycle_expired_history.json")
+		break
 	}
 }
 
@@ -110,6 +119,7 @@ func TestManualDrainByUpdateAndRejectionOfASecondRequest(t *testing.T) {
 		t.Errorf("disruption %+v, want Manual with the operator's reason", st.Disruption)
 	}
 	assertTerminated(t, st.InstanceID)
+	replayHistory(t, e.ctx, id, workflows.NodeLifecycleWorkflow, "nodelifecycle_requestdrain_history.json")
 }
 
 // claimsOf maps the test's nodes to their claims.

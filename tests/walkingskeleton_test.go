@@ -93,6 +93,9 @@ func assertLaunchedTypesSatisfyPool(t *testing.T, ctx context.Context) {
 	}
 	launched := 0
 	for _, inst := range lab.EC2.Instances() {
+		if inst.Tags[activities.TagNodePool] != pools[0].Name {
+			continue // other tests' pools share the lab
+		}
 		launched++
 		labels := map[string]string{v1.LabelCapacityType: inst.CapacityType, v1.LabelZone: inst.Zone}
 		for k, v := range typeLabels[inst.Type] {

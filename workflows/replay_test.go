@@ -13,6 +13,8 @@ func historyWorkflows() map[string]any {
 	return map[string]any{
 		"nodelifecycle": NodeLifecycleWorkflow,
 		"provisioner":   ProvisionerWorkflow,
+		"disruption":    DisruptionWorkflow,
+		"interruption":  InterruptionWorkflow,
 	}
 }
 
@@ -32,7 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			prefix, _, _ := strings.Cut(filepath.Base(file), "_")
 			wf, ok := historyWorkflows()[prefix]
 			if !ok {
-				t.Fatalf("history %s: name must start with nodelifecycle_ or provisioner_ to say which workflow it records", file)
+				t.Fatalf("history %s: name must start with nodelifecycle_, provisioner_, disruption_ or interruption_ to say which workflow it records", file)
 			}
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflow(wf)
