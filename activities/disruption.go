@@ -130,7 +130,7 @@ func (d *Disruption) node(n *corev1.Node, pods []*corev1.Pod, types []schedulere
 	}
 	out.NodePool, out.Claim = pool.Name, n.Labels[v1.LabelNodeClaim]
 	out.PricePerHour = offeringPrice(types, n.Labels[v1.LabelInstanceType], n.Labels[v1.LabelZone], out.CapacityType)
-	out.Drifted = requirementsDrifted(pool, n)
+	out.Drifted = requirementsDrifted(pool, n) || templateDrifted(pool, n)
 	out.LastPodEvent = d.PodEvents.Last(n.Name)
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady && c.LastTransitionTime.After(out.LastPodEvent) {
@@ -164,6 +164,13 @@ func requirementsDrifted(pool *v1.NodePool, n *corev1.Node) bool {
 	}
 	ok, err := corev1helpers.MatchNodeSelectorTerms(n, &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{term}})
 	return err == nil && !ok
+}
+
+// templateDrifted: the node was launched from another version of its NodePool's template
+// (Karpenter's NodePoolDrifted). Nodes without the annotation predate it and do not count.
+func templateDrifted(pool *v1.NodePool, n *corev1.Node) bool {
+	h, ok := n.Annotations[v1.AnnotationNodePoolHash]
+	return ok && h != pool.TemplateHash()
 }
 
 func offeringPrice(types []schedulerengine.InstanceType, name, zone, capacityType string) float64 {

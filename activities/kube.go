@@ -28,6 +28,16 @@ func DisruptedTaint() corev1.Taint {
 // Kube does the Kubernetes side of a node's life: registration, readiness, drain, delete.
 type Kube struct {
 	Client kubernetes.Interface
+	// now tells the time for drain deadlines and backoff; nil means time.Now. Tests set it.
+	now func() time.Time
+}
+
+// clock is the time now, as Kube sees it.
+func (k *Kube) clock() time.Time {
+	if k.now == nil {
+		return time.Now()
+	}
+	return k.now()
 }
 
 // WaitForNode polls until a Node with the provider ID exists and returns its name.
@@ -61,6 +71,15 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 		for key, value := range req.Labels {
 			if cur, ok := node.Labels[key]; !ok || cur != value {
 				node.Labels[key] = value
+				changed = true
+			}
+		}
+		if len(req.Annotations) > 0 && node.Annotations == nil {
+			node.Annotations = map[string]string{}
+		}
+		for key, value := range req.Annotations {
+			if cur, ok := node.Annotations[key]; !ok || cur != value {
+				node.Annotations[key] = value
 				changed = true
 			}
 		}

@@ -105,12 +105,13 @@ func (p *Planner) pool(name string) *apisv1.NodePool {
 	return nil
 }
 
-// WithLifetime copies the pool's expireAfter and terminationGracePeriod onto the claim, as
-// Karpenter copies them from the NodePool template to each NodeClaim.
+// WithLifetime copies the pool's expireAfter, terminationGracePeriod and template hash onto
+// the claim, as Karpenter copies them from the NodePool template to each NodeClaim.
 func (c Claim) WithLifetime(pool *apisv1.NodePool) Claim {
 	if pool == nil {
 		return c
 	}
+	c.PoolHash = pool.TemplateHash()
 	spec := pool.Spec.Template.Spec
 	switch {
 	case spec.ExpireAfter.Never:

@@ -44,6 +44,9 @@ type Claim struct {
 	// Unavailable are offerings of these instance types known to have no capacity now; the
 	// launch leaves them out.
 	Unavailable []Offering `json:"unavailable,omitempty"`
+	// PoolHash is the NodePool template's hash at planning time; the node carries it so that
+	// a later template change shows as drift.
+	PoolHash string `json:"poolHash,omitempty"`
 	// ExpireAfter is the NodePool's node lifetime; 0 means Never.
 	ExpireAfter time.Duration `json:"expireAfter,omitempty"`
 	// TerminationGracePeriod bounds a drain; past it remaining pods are deleted. 0 means wait
@@ -108,9 +111,10 @@ type InstanceTypeInfo struct {
 
 // SyncRequest lists what a registered Node must carry.
 type SyncRequest struct {
-	NodeName string            `json:"nodeName"`
-	Labels   map[string]string `json:"labels"`
-	Taints   []corev1.Taint    `json:"taints,omitempty"`
+	NodeName    string            `json:"nodeName"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Taints      []corev1.Taint    `json:"taints,omitempty"`
 }
 
 // DrainRequest asks for one node to be drained.

@@ -31,11 +31,48 @@ var fastDisruption = workflows.DisruptionInput{
 
 // env is one lifecycle test's world: its own worker with its own NodePool, and a namespace.
 type env struct {
-	t    *testing.T
-	ctx  context.Context
-	op   *starter.Operator
-	pool string
-	ns   string
+	t          *testing.T
+	ctx        context.Context
+	op         *starter.Operator
+	pool       string
+	ns         string
+	stopWorker func()
+}
+
+// startWorker runs a worker serving the NodePool YAML until stopWorker.
+func (e *env) startWorker(poolYAML string) {
+	t := e.t
+	t.Helper()
+	file := filepath.Join(lab.Dir, e.pool+".yaml")
+	if err := os.WriteFile(file, []byte(poolYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.OpenFile(filepath.Join(lab.Dir, e.pool+"-worker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := lab.WorkerConfig(file)
+	cfg.MetricsAddr = ""
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(wctx, cfg, slog.New(slog.NewTextHandler(logFile, nil))) }()
+	stopped := false
+	e.stopWorker = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		logFile.Close()
+		if t.Failed() {
+			if log, err := os.ReadFile(logFile.Name()); err == nil {
+				t.Logf("worker log:\n%s", tail(string(log), 60))
+			}
+		}
+	}
 }
 
 // startEnv writes the NodePool, runs a worker for it for the test's duration, restarts the
@@ -51,36 +88,13 @@ func startEnv(t *testing.T, poolYAML string) *env {
 	if len(e.ns) > 50 {
 		e.ns = e.ns[:50]
 	}
-	file := filepath.Join(lab.Dir, e.pool+".yaml")
-	if err := os.WriteFile(file, []byte(poolYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(lab.Dir, e.pool+"-worker.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := lab.WorkerConfig(file)
-	cfg.MetricsAddr = ""
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- worker.Run(wctx, cfg, slog.New(slog.NewTextHandler(logFile, nil))) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-		logFile.Close()
-		if t.Failed() {
-			if log, err := os.ReadFile(logFile.Name()); err == nil {
-				t.Logf("worker log:\n%s", tail(string(log), 60))
-			}
-		}
-	})
+	e.startWorker(poolYAML)
+	t.Cleanup(func() { e.stopWorker() })
 
 	tc := temporalClient(t)
-	e.op = &starter.Operator{Client: tc, TaskQueue: cfg.TaskQueue}
+	e.op = &starter.Operator{Client: tc, TaskQueue: workflows.TaskQueue}
 	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.DisruptionID, TaskQueue: cfg.TaskQueue,
+		ID: workflows.DisruptionID, TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
 	}, workflows.DisruptionWorkflow, fastDisruption)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -142,5 +143,38 @@ func assertTerminated(t *testing.T, instanceID string) {
 	inst, ok := lab.EC2.Instance(instanceID)
 	if !ok || inst.State != ec2sim.StateTerminated {
 		t.Errorf("instance %s is %q, want terminated", instanceID, inst.State)
+	}
+}
+
+// Drift: a node launched from an older version of its NodePool's template is replaced by one
+// from the current template, its pod moving over once the replacement is Ready.
+func TestDriftedNodesAreReplaced(t *testing.T) {
+	v1Pool := poolYAML("drift", "", "consolidateAfter: Never")
+	e := startEnv(t, v1Pool)
+	e.deploy("web", 1, "500m")
+	var old string
+	for n := range e.allBound(1) {
+		old = n
+	}
+	claims := claimsOf(t, e, map[string]bool{old: true})
+
+	// The operator adds a label to the template and rolls the worker out with it.
+	e.stopWorker()
+	e.startWorker(strings.Replace(v1Pool, "  template:\n", "  template:\n    metadata:\n      labels:\n        tier: gold\n", 1))
+	e.eventually("the pod runs on a node with the new template's label", 2*time.Minute, func() (bool, string) {
+		for _, p := range e.pods() {
+			if p.Spec.NodeName == "" || p.Spec.NodeName == old || p.Status.Phase != corev1.PodRunning {
+				return false, "pod on " + p.Spec.NodeName
+			}
+			n, err := lab.Kube.Client.CoreV1().Nodes().Get(e.ctx, p.Spec.NodeName, metav1.GetOptions{})
+			if err != nil || n.Labels["tier"] != "gold" {
+				return false, "new node without tier=gold"
+			}
+		}
+		return len(e.pods()) == 1, "no pod"
+	})
+	st := e.nodeState(claims[old])
+	if st.Disruption == nil || st.Disruption.Reason != "Drifted" || st.Disruption.Replacement == "" {
+		t.Errorf("old node's disruption %+v, want Drifted with a replacement", st.Disruption)
 	}
 }

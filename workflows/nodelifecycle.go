@@ -254,6 +254,9 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
 	sync := activities.SyncRequest{NodeName: n.state.NodeName, Labels: n.nodeLabels(), Taints: n.claim.Taints}
+	if n.claim.PoolHash != "" {
+		sync.Annotations = map[string]string{v1.AnnotationNodePoolHash: n.claim.PoolHash}
+	}
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, sync).Get(ctx, nil); err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ const (
 	CapacityTypeSpot     = "spot"
 
 	AnnotationDoNotDisrupt = "karpenter.sh/do-not-disrupt"
+	// AnnotationNodePoolHash records the NodePool template a node was launched from.
+	AnnotationNodePoolHash = "karpenter.sh/nodepool-hash"
 
 	TaintKeyDisrupted = "karpenter.sh/disrupted"
 )
