@@ -47,7 +47,8 @@ var (
 // InterruptionWorkflow long-polls the interruption queue and turns EC2's warnings into
 // interrupt signals to node workflows, found by their InstanceID search attribute. A spot
 // interruption also tells the provisioner to avoid that offering for a while. Every message
-// is deleted once handled, including those it cannot use, which are counted.
+// is deleted once handled, including those it cannot use, which are counted; one whose node
+// could not be looked up or signalled is left to come back after its visibility timeout.
 func InterruptionWorkflow(ctx workflow.Context, in InterruptionInput) error {
 	if in.Queue == "" {
 		return fmt.Errorf("interruption workflow needs a queue name")
@@ -73,7 +74,9 @@ func InterruptionWorkflow(ctx workflow.Context, in InterruptionInput) error {
 		}
 		for _, m := range msgs {
 			state.Received++
-			handleInterruption(ctx, &state, m)
+			if !handleInterruption(ctx, &state, m) {
+				continue
+			}
 			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), sqsActs.DeleteInterruption, in.Queue, m.ReceiptHandle).Get(ctx, nil); err != nil {
 				state.LastError = fmt.Sprintf("delete message %s: %v", m.MessageID, err)
 			}
@@ -81,7 +84,9 @@ func InterruptionWorkflow(ctx workflow.Context, in InterruptionInput) error {
 	}
 }
 
-func handleInterruption(ctx workflow.Context, state *InterruptionState, m activities.InterruptionMessage) {
+// handleInterruption reports false when a lookup or signal failed, so the message must stay
+// on the queue for another try (the issue: delete it once the signal is accepted).
+func handleInterruption(ctx workflow.Context, state *InterruptionState, m activities.InterruptionMessage) bool {
 	log := workflow.GetLogger(ctx)
 	switch {
 	case m.Error != "":
@@ -91,16 +96,18 @@ func handleInterruption(ctx workflow.Context, state *InterruptionState, m activi
 			state.Unsupported++
 		}
 		log.Warn("interruption message dropped", "message", m.MessageID, "error", m.Error)
-		return
+		return true
 	case m.Kind == string(interruption.RebalanceRecommendation) || m.Kind == string(interruption.NoOp):
 		state.Recorded++
 		log.Info("interruption message recorded", "message", m.MessageID, "kind", m.Kind, "instances", m.InstanceIDs)
-		return
+		return true
 	}
+	settled := true
 	for _, id := range m.InstanceIDs {
 		var node activities.NodeWorkflow
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), nodesActs.FindNodeWorkflow, id).Get(ctx, &node); err != nil {
 			state.LastError = err.Error()
+			settled = false
 			continue
 		}
 		if node.WorkflowID == "" {
@@ -111,6 +118,7 @@ func handleInterruption(ctx workflow.Context, state *InterruptionState, m activi
 		msg := Interrupt{Kind: m.Kind, EventTime: m.EventTime, Deadline: m.Deadline}
 		if err := workflow.SignalExternalWorkflow(ctx, node.WorkflowID, "", SignalInterrupt, msg).Get(ctx, nil); err != nil {
 			state.LastError = fmt.Sprintf("signal %s: %v", node.WorkflowID, err)
+			settled = false
 			continue
 		}
 		state.Signalled++
@@ -121,4 +129,5 @@ func handleInterruption(ctx workflow.Context, state *InterruptionState, m activi
 			}
 		}
 	}
+	return settled
 }

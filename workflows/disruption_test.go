@@ -1,0 +1,526 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/schedulerengine/disruption"
+)
+
+// sentSignal is a signal a controller sent to another workflow, and when (after start).
+type sentSignal struct {
+	at         time.Duration
+	workflowID string
+	name       string
+	arg        any
+}
+
+// recordSignals mocks every external signal to succeed and hands each to record.
+func recordSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, record func(sentSignal)) {
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", mock.Anything, mock.Anything).Return(
+		func(_, workflowID, _ string, name string, arg any) error {
+			record(sentSignal{at: env.Now().Sub(start), workflowID: workflowID, name: name, arg: arg})
+			return nil
+		})
+}
+
+// queryStateAs answers the workflow's state query, decoded as T.
+func queryStateAs[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
+	t.Helper()
+	var s T
+	v, err := env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatalf("query state: %v", err)
+	}
+	if err := v.Get(&s); err != nil {
+		t.Fatalf("decode state: %v", err)
+	}
+	return s
+}
+
+// continuedAs returns the input a workflow continued as new with, failing the test if it
+// ended any other way.
+func continuedAs[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next T
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatalf("decode continue-as-new input: %v", err)
+	}
+	return next
+}
+
+// findAnswer is one scripted FindDisruption result.
+type findAnswer struct {
+	decision activities.DisruptionDecision
+	err      error
+}
+
+// validateCall is one ValidateDisruption call: when, and the command it re-checked.
+type validateCall struct {
+	at  time.Duration
+	cmd disruption.Command
+}
+
+// replacementStart is a NodeLifecycle the controller started as a replacement.
+type replacementStart struct {
+	at time.Duration
+	id string
+	in NodeLifecycleInput
+}
+
+// disruptionRun drives the disruption controller with scripted decisions and records what
+// it looked up, validated, started and signalled.
+type disruptionRun struct {
+	env   *testsuite.TestWorkflowEnvironment
+	start time.Time
+	// finds are answered in order; nothing to do once used up.
+	finds []findAnswer
+	// invalid and validateErr are every validation's answer.
+	invalid     string
+	validateErr error
+
+	mu           sync.Mutex // mocks may run on other goroutines
+	findTimes    []time.Duration
+	validations  []validateCall
+	replacements []replacementStart
+	signals      []sentSignal
+}
+
+func newDisruptionRun(t *testing.T, finds ...findAnswer) *disruptionRun {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	r := &disruptionRun{env: suite.NewTestWorkflowEnvironment(), finds: finds}
+	r.start = r.env.Now()
+	r.env.RegisterWorkflow(DisruptionWorkflow)
+	r.env.RegisterWorkflow(NodeLifecycleWorkflow)
+	return r
+}
+
+func (r *disruptionRun) since() time.Duration { return r.env.Now().Sub(r.start) }
+
+// execute mocks the activities, the replacement node workflow and signals, and runs the
+// controller to its end.
+func (r *disruptionRun) execute(in DisruptionInput) {
+	var d *activities.Disruption
+	r.env.OnActivity(d.FindDisruption, mock.Anything).Return(func(context.Context) (activities.DisruptionDecision, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.findTimes = append(r.findTimes, r.since())
+		if len(r.finds) == 0 {
+			return activities.DisruptionDecision{}, nil
+		}
+		a := r.finds[0]
+		r.finds = r.finds[1:]
+		return a.decision, a.err
+	})
+	r.env.OnActivity(d.ValidateDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, cmd disruption.Command) (string, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.validations = append(r.validations, validateCall{at: r.since(), cmd: cmd})
+		return r.invalid, r.validateErr
+	})
+	r.env.OnWorkflow(NodeLifecycleWorkflow, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in NodeLifecycleInput) (NodeLifecycleResult, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.replacements = append(r.replacements, replacementStart{at: r.since(), id: workflow.GetInfo(ctx).WorkflowExecution.ID, in: in})
+			return NodeLifecycleResult{}, nil
+		})
+	recordSignals(r.env, r.start, func(s sentSignal) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.signals = append(r.signals, s)
+	})
+	r.env.ExecuteWorkflow(DisruptionWorkflow, in)
+}
+
+// run executes the controller until it is cancelled at end.
+func (r *disruptionRun) run(t *testing.T, end time.Duration, in DisruptionInput) {
+	t.Helper()
+	r.at(end, r.env.CancelWorkflow)
+	r.execute(in)
+	if !r.env.IsWorkflowCompleted() {
+		t.Fatal("disruption controller did not finish")
+	}
+}
+
+func (r *disruptionRun) at(d time.Duration, fn func()) { r.env.RegisterDelayedCallback(fn, d) }
+
+// stateAt records the state query's answer at d into *into.
+func (r *disruptionRun) stateAt(t *testing.T, d time.Duration, into *DisruptionState) {
+	t.Helper()
+	r.at(d, func() { *into = queryStateAs[DisruptionState](t, r.env) })
+}
+
+// disrupts returns the disrupt signals sent.
+func (r *disruptionRun) disrupts() []sentSignal {
+	var out []sentSignal
+	for _, s := range r.signals {
+		if s.name == SignalDisrupt {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// replacementClaim is the claim name of the only replacement started so far.
+func (r *disruptionRun) replacementClaim(t *testing.T) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.replacements) != 1 {
+		t.Fatalf("%d replacements started, want 1", len(r.replacements))
+	}
+	return r.replacements[0].in.Claim.Name
+}
+
+// methodOf is the method the engine uses for each reason in these tests.
+var methodOf = map[string]string{
+	disruption.ReasonEmpty:         disruption.MethodEmptiness,
+	disruption.ReasonDrifted:       disruption.MethodDrift,
+	disruption.ReasonUnderutilized: disruption.MethodSingleNodeConsolidation,
+}
+
+// decided is a decision to disrupt the nodes of the given claims (node ip-<claim>) for reason.
+func decided(reason string, savings float64, claims ...string) findAnswer {
+	cmd := &disruption.Command{Method: methodOf[reason], Reason: reason, Savings: savings}
+	var refs []activities.NodeRef
+	for _, c := range claims {
+		cmd.Nodes = append(cmd.Nodes, "ip-"+c)
+		refs = append(refs, activities.NodeRef{Name: "ip-" + c, Claim: c})
+	}
+	return findAnswer{decision: activities.DisruptionDecision{Command: cmd, Nodes: refs}}
+}
+
+// withReplacement adds a replacement claim from pool to a decision.
+func withReplacement(a findAnswer, pool string) findAnswer {
+	c := claimFor(pool)
+	a.decision.Replacement = &c
+	return a
+}
+
+func TestDisruptionPassWithNothingToDo(t *testing.T) {
+	skipped := map[string]string{"ip-a": "pod ns/web-1 has karpenter.sh/do-not-disrupt", "ip-b": "NodePool budget allows 0"}
+	r := newDisruptionRun(t, findAnswer{decision: activities.DisruptionDecision{Skipped: skipped}})
+	var st DisruptionState
+	r.stateAt(t, 15*time.Second, &st)
+	r.run(t, 15*time.Second, DisruptionInput{})
+
+	if !slices.Equal(r.findTimes, []time.Duration{10 * time.Second}) {
+		t.Errorf("looked for disruptions at %v, want [10s]", r.findTimes)
+	}
+	if len(r.signals) != 0 || len(r.validations) != 0 || len(r.replacements) != 0 {
+		t.Errorf("signals %v, validations %v, replacements %v: want none with nothing to do", r.signals, r.validations, r.replacements)
+	}
+	if st.Passes != 1 || st.Decisions != 0 || len(st.Recent) != 0 {
+		t.Errorf("state passes=%d decisions=%d recent=%v, want 1, 0 and none", st.Passes, st.Decisions, st.Recent)
+	}
+	if !maps.Equal(st.LastSkipped, skipped) {
+		t.Errorf("LastSkipped %v, want %v", st.LastSkipped, skipped)
+	}
+}
+
+func TestDisruptionActsOnADecision(t *testing.T) {
+	tests := []struct {
+		name        string
+		found       findAnswer
+		invalid     string
+		validateErr error
+		// wantValidatedAt is when the decision was re-checked; 0 is never.
+		wantValidatedAt time.Duration
+		// wantSignalAt is when the disrupt signals went out; 0 is never.
+		wantSignalAt time.Duration
+		wantOutcome  string // prefix
+	}{
+		{
+			name:            "an empty node is re-checked after the validation delay and then told to go",
+			found:           decided(disruption.ReasonEmpty, 0.19, "default-aaaaa", "default-bbbbb"),
+			wantValidatedAt: 25 * time.Second,
+			wantSignalAt:    25 * time.Second,
+			wantOutcome:     "Disrupted",
+		},
+		{
+			name:         "a drifted node is told to go at once, without re-checking",
+			found:        decided(disruption.ReasonDrifted, 0, "default-aaaaa"),
+			wantSignalAt: 10 * time.Second,
+			wantOutcome:  "Disrupted",
+		},
+		{
+			name:            "an underutilized node that no longer qualifies is left alone",
+			found:           decided(disruption.ReasonUnderutilized, 0.05, "default-aaaaa"),
+			invalid:         "node ip-default-aaaaa gained pod ns/web-3",
+			wantValidatedAt: 25 * time.Second,
+			wantOutcome:     "no longer valid: node ip-default-aaaaa gained pod ns/web-3",
+		},
+		{
+			name:            "a decision that cannot be re-checked is dropped",
+			found:           decided(disruption.ReasonUnderutilized, 0.05, "default-aaaaa"),
+			validateErr:     temporal.NewNonRetryableApplicationError("list nodes: connection refused", "KubeError", nil),
+			wantValidatedAt: 25 * time.Second,
+			wantOutcome:     "validation failed: ",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, tt.found)
+			r.invalid, r.validateErr = tt.invalid, tt.validateErr
+			var st DisruptionState
+			r.stateAt(t, time.Minute, &st)
+			r.run(t, time.Minute, DisruptionInput{})
+
+			var validatedAt []time.Duration
+			for _, v := range r.validations {
+				validatedAt = append(validatedAt, v.at)
+				if !slices.Equal(v.cmd.Nodes, tt.found.decision.Command.Nodes) || v.cmd.Reason != tt.found.decision.Command.Reason {
+					t.Errorf("validated %+v, want the decision %+v", v.cmd, *tt.found.decision.Command)
+				}
+			}
+			if want := timesOrNone(tt.wantValidatedAt, 1); !slices.Equal(validatedAt, want) {
+				t.Errorf("validated at %v, want %v", validatedAt, want)
+			}
+			if len(st.Recent) != 1 {
+				t.Fatalf("recent decisions %+v, want exactly one", st.Recent)
+			}
+			rec := st.Recent[0]
+			if !strings.HasPrefix(rec.Outcome, tt.wantOutcome) {
+				t.Errorf("outcome %q, want it to start with %q", rec.Outcome, tt.wantOutcome)
+			}
+			cmd := tt.found.decision.Command
+			if rec.Method != cmd.Method || rec.Reason != cmd.Reason || !slices.Equal(rec.Nodes, cmd.Nodes) ||
+				rec.Savings != cmd.Savings || !rec.At.Equal(r.start.Add(10*time.Second)) || !strings.HasSuffix(rec.ID, "-1") {
+				t.Errorf("recorded %+v, want the command %+v decided at 10s with an id ending -1", rec, *cmd)
+			}
+			if st.Decisions != 1 {
+				t.Errorf("decisions %d, want 1", st.Decisions)
+			}
+
+			var want []sentSignal
+			if tt.wantSignalAt > 0 {
+				for _, n := range tt.found.decision.Nodes {
+					want = append(want, sentSignal{
+						at: tt.wantSignalAt, workflowID: NodeWorkflowID(n.Claim), name: SignalDisrupt,
+						arg: Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings},
+					})
+				}
+			}
+			if !slices.Equal(r.signals, want) {
+				t.Errorf("signals %+v, want %+v", r.signals, want)
+			}
+		})
+	}
+}
+
+// timesOrNone is n times d, or none when d is 0.
+func timesOrNone(d time.Duration, n int) []time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return slices.Repeat([]time.Duration{d}, n)
+}
+
+func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
+	found := withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa", "default-bbbbb"), "default")
+	r := newDisruptionRun(t, found)
+	// The replacement starts at 25s, after validation.
+	r.at(time.Minute, func() {
+		r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: "default-other", NodeName: "ip-other"})
+	})
+	r.at(2*time.Minute, func() {
+		r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
+	})
+	var st DisruptionState
+	r.stateAt(t, 3*time.Minute, &st)
+	r.run(t, 3*time.Minute, DisruptionInput{})
+
+	claim := r.replacementClaim(t)
+	start := r.replacements[0]
+	if start.at != 25*time.Second {
+		t.Errorf("replacement started at %s, want 25s, after validation", start.at)
+	}
+	if start.id != NodeWorkflowID(claim) || start.in.Notify != DisruptionID {
+		t.Errorf("replacement workflow %q notifying %q, want %s notifying %q", start.id, start.in.Notify, NodeWorkflowID(claim), DisruptionID)
+	}
+	if !strings.HasPrefix(claim, "default-") || !claimNamePattern.MatchString(claim) {
+		t.Errorf("replacement claim %q is not default-<5 lowercase alphanumerics>", claim)
+	}
+	if got, want := start.in.Claim.InstanceTypes, found.decision.Replacement.InstanceTypes; start.in.Claim.NodePool != "default" || !slices.Equal(got, want) {
+		t.Errorf("replacement claim %+v, want the decision's %+v", start.in.Claim, *found.decision.Replacement)
+	}
+	if len(st.Recent) != 1 || st.Recent[0].Outcome != "Disrupted" || st.Recent[0].Replacement != claim {
+		t.Fatalf("recent %+v, want one Disrupted decision with replacement %s", st.Recent, claim)
+	}
+	var want []sentSignal
+	for _, c := range []string{"default-aaaaa", "default-bbbbb"} {
+		want = append(want, sentSignal{
+			at: 2 * time.Minute, workflowID: NodeWorkflowID(c), name: SignalDisrupt,
+			arg: Disrupt{Reason: disruption.ReasonUnderutilized, DecisionID: st.Recent[0].ID, Savings: 0.3, Replacement: claim},
+		})
+	}
+	if !slices.Equal(r.signals, want) {
+		t.Errorf("signals %+v, want %+v: the old nodes go only once their replacement is Ready", r.signals, want)
+	}
+	// The controller waited in the pass, so the next pass starts 10s after it ended.
+	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2*time.Minute + 10*time.Second}) {
+		t.Errorf("looked for disruptions at %v, want 10s and then 2m10s", got)
+	}
+}
+
+func TestDisruptionDropsADecisionWhoseReplacementNeverComes(t *testing.T) {
+	tests := []struct {
+		name string
+		// failAt sends claim-failed for the replacement; 0 never.
+		failAt      time.Duration
+		wantOutcome string // with %s for the claim name
+		wantPassAt  time.Duration
+	}{
+		{
+			name:        "a replacement that fails to launch stops the decision",
+			failAt:      time.Minute,
+			wantOutcome: "replacement %s failed: no capacity",
+			wantPassAt:  time.Minute + 10*time.Second,
+		},
+		{
+			name:        "a replacement not Ready within 15 minutes stops the decision",
+			wantOutcome: "replacement %s not Ready within 15m0s",
+			wantPassAt:  25*time.Second + 15*time.Minute + 10*time.Second,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa"), "default"))
+			if tt.failAt > 0 {
+				r.at(tt.failAt-time.Second, func() {
+					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{Claim: "default-other", Reason: "someone else's"})
+				})
+				r.at(tt.failAt, func() {
+					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{Claim: r.replacementClaim(t), Reason: "no capacity"})
+				})
+			}
+			var st DisruptionState
+			r.stateAt(t, 20*time.Minute, &st)
+			r.run(t, 20*time.Minute, DisruptionInput{})
+
+			if d := r.disrupts(); len(d) != 0 {
+				t.Errorf("disrupt signals %+v, want none without a Ready replacement", d)
+			}
+			if len(st.Recent) != 1 {
+				t.Fatalf("recent %+v, want one decision", st.Recent)
+			}
+			claim := r.replacementClaim(t)
+			if got, want := st.Recent[0].Outcome, strings.ReplaceAll(tt.wantOutcome, "%s", claim); got != want {
+				t.Errorf("outcome %q, want %q", got, want)
+			}
+			if st.Recent[0].Replacement != claim {
+				t.Errorf("recorded replacement %q, want %q", st.Recent[0].Replacement, claim)
+			}
+			if len(r.findTimes) < 2 || r.findTimes[1] != tt.wantPassAt {
+				t.Errorf("looked for disruptions at %v, want the second pass at %s", r.findTimes, tt.wantPassAt)
+			}
+		})
+	}
+}
+
+func TestDisruptionCarriesOnAfterAFailedLookup(t *testing.T) {
+	r := newDisruptionRun(t,
+		findAnswer{err: temporal.NewNonRetryableApplicationError("list pods: connection refused", "KubeError", nil)},
+		decided(disruption.ReasonDrifted, 0, "default-aaaaa"),
+	)
+	var st DisruptionState
+	r.stateAt(t, 25*time.Second, &st)
+	r.run(t, 25*time.Second, DisruptionInput{})
+
+	if !slices.Equal(r.findTimes, []time.Duration{10 * time.Second, 20 * time.Second}) {
+		t.Errorf("looked for disruptions at %v, want 10s and 20s", r.findTimes)
+	}
+	if d := r.disrupts(); len(d) != 1 || d[0].at != 20*time.Second || d[0].workflowID != NodeWorkflowID("default-aaaaa") {
+		t.Errorf("disrupt signals %+v, want one to node/default-aaaaa at 20s", d)
+	}
+	if st.Passes != 2 || st.Decisions != 1 {
+		t.Errorf("passes=%d decisions=%d, want 2 and 1", st.Passes, st.Decisions)
+	}
+}
+
+func TestDisruptionHonoursItsTiming(t *testing.T) {
+	r := newDisruptionRun(t, decided(disruption.ReasonEmpty, 0.1, "default-aaaaa"))
+	r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
+
+	// Pass 1 at 3s waits 2s to validate; pass 2 starts 3s after it ended.
+	if want := []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second}; !slices.Equal(r.findTimes, want) {
+		t.Errorf("looked for disruptions at %v, want %v", r.findTimes, want)
+	}
+	if len(r.validations) != 1 || r.validations[0].at != 5*time.Second {
+		t.Errorf("validations %+v, want one at 5s", r.validations)
+	}
+	if d := r.disrupts(); len(d) != 1 || d[0].at != 5*time.Second {
+		t.Errorf("disrupt signals %+v, want one at 5s", d)
+	}
+}
+
+func TestDisruptionRemembersTheLastTwentyDecisions(t *testing.T) {
+	var finds []findAnswer
+	for range 25 {
+		finds = append(finds, decided(disruption.ReasonDrifted, 0, "default-aaaaa"))
+	}
+	r := newDisruptionRun(t, finds...)
+	var st DisruptionState
+	r.stateAt(t, 255*time.Second, &st)
+	r.run(t, 255*time.Second, DisruptionInput{})
+
+	if st.Decisions != 25 || len(st.Recent) != 20 {
+		t.Fatalf("decisions=%d recent=%d, want 25 and the last 20", st.Decisions, len(st.Recent))
+	}
+	if first, last := st.Recent[0], st.Recent[19]; !strings.HasSuffix(first.ID, "-6") || !strings.HasSuffix(last.ID, "-25") {
+		t.Errorf("recent runs from %s to %s, want decisions 6 to 25, newest last", first.ID, last.ID)
+	}
+}
+
+func TestDisruptionContinuesAsNew(t *testing.T) {
+	t.Run("when suggested, it carries its state and timing into the next run", func(t *testing.T) {
+		r := newDisruptionRun(t, decided(disruption.ReasonDrifted, 0, "default-aaaaa"))
+		r.at(15*time.Second, func() { r.env.SetContinueAsNewSuggested(true) })
+		in := DisruptionInput{Period: Duration(7 * time.Second), ValidationDelay: Duration(3 * time.Second)}
+		r.execute(in)
+
+		next := continuedAs[DisruptionInput](t, r.env)
+		if next.Period != in.Period || next.ValidationDelay != in.ValidationDelay {
+			t.Errorf("carried period %s and validation delay %s, want %s and %s", time.Duration(next.Period), time.Duration(next.ValidationDelay), time.Duration(in.Period), time.Duration(in.ValidationDelay))
+		}
+		// Passes at 7s, 14s and 21s; the suggestion at 15s ends the run after the third.
+		if s := next.State; s.Passes != 3 || s.Decisions != 1 || len(s.Recent) != 1 || s.Recent[0].Outcome != "Disrupted" {
+			t.Errorf("carried state %+v, want 3 passes and the one Disrupted decision", s)
+		}
+		if r.since() != 21*time.Second {
+			t.Errorf("continued as new at %s, want 21s, after the pass under way", r.since())
+		}
+	})
+
+	t.Run("after a thousand passes in one run, whatever was carried in", func(t *testing.T) {
+		r := newDisruptionRun(t)
+		r.execute(DisruptionInput{State: DisruptionState{Passes: 5000, Decisions: 7}})
+
+		next := continuedAs[DisruptionInput](t, r.env)
+		if next.State.Passes != 6000 || next.State.Decisions != 7 {
+			t.Errorf("carried passes=%d decisions=%d, want 6000 and 7", next.State.Passes, next.State.Decisions)
+		}
+		if len(r.findTimes) != 1000 {
+			t.Errorf("%d passes in this run, want 1000", len(r.findTimes))
+		}
+	})
+}
