@@ -3,148 +3,263 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/klog/v2"
 
-	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/nodewright/nodewright/schedulerengine"
 )
 
-// Backoff between drain passes while a PodDisruptionBudget refuses evictions (429), as
-// Karpenter's eviction queue backs off from 100 ms to 10 s.
+// How the drain paces itself. A PodDisruptionBudget's refusal is retried per pod with a
+// backoff from 100 ms to 10 s, as Karpenter's eviction queue does.
 const (
+	drainPollInterval  = 500 * time.Millisecond
 	evictionBackoffMin = 100 * time.Millisecond
 	evictionBackoffMax = 10 * time.Second
 )
 
-// DrainProgress is the drain's heartbeat detail.
-type DrainProgress struct {
-	Remaining int `json:"remaining"`
-	Blocked   int `json:"blocked"`
-}
+// Why a pod was not evicted voluntarily (DrainResult.Blocked).
+const (
+	BlockedByPDB          = "PDB"
+	BlockedByDoNotDisrupt = "do-not-disrupt"
+)
 
-// Drain evicts the node's pods through the Eviction API, so PodDisruptionBudgets are
-// respected, and returns once they are gone. It leaves mirror pods, DaemonSet pods and pods
-// that tolerate the disrupted taint, which would come straight back.
+// ErrTypeInvalidDrain: the drain request can never succeed as given.
+const ErrTypeInvalidDrain = "InvalidDrainRequest"
+
+// Drain drains the node with no deadline, for callers that take success to mean the node
+// is empty: pods that must not be disrupted make it fail (retryably) rather than return
+// while they still run. DrainNode reports them instead.
 func (k *Kube) Drain(ctx context.Context, nodeName string) (DrainResult, error) {
-	var result DrainResult
-	backoff := evictionBackoffMin
+	result, err := k.DrainNode(ctx, DrainRequest{NodeName: nodeName, Reason: "node " + nodeName + " is drained"})
+	if err != nil {
+		return result, err
+	}
+	if !result.Completed {
+		return result, fmt.Errorf("drain %s: pods left: %s", nodeName, describeBlocked(result.Blocked))
+	}
+	return result, nil
+}
+
+// DrainNode drains a node already tainted karpenter.sh/disrupted:NoSchedule, as
+// Karpenter's terminator does. It evicts the pods through the Eviction API, so
+// PodDisruptionBudgets hold, one tier at a time (see drainTier), moving on only once a
+// tier's pods are gone; with a deadline it deletes each pod in time for it to be gone by
+// then. Once the pods are gone it waits for the node's volumes to detach. Without a
+// deadline, pods annotated karpenter.sh/do-not-disrupt stop it: it returns Completed false
+// and names them in Blocked. It heartbeats DrainProgress and a retry resumes from it.
+func (k *Kube) DrainNode(ctx context.Context, req DrainRequest) (DrainResult, error) {
+	if req.NodeName == "" {
+		return DrainResult{}, temporal.NewNonRetryableApplicationError("drain: no node name", ErrTypeInvalidDrain, nil)
+	}
+	d := &drain{kube: k, req: req, progress: resumeDrainProgress(ctx, req.NodeName), retryAt: map[string]time.Time{}}
+	pods, emptied, err := d.evictAll(ctx)
+	if err != nil {
+		return DrainResult{}, fmt.Errorf("drain %s: %w", req.NodeName, err)
+	}
+	skipped := podKeys(pods.staying)
+	if !emptied {
+		return d.progress.result(skipped, false), nil
+	}
+	if err := d.waitForVolumes(ctx, pods.staying); err != nil {
+		return DrainResult{}, fmt.Errorf("drain %s: %w", req.NodeName, err)
+	}
+	return d.progress.result(skipped, true), nil
+}
+
+// drain is one attempt at draining a node.
+type drain struct {
+	kube     *Kube
+	req      DrainRequest
+	progress DrainProgress
+	// retryAt is when a pod refused by a PodDisruptionBudget may be asked again. A resumed
+	// attempt asks at once and backs off from the refusal count it resumed.
+	retryAt map[string]time.Time
+}
+
+// evictAll looks at the node's pods every poll and acts on them until none is left to wait
+// for (emptied), or, without a deadline, only do-not-disrupt pods hold up the current tier.
+// It returns its last look.
+func (d *drain) evictAll(ctx context.Context) (nodePods, bool, error) {
 	for {
-		pods, err := k.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{
-			FieldSelector: fields.OneTermEqualSelector("spec.nodeName", nodeName).String(),
-		})
+		list, err := d.kube.podsOn(ctx, d.req.NodeName)
 		if err != nil {
-			return result, fmt.Errorf("drain %s: list pods: %w", nodeName, err)
+			return nodePods{}, false, err
 		}
-		drainable, skipped := classifyForDrain(pods.Items, nodeName)
-		result.Skipped = skipped
-		if len(drainable) == 0 {
-			slices.Sort(result.Evicted)
-			return result, nil
+		now := d.kube.clock()
+		pods := classifyForDrain(list, d.req.NodeName, now)
+		d.observe(pods)
+		tier, tierPods := pods.currentTier()
+		if tier == tierCount {
+			return pods, true, nil
 		}
-		blocked := 0
-		for _, pod := range drainable {
-			if pod.DeletionTimestamp != nil {
-				continue // already terminating; wait for it to go
-			}
-			evicted, err := k.evict(ctx, pod)
-			switch {
-			case err != nil:
-				return result, fmt.Errorf("drain %s: %w", nodeName, err)
-			case evicted:
-				result.Evicted = appendUnique(result.Evicted, schedulerengine.PodKey(pod))
-			default:
-				blocked++
-			}
+		deleted, err := d.deleteForDeadline(ctx, pods.allWaiting(), now)
+		if err != nil {
+			return pods, false, err
 		}
-		activity.RecordHeartbeat(ctx, DrainProgress{Remaining: len(drainable), Blocked: blocked})
-		wait := pollInterval
-		if blocked > 0 {
-			wait = backoff
-			backoff = min(backoff*2, evictionBackoffMax)
-		} else {
-			backoff = evictionBackoffMin
+		if err := d.evictTier(ctx, tierPods, deleted, now); err != nil {
+			return pods, false, err
 		}
-		if err := sleep(ctx, wait); err != nil {
-			return result, fmt.Errorf("drain %s: %d pods left: %w", nodeName, len(drainable), err)
+		d.progress.heartbeat(ctx)
+		if d.req.Deadline.IsZero() && d.onlyProtected(tierPods) {
+			return pods, false, nil
+		}
+		if err := sleep(ctx, d.nextLook(tierPods, now)); err != nil {
+			return pods, false, fmt.Errorf("%d pods left, %s first: %w", len(d.progress.PodsLeft), tier, err)
 		}
 	}
 }
 
-// evict asks the Eviction API to evict the pod. It returns false without error when a
-// PodDisruptionBudget refuses for now (429); a pod already gone counts as evicted.
-func (k *Kube) evict(ctx context.Context, pod *corev1.Pod) (bool, error) {
-	uid := pod.UID
-	err := k.Client.PolicyV1().Evictions(pod.Namespace).Evict(ctx, &policyv1.Eviction{
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
-		// The UID precondition keeps a pod recreated under the same name from being evicted.
-		DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}},
-	})
-	switch {
-	case err == nil, apierrors.IsNotFound(err):
-		return true, nil
-	case apierrors.IsTooManyRequests(err):
-		return false, nil
-	case apierrors.IsConflict(err):
-		return true, nil // the UID changed: our pod is gone
-	default:
-		return false, fmt.Errorf("evict %s: %w", schedulerengine.PodKey(pod), err)
+// observe brings the progress up to date with a look at the node.
+func (d *drain) observe(pods nodePods) {
+	waiting := pods.allWaiting()
+	onNode := make(map[string]bool, len(waiting))
+	for _, pod := range waiting {
+		key := schedulerengine.PodKey(pod)
+		onNode[key] = true
+		switch {
+		case d.protected(pod):
+			d.progress.block(key, BlockedByDoNotDisrupt)
+		case d.progress.Blocked[key] == BlockedByDoNotDisrupt:
+			delete(d.progress.Blocked, key) // the annotation was removed
+		}
+	}
+	d.progress.forget(onNode)
+	maps.DeleteFunc(d.retryAt, func(key string, _ time.Time) bool { return !onNode[key] })
+	d.progress.PodsLeft = podKeys(waiting)
+	tier, _ := pods.currentTier()
+	d.progress.Tier, d.progress.TierName = 0, ""
+	if tier < tierCount {
+		d.progress.Tier, d.progress.TierName = int(tier)+1, tier.String()
 	}
 }
 
-// classifyForDrain splits the node's live pods into those to evict and the keys of those
-// left alone. Finished pods hold no resources and are ignored.
-func classifyForDrain(pods []corev1.Pod, nodeName string) (drainable []*corev1.Pod, skipped []string) {
-	for i := range pods {
-		pod := &pods[i]
-		if pod.Spec.NodeName != nodeName || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+// deleteForDeadline deletes the pods the deadline leaves no time to evict, whatever their
+// tier, and returns their keys.
+func (d *drain) deleteForDeadline(ctx context.Context, pods []*corev1.Pod, now time.Time) (map[string]bool, error) {
+	deleted := map[string]bool{}
+	for _, pod := range pods {
+		grace, due := deadlineDelete(pod, d.req.Deadline, now)
+		if !due {
 			continue
 		}
-		if isMirrorPod(pod) || isDaemonSetPod(pod) || toleratesDisrupted(pod) {
-			skipped = append(skipped, schedulerengine.PodKey(pod))
+		key := schedulerengine.PodKey(pod)
+		existed, err := d.kube.deleteWithin(ctx, pod, grace)
+		if err != nil {
+			return deleted, err
+		}
+		deleted[key] = true
+		if !existed {
 			continue
 		}
-		drainable = append(drainable, pod)
+		d.progress.Deleted = addUnique(d.progress.Deleted, key)
+		why := "the node's termination grace period expired"
+		if grace > 0 {
+			why = fmt.Sprintf("the node's termination grace period expires in %s", grace.Truncate(time.Second))
+		}
+		d.kube.recordPodEvent(ctx, pod, "Deleted", d.eventMessage("Deleted pod: "+why))
 	}
-	slices.SortFunc(drainable, func(a, b *corev1.Pod) int {
-		return strings.Compare(schedulerengine.PodKey(a), schedulerengine.PodKey(b))
-	})
-	slices.Sort(skipped)
-	return drainable, skipped
+	return deleted, nil
 }
 
-func isMirrorPod(pod *corev1.Pod) bool {
-	_, ok := pod.Annotations[corev1.MirrorPodAnnotationKey]
-	return ok
-}
-
-func isDaemonSetPod(pod *corev1.Pod) bool {
-	owner := metav1.GetControllerOf(pod)
-	return owner != nil && owner.Kind == "DaemonSet"
-}
-
-func toleratesDisrupted(pod *corev1.Pod) bool {
-	taint := DisruptedTaint()
-	for i := range pod.Spec.Tolerations {
-		if pod.Spec.Tolerations[i].ToleratesTaint(klog.Background(), &taint, false) {
-			return true
+// evictTier asks the Eviction API to evict the tier's pods that are due, leaving alone
+// those already terminating or deleted and those that must not be disrupted.
+func (d *drain) evictTier(ctx context.Context, pods []*corev1.Pod, deleted map[string]bool, now time.Time) error {
+	for _, pod := range pods {
+		key := schedulerengine.PodKey(pod)
+		if deleted[key] || isTerminating(pod) || d.protected(pod) || now.Before(d.retryAt[key]) {
+			continue
+		}
+		outcome, err := d.kube.evict(ctx, pod)
+		if err != nil {
+			return err
+		}
+		switch outcome {
+		case evictAccepted:
+			d.progress.Evicted = addUnique(d.progress.Evicted, key)
+			d.settled(key)
+			d.kube.recordPodEvent(ctx, pod, "Evicted", d.eventMessage("Evicted pod"))
+		case evictGone:
+			d.settled(key)
+		case evictRefused:
+			refusals := d.progress.refused(key)
+			d.retryAt[key] = now.Add(evictionBackoff(key, refusals))
+			d.progress.block(key, BlockedByPDB)
 		}
 	}
-	return false
+	return nil
 }
 
-func appendUnique(keys []string, key string) []string {
-	if slices.Contains(keys, key) {
-		return keys
+// settled forgets a pod that is on its way out.
+func (d *drain) settled(key string) {
+	delete(d.retryAt, key)
+	delete(d.progress.PDBRefusals, key)
+	delete(d.progress.Blocked, key)
+}
+
+// nextLook is how long to wait before looking again: a poll, or less when a refused pod
+// is due to be asked again sooner.
+func (d *drain) nextLook(tierPods []*corev1.Pod, now time.Time) time.Duration {
+	wait := drainPollInterval
+	for _, pod := range tierPods {
+		// A time already past belongs to a pod this pass asked, or one terminating anyway.
+		if at := d.retryAt[schedulerengine.PodKey(pod)]; at.After(now) {
+			wait = min(wait, at.Sub(now))
+		}
 	}
-	return append(keys, key)
+	return wait
+}
+
+func (d *drain) deadlinePassed(now time.Time) bool {
+	return !d.req.Deadline.IsZero() && !now.Before(d.req.Deadline)
+}
+
+func (d *drain) eventMessage(what string) string {
+	if d.req.Reason == "" {
+		return what
+	}
+	return what + ": " + d.req.Reason
+}
+
+// podsOn lists the pods bound to the node, from the apiserver's watch cache.
+func (k *Kube) podsOn(ctx context.Context, nodeName string) ([]corev1.Pod, error) {
+	list, err := k.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{
+		FieldSelector:   fields.OneTermEqualSelector("spec.nodeName", nodeName).String(),
+		ResourceVersion: "0",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	return list.Items, nil
+}
+
+// protected: the pod is annotated do-not-disrupt and the drain is not forceful.
+func (d *drain) protected(pod *corev1.Pod) bool {
+	return !d.req.Forceful && hasDoNotDisrupt(pod)
+}
+
+// onlyProtected: nothing in the tier will leave unless its pods' owners act.
+func (d *drain) onlyProtected(pods []*corev1.Pod) bool {
+	for _, pod := range pods {
+		if !d.protected(pod) || isTerminating(pod) {
+			return false
+		}
+	}
+	return len(pods) > 0
+}
+
+// describeBlocked renders Blocked as "ns/a (do-not-disrupt), ns/b (PDB)".
+func describeBlocked(blocked map[string]string) string {
+	parts := make([]string, 0, len(blocked))
+	for _, key := range slices.Sorted(maps.Keys(blocked)) {
+		parts = append(parts, key+" ("+blocked[key]+")")
+	}
+	return strings.Join(parts, ", ")
 }

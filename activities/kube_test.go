@@ -8,11 +8,9 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -214,75 +212,4 @@ func pod(name string, opts ...podOption) *corev1.Pod {
 }
 
 func onNode(n string) podOption { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
-func mirror() podOption {
-	return func(p *corev1.Pod) { p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "hash"} }
-}
-func ownedByDaemonSet() podOption {
-	return func(p *corev1.Pod) {
-		yes := true
-		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "ds", Controller: &yes}}
-	}
-}
-func toleratingEverything() podOption {
-	return func(p *corev1.Pod) { p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}} }
-}
-func finished() podOption { return func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded } }
-
-// evictionRecorder makes the fake apiserver act on evictions: it deletes the pod, or
-// refuses with 429 as a PodDisruptionBudget would for the first refusals[name] attempts.
-type evictionRecorder struct {
-	client    *fake.Clientset
-	refusals  map[string]int
-	attempted []string
-}
-
-func (r *evictionRecorder) react(action k8stesting.Action) (bool, runtime.Object, error) {
-	if action.GetSubresource() != "eviction" {
-		return false, nil, nil
-	}
-	ev := action.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction)
-	r.attempted = append(r.attempted, ev.Name)
-	if r.refusals[ev.Name] > 0 {
-		r.refusals[ev.Name]--
-		return true, nil, apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 1)
-	}
-	gvr := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
-	return true, nil, r.client.Tracker().Delete(gvr, ev.Namespace, ev.Name)
-}
-
-func TestDrainEvictsWhatWouldNotComeBack(t *testing.T) {
-	client := fake.NewClientset(
-		pod("web-1"), pod("web-2"),
-		pod("static", mirror()), pod("logs", ownedByDaemonSet()), pod("tolerant", toleratingEverything()),
-		pod("done", finished()), pod("elsewhere", onNode("n2")),
-	)
-	rec := &evictionRecorder{client: client, refusals: map[string]int{"web-2": 2}}
-	client.PrependReactor("create", "pods", rec.react)
-
-	v, err := runActivity(t, (&Kube{Client: client}).Drain, "n1")
-	if err != nil {
-		t.Fatalf("drain: %v", err)
-	}
-	var got DrainResult
-	if err := v.Get(&got); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"ns/web-1", "ns/web-2"}; !slices.Equal(got.Evicted, want) {
-		t.Errorf("evicted %v, want %v", got.Evicted, want)
-	}
-	if want := []string{"ns/logs", "ns/static", "ns/tolerant"}; !slices.Equal(got.Skipped, want) {
-		t.Errorf("skipped %v, want %v", got.Skipped, want)
-	}
-	if want := []string{"web-1", "web-2", "web-2", "web-2"}; !slices.Equal(rec.attempted, want) {
-		t.Errorf("eviction attempts %v, want %v (web-2 retried after two 429s)", rec.attempted, want)
-	}
-	left, _ := client.CoreV1().Pods("ns").List(context.Background(), metav1.ListOptions{})
-	var names []string
-	for _, p := range left.Items {
-		names = append(names, p.Name)
-	}
-	slices.Sort(names)
-	if want := []string{"done", "elsewhere", "logs", "static", "tolerant"}; !slices.Equal(names, want) {
-		t.Errorf("pods left %v, want %v", names, want)
-	}
-}
+func finished() podOption       { return func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded } }

@@ -121,11 +121,14 @@ type SyncRequest struct {
 type DrainRequest struct {
 	NodeName string `json:"nodeName"`
 	// Deadline is when the NodePool's terminationGracePeriod runs out: pods still on the
-	// node are deleted so that they are gone by then. Zero waits for PodDisruptionBudgets and
-	// do-not-disrupt pods for ever.
+	// node are deleted so that they are gone by then. Zero means none: PodDisruptionBudgets
+	// are waited on for ever, and do-not-disrupt pods end the drain with Completed false.
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Reason is recorded on the pods' eviction events.
 	Reason string `json:"reason,omitempty"`
+	// Forceful evicts pods annotated karpenter.sh/do-not-disrupt too (expiration,
+	// interruption); PodDisruptionBudgets are still respected until the Deadline.
+	Forceful bool `json:"forceful,omitempty"`
 }
 
 // DrainResult reports what a drain did. Keys are namespace/name.

@@ -244,6 +244,9 @@ func TestNodeLifecycleExpiration(t *testing.T) {
 			if !drain.req.Deadline.Equal(wantDeadline) {
 				t.Errorf("DrainNode deadline %v, want %v", drain.req.Deadline, wantDeadline)
 			}
+			if drain.req.Forceful != tt.want.Forceful {
+				t.Errorf("DrainNode forceful = %v, want %v (expiration ignores do-not-disrupt)", drain.req.Forceful, tt.want.Forceful)
+			}
 			d := r.finalState(t).Disruption
 			if d == nil {
 				t.Fatal("terminated node has no Disruption recorded")

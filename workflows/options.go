@@ -16,9 +16,6 @@ const (
 	registrationTimeout = 15 * time.Minute
 	// initializationTimeout bounds the wait for a registered Node to become Ready.
 	initializationTimeout = 15 * time.Minute
-	// drainDeadline bounds a drain whose NodePool sets no terminationGracePeriod. Past it the
-	// node is terminated anyway.
-	drainDeadline = time.Hour
 )
 
 // planOptions: the engine is bounded by Karpenter's one-minute solve budget.

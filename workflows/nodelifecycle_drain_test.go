@@ -1,0 +1,45 @@
+package workflows
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+// A voluntary drain that do-not-disrupt pods keep from finishing is tried again; the node
+// is terminated only once it completes, and the pods left show meanwhile.
+func TestBlockedDrainIsRetriedBeforeTermination(t *testing.T) {
+	r := newControlsRun(t)
+	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
+	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+	r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).Return(nil)
+	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, mock.Anything).Return(nil)
+	blocked := activities.DrainResult{Blocked: map[string]string{"ns/batch": activities.BlockedByDoNotDisrupt}}
+	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(blocked, nil).Twice()
+	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(activities.DrainResult{Completed: true}, nil).Once()
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
+	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(nil)
+
+	var during NodeState
+	r.signalAt(time.Minute, SignalDrain, DrainRequest{Reason: "maintenance"})
+	r.queryAt(t, time.Minute+45*time.Second, &during)
+	r.executeClaim(testNodeClaim())
+
+	if got := r.drainTimes(); !slices.Equal(got, []time.Duration{time.Minute, time.Minute + drainRetryDelay, time.Minute + 2*drainRetryDelay}) {
+		t.Errorf("drain attempts at %v, want every %s until one completes", got, drainRetryDelay)
+	}
+	if during.Phase != PhaseDraining || during.PodsLeft["ns/batch"] != activities.BlockedByDoNotDisrupt {
+		t.Errorf("while blocked: phase %s, pods left %v; want Draining with ns/batch blocked by do-not-disrupt", during.Phase, during.PodsLeft)
+	}
+	if i, j := slices.Index(r.activities, "Terminate"), len(r.activities); i < 0 || i < j-2 {
+		t.Errorf("activities %v: Terminate must follow the completed drain", r.activities)
+	}
+	if r.drains[0].req.Forceful {
+		t.Error("a manual drain was forceful; only expiration and interruption are")
+	}
+}
