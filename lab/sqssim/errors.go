@@ -57,10 +57,6 @@ func invalidAttributeValue(format string, args ...any) *apiError {
 	return sqsError("InvalidAttributeValue", CodeInvalidAttributeValue, http.StatusBadRequest, format, args...)
 }
 
-func invalidAttributeName(name string) *apiError {
-	return sqsError("InvalidAttributeName", CodeInvalidAttributeName, http.StatusBadRequest, "Unknown Attribute %s.", name)
-}
-
 // invalidParameter and missingParameter are not modeled shapes, so the SDK surfaces them as a
 // smithy.GenericAPIError carrying the query code.
 func invalidParameter(format string, args ...any) *apiError {
