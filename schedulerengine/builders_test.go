@@ -189,3 +189,148 @@ func existingNode(name string, cpu string, labels map[string]string, taints ...c
 		},
 	}
 }
+
+func withNamespace(ns string) podOption { return func(p *corev1.Pod) { p.Namespace = ns } }
+
+func withLabels(kv ...string) podOption {
+	return func(p *corev1.Pod) {
+		if p.Labels == nil {
+			p.Labels = map[string]string{}
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			p.Labels[kv[i]] = kv[i+1]
+		}
+	}
+}
+
+// selector builds a label selector from key, value pairs.
+func selector(kv ...string) *metav1.LabelSelector {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return &metav1.LabelSelector{MatchLabels: m}
+}
+
+type spreadOption func(*corev1.TopologySpreadConstraint)
+
+func withSpread(key string, maxSkew int32, sel *metav1.LabelSelector, opts ...spreadOption) podOption {
+	return func(p *corev1.Pod) {
+		sc := corev1.TopologySpreadConstraint{MaxSkew: maxSkew, TopologyKey: key, WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: sel}
+		for _, o := range opts {
+			o(&sc)
+		}
+		p.Spec.TopologySpreadConstraints = append(p.Spec.TopologySpreadConstraints, sc)
+	}
+}
+
+func minDomains(n int32) spreadOption {
+	return func(sc *corev1.TopologySpreadConstraint) { sc.MinDomains = &n }
+}
+
+func nodeAffinityPolicy(policy corev1.NodeInclusionPolicy) spreadOption {
+	return func(sc *corev1.TopologySpreadConstraint) { sc.NodeAffinityPolicy = &policy }
+}
+
+func nodeTaintsPolicy(policy corev1.NodeInclusionPolicy) spreadOption {
+	return func(sc *corev1.TopologySpreadConstraint) { sc.NodeTaintsPolicy = &policy }
+}
+
+func matchLabelKeys(keys ...string) spreadOption {
+	return func(sc *corev1.TopologySpreadConstraint) { sc.MatchLabelKeys = keys }
+}
+
+func scheduleAnyway() spreadOption {
+	return func(sc *corev1.TopologySpreadConstraint) { sc.WhenUnsatisfiable = corev1.ScheduleAnyway }
+}
+
+type termOption func(*corev1.PodAffinityTerm)
+
+func inNamespaces(ns ...string) termOption {
+	return func(t *corev1.PodAffinityTerm) { t.Namespaces = ns }
+}
+
+func namespaceSelector(sel *metav1.LabelSelector) termOption {
+	return func(t *corev1.PodAffinityTerm) { t.NamespaceSelector = sel }
+}
+
+func podAffinityTerm(key string, sel *metav1.LabelSelector, opts ...termOption) corev1.PodAffinityTerm {
+	t := corev1.PodAffinityTerm{TopologyKey: key, LabelSelector: sel}
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
+}
+
+func ensureAffinity(p *corev1.Pod) *corev1.Affinity {
+	if p.Spec.Affinity == nil {
+		p.Spec.Affinity = &corev1.Affinity{}
+	}
+	return p.Spec.Affinity
+}
+
+func withPodAffinity(key string, sel *metav1.LabelSelector, opts ...termOption) podOption {
+	return func(p *corev1.Pod) {
+		a := ensureAffinity(p)
+		if a.PodAffinity == nil {
+			a.PodAffinity = &corev1.PodAffinity{}
+		}
+		a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution = append(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution, podAffinityTerm(key, sel, opts...))
+	}
+}
+
+func withAntiAffinity(key string, sel *metav1.LabelSelector, opts ...termOption) podOption {
+	return func(p *corev1.Pod) {
+		a := ensureAffinity(p)
+		if a.PodAntiAffinity == nil {
+			a.PodAntiAffinity = &corev1.PodAntiAffinity{}
+		}
+		a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution = append(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution, podAffinityTerm(key, sel, opts...))
+	}
+}
+
+func withPreferredPodAffinity(weight int32, key string, sel *metav1.LabelSelector) podOption {
+	return func(p *corev1.Pod) {
+		a := ensureAffinity(p)
+		if a.PodAffinity == nil {
+			a.PodAffinity = &corev1.PodAffinity{}
+		}
+		a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution = append(a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution,
+			corev1.WeightedPodAffinityTerm{Weight: weight, PodAffinityTerm: podAffinityTerm(key, sel)})
+	}
+}
+
+func withPreferredAntiAffinity(weight int32, key string, sel *metav1.LabelSelector) podOption {
+	return func(p *corev1.Pod) {
+		a := ensureAffinity(p)
+		if a.PodAntiAffinity == nil {
+			a.PodAntiAffinity = &corev1.PodAntiAffinity{}
+		}
+		a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution = append(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution,
+			corev1.WeightedPodAffinityTerm{Weight: weight, PodAffinityTerm: podAffinityTerm(key, sel)})
+	}
+}
+
+func withPreferredNodeAffinity(weight int32, exprs ...corev1.NodeSelectorRequirement) podOption {
+	return func(p *corev1.Pod) {
+		a := ensureAffinity(p)
+		if a.NodeAffinity == nil {
+			a.NodeAffinity = &corev1.NodeAffinity{}
+		}
+		a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = append(a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution,
+			corev1.PreferredSchedulingTerm{Weight: weight, Preference: corev1.NodeSelectorTerm{MatchExpressions: exprs}})
+	}
+}
+
+func withHostPort(port int32, protocol corev1.Protocol) podOption {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, corev1.ContainerPort{ContainerPort: port, HostPort: port, Protocol: protocol})
+	}
+}
+
+// existingNodeWith is existingNode in zone, hostname its name, running pods.
+func existingNodeWith(name, zone string, pods ...*corev1.Pod) ExistingNode {
+	n := existingNode(name, "4", map[string]string{v1.LabelArch: "amd64", v1.LabelZone: zone, v1.LabelHostname: name})
+	n.Pods = pods
+	return n
+}

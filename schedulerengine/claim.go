@@ -3,24 +3,35 @@ package schedulerengine
 import "slices"
 
 // claim is a node this Solve plans to launch. It keeps the instance types still able to hold
-// all of its pods and satisfy all of their requirements; adding a pod only ever narrows that
-// set, and a pod that would empty it is refused.
+// all of its pods and satisfy all of their requirements, cheapest first; adding a pod only
+// ever narrows that set, and a pod that would empty it is refused.
 type claim struct {
+	idx   int // position in opening order
 	world *world
 	pool  *poolState
+	topo  *topology
 	reqs  Requirements
 	// merged are the pod terms already folded into reqs and types; a pod with one of them
 	// skips the label checks.
 	merged   []*podTerm
-	types    []int // indices into world.types, in name order
+	types    []int // indices into world.types, cheapest allowed offering first
 	requests vec
 	// ceiling is the largest allocatable per resource over types: a quick test that turns
 	// away pods from a full claim without scanning its types.
 	ceiling vec
+	// limit is how far the claim may grow before new pods prefer a new claim: the
+	// allocatable of the type packing its pods' kind most cheaply (see target.go).
+	limit vec
 	// counted is the capacity charged to the pool's limits (the cheapest fitting type's);
 	// nil until the claim holds a pod or when the pool has no limits.
 	counted vec
 	pods    []string
+	members []*pendingPod // the pods of pods, for the improvement pass
+	ports   []hostPort
+	// dom caches, per topology key, the domain the claim is pinned to, or domainUndecided.
+	dom []int32
+	// removed marks a claim the improvement pass replaced.
+	removed bool
 }
 
 // claimFit is what adding one pod would make of a claim, computed by CanAdd without side
@@ -34,18 +45,23 @@ type claimFit struct {
 	counted  vec
 }
 
-func newClaim(w *world, pool *poolState) *claim {
-	c := &claim{world: w, pool: pool, reqs: pool.reqs, types: pool.types, requests: make(vec, len(w.dims.names))}
+func newClaim(w *world, pool *poolState, topo *topology) *claim {
+	c := &claim{world: w, pool: pool, topo: topo, reqs: pool.reqs, types: pool.types, requests: make(vec, len(w.dims.names))}
 	c.ceiling = c.ceilingOf(c.types)
 	return c
 }
 
-// fresh copies a seeded claim for a new node; slices are shared because claims replace
-// rather than modify them.
-func (c *claim) fresh() *claim {
+// fresh copies a seeded claim for a new node with its own hostname; slices are shared
+// because claims replace rather than modify them.
+func (c *claim) fresh(hostname int32) *claim {
 	cp := *c
 	cp.merged = slices.Clip(c.merged)
-	cp.pods = nil
+	cp.pods, cp.members, cp.ports = nil, nil, nil
+	cp.dom = make([]int32, len(c.topo.keys))
+	for i := range cp.dom {
+		cp.dom[i] = domainUndecided
+	}
+	cp.dom[hostnameKey] = hostname
 	return &cp
 }
 
@@ -80,6 +96,8 @@ func (c *claim) Add(p *pendingPod, f claimFit) {
 	}
 	c.requests = f.requests
 	c.pods = append(c.pods, p.key)
+	c.members = append(c.members, p)
+	c.ports = append(c.ports, p.ports...)
 }
 
 // absorb takes a fit's requirements and instance types (but no pod), which is also how a
@@ -100,7 +118,44 @@ func (c *claim) hasMerged(t *podTerm) bool { return slices.Contains(c.merged, t)
 func (c *claim) ceilingOf(types []int) vec {
 	ceiling := make(vec, len(c.world.dims.names))
 	for _, i := range types {
-		ceiling.raiseTo(c.world.types[i].alloc)
+		ceiling.raiseTo(c.pool.alloc[i])
 	}
 	return ceiling
+}
+
+// domainIn returns the claim's domain for a topology key under reqs (the claim's or a fit's)
+// and whether it is decided: the hostname always is, a key reqs pin to one value is, and a
+// key neither the instance type nor the NodePool sets is decided absent.
+func (c *claim) domainIn(reqs Requirements, keyIdx int) (int32, bool) {
+	if d := c.dom[keyIdx]; d != domainUndecided {
+		return d, true
+	}
+	table := c.topo.keys[keyIdx]
+	r, ok := reqs.Get(table.key)
+	if !ok {
+		if c.world.decidedByInstanceType(table.key) {
+			return domainUndecided, false
+		}
+		return domainAbsent, true
+	}
+	if v, single := r.SingleValue(); single {
+		return table.intern(v), true
+	}
+	if !r.complement || c.world.decidedByInstanceType(table.key) {
+		return domainUndecided, false
+	}
+	return domainAbsent, true // a NodePool-level Exists or NotIn: no value the engine can name
+}
+
+// settleDomains records the domains the claim's requirements now decide, so later checks
+// and counts read them from dom.
+func (c *claim) settleDomains() {
+	for k := range c.dom {
+		if c.dom[k] != domainUndecided {
+			continue
+		}
+		if d, decided := c.domainIn(c.reqs, k); decided {
+			c.dom[k] = d
+		}
+	}
 }

@@ -47,6 +47,38 @@ func mixedInput() Input {
 	}
 }
 
+// topologyInput adds pod topology, host ports, preferences, daemonsets and running pods to
+// mixedInput, where map order and interning order could leak into the plan.
+func topologyInput() Input {
+	in := mixedInput()
+	for i := range 40 {
+		opts := []podOption{withName(fmt.Sprintf("t%02d", i)), withCPU([]string{"250m", "500m", "1"}[i%3]), withLabels("app", fmt.Sprintf("a%d", i%4))}
+		switch i % 8 {
+		case 0:
+			opts = append(opts, withSpread(v1.LabelZone, 1, selector("app", fmt.Sprintf("a%d", i%4))))
+		case 1:
+			opts = append(opts, withSpread(v1.LabelHostname, 1, selector("app", "a1")), withSpread(v1.LabelCapacityType, 2, selector("app", "a1")))
+		case 2:
+			opts = append(opts, withAntiAffinity(v1.LabelHostname, selector("app", "a2")))
+		case 3:
+			opts = append(opts, withPodAffinity(v1.LabelZone, selector("app", "a3")))
+		case 4:
+			opts = append(opts, withPreferredAntiAffinity(10, v1.LabelZone, selector("app", "a0")), withPreferredNodeAffinity(5, expr(v1.LabelArch, corev1.NodeSelectorOpIn, "arm64")))
+		case 5:
+			opts = append(opts, withHostPort(8080, corev1.ProtocolTCP), withNamespace("other"))
+		case 6:
+			opts = append(opts, withSpread(v1.LabelZone, 1, selector("app", "a2"), scheduleAnyway(), minDomains(2)))
+		}
+		in.Pods = append(in.Pods, pod(opts...))
+	}
+	in.ExistingNodes = append(in.ExistingNodes,
+		existingNodeWith("node-c", zoneA, pod(withName("r1"), withLabels("app", "a2")), pod(withName("r2"), withAntiAffinity(v1.LabelHostname, selector("app", "a0")))),
+		existingNodeWith("node-d", zoneB, pod(withName("r3"), withLabels("app", "a1"), withHostPort(8080, corev1.ProtocolTCP))))
+	in.DaemonSetPods = []*corev1.Pod{pod(withName("ds1"), withCPU("100m")), pod(withName("ds2"), withCPU("200m"), withSelector(v1.LabelArch, "arm64"))}
+	in.NamespaceLabels = map[string]map[string]string{"other": {"team": "b"}, "default": {"team": "a"}}
+	return in
+}
+
 // shuffledCopy reorders every list in the input (and each type's offerings) with a seeded
 // generator, leaving the content the same.
 func shuffledCopy(in Input, r *rand.Rand) Input {
@@ -68,6 +100,17 @@ func shuffledCopy(in Input, r *rand.Rand) Input {
 	r.Shuffle(len(out.InstanceTypes), func(i, j int) {
 		out.InstanceTypes[i], out.InstanceTypes[j] = out.InstanceTypes[j], out.InstanceTypes[i]
 	})
+	for i := range out.ExistingNodes {
+		out.ExistingNodes[i].Pods = slices.Clone(out.ExistingNodes[i].Pods)
+		r.Shuffle(len(out.ExistingNodes[i].Pods), func(a, b int) {
+			out.ExistingNodes[i].Pods[a], out.ExistingNodes[i].Pods[b] = out.ExistingNodes[i].Pods[b], out.ExistingNodes[i].Pods[a]
+		})
+	}
+	out.DaemonSetPods = slices.Clone(in.DaemonSetPods)
+	r.Shuffle(len(out.DaemonSetPods), func(i, j int) {
+		out.DaemonSetPods[i], out.DaemonSetPods[j] = out.DaemonSetPods[j], out.DaemonSetPods[i]
+	})
+	out.NamespaceLabels = in.NamespaceLabels
 	return out
 }
 
@@ -81,39 +124,46 @@ func planJSON(t *testing.T, p Plan) string {
 }
 
 func TestSolveGivesTheSamePlanWhateverTheInputOrder(t *testing.T) {
-	in := mixedInput()
-	first, err := Solve(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden := planJSON(t, first)
-	if len(first.NewNodes) == 0 || len(first.Existing) == 0 || len(first.Unschedulable) == 0 {
-		t.Fatalf("input should exercise new nodes, existing nodes and unschedulable pods; got %d, %d, %d",
-			len(first.NewNodes), len(first.Existing), len(first.Unschedulable))
-	}
-	r := rand.New(rand.NewPCG(7, 11))
-	for run := range 20 {
-		plan, err := Solve(shuffledCopy(in, r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := planJSON(t, plan); got != golden {
-			t.Fatalf("run %d of shuffled input gave a different plan:\n%s\nwant\n%s", run, got, golden)
-		}
+	for _, tc := range []struct {
+		name string
+		in   Input
+	}{{"selectors, taints, limits and existing nodes", mixedInput()}, {"pod topology, host ports, preferences and daemonsets too", topologyInput()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := Solve(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := planJSON(t, first)
+			if len(first.NewNodes) == 0 || len(first.Existing) == 0 || len(first.Unschedulable) == 0 {
+				t.Fatalf("input should exercise new nodes, existing nodes and unschedulable pods; got %d, %d, %d",
+					len(first.NewNodes), len(first.Existing), len(first.Unschedulable))
+			}
+			r := rand.New(rand.NewPCG(7, 11))
+			for run := range 20 {
+				plan, err := Solve(shuffledCopy(tc.in, r))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := planJSON(t, plan); got != golden {
+					t.Fatalf("run %d of shuffled input gave a different plan:\n%s\nwant\n%s", run, got, golden)
+				}
+			}
+		})
 	}
 }
 
 func TestSolveDoesNotModifyItsInput(t *testing.T) {
-	in := mixedInput()
-	before, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Solve(in); err != nil {
-		t.Fatal(err)
-	}
-	after, _ := json.Marshal(in)
-	if string(before) != string(after) {
-		t.Fatal("Solve changed its input")
+	for _, in := range []Input{mixedInput(), topologyInput()} {
+		before, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Solve(in); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := json.Marshal(in)
+		if string(before) != string(after) {
+			t.Fatal("Solve changed its input")
+		}
 	}
 }

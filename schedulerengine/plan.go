@@ -3,15 +3,19 @@ package schedulerengine
 import (
 	"cmp"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 )
 
 func (s *solver) plan() Plan {
-	p := Plan{Existing: s.onNodes, Unschedulable: s.unschedulable}
+	p := Plan{Existing: s.onNodes, Unschedulable: s.unschedulable, Order: s.order}
 	for _, c := range s.claims {
-		p.NewNodes = append(p.NewNodes, c.nodeClaim())
+		nc := c.nodeClaim(s.prices(newOfferingFilter(c.reqs)))
+		p.NewNodes = append(p.NewNodes, nc)
+		p.Cost += nc.PricePerHour
 	}
+	p.CostLowerBound = s.costLowerBound()
 	return p
 }
 
@@ -21,26 +25,27 @@ type pricedType struct {
 	price float64
 }
 
+// comparePriced orders types cheapest first, ties by name.
+func comparePriced(w *world, a, b pricedType) int {
+	if d := cmp.Compare(a.price, b.price); d != 0 {
+		return d
+	}
+	return strings.Compare(w.types[a.index].name, w.types[b.index].name)
+}
+
 // nodeClaim turns a claim into the Plan's NodeClaim: its types cheapest first (ties by name),
 // at most MaxInstanceTypes, with the zones and capacity types their allowed offerings span.
-func (c *claim) nodeClaim() NodeClaim {
+func (c *claim) nodeClaim(prices []float64) NodeClaim {
 	w := c.world
 	offerings := newOfferingFilter(c.reqs)
 	priced := make([]pricedType, 0, len(c.types))
 	for _, i := range c.types {
-		if price, ok := w.types[i].cheapest(offerings); ok {
+		if price := prices[i]; !math.IsInf(price, 1) {
 			priced = append(priced, pricedType{index: i, price: price})
 		}
 	}
-	slices.SortFunc(priced, func(a, b pricedType) int {
-		if d := cmp.Compare(a.price, b.price); d != 0 {
-			return d
-		}
-		return strings.Compare(w.types[a.index].name, w.types[b.index].name)
-	})
-	if len(priced) > MaxInstanceTypes {
-		priced = priced[:MaxInstanceTypes]
-	}
+	slices.SortFunc(priced, func(a, b pricedType) int { return comparePriced(w, a, b) })
+	priced = w.truncateKeepingMinValues(priced, c.reqs, MaxInstanceTypes)
 	nc := NodeClaim{
 		NodePool: c.pool.name,
 		Pods:     slices.Clone(c.pods),

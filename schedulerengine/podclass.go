@@ -38,19 +38,23 @@ type podTerm struct {
 
 const fieldNodeName = "metadata.name"
 
-// podClassKey identifies a pod's class; pods with the same key are interchangeable for every
-// check except size.
-func podClassKey(p *corev1.Pod) string {
+// podClassKey identifies a pod's class given the preferred node affinity terms in force;
+// pods with the same key are interchangeable for every node-requirement check.
+func podClassKey(p *corev1.Pod, preferred []corev1.NodeSelectorTerm) string {
 	var required *corev1.NodeSelector
 	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil {
 		required = a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+	}
+	if len(p.Spec.NodeSelector) == 0 && required == nil && len(p.Spec.Tolerations) == 0 && len(preferred) == 0 {
+		return "" // the common case, without paying for JSON
 	}
 	// json.Marshal sorts map keys, so the key does not depend on map order.
 	b, err := json.Marshal(struct {
 		S map[string]string
 		A *corev1.NodeSelector
 		T []corev1.Toleration
-	}{p.Spec.NodeSelector, required, p.Spec.Tolerations})
+		P []corev1.NodeSelectorTerm
+	}{p.Spec.NodeSelector, required, p.Spec.Tolerations, preferred})
 	if err != nil {
 		// These types always marshal; fall back to a key that is merely unshared.
 		return "unshared/" + PodKey(p)
@@ -58,9 +62,18 @@ func podClassKey(p *corev1.Pod) string {
 	return string(b)
 }
 
-func newPodClass(p *corev1.Pod) *podClass {
+// newPodClass builds the class of a pod whose preferred node affinity terms in force are
+// treated as required: they are ANDed into every required term.
+func newPodClass(p *corev1.Pod, preferred []corev1.NodeSelectorTerm) *podClass {
 	c := &podClass{tolerations: p.Spec.Tolerations, taintVerdicts: map[*poolState]*corev1.Taint{}}
 	base, origins := selectorRequirements(p.Spec.NodeSelector)
+	for _, term := range preferred {
+		t, err := affinityTerm(base, origins, corev1.NodeSelectorTerm{MatchExpressions: term.MatchExpressions}, "preferred node affinity ")
+		if err != nil {
+			continue // a preference that cannot be evaluated is no preference
+		}
+		base, origins = t.reqs, t.origins
+	}
 	var required *corev1.NodeSelector
 	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil {
 		required = a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution
@@ -73,7 +86,7 @@ func newPodClass(p *corev1.Pod) *podClass {
 		if len(term.MatchExpressions) == 0 && len(term.MatchFields) == 0 {
 			continue // Kubernetes: an empty term matches no node.
 		}
-		t, err := affinityTerm(base, origins, term)
+		t, err := affinityTerm(base, origins, term, "node affinity ")
 		if err != nil {
 			c.err = fmt.Errorf("required node affinity term %d: %w", i, err)
 			return c
@@ -90,13 +103,14 @@ func selectorRequirements(selector map[string]string) (Requirements, map[string]
 	var reqs Requirements
 	origins := map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(selector)) {
-		reqs = reqs.With(requirementIn(k, selector[k]))
-		origins[k] = fmt.Sprintf("nodeSelector %s=%s", k, selector[k])
+		key := NormalizedLabelKey(k)
+		reqs = reqs.With(requirementIn(key, selector[k]))
+		origins[key] = joinOrigin(origins[key], fmt.Sprintf("nodeSelector %s=%s", k, selector[k]))
 	}
 	return reqs, origins
 }
 
-func affinityTerm(base Requirements, baseOrigins map[string]string, term corev1.NodeSelectorTerm) (*podTerm, error) {
+func affinityTerm(base Requirements, baseOrigins map[string]string, term corev1.NodeSelectorTerm, how string) (*podTerm, error) {
 	t := &podTerm{reqs: base, origins: maps.Clone(baseOrigins)}
 	for _, e := range term.MatchExpressions {
 		r, err := NewRequirement(e.Key, e.Operator, e.Values...)
@@ -104,7 +118,7 @@ func affinityTerm(base Requirements, baseOrigins map[string]string, term corev1.
 			return nil, err
 		}
 		t.reqs = t.reqs.With(r)
-		t.origins[e.Key] = joinOrigin(t.origins[e.Key], "node affinity "+describeExpression(e))
+		t.origins[r.Key] = joinOrigin(t.origins[r.Key], how+describeExpression(e))
 	}
 	for _, f := range term.MatchFields {
 		if f.Key != fieldNodeName {

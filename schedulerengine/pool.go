@@ -23,7 +23,11 @@ type poolState struct {
 	// karpenter.sh/nodepool=name, so a pod selecting any of them is matched by one check.
 	reqs   Requirements
 	taints []corev1.Taint
-	types  []int // indices into world.types the pool allows
+	types  []int // indices into world.types the pool allows, cheapest first
+	// alloc is, per instance type (indexed as world.types), what pods may request on a
+	// node of this pool: the type's allocatable less the daemonsets that would run there.
+	alloc          []vec
+	daemonOverhead bool // some daemonset runs on some type of the pool
 
 	limit   poolLimit
 	used    vec   // capacity of the pool's existing nodes plus its claims' cheapest types
@@ -57,9 +61,12 @@ func newPoolState(w *world, p *v1.NodePool) (*poolState, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nodepool %q: spec.template.spec.requirements[%d]: %w", p.Name, i, err)
 		}
+		if r.MinValues != nil {
+			req = req.WithMinValues(*r.MinValues)
+		}
 		reqs = reqs.With(req)
 	}
-	labels := p.Spec.Template.ObjectMeta.Labels
+	labels := normalizedLabels(p.Spec.Template.ObjectMeta.Labels)
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		reqs = reqs.With(requirementIn(k, labels[k]))
 	}
@@ -67,7 +74,7 @@ func newPoolState(w *world, p *v1.NodePool) (*poolState, error) {
 		name:   p.Name,
 		reqs:   reqs,
 		taints: p.Spec.Template.Spec.Taints,
-		types:  w.typesAllowing(w.allTypes(), reqs),
+		types:  w.byPrice(w.typesAllowing(w.allTypes(), reqs), newOfferingFilter(reqs)),
 		used:   make(vec, len(w.dims.names)),
 		limit:  newPoolLimit(w.dims, p.Spec.Limits),
 	}

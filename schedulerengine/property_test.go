@@ -18,9 +18,11 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
-// The property test solves random workloads on the real catalog and checks every placement
-// with Kubernetes' own node-affinity and toleration code, so a bug in the engine's own
-// requirement logic cannot hide itself.
+// The property test solves random workloads on the real catalog and checks the plan with
+// Kubernetes' own code: node affinity and tolerations for every instance-type option of
+// every claim, and the kube-scheduler's filter plugins (resources, node ports, inter-pod
+// affinity and anti-affinity, topology spread) for binding each pod on the node its claim
+// launches as, so a bug in the engine's own logic cannot hide itself.
 
 func TestSolvePlacementsAreAlwaysSafe(t *testing.T) {
 	types := realInstanceTypes(t)
@@ -36,12 +38,16 @@ func TestSolvePlacementsAreAlwaysSafe(t *testing.T) {
 			checkExistingNodePlacements(t, in, plan)
 			checkClaims(t, in, plan)
 			checkPoolLimits(t, in, plan)
-			if len(plan.NewNodes) == 0 {
-				t.Fatal("random workload produced no new nodes; the generator is not exercising Solve")
+			checkBindsUnderKubeScheduler(t, in, plan)
+			if len(plan.NewNodes) == 0 || len(plan.Unschedulable) > len(in.Pods)/2 {
+				t.Fatalf("%d new nodes and %d of %d pods unschedulable; the generator is not exercising Solve",
+					len(plan.NewNodes), len(plan.Unschedulable), len(in.Pods))
 			}
 		})
 	}
 }
+
+var propertyNamespaces = map[string]map[string]string{"ns": {"team": "a"}, "other": {"team": "b"}}
 
 func randomInput(r *rand.Rand, types []schedulerengine.InstanceType) schedulerengine.Input {
 	general := v1.NodePool{ObjectMeta: metav1.ObjectMeta{Name: "general"}}
@@ -61,36 +67,94 @@ func randomInput(r *rand.Rand, types []schedulerengine.InstanceType) scheduleren
 		{Key: v1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: []string{"arm64"}},
 	}
 
-	in := schedulerengine.Input{NodePools: []v1.NodePool{general, ml, spot}, InstanceTypes: types}
+	in := schedulerengine.Input{NodePools: []v1.NodePool{general, ml, spot}, InstanceTypes: types, NamespaceLabels: propertyNamespaces}
 	for i := range 3 {
-		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
-			Name:   fmt.Sprintf("node-%d", i),
-			Labels: map[string]string{v1.LabelArch: []string{"amd64", "arm64"}[i%2], v1.LabelZone: realZones()[i], v1.LabelNodePool: "general", v1.LabelInstanceType: "m5.2xlarge"},
+		name := fmt.Sprintf("node-%d", i)
+		arch, zone := []string{"amd64", "arm64"}[i%2], realZones()[i]
+		n := schedulerengine.ExistingNode{
+			Name: name,
+			// As the kubelet and cloud provider label nodes: GA and beta keys.
+			Labels: map[string]string{v1.LabelArch: arch, "beta.kubernetes.io/arch": arch, v1.LabelZone: zone, "failure-domain.beta.kubernetes.io/zone": zone,
+				v1.LabelNodePool: "general", v1.LabelInstanceType: "m5.2xlarge", v1.LabelHostname: name},
 			Available: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse(fmt.Sprint(r.IntN(4) + 1)),
 				corev1.ResourceMemory: resource.MustParse("8Gi"),
 				corev1.ResourcePods:   resource.MustParse("20"),
 			},
-		})
+		}
+		for j := range 1 + r.IntN(3) {
+			n.Pods = append(n.Pods, runningPod(r, fmt.Sprintf("running-%d-%d", i, j), name))
+		}
+		in.ExistingNodes = append(in.ExistingNodes, n)
 	}
+	in.DaemonSetPods = daemonSetPods()
 	for i := range 150 + r.IntN(150) {
 		in.Pods = append(in.Pods, randomPod(r, i))
 	}
 	return in
 }
 
+func group(r *rand.Rand) string { return fmt.Sprintf("g%d", r.IntN(5)) }
+
+// runningPod is a pod already bound to an existing node: it counts for spreads and
+// affinities, may repel others with anti-affinity, and may hold a host port.
+func runningPod(r *rand.Rand, name, node string) *corev1.Pod {
+	p := simplePod("ns", name, "100m", "128Mi")
+	p.Spec.NodeName = node
+	p.Labels = map[string]string{"app": group(r)}
+	switch r.IntN(4) {
+	case 0:
+		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
+			{TopologyKey: v1.LabelHostname, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": group(r)}}},
+		}}}
+	case 1:
+		p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 9100, HostPort: 9100}}
+	}
+	return p
+}
+
+// daemonSetPods: one on every node, one on arm64 nodes only, one on the ml pool only.
+func daemonSetPods() []*corev1.Pod {
+	all := simplePod("kube-system", "ds-all", "100m", "64Mi")
+	all.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
+	arm := simplePod("kube-system", "ds-arm", "200m", "128Mi")
+	arm.Spec.NodeSelector = map[string]string{v1.LabelArch: "arm64"}
+	mlOnly := simplePod("kube-system", "ds-ml", "300m", "256Mi")
+	mlOnly.Spec.NodeSelector = map[string]string{"team": "ml"}
+	mlOnly.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "ml", Effect: corev1.TaintEffectNoSchedule}}
+	for _, p := range []*corev1.Pod{all, arm, mlOnly} {
+		p.Labels = map[string]string{"app": "daemon"}
+	}
+	return []*corev1.Pod{all, arm, mlOnly}
+}
+
 func randomPod(r *rand.Rand, i int) *corev1.Pod {
 	cpus := []string{"100m", "250m", "500m", "1", "2", "4", "8", "30"}
 	mems := []string{"128Mi", "512Mi", "1Gi", "4Gi", "16Gi", "100Gi"}
-	p := simplePod("ns", fmt.Sprintf("pod-%03d", i), cpus[r.IntN(len(cpus))], mems[r.IntN(len(mems))])
+	ns := "ns"
+	if r.IntN(5) == 0 {
+		ns = "other"
+	}
+	p := simplePod(ns, fmt.Sprintf("pod-%03d", i), cpus[r.IntN(len(cpus))], mems[r.IntN(len(mems))])
+	p.Labels = map[string]string{"app": group(r)}
 	if r.IntN(10) == 0 {
 		p.Spec.InitContainers = []corev1.Container{{Name: "init", Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpus[r.IntN(len(cpus))])}}}}
 	}
+	randomNodeConstraint(r, p)
+	randomPodTopology(r, p)
+	return p
+}
+
+func randomNodeConstraint(r *rand.Rand, p *corev1.Pod) {
 	selectors := []func(){
+		func() {},
 		func() {},
 		func() { p.Spec.NodeSelector = map[string]string{v1.LabelArch: []string{"amd64", "arm64"}[r.IntN(2)]} },
 		func() { p.Spec.NodeSelector = map[string]string{v1.LabelZone: realZones()[r.IntN(3)]} },
+		func() {
+			p.Spec.NodeSelector = map[string]string{"failure-domain.beta.kubernetes.io/zone": realZones()[r.IntN(3)]}
+		},
 		func() { p.Spec.NodeSelector = map[string]string{v1.LabelCapacityType: v1.CapacityTypeOnDemand} },
 		func() {
 			p.Spec.NodeSelector = map[string]string{"team": "ml"}
@@ -119,7 +183,87 @@ func randomPod(r *rand.Rand, i int) *corev1.Pod {
 		func() { p.Spec.NodeSelector = map[string]string{v1.LabelArch: "s390x"} },
 	}
 	selectors[r.IntN(len(selectors))]()
-	return p
+}
+
+// randomPodTopology gives some pods spreads, affinities, anti-affinities, host ports and
+// preferences, each independently.
+func randomPodTopology(r *rand.Rand, p *corev1.Pod) {
+	chance := func(percent int) bool { return r.IntN(100) < percent }
+	affinity := func() *corev1.Affinity {
+		if p.Spec.Affinity == nil {
+			p.Spec.Affinity = &corev1.Affinity{}
+		}
+		return p.Spec.Affinity
+	}
+	term := func(key string, kv ...string) corev1.PodAffinityTerm {
+		return corev1.PodAffinityTerm{TopologyKey: key, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{kv[0]: kv[1]}}}
+	}
+	if chance(12) {
+		sc := corev1.TopologySpreadConstraint{MaxSkew: int32(1 + r.IntN(2)), TopologyKey: v1.LabelZone, WhenUnsatisfiable: corev1.DoNotSchedule,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": p.Labels["app"]}}}
+		switch r.IntN(6) {
+		case 0:
+			sc.MinDomains = ptr(int32(2 + r.IntN(3)))
+		case 1:
+			sc.NodeTaintsPolicy = ptr(corev1.NodeInclusionPolicyHonor)
+		case 2:
+			sc.NodeAffinityPolicy = ptr(corev1.NodeInclusionPolicyIgnore)
+		case 3:
+			sc.MatchLabelKeys = []string{"app"}
+			sc.LabelSelector = &metav1.LabelSelector{}
+		case 4:
+			sc.WhenUnsatisfiable = corev1.ScheduleAnyway
+		}
+		p.Spec.TopologySpreadConstraints = append(p.Spec.TopologySpreadConstraints, sc)
+	}
+	if chance(10) {
+		p.Spec.TopologySpreadConstraints = append(p.Spec.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
+			MaxSkew: int32(1 + r.IntN(2)), TopologyKey: v1.LabelHostname, WhenUnsatisfiable: corev1.DoNotSchedule,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": group(r)}}})
+	}
+	if chance(5) {
+		p.Spec.TopologySpreadConstraints = append(p.Spec.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
+			MaxSkew: 1, TopologyKey: v1.LabelCapacityType, WhenUnsatisfiable: corev1.DoNotSchedule,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": p.Labels["app"]}}})
+	}
+	if chance(8) {
+		a := affinity()
+		a.PodAntiAffinity = &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term(v1.LabelHostname, "app", p.Labels["app"])}}
+	} else if chance(4) {
+		p.Labels["solo"] = "yes"
+		a := affinity()
+		a.PodAntiAffinity = &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term(v1.LabelZone, "solo", "yes")}}
+	} else if chance(3) {
+		t := term(v1.LabelHostname, "app", group(r))
+		t.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "b"}}
+		a := affinity()
+		a.PodAntiAffinity = &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{t}}
+	} else if chance(5) {
+		a := affinity()
+		a.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{
+			{Weight: 10, PodAffinityTerm: term(v1.LabelHostname, "app", p.Labels["app"])}}}
+	}
+	if chance(8) {
+		a := affinity()
+		a.PodAffinity = &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term(v1.LabelHostname, "app", group(r))}}
+	} else if chance(6) {
+		aff := fmt.Sprintf("z%d", r.IntN(3))
+		p.Labels["aff"] = aff
+		a := affinity()
+		a.PodAffinity = &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term(v1.LabelZone, "aff", aff)}}
+	}
+	if chance(5) {
+		port := []int32{8080, 9100}[r.IntN(2)]
+		p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: port, HostPort: port}}
+	}
+	if chance(5) {
+		a := affinity()
+		if a.NodeAffinity == nil {
+			a.NodeAffinity = &corev1.NodeAffinity{}
+		}
+		a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = []corev1.PreferredSchedulingTerm{{Weight: 20,
+			Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: v1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: []string{"arm64"}}}}}}
+	}
 }
 
 func requiredAffinity(terms ...corev1.NodeSelectorTerm) *corev1.Affinity {
@@ -181,6 +325,9 @@ func checkExistingNodePlacements(t *testing.T, in schedulerengine.Input, plan sc
 	}
 }
 
+// checkClaims checks every instance-type option of every claim in every offering its zones
+// and capacity types allow: the pods' node affinity and tolerations hold, and the type has
+// room for the pods plus the daemonsets that would run there.
 func checkClaims(t *testing.T, in schedulerengine.Input, plan schedulerengine.Plan) {
 	t.Helper()
 	pods := podsByKey(in)
@@ -200,7 +347,6 @@ func checkClaims(t *testing.T, in schedulerengine.Input, plan schedulerengine.Pl
 		prev := -1.0
 		for i, name := range nc.InstanceTypes {
 			it := types[name]
-			assertWithin(t, what+" on "+name, requests, it.Allocatable)
 			price := cheapestAllowed(it, nc)
 			if price < 0 {
 				t.Fatalf("%s option %s has no offering in zones %v / %v", what, name, nc.Zones, nc.CapacityTypes)
@@ -213,20 +359,27 @@ func checkClaims(t *testing.T, in schedulerengine.Input, plan schedulerengine.Pl
 			}
 			prev = price
 			for _, o := range it.Offerings {
-				if !slices.Contains(nc.Zones, o.Zone) || !slices.Contains(nc.CapacityTypes, o.CapacityType) {
+				if !o.Available || !slices.Contains(nc.Zones, o.Zone) || !slices.Contains(nc.CapacityTypes, o.CapacityType) {
 					continue
 				}
-				node := claimNode(nc, it, o)
+				node := claimNode(nc, it, o, "new")
+				where := fmt.Sprintf("%s as %s %s in %s", what, name, o.CapacityType, o.Zone)
 				for _, k := range nc.Pods {
-					assertPodMayRunOn(t, pods[k], node, fmt.Sprintf("%s as %s %s in %s", what, name, o.CapacityType, o.Zone))
+					assertPodMayRunOn(t, pods[k], node, where)
 				}
+				need := requests
+				for _, d := range daemonsLandingOn(in.DaemonSetPods, node) {
+					need = sum(need, schedulerengine.PodRequests(d))
+				}
+				assertWithin(t, where, need, it.Allocatable)
 			}
 		}
 	}
 }
 
-// claimNode is the node a claim becomes if launched as one type and offering.
-func claimNode(nc schedulerengine.NodeClaim, it schedulerengine.InstanceType, o schedulerengine.Offering) *corev1.Node {
+// claimNode is the node a claim becomes if launched as one type and offering, labelled as
+// Karpenter and the kubelet label it (GA and beta keys).
+func claimNode(nc schedulerengine.NodeClaim, it schedulerengine.InstanceType, o schedulerengine.Offering, name string) *corev1.Node {
 	labels := map[string]string{}
 	for k, v := range it.Labels {
 		labels[k] = v
@@ -238,7 +391,39 @@ func claimNode(nc schedulerengine.NodeClaim, it schedulerengine.InstanceType, o 
 	if pinned, ok := nc.Labels[v1.LabelZone]; ok && pinned != o.Zone {
 		labels[v1.LabelZone] = "conflict:" + pinned + "/" + o.Zone
 	}
-	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "new", Labels: labels}, Spec: corev1.NodeSpec{Taints: nc.Taints}}
+	labels[v1.LabelHostname] = name
+	labels[v1.LabelNodePool] = nc.NodePool
+	for beta, ga := range map[string]string{"beta.kubernetes.io/arch": v1.LabelArch, "beta.kubernetes.io/os": v1.LabelOS,
+		"beta.kubernetes.io/instance-type": v1.LabelInstanceType, "failure-domain.beta.kubernetes.io/zone": v1.LabelZone,
+		"failure-domain.beta.kubernetes.io/region": v1.LabelRegion} {
+		if v, ok := labels[ga]; ok {
+			labels[beta] = v
+		}
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec:       corev1.NodeSpec{Taints: nc.Taints},
+		Status:     corev1.NodeStatus{Allocatable: it.Allocatable.DeepCopy(), Capacity: it.Capacity.DeepCopy()},
+	}
+}
+
+// daemonsLandingOn are the daemonset pods the DaemonSet controller would run on node.
+func daemonsLandingOn(daemons []*corev1.Pod, node *corev1.Node) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, d := range daemons {
+		if ok, err := nodeaffinity.GetRequiredNodeAffinity(d).Match(node); err != nil || !ok {
+			continue
+		}
+		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(logr.Discard(), node.Spec.Taints, d.Spec.Tolerations, blocking, true); untolerated {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func blocking(t *corev1.Taint) bool {
+	return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 }
 
 func cheapestAllowed(it schedulerengine.InstanceType, nc schedulerengine.NodeClaim) float64 {
@@ -251,17 +436,88 @@ func cheapestAllowed(it schedulerengine.InstanceType, nc schedulerengine.NodeCla
 	return best
 }
 
+// cheapestOffering is the offering a claim launches as with its first type.
+func cheapestOffering(it schedulerengine.InstanceType, nc schedulerengine.NodeClaim) schedulerengine.Offering {
+	var best schedulerengine.Offering
+	found := false
+	for _, o := range it.Offerings {
+		if o.Available && slices.Contains(nc.Zones, o.Zone) && slices.Contains(nc.CapacityTypes, o.CapacityType) && (!found || o.PricePerHour < best.PricePerHour) {
+			best, found = o, true
+		}
+	}
+	return best
+}
+
 func assertPodMayRunOn(t *testing.T, p *corev1.Pod, node *corev1.Node, where string) {
 	t.Helper()
 	ok, err := nodeaffinity.GetRequiredNodeAffinity(p).Match(node)
 	if err != nil || !ok {
 		t.Errorf("pod %s placed on %s whose labels %v do not satisfy its node selector/affinity (err %v)", schedulerengine.PodKey(p), where, node.Labels, err)
 	}
-	blocking := func(t *corev1.Taint) bool {
-		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
-	}
 	if taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(logr.Discard(), node.Spec.Taints, p.Spec.Tolerations, blocking, true); untolerated {
 		t.Errorf("pod %s placed on %s with untolerated taint %v", schedulerengine.PodKey(p), where, taint)
+	}
+}
+
+// checkBindsUnderKubeScheduler launches each claim as its cheapest option, runs the daemon
+// pods that would land there, then binds the plan's pods one by one in the plan's order;
+// the scheduler's filter plugins must accept each on its planned node.
+func checkBindsUnderKubeScheduler(t *testing.T, in schedulerengine.Input, plan schedulerengine.Plan) {
+	t.Helper()
+	types := map[string]schedulerengine.InstanceType{}
+	for _, it := range in.InstanceTypes {
+		types[it.Name] = it
+	}
+	var nodes []*corev1.Node
+	var bound []*corev1.Pod
+	for _, n := range in.ExistingNodes {
+		allocatable := n.Available.DeepCopy()
+		for _, p := range n.Pods {
+			allocatable = sum(allocatable, schedulerengine.PodRequests(p))
+			bound = append(bound, p)
+		}
+		labels := map[string]string{v1.LabelHostname: n.Name}
+		for k, v := range n.Labels {
+			labels[k] = v
+		}
+		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: labels}, Spec: corev1.NodeSpec{Taints: n.Taints},
+			Status: corev1.NodeStatus{Allocatable: allocatable}})
+	}
+	target := map[string]string{}
+	for key, node := range plan.Existing {
+		target[key] = node
+	}
+	for i, nc := range plan.NewNodes {
+		it := types[nc.InstanceTypes[0]]
+		node := claimNode(nc, it, cheapestOffering(it, nc), fmt.Sprintf("claim-%d", i))
+		nodes = append(nodes, node)
+		for _, d := range daemonsLandingOn(in.DaemonSetPods, node) {
+			copied := d.DeepCopy()
+			copied.Name, copied.Spec.NodeName = d.Name+"-"+node.Name, node.Name
+			bound = append(bound, copied)
+		}
+		for _, key := range nc.Pods {
+			target[key] = node.Name
+		}
+	}
+	filters := newKubeFilters(t, in.NamespaceLabels)
+	pods := podsByKey(in)
+	var waiting []*corev1.Pod
+	for _, key := range plan.Order {
+		waiting = append(waiting, pods[key])
+	}
+	if len(waiting) != len(target) {
+		t.Errorf("plan orders %d pods but places %d", len(waiting), len(target))
+	}
+	for _, p := range waiting {
+		node := target[schedulerengine.PodKey(p)]
+		if err := filters.check(p, node, bound, nodes); err != nil {
+			t.Errorf("pod %s planned on %s, but the kube-scheduler would not bind it there after the pods placed before it: %v", schedulerengine.PodKey(p), node, err)
+			continue
+		}
+		copied := p.DeepCopy()
+		copied.Spec.NodeName = node
+		bound = append(bound, copied)
 	}
 }
 

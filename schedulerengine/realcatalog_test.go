@@ -73,3 +73,36 @@ func TestSolveOnTheRealCatalogExplainsAnImpossiblePod(t *testing.T) {
 		t.Fatalf("reason %q, want one containing %q", got, want)
 	}
 }
+
+func TestSolveOnTheRealCatalogKeepsMinValuesWhenTruncatingTo60Types(t *testing.T) {
+	const families = 55
+	n := families
+	pool := v1.NodePool{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	pool.Spec.Template.Spec.Requirements = []v1.NodeSelectorRequirementWithMinValues{
+		{Key: catalog.LabelInstanceFamily, Operator: corev1.NodeSelectorOpExists, MinValues: &n},
+	}
+	plan, err := schedulerengine.Solve(schedulerengine.Input{
+		Pods:          []*corev1.Pod{simplePod("web", "small", "250m", "512Mi")},
+		NodePools:     []v1.NodePool{pool},
+		InstanceTypes: realInstanceTypes(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.NewNodes) != 1 {
+		t.Fatalf("want one claim, got %d (unschedulable %v)", len(plan.NewNodes), plan.Unschedulable)
+	}
+	byName := map[string]schedulerengine.InstanceType{}
+	for _, it := range realInstanceTypes(t) {
+		byName[it.Name] = it
+	}
+	nc := plan.NewNodes[0]
+	seen := map[string]bool{}
+	for _, name := range nc.InstanceTypes {
+		seen[byName[name].Labels[catalog.LabelInstanceFamily]] = true
+	}
+	if len(nc.InstanceTypes) != schedulerengine.MaxInstanceTypes || len(seen) < families {
+		t.Fatalf("claim keeps %d types of %d families, want %d types covering at least %d families",
+			len(nc.InstanceTypes), len(seen), schedulerengine.MaxInstanceTypes, families)
+	}
+}

@@ -13,8 +13,10 @@ const (
 	reasonTaints reasonKind = iota + 1
 	reasonRequirements
 	reasonInstanceTypes
+	reasonTopology
 	reasonResources
 	reasonLimits
+	reasonMinValues
 )
 
 // rejection says why a pod cannot join a claim or node. Its sentences are built only when

@@ -13,15 +13,15 @@ import (
 )
 
 // Requirement is the set of values one label key may take. Every node selector operator maps
-// onto one shape — a sorted value set, a complement flag ("every value except these") and
-// exclusive integer bounds — so intersecting any two requirements is one function:
+// onto one shape — a sorted value set or its complement, inclusive integer bounds, and whether
+// a node without the label qualifies — so intersecting any two requirements is one function:
 //
 //	In [a b]      values {a b}
-//	NotIn [a]     complement of {a}
+//	NotIn [a]     complement of {a}, absence allowed
 //	Exists        complement of {}
-//	DoesNotExist  {} (no value, so the label must be absent)
-//	Gt 4, Gte 5   complement of {} above 4
-//	Lt 9, Lte 8   complement of {} below 9
+//	DoesNotExist  {}, absence allowed
+//	Gt 4, Gte 5   complement of {}, integers from 5
+//	Lt 9, Lte 8   complement of {}, integers up to 8
 //
 // A Requirement is a value: methods never modify it, Intersect returns a new one.
 type Requirement struct {
@@ -29,27 +29,36 @@ type Requirement struct {
 	complement bool
 	values     []string // sorted, unique
 	bounds     bounds
+	// absent is true when a node without the label satisfies the requirement.
+	absent bool
+	// minValues, when above zero, asks a claim to keep at least that many distinct values of
+	// Key among its instance-type options (Karpenter's minValues).
+	minValues int
 }
 
-// bounds are exclusive integer limits: a value v is inside when lower < v < upper.
+// bounds are inclusive integer limits: a value v is inside when lower <= v <= upper. Any
+// bound also means the value must be an integer.
 type bounds struct {
 	hasLower, hasUpper bool
 	lower, upper       int64
 }
 
-// NewRequirement builds a requirement from a node selector expression. Gte and Lte (which
-// Karpenter adds) become the equivalent exclusive bounds.
+// NewRequirement builds a requirement from a node selector expression. Gt, Lt and Karpenter's
+// Gte and Lte become inclusive bounds; deprecated beta label keys become their GA keys.
 func NewRequirement(key string, op corev1.NodeSelectorOperator, values ...string) (Requirement, error) {
+	key = NormalizedLabelKey(key)
 	r := Requirement{Key: key}
 	switch op {
 	case corev1.NodeSelectorOpIn, corev1.NodeSelectorOpNotIn:
 		if len(values) == 0 {
 			return Requirement{}, fmt.Errorf("%s %s needs at least one value", key, op)
 		}
-		r.complement, r.values = op == corev1.NodeSelectorOpNotIn, sortedUnique(values)
+		notIn := op == corev1.NodeSelectorOpNotIn
+		r.complement, r.absent, r.values = notIn, notIn, sortedUnique(values)
 	case corev1.NodeSelectorOpExists:
 		r.complement = true
 	case corev1.NodeSelectorOpDoesNotExist:
+		r.absent = true
 	case corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt, v1.NodeSelectorOpGte, v1.NodeSelectorOpLte:
 		if len(values) != 1 {
 			return Requirement{}, fmt.Errorf("%s %s needs exactly one integer value, got %d", key, op, len(values))
@@ -58,31 +67,35 @@ func NewRequirement(key string, op corev1.NodeSelectorOperator, values ...string
 		if err != nil {
 			return Requirement{}, fmt.Errorf("%s %s %q: value must be an integer", key, op, values[0])
 		}
-		r.complement = true
-		r.bounds = boundsFor(op, n)
+		b, possible := boundsFor(op, n)
+		if !possible {
+			return r, nil // "Gt MaxInt64": no integer qualifies, and absence does not either
+		}
+		r.complement, r.bounds = true, b
 	default:
 		return Requirement{}, fmt.Errorf("%s: unknown operator %q", key, op)
 	}
 	return r, nil
 }
 
-// boundsFor normalises the four numeric operators to exclusive bounds.
-func boundsFor(op corev1.NodeSelectorOperator, n int64) bounds {
+// boundsFor normalises the four numeric operators to inclusive bounds; possible is false when
+// no integer satisfies the operator.
+func boundsFor(op corev1.NodeSelectorOperator, n int64) (b bounds, possible bool) {
 	switch op {
 	case corev1.NodeSelectorOpGt:
-		return bounds{hasLower: true, lower: n}
-	case v1.NodeSelectorOpGte:
-		if n == math.MinInt64 {
-			return bounds{}
-		}
-		return bounds{hasLower: true, lower: n - 1}
-	case corev1.NodeSelectorOpLt:
-		return bounds{hasUpper: true, upper: n}
-	default: // Lte
 		if n == math.MaxInt64 {
-			return bounds{}
+			return bounds{}, false
 		}
-		return bounds{hasUpper: true, upper: n + 1}
+		return bounds{hasLower: true, lower: n + 1}, true
+	case v1.NodeSelectorOpGte:
+		return bounds{hasLower: true, lower: n}, true
+	case corev1.NodeSelectorOpLt:
+		if n == math.MinInt64 {
+			return bounds{}, false
+		}
+		return bounds{hasUpper: true, upper: n - 1}, true
+	default: // Lte
+		return bounds{hasUpper: true, upper: n}, true
 	}
 }
 
@@ -90,6 +103,16 @@ func boundsFor(op corev1.NodeSelectorOperator, n int64) bounds {
 func requirementIn(key string, values ...string) Requirement {
 	return Requirement{Key: key, values: sortedUnique(values)}
 }
+
+// WithMinValues returns the requirement asking for at least n distinct values.
+func (r Requirement) WithMinValues(n int) Requirement {
+	r.minValues = n
+	return r
+}
+
+// MinValues is how many distinct values of Key a claim's instance types must keep; 0 when
+// the requirement does not ask.
+func (r Requirement) MinValues() int { return r.minValues }
 
 // Has reports whether a node whose label Key has value v satisfies the requirement.
 func (r Requirement) Has(v string) bool {
@@ -101,24 +124,25 @@ func (r Requirement) Has(v string) bool {
 }
 
 // AllowsAbsence reports whether a node without the label satisfies the requirement, which is
-// true exactly for NotIn and DoesNotExist, as in Kubernetes node affinity.
-func (r Requirement) AllowsAbsence() bool {
-	if !r.complement {
-		return len(r.values) == 0
-	}
-	return len(r.values) > 0 && !r.bounds.any()
-}
+// true for NotIn and DoesNotExist (and intersections of only those), as in Kubernetes.
+func (r Requirement) AllowsAbsence() bool { return r.absent }
 
 // MatchesLabel reports whether a node label (present or not) satisfies the requirement.
 func (r Requirement) MatchesLabel(value string, present bool) bool {
 	if !present {
-		return r.AllowsAbsence()
+		return r.absent
 	}
 	return r.Has(value)
 }
 
-// IsEmpty reports whether no label value satisfies the requirement.
-func (r Requirement) IsEmpty() bool { return !r.complement && len(r.values) == 0 }
+// IsEmpty reports whether no label value satisfies the requirement (absence may still).
+func (r Requirement) IsEmpty() bool {
+	if !r.complement {
+		return len(r.values) == 0
+	}
+	n, finite := r.bounds.size()
+	return finite && n <= int64(r.bounds.countAdmitted(r.values))
+}
 
 // Values returns the allowed values of an In-style requirement, or the excluded values of a
 // complement; see Operator for which.
@@ -135,7 +159,7 @@ func (r Requirement) SingleValue() (string, bool) {
 // Operator names the requirement's shape in node selector terms.
 func (r Requirement) Operator() corev1.NodeSelectorOperator {
 	switch {
-	case !r.complement && len(r.values) == 0:
+	case !r.complement && len(r.values) == 0 && r.absent:
 		return corev1.NodeSelectorOpDoesNotExist
 	case !r.complement:
 		return corev1.NodeSelectorOpIn
@@ -155,30 +179,32 @@ func (r Requirement) String() string {
 	var b strings.Builder
 	b.WriteString(r.Key)
 	switch {
-	case !r.complement && len(r.values) == 0:
+	case !r.complement && len(r.values) == 0 && r.absent:
 		b.WriteString(" DoesNotExist")
 	case !r.complement:
 		fmt.Fprintf(&b, " In [%s]", strings.Join(r.values, " "))
 	default:
+		if !r.absent && len(r.values) > 0 && !r.bounds.any() {
+			b.WriteString(" Exists")
+		}
 		if len(r.values) > 0 {
 			fmt.Fprintf(&b, " NotIn [%s]", strings.Join(r.values, " "))
 		}
-		if r.bounds.hasLower {
-			fmt.Fprintf(&b, " Gt %d", r.bounds.lower)
-		}
-		if r.bounds.hasUpper {
-			fmt.Fprintf(&b, " Lt %d", r.bounds.upper)
-		}
+		r.bounds.write(&b)
 		if len(r.values) == 0 && !r.bounds.any() {
 			b.WriteString(" Exists")
 		}
 	}
+	if r.minValues > 0 {
+		fmt.Fprintf(&b, " minValues %d", r.minValues)
+	}
 	return b.String()
 }
 
-// Intersect returns the values both requirements allow. Keys are assumed equal.
+// Intersect returns the values both requirements allow. Keys are assumed equal. The result
+// asks for the larger minValues of the two.
 func (r Requirement) Intersect(o Requirement) Requirement {
-	out := Requirement{Key: r.Key}
+	out := Requirement{Key: r.Key, absent: r.absent && o.absent, minValues: max(r.minValues, o.minValues)}
 	switch {
 	case r.complement && o.complement:
 		b := r.bounds.tighten(o.bounds)
@@ -229,18 +255,7 @@ func complementsIntersect(r, o Requirement) bool {
 	if !finite {
 		return true
 	}
-	removed := int64(0)
-	for _, v := range r.values {
-		if b.admits(v) {
-			removed++
-		}
-	}
-	for _, v := range o.values {
-		if _, dup := slices.BinarySearch(r.values, v); !dup && b.admits(v) {
-			removed++
-		}
-	}
-	return n > removed
+	return n > int64(b.countAdmitted(unionSorted(r.values, o.values)))
 }
 
 func (b bounds) any() bool { return b.hasLower || b.hasUpper }
@@ -253,7 +268,29 @@ func (b bounds) admits(v string) bool {
 	if err != nil {
 		return false
 	}
-	return (!b.hasLower || n > b.lower) && (!b.hasUpper || n < b.upper)
+	return (!b.hasLower || n >= b.lower) && (!b.hasUpper || n <= b.upper)
+}
+
+// countAdmitted is how many of values are canonical integers (as strconv.FormatInt writes
+// them) inside the bounds. Ranges are reasoned about with canonical labels, which is how
+// instance-type labels are written; "05" is a different label value from "5" for In and
+// NotIn, as in Kubernetes.
+func (b bounds) countAdmitted(values []string) int {
+	if !b.any() {
+		return len(values)
+	}
+	count := 0
+	for _, v := range values {
+		if isCanonicalInteger(v) && b.admits(v) {
+			count++
+		}
+	}
+	return count
+}
+
+func isCanonicalInteger(v string) bool {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == v
 }
 
 func (b bounds) tighten(o bounds) bounds {
@@ -267,32 +304,52 @@ func (b bounds) tighten(o bounds) bounds {
 	return out
 }
 
-// size is how many integers lie strictly inside both bounds, when both are set.
+// size is how many integers lie within both bounds, when both are set.
 func (b bounds) size() (int64, bool) {
 	if !b.hasLower || !b.hasUpper {
 		return 0, false
 	}
-	if b.lower == math.MaxInt64 || b.upper <= b.lower+1 {
+	if b.upper < b.lower {
 		return 0, true
 	}
 	// The true difference fits in a uint64 even when upper-lower overflows an int64.
-	gap := uint64(b.upper) - uint64(b.lower) - 1
-	if gap > math.MaxInt64 {
+	gap := uint64(b.upper) - uint64(b.lower)
+	if gap >= math.MaxInt64 {
 		return math.MaxInt64, true
 	}
-	return int64(gap), true
+	return int64(gap) + 1, true
 }
 
+// enumerateExcept lists the canonical integers within the bounds (which size reported as few)
+// that are not excluded, sorted as strings.
 func (b bounds) enumerateExcept(excluded []string) []string {
+	n, _ := b.size()
 	var out []string
-	for n := b.lower + 1; n < b.upper; n++ {
-		s := strconv.FormatInt(n, 10)
+	for i := int64(0); i < n; i++ {
+		s := strconv.FormatInt(b.lower+i, 10)
 		if _, skip := slices.BinarySearch(excluded, s); !skip {
 			out = append(out, s)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+func (b bounds) write(sb *strings.Builder) {
+	if b.hasLower {
+		if b.lower == math.MinInt64 {
+			fmt.Fprintf(sb, " Gte %d", b.lower)
+		} else {
+			fmt.Fprintf(sb, " Gt %d", b.lower-1)
+		}
+	}
+	if b.hasUpper {
+		if b.upper == math.MaxInt64 {
+			fmt.Fprintf(sb, " Lte %d", b.upper)
+		} else {
+			fmt.Fprintf(sb, " Lt %d", b.upper+1)
+		}
+	}
 }
 
 func sortedUnique(values []string) []string {

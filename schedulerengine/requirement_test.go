@@ -2,6 +2,7 @@ package schedulerengine
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +36,11 @@ func TestRequirementOperatorsAdmitTheRightValues(t *testing.T) {
 		{name: "Lt is exclusive", op: corev1.NodeSelectorOpLt, values: []string{"4"}, admits: []string{"3", "-2"}, rejects: []string{"4"}},
 		{name: "Gte includes its value", op: v1.NodeSelectorOpGte, values: []string{"4"}, admits: []string{"4", "5"}, rejects: []string{"3"}},
 		{name: "Lte includes its value", op: v1.NodeSelectorOpLte, values: []string{"4"}, admits: []string{"4", "3"}, rejects: []string{"5"}},
+		{name: "Gt the largest integer admits nothing", op: corev1.NodeSelectorOpGt, values: []string{"9223372036854775807"}, rejects: []string{"9223372036854775807", "0"}},
+		{name: "Lt the smallest integer admits nothing", op: corev1.NodeSelectorOpLt, values: []string{"-9223372036854775808"}, rejects: []string{"-9223372036854775808", "0"}},
+		{name: "Gte the smallest integer admits every integer but no word", op: v1.NodeSelectorOpGte, values: []string{"-9223372036854775808"},
+			admits: []string{"-9223372036854775808", "0", "9223372036854775807"}, rejects: []string{"x"}},
+		{name: "Lte the largest integer admits the largest integer", op: v1.NodeSelectorOpLte, values: []string{"9223372036854775807"}, admits: []string{"9223372036854775807"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,5 +151,62 @@ func TestRequirementsStaySortedAndPinLabels(t *testing.T) {
 	pinned := rs.PinnedLabels()
 	if pinned["a"] != "x" || pinned["b"] != "1" || len(pinned) != 2 {
 		t.Fatalf("pinned = %v, want a=x b=1", pinned)
+	}
+}
+
+func TestRequirementIntersectAllowsAbsenceOnlyWhenBothDo(t *testing.T) {
+	tests := []struct {
+		name   string
+		a, b   Requirement
+		absent bool
+		empty  bool
+	}{
+		{name: "NotIn and DoesNotExist both accept a node without the label", a: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), b: mustReq(t, "k", corev1.NodeSelectorOpDoesNotExist), absent: true, empty: true},
+		{name: "Exists and NotIn need the label", a: mustReq(t, "k", corev1.NodeSelectorOpExists), b: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), absent: false},
+		{name: "two disjoint In sets are impossible, not DoesNotExist", a: requirementIn("k", "a"), b: requirementIn("k", "b"), absent: false, empty: true},
+		{name: "an empty numeric range is impossible", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "5"), b: mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), absent: false, empty: true},
+		{name: "NotIn and a bound need the label", a: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "4"), b: mustReq(t, "k", v1.NodeSelectorOpGte, "2"), absent: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.a.Intersect(tc.b)
+			if got.AllowsAbsence() != tc.absent || got.IsEmpty() != tc.empty {
+				t.Fatalf("%s ∩ %s = %s: allows absence %v, empty %v; want %v, %v", tc.a, tc.b, got, got.AllowsAbsence(), got.IsEmpty(), tc.absent, tc.empty)
+			}
+			compatible := NewRequirements(tc.a).IsCompatible(NewRequirements(tc.b), func(string) bool { return false })
+			if compatible != (!tc.empty || tc.absent) {
+				t.Errorf("Compatible(%s, %s) = %v, want %v", tc.a, tc.b, compatible, !tc.empty || tc.absent)
+			}
+		})
+	}
+}
+
+func TestRequirementKeepsTheLargerMinValues(t *testing.T) {
+	a := mustReq(t, v1.LabelInstanceType, corev1.NodeSelectorOpExists).WithMinValues(3)
+	b := mustReq(t, v1.LabelInstanceType, corev1.NodeSelectorOpNotIn, "x").WithMinValues(5)
+	if got := a.Intersect(b); got.MinValues() != 5 || !strings.HasSuffix(got.String(), "minValues 5") {
+		t.Fatalf("%s ∩ %s = %s with minValues %d, want 5", a, b, got, got.MinValues())
+	}
+}
+
+func TestBetaLabelKeysAreNormalised(t *testing.T) {
+	tests := []struct{ beta, ga string }{
+		{"beta.kubernetes.io/arch", v1.LabelArch},
+		{"beta.kubernetes.io/os", v1.LabelOS},
+		{"beta.kubernetes.io/instance-type", v1.LabelInstanceType},
+		{"failure-domain.beta.kubernetes.io/zone", v1.LabelZone},
+		{"failure-domain.beta.kubernetes.io/region", v1.LabelRegion},
+		{"example.com/team", "example.com/team"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.beta+" becomes "+tc.ga, func(t *testing.T) {
+			if r := mustReq(t, tc.beta, corev1.NodeSelectorOpIn, "x"); r.Key != tc.ga {
+				t.Fatalf("requirement on %s has key %s, want %s", tc.beta, r.Key, tc.ga)
+			}
+			labels := normalizedLabels(map[string]string{tc.beta: "x"})
+			if labels[tc.ga] != "x" || labels[tc.beta] != "x" {
+				t.Fatalf("labels %v should carry both %s and %s", labels, tc.beta, tc.ga)
+			}
+		})
 	}
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // newSolver prepares one Solve: a dim per resource name in the input, the instance types as
-// vecs, pools in the order they are tried with their existing usage, existing nodes by name,
-// and the pods in first-fit-decreasing order with their classes.
+// vecs, pools in the order they are tried with their existing usage and daemonset overhead,
+// existing nodes (ready ones first), the pod-topology groups with what existing pods already
+// count, and the pods in first-fit-decreasing order with their classes.
 func newSolver(in Input) (*solver, error) {
 	requests := make([]corev1.ResourceList, len(in.Pods))
 	for i, p := range in.Pods {
@@ -26,8 +27,22 @@ func newSolver(in Input) (*solver, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &solver{world: w, seeds: map[seedKey]seed{}, onNodes: map[string]string{}, unschedulable: map[string]string{}}
-	if err := s.addPools(in.NodePools); err != nil {
+	s := &solver{
+		world:         w,
+		topo:          newTopology(in.NamespaceLabels),
+		seeds:         map[seedKey]seed{},
+		classes:       map[string]*podClass{},
+		topos:         map[string]cachedTopo{},
+		demand:        map[*podClass]vec{},
+		priceTables:   map[string][]float64{},
+		onNodes:       map[string]string{},
+		unschedulable: map[string]string{},
+	}
+	daemons, err := newDaemons(d, in.DaemonSetPods)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addPools(in.NodePools, daemons); err != nil {
 		return nil, err
 	}
 	if err := s.addExistingNodes(in.ExistingNodes); err != nil {
@@ -36,6 +51,9 @@ func newSolver(in Input) (*solver, error) {
 	if err := s.addPods(in.Pods, requests); err != nil {
 		return nil, err
 	}
+	s.prepareTopology()
+	s.levelPods()
+	s.spare = s.topo.keys[hostnameKey].intern(claimHostname(0))
 	return s, nil
 }
 
@@ -48,10 +66,15 @@ func allResourceLists(in Input, podRequests []corev1.ResourceList) []corev1.Reso
 	for _, n := range in.ExistingNodes {
 		lists = append(lists, n.Available, n.Capacity)
 	}
+	for _, p := range in.DaemonSetPods {
+		if p != nil {
+			lists = append(lists, PodRequests(p))
+		}
+	}
 	return append(lists, limitNames(in.NodePools))
 }
 
-func (s *solver) addPools(pools []v1.NodePool) error {
+func (s *solver) addPools(pools []v1.NodePool, daemons []daemon) error {
 	sorted := sortPools(pools)
 	if dup := duplicateName(sorted); dup != "" {
 		return fmt.Errorf("nodepool %q is listed twice", dup)
@@ -61,6 +84,7 @@ func (s *solver) addPools(pools []v1.NodePool) error {
 		if err != nil {
 			return err
 		}
+		ps.applyDaemonOverhead(s.world, daemons)
 		s.pools = append(s.pools, ps)
 	}
 	return nil
@@ -77,17 +101,29 @@ func duplicateName(pools []v1.NodePool) string {
 	return ""
 }
 
+// addExistingNodes keeps the nodes ready ones first, then in-flight ones, each by name, the
+// order pods try them in.
 func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 	sorted := slices.Clone(nodes)
-	slices.SortFunc(sorted, func(a, b ExistingNode) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(sorted, func(a, b ExistingNode) int {
+		if a.InFlight != b.InFlight {
+			if a.InFlight {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	byName := map[string]*poolState{}
 	for _, p := range s.pools {
 		byName[p.name] = p
 	}
-	for i, n := range sorted {
-		if i > 0 && n.Name == sorted[i-1].Name {
+	seen := map[string]bool{}
+	for _, n := range sorted {
+		if seen[n.Name] {
 			return fmt.Errorf("existing node %q is listed twice", n.Name)
 		}
+		seen[n.Name] = true
 		s.existing = append(s.existing, newRunningNode(s.world.dims, n))
 		if pool, ok := byName[n.Labels[v1.LabelNodePool]]; ok {
 			pool.countExisting(s.world.capacityOfNode(n))
@@ -97,7 +133,6 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 }
 
 func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) error {
-	classes := map[string]*podClass{}
 	seen := map[string]bool{}
 	for i, p := range pods {
 		if p == nil {
@@ -108,26 +143,140 @@ func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) err
 			return fmt.Errorf("pod %s is listed twice", key)
 		}
 		seen[key] = true
-		classKey := podClassKey(p)
-		class, ok := classes[classKey]
-		if !ok {
-			class = newPodClass(p)
-			classes[classKey] = class
-		}
-		s.queue = append(s.queue, &pendingPod{key: key, requests: s.world.dims.vec(requests[i]), class: class})
+		s.queue = append(s.queue, &pendingPod{
+			key:      key,
+			pod:      p,
+			requests: s.world.dims.vec(requests[i]),
+			ports:    podHostPorts(p),
+			prefs:    preferencesOf(p),
+		})
 	}
-	slices.SortFunc(s.queue, byCPUThenMemoryDescending)
+	sortLargestFirst(s.queue)
 	return nil
 }
 
-// byCPUThenMemoryDescending is first-fit-decreasing order; the pod key breaks ties so the
-// order never depends on the input's.
-func byCPUThenMemoryDescending(a, b *pendingPod) int {
-	if c := cmp.Compare(b.requests[dimCPU], a.requests[dimCPU]); c != 0 {
-		return c
+// prepareTopology registers every topology group the input states (pending pods' with all
+// preferences in force, existing pods' required anti-affinity), reads the existing nodes'
+// domains and spread groups' possible domains, and counts the existing pods.
+func (s *solver) prepareTopology() {
+	registered := map[string]bool{}
+	register := func(p *corev1.Pod, c constraints) {
+		key := topoKey(p, c)
+		if registered[key] {
+			return
+		}
+		registered[key] = true
+		_, _, antis, err := s.topo.groupsFor(p, c)
+		if err != nil {
+			return // the pod's level reports it
+		}
+		for _, o := range antis[:c.requiredAntis] {
+			o.group.ownable = true
+		}
 	}
-	if c := cmp.Compare(b.requests[dimMemory], a.requests[dimMemory]); c != 0 {
-		return c
+	for _, p := range s.queue {
+		register(p.pod, constraintsInForce(p.pod, nil).topology)
 	}
-	return strings.Compare(a.key, b.key)
+	for _, n := range s.existing {
+		for _, p := range n.pods {
+			register(p, requiredAntiAffinity(p))
+		}
+	}
+	if len(s.topo.groups) == 0 {
+		for _, n := range s.existing {
+			n.settleDomains(s.topo)
+		}
+		return
+	}
+	for _, n := range s.existing {
+		n.settleDomains(s.topo)
+	}
+	for _, g := range s.topo.groups {
+		if g.kind == groupSpread && g.keyIdx != hostnameKey {
+			g.domains = s.spreadDomains(g)
+		}
+	}
+	for _, n := range s.existing {
+		for _, p := range n.pods {
+			s.recordOnNode(n, s.topo.matching(p), existingAntis(s.topo, p))
+		}
+	}
 }
+
+func requiredAntiAffinity(p *corev1.Pod) constraints {
+	var c constraints
+	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+		c.antis = a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+		c.requiredAntis = len(c.antis)
+	}
+	return c
+}
+
+func existingAntis(t *topology, p *corev1.Pod) []*topoGroup {
+	c := requiredAntiAffinity(p)
+	if len(c.antis) == 0 {
+		return nil
+	}
+	_, _, antis, err := t.groupsFor(p, c)
+	if err != nil {
+		return nil
+	}
+	out := make([]*topoGroup, len(antis))
+	for i, o := range antis {
+		out[i] = o.group
+	}
+	return out
+}
+
+// levelPods builds each pending pod's first level (every preference in force) and sums the
+// demand of each class, which sizes claims (see target.go).
+func (s *solver) levelPods() {
+	for _, p := range s.queue {
+		p.levels = []*podLevel{s.levelOf(p.pod, nil)}
+		class := p.levels[0].class
+		if d, ok := s.demand[class]; ok {
+			s.demand[class] = d.plus(p.requests)
+		} else {
+			s.demand[class] = p.requests
+		}
+	}
+}
+
+// sortLargestFirst orders pods for first-fit-decreasing by their dominant share: the larger
+// of their cpu and their memory, memory weighed by the pods' overall cpu-to-memory ratio,
+// so memory-heavy pods are not all left to the end when nodes have no memory left. Ties go
+// by cpu, then memory, then pod key, so the order never depends on the input's.
+func sortLargestFirst(queue []*pendingPod) {
+	var cpu, memory float64
+	for _, p := range queue {
+		cpu += float64(p.requests[dimCPU])
+		memory += float64(p.requests[dimMemory])
+	}
+	memoryWeight := 0.0
+	if memory > 0 {
+		memoryWeight = cpu / memory
+	}
+	size := func(p *pendingPod) float64 {
+		return max(float64(p.requests[dimCPU]), float64(p.requests[dimMemory])*memoryWeight)
+	}
+	sizes := make(map[*pendingPod]float64, len(queue))
+	for _, p := range queue {
+		sizes[p] = size(p)
+	}
+	slices.SortFunc(queue, func(a, b *pendingPod) int {
+		if c := cmp.Compare(sizes[b], sizes[a]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.requests[dimCPU], a.requests[dimCPU]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.requests[dimMemory], a.requests[dimMemory]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+}
+
+// claimHostname names the hostname domain of the n-th claim; the slash keeps it apart from
+// every real hostname.
+func claimHostname(n int) string { return fmt.Sprintf("nodewright/claim-%d", n) }

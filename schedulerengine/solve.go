@@ -1,24 +1,34 @@
 package schedulerengine
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Solve plans capacity for in.Pods. It is a pure function of its input: no clients, clocks,
 // logging or shared state, and the same Input always gives the same Plan.
 //
-// Pods are placed first-fit-decreasing (largest CPU, then memory, first) onto, in order:
-// existing nodes (by name), claims already opened in this Solve (in opening order), and a new
-// claim from the first NodePool (highest weight, then name) that can take the pod. Each claim
-// ends up on the cheapest instance type able to hold all its pods.
+// Pods are placed largest first (by their larger share of the pods' total cpu or memory)
+// onto, in order: existing nodes (ready ones, then in-flight ones, each by name); a claim
+// already opened in this Solve that holds the pod without a dearer instance type; one that
+// can grow to hold it within its size limit (see target.go); a new claim from the first
+// NodePool (highest weight, then name) that can take it; and, last, any open claim grown
+// beyond its limit. Pod topology (spread, affinity, anti-affinity), host ports, daemonset
+// overhead and minValues are honoured; preferences are treated as requirements and relaxed
+// one at a time when a pod cannot be placed. Claims holding only pods nothing else depends on
+// are then repacked when that is cheaper (see improve.go). Each claim ends up on the cheapest
+// instance type able to hold all its pods.
 //
-// Not modelled yet: pod affinity and anti-affinity, topology spread constraints, preferred
-// node affinity, daemonset overhead, host ports, volume topology and minValues. Pods using
-// them are still placed, as if those fields were absent.
+// Not modelled: volume topology (PVC zones), dynamic resource allocation, and, for pod
+// affinity with several required terms, the kube-scheduler's rule that one pod must match
+// them all (each term is checked on its own).
 func Solve(in Input) (Plan, error) {
 	s, err := newSolver(in)
 	if err != nil {
 		return Plan{}, fmt.Errorf("solve: %w", err)
 	}
 	s.run()
+	s.improve()
 	return s.plan(), nil
 }
 
@@ -26,21 +36,29 @@ func Solve(in Input) (Plan, error) {
 // copies it makes; nothing outlives the call.
 type solver struct {
 	world    *world
+	topo     *topology
 	pools    []*poolState
 	existing []*runningNode
-	claims   []*claim
-	queue    []*pendingPod
-	seeds    map[seedKey]seed
+	claims   []*claim // in opening order
+	// free, grow and beyond index the claims' slack: under their cheapest type, under
+	// their size limit, and under their largest type.
+	free, grow, beyond slackTree
+	queue              []*pendingPod
+	seeds              map[seedKey]seed
+	// classes and topos share pod classes and pod topologies between identical pods.
+	classes map[string]*podClass
+	topos   map[string]cachedTopo
+	// demand is the summed requests of the pods of each class still to place (see
+	// target.go).
+	demand map[*podClass]vec
+	// priceTables caches prices per offering filter (see prices.go).
+	priceTables map[string][]float64
+	// spare is the hostname domain the next claim will get.
+	spare int32
 
 	onNodes       map[string]string
 	unschedulable map[string]string
-}
-
-// pendingPod is a pod with what placement needs precomputed.
-type pendingPod struct {
-	key      string
-	requests vec
-	class    *podClass
+	order         []string
 }
 
 // seedKey names a fresh claim of a pool narrowed for one pod term.
@@ -55,8 +73,7 @@ type seed struct {
 }
 
 // run places the queue, then retries what did not fit for as long as a pass places
-// something. In this cut no placement can make room for another pod, so the second pass
-// always ends the loop; the loop is here for the inter-pod constraints that will need it.
+// something: a pod whose affinity needs another pod placed first fits on a later pass.
 func (s *solver) run() {
 	queue := s.queue
 	for len(queue) > 0 {
@@ -73,40 +90,122 @@ func (s *solver) run() {
 	}
 }
 
-// place is the ladder: an existing node, then a claim already opened, then a new claim.
+// place tries the pod with all its preferences, relaxing them one at a time until it fits or
+// none is left.
 func (s *solver) place(p *pendingPod) bool {
-	if p.class.err != nil {
-		s.unschedulable[p.key] = fmt.Sprintf("node affinity cannot be evaluated: %v", p.class.err)
+	var relaxed []string
+	for {
+		if s.placeAtLevel(p) {
+			delete(s.unschedulable, p.key)
+			s.order = append(s.order, p.key)
+			s.placed(p)
+			return true
+		}
+		if !p.canRelax() {
+			if len(relaxed) > 0 {
+				s.unschedulable[p.key] += " (after relaxing " + strings.Join(relaxed, ", ") + ")"
+			}
+			return false
+		}
+		relaxed = append(relaxed, s.relax(p).describe())
+	}
+}
+
+// placeAtLevel is the ladder.
+func (s *solver) placeAtLevel(p *pendingPod) bool {
+	lv := p.level()
+	if lv.class.err != nil {
+		s.unschedulable[p.key] = fmt.Sprintf("node affinity cannot be evaluated: %v", lv.class.err)
 		return false
 	}
-	if s.onExisting(p) || s.onOpenClaim(p) || s.onNewClaim(p) {
-		delete(s.unschedulable, p.key)
-		return true
+	if lv.err != nil {
+		s.unschedulable[p.key] = fmt.Sprintf("pod topology cannot be evaluated: %v", lv.err)
+		return false
 	}
-	return false
+	return s.onExisting(p) || s.onOpenClaim(p) || s.onNewClaim(p) || s.onClaimBeyondLimit(p)
 }
 
 func (s *solver) onExisting(p *pendingPod) bool {
 	for _, n := range s.existing {
 		if fit, rej := n.CanAdd(p); rej == nil {
-			n.Add(fit)
+			n.Add(p, fit)
 			s.onNodes[p.key] = n.name
+			s.recordOnNode(n, p.level().topo.matches, p.level().topo.requiredAntis)
 			return true
 		}
 	}
 	return false
 }
 
+// onOpenClaim puts the pod on an open claim: first one that holds it without a dearer type
+// (adding it costs nothing), else the first that can grow to hold it within its size limit.
 func (s *solver) onOpenClaim(p *pendingPod) bool {
-	for _, c := range s.claims {
-		for _, t := range p.class.terms {
-			if fit, rej := c.CanAdd(p, t); rej == nil {
-				c.Add(p, fit)
-				return true
-			}
+	need := needOf(p.requests)
+	if s.free.each(need, func(i int) bool {
+		c := s.claims[i]
+		fit, ok := s.tryClaim(c, p)
+		if ok && fit.types[0] == c.types[0] {
+			s.addToClaim(c, p, fit)
+			return true
+		}
+		return false
+	}) {
+		return true
+	}
+	return s.grow.each(need, func(i int) bool {
+		c := s.claims[i]
+		if !c.requests.sumFitsIn(p.requests, c.limit) {
+			return false // a resource beyond cpu, memory and pods
+		}
+		fit, ok := s.tryClaim(c, p)
+		if ok {
+			s.addToClaim(c, p, fit)
+		}
+		return ok
+	})
+}
+
+// onClaimBeyondLimit is the last resort: the first open claim that can hold the pod at all,
+// grown past its size limit (a pod whose affinity ties it to a full claim, or a NodePool out
+// of room for another node).
+func (s *solver) onClaimBeyondLimit(p *pendingPod) bool {
+	return s.beyond.each(needOf(p.requests), func(i int) bool {
+		c := s.claims[i]
+		fit, ok := s.tryClaim(c, p)
+		if ok {
+			s.addToClaim(c, p, fit)
+		}
+		return ok
+	})
+}
+
+// tryClaim checks the pod's node-affinity terms in turn against the claim, after the cheap
+// test of the domains the claim has decided.
+func (s *solver) tryClaim(c *claim, p *pendingPod) (claimFit, bool) {
+	lv := p.level()
+	if !lv.topo.empty() && lv.topo.blocksDecided(c.dom) {
+		return claimFit{}, false
+	}
+	for _, t := range lv.class.terms {
+		if fit, rej := c.CanAdd(p, t); rej == nil {
+			return fit, true
 		}
 	}
-	return false
+	return claimFit{}, false
+}
+
+func (s *solver) addToClaim(c *claim, p *pendingPod, fit claimFit) {
+	c.Add(p, fit)
+	c.settleDomains()
+	s.recordOnClaim(c, p.level().topo)
+	s.indexSlack(c)
+}
+
+// indexSlack records the claim's slack in the three trees.
+func (s *solver) indexSlack(c *claim) {
+	s.free.set(c.idx, slackOf(c.pool.alloc[c.types[0]], c.requests))
+	s.grow.set(c.idx, slackOf(c.limit, c.requests))
+	s.beyond.set(c.idx, slackOf(c.ceiling, c.requests))
 }
 
 // onNewClaim opens a claim in the first pool that can take the pod, or records why none can.
@@ -115,8 +214,7 @@ func (s *solver) onNewClaim(p *pendingPod) bool {
 	for _, pool := range s.pools {
 		c, fit, rej := s.newClaimFor(pool, p)
 		if rej == nil {
-			c.Add(p, fit)
-			s.claims = append(s.claims, c)
+			s.open(c, p, fit)
 			return true
 		}
 		rejections = append(rejections, rej)
@@ -125,17 +223,26 @@ func (s *solver) onNewClaim(p *pendingPod) bool {
 	return false
 }
 
+// open adds a new claim holding its first pod, with its own hostname and a size limit.
+func (s *solver) open(c *claim, p *pendingPod, fit claimFit) {
+	c.idx = len(s.claims)
+	s.claims = append(s.claims, c)
+	s.spare = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
+	c.limit = s.limitFor(c, fit, p)
+	s.addToClaim(c, p, fit)
+}
+
 // newClaimFor tries each of the pod's terms on a fresh claim of pool and returns the first
 // that fits, or the rejection that got furthest.
 func (s *solver) newClaimFor(pool *poolState, p *pendingPod) (*claim, claimFit, *rejection) {
 	var worst *rejection
-	for _, t := range p.class.terms {
+	for _, t := range p.level().class.terms {
 		sd := s.seedFor(pool, p, t)
 		if sd.rejection != nil {
 			worst = furthest(worst, sd.rejection)
 			continue
 		}
-		c := sd.claim.fresh()
+		c := sd.claim.fresh(s.spare)
 		fit, rej := c.CanAdd(p, t)
 		if rej == nil {
 			return c, fit, nil
@@ -151,7 +258,7 @@ func (s *solver) seedFor(pool *poolState, p *pendingPod, t *podTerm) seed {
 	if sd, ok := s.seeds[key]; ok {
 		return sd
 	}
-	c := newClaim(s.world, pool)
+	c := newClaim(s.world, pool, s.topo)
 	fit, rej := c.check(p, t, staticSteps(s.world.steps))
 	sd := seed{rejection: rej}
 	if rej == nil {
@@ -160,4 +267,49 @@ func (s *solver) seedFor(pool *poolState, p *pendingPod, t *podTerm) seed {
 	}
 	s.seeds[key] = sd
 	return sd
+}
+
+// recordOnNode counts a pod placed on a running node in the groups matching it, and as an
+// owner of its required anti-affinity.
+func (s *solver) recordOnNode(n *runningNode, matches, requiredAntis []*topoGroup) {
+	for _, g := range matches {
+		d := n.dom[g.keyIdx]
+		if d < 0 || g.selective() && !n.eligibleFor(g) {
+			continue
+		}
+		g.record(d, true)
+	}
+	for _, g := range requiredAntis {
+		if d := n.dom[g.keyIdx]; d >= 0 {
+			g.owners = inc(g.owners, d)
+		}
+	}
+}
+
+// recordOnClaim does the same for a claim, whose eligibility for a spread group may still be
+// in doubt.
+func (s *solver) recordOnClaim(c *claim, pt *podTopo) {
+	if pt == nil {
+		return
+	}
+	for _, g := range pt.matches {
+		d := c.dom[g.keyIdx]
+		if d < 0 {
+			continue
+		}
+		surely := true
+		if g.selective() {
+			e := s.world.claimEligibility(c.reqs, c.types, c.pool.taints, g)
+			if e == eligibleNo {
+				continue
+			}
+			surely = e == eligibleYes
+		}
+		g.record(d, surely)
+	}
+	for _, g := range pt.requiredAntis {
+		if d := c.dom[g.keyIdx]; d >= 0 {
+			g.owners = inc(g.owners, d)
+		}
+	}
 }

@@ -27,6 +27,7 @@ type solveCase struct {
 	pods     []*corev1.Pod
 	pools    []v1.NodePool // defaults to one pool "default" with no requirements
 	existing []ExistingNode
+	daemons  []*corev1.Pod
 	want     outcome
 }
 
@@ -38,7 +39,7 @@ func runSolveCases(t *testing.T, cases []solveCase) {
 			if pools == nil {
 				pools = []v1.NodePool{nodePool("default")}
 			}
-			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing})
+			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, DaemonSetPods: tc.daemons})
 			if err != nil {
 				t.Fatalf("Solve: %v", err)
 			}
@@ -228,6 +229,80 @@ func TestSolveHonoursPoolTemplateLabels(t *testing.T) {
 	})
 }
 
+func TestSolveNormalisesBetaLabels(t *testing.T) {
+	runSolveCases(t, []solveCase{
+		{name: "a beta arch selector picks a type of that arch", pods: []*corev1.Pod{pod(withSelector("beta.kubernetes.io/arch", "amd64"))}, want: outcome{instanceType: "small.amd"}},
+		{name: "a beta zone affinity pins the zone", pods: []*corev1.Pod{pod(withAffinity(expr("failure-domain.beta.kubernetes.io/zone", corev1.NodeSelectorOpIn, zoneB)))},
+			want: outcome{zones: []string{zoneB}, labels: map[string]string{v1.LabelZone: zoneB}}},
+		{name: "a beta instance-type selector no type has is explained in the pod's words", pods: []*corev1.Pod{pod(withSelector("beta.kubernetes.io/instance-type", "m9.huge"))},
+			want: outcome{unschedulable: "nodeSelector beta.kubernetes.io/instance-type=m9.huge matches no instance type in any NodePool"}},
+		{name: "an existing node with only beta labels matches a GA selector", pods: []*corev1.Pod{pod(withSelector(v1.LabelArch, "arm64"))},
+			existing: []ExistingNode{existingNode("old", "4", map[string]string{"beta.kubernetes.io/arch": "arm64"})}, want: outcome{node: "old"}},
+	})
+}
+
+func TestSolveKeepsMinValuesOfInstanceTypes(t *testing.T) {
+	flexible := func(n int) []v1.NodePool {
+		pool := nodePool("default", withPoolRequirement(v1.LabelInstanceType, corev1.NodeSelectorOpExists))
+		pool.Spec.Template.Spec.Requirements[0].MinValues = &n
+		return []v1.NodePool{pool}
+	}
+	runSolveCases(t, []solveCase{
+		{name: "a small pod leaves enough types", pods: []*corev1.Pod{pod(withCPU("1"))}, pools: flexible(3), want: outcome{instanceType: "small.arm"}},
+		{name: "a pod only two types hold cannot meet minValues 3", pods: []*corev1.Pod{pod(withCPU("3"))}, pools: flexible(3),
+			want: outcome{unschedulable: `NodePool "default" requires at least 3 distinct values of node.kubernetes.io/instance-type (minValues), but the instance types that fit offer 2 (gpu.amd, large.amd)`}},
+		{name: "a pool whose types cannot meet minValues at all says so", pods: []*corev1.Pod{pod()}, pools: flexible(5),
+			want: outcome{unschedulable: "offer 4 (gpu.amd, large.amd, small.amd, small.arm)"}},
+	})
+}
+
+func TestSolveOpensANewClaimRatherThanBreakMinValues(t *testing.T) {
+	n := 3
+	pool := nodePool("default", withPoolRequirement(v1.LabelInstanceType, corev1.NodeSelectorOpExists))
+	pool.Spec.Template.Spec.Requirements[0].MinValues = &n
+	pods := []*corev1.Pod{pod(withName("a"), withCPU("1")), pod(withName("b"), withCPU("1500m"))}
+	plan, err := Solve(Input{Pods: pods, NodePools: []v1.NodePool{pool}, InstanceTypes: smallCatalog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Unschedulable) > 0 || len(plan.NewNodes) != 2 {
+		t.Fatalf("got %d claims and unschedulable %v; want two claims, since one claim of 2.5 cpu keeps only 2 types", len(plan.NewNodes), plan.Unschedulable)
+	}
+	for _, nc := range plan.NewNodes {
+		if len(nc.InstanceTypes) < n {
+			t.Errorf("claim for %v keeps %d types %v, want at least %d", nc.Pods, len(nc.InstanceTypes), nc.InstanceTypes, n)
+		}
+	}
+}
+
+func TestSolveSizesNodesForTheirDaemonSets(t *testing.T) {
+	daemon := func(opts ...podOption) []*corev1.Pod {
+		return []*corev1.Pod{pod(append([]podOption{withName("ds"), withCPU("1")}, opts...)...)}
+	}
+	tainted := []v1.NodePool{nodePool("default", withPoolTaint("dedicated", "x", corev1.TaintEffectNoSchedule))}
+	tolerating := withToleration("dedicated", "x", corev1.TaintEffectNoSchedule)
+	runSolveCases(t, []solveCase{
+		{name: "a daemonset's requests are added to every new node", pods: []*corev1.Pod{pod(withCPU("1500m"))}, daemons: daemon(),
+			want: outcome{instanceType: "large.amd"}},
+		{name: "without the daemonset the pod fits the small type", pods: []*corev1.Pod{pod(withCPU("1500m"))},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "a daemonset not tolerating the pool's taint is not counted", pods: []*corev1.Pod{pod(withCPU("1500m"), tolerating)}, pools: tainted, daemons: daemon(),
+			want: outcome{instanceType: "small.arm"}},
+		{name: "a daemonset tolerating the pool's taint is counted", pods: []*corev1.Pod{pod(withCPU("1500m"), tolerating)}, pools: tainted, daemons: daemon(tolerating),
+			want: outcome{instanceType: "large.amd"}},
+		{name: "a daemonset selecting another arch is not counted on this one", pods: []*corev1.Pod{pod(withCPU("1500m"))}, daemons: daemon(withSelector(v1.LabelArch, "amd64")),
+			want: outcome{instanceType: "small.arm"}},
+		{name: "a daemonset selecting this arch is counted", pods: []*corev1.Pod{pod(withCPU("1500m"), withSelector(v1.LabelArch, "amd64"))}, daemons: daemon(withSelector(v1.LabelArch, "amd64")),
+			want: outcome{instanceType: "large.amd"}},
+		{name: "a daemonset selecting another pool's label is not counted", pods: []*corev1.Pod{pod(withCPU("1500m"))}, daemons: daemon(withSelector("team", "ml")),
+			want: outcome{instanceType: "small.arm"}},
+		{name: "a daemonset's required node affinity is honoured", pods: []*corev1.Pod{pod(withCPU("1500m"))},
+			daemons: daemon(withAffinity(expr(gpuLabel, corev1.NodeSelectorOpExists))), want: outcome{instanceType: "small.arm"}},
+		{name: "a pod that no longer fits beside the daemonsets says so", pods: []*corev1.Pod{pod(withCPU("7500m"), withSelector(v1.LabelArch, "amd64"))}, daemons: daemon(),
+			want: outcome{unschedulable: "has cpu >= 7.5 (largest allows 7 after daemonset overhead)"}},
+	})
+}
+
 func TestSolveRespectsNodePoolLimits(t *testing.T) {
 	// Full nodes of the pool: they count against its limits but take no pods.
 	ofPool := func(name, instanceType string) ExistingNode {
@@ -334,18 +409,51 @@ func TestSolveRejectsContradictoryInput(t *testing.T) {
 	}
 }
 
-func TestSolveIgnoresPodAffinityAndTopologySpreadWithoutFailing(t *testing.T) {
-	p := pod(withCPU("1"))
-	p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-		RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{TopologyKey: v1.LabelHostname}},
-	}}
-	p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: v1.LabelZone, WhenUnsatisfiable: corev1.DoNotSchedule}}
-	plan, err := Solve(Input{Pods: []*corev1.Pod{p}, NodePools: []v1.NodePool{nodePool("default")}, InstanceTypes: smallCatalog()})
+func TestSolveTreatsAMissingLabelSelectorAsSelectingNoPod(t *testing.T) {
+	// Two pods whose anti-affinity and spread have no labelSelector: as in Kubernetes, such
+	// terms select nothing, so both pods share one node.
+	var pods []*corev1.Pod
+	for _, name := range []string{"a", "b"} {
+		p := pod(withName(name), withCPU("1"), withLabels("app", "x"))
+		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{TopologyKey: v1.LabelHostname}},
+		}}
+		p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: v1.LabelHostname, WhenUnsatisfiable: corev1.DoNotSchedule}}
+		pods = append(pods, p)
+	}
+	plan, err := Solve(Input{Pods: pods, NodePools: []v1.NodePool{nodePool("default")}, InstanceTypes: smallCatalog()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := claimOf(plan, "default/pod"); !ok {
-		t.Fatalf("pod with pod affinity and spread constraints not placed: %s", describePlacement(plan, "default/pod"))
+	if len(plan.Unschedulable) > 0 || len(plan.NewNodes) != 1 {
+		t.Fatalf("got %d new nodes, unschedulable %v; want both pods on one node", len(plan.NewNodes), plan.Unschedulable)
+	}
+}
+
+func TestSolveOrdersEveryPlacedPodOnce(t *testing.T) {
+	in := mixedInput()
+	plan, err := Solve(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed := map[string]bool{}
+	for k := range plan.Existing {
+		placed[k] = true
+	}
+	for _, nc := range plan.NewNodes {
+		for _, k := range nc.Pods {
+			placed[k] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, k := range plan.Order {
+		if !placed[k] || seen[k] {
+			t.Fatalf("Order lists %s, which is not placed or listed twice", k)
+		}
+		seen[k] = true
+	}
+	if len(seen) != len(placed) {
+		t.Fatalf("Order lists %d pods, the plan places %d", len(seen), len(placed))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 // claimStep is one filter in the chain deciding whether a pod can join a claim. A step may
@@ -28,10 +30,17 @@ func claimSteps() []claimStep {
 		{kind: reasonRequirements, static: true, check: checkRequirements},
 		// Instance types whose labels and offerings meet the combined requirements.
 		{kind: reasonInstanceTypes, static: true, check: checkInstanceTypes},
+		// A pool whose matching types already miss minValues is ruled out once per seed.
+		{kind: reasonMinValues, static: true, check: checkMinValues},
+		// Host ports and pod topology (spread, affinity, anti-affinity), which may pin the
+		// claim to a zone or other domain and so narrow its types further.
+		{kind: reasonTopology, check: checkTopology},
 		// Of those, the ones with room for the claim's pods plus this one.
 		{kind: reasonResources, check: checkResources},
-		// The pool's limits, last because they need the cheapest type that fits.
+		// The pool's limits, because they need the cheapest type that fits.
 		{kind: reasonLimits, check: checkLimits},
+		// minValues last: every narrowing above may have cost the claim a value.
+		{kind: reasonMinValues, check: checkMinValues},
 	}
 }
 
@@ -44,7 +53,7 @@ func staticSteps(steps []claimStep) []claimStep {
 }
 
 func checkTaints(c *claim, p *pendingPod, _ *claimFit) *rejection {
-	taint := p.class.untoleratedPoolTaint(c.pool)
+	taint := p.level().class.untoleratedPoolTaint(c.pool)
 	if taint == nil {
 		return nil
 	}
@@ -90,7 +99,10 @@ func checkInstanceTypes(c *claim, _ *pendingPod, f *claimFit) *rejection {
 	}
 	types := c.world.typesAllowing(c.types, f.reqs)
 	if len(types) > 0 {
-		f.types, f.narrowed = types, f.narrowed || len(types) != len(c.types)
+		if offeringsChanged(c.reqs, f.reqs) {
+			types = c.world.byPrice(types, newOfferingFilter(f.reqs))
+		}
+		f.types, f.narrowed = types, f.narrowed || len(types) != len(c.types) || !slices.Equal(types, c.types)
 		return nil
 	}
 	w, pool, base, term, candidates := c.world, c.pool.name, c.reqs, f.term, c.types
@@ -104,6 +116,19 @@ func checkInstanceTypes(c *claim, _ *pendingPod, f *claimFit) *rejection {
 		}
 		return fmt.Sprintf("NodePool %q: no instance type meets the pod's node requirements together (%s)", pool, term.reqs)
 	}}
+}
+
+// offeringsChanged reports whether the zone or capacity-type requirement differs, which
+// changes the price each type is sold at.
+func offeringsChanged(before, after Requirements) bool {
+	for _, key := range []string{v1.LabelZone, v1.LabelCapacityType} {
+		a, aok := before.Get(key)
+		b, bok := after.Get(key)
+		if aok != bok || (aok && a.String() != b.String()) {
+			return true
+		}
+	}
+	return false
 }
 
 // culpritKey finds the first (by key) of the term's requirements that on its own leaves no
@@ -124,12 +149,11 @@ func culpritKey(w *world, base Requirements, term *podTerm, candidates []int) st
 }
 
 func checkResources(c *claim, p *pendingPod, f *claimFit) *rejection {
-	w := c.world
 	if !f.narrowed && !c.requests.sumFitsIn(p.requests, c.ceiling) {
 		return resourceRejection(c, c.requests.plus(p.requests), f.types)
 	}
 	need := c.requests.plus(p.requests)
-	kept := typesWithRoom(w, f.types, need)
+	kept := typesWithRoom(c.pool, f.types, need)
 	if len(kept) == 0 {
 		return resourceRejection(c, need, f.types)
 	}
@@ -138,16 +162,16 @@ func checkResources(c *claim, p *pendingPod, f *claimFit) *rejection {
 	return nil
 }
 
-// typesWithRoom filters types to those whose allocatable holds need, reusing the input
-// slice when every type fits (the common case while a claim is still small).
-func typesWithRoom(w *world, types []int, need vec) []int {
-	first := slices.IndexFunc(types, func(i int) bool { return !need.fitsIn(w.types[i].alloc) })
+// typesWithRoom filters types to those whose allocatable in the pool holds need, reusing the
+// input slice when every type fits (the common case while a claim is still small).
+func typesWithRoom(pool *poolState, types []int, need vec) []int {
+	first := slices.IndexFunc(types, func(i int) bool { return !need.fitsIn(pool.alloc[i]) })
 	if first < 0 {
 		return types
 	}
 	kept := slices.Clone(types[:first])
 	for _, i := range types[first+1:] {
-		if need.fitsIn(w.types[i].alloc) {
+		if need.fitsIn(pool.alloc[i]) {
 			kept = append(kept, i)
 		}
 	}
@@ -155,23 +179,28 @@ func typesWithRoom(w *world, types []int, need vec) []int {
 }
 
 func resourceRejection(c *claim, need vec, candidates []int) *rejection {
-	w, pool := c.world, c.pool.name
-	return &rejection{pool: pool, explain: func() string {
+	w, pool := c.world, c.pool
+	return &rejection{pool: pool.name, explain: func() string {
 		return explainResources(w, pool, need, candidates)
 	}}
 }
 
 // explainResources names the first resource no candidate type has enough of.
-func explainResources(w *world, pool string, need vec, candidates []int) string {
+func explainResources(w *world, p *poolState, need vec, candidates []int) string {
+	pool := p.name
 	largest := make(vec, len(need))
 	for _, i := range candidates {
-		largest.raiseTo(w.types[i].alloc)
+		largest.raiseTo(p.alloc[i])
+	}
+	after := ""
+	if p.daemonOverhead {
+		after = " after daemonset overhead"
 	}
 	for d, amount := range need {
 		if amount > largest[d] {
 			name := w.dims.names[d]
-			return fmt.Sprintf("no instance type in NodePool %q has %s >= %s (largest allows %s)",
-				pool, name, humanAmount(name, amount), humanAmount(name, largest[d]))
+			return fmt.Sprintf("no instance type in NodePool %q has %s >= %s (largest allows %s%s)",
+				pool, name, humanAmount(name, amount), humanAmount(name, max(largest[d], 0)), after)
 		}
 	}
 	var parts []string
@@ -195,11 +224,10 @@ func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 	if c.counted != nil {
 		others, otherNodes = others.minus(c.counted), otherNodes-1
 	}
-	cheapest, ok := cheapestType(c.world, f.types, newOfferingFilter(f.reqs))
-	if !ok {
-		return nil // no priced offering; the instance-type step already refused such claims
+	if len(f.types) == 0 {
+		return nil // the resource step refuses such claims
 	}
-	capacity := c.world.types[cheapest].capacity
+	capacity := c.world.types[f.types[0]].capacity // types are cheapest first
 	if name := pool.limit.exceeded(others.plus(capacity), otherNodes+1, c.world.dims); name != "" {
 		limit := pool.limit.describe(name)
 		return &rejection{pool: pool.name, explain: func() string {
@@ -212,17 +240,4 @@ func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 	f.narrowed = f.narrowed || len(kept) != len(f.types)
 	f.types, f.counted = kept, capacity
 	return nil
-}
-
-// cheapestType is the type with the cheapest allowed offering (ties by name, which is index
-// order).
-func cheapestType(w *world, types []int, offerings offeringFilter) (int, bool) {
-	best, bestPrice, found := 0, 0.0, false
-	for _, i := range types {
-		price, ok := w.types[i].cheapest(offerings)
-		if ok && (!found || price < bestPrice) {
-			best, bestPrice, found = i, price, true
-		}
-	}
-	return best, found
 }

@@ -40,6 +40,10 @@ type ExistingNode struct {
 	// karpenter.sh/nodepool label). Optional: when empty, the capacity of the instance type
 	// named by its node.kubernetes.io/instance-type label is used.
 	Capacity corev1.ResourceList
+	// Pods are the pods bound to the node. Their requests are already out of Available;
+	// they are here for what they mean to others: topology spread and pod (anti-)affinity
+	// counts, their required anti-affinity, and the host ports they hold.
+	Pods []*corev1.Pod
 }
 
 // Input is everything Solve needs; it is never mutated.
@@ -48,6 +52,13 @@ type Input struct {
 	NodePools     []v1.NodePool
 	InstanceTypes []InstanceType
 	ExistingNodes []ExistingNode
+	// DaemonSetPods are the pod templates of the cluster's daemonsets. Each new node is
+	// sized for the ones that would run on it: those tolerating its NodePool's taints whose
+	// node selector and required node affinity its labels could satisfy.
+	DaemonSetPods []*corev1.Pod
+	// NamespaceLabels gives each namespace's labels, for pod (anti-)affinity terms with a
+	// namespaceSelector. A namespace missing here has no labels.
+	NamespaceLabels map[string]map[string]string
 }
 
 // Plan is Solve's answer.
@@ -58,6 +69,17 @@ type Plan struct {
 	NewNodes []NodeClaim
 	// Unschedulable maps pod keys to a reason a person understands.
 	Unschedulable map[string]string
+	// Order lists the placed pods (on existing and new nodes) in the order Solve placed
+	// them. Each placement was checked against the pods placed before it, so binding them
+	// in this order passes the kube-scheduler's filters; another order may not (a pod
+	// without constraints bound early can tip another's topology spread).
+	Order []string
+	// Cost is the summed PricePerHour of NewNodes.
+	Cost float64
+	// CostLowerBound is LowerBound of the pods on NewNodes over the instance types the
+	// NodePools allow: no plan for those pods can cost less, so Cost/CostLowerBound says how
+	// far from optimal this one can be at most.
+	CostLowerBound float64
 }
 
 // NodeClaim is one node to launch.

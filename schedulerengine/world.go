@@ -53,12 +53,13 @@ func newWorld(d dims, types []InstanceType) (*world, error) {
 				offerings = append(offerings, o)
 			}
 		}
-		for k := range it.Labels {
+		labels := normalizedLabels(it.Labels)
+		for k := range labels {
 			w.typeKeys[k] = true
 		}
 		w.types = append(w.types, catalogEntry{
 			name:      it.Name,
-			labels:    it.Labels,
+			labels:    labels,
 			alloc:     d.vec(it.Allocatable),
 			capacity:  d.vec(it.Capacity),
 			offerings: offerings,
@@ -155,4 +156,53 @@ func (w *world) capacityOfNode(n ExistingNode) vec {
 		return make(vec, len(w.dims.names))
 	}
 	return w.types[i].capacity
+}
+
+// byPrice returns types ordered by their cheapest offering the filter allows, ties by name
+// (index order); types with no such offering are dropped.
+func (w *world) byPrice(types []int, offerings offeringFilter) []int {
+	priced := make([]pricedType, 0, len(types))
+	for _, i := range types {
+		if price, ok := w.types[i].cheapest(offerings); ok {
+			priced = append(priced, pricedType{index: i, price: price})
+		}
+	}
+	slices.SortFunc(priced, func(a, b pricedType) int {
+		if a.price != b.price {
+			if a.price < b.price {
+				return -1
+			}
+			return 1
+		}
+		return a.index - b.index
+	})
+	out := make([]int, len(priced))
+	for i, pt := range priced {
+		out[i] = pt.index
+	}
+	return out
+}
+
+// cheapestAllowing is the price of the cheapest of types allowing reqs. types are in price
+// order under order, a filter at least as wide as reqs', so a type's price under reqs is
+// never below its price under order, and the scan stops once no later type can beat the
+// best found.
+func (w *world) cheapestAllowing(types []int, order offeringFilter, reqs Requirements) (float64, bool) {
+	offerings := newOfferingFilter(reqs)
+	best, found := 0.0, false
+	for _, i := range types {
+		t := &w.types[i]
+		if found {
+			if floor, ok := t.cheapest(order); ok && floor >= best {
+				break
+			}
+		}
+		if !w.allows(t, reqs, offerings) {
+			continue
+		}
+		if price, ok := t.cheapest(offerings); ok && (!found || price < best) {
+			best, found = price, true
+		}
+	}
+	return best, found
 }

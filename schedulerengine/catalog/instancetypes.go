@@ -33,6 +33,7 @@ const (
 	LabelInstanceAcceleratorCnt  = "karpenter.k8s.aws/instance-accelerator-count"
 	LabelInstanceLocalNVMe       = "karpenter.k8s.aws/instance-local-nvme"
 	LabelInstanceNetworkBW       = "karpenter.k8s.aws/instance-network-bandwidth"
+	LabelInstancePods            = "karpenter.k8s.aws/instance-pods"
 )
 
 // Extended resources the device plugins of GPU and accelerator makers advertise.
@@ -84,6 +85,7 @@ func labels(t Type) map[string]string {
 		LabelInstanceSize:       t.Size,
 		LabelInstanceCPU:        strconv.Itoa(t.VCPU),
 		LabelInstanceMemory:     strconv.FormatInt(t.MemoryMiB, 10),
+		LabelInstancePods:       strconv.Itoa(t.MaxPods),
 	}
 	if arch := kubeArch(t.Architectures); arch != "" {
 		l[v1.LabelArch] = arch

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -216,6 +217,38 @@ func TestInstanceTypesAllocatableParsesForEveryRecord(t *testing.T) {
 		}
 		if it.Labels[v1.LabelArch] == "" {
 			t.Errorf("%s has no architecture label", it.Name)
+		}
+	}
+}
+
+func TestEveryInstanceTypeCarriesTheWellKnownLabels(t *testing.T) {
+	types, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := Index(types)
+	always := []string{v1.LabelInstanceType, v1.LabelArch, v1.LabelOS, v1.LabelRegion, LabelInstanceCategory, LabelInstanceFamily,
+		LabelInstanceGeneration, LabelInstanceSize, LabelInstanceCPU, LabelInstanceMemory, LabelInstancePods}
+	gpu := []string{LabelInstanceGPUName, LabelInstanceGPUCount, LabelInstanceGPUManufacturer, LabelInstanceGPUMemory}
+	for _, it := range InstanceTypes(types, testZones) {
+		rec := raw[it.Name]
+		want := slices.Clone(always)
+		if rec.GPU != nil && rec.GPU.Count > 0 {
+			want = append(want, gpu...)
+		}
+		if rec.LocalNVMeGiB > 0 {
+			want = append(want, LabelInstanceLocalNVMe)
+		}
+		if rec.Hypervisor != "" {
+			want = append(want, LabelInstanceHypervisor)
+		}
+		if rec.NetworkBandwidthGbps > 0 {
+			want = append(want, LabelInstanceNetworkBW)
+		}
+		for _, k := range want {
+			if it.Labels[k] == "" {
+				t.Errorf("%s has no %s label", it.Name, k)
+			}
 		}
 	}
 }

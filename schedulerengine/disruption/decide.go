@@ -363,7 +363,7 @@ func (d *decider) simulate(nodes []*Node) (move, bool) {
 			continue
 		}
 		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
-			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n),
+			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n), Pods: n.Pods,
 		})
 	}
 	plan, err := schedulerengine.Solve(in)

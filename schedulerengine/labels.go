@@ -1,0 +1,57 @@
+package schedulerengine
+
+import v1 "github.com/nodewright/nodewright/apis/v1"
+
+// Deprecated label keys Kubernetes still sets beside their GA keys.
+const (
+	labelBetaArch         = "beta.kubernetes.io/arch"
+	labelBetaOS           = "beta.kubernetes.io/os"
+	labelBetaInstanceType = "beta.kubernetes.io/instance-type"
+	labelBetaZone         = "failure-domain.beta.kubernetes.io/zone"
+	labelBetaRegion       = "failure-domain.beta.kubernetes.io/region"
+)
+
+// NormalizedLabelKey maps a deprecated beta label key to the GA key the engine reasons about,
+// as Karpenter does, so a pod selecting beta.kubernetes.io/arch is matched like one selecting
+// kubernetes.io/arch. Other keys are returned unchanged.
+func NormalizedLabelKey(key string) string {
+	switch key {
+	case labelBetaArch:
+		return v1.LabelArch
+	case labelBetaOS:
+		return v1.LabelOS
+	case labelBetaInstanceType:
+		return v1.LabelInstanceType
+	case labelBetaZone:
+		return v1.LabelZone
+	case labelBetaRegion:
+		return v1.LabelRegion
+	}
+	return key
+}
+
+// normalizedLabels returns labels with every beta key also present under its GA key (the GA
+// value wins when both are set). The input map is returned as is when it has no beta key,
+// and never modified.
+func normalizedLabels(labels map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range labels {
+		ga := NormalizedLabelKey(k)
+		if ga == k {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(labels)+1)
+			for k2, v2 := range labels {
+				out[k2] = v2
+			}
+		}
+		if _, set := labels[ga]; !set {
+			out[ga] = v
+		}
+	}
+	if out == nil {
+		return labels
+	}
+	return out
+}

@@ -1,0 +1,242 @@
+package schedulerengine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+)
+
+// namespaceMatcher is the namespaces an affinity term or spread constraint counts pods in.
+type namespaceMatcher struct {
+	names    []string // sorted
+	selector labels.Selector
+}
+
+func (m namespaceMatcher) matches(ns string, nsLabels map[string]map[string]string) bool {
+	if _, ok := slices.BinarySearch(m.names, ns); ok {
+		return true
+	}
+	return m.selector != nil && m.selector.Matches(labels.Set(nsLabels[ns]))
+}
+
+func (m namespaceMatcher) String() string {
+	s := strings.Join(m.names, ",")
+	if m.selector != nil {
+		s += "|" + m.selector.String()
+	}
+	return s
+}
+
+// ownedGroup is a group one pod states, and whether the pod matches it itself.
+type ownedGroup struct {
+	group *topoGroup
+	self  bool
+}
+
+// podTopo is what one pod (at one relaxation level) asks of pod topology, grouped by key.
+type podTopo struct {
+	keys []keyConstraints // sorted by key index
+	// affinities are all of the pod's affinity groups; affinitySelf says the pod matches
+	// every one, so the first of its kind may go anywhere.
+	affinities   []ownedGroup
+	affinitySelf bool
+	// requiredAntis are the pod's required anti-affinity groups: once placed, it repels
+	// the pods they select.
+	requiredAntis []*topoGroup
+	// matches are the groups that count this pod once placed.
+	matches []*topoGroup
+}
+
+// keyConstraints is everything about one topology key a node must satisfy for the pod.
+type keyConstraints struct {
+	keyIdx                     int
+	spreads, affinities, antis []ownedGroup
+	// repelledBy are anti-affinity groups with owners whose selector matches this pod.
+	repelledBy []*topoGroup
+	// matches are the groups on this key that will count the pod.
+	matches []*topoGroup
+}
+
+func (pt *podTopo) empty() bool { return pt == nil || len(pt.keys) == 0 }
+
+// constraints is the pod-topology part of a pod spec at one relaxation level.
+type constraints struct {
+	spreads           []corev1.TopologySpreadConstraint
+	affinities, antis []corev1.PodAffinityTerm
+	requiredAntis     int // the first requiredAntis of antis are required
+}
+
+// groupsFor registers the groups a pod states and returns them with whether the pod matches
+// each. Existing pods call it with only their required anti-affinity.
+func (t *topology) groupsFor(p *corev1.Pod, c constraints) (spreads, affinities, antis []ownedGroup, err error) {
+	hardKeys := spreadKeys(c.spreads)
+	for i, sc := range c.spreads {
+		g, err := t.spreadGroup(p, sc, hardKeys)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("topology spread constraint %d: %w", i, err)
+		}
+		spreads = append(spreads, t.owned(p, g))
+	}
+	for i, term := range c.affinities {
+		g, err := t.affinityGroup(p, term, groupAffinity)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("pod affinity term %d: %w", i, err)
+		}
+		affinities = append(affinities, t.owned(p, g))
+	}
+	for i, term := range c.antis {
+		g, err := t.affinityGroup(p, term, groupAntiAffinity)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("pod anti-affinity term %d: %w", i, err)
+		}
+		antis = append(antis, t.owned(p, g))
+	}
+	return spreads, affinities, antis, nil
+}
+
+func (t *topology) owned(p *corev1.Pod, g *topoGroup) ownedGroup {
+	return ownedGroup{group: g, self: g.namespaces.matches(p.Namespace, t.namespaceLabels) && g.selector.Matches(labels.Set(p.Labels))}
+}
+
+// spreadKeys are the topology keys of the DoNotSchedule spreads: the kube-scheduler counts a
+// node for any of a pod's spreads only if it carries all of them.
+func spreadKeys(spreads []corev1.TopologySpreadConstraint) []string {
+	var keys []string
+	for _, sc := range spreads {
+		if sc.WhenUnsatisfiable == corev1.DoNotSchedule {
+			keys = append(keys, NormalizedLabelKey(sc.TopologyKey))
+		}
+	}
+	return sortedUnique(keys)
+}
+
+// spreadGroup builds the group of a topology spread constraint as the kube-scheduler reads
+// it: pods of the owner's namespace matching the selector (narrowed by matchLabelKeys), on
+// nodes passing nodeAffinityPolicy (default Honor) and nodeTaintsPolicy (default Ignore)
+// that carry every key of the owner's hard spreads.
+func (t *topology) spreadGroup(owner *corev1.Pod, sc corev1.TopologySpreadConstraint, hardKeys []string) (*topoGroup, error) {
+	sel, err := selectorWithKeys(sc.LabelSelector, owner.Labels, sc.MatchLabelKeys, nil)
+	if err != nil {
+		return nil, err
+	}
+	g := &topoGroup{
+		kind:       groupSpread,
+		keyIdx:     t.keyOf(NormalizedLabelKey(sc.TopologyKey)),
+		namespaces: namespaceMatcher{names: []string{owner.Namespace}},
+		selector:   sel,
+		maxSkew:    sc.MaxSkew,
+		minDomains: 1,
+	}
+	if sc.MinDomains != nil && sc.WhenUnsatisfiable == corev1.DoNotSchedule {
+		g.minDomains = *sc.MinDomains
+	}
+	filterKey := ""
+	if sc.NodeAffinityPolicy == nil || *sc.NodeAffinityPolicy == corev1.NodeInclusionPolicyHonor {
+		if key := podClassKey(&corev1.Pod{Spec: corev1.PodSpec{NodeSelector: owner.Spec.NodeSelector, Affinity: nodeAffinityOnly(owner)}}, nil); key != "" {
+			g.filter = newPodClass(&corev1.Pod{Spec: corev1.PodSpec{NodeSelector: owner.Spec.NodeSelector, Affinity: nodeAffinityOnly(owner)}}, nil)
+			filterKey = key
+		}
+	}
+	tolerationsKey := ""
+	if sc.NodeTaintsPolicy != nil && *sc.NodeTaintsPolicy == corev1.NodeInclusionPolicyHonor {
+		g.honorTaints, g.tolerations = true, owner.Spec.Tolerations
+		tolerationsKey = podClassKey(&corev1.Pod{Spec: corev1.PodSpec{Tolerations: owner.Spec.Tolerations}}, nil)
+	}
+	key := t.keys[g.keyIdx].key
+	for _, k := range hardKeys {
+		if k != key {
+			g.otherKeys = append(g.otherKeys, k)
+		}
+	}
+	if g.filter != nil || g.honorTaints || len(g.otherKeys) > 0 {
+		g.sure = []int32{}
+	}
+	g.described = fmt.Sprintf("topology spread on %s (maxSkew %d) of pods matching %s", t.keys[g.keyIdx].key, g.maxSkew, describeSelector(sel))
+	shape := fmt.Sprintf("spread|%d|%s|%s|%d|%d|%s|%v|%s|%s", g.keyIdx, g.namespaces, sel, g.maxSkew, g.minDomains, filterKey, g.honorTaints, tolerationsKey, strings.Join(g.otherKeys, ","))
+	return t.add(shape, g), nil
+}
+
+func nodeAffinityOnly(p *corev1.Pod) *corev1.Affinity {
+	if p.Spec.Affinity == nil || p.Spec.Affinity.NodeAffinity == nil {
+		return nil
+	}
+	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution}}
+}
+
+// affinityGroup builds the group of a pod (anti-)affinity term: pods in the term's
+// namespaces (the owner's by default, or those namespaceSelector picks) matching its
+// selector, narrowed by matchLabelKeys and mismatchLabelKeys.
+func (t *topology) affinityGroup(owner *corev1.Pod, term corev1.PodAffinityTerm, kind groupKind) (*topoGroup, error) {
+	sel, err := selectorWithKeys(term.LabelSelector, owner.Labels, term.MatchLabelKeys, term.MismatchLabelKeys)
+	if err != nil {
+		return nil, err
+	}
+	ns := namespaceMatcher{names: sortedUnique(term.Namespaces)}
+	if term.NamespaceSelector != nil {
+		nsSel, err := metav1.LabelSelectorAsSelector(term.NamespaceSelector)
+		if err != nil {
+			return nil, fmt.Errorf("namespaceSelector: %w", err)
+		}
+		ns.selector = nsSel
+	}
+	if len(ns.names) == 0 && ns.selector == nil {
+		ns.names = []string{owner.Namespace}
+	}
+	g := &topoGroup{kind: kind, keyIdx: t.keyOf(NormalizedLabelKey(term.TopologyKey)), namespaces: ns, selector: sel}
+	what := "affinity"
+	if kind == groupAntiAffinity {
+		what = "anti-affinity"
+	}
+	g.described = fmt.Sprintf("pod %s on %s to pods matching %s", what, t.keys[g.keyIdx].key, describeSelector(sel))
+	shape := fmt.Sprintf("%d|%d|%s|%s", kind, g.keyIdx, ns, sel)
+	return t.add(shape, g), nil
+}
+
+// selectorWithKeys converts a label selector (nil selects nothing, as in Kubernetes) and adds
+// "key In [owner's value]" per matchLabelKeys and "key NotIn [owner's value]" per
+// mismatchLabelKeys, for keys the owner carries.
+func selectorWithKeys(ls *metav1.LabelSelector, ownerLabels map[string]string, matchKeys, mismatchKeys []string) (labels.Selector, error) {
+	if ls == nil {
+		return labels.Nothing(), nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil, fmt.Errorf("label selector: %w", err)
+	}
+	add := func(keys []string, op selection.Operator) error {
+		for _, k := range keys {
+			v, ok := ownerLabels[k]
+			if !ok {
+				continue
+			}
+			r, err := labels.NewRequirement(k, op, []string{v})
+			if err != nil {
+				return fmt.Errorf("label key %q: %w", k, err)
+			}
+			sel = sel.Add(*r)
+		}
+		return nil
+	}
+	if err := add(matchKeys, selection.In); err != nil {
+		return nil, err
+	}
+	if err := add(mismatchKeys, selection.NotIn); err != nil {
+		return nil, err
+	}
+	return sel, nil
+}
+
+func describeSelector(sel labels.Selector) string {
+	if sel.Empty() {
+		return "any labels"
+	}
+	if s := sel.String(); s != "" {
+		return s
+	}
+	return "nothing"
+}
