@@ -58,11 +58,17 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	daemons, namespaces, err := p.daemonsAndNamespaces(ctx)
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: %w", err)
+	}
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
-		Pods:          pending,
-		NodePools:     p.NodePools,
-		InstanceTypes: withUnavailable(types, req.Unavailable),
-		ExistingNodes: existingNodes(nodes.Items, pods.Items),
+		Pods:            pending,
+		NodePools:       p.NodePools,
+		InstanceTypes:   withUnavailable(types, req.Unavailable),
+		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
+		DaemonSetPods:   daemons,
+		NamespaceLabels: namespaces,
 	})
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
@@ -83,6 +89,32 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		}.WithLifetime(p.pool(c.NodePool)))
 	}
 	return result, nil
+}
+
+// daemonsAndNamespaces reads what the engine needs beyond pods and nodes: a pod per
+// DaemonSet (its template, to size every new node's daemon overhead) and namespace labels
+// (for pod affinity namespaceSelectors).
+func (p *Planner) daemonsAndNamespaces(ctx context.Context) ([]*corev1.Pod, map[string]map[string]string, error) {
+	dss, err := p.Kube.AppsV1().DaemonSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list daemonsets: %w", err)
+	}
+	var daemons []*corev1.Pod
+	for _, ds := range dss.Items {
+		daemons = append(daemons, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace, Labels: ds.Spec.Template.Labels},
+			Spec:       ds.Spec.Template.Spec,
+		})
+	}
+	nss, err := p.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	namespaces := make(map[string]map[string]string, len(nss.Items))
+	for _, ns := range nss.Items {
+		namespaces[ns.Name] = ns.Labels
+	}
+	return daemons, namespaces, nil
 }
 
 // unavailableOf keeps the unavailable offerings of the given instance types.
@@ -188,6 +220,8 @@ func existingNodes(nodes []corev1.Node, pods []corev1.Pod) []schedulerengine.Exi
 			Labels:    node.Labels,
 			Taints:    node.Spec.Taints,
 			Available: available(node.Status.Allocatable, byNode[node.Name]),
+			// Running pods count for topology spread and (anti-)affinity.
+			Pods: byNode[node.Name],
 		})
 	}
 	slices.SortFunc(out, func(a, b schedulerengine.ExistingNode) int { return strings.Compare(a.Name, b.Name) })
