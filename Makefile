@@ -39,7 +39,7 @@ lint:
 	else echo "staticcheck unavailable from the module proxy; skipped"; fi
 
 bench:
-	$(GO) test -run '^$$' -bench BenchmarkSolve -benchtime 1x -count 5 -benchmem ./schedulerengine/
+	$(GO) test -run '^$$' -bench BenchmarkSolve -benchtime 1x -count 6 -benchmem ./schedulerengine/
 
 clean:
 	rm -rf $(BIN) .lab
