@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -62,6 +63,10 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	volumes, err := p.volumes(ctx)
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: %w", err)
+	}
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
 		NodePools:       p.NodePools,
@@ -69,6 +74,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
 		DaemonSetPods:   daemons,
 		NamespaceLabels: namespaces,
+		Volumes:         volumes,
 	})
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
@@ -115,6 +121,40 @@ func (p *Planner) daemonsAndNamespaces(ctx context.Context) ([]*corev1.Pod, map[
 		namespaces[ns.Name] = ns.Labels
 	}
 	return daemons, namespaces, nil
+}
+
+// volumes reads claims, volumes and storage classes so that pods with persistent volumes are
+// planned where their volumes are, or may be provisioned.
+func (p *Planner) volumes(ctx context.Context) (*schedulerengine.Volumes, error) {
+	opts := metav1.ListOptions{ResourceVersion: "0"}
+	pvcs, err := p.Kube.CoreV1().PersistentVolumeClaims(metav1.NamespaceAll).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list persistent volume claims: %w", err)
+	}
+	pvs, err := p.Kube.CoreV1().PersistentVolumes().List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list persistent volumes: %w", err)
+	}
+	scs, err := p.Kube.StorageV1().StorageClasses().List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list storage classes: %w", err)
+	}
+	v := &schedulerengine.Volumes{
+		Claims:            make(map[string]*corev1.PersistentVolumeClaim, len(pvcs.Items)),
+		PersistentVolumes: make(map[string]*corev1.PersistentVolume, len(pvs.Items)),
+		StorageClasses:    make(map[string]*storagev1.StorageClass, len(scs.Items)),
+	}
+	for i := range pvcs.Items {
+		c := &pvcs.Items[i]
+		v.Claims[c.Namespace+"/"+c.Name] = c
+	}
+	for i := range pvs.Items {
+		v.PersistentVolumes[pvs.Items[i].Name] = &pvs.Items[i]
+	}
+	for i := range scs.Items {
+		v.StorageClasses[scs.Items[i].Name] = &scs.Items[i]
+	}
+	return v, nil
 }
 
 // unavailableOf keeps the unavailable offerings of the given instance types.

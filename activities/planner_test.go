@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
@@ -192,5 +193,32 @@ func TestPlanReusesInstanceTypesForFiveMinutes(t *testing.T) {
 	}
 	if len(api.typeCalls) != 2 {
 		t.Errorf("DescribeInstanceTypes called %d times over 6 minutes, want 2 (cached for 5)", len(api.typeCalls))
+	}
+}
+
+// A pod whose claim is bound to a volume in one zone gets a node in that zone.
+func TestPlanPutsAPodWhereItsVolumeIs(t *testing.T) {
+	api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
+	db := pod("db", pending(), requesting("1", "1Gi"))
+	db.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}
+	p := newTestPlanner(t, api, db)
+	tracker := p.Kube.(*fake.Clientset).Tracker()
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-1"}, Spec: corev1.PersistentVolumeSpec{
+		NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"us-east-1b"}}},
+		}}}}}}
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns"}, Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pv-1"}}
+	for _, o := range []runtime.Object{pv, pvc} {
+		if err := tracker.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("db")})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	if len(got.Claims) != 1 || !slices.Equal(got.Claims[0].Zones, []string{"us-east-1b"}) {
+		t.Fatalf("claims %+v, want one in us-east-1b, where the pod's volume is", got.Claims)
 	}
 }

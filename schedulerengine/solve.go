@@ -23,6 +23,7 @@ import (
 // affinity with several required terms, the kube-scheduler's rule that one pod must match
 // them all (each term is checked on its own).
 func Solve(in Input) (Plan, error) {
+	in.Pods = withVolumeTopology(in.Pods, in.Volumes)
 	s, err := newSolver(in)
 	if err != nil {
 		return Plan{}, fmt.Errorf("solve: %w", err)

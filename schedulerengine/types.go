@@ -59,6 +59,9 @@ type Input struct {
 	// NamespaceLabels gives each namespace's labels, for pod (anti-)affinity terms with a
 	// namespaceSelector. A namespace missing here has no labels.
 	NamespaceLabels map[string]map[string]string
+	// Volumes limits pods with persistent volumes to where their volumes are or may be
+	// provisioned; nil ignores volume topology.
+	Volumes *Volumes
 }
 
 // Plan is Solve's answer.
