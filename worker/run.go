@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("pod watcher stopped: %w", err)
+		return fmt.Errorf("pod watch stopped: %w", err)
 	}
 }
 
