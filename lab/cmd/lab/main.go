@@ -63,6 +63,13 @@ func main() {
 
 	switch cmd {
 	case "up":
+		// A NodePool to start from: the demo's, which the printed worker command uses.
+		pools := filepath.Join(lab.Dir, "nodepools.yaml")
+		if _, err := os.Stat(pools); os.IsNotExist(err) {
+			if err := os.WriteFile(pools, []byte(demo.NodePoolYAML), 0o644); err != nil {
+				fail(err)
+			}
+		}
 		printAddresses(lab)
 		<-ctx.Done()
 		fmt.Println("\nstopping the lab")
@@ -91,12 +98,12 @@ func printAddresses(lab *stack.Stack) {
 run a worker against it:
   AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
     --kubeconfig %s --ec2-endpoint %s --cluster-name %s \
-    --sqs-endpoint %s --interruption-queue %s --nodepools <file>
+    --sqs-endpoint %s --interruption-queue %s --nodepools %s
 `, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
 		rel(lab.Kube.AdminKubeconfig), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.Region, stack.Zones(),
 		lab.SQSURL, stack.InterruptionQueue, rel(filepath.Join(lab.Dir, "components.log")),
 		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName,
-		lab.SQSURL, stack.InterruptionQueue)
+		lab.SQSURL, stack.InterruptionQueue, rel(filepath.Join(lab.Dir, "nodepools.yaml")))
 }
 
 func rel(path string) string {
