@@ -236,14 +236,26 @@ func (e *env) cleanUp() {
 			_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: "test clean-up"})
 		}
 	}
+	// Done when the pool has no Node and no node workflow still running: a workflow finishing
+	// after this test's worker stopped would leave a terminated instance with a running owner.
 	for ctx.Err() == nil {
 		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: v1.LabelNodePool + "=" + e.pool})
-		if err == nil && len(list.Items) == 0 {
+		running := 0
+		if rows, rerr := e.op.Nodes(ctx, false); rerr == nil {
+			for _, r := range rows {
+				if r.NodePool == e.pool {
+					running++
+				}
+			}
+		} else {
+			running = -1
+		}
+		if err == nil && len(list.Items) == 0 && running == 0 {
 			return
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	e.t.Errorf("clean-up: NodePool %s still has nodes", e.pool)
+	e.t.Errorf("clean-up: NodePool %s still has nodes or running node workflows", e.pool)
 }
 
 func tail(s string, lines int) string {
