@@ -17,6 +17,7 @@ func (s *solver) improve() {
 	for _, g := range s.repackGroups() {
 		s.repack(g)
 	}
+	s.rebalance()
 	s.reindexClaims()
 }
 

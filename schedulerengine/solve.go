@@ -54,6 +54,8 @@ type solver struct {
 	demand map[*podClass]vec
 	// priceTables caches prices per offering filter (see prices.go).
 	priceTables map[string][]float64
+	// allowed caches, per pool and requirements, the types they allow (see rebalance.go).
+	allowed map[*poolState]map[string][]int
 	// spare is the hostname domain the next claim will get.
 	spare int32
 

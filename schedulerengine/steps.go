@@ -162,20 +162,34 @@ func checkResources(c *claim, p *pendingPod, f *claimFit) *rejection {
 	return nil
 }
 
-// typesWithRoom filters types to those whose allocatable in the pool holds need, reusing the
-// input slice when every type fits (the common case while a claim is still small).
+// typesWithRoom filters types to those whose allocatable in the pool holds need. It reuses
+// the input slice when the types kept are a run of it (every type, while a claim is small;
+// the larger ones, when types are cheapest first and prices follow size), and copies only
+// otherwise.
 func typesWithRoom(pool *poolState, types []int, need vec) []int {
-	first := slices.IndexFunc(types, func(i int) bool { return !need.fitsIn(pool.alloc[i]) })
-	if first < 0 {
-		return types
-	}
-	kept := slices.Clone(types[:first])
-	for _, i := range types[first+1:] {
+	first, last, kept := -1, -1, 0
+	for j, i := range types {
 		if need.fitsIn(pool.alloc[i]) {
-			kept = append(kept, i)
+			if first < 0 {
+				first = j
+			}
+			last = j
+			kept++
 		}
 	}
-	return kept
+	if kept == 0 {
+		return nil
+	}
+	if last-first+1 == kept {
+		return slices.Clip(types[first : last+1])
+	}
+	out := make([]int, 0, kept)
+	for _, i := range types[first : last+1] {
+		if need.fitsIn(pool.alloc[i]) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func resourceRejection(c *claim, need vec, candidates []int) *rejection {
