@@ -92,6 +92,7 @@ func (s *solver) repack(g *repackGroup) {
 	}
 	for _, c := range g.claims {
 		c.removed = true
+		s.reindexSlack(c)
 	}
 	for _, bin := range bins {
 		s.fillBin(g.pool, bin)

@@ -28,15 +28,17 @@ func newSolver(in Input) (*solver, error) {
 		return nil, err
 	}
 	s := &solver{
-		world:         w,
-		topo:          newTopology(in.NamespaceLabels),
-		seeds:         map[seedKey]seed{},
-		classes:       map[string]*podClass{},
-		topos:         map[string]cachedTopo{},
-		demand:        map[*podClass]vec{},
-		priceTables:   map[string][]float64{},
-		onNodes:       map[string]string{},
-		unschedulable: map[string]string{},
+		world:             w,
+		topo:              newTopology(in.NamespaceLabels),
+		seeds:             map[seedKey]seed{},
+		antiOpen:          map[*topoGroup][]int{},
+		antiListMinClaims: antiListMinClaims,
+		classes:           map[string]*podClass{},
+		topos:             map[string]cachedTopo{},
+		demand:            map[*podClass]vec{},
+		priceTables:       map[string][]float64{},
+		onNodes:           map[string]string{},
+		unschedulable:     map[string]string{},
 	}
 	daemons, err := newDaemons(d, in.DaemonSetPods)
 	if err != nil {

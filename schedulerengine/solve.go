@@ -54,6 +54,10 @@ type solver struct {
 	demand map[*podClass]vec
 	// priceTables caches prices per offering filter (see prices.go).
 	priceTables map[string][]float64
+	// antiOpen lists, per hostname anti-affinity group, the claims it does not exclude
+	// (see antiindex.go).
+	antiOpen          map[*topoGroup][]int
+	antiListMinClaims int
 	// allowed caches, per pool and requirements, the types they allow (see rebalance.go).
 	allowed map[*poolState]map[string][]int
 	// spare is the hostname domain the next claim will get.
@@ -144,7 +148,7 @@ func (s *solver) onExisting(p *pendingPod) bool {
 // (adding it costs nothing), else the first that can grow to hold it within its size limit.
 func (s *solver) onOpenClaim(p *pendingPod) bool {
 	need := needOf(p.requests)
-	if s.free.each(need, func(i int) bool {
+	free := func(i int) bool {
 		c := s.claims[i]
 		fit, ok := s.tryClaim(c, p)
 		if ok && fit.types[0] == c.types[0] {
@@ -152,10 +156,8 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 			return true
 		}
 		return false
-	}) {
-		return true
 	}
-	return s.grow.each(need, func(i int) bool {
+	grow := func(i int) bool {
 		c := s.claims[i]
 		if !c.requests.sumFitsIn(p.requests, c.limit) {
 			return false // a resource beyond cpu, memory and pods
@@ -165,21 +167,35 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 			s.addToClaim(c, p, fit)
 		}
 		return ok
-	})
+	}
+	if found, used := s.eachOpenClaim(p, cheapestAlloc, need, free); used {
+		return found || first(s.eachOpenClaim(p, growthLimit, need, grow))
+	}
+	return s.free.each(need, free) || s.grow.each(need, grow)
 }
+
+func cheapestAlloc(c *claim) vec { return c.pool.alloc[c.types[0]] }
+func growthLimit(c *claim) vec   { return c.limit }
+func largestAlloc(c *claim) vec  { return c.ceiling }
+
+func first(a, _ bool) bool { return a }
 
 // onClaimBeyondLimit is the last resort: the first open claim that can hold the pod at all,
 // grown past its size limit (a pod whose affinity ties it to a full claim, or a NodePool out
 // of room for another node).
 func (s *solver) onClaimBeyondLimit(p *pendingPod) bool {
-	return s.beyond.each(needOf(p.requests), func(i int) bool {
+	visit := func(i int) bool {
 		c := s.claims[i]
 		fit, ok := s.tryClaim(c, p)
 		if ok {
 			s.addToClaim(c, p, fit)
 		}
 		return ok
-	})
+	}
+	if found, used := s.eachOpenClaim(p, largestAlloc, needOf(p.requests), visit); used {
+		return found
+	}
+	return s.beyond.each(needOf(p.requests), visit)
 }
 
 // tryClaim checks the pod's node-affinity terms in turn against the claim, after the cheap
@@ -233,6 +249,7 @@ func (s *solver) open(c *claim, p *pendingPod, fit claimFit) {
 	s.spare = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
 	c.limit = s.limitFor(c, fit, p)
 	s.addToClaim(c, p, fit)
+	s.noteOpened(c)
 }
 
 // newClaimFor tries each of the pod's terms on a fresh claim of pool and returns the first
