@@ -167,29 +167,30 @@ func checkResources(c *claim, p *pendingPod, f *claimFit) *rejection {
 // the larger ones, when types are cheapest first and prices follow size), and copies only
 // otherwise.
 func typesWithRoom(pool *poolState, types []int, need vec) []int {
-	first, last, kept := -1, -1, 0
+	start, end := -1, -1 // the fitting types so far, while they are the run types[start:end]
+	var out []int        // the fitting types, once they are not
 	for j, i := range types {
-		if need.fitsIn(pool.alloc[i]) {
-			if first < 0 {
-				first = j
-			}
-			last = j
-			kept++
+		if !need.fitsIn(pool.alloc[i]) {
+			continue
+		}
+		switch {
+		case out != nil:
+			out = append(out, i)
+		case start < 0:
+			start, end = j, j+1
+		case end == j:
+			end++
+		default: // room for every type left, so the list never grows
+			out = append(append(make([]int, 0, end-start+len(types)-j), types[start:end]...), i)
 		}
 	}
-	if kept == 0 {
+	switch {
+	case out != nil:
+		return out
+	case start < 0:
 		return nil
 	}
-	if last-first+1 == kept {
-		return slices.Clip(types[first : last+1])
-	}
-	out := make([]int, 0, kept)
-	for _, i := range types[first : last+1] {
-		if need.fitsIn(pool.alloc[i]) {
-			out = append(out, i)
-		}
-	}
-	return out
+	return slices.Clip(types[start:end])
 }
 
 func resourceRejection(c *claim, need vec, candidates []int) *rejection {
