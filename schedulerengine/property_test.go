@@ -251,6 +251,11 @@ func randomPodTopology(r *rand.Rand, p *corev1.Pod) {
 		p.Labels["aff"] = aff
 		a := affinity()
 		a.PodAffinity = &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term(v1.LabelZone, "aff", aff)}}
+	} else if chance(5) {
+		// Two terms, which the kube-scheduler wants one pod to meet together.
+		a := affinity()
+		a.PodAffinity = &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
+			term(v1.LabelZone, "app", group(r)), term(v1.LabelHostname, "aff", fmt.Sprintf("z%d", r.IntN(3)))}}
 	}
 	if chance(5) {
 		port := []int32{8080, 9100}[r.IntN(2)]

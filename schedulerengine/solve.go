@@ -19,9 +19,7 @@ import (
 // are then repacked when that is cheaper (see improve.go). Each claim ends up on the cheapest
 // instance type able to hold all its pods.
 //
-// Not modelled: volume topology (PVC zones), dynamic resource allocation, and, for pod
-// affinity with several required terms, the kube-scheduler's rule that one pod must match
-// them all (each term is checked on its own).
+// Not modelled: dynamic resource allocation and CSI volume attach limits.
 func Solve(in Input) (Plan, error) {
 	in.Pods = withVolumeTopology(in.Pods, in.Volumes)
 	s, err := newSolver(in)

@@ -1,6 +1,7 @@
 package schedulerengine
 
 import (
+	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,9 @@ type topoGroup struct {
 	keyIdx     int
 	namespaces namespaceMatcher
 	selector   labels.Selector
+	// also are the owner's other required affinity terms: the kube-scheduler counts a pod
+	// for any of a pod's affinity terms only if it matches all of them.
+	also       []podMatcher
 	maxSkew    int32
 	minDomains int32
 	// filter and tolerations decide which nodes a spread group counts (nodeAffinityPolicy
@@ -130,7 +134,7 @@ func (t *topology) matching(p *corev1.Pod) []*topoGroup {
 	var out []*topoGroup
 	set := labels.Set(p.Labels)
 	for _, g := range t.groups {
-		if g.namespaces.matches(p.Namespace, t.namespaceLabels) && g.selector.Matches(set) {
+		if g.selects(p.Namespace, set, t.namespaceLabels) {
 			out = append(out, g)
 		}
 	}
@@ -203,6 +207,27 @@ func (g *topoGroup) record(d int32, surely bool) {
 		g.sure = inc(g.sure, d)
 	}
 	g.total++
+}
+
+// podMatcher is one term's namespaces and label selector.
+type podMatcher struct {
+	namespaces namespaceMatcher
+	selector   labels.Selector
+}
+
+func (m podMatcher) String() string { return fmt.Sprintf("%s|%s", m.namespaces, m.selector) }
+
+// selects reports whether the group counts a pod of namespace ns with labels set.
+func (g *topoGroup) selects(ns string, set labels.Set, namespaceLabels map[string]map[string]string) bool {
+	if !g.namespaces.matches(ns, namespaceLabels) || !g.selector.Matches(set) {
+		return false
+	}
+	for _, m := range g.also {
+		if !m.namespaces.matches(ns, namespaceLabels) || !m.selector.Matches(set) {
+			return false
+		}
+	}
+	return true
 }
 
 // selective reports whether some nodes may not count for the group.

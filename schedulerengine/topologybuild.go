@@ -82,25 +82,31 @@ func (t *topology) groupsFor(p *corev1.Pod, c constraints) (spreads, affinities,
 		}
 		spreads = append(spreads, t.owned(p, g))
 	}
+	matchers := make([]podMatcher, len(c.affinities))
 	for i, term := range c.affinities {
-		g, err := t.affinityGroup(p, term, groupAffinity)
+		m, err := affinityMatcher(p, term)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("pod affinity term %d: %w", i, err)
 		}
-		affinities = append(affinities, t.owned(p, g))
+		matchers[i] = m
+	}
+	for i, term := range c.affinities {
+		// A pod counts for one of several affinity terms only if it matches them all.
+		also := slices.Delete(slices.Clone(matchers), i, i+1)
+		affinities = append(affinities, t.owned(p, t.affinityGroupOf(term, matchers[i], also, groupAffinity)))
 	}
 	for i, term := range c.antis {
-		g, err := t.affinityGroup(p, term, groupAntiAffinity)
+		m, err := affinityMatcher(p, term)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("pod anti-affinity term %d: %w", i, err)
 		}
-		antis = append(antis, t.owned(p, g))
+		antis = append(antis, t.owned(p, t.affinityGroupOf(term, m, nil, groupAntiAffinity)))
 	}
 	return spreads, affinities, antis, nil
 }
 
 func (t *topology) owned(p *corev1.Pod, g *topoGroup) ownedGroup {
-	return ownedGroup{group: g, self: g.namespaces.matches(p.Namespace, t.namespaceLabels) && g.selector.Matches(labels.Set(p.Labels))}
+	return ownedGroup{group: g, self: g.selects(p.Namespace, labels.Set(p.Labels), t.namespaceLabels)}
 }
 
 // spreadKeys are the topology keys of the DoNotSchedule spreads: the kube-scheduler counts a
@@ -168,33 +174,43 @@ func nodeAffinityOnly(p *corev1.Pod) *corev1.Affinity {
 	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution}}
 }
 
-// affinityGroup builds the group of a pod (anti-)affinity term: pods in the term's
-// namespaces (the owner's by default, or those namespaceSelector picks) matching its
-// selector, narrowed by matchLabelKeys and mismatchLabelKeys.
-func (t *topology) affinityGroup(owner *corev1.Pod, term corev1.PodAffinityTerm, kind groupKind) (*topoGroup, error) {
+// affinityMatcher reads a pod (anti-)affinity term's namespaces (the owner's by default, or
+// those namespaceSelector picks) and selector, narrowed by matchLabelKeys and
+// mismatchLabelKeys.
+func affinityMatcher(owner *corev1.Pod, term corev1.PodAffinityTerm) (podMatcher, error) {
 	sel, err := selectorWithKeys(term.LabelSelector, owner.Labels, term.MatchLabelKeys, term.MismatchLabelKeys)
 	if err != nil {
-		return nil, err
+		return podMatcher{}, err
 	}
 	ns := namespaceMatcher{names: sortedUnique(term.Namespaces)}
 	if term.NamespaceSelector != nil {
 		nsSel, err := metav1.LabelSelectorAsSelector(term.NamespaceSelector)
 		if err != nil {
-			return nil, fmt.Errorf("namespaceSelector: %w", err)
+			return podMatcher{}, fmt.Errorf("namespaceSelector: %w", err)
 		}
 		ns.selector = nsSel
 	}
 	if len(ns.names) == 0 && ns.selector == nil {
 		ns.names = []string{owner.Namespace}
 	}
-	g := &topoGroup{kind: kind, keyIdx: t.keyOf(NormalizedLabelKey(term.TopologyKey)), namespaces: ns, selector: sel}
+	return podMatcher{namespaces: ns, selector: sel}, nil
+}
+
+// affinityGroupOf builds the group of a pod (anti-)affinity term from its matcher and, for
+// affinity, the matchers of the owner's other terms.
+func (t *topology) affinityGroupOf(term corev1.PodAffinityTerm, m podMatcher, also []podMatcher, kind groupKind) *topoGroup {
+	g := &topoGroup{kind: kind, keyIdx: t.keyOf(NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, also: also}
 	what := "affinity"
 	if kind == groupAntiAffinity {
 		what = "anti-affinity"
 	}
-	g.described = fmt.Sprintf("pod %s on %s to pods matching %s", what, t.keys[g.keyIdx].key, describeSelector(sel))
-	shape := fmt.Sprintf("%d|%d|%s|%s", kind, g.keyIdx, ns, sel)
-	return t.add(shape, g), nil
+	g.described = fmt.Sprintf("pod %s on %s to pods matching %s", what, t.keys[g.keyIdx].key, describeSelector(m.selector))
+	shape := fmt.Sprintf("%d|%d|%s|%s", kind, g.keyIdx, m.namespaces, m.selector)
+	for _, a := range also {
+		g.described += " and " + describeSelector(a.selector)
+		shape += "|also " + a.String()
+	}
+	return t.add(shape, g)
 }
 
 // selectorWithKeys converts a label selector (nil selects nothing, as in Kubernetes) and adds
