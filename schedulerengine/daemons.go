@@ -11,6 +11,7 @@ import (
 type daemon struct {
 	class    *podClass
 	requests vec
+	ports    []hostPort
 }
 
 func newDaemons(d dims, pods []*corev1.Pod) ([]daemon, error) {
@@ -23,19 +24,19 @@ func newDaemons(d dims, pods []*corev1.Pod) ([]daemon, error) {
 		if class.err != nil {
 			continue // a template whose node affinity cannot be evaluated lands on no node
 		}
-		out = append(out, daemon{class: class, requests: d.vec(PodRequests(p))})
+		out = append(out, daemon{class: class, requests: d.vec(PodRequests(p)), ports: podHostPorts(p)})
 	}
 	return out, nil
 }
 
-// daemonOverhead returns, per instance type (indexed as world.types), the summed requests of
-// the daemon pods that would run on a node of this pool and type: those tolerating the pool's
-// taints whose node selector and required affinity some offering of the type could satisfy.
-// "Could" errs towards counting a daemon (one selecting a zone counts on a type sold there
-// even if the claim ends up elsewhere), so a node never runs short. Nil when none lands.
-func daemonOverhead(w *world, pool *poolState, daemons []daemon) []vec {
-	var overhead []vec
-	for _, d := range daemons {
+// daemonLandings returns, per daemon, on which instance types (indexed as world.types) of
+// the pool it would run: it tolerates the pool's taints and some offering of the type could
+// satisfy its node selector and required affinity. "Could" errs towards landing (one
+// selecting a zone lands on a type sold there even if the claim ends up elsewhere), so a
+// node never runs short. Nil for a daemon that lands nowhere.
+func daemonLandings(w *world, pool *poolState, daemons []daemon) [][]bool {
+	out := make([][]bool, len(daemons))
+	for di, d := range daemons {
 		if untoleratedTaint(pool.taints, d.class.tolerations) != nil {
 			continue
 		}
@@ -54,37 +55,55 @@ func daemonOverhead(w *world, pool *poolState, daemons []daemon) []vec {
 				}
 			}
 		}
-		if !slices.Contains(lands, true) {
-			continue
-		}
-		if overhead == nil {
-			overhead = make([]vec, len(w.types))
-		}
-		for i, ok := range lands {
-			if !ok {
-				continue
-			}
-			if overhead[i] == nil {
-				overhead[i] = make(vec, len(w.dims.names))
-			}
-			overhead[i] = overhead[i].plus(d.requests)
+		if slices.Contains(lands, true) {
+			out[di] = lands
 		}
 	}
-	return overhead
+	return out
 }
 
 // applyDaemonOverhead sets the pool's per-type allocatable to the type's less the daemons
-// that would run there.
+// that would run there, and the host ports those daemons bind.
 func (p *poolState) applyDaemonOverhead(w *world, daemons []daemon) {
 	p.alloc = make([]vec, len(w.types))
 	for i := range w.types {
 		p.alloc[i] = w.types[i].alloc
 	}
-	overhead := daemonOverhead(w, p, daemons)
-	for i, o := range overhead {
-		if o != nil {
-			p.alloc[i] = w.types[i].alloc.minus(o)
+	for di, lands := range daemonLandings(w, p, daemons) {
+		d := daemons[di]
+		for i, ok := range lands {
+			if !ok {
+				continue
+			}
+			p.alloc[i] = p.alloc[i].minus(d.requests)
 			p.daemonOverhead = true
+			if len(d.ports) > 0 {
+				if p.daemonPorts == nil {
+					p.daemonPorts = make([][]hostPort, len(w.types))
+				}
+				p.daemonPorts[i] = append(p.daemonPorts[i], d.ports...)
+			}
 		}
 	}
+}
+
+// typesFreeOfDaemonPorts keeps the types on which no daemon of the pool binds one of ports,
+// and returns the first port a daemon takes when none is left.
+func (p *poolState) typesFreeOfDaemonPorts(types []int, ports []hostPort) ([]int, hostPort, bool) {
+	if p.daemonPorts == nil || len(ports) == 0 {
+		return types, hostPort{}, true
+	}
+	var kept []int
+	var taken hostPort
+	for _, i := range types {
+		if conflict, clash := portConflict(p.daemonPorts[i], ports); clash {
+			taken = conflict
+			continue
+		}
+		kept = append(kept, i)
+	}
+	if len(kept) == len(types) {
+		return types, hostPort{}, true
+	}
+	return kept, taken, len(kept) > 0
 }

@@ -28,6 +28,9 @@ type poolState struct {
 	// node of this pool: the type's allocatable less the daemonsets that would run there.
 	alloc          []vec
 	daemonOverhead bool // some daemonset runs on some type of the pool
+	// daemonPorts are, per instance type, the host ports daemonsets bind on a node of this
+	// pool; nil when none does.
+	daemonPorts [][]hostPort
 
 	limit   poolLimit
 	used    vec   // capacity of the pool's existing nodes plus its claims' cheapest types

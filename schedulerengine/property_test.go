@@ -113,12 +113,14 @@ func runningPod(r *rand.Rand, name, node string) *corev1.Pod {
 	return p
 }
 
-// daemonSetPods: one on every node, one on arm64 nodes only, one on the ml pool only.
+// daemonSetPods: one on every node, one on arm64 nodes only (binding host port 9100, which
+// random pods also ask for), one on the ml pool only.
 func daemonSetPods() []*corev1.Pod {
 	all := simplePod("kube-system", "ds-all", "100m", "64Mi")
 	all.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 	arm := simplePod("kube-system", "ds-arm", "200m", "128Mi")
 	arm.Spec.NodeSelector = map[string]string{v1.LabelArch: "arm64"}
+	arm.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 9100, HostPort: 9100}}
 	mlOnly := simplePod("kube-system", "ds-ml", "300m", "256Mi")
 	mlOnly.Spec.NodeSelector = map[string]string{"team": "ml"}
 	mlOnly.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "ml", Effect: corev1.TaintEffectNoSchedule}}

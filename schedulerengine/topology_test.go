@@ -19,6 +19,7 @@ type topoCase struct {
 	existing   []ExistingNode
 	pools      []v1.NodePool // defaults to one pool "default"
 	namespaces map[string]map[string]string
+	daemons    []*corev1.Pod
 	want       topoWant
 }
 
@@ -29,6 +30,7 @@ type topoWant struct {
 	zones         map[string]int    // pods per zone, over every placed pod
 	on            map[string]string // pod name -> existing node it must be on ("" for any new node)
 	unschedulable map[string]string // pod name -> a substring of its reason
+	launchedAs    map[string]string // pod name -> the instance type its claim launches as
 }
 
 // where is a pod's node ("node/<name>" or "claim/<i>") and zone ("" when the claim may
@@ -64,7 +66,7 @@ func runTopologyCases(t *testing.T, cases []topoCase) {
 			if pools == nil {
 				pools = []v1.NodePool{nodePool("default")}
 			}
-			in := Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, NamespaceLabels: tc.namespaces}
+			in := Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, NamespaceLabels: tc.namespaces, DaemonSetPods: tc.daemons}
 			plan, err := Solve(in)
 			if err != nil {
 				t.Fatalf("Solve: %v", err)
@@ -97,6 +99,13 @@ func assertTopology(t *testing.T, in Input, plan Plan, want topoWant) {
 		if _, expected := want.unschedulable[name]; !expected {
 			if _, expected = want.unschedulable[key]; !expected {
 				t.Errorf("pod %s not scheduled: %s", key, reason)
+			}
+		}
+	}
+	for name, typ := range want.launchedAs {
+		for _, nc := range plan.NewNodes {
+			if slices.Contains(nc.Pods, keyOf(name)) && nc.InstanceTypes[0] != typ {
+				t.Errorf("pod %s's claim launches as %v, want %s first", name, nc.InstanceTypes, typ)
 			}
 		}
 	}
@@ -349,6 +358,18 @@ func TestSolveKeepsHostPortsApart(t *testing.T) {
 			pods:     []*corev1.Pod{named("a", withHostPort(9100, corev1.ProtocolTCP))},
 			existing: []ExistingNode{existingNodeWith("n1", zoneA, named("exporter", withHostPort(9100, corev1.ProtocolTCP)))},
 			want:     topoWant{on: map[string]string{"a": ""}}},
+		{name: "a port every new node's daemonset binds makes the pod unschedulable",
+			pods:    []*corev1.Pod{named("a", withHostPort(9100, corev1.ProtocolTCP))},
+			daemons: []*corev1.Pod{named("node-exporter", withHostPort(9100, corev1.ProtocolTCP))},
+			want:    topoWant{unschedulable: map[string]string{"a": "host port 0.0.0.0:9100/TCP is taken by a daemonset"}}},
+		{name: "a port a daemonset binds on arm64 nodes only sends the pod to amd64",
+			pods:    []*corev1.Pod{named("a", withHostPort(9100, corev1.ProtocolTCP), withCPU("100m"))},
+			daemons: []*corev1.Pod{named("arm-exporter", withHostPort(9100, corev1.ProtocolTCP), withSelector(v1.LabelArch, "arm64"))},
+			want:    topoWant{newNodes: 1, launchedAs: map[string]string{"a": "small.amd"}}},
+		{name: "without the daemonset's port the pod goes to the cheaper arm64",
+			pods:    []*corev1.Pod{named("a", withHostPort(9100, corev1.ProtocolTCP), withCPU("100m"))},
+			daemons: []*corev1.Pod{named("arm-agent", withHostPort(9200, corev1.ProtocolTCP), withSelector(v1.LabelArch, "arm64"))},
+			want:    topoWant{newNodes: 1, launchedAs: map[string]string{"a": "small.arm"}}},
 		{name: "a free port on a running node is used",
 			pods:     []*corev1.Pod{named("a", withHostPort(9100, corev1.ProtocolTCP))},
 			existing: []ExistingNode{existingNodeWith("n1", zoneA, named("exporter", withHostPort(9200, corev1.ProtocolTCP)))},

@@ -136,6 +136,14 @@ func checkTopology(c *claim, p *pendingPod, f *claimFit) *rejection {
 			return fmt.Sprintf("host port %s is taken on the node", conflict)
 		}}
 	}
+	if kept, taken, ok := c.pool.typesFreeOfDaemonPorts(f.types, p.ports); !ok {
+		pool := c.pool.name
+		return &rejection{pool: pool, explain: func() string {
+			return fmt.Sprintf("host port %s is taken by a daemonset on every instance type NodePool %q could launch", taken, pool)
+		}}
+	} else if len(kept) != len(f.types) {
+		f.types, f.narrowed = kept, true
+	}
 	if lv.topo.empty() {
 		return nil
 	}
