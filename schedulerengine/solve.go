@@ -16,8 +16,9 @@ import (
 // beyond its limit. Pod topology (spread, affinity, anti-affinity), host ports, daemonset
 // overhead and minValues are honoured; preferences are treated as requirements and relaxed
 // one at a time when a pod cannot be placed. Claims holding only pods nothing else depends on
-// are then repacked when that is cheaper (see improve.go). Each claim ends up on the cheapest
-// instance type able to hold all its pods.
+// are then repacked, and pods whose move changes no topology count are rebalanced across
+// claims, each pass kept only when it is cheaper (see improve.go and rebalance.go). Each
+// claim ends up on the cheapest instance type able to hold all its pods.
 //
 // Not modelled: dynamic resource allocation and CSI volume attach limits.
 func Solve(in Input) (Plan, error) {
