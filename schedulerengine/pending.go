@@ -105,7 +105,11 @@ func constraintsKey(c constraints) string {
 		add('s', &c.spreads[i])
 	}
 	for i := range c.affinities {
-		add('a', &c.affinities[i])
+		tag := byte('f') // preferred
+		if i < c.requiredAffinities {
+			tag = 'a'
+		}
+		add(tag, &c.affinities[i])
 	}
 	for i := range c.antis {
 		tag := byte('p')

@@ -92,6 +92,7 @@ func constraintsInForce(p *corev1.Pod, relaxed []preference) inForce {
 	}
 	if a.PodAffinity != nil {
 		f.topology.affinities = append(f.topology.affinities, a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution...)
+		f.topology.requiredAffinities = len(f.topology.affinities)
 		for i, t := range a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
 			if !dropped(prefPodAffinity, i) {
 				f.topology.affinities = append(f.topology.affinities, t.PodAffinityTerm)

@@ -66,9 +66,10 @@ func (pt *podTopo) empty() bool { return pt == nil || len(pt.keys) == 0 }
 
 // constraints is the pod-topology part of a pod spec at one relaxation level.
 type constraints struct {
-	spreads           []corev1.TopologySpreadConstraint
-	affinities, antis []corev1.PodAffinityTerm
-	requiredAntis     int // the first requiredAntis of antis are required
+	spreads            []corev1.TopologySpreadConstraint
+	affinities, antis  []corev1.PodAffinityTerm
+	requiredAffinities int // the first requiredAffinities of affinities are required
+	requiredAntis      int // the first requiredAntis of antis are required
 }
 
 // groupsFor registers the groups a pod states and returns them with whether the pod matches
@@ -90,9 +91,15 @@ func (t *topology) groupsFor(p *corev1.Pod, c constraints) (spreads, affinities,
 		}
 		matchers[i] = m
 	}
+	required := matchers[:c.requiredAffinities]
 	for i, term := range c.affinities {
-		// A pod counts for one of several affinity terms only if it matches them all.
-		also := slices.Delete(slices.Clone(matchers), i, i+1)
+		// A pod counts for one of several required affinity terms only if it matches them
+		// all. Preferred terms, held as required until relaxed, stand alone, so relaxing
+		// one leaves the required terms' groups as they were.
+		var also []podMatcher
+		if i < len(required) {
+			also = slices.Delete(slices.Clone(required), i, i+1)
+		}
 		affinities = append(affinities, t.owned(p, t.affinityGroupOf(term, matchers[i], also, groupAffinity)))
 	}
 	for i, term := range c.antis {
