@@ -25,6 +25,7 @@ func (s *solver) improve() {
 func (s *solver) reindexClaims() {
 	s.claims = slices.DeleteFunc(s.claims, func(c *claim) bool { return c.removed })
 	s.free, s.grow, s.beyond = slackTree{}, slackTree{}, slackTree{}
+	clear(s.antiOpen) // the lists hold positions, which change here
 	for i, c := range s.claims {
 		c.idx = i
 		s.indexSlack(c)
@@ -218,10 +219,18 @@ func compareVec(a, b vec) int {
 // dot product with room, both as shares of the node's allocatable in cpu and memory: big
 // pods first, and of those the ones heavy in what the node has most of.
 func bestBucket(buckets []*bucket, room, alloc vec) *bucket {
-	var best *bucket
-	bestScore := -1.0
-	for _, b := range buckets {
-		if len(b.pods) == 0 || !b.requests.fitsIn(room) {
+	if i := bestBucketWhere(buckets, room, alloc, nil); i >= 0 {
+		return buckets[i]
+	}
+	return nil
+}
+
+// bestBucketWhere is bestBucket among the buckets allowed admits (all when nil), by index;
+// -1 when none fits.
+func bestBucketWhere(buckets []*bucket, room, alloc vec, allowed func(i int) bool) int {
+	best, bestScore := -1, -1.0
+	for i, b := range buckets {
+		if len(b.pods) == 0 || !b.requests.fitsIn(room) || allowed != nil && !allowed(i) {
 			continue
 		}
 		score := 0.0
@@ -230,8 +239,8 @@ func bestBucket(buckets []*bucket, room, alloc vec) *bucket {
 				score += float64(b.requests[d]) / float64(alloc[d]) * float64(room[d]) / float64(alloc[d])
 			}
 		}
-		if score > bestScore || (score == bestScore && compareVec(b.requests, best.requests) > 0) {
-			best, bestScore = b, score
+		if score > bestScore || (score == bestScore && compareVec(b.requests, buckets[best].requests) > 0) {
+			best, bestScore = i, score
 		}
 	}
 	return best

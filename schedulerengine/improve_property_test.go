@@ -98,7 +98,7 @@ func movablePod(r *rand.Rand, i int) *corev1.Pod {
 	selector := func(kv ...string) *metav1.LabelSelector {
 		return &metav1.LabelSelector{MatchLabels: map[string]string{kv[0]: kv[1]}}
 	}
-	switch r.IntN(10) {
+	switch r.IntN(11) {
 	case 0, 1: // plain
 	case 2: // plain, held to a node label
 		p.Spec.NodeSelector = [](map[string]string){
@@ -123,10 +123,13 @@ func movablePod(r *rand.Rand, i int) *corev1.Pod {
 		p.Labels["web"] = "yes"
 		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
 			{TopologyKey: v1.LabelHostname, LabelSelector: selector("web", "yes")}}}}
-	case 9: // hostname spread
+	case 9, 10: // hostname spread; with a host port (one the arm64 daemonset binds too), an owner that stays where it is
 		p.Labels["spread"] = group(r)
-		p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: v1.LabelHostname,
+		p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: int32(1 + r.IntN(2)), TopologyKey: v1.LabelHostname,
 			WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: selector("spread", group(r))}}
+		if r.IntN(3) == 0 {
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 9100, HostPort: 9100}}
+		}
 	}
 	return p
 }

@@ -96,3 +96,28 @@ func TestImprovingNeverMovesPodsWithHostnameTopology(t *testing.T) {
 		}
 	}
 }
+
+func TestRebalancingKeepsPodsOffTypesWhereADaemonsetHoldsTheirPort(t *testing.T) {
+	exporter := pod(withName("arm-exporter"), withHostPort(9100, corev1.ProtocolTCP), withSelector(v1.LabelArch, "arm64"))
+	in := Input{
+		Pods: []*corev1.Pod{
+			pod(withName("b"), withCPU("1")),
+			pod(withName("a"), withCPU("500m"), withHostPort(9100, corev1.ProtocolTCP)),
+			pod(withName("n"), withCPU("400m"), withHostPort(9100, corev1.ProtocolTCP)),
+		},
+		NodePools: []v1.NodePool{nodePool("default")}, InstanceTypes: smallCatalog(), DaemonSetPods: []*corev1.Pod{exporter},
+	}
+	plan, err := Solve(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nc := range plan.NewNodes {
+		holdsPort := slices.ContainsFunc(nc.Pods, func(k string) bool { return k == "default/a" || k == "default/n" })
+		if holdsPort && slices.Contains(nc.InstanceTypes, "small.arm") {
+			t.Errorf("claim with %v may launch as small.arm, where the daemonset binds port 9100: %v", nc.Pods, nc.InstanceTypes)
+		}
+	}
+	if len(plan.Unschedulable) > 0 {
+		t.Errorf("unschedulable: %v", plan.Unschedulable)
+	}
+}

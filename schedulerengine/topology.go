@@ -29,6 +29,7 @@ const (
 // anti-affinity term), shared by every pod that states it: which pods it counts, on which
 // key, and how many of them each domain holds.
 type topoGroup struct {
+	id         int // position in topology.groups
 	kind       groupKind
 	keyIdx     int
 	namespaces namespaceMatcher
@@ -118,6 +119,7 @@ func (t *topology) add(shape string, g *topoGroup) *topoGroup {
 		return existing
 	}
 	t.byShape[shape] = g
+	g.id = len(t.groups)
 	t.groups = append(t.groups, g)
 	return g
 }

@@ -1,0 +1,298 @@
+package schedulerengine
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// shrink leaves claim c holding only kept, on every type its requirements allow that holds
+// them, or removes it when nothing is kept.
+func (s *solver) shrink(c *claim, kept []*pendingPod) {
+	if len(kept) == 0 {
+		c.removed = true
+		s.reindexSlack(c)
+		return
+	}
+	requests := make(vec, len(c.requests))
+	c.pods, c.members, c.ports = make([]string, 0, len(kept)), kept, nil
+	for _, p := range kept {
+		requests = requests.plus(p.requests)
+		c.pods = append(c.pods, p.key)
+		c.ports = append(c.ports, p.ports...)
+	}
+	c.requests = requests
+	// The requirements say which types the pods' labels allow; a daemonset binding one of
+	// their host ports rules out more, which only the ports tell.
+	types, _, _ := c.pool.typesFreeOfDaemonPorts(s.allowedTypes(c), c.ports)
+	c.types = typesWithRoom(c.pool, types, requests)
+	c.ceiling = c.ceilingOf(c.types)
+	s.indexSlack(c)
+}
+
+// allowedTypes is every type of the claim's pool its requirements allow, by price; claims
+// pinned alike share the list.
+func (s *solver) allowedTypes(c *claim) []int {
+	key := c.reqs.String()
+	if types, ok := s.allowed[c.pool][key]; ok {
+		return types
+	}
+	w := c.world
+	types := w.byPrice(w.typesAllowing(c.pool.types, c.reqs), newOfferingFilter(c.reqs))
+	if s.allowed == nil {
+		s.allowed = map[*poolState]map[string][]int{}
+	}
+	if s.allowed[c.pool] == nil {
+		s.allowed[c.pool] = map[string][]int{}
+	}
+	s.allowed[c.pool][key] = types
+	return types
+}
+
+// fillCandidates is how many of a claim's cheapest instance types fillClaim tries.
+const fillCandidates = 6
+
+// fillClaim tops claim c up with movers. For each of its few cheapest types it fills the
+// room that type leaves, taking the pods whose shape best matches it (bestBucket), and it
+// keeps the type that wastes least. heldOnly limits it to movers held to some domain.
+func (rb *rebalancer) fillClaim(c *claim, buckets []*moverBucket, heldOnly bool) {
+	var eligible []*moverBucket
+	var terms []*podTerm
+	for _, b := range buckets {
+		if len(b.pods) == 0 || heldOnly && len(b.keep) == 0 || !staysIn(b.keep, c) {
+			continue
+		}
+		i := slices.IndexFunc(b.class.terms, c.hasMerged)
+		if i < 0 {
+			continue
+		}
+		eligible = append(eligible, b)
+		terms = append(terms, b.class.terms[i])
+	}
+	if len(eligible) == 0 {
+		return
+	}
+	counts := rb.ledger.of(c)
+	prices := rb.s.prices(newOfferingFilter(c.reqs))
+	best, bestWaste := make([]int, len(eligible)), math.Inf(1)
+	store, sim := make([]bucket, len(eligible)), make([]*bucket, len(eligible))
+	room, held := make(vec, len(c.requests)), make(vec, len(c.requests))
+	for _, t := range c.types[:min(len(c.types), fillCandidates)] {
+		alloc := c.pool.alloc[t]
+		for i, b := range eligible {
+			store[i] = bucket{requests: b.requests, pods: b.pods}
+			sim[i] = &store[i]
+		}
+		for d := range room {
+			room[d], held[d] = alloc[d]-c.requests[d], c.requests[d]
+		}
+		extra := hostCounts{added: map[*topoGroup]int32{}, owners: map[*topoGroup]int32{}}
+		allowed := func(i int) bool { return counts.allows(c, eligible[i].host, extra) }
+		for {
+			i := bestBucketWhere(sim, room, alloc, allowed)
+			if i < 0 {
+				break
+			}
+			sim[i].pods = sim[i].pods[1:]
+			for d, r := range sim[i].requests {
+				room[d], held[d] = room[d]-r, held[d]+r
+			}
+			for _, t := range eligible[i].host {
+				if t.matches {
+					extra.added[t.group]++
+				}
+				if t.owns {
+					extra.owners[t.group]++
+				}
+			}
+		}
+		if waste := wasteOn(prices[t], alloc, held); waste < bestWaste-1e-9 {
+			bestWaste = waste
+			for i, b := range eligible {
+				best[i] = len(b.pods) - len(sim[i].pods)
+			}
+		}
+	}
+	for i, b := range eligible {
+		var refused []mover
+		for range best[i] {
+			m := b.take()
+			if fit, rej := c.check(m.pod, terms[i], rb.steps); rej == nil {
+				rb.land(c, m, fit)
+			} else {
+				refused = append(refused, m)
+			}
+		}
+		for j := len(refused) - 1; j >= 0; j-- {
+			b.movers = append([]mover{refused[j]}, b.movers...)
+			b.pods = append([]*pendingPod{refused[j].pod}, b.pods...)
+		}
+	}
+}
+
+// wasteOn is the part of a type's price its cpu and memory left unused stand for, each
+// resource taken as half the price.
+func wasteOn(price float64, alloc, held vec) float64 {
+	used := 0.0
+	for _, d := range []int{dimCPU, dimMemory} {
+		if alloc[d] > 0 {
+			used += float64(held[d]) / float64(alloc[d]) / 2
+		}
+	}
+	return price * (1 - used)
+}
+
+// land adds the mover to claim c with a fit c.check returned.
+func (rb *rebalancer) land(c *claim, m mover, fit claimFit) {
+	c.Add(m.pod, fit)
+	c.settleDomains()
+	rb.s.indexSlack(c)
+	m.land(c)
+	rb.ledger.note(c, m.pod, 1)
+}
+
+// packRest packs the movers no claim took as they were, per pod class and set of kept
+// domains. It reports false when a pod does not land as packed, and the pass is then
+// undone.
+func (rb *rebalancer) packRest(buckets []*moverBucket) bool {
+	type groupKey struct {
+		class *podClass
+		keep  string
+	}
+	groups := map[groupKey][]*moverBucket{}
+	var order []groupKey
+	for _, b := range buckets {
+		if len(b.pods) == 0 {
+			continue
+		}
+		k := groupKey{class: b.class, keep: keepKey(b.keep)}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], b)
+	}
+	for _, k := range order {
+		if !rb.packGroup(groups[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// packGroup packs buckets sharing a pod class and kept domains. Each bin is an existing
+// claim in those domains, most wasteful first, grown to the type that carries the pods
+// still to pack most cheaply and filled by bestBucket; when none is left, a new claim pinned
+// to the domains. Growing a claim rather than opening one also fills the room its current
+// type wastes.
+func (rb *rebalancer) packGroup(buckets []*moverBucket) bool {
+	s, pool := rb.s, rb.pool
+	first := buckets[0].movers[0]
+	seed, seedTerm, ok := s.pinnedSeed(pool, first)
+	if !ok {
+		return false
+	}
+	remaining := make(vec, len(s.world.dims.names))
+	left := 0
+	sim := make([]*bucket, len(buckets))
+	for i, b := range buckets {
+		for _, p := range b.pods {
+			remaining = remaining.plus(p.requests)
+		}
+		left += len(b.pods)
+		sim[i] = &b.bucket
+	}
+	hosts := s.hostsFor(pool, first)
+	for left > 0 {
+		var c *claim
+		term := seedTerm
+		if len(hosts) > 0 {
+			c, term, hosts = hosts[0].claim, hosts[0].term, hosts[1:]
+		} else {
+			c = seed.fresh(s.spare)
+			c.limit = c.ceiling
+			c.idx = len(s.claims)
+			s.claims = append(s.claims, c)
+			s.spare = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
+		}
+		target, ok := s.mostEfficient(pool, c.types, newOfferingFilter(c.reqs), remaining, c.requests.plus(largestLeft(sim).requests))
+		if !ok {
+			if len(c.pods) == 0 {
+				return false
+			}
+			continue
+		}
+		alloc := pool.alloc[target]
+		counts := rb.ledger.of(c)
+		allowed := func(i int) bool { return counts.allows(c, buckets[i].host, hostCounts{}) }
+		added := 0
+		for {
+			i := bestBucketWhere(sim, alloc.minus(c.requests), alloc, allowed)
+			if i < 0 {
+				break
+			}
+			m := buckets[i].take()
+			fit, rej := c.check(m.pod, term, rb.steps)
+			if rej != nil {
+				return false
+			}
+			rb.land(c, m, fit)
+			remaining = remaining.minus(m.pod.requests)
+			left--
+			added++
+		}
+		if len(c.pods) == 0 || !staysIn(first.keep, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// host is an existing claim a group of movers may be packed into, with the term that lets
+// them join it.
+type host struct {
+	claim *claim
+	term  *podTerm
+	waste float64
+}
+
+// hostsFor lists the pool's claims the mover's group may join without changing their
+// requirements, most wasteful first.
+func (s *solver) hostsFor(pool *poolState, m mover) []host {
+	var out []host
+	for _, c := range s.claims {
+		if c.pool != pool || c.removed || len(c.pods) == 0 || !staysIn(m.keep, c) {
+			continue
+		}
+		i := slices.IndexFunc(m.pod.level().class.terms, c.hasMerged)
+		if i < 0 {
+			continue
+		}
+		prices := s.prices(newOfferingFilter(c.reqs))
+		out = append(out, host{claim: c, term: m.pod.level().class.terms[i], waste: wasteOn(prices[c.types[0]], pool.alloc[c.types[0]], c.requests)})
+	}
+	slices.SortStableFunc(out, func(a, b host) int { return cmp.Compare(b.waste, a.waste) })
+	return out
+}
+
+// pinnedSeed is the empty claim of the pool for the mover's first fitting term, narrowed to
+// the mover's kept domains.
+func (s *solver) pinnedSeed(pool *poolState, m mover) (*claim, *podTerm, bool) {
+	for _, t := range m.pod.level().class.terms {
+		sd := s.seedFor(pool, m.pod, t)
+		if sd.rejection != nil {
+			continue
+		}
+		c := *sd.claim
+		for _, k := range m.keep {
+			c.reqs = c.reqs.With(requirementIn(s.topo.keys[k.keyIdx].key, s.topo.keys[k.keyIdx].names[k.domain]))
+		}
+		if len(m.keep) > 0 {
+			c.types = c.world.byPrice(c.world.typesAllowing(c.types, c.reqs), newOfferingFilter(c.reqs))
+			c.ceiling = c.ceilingOf(c.types)
+		}
+		if len(c.types) > 0 {
+			return &c, t, true
+		}
+	}
+	return nil, nil, false
+}
