@@ -219,31 +219,30 @@ func compareVec(a, b vec) int {
 // dot product with room, both as shares of the node's allocatable in cpu and memory: big
 // pods first, and of those the ones heavy in what the node has most of.
 func bestBucket(buckets []*bucket, room, alloc vec) *bucket {
-	if i := bestBucketWhere(buckets, room, alloc, nil); i >= 0 {
-		return buckets[i]
-	}
-	return nil
-}
-
-// bestBucketWhere is bestBucket among the buckets allowed admits (all when nil), by index;
-// -1 when none fits.
-func bestBucketWhere(buckets []*bucket, room, alloc vec, allowed func(i int) bool) int {
-	best, bestScore := -1, -1.0
-	for i, b := range buckets {
-		if len(b.pods) == 0 || !b.requests.fitsIn(room) || allowed != nil && !allowed(i) {
+	var best *bucket
+	bestScore := -1.0
+	for _, b := range buckets {
+		if len(b.pods) == 0 || !b.requests.fitsIn(room) {
 			continue
 		}
-		score := 0.0
-		for _, d := range []int{dimCPU, dimMemory} {
-			if alloc[d] > 0 {
-				score += float64(b.requests[d]) / float64(alloc[d]) * float64(room[d]) / float64(alloc[d])
-			}
-		}
-		if score > bestScore || (score == bestScore && compareVec(b.requests, buckets[best].requests) > 0) {
-			best, bestScore = i, score
+		score := shareScore(b.requests, room, alloc)
+		if score > bestScore || (score == bestScore && compareVec(b.requests, best.requests) > 0) {
+			best, bestScore = b, score
 		}
 	}
 	return best
+}
+
+// shareScore is the dot product of a pod's requests and a node's room, both as shares of
+// the node's allocatable in cpu and memory.
+func shareScore(requests, room, alloc vec) float64 {
+	score := 0.0
+	for _, d := range []int{dimCPU, dimMemory} {
+		if alloc[d] > 0 {
+			score += float64(requests[d]) / float64(alloc[d]) * float64(room[d]) / float64(alloc[d])
+		}
+	}
+	return score
 }
 
 // cheapestHolding is the price of the cheapest of types (cheapest first) whose allocatable in

@@ -194,6 +194,7 @@ func (m mover) land(c *claim) {
 // in the order they were placed.
 type moverBucket struct {
 	bucket
+	size   int     // index of the bucket's requests among all buckets' (see fillState)
 	movers []mover // movers[i] is pods[i]
 	class  *podClass
 	keep   []keptDomain

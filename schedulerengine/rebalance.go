@@ -59,14 +59,15 @@ func (s *solver) rebalancePool(pool *poolState, steps []claimStep, selective []*
 	// Pods held to a domain can go to fewer claims than pods free to go anywhere, so they
 	// fill first, and the free ones then fill what is left.
 	claims := slices.Clone(s.claims)
+	fs := newFillState(buckets)
 	for _, heldOnly := range []bool{true, false} {
 		for _, c := range claims {
 			if c.pool == pool && !c.removed {
-				rb.fillClaim(c, buckets, heldOnly)
+				rb.fillClaim(c, fs, heldOnly)
 			}
 		}
 	}
-	if !rb.packRest(buckets) || s.poolCost(pool) >= before*(1-1e-9) ||
+	if !rb.packRest(buckets, fs) || s.poolCost(pool) >= before*(1-1e-9) ||
 		!sameEligibilities(counted, s.eligibilities(pool, selective)) {
 		s.restore(saved)
 	}

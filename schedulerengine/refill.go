@@ -2,6 +2,7 @@ package schedulerengine
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 )
@@ -52,52 +53,109 @@ func (s *solver) allowedTypes(c *claim) []int {
 // fillCandidates is how many of a claim's cheapest instance types fillClaim tries.
 const fillCandidates = 6
 
-// fillClaim tops claim c up with movers. For each of its few cheapest types it fills the
-// room that type leaves, taking the pods whose shape best matches it (bestBucket), and it
-// keeps the type that wastes least. heldOnly limits it to movers held to some domain.
-func (rb *rebalancer) fillClaim(c *claim, buckets []*moverBucket, heldOnly bool) {
-	var eligible []*moverBucket
-	var terms []*podTerm
+// moverFamily is the buckets of one pod class and set of kept domains: a claim takes all
+// of a family or none, so fillClaim looks at families first.
+type moverFamily struct {
+	class   *podClass
+	keep    []keptDomain
+	buckets []*moverBucket
+}
+
+// fillState is fillClaim's scratch space, reused from claim to claim.
+type fillState struct {
+	families []*moverFamily
+	// sizes are the distinct requests of all buckets; bucket.size indexes them.
+	sizes [][]int64
+	// Per claim: the buckets it may take, their terms, the eligible buckets of each size,
+	// and how many pods of each bucket the current trial and the best one take.
+	eligible  []*moverBucket
+	terms     []*podTerm
+	bySize    [][]int
+	taken     []int
+	bestTaken []int
+	order     []sizeScore
+}
+
+type sizeScore struct {
+	size  int
+	score float64
+}
+
+func newFillState(buckets []*moverBucket) *fillState {
+	fs := &fillState{}
+	families := map[string]*moverFamily{}
+	sizeIndex := map[string]int{}
 	for _, b := range buckets {
-		if len(b.pods) == 0 || heldOnly && len(b.keep) == 0 || !staysIn(b.keep, c) {
-			continue
+		key := fmt.Sprintf("%p|%s", b.class, keepKey(b.keep))
+		f, ok := families[key]
+		if !ok {
+			f = &moverFamily{class: b.class, keep: b.keep}
+			families[key] = f
+			fs.families = append(fs.families, f)
 		}
-		i := slices.IndexFunc(b.class.terms, c.hasMerged)
-		if i < 0 {
-			continue
+		f.buckets = append(f.buckets, b)
+		rk := vecKey(b.requests)
+		if _, ok := sizeIndex[rk]; !ok {
+			sizeIndex[rk] = len(fs.sizes)
+			fs.sizes = append(fs.sizes, b.requests)
 		}
-		eligible = append(eligible, b)
-		terms = append(terms, b.class.terms[i])
+		b.size = sizeIndex[rk]
 	}
-	if len(eligible) == 0 {
+	fs.bySize = make([][]int, len(fs.sizes))
+	return fs
+}
+
+// fillClaim tops claim c up with movers. For each of its few cheapest types it fills the
+// room that type leaves, taking the pods whose shape best matches it (bestBucket's rule),
+// and it keeps the type that wastes least. heldOnly limits it to movers held to some
+// domain.
+func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
+	fs.reset()
+	for _, f := range fs.families {
+		if heldOnly && len(f.keep) == 0 || !staysIn(f.keep, c) {
+			continue
+		}
+		ti := slices.IndexFunc(f.class.terms, c.hasMerged)
+		if ti < 0 {
+			continue
+		}
+		for _, b := range f.buckets {
+			if len(b.pods) > 0 {
+				fs.bySize[b.size] = append(fs.bySize[b.size], len(fs.eligible))
+				fs.eligible = append(fs.eligible, b)
+				fs.terms = append(fs.terms, f.class.terms[ti])
+			}
+		}
+	}
+	if len(fs.eligible) == 0 {
 		return
 	}
+	fs.clearTaken()
+	fs.bestTaken = slices.Grow(fs.bestTaken[:0], len(fs.eligible))[:len(fs.eligible)]
+	clear(fs.bestTaken)
 	counts := rb.ledger.of(c)
 	prices := rb.s.prices(newOfferingFilter(c.reqs))
-	best, bestWaste := make([]int, len(eligible)), math.Inf(1)
-	store, sim := make([]bucket, len(eligible)), make([]*bucket, len(eligible))
+	bestWaste := math.Inf(1)
 	room, held := make(vec, len(c.requests)), make(vec, len(c.requests))
+	extra := hostCounts{added: map[*topoGroup]int32{}, owners: map[*topoGroup]int32{}}
 	for _, t := range c.types[:min(len(c.types), fillCandidates)] {
 		alloc := c.pool.alloc[t]
-		for i, b := range eligible {
-			store[i] = bucket{requests: b.requests, pods: b.pods}
-			sim[i] = &store[i]
-		}
+		clear(fs.taken)
+		clear(extra.added)
+		clear(extra.owners)
 		for d := range room {
 			room[d], held[d] = alloc[d]-c.requests[d], c.requests[d]
 		}
-		extra := hostCounts{added: map[*topoGroup]int32{}, owners: map[*topoGroup]int32{}}
-		allowed := func(i int) bool { return counts.allows(c, eligible[i].host, extra) }
 		for {
-			i := bestBucketWhere(sim, room, alloc, allowed)
+			i := fs.pick(room, alloc, func(i int) bool { return counts.allows(c, fs.eligible[i].host, extra) })
 			if i < 0 {
 				break
 			}
-			sim[i].pods = sim[i].pods[1:]
-			for d, r := range sim[i].requests {
+			fs.taken[i]++
+			for d, r := range fs.eligible[i].requests {
 				room[d], held[d] = room[d]-r, held[d]+r
 			}
-			for _, t := range eligible[i].host {
+			for _, t := range fs.eligible[i].host {
 				if t.matches {
 					extra.added[t.group]++
 				}
@@ -108,16 +166,14 @@ func (rb *rebalancer) fillClaim(c *claim, buckets []*moverBucket, heldOnly bool)
 		}
 		if waste := wasteOn(prices[t], alloc, held); waste < bestWaste-1e-9 {
 			bestWaste = waste
-			for i, b := range eligible {
-				best[i] = len(b.pods) - len(sim[i].pods)
-			}
+			copy(fs.bestTaken, fs.taken)
 		}
 	}
-	for i, b := range eligible {
+	for i, b := range fs.eligible {
 		var refused []mover
-		for range best[i] {
+		for range fs.bestTaken[i] {
 			m := b.take()
-			if fit, rej := c.check(m.pod, terms[i], rb.steps); rej == nil {
+			if fit, rej := c.check(m.pod, fs.terms[i], rb.steps); rej == nil {
 				rb.land(c, m, fit)
 			} else {
 				refused = append(refused, m)
@@ -128,6 +184,55 @@ func (rb *rebalancer) fillClaim(c *claim, buckets []*moverBucket, heldOnly bool)
 			b.pods = append([]*pendingPod{refused[j].pod}, b.pods...)
 		}
 	}
+}
+
+func (fs *fillState) reset() {
+	fs.eligible, fs.terms = fs.eligible[:0], fs.terms[:0]
+	for i := range fs.bySize {
+		fs.bySize[i] = fs.bySize[i][:0]
+	}
+}
+
+// load makes buckets the eligible ones, for packGroup.
+func (fs *fillState) load(buckets []*moverBucket) {
+	fs.reset()
+	for _, b := range buckets {
+		fs.bySize[b.size] = append(fs.bySize[b.size], len(fs.eligible))
+		fs.eligible = append(fs.eligible, b)
+	}
+	fs.clearTaken()
+}
+
+func (fs *fillState) clearTaken() {
+	fs.taken = slices.Grow(fs.taken[:0], len(fs.eligible))[:len(fs.eligible)]
+	clear(fs.taken)
+}
+
+// pick is bestBucket's choice over the eligible buckets, by size: of the sizes that fit room,
+// largest dot product with room first (ties to the larger pod), the first bucket with a pod
+// left that allowed admits; -1 when none.
+func (fs *fillState) pick(room, alloc vec, allowed func(i int) bool) int {
+	fs.order = fs.order[:0]
+	for size, list := range fs.bySize {
+		if len(list) == 0 || !vec(fs.sizes[size]).fitsIn(room) {
+			continue
+		}
+		fs.order = append(fs.order, sizeScore{size: size, score: shareScore(fs.sizes[size], room, alloc)})
+	}
+	slices.SortFunc(fs.order, func(a, b sizeScore) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return compareVec(fs.sizes[b.size], fs.sizes[a.size])
+	})
+	for _, o := range fs.order {
+		for _, i := range fs.bySize[o.size] {
+			if len(fs.eligible[i].pods) > fs.taken[i] && allowed(i) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // wasteOn is the part of a type's price its cpu and memory left unused stand for, each
@@ -154,7 +259,7 @@ func (rb *rebalancer) land(c *claim, m mover, fit claimFit) {
 // packRest packs the movers no claim took as they were, per pod class and set of kept
 // domains. It reports false when a pod does not land as packed, and the pass is then
 // undone.
-func (rb *rebalancer) packRest(buckets []*moverBucket) bool {
+func (rb *rebalancer) packRest(buckets []*moverBucket, fs *fillState) bool {
 	type groupKey struct {
 		class *podClass
 		keep  string
@@ -172,7 +277,7 @@ func (rb *rebalancer) packRest(buckets []*moverBucket) bool {
 		groups[k] = append(groups[k], b)
 	}
 	for _, k := range order {
-		if !rb.packGroup(groups[k]) {
+		if !rb.packGroup(groups[k], fs) {
 			return false
 		}
 	}
@@ -184,7 +289,7 @@ func (rb *rebalancer) packRest(buckets []*moverBucket) bool {
 // still to pack most cheaply and filled by bestBucket; when none is left, a new claim pinned
 // to the domains. Growing a claim rather than opening one also fills the room its current
 // type wastes.
-func (rb *rebalancer) packGroup(buckets []*moverBucket) bool {
+func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 	s, pool := rb.s, rb.pool
 	first := buckets[0].movers[0]
 	seed, seedTerm, ok := s.pinnedSeed(pool, first)
@@ -201,6 +306,7 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket) bool {
 		left += len(b.pods)
 		sim[i] = &b.bucket
 	}
+	fs.load(buckets)
 	hosts := s.hostsFor(pool, first)
 	for left > 0 {
 		var c *claim
@@ -214,6 +320,11 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket) bool {
 			s.claims = append(s.claims, c)
 			s.spare = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
 		}
+		counts := rb.ledger.of(c)
+		allowed := func(i int) bool { return counts.allows(c, buckets[i].host, hostCounts{}) }
+		if len(c.pods) > 0 && !anyAllowed(buckets, allowed) {
+			continue // the host's spread counts turn every pod left away
+		}
 		target, ok := s.mostEfficient(pool, c.types, newOfferingFilter(c.reqs), remaining, c.requests.plus(largestLeft(sim).requests))
 		if !ok {
 			if len(c.pods) == 0 {
@@ -222,11 +333,9 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket) bool {
 			continue
 		}
 		alloc := pool.alloc[target]
-		counts := rb.ledger.of(c)
-		allowed := func(i int) bool { return counts.allows(c, buckets[i].host, hostCounts{}) }
 		added := 0
 		for {
-			i := bestBucketWhere(sim, alloc.minus(c.requests), alloc, allowed)
+			i := fs.pick(alloc.minus(c.requests), alloc, allowed)
 			if i < 0 {
 				break
 			}
@@ -245,6 +354,15 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket) bool {
 		}
 	}
 	return true
+}
+
+func anyAllowed(buckets []*moverBucket, allowed func(i int) bool) bool {
+	for i, b := range buckets {
+		if len(b.pods) > 0 && allowed(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // host is an existing claim a group of movers may be packed into, with the term that lets
