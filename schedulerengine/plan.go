@@ -38,8 +38,9 @@ func comparePriced(w *world, a, b pricedType) int {
 func (c *claim) nodeClaim(prices []float64) NodeClaim {
 	w := c.world
 	offerings := newOfferingFilter(c.reqs)
-	priced := make([]pricedType, 0, len(c.types))
-	for _, i := range c.types {
+	candidates := cheapestCandidates(c.types, prices, hasMinValues(c.reqs))
+	priced := make([]pricedType, 0, len(candidates))
+	for _, i := range candidates {
 		if price := prices[i]; !math.IsInf(price, 1) {
 			priced = append(priced, pricedType{index: i, price: price})
 		}
@@ -69,4 +70,26 @@ func (c *claim) nodeClaim(prices []float64) NodeClaim {
 		nc.PricePerHour = priced[0].price
 	}
 	return nc
+}
+
+// cheapestCandidates cuts types, which claims keep cheapest first, to the ones that can be
+// among the MaxInstanceTypes cheapest once ties are broken by name: those priced no higher
+// than the MaxInstanceTypes-th. Sorting a claim's every type (hundreds, for thousands of
+// claims) only to keep sixty cost a fifth of Solve's memory. With minValues the cut may need
+// dearer types, and a list found out of order is left whole.
+func cheapestCandidates(types []int, prices []float64, minValues bool) []int {
+	if minValues || len(types) <= MaxInstanceTypes {
+		return types
+	}
+	for j := 1; j < len(types); j++ {
+		if prices[types[j]] < prices[types[j-1]] {
+			return types
+		}
+	}
+	limit := prices[types[MaxInstanceTypes-1]]
+	n := MaxInstanceTypes
+	for n < len(types) && prices[types[n]] <= limit {
+		n++
+	}
+	return types[:n]
 }
