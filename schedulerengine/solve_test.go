@@ -190,6 +190,11 @@ func TestSolveHonoursTaints(t *testing.T) {
 			want: outcome{unschedulable: "no NodePool's taints are tolerated"}},
 		{name: "PreferNoSchedule does not block", pods: []*corev1.Pod{pod()}, pools: []v1.NodePool{nodePool("soft", withPoolTaint("dedicated", "x", corev1.TaintEffectPreferNoSchedule))},
 			want: outcome{pool: "soft"}},
+		{name: "startupTaints are not scheduling constraints", pods: []*corev1.Pod{pod()},
+			pools: []v1.NodePool{nodePool("cni", func(p *v1.NodePool) {
+				p.Spec.Template.Spec.StartupTaints = []corev1.Taint{{Key: "node.cilium.io/agent-not-ready", Value: "true", Effect: corev1.TaintEffectNoSchedule}}
+			})},
+			want: outcome{pool: "cni"}},
 		{name: "an untolerated heavier pool is skipped for a lighter one", pods: []*corev1.Pod{pod()},
 			pools: []v1.NodePool{nodePool("gpu", withWeight(100), withPoolTaint("nvidia.com/gpu", "true", corev1.TaintEffectNoSchedule)), nodePool("general")},
 			want:  outcome{pool: "general"}},
