@@ -156,9 +156,8 @@ func (l hostLedger) of(c *claim) hostCounts {
 	return h
 }
 
-// note counts claim c's pod p as an owner of its hostname spread groups (delta 1) or no
-// longer (delta -1).
-func (l hostLedger) note(c *claim, p *pendingPod, delta int32) {
+// note counts claim c's pod p as an owner of its hostname spread groups.
+func (l hostLedger) note(c *claim, p *pendingPod) {
 	pt := p.level().topo
 	if pt == nil {
 		return
@@ -168,7 +167,7 @@ func (l hostLedger) note(c *claim, p *pendingPod, delta int32) {
 			continue
 		}
 		for _, og := range kc.spreads {
-			l.of(c).owners[og.group] += delta
+			l.of(c).owners[og.group]++
 		}
 	}
 }

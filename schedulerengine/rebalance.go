@@ -88,7 +88,7 @@ func (rb *rebalancer) takeMovers() []mover {
 				m.lift(c)
 			} else {
 				kept = append(kept, p)
-				rb.ledger.note(c, p, 1)
+				rb.ledger.note(c, p)
 			}
 		}
 		if len(kept) < len(c.members) {

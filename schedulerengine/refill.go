@@ -155,12 +155,12 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 			for d, r := range fs.eligible[i].requests {
 				room[d], held[d] = room[d]-r, held[d]+r
 			}
-			for _, t := range fs.eligible[i].host {
-				if t.matches {
-					extra.added[t.group]++
+			for _, tie := range fs.eligible[i].host {
+				if tie.matches {
+					extra.added[tie.group]++
 				}
-				if t.owns {
-					extra.owners[t.group]++
+				if tie.owns {
+					extra.owners[tie.group]++
 				}
 			}
 		}
@@ -173,7 +173,10 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 		var refused []mover
 		for range fs.bestTaken[i] {
 			m := b.take()
-			if fit, rej := c.check(m.pod, fs.terms[i], rb.steps); rej == nil {
+			// The trial checked its own picks in turn; what lands is those or fewer, so
+			// this holds, but a pod must never land on the trial's word alone.
+			fit, rej := c.check(m.pod, fs.terms[i], rb.steps)
+			if rej == nil && counts.allows(c, m.host, hostCounts{}) {
 				rb.land(c, m, fit)
 			} else {
 				refused = append(refused, m)
@@ -253,7 +256,7 @@ func (rb *rebalancer) land(c *claim, m mover, fit claimFit) {
 	c.settleDomains()
 	rb.s.indexSlack(c)
 	m.land(c)
-	rb.ledger.note(c, m.pod, 1)
+	rb.ledger.note(c, m.pod)
 }
 
 // packRest packs the movers no claim took as they were, per pod class and set of kept
@@ -333,7 +336,6 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 			continue
 		}
 		alloc := pool.alloc[target]
-		added := 0
 		for {
 			i := fs.pick(alloc.minus(c.requests), alloc, allowed)
 			if i < 0 {
@@ -347,7 +349,6 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 			rb.land(c, m, fit)
 			remaining = remaining.minus(m.pod.requests)
 			left--
-			added++
 		}
 		if len(c.pods) == 0 || !staysIn(first.keep, c) {
 			return false
