@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nodewright/nodewright/lab/simid"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
@@ -54,7 +55,7 @@ func New(o Options) *Sim {
 		bootDelay: o.BootDelay,
 		clock:     o.Clock,
 		afterFunc: o.AfterFunc,
-		requests:  idSource{n: 1 << 40},
+		requests:  idSource{simid.From(1 << 40)},
 		records:   map[string]*record{},
 		capacity:  map[capacityKey]int{},
 		faults:    map[string][]*fault{},

@@ -102,7 +102,7 @@ func (s *Sim) reclaim(instanceID string) {
 
 // eventHeader stamps an event from this region now. It must be called with s.mu held.
 func (s *Sim) eventHeader() ec2events.Header {
-	return ec2events.Header{ID: s.ids.uuid(), Account: ownerID, Region: s.region(), Time: s.clock()}
+	return ec2events.Header{ID: s.ids.UUID(), Account: ownerID, Region: s.region(), Time: s.clock()}
 }
 
 // region is the zones' region: us-east-1a belongs to us-east-1.

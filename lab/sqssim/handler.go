@@ -14,7 +14,7 @@ const maxRequestBytes = 1 << 20
 // ServeHTTP answers one AWS JSON 1.0 request: a POST naming the operation in X-Amz-Target.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	requestID := s.requests.uuid()
+	requestID := s.requests.UUID()
 	s.mu.Unlock()
 	out, apiErr := s.handle(r)
 	if apiErr != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/nodewright/nodewright/lab/simid"
 )
 
 // Options configures a Sim; the zero value of each field picks the default noted beside it.
@@ -29,8 +31,8 @@ type Sim struct {
 	mu       sync.Mutex
 	closed   bool
 	queues   map[string]*queue
-	ids      idSource
-	requests idSource
+	ids      simid.Source
+	requests simid.Source
 	// changed is closed and replaced whenever a waiting receive might now succeed.
 	changed chan struct{}
 }
@@ -44,7 +46,7 @@ func New(o Options) *Sim {
 		accountID: o.AccountID,
 		region:    o.Region,
 		queues:    map[string]*queue{},
-		requests:  idSource{n: 1 << 40},
+		requests:  simid.From(1 << 40),
 		changed:   make(chan struct{}),
 	}
 	if s.clock == nil {
@@ -155,7 +157,7 @@ func (s *Sim) createQueue(name string, attributes map[string]string) *apiError {
 func (s *Sim) send(q *queue, body string, delay time.Duration) *message {
 	now := s.clock()
 	sum := md5.Sum([]byte(body))
-	m := &message{id: s.ids.uuid(), body: body, md5: hex.EncodeToString(sum[:]), sentAt: now, visibleAt: now.Add(delay)}
+	m := &message{id: s.ids.UUID(), body: body, md5: hex.EncodeToString(sum[:]), sentAt: now, visibleAt: now.Add(delay)}
 	q.messages = append(q.messages, m)
 	s.notify()
 	return m
