@@ -11,15 +11,14 @@ import (
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
-// solveWithoutImproving is Solve up to, not including, the repacking pass.
+// solveWithoutImproving is Solve up to, not including, the improvement passes.
 func solveWithoutImproving(t *testing.T, in Input) Plan {
 	t.Helper()
-	s, err := newSolver(in)
+	plan, err := SolveWithoutImproving(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.run()
-	return s.plan()
+	return plan
 }
 
 func randomPlainPods(r *rand.Rand, n int) []*corev1.Pod {

@@ -21,14 +21,27 @@ import (
 // claim ends up on the cheapest instance type able to hold all its pods.
 //
 // Not modelled: dynamic resource allocation and CSI volume attach limits.
-func Solve(in Input) (Plan, error) {
+func Solve(in Input) (Plan, error) { return solve(in, solveOptions{}) }
+
+// solveOptions let tests take Solve apart; the zero value is Solve.
+type solveOptions struct {
+	skipImprovement   bool // stop after first-fit-decreasing
+	antiListMinClaims int  // when above 0, overrides antiListMinClaims
+}
+
+func solve(in Input, o solveOptions) (Plan, error) {
 	in.Pods = withVolumeTopology(in.Pods, in.Volumes)
 	s, err := newSolver(in)
 	if err != nil {
 		return Plan{}, fmt.Errorf("solve: %w", err)
 	}
+	if o.antiListMinClaims > 0 {
+		s.antiListMinClaims = o.antiListMinClaims
+	}
 	s.run()
-	s.improve()
+	if !o.skipImprovement {
+		s.improve()
+	}
 	return s.plan(), nil
 }
 
