@@ -8,7 +8,7 @@ PURE_PKGS := ./apis/... ./workflows/... ./activities/... ./worker/... ./starter/
 # filter plugins, which are compiled once, without -race, as the lab already needs them.
 ENGINE_PKGS := ./schedulerengine/...
 
-.PHONY: all build demo test test-unit test-lab lint bench clean
+.PHONY: all build demo test test-unit test-lab lint bench clean generate verify-generated
 
 all: build
 
@@ -30,13 +30,30 @@ test-unit:
 test-lab:
 	$(GO) test -count=1 -timeout 30m ./lab/kube/... ./lab/kubelet/... ./lab/temporal/... ./lab/stack/... ./lab/demo/... ./tests/...
 
-lint:
+lint: verify-generated
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -version >/dev/null 2>&1; then \
 		$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...; \
 	else echo "staticcheck unavailable from the module proxy; skipped"; fi
+
+# The CRDs in crds/ and the deepcopy functions in apis/ are generated from the Go types.
+CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+
+generate:
+	GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds
+	$(GO) run ./crds/internal/finish ./crds
+
+# Fails when the committed CRDs or deepcopy functions differ from what the types generate.
+verify-generated:
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	git ls-files -z crds apis | tar -c --null -T - | tar -x -C $$tmp && cp go.mod go.sum $$tmp/ && \
+	cd $$tmp && GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds && \
+	$(GO) run ./crds/internal/finish ./crds && cd - >/dev/null && \
+	if ! diff -r -q $$tmp/crds crds >/dev/null || ! diff -r -q $$tmp/apis apis >/dev/null; then \
+		diff -r $$tmp/crds crds; diff -r $$tmp/apis apis; \
+		echo "generated files are stale: run make generate and commit the result"; exit 1; fi
 
 bench:
 	$(GO) test -run '^$$' -bench BenchmarkSolve -benchtime 1x -count 6 -benchmem ./schedulerengine/

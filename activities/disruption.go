@@ -59,7 +59,7 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 		out.Nodes = append(out.Nodes, NodeRef{Name: n, Claim: claims[n]})
 	}
 	if r := cmd.Replacement; r != nil {
-		c := claimFrom(*r).WithLifetime(d.Planner.pool(r.NodePool))
+		c := claimFrom(*r).WithLifetime(poolNamed(snap.NodePools, r.NodePool))
 		out.Replacement = &c
 		cmd.Replacement = nil // the claim above says it all, once
 	}
@@ -98,7 +98,7 @@ func (d *Disruption) snapshot(ctx context.Context) (disruption.Snapshot, map[str
 		return disruption.Snapshot{}, nil, err
 	}
 	snap := disruption.Snapshot{
-		Now: time.Now(), NodePools: d.Planner.NodePools, InstanceTypes: types,
+		Now: time.Now(), NodePools: d.Planner.Pools.NodePools(), InstanceTypes: types,
 		BlockedPods: blockedByPDB(pdbs.Items, pods.Items),
 	}
 	byNode := map[string][]*corev1.Pod{}
@@ -111,20 +111,20 @@ func (d *Disruption) snapshot(ctx context.Context) (disruption.Snapshot, map[str
 	claims := map[string]string{}
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		snap.Nodes = append(snap.Nodes, d.node(n, byNode[n.Name], types))
+		snap.Nodes = append(snap.Nodes, d.node(n, byNode[n.Name], types, snap.NodePools))
 		claims[n.Name] = n.Labels[v1.LabelNodeClaim]
 	}
 	return snap, claims, nil
 }
 
-func (d *Disruption) node(n *corev1.Node, pods []*corev1.Pod, types []schedulerengine.InstanceType) disruption.Node {
+func (d *Disruption) node(n *corev1.Node, pods []*corev1.Pod, types []schedulerengine.InstanceType, pools []v1.NodePool) disruption.Node {
 	out := disruption.Node{
 		Name: n.Name, Labels: n.Labels, Annotations: n.Annotations, Taints: n.Spec.Taints,
 		Allocatable: n.Status.Allocatable, Pods: pods, CapacityType: n.Labels[v1.LabelCapacityType],
 		Ready: nodeReady(n), Initialized: n.Labels[v1.LabelRegistered] == "true",
 		Deleting: n.DeletionTimestamp != nil || hasTaint(n, v1.TaintKeyDisrupted),
 	}
-	pool := d.Planner.pool(n.Labels[v1.LabelNodePool])
+	pool := poolNamed(pools, n.Labels[v1.LabelNodePool])
 	if pool == nil || n.Labels[v1.LabelNodeClaim] == "" {
 		return out // not ours, or its pool is gone: a destination only
 	}

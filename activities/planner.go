@@ -22,14 +22,26 @@ import (
 // Karpenter caches instance types and offerings for 5 minutes.
 const instanceTypesTTL = 5 * time.Minute
 
+// NodePoolSource gives the NodePools Nodewright may launch from as they are now: those of a
+// --nodepools file, or the ready ones the API server holds.
+type NodePoolSource interface {
+	NodePools() []apisv1.NodePool
+}
+
+// StaticNodePools is a fixed set of NodePools, read once from a file.
+type StaticNodePools []apisv1.NodePool
+
+// NodePools returns the set.
+func (s StaticNodePools) NodePools() []apisv1.NodePool { return s }
+
 // Planner runs the scheduler engine on a fresh snapshot of the cluster.
 type Planner struct {
 	Kube kubernetes.Interface
 	// EC2 lists the instance types the region offers; nil means every catalog type.
-	EC2       *EC2
-	NodePools []apisv1.NodePool
-	Zones     []string
-	Catalog   []catalog.Type
+	EC2     *EC2
+	Pools   NodePoolSource
+	Zones   []string
+	Catalog []catalog.Type
 
 	mu      sync.Mutex
 	types   []schedulerengine.InstanceType
@@ -67,9 +79,10 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	pools := p.Pools.NodePools()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
-		NodePools:       p.NodePools,
+		NodePools:       pools,
 		InstanceTypes:   withUnavailable(types, req.Unavailable),
 		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
 		DaemonSetPods:   daemons,
@@ -92,7 +105,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 			Taints:        c.Taints,
 			PricePerHour:  c.PricePerHour,
 			Unavailable:   unavailableOf(c.InstanceTypes, req.Unavailable),
-		}.WithLifetime(p.pool(c.NodePool)))
+		}.WithLifetime(poolNamed(pools, c.NodePool)))
 	}
 	return result, nil
 }
@@ -168,10 +181,11 @@ func unavailableOf(types []string, unavailable []Offering) []Offering {
 	return out
 }
 
-func (p *Planner) pool(name string) *apisv1.NodePool {
-	for i := range p.NodePools {
-		if p.NodePools[i].Name == name {
-			return &p.NodePools[i]
+// poolNamed finds a pool by name; nil when there is none.
+func poolNamed(pools []apisv1.NodePool, name string) *apisv1.NodePool {
+	for i := range pools {
+		if pools[i].Name == name {
+			return &pools[i]
 		}
 	}
 	return nil
@@ -185,14 +199,7 @@ func (c Claim) WithLifetime(pool *apisv1.NodePool) Claim {
 	}
 	c.PoolHash = pool.TemplateHash()
 	spec := pool.Spec.Template.Spec
-	switch {
-	case spec.ExpireAfter.Never:
-		c.ExpireAfter = 0
-	case spec.ExpireAfter.Set:
-		c.ExpireAfter = spec.ExpireAfter.Duration
-	default:
-		c.ExpireAfter = apisv1.DefaultExpireAfter
-	}
+	c.ExpireAfter = pool.ExpireAfter()
 	if spec.TerminationGracePeriod != nil {
 		c.TerminationGracePeriod = spec.TerminationGracePeriod.Duration
 	}

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
-	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/schedulerengine"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
@@ -130,11 +130,25 @@ spec:
         group: karpenter.k8s.aws
         kind: EC2NodeClass
         name: default
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: default
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  role: NodeRole
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
 `
 
 func newTestPlanner(t *testing.T, api *fakeEC2, objects ...*corev1.Pod) *Planner {
 	t.Helper()
-	pools, err := apisv1.LoadNodePools([]byte(defaultPool))
+	ld, err := loader.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ld.Load(context.Background(), []byte(defaultPool))
 	if err != nil {
 		t.Fatalf("load node pools: %v", err)
 	}
@@ -148,7 +162,7 @@ func newTestPlanner(t *testing.T, api *fakeEC2, objects ...*corev1.Pod) *Planner
 			t.Fatal(err)
 		}
 	}
-	return &Planner{Kube: client, EC2: &EC2{API: api}, NodePools: pools, Zones: []string{"us-east-1a", "us-east-1b"}, Catalog: types}
+	return &Planner{Kube: client, EC2: &EC2{API: api}, Pools: StaticNodePools(m.NodePools), Zones: []string{"us-east-1a", "us-east-1b"}, Catalog: types}
 }
 
 func TestPlanClaimsANodeForAPendingPod(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/nodewright/nodewright/apis/loader"
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/starter"
 	"github.com/nodewright/nodewright/worker"
@@ -80,9 +81,9 @@ func (e *env) startWorker(poolYAML string) {
 func startEnv(t *testing.T, poolYAML string) *env {
 	t.Helper()
 	ctx := testContext(t, 8*time.Minute)
-	pools, err := v1.LoadNodePools([]byte(poolYAML))
-	if err != nil || len(pools) != 1 {
-		t.Fatalf("test NodePool: %v", err)
+	pools := loadPools(t, poolYAML)
+	if len(pools) != 1 {
+		t.Fatalf("test NodePool file holds %d pools, want 1", len(pools))
 	}
 	e := &env{t: t, ctx: ctx, pool: pools[0].Name, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))}
 	if len(e.ns) > 50 {
@@ -93,7 +94,7 @@ func startEnv(t *testing.T, poolYAML string) *env {
 
 	tc := temporalClient(t)
 	e.op = &starter.Operator{Client: tc, TaskQueue: workflows.TaskQueue}
-	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.DisruptionID, TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
 	}, workflows.DisruptionWorkflow, fastDisruption)
@@ -258,6 +259,20 @@ func (e *env) cleanUp() {
 	e.t.Errorf("clean-up: NodePool %s still has nodes or running node workflows", e.pool)
 }
 
+// loadPools reads a NodePool file as the worker does.
+func loadPools(t *testing.T, yaml string) []v1.NodePool {
+	t.Helper()
+	ld, err := loader.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ld.Load(context.Background(), []byte(yaml))
+	if err != nil {
+		t.Fatalf("NodePool file: %v", err)
+	}
+	return m.NodePools
+}
+
 func tail(s string, lines int) string {
 	parts := strings.Split(s, "\n")
 	if len(parts) > lines {
@@ -286,9 +301,23 @@ spec:
         - key: karpenter.sh/capacity-type
           operator: In
           values: ["on-demand"]
-%s
+      nodeClassRef:
+        group: karpenter.k8s.aws
+        kind: EC2NodeClass
+        name: %[1]s
+%[2]s
   disruption:
-%s
+%[3]s
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: %[1]s
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  role: NodewrightNodeRole-lab
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
 `, name, indent(templateSpec, 6), indent(disruption, 4))
 }
 

@@ -75,10 +75,7 @@ func assertBoundByKubeScheduler(t *testing.T, ctx context.Context, pods []corev1
 
 func assertLaunchedTypesSatisfyPool(t *testing.T, ctx context.Context) {
 	t.Helper()
-	pools, err := v1.LoadNodePools([]byte(demo.NodePoolYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pools := loadPools(t, demo.NodePoolYAML)
 	var term corev1.NodeSelectorTerm
 	for _, r := range pools[0].Spec.Template.Spec.Requirements {
 		term.MatchExpressions = append(term.MatchExpressions, corev1.NodeSelectorRequirement{Key: r.Key, Operator: r.Operator, Values: r.Values})

@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nodewright/nodewright/activities"
-	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -30,16 +30,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	data, err := os.ReadFile(cfg.NodePoolsFile)
+	ld, err := loader.New()
 	if err != nil {
-		return fmt.Errorf("read --nodepools file: %w", err)
+		return err
 	}
-	pools, err := apisv1.LoadNodePools(data)
+	pools, err := loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, log)
 	if err != nil {
-		return fmt.Errorf("--nodepools %s: %w", cfg.NodePoolsFile, err)
-	}
-	if len(pools) == 0 {
-		return fmt.Errorf("--nodepools %s holds no karpenter.sh/v1 NodePool", cfg.NodePoolsFile)
+		return err
 	}
 	types, err := catalog.Load()
 	if err != nil {
@@ -69,7 +66,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName}
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, NodePools: pools, Zones: cfg.Zones, Catalog: types}
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Zones: cfg.Zones, Catalog: types}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
@@ -109,7 +106,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer srv.Close()
 	}
 	log.Info("worker running", "temporal", cfg.TemporalAddress, "namespace", cfg.Namespace,
-		"task_queue", cfg.TaskQueue, "nodepools", len(pools), "metrics", cfg.MetricsAddr)
+		"task_queue", cfg.TaskQueue, "nodepools", len(pools.NodePools()), "metrics", cfg.MetricsAddr)
 
 	select {
 	case <-ctx.Done():
@@ -120,6 +117,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		return fmt.Errorf("pod watch stopped: %w", err)
 	}
+}
+
+// loadNodePoolsFile reads the NodePools (and the EC2NodeClasses they name) of a --nodepools
+// file through the loader, logging what it converted or does not act on.
+func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path string, log *slog.Logger) (activities.StaticNodePools, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read --nodepools file: %w", err)
+	}
+	m, err := ld.Load(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("--nodepools %s: %w", path, err)
+	}
+	if len(m.NodePools) == 0 {
+		return nil, fmt.Errorf("--nodepools %s holds no NodePool (karpenter.sh/v1 or v1beta1)", path)
+	}
+	for _, w := range m.Warnings {
+		log.Warn("--nodepools "+path, "warning", w)
+	}
+	return activities.StaticNodePools(m.NodePools), nil
 }
 
 // provisionerSignal starts the Provisioner if needed and hands it the pods.

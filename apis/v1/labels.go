@@ -20,6 +20,7 @@ const (
 
 	CapacityTypeOnDemand = "on-demand"
 	CapacityTypeSpot     = "spot"
+	CapacityTypeReserved = "reserved"
 
 	AnnotationDoNotDisrupt = "karpenter.sh/do-not-disrupt"
 	// AnnotationNodePoolHash records the NodePool template a node was launched from.

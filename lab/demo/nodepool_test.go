@@ -1,17 +1,22 @@
 package demo
 
 import (
+	"context"
 	"testing"
 
-	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/apis/loader"
 )
 
 func TestDemoNodePoolIsValidKarpenterYAML(t *testing.T) {
-	pools, err := v1.LoadNodePools([]byte(NodePoolYAML))
+	ld, err := loader.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ld.Load(context.Background(), []byte(NodePoolYAML))
 	if err != nil {
 		t.Fatalf("demo NodePool rejected: %v", err)
 	}
-	if len(pools) != 1 || pools[0].Name != "default" {
-		t.Fatalf("got %d pools, want the one named default", len(pools))
+	if len(m.NodePools) != 1 || m.NodePools[0].Name != "default" || len(m.NodeClasses) != 1 {
+		t.Fatalf("got %d pools and %d classes, want the pool named default and its class", len(m.NodePools), len(m.NodeClasses))
 	}
 }

@@ -30,7 +30,7 @@ func Allowed(pool *v1.NodePool, reason string, total, disrupting int, now time.T
 	}
 	allowed := math.MaxInt
 	for _, b := range budgets {
-		if len(b.Reasons) > 0 && !slices.Contains(b.Reasons, reason) {
+		if len(b.Reasons) > 0 && !slices.Contains(b.Reasons, v1.DisruptionReason(reason)) {
 			continue
 		}
 		active, err := budgetActive(b, now)

@@ -34,7 +34,7 @@ func TestAllowed(t *testing.T) {
 		{name: "nodes already disrupting use the budget", pool: poolWithBudgets(v1.Budget{Nodes: "1"}), reason: ReasonEmpty, total: 10, disrupting: 1, want: 0},
 		{name: "a percentage rounds up", pool: poolWithBudgets(v1.Budget{Nodes: "25%"}), reason: ReasonDrifted, total: 5, want: 2},
 		{name: "the smallest active budget wins", pool: poolWithBudgets(v1.Budget{Nodes: "5"}, v1.Budget{Nodes: "2"}), reason: ReasonEmpty, total: 10, want: 2},
-		{name: "a budget for other reasons does not apply", pool: poolWithBudgets(v1.Budget{Nodes: "0", Reasons: []string{ReasonDrifted}}), reason: ReasonEmpty, total: 10, want: math.MaxInt},
+		{name: "a budget for other reasons does not apply", pool: poolWithBudgets(v1.Budget{Nodes: "0", Reasons: []v1.DisruptionReason{ReasonDrifted}}), reason: ReasonEmpty, total: 10, want: math.MaxInt},
 		{name: "a scheduled budget inside its window applies", pool: poolWithBudgets(v1.Budget{Nodes: "3"}, schedule("0 9 * * 1", time.Hour)), reason: ReasonEmpty, total: 10, now: monday9, want: 0},
 		{name: "a scheduled budget outside its window does not", pool: poolWithBudgets(v1.Budget{Nodes: "3"}, schedule("0 9 * * 1", 10*time.Minute)), reason: ReasonEmpty, total: 10, now: monday9, want: 3},
 		{name: "an unreadable schedule fails closed", pool: poolWithBudgets(v1.Budget{Nodes: "3"}, schedule("not cron", time.Hour)), reason: ReasonEmpty, total: 10, now: monday9, want: 0},
