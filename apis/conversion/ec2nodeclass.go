@@ -43,8 +43,12 @@ type classV1Fields struct {
 	NetworkInterfaces                []awsv1.NetworkInterface                `json:"networkInterfaces,omitempty"`
 	ConnectionTracking               *awsv1.ConnectionTracking               `json:"connectionTracking,omitempty"`
 	CPUOptions                       *awsv1.CPUOptions                       `json:"cpuOptions,omitempty"`
-	// Alias is a v1 alias that v1beta1 could not fold into amiFamily (with amiFamily Custom).
-	Alias string `json:"alias,omitempty"`
+	// Alias is a v1 alias that v1beta1 could not fold into amiFamily alone: one beside an
+	// explicit amiFamily (kept as AliasFamily), or of a family v1beta1 does not know.
+	Alias       string `json:"alias,omitempty"`
+	AliasFamily string `json:"aliasFamily,omitempty"`
+	// SSMParameters are AMI terms by SSM parameter, which v1beta1 cannot select by.
+	SSMParameters []string `json:"ssmParameters,omitempty"`
 }
 
 // EC2NodeClassToV1 converts a v1beta1 EC2NodeClass to v1.
@@ -95,8 +99,16 @@ func EC2NodeClassToV1(in *awsv1beta1.EC2NodeClass) (*awsv1.EC2NodeClass, []strin
 
 	family := ptr.Deref(s.AMIFamily, "")
 	terms := amiTermsToV1(s.AMISelectorTerms)
+	for _, p := range extra.SSMParameters {
+		terms = append(terms, awsv1.AMISelectorTerm{SSMParameter: p})
+	}
 	switch {
-	case aliasFamilies[family] != "" && len(s.AMISelectorTerms) == 0:
+	case extra.Alias != "" && len(terms) == 0:
+		spec.AMISelectorTerms = []awsv1.AMISelectorTerm{{Alias: extra.Alias}}
+		if extra.AliasFamily != "" {
+			spec.AMIFamily = ptr.To(extra.AliasFamily)
+		}
+	case aliasFamilies[family] != "" && len(terms) == 0:
 		version := "latest"
 		if aliasVersion != "" {
 			version = aliasVersion
@@ -129,9 +141,6 @@ func EC2NodeClassToV1(in *awsv1beta1.EC2NodeClass) (*awsv1.EC2NodeClass, []strin
 	default:
 		spec.AMIFamily = ptr.To("Custom")
 		spec.AMISelectorTerms = terms
-		if extra.Alias != "" && len(terms) == 0 {
-			spec.AMISelectorTerms = []awsv1.AMISelectorTerm{{Alias: extra.Alias}}
-		}
 	}
 	if _, ok := s.Tags["eks:eks-cluster-name"]; ok {
 		warnings = append(warnings, "spec.tags: eks:eks-cluster-name is set by Nodewright in v1 and refused there; remove it")
@@ -191,11 +200,15 @@ func EC2NodeClassToV1beta1(in *awsv1.EC2NodeClass) (*awsv1beta1.EC2NodeClass, []
 
 	var alias string
 	for _, t := range s.AMISelectorTerms {
-		if t.Alias != "" {
+		switch {
+		case t.Alias != "":
 			alias = t.Alias
-			continue
+		case t.SSMParameter != "":
+			extra.SSMParameters = append(extra.SSMParameters, t.SSMParameter)
+			warnings = append(warnings, fmt.Sprintf("spec.amiSelectorTerms ssmParameter %s has no v1beta1 form", t.SSMParameter))
+		default:
+			spec.AMISelectorTerms = append(spec.AMISelectorTerms, awsv1beta1.AMISelectorTerm{Tags: t.Tags, ID: t.ID, Name: t.Name, Owner: t.Owner})
 		}
-		spec.AMISelectorTerms = append(spec.AMISelectorTerms, awsv1beta1.AMISelectorTerm{Tags: t.Tags, ID: t.ID, Name: t.Name, Owner: t.Owner})
 	}
 	switch {
 	case isUbuntu:
@@ -210,8 +223,8 @@ func EC2NodeClassToV1beta1(in *awsv1.EC2NodeClass) (*awsv1beta1.EC2NodeClass, []
 	case s.AMIFamily != nil:
 		spec.AMIFamily = s.AMIFamily
 		if alias != "" {
-			extra.Alias = alias
-			warnings = append(warnings, fmt.Sprintf("spec.amiSelectorTerms alias %s with amiFamily %s has no v1beta1 form", alias, *s.AMIFamily))
+			extra.Alias, extra.AliasFamily = alias, *s.AMIFamily
+			warnings = append(warnings, fmt.Sprintf("spec.amiSelectorTerms alias %s beside amiFamily %s has no v1beta1 form", alias, *s.AMIFamily))
 		}
 	case alias != "":
 		family, version, _ := strings.Cut(alias, "@")
@@ -223,6 +236,7 @@ func EC2NodeClassToV1beta1(in *awsv1.EC2NodeClass) (*awsv1beta1.EC2NodeClass, []
 		if spec.AMIFamily == nil {
 			spec.AMIFamily = ptr.To("Custom")
 			extra.Alias = alias
+			warnings = append(warnings, fmt.Sprintf("spec.amiSelectorTerms alias %s has no v1beta1 family", alias))
 		}
 		if version != "latest" {
 			if annotations == nil {

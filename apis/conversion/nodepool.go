@@ -96,6 +96,9 @@ func NodePoolToV1(in *v1beta1.NodePool) (*v1.NodePool, []string, error) {
 	}
 
 	d := in.Spec.Disruption
+	if d.ExpireAfter.Set {
+		warnings = append(warnings, "spec.disruption.expireAfter moved to spec.template.spec.expireAfter")
+	}
 	switch d.ConsolidationPolicy {
 	case v1beta1.ConsolidationPolicyWhenUnderutilized:
 		spec.Disruption.ConsolidationPolicy = v1.ConsolidationPolicyWhenEmptyOrUnderutilized
@@ -117,9 +120,14 @@ func NodePoolToV1(in *v1beta1.NodePool) (*v1.NodePool, []string, error) {
 			spec.Disruption.ConsolidateAfter = *d.ConsolidateAfter
 		}
 	}
+	// Kept reasons come back by position, onto budgets left as they were, unless a budget was
+	// removed: then positions may have shifted, a reason could land on another budget and lift
+	// the limit of every other reason, so none come back and each budget limits all reasons,
+	// the safe side. Budgets appended on v1beta1 keep the others' positions.
+	positional := len(d.Budgets) >= len(extra.Budgets)
 	for i, b := range d.Budgets {
 		budget := v1.Budget{Nodes: b.Nodes, Schedule: b.Schedule, Duration: b.Duration}
-		if i < len(extra.Budgets) && sameBudget(extra.Budgets[i], budget) {
+		if positional && i < len(extra.Budgets) && sameBudget(extra.Budgets[i], budget) {
 			budget.Reasons = extra.Budgets[i].Reasons
 		}
 		spec.Disruption.Budgets = append(spec.Disruption.Budgets, budget)
@@ -159,6 +167,9 @@ func NodePoolToV1beta1(in *v1.NodePool) (*v1beta1.NodePool, []string, error) {
 	}
 	spec.Template.Spec.NodeClassRef = ref
 	extra.NodeClassGroup = group
+	if group != "" {
+		warnings = append(warnings, fmt.Sprintf("spec.template.spec.nodeClassRef.group %s has no v1beta1 form", group))
+	}
 	if raw, ok := in.Annotations[AnnotationKubelet]; ok {
 		k := &awsv1.KubeletConfiguration{}
 		if err := json.Unmarshal([]byte(raw), k); err != nil {
