@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,6 +24,9 @@ type Disruption struct {
 	// Planner supplies the Kubernetes client, NodePools and priced instance types.
 	Planner   *Planner
 	PodEvents *PodEvents
+	// NodeClaims, when set, carries the Drifted and Consolidatable conditions and the events
+	// of disruption onto the nodes' NodeClaims.
+	NodeClaims *NodeClaims
 }
 
 // NodeRef names a node and the claim (and so the workflow) that owns it.
@@ -51,6 +55,7 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
 	}
 	cmd, skipped := disruption.Decide(snap)
+	d.report(ctx, snap, skipped)
 	out := DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}
 	if cmd == nil {
 		return out, nil
@@ -59,11 +64,62 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 		out.Nodes = append(out.Nodes, NodeRef{Name: n, Claim: claims[n]})
 	}
 	if r := cmd.Replacement; r != nil {
-		c := claimFrom(*r).WithLifetime(poolNamed(snap.NodePools, r.NodePool))
+		c := claimFrom(*r).WithPool(poolNamed(snap.NodePools, r.NodePool))
 		out.Replacement = &c
 		cmd.Replacement = nil // the claim above says it all, once
 	}
 	return out, nil
+}
+
+// report tells the nodes' NodeClaims whether they have drifted and are consolidatable, and
+// records why voluntary disruption passed a node over: DisruptionBlocked when something
+// protects it, Unconsolidatable when nothing cheaper can take its pods.
+func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipped map[string]disruption.Skip) {
+	if d.NodeClaims == nil {
+		return
+	}
+	states := map[string]ClaimDisruptionState{}
+	for _, n := range snap.Nodes {
+		if n.Claim == "" {
+			continue
+		}
+		st := ClaimDisruptionState{Drifted: n.Drifted}
+		if pool := poolNamed(snap.NodePools, n.NodePool); pool != nil {
+			after := pool.Spec.Disruption.ConsolidateAfter
+			st.Consolidatable = !after.Never && !snap.Now.Before(n.LastPodEvent.Add(after.Duration))
+		}
+		states[n.Claim] = st
+	}
+	uids := d.NodeClaims.setDisruptionConditions(ctx, states, snap.Now)
+	for _, n := range snap.Nodes {
+		skip, ok := skipped[n.Name]
+		switch {
+		case !ok || n.Claim == "":
+		case skip.Kind == disruption.SkipBlocked:
+			d.NodeClaims.record(n.Name, n.Claim, uids[n.Claim], corev1.EventTypeNormal, "DisruptionBlocked", "Cannot disrupt Node: "+skip.Why)
+		case skip.Kind == disruption.SkipUnconsolidatable:
+			d.NodeClaims.record(n.Name, n.Claim, uids[n.Claim], corev1.EventTypeNormal, "Unconsolidatable", skip.Why)
+		}
+	}
+}
+
+// AnnounceDisruption records on the nodes of a decision what the disruption controller is
+// doing for them: DisruptionLaunching a replacement, DisruptionWaitingReadiness for it.
+func (d *Disruption) AnnounceDisruption(ctx context.Context, a DisruptionAnnouncement) error {
+	if d.NodeClaims == nil {
+		return nil
+	}
+	for _, n := range a.Nodes {
+		d.NodeClaims.record(n.Name, n.Claim, d.NodeClaims.uidOf(ctx, n.Claim), corev1.EventTypeNormal, a.Reason, a.Message)
+	}
+	return nil
+}
+
+// DisruptionAnnouncement is one event for the nodes of a decision.
+type DisruptionAnnouncement struct {
+	Nodes   []NodeRef `json:"nodes"`
+	Reason  string    `json:"reason"`
+	Message string    `json:"message"`
 }
 
 // ValidateDisruption re-checks a decision after the validation delay; it returns why the
@@ -216,21 +272,18 @@ func claimFrom(c schedulerengine.NodeClaim) Claim {
 	return Claim{
 		NodePool: c.NodePool, Pods: c.Pods, InstanceTypes: c.InstanceTypes, Zones: c.Zones,
 		CapacityTypes: c.CapacityTypes, Labels: c.Labels, Taints: c.Taints, PricePerHour: c.PricePerHour,
+		Requests: c.Requests,
 	}
 }
 
-func trimSkipped(m map[string]string) map[string]string {
-	if len(m) <= maxSkippedReported {
-		return m
+func trimSkipped(m map[string]disruption.Skip) map[string]string {
+	keys := slices.Sorted(maps.Keys(m))
+	if len(keys) > maxSkippedReported {
+		keys = keys[:maxSkippedReported]
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make(map[string]string, maxSkippedReported)
-	for _, k := range keys[:maxSkippedReported] {
-		out[k] = m[k]
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		out[k] = m[k].Why
 	}
 	return out
 }

@@ -66,12 +66,23 @@ func (k *Kube) DrainNode(ctx context.Context, req DrainRequest) (DrainResult, er
 	}
 	skipped := podKeys(pods.staying)
 	if !emptied {
-		return d.progress.result(skipped, false), nil
+		result := d.progress.result(skipped, false)
+		k.failedDraining(req.NodeName, result.Blocked)
+		return result, nil
 	}
 	if err := d.waitForVolumes(ctx, pods.staying); err != nil {
 		return DrainResult{}, fmt.Errorf("drain %s: %w", req.NodeName, err)
 	}
 	return d.progress.result(skipped, true), nil
+}
+
+// failedDraining records Karpenter's FailedDraining event on a node whose drain pods hold up.
+func (k *Kube) failedDraining(nodeName string, blocked map[string]string) {
+	if k.Recorder == nil || len(blocked) == 0 {
+		return
+	}
+	k.Recorder.Eventf(nodeRef(nodeName), nil, corev1.EventTypeWarning, "FailedDraining", "Draining",
+		"Failed to drain node, %d pods are waiting to be evicted: %s", len(blocked), describeBlocked(blocked))
 }
 
 // drain is one attempt at draining a node.

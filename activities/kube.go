@@ -3,12 +3,14 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
 
 	"go.temporal.io/sdk/activity"
@@ -28,6 +30,8 @@ func DisruptedTaint() corev1.Taint {
 // Kube does the Kubernetes side of a node's life: registration, readiness, drain, delete.
 type Kube struct {
 	Client kubernetes.Interface
+	// Recorder receives events about nodes (FailedDraining); nil records none.
+	Recorder events.EventRecorder
 	// now tells the time for drain deadlines and backoff; nil means time.Now. Tests set it.
 	now func() time.Time
 }
@@ -59,7 +63,8 @@ func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, erro
 	}
 }
 
-// SyncNode makes sure the Node carries the labels and taints (Karpenter's registration
+// SyncNode makes sure the Node carries the labels, annotations and taints, and the
+// termination finalizer that holds it until its instance is gone (Karpenter's registration
 // step). It only adds or corrects what is missing, under a resourceVersion precondition, so
 // running it twice changes nothing.
 func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
@@ -87,6 +92,10 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 			if setTaint(node, t) {
 				changed = true
 			}
+		}
+		if !slices.Contains(node.Finalizers, FinalizerTermination) && node.DeletionTimestamp == nil {
+			node.Finalizers = append(node.Finalizers, FinalizerTermination)
+			changed = true
 		}
 		return changed
 	})
@@ -128,11 +137,16 @@ func (k *Kube) TaintNode(ctx context.Context, nodeName string, taint corev1.Tain
 	return nil
 }
 
-// DeleteNode deletes the Node; one already gone counts as deleted.
+// DeleteNode deletes the Node and releases its termination finalizer, which the caller does
+// once the instance is terminated; one already gone counts as deleted.
 func (k *Kube) DeleteNode(ctx context.Context, nodeName string) error {
 	err := k.Client.CoreV1().Nodes().Delete(ctx, nodeName, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete node %s: %w", nodeName, err)
+	}
+	err = k.updateNode(ctx, nodeName, func(node *corev1.Node) bool { return removeFinalizer(node) })
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("release node %s: %w", nodeName, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
@@ -42,6 +43,8 @@ type Planner struct {
 	Pools   NodePoolSource
 	Zones   []string
 	Catalog []catalog.Type
+	// Recorder receives the pods' FailedScheduling events; nil records none.
+	Recorder events.EventRecorder
 
 	mu      sync.Mutex
 	types   []schedulerengine.InstanceType
@@ -94,20 +97,25 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	}
 	result.OnExisting = plan.Existing
 	result.Unschedulable = plan.Unschedulable
+	p.failedScheduling(pending, plan.Unschedulable)
 	for _, c := range plan.NewNodes {
-		result.Claims = append(result.Claims, Claim{
-			NodePool:      c.NodePool,
-			Pods:          c.Pods,
-			InstanceTypes: c.InstanceTypes,
-			Zones:         c.Zones,
-			CapacityTypes: c.CapacityTypes,
-			Labels:        c.Labels,
-			Taints:        c.Taints,
-			PricePerHour:  c.PricePerHour,
-			Unavailable:   unavailableOf(c.InstanceTypes, req.Unavailable),
-		}.WithLifetime(poolNamed(pools, c.NodePool)))
+		claim := claimFrom(c).WithPool(poolNamed(pools, c.NodePool))
+		claim.Unavailable = unavailableOf(c.InstanceTypes, req.Unavailable)
+		result.Claims = append(result.Claims, claim)
 	}
 	return result, nil
+}
+
+// failedScheduling tells each pod no node can take why, as Karpenter's FailedScheduling.
+func (p *Planner) failedScheduling(pods []*corev1.Pod, unschedulable map[string]string) {
+	if p.Recorder == nil {
+		return
+	}
+	for _, pod := range pods {
+		if why, ok := unschedulable[schedulerengine.PodKey(pod)]; ok {
+			p.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", "Failed to schedule pod, %s", why)
+		}
+	}
 }
 
 // daemonsAndNamespaces reads what the engine needs beyond pods and nodes: a pod per
@@ -191,18 +199,23 @@ func poolNamed(pools []apisv1.NodePool, name string) *apisv1.NodePool {
 	return nil
 }
 
-// WithLifetime copies the pool's expireAfter, terminationGracePeriod and template hash onto
-// the claim, as Karpenter copies them from the NodePool template to each NodeClaim.
-func (c Claim) WithLifetime(pool *apisv1.NodePool) Claim {
+// WithPool copies onto the claim what Karpenter copies from the NodePool template to each
+// NodeClaim: expireAfter, terminationGracePeriod, startup taints, annotations, the node class
+// and the template hash, and the pool's identity for the NodeClaim's owner reference.
+func (c Claim) WithPool(pool *apisv1.NodePool) Claim {
 	if pool == nil {
 		return c
 	}
 	c.PoolHash = pool.TemplateHash()
+	c.NodePoolUID = string(pool.UID)
 	spec := pool.Spec.Template.Spec
 	c.ExpireAfter = pool.ExpireAfter()
 	if spec.TerminationGracePeriod != nil {
 		c.TerminationGracePeriod = spec.TerminationGracePeriod.Duration
 	}
+	c.StartupTaints = spec.StartupTaints
+	c.Annotations = pool.Spec.Template.ObjectMeta.Annotations
+	c.NodeClassRef = spec.NodeClassRef
 	return c
 }
 

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 // PodRef names a pending pod. The planner fetches the pod itself, so workflows never carry
@@ -36,9 +38,14 @@ type Claim struct {
 	InstanceTypes []string `json:"instanceTypes"`
 	Zones         []string `json:"zones"`
 	CapacityTypes []string `json:"capacityTypes"`
-	// Labels and Taints are what the node must carry once registered.
-	Labels map[string]string `json:"labels,omitempty"`
-	Taints []corev1.Taint    `json:"taints,omitempty"`
+	// Labels, Annotations and Taints are what the node must carry once registered;
+	// StartupTaints are put on it at launch and removed by a daemon.
+	Labels        map[string]string `json:"labels,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	Taints        []corev1.Taint    `json:"taints,omitempty"`
+	StartupTaints []corev1.Taint    `json:"startupTaints,omitempty"`
+	// Requests are the summed requests of Pods.
+	Requests corev1.ResourceList `json:"requests,omitempty"`
 	// PricePerHour is the planned price: the cheapest allowed offering of InstanceTypes[0].
 	PricePerHour float64 `json:"pricePerHour"`
 	// Unavailable are offerings of these instance types known to have no capacity now; the
@@ -47,6 +54,11 @@ type Claim struct {
 	// PoolHash is the NodePool template's hash at planning time; the node carries it so that
 	// a later template change shows as drift.
 	PoolHash string `json:"poolHash,omitempty"`
+	// NodePoolUID is the pool's UID when it came from the API server: the NodeClaim is owned
+	// by the pool, so deleting the pool deletes its NodeClaims. Empty for --nodepools pools.
+	NodePoolUID string `json:"nodePoolUID,omitempty"`
+	// NodeClassRef is the pool's node class.
+	NodeClassRef *apisv1.NodeClassReference `json:"nodeClassRef,omitempty"`
 	// ExpireAfter is the NodePool's node lifetime; 0 means Never.
 	ExpireAfter time.Duration `json:"expireAfter,omitempty"`
 	// TerminationGracePeriod bounds a drain; past it remaining pods are deleted. 0 means wait

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"go.temporal.io/sdk/client"
 
@@ -23,6 +24,8 @@ commands:
                         refused, with the reason, for a node already terminating)
   cancel-drain NODE     withdraw a drain whose grace period has not ended
   extend NODE DURATION  push a node's expiry (expireAfter) back
+  convert FILE          print FILE's NodePools and EC2NodeClasses (v1beta1 or v1) in
+                        their v1 form, as the API server stores them; - reads stdin
 
 NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow id.
 
@@ -67,6 +70,13 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return 2
 	}
 
+	if cmd.local() {
+		if err := cmd.runLocal(ctx, os.Stdin, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "starter:", err)
+			return 1
+		}
+		return 0
+	}
 	c, err := dial(ctx, client.Options{HostPort: *address, Namespace: *namespace, Logger: quietLogger{}})
 	if err != nil {
 		fmt.Fprintf(stderr, "starter: connect to Temporal at %s (namespace %s): %v\n", *address, *namespace, err)

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
+	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -22,6 +24,7 @@ type command struct {
 	reason string        // drain
 	grace  time.Duration // drain
 	by     time.Duration // extend
+	file   string        // convert
 }
 
 // parseCommand validates a command's arguments; errors name the arguments it expects.
@@ -76,10 +79,47 @@ func parseCommand(name string, args []string, stderr io.Writer) (command, error)
 			return cmd, fmt.Errorf("extend: DURATION %q must be a positive Go duration such as 24h or 90m", args[1])
 		}
 		cmd.node, cmd.by = args[0], by
+	case "convert":
+		if len(args) != 1 || args[0] == "" {
+			return cmd, fmt.Errorf("convert takes exactly one FILE (- for standard input), got %q (usage: starter convert FILE)", args)
+		}
+		cmd.file = args[0]
 	default:
 		return cmd, fmt.Errorf("%w %q", errUnknownCommand, name)
 	}
 	return cmd, nil
+}
+
+// local reports whether the command runs without Temporal.
+func (c command) local() bool { return c.name == "convert" }
+
+// runLocal carries out a command that needs no Temporal: convert prints the file's NodePools
+// and EC2NodeClasses in their karpenter.sh/v1 and karpenter.k8s.aws/v1 form, and the
+// warnings about what moved or was dropped on stderr.
+func (c command) runLocal(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
+	var data []byte
+	var err error
+	if c.file == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(c.file)
+	}
+	if err != nil {
+		return fmt.Errorf("convert: %w", err)
+	}
+	ld, err := loader.New()
+	if err != nil {
+		return err
+	}
+	converted, warnings, err := ld.Convert(ctx, data)
+	for _, w := range warnings {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	if err != nil {
+		return fmt.Errorf("convert %s: %w", c.file, err)
+	}
+	_, err = out.Write(converted)
+	return err
 }
 
 // execute carries out a checked command against Temporal.

@@ -260,6 +260,7 @@ metadata:
 spec:
   template:
     spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: spot}
       requirements:
         - key: karpenter.k8s.aws/instance-category
           operator: In
@@ -269,7 +270,7 @@ spec:
           values: ["spot"]
   disruption:
     consolidateAfter: Never
-`
+` + nodeClassYAML("spot")
 	e := startEnv(t, spot)
 	e.deploy("web", 2, "500m")
 	used := e.allBound(2)

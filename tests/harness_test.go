@@ -38,22 +38,28 @@ type env struct {
 	pool       string
 	ns         string
 	stopWorker func()
+	// metricsAddr is where the worker serves /metrics, when the test asks for it.
+	metricsAddr string
 }
 
-// startWorker runs a worker serving the NodePool YAML until stopWorker.
+// startWorker runs a worker serving the NodePool YAML until stopWorker; with no YAML the
+// worker reads NodePools from the API server.
 func (e *env) startWorker(poolYAML string) {
 	t := e.t
 	t.Helper()
-	file := filepath.Join(lab.Dir, e.pool+".yaml")
-	if err := os.WriteFile(file, []byte(poolYAML), 0o644); err != nil {
-		t.Fatal(err)
+	file := ""
+	if poolYAML != "" {
+		file = filepath.Join(lab.Dir, e.pool+".yaml")
+		if err := os.WriteFile(file, []byte(poolYAML), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	logFile, err := os.OpenFile(filepath.Join(lab.Dir, e.pool+"-worker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := lab.WorkerConfig(file)
-	cfg.MetricsAddr = ""
+	cfg.MetricsAddr = e.metricsAddr
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(wctx, cfg, slog.New(slog.NewTextHandler(logFile, nil))) }()
@@ -80,17 +86,50 @@ func (e *env) startWorker(poolYAML string) {
 // disruption controller with short timings, and makes a namespace for the test's pods.
 func startEnv(t *testing.T, poolYAML string) *env {
 	t.Helper()
-	ctx := testContext(t, 8*time.Minute)
 	pools := loadPools(t, poolYAML)
 	if len(pools) != 1 {
 		t.Fatalf("test NodePool file holds %d pools, want 1", len(pools))
 	}
-	e := &env{t: t, ctx: ctx, pool: pools[0].Name, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))}
+	e := newEnv(t, pools[0].Name)
+	e.startWorker(poolYAML)
+	t.Cleanup(func() { e.stopWorker() })
+	e.setUp()
+	return e
+}
+
+// startAPIEnv applies the manifest (NodePools, EC2NodeClasses) to the API server as a user
+// would with kubectl, and runs a worker that reads them from there. The pool the test's pods
+// go to is the manifest's first NodePool.
+func startAPIEnv(t *testing.T, manifest string, opts ...func(*env)) *env {
+	t.Helper()
+	var pool string
+	for _, u := range applyManifest(t, manifest) {
+		if u.GetKind() == v1.KindNodePool && pool == "" {
+			pool = u.GetName()
+		}
+	}
+	e := newEnv(t, pool)
+	for _, o := range opts {
+		o(e)
+	}
+	t.Cleanup(func() { deleteManifest(t, manifest) })
+	e.startWorker("")
+	t.Cleanup(func() { e.stopWorker() })
+	e.setUp()
+	return e
+}
+
+func newEnv(t *testing.T, pool string) *env {
+	e := &env{t: t, ctx: testContext(t, 8*time.Minute), pool: pool, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))}
 	if len(e.ns) > 50 {
 		e.ns = e.ns[:50]
 	}
-	e.startWorker(poolYAML)
-	t.Cleanup(func() { e.stopWorker() })
+	return e
+}
+
+// setUp restarts the disruption controller with short timings and makes the test's namespace.
+func (e *env) setUp() {
+	t, ctx := e.t, e.ctx
 
 	tc := temporalClient(t)
 	e.op = &starter.Operator{Client: tc, TaskQueue: workflows.TaskQueue}
@@ -105,7 +144,6 @@ func startEnv(t *testing.T, poolYAML string) *env {
 		t.Fatalf("create namespace %s: %v", e.ns, err)
 	}
 	t.Cleanup(e.cleanUp)
-	return e
 }
 
 // deploy creates a Deployment of n pods pinned to the test's NodePool.
@@ -308,17 +346,22 @@ spec:
 %[2]s
   disruption:
 %[3]s
----
+%[4]s`, name, indent(templateSpec, 6), indent(disruption, 4), nodeClassYAML(name))
+}
+
+// nodeClassYAML is a second document holding the lab's EC2NodeClass under the given name.
+func nodeClassYAML(name string) string {
+	return fmt.Sprintf(`---
 apiVersion: karpenter.k8s.aws/v1
 kind: EC2NodeClass
 metadata:
-  name: %[1]s
+  name: %s
 spec:
   amiSelectorTerms: [{alias: al2023@latest}]
   role: NodewrightNodeRole-lab
   subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
   securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-`, name, indent(templateSpec, 6), indent(disruption, 4))
+`, name)
 }
 
 func indent(s string, n int) string {

@@ -22,6 +22,7 @@ metadata:
 spec:
   template:
     spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: mixed}
       requirements:
         - key: karpenter.k8s.aws/instance-category
           operator: In
@@ -34,7 +35,7 @@ spec:
           values: ["amd64"]
   disruption:
     consolidateAfter: Never
-`
+` + nodeClassYAML("mixed")
 	e := startEnv(t, pools)
 	spread := func(key string) func(*corev1.PodTemplateSpec) {
 		return func(p *corev1.PodTemplateSpec) {

@@ -23,10 +23,19 @@ type Config struct {
 	Region      string
 	EC2Endpoint string
 	ClusterName string
-	// NodePoolsFile holds karpenter.sh/v1 NodePools in YAML.
+	// NodePoolsFile holds NodePools and EC2NodeClasses in YAML; empty means they come from
+	// the API server (the CRDs of crds/ must be installed).
 	NodePoolsFile string
-	Zones         []string
-	MetricsAddr   string
+	// WebhookAddr is where the CRDs' conversion webhook listens; empty disables it.
+	WebhookAddr string
+	// WebhookURL is how the API server reaches the webhook, when not through the Service the
+	// CRDs name.
+	WebhookURL string
+	// WebhookCertDir holds the webhook's tls.crt, tls.key and ca.crt; empty means
+	// self-signed.
+	WebhookCertDir string
+	Zones          []string
+	MetricsAddr    string
 	// InterruptionQueue enables the interruption controller on this SQS queue (name or URL).
 	InterruptionQueue string
 	SQSEndpoint       string
@@ -50,7 +59,10 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.Region, "region", envOr(getenv, "AWS_REGION", "us-east-1"), "AWS region (env AWS_REGION)")
 	fs.StringVar(&c.EC2Endpoint, "ec2-endpoint", "", "EC2 endpoint URL; empty means the region's public endpoint")
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "cluster name, used to tag instances (required)")
-	fs.StringVar(&c.NodePoolsFile, "nodepools", "", "file of karpenter.sh/v1 NodePool YAML documents (required)")
+	fs.StringVar(&c.NodePoolsFile, "nodepools", "", "file of NodePool and EC2NodeClass YAML documents; empty reads them from the API server (install crds/ first)")
+	fs.StringVar(&c.WebhookAddr, "webhook-addr", ":8443", "listen address of the CRDs' conversion webhook (karpenter.sh/v1beta1 objects); empty disables it")
+	fs.StringVar(&c.WebhookURL, "webhook-url", "", "https URL the API server reaches the webhook at; empty keeps the CRDs' Service (nodewright.kube-system:8443)")
+	fs.StringVar(&c.WebhookCertDir, "webhook-cert-dir", "", "directory with the webhook's tls.crt and tls.key (and ca.crt); empty makes a self-signed certificate")
 	fs.StringVar(&zones, "zones", "us-east-1a,us-east-1b,us-east-1c", "comma-separated availability zones to launch in")
 	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
 	fs.StringVar(&c.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint URL; empty means the region's public endpoint")
@@ -83,8 +95,8 @@ func (c Config) Validate() error {
 	if c.ClusterName == "" {
 		errs = append(errs, errors.New("--cluster-name is required: the name instances are tagged with (kubernetes.io/cluster/<name>)"))
 	}
-	if c.NodePoolsFile == "" {
-		errs = append(errs, errors.New("--nodepools is required: a file of karpenter.sh/v1 NodePool YAML"))
+	if c.WebhookURL != "" && !strings.HasPrefix(c.WebhookURL, "https://") {
+		errs = append(errs, fmt.Errorf("--webhook-url %q must be an https:// URL: the API server calls conversion webhooks over TLS", c.WebhookURL))
 	}
 	if len(c.Zones) == 0 {
 		errs = append(errs, errors.New("--zones must name at least one availability zone"))

@@ -36,7 +36,17 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
+				Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443",
+			},
+		},
+		{
+			name: "without --nodepools the worker reads NodePools from the API server",
+			args: []string{"--cluster-name", "lab", "--webhook-url", "https://10.0.0.5:9443", "--webhook-cert-dir", "/certs"},
+			want: Config{
+				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
+				Region: "us-east-1", ClusterName: "lab",
 				Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, MetricsAddr: "127.0.0.1:8081",
+				WebhookAddr: ":8443", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
 		{
@@ -47,7 +57,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
 				NodePoolsFile: "pools.yaml", Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"},
-				MetricsAddr: "127.0.0.1:8081",
+				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443",
 			},
 		},
 		{
@@ -59,7 +69,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
-				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"},
+				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443",
 			},
 		},
 		{
@@ -68,7 +78,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443",
 			},
 		},
 	}
@@ -93,9 +103,14 @@ func TestParseFlagsRejects(t *testing.T) {
 		wantInError []string
 	}{
 		{
-			name:        "missing cluster name and nodepools are reported together",
+			name:        "a missing cluster name says what it is for",
 			args:        nil,
-			wantInError: []string{"--cluster-name", "--nodepools"},
+			wantInError: []string{"--cluster-name", "kubernetes.io/cluster/<name>"},
+		},
+		{
+			name:        "a webhook URL the API server cannot call is rejected naming the flag",
+			args:        withRequired("--webhook-url", "http://10.0.0.5:9443"),
+			wantInError: []string{"--webhook-url", "https://"},
 		},
 		{
 			name:        "an endpoint without a scheme is rejected naming the flag",

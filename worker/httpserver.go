@@ -11,15 +11,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// cacheCheck names a cache /healthz waits for.
+type cacheCheck struct {
+	name   string
+	synced func() bool
+}
+
 // newMux serves /metrics from the worker's registry and /healthz, which fails until the pod
-// cache has synced so a probe does not pass a worker that cannot yet see pending pods.
-func newMux(m *metrics, watcher *podWatcher) *http.ServeMux {
+// cache (and the other caches given) have synced, so a probe does not pass a worker that
+// cannot yet see pending pods or NodePools.
+func newMux(m *metrics, watcher *podWatcher, caches ...cacheCheck) *http.ServeMux {
+	caches = append([]cacheCheck{{name: "pod", synced: watcher.Synced}}, caches...)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if !watcher.Synced() {
-			http.Error(w, "pod cache not synced yet", http.StatusServiceUnavailable)
-			return
+		for _, c := range caches {
+			if !c.synced() {
+				http.Error(w, c.name+" cache not synced yet", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -28,12 +38,12 @@ func newMux(m *metrics, watcher *podWatcher) *http.ServeMux {
 
 // serveMetrics listens on addr before returning, so a busy port fails startup, then serves
 // newMux in the background until the returned server is closed.
-func serveMetrics(addr string, m *metrics, watcher *podWatcher, log *slog.Logger) (*http.Server, error) {
+func serveMetrics(addr string, m *metrics, watcher *podWatcher, log *slog.Logger, caches ...cacheCheck) (*http.Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: newMux(m, watcher), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: newMux(m, watcher, caches...), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics server stopped", "addr", addr, "err", err)

@@ -21,6 +21,8 @@ import (
 	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/worker/nodeclaims"
+	"github.com/nodewright/nodewright/worker/nodepools"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -30,11 +32,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	ld, err := loader.New()
-	if err != nil {
-		return err
-	}
-	pools, err := loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, log)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-
 	kubeCfg, err := kubeConfig(cfg.Kubeconfig)
 	if err != nil {
 		return err
@@ -50,6 +49,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	kube, err := kubernetes.NewForConfig(kubeCfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	recorder, err := newRecorder(ctx, kube)
+	if err != nil {
+		return err
 	}
 	ec2Client, err := newEC2Client(ctx, cfg)
 	if err != nil {
@@ -63,18 +66,49 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
 	}
 	defer tc.Close()
-
 	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName}
+	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder}
+
+	// NodePools come from the file, or live from the API server with NodeClaims beside them.
+	errc := make(chan error, 5)
+	var pools activities.NodePoolSource
+	var caches []cacheCheck
+	if cfg.NodePoolsFile != "" {
+		if pools, err = loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, log); err != nil {
+			return err
+		}
+	} else {
+		if err := requireNodeAPIs(kube); err != nil {
+			return err
+		}
+		dyn, err := newDynamic(kubeCfg)
+		if err != nil {
+			return err
+		}
+		if cfg.WebhookAddr != "" {
+			if err := serveWebhook(ctx, cfg, kubeCfg, log); err != nil {
+				return err
+			}
+		}
+		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"))
+		deletions := nodeclaims.New(dyn, kube, tc, ec2Acts, log.With("component", "nodeclaims"))
+		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
+		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
+		pools, nodeClaims.Client = poolCtl, dyn
+		caches = append(caches, cacheCheck{name: "NodePool", synced: poolCtl.Synced}, cacheCheck{name: "NodeClaim", synced: deletions.Synced})
+	}
+
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Zones: cfg.Zones, Catalog: types}
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Zones: cfg.Zones, Catalog: types, Recorder: recorder}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
 	w.RegisterWorkflow(workflows.DisruptionWorkflow)
 	w.RegisterActivity(ec2Acts)
-	w.RegisterActivity(&activities.Kube{Client: kube})
+	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder})
+	w.RegisterActivity(nodeClaims)
 	w.RegisterActivity(planner)
-	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents})
+	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims})
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
 	if cfg.InterruptionQueue != "" {
@@ -95,28 +129,46 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	m := newMetrics()
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
-	errc := make(chan error, 2)
-	go func() { errc <- watcher.Run(ctx) }()
-	go func() { errc <- podEvents.Run(ctx, kube) }()
+	go func() { errc <- named("pod watch", watcher.Run(ctx)) }()
+	go func() { errc <- named("pod event watch", podEvents.Run(ctx, kube)) }()
 	if cfg.MetricsAddr != "" {
-		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, log)
+		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, log, caches...)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 	}
 	log.Info("worker running", "temporal", cfg.TemporalAddress, "namespace", cfg.Namespace,
-		"task_queue", cfg.TaskQueue, "nodepools", len(pools.NodePools()), "metrics", cfg.MetricsAddr)
+		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr)
 
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		if ctx.Err() != nil {
+	for {
+		select {
+		case <-ctx.Done():
 			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return fmt.Errorf("pod watch stopped: %w", err)
 	}
+}
+
+// named labels a component's error; a component that returns nil stopped with the context.
+func named(component string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s stopped: %w", component, err)
+}
+
+func nodePoolsFrom(cfg Config) string {
+	if cfg.NodePoolsFile != "" {
+		return cfg.NodePoolsFile
+	}
+	return "API server"
 }
 
 // loadNodePoolsFile reads the NodePools (and the EC2NodeClasses they name) of a --nodepools

@@ -78,6 +78,8 @@ type controller struct {
 	passesThisRun   int
 	readyCh         workflow.ReceiveChannel
 	failedCh        workflow.ReceiveChannel
+	// candidates are the nodes of the decision being carried out, for its events.
+	candidates []activities.NodeRef
 }
 
 func (c *controller) run(ctx workflow.Context) error {
@@ -141,6 +143,7 @@ func (c *controller) pass(ctx workflow.Context) {
 		}
 	}
 	if found.Replacement != nil {
+		c.announce(ctx, found.Nodes, "DisruptionLaunching", fmt.Sprintf("Launching NodeClaim: %s", cmd.Reason))
 		name, err := c.launchReplacement(ctx, *found.Replacement)
 		rec.Replacement = name
 		if err != nil {
@@ -166,6 +169,7 @@ func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Cl
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return claim.Name, fmt.Errorf("start replacement %s: %w", claim.Name, err)
 	}
+	c.announce(ctx, c.candidates, "DisruptionWaitingReadiness", "Waiting on readiness to continue disruption")
 	timer := workflow.NewTimer(ctx, replacementTimeout)
 	for {
 		var outcome error
@@ -190,6 +194,23 @@ func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Cl
 		if done {
 			return claim.Name, outcome
 		}
+	}
+}
+
+// changeDisruptionEvents versions the events the controller records on its candidates.
+const changeDisruptionEvents = "disruption-events"
+
+// announce records an event on the decision's nodes (Karpenter's DisruptionLaunching and
+// DisruptionWaitingReadiness). Best effort: an event lost is not worth a decision.
+func (c *controller) announce(ctx workflow.Context, nodes []activities.NodeRef, reason, message string) {
+	if workflow.GetVersion(ctx, changeDisruptionEvents, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	c.candidates = nodes
+	actx := workflow.WithActivityOptions(ctx, projectOptions())
+	a := activities.DisruptionAnnouncement{Nodes: nodes, Reason: reason, Message: message}
+	if err := workflow.ExecuteActivity(actx, disruptionActs.AnnounceDisruption, a).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("announce disruption", "reason", reason, "error", err)
 	}
 }
 

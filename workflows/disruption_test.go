@@ -101,6 +101,8 @@ type disruptionRun struct {
 	validations  []validateCall
 	replacements []replacementStart
 	signals      []sentSignal
+	// announced are the events recorded on the decision's nodes, with the nodes.
+	announced []activities.DisruptionAnnouncement
 }
 
 func newDisruptionRun(t *testing.T, finds ...findAnswer) *disruptionRun {
@@ -129,6 +131,12 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		a := r.finds[0]
 		r.finds = r.finds[1:]
 		return a.decision, a.err
+	})
+	r.env.OnActivity(d.AnnounceDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.DisruptionAnnouncement) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.announced = append(r.announced, a)
+		return nil
 	})
 	r.env.OnActivity(d.ValidateDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, cmd disruption.Command) (string, error) {
 		r.mu.Lock()
@@ -353,6 +361,16 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	start := r.replacements[0]
 	if start.at != 25*time.Second {
 		t.Errorf("replacement started at %s, want 25s, after validation", start.at)
+	}
+	var reasons []string
+	for _, a := range r.announced {
+		if len(a.Nodes) != 2 || a.Nodes[0].Claim != "default-aaaaa" {
+			t.Errorf("event %s on %+v, want it on the decision's two nodes", a.Reason, a.Nodes)
+		}
+		reasons = append(reasons, a.Reason)
+	}
+	if !slices.Equal(reasons, []string{"DisruptionLaunching", "DisruptionWaitingReadiness"}) {
+		t.Errorf("events on the candidates %v, want DisruptionLaunching then DisruptionWaitingReadiness", reasons)
 	}
 	if start.id != NodeWorkflowID(claim) || start.in.Notify != DisruptionID {
 		t.Errorf("replacement workflow %q notifying %q, want %s notifying %q", start.id, start.in.Notify, NodeWorkflowID(claim), DisruptionID)

@@ -43,6 +43,9 @@ const (
 	// SignalOfferingUnavailable (OfferingUnavailable) tells the Provisioner to avoid an
 	// offering for a while, as after a spot interruption.
 	SignalOfferingUnavailable = "offering-unavailable"
+	// SignalResyncNodeClaim (no payload) asks a NodeLifecycle to write its NodeClaim again,
+	// after it was deleted from under a live node.
+	SignalResyncNodeClaim = "resyncNodeClaim"
 )
 
 // OfferingUnavailable is the payload of SignalOfferingUnavailable.

@@ -154,6 +154,13 @@ type nodeLifecycle struct {
 	state  NodeState
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
+	// projecting is true when the node keeps a NodeClaim (histories from before NodeClaims
+	// replay without one); see nodelifecycle_nodeclaim.go.
+	projecting bool
+	// disruptions counts accepted disruptions; projected is the count the NodeClaim shows.
+	disruptions, projected int
+	// resync asks serve to write the NodeClaim again (it was deleted from under the node).
+	resync bool
 	// unavailable holds the offerings a launch found without capacity.
 	unavailable []activities.Offering
 	ch          nodeChannels
@@ -172,6 +179,7 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	if err := n.registerUpdates(ctx); err != nil {
 		return NodeLifecycleResult{}, err
 	}
+	n.projecting = workflow.GetVersion(ctx, changeNodeClaim, workflow.DefaultVersion, 1) >= 1
 
 	if !n.restored {
 		if err := n.launch(ctx); err != nil {
@@ -253,9 +261,13 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 // initialize is Karpenter's registration sync followed by its wait for readiness.
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
-	sync := activities.SyncRequest{NodeName: n.state.NodeName, Labels: n.nodeLabels(), Taints: n.claim.Taints}
+	sync := activities.SyncRequest{NodeName: n.state.NodeName, Labels: n.nodeLabels(), Taints: n.claim.Taints,
+		Annotations: maps.Clone(n.claim.Annotations)}
 	if n.claim.PoolHash != "" {
-		sync.Annotations = map[string]string{v1.AnnotationNodePoolHash: n.claim.PoolHash}
+		if sync.Annotations == nil {
+			sync.Annotations = map[string]string{}
+		}
+		sync.Annotations[v1.AnnotationNodePoolHash] = n.claim.PoolHash
 	}
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, sync).Get(ctx, nil); err != nil {
 		return err
@@ -278,6 +290,7 @@ func (n *nodeLifecycle) nodeLabels() map[string]string {
 	}
 	labels[v1.LabelNodePool] = n.claim.NodePool
 	labels[v1.LabelNodeClaim] = n.claim.Name
+	labels[activities.LabelManaged] = "true"
 	labels[v1.LabelRegistered] = "true"
 	labels[v1.LabelCapacityType] = n.state.CapacityType
 	return labels
@@ -288,7 +301,8 @@ func (n *nodeLifecycle) terminate(ctx workflow.Context) error {
 	return n.cleanUp(ctx)
 }
 
-// cleanUp terminates the instance and deletes the Node, whichever exist.
+// cleanUp terminates the instance, then deletes the Node and releases the NodeClaim, whichever
+// exist: their finalizers go only once the instance is gone.
 func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 	if n.state.InstanceID != "" {
 		tctx := workflow.WithActivityOptions(ctx, terminateOptions())
@@ -302,7 +316,7 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 			return fmt.Errorf("delete node %s: %w", n.state.NodeName, err)
 		}
 	}
-	return nil
+	return n.releaseNodeClaim(ctx)
 }
 
 // fail cleans up whatever was created, tells the provisioner so it can plan the claim's
@@ -326,11 +340,12 @@ func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (N
 		fmt.Sprintf("claim %s: %s", n.claim.Name, reason), ErrTypeClaimFailed, cause)
 }
 
-// setPhase records a phase change and mirrors the node's identity into search attributes.
+// setPhase records a phase change and mirrors it into search attributes and the NodeClaim.
 func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
 	n.state.Phase = p
 	n.state.Transitions = append(n.state.Transitions, PhaseChange{Phase: p, At: workflow.Now(ctx)})
 	n.upsertSearchAttributes(ctx)
+	n.project(ctx)
 }
 
 // upsertSearchAttributes keeps the node's search attributes equal to its state.

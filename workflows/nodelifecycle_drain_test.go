@@ -36,7 +36,7 @@ func TestBlockedDrainIsRetriedBeforeTermination(t *testing.T) {
 	if during.Phase != PhaseDraining || during.PodsLeft["ns/batch"] != activities.BlockedByDoNotDisrupt {
 		t.Errorf("while blocked: phase %s, pods left %v; want Draining with ns/batch blocked by do-not-disrupt", during.Phase, during.PodsLeft)
 	}
-	if i, j := slices.Index(r.activities, "Terminate"), len(r.activities); i < 0 || i < j-2 {
+	if i, j := slices.Index(r.activities, "Terminate"), len(r.activities); i < 0 || i < j-3 {
 		t.Errorf("activities %v: Terminate must follow the completed drain", r.activities)
 	}
 	if r.drains[0].req.Forceful {

@@ -9,7 +9,7 @@ import (
 
 // nodeChannels are the signals a NodeLifecycle listens to while its node serves.
 type nodeChannels struct {
-	drain, cancelDrain, disrupt, interrupt workflow.ReceiveChannel
+	drain, cancelDrain, disrupt, interrupt, resync workflow.ReceiveChannel
 	// changed wakes serve after an update handler changed the state: an update, unlike a
 	// signal, is not something serve's selector waits on.
 	changed workflow.Channel
@@ -24,6 +24,7 @@ func openNodeChannels(ctx workflow.Context) nodeChannels {
 		cancelDrain: open(SignalCancelDrain, "Withdraw a manual drain whose grace period has not ended"),
 		disrupt:     open(SignalDisrupt, "Disruption controller decision (Disrupt)"),
 		interrupt:   open(SignalInterrupt, "EC2 interruption of the instance (Interrupt)"),
+		resync:      open(SignalResyncNodeClaim, "Write the node's NodeClaim again (it was deleted while the node lives)"),
 		changed:     workflow.NewBufferedChannel(ctx, 1),
 	}
 }
@@ -99,6 +100,11 @@ func (n *nodeLifecycle) canExtend(req ExtendExpiry) error {
 func (n *nodeLifecycle) serve(ctx workflow.Context) (workflow.Context, bool, error) {
 	cancelled := false
 	for {
+		// Handlers only change state; the NodeClaim follows here, outside them.
+		if n.resync || n.projected != n.disruptions {
+			n.resync = false
+			n.project(ctx)
+		}
 		now := workflow.Now(ctx)
 		if n.state.ExpiresAt != nil && !now.Before(*n.state.ExpiresAt) && !n.forcefulPending() {
 			n.accept(ctx, n.expiration(now))
@@ -154,10 +160,22 @@ func (n *nodeLifecycle) addSignalHandlers(ctx workflow.Context, sel workflow.Sel
 		c.Receive(ctx, &msg)
 		n.onInterrupt(ctx, msg)
 	})
+	sel.AddReceive(n.ch.resync, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		n.resync = true
+	})
 }
 
 func (n *nodeLifecycle) onDrain(ctx workflow.Context, req DrainRequest) {
 	if err := n.canDrain(req); err != nil {
+		// A drain that would start sooner takes the place of a manual one still waiting for
+		// its grace period (a `kubectl delete` after a `starter drain --grace-period`).
+		if d := n.state.Disruption; d != nil && d.Source == SourceManual && !n.state.terminating() && req.GracePeriod >= 0 {
+			if next := n.manualDisruption(ctx, req); next.StartsAt.Before(d.StartsAt) {
+				n.accept(ctx, next)
+				return
+			}
+		}
 		workflow.GetLogger(ctx).Info("drain signal ignored", "reason", err.Error())
 		return
 	}
@@ -235,6 +253,7 @@ func (n *nodeLifecycle) tgpDeadline(from time.Time) *time.Time {
 func (n *nodeLifecycle) accept(ctx workflow.Context, d Disruption) {
 	n.state.Disruption = &d
 	n.state.DrainReason = d.Reason
+	n.disruptions++
 	n.upsertSearchAttributes(ctx)
 }
 

@@ -51,18 +51,32 @@ type nodeRun struct {
 	failed     []ClaimFailed
 	ec2        *activities.EC2
 	kube       *activities.Kube
+	nodeClaims *activities.NodeClaims
+	// projections are the phases the NodeClaim was written at, in order; ProjectNodeClaim is
+	// left out of activities so that the lifecycle's own steps read plainly.
+	projections []string
 }
 
 func newNodeRun(t *testing.T) *nodeRun {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
-	r := &nodeRun{env: suite.NewTestWorkflowEnvironment(), ec2: &activities.EC2{}, kube: &activities.Kube{}, lastSA: map[string]string{}}
+	r := &nodeRun{env: suite.NewTestWorkflowEnvironment(), ec2: &activities.EC2{}, kube: &activities.Kube{},
+		nodeClaims: &activities.NodeClaims{}, lastSA: map[string]string{}}
 	r.start = r.env.Now()
 	r.env.RegisterWorkflow(NodeLifecycleWorkflow)
 	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NodeWorkflowID(testClaim), TaskQueue: TaskQueue})
 	r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "ProjectNodeClaim" {
+			return // recorded by its mock, in projections
+		}
 		r.activities = append(r.activities, info.ActivityType.Name)
 	})
+	r.env.OnActivity(r.nodeClaims.ProjectNodeClaim, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, p activities.NodeClaimProjection) error {
+			r.projections = append(r.projections, p.Phase)
+			return nil
+		})
+	r.env.OnActivity(r.nodeClaims.ReleaseNodeClaim, mock.Anything, testClaim).Return(nil)
 	r.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
 		for _, key := range []temporal.SearchAttributeKeyKeyword{
@@ -158,9 +172,15 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("state when Ready = %+v, want node, instance, claim and pods filled in", ready)
 	}
 
-	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "TaintNode", "DrainNode", "Terminate", "DeleteNode"}
+	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
 	if !slices.Equal(r.activities, wantActivities) {
 		t.Errorf("activities %v, want %v", r.activities, wantActivities)
+	}
+	// The NodeClaim follows every phase and the drain request, and is released (above) only
+	// after the instance is terminated.
+	wantProjections := []string{"Launching", "Registering", "Initializing", "Ready", "Ready", "Draining", "Terminating"}
+	if !slices.Equal(r.projections, wantProjections) {
+		t.Errorf("NodeClaim written at %v, want %v", r.projections, wantProjections)
 	}
 
 	var result NodeLifecycleResult
@@ -240,7 +260,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(activities.Instance{},
 					temporal.NewNonRetryableApplicationError("no capacity", activities.ErrTypeInsufficientCapacity, nil, []activities.Offering{iceOffering}))
 			},
-			wantActivities:  []string{"Launch"},
+			wantActivities:  []string{"Launch", "ReleaseNodeClaim"},
 			wantError:       "launch failed",
 			wantUnavailable: []activities.Offering{iceOffering},
 		},
@@ -251,7 +271,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "Terminate"},
+			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
 			wantError:      "registered within 15m0s",
 		},
 		{
@@ -264,7 +284,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
 				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "Terminate", "DeleteNode"},
+			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "not Ready within 15m0s",
 		},
 	}

@@ -272,3 +272,50 @@ func onlyComments(doc []byte) bool {
 	}
 	return true
 }
+
+// Convert rewrites a manifest with every NodePool and EC2NodeClass in its v1 form, as the API
+// server would store it (defaults filled in), leaving other documents as written. The
+// warnings name what moved or has no v1 form; an invalid object is an error, as kubectl
+// apply would make it.
+func (l *Loader) Convert(ctx context.Context, data []byte) ([]byte, []string, error) {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out bytes.Buffer
+	var warnings []string
+	var errs []error
+	for i, doc := range docs {
+		number := i + 1
+		if out.Len() > 0 {
+			out.WriteString("---\n")
+		}
+		obj, err := decodeDocument(doc)
+		if err != nil || !isLoaded(obj.GroupVersionKind().GroupKind()) {
+			out.Write(bytes.TrimPrefix(doc, []byte("---\n")))
+			continue
+		}
+		storage := apisv1.SchemeGroupVersion.WithKind(apisv1.KindNodePool)
+		if obj.GetKind() == awsv1.KindEC2NodeClass {
+			storage = awsv1.SchemeGroupVersion.WithKind(awsv1.KindEC2NodeClass)
+		}
+		v1obj, w, err := l.admit(ctx, obj.Object, storage)
+		warnings = append(warnings, prefixed(number, obj.GetKind(), obj.GetName(), w)...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("document %d: %w", number, err))
+			continue
+		}
+		delete(v1obj, "status")
+		unstructured.RemoveNestedField(v1obj, "metadata", "creationTimestamp")
+		data, err := yaml.Marshal(v1obj)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("document %d: %w", number, err))
+			continue
+		}
+		out.Write(data)
+	}
+	if len(errs) > 0 {
+		return nil, warnings, errors.Join(errs...)
+	}
+	return out.Bytes(), warnings, nil
+}

@@ -43,8 +43,8 @@ type Cluster struct {
 	sched  <-chan error
 }
 
-// Start brings up etcd, kube-apiserver, kube-scheduler and the workload controllers and returns
-// once the API is ready and the worker's credentials exist.
+// Start brings up etcd, kube-apiserver, kube-scheduler and the workload controllers, installs
+// Nodewright's CRDs, and returns once the API is ready and the worker's credentials exist.
 func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	quietKlog(o.Log)
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -114,6 +114,9 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("write %s: %w", schedPath, err)
 	}
 	if c.sched, err = startScheduler(ctx, stateDir, schedPath); err != nil {
+		return nil, err
+	}
+	if err := InstallCRDs(ctx, c.Admin); err != nil {
 		return nil, err
 	}
 	if err := startControllers(ctx, c.Client, c.Admin); err != nil {

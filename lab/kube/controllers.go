@@ -3,6 +3,14 @@ package kube
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/controller-manager/pkg/informerfactory"
+	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -39,12 +47,43 @@ func startControllers(ctx context.Context, client kubernetes.Interface, cfg *res
 	if err != nil {
 		return err
 	}
+	gc, informersStarted, err := garbageCollector(ctx, factory, client, cfg)
+	if err != nil {
+		return err
+	}
 	factory.Start(ctx.Done())
+	close(informersStarted)
+	go gc.Run(ctx, 5, gcSyncPeriod)
+	go gc.Sync(ctx, client.Discovery(), gcSyncPeriod)
 	go pdbc.Run(ctx, 2)
 	go dc.Run(ctx, 5)
 	go rsc.Run(ctx, 5)
 	go sac.Run(ctx, 1)
 	return nil
+}
+
+// gcSyncPeriod is how often the garbage collector looks for new resources (a CRD installed
+// after start) to follow.
+const gcSyncPeriod = 5 * time.Second
+
+// garbageCollector deletes objects whose owners are gone, as kube-controller-manager does:
+// deleting a NodePool deletes its NodeClaims through their owner references. Events are left
+// alone, as by default.
+func garbageCollector(ctx context.Context, factory informers.SharedInformerFactory, client kubernetes.Interface, cfg *rest.Config) (*garbagecollector.GarbageCollector, chan struct{}, error) {
+	metadataClient, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("garbage collector: metadata client: %w", err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
+	started := make(chan struct{})
+	objects := informerfactory.NewInformerFactory(factory, metadatainformer.NewSharedInformerFactory(metadataClient, 0))
+	ignored := map[schema.GroupResource]struct{}{{Group: "", Resource: "events"}: {}, {Group: "events.k8s.io", Resource: "events"}: {}}
+	gc, err := garbagecollector.NewGarbageCollector(ctx, client, metadataClient, mapper, ignored, objects, started)
+	if err != nil {
+		return nil, nil, fmt.Errorf("garbage collector: %w", err)
+	}
+	// The collector starts the informers it adds for each resource once started is closed.
+	return gc, started, nil
 }
 
 // disruptionController keeps PodDisruptionBudget status (disruptionsAllowed) current; without

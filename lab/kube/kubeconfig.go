@@ -22,8 +22,18 @@ const (
 )
 
 // workerRules are all the worker may do: read pods and pool-related objects, manage the
-// nodes it launches, evict pods while draining, and write events.
+// nodes it launches and their NodeClaims, report NodePool and EC2NodeClass status, evict
+// pods while draining, write events, and point its CRDs' conversion webhook at itself.
 var workerRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodeclaims"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/status", "nodeclaims/status"}, Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses/status"}, Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"update", "patch"},
+		ResourceNames: []string{"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"}},
+	{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
 	{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "patch", "update", "delete"}},
 	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
 	{APIGroups: []string{""}, Resources: []string{"pods/eviction"}, Verbs: []string{"create"}},

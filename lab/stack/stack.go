@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -167,9 +168,11 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 	}
 }
 
-// WorkerConfig is the configuration a worker needs to serve this lab.
+// WorkerConfig is the configuration a worker needs to serve this lab. With no NodePool file
+// it reads NodePools from the API server, serving the CRDs' conversion webhook on a free
+// loopback port.
 func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
-	return worker.Config{
+	cfg := worker.Config{
 		TemporalAddress:   s.Temporal.FrontendAddress(),
 		Namespace:         s.Temporal.Namespace(),
 		TaskQueue:         workflows.TaskQueue,
@@ -184,6 +187,23 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		InterruptionQueue: InterruptionQueue,
 		SQSEndpoint:       s.SQSURL,
 	}
+	if nodePoolsFile == "" {
+		port := freePort()
+		cfg.WebhookAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		cfg.WebhookURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	}
+	return cfg
+}
+
+// freePort asks the kernel for a loopback port nobody listens on; the worker binds it a moment
+// later.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 8443
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // InterruptionQueue is the SQS queue EC2's interruption events arrive on in the lab.

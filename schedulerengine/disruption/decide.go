@@ -38,9 +38,30 @@ type Command struct {
 	Savings float64 `json:"savings"`
 }
 
+// SkipKind classes why a node was passed over, as Karpenter's events do.
+type SkipKind string
+
+const (
+	// SkipBlocked: something protects the node now (do-not-disrupt, a PodDisruptionBudget, a
+	// disruption budget, a node not yet initialized); Karpenter's DisruptionBlocked.
+	SkipBlocked SkipKind = "Blocked"
+	// SkipUnconsolidatable: nothing cheaper can take the node's pods; Karpenter's
+	// Unconsolidatable.
+	SkipUnconsolidatable SkipKind = "Unconsolidatable"
+	// SkipNotCandidate: the node is not a candidate by its pool's settings or history (policy,
+	// consolidateAfter, already leaving); nothing worth an event.
+	SkipNotCandidate SkipKind = "NotCandidate"
+)
+
+// Skip says why a node was passed over.
+type Skip struct {
+	Kind SkipKind
+	Why  string
+}
+
 // Decide returns the next disruption, or nil when there is nothing to do. Why each node
 // was passed over is in the second result, for people asking "why is this node still here".
-func Decide(s Snapshot) (*Command, map[string]string) {
+func Decide(s Snapshot) (*Command, map[string]Skip) {
 	d := newDecider(s)
 	for _, method := range []func() *Command{d.emptiness, d.drift, d.consolidation} {
 		if c := method(); c != nil {
@@ -60,8 +81,8 @@ func Validate(s Snapshot, c Command) error {
 		if n == nil {
 			return fmt.Errorf("node %s is gone", name)
 		}
-		if why := d.ineligible(n, c.Reason); why != "" {
-			return fmt.Errorf("node %s: %s", name, why)
+		if why := d.ineligible(n, c.Reason); why.Why != "" {
+			return fmt.Errorf("node %s: %s", name, why.Why)
 		}
 		nodes = append(nodes, n)
 	}
@@ -90,11 +111,11 @@ type decider struct {
 	s       Snapshot
 	byName  map[string]*Node
 	pools   map[string]*v1.NodePool
-	skipped map[string]string
+	skipped map[string]Skip
 }
 
 func newDecider(s Snapshot) *decider {
-	d := &decider{s: s, byName: map[string]*Node{}, pools: map[string]*v1.NodePool{}, skipped: map[string]string{}}
+	d := &decider{s: s, byName: map[string]*Node{}, pools: map[string]*v1.NodePool{}, skipped: map[string]Skip{}}
 	for i := range s.Nodes {
 		d.byName[s.Nodes[i].Name] = &s.Nodes[i]
 	}
@@ -112,10 +133,8 @@ func (d *decider) candidates(reason string) []*Node {
 		if !n.owned() {
 			continue
 		}
-		if why := d.ineligible(n, reason); why != "" {
-			if _, seen := d.skipped[n.Name]; !seen {
-				d.skipped[n.Name] = why
-			}
+		if why := d.ineligible(n, reason); why.Why != "" {
+			d.skip(n, why)
 			continue
 		}
 		out = append(out, n)
@@ -127,42 +146,56 @@ func (d *decider) candidates(reason string) []*Node {
 	return out
 }
 
-// ineligible says why a node may not be voluntarily disrupted for reason, or "".
-func (d *decider) ineligible(n *Node, reason string) string {
+// skip records the first reason a node was passed over.
+func (d *decider) skip(n *Node, why Skip) {
+	if _, seen := d.skipped[n.Name]; !seen {
+		d.skipped[n.Name] = why
+	}
+}
+
+// ineligible says why a node may not be voluntarily disrupted for reason; an empty Why means
+// it may.
+func (d *decider) ineligible(n *Node, reason string) Skip {
+	blocked := func(format string, args ...any) Skip {
+		return Skip{Kind: SkipBlocked, Why: fmt.Sprintf(format, args...)}
+	}
+	notCandidate := func(format string, args ...any) Skip {
+		return Skip{Kind: SkipNotCandidate, Why: fmt.Sprintf(format, args...)}
+	}
 	pool := d.pools[n.NodePool]
 	switch {
 	case pool == nil:
-		return fmt.Sprintf("its NodePool %q no longer exists", n.NodePool)
+		return notCandidate("its NodePool %q no longer exists", n.NodePool)
 	case n.Deleting:
-		return "already being disrupted"
+		return notCandidate("already being disrupted")
 	case !n.Ready || !n.Initialized:
-		return "not Ready and initialized yet"
+		return blocked("not Ready and initialized yet")
 	case n.Annotations[v1.AnnotationDoNotDisrupt] == "true":
-		return "node is annotated " + v1.AnnotationDoNotDisrupt
+		return blocked("node is annotated %s", v1.AnnotationDoNotDisrupt)
 	}
 	for _, p := range n.Pods {
 		if doNotDisrupt(p, d.s.Now) {
-			return fmt.Sprintf("pod %s is annotated %s", podKey(p), v1.AnnotationDoNotDisrupt)
+			return blocked("pod %s is annotated %s", podKey(p), v1.AnnotationDoNotDisrupt)
 		}
 		if d.s.BlockedPods[podKey(p)] {
-			return fmt.Sprintf("pod %s has a PodDisruptionBudget that allows no disruption", podKey(p))
+			return blocked("pod %s has a PodDisruptionBudget that allows no disruption", podKey(p))
 		}
 	}
 	if reason == ReasonDrifted {
-		return "" // drift needs no quiet period and ignores the consolidation policy
+		return Skip{} // drift needs no quiet period and ignores the consolidation policy
 	}
-	policy := pool.Spec.Disruption.ConsolidationPolicy
+	policy := pool.ConsolidationPolicy()
 	if reason == ReasonUnderutilized && policy == v1.ConsolidationPolicyWhenEmpty {
-		return fmt.Sprintf("NodePool %s consolidates only when empty", pool.Name)
+		return notCandidate("NodePool %s consolidates only when empty", pool.Name)
 	}
 	after := pool.Spec.Disruption.ConsolidateAfter
 	if after.Never {
-		return fmt.Sprintf("NodePool %s has consolidateAfter Never", pool.Name)
+		return notCandidate("NodePool %s has consolidateAfter Never", pool.Name)
 	}
 	if wait := n.LastPodEvent.Add(after.Duration).Sub(d.s.Now); wait > 0 {
-		return fmt.Sprintf("pods changed recently; consolidatable in %s", wait.Round(time.Second))
+		return notCandidate("pods changed recently; consolidatable in %s", wait.Round(time.Second))
 	}
-	return ""
+	return Skip{}
 }
 
 // withinBudgets checks the nodes against each pool's budget for reason.
@@ -205,8 +238,8 @@ func (d *decider) takeWithinBudgets(nodes []*Node, reason string) []*Node {
 		if left[n.NodePool] > 0 {
 			left[n.NodePool]--
 			out = append(out, n)
-		} else if _, seen := d.skipped[n.Name]; !seen {
-			d.skipped[n.Name] = fmt.Sprintf("NodePool %s disruption budget for %s is used up", n.NodePool, reason)
+		} else {
+			d.skip(n, Skip{Kind: SkipBlocked, Why: fmt.Sprintf("NodePool %s disruption budget for %s is used up", n.NodePool, reason)})
 		}
 	}
 	return out
@@ -243,7 +276,7 @@ func (d *decider) drift() *Command {
 	for _, n := range d.takeWithinBudgets(drifted, ReasonDrifted) {
 		move, ok := d.simulate([]*Node{n})
 		if !ok {
-			d.skipped[n.Name] = "drifted, but its pods fit nowhere else and no replacement can be planned"
+			d.skip(n, Skip{Kind: SkipBlocked, Why: "drifted, but its pods fit nowhere else and no replacement can be planned"})
 			continue
 		}
 		return &Command{Method: MethodDrift, Reason: ReasonDrifted, Nodes: []string{n.Name},
@@ -289,12 +322,17 @@ func (d *decider) multiNode() *Command {
 	return best
 }
 
-// singleNode returns the candidate whose removal saves the most.
+// singleNode returns the candidate whose removal saves the most; the others are marked
+// Unconsolidatable when nothing cheaper can take their pods.
 func (d *decider) singleNode() *Command {
 	var best *Command
 	for _, n := range d.takeWithinBudgets(d.candidates(ReasonUnderutilized), ReasonUnderutilized) {
 		c := d.consolidate([]*Node{n}, MethodSingleNodeConsolidation)
-		if c != nil && (best == nil || c.Savings > best.Savings) {
+		if c == nil {
+			d.skip(n, Skip{Kind: SkipUnconsolidatable, Why: "can't remove it or replace it with a cheaper node"})
+			continue
+		}
+		if best == nil || c.Savings > best.Savings {
 			best = c
 		}
 	}

@@ -253,8 +253,8 @@ func TestDecide(t *testing.T) {
 				}
 			}
 			for n, want := range tt.wantSkipped {
-				if !strings.Contains(skipped[n], want) {
-					t.Errorf("skipped[%s] = %q, want it to mention %q", n, skipped[n], want)
+				if !strings.Contains(skipped[n].Why, want) {
+					t.Errorf("skipped[%s] = %q, want it to mention %q", n, skipped[n].Why, want)
 				}
 			}
 		})

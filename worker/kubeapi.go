@@ -1,0 +1,79 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
+
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/worker/webhook"
+)
+
+// newRecorder returns an events.k8s.io recorder reporting as nodewright; the broadcaster
+// deduplicates and rate-limits, and stops with ctx.
+func newRecorder(ctx context.Context, kube kubernetes.Interface) (events.EventRecorder, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apisv1.AddToScheme, awsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, fmt.Errorf("events scheme: %w", err)
+		}
+	}
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: kube.EventsV1()})
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return nil, fmt.Errorf("start events broadcaster: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		broadcaster.Shutdown()
+	}()
+	return broadcaster.NewRecorder(scheme, "nodewright"), nil
+}
+
+// requireNodeAPIs checks that the API server serves the NodePool, NodeClaim and EC2NodeClass
+// APIs, so that a worker without --nodepools fails at start with the fix rather than
+// watching nothing.
+func requireNodeAPIs(kube kubernetes.Interface) error {
+	for gv, resources := range map[string][]string{
+		apisv1.SchemeGroupVersion.String(): {apisv1.NodePoolResource.Resource, apisv1.NodeClaimResource.Resource},
+		awsv1.SchemeGroupVersion.String():  {awsv1.EC2NodeClassResource.Resource},
+	} {
+		list, err := kube.Discovery().ServerResourcesForGroupVersion(gv)
+		if err != nil {
+			return fmt.Errorf("no --nodepools file, and the API server does not serve %s (%v): install the CRDs with `kubectl apply -f crds/`, or pass --nodepools FILE", gv, err)
+		}
+		for _, want := range resources {
+			if !slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == want }) {
+				return fmt.Errorf("no --nodepools file, and the API server does not serve %s in %s: install the CRDs with `kubectl apply -f crds/`", want, gv)
+			}
+		}
+	}
+	return nil
+}
+
+// serveWebhook starts the conversion webhook and points the CRDs at it.
+func serveWebhook(ctx context.Context, cfg Config, kubeCfg *rest.Config, log *slog.Logger) error {
+	client, err := apiextensionsclient.NewForConfig(kubeCfg)
+	if err != nil {
+		return fmt.Errorf("apiextensions client: %w", err)
+	}
+	return webhook.Serve(ctx, webhook.Options{Addr: cfg.WebhookAddr, URL: cfg.WebhookURL, CertDir: cfg.WebhookCertDir}, client, log.With("component", "webhook"))
+}
+
+func newDynamic(kubeCfg *rest.Config) (dynamic.Interface, error) {
+	dyn, err := dynamic.NewForConfig(kubeCfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return dyn, nil
+}

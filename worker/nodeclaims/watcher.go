@@ -1,0 +1,315 @@
+package nodeclaims
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/nodewright/nodewright/activities"
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// Terminator terminates an instance; a gone instance counts as terminated.
+type Terminator interface {
+	Terminate(ctx context.Context, instanceID string) error
+}
+
+// Watcher acts on deleted NodeClaims and Nodes.
+type Watcher struct {
+	dyn      dynamic.Interface
+	kube     kubernetes.Interface
+	temporal client.Client
+	ec2      Terminator
+	log      *slog.Logger
+
+	claims, nodes cache.SharedIndexInformer
+	queue         workqueue.TypedRateLimitingInterface[item]
+
+	mu sync.Mutex
+	// asked holds the UIDs of deleted objects whose workflow was already asked to drain, so
+	// that each status update of a draining NodeClaim does not signal it again.
+	asked map[types.UID]bool
+}
+
+// item is one thing to do for a claim: drain it (deleted) or write its NodeClaim again (gone
+// while the node lives).
+type item struct {
+	claim string
+	kind  string
+}
+
+const (
+	kindDeleted = "deleted"
+	kindGone    = "gone"
+)
+
+// New builds the watcher; Run starts it.
+func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2 Terminator, log *slog.Logger) *Watcher {
+	w := &Watcher{
+		dyn: dyn, kube: kube, temporal: tc, ec2: ec2, log: log,
+		claims: dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0).ForResource(v1.NodeClaimResource).Informer(),
+		nodes:  informers.NewSharedInformerFactory(kube, 0).Core().V1().Nodes().Informer(),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
+			workqueue.TypedRateLimitingQueueConfig[item]{Name: "nodeclaim-deletion"}),
+		asked: map[types.UID]bool{},
+	}
+	_, _ = w.claims.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { w.onObject(obj) },
+		UpdateFunc: func(_, obj any) { w.onObject(obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if m, ok := obj.(metav1.Object); ok && m.GetLabels()[activities.LabelManaged] == "true" {
+				w.forget(m.GetUID())
+				w.queue.Add(item{claim: m.GetName(), kind: kindGone})
+			}
+		},
+	})
+	_, _ = w.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { w.onObject(obj) },
+		UpdateFunc: func(_, obj any) { w.onObject(obj) },
+	})
+	return w
+}
+
+// onObject queues a managed NodeClaim or Node that is being deleted and still held by the
+// termination finalizer.
+func (w *Watcher) onObject(obj any) {
+	m, ok := obj.(metav1.Object)
+	if !ok || m.GetDeletionTimestamp() == nil || m.GetLabels()[activities.LabelManaged] != "true" ||
+		!slices.Contains(m.GetFinalizers(), activities.FinalizerTermination) {
+		return
+	}
+	claim := m.GetName()
+	if _, isNode := obj.(*corev1.Node); isNode {
+		claim = m.GetLabels()[v1.LabelNodeClaim]
+	}
+	if claim != "" {
+		w.queue.Add(item{claim: claim, kind: kindDeleted})
+	}
+}
+
+// Synced reports whether both caches have been filled.
+func (w *Watcher) Synced() bool { return w.claims.HasSynced() && w.nodes.HasSynced() }
+
+// Run handles deletions until ctx ends.
+func (w *Watcher) Run(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		w.queue.ShutDown()
+	}()
+	go w.claims.RunWithContext(ctx)
+	go w.nodes.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), w.claims.HasSynced, w.nodes.HasSynced) {
+		return nil
+	}
+	for {
+		it, shutdown := w.queue.Get()
+		if shutdown {
+			return nil
+		}
+		var err error
+		switch it.kind {
+		case kindDeleted:
+			err = w.deleted(ctx, it.claim)
+		case kindGone:
+			err = w.gone(ctx, it.claim)
+		}
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("NodeClaim deletion", "claim", it.claim, "what", it.kind, "error", err)
+			w.queue.AddRateLimited(it)
+		} else {
+			w.queue.Forget(it)
+		}
+		w.queue.Done(it)
+	}
+}
+
+// deleted asks the claim's workflow to drain the node, or, when no workflow is there to do
+// it, terminates the instance and releases the objects itself.
+func (w *Watcher) deleted(ctx context.Context, claim string) error {
+	running, err := w.workflowRunning(ctx, claim)
+	if err != nil {
+		return err
+	}
+	objects := w.deletingObjects(claim)
+	if len(objects) == 0 {
+		return nil
+	}
+	if running {
+		var fresh []metav1.Object
+		for _, o := range objects {
+			if !w.wasAsked(o.GetUID()) {
+				fresh = append(fresh, o)
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		reason := strings.ToLower(kindOf(fresh[0])) + " deleted"
+		err := w.temporal.SignalWorkflow(ctx, workflows.NodeWorkflowID(claim), "", workflows.SignalDrain, workflows.DrainRequest{Reason: reason})
+		if err != nil {
+			return fmt.Errorf("ask node/%s to drain: %w", claim, err)
+		}
+		for _, o := range fresh {
+			w.markAsked(o.GetUID())
+		}
+		w.log.Info("drain requested", "claim", claim, "reason", reason)
+		return nil
+	}
+	// No workflow owns the node any more: nothing else will terminate its instance.
+	for _, o := range objects {
+		if id := instanceOf(o); id != "" {
+			if err := w.ec2.Terminate(ctx, id); err != nil {
+				return fmt.Errorf("terminate orphaned instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
+			}
+		}
+	}
+	for _, o := range objects {
+		if err := w.release(ctx, o); err != nil {
+			return err
+		}
+	}
+	w.log.Info("released orphaned NodeClaim", "claim", claim)
+	return nil
+}
+
+// gone asks a live node's workflow to write its NodeClaim again.
+func (w *Watcher) gone(ctx context.Context, claim string) error {
+	running, err := w.workflowRunning(ctx, claim)
+	if err != nil || !running {
+		return err
+	}
+	if err := w.temporal.SignalWorkflow(ctx, workflows.NodeWorkflowID(claim), "", workflows.SignalResyncNodeClaim, nil); err != nil {
+		return fmt.Errorf("ask node/%s to rewrite its NodeClaim: %w", claim, err)
+	}
+	return nil
+}
+
+func (w *Watcher) workflowRunning(ctx context.Context, claim string) (bool, error) {
+	d, err := w.temporal.DescribeWorkflowExecution(ctx, workflows.NodeWorkflowID(claim), "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("describe node/%s: %w", claim, err)
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
+// deletingObjects are the claim's NodeClaim and Node that are being deleted and still held.
+func (w *Watcher) deletingObjects(claim string) []metav1.Object {
+	held := func(m metav1.Object) bool {
+		return m.GetDeletionTimestamp() != nil && slices.Contains(m.GetFinalizers(), activities.FinalizerTermination) &&
+			m.GetLabels()[activities.LabelManaged] == "true"
+	}
+	var out []metav1.Object
+	if obj, ok, _ := w.claims.GetStore().GetByKey(claim); ok {
+		if u := obj.(*unstructured.Unstructured); held(u) {
+			out = append(out, u)
+		}
+	}
+	for _, obj := range w.nodes.GetStore().List() {
+		if n := obj.(*corev1.Node); n.Labels[v1.LabelNodeClaim] == claim && held(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// release removes the termination finalizer, letting the deletion finish.
+func (w *Watcher) release(ctx context.Context, o metav1.Object) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		switch o.(type) {
+		case *corev1.Node:
+			n, err := w.kube.CoreV1().Nodes().Get(ctx, o.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			n.Finalizers = without(n.Finalizers, activities.FinalizerTermination)
+			_, err = w.kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+			return err
+		default:
+			api := w.dyn.Resource(v1.NodeClaimResource)
+			u, err := api.Get(ctx, o.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			u.SetFinalizers(without(u.GetFinalizers(), activities.FinalizerTermination))
+			_, err = api.Update(ctx, u, metav1.UpdateOptions{})
+			return err
+		}
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("release %s %s: %w", kindOf(o), o.GetName(), err)
+	}
+	return nil
+}
+
+func (w *Watcher) wasAsked(uid types.UID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.asked[uid]
+}
+
+func (w *Watcher) markAsked(uid types.UID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.asked[uid] = true
+}
+
+func (w *Watcher) forget(uid types.UID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.asked, uid)
+}
+
+// instanceOf reads the instance id from a NodeClaim's or Node's provider id
+// (aws:///<zone>/<instance-id>).
+func instanceOf(o metav1.Object) string {
+	var providerID string
+	switch obj := o.(type) {
+	case *corev1.Node:
+		providerID = obj.Spec.ProviderID
+	case *unstructured.Unstructured:
+		providerID, _, _ = unstructured.NestedString(obj.Object, "status", "providerID")
+	}
+	if i := strings.LastIndex(providerID, "/"); i >= 0 && strings.HasPrefix(providerID, "aws:///") {
+		return providerID[i+1:]
+	}
+	return ""
+}
+
+func kindOf(o metav1.Object) string {
+	if _, ok := o.(*corev1.Node); ok {
+		return "Node"
+	}
+	return v1.KindNodeClaim
+}
+
+func without(list []string, s string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(x string) bool { return x == s })
+}

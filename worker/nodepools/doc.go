@@ -1,0 +1,13 @@
+// Package nodepools keeps the worker's view of the NodePools and EC2NodeClasses in the API
+// server and reports on them. It watches both kinds (and NodeClaims, to count each pool's
+// nodes), reads every object through the loader, and:
+//
+//   - offers the ready pools to the planner and the disruption controller, so that a pool
+//     applied, edited or deleted takes effect on the next plan, without a restart;
+//   - writes each NodePool's status (conditions ValidationSucceeded, NodeClassReady, Ready;
+//     nodes; resources, the sum of its nodes' capacity) and each EC2NodeClass's conditions;
+//   - records a Warning event on a pool or class that is invalid or not ready.
+//
+// A pool is ready when it passes validation, is not static (spec.replicas), and names an
+// EC2NodeClass that exists and passes validation.
+package nodepools
