@@ -27,6 +27,8 @@ type Disruption struct {
 	// NodeClaims, when set, carries the Drifted and Consolidatable conditions and the events
 	// of disruption onto the nodes' NodeClaims.
 	NodeClaims *NodeClaims
+	// Metrics records the decision's duration and the eligible nodes; nil records nothing.
+	Metrics *Metrics
 }
 
 // NodeRef names a node and the claim (and so the workflow) that owns it.
@@ -54,7 +56,10 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 	if err != nil {
 		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
 	}
+	decideStart := time.Now()
 	cmd, skipped := disruption.Decide(snap)
+	d.Metrics.scheduled(ControllerDisruption, decideStart)
+	d.Metrics.setEligible(eligibleNodes(snap, skipped))
 	d.report(ctx, snap, skipped)
 	out := DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}
 	if cmd == nil {
@@ -83,12 +88,7 @@ func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipp
 		if n.Claim == "" {
 			continue
 		}
-		st := ClaimDisruptionState{Drifted: n.Drifted}
-		if pool := poolNamed(snap.NodePools, n.NodePool); pool != nil {
-			after := pool.Spec.Disruption.ConsolidateAfter
-			st.Consolidatable = !after.Never && !snap.Now.Before(n.LastPodEvent.Add(after.Duration))
-		}
-		states[n.Claim] = st
+		states[n.Claim] = ClaimDisruptionState{Drifted: n.Drifted, Consolidatable: consolidatable(snap, n)}
 	}
 	uids := d.NodeClaims.setDisruptionConditions(ctx, states, snap.Now)
 	for _, n := range snap.Nodes {
@@ -101,6 +101,45 @@ func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipp
 			d.NodeClaims.record(n.Name, n.Claim, uids[n.Claim], corev1.EventTypeNormal, "Unconsolidatable", skip.Why)
 		}
 	}
+}
+
+// consolidatable: the node's pool consolidates and its pods have been quiet for
+// consolidateAfter (Karpenter's Consolidatable condition).
+func consolidatable(snap disruption.Snapshot, n disruption.Node) bool {
+	pool := poolNamed(snap.NodePools, n.NodePool)
+	if pool == nil {
+		return false
+	}
+	after := pool.Spec.Disruption.ConsolidateAfter
+	return !after.Never && !snap.Now.Before(n.LastPodEvent.Add(after.Duration))
+}
+
+// eligibleNodes counts the nodes voluntary disruption may act on now, by Karpenter's reason
+// label, as its eligible_nodes gauge does: candidates (Nodewright's, with a live pool, Ready
+// and initialized, not leaving, and nothing protecting them, which the engine reports as
+// blocked) that are empty and consolidatable, drifted, or consolidatable under
+// WhenEmptyOrUnderutilized.
+func eligibleNodes(snap disruption.Snapshot, skipped map[string]disruption.Skip) map[string]int {
+	out := map[string]int{"empty": 0, "drifted": 0, "underutilized": 0}
+	for _, n := range snap.Nodes {
+		pool := poolNamed(snap.NodePools, n.NodePool)
+		if pool == nil || n.Claim == "" || n.Deleting || !n.Ready || !n.Initialized || skipped[n.Name].Kind == disruption.SkipBlocked {
+			continue
+		}
+		if n.Drifted {
+			out["drifted"]++
+		}
+		if !consolidatable(snap, n) {
+			continue
+		}
+		if !slices.ContainsFunc(n.Pods, func(p *corev1.Pod) bool { return !isDaemonSetPod(p) && !isMirrorPod(p) && !isTerminal(p) }) {
+			out["empty"]++
+		}
+		if pool.ConsolidationPolicy() == v1.ConsolidationPolicyWhenEmptyOrUnderutilized {
+			out["underutilized"]++
+		}
+	}
+	return out
 }
 
 // AnnounceDisruption records on the nodes of a decision what the disruption controller is

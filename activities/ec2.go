@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -76,11 +77,14 @@ type EC2 struct {
 	ClusterName string
 	// Subnets maps zone to subnet id; a zone missing here uses subnet-<zone>.
 	Subnets map[string]string
+	// Metrics records each call's duration and errors; nil records nothing.
+	Metrics *Metrics
 }
 
 // Launch creates one instance for the claim with an instant EC2 Fleet. The client token
 // makes a retried call return the instance the first call made.
-func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (Instance, error) {
+func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodCreate, time.Now(), &err)
 	in, err := e.fleetInput(req)
 	if err != nil {
 		return Instance{}, temporal.NewNonRetryableApplicationError(
@@ -287,8 +291,9 @@ func (e *EC2) offeringOf(fe ec2types.CreateFleetError, capacityType string) Offe
 }
 
 // Terminate terminates the instance; an instance EC2 no longer knows counts as terminated.
-func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
-	_, err := e.API.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instanceID}})
+func (e *EC2) Terminate(ctx context.Context, instanceID string) (err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodDelete, time.Now(), &err)
+	_, err = e.API.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instanceID}})
 	if err != nil && !isInstanceNotFound(err) {
 		return classifyAPIError("terminate "+instanceID, err)
 	}
@@ -296,7 +301,8 @@ func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
 }
 
 // DescribeInstance reads the instance's type, zone, capacity type and state.
-func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (Instance, error) {
+func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (_ Instance, err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
 	out, err := e.API.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
 	if err != nil {
 		if isInstanceNotFound(err) {
@@ -326,7 +332,8 @@ func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (Instance
 }
 
 // ListInstanceTypes lists every instance type the region offers.
-func (e *EC2) ListInstanceTypes(ctx context.Context) ([]InstanceTypeInfo, error) {
+func (e *EC2) ListInstanceTypes(ctx context.Context) (_ []InstanceTypeInfo, err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodGetInstanceTypes, time.Now(), &err)
 	var out []InstanceTypeInfo
 	pages := ec2.NewDescribeInstanceTypesPaginator(e.API, &ec2.DescribeInstanceTypesInput{})
 	for pages.HasMorePages() {

@@ -32,6 +32,8 @@ type Kube struct {
 	Client kubernetes.Interface
 	// Recorder receives events about nodes (FailedDraining); nil records none.
 	Recorder events.EventRecorder
+	// InstanceTypeLabels gives an instance type's well-known labels; nil adds none.
+	InstanceTypeLabels func(instanceType string) map[string]string
 	// now tells the time for drain deadlines and backoff; nil means time.Now. Tests set it.
 	now func() time.Time
 }
@@ -77,6 +79,14 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 			if cur, ok := node.Labels[key]; !ok || cur != value {
 				node.Labels[key] = value
 				changed = true
+			}
+		}
+		if k.InstanceTypeLabels != nil && req.InstanceType != "" {
+			for key, value := range k.InstanceTypeLabels(req.InstanceType) {
+				if _, ok := node.Labels[key]; !ok { // what the kubelet reports stands
+					node.Labels[key] = value
+					changed = true
+				}
 			}
 		}
 		if len(req.Annotations) > 0 && node.Annotations == nil {

@@ -34,6 +34,9 @@ type NodeClaims struct {
 	Client   dynamic.Interface
 	Kube     kubernetes.Interface
 	Recorder events.EventRecorder
+	// InstanceTypeLabels gives an instance type's well-known labels, which a launched
+	// NodeClaim carries as Karpenter's do; nil adds none.
+	InstanceTypeLabels func(instanceType string) map[string]string
 }
 
 // NodeClaimProjection is what a node workflow knows of its node, as of one phase change.
@@ -144,7 +147,7 @@ func (n *NodeClaims) create(ctx context.Context, p NodeClaimProjection) (*unstru
 		TypeMeta: metav1.TypeMeta{APIVersion: v1.SchemeGroupVersion.String(), Kind: v1.KindNodeClaim},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:       c.Name,
-			Labels:     claimLabels(p),
+			Labels:     n.labels(p),
 			Finalizers: []string{FinalizerTermination},
 		},
 		Spec: v1.NodeClaimSpec{
@@ -191,7 +194,7 @@ func (n *NodeClaims) create(ctx context.Context, p NodeClaimProjection) (*unstru
 // syncLabels adds the labels the claim has earned since (instance type, zone, capacity type
 // once launched).
 func (n *NodeClaims) syncLabels(ctx context.Context, u *unstructured.Unstructured, p NodeClaimProjection) (*unstructured.Unstructured, error) {
-	want := claimLabels(p)
+	want := n.labels(p)
 	have := u.GetLabels()
 	missing := false
 	for k, v := range want {
@@ -216,11 +219,13 @@ func (n *NodeClaims) syncLabels(ctx context.Context, u *unstructured.Unstructure
 	return out, nil
 }
 
-func claimLabels(p NodeClaimProjection) map[string]string {
-	labels := maps.Clone(p.Claim.Labels)
-	if labels == nil {
-		labels = map[string]string{}
+// labels are the NodeClaim's: the claim's, its pool, and once launched its instance type's.
+func (n *NodeClaims) labels(p NodeClaimProjection) map[string]string {
+	labels := map[string]string{}
+	if n.InstanceTypeLabels != nil && p.InstanceType != "" {
+		maps.Copy(labels, n.InstanceTypeLabels(p.InstanceType))
 	}
+	maps.Copy(labels, p.Claim.Labels)
 	labels[v1.LabelNodePool] = p.Claim.NodePool
 	labels[LabelManaged] = "true"
 	for k, v := range map[string]string{v1.LabelInstanceType: p.InstanceType, v1.LabelZone: p.Zone, v1.LabelCapacityType: p.CapacityType} {

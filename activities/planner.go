@@ -45,6 +45,8 @@ type Planner struct {
 	Catalog []catalog.Type
 	// Recorder receives the pods' FailedScheduling events; nil records none.
 	Recorder events.EventRecorder
+	// Metrics records how long each Solve takes; nil records nothing.
+	Metrics *Metrics
 
 	mu      sync.Mutex
 	types   []schedulerengine.InstanceType
@@ -83,6 +85,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
 	pools := p.Pools.NodePools()
+	solveStart := time.Now()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
 		NodePools:       pools,
@@ -92,6 +95,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		NamespaceLabels: namespaces,
 		Volumes:         volumes,
 	})
+	p.Metrics.scheduled(ControllerProvisioner, solveStart)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
 	}

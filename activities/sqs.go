@@ -35,6 +35,8 @@ const (
 // Interruptions reads EC2 interruption events from the SQS queue EventBridge feeds.
 type Interruptions struct {
 	API SQSAPI
+	// Metrics counts the messages received and deleted; nil records nothing.
+	Metrics *Metrics
 }
 
 // InterruptionMessage is one received message, parsed. Error is set (and the rest empty)
@@ -66,12 +68,16 @@ func (s *Interruptions) ReceiveInterruptions(ctx context.Context, queue string) 
 	}
 	msgs := make([]InterruptionMessage, 0, len(out.Messages))
 	for _, m := range out.Messages {
-		msgs = append(msgs, parseSQSMessage(aws.ToString(m.ReceiptHandle), aws.ToString(m.MessageId), aws.ToString(m.Body)))
+		msg, msgType := parseSQSMessage(aws.ToString(m.ReceiptHandle), aws.ToString(m.MessageId), aws.ToString(m.Body))
+		s.Metrics.received(msgType, msg.EventTime)
+		msgs = append(msgs, msg)
 	}
 	return msgs, nil
 }
 
-func parseSQSMessage(handle, id, body string) InterruptionMessage {
+// parseSQSMessage also returns Karpenter's message type for the received-messages metric:
+// an unsupported event is a no-op to Karpenter, a malformed one is not counted.
+func parseSQSMessage(handle, id, body string) (InterruptionMessage, string) {
 	msg := InterruptionMessage{ReceiptHandle: handle, MessageID: id}
 	parsed, err := interruption.Parse(body)
 	switch {
@@ -79,13 +85,15 @@ func parseSQSMessage(handle, id, body string) InterruptionMessage {
 		msg.Error = "malformed: " + err.Error()
 	case interruption.IsUnsupported(err):
 		msg.Error = "unsupported: " + err.Error()
+		return msg, messageType(interruption.Message{Kind: interruption.NoOp})
 	case err != nil:
 		msg.Error = err.Error()
 	default:
 		msg.Kind, msg.InstanceIDs = string(parsed.Kind), parsed.InstanceIDs
 		msg.EventTime, msg.Deadline = parsed.EventTime, parsed.Deadline
+		return msg, messageType(parsed)
 	}
-	return msg
+	return msg, ""
 }
 
 // DeleteInterruption removes a handled message from the queue.
@@ -97,6 +105,7 @@ func (s *Interruptions) DeleteInterruption(ctx context.Context, queue, receiptHa
 	if _, err := s.API.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: aws.String(receiptHandle)}); err != nil {
 		return fmt.Errorf("delete message from %s: %w", queue, err)
 	}
+	s.Metrics.deleted()
 	return nil
 }
 

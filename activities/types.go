@@ -123,10 +123,13 @@ type InstanceTypeInfo struct {
 
 // SyncRequest lists what a registered Node must carry.
 type SyncRequest struct {
-	NodeName    string            `json:"nodeName"`
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Taints      []corev1.Taint    `json:"taints,omitempty"`
+	NodeName string `json:"nodeName"`
+	// InstanceType adds the type's well-known labels (karpenter.k8s.aws/instance-*), as
+	// Karpenter labels its nodes, so that requirements on them can drift.
+	InstanceType string            `json:"instanceType,omitempty"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	Taints       []corev1.Taint    `json:"taints,omitempty"`
 }
 
 // DrainRequest asks for one node to be drained.

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,6 +42,8 @@ type env struct {
 	stopWorker func()
 	// metricsAddr is where the worker serves /metrics, when the test asks for it.
 	metricsAddr string
+	// nodeClassGroup overrides the worker's --nodeclass-group.
+	nodeClassGroup string
 }
 
 // startWorker runs a worker serving the NodePool YAML until stopWorker; with no YAML the
@@ -60,6 +64,9 @@ func (e *env) startWorker(poolYAML string) {
 	}
 	cfg := lab.WorkerConfig(file)
 	cfg.MetricsAddr = e.metricsAddr
+	if e.nodeClassGroup != "" {
+		cfg.NodeClassGroup = e.nodeClassGroup
+	}
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(wctx, cfg, slog.New(slog.NewTextHandler(logFile, nil))) }()
@@ -103,18 +110,20 @@ func startEnv(t *testing.T, poolYAML string) *env {
 func startAPIEnv(t *testing.T, manifest string, opts ...func(*env)) *env {
 	t.Helper()
 	var pool string
-	for _, u := range applyManifest(t, manifest) {
-		if u.GetKind() == v1.KindNodePool && pool == "" {
-			pool = u.GetName()
+	for _, doc := range strings.Split(manifest, "\n---\n") {
+		if kind, name := kindAndName(doc); kind == v1.KindNodePool && pool == "" {
+			pool = name
 		}
 	}
 	e := newEnv(t, pool)
 	for _, o := range opts {
 		o(e)
 	}
-	t.Cleanup(func() { deleteManifest(t, manifest) })
+	// The worker first: it serves the conversion webhook a v1beta1 manifest needs.
 	e.startWorker("")
 	t.Cleanup(func() { e.stopWorker() })
+	applyManifest(t, manifest)
+	t.Cleanup(func() { deleteManifest(t, manifest) })
 	e.setUp()
 	return e
 }
@@ -122,7 +131,9 @@ func startAPIEnv(t *testing.T, manifest string, opts ...func(*env)) *env {
 func newEnv(t *testing.T, pool string) *env {
 	e := &env{t: t, ctx: testContext(t, 8*time.Minute), pool: pool, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))}
 	if len(e.ns) > 50 {
-		e.ns = e.ns[:50]
+		// Keep names of subtests sharing a long prefix apart.
+		sum := sha256.Sum256([]byte(e.ns))
+		e.ns = e.ns[:40] + "-" + hex.EncodeToString(sum[:])[:8]
 	}
 	return e
 }

@@ -17,14 +17,22 @@ import (
 	"github.com/nodewright/nodewright/lab/kube"
 )
 
-// applyManifest applies a manifest as `kubectl apply` would, as the lab's admin.
+// applyManifest applies a manifest as `kubectl apply` would, as the lab's admin. A
+// conversion webhook the API server cannot reach yet (its configuration is seconds old) is
+// tried again, as a person would.
 func applyManifest(t *testing.T, manifest string) []*unstructured.Unstructured {
 	t.Helper()
-	objs, err := kube.Apply(context.Background(), lab.Kube.Admin, []byte(manifest))
-	if err != nil {
-		t.Fatalf("kubectl apply: %v", err)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		objs, err := kube.Apply(context.Background(), lab.Kube.Admin, []byte(manifest))
+		if err == nil {
+			return objs
+		}
+		if !strings.Contains(err.Error(), "conversion webhook") || time.Now().After(deadline) {
+			t.Fatalf("kubectl apply: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return objs
 }
 
 // deleteManifest deletes the manifest's NodePools and EC2NodeClasses and waits until they

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	// WebhookCertDir holds the webhook's tls.crt, tls.key and ca.crt; empty means
 	// self-signed.
 	WebhookCertDir string
+	// NodeClassGroup is the nodeClassRef group of the NodePools this worker serves:
+	// karpenter.k8s.aws, or nodewright.io when a Karpenter serves the others.
+	NodeClassGroup string
 	Zones          []string
 	MetricsAddr    string
 	// InterruptionQueue enables the interruption controller on this SQS queue (name or URL).
@@ -62,6 +66,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.NodePoolsFile, "nodepools", "", "file of NodePool and EC2NodeClass YAML documents; empty reads them from the API server (install crds/ first)")
 	fs.StringVar(&c.WebhookAddr, "webhook-addr", ":8443", "listen address of the CRDs' conversion webhook (karpenter.sh/v1beta1 objects); empty disables it")
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "https URL the API server reaches the webhook at; empty keeps the CRDs' Service (nodewright.kube-system:8443)")
+	fs.StringVar(&c.NodeClassGroup, "nodeclass-group", awsv1.Group, "serve the NodePools whose nodeClassRef names this group: karpenter.k8s.aws, or nodewright.io to leave the others to a Karpenter in the same cluster")
 	fs.StringVar(&c.WebhookCertDir, "webhook-cert-dir", "", "directory with the webhook's tls.crt and tls.key (and ca.crt); empty makes a self-signed certificate")
 	fs.StringVar(&zones, "zones", "us-east-1a,us-east-1b,us-east-1c", "comma-separated availability zones to launch in")
 	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
@@ -94,6 +99,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.ClusterName == "" {
 		errs = append(errs, errors.New("--cluster-name is required: the name instances are tagged with (kubernetes.io/cluster/<name>)"))
+	}
+	if c.NodeClassGroup != awsv1.Group && c.NodeClassGroup != awsv1.NodewrightGroup {
+		errs = append(errs, fmt.Errorf("--nodeclass-group %q must be %s, or %s beside a Karpenter", c.NodeClassGroup, awsv1.Group, awsv1.NodewrightGroup))
 	}
 	if c.WebhookURL != "" && !strings.HasPrefix(c.WebhookURL, "https://") {
 		errs = append(errs, fmt.Errorf("--webhook-url %q must be an https:// URL: the API server calls conversion webhooks over TLS", c.WebhookURL))

@@ -36,7 +36,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443",
+				Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
@@ -46,7 +46,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab",
 				Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, MetricsAddr: "127.0.0.1:8081",
-				WebhookAddr: ":8443", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
+				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
 		{
@@ -57,7 +57,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
 				NodePoolsFile: "pools.yaml", Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"},
-				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443",
+				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
@@ -69,7 +69,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
-				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443",
+				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
@@ -78,7 +78,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 	}
@@ -106,6 +106,11 @@ func TestParseFlagsRejects(t *testing.T) {
 			name:        "a missing cluster name says what it is for",
 			args:        nil,
 			wantInError: []string{"--cluster-name", "kubernetes.io/cluster/<name>"},
+		},
+		{
+			name:        "a node class group Nodewright does not know is rejected naming the flag",
+			args:        withRequired("--nodeclass-group", "example.com"),
+			wantInError: []string{"--nodeclass-group", "nodewright.io"},
 		},
 		{
 			name:        "a webhook URL the API server cannot call is rejected naming the flag",

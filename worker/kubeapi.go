@@ -17,6 +17,7 @@ import (
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker/webhook"
 )
 
@@ -76,4 +77,14 @@ func newDynamic(kubeCfg *rest.Config) (dynamic.Interface, error) {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
 	return dyn, nil
+}
+
+// instanceTypeLabels gives each catalog type's well-known labels (karpenter.k8s.aws/instance-*,
+// arch, os), which nodes and NodeClaims carry as Karpenter's do.
+func instanceTypeLabels(types []catalog.Type, zones []string) func(string) map[string]string {
+	byName := map[string]map[string]string{}
+	for _, it := range catalog.InstanceTypes(types, zones) {
+		byName[it.Name] = it.Labels
+	}
+	return func(name string) map[string]string { return byName[name] }
 }

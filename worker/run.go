@@ -58,23 +58,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	m := newMetrics()
+	sdkMetrics, sdkMetricsCloser := newSDKMetricsHandler(m, log.With("component", "temporal"))
+	defer sdkMetricsCloser.Close()
 	tc, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace,
+		HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace, MetricsHandler: sdkMetrics,
 		Logger: sdklog.NewStructuredLogger(log.With("component", "temporal")),
 	})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
 	}
 	defer tc.Close()
-	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName}
-	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder}
+	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, Metrics: m.activities}
+	typeLabels := instanceTypeLabels(types, cfg.Zones)
+	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
 
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	var pools activities.NodePoolSource
 	var caches []cacheCheck
 	if cfg.NodePoolsFile != "" {
-		if pools, err = loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, log); err != nil {
+		if pools, err = loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, cfg.NodeClassGroup, log); err != nil {
 			return err
 		}
 	} else {
@@ -90,7 +94,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 				return err
 			}
 		}
-		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"))
+		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
 		deletions := nodeclaims.New(dyn, kube, tc, ec2Acts, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
@@ -99,16 +103,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Zones: cfg.Zones, Catalog: types, Recorder: recorder}
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Zones: cfg.Zones, Catalog: types, Recorder: recorder, Metrics: m.activities}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
 	w.RegisterWorkflow(workflows.DisruptionWorkflow)
 	w.RegisterActivity(ec2Acts)
-	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder})
+	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels})
 	w.RegisterActivity(nodeClaims)
 	w.RegisterActivity(planner)
-	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims})
+	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities})
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
 	if cfg.InterruptionQueue != "" {
@@ -116,7 +120,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		w.RegisterActivity(&activities.Interruptions{API: sqsClient})
+		w.RegisterActivity(&activities.Interruptions{API: sqsClient, Metrics: m.activities})
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on task queue %s: %w", cfg.TaskQueue, err)
@@ -127,11 +131,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	m := newMetrics()
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
 	go func() { errc <- named("pod watch", watcher.Run(ctx)) }()
 	go func() { errc <- named("pod event watch", podEvents.Run(ctx, kube)) }()
 	if cfg.MetricsAddr != "" {
+		cluster := newClusterMetrics(kube, pools)
+		if err := m.registry.Register(cluster); err != nil {
+			return fmt.Errorf("register cluster metrics: %w", err)
+		}
+		go func() { errc <- named("metrics cache", cluster.Run(ctx)) }()
 		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, log, caches...)
 		if err != nil {
 			return err
@@ -173,7 +181,7 @@ func nodePoolsFrom(cfg Config) string {
 
 // loadNodePoolsFile reads the NodePools (and the EC2NodeClasses they name) of a --nodepools
 // file through the loader, logging what it converted or does not act on.
-func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path string, log *slog.Logger) (activities.StaticNodePools, error) {
+func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path, group string, log *slog.Logger) (activities.StaticNodePools, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read --nodepools file: %w", err)
@@ -187,6 +195,11 @@ func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path string, log 
 	}
 	for _, w := range m.Warnings {
 		log.Warn("--nodepools "+path, "warning", w)
+	}
+	for _, p := range m.NodePools {
+		if g := p.Spec.Template.Spec.NodeClassRef.Group; g != group {
+			return nil, fmt.Errorf("--nodepools %s: NodePool %q names nodeClassRef group %s, but this worker serves group %s (--nodeclass-group)", path, p.Name, g, group)
+		}
 	}
 	return activities.StaticNodePools(m.NodePools), nil
 }

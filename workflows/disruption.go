@@ -144,7 +144,7 @@ func (c *controller) pass(ctx workflow.Context) {
 	}
 	if found.Replacement != nil {
 		c.announce(ctx, found.Nodes, "DisruptionLaunching", fmt.Sprintf("Launching NodeClaim: %s", cmd.Reason))
-		name, err := c.launchReplacement(ctx, *found.Replacement)
+		name, err := c.launchReplacement(ctx, *found.Replacement, cmd.Reason)
 		rec.Replacement = name
 		if err != nil {
 			rec.Outcome = err.Error()
@@ -158,14 +158,15 @@ func (c *controller) pass(ctx workflow.Context) {
 		}
 	}
 	rec.Outcome = "Disrupted"
+	countDecision(ctx, *cmd, found.Replacement != nil)
 }
 
 // launchReplacement starts a NodeLifecycle for the replacement and waits until its node is
 // Ready (Karpenter's pre-spin), so pods have somewhere to go before any is evicted.
-func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Claim) (string, error) {
+func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Claim, reason string) (string, error) {
 	claim.Name = ClaimName(claim.NodePool, fmt.Sprintf("%s/replacement/%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions))
 	cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(claim.Name, claim.NodePool))
-	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID})
+	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID, CreationReason: reason})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return claim.Name, fmt.Errorf("start replacement %s: %w", claim.Name, err)
 	}

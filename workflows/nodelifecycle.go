@@ -23,6 +23,9 @@ type NodeLifecycleInput struct {
 	// Notify is a workflow id told, besides the provisioner, when the node is Ready or the
 	// claim fails: the disruption controller waits so for a replacement.
 	Notify string `json:"notify,omitempty"`
+	// CreationReason is why the claim exists, for karpenter_nodeclaims_created_total: empty
+	// for the provisioner's claims (provisioned), the disruption reason for a replacement.
+	CreationReason string `json:"creationReason,omitempty"`
 }
 
 // NodeLifecycleResult is the node's final state once it has been terminated.
@@ -136,7 +139,7 @@ func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLif
 			fmt.Sprintf("node workflow input needs a claim name and node pool, got %q and %q", in.Claim.Name, in.Claim.NodePool),
 			"InvalidInput", nil)
 	}
-	n := &nodeLifecycle{claim: in.Claim, notify: in.Notify, state: NodeState{
+	n := &nodeLifecycle{claim: in.Claim, notify: in.Notify, creationReason: in.CreationReason, state: NodeState{
 		Claim:        in.Claim.Name,
 		NodePool:     in.Claim.NodePool,
 		PricePerHour: in.Claim.PricePerHour,
@@ -149,9 +152,10 @@ func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLif
 }
 
 type nodeLifecycle struct {
-	claim  activities.Claim
-	notify string
-	state  NodeState
+	claim          activities.Claim
+	notify         string
+	creationReason string
+	state          NodeState
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
 	// projecting is true when the node keeps a NodeClaim (histories from before NodeClaims
@@ -185,9 +189,11 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 		if err := n.launch(ctx); err != nil {
 			return n.fail(ctx, "launch", err)
 		}
+		n.countNodeClaimCreated(ctx)
 		if err := n.register(ctx); err != nil {
 			return n.fail(ctx, "registration", err)
 		}
+		n.countNodeCreated(ctx)
 		if err := n.initialize(ctx); err != nil {
 			return n.fail(ctx, "initialization", err)
 		}
@@ -200,6 +206,7 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	if err != nil {
 		return NodeLifecycleResult{}, err // continue-as-new
 	}
+	n.countDisrupted(dctx)
 	n.drain(dctx)
 	if err := n.terminate(dctx); err != nil {
 		n.state.LastError = err.Error()
@@ -261,7 +268,7 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 // initialize is Karpenter's registration sync followed by its wait for readiness.
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
-	sync := activities.SyncRequest{NodeName: n.state.NodeName, Labels: n.nodeLabels(), Taints: n.claim.Taints,
+	sync := activities.SyncRequest{NodeName: n.state.NodeName, InstanceType: n.state.InstanceType, Labels: n.nodeLabels(), Taints: n.claim.Taints,
 		Annotations: maps.Clone(n.claim.Annotations)}
 	if n.claim.PoolHash != "" {
 		if sync.Annotations == nil {
@@ -315,8 +322,13 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 		if err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, n.state.NodeName).Get(ctx, nil); err != nil {
 			return fmt.Errorf("delete node %s: %w", n.state.NodeName, err)
 		}
+		n.countNodeTerminated(ctx)
 	}
-	return n.releaseNodeClaim(ctx)
+	if err := n.releaseNodeClaim(ctx); err != nil {
+		return err
+	}
+	n.countNodeClaimTerminated(ctx)
+	return nil
 }
 
 // fail cleans up whatever was created, tells the provisioner so it can plan the claim's

@@ -59,7 +59,12 @@ type nodeRun struct {
 
 func newNodeRun(t *testing.T) *nodeRun {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
+	return newNodeRunIn(t, &testsuite.WorkflowTestSuite{})
+}
+
+// newNodeRunIn is newNodeRun in a suite of the test's own, such as one with a metrics handler.
+func newNodeRunIn(t *testing.T, suite *testsuite.WorkflowTestSuite) *nodeRun {
+	t.Helper()
 	r := &nodeRun{env: suite.NewTestWorkflowEnvironment(), ec2: &activities.EC2{}, kube: &activities.Kube{},
 		nodeClaims: &activities.NodeClaims{}, lastSA: map[string]string{}}
 	r.start = r.env.Now()

@@ -112,7 +112,7 @@ func (m *Manifest) checkNodeClassRefs() []error {
 	var errs []error
 	for _, p := range m.NodePools {
 		ref := p.Spec.Template.Spec.NodeClassRef
-		if ref.Group != awsv1.Group || ref.Kind != awsv1.KindEC2NodeClass {
+		if !awsv1.IsEC2NodeClassRef(ref.Group, ref.Kind) {
 			errs = append(errs, fmt.Errorf("NodePool %q: spec.template.spec.nodeClassRef: %s/%s is not a node class Nodewright knows; use group %s, kind %s",
 				p.Name, ref.Group, ref.Kind, awsv1.Group, awsv1.KindEC2NodeClass))
 			continue

@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/stack"
 	"github.com/nodewright/nodewright/starter"
 	"github.com/nodewright/nodewright/worker"
@@ -79,8 +80,9 @@ type NodeInfo struct {
 }
 
 // Run drives the demo on a running lab: it starts a worker in this process, applies the
-// NodePool and the Deployment, waits for every pod to be bound to a node Nodewright launched,
-// drains one node through the starter's code path and waits for its pods to run elsewhere.
+// NodePool and its EC2NodeClass as `kubectl apply` would, then the Deployment, waits for every
+// pod to be bound to a node Nodewright launched, drains one node through the starter's code
+// path and waits for its pods to run elsewhere.
 func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 	o = o.withDefaults()
 	res := Result{UIAddress: lab.Temporal.UIAddress()}
@@ -94,7 +96,7 @@ func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 		return res, fmt.Errorf("create worker log: %w", err)
 	}
 	defer workerLog.Close()
-	cfg := lab.WorkerConfig(res.NodePoolFile)
+	cfg := lab.WorkerConfig("") // NodePools from the API server
 	cfg.MetricsAddr = ""
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	wk := &runningWorker{done: make(chan struct{})}
@@ -117,12 +119,15 @@ func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 		cfg.TemporalAddress, res.UIAddress, lab.Kube.URL, lab.EC2URL)
 
 	w := &watch{lab: lab, op: op, out: o.Out, timeout: o.Timeout, worker: wk}
+	if _, err := kube.Apply(ctx, lab.Kube.Admin, []byte(NodePoolYAML)); err != nil {
+		return res, fmt.Errorf("kubectl apply -f %s: %w", res.NodePoolFile, err)
+	}
 	start := time.Now()
 	if err := applyDeployment(ctx, lab, o); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(o.Out, "applied NodePool %q and Deployment %s/%s: %d pods × %s CPU, %s memory\n",
-		"default", Namespace, Deployment, o.Replicas, o.CPU, o.Memory)
+	fmt.Fprintf(o.Out, "kubectl apply -f %s (NodePool %q, EC2NodeClass %q); Deployment %s/%s: %d pods × %s CPU, %s memory\n",
+		filepath.Base(res.NodePoolFile), "default", "default", Namespace, Deployment, o.Replicas, o.CPU, o.Memory)
 	if err := w.allBound(ctx, int(o.Replicas), ""); err != nil {
 		return res, err
 	}

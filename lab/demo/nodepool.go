@@ -1,7 +1,7 @@
 package demo
 
-// NodePoolYAML is the demo's NodePool, written as a Karpenter user would write it (the
-// EC2NodeClass beside it is accepted and ignored by the lab).
+// NodePoolYAML is the demo's NodePool and EC2NodeClass, written as a Karpenter user would
+// write them; the demo applies them with the API server as kubectl would.
 const NodePoolYAML = `apiVersion: karpenter.sh/v1
 kind: NodePool
 metadata:

@@ -32,6 +32,6 @@ func PrintSummary(w io.Writer, r Result, kubeconfig string) error {
 	if r.UIAddress != "" {
 		fmt.Fprintf(w, "  Temporal UI:         %s/namespaces/default/workflows (node histories: WorkflowType=\"NodeLifecycleWorkflow\")\n", r.UIAddress)
 	}
-	fmt.Fprintf(w, "  kubectl:             kubectl --kubeconfig %s get nodes\n", kubeconfig)
+	fmt.Fprintf(w, "  kubectl:             kubectl --kubeconfig %s get nodepools,nodeclaims,nodes\n", kubeconfig)
 	return nil
 }

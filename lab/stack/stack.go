@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/kubelet"
@@ -186,6 +187,7 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		HTTPClient:        ec2sim.HTTPClient(),
 		InterruptionQueue: InterruptionQueue,
 		SQSEndpoint:       s.SQSURL,
+		NodeClassGroup:    awsv1.Group,
 	}
 	if nodePoolsFile == "" {
 		port := freePort()

@@ -43,13 +43,13 @@ type SkipKind string
 
 const (
 	// SkipBlocked: something protects the node now (do-not-disrupt, a PodDisruptionBudget, a
-	// disruption budget, a node not yet initialized); Karpenter's DisruptionBlocked.
+	// disruption budget); Karpenter's DisruptionBlocked.
 	SkipBlocked SkipKind = "Blocked"
 	// SkipUnconsolidatable: nothing cheaper can take the node's pods; Karpenter's
 	// Unconsolidatable.
 	SkipUnconsolidatable SkipKind = "Unconsolidatable"
-	// SkipNotCandidate: the node is not a candidate by its pool's settings or history (policy,
-	// consolidateAfter, already leaving); nothing worth an event.
+	// SkipNotCandidate: the node is not a candidate by its pool's settings or its state
+	// (policy, consolidateAfter, still starting, already leaving); nothing worth an event.
 	SkipNotCandidate SkipKind = "NotCandidate"
 )
 
@@ -169,7 +169,7 @@ func (d *decider) ineligible(n *Node, reason string) Skip {
 	case n.Deleting:
 		return notCandidate("already being disrupted")
 	case !n.Ready || !n.Initialized:
-		return blocked("not Ready and initialized yet")
+		return notCandidate("not Ready and initialized yet")
 	case n.Annotations[v1.AnnotationDoNotDisrupt] == "true":
 		return blocked("node is annotated %s", v1.AnnotationDoNotDisrupt)
 	}

@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,13 +151,16 @@ func (w *Watcher) Run(ctx context.Context) error {
 // deleted asks the claim's workflow to drain the node, or, when no workflow is there to do
 // it, terminates the instance and releases the objects itself.
 func (w *Watcher) deleted(ctx context.Context, claim string) error {
-	running, err := w.workflowRunning(ctx, claim)
+	running, phase, err := w.workflowRunning(ctx, claim)
 	if err != nil {
 		return err
 	}
 	objects := w.deletingObjects(claim)
 	if len(objects) == 0 {
 		return nil
+	}
+	if running && leaving(phase) {
+		return nil // the workflow is taking the node down already, and deleted it itself
 	}
 	if running {
 		var fresh []metav1.Object
@@ -198,8 +202,8 @@ func (w *Watcher) deleted(ctx context.Context, claim string) error {
 
 // gone asks a live node's workflow to write its NodeClaim again.
 func (w *Watcher) gone(ctx context.Context, claim string) error {
-	running, err := w.workflowRunning(ctx, claim)
-	if err != nil || !running {
+	running, phase, err := w.workflowRunning(ctx, claim)
+	if err != nil || !running || leaving(phase) {
 		return err
 	}
 	if err := w.temporal.SignalWorkflow(ctx, workflows.NodeWorkflowID(claim), "", workflows.SignalResyncNodeClaim, nil); err != nil {
@@ -208,16 +212,28 @@ func (w *Watcher) gone(ctx context.Context, claim string) error {
 	return nil
 }
 
-func (w *Watcher) workflowRunning(ctx context.Context, claim string) (bool, error) {
+// workflowRunning reports whether the claim's workflow runs, and its phase (the NodePhase
+// search attribute).
+func (w *Watcher) workflowRunning(ctx context.Context, claim string) (bool, workflows.Phase, error) {
 	d, err := w.temporal.DescribeWorkflowExecution(ctx, workflows.NodeWorkflowID(claim), "")
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):
-		return false, nil
+		return false, "", nil
 	case err != nil:
-		return false, fmt.Errorf("describe node/%s: %w", claim, err)
+		return false, "", fmt.Errorf("describe node/%s: %w", claim, err)
 	}
-	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	info := d.GetWorkflowExecutionInfo()
+	var phase string
+	if p, ok := info.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrNodePhase.GetName()]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &phase)
+	}
+	return info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, workflows.Phase(phase), nil
+}
+
+// leaving is a phase in which the workflow drains or terminates the node on its own.
+func leaving(p workflows.Phase) bool {
+	return p == workflows.PhaseDraining || p == workflows.PhaseTerminating || p == workflows.PhaseTerminated
 }
 
 // deletingObjects are the claim's NodeClaim and Node that are being deleted and still held.

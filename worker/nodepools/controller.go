@@ -34,6 +34,9 @@ type Controller struct {
 	loader   *loader.Loader
 	recorder events.EventRecorder
 	log      *slog.Logger
+	// group is the nodeClassRef group of the pools this worker serves; others are left
+	// alone, status and all, for a Karpenter beside it.
+	group string
 
 	pools, classes, claims cache.SharedIndexInformer
 	queue                  workqueue.TypedRateLimitingInterface[key]
@@ -48,11 +51,12 @@ type key struct {
 	name string
 }
 
-// New builds the controller; its informers run from Run.
-func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder, log *slog.Logger) *Controller {
+// New builds the controller for the pools whose nodeClassRef names group (karpenter.k8s.aws,
+// or nodewright.io beside a Karpenter); its informers run from Run.
+func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder, log *slog.Logger, group string) *Controller {
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
 	c := &Controller{
-		dyn: dyn, loader: ld, recorder: recorder, log: log,
+		dyn: dyn, loader: ld, recorder: recorder, log: log, group: group,
 		pools:   factory.ForResource(v1.NodePoolResource).Informer(),
 		classes: factory.ForResource(awsv1.EC2NodeClassResource).Informer(),
 		claims:  factory.ForResource(v1.NodeClaimResource).Informer(),
@@ -163,6 +167,10 @@ func (c *Controller) syncPool(ctx context.Context, name string) error {
 		return nil
 	}
 	u := obj.(*unstructured.Unstructured)
+	if group, _, _ := unstructured.NestedString(u.Object, "spec", "template", "spec", "nodeClassRef", "group"); group != c.group {
+		c.setReady(name, nil) // another controller's pool (nodeClassRef.group is immutable)
+		return nil
+	}
 	pool, warnings, loadErr := c.loader.NodePool(ctx, u.DeepCopy().Object)
 	status := currentPoolStatus(u)
 	generation := u.GetGeneration()
@@ -210,9 +218,9 @@ func (c *Controller) nodeClassCondition(ctx context.Context, u *unstructured.Uns
 		ref := pool.Spec.Template.Spec.NodeClassRef
 		group, kind, name = ref.Group, ref.Kind, ref.Name
 	}
-	if group != awsv1.Group || kind != awsv1.KindEC2NodeClass {
+	if !awsv1.IsEC2NodeClassRef(group, kind) {
 		cond.Status, cond.Reason = metav1.ConditionFalse, "UnknownNodeClass"
-		cond.Message = fmt.Sprintf("nodeClassRef %s/%s is not a node class Nodewright serves; use group %s, kind %s", group, kind, awsv1.Group, awsv1.KindEC2NodeClass)
+		cond.Message = fmt.Sprintf("nodeClassRef %s/%s is not a node class Nodewright serves; use group %s, kind %s", group, kind, c.group, awsv1.KindEC2NodeClass)
 		return cond
 	}
 	obj, exists, err := c.classes.GetStore().GetByKey(name)

@@ -9,5 +9,7 @@
 //   - records a Warning event on a pool or class that is invalid or not ready.
 //
 // A pool is ready when it passes validation, is not static (spec.replicas), and names an
-// EC2NodeClass that exists and passes validation.
+// EC2NodeClass that exists and passes validation. Only pools whose nodeClassRef names the
+// worker's group (--nodeclass-group) are touched: beside a Karpenter, pools naming
+// nodewright.io are Nodewright's and the others Karpenter's.
 package nodepools

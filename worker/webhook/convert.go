@@ -59,7 +59,7 @@ func convert(req *apiextensionsv1.ConversionRequest, log *slog.Logger) *apiexten
 			return failed(resp, fmt.Sprintf("convert %s %q to %s: %v", obj.GetKind(), obj.GetName(), req.DesiredAPIVersion, err))
 		}
 		for _, w := range warnings {
-			log.Info("conversion", "kind", obj.GetKind(), "name", obj.GetName(), "to", req.DesiredAPIVersion, "note", w)
+			log.Debug("conversion", "kind", obj.GetKind(), "name", obj.GetName(), "to", req.DesiredAPIVersion, "note", w)
 		}
 		data, err := out.MarshalJSON()
 		if err != nil {

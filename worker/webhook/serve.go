@@ -75,6 +75,7 @@ func Serve(ctx context.Context, o Options, client apiextensionsclient.Interface,
 	}()
 	for _, name := range convertedCRDs() {
 		if err := pointAt(ctx, client, name, o.URL, caPEM); err != nil {
+			_ = srv.Close()
 			return err
 		}
 	}

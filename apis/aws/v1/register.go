@@ -18,6 +18,18 @@ var EC2NodeClassResource = SchemeGroupVersion.WithResource("ec2nodeclasses")
 // KindEC2NodeClass is the node class kind NodePools refer to.
 const KindEC2NodeClass = "EC2NodeClass"
 
+// NodewrightGroup may stand for Group in a NodePool's nodeClassRef, naming the same
+// EC2NodeClass, to give the pool to Nodewright when Karpenter runs in the same cluster:
+// Karpenter acts only on NodePools and NodeClaims whose nodeClassRef names a group it serves,
+// so it leaves those alone, and a worker started with --nodeclass-group nodewright.io serves
+// only those.
+const NodewrightGroup = "nodewright.io"
+
+// IsEC2NodeClassRef reports whether a nodeClassRef's group and kind name an EC2NodeClass.
+func IsEC2NodeClassRef(group, kind string) bool {
+	return kind == KindEC2NodeClass && (group == Group || group == NodewrightGroup)
+}
+
 // AddToScheme registers the group's types.
 func AddToScheme(s *runtime.Scheme) error {
 	s.AddKnownTypes(SchemeGroupVersion, &EC2NodeClass{}, &EC2NodeClassList{})

@@ -63,7 +63,7 @@ func main() {
 
 	switch cmd {
 	case "up":
-		// A NodePool to start from: the demo's, which the printed worker command uses.
+		// A NodePool to start from: the demo's, to kubectl apply.
 		pools := filepath.Join(lab.Dir, "nodepools.yaml")
 		if _, err := os.Stat(pools); os.IsNotExist(err) {
 			if err := os.WriteFile(pools, []byte(demo.NodePoolYAML), 0o644); err != nil {
@@ -95,15 +95,21 @@ func printAddresses(lab *stack.Stack) {
   SQS simulator:      %s  (interruption queue %s)
   logs:               %s
 
-run a worker against it:
+run a worker against it (NodePools come from the API server; the CRDs are installed):
   AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
     --kubeconfig %s --ec2-endpoint %s --cluster-name %s \
-    --sqs-endpoint %s --interruption-queue %s --nodepools %s
+    --sqs-endpoint %s --interruption-queue %s \
+    --webhook-addr 127.0.0.1:8443 --webhook-url https://127.0.0.1:8443
+
+then apply a NodePool and its EC2NodeClass as with Karpenter:
+  kubectl --kubeconfig %s apply -f %s
+  kubectl --kubeconfig %s get nodepools,ec2nodeclasses,nodeclaims
 `, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
 		rel(lab.Kube.AdminKubeconfig), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.Region, stack.Zones(),
 		lab.SQSURL, stack.InterruptionQueue, rel(filepath.Join(lab.Dir, "components.log")),
 		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName,
-		lab.SQSURL, stack.InterruptionQueue, rel(filepath.Join(lab.Dir, "nodepools.yaml")))
+		lab.SQSURL, stack.InterruptionQueue,
+		rel(lab.Kube.AdminKubeconfig), rel(filepath.Join(lab.Dir, "nodepools.yaml")), rel(lab.Kube.AdminKubeconfig))
 }
 
 func rel(path string) string {

@@ -1,0 +1,220 @@
+package activities
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/events"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+func transitions(phases ...string) []PhaseAt {
+	out := make([]PhaseAt, len(phases))
+	for i, p := range phases {
+		out[i] = PhaseAt{Phase: p, At: t0.Add(time.Duration(i) * time.Minute)}
+	}
+	return out
+}
+
+func TestProjectedConditionsFollowThePhases(t *testing.T) {
+	tests := []struct {
+		name        string
+		p           NodeClaimProjection
+		want        map[string]metav1.ConditionStatus
+		wantReasons map[string]string
+	}{
+		{
+			name: "launching: nothing done yet",
+			p:    NodeClaimProjection{Phase: "Launching", Transitions: transitions("Launching")},
+			want: map[string]metav1.ConditionStatus{v1.ConditionLaunched: "Unknown", v1.ConditionRegistered: "Unknown", v1.ConditionInitialized: "Unknown", v1.ConditionReady: "Unknown"},
+		},
+		{
+			name:        "registering: launched",
+			p:           NodeClaimProjection{Phase: "Registering", Transitions: transitions("Launching", "Registering")},
+			want:        map[string]metav1.ConditionStatus{v1.ConditionLaunched: "True", v1.ConditionRegistered: "Unknown", v1.ConditionReady: "Unknown"},
+			wantReasons: map[string]string{v1.ConditionReady: "NotRegistered"},
+		},
+		{
+			name: "ready: all three and Ready",
+			p:    NodeClaimProjection{Phase: "Ready", Transitions: transitions("Launching", "Registering", "Initializing", "Ready")},
+			want: map[string]metav1.ConditionStatus{v1.ConditionLaunched: "True", v1.ConditionRegistered: "True", v1.ConditionInitialized: "True", v1.ConditionReady: "True"},
+		},
+		{
+			name:        "failed before registering: registration failed, with the error",
+			p:           NodeClaimProjection{Phase: "Failed", Transitions: transitions("Launching", "Registering", "Failed"), LastError: "no node within 15m"},
+			want:        map[string]metav1.ConditionStatus{v1.ConditionLaunched: "True", v1.ConditionRegistered: "False", v1.ConditionReady: "False"},
+			wantReasons: map[string]string{v1.ConditionRegistered: "RegistrationFailed"},
+		},
+		{
+			name: "consolidated: Disrupting with Karpenter's reason, then drained and terminating",
+			p: NodeClaimProjection{Phase: "Terminating", Transitions: transitions("Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating"),
+				Disruption: &ProjectedDisruption{Source: "Disruption", Reason: "Underutilized", At: t0.Add(time.Hour)}},
+			want:        map[string]metav1.ConditionStatus{v1.ConditionDisrupting: "True", v1.ConditionDrained: "True", v1.ConditionInstanceTerminating: "True", v1.ConditionReady: "True"},
+			wantReasons: map[string]string{v1.ConditionDisrupting: "Underutilized"},
+		},
+		{
+			name: "an operator's free-text reason is the message; the source is the reason",
+			p: NodeClaimProjection{Phase: "Ready", Transitions: transitions("Launching", "Registering", "Initializing", "Ready"),
+				Disruption: &ProjectedDisruption{Source: "Manual", Reason: "kernel upgrade #42", At: t0}},
+			want:        map[string]metav1.ConditionStatus{v1.ConditionDisrupting: "True"},
+			wantReasons: map[string]string{v1.ConditionDisrupting: "Manual"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]metav1.Condition{}
+			for _, c := range projectedConditions(tt.p) {
+				if c.Reason == "" || !conditionReasonPattern.MatchString(c.Reason) {
+					t.Errorf("%s has reason %q, which the API refuses", c.Type, c.Reason)
+				}
+				got[c.Type] = c
+			}
+			for typ, want := range tt.want {
+				if got[typ].Status != want {
+					t.Errorf("%s = %q, want %q", typ, got[typ].Status, want)
+				}
+			}
+			for typ, want := range tt.wantReasons {
+				if got[typ].Reason != want {
+					t.Errorf("%s reason = %q, want %q", typ, got[typ].Reason, want)
+				}
+			}
+			if _, ok := got[v1.ConditionDisrupting]; ok != (tt.p.Disruption != nil) {
+				t.Errorf("Disrupting present %v, want it only once the node has a disruption", ok)
+			}
+		})
+	}
+}
+
+func newNodeClaims(t *testing.T, objects ...runtime.Object) (*NodeClaims, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
+	t.Helper()
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{v1.NodeClaimResource: "NodeClaimList"})
+	kube := fake.NewClientset(objects...)
+	rec := events.NewFakeRecorder(100)
+	types := func(name string) map[string]string {
+		return map[string]string{v1.LabelInstanceType: name, "karpenter.k8s.aws/instance-category": name[:1]}
+	}
+	return &NodeClaims{Client: dyn, Kube: kube, Recorder: rec, InstanceTypeLabels: types}, dyn, rec
+}
+
+func TestProjectNodeClaimFromLaunchToRelease(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-1"}, Status: corev1.NodeStatus{
+		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}, Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1930m")}}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", UID: "pod-uid"}}
+	n, dyn, rec := newNodeClaims(t, node, pod)
+	ctx := context.Background()
+	claim := Claim{
+		Name: "default-abcde", NodePool: "default", NodePoolUID: "pool-uid", Pods: []string{"ns/web-1"},
+		InstanceTypes: []string{"m5.large", "c5.large"}, Zones: []string{"us-east-1a"}, CapacityTypes: []string{"on-demand"},
+		Labels: map[string]string{"team": "web"}, PoolHash: "h1", ExpireAfter: 720 * time.Hour,
+		NodeClassRef: &v1.NodeClassReference{Group: "karpenter.k8s.aws", Kind: "EC2NodeClass", Name: "default"},
+		Requests:     corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
+	}
+	get := func() v1.NodeClaim {
+		t.Helper()
+		u, err := dyn.Resource(v1.NodeClaimResource).Get(ctx, claim.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c v1.NodeClaim
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	if err := n.ProjectNodeClaim(ctx, NodeClaimProjection{Claim: claim, Phase: "Launching", Transitions: transitions("Launching")}); err != nil {
+		t.Fatal(err)
+	}
+	c := get()
+	if !slices.Contains(c.Finalizers, FinalizerTermination) || len(c.OwnerReferences) != 1 || c.OwnerReferences[0].UID != "pool-uid" ||
+		c.Labels[v1.LabelNodePool] != "default" || c.Labels[LabelManaged] != "true" || c.Labels["team"] != "web" ||
+		c.Annotations[v1.AnnotationNodePoolHash] != "h1" || c.Spec.NodeClassRef.Name != "default" || c.Spec.ExpireAfter.Duration != 720*time.Hour {
+		t.Errorf("created NodeClaim %+v", c.ObjectMeta)
+	}
+	if len(c.Spec.Requirements) != 5 || c.Spec.Requirements[1].Key != v1.LabelInstanceType || len(c.Spec.Requirements[1].Values) != 2 {
+		t.Errorf("requirements %+v, want pool, instance types, zones, capacity types and the team label", c.Spec.Requirements)
+	}
+	if e := <-rec.Events; e != "Normal Nominated Pod should schedule on: nodeclaim/default-abcde" {
+		t.Errorf("first event %q, want the pod's Nominated", e)
+	}
+
+	ready := NodeClaimProjection{Claim: claim, Phase: "Ready", Transitions: transitions("Launching", "Registering", "Initializing", "Ready"),
+		InstanceID: "i-1", InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand", NodeName: "ip-1"}
+	if err := n.ProjectNodeClaim(ctx, ready); err != nil {
+		t.Fatal(err)
+	}
+	c = get()
+	if c.Status.ProviderID != "aws:///us-east-1a/i-1" || c.Status.NodeName != "ip-1" || c.Status.Capacity.Cpu().String() != "2" ||
+		c.Labels[v1.LabelInstanceType] != "m5.large" || c.Labels["karpenter.k8s.aws/instance-category"] != "m" || c.Labels[v1.LabelZone] != "us-east-1a" {
+		t.Errorf("ready NodeClaim labels %v status %+v", c.Labels, c.Status)
+	}
+	if s, _ := conditionOf(c, v1.ConditionReady); s != metav1.ConditionTrue {
+		t.Errorf("Ready = %q", s)
+	}
+
+	// The disruption controller's conditions survive the workflow's next projection.
+	n.setDisruptionConditions(ctx, map[string]ClaimDisruptionState{claim.Name: {Drifted: true}}, t0)
+	ready.Disruption = &ProjectedDisruption{Source: "Disruption", Reason: "Drifted", At: t0.Add(time.Hour)}
+	if err := n.ProjectNodeClaim(ctx, ready); err != nil {
+		t.Fatal(err)
+	}
+	c = get()
+	if s, _ := conditionOf(c, v1.ConditionDrifted); s != metav1.ConditionTrue {
+		t.Errorf("Drifted = %q after the workflow wrote its own conditions, want it kept", s)
+	}
+	if s, r := conditionOf(c, v1.ConditionDisrupting); s != metav1.ConditionTrue || r != "Drifted" {
+		t.Errorf("Disrupting = %q (%s)", s, r)
+	}
+	if e := <-rec.Events; e != "Normal DisruptionTerminating Disrupting Node: Drifted (Disruption)" {
+		t.Errorf("event %q, want DisruptionTerminating", e)
+	}
+
+	if err := n.ReleaseNodeClaim(ctx, claim.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(v1.NodeClaimResource).Get(ctx, claim.Name, metav1.GetOptions{}); err == nil {
+		t.Error("the NodeClaim is still there after its release")
+	}
+	if err := n.ReleaseNodeClaim(ctx, claim.Name); err != nil {
+		t.Errorf("releasing a NodeClaim already gone: %v", err)
+	}
+	// A finished node's projection does not bring its NodeClaim back.
+	if err := n.ProjectNodeClaim(ctx, NodeClaimProjection{Claim: claim, Phase: "Terminated", Transitions: transitions("Terminated")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(v1.NodeClaimResource).Get(ctx, claim.Name, metav1.GetOptions{}); err == nil {
+		t.Error("a Terminated node's projection created its NodeClaim again")
+	}
+}
+
+func TestNodeClaimsDoNothingWithoutTheCRD(t *testing.T) {
+	n := &NodeClaims{}
+	if err := n.ProjectNodeClaim(context.Background(), NodeClaimProjection{Claim: Claim{Name: "x"}, Phase: "Launching"}); err != nil {
+		t.Error(err)
+	}
+	if err := n.ReleaseNodeClaim(context.Background(), "x"); err != nil {
+		t.Error(err)
+	}
+}
+
+func conditionOf(c v1.NodeClaim, typ string) (metav1.ConditionStatus, string) {
+	for _, cond := range c.Status.Conditions {
+		if cond.Type == typ {
+			return cond.Status, cond.Reason
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,224 @@
+package nodepools
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/yaml"
+
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	"github.com/nodewright/nodewright/apis/loader"
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+const class = `apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: default}
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  role: NodeRole
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
+`
+
+func pool(name, extra string) string {
+	return `apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: ` + name + `}
+spec:
+  template:
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+      requirements:
+        - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}
+` + extra
+}
+
+func object(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// run starts a controller over the objects and waits until it has reconciled them.
+func run(t *testing.T, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
+	t.Helper()
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		v1.NodePoolResource: "NodePoolList", v1.NodeClaimResource: "NodeClaimList", awsv1.EC2NodeClassResource: "EC2NodeClassList",
+	}, objs...)
+	ld, err := loader.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := events.NewFakeRecorder(100)
+	c := New(dyn, ld, rec, slog.New(slog.DiscardHandler), awsv1.Group)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = c.Run(ctx) }()
+	return c, dyn, rec
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func status(t *testing.T, dyn *dynamicfake.FakeDynamicClient, name string) v1.NodePoolStatus {
+	t.Helper()
+	u, err := dyn.Resource(v1.NodePoolResource).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v1.NodePool{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Status
+}
+
+func cond(s v1.NodePoolStatus, typ string) metav1.Condition {
+	for _, c := range s.Conditions {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func TestPoolsAreOfferedOnlyWhenReady(t *testing.T) {
+	tests := []struct {
+		name        string
+		objects     []string
+		pool        string
+		wantReady   metav1.ConditionStatus
+		wantReason  string
+		wantInEvent string
+	}{
+		{name: "a valid pool naming an existing class is ready", objects: []string{class, pool("ok", "")}, pool: "ok",
+			wantReady: metav1.ConditionTrue, wantReason: "Ready"},
+		{name: "a pool whose class is missing waits for it", objects: []string{pool("orphan", "")}, pool: "orphan",
+			wantReady: metav1.ConditionFalse, wantReason: "NodeClassNotReady", wantInEvent: "EC2NodeClass default does not exist"},
+		{name: "a static pool is not served yet", objects: []string{class, pool("static", "  replicas: 3\n")}, pool: "static",
+			wantReady: metav1.ConditionFalse, wantReason: "StaticNodePoolNotSupported", wantInEvent: "spec.replicas"},
+		{name: "a pool failing runtime validation is not used", objects: []string{class, pool("cron", "  disruption:\n    consolidateAfter: 0s\n    budgets:\n      - {nodes: \"0\", schedule: \"61 * * * *\", duration: 1h}\n")}, pool: "cron",
+			wantReady: metav1.ConditionFalse, wantReason: "ValidationFailed", wantInEvent: "not a cron schedule"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var objs []runtime.Object
+			for _, o := range tt.objects {
+				objs = append(objs, object(t, o))
+			}
+			c, dyn, rec := run(t, objs...)
+			eventually(t, "the pool's Ready condition", func() bool { return cond(status(t, dyn, tt.pool), v1.ConditionReady).Status != "" })
+			got := cond(status(t, dyn, tt.pool), v1.ConditionReady)
+			if got.Status != tt.wantReady || got.Reason != tt.wantReason {
+				t.Errorf("Ready = %s (%s: %s), want %s (%s)", got.Status, got.Reason, got.Message, tt.wantReady, tt.wantReason)
+			}
+			offered := len(c.NodePools()) == 1 && c.NodePools()[0].Name == tt.pool
+			if offered != (tt.wantReady == metav1.ConditionTrue) {
+				t.Errorf("offered to the planner: %v, want %v", offered, tt.wantReady == metav1.ConditionTrue)
+			}
+			if tt.wantInEvent != "" {
+				select {
+				case e := <-rec.Events:
+					if !strings.HasPrefix(e, "Warning "+tt.wantReason) || !strings.Contains(e, tt.wantInEvent) {
+						t.Errorf("event %q, want a %s warning mentioning %q", e, tt.wantReason, tt.wantInEvent)
+					}
+				case <-time.After(time.Second):
+					t.Errorf("no warning event for the pool")
+				}
+			}
+		})
+	}
+}
+
+// A pool counts its NodeClaims and sums their capacity, and follows edits and deletion.
+func TestPoolStatusFollowsItsNodeClaimsAndEdits(t *testing.T) {
+	claim := object(t, `apiVersion: karpenter.sh/v1
+kind: NodeClaim
+metadata: {name: ok-abcde, labels: {karpenter.sh/nodepool: ok}}
+spec:
+  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+  requirements: []
+status:
+  capacity: {cpu: "2", memory: 8Gi}
+`)
+	c, dyn, _ := run(t, object(t, class), object(t, pool("ok", "")), claim)
+	eventually(t, "one node counted", func() bool {
+		s := status(t, dyn, "ok")
+		return s.Nodes != nil && *s.Nodes == 1 && s.Resources.Cpu().String() == "2"
+	})
+	if s := status(t, dyn, "ok"); s.Resources.Memory().String() != "8Gi" || s.Resources.Name("nodes", resource.DecimalSI).String() != "1" {
+		t.Errorf("resources %v", s.Resources)
+	}
+
+	edited := object(t, pool("ok", "  weight: 42\n"))
+	edited.SetResourceVersion("")
+	if _, err := dyn.Resource(v1.NodePoolResource).Update(context.Background(), edited, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the edit offered to the planner", func() bool {
+		pools := c.NodePools()
+		return len(pools) == 1 && pools[0].WeightOrZero() == 42
+	})
+	if err := dyn.Resource(v1.NodePoolResource).Delete(context.Background(), "ok", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the deleted pool withdrawn", func() bool { return len(c.NodePools()) == 0 })
+}
+
+// Beside a Karpenter, each serves the pools whose nodeClassRef names its group, and the other's
+// pools are not touched, not even their status.
+func TestEachControllerServesItsOwnNodeClassGroup(t *testing.T) {
+	karpenters := pool("karpenters", "")
+	ours := strings.Replace(pool("ours", ""), "group: karpenter.k8s.aws", "group: nodewright.io", 1)
+	for _, tt := range []struct {
+		group, served, untouched string
+	}{
+		{group: awsv1.NodewrightGroup, served: "ours", untouched: "karpenters"},
+		{group: awsv1.Group, served: "karpenters", untouched: "ours"},
+	} {
+		t.Run(tt.group, func(t *testing.T) {
+			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+				v1.NodePoolResource: "NodePoolList", v1.NodeClaimResource: "NodeClaimList", awsv1.EC2NodeClassResource: "EC2NodeClassList",
+			}, object(t, class), object(t, karpenters), object(t, ours))
+			ld, err := loader.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := New(dyn, ld, events.NewFakeRecorder(10), slog.New(slog.DiscardHandler), tt.group)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { _ = c.Run(ctx) }()
+			eventually(t, "the served pool ready", func() bool { return cond(status(t, dyn, tt.served), v1.ConditionReady).Status == metav1.ConditionTrue })
+			if pools := c.NodePools(); len(pools) != 1 || pools[0].Name != tt.served {
+				t.Errorf("offered %v, want only %s", pools, tt.served)
+			}
+			// Both pools were queued at start; give the other's turn time to pass.
+			time.Sleep(300 * time.Millisecond)
+			if s := status(t, dyn, tt.untouched); len(s.Conditions) != 0 || s.Nodes != nil {
+				t.Errorf("the other controller's pool %s got a status %+v", tt.untouched, s)
+			}
+		})
+	}
+}
