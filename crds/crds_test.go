@@ -2,6 +2,7 @@ package crds
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -51,6 +52,35 @@ func TestOnlyCRDsWithV1beta1UseTheConversionWebhook(t *testing.T) {
 		for _, v := range crd.Spec.Versions {
 			if v.Name == "v1" && !v.Storage || v.Name == "v1beta1" && (v.Storage || !v.Deprecated) {
 				t.Errorf("%s %s: storage %v deprecated %v; want v1 stored, v1beta1 served deprecated", crd.Name, v.Name, v.Storage, v.Deprecated)
+			}
+		}
+	}
+}
+
+// kubectl get shows Karpenter's columns.
+func TestPrinterColumnsAreKarpenters(t *testing.T) {
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"nodepools.karpenter.sh":           {"NodeClass", "Nodes", "Ready", "Age"},
+		"nodeclaims.karpenter.sh":          {"Type", "Capacity", "Zone", "Node", "Ready", "Age"},
+		"ec2nodeclasses.karpenter.k8s.aws": {"Ready", "Age"},
+	}
+	for _, crd := range all {
+		for _, v := range crd.Spec.Versions {
+			if !v.Storage {
+				continue
+			}
+			var shown []string
+			for _, c := range v.AdditionalPrinterColumns {
+				if c.Priority == 0 {
+					shown = append(shown, c.Name)
+				}
+			}
+			if !slices.Equal(shown, want[crd.Name]) {
+				t.Errorf("%s shows %v, want %v", crd.Name, shown, want[crd.Name])
 			}
 		}
 	}

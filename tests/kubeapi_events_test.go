@@ -51,6 +51,16 @@ func TestEventsSayWhyPodsWaitAndNodesStay(t *testing.T) {
 		}
 		return onNode && onClaim, fmt.Sprintf("on node %v, on NodeClaim %v", onNode, onClaim)
 	})
+	// consolidateAfter (1s) has passed: the NodeClaim says consolidatable, do-not-disrupt or not.
+	e.eventually("the NodeClaim is Consolidatable", time.Minute, func() (bool, string) {
+		for _, c := range e.nodeClaims() {
+			if c.Name == claim {
+				s, _ := condition(c.Status.Conditions, v1.ConditionConsolidatable)
+				return s == "True", "Consolidatable " + s
+			}
+		}
+		return false, "no NodeClaim " + claim
+	})
 }
 
 // events lists the events.k8s.io events Nodewright recorded with the reason, in any

@@ -40,6 +40,18 @@ func TestNodePoolAppliedWithKubectlProvisions(t *testing.T) {
 			t.Errorf("NodeClaim %s: labels %v providerID %q capacity %v", c.Name, c.Labels, c.Status.ProviderID, c.Status.Capacity)
 		}
 	}
+	// The disruption controller's view: not drifted, and consolidatable once consolidateAfter
+	// (Never here) would allow it, which it never does.
+	e.eventually("the disruption controller marks each NodeClaim", time.Minute, func() (bool, string) {
+		for _, c := range e.nodeClaims() {
+			drifted, _ := condition(c.Status.Conditions, v1.ConditionDrifted)
+			consolidatable, _ := condition(c.Status.Conditions, v1.ConditionConsolidatable)
+			if drifted != "False" || consolidatable != "False" {
+				return false, fmt.Sprintf("%s: Drifted %q Consolidatable %q", c.Name, drifted, consolidatable)
+			}
+		}
+		return true, ""
+	})
 	e.eventually("the NodePool reports its nodes", time.Minute, func() (bool, string) {
 		p := e.nodePool(e.pool)
 		ready, _ := condition(p.Status.Conditions, v1.ConditionReady)
