@@ -126,9 +126,21 @@ func (m *Manifest) checkNodeClassRefs() []error {
 }
 
 // NodePool reads one NodePool of any served version, as the API server would store it
-// (karpenter.sh/v1). obj is taken over: it is pruned and defaulted in place.
+// (karpenter.sh/v1). obj is taken over: it is pruned and defaulted in place. An unknown field
+// is an error, as kubectl's strict field validation makes it.
 func (l *Loader) NodePool(ctx context.Context, obj map[string]any) (*apisv1.NodePool, []string, error) {
-	v1obj, warnings, err := l.admit(ctx, obj, apisv1.SchemeGroupVersion.WithKind(apisv1.KindNodePool))
+	return l.nodePool(ctx, obj, true)
+}
+
+// StoredNodePool reads a NodePool the API server already accepted. A field these CRDs do not
+// know (the cluster may serve a newer Karpenter's CRDs) is dropped with a warning rather than
+// refused.
+func (l *Loader) StoredNodePool(ctx context.Context, obj map[string]any) (*apisv1.NodePool, []string, error) {
+	return l.nodePool(ctx, obj, false)
+}
+
+func (l *Loader) nodePool(ctx context.Context, obj map[string]any, strict bool) (*apisv1.NodePool, []string, error) {
+	v1obj, warnings, err := l.admit(ctx, obj, apisv1.SchemeGroupVersion.WithKind(apisv1.KindNodePool), strict)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -144,7 +156,17 @@ func (l *Loader) NodePool(ctx context.Context, obj map[string]any) (*apisv1.Node
 
 // EC2NodeClass reads one EC2NodeClass of any served version, as karpenter.k8s.aws/v1.
 func (l *Loader) EC2NodeClass(ctx context.Context, obj map[string]any) (*awsv1.EC2NodeClass, []string, error) {
-	v1obj, warnings, err := l.admit(ctx, obj, awsv1.SchemeGroupVersion.WithKind(awsv1.KindEC2NodeClass))
+	return l.ec2NodeClass(ctx, obj, true)
+}
+
+// StoredEC2NodeClass reads an EC2NodeClass the API server already accepted, dropping fields
+// these CRDs do not know with a warning (see StoredNodePool).
+func (l *Loader) StoredEC2NodeClass(ctx context.Context, obj map[string]any) (*awsv1.EC2NodeClass, []string, error) {
+	return l.ec2NodeClass(ctx, obj, false)
+}
+
+func (l *Loader) ec2NodeClass(ctx context.Context, obj map[string]any, strict bool) (*awsv1.EC2NodeClass, []string, error) {
+	v1obj, warnings, err := l.admit(ctx, obj, awsv1.SchemeGroupVersion.WithKind(awsv1.KindEC2NodeClass), strict)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -156,7 +178,8 @@ func (l *Loader) EC2NodeClass(ctx context.Context, obj map[string]any) (*awsv1.E
 }
 
 // admit takes obj through the API server's steps and returns it in the storage version.
-func (l *Loader) admit(ctx context.Context, obj map[string]any, storage schema.GroupVersionKind) (map[string]any, []string, error) {
+// strict refuses unknown fields; otherwise they are dropped with a warning.
+func (l *Loader) admit(ctx context.Context, obj map[string]any, storage schema.GroupVersionKind, strict bool) (map[string]any, []string, error) {
 	u := &unstructured.Unstructured{Object: obj}
 	gvk := u.GroupVersionKind()
 	if gvk.GroupKind() != storage.GroupKind() {
@@ -166,7 +189,10 @@ func (l *Loader) admit(ctx context.Context, obj map[string]any, storage schema.G
 	if !ok {
 		return nil, nil, invalid(gvk, u.GetName(), field.ErrorList{field.NotSupported(field.NewPath("apiVersion"), u.GetAPIVersion(), l.servedVersions(storage.GroupKind()))})
 	}
-	if unknown := vs.unknownFields(obj); len(unknown) > 0 {
+	var warnings []string
+	if unknown := vs.unknownFields(obj); len(unknown) > 0 && !strict {
+		warnings = append(warnings, fmt.Sprintf("fields Nodewright does not know are ignored: %s", strings.Join(unknown, ", ")))
+	} else if len(unknown) > 0 {
 		// kubectl apply asks for strict field validation, and the API server answers so.
 		quoted := make([]string, len(unknown))
 		for i, p := range unknown {
@@ -177,12 +203,13 @@ func (l *Loader) admit(ctx context.Context, obj map[string]any, storage schema.G
 	}
 	vs.applyDefaults(obj)
 	if errs := vs.validate(ctx, obj); len(errs) > 0 {
-		return nil, nil, invalid(gvk, u.GetName(), errs)
+		return nil, warnings, invalid(gvk, u.GetName(), errs)
 	}
 	if gvk == storage {
-		return obj, nil, nil
+		return obj, warnings, nil
 	}
-	converted, warnings, err := conversion.Convert(u, storage.GroupVersion().String())
+	converted, converting, err := conversion.Convert(u, storage.GroupVersion().String())
+	warnings = append(warnings, converting...)
 	if err != nil {
 		return nil, warnings, fmt.Errorf("%s %q: convert to %s: %w", gvk.Kind, u.GetName(), storage.GroupVersion(), err)
 	}
@@ -299,7 +326,7 @@ func (l *Loader) Convert(ctx context.Context, data []byte) ([]byte, []string, er
 		if obj.GetKind() == awsv1.KindEC2NodeClass {
 			storage = awsv1.SchemeGroupVersion.WithKind(awsv1.KindEC2NodeClass)
 		}
-		v1obj, w, err := l.admit(ctx, obj.Object, storage)
+		v1obj, w, err := l.admit(ctx, obj.Object, storage, true)
 		warnings = append(warnings, prefixed(number, obj.GetKind(), obj.GetName(), w)...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("document %d: %w", number, err))

@@ -519,3 +519,25 @@ func TestLoadAcceptsEveryOperatorUsedCorrectly(t *testing.T) {
 		t.Fatalf("valid pool rejected: %v", err)
 	}
 }
+
+// A NodePool the API server stored under a newer Karpenter's CRDs may hold fields these CRDs
+// do not know: read from the API it is used, the field dropped with a warning; in a file the
+// same field is refused, as kubectl's strict validation would.
+func TestStoredObjectsDropFieldsTheseCRDsDoNotKnow(t *testing.T) {
+	l := newLoader(t)
+	doc := strings.SplitN(pool("newer", "", "\n  futureField: 3\n"), "\n---\n", 2)[0]
+	obj, err := decodeDocument([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, warnings, err := l.StoredNodePool(context.Background(), obj.DeepCopy().Object)
+	if err != nil || p.Name != "newer" {
+		t.Fatalf("stored pool refused: %v", err)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "spec.futureField") {
+		t.Errorf("warnings %v, want the dropped field named", warnings)
+	}
+	if _, _, err := l.NodePool(context.Background(), obj.DeepCopy().Object); err == nil || !strings.Contains(err.Error(), `unknown field "spec.futureField"`) {
+		t.Errorf("from a file: %v, want the unknown field refused", err)
+	}
+}

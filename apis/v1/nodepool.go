@@ -15,6 +15,7 @@ import (
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,categories=karpenter
 // +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.nodes
 // +kubebuilder:storageversion
 // +kubebuilder:printcolumn:name="NodeClass",type="string",JSONPath=".spec.template.spec.nodeClassRef.name"
 // +kubebuilder:printcolumn:name="Nodes",type="string",JSONPath=".status.nodes"
@@ -112,7 +113,10 @@ type NodeClaimTemplateSpec struct {
 	// +kubebuilder:validation:XValidation:message="requirements with 'minValues' must have at least that many values specified in the 'values' field",rule="self.all(x, (x.operator == 'In' && has(x.minValues)) ? x.values.size() >= x.minValues : true)"
 	// +required
 	Requirements []NodeSelectorRequirementWithMinValues `json:"requirements"`
-	// NodeClassRef names the EC2NodeClass the pool's nodes are launched with.
+	// NodeClassRef names the EC2NodeClass the pool's nodes are launched with. Its group and
+	// kind say which controller serves the pool, so they cannot change.
+	// +kubebuilder:validation:XValidation:message="nodeClassRef.group is immutable",rule="self.group == oldSelf.group"
+	// +kubebuilder:validation:XValidation:message="nodeClassRef.kind is immutable",rule="self.kind == oldSelf.kind"
 	// +required
 	NodeClassRef *NodeClassReference `json:"nodeClassRef"`
 	// ExpireAfter is how long a node lives before it is replaced, counted from its launch;
@@ -267,6 +271,9 @@ type NodePoolStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// NodeClassObservedGeneration is the generation of the node class the conditions saw.
+	// +optional
+	NodeClassObservedGeneration int64 `json:"nodeClassObservedGeneration,omitempty"`
 }
 
 // Condition types of a NodePool.

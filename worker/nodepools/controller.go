@@ -171,7 +171,7 @@ func (c *Controller) syncPool(ctx context.Context, name string) error {
 		c.setReady(name, nil) // another controller's pool (nodeClassRef.group is immutable)
 		return nil
 	}
-	pool, warnings, loadErr := c.loader.NodePool(ctx, u.DeepCopy().Object)
+	pool, warnings, loadErr := c.loader.StoredNodePool(ctx, u.DeepCopy().Object)
 	status := currentPoolStatus(u)
 	generation := u.GetGeneration()
 	validation := metav1.Condition{Type: v1.ConditionValidationSucceeded, Status: metav1.ConditionTrue, Reason: "Valid", Message: "", ObservedGeneration: generation}
@@ -181,6 +181,8 @@ func (c *Controller) syncPool(ctx context.Context, name string) error {
 	classCond := c.nodeClassCondition(ctx, u, pool, generation)
 	ready := metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready", Message: strings.Join(warnings, "; "), ObservedGeneration: generation}
 	switch {
+	case u.GetDeletionTimestamp() != nil:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "Deleting", "the NodePool is being deleted; its nodes drain and go"
 	case loadErr != nil:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "ValidationFailed", loadErr.Error()
 	case pool.Spec.Replicas != nil:
@@ -198,7 +200,8 @@ func (c *Controller) syncPool(ctx context.Context, name string) error {
 		c.setReady(name, pool)
 	} else {
 		c.setReady(name, nil)
-		if was := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); was == nil || was.Status != metav1.ConditionFalse || was.Message != ready.Message {
+		if was := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); ready.Reason != "Deleting" &&
+			(was == nil || was.Status != metav1.ConditionFalse || was.Message != ready.Message) {
 			c.recorder.Eventf(u, nil, corev1.EventTypeWarning, ready.Reason, "Provisioning", "NodePool %s is not ready: %s", name, ready.Message)
 		}
 	}
@@ -229,7 +232,7 @@ func (c *Controller) nodeClassCondition(ctx context.Context, u *unstructured.Uns
 		cond.Message = fmt.Sprintf("EC2NodeClass %s does not exist; kubectl apply one named %s", name, name)
 		return cond
 	}
-	if _, _, err := c.loader.EC2NodeClass(ctx, obj.(*unstructured.Unstructured).DeepCopy().Object); err != nil {
+	if _, _, err := c.loader.StoredEC2NodeClass(ctx, obj.(*unstructured.Unstructured).DeepCopy().Object); err != nil {
 		cond.Status, cond.Reason = metav1.ConditionFalse, "NodeClassInvalid"
 		cond.Message = fmt.Sprintf("EC2NodeClass %s is invalid: %v", name, err)
 	}
@@ -240,6 +243,9 @@ func (c *Controller) nodeClassCondition(ctx context.Context, u *unstructured.Uns
 // security groups, AMIs or instance profiles yet: those conditions say so, and Ready tells
 // whether the class may be used.
 func (c *Controller) syncClass(ctx context.Context, name string) error {
+	if c.group != awsv1.Group {
+		return nil // beside a Karpenter, the EC2NodeClasses' status is Karpenter's to write
+	}
 	obj, exists, err := c.classes.GetStore().GetByKey(name)
 	if err != nil || !exists {
 		return err
@@ -250,7 +256,7 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status)
 	}
 	generation := u.GetGeneration()
-	_, warnings, loadErr := c.loader.EC2NodeClass(ctx, u.DeepCopy().Object)
+	_, warnings, loadErr := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
 	conds := []metav1.Condition{
 		{Type: awsv1.ConditionValidationSucceeded, Status: metav1.ConditionTrue, Reason: "Valid", ObservedGeneration: generation},
 		{Type: awsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Accepted", Message: strings.Join(warnings, "; "), ObservedGeneration: generation},

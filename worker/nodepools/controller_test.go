@@ -222,3 +222,43 @@ func TestEachControllerServesItsOwnNodeClassGroup(t *testing.T) {
 		})
 	}
 }
+
+// A pool being deleted (held by a finalizer) launches nothing more.
+func TestADeletingPoolIsNotOffered(t *testing.T) {
+	deleting := object(t, pool("going", ""))
+	deleting.SetFinalizers([]string{"example.com/hold"})
+	deleting.SetDeletionTimestamp(&metav1.Time{Time: time.Now()})
+	c, dyn, _ := run(t, object(t, class), deleting)
+	eventually(t, "the pool's Ready condition", func() bool { return cond(status(t, dyn, "going"), v1.ConditionReady).Status != "" })
+	if got := cond(status(t, dyn, "going"), v1.ConditionReady); got.Status != metav1.ConditionFalse || got.Reason != "Deleting" {
+		t.Errorf("Ready = %s (%s), want False (Deleting)", got.Status, got.Reason)
+	}
+	if len(c.NodePools()) != 0 {
+		t.Errorf("a deleting pool is offered to the planner")
+	}
+}
+
+// Beside a Karpenter the EC2NodeClasses' status is Karpenter's: the worker writes none.
+func TestBesideKarpenterTheClassStatusIsLeftAlone(t *testing.T) {
+	ours := strings.Replace(pool("ours", ""), "group: karpenter.k8s.aws", "group: nodewright.io", 1)
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		v1.NodePoolResource: "NodePoolList", v1.NodeClaimResource: "NodeClaimList", awsv1.EC2NodeClassResource: "EC2NodeClassList",
+	}, object(t, class), object(t, ours))
+	ld, err := loader.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(dyn, ld, events.NewFakeRecorder(10), slog.New(slog.DiscardHandler), awsv1.NodewrightGroup)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	eventually(t, "our pool ready", func() bool { return cond(status(t, dyn, "ours"), v1.ConditionReady).Status == metav1.ConditionTrue })
+	time.Sleep(300 * time.Millisecond)
+	u, err := dyn.Resource(awsv1.EC2NodeClassResource).Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found := u.Object["status"]; found {
+		t.Errorf("the worker wrote the EC2NodeClass's status beside Karpenter: %v", u.Object["status"])
+	}
+}

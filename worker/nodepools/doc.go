@@ -8,8 +8,9 @@
 //     nodes; resources, the sum of its nodes' capacity) and each EC2NodeClass's conditions;
 //   - records a Warning event on a pool or class that is invalid or not ready.
 //
-// A pool is ready when it passes validation, is not static (spec.replicas), and names an
-// EC2NodeClass that exists and passes validation. Only pools whose nodeClassRef names the
+// A pool is ready when it is not being deleted, passes validation, is not static
+// (spec.replicas), and names an EC2NodeClass that exists and passes validation. Only pools whose nodeClassRef names the
 // worker's group (--nodeclass-group) are touched: beside a Karpenter, pools naming
-// nodewright.io are Nodewright's and the others Karpenter's.
+// nodewright.io are Nodewright's and the others Karpenter's, and the EC2NodeClasses' status
+// is left to Karpenter.
 package nodepools

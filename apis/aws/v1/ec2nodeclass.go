@@ -21,8 +21,8 @@ import (
 type EC2NodeClass struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
-	// +required
-	Spec   EC2NodeClassSpec   `json:"spec"`
+	// +optional
+	Spec   EC2NodeClassSpec   `json:"spec,omitempty"`
 	Status EC2NodeClassStatus `json:"status,omitempty"`
 }
 
@@ -140,6 +140,7 @@ type EC2NodeClassSpec struct {
 	PlacementGroupSelector *PlacementGroupSelector `json:"placementGroupSelector,omitempty"`
 	// NetworkInterfaces lays out the instance's network interfaces (for EFA).
 	// +kubebuilder:validation:XValidation:message="networkInterfaces must include a primary interface with interfaceType='interface'",rule="self.size() == 0 || self.exists(x, x.deviceIndex == 0 && x.networkCardIndex == 0 && x.interfaceType == 'interface')"
+	// +kubebuilder:validation:XValidation:message="networkInterfaces must not have duplicate networkCardIndex and deviceIndex pairs, and can have at most one efa device per network card",rule="self.all(x, self.filter(y, x.networkCardIndex == y.networkCardIndex && x.deviceIndex == y.deviceIndex).size() == 1 && (x.interfaceType != 'efa-only' || self.filter(y, x.networkCardIndex == y.networkCardIndex && y.interfaceType == 'efa-only').size() == 1))"
 	// +kubebuilder:validation:MaxItems:=150
 	// +optional
 	NetworkInterfaces []NetworkInterface `json:"networkInterfaces,omitempty"`
@@ -389,6 +390,8 @@ type EC2NodeClassStatus struct {
 	// +optional
 	AMIs []AMI `json:"amis,omitempty"`
 	// +optional
+	CapacityReservations []CapacityReservation `json:"capacityReservations,omitempty"`
+	// +optional
 	InstanceProfile string `json:"instanceProfile,omitempty"`
 	// Conditions: Ready, ValidationSucceeded, SubnetsReady, SecurityGroupsReady, AMIsReady,
 	// InstanceProfileReady.
@@ -396,6 +399,35 @@ type EC2NodeClassStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// CapacityReservation is a resolved capacity reservation.
+type CapacityReservation struct {
+	// +required
+	AvailabilityZone string `json:"availabilityZone"`
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+	// +kubebuilder:validation:Pattern:="^cr-[0-9a-z]+$"
+	// +required
+	ID string `json:"id"`
+	// +kubebuilder:validation:Enum:={open,targeted}
+	// +required
+	InstanceMatchCriteria string `json:"instanceMatchCriteria"`
+	// +required
+	InstanceType string `json:"instanceType"`
+	// +optional
+	Interruptible bool `json:"interruptible,omitempty"`
+	// +kubebuilder:validation:Pattern:="^[0-9]{12}$"
+	// +required
+	OwnerID string `json:"ownerID"`
+	// +kubebuilder:default=default
+	// +kubebuilder:validation:Enum:={default,capacity-block}
+	// +optional
+	ReservationType string `json:"reservationType,omitempty"`
+	// +kubebuilder:default=active
+	// +kubebuilder:validation:Enum:={active,expiring}
+	// +optional
+	State string `json:"state,omitempty"`
 }
 
 // Subnet is a resolved subnet.

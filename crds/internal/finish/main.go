@@ -71,6 +71,9 @@ func finish(crd *apiextensionsv1.CustomResourceDefinition) {
 			continue
 		}
 		walk(v.Schema.OpenAPIV3Schema, "", patch)
+		if crd.Spec.Names.Kind == "NodeClaim" {
+			relaxConditions(v.Schema.OpenAPIV3Schema)
+		}
 		if !v.Storage {
 			v.Deprecated = true
 			v.DeprecationWarning = ptr(fmt.Sprintf("%s/%s %s is deprecated: Nodewright stores it as %s/%s (see `starter convert`)",
@@ -127,6 +130,21 @@ func patch(name string, s *apiextensionsv1.JSONSchemaProps) {
 			s.AdditionalProperties.Schema.Pattern = labelValuePattern
 		}
 	}
+}
+
+// relaxConditions gives NodeClaim conditions Karpenter's schema, which lets a reason be empty
+// and a message be absent, so NodeClaims Karpenter writes validate against these CRDs too.
+func relaxConditions(root *apiextensionsv1.JSONSchemaProps) {
+	status := root.Properties["status"]
+	conds := status.Properties["conditions"]
+	item := conds.Items.Schema
+	reason := item.Properties["reason"]
+	reason.MinLength = nil
+	reason.Pattern = `^([A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?|)$`
+	item.Properties["reason"] = reason
+	item.Required = []string{"lastTransitionTime", "status", "type"}
+	status.Properties["conditions"] = conds
+	root.Properties["status"] = status
 }
 
 func ptr[T any](v T) *T { return &v }
