@@ -331,6 +331,50 @@ func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (_ Instan
 	return Instance{}, temporal.NewNonRetryableApplicationError("describe "+instanceID+": not found", ErrTypeInstanceNotFound, nil)
 }
 
+// InstanceOwner is what EC2 says of an instance Nodewright may have launched.
+type InstanceOwner struct {
+	// Found is false when EC2 no longer knows the instance.
+	Found bool `json:"found"`
+	// WorkflowID is the node workflow that launched it for this cluster; "" for an instance
+	// that is not Nodewright's in this cluster (a Karpenter's, say).
+	WorkflowID string `json:"workflowId,omitempty"`
+	// State is its EC2 state name (running, shutting-down, terminated, ...).
+	State string `json:"state,omitempty"`
+}
+
+// WorkflowOf reads which node workflow launched the instance, from the tags Nodewright puts on
+// every instance it launches for this cluster.
+func (e *EC2) WorkflowOf(ctx context.Context, instanceID string) (_ InstanceOwner, err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
+	out, err := e.API.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if isInstanceNotFound(err) {
+		return InstanceOwner{}, nil
+	}
+	if err != nil {
+		return InstanceOwner{}, classifyAPIError("describe "+instanceID, err)
+	}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			if aws.ToString(i.InstanceId) != instanceID {
+				continue
+			}
+			owner := InstanceOwner{Found: true}
+			if i.State != nil {
+				owner.State = string(i.State.Name)
+			}
+			tags := map[string]string{}
+			for _, t := range i.Tags {
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			if _, ours := tags[ClusterTagKey(e.ClusterName)]; ours {
+				owner.WorkflowID = tags[TagWorkflowID]
+			}
+			return owner, nil
+		}
+	}
+	return InstanceOwner{}, nil
+}
+
 // ListInstanceTypes lists every instance type the region offers.
 func (e *EC2) ListInstanceTypes(ctx context.Context) (_ []InstanceTypeInfo, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodGetInstanceTypes, time.Now(), &err)

@@ -13,6 +13,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -440,5 +441,53 @@ func TestDescribeInstance(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInstanceNotFound {
 		t.Errorf("describing an unknown instance: error = %v, want %s", err, ErrTypeInstanceNotFound)
+	}
+}
+
+func TestWorkflowOfReadsTheLaunchTags(t *testing.T) {
+	instance := func(tags ...string) *ec2.DescribeInstancesOutput {
+		i := ec2types.Instance{InstanceId: aws.String("i-3"), State: &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning}}
+		for k := 0; k < len(tags); k += 2 {
+			i.Tags = append(i.Tags, ec2types.Tag{Key: aws.String(tags[k]), Value: aws.String(tags[k+1])})
+		}
+		return &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{i}}}}
+	}
+	tests := []struct {
+		name string
+		out  *ec2.DescribeInstancesOutput
+		want InstanceOwner
+	}{
+		{"launched by a node workflow of this cluster", instance(ClusterTagKey("lab"), "owned", TagWorkflowID, "node/default-abcde"),
+			InstanceOwner{Found: true, WorkflowID: "node/default-abcde", State: "running"}},
+		{"a workflow tag without this cluster's tag is not proof", instance(ClusterTagKey("other"), "owned", TagWorkflowID, "node/default-abcde"),
+			InstanceOwner{Found: true, State: "running"}},
+		{"a Karpenter's instance", instance(ClusterTagKey("lab"), "owned", "karpenter.sh/nodepool", "default"),
+			InstanceOwner{Found: true, State: "running"}},
+		{"an instance EC2 no longer knows", nil, InstanceOwner{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := (&EC2{API: &fakeEC2{describeOut: tt.out}, ClusterName: "lab"}).WorkflowOf(context.Background(), "i-3")
+			if err != nil || got != tt.want {
+				t.Errorf("WorkflowOf = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// Every struct the worker registers must register: the SDK panics at start on an exported
+// method whose signature is not an activity's.
+func TestActivityStructsRegister(t *testing.T) {
+	for _, acts := range []any{&EC2{}, &Kube{}, &NodeClaims{}, &Planner{}, &Disruption{}, &Nodes{}, &Interruptions{}} {
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("registering %T: %v", acts, r)
+				}
+			}()
+			env.RegisterActivity(acts)
+		}()
 	}
 }

@@ -34,6 +34,10 @@ type Kube struct {
 	Recorder events.EventRecorder
 	// InstanceTypeLabels gives an instance type's well-known labels; nil adds none.
 	InstanceTypeLabels func(instanceType string) map[string]string
+	// TerminationFinalizer puts karpenter.sh/termination on registered Nodes, so that
+	// deleting one drains it through its workflow. Only set it where something acts on a
+	// held Node's deletion (the worker with NodeClaims); otherwise a deleted Node would hang.
+	TerminationFinalizer bool
 	// now tells the time for drain deadlines and backoff; nil means time.Now. Tests set it.
 	now func() time.Time
 }
@@ -103,7 +107,7 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 				changed = true
 			}
 		}
-		if !slices.Contains(node.Finalizers, FinalizerTermination) && node.DeletionTimestamp == nil {
+		if k.TerminationFinalizer && !slices.Contains(node.Finalizers, FinalizerTermination) && node.DeletionTimestamp == nil {
 			node.Finalizers = append(node.Finalizers, FinalizerTermination)
 			changed = true
 		}

@@ -136,6 +136,30 @@ func TestSyncNodeAddsWhatIsMissingAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// The termination finalizer and the instance type's labels go on only where asked for; the
+// kubelet's own labels stand.
+func TestSyncNodeFinalizerAndInstanceTypeLabels(t *testing.T) {
+	for _, finalizer := range []bool{false, true} {
+		client := fake.NewClientset(node("n1", withNodeLabels(map[string]string{"kubernetes.io/arch": "amd64"})))
+		k := &Kube{Client: client, TerminationFinalizer: finalizer, InstanceTypeLabels: func(name string) map[string]string {
+			return map[string]string{"kubernetes.io/arch": "arm64", "karpenter.k8s.aws/instance-family": "m5"}
+		}}
+		if _, err := runActivity(t, k.SyncNode, SyncRequest{NodeName: "n1", InstanceType: "m5.large"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := slices.Contains(got.Finalizers, FinalizerTermination); has != finalizer {
+			t.Errorf("TerminationFinalizer %v: finalizers %v", finalizer, got.Finalizers)
+		}
+		if got.Labels["karpenter.k8s.aws/instance-family"] != "m5" || got.Labels["kubernetes.io/arch"] != "amd64" {
+			t.Errorf("labels %v, want the type's family added and the kubelet's arch kept", got.Labels)
+		}
+	}
+}
+
 func TestWaitNodeReadyReturnsOnceTheNodeIsReady(t *testing.T) {
 	client := fake.NewClientset(node("n1", withReady(corev1.ConditionFalse)))
 	gets := 0

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nodewright/nodewright/activities"
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker/nodeclaims"
@@ -89,13 +90,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		if cfg.WebhookAddr != "" {
+		switch {
+		case cfg.NodeClassGroup != awsv1.Group:
+			// Beside a Karpenter the CRDs are its own: pointing their conversion at this
+			// worker would take them from it.
+			log.Info("conversion webhook not served: the CRDs belong to the Karpenter beside this worker", "nodeclassGroup", cfg.NodeClassGroup)
+		case cfg.WebhookAddr != "":
 			if err := serveWebhook(ctx, cfg, kubeCfg, log); err != nil {
 				return err
 			}
 		}
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
-		deletions := nodeclaims.New(dyn, kube, tc, ec2Acts, log.With("component", "nodeclaims"))
+		deletions := nodeclaims.New(dyn, kube, tc, ec2Acts, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
 		pools, nodeClaims.Client = poolCtl, dyn
@@ -109,7 +115,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
 	w.RegisterWorkflow(workflows.DisruptionWorkflow)
 	w.RegisterActivity(ec2Acts)
-	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels})
+	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, TerminationFinalizer: nodeClaims.Client != nil})
 	w.RegisterActivity(nodeClaims)
 	w.RegisterActivity(planner)
 	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities})

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -31,8 +32,11 @@ import (
 	"github.com/nodewright/nodewright/workflows"
 )
 
-// Terminator terminates an instance; a gone instance counts as terminated.
-type Terminator interface {
+// Instances reads and terminates EC2 instances (activities.EC2).
+type Instances interface {
+	// WorkflowOf names the node workflow that launched the instance for this cluster.
+	WorkflowOf(ctx context.Context, instanceID string) (activities.InstanceOwner, error)
+	// Terminate terminates it; a gone instance counts as terminated.
 	Terminate(ctx context.Context, instanceID string) error
 }
 
@@ -41,8 +45,10 @@ type Watcher struct {
 	dyn      dynamic.Interface
 	kube     kubernetes.Interface
 	temporal client.Client
-	ec2      Terminator
+	ec2      Instances
 	log      *slog.Logger
+	// group is the nodeClassRef group of this worker's NodeClaims.
+	group string
 
 	claims, nodes cache.SharedIndexInformer
 	queue         workqueue.TypedRateLimitingInterface[item]
@@ -65,10 +71,10 @@ const (
 	kindGone    = "gone"
 )
 
-// New builds the watcher; Run starts it.
-func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2 Terminator, log *slog.Logger) *Watcher {
+// New builds the watcher for the NodeClaims of the node class group; Run starts it.
+func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2 Instances, group string, log *slog.Logger) *Watcher {
 	w := &Watcher{
-		dyn: dyn, kube: kube, temporal: tc, ec2: ec2, log: log,
+		dyn: dyn, kube: kube, temporal: tc, ec2: ec2, group: group, log: log,
 		claims: dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0).ForResource(v1.NodeClaimResource).Informer(),
 		nodes:  informers.NewSharedInformerFactory(kube, 0).Core().V1().Nodes().Informer(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
@@ -148,56 +154,104 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
+// recheckAfter is how soon a deleted NodeClaim or Node still held is looked at again, so that
+// one whose workflow ends without releasing it (failed, terminated by an operator) is not
+// forgotten.
+const recheckAfter = 30 * time.Second
+
 // deleted asks the claim's workflow to drain the node, or, when no workflow is there to do
-// it, terminates the instance and releases the objects itself.
+// it, terminates the instance and releases the objects itself. While the objects are held it
+// looks again every recheckAfter.
 func (w *Watcher) deleted(ctx context.Context, claim string) error {
-	running, phase, err := w.workflowRunning(ctx, claim)
-	if err != nil {
-		return err
-	}
 	objects := w.deletingObjects(claim)
 	if len(objects) == 0 {
 		return nil
 	}
-	if running && leaving(phase) {
-		return nil // the workflow is taking the node down already, and deleted it itself
+	running, phase, err := w.workflowRunning(ctx, claim)
+	if err != nil {
+		return err
 	}
-	if running {
-		var fresh []metav1.Object
-		for _, o := range objects {
-			if !w.wasAsked(o.GetUID()) {
-				fresh = append(fresh, o)
-			}
+	defer w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, recheckAfter)
+	switch {
+	case running && leaving(phase):
+		return nil // the workflow is taking the node down already, and deleted it itself
+	case running:
+		return w.askToDrain(ctx, claim, objects)
+	default:
+		return w.releaseOrphans(ctx, claim, objects)
+	}
+}
+
+func (w *Watcher) askToDrain(ctx context.Context, claim string, objects []metav1.Object) error {
+	var fresh []metav1.Object
+	for _, o := range objects {
+		if !w.wasAsked(o.GetUID()) {
+			fresh = append(fresh, o)
 		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		reason := strings.ToLower(kindOf(fresh[0])) + " deleted"
-		err := w.temporal.SignalWorkflow(ctx, workflows.NodeWorkflowID(claim), "", workflows.SignalDrain, workflows.DrainRequest{Reason: reason})
-		if err != nil {
-			return fmt.Errorf("ask node/%s to drain: %w", claim, err)
-		}
-		for _, o := range fresh {
-			w.markAsked(o.GetUID())
-		}
-		w.log.Info("drain requested", "claim", claim, "reason", reason)
+	}
+	if len(fresh) == 0 {
 		return nil
 	}
-	// No workflow owns the node any more: nothing else will terminate its instance.
+	reason := strings.ToLower(kindOf(fresh[0])) + " deleted"
+	err := w.temporal.SignalWorkflow(ctx, workflows.NodeWorkflowID(claim), "", workflows.SignalDrain, workflows.DrainRequest{Reason: reason})
+	if err != nil {
+		return fmt.Errorf("ask node/%s to drain: %w", claim, err)
+	}
+	for _, o := range fresh {
+		w.markAsked(o.GetUID())
+	}
+	w.log.Info("drain requested", "claim", claim, "reason", reason)
+	return nil
+}
+
+// releaseOrphans handles objects no workflow owns any more: nothing else will terminate their
+// instance. Only an instance EC2 says the claim's workflow launched for this cluster is
+// terminated, and only objects whose instance is gone or terminated are released: a label
+// anyone can set is not proof enough to terminate an instance or strip a finalizer.
+func (w *Watcher) releaseOrphans(ctx context.Context, claim string, objects []metav1.Object) error {
+	want := workflows.NodeWorkflowID(claim)
 	for _, o := range objects {
-		if id := instanceOf(o); id != "" {
-			if err := w.ec2.Terminate(ctx, id); err != nil {
-				return fmt.Errorf("terminate orphaned instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
+		if !w.ours(o) {
+			w.log.Warn("deleted object labelled as Nodewright's is not: left to its owner", "kind", kindOf(o), "name", o.GetName())
+			continue
+		}
+		id := instanceOf(o)
+		if id != "" {
+			owner, err := w.ec2.WorkflowOf(ctx, id)
+			if err != nil {
+				return fmt.Errorf("read instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
+			}
+			if owner.Found && owner.WorkflowID != want {
+				w.log.Warn("deleted object names an instance Nodewright did not launch for it: left alone",
+					"kind", kindOf(o), "name", o.GetName(), "instance", id, "launched_by", owner.WorkflowID)
+				continue
+			}
+			if owner.Found && owner.State != "terminated" && owner.State != "shutting-down" {
+				if err := w.ec2.Terminate(ctx, id); err != nil {
+					return fmt.Errorf("terminate orphaned instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
+				}
+				w.log.Info("terminated orphaned instance", "claim", claim, "instance", id)
 			}
 		}
-	}
-	for _, o := range objects {
 		if err := w.release(ctx, o); err != nil {
 			return err
 		}
+		w.log.Info("released orphaned object", "kind", kindOf(o), "name", o.GetName())
 	}
-	w.log.Info("released orphaned NodeClaim", "claim", claim)
 	return nil
+}
+
+// ours checks what the object itself can say: the managed label and, for a NodeClaim, a node
+// class of this worker's group.
+func (w *Watcher) ours(o metav1.Object) bool {
+	if o.GetLabels()[activities.LabelManaged] != "true" {
+		return false
+	}
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "nodeClassRef", "group")
+		return group == w.group
+	}
+	return true
 }
 
 // gone asks a live node's workflow to write its NodeClaim again.
