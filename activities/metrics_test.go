@@ -237,6 +237,9 @@ func TestInterruptionMessagesAreCountedByKarpentersMessageType(t *testing.T) {
 	if err := got.Get(&msgs); err != nil {
 		t.Fatal(err)
 	}
+	if msgs[1].State != "stopping" || msgs[2].State != "shutting-down" {
+		t.Errorf("state-change messages carry states %q and %q, want stopping and shutting-down", msgs[1].State, msgs[2].State)
+	}
 	for _, msg := range msgs[:2] {
 		if err := s.DeleteInterruption(context.Background(), "http://sqs/q", msg.ReceiptHandle); err != nil {
 			t.Fatalf("delete: %v", err)

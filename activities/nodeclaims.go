@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -64,8 +65,10 @@ type PhaseAt struct {
 type ProjectedDisruption struct {
 	// Source is Manual, Expiration, Disruption or Interruption; Reason the controller's or
 	// person's reason.
-	Source string    `json:"source"`
-	Reason string    `json:"reason"`
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+	// Detail is the instance state of a StateChange interruption.
+	Detail string    `json:"detail,omitempty"`
 	At     time.Time `json:"at"`
 }
 
@@ -172,8 +175,10 @@ func (n *NodeClaims) create(ctx context.Context, p NodeClaimProjection) (*unstru
 		claim.Annotations = map[string]string{v1.AnnotationNodePoolHash: c.PoolHash}
 	}
 	if c.NodePoolUID != "" {
+		// Blocking, as Karpenter's: a foreground delete of the pool waits for its nodes.
 		claim.OwnerReferences = []metav1.OwnerReference{{
 			APIVersion: v1.SchemeGroupVersion.String(), Kind: v1.KindNodePool, Name: c.NodePool, UID: types.UID(c.NodePoolUID),
+			BlockOwnerDeletion: ptr.To(true),
 		}}
 	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(claim)
@@ -277,6 +282,9 @@ func (n *NodeClaims) status(ctx context.Context, s *v1.NodeClaimStatus, p NodeCl
 	for _, c := range projectedConditions(p) {
 		apimeta.SetStatusCondition(&s.Conditions, c)
 	}
+	if p.Disruption == nil {
+		apimeta.RemoveStatusCondition(&s.Conditions, v1.ConditionDisrupting) // a drain withdrawn
+	}
 }
 
 // projectedConditions are Karpenter's NodeClaim conditions as the phases say: Launched,
@@ -369,10 +377,13 @@ func (n *NodeClaims) events(u *unstructured.Unstructured, before, after *v1.Node
 	if became(v1.ConditionDisrupting) && p.Disruption != nil {
 		switch p.Disruption.Source {
 		case "Interruption":
-			if strings.HasPrefix(p.Disruption.Reason, "Spot") {
-				record(corev1.EventTypeWarning, "SpotInterrupted", "Interrupting", "Spot interruption warning was triggered")
-			} else {
-				record(corev1.EventTypeWarning, "Interrupted", "Interrupting", "Instance interruption: "+p.Disruption.Reason)
+			reason, note := interruptionEvent(p.Disruption)
+			record(corev1.EventTypeWarning, reason, "Interrupting", note)
+			n.Recorder.Eventf(u, nil, corev1.EventTypeWarning, "TerminatingOnInterruption", "Terminating",
+				"Interruption triggered termination for the NodeClaim")
+			if p.NodeName != "" {
+				n.Recorder.Eventf(nodeRef(p.NodeName), nil, corev1.EventTypeWarning, "TerminatingOnInterruption", "Terminating",
+					"Interruption triggered termination for the Node")
 			}
 		default:
 			record(corev1.EventTypeNormal, "DisruptionTerminating", "Disrupting", fmt.Sprintf("Disrupting Node: %s (%s)", p.Disruption.Reason, p.Disruption.Source))
@@ -381,6 +392,23 @@ func (n *NodeClaims) events(u *unstructured.Unstructured, before, after *v1.Node
 	if became(v1.ConditionInstanceTerminating) {
 		record(corev1.EventTypeNormal, "InstanceTerminating", "Terminating", "Instance is terminating")
 	}
+}
+
+// interruptionEvent is the reason and note Karpenter's AWS provider publishes for an
+// interruption message of this kind.
+func interruptionEvent(d *ProjectedDisruption) (reason, note string) {
+	switch d.Reason {
+	case "SpotInterruption":
+		return "SpotInterrupted", "Spot interruption warning was triggered"
+	case "ScheduledChange":
+		return "InstanceUnhealthy", "An unhealthy warning was triggered for the instance"
+	case "StateChange":
+		if d.Detail == "stopping" || d.Detail == "stopped" {
+			return "InstanceStopping", "Instance is stopping"
+		}
+		return "InstanceTerminating", "Instance is terminating"
+	}
+	return "InstanceUnhealthy", "Instance interruption: " + d.Reason
 }
 
 // nominate tells each pod planned for a new claim where it should land (Karpenter's Nominated).

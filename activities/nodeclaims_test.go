@@ -218,3 +218,53 @@ func conditionOf(c v1.NodeClaim, typ string) (metav1.ConditionStatus, string) {
 	}
 	return "", ""
 }
+
+func TestInterruptionEventsAreKarpenters(t *testing.T) {
+	cases := []struct {
+		reason, detail string
+		want           string
+	}{
+		{"SpotInterruption", "", "Warning SpotInterrupted Spot interruption warning was triggered"},
+		{"ScheduledChange", "", "Warning InstanceUnhealthy An unhealthy warning was triggered for the instance"},
+		{"StateChange", "stopping", "Warning InstanceStopping Instance is stopping"},
+		{"StateChange", "stopped", "Warning InstanceStopping Instance is stopping"},
+		{"StateChange", "shutting-down", "Warning InstanceTerminating Instance is terminating"},
+		{"StateChange", "terminated", "Warning InstanceTerminating Instance is terminating"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason+"/"+tc.detail, func(t *testing.T) {
+			n, _, rec := newNodeClaims(t, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-1"}})
+			ctx := context.Background()
+			claim := Claim{Name: "default-abcde", NodePool: "default", NodeClassRef: &v1.NodeClassReference{Group: "karpenter.k8s.aws", Kind: "EC2NodeClass", Name: "default"}}
+			p := NodeClaimProjection{Claim: claim, Phase: "Ready", Transitions: transitions("Launching", "Registering", "Initializing", "Ready"),
+				InstanceID: "i-1", InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot", NodeName: "ip-1"}
+			if err := n.ProjectNodeClaim(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			p.Disruption = &ProjectedDisruption{Source: "Interruption", Reason: tc.reason, Detail: tc.detail, At: t0}
+			if err := n.ProjectNodeClaim(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{tc.want, tc.want,
+				"Warning TerminatingOnInterruption Interruption triggered termination for the NodeClaim",
+				"Warning TerminatingOnInterruption Interruption triggered termination for the Node"}
+			for i, w := range want {
+				select {
+				case got := <-rec.Events:
+					if got != w {
+						t.Errorf("event %d = %q, want %q", i, got, w)
+					}
+				default:
+					t.Fatalf("event %d missing, want %q", i, w)
+				}
+			}
+			// The same projection again publishes nothing new.
+			if err := n.ProjectNodeClaim(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Events) != 0 {
+				t.Errorf("a repeated projection published %q", <-rec.Events)
+			}
+		})
+	}
+}

@@ -48,6 +48,8 @@ type InterruptionMessage struct {
 	InstanceIDs   []string  `json:"instanceIds,omitempty"`
 	EventTime     time.Time `json:"eventTime,omitzero"`
 	Deadline      time.Time `json:"deadline,omitzero"`
+	// State is the instance state a StateChange reports (stopping, shutting-down, ...).
+	State string `json:"state,omitempty"`
 	// Error is "malformed: …" or "unsupported: …".
 	Error string `json:"error,omitempty"`
 }
@@ -90,7 +92,7 @@ func parseSQSMessage(handle, id, body string) (InterruptionMessage, string) {
 		msg.Error = err.Error()
 	default:
 		msg.Kind, msg.InstanceIDs = string(parsed.Kind), parsed.InstanceIDs
-		msg.EventTime, msg.Deadline = parsed.EventTime, parsed.Deadline
+		msg.EventTime, msg.Deadline, msg.State = parsed.EventTime, parsed.Deadline, parsed.State
 		return msg, messageType(parsed)
 	}
 	return msg, ""

@@ -271,7 +271,7 @@ spec:
   disruption:
     consolidateAfter: Never
 ` + nodeClassYAML("spot")
-	e := startEnv(t, spot)
+	e := startAPIEnv(t, spot)
 	e.deploy("web", 2, "500m")
 	used := e.allBound(2)
 	var node corev1.Node
@@ -299,6 +299,18 @@ spec:
 	t.Logf("interrupted node drained and terminated %s after the warning", time.Since(interrupted).Round(100*time.Millisecond))
 	if lab.EC2.Reclaimed(st.InstanceID) {
 		t.Errorf("EC2 reclaimed %s at the deadline: Nodewright did not terminate it first", st.InstanceID)
+	}
+	// Karpenter's interruption events, on the Node and on its NodeClaim.
+	claim := node.Labels[v1.LabelNodeClaim]
+	for _, reason := range []string{"SpotInterrupted", "TerminatingOnInterruption"} {
+		e.eventually(reason+" on the node and its NodeClaim", 30*time.Second, func() (bool, string) {
+			onNode, onClaim := false, false
+			for _, ev := range e.events(reason) {
+				onNode = onNode || ev.Regarding.Kind == "Node" && ev.Regarding.Name == node.Name && ev.Type == corev1.EventTypeWarning
+				onClaim = onClaim || ev.Regarding.Kind == v1.KindNodeClaim && ev.Regarding.Name == claim
+			}
+			return onNode && onClaim, fmt.Sprintf("on node %v, on NodeClaim %v: %v", onNode, onClaim, notes(e.events(reason)))
+		})
 	}
 	after := e.nodeState(node.Labels[v1.LabelNodeClaim])
 	if after.Disruption == nil || after.Disruption.Source != workflows.SourceInterruption || !after.Disruption.Forceful {

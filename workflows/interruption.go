@@ -115,7 +115,7 @@ func handleInterruption(ctx workflow.Context, state *InterruptionState, m activi
 			log.Info("interruption for an instance that is not ours", "instance", id, "kind", m.Kind)
 			continue
 		}
-		msg := Interrupt{Kind: m.Kind, EventTime: m.EventTime, Deadline: m.Deadline}
+		msg := Interrupt{Kind: m.Kind, EventTime: m.EventTime, Deadline: m.Deadline, State: m.State}
 		if err := workflow.SignalExternalWorkflow(ctx, node.WorkflowID, "", SignalInterrupt, msg).Get(ctx, nil); err != nil {
 			state.LastError = fmt.Sprintf("signal %s: %v", node.WorkflowID, err)
 			settled = false

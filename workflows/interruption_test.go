@@ -188,6 +188,22 @@ func TestInterruptionOfASpotNode(t *testing.T) {
 	}
 }
 
+func TestInterruptionOfAStoppingInstanceCarriesItsState(t *testing.T) {
+	r := newInterruptionRun(t)
+	r.owners["i-0abc"] = ourSpotNode
+	r.delivers(activities.InterruptionMessage{ReceiptHandle: "h1", MessageID: "msg-h1", Kind: string(interruption.StateChange),
+		InstanceIDs: []string{"i-0abc"}, EventTime: eventTime, State: "stopping"})
+	r.run(t, 30*time.Second)
+
+	// Only a spot interruption tells the provisioner the offering is gone.
+	if len(r.signals) != 1 {
+		t.Fatalf("signals %+v, want the interrupt alone", r.signals)
+	}
+	if in, ok := r.signals[0].arg.(Interrupt); !ok || in.Kind != string(interruption.StateChange) || in.State != "stopping" {
+		t.Errorf("interrupt signal %+v, want kind StateChange with state stopping", r.signals[0].arg)
+	}
+}
+
 func TestInterruptionMessagesThatNeedNoSignal(t *testing.T) {
 	tests := []struct {
 		name       string

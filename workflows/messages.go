@@ -104,6 +104,8 @@ type Interrupt struct {
 	EventTime time.Time `json:"eventTime"`
 	// Deadline is when the instance goes away; the drain must finish before it.
 	Deadline time.Time `json:"deadline"`
+	// State is the instance state a StateChange reports (stopping, shutting-down, ...).
+	State string `json:"state,omitempty"`
 }
 
 // ClaimFailed is the payload of SignalClaimFailed.

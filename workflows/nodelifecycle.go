@@ -78,7 +78,9 @@ type Disruption struct {
 	Source string `json:"source"`
 	// Reason is the person's or controller's reason (Expired, Empty, Underutilized, Drifted,
 	// SpotInterruption, ...).
-	Reason      string    `json:"reason"`
+	Reason string `json:"reason"`
+	// Detail qualifies the reason where events need it: the instance state of a StateChange.
+	Detail      string    `json:"detail,omitempty"`
 	RequestedAt time.Time `json:"requestedAt"`
 	// StartsAt is when draining begins; until then a manual drain can be cancelled.
 	StartsAt time.Time `json:"startsAt"`
@@ -161,7 +163,8 @@ type nodeLifecycle struct {
 	// projecting is true when the node keeps a NodeClaim (histories from before NodeClaims
 	// replay without one); see nodelifecycle_nodeclaim.go.
 	projecting bool
-	// disruptions counts accepted disruptions; projected is the count the NodeClaim shows.
+	// disruptions counts changes to the node's disruption (accepted, withdrawn); projected
+	// is the count the NodeClaim shows.
 	disruptions, projected int
 	// resync asks serve to write the NodeClaim again (it was deleted from under the node).
 	resync bool
@@ -184,6 +187,9 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 		return NodeLifecycleResult{}, err
 	}
 	n.projecting = workflow.GetVersion(ctx, changeNodeClaim, workflow.DefaultVersion, 1) >= 1
+	if n.restored && n.projecting {
+		n.catchUp(ctx)
+	}
 
 	if !n.restored {
 		if err := n.launch(ctx); err != nil {
@@ -268,15 +274,7 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 // initialize is Karpenter's registration sync followed by its wait for readiness.
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
-	sync := activities.SyncRequest{NodeName: n.state.NodeName, InstanceType: n.state.InstanceType, Labels: n.nodeLabels(), Taints: n.claim.Taints,
-		Annotations: maps.Clone(n.claim.Annotations)}
-	if n.claim.PoolHash != "" {
-		if sync.Annotations == nil {
-			sync.Annotations = map[string]string{}
-		}
-		sync.Annotations[v1.AnnotationNodePoolHash] = n.claim.PoolHash
-	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, sync).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
 		return err
 	}
 	actx := workflow.WithActivityOptions(ctx, waitOptions(initializationTimeout))
@@ -287,6 +285,19 @@ func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 		return err
 	}
 	return nil
+}
+
+// syncRequest is what the registered Node must carry: labels, annotations, taints.
+func (n *nodeLifecycle) syncRequest() activities.SyncRequest {
+	sync := activities.SyncRequest{NodeName: n.state.NodeName, InstanceType: n.state.InstanceType, Labels: n.nodeLabels(), Taints: n.claim.Taints,
+		Annotations: maps.Clone(n.claim.Annotations)}
+	if n.claim.PoolHash != "" {
+		if sync.Annotations == nil {
+			sync.Annotations = map[string]string{}
+		}
+		sync.Annotations[v1.AnnotationNodePoolHash] = n.claim.PoolHash
+	}
+	return sync
 }
 
 // nodeLabels are the labels Karpenter's registration puts on a node.

@@ -717,9 +717,14 @@ func TestNodeLifecycleRestoredRun(t *testing.T) {
 			}
 			r.env.ExecuteWorkflow(NodeLifecycleWorkflow, in)
 
-			want := []string{"TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
+			// A restored run first confirms its Node and NodeClaim (a node running when
+			// NodeClaims came in gets them so), then only drains and terminates.
+			want := []string{"SyncNode", "TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
 			if !slices.Equal(r.activities, want) {
 				t.Errorf("restored run called %v, want only %v", r.activities, want)
+			}
+			if len(r.projections) == 0 || r.projections[0] != string(PhaseReady) {
+				t.Errorf("restored run wrote its NodeClaim at %v, want first as Ready", r.projections)
 			}
 			drain := r.onlyDrain(t)
 			if got := drain.at.Sub(first.start); got != tt.wantDrainAt {

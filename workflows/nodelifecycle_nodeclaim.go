@@ -15,6 +15,23 @@ const changeNodeClaim = "nodeclaim-projection"
 
 var nodeClaimActs *activities.NodeClaims
 
+// changeRestoredCatchUp versions catchUp.
+const changeRestoredCatchUp = "restored-run-catch-up"
+
+// catchUp brings a Ready node that continues from an earlier run up to what this code does
+// at registration: a node that was already running when NodeClaims came in gets its NodeClaim
+// and its Node's termination finalizer and labels here, the first time it continues as new.
+// Both are idempotent, so later runs only confirm them.
+func (n *nodeLifecycle) catchUp(ctx workflow.Context) {
+	if n.state.NodeName == "" || workflow.GetVersion(ctx, changeRestoredCatchUp, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("sync node on continue-as-new", "node", n.state.NodeName, "error", err)
+	}
+	n.project(ctx)
+}
+
 // projectOptions: the NodeClaim is a view of the workflow, so a write that keeps failing is
 // left for the next phase change rather than holding the node back.
 func projectOptions() workflow.ActivityOptions {
@@ -35,11 +52,14 @@ func (n *nodeLifecycle) project(ctx workflow.Context) {
 	if !n.projecting || n.state.Phase == PhaseTerminated || n.state.Phase == PhaseFailed {
 		return
 	}
-	n.projected = n.disruptions
+	seen := n.disruptions
 	actx := workflow.WithActivityOptions(ctx, projectOptions())
 	if err := workflow.ExecuteActivity(actx, nodeClaimActs.ProjectNodeClaim, n.projection()).Get(ctx, nil); err != nil {
+		// Tried again at the next wake-up of serve, or the next phase.
 		workflow.GetLogger(ctx).Warn("project NodeClaim", "claim", n.claim.Name, "phase", n.state.Phase, "error", err)
+		return
 	}
+	n.projected = seen
 }
 
 func (n *nodeLifecycle) projection() activities.NodeClaimProjection {
@@ -52,7 +72,7 @@ func (n *nodeLifecycle) projection() activities.NodeClaimProjection {
 		p.Transitions = append(p.Transitions, activities.PhaseAt{Phase: string(t.Phase), At: t.At})
 	}
 	if d := n.state.Disruption; d != nil {
-		p.Disruption = &activities.ProjectedDisruption{Source: d.Source, Reason: d.Reason, At: d.RequestedAt}
+		p.Disruption = &activities.ProjectedDisruption{Source: d.Source, Reason: d.Reason, Detail: d.Detail, At: d.RequestedAt}
 	}
 	return p
 }

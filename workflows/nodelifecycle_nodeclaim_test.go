@@ -56,3 +56,19 @@ func TestNodeLifecycleResyncRewritesTheNodeClaim(t *testing.T) {
 		t.Errorf("final phase %s", st.Phase)
 	}
 }
+
+// A manual drain withdrawn before it begins is withdrawn from the NodeClaim too.
+func TestNodeLifecycleCancelledDrainLeavesTheNodeClaim(t *testing.T) {
+	r := newControlsRun(t)
+	r.happyPath()
+	r.signalAt(4*time.Minute, SignalDrain, DrainRequest{Reason: "kernel", GracePeriod: Duration(time.Hour)})
+	r.signalAt(5*time.Minute, SignalCancelDrain, nil)
+	r.signalAt(10*time.Minute, SignalDrain, DrainRequest{Reason: "done"})
+	r.executeClaim(claimWith(0, 0))
+
+	wantPhases := []string{"Launching", "Registering", "Initializing", "Ready", "Ready", "Ready", "Ready", "Draining", "Terminating"}
+	wantDisrupting := []bool{false, false, false, false, true, false, true, true, true}
+	if !slices.Equal(r.projections, wantPhases) || !slices.Equal(r.disrupting, wantDisrupting) {
+		t.Errorf("NodeClaim written at %v disrupting %v, want %v and %v", r.projections, r.disrupting, wantPhases, wantDisrupting)
+	}
+}

@@ -166,12 +166,17 @@ func (n *nodeLifecycle) addSignalHandlers(ctx workflow.Context, sel workflow.Sel
 	})
 }
 
+// changeSoonerDrain versions a drain replacing a manual one still waiting: histories from
+// before it replay with the later drain ignored.
+const changeSoonerDrain = "sooner-drain-replaces-waiting-drain"
+
 func (n *nodeLifecycle) onDrain(ctx workflow.Context, req DrainRequest) {
 	if err := n.canDrain(req); err != nil {
 		// A drain that would start sooner takes the place of a manual one still waiting for
 		// its grace period (a `kubectl delete` after a `starter drain --grace-period`).
 		if d := n.state.Disruption; d != nil && d.Source == SourceManual && !n.state.terminating() && req.GracePeriod >= 0 {
-			if next := n.manualDisruption(ctx, req); next.StartsAt.Before(d.StartsAt) {
+			if next := n.manualDisruption(ctx, req); next.StartsAt.Before(d.StartsAt) &&
+				workflow.GetVersion(ctx, changeSoonerDrain, workflow.DefaultVersion, 1) >= 1 {
 				n.accept(ctx, next)
 				return
 			}
@@ -190,6 +195,7 @@ func (n *nodeLifecycle) onCancelDrain(ctx workflow.Context) {
 	}
 	n.state.Disruption = nil
 	n.state.DrainReason = ""
+	n.disruptions++
 	n.upsertSearchAttributes(ctx)
 }
 
@@ -222,7 +228,7 @@ func (n *nodeLifecycle) onInterrupt(ctx workflow.Context, msg Interrupt) {
 	if !deadline.IsZero() {
 		dl = &deadline
 	}
-	n.accept(ctx, Disruption{Source: SourceInterruption, Reason: msg.Kind, RequestedAt: now, StartsAt: now, Deadline: dl, Forceful: true})
+	n.accept(ctx, Disruption{Source: SourceInterruption, Reason: msg.Kind, Detail: msg.State, RequestedAt: now, StartsAt: now, Deadline: dl, Forceful: true})
 }
 
 func (n *nodeLifecycle) manualDisruption(ctx workflow.Context, req DrainRequest) Disruption {

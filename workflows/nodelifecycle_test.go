@@ -55,6 +55,8 @@ type nodeRun struct {
 	// projections are the phases the NodeClaim was written at, in order; ProjectNodeClaim is
 	// left out of activities so that the lifecycle's own steps read plainly.
 	projections []string
+	// disrupting says, for each projection, whether it carried a disruption.
+	disrupting []bool
 }
 
 func newNodeRun(t *testing.T) *nodeRun {
@@ -79,6 +81,7 @@ func newNodeRunIn(t *testing.T, suite *testsuite.WorkflowTestSuite) *nodeRun {
 	r.env.OnActivity(r.nodeClaims.ProjectNodeClaim, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, p activities.NodeClaimProjection) error {
 			r.projections = append(r.projections, p.Phase)
+			r.disrupting = append(r.disrupting, p.Disruption != nil)
 			return nil
 		})
 	r.env.OnActivity(r.nodeClaims.ReleaseNodeClaim, mock.Anything, testClaim).Return(nil)
