@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/nodewright/nodewright/activities"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
@@ -20,10 +22,35 @@ import (
 // NodePools naming that group (Karpenter acts only on those naming a group it serves,
 // karpenter.k8s.aws), writes its NodeClaims with that group, and never touches a Karpenter's
 // pools, NodeClaims or Nodes, not even their status or finalizers.
+// conversionConfigs is the spec.conversion of the two CRDs serving v1beta1, as JSON.
+func conversionConfigs(t *testing.T) string {
+	t.Helper()
+	crds := dynamicClient(t).Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	var out []any
+	for _, name := range []string{"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"} {
+		crd, err := crds.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, _, _ := unstructured.NestedFieldCopy(crd.Object, "spec", "conversion")
+		out = append(out, conv)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestBesideKarpenterEachKeepsItsOwn(t *testing.T) {
 	ours := strings.Replace(poolYAML("ours", "", "consolidateAfter: Never"), "group: karpenter.k8s.aws", "group: nodewright.io", 1)
 	theirs := strings.SplitN(poolYAML("karpenters", "", "consolidateAfter: Never"), "\n---\n", 2)[0]
+	crdsBefore := conversionConfigs(t)
 	e := startAPIEnv(t, ours+"---\n"+theirs+"\n", func(e *env) { e.nodeClassGroup = awsv1.NodewrightGroup })
+	// The CRDs are Karpenter's: the worker leaves their conversion webhook alone.
+	if after := conversionConfigs(t); after != crdsBefore {
+		t.Errorf("the worker beside Karpenter changed the CRDs' conversion:\nbefore %s\nafter  %s", crdsBefore, after)
+	}
 
 	e.deploy("web", 1, "500m")
 	e.allBound(1)

@@ -234,7 +234,7 @@ func (c *clusterMetrics) collectNode(ch chan<- prometheus.Metric, n *corev1.Node
 	for _, l := range c.nodeLabels {
 		values = append(values, n.Labels[l])
 	}
-	values = append(values, n.Name, string(n.Status.Phase), strconv.FormatBool(n.Labels[v1.LabelNodePool] != ""))
+	values = append(values, n.Name, string(n.Status.Phase), strconv.FormatBool(n.Labels[activities.LabelManaged] == "true"))
 	for name, q := range n.Status.Allocatable {
 		ch <- prometheus.MustNewConstMetric(c.nodeAllocatable, prometheus.GaugeValue, quantityValue(name, q),
 			append(values, resourceType(name))...)
@@ -298,5 +298,5 @@ func (c *clusterMetrics) collectPod(ch chan<- prometheus.Metric, p *corev1.Pod, 
 		p.Name, p.Namespace, owner, p.Spec.NodeName, strconv.FormatBool(p.Spec.NodeName != ""),
 		nodeLabels[v1.LabelNodePool], nodeLabels[corev1.LabelTopologyZone], nodeLabels[corev1.LabelArchStable],
 		nodeLabels[v1.LabelCapacityType], nodeLabels[corev1.LabelInstanceTypeStable],
-		string(p.Status.Phase), ready, strconv.FormatBool(nodeLabels[v1.LabelNodePool] != ""))
+		string(p.Status.Phase), ready, strconv.FormatBool(nodeLabels[activities.LabelManaged] == "true"))
 }

@@ -38,6 +38,7 @@ func clusterNode(name, pool string) *corev1.Node {
 	}
 	if pool != "" {
 		n.Labels[v1.LabelNodePool] = pool
+		n.Labels[activities.LabelManaged] = "true"
 		n.Labels[v1.LabelCapacityType] = "spot"
 	}
 	return n
@@ -109,7 +110,10 @@ func TestClusterMetricsDescribeTheClusterAsKarpentersGauges(t *testing.T) {
 		clusterPod("web-1", "n1", corev1.PodRunning, readyAfter(5*time.Second)),
 		clusterPod("web-2", "", corev1.PodPending),
 		clusterPod("other", "foreign", corev1.PodRunning))
-	for _, n := range []*corev1.Node{clusterNode("n1", "default"), clusterNode("n2", "default"), clusterNode("foreign", "")} {
+	// A node a Karpenter beside Nodewright launched has a NodePool but is not Nodewright's.
+	karpenters := clusterNode("karpenters", "theirs")
+	delete(karpenters.Labels, activities.LabelManaged)
+	for _, n := range []*corev1.Node{clusterNode("n1", "default"), clusterNode("n2", "default"), clusterNode("foreign", ""), karpenters} {
 		if _, err := client.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -146,13 +150,14 @@ func TestClusterMetricsDescribeTheClusterAsKarpentersGauges(t *testing.T) {
 	for _, line := range []string{
 		`karpenter_nodes_allocatable{arch="amd64",`,
 		`instance_family="m5",`, `managed="true",node_name="n1",nodepool="default",`, `resource_type="cpu",`,
+		`managed="false",node_name="karpenters",nodepool="theirs",`,
 	} {
 		if !strings.Contains(body, line) {
 			t.Errorf("no karpenter_nodes_allocatable series with %s", line)
 		}
 	}
-	if got := countPrefix(body, "karpenter_nodes_allocatable{"); got != 9 {
-		t.Errorf("%d karpenter_nodes_allocatable series, want 3 nodes × 3 resources", got)
+	if got := countPrefix(body, "karpenter_nodes_allocatable{"); got != 12 {
+		t.Errorf("%d karpenter_nodes_allocatable series, want 4 nodes × 3 resources", got)
 	}
 	if !strings.Contains(body, `node_name="n1",nodepool="default",os="",phase="",placement_group_id="",placement_group_partition="",region="",resource_type="cpu",windows_build="",zone="us-east-1a",zone_id=""} 1.93`) {
 		t.Errorf("n1's allocatable CPU is not 1.93 cores:\n%s", relevant(body))

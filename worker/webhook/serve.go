@@ -15,6 +15,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -56,11 +57,14 @@ func Serve(ctx context.Context, o Options, client apiextensionsclient.Interface,
 		return fmt.Errorf("--webhook-addr %s: %w", o.Addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(crds.WebhookPath, ConvertHandler(log))
+	mux.Handle(crds.WebhookPath, limitConcurrency(ConvertHandler(log), maxConcurrentReviews))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
+		// The API server's own conversion timeout is 30 s; a slower client is not it.
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 	}
 	go func() {
 		<-ctx.Done()
@@ -79,7 +83,51 @@ func Serve(ctx context.Context, o Options, client apiextensionsclient.Interface,
 			return err
 		}
 	}
+	go keepPointing(ctx, client, o.URL, caPEM, log)
 	return nil
+}
+
+// Limits of the webhook, which shares the worker's process with every activity.
+const (
+	maxConcurrentReviews = 8
+	// repointEvery is how often the CRDs are checked to still name this webhook: a re-apply
+	// of crds/ (GitOps) drops the CA bundle.
+	repointEvery = 5 * time.Minute
+)
+
+// keepPointing puts the webhook back into the CRDs whenever something took it out, until ctx
+// ends. Two replicas with self-signed certificates of their own would take turns: give
+// replicas one certificate with --webhook-cert-dir.
+func keepPointing(ctx context.Context, client apiextensionsclient.Interface, url string, caPEM []byte, log *slog.Logger) {
+	t := time.NewTicker(repointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, name := range convertedCRDs() {
+				if err := pointAt(ctx, client, name, url, caPEM); err != nil && ctx.Err() == nil {
+					log.Warn("point CRD at the conversion webhook", "crd", name, "error", err)
+				}
+			}
+		}
+	}
+}
+
+// limitConcurrency serves at most n requests at once; the others wait their turn or give up
+// with their request.
+func limitConcurrency(h http.Handler, n int) http.Handler {
+	slots := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			h.ServeHTTP(w, r)
+		case <-r.Context().Done():
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	})
 }
 
 // certificate reads the webhook's certificate, or makes a self-signed one valid for the
@@ -136,10 +184,14 @@ func pointAt(ctx context.Context, client apiextensionsclient.Interface, name, ur
 			crd.Spec.Conversion = conv
 		}
 		cc := conv.Webhook.ClientConfig
+		before := cc.DeepCopy()
 		cc.CABundle = caPEM
 		if url != "" {
 			target := url + crds.WebhookPath
 			cc.URL, cc.Service = &target, nil
+		}
+		if equality.Semantic.DeepEqual(before, cc) {
+			return nil // already pointing here
 		}
 		_, err = crdClient.Update(ctx, crd, metav1.UpdateOptions{})
 		return err
