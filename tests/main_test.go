@@ -29,7 +29,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	lab, err = stack.Start(ctx, stack.Options{Dir: dir, UIPort: 0, BootDelay: 0})
+	lab, err = stack.Start(ctx, stack.Options{Dir: dir, UIPort: 0, BootDelay: 0, ShutdownDelay: time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start lab:", err)
 		return 1

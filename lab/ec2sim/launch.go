@@ -70,13 +70,39 @@ func (s *Sim) markRunning(r *record) {
 	s.emit(InstanceRunning, r)
 }
 
-// terminate must be called with s.mu held. Shutting-down is skipped: the instance is terminated
-// by the time the call returns.
+// terminate must be called with s.mu held. Without a ShutdownDelay the instance is terminated
+// by the time the call returns; with one it is shutting-down until the delay ends. Terminating
+// an instance already shutting down changes nothing.
 func (s *Sim) terminate(r *record) {
 	if stop, booting := s.bootStops[r.ID]; booting {
 		stop()
 		delete(s.bootStops, r.ID)
 	}
+	if s.shutdown <= 0 {
+		s.finishShutdown(r)
+		return
+	}
+	if r.State == StateShuttingDown || r.State == StateTerminated {
+		return
+	}
+	r.State = StateShuttingDown
+	s.emit(InstanceShuttingDown, r)
+	if s.closed {
+		return
+	}
+	id := r.ID
+	s.downStops[id] = s.afterFunc(s.shutdown, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.downStops, id)
+		if rec, ok := s.records[id]; ok && !s.closed && rec.State == StateShuttingDown {
+			s.finishShutdown(rec)
+		}
+	})
+}
+
+// finishShutdown must be called with s.mu held.
+func (s *Sim) finishShutdown(r *record) {
 	r.State = StateTerminated
 	s.emit(InstanceTerminated, r)
 }

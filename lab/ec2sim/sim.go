@@ -12,12 +12,15 @@ import (
 
 // Options configures a Sim; the zero value of each field picks the default noted beside it.
 type Options struct {
-	Types     []catalog.Type   // instance types that exist; callers pass catalog.Load() output
-	Zones     []string         // default us-east-1a, us-east-1b, us-east-1c
-	BootDelay time.Duration    // pending → running after this; 0 means running at once
-	Clock     func() time.Time // stamps LaunchTime; default time.Now
-	// AfterFunc schedules boot completion; default time.AfterFunc. Tests swap it to finish boots
-	// by hand instead of waiting on the wall clock. It must not run f before returning.
+	Types     []catalog.Type // instance types that exist; callers pass catalog.Load() output
+	Zones     []string       // default us-east-1a, us-east-1b, us-east-1c
+	BootDelay time.Duration  // pending → running after this; 0 means running at once
+	// ShutdownDelay is how long a terminated instance stays shutting-down, as on EC2, before it
+	// is terminated; 0 means terminated at once.
+	ShutdownDelay time.Duration
+	Clock         func() time.Time // stamps LaunchTime; default time.Now
+	// AfterFunc schedules boot and shutdown completion; default time.AfterFunc. Tests swap it to
+	// finish them by hand instead of waiting on the wall clock. It must not run f before returning.
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
@@ -27,6 +30,7 @@ type Sim struct {
 	typeNames []string // sorted, the DescribeInstanceTypes order
 	zones     []string
 	bootDelay time.Duration
+	shutdown  time.Duration
 	clock     func() time.Time
 	afterFunc func(time.Duration, func()) func() bool
 
@@ -41,6 +45,7 @@ type Sim struct {
 	calls     map[string]int
 	byToken   map[string]fleetReplay
 	bootStops map[string]func() bool
+	downStops map[string]func() bool // shutdowns in progress
 	watchers  map[*watcher]struct{}
 	spot      spotInterruptions
 }
@@ -53,6 +58,7 @@ func New(o Options) *Sim {
 		types:     catalog.Index(o.Types),
 		zones:     o.Zones,
 		bootDelay: o.BootDelay,
+		shutdown:  o.ShutdownDelay,
 		clock:     o.Clock,
 		afterFunc: o.AfterFunc,
 		requests:  idSource{simid.From(1 << 40)},
@@ -62,6 +68,7 @@ func New(o Options) *Sim {
 		calls:     map[string]int{},
 		byToken:   map[string]fleetReplay{},
 		bootStops: map[string]func() bool{},
+		downStops: map[string]func() bool{},
 		watchers:  map[*watcher]struct{}{},
 	}
 	for name := range s.types {
@@ -80,15 +87,18 @@ func New(o Options) *Sim {
 	return s
 }
 
-// Close stops pending boots and spot reclaims and ends every Watch channel. The API keeps
-// answering afterwards, but instances launched after Close stay pending.
+// Close stops pending boots, shutdowns and spot reclaims and ends every Watch channel. The API
+// keeps answering afterwards, but instances launched after Close stay pending, and those
+// shutting down stay so.
 func (s *Sim) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	for id, stop := range s.bootStops {
-		stop()
-		delete(s.bootStops, id)
+	for _, stops := range []map[string]func() bool{s.bootStops, s.downStops} {
+		for id, stop := range stops {
+			stop()
+			delete(stops, id)
+		}
 	}
 	s.spot.stopAll()
 	for w := range s.watchers {

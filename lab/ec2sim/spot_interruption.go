@@ -90,7 +90,7 @@ func (s *Sim) reclaim(instanceID string) {
 	defer s.mu.Unlock()
 	delete(s.spot.pending, instanceID)
 	r, ok := s.records[instanceID]
-	if s.closed || !ok || r.State == StateTerminated {
+	if s.closed || !ok || r.State == StateTerminated || r.State == StateShuttingDown {
 		return
 	}
 	if s.spot.reclaimed == nil {

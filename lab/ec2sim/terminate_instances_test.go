@@ -3,6 +3,7 @@ package ec2sim_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -60,5 +61,57 @@ func TestTerminateInstancesRefusesUnknownIDsWithoutTerminatingOthers(t *testing.
 	}
 	if inst, _ := sim.Instance(id); inst.State != ec2sim.StateRunning {
 		t.Errorf("a refused terminate left %s %s, want running", id, inst.State)
+	}
+}
+
+func TestShutdownDelayKeepsInstancesShuttingDownUntilItEnds(t *testing.T) {
+	timers := &manualTimers{}
+	sim := newSim(t, func(o *ec2sim.Options) { o.ShutdownDelay = time.Minute; o.AfterFunc = timers.afterFunc })
+	client := newClient(t, sim, 1)
+	ctx := context.Background()
+	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
+	events, cancel := sim.Watch()
+	defer cancel()
+
+	for attempt := range 2 { // a second terminate while shutting down changes nothing
+		out, err := client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			t.Fatalf("terminate %s (attempt %d): %v", id, attempt+1, err)
+		}
+		if now := out.TerminatingInstances[0].CurrentState; now.Name != types.InstanceStateNameShuttingDown || aws.ToInt32(now.Code) != 32 {
+			t.Errorf("terminate (attempt %d) left %s in %s (%d), want shutting-down (32)", attempt+1, id, now.Name, aws.ToInt32(now.Code))
+		}
+	}
+	if inst := describeOne(t, client, id); inst.State.Name != types.InstanceStateNameShuttingDown {
+		t.Errorf("instance describes as %s before its shutdown delay, want shutting-down", inst.State.Name)
+	}
+	if e := nextEvent(t, events); e.Kind != ec2sim.InstanceShuttingDown || e.Instance.ID != id {
+		t.Errorf("watch delivered %s for %s, want InstanceShuttingDown for %s", e.Kind, e.Instance.ID, id)
+	}
+
+	timers.fire(false)
+
+	if e := nextEvent(t, events); e.Kind != ec2sim.InstanceTerminated || e.Instance.ID != id {
+		t.Errorf("watch delivered %s for %s, want InstanceTerminated for %s", e.Kind, e.Instance.ID, id)
+	}
+	if inst := describeOne(t, client, id); inst.State.Name != types.InstanceStateNameTerminated {
+		t.Errorf("instance describes as %s after its shutdown delay, want terminated", inst.State.Name)
+	}
+}
+
+func TestCloseLeavesShuttingDownInstancesSo(t *testing.T) {
+	timers := &manualTimers{}
+	sim := newSim(t, func(o *ec2sim.Options) { o.ShutdownDelay = time.Minute; o.AfterFunc = timers.afterFunc })
+	client := newClient(t, sim, 1)
+	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
+	if _, err := client.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatalf("terminate %s: %v", id, err)
+	}
+
+	sim.Close()
+	timers.fire(true) // a shutdown timer that slipped past Stop must not finish it either
+
+	if inst, _ := sim.Instance(id); inst.State != ec2sim.StateShuttingDown {
+		t.Errorf("%s is %s after Close, want still shutting-down", id, inst.State)
 	}
 }

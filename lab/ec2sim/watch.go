@@ -8,6 +8,9 @@ type EventKind string
 const (
 	// InstanceRunning fires when an instance leaves pending (after Options.BootDelay).
 	InstanceRunning EventKind = "InstanceRunning"
+	// InstanceShuttingDown fires when a terminated instance starts shutting down, with a
+	// ShutdownDelay only; InstanceTerminated follows when the delay ends.
+	InstanceShuttingDown EventKind = "InstanceShuttingDown"
 	// InstanceTerminated fires when an instance reaches terminated.
 	InstanceTerminated EventKind = "InstanceTerminated"
 )

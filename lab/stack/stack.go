@@ -43,6 +43,8 @@ type Options struct {
 	SQSPort      int
 	DBFile       string        // Temporal's SQLite file; "" keeps it in memory
 	BootDelay    time.Duration // simulated instance boot time
+	// ShutdownDelay is how long a terminated instance stays shutting-down, its kubelet stopped.
+	ShutdownDelay time.Duration
 	// Log receives the lab's own events; ComponentLog receives the noisy logs of Temporal and
 	// Kubernetes. nil discards.
 	Log          *slog.Logger
@@ -111,7 +113,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start Kubernetes: %w", err)
 	}
-	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), BootDelay: o.BootDelay})
+	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay})
 	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
 	if err != nil {
 		return nil, fmt.Errorf("start EC2 simulator: %w", err)
@@ -158,7 +160,8 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 						log.Error("kubelet boot", "instance", m.InstanceID, "err", err)
 					}
 				}()
-			case ec2sim.InstanceTerminated:
+			case ec2sim.InstanceShuttingDown, ec2sim.InstanceTerminated:
+				// The OS stops as the instance starts shutting down; Shutdown is idempotent.
 				go func() {
 					if err := s.Kubelet.Shutdown(ctx, inst.ID); err != nil && ctx.Err() == nil {
 						log.Error("kubelet shutdown", "instance", inst.ID, "err", err)

@@ -37,6 +37,7 @@ func main() {
 	sqsPort := fs.Int("sqs-port", 4576, "SQS simulator port")
 	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
+	shutdownDelay := fs.Duration("shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,7 +55,7 @@ func main() {
 	fmt.Println("starting the lab (Temporal, Kubernetes, EC2 simulator)...")
 	lab, err := stack.Start(ctx, stack.Options{
 		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
-		DBFile: *db, BootDelay: *bootDelay, Log: labLog, ComponentLog: componentLog,
+		DBFile: *db, BootDelay: *bootDelay, ShutdownDelay: *shutdownDelay, Log: labLog, ComponentLog: componentLog,
 	})
 	if err != nil {
 		fail(err)
