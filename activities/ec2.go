@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -79,6 +81,8 @@ type EC2 struct {
 	Subnets map[string]string
 	// Metrics records each call's duration and errors; nil records nothing.
 	Metrics *Metrics
+
+	terminatePoll time.Duration // replaces firstTerminatePoll in tests
 }
 
 // Launch creates one instance for the claim with an instant EC2 Fleet. The client token
@@ -290,14 +294,51 @@ func (e *EC2) offeringOf(fe ec2types.CreateFleetError, capacityType string) Offe
 	return o
 }
 
-// Terminate terminates the instance; an instance EC2 no longer knows counts as terminated.
-func (e *EC2) Terminate(ctx context.Context, instanceID string) (err error) {
-	defer e.Metrics.cloudProviderCall(ctx, MethodDelete, time.Now(), &err)
-	_, err = e.API.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instanceID}})
-	if err != nil && !isInstanceNotFound(err) {
-		return classifyAPIError("terminate "+instanceID, err)
+// Terminate terminates the instance and returns once EC2 says it is terminated, as Karpenter
+// waits before it releases a NodeClaim: a Node deleted while its instance still shuts down
+// could be registered again by its kubelet. An instance EC2 no longer knows counts as
+// terminated.
+func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
+	state, err := e.startTerminating(ctx, instanceID)
+	wait := cmp.Or(e.terminatePoll, firstTerminatePoll)
+	for err == nil && state != "" && state != string(ec2types.InstanceStateNameTerminated) {
+		activity.RecordHeartbeat(ctx, "instance "+instanceID+" is "+state)
+		if err = sleep(ctx, wait); err != nil {
+			return fmt.Errorf("wait for %s to terminate: %w", instanceID, err)
+		}
+		wait = min(2*wait, lastTerminatePoll)
+		var inst InstanceOwner
+		inst, err = e.owner(ctx, instanceID)
+		state = inst.State
 	}
-	return nil
+	return err
+}
+
+// Terminate looks whether a shutting-down instance is terminated after firstTerminatePoll,
+// then ever less often: EC2 takes from seconds to minutes, and many nodes may be going at
+// once under one account's DescribeInstances rate.
+const (
+	firstTerminatePoll = time.Second
+	lastTerminatePoll  = 15 * time.Second
+)
+
+// startTerminating asks EC2 to terminate the instance and returns its state after the call: ""
+// for an instance EC2 no longer knows.
+func (e *EC2) startTerminating(ctx context.Context, instanceID string) (state string, err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodDelete, time.Now(), &err)
+	out, err := e.API.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instanceID}})
+	switch {
+	case isInstanceNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", classifyAPIError("terminate "+instanceID, err)
+	}
+	for _, c := range out.TerminatingInstances {
+		if aws.ToString(c.InstanceId) == instanceID && c.CurrentState != nil {
+			return string(c.CurrentState.Name), nil
+		}
+	}
+	return string(ec2types.InstanceStateNameShuttingDown), nil // to be confirmed by a describe
 }
 
 // DescribeInstance reads the instance's type, zone, capacity type and state.
@@ -333,6 +374,7 @@ func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (_ Instan
 
 // InstanceOwner is what EC2 says of an instance Nodewright may have launched.
 type InstanceOwner struct {
+	ID string `json:"id"`
 	// Found is false when EC2 no longer knows the instance.
 	Found bool `json:"found"`
 	// WorkflowID is the node workflow that launched it for this cluster; "" for an instance
@@ -342,9 +384,30 @@ type InstanceOwner struct {
 	State string `json:"state,omitempty"`
 }
 
+// InstanceOwners is EC2 as the NodeClaim deletion watcher sees it, outside any workflow: who
+// launched an instance, and a termination that does not wait. It is not an activity.
+type InstanceOwners struct{ EC2 *EC2 }
+
 // WorkflowOf reads which node workflow launched the instance, from the tags Nodewright puts on
 // every instance it launches for this cluster.
-func (e *EC2) WorkflowOf(ctx context.Context, instanceID string) (_ InstanceOwner, err error) {
+func (o InstanceOwners) WorkflowOf(ctx context.Context, instanceID string) (InstanceOwner, error) {
+	return o.EC2.owner(ctx, instanceID)
+}
+
+// LaunchedBy lists the instances, not yet terminated, that the workflow launched for this
+// cluster: for a claim whose instance id was never recorded.
+func (o InstanceOwners) LaunchedBy(ctx context.Context, workflowID string) ([]InstanceOwner, error) {
+	return o.EC2.launchedBy(ctx, workflowID)
+}
+
+// Terminate asks EC2 to terminate the instance, without waiting for it to finish.
+func (o InstanceOwners) Terminate(ctx context.Context, instanceID string) error {
+	_, err := o.EC2.startTerminating(ctx, instanceID)
+	return err
+}
+
+// owner reads an instance's state and the node workflow that launched it for this cluster.
+func (e *EC2) owner(ctx context.Context, instanceID string) (_ InstanceOwner, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
 	out, err := e.API.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
 	if isInstanceNotFound(err) {
@@ -358,7 +421,7 @@ func (e *EC2) WorkflowOf(ctx context.Context, instanceID string) (_ InstanceOwne
 			if aws.ToString(i.InstanceId) != instanceID {
 				continue
 			}
-			owner := InstanceOwner{Found: true}
+			owner := InstanceOwner{ID: instanceID, Found: true}
 			if i.State != nil {
 				owner.State = string(i.State.Name)
 			}
@@ -373,6 +436,33 @@ func (e *EC2) WorkflowOf(ctx context.Context, instanceID string) (_ InstanceOwne
 		}
 	}
 	return InstanceOwner{}, nil
+}
+
+func (e *EC2) launchedBy(ctx context.Context, workflowID string) (_ []InstanceOwner, err error) {
+	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
+	in := &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + TagWorkflowID), Values: []string{workflowID}},
+		{Name: aws.String("tag-key"), Values: []string{ClusterTagKey(e.ClusterName)}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped", "shutting-down"}},
+	}}
+	var out []InstanceOwner
+	pages := ec2.NewDescribeInstancesPaginator(e.API, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classifyAPIError("describe the instances of "+workflowID, err)
+		}
+		for _, r := range page.Reservations {
+			for _, i := range r.Instances {
+				owner := InstanceOwner{ID: aws.ToString(i.InstanceId), Found: true, WorkflowID: workflowID}
+				if i.State != nil {
+					owner.State = string(i.State.Name)
+				}
+				out = append(out, owner)
+			}
+		}
+	}
+	return out, nil
 }
 
 // ListInstanceTypes lists every instance type the region offers.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -23,11 +24,15 @@ type fakeEC2 struct {
 	fleetErr     error
 	terminateErr error
 	describeOut  *ec2.DescribeInstancesOutput
+	// describeSeq answers DescribeInstances in turn before describeOut takes over.
+	describeSeq  []*ec2.DescribeInstancesOutput
+	terminateOut *ec2.TerminateInstancesOutput
 	typePages    [][]string
 
 	fleetCalls     []*ec2.CreateFleetInput
 	terminateCalls [][]string
 	describeCalls  [][]string
+	describeFilter [][]ec2types.Filter
 	typeCalls      []*ec2.DescribeInstanceTypesInput
 }
 
@@ -43,6 +48,12 @@ func (f *fakeEC2) CreateFleet(_ context.Context, in *ec2.CreateFleetInput, _ ...
 
 func (f *fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	f.describeCalls = append(f.describeCalls, in.InstanceIds)
+	f.describeFilter = append(f.describeFilter, in.Filters)
+	if len(f.describeSeq) > 0 {
+		out := f.describeSeq[0]
+		f.describeSeq = f.describeSeq[1:]
+		return out, nil
+	}
 	if f.describeOut == nil {
 		return &ec2.DescribeInstancesOutput{}, nil
 	}
@@ -51,7 +62,13 @@ func (f *fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstances
 
 func (f *fakeEC2) TerminateInstances(_ context.Context, in *ec2.TerminateInstancesInput, _ ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error) {
 	f.terminateCalls = append(f.terminateCalls, in.InstanceIds)
-	return &ec2.TerminateInstancesOutput{}, f.terminateErr
+	if f.terminateErr != nil {
+		return nil, f.terminateErr
+	}
+	if f.terminateOut != nil {
+		return f.terminateOut, nil
+	}
+	return &ec2.TerminateInstancesOutput{}, nil
 }
 
 // DescribeInstanceTypes serves typePages one page per call, chained by page-number tokens.
@@ -381,25 +398,54 @@ func TestLaunchRefusesTagsOverEC2sLimit(t *testing.T) {
 	}
 }
 
-func TestTerminate(t *testing.T) {
+// instanceIn is a DescribeInstances answer holding one instance in the given state.
+func instanceIn(id string, state ec2types.InstanceStateName) *ec2.DescribeInstancesOutput {
+	return &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{{
+		InstanceId: aws.String(id), State: &ec2types.InstanceState{Name: state},
+	}}}}}
+}
+
+func TestTerminateWaitsUntilEC2SaysTerminated(t *testing.T) {
+	terminating := func(state ec2types.InstanceStateName) *ec2.TerminateInstancesOutput {
+		return &ec2.TerminateInstancesOutput{TerminatingInstances: []ec2types.InstanceStateChange{{
+			InstanceId: aws.String("i-9"), CurrentState: &ec2types.InstanceState{Name: state},
+		}}}
+	}
 	tests := []struct {
-		name    string
-		err     error
-		wantErr bool
+		name          string
+		api           *fakeEC2
+		wantErr       bool
+		wantDescribes int
 	}{
-		{name: "a running instance is terminated"},
-		{name: "an instance EC2 no longer knows counts as terminated", err: &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}},
-		{name: "other failures are reported", err: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}, wantErr: true},
+		{name: "an instance already terminated needs no wait",
+			api: &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameTerminated)}},
+		{name: "a shutting-down instance is watched until terminated",
+			api: &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameShuttingDown), describeSeq: []*ec2.DescribeInstancesOutput{
+				instanceIn("i-9", ec2types.InstanceStateNameShuttingDown), instanceIn("i-9", ec2types.InstanceStateNameTerminated)}},
+			wantDescribes: 2},
+		{name: "an answer without the instance is confirmed by a describe",
+			api:           &fakeEC2{describeSeq: []*ec2.DescribeInstancesOutput{instanceIn("i-9", ec2types.InstanceStateNameTerminated)}},
+			wantDescribes: 1},
+		{name: "an instance that vanishes while shutting down counts as terminated",
+			api:           &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameShuttingDown)},
+			wantDescribes: 1},
+		{name: "an instance EC2 no longer knows counts as terminated",
+			api: &fakeEC2{terminateErr: &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}}},
+		{name: "other failures are reported",
+			api: &fakeEC2{terminateErr: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			api := &fakeEC2{terminateErr: tt.err}
-			err := (&EC2{API: api}).Terminate(context.Background(), "i-9")
+			e := &EC2{API: tt.api, terminatePoll: time.Millisecond}
+			_, err := runActivity(t, e.Terminate, "i-9")
 			if (err != nil) != tt.wantErr {
 				t.Errorf("terminate error = %v, want error: %v", err, tt.wantErr)
 			}
-			if len(api.terminateCalls) != 1 || !slices.Equal(api.terminateCalls[0], []string{"i-9"}) {
-				t.Errorf("TerminateInstances calls = %v, want one for i-9", api.terminateCalls)
+			if len(tt.api.terminateCalls) != 1 || !slices.Equal(tt.api.terminateCalls[0], []string{"i-9"}) {
+				t.Errorf("TerminateInstances calls = %v, want one for i-9", tt.api.terminateCalls)
+			}
+			if len(tt.api.describeCalls) != tt.wantDescribes {
+				t.Errorf("%d DescribeInstances calls, want %d", len(tt.api.describeCalls), tt.wantDescribes)
 			}
 		})
 	}
@@ -458,20 +504,48 @@ func TestWorkflowOfReadsTheLaunchTags(t *testing.T) {
 		want InstanceOwner
 	}{
 		{"launched by a node workflow of this cluster", instance(ClusterTagKey("lab"), "owned", TagWorkflowID, "node/default-abcde"),
-			InstanceOwner{Found: true, WorkflowID: "node/default-abcde", State: "running"}},
+			InstanceOwner{ID: "i-3", Found: true, WorkflowID: "node/default-abcde", State: "running"}},
 		{"a workflow tag without this cluster's tag is not proof", instance(ClusterTagKey("other"), "owned", TagWorkflowID, "node/default-abcde"),
-			InstanceOwner{Found: true, State: "running"}},
+			InstanceOwner{ID: "i-3", Found: true, State: "running"}},
 		{"a Karpenter's instance", instance(ClusterTagKey("lab"), "owned", "karpenter.sh/nodepool", "default"),
-			InstanceOwner{Found: true, State: "running"}},
+			InstanceOwner{ID: "i-3", Found: true, State: "running"}},
 		{"an instance EC2 no longer knows", nil, InstanceOwner{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := (&EC2{API: &fakeEC2{describeOut: tt.out}, ClusterName: "lab"}).WorkflowOf(context.Background(), "i-3")
+			got, err := InstanceOwners{EC2: &EC2{API: &fakeEC2{describeOut: tt.out}, ClusterName: "lab"}}.WorkflowOf(context.Background(), "i-3")
 			if err != nil || got != tt.want {
 				t.Errorf("WorkflowOf = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLaunchedByAsksForTheWorkflowsLiveInstancesOfThisCluster(t *testing.T) {
+	api := &fakeEC2{describeOut: instanceIn("i-5", ec2types.InstanceStateNameRunning)}
+	got, err := InstanceOwners{EC2: &EC2{API: api, ClusterName: "lab"}}.LaunchedBy(context.Background(), "node/default-abcde")
+	if err != nil {
+		t.Fatalf("LaunchedBy: %v", err)
+	}
+	want := []InstanceOwner{{ID: "i-5", Found: true, WorkflowID: "node/default-abcde", State: "running"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("LaunchedBy = %+v, want %+v", got, want)
+	}
+	if len(api.describeFilter) != 1 {
+		t.Fatalf("%d DescribeInstances calls, want 1", len(api.describeFilter))
+	}
+	filters := map[string][]string{}
+	for _, f := range api.describeFilter[0] {
+		filters[aws.ToString(f.Name)] = f.Values
+	}
+	if v := filters["tag:"+TagWorkflowID]; !slices.Equal(v, []string{"node/default-abcde"}) {
+		t.Errorf("workflow tag filter = %v, want the workflow id", v)
+	}
+	if v := filters["tag-key"]; !slices.Equal(v, []string{ClusterTagKey("lab")}) {
+		t.Errorf("tag-key filter = %v, want this cluster's tag", v)
+	}
+	if v := filters["instance-state-name"]; slices.Contains(v, "terminated") || !slices.Contains(v, "shutting-down") {
+		t.Errorf("state filter = %v, want every state but terminated", v)
 	}
 }
 

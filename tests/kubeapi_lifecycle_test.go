@@ -117,8 +117,8 @@ func TestDeletingANodeClaimOrANodeDrainsThroughTheWorkflow(t *testing.T) {
 			if result.err != "" {
 				t.Fatal(result.err)
 			}
-			if result.stateWhenGone != ec2sim.StateShuttingDown && result.stateWhenGone != ec2sim.StateTerminated {
-				t.Errorf("the %s was gone while instance %s was %q; its finalizer must wait for termination", what, instanceID, result.stateWhenGone)
+			if result.stateWhenGone != ec2sim.StateTerminated {
+				t.Errorf("the %s was gone while instance %s was %q; its finalizer must wait until EC2 says terminated", what, instanceID, result.stateWhenGone)
 			}
 			e.eventually("the pod runs on another node", 2*time.Minute, func() (bool, string) {
 				for _, p := range e.pods() {

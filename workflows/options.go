@@ -110,11 +110,13 @@ func drainOptions(limit time.Duration) workflow.ActivityOptions {
 }
 
 // terminateOptions: an instance left running costs money, so termination keeps trying for
-// an hour.
+// an hour. One attempt waits while EC2 shuts the instance down, which takes minutes at worst;
+// its heartbeats tell a dead worker from a slow shutdown.
 func terminateOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		ScheduleToCloseTimeout: time.Hour,
-		StartToCloseTimeout:    time.Minute,
+		StartToCloseTimeout:    10 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
