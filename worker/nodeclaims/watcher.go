@@ -36,6 +36,8 @@ import (
 type Instances interface {
 	// WorkflowOf names the node workflow that launched the instance for this cluster.
 	WorkflowOf(ctx context.Context, instanceID string) (activities.InstanceOwner, error)
+	// LaunchedBy lists the instances not yet terminated the workflow launched for this cluster.
+	LaunchedBy(ctx context.Context, workflowID string) ([]activities.InstanceOwner, error)
 	// Terminate terminates it; a gone instance counts as terminated.
 	Terminate(ctx context.Context, instanceID string) error
 }
@@ -97,6 +99,14 @@ func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2
 	_, _ = w.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.onObject(obj) },
 		UpdateFunc: func(_, obj any) { w.onObject(obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if m, ok := obj.(metav1.Object); ok {
+				w.forget(m.GetUID())
+			}
+		},
 	})
 	return w
 }
@@ -160,8 +170,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 const recheckAfter = 30 * time.Second
 
 // deleted asks the claim's workflow to drain the node, or, when no workflow is there to do
-// it, terminates the instance and releases the objects itself. While the objects are held it
-// looks again every recheckAfter.
+// it, terminates the instance and releases the objects itself. While a workflow holds the
+// objects, or their instance is still shutting down, it looks again every recheckAfter.
 func (w *Watcher) deleted(ctx context.Context, claim string) error {
 	objects := w.deletingObjects(claim)
 	if len(objects) == 0 {
@@ -171,15 +181,20 @@ func (w *Watcher) deleted(ctx context.Context, claim string) error {
 	if err != nil {
 		return err
 	}
-	defer w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, recheckAfter)
+	recheck := func() { w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, recheckAfter) }
 	switch {
 	case running && leaving(phase):
-		return nil // the workflow is taking the node down already, and deleted it itself
+		recheck() // the workflow is taking the node down already, and deletes it itself
+		return nil
 	case running:
+		recheck()
 		return w.askToDrain(ctx, claim, objects)
-	default:
-		return w.releaseOrphans(ctx, claim, objects)
 	}
+	waiting, err := w.releaseOrphans(ctx, claim, objects)
+	if waiting {
+		recheck()
+	}
+	return err
 }
 
 func (w *Watcher) askToDrain(ctx context.Context, claim string, objects []metav1.Object) error {
@@ -206,39 +221,75 @@ func (w *Watcher) askToDrain(ctx context.Context, claim string, objects []metav1
 
 // releaseOrphans handles objects no workflow owns any more: nothing else will terminate their
 // instance. Only an instance EC2 says the claim's workflow launched for this cluster is
-// terminated, and only objects whose instance is gone or terminated are released: a label
-// anyone can set is not proof enough to terminate an instance or strip a finalizer.
-func (w *Watcher) releaseOrphans(ctx context.Context, claim string, objects []metav1.Object) error {
+// terminated, and an object is released only once its instance is gone or terminated, as
+// Karpenter does, so that a kubelet still running cannot register the Node again: a label
+// anyone can set is not proof enough to terminate an instance or strip a finalizer. waiting
+// reports objects held until their instance finishes terminating.
+func (w *Watcher) releaseOrphans(ctx context.Context, claim string, objects []metav1.Object) (waiting bool, _ error) {
 	want := workflows.NodeWorkflowID(claim)
 	for _, o := range objects {
 		if !w.ours(o) {
 			w.log.Warn("deleted object labelled as Nodewright's is not: left to its owner", "kind", kindOf(o), "name", o.GetName())
 			continue
 		}
-		id := instanceOf(o)
-		if id != "" {
-			owner, err := w.ec2.WorkflowOf(ctx, id)
-			if err != nil {
-				return fmt.Errorf("read instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
-			}
-			if owner.Found && owner.WorkflowID != want {
-				w.log.Warn("deleted object names an instance Nodewright did not launch for it: left alone",
-					"kind", kindOf(o), "name", o.GetName(), "instance", id, "launched_by", owner.WorkflowID)
+		instances, mine, err := w.instancesOf(ctx, want, o)
+		if err != nil {
+			return waiting, err
+		}
+		if !mine {
+			w.log.Warn("deleted object names an instance Nodewright did not launch for it: left alone",
+				"kind", kindOf(o), "name", o.GetName(), "instance", instanceOf(o))
+			continue
+		}
+		running := false
+		for _, inst := range instances {
+			if inst.State == "terminated" {
 				continue
 			}
-			if owner.Found && owner.State != "terminated" && owner.State != "shutting-down" {
-				if err := w.ec2.Terminate(ctx, id); err != nil {
-					return fmt.Errorf("terminate orphaned instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
-				}
-				w.log.Info("terminated orphaned instance", "claim", claim, "instance", id)
+			running = true
+			if inst.State == "shutting-down" {
+				continue
 			}
+			if err := w.ec2.Terminate(ctx, inst.ID); err != nil {
+				return waiting, fmt.Errorf("terminate orphaned instance %s of %s %s: %w", inst.ID, kindOf(o), o.GetName(), err)
+			}
+			w.log.Info("terminated orphaned instance", "claim", claim, "instance", inst.ID)
+		}
+		if running {
+			waiting = true
+			continue
 		}
 		if err := w.release(ctx, o); err != nil {
-			return err
+			return waiting, err
 		}
 		w.log.Info("released orphaned object", "kind", kindOf(o), "name", o.GetName())
 	}
-	return nil
+	return waiting, nil
+}
+
+// instancesOf finds the instances behind a deleted object of the claim's workflow: the one its
+// provider id names, or, for a NodeClaim written before its instance was known, every
+// instance the workflow launched. mine is false when the provider id names an instance EC2
+// says someone else launched.
+func (w *Watcher) instancesOf(ctx context.Context, workflowID string, o metav1.Object) (_ []activities.InstanceOwner, mine bool, _ error) {
+	id := instanceOf(o)
+	if id == "" {
+		found, err := w.ec2.LaunchedBy(ctx, workflowID)
+		if err != nil {
+			return nil, false, fmt.Errorf("find the instances of %s %s: %w", kindOf(o), o.GetName(), err)
+		}
+		return found, true, nil
+	}
+	owner, err := w.ec2.WorkflowOf(ctx, id)
+	switch {
+	case err != nil:
+		return nil, false, fmt.Errorf("read instance %s of %s %s: %w", id, kindOf(o), o.GetName(), err)
+	case !owner.Found:
+		return nil, true, nil // gone: nothing left to terminate
+	case owner.WorkflowID != workflowID:
+		return nil, false, nil
+	}
+	return []activities.InstanceOwner{owner}, true, nil
 }
 
 // ours checks what the object itself can say: the managed label and, for a NodeClaim, a node
