@@ -107,8 +107,14 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 				changed = true
 			}
 		}
-		if k.TerminationFinalizer && !slices.Contains(node.Finalizers, FinalizerTermination) && node.DeletionTimestamp == nil {
+		has := slices.Contains(node.Finalizers, FinalizerTermination)
+		switch {
+		case k.TerminationFinalizer && !has && node.DeletionTimestamp == nil:
 			node.Finalizers = append(node.Finalizers, FinalizerTermination)
+			changed = true
+		case !k.TerminationFinalizer && has:
+			// Put there while the worker ran with the CRDs: without them nothing would release it.
+			node.Finalizers = slices.DeleteFunc(node.Finalizers, func(f string) bool { return f == FinalizerTermination })
 			changed = true
 		}
 		return changed

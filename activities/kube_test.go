@@ -140,7 +140,12 @@ func TestSyncNodeAddsWhatIsMissingAndIsIdempotent(t *testing.T) {
 // kubelet's own labels stand.
 func TestSyncNodeFinalizerAndInstanceTypeLabels(t *testing.T) {
 	for _, finalizer := range []bool{false, true} {
-		client := fake.NewClientset(node("n1", withNodeLabels(map[string]string{"kubernetes.io/arch": "amd64"})))
+		n := node("n1", withNodeLabels(map[string]string{"kubernetes.io/arch": "amd64"}))
+		if !finalizer {
+			// Left by a worker that ran with the CRDs.
+			n.Finalizers = []string{"example.com/other", FinalizerTermination}
+		}
+		client := fake.NewClientset(n)
 		k := &Kube{Client: client, TerminationFinalizer: finalizer, InstanceTypeLabels: func(name string) map[string]string {
 			return map[string]string{"kubernetes.io/arch": "arm64", "karpenter.k8s.aws/instance-family": "m5"}
 		}}
@@ -151,7 +156,7 @@ func TestSyncNodeFinalizerAndInstanceTypeLabels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if has := slices.Contains(got.Finalizers, FinalizerTermination); has != finalizer {
+		if has := slices.Contains(got.Finalizers, FinalizerTermination); has != finalizer || !finalizer && len(got.Finalizers) != 1 {
 			t.Errorf("TerminationFinalizer %v: finalizers %v", finalizer, got.Finalizers)
 		}
 		if got.Labels["karpenter.k8s.aws/instance-family"] != "m5" || got.Labels["kubernetes.io/arch"] != "amd64" {

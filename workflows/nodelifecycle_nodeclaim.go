@@ -26,7 +26,11 @@ func (n *nodeLifecycle) catchUp(ctx workflow.Context) {
 	if n.state.NodeName == "" || workflow.GetVersion(ctx, changeRestoredCatchUp, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
+	// Taints are registration's alone: one a person removed since stays removed. A few quick
+	// tries only: serve, and the signals waiting for it, must not wait on a Node gone missing.
+	req := n.syncRequest()
+	req.Taints = nil
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, projectOptions()), kubeActs.SyncNode, req).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("sync node on continue-as-new", "node", n.state.NodeName, "error", err)
 	}
 	n.project(ctx)
