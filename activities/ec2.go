@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -296,23 +297,40 @@ func (e *EC2) offeringOf(fe ec2types.CreateFleetError, capacityType string) Offe
 
 // Terminate terminates the instance and returns once EC2 says it is terminated, as Karpenter
 // waits before it releases a NodeClaim: a Node deleted while its instance still shuts down
-// could be registered again by its kubelet. An instance EC2 no longer knows counts as
-// terminated.
+// could be registered again by its kubelet. Only EC2's NotFound means gone; an answer that
+// leaves the instance or its state out, or a describe that fails, means keep looking, and each
+// look's outcome is the heartbeat, which the Temporal UI shows on the pending activity.
 func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
 	state, err := e.startTerminating(ctx, instanceID)
+	if err != nil {
+		return err
+	}
 	wait := cmp.Or(e.terminatePoll, firstTerminatePoll)
-	for err == nil && state != "" && state != string(ec2types.InstanceStateNameTerminated) {
-		activity.RecordHeartbeat(ctx, "instance "+instanceID+" is "+state)
-		if err = sleep(ctx, wait); err != nil {
-			return fmt.Errorf("wait for %s to terminate: %w", instanceID, err)
+	status := "is " + state
+	for state != stateGone && state != string(ec2types.InstanceStateNameTerminated) {
+		activity.RecordHeartbeat(ctx, "instance "+instanceID+" "+status)
+		if err := sleep(ctx, jittered(wait)); err != nil {
+			return fmt.Errorf("wait for %s to terminate (last seen: %s): %w", instanceID, status, err)
 		}
 		wait = min(2*wait, lastTerminatePoll)
-		var inst InstanceOwner
-		inst, err = e.owner(ctx, instanceID)
-		state = inst.State
+		inst, err := e.owner(ctx, instanceID)
+		switch {
+		case err != nil:
+			status = "could not be described: " + err.Error()
+		case !inst.Found:
+			state = stateGone
+		case inst.State == "":
+			status = "is described without a state"
+		default:
+			state, status = inst.State, "is "+inst.State
+		}
 	}
-	return err
+	return nil
 }
+
+// stateGone stands for an instance EC2 answers NotFound for: terminated so long ago that it
+// no longer lists it, or never launched.
+const stateGone = ""
 
 // Terminate looks whether a shutting-down instance is terminated after firstTerminatePoll,
 // then ever less often: EC2 takes from seconds to minutes, and many nodes may be going at
@@ -322,14 +340,23 @@ const (
 	lastTerminatePoll  = 15 * time.Second
 )
 
-// startTerminating asks EC2 to terminate the instance and returns its state after the call: ""
-// for an instance EC2 no longer knows.
+// jittered spreads d over ±20% so that nodes terminated together do not describe in step.
+func jittered(d time.Duration) time.Duration {
+	spread := int64(d) * 2 / 5
+	if spread <= 0 {
+		return d
+	}
+	return d - time.Duration(spread/2) + time.Duration(rand.Int64N(spread))
+}
+
+// startTerminating asks EC2 to terminate the instance and returns its state after the call,
+// stateGone for an instance EC2 no longer knows.
 func (e *EC2) startTerminating(ctx context.Context, instanceID string) (state string, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodDelete, time.Now(), &err)
 	out, err := e.API.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instanceID}})
 	switch {
 	case isInstanceNotFound(err):
-		return "", nil
+		return stateGone, nil
 	case err != nil:
 		return "", classifyAPIError("terminate "+instanceID, err)
 	}
@@ -407,37 +434,51 @@ func (o InstanceOwners) Terminate(ctx context.Context, instanceID string) error 
 }
 
 // owner reads an instance's state and the node workflow that launched it for this cluster.
+// Found is false only when EC2 answers NotFound; an answer without the instance is an error.
 func (e *EC2) owner(ctx context.Context, instanceID string) (_ InstanceOwner, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
 	out, err := e.API.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
 	if isInstanceNotFound(err) {
-		return InstanceOwner{}, nil
+		return InstanceOwner{ID: instanceID}, nil
 	}
 	if err != nil {
 		return InstanceOwner{}, classifyAPIError("describe "+instanceID, err)
 	}
 	for _, r := range out.Reservations {
 		for _, i := range r.Instances {
-			if aws.ToString(i.InstanceId) != instanceID {
-				continue
+			if aws.ToString(i.InstanceId) == instanceID {
+				return e.ownerOf(i), nil
 			}
-			owner := InstanceOwner{ID: instanceID, Found: true}
-			if i.State != nil {
-				owner.State = string(i.State.Name)
-			}
-			tags := map[string]string{}
-			for _, t := range i.Tags {
-				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			if _, ours := tags[ClusterTagKey(e.ClusterName)]; ours {
-				owner.WorkflowID = tags[TagWorkflowID]
-			}
-			return owner, nil
 		}
 	}
-	return InstanceOwner{}, nil
+	return InstanceOwner{}, fmt.Errorf("describe %s: EC2's answer leaves the instance out", instanceID)
 }
 
+// ownerOf reads who launched a described instance: the workflow tag counts only beside this
+// cluster's tag.
+func (e *EC2) ownerOf(i ec2types.Instance) InstanceOwner {
+	owner := InstanceOwner{ID: aws.ToString(i.InstanceId), Found: true}
+	if i.State != nil {
+		owner.State = string(i.State.Name)
+	}
+	var workflowID string
+	ours := false
+	for _, t := range i.Tags {
+		switch aws.ToString(t.Key) {
+		case ClusterTagKey(e.ClusterName):
+			ours = true
+		case TagWorkflowID:
+			workflowID = aws.ToString(t.Value)
+		}
+	}
+	if ours {
+		owner.WorkflowID = workflowID
+	}
+	return owner
+}
+
+// launchedBy asks EC2 for the workflow's instances by tag, and checks each answer's tags
+// itself: the watcher terminates what this returns.
 func (e *EC2) launchedBy(ctx context.Context, workflowID string) (_ []InstanceOwner, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
 	in := &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
@@ -454,11 +495,9 @@ func (e *EC2) launchedBy(ctx context.Context, workflowID string) (_ []InstanceOw
 		}
 		for _, r := range page.Reservations {
 			for _, i := range r.Instances {
-				owner := InstanceOwner{ID: aws.ToString(i.InstanceId), Found: true, WorkflowID: workflowID}
-				if i.State != nil {
-					owner.State = string(i.State.Name)
+				if owner := e.ownerOf(i); owner.WorkflowID == workflowID {
+					out = append(out, owner)
 				}
-				out = append(out, owner)
 			}
 		}
 	}

@@ -24,8 +24,10 @@ type fakeEC2 struct {
 	fleetErr     error
 	terminateErr error
 	describeOut  *ec2.DescribeInstancesOutput
-	// describeSeq answers DescribeInstances in turn before describeOut takes over.
+	// describeSeq answers DescribeInstances in turn before describeOut takes over; a nil
+	// output stands for describeErr.
 	describeSeq  []*ec2.DescribeInstancesOutput
+	describeErr  error
 	terminateOut *ec2.TerminateInstancesOutput
 	typePages    [][]string
 
@@ -52,7 +54,13 @@ func (f *fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstances
 	if len(f.describeSeq) > 0 {
 		out := f.describeSeq[0]
 		f.describeSeq = f.describeSeq[1:]
+		if out == nil {
+			return nil, f.describeErr
+		}
 		return out, nil
+	}
+	if f.describeErr != nil {
+		return nil, f.describeErr
 	}
 	if f.describeOut == nil {
 		return &ec2.DescribeInstancesOutput{}, nil
@@ -406,6 +414,8 @@ func instanceIn(id string, state ec2types.InstanceStateName) *ec2.DescribeInstan
 }
 
 func TestTerminateWaitsUntilEC2SaysTerminated(t *testing.T) {
+	notFound := &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}
+	throttled := &smithy.GenericAPIError{Code: "RequestLimitExceeded"}
 	terminating := func(state ec2types.InstanceStateName) *ec2.TerminateInstancesOutput {
 		return &ec2.TerminateInstancesOutput{TerminatingInstances: []ec2types.InstanceStateChange{{
 			InstanceId: aws.String("i-9"), CurrentState: &ec2types.InstanceState{Name: state},
@@ -423,14 +433,19 @@ func TestTerminateWaitsUntilEC2SaysTerminated(t *testing.T) {
 			api: &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameShuttingDown), describeSeq: []*ec2.DescribeInstancesOutput{
 				instanceIn("i-9", ec2types.InstanceStateNameShuttingDown), instanceIn("i-9", ec2types.InstanceStateNameTerminated)}},
 			wantDescribes: 2},
-		{name: "an answer without the instance is confirmed by a describe",
+		{name: "a terminate answer without the instance is confirmed by a describe",
 			api:           &fakeEC2{describeSeq: []*ec2.DescribeInstancesOutput{instanceIn("i-9", ec2types.InstanceStateNameTerminated)}},
 			wantDescribes: 1},
-		{name: "an instance that vanishes while shutting down counts as terminated",
-			api:           &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameShuttingDown)},
+		{name: "an instance EC2 stops knowing while it shuts down counts as terminated",
+			api:           &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameShuttingDown), describeErr: notFound},
 			wantDescribes: 1},
+		{name: "a describe that fails, leaves the instance out or has no state is not an answer",
+			api: &fakeEC2{terminateOut: terminating(ec2types.InstanceStateNameShuttingDown), describeErr: throttled,
+				describeSeq: []*ec2.DescribeInstancesOutput{nil, {}, {Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{{InstanceId: aws.String("i-9")}}}}},
+					instanceIn("i-other", ec2types.InstanceStateNameTerminated), instanceIn("i-9", ec2types.InstanceStateNameTerminated)}},
+			wantDescribes: 5},
 		{name: "an instance EC2 no longer knows counts as terminated",
-			api: &fakeEC2{terminateErr: &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}}},
+			api: &fakeEC2{terminateErr: notFound}},
 		{name: "other failures are reported",
 			api: &fakeEC2{terminateErr: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}}, wantErr: true},
 	}
@@ -499,30 +514,46 @@ func TestWorkflowOfReadsTheLaunchTags(t *testing.T) {
 		return &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{i}}}}
 	}
 	tests := []struct {
-		name string
-		out  *ec2.DescribeInstancesOutput
-		want InstanceOwner
+		name    string
+		out     *ec2.DescribeInstancesOutput
+		err     error
+		want    InstanceOwner
+		wantErr bool
 	}{
-		{"launched by a node workflow of this cluster", instance(ClusterTagKey("lab"), "owned", TagWorkflowID, "node/default-abcde"),
-			InstanceOwner{ID: "i-3", Found: true, WorkflowID: "node/default-abcde", State: "running"}},
-		{"a workflow tag without this cluster's tag is not proof", instance(ClusterTagKey("other"), "owned", TagWorkflowID, "node/default-abcde"),
-			InstanceOwner{ID: "i-3", Found: true, State: "running"}},
-		{"a Karpenter's instance", instance(ClusterTagKey("lab"), "owned", "karpenter.sh/nodepool", "default"),
-			InstanceOwner{ID: "i-3", Found: true, State: "running"}},
-		{"an instance EC2 no longer knows", nil, InstanceOwner{}},
+		{name: "launched by a node workflow of this cluster", out: instance(ClusterTagKey("lab"), "owned", TagWorkflowID, "node/default-abcde"),
+			want: InstanceOwner{ID: "i-3", Found: true, WorkflowID: "node/default-abcde", State: "running"}},
+		{name: "a workflow tag without this cluster's tag is not proof", out: instance(ClusterTagKey("other"), "owned", TagWorkflowID, "node/default-abcde"),
+			want: InstanceOwner{ID: "i-3", Found: true, State: "running"}},
+		{name: "a Karpenter's instance", out: instance(ClusterTagKey("lab"), "owned", "karpenter.sh/nodepool", "default"),
+			want: InstanceOwner{ID: "i-3", Found: true, State: "running"}},
+		{name: "an instance EC2 no longer knows", err: &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}, want: InstanceOwner{ID: "i-3"}},
+		{name: "an answer that leaves the instance out proves nothing", out: &ec2.DescribeInstancesOutput{}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := InstanceOwners{EC2: &EC2{API: &fakeEC2{describeOut: tt.out}, ClusterName: "lab"}}.WorkflowOf(context.Background(), "i-3")
-			if err != nil || got != tt.want {
-				t.Errorf("WorkflowOf = %+v, %v; want %+v", got, err, tt.want)
+			api := &fakeEC2{describeOut: tt.out, describeErr: tt.err}
+			got, err := InstanceOwners{EC2: &EC2{API: api, ClusterName: "lab"}}.WorkflowOf(context.Background(), "i-3")
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("WorkflowOf = %+v, %v; want %+v, error: %v", got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
 }
 
 func TestLaunchedByAsksForTheWorkflowsLiveInstancesOfThisCluster(t *testing.T) {
-	api := &fakeEC2{describeOut: instanceIn("i-5", ec2types.InstanceStateNameRunning)}
+	tagged := func(id string, tags ...string) ec2types.Instance {
+		i := ec2types.Instance{InstanceId: aws.String(id), State: &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning}}
+		for k := 0; k < len(tags); k += 2 {
+			i.Tags = append(i.Tags, ec2types.Tag{Key: aws.String(tags[k]), Value: aws.String(tags[k+1])})
+		}
+		return i
+	}
+	api := &fakeEC2{describeOut: &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{
+		tagged("i-5", ClusterTagKey("lab"), "owned", TagWorkflowID, "node/default-abcde"),
+		// What a filter let through by mistake is checked again: the watcher terminates the answer.
+		tagged("i-6", TagWorkflowID, "node/default-abcde"),
+		tagged("i-7", ClusterTagKey("lab"), "owned", TagWorkflowID, "node/default-zzzzz"),
+	}}}}}
 	got, err := InstanceOwners{EC2: &EC2{API: api, ClusterName: "lab"}}.LaunchedBy(context.Background(), "node/default-abcde")
 	if err != nil {
 		t.Fatalf("LaunchedBy: %v", err)

@@ -109,19 +109,19 @@ func drainOptions(limit time.Duration) workflow.ActivityOptions {
 	}
 }
 
-// terminateOptions: an instance left running costs money, so termination keeps trying for
-// an hour. One attempt waits while EC2 shuts the instance down, which takes minutes at worst;
-// its heartbeats tell a dead worker from a slow shutdown.
+// terminateOptions: termination keeps trying until EC2 says terminated, as Karpenter's does:
+// giving up would leave an instance that may still run, and its Node and NodeClaim, with
+// nothing left to clean them up. Meanwhile the workflow shows Terminating and the pending
+// activity its last failure. One attempt waits while EC2 shuts the instance down, minutes at
+// worst; its heartbeats tell a dead worker from a slow shutdown.
 func terminateOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		ScheduleToCloseTimeout: time.Hour,
-		StartToCloseTimeout:    10 * time.Minute,
-		HeartbeatTimeout:       time.Minute,
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    time.Minute,
-			MaximumAttempts:    100,
 		},
 	}
 }
