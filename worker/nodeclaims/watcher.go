@@ -54,6 +54,7 @@ type Watcher struct {
 
 	claims, nodes cache.SharedIndexInformer
 	queue         workqueue.TypedRateLimitingInterface[item]
+	recheck       time.Duration // recheckAfter; shorter in tests
 
 	mu sync.Mutex
 	// asked holds the UIDs of deleted objects whose workflow was already asked to drain, so
@@ -81,7 +82,8 @@ func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2
 		nodes:  informers.NewSharedInformerFactory(kube, 0).Core().V1().Nodes().Informer(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
 			workqueue.TypedRateLimitingQueueConfig[item]{Name: "nodeclaim-deletion"}),
-		asked: map[types.UID]bool{},
+		asked:   map[types.UID]bool{},
+		recheck: recheckAfter,
 	}
 	_, _ = w.claims.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.onObject(obj) },
@@ -181,7 +183,7 @@ func (w *Watcher) deleted(ctx context.Context, claim string) error {
 	if err != nil {
 		return err
 	}
-	recheck := func() { w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, recheckAfter) }
+	recheck := func() { w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, w.recheck) }
 	switch {
 	case running && leaving(phase):
 		recheck() // the workflow is taking the node down already, and deletes it itself
@@ -258,6 +260,13 @@ func (w *Watcher) releaseOrphans(ctx context.Context, claim string, objects []me
 		if running {
 			waiting = true
 			continue
+		}
+		if _, isClaim := o.(*unstructured.Unstructured); isClaim {
+			// As Karpenter does, a NodeClaim goes with its Node: left behind, it would stay
+			// NotReady for good with nothing left to delete it.
+			if err := w.deleteNodesOf(ctx, claim, instanceOf(o)); err != nil {
+				return waiting, err
+			}
 		}
 		if err := w.release(ctx, o); err != nil {
 			return waiting, err
@@ -359,6 +368,25 @@ func (w *Watcher) deletingObjects(claim string) []metav1.Object {
 		}
 	}
 	return out
+}
+
+// deleteNodesOf deletes the claim's Nodes not yet being deleted, those on the claim's instance
+// when it names one; their own deletion comes back to the watcher, which releases them once
+// their instance is terminated.
+func (w *Watcher) deleteNodesOf(ctx context.Context, claim, instanceID string) error {
+	for _, obj := range w.nodes.GetStore().List() {
+		n := obj.(*corev1.Node)
+		if n.Labels[v1.LabelNodeClaim] != claim || !w.ours(n) || n.DeletionTimestamp != nil ||
+			(instanceID != "" && instanceOf(n) != instanceID) {
+			continue
+		}
+		err := w.kube.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &n.UID}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("delete node %s of orphaned NodeClaim %s: %w", n.Name, claim, err)
+		}
+		w.log.Info("deleted the Node of an orphaned NodeClaim", "claim", claim, "node", n.Name)
+	}
+	return nil
 }
 
 // release removes the termination finalizer, letting the deletion finish.

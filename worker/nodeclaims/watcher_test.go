@@ -10,10 +10,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -44,7 +46,7 @@ type fakeInstances struct {
 func (f *fakeInstances) WorkflowOf(_ context.Context, id string) (activities.InstanceOwner, error) {
 	owner, found := f.owner[id]
 	if !found {
-		return activities.InstanceOwner{}, nil
+		return activities.InstanceOwner{ID: id}, nil
 	}
 	return activities.InstanceOwner{ID: id, Found: true, WorkflowID: owner, State: f.stateOf(id)}, nil
 }
@@ -257,14 +259,34 @@ func TestDeletedNodeClaimsGoThroughTheirWorkflow(t *testing.T) {
 		}
 		tc.AssertNotCalled(t, "SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything)
 	})
-	t.Run("no workflow: the watcher terminates and releases", func(t *testing.T) {
+	t.Run("no workflow: the watcher terminates, looks again until terminated, then releases the claim and deletes its Node", func(t *testing.T) {
 		tc := &mocks.Client{}
 		tc.On("DescribeWorkflowExecution", mock.Anything, "node/p-aaaaa", "").Return(nil, serviceerror.NewNotFound("workflow not found"))
 		ec2 := &fakeInstances{owner: map[string]string{"i-1": "node/p-aaaaa"}, state: map[string]string{}}
 		claim := deletingClaim("p-aaaaa", "karpenter.k8s.aws", "i-1", true)
-		w, dyn, kube := watcherOn(t, "karpenter.k8s.aws", tc, ec2, claim)
+		live := func(name, instance string) *corev1.Node {
+			n := deletingNode(name, "p-aaaaa", instance)
+			n.DeletionTimestamp, n.UID = nil, types.UID(name)
+			return n
+		}
+		w, dyn, kube := watcherOn(t, "karpenter.k8s.aws", tc, ec2, claim, live("ip-1", "i-1"), live("ip-stray", "i-2"))
+		w.recheck = time.Millisecond
 		if err := w.deleted(ctx, "p-aaaaa"); err != nil {
 			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); w.queue.Len() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		if w.queue.Len() != 1 {
+			t.Fatalf("%d items queued while the instance shuts down, want the claim looked at again", w.queue.Len())
+		}
+		if it, _ := w.queue.Get(); it != (item{claim: "p-aaaaa", kind: kindDeleted}) {
+			t.Fatalf("queued %+v, want the claim's deletion", it)
+		} else {
+			w.queue.Done(it)
+		}
+		if !finalizersLeft(t, dyn, kube, claim) || !nodeExists(t, kube, "ip-1") {
+			t.Fatal("released the claim or deleted its Node while the instance still shuts down")
 		}
 		ec2.finish()
 		if err := w.deleted(ctx, "p-aaaaa"); err != nil {
@@ -273,7 +295,24 @@ func TestDeletedNodeClaimsGoThroughTheirWorkflow(t *testing.T) {
 		if !slices.Equal(ec2.terminated, []string{"i-1"}) || finalizersLeft(t, dyn, kube, claim) {
 			t.Errorf("terminated %v, finalizer left %v; want i-1 terminated and the NodeClaim released", ec2.terminated, finalizersLeft(t, dyn, kube, claim))
 		}
+		if nodeExists(t, kube, "ip-1") || !nodeExists(t, kube, "ip-stray") {
+			t.Errorf("ip-1 exists %v, ip-stray exists %v; want the claim's Node deleted and one on another instance kept",
+				nodeExists(t, kube, "ip-1"), nodeExists(t, kube, "ip-stray"))
+		}
+		time.Sleep(20 * w.recheck)
+		if n := w.queue.Len(); n != 0 {
+			t.Errorf("%d items queued after the release, want none", n)
+		}
 	})
+}
+
+func nodeExists(t *testing.T, kube *fake.Clientset, name string) bool {
+	t.Helper()
+	_, err := kube.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
 }
 
 func TestInstanceOfReadsProviderIDs(t *testing.T) {
