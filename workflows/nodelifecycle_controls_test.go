@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -19,7 +20,10 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/nodewright/nodewright/activities"
+	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 // Tests of a Ready node's controls: expiration, the operator's drain, cancelDrain,
@@ -671,6 +675,46 @@ func TestNodeLifecycleContinueAsNewCarriesState(t *testing.T) {
 				t.Errorf("restore carries disruption %+v, want none", d)
 			case tt.wantSource != "" && (d == nil || d.Source != tt.wantSource || d.Reason != tt.wantReason || !d.StartsAt.Equal(r.start.Add(tt.wantStartsAt))):
 				t.Errorf("restore carries disruption %+v, want %s %q starting %s after launch", d, tt.wantSource, tt.wantReason, tt.wantStartsAt)
+			}
+		})
+	}
+}
+
+// A restored run brings its Node up to date (labels, finalizer) before serving, without
+// putting back a taint someone removed since registration, and serves even when the Node
+// cannot be reached: a drain signalled then still drains and terminates the node.
+func TestRestoredRunCatchesUpItsNodeWithoutTaintsAndServesWhateverHappens(t *testing.T) {
+	for _, syncErr := range []error{nil, errors.New("node unreachable")} {
+		t.Run(fmt.Sprintf("sync error %v", syncErr), func(t *testing.T) {
+			first := newControlsRun(t)
+			in := continuedInput(t, first, func() { wakeWithCancelDrain(first) })
+			in.Claim.Taints = []corev1.Taint{{Key: "team", Value: "ml", Effect: corev1.TaintEffectNoSchedule}}
+
+			r := newControlsRun(t)
+			r.startAt(first.start.Add(10 * time.Minute))
+			var syncs []activities.SyncRequest
+			r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, req activities.SyncRequest) error {
+					syncs = append(syncs, req)
+					return syncErr
+				})
+			r.happyPath()
+			r.signalAt(time.Minute, SignalDrain, DrainRequest{Reason: "upgrade"})
+			r.env.ExecuteWorkflow(NodeLifecycleWorkflow, in)
+
+			if len(syncs) == 0 {
+				t.Fatal("the restored run did not sync its Node")
+			}
+			for _, req := range syncs {
+				if req.NodeName != testNode || len(req.Taints) != 0 || req.Labels[v1.LabelNodeClaim] != testClaim {
+					t.Errorf("sync %+v: want node %s, its labels and no taints", req, testNode)
+				}
+			}
+			if syncErr != nil && len(syncs) > 3 {
+				t.Errorf("a failing sync was tried %d times, want a few quick tries", len(syncs))
+			}
+			if final := r.finalState(t); final.Phase != PhaseTerminated {
+				t.Errorf("final phase %s, want Terminated by the drain", final.Phase)
 			}
 		})
 	}
