@@ -54,7 +54,8 @@ type Watcher struct {
 
 	claims, nodes cache.SharedIndexInformer
 	queue         workqueue.TypedRateLimitingInterface[item]
-	recheck       time.Duration // recheckAfter; shorter in tests
+	// recheck and recheckShutdown are recheckAfter and recheckShutdownAfter; shorter in tests.
+	recheck, recheckShutdown time.Duration
 
 	mu sync.Mutex
 	// asked holds the UIDs of deleted objects whose workflow was already asked to drain, so
@@ -83,7 +84,7 @@ func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
 			workqueue.TypedRateLimitingQueueConfig[item]{Name: "nodeclaim-deletion"}),
 		asked:   map[types.UID]bool{},
-		recheck: recheckAfter,
+		recheck: recheckAfter, recheckShutdown: recheckShutdownAfter,
 	}
 	_, _ = w.claims.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.onObject(obj) },
@@ -171,9 +172,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 // forgotten.
 const recheckAfter = 30 * time.Second
 
+// recheckShutdownAfter is how soon an orphan whose instance shuts down is looked at again:
+// EC2 takes seconds to minutes, and the object should go soon after.
+const recheckShutdownAfter = 5 * time.Second
+
 // deleted asks the claim's workflow to drain the node, or, when no workflow is there to do
 // it, terminates the instance and releases the objects itself. While a workflow holds the
-// objects, or their instance is still shutting down, it looks again every recheckAfter.
+// objects, or their instance is still shutting down, it looks again later.
 func (w *Watcher) deleted(ctx context.Context, claim string) error {
 	objects := w.deletingObjects(claim)
 	if len(objects) == 0 {
@@ -183,18 +188,18 @@ func (w *Watcher) deleted(ctx context.Context, claim string) error {
 	if err != nil {
 		return err
 	}
-	recheck := func() { w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, w.recheck) }
+	recheck := func(after time.Duration) { w.queue.AddAfter(item{claim: claim, kind: kindDeleted}, after) }
 	switch {
 	case running && leaving(phase):
-		recheck() // the workflow is taking the node down already, and deletes it itself
+		recheck(w.recheck) // the workflow is taking the node down already, and deletes it itself
 		return nil
 	case running:
-		recheck()
+		recheck(w.recheck)
 		return w.askToDrain(ctx, claim, objects)
 	}
 	waiting, err := w.releaseOrphans(ctx, claim, objects)
 	if waiting {
-		recheck()
+		recheck(w.recheckShutdown)
 	}
 	return err
 }

@@ -270,7 +270,7 @@ func TestDeletedNodeClaimsGoThroughTheirWorkflow(t *testing.T) {
 			return n
 		}
 		w, dyn, kube := watcherOn(t, "karpenter.k8s.aws", tc, ec2, claim, live("ip-1", "i-1"), live("ip-stray", "i-2"))
-		w.recheck = time.Millisecond
+		w.recheckShutdown = time.Millisecond
 		if err := w.deleted(ctx, "p-aaaaa"); err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +299,7 @@ func TestDeletedNodeClaimsGoThroughTheirWorkflow(t *testing.T) {
 			t.Errorf("ip-1 exists %v, ip-stray exists %v; want the claim's Node deleted and one on another instance kept",
 				nodeExists(t, kube, "ip-1"), nodeExists(t, kube, "ip-stray"))
 		}
-		time.Sleep(20 * w.recheck)
+		time.Sleep(20 * w.recheckShutdown)
 		if n := w.queue.Len(); n != 0 {
 			t.Errorf("%d items queued after the release, want none", n)
 		}
