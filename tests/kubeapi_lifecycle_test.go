@@ -128,8 +128,14 @@ func TestDeletingANodeClaimOrANodeDrainsThroughTheWorkflow(t *testing.T) {
 				}
 				return false, "not yet"
 			})
-			st := e.nodeState(claim)
-			if st.Phase != workflows.PhaseTerminated || st.Disruption == nil || st.Disruption.Source != workflows.SourceManual ||
+			// The object goes once the instance is terminated; the workflow then releases the
+			// rest and ends a moment later.
+			var st workflows.NodeState
+			e.eventually("the node workflow ends", time.Minute, func() (bool, string) {
+				st = e.nodeState(claim)
+				return st.Phase == workflows.PhaseTerminated, "phase " + string(st.Phase)
+			})
+			if st.Disruption == nil || st.Disruption.Source != workflows.SourceManual ||
 				st.Disruption.Reason != strings.ToLower(kindName(what))+" deleted" {
 				t.Errorf("workflow state %s, disruption %+v; want a manual drain for the deletion", st.Phase, st.Disruption)
 			}
@@ -137,6 +143,40 @@ func TestDeletingANodeClaimOrANodeDrainsThroughTheWorkflow(t *testing.T) {
 			replayHistory(t, e.ctx, workflows.NodeWorkflowID(claim), workflows.NodeLifecycleWorkflow, "nodelifecycle_"+what+"deleted_history.json")
 		})
 	}
+}
+
+// A NodeClaim whose workflow an operator terminated by hand in the Temporal UI has no one to
+// drain it: deleted, the worker terminates its instance itself (its tags prove it is the
+// claim's), releases the NodeClaim once EC2 says terminated, and deletes its Node.
+func TestDeletingAnOrphanedNodeClaimTerminatesItsInstance(t *testing.T) {
+	e := startAPIEnv(t, poolYAML("del-orphan", "", "consolidateAfter: Never"))
+	e.deploy("web", 1, "500m")
+	used := e.allBound(1)
+	var node string
+	for n := range used {
+		node = n
+	}
+	claim := claimsOf(t, e, used)[node]
+	instanceID := e.nodeState(claim).InstanceID
+	if err := e.op.Client.TerminateWorkflow(e.ctx, workflows.NodeWorkflowID(claim), "", "terminated by hand"); err != nil {
+		t.Fatalf("terminate node/%s: %v", claim, err)
+	}
+
+	gone := watchUntilGone(t, e, "nodeclaim", node, claim, instanceID)
+	if err := dynamicClient(t).Resource(v1.NodeClaimResource).Delete(e.ctx, claim, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete nodeclaim: %v", err)
+	}
+	result := <-gone
+	if result.err != "" {
+		t.Fatal(result.err)
+	}
+	if result.stateWhenGone != ec2sim.StateTerminated {
+		t.Errorf("the orphaned NodeClaim was gone while instance %s was %q, want terminated", instanceID, result.stateWhenGone)
+	}
+	e.eventually("the orphan's Node is gone", time.Minute, func() (bool, string) {
+		_, err := lab.Kube.Client.CoreV1().Nodes().Get(e.ctx, node, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprintf("get node %s: %v", node, err)
+	})
 }
 
 func kindName(what string) string {
