@@ -91,15 +91,7 @@ func TestDeletedNodePoolsNodesDrainAndGo(t *testing.T) {
 func TestDeletingANodeClaimOrANodeDrainsThroughTheWorkflow(t *testing.T) {
 	for _, what := range []string{"nodeclaim", "node"} {
 		t.Run(what, func(t *testing.T) {
-			e := startAPIEnv(t, poolYAML("del-"+what, "", "consolidateAfter: Never"))
-			e.deploy("web", 1, "500m")
-			used := e.allBound(1)
-			var node string
-			for n := range used {
-				node = n
-			}
-			claim := claimsOf(t, e, used)[node]
-			instanceID := e.nodeState(claim).InstanceID
+			e, node, claim, instanceID := oneNodeOf(t, "del-"+what)
 
 			// Sample the object and the instance from now until the object is gone: it may never
 			// be gone while the instance still runs.
@@ -149,15 +141,7 @@ func TestDeletingANodeClaimOrANodeDrainsThroughTheWorkflow(t *testing.T) {
 // drain it: deleted, the worker terminates its instance itself (its tags prove it is the
 // claim's), releases the NodeClaim once EC2 says terminated, and deletes its Node.
 func TestDeletingAnOrphanedNodeClaimTerminatesItsInstance(t *testing.T) {
-	e := startAPIEnv(t, poolYAML("del-orphan", "", "consolidateAfter: Never"))
-	e.deploy("web", 1, "500m")
-	used := e.allBound(1)
-	var node string
-	for n := range used {
-		node = n
-	}
-	claim := claimsOf(t, e, used)[node]
-	instanceID := e.nodeState(claim).InstanceID
+	e, node, claim, instanceID := oneNodeOf(t, "del-orphan")
 	if err := e.op.Client.TerminateWorkflow(e.ctx, workflows.NodeWorkflowID(claim), "", "terminated by hand"); err != nil {
 		t.Fatalf("terminate node/%s: %v", claim, err)
 	}
@@ -177,6 +161,20 @@ func TestDeletingAnOrphanedNodeClaimTerminatesItsInstance(t *testing.T) {
 		_, err := lab.Kube.Client.CoreV1().Nodes().Get(e.ctx, node, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), fmt.Sprintf("get node %s: %v", node, err)
 	})
+}
+
+// oneNodeOf applies a NodePool named pool that never consolidates and runs one pod on it: the
+// node it gets, its claim and its instance.
+func oneNodeOf(t *testing.T, pool string) (e *env, node, claim, instanceID string) {
+	t.Helper()
+	e = startAPIEnv(t, poolYAML(pool, "", "consolidateAfter: Never"))
+	e.deploy("web", 1, "500m")
+	used := e.allBound(1)
+	for n := range used {
+		node = n
+	}
+	claim = claimsOf(t, e, used)[node]
+	return e, node, claim, e.nodeState(claim).InstanceID
 }
 
 func kindName(what string) string {
