@@ -342,20 +342,33 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 	return nil
 }
 
-// fail cleans up whatever was created, tells the provisioner so it can plan the claim's
-// pods again, and ends the workflow in phase Failed.
+// changeFailBeforeCleanUp versions fail: the provisioner hears of a failed claim, and the
+// phase says Terminating, before the clean-up, which waits until EC2 says terminated and
+// retries as long as it takes; the claim's pods need not wait for it.
+const changeFailBeforeCleanUp = "claim-failed-before-clean-up"
+
+// fail tells the provisioner so it can plan the claim's pods again, cleans up whatever was
+// created, and ends the workflow in phase Failed.
 func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (NodeLifecycleResult, error) {
 	reason := fmt.Sprintf("%s failed: %v", stage, cause)
 	n.state.LastError = reason
 	// Clean-up must run even when the failure is the workflow's own cancellation.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	failed := ClaimFailed{Claim: n.claim.Name, Pods: n.claim.Pods, Reason: reason, Unavailable: n.unavailable}
+	toldFirst := workflow.GetVersion(dctx, changeFailBeforeCleanUp, workflow.DefaultVersion, 1) >= 1
+	if toldFirst {
+		n.signalProvisioner(dctx, SignalClaimFailed, failed)
+		if n.state.InstanceID != "" {
+			n.setPhase(dctx, PhaseTerminating)
+		}
+	}
 	if err := n.cleanUp(dctx); err != nil {
 		n.state.LastError = reason + "; clean-up: " + err.Error()
 	}
 	n.setPhase(dctx, PhaseFailed)
-	n.signalProvisioner(dctx, SignalClaimFailed, ClaimFailed{
-		Claim: n.claim.Name, Pods: n.claim.Pods, Reason: reason, Unavailable: n.unavailable,
-	})
+	if !toldFirst {
+		n.signalProvisioner(dctx, SignalClaimFailed, failed)
+	}
 	if temporal.IsCanceledError(cause) {
 		return NodeLifecycleResult{}, cause
 	}

@@ -330,6 +330,26 @@ func TestNodeLifecycleFailures(t *testing.T) {
 	}
 }
 
+// A failed claim's pods need not wait for its instance to finish terminating, which may take
+// long: the provisioner is told first, and the node shows Terminating meanwhile.
+func TestFailedClaimIsReportedBeforeItsCleanUp(t *testing.T) {
+	r := newNodeRun(t)
+	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).After(time.Hour).Return(nil)
+	var during NodeState
+	var failedDuring int
+	r.at(30*time.Minute, func() { during, failedDuring = r.query(t), len(r.failed) })
+	r.execute()
+
+	if failedDuring != 1 || during.Phase != PhaseTerminating {
+		t.Errorf("while the instance terminates: %d claim-failed signals, phase %s; want 1 and Terminating", failedDuring, during.Phase)
+	}
+	if st := r.query(t); st.Phase != PhaseFailed || len(r.failed) != 1 {
+		t.Errorf("in the end: phase %s, %d claim-failed signals; want Failed and still 1", st.Phase, len(r.failed))
+	}
+}
+
 // scheduleToCloseTimeout is what a waiting activity fails with when its limit passes. (The
 // test environment does not enforce activity timeouts on mocks, so the mock returns it.)
 func scheduleToCloseTimeout() error {
