@@ -313,7 +313,7 @@ func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
 			return fmt.Errorf("wait for %s to terminate (last seen: %s): %w", instanceID, status, err)
 		}
 		wait = min(2*wait, lastTerminatePoll)
-		inst, err := e.owner(ctx, instanceID)
+		inst, err := e.ownerWithin(ctx, instanceID, describeTimeout)
 		switch {
 		case err != nil:
 			status = "could not be described: " + err.Error()
@@ -327,6 +327,16 @@ func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
 	}
 	return nil
 }
+
+// ownerWithin is owner bounded by d, so one hung call cannot outlast the heartbeat timeout.
+func (e *EC2) ownerWithin(ctx context.Context, instanceID string, d time.Duration) (InstanceOwner, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return e.owner(ctx, instanceID)
+}
+
+// describeTimeout bounds each look while Terminate waits: well under its heartbeat timeout.
+const describeTimeout = 20 * time.Second
 
 // stateGone stands for an instance EC2 answers NotFound for: terminated so long ago that it
 // no longer lists it, or never launched.
@@ -358,7 +368,8 @@ func (e *EC2) startTerminating(ctx context.Context, instanceID string) (state st
 	case isInstanceNotFound(err):
 		return stateGone, nil
 	case err != nil:
-		return "", classifyAPIError("terminate "+instanceID, err)
+		// Retryable whatever the code: the workflow keeps trying until the instance is gone.
+		return "", fmt.Errorf("terminate %s: %w", instanceID, err)
 	}
 	for _, c := range out.TerminatingInstances {
 		if aws.ToString(c.InstanceId) == instanceID && c.CurrentState != nil {
