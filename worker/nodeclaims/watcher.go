@@ -269,7 +269,7 @@ func (w *Watcher) releaseOrphans(ctx context.Context, claim string, objects []me
 		if _, isClaim := o.(*unstructured.Unstructured); isClaim {
 			// As Karpenter does, a NodeClaim goes with its Node: left behind, it would stay
 			// NotReady for good with nothing left to delete it.
-			if err := w.deleteNodesOf(ctx, claim, instanceOf(o)); err != nil {
+			if err := w.deleteNodesOf(ctx, claim, want); err != nil {
 				return waiting, err
 			}
 		}
@@ -375,21 +375,31 @@ func (w *Watcher) deletingObjects(claim string) []metav1.Object {
 	return out
 }
 
-// deleteNodesOf deletes the claim's Nodes not yet being deleted, those on the claim's instance
-// when it names one; their own deletion comes back to the watcher, which releases them once
-// their instance is terminated.
-func (w *Watcher) deleteNodesOf(ctx context.Context, claim, instanceID string) error {
+// deleteNodesOf deletes the claim's Nodes not yet being deleted whose instance EC2 says the
+// claim's workflow launched, or no longer knows; their own deletion comes back to the
+// watcher, which releases them once their instance is terminated.
+func (w *Watcher) deleteNodesOf(ctx context.Context, claim, workflowID string) error {
 	for _, obj := range w.nodes.GetStore().List() {
 		n := obj.(*corev1.Node)
-		if n.Labels[v1.LabelNodeClaim] != claim || !w.ours(n) || n.DeletionTimestamp != nil ||
-			(instanceID != "" && instanceOf(n) != instanceID) {
+		if n.Labels[v1.LabelNodeClaim] != claim || !w.ours(n) || n.DeletionTimestamp != nil || instanceOf(n) == "" {
 			continue
 		}
-		err := w.kube.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &n.UID}})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return fmt.Errorf("delete node %s of orphaned NodeClaim %s: %w", n.Name, claim, err)
+		owner, err := w.ec2.WorkflowOf(ctx, instanceOf(n))
+		if err != nil {
+			return fmt.Errorf("read instance %s of node %s: %w", instanceOf(n), n.Name, err)
 		}
-		w.log.Info("deleted the Node of an orphaned NodeClaim", "claim", claim, "node", n.Name)
+		if owner.Found && owner.WorkflowID != workflowID {
+			continue
+		}
+		// The UID precondition spares a Node of the same name registered since.
+		err = w.kube.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &n.UID}})
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		case err != nil:
+			return fmt.Errorf("delete node %s of orphaned NodeClaim %s: %w", n.Name, claim, err)
+		default:
+			w.log.Info("deleted the Node of an orphaned NodeClaim", "claim", claim, "node", n.Name)
+		}
 	}
 	return nil
 }
