@@ -26,8 +26,9 @@ test-unit:
 	$(GO) test -count=1 $(ENGINE_PKGS)
 
 # The lab's own packages and the end-to-end tests run real etcd, kube-apiserver,
-# kube-scheduler and Temporal in-process.
+# kube-scheduler and Temporal in-process; tests/moto runs our AWS calls against moto_server.
 test-lab:
+	@command -v moto_server >/dev/null || echo "moto tier skipped: moto_server is not on the PATH"
 	$(GO) test -count=1 -timeout 30m ./lab/kube/... ./lab/kubelet/... ./lab/temporal/... ./lab/stack/... ./lab/demo/... ./tests/...
 
 lint: verify-generated
