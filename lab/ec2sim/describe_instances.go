@@ -1,7 +1,6 @@
 package ec2sim
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 )
@@ -127,8 +126,6 @@ func toInstanceXML(r *record) instanceXML {
 	if r.CapacityType == CapacitySpot {
 		x.InstanceLifecycle = CapacitySpot
 	}
-	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
-		x.Tags = append(x.Tags, tagXML{Key: k, Value: r.Tags[k]})
-	}
+	x.Tags = tagsXML(r.Tags)
 	return x
 }

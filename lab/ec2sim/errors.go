@@ -16,6 +16,7 @@ const (
 	CodeInvalidInstanceIDNotFound    = "InvalidInstanceID.NotFound"
 	CodeInvalidInstanceIDMalformed   = "InvalidInstanceID.Malformed"
 	CodeInvalidSubnetIDNotFound      = "InvalidSubnetID.NotFound"
+	CodeInvalidGroupNotFound         = "InvalidGroup.NotFound"
 	CodeInvalidInstanceType          = "InvalidInstanceType"
 	CodeInvalidPaginationToken       = "InvalidPaginationToken"
 	CodeInsufficientInstanceCapacity = "InsufficientInstanceCapacity"

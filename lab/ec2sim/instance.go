@@ -74,13 +74,13 @@ func privateAddress(seq int) (ip, dnsName string) {
 	return ip, fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", third, fourth)
 }
 
-// subnetFor and zoneOfSubnet encode the sim's layout of one subnet per zone.
+// subnetFor names the default world's subnet in a zone.
 func subnetFor(zone string) string { return "subnet-" + zone }
 
 func (s *Sim) zoneOfSubnet(subnetID string) (string, bool) {
-	for _, z := range s.zones {
-		if subnetFor(z) == subnetID {
-			return z, true
+	for _, sn := range s.subnets {
+		if sn.ID == subnetID {
+			return sn.Zone, true
 		}
 	}
 	return "", false

@@ -1,21 +1,11 @@
 package ec2sim
 
-import (
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // instanceFilterField names the DescribeInstances filters the simulator understands.
 func instanceFilterField(name string) (filterField[*record], bool) {
-	if key, ok := strings.CutPrefix(name, "tag:"); ok {
-		return func(r *record) []string {
-			if v, ok := r.Tags[key]; ok {
-				return []string{v}
-			}
-			return nil
-		}, true
+	if f, ok := tagFilterField(name, func(r *record) map[string]string { return r.Tags }); ok {
+		return f, true
 	}
 	one := func(get func(*record) string) filterField[*record] {
 		return func(r *record) []string { return []string{get(r)} }
@@ -44,16 +34,6 @@ func instanceFilterField(name string) (filterField[*record], bool) {
 				return []string{CapacitySpot}
 			}
 			return nil
-		}, true
-	case "tag-key":
-		return func(r *record) []string { return slices.Sorted(maps.Keys(r.Tags)) }, true
-	case "tag-value":
-		return func(r *record) []string {
-			var values []string
-			for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
-				values = append(values, r.Tags[k])
-			}
-			return values
 		}, true
 	}
 	return nil, false

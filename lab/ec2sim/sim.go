@@ -22,6 +22,10 @@ type Options struct {
 	// AfterFunc schedules boot and shutdown completion; default time.AfterFunc. Tests swap it to
 	// finish them by hand instead of waiting on the wall clock. It must not run f before returning.
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// Subnets and SecurityGroups make up the VPC; default one subnet per zone (subnet-<zone>)
+	// and one security group, all tagged karpenter.sh/discovery=lab.
+	Subnets        []Subnet
+	SecurityGroups []SecurityGroup
 }
 
 // Sim is a simulated EC2 region serving the Query API. It is safe for concurrent use.
@@ -29,6 +33,8 @@ type Sim struct {
 	types     map[string]catalog.Type
 	typeNames []string // sorted, the DescribeInstanceTypes order
 	zones     []string
+	subnets   []Subnet        // fixed at New: read without the lock
+	groups    []SecurityGroup // fixed at New: read without the lock
 	bootDelay time.Duration
 	shutdown  time.Duration
 	clock     func() time.Time
@@ -77,6 +83,14 @@ func New(o Options) *Sim {
 	slices.Sort(s.typeNames)
 	if len(s.zones) == 0 {
 		s.zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+	}
+	s.subnets = slices.Clone(o.Subnets)
+	if len(s.subnets) == 0 {
+		s.subnets = defaultSubnets(s.zones)
+	}
+	s.groups = slices.Clone(o.SecurityGroups)
+	if len(s.groups) == 0 {
+		s.groups = defaultSecurityGroups()
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -174,6 +188,10 @@ func (s *Sim) dispatch(p params, requestID string) (any, *apiError) {
 		return s.terminateInstances(p, requestID)
 	case "DescribeInstanceTypes":
 		return s.describeInstanceTypes(p, requestID)
+	case "DescribeSubnets":
+		return s.describeSubnets(p, requestID)
+	case "DescribeSecurityGroups":
+		return s.describeSecurityGroups(p, requestID)
 	}
 	return nil, newAPIError(CodeInvalidAction, "The action %s is not valid for this web service.", action)
 }
