@@ -101,6 +101,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
+		poolCtl.ResolveWith(activities.Network{API: ec2Client})
 		deletions := nodeclaims.New(dyn, kube, tc, activities.InstanceOwners{EC2: ec2Acts}, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()

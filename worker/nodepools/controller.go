@@ -2,6 +2,7 @@ package nodepools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/nodewright/nodewright/activities"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -43,7 +45,25 @@ type Controller struct {
 
 	mu    sync.RWMutex
 	ready map[string]v1.NodePool
+
+	// network resolves the classes' subnets and security groups; nil leaves them unresolved.
+	network Network
 }
+
+// Network resolves an EC2NodeClass's subnet and security group selector terms
+// (activities.Network against EC2).
+type Network interface {
+	Subnets(ctx context.Context, terms []awsv1.SubnetSelectorTerm) ([]activities.Subnet, error)
+	SecurityGroups(ctx context.Context, terms []awsv1.SecurityGroupSelectorTerm) ([]activities.SecurityGroup, error)
+}
+
+// ResolveEvery is how often a class's subnets and security groups are looked up again, as
+// Karpenter does, so that a subnet tagged or filling up since is seen without an edit.
+const ResolveEvery = 5 * time.Minute
+
+// ResolveWith makes the controller resolve each EC2NodeClass's subnets and security groups
+// through network, on every change and every ResolveEvery. Call it before Run.
+func (c *Controller) ResolveWith(network Network) { c.network = network }
 
 // key names an object to reconcile.
 type key struct {
@@ -134,6 +154,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		<-ctx.Done()
 		c.queue.ShutDown()
 	}()
+	if c.network != nil {
+		go c.resolvePeriodically(ctx)
+	}
 	for {
 		k, shutdown := c.queue.Get()
 		if shutdown {
@@ -232,16 +255,33 @@ func (c *Controller) nodeClassCondition(ctx context.Context, u *unstructured.Uns
 		cond.Message = fmt.Sprintf("EC2NodeClass %s does not exist; kubectl apply one named %s", name, name)
 		return cond
 	}
-	if _, _, err := c.loader.StoredEC2NodeClass(ctx, obj.(*unstructured.Unstructured).DeepCopy().Object); err != nil {
+	classObj := obj.(*unstructured.Unstructured)
+	if _, _, err := c.loader.StoredEC2NodeClass(ctx, classObj.DeepCopy().Object); err != nil {
 		cond.Status, cond.Reason = metav1.ConditionFalse, "NodeClassInvalid"
 		cond.Message = fmt.Sprintf("EC2NodeClass %s is invalid: %v", name, err)
+		return cond
+	}
+	if c.network != nil && c.group == awsv1.Group {
+		// The class's Ready is this controller's own verdict on what the class resolves to.
+		var status awsv1.EC2NodeClassStatus
+		if raw, ok := classObj.Object["status"].(map[string]any); ok {
+			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status)
+		}
+		switch ready := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); {
+		case ready == nil || ready.ObservedGeneration != classObj.GetGeneration():
+			cond.Status, cond.Reason = metav1.ConditionUnknown, "NodeClassNotResolved"
+			cond.Message = fmt.Sprintf("EC2NodeClass %s has not been resolved yet", name)
+		case ready.Status != metav1.ConditionTrue:
+			cond.Status, cond.Reason = metav1.ConditionFalse, "NodeClassNotReady"
+			cond.Message = fmt.Sprintf("EC2NodeClass %s is not ready: %s", name, ready.Message)
+		}
 	}
 	return cond
 }
 
-// syncClass writes an EC2NodeClass's conditions. Nodewright does not resolve subnets,
-// security groups, AMIs or instance profiles yet: those conditions say so, and Ready tells
-// whether the class may be used.
+// syncClass writes an EC2NodeClass's conditions and what it resolves to. Subnets and
+// security groups are resolved (with a Network); AMIs and instance profiles are not yet, and
+// their conditions say so. Ready tells whether the class may be used.
 func (c *Controller) syncClass(ctx context.Context, name string) error {
 	if c.group != awsv1.Group {
 		return nil // beside a Karpenter, the EC2NodeClasses' status is Karpenter's to write
@@ -256,28 +296,104 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status)
 	}
 	generation := u.GetGeneration()
-	_, warnings, loadErr := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
-	conds := []metav1.Condition{
-		{Type: awsv1.ConditionValidationSucceeded, Status: metav1.ConditionTrue, Reason: "Valid", ObservedGeneration: generation},
-		{Type: awsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Accepted", Message: strings.Join(warnings, "; "), ObservedGeneration: generation},
-	}
-	for _, t := range []string{awsv1.ConditionSubnetsReady, awsv1.ConditionSecurityGroupsReady, awsv1.ConditionAMIsReady, awsv1.ConditionInstanceProfileReady} {
-		conds = append(conds, metav1.Condition{Type: t, Status: metav1.ConditionUnknown, Reason: "NotResolvedYet", ObservedGeneration: generation,
-			Message: "Nodewright does not resolve this yet; nodes launch into the worker's zones with its launch template"})
-	}
-	if loadErr != nil {
-		conds[0].Status, conds[0].Reason, conds[0].Message = metav1.ConditionFalse, "Invalid", loadErr.Error()
-		conds[1].Status, conds[1].Reason, conds[1].Message = metav1.ConditionFalse, "ValidationFailed", loadErr.Error()
-		c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "ValidationFailed", "Validating", "EC2NodeClass %s is invalid: %v", name, loadErr)
-	}
+	class, warnings, loadErr := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
 	next := status.DeepCopy()
+	validation := metav1.Condition{Type: awsv1.ConditionValidationSucceeded, Status: metav1.ConditionTrue, Reason: "Valid", ObservedGeneration: generation}
+	ready := metav1.Condition{Type: awsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Accepted", Message: strings.Join(warnings, "; "), ObservedGeneration: generation}
+	var conds []metav1.Condition
+	var resolveErr error
+	unresolved := []string{awsv1.ConditionAMIsReady, awsv1.ConditionInstanceProfileReady}
+	if c.network != nil && loadErr == nil {
+		conds, resolveErr = c.resolveNetwork(ctx, class, next, generation)
+	} else {
+		unresolved = append([]string{awsv1.ConditionSubnetsReady, awsv1.ConditionSecurityGroupsReady}, unresolved...)
+	}
+	for _, t := range unresolved {
+		conds = append(conds, metav1.Condition{Type: t, Status: metav1.ConditionUnknown, Reason: "NotResolvedYet", ObservedGeneration: generation,
+			Message: "Nodewright does not resolve this yet; nodes launch with the worker's launch template"})
+	}
+	var notReady []string
 	for _, cond := range conds {
+		if cond.Status == metav1.ConditionFalse {
+			notReady = append(notReady, cond.Type+"=False: "+cond.Message)
+		}
+	}
+	switch {
+	case loadErr != nil:
+		validation.Status, validation.Reason, validation.Message = metav1.ConditionFalse, "Invalid", loadErr.Error()
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "ValidationFailed", loadErr.Error()
+		c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "ValidationFailed", "Validating", "EC2NodeClass %s is invalid: %v", name, loadErr)
+	case len(notReady) > 0:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "UnhealthyDependents", strings.Join(notReady, "; ")
+		if was := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); was == nil || was.Message != ready.Message {
+			c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "NodeClassNotReady", "Resolving", "EC2NodeClass %s is not ready: %s", name, ready.Message)
+		}
+	}
+	for _, cond := range append([]metav1.Condition{validation, ready}, conds...) {
 		apimeta.SetStatusCondition(&next.Conditions, cond)
 	}
-	if equality.Semantic.DeepEqual(&status, next) {
-		return nil
+	if !equality.Semantic.DeepEqual(&status, next) {
+		if err := c.patchStatus(ctx, u, awsv1.EC2NodeClassResource.Resource, next); err != nil {
+			return errors.Join(resolveErr, err)
+		}
 	}
-	return c.patchStatus(ctx, u, awsv1.EC2NodeClassResource.Resource, next)
+	return resolveErr
+}
+
+// resolvePeriodically queues every class each ResolveEvery.
+func (c *Controller) resolvePeriodically(ctx context.Context) {
+	tick := time.NewTicker(ResolveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			for _, obj := range c.classes.GetStore().List() {
+				c.enqueue(awsv1.KindEC2NodeClass, obj)
+			}
+		}
+	}
+}
+
+// resolveNetwork looks up the class's subnets and security groups into status and returns
+// their conditions. An EC2 failure is returned too, so the class is looked at again soon;
+// status keeps what an earlier lookup found.
+func (c *Controller) resolveNetwork(ctx context.Context, class *awsv1.EC2NodeClass, status *awsv1.EC2NodeClassStatus, generation int64) ([]metav1.Condition, error) {
+	subnets, subnetErr := c.network.Subnets(ctx, class.Spec.SubnetSelectorTerms)
+	if subnetErr == nil {
+		status.Subnets = nil
+		for _, s := range subnets {
+			status.Subnets = append(status.Subnets, awsv1.Subnet{ID: s.ID, Zone: s.Zone, ZoneID: s.ZoneID})
+		}
+	}
+	groups, groupErr := c.network.SecurityGroups(ctx, class.Spec.SecurityGroupSelectorTerms)
+	if groupErr == nil {
+		status.SecurityGroups = nil
+		for _, g := range groups {
+			status.SecurityGroups = append(status.SecurityGroups, awsv1.SecurityGroup{ID: g.ID, Name: g.Name})
+		}
+	}
+	return []metav1.Condition{
+		resolvedCondition(awsv1.ConditionSubnetsReady, "Subnets", len(subnets), subnetErr, generation,
+			"no subnet matches spec.subnetSelectorTerms; tag the cluster's subnets as the terms say, or change the terms"),
+		resolvedCondition(awsv1.ConditionSecurityGroupsReady, "SecurityGroups", len(groups), groupErr, generation,
+			"no security group matches spec.securityGroupSelectorTerms; tag the nodes' security group as the terms say, or change the terms"),
+	}, errors.Join(subnetErr, groupErr)
+}
+
+// resolvedCondition is a selector's condition: False with EC2's error when the lookup failed,
+// False with the fix when nothing matched, True otherwise. Reasons are Karpenter's
+// <What>Ready, <What>NotFound, and <What>NotResolved for a failed lookup.
+func resolvedCondition(typ, what string, found int, err error, generation int64, fix string) metav1.Condition {
+	cond := metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: what + "Ready", ObservedGeneration: generation}
+	switch {
+	case err != nil:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, what+"NotResolved", err.Error()
+	case found == 0:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, what+"NotFound", fix
+	}
+	return cond
 }
 
 func (c *Controller) setReady(name string, pool *v1.NodePool) {

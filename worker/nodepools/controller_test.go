@@ -53,8 +53,14 @@ func object(t *testing.T, doc string) *unstructured.Unstructured {
 	return u
 }
 
-// run starts a controller over the objects and waits until it has reconciled them.
+// run starts a controller over the objects.
 func run(t *testing.T, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
+	t.Helper()
+	return runWith(t, nil, objs...)
+}
+
+// runWith starts a controller that resolves classes through network (nil: it does not).
+func runWith(t *testing.T, network Network, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
 	t.Helper()
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		v1.NodePoolResource: "NodePoolList", v1.NodeClaimResource: "NodeClaimList", awsv1.EC2NodeClassResource: "EC2NodeClassList",
@@ -65,6 +71,9 @@ func run(t *testing.T, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDy
 	}
 	rec := events.NewFakeRecorder(100)
 	c := New(dyn, ld, rec, slog.New(slog.DiscardHandler), awsv1.Group)
+	if network != nil {
+		c.ResolveWith(network)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = c.Run(ctx) }()
@@ -95,8 +104,11 @@ func status(t *testing.T, dyn *dynamicfake.FakeDynamicClient, name string) v1.No
 	return p.Status
 }
 
-func cond(s v1.NodePoolStatus, typ string) metav1.Condition {
-	for _, c := range s.Conditions {
+func cond(s v1.NodePoolStatus, typ string) metav1.Condition { return conditionIn(s.Conditions, typ) }
+
+// conditionIn is the condition of the type, the zero one when it is not set.
+func conditionIn(conds []metav1.Condition, typ string) metav1.Condition {
+	for _, c := range conds {
 		if c.Type == typ {
 			return c
 		}
