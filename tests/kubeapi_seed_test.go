@@ -28,7 +28,9 @@ func TestSeedV1beta1NodePoolsApplyAndProvision(t *testing.T) {
 	}
 	// Neither pool may keep the generalcompute name to itself: the harness's pods go to the
 	// first NodePool, gpu, which they reach with a toleration.
-	e := startAPIEnv(t, string(seed))
+	// As a user does, the seed's placeholder cluster name becomes the cluster's, which the
+	// lab's subnets and security group are tagged with.
+	e := startAPIEnv(t, strings.ReplaceAll(string(seed), "my-cluster", "lab"))
 	if e.pool != "gpu" {
 		t.Fatalf("first pool %q, want gpu", e.pool)
 	}

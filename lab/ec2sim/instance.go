@@ -78,10 +78,6 @@ func privateAddress(seq int) (ip, dnsName string) {
 func subnetFor(zone string) string { return "subnet-" + zone }
 
 func (s *Sim) zoneOfSubnet(subnetID string) (string, bool) {
-	for _, sn := range s.subnets {
-		if sn.ID == subnetID {
-			return sn.Zone, true
-		}
-	}
-	return "", false
+	sn, ok := s.Subnet(subnetID)
+	return sn.Zone, ok
 }

@@ -256,3 +256,15 @@ func securityGroupFilterField(name string) (filterField[SecurityGroup], bool) {
 	}
 	return nil, false
 }
+
+// Subnet returns the VPC's subnet with the id.
+func (s *Sim) Subnet(id string) (Subnet, bool) {
+	for _, sn := range s.subnets {
+		if sn.ID == id {
+			out := sn
+			out.Tags = maps.Clone(sn.Tags)
+			return out, true
+		}
+	}
+	return Subnet{}, false
+}
