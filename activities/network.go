@@ -3,6 +3,7 @@ package activities
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -24,9 +25,10 @@ type NetworkAPI interface {
 var _ NetworkAPI = (*ec2.Client)(nil)
 
 // Network resolves an EC2NodeClass's subnet and security group selector terms, as Karpenter's
-// AWS provider does: the terms are ORed; within a term, an id stands alone, and tags are ANDed,
-// a value of "*" asking only that the key be there. It is not an activity: the node class
-// controller calls it and keeps the result in the class's status.
+// AWS provider does: the terms are ORed; within a term an id wins over everything else and a
+// name over tags, and tags are ANDed, a value of "*" asking only that the key be there. It is
+// not an activity: the node class controller calls it and keeps the result in the class's
+// status.
 type Network struct {
 	API NetworkAPI
 }
@@ -50,9 +52,9 @@ type SecurityGroup struct {
 func (n Network) Subnets(ctx context.Context, terms []awsv1.SubnetSelectorTerm) ([]Subnet, error) {
 	found := map[string]Subnet{}
 	for i, term := range terms {
-		filters := selectorFilters(term.Tags, map[string]string{"subnet-id": term.ID})
+		filters := selectorFilters(term.Tags, "subnet-id", term.ID)
 		if len(filters) == 0 {
-			return nil, fmt.Errorf("subnetSelectorTerms[%d] selects every subnet: give it tags or an id", i)
+			return nil, fmt.Errorf("spec.subnetSelectorTerms[%d] would select every subnet: give it tags or an id: %w", i, ErrEmptyTerm)
 		}
 		pages := ec2.NewDescribeSubnetsPaginator(n.API, &ec2.DescribeSubnetsInput{Filters: filters})
 		for pages.HasMorePages() {
@@ -68,16 +70,21 @@ func (n Network) Subnets(ctx context.Context, terms []awsv1.SubnetSelectorTerm) 
 			}
 		}
 	}
-	return sortedByID(found, func(s Subnet) string { return s.ID }), nil
+	out := slices.Collect(maps.Values(found))
+	// Most free addresses first, as Karpenter lists them: the first of a zone is the one to use.
+	slices.SortFunc(out, func(a, b Subnet) int {
+		return cmp.Or(cmp.Compare(b.AvailableIPs, a.AvailableIPs), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }
 
 // SecurityGroups lists the security groups any term selects, each once, by id.
 func (n Network) SecurityGroups(ctx context.Context, terms []awsv1.SecurityGroupSelectorTerm) ([]SecurityGroup, error) {
 	found := map[string]SecurityGroup{}
 	for i, term := range terms {
-		filters := selectorFilters(term.Tags, map[string]string{"group-id": term.ID, "group-name": term.Name})
+		filters := selectorFilters(term.Tags, "group-id", term.ID, "group-name", term.Name)
 		if len(filters) == 0 {
-			return nil, fmt.Errorf("securityGroupSelectorTerms[%d] selects every security group: give it tags, an id or a name", i)
+			return nil, fmt.Errorf("spec.securityGroupSelectorTerms[%d] would select every security group: give it tags, an id or a name: %w", i, ErrEmptyTerm)
 		}
 		pages := ec2.NewDescribeSecurityGroupsPaginator(n.API, &ec2.DescribeSecurityGroupsInput{Filters: filters})
 		for pages.HasMorePages() {
@@ -90,8 +97,13 @@ func (n Network) SecurityGroups(ctx context.Context, terms []awsv1.SecurityGroup
 			}
 		}
 	}
-	return sortedByID(found, func(g SecurityGroup) string { return g.ID }), nil
+	out := slices.Collect(maps.Values(found))
+	slices.SortFunc(out, func(a, b SecurityGroup) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
+
+// ErrEmptyTerm is a selector term with nothing to select by, which would select everything.
+var ErrEmptyTerm = errors.New("empty selector term")
 
 // SubnetPerZone picks, in each zone, the subnet with the most free addresses, as Karpenter
 // does; a tie goes to the lower id, so the choice is stable.
@@ -107,15 +119,15 @@ func SubnetPerZone(subnets []Subnet) map[string]Subnet {
 }
 
 // selectorFilters turns one selector term into DescribeSubnets or DescribeSecurityGroups
-// filters: each non-empty named field (an id, a name) and each tag. The CRD's rules keep an
-// id from sharing its term with tags.
-func selectorFilters(tags map[string]string, fields map[string]string) []ec2types.Filter {
-	var out []ec2types.Filter
-	for _, name := range slices.Sorted(maps.Keys(fields)) {
-		if v := fields[name]; v != "" {
-			out = append(out, ec2types.Filter{Name: aws.String(name), Values: []string{v}})
+// filters. fields are (filter name, value) pairs in precedence order: the first set one (an
+// id, then a name) is the whole term, as in Karpenter; otherwise each tag is a filter.
+func selectorFilters(tags map[string]string, fields ...string) []ec2types.Filter {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if v := fields[i+1]; v != "" {
+			return []ec2types.Filter{{Name: aws.String(fields[i]), Values: []string{v}}}
 		}
 	}
+	var out []ec2types.Filter
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if v := tags[k]; v == "*" {
 			out = append(out, ec2types.Filter{Name: aws.String("tag-key"), Values: []string{k}})
@@ -123,11 +135,5 @@ func selectorFilters(tags map[string]string, fields map[string]string) []ec2type
 			out = append(out, ec2types.Filter{Name: aws.String("tag:" + k), Values: []string{v}})
 		}
 	}
-	return out
-}
-
-func sortedByID[T any](found map[string]T, id func(T) string) []T {
-	out := slices.Collect(maps.Values(found))
-	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 	return out
 }

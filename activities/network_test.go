@@ -72,8 +72,8 @@ func TestSubnetTermsBecomeFiltersAndTheirAnswersOneList(t *testing.T) {
 	for _, s := range got {
 		ids = append(ids, s.ID)
 	}
-	if want := []string{"subnet-a", "subnet-b", "subnet-c"}; !slices.Equal(ids, want) {
-		t.Errorf("subnets %v, want %v: each once, by id", ids, want)
+	if want := []string{"subnet-c", "subnet-a", "subnet-b"}; !slices.Equal(ids, want) {
+		t.Errorf("subnets %v, want %v: each once, most free addresses first", ids, want)
 	}
 	wantFilters := [][]string{{"tag:karpenter.sh/discovery=lab", "tag-key=tier"}, {"subnet-id=subnet-c"}}
 	for i, want := range wantFilters {
@@ -100,7 +100,13 @@ func TestSecurityGroupTermsBecomeFilters(t *testing.T) {
 		{{GroupId: aws.String("sg-1"), GroupName: aws.String("base")}},
 		{{GroupId: aws.String("sg-2"), GroupName: aws.String("nodes")}},
 	}}
-	terms := []awsv1.SecurityGroupSelectorTerm{{Name: "nodes"}, {ID: "sg-1"}, {Tags: map[string]string{"karpenter.sh/discovery": "lab"}}}
+	// An id or a name is the whole term, tags beside it ignored, as in Karpenter (the CRD lets
+	// them share a term when another term does not).
+	terms := []awsv1.SecurityGroupSelectorTerm{
+		{Name: "nodes", Tags: map[string]string{"ignored": "x"}},
+		{ID: "sg-1", Name: "ignored", Tags: map[string]string{"ignored": "x"}},
+		{Tags: map[string]string{"karpenter.sh/discovery": "lab"}},
+	}
 	got, err := Network{API: api}.SecurityGroups(context.Background(), terms)
 	if err != nil {
 		t.Fatal(err)
@@ -128,13 +134,13 @@ func TestSelectorTermsThatCannotBeSentAreRefused(t *testing.T) {
 				_, err := Network{API: api}.Subnets(ctx, []awsv1.SubnetSelectorTerm{{ID: "subnet-a"}, {}})
 				return err
 			},
-			wantErr: "subnetSelectorTerms[1]"},
+			wantErr: "spec.subnetSelectorTerms[1] would select every subnet"},
 		{name: "an empty security group term would select every group",
 			run: func(api *fakeNetwork) error {
 				_, err := Network{API: api}.SecurityGroups(ctx, []awsv1.SecurityGroupSelectorTerm{{}})
 				return err
 			},
-			wantErr: "securityGroupSelectorTerms[0]"},
+			wantErr: "spec.securityGroupSelectorTerms[0] would select every security group"},
 		{name: "EC2's refusal names the term",
 			run: func(api *fakeNetwork) error {
 				api.err = errors.New("UnauthorizedOperation")

@@ -51,6 +51,9 @@ func TestSelectorTermsResolveAgainstMoto(t *testing.T) {
 	if ids := subnetIDs(got); !slices.Equal(ids, sorted(subnets[0].id, subnets[1].id, subnets[2].id)) {
 		t.Errorf("discovery tag selected %v, want the three lab subnets", ids)
 	}
+	if got[0].ID != subnets[1].id {
+		t.Errorf("first subnet %s, want %s: most free addresses first", got[0].ID, subnets[1].id)
+	}
 	perZone := activities.SubnetPerZone(got)
 	if perZone["us-east-1a"].ID != subnets[1].id {
 		t.Errorf("us-east-1a picked %+v, want %s, the /20 with the most free addresses", perZone["us-east-1a"], subnets[1].id)
@@ -90,12 +93,13 @@ func tagList(m map[string]string) []ec2types.Tag {
 	return out
 }
 
+// subnetIDs lists the subnets' ids in order of id.
 func subnetIDs(subnets []activities.Subnet) []string {
 	var out []string
 	for _, s := range subnets {
 		out = append(out, s.ID)
 	}
-	return out
+	return slices.Sorted(slices.Values(out))
 }
 
 func sorted(ids ...string) []string {
