@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/nodewright/nodewright/activities"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
@@ -57,9 +59,14 @@ type Network interface {
 	SecurityGroups(ctx context.Context, terms []awsv1.SecurityGroupSelectorTerm) ([]activities.SecurityGroup, error)
 }
 
-// ResolveEvery is how often a class's subnets and security groups are looked up again, as
-// Karpenter does, so that a subnet tagged or filling up since is seen without an edit.
-const ResolveEvery = 5 * time.Minute
+// ResolveEvery is how often a class's subnets and security groups are looked up again, so
+// that a subnet tagged or filling up since is seen without an edit (Karpenter looks at
+// subnets every minute, security groups every five).
+const ResolveEvery = time.Minute
+
+// resolveTimeout bounds one class's lookups: the controller has one worker, and a hung call
+// must not hold every pool and class behind it.
+const resolveTimeout = 30 * time.Second
 
 // ResolveWith makes the controller resolve each EC2NodeClass's subnets and security groups
 // through network, on every change and every ResolveEvery. Call it before Run.
@@ -304,7 +311,7 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 	var resolveErr error
 	unresolved := []string{awsv1.ConditionAMIsReady, awsv1.ConditionInstanceProfileReady}
 	if c.network != nil && loadErr == nil {
-		conds, resolveErr = c.resolveNetwork(ctx, class, next, generation)
+		conds, resolveErr = c.resolveNetwork(ctx, class, &status, next, generation)
 	} else {
 		unresolved = append([]string{awsv1.ConditionSubnetsReady, awsv1.ConditionSecurityGroupsReady}, unresolved...)
 	}
@@ -325,7 +332,7 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 		c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "ValidationFailed", "Validating", "EC2NodeClass %s is invalid: %v", name, loadErr)
 	case len(notReady) > 0:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "UnhealthyDependents", strings.Join(notReady, "; ")
-		if was := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); was == nil || was.Message != ready.Message {
+		if was := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); was == nil || was.Status != metav1.ConditionFalse || was.Reason != ready.Reason {
 			c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "NodeClassNotReady", "Resolving", "EC2NodeClass %s is not ready: %s", name, ready.Message)
 		}
 	}
@@ -356,44 +363,84 @@ func (c *Controller) resolvePeriodically(ctx context.Context) {
 	}
 }
 
-// resolveNetwork looks up the class's subnets and security groups into status and returns
-// their conditions. An EC2 failure is returned too, so the class is looked at again soon;
-// status keeps what an earlier lookup found.
-func (c *Controller) resolveNetwork(ctx context.Context, class *awsv1.EC2NodeClass, status *awsv1.EC2NodeClassStatus, generation int64) ([]metav1.Condition, error) {
+// resolveNetwork looks up the class's subnets and security groups into next and returns their
+// conditions. A failed lookup is returned, so the class is looked at again after a backoff,
+// and does not take the class out of service unless it cannot clear by itself: a throttled
+// or unreachable EC2 leaves the last answer and its condition as they were, as Karpenter does.
+func (c *Controller) resolveNetwork(ctx context.Context, class *awsv1.EC2NodeClass, was, next *awsv1.EC2NodeClassStatus, generation int64) ([]metav1.Condition, error) {
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
 	subnets, subnetErr := c.network.Subnets(ctx, class.Spec.SubnetSelectorTerms)
 	if subnetErr == nil {
-		status.Subnets = nil
+		next.Subnets = nil
 		for _, s := range subnets {
-			status.Subnets = append(status.Subnets, awsv1.Subnet{ID: s.ID, Zone: s.Zone, ZoneID: s.ZoneID})
+			next.Subnets = append(next.Subnets, awsv1.Subnet{ID: s.ID, Zone: s.Zone, ZoneID: s.ZoneID})
 		}
 	}
 	groups, groupErr := c.network.SecurityGroups(ctx, class.Spec.SecurityGroupSelectorTerms)
 	if groupErr == nil {
-		status.SecurityGroups = nil
+		next.SecurityGroups = nil
 		for _, g := range groups {
-			status.SecurityGroups = append(status.SecurityGroups, awsv1.SecurityGroup{ID: g.ID, Name: g.Name})
+			next.SecurityGroups = append(next.SecurityGroups, awsv1.SecurityGroup{ID: g.ID, Name: g.Name})
 		}
 	}
 	return []metav1.Condition{
-		resolvedCondition(awsv1.ConditionSubnetsReady, "Subnets", len(subnets), subnetErr, generation,
+		resolvedCondition(was, awsv1.ConditionSubnetsReady, "Subnets", len(subnets), subnetErr, generation,
 			"no subnet matches spec.subnetSelectorTerms; tag the cluster's subnets as the terms say, or change the terms"),
-		resolvedCondition(awsv1.ConditionSecurityGroupsReady, "SecurityGroups", len(groups), groupErr, generation,
+		resolvedCondition(was, awsv1.ConditionSecurityGroupsReady, "SecurityGroups", len(groups), groupErr, generation,
 			"no security group matches spec.securityGroupSelectorTerms; tag the nodes' security group as the terms say, or change the terms"),
 	}, errors.Join(subnetErr, groupErr)
 }
 
-// resolvedCondition is a selector's condition: False with EC2's error when the lookup failed,
-// False with the fix when nothing matched, True otherwise. Reasons are Karpenter's
-// <What>Ready, <What>NotFound, and <What>NotResolved for a failed lookup.
-func resolvedCondition(typ, what string, found int, err error, generation int64, fix string) metav1.Condition {
+// resolvedCondition is a selector's condition, with Karpenter's reasons <What>Ready and
+// <What>NotFound, and <What>NotResolved for a failed lookup. A lookup that failed for a
+// reason that clears by itself keeps the condition it had; the first one is Unknown. The
+// message never carries EC2's request id: a message that changed with every failure would
+// write the status, and so look again, at once, in a loop.
+func resolvedCondition(was *awsv1.EC2NodeClassStatus, typ, what string, found int, err error, generation int64, fix string) metav1.Condition {
 	cond := metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: what + "Ready", ObservedGeneration: generation}
 	switch {
-	case err != nil:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, what+"NotResolved", err.Error()
-	case found == 0:
+	case err == nil && found == 0:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, what+"NotFound", fix
+	case err == nil:
+	case lasting(err):
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, what+"NotResolved", stableMessage(err)
+	default:
+		if prev := apimeta.FindStatusCondition(was.Conditions, typ); prev != nil && prev.Status != metav1.ConditionUnknown {
+			return *prev
+		}
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionUnknown, what+"NotResolved", stableMessage(err)
 	}
 	return cond
+}
+
+// lasting tells a lookup failure that needs someone to act (a term that selects everything,
+// a permission the worker lacks) from one that clears by itself.
+func lasting(err error) bool {
+	if errors.Is(err, activities.ErrEmptyTerm) {
+		return true
+	}
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode() {
+	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked", "InvalidParameterValue", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound":
+		return true
+	}
+	return false
+}
+
+// stableMessage says what failed without the parts that change from call to call.
+func stableMessage(err error) string {
+	if errors.Is(err, activities.ErrEmptyTerm) {
+		return err.Error()
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return fmt.Sprintf("EC2 refused the lookup: %s: %s", apiErr.ErrorCode(), apiErr.ErrorMessage())
+	}
+	return "EC2 could not be reached for the lookup"
 }
 
 func (c *Controller) setReady(name string, pool *v1.NodePool) {

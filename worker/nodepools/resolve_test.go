@@ -3,10 +3,14 @@ package nodepools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,12 +28,20 @@ type fakeNetwork struct {
 	subnets []activities.Subnet
 	groups  []activities.SecurityGroup
 	err     error
+	n       int // subnet lookups so far
 }
 
 func (f *fakeNetwork) Subnets(_ context.Context, terms []awsv1.SubnetSelectorTerm) ([]activities.Subnet, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.n++
 	return slices.Clone(f.subnets), f.err
+}
+
+func (f *fakeNetwork) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
 }
 
 func (f *fakeNetwork) SecurityGroups(_ context.Context, terms []awsv1.SecurityGroupSelectorTerm) ([]activities.SecurityGroup, error) {
@@ -117,25 +129,82 @@ func TestClassesResolveTheirNetworkAndGateTheirPools(t *testing.T) {
 	}
 }
 
-// An EC2 failure is shown on the class and keeps what was resolved before.
-func TestAFailedLookupIsShownAndKeepsTheLastAnswer(t *testing.T) {
+// A lookup that fails for a while (throttled, EC2 unreachable) keeps the last answer and the
+// class in service; one that needs someone to act (a permission missing) is shown, naming
+// EC2's code, and holds the class's pools back.
+func TestFailedLookups(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		wantStatus  metav1.ConditionStatus
+		wantMessage string
+		wantOffered bool
+	}{
+		{name: "throttled: the last answer stands", err: &requestError{code: "RequestLimitExceeded"},
+			wantStatus: metav1.ConditionTrue, wantOffered: true},
+		{name: "unreachable: the last answer stands", err: errors.New("dial tcp: connection refused"),
+			wantStatus: metav1.ConditionTrue, wantOffered: true},
+		{name: "a missing permission is shown", err: &requestError{code: "UnauthorizedOperation"},
+			wantStatus: metav1.ConditionFalse, wantMessage: "UnauthorizedOperation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			network := &fakeNetwork{subnets: labSubnets, groups: labGroups}
+			c, dyn, _ := runWith(t, network, object(t, class), object(t, pool("p", "")))
+			eventually(t, "the pool to be offered", func() bool { return len(c.NodePools()) == 1 })
+
+			network.set(nil, nil, tt.err)
+			touch(t, dyn)
+			eventually(t, "the failed lookup", func() bool { return network.calls() >= 2 })
+			eventually(t, "the class's subnets condition", func() bool {
+				return classCond(classStatus(t, dyn), awsv1.ConditionSubnetsReady).Status == tt.wantStatus
+			})
+			st := classStatus(t, dyn)
+			if msg := classCond(st, awsv1.ConditionSubnetsReady).Message; !strings.Contains(msg, tt.wantMessage) {
+				t.Errorf("SubnetsReady message %q, want it to say %q", msg, tt.wantMessage)
+			}
+			if len(st.Subnets) != 1 || len(st.SecurityGroups) != 1 {
+				t.Errorf("status %+v lost what it resolved before", st)
+			}
+			eventually(t, "the pool to follow its class", func() bool { return (len(c.NodePools()) == 1) == tt.wantOffered })
+		})
+	}
+}
+
+// A failure whose text changes with every call (EC2's request id) must not make the status
+// change with every call, which would look again at once, in a loop.
+func TestAFailingLookupBacksOff(t *testing.T) {
 	network := &fakeNetwork{subnets: labSubnets, groups: labGroups}
 	_, dyn, _ := runWith(t, network, object(t, class))
 	eventually(t, "the class to resolve", func() bool { return len(classStatus(t, dyn).Subnets) == 1 })
-
-	network.set(nil, nil, errors.New("UnauthorizedOperation: not allowed to DescribeSubnets"))
+	network.set(nil, nil, &requestError{code: "UnauthorizedOperation", varying: true})
 	touch(t, dyn)
 	eventually(t, "the failure to show", func() bool {
 		return classCond(classStatus(t, dyn), awsv1.ConditionSubnetsReady).Reason == "SubnetsNotResolved"
 	})
-	st := classStatus(t, dyn)
-	if msg := classCond(st, awsv1.ConditionSubnetsReady).Message; !strings.Contains(msg, "UnauthorizedOperation") {
-		t.Errorf("SubnetsReady message %q, want EC2's refusal", msg)
-	}
-	if len(st.Subnets) != 1 || len(st.SecurityGroups) != 1 {
-		t.Errorf("status %+v lost what it resolved before", st)
+	before := network.calls()
+	time.Sleep(time.Second)
+	if n := network.calls() - before; n > 10 {
+		t.Errorf("%d lookups in a second while failing, want a few (backing off)", n)
 	}
 }
+
+// requestError is an EC2 API error; varying gives it a new request id in its text each time.
+type requestError struct {
+	code    string
+	varying bool
+	n       int
+}
+
+func (e *requestError) Error() string {
+	if e.varying {
+		e.n++
+	}
+	return fmt.Sprintf("api error %s: denied, RequestID: %d", e.code, e.n)
+}
+func (e *requestError) ErrorCode() string             { return e.code }
+func (e *requestError) ErrorMessage() string          { return "denied" }
+func (e *requestError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
 
 // drained reads the recorder's events so far and says whether one has the reason.
 func drained(rec *events.FakeRecorder, reason string) bool {
