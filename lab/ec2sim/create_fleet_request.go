@@ -156,11 +156,14 @@ func (s *Sim) placementsOf(m, subnetID, zone string) ([]placement, *apiError) {
 		if !slices.Contains(s.zones, zone) {
 			return nil, invalidParameterValue("%s.AvailabilityZone: %q is not a zone of this region", m, zone)
 		}
-		return []placement{{zone, subnetFor(zone)}}, nil
+		if in := s.placementsIn(zone); len(in) > 0 {
+			return in, nil
+		}
+		return nil, invalidParameterValue("%s.AvailabilityZone: no subnet of the VPC is in %s; name a SubnetId", m, zone)
 	}
 	var all []placement
 	for _, z := range s.zones {
-		all = append(all, placement{z, subnetFor(z)})
+		all = append(all, s.placementsIn(z)...)
 	}
 	return all, nil
 }

@@ -165,6 +165,9 @@ func pageOf[T any](p params, items []T, keep func(T) bool) (page []T, next strin
 	if err != nil {
 		return nil, "", err
 	}
+	if from < 0 || from > len(items) {
+		return nil, "", newAPIError(CodeInvalidPaginationToken, "Invalid pagination token: %s", p.str("NextToken"))
+	}
 	for i := from; i < len(items); i++ {
 		if !keep(items[i]) {
 			continue
@@ -255,6 +258,17 @@ func securityGroupFilterField(name string) (filterField[SecurityGroup], bool) {
 		return one(func(SecurityGroup) string { return VPCID })
 	}
 	return nil, false
+}
+
+// placementsIn is where a launch naming only the zone may go: the zone's first subnet, as EC2
+// picks the default subnet; none when the VPC has no subnet there.
+func (s *Sim) placementsIn(zone string) []placement {
+	for _, sn := range s.subnets {
+		if sn.Zone == zone {
+			return []placement{{zone, sn.ID}}
+		}
+	}
+	return nil
 }
 
 // Subnet returns the VPC's subnet with the id.

@@ -2,6 +2,7 @@ package ec2sim_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -89,8 +90,18 @@ func TestDescribeSubnetsAnswersAsTheSDKReadsIt(t *testing.T) {
 }
 
 func TestDescribeSubnetsPages(t *testing.T) {
-	client := newClient(t, newSim(t, world), 1)
-	pages := ec2.NewDescribeSubnetsPaginator(client, &ec2.DescribeSubnetsInput{MaxResults: aws.Int32(5)})
+	many := func(o *ec2sim.Options) {
+		o.Zones = []string{"us-east-1a"}
+		for i := range 12 {
+			tags := map[string]string{}
+			if i%2 == 0 {
+				tags["even"] = "yes"
+			}
+			o.Subnets = append(o.Subnets, ec2sim.Subnet{ID: fmt.Sprintf("subnet-%02d", i), Zone: "us-east-1a", Tags: tags})
+		}
+	}
+	client := newClient(t, newSim(t, many), 1)
+	pages := ec2.NewDescribeSubnetsPaginator(client, &ec2.DescribeSubnetsInput{MaxResults: aws.Int32(5), Filters: []types.Filter{filter("tag:even", "yes")}})
 	var ids []string
 	calls := 0
 	for pages.HasMorePages() {
@@ -103,8 +114,9 @@ func TestDescribeSubnetsPages(t *testing.T) {
 			ids = append(ids, aws.ToString(s.SubnetId))
 		}
 	}
-	if calls != 1 || len(ids) != 3 {
-		t.Errorf("%d pages holding %v, want one page of all three", calls, ids)
+	want := []string{"subnet-00", "subnet-02", "subnet-04", "subnet-06", "subnet-08", "subnet-10"}
+	if calls != 2 || !slices.Equal(ids, want) {
+		t.Errorf("%d pages holding %v, want 2 pages holding %v", calls, ids, want)
 	}
 	if _, err := client.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{MaxResults: aws.Int32(2)}); errorCode(t, err) != ec2sim.CodeInvalidParameterValue {
 		t.Errorf("MaxResults 2 accepted, want %s (EC2's minimum is 5)", ec2sim.CodeInvalidParameterValue)
@@ -141,8 +153,13 @@ func TestDescribeSecurityGroups(t *testing.T) {
 	}
 }
 
-func TestLaunchesGoOnlyIntoKnownSubnets(t *testing.T) {
+func TestLaunchesGoOnlyIntoTheVPCsSubnets(t *testing.T) {
 	client := newClient(t, newSim(t, world), 1)
+	// Naming only the zone lands in a subnet of the VPC there, not one the VPC lacks.
+	byZone := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large", inZone("us-east-1a"))}))
+	if got := aws.ToString(describeOne(t, client, byZone).SubnetId); got != "subnet-0aaa" {
+		t.Errorf("a launch into us-east-1a went to %s, want subnet-0aaa", got)
+	}
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large", inSubnet("subnet-0ccc"))}))
 	if inst := describeOne(t, client, id); aws.ToString(inst.SubnetId) != "subnet-0ccc" || aws.ToString(inst.Placement.AvailabilityZone) != "us-east-1b" {
 		t.Errorf("instance in %s (%s), want subnet-0ccc in us-east-1b", aws.ToString(inst.SubnetId), aws.ToString(inst.Placement.AvailabilityZone))

@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -84,11 +85,17 @@ func New(o Options) *Sim {
 	if len(s.zones) == 0 {
 		s.zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 	}
-	s.subnets = slices.Clone(o.Subnets)
+	for _, sn := range o.Subnets {
+		sn.Tags = maps.Clone(sn.Tags)
+		s.subnets = append(s.subnets, sn)
+	}
 	if len(s.subnets) == 0 {
 		s.subnets = defaultSubnets(s.zones)
 	}
-	s.groups = slices.Clone(o.SecurityGroups)
+	for _, g := range o.SecurityGroups {
+		g.Tags = maps.Clone(g.Tags)
+		s.groups = append(s.groups, g)
+	}
 	if len(s.groups) == 0 {
 		s.groups = defaultSecurityGroups()
 	}
