@@ -39,6 +39,7 @@ type podWatcher struct {
 	now     func() time.Time
 
 	mu       sync.Mutex
+	pods     cache.Store                 // the informer's unbound pods, once Run has started it
 	queued   map[string]workflows.PodRef // by UID, waiting for the next flush
 	reported map[string]time.Time        // by UID, when last signalled
 	synced   bool
@@ -63,6 +64,9 @@ func (w *podWatcher) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	w.mu.Lock()
+	w.pods = inf.GetStore()
+	w.mu.Unlock()
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	for _, ok := range factory.WaitForCacheSync(ctx.Done()) {
@@ -112,6 +116,22 @@ func (w *podWatcher) observe(obj any) {
 	}
 	w.queued[uid] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: uid}
 	w.setUnschedulableGauge()
+}
+
+// resignal reports every unschedulable pod again at the next flush: something that may let
+// them schedule changed (a NodePool became ready), and waiting for resignalAfter would leave
+// them pending for no reason.
+func (w *podWatcher) resignal() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pods == nil {
+		return
+	}
+	for _, obj := range w.pods.List() {
+		if pod, ok := obj.(*corev1.Pod); ok && isUnschedulable(pod) {
+			w.queued[string(pod.UID)] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}
+		}
+	}
 }
 
 func (w *podWatcher) forget(obj any) {

@@ -58,6 +58,18 @@ func advance(d time.Duration) step {
 }
 func signalFails(err error) step { return func(h *harness) { h.rec.setFailure(err) } }
 
+// resignal is a NodePool becoming ready while the informer holds pods.
+func resignal(pods ...*corev1.Pod) step {
+	return func(h *harness) {
+		store := cache.NewStore(cache.MetaNamespaceKeyFunc)
+		for _, p := range pods {
+			_ = store.Add(p)
+		}
+		h.watcher.pods = store
+		h.watcher.resignal()
+	}
+}
+
 // whileSignalling runs s inside every later signal, as an informer event racing a flush would.
 func whileSignalling(s step) step {
 	return func(h *harness) {
@@ -115,6 +127,17 @@ func TestPodWatcherSignals(t *testing.T) {
 			wantSignals:       [][]string{{"default/a"}, {"default/a"}},
 			wantSignalled:     2,
 			wantUnschedulable: 1,
+		},
+		{
+			name:              "a pool becoming ready re-signals the unschedulable pods at once",
+			steps:             []step{observe(a), flush(), advance(time.Second), resignal(a, pendingPod("default", "b", boundTo("n1"))), flush()},
+			wantSignals:       [][]string{{"default/a"}, {"default/a"}},
+			wantSignalled:     2,
+			wantUnschedulable: 1,
+		},
+		{
+			name:  "a resignal before the informer has started sends nothing",
+			steps: []step{func(h *harness) { h.watcher.resignal() }, flush()},
 		},
 		{
 			name:              "a pod bound before the flush is dropped from it",

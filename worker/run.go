@@ -74,6 +74,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	typeLabels := instanceTypeLabels(types, cfg.Zones)
 	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
 
+	// Unschedulable pods go to the Provisioner; it runs once the worker is up.
+	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
+
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
 	errc := make(chan error, 6)
 	var pools activities.NodePoolSource
@@ -102,6 +105,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
 		poolCtl.ResolveWith(activities.Network{API: ec2Client})
+		poolCtl.OnPoolReady(watcher.resignal)
 		deletions := nodeclaims.New(dyn, kube, tc, activities.InstanceOwners{EC2: ec2Acts}, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
@@ -138,7 +142,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
 	go func() { errc <- named("pod watch", watcher.Run(ctx)) }()
 	go func() { errc <- named("pod event watch", podEvents.Run(ctx, kube)) }()
 	if cfg.MetricsAddr != "" {

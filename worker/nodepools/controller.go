@@ -50,7 +50,14 @@ type Controller struct {
 
 	// network resolves the classes' subnets and security groups; nil leaves them unresolved.
 	network Network
+	// onReady is called when a pool becomes ready or a ready pool changes; nil calls nothing.
+	onReady func()
 }
+
+// OnPoolReady calls f (without blocking on it for long, please) whenever a pool becomes ready
+// or a ready pool is edited, so that pods left pending for want of it are planned again at
+// once. Call it before Run.
+func (c *Controller) OnPoolReady(f func()) { c.onReady = f }
 
 // Network resolves an EC2NodeClass's subnet and security group selector terms
 // (activities.Network against EC2).
@@ -445,12 +452,17 @@ func stableMessage(err error) string {
 
 func (c *Controller) setReady(name string, pool *v1.NodePool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if pool == nil {
 		delete(c.ready, name)
+		c.mu.Unlock()
 		return
 	}
+	was, wasReady := c.ready[name]
 	c.ready[name] = *pool
+	c.mu.Unlock()
+	if c.onReady != nil && (!wasReady || was.Generation != pool.Generation) {
+		c.onReady()
+	}
 }
 
 // poolResources counts the pool's NodeClaims and sums their capacity, as Karpenter reports a

@@ -62,6 +62,16 @@ func run(t *testing.T, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDy
 // runWith starts a controller that resolves classes through network (nil: it does not).
 func runWith(t *testing.T, network Network, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
 	t.Helper()
+	return runConfigured(t, func(c *Controller) {
+		if network != nil {
+			c.ResolveWith(network)
+		}
+	}, objs...)
+}
+
+// runConfigured starts a controller that configure has set up.
+func runConfigured(t *testing.T, configure func(*Controller), objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
+	t.Helper()
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		v1.NodePoolResource: "NodePoolList", v1.NodeClaimResource: "NodeClaimList", awsv1.EC2NodeClassResource: "EC2NodeClassList",
 	}, objs...)
@@ -71,9 +81,7 @@ func runWith(t *testing.T, network Network, objs ...runtime.Object) (*Controller
 	}
 	rec := events.NewFakeRecorder(100)
 	c := New(dyn, ld, rec, slog.New(slog.DiscardHandler), awsv1.Group)
-	if network != nil {
-		c.ResolveWith(network)
-	}
+	configure(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = c.Run(ctx) }()

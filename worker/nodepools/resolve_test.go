@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,7 +98,11 @@ var (
 // without a restart.
 func TestClassesResolveTheirNetworkAndGateTheirPools(t *testing.T) {
 	network := &fakeNetwork{groups: labGroups}
-	c, dyn, rec := runWith(t, network, object(t, class), object(t, pool("p", "")))
+	var readied atomic.Int32
+	c, dyn, rec := runConfigured(t, func(c *Controller) {
+		c.ResolveWith(network)
+		c.OnPoolReady(func() { readied.Add(1) })
+	}, object(t, class), object(t, pool("p", "")))
 
 	eventually(t, "the class to say its subnets are missing", func() bool {
 		return classCond(classStatus(t, dyn), awsv1.ConditionSubnetsReady).Reason == "SubnetsNotFound"
@@ -119,9 +124,13 @@ func TestClassesResolveTheirNetworkAndGateTheirPools(t *testing.T) {
 		t.Error("no NodeClassNotReady event on the class")
 	}
 
+	if n := readied.Load(); n != 0 {
+		t.Errorf("told %d times that a pool became ready while none is", n)
+	}
 	network.set(labSubnets, labGroups, nil)
 	touch(t, dyn)
 	eventually(t, "the pool to be offered", func() bool { return len(c.NodePools()) == 1 })
+	eventually(t, "the pending pods to be told", func() bool { return readied.Load() == 1 })
 	st = classStatus(t, dyn)
 	if want := []awsv1.Subnet{{ID: "subnet-a", Zone: "us-east-1a", ZoneID: "use1-az1"}}; !slices.Equal(st.Subnets, want) ||
 		classCond(st, awsv1.ConditionReady).Status != metav1.ConditionTrue {
