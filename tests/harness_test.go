@@ -44,6 +44,8 @@ type env struct {
 	metricsAddr string
 	// nodeClassGroup overrides the worker's --nodeclass-group.
 	nodeClassGroup string
+	// poolMayWait skips startAPIEnv's wait for the first NodePool to be Ready.
+	poolMayWait bool
 }
 
 // startWorker runs a worker serving the NodePool YAML until stopWorker; with no YAML the
@@ -125,8 +127,20 @@ func startAPIEnv(t *testing.T, manifest string, opts ...func(*env)) *env {
 	applyManifest(t, manifest)
 	t.Cleanup(func() { deleteManifest(t, manifest) })
 	e.setUp()
+	if !e.poolMayWait && pool != "" {
+		// As a user waits for READY in kubectl get nodepools: pods pending before the pool is
+		// ready get a FailedScheduling event saying there is no NodePool, which later events
+		// for the same pod join as a series rather than replace.
+		e.eventually("NodePool "+pool+" is Ready", time.Minute, func() (bool, string) {
+			ready, why := condition(e.nodePool(pool).Status.Conditions, v1.ConditionReady)
+			return ready == "True", "Ready " + ready + " " + why
+		})
+	}
 	return e
 }
+
+// poolMayWait lets a test start with a NodePool that is not ready.
+func poolMayWait(e *env) { e.poolMayWait = true }
 
 func newEnv(t *testing.T, pool string) *env {
 	e := &env{t: t, ctx: testContext(t, 8*time.Minute), pool: pool, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))}

@@ -28,7 +28,8 @@ func TestEventsSayWhyPodsWaitAndNodesStay(t *testing.T) {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("events: %v", notes(e.events("FailedScheduling")))
+		ready, why := condition(e.nodePool(e.pool).Status.Conditions, v1.ConditionReady)
+		return false, fmt.Sprintf("NodePool Ready %s (%s); events: %v", ready, why, notes(e.events("FailedScheduling")))
 	})
 
 	e.deploy("batch", 1, "500m", func(p *corev1.PodTemplateSpec) {

@@ -25,7 +25,7 @@ func TestEC2NodeClassSelectorsGateItsPools(t *testing.T) {
 	if !strings.Contains(manifest, good) {
 		t.Fatalf("the harness's class no longer selects subnets by %q", good)
 	}
-	e := startAPIEnv(t, strings.Replace(manifest, good, "subnetSelectorTerms: [{tags: {karpenter.sh/discovery: elsewhere}}]", 1))
+	e := startAPIEnv(t, strings.Replace(manifest, good, "subnetSelectorTerms: [{tags: {karpenter.sh/discovery: elsewhere}}]", 1), poolMayWait)
 
 	e.eventually("the class says no subnet matches", time.Minute, func() (bool, string) {
 		st := nodeClass(e, name).Status
