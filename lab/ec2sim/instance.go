@@ -78,6 +78,6 @@ func privateAddress(seq int) (ip, dnsName string) {
 func subnetFor(zone string) string { return "subnet-" + zone }
 
 func (s *Sim) zoneOfSubnet(subnetID string) (string, bool) {
-	sn, ok := s.Subnet(subnetID)
+	sn, ok := s.subnetByID(subnetID)
 	return sn.Zone, ok
 }

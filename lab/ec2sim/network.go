@@ -98,7 +98,7 @@ func (s *Sim) describeSubnets(p params, requestID string) (any, *apiError) {
 		return nil, err
 	}
 	for _, id := range ids {
-		if !slices.ContainsFunc(s.subnets, func(sn Subnet) bool { return sn.ID == id }) {
+		if _, ok := s.subnetByID(id); !ok {
 			return nil, newAPIError(CodeInvalidSubnetIDNotFound, "The subnet ID '%s' does not exist", id)
 		}
 	}
@@ -271,14 +271,18 @@ func (s *Sim) placementsIn(zone string) []placement {
 	return nil
 }
 
-// Subnet returns the VPC's subnet with the id.
+// Subnet returns the VPC's subnet with the id, its tags a copy.
 func (s *Sim) Subnet(id string) (Subnet, bool) {
-	for _, sn := range s.subnets {
-		if sn.ID == id {
-			out := sn
-			out.Tags = maps.Clone(sn.Tags)
-			return out, true
-		}
+	sn, ok := s.subnetByID(id)
+	sn.Tags = maps.Clone(sn.Tags)
+	return sn, ok
+}
+
+// subnetByID shares the subnet's tags: for the simulator's own reads, which never write them.
+func (s *Sim) subnetByID(id string) (Subnet, bool) {
+	i := slices.IndexFunc(s.subnets, func(sn Subnet) bool { return sn.ID == id })
+	if i < 0 {
+		return Subnet{}, false
 	}
-	return Subnet{}, false
+	return s.subnets[i], true
 }

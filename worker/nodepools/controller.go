@@ -277,10 +277,7 @@ func (c *Controller) nodeClassCondition(ctx context.Context, u *unstructured.Uns
 	}
 	if c.network != nil && c.group == awsv1.Group {
 		// The class's Ready is this controller's own verdict on what the class resolves to.
-		var status awsv1.EC2NodeClassStatus
-		if raw, ok := classObj.Object["status"].(map[string]any); ok {
-			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status)
-		}
+		status := currentClassStatus(classObj)
 		switch ready := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); {
 		case ready == nil || ready.ObservedGeneration != classObj.GetGeneration():
 			cond.Status, cond.Reason = metav1.ConditionUnknown, "NodeClassNotResolved"
@@ -305,10 +302,7 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 		return err
 	}
 	u := obj.(*unstructured.Unstructured)
-	status := awsv1.EC2NodeClassStatus{}
-	if raw, ok := u.Object["status"].(map[string]any); ok {
-		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status)
-	}
+	status := *currentClassStatus(u)
 	generation := u.GetGeneration()
 	class, warnings, loadErr := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
 	next := status.DeepCopy()
@@ -491,11 +485,19 @@ func (c *Controller) poolResources(pool string) (*int64, corev1.ResourceList) {
 }
 
 func currentPoolStatus(u *unstructured.Unstructured) *v1.NodePoolStatus {
-	status := &v1.NodePoolStatus{}
+	return statusOf(u, &v1.NodePoolStatus{})
+}
+
+func currentClassStatus(u *unstructured.Unstructured) *awsv1.EC2NodeClassStatus {
+	return statusOf(u, &awsv1.EC2NodeClassStatus{})
+}
+
+// statusOf decodes the object's status into into; a missing or unreadable one stays empty.
+func statusOf[T any](u *unstructured.Unstructured, into *T) *T {
 	if raw, ok := u.Object["status"].(map[string]any); ok {
-		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, status)
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, into)
 	}
-	return status
+	return into
 }
 
 // patchStatus replaces the object's status through the status subresource.
