@@ -1,0 +1,68 @@
+package iamsim
+
+import (
+	"net/http"
+	"slices"
+)
+
+// rolesPerInstanceProfile is IAM's fixed quota, which AWS does not raise.
+const rolesPerInstanceProfile = 1
+
+func (s *Sim) addRoleToInstanceProfile(p params) (any, *apiError) {
+	profileName, roleName, err := readProfileAndRole(p)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	profile, err := s.profile(profileName)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.role(roleName)
+	if err != nil {
+		return nil, err
+	}
+	// Adding the role a profile already has is refused too: the quota counts it.
+	if len(profile.roles) >= rolesPerInstanceProfile {
+		return nil, limitExceeded("Cannot exceed quota for InstanceRolesPerInstanceProfile: %d", rolesPerInstanceProfile)
+	}
+	profile.roles = append(profile.roles, r)
+	return nil, nil
+}
+
+func (s *Sim) removeRoleFromInstanceProfile(p params) (any, *apiError) {
+	profileName, roleName, err := readProfileAndRole(p)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	profile, err := s.profile(profileName)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.role(roleName)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.Index(profile.roles, r)
+	if i < 0 {
+		return nil, newAPIError(CodeNoSuchEntity, http.StatusNotFound, "Role %s is not in instance profile %s.", r.name, profile.name)
+	}
+	profile.roles = slices.Delete(profile.roles, i, i+1)
+	return nil, nil
+}
+
+func readProfileAndRole(p params) (profile, role string, err *apiError) {
+	if profile, err = readProfileName(p); err != nil {
+		return "", "", err
+	}
+	if role, err = p.required("RoleName", "roleName"); err != nil {
+		return "", "", err
+	}
+	if err = checkName("roleName", role, maxRoleNameLength); err != nil {
+		return "", "", err
+	}
+	return profile, role, nil
+}

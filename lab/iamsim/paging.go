@@ -1,0 +1,58 @@
+package iamsim
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+)
+
+// markerPrefix marks markers as ours, so one from another service or a hand-made one is refused.
+const markerPrefix = "iamsim:"
+
+// encodeMarker wraps the sort key of the last item returned in an opaque Marker. Resuming after
+// a key, not an offset, keeps a page correct when items are added or deleted between calls.
+func encodeMarker(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(markerPrefix + key))
+}
+
+// readMarker returns the key to resume after; empty when the request has no Marker.
+func readMarker(p params) (string, *apiError) {
+	marker, ok := p.optional("Marker")
+	if !ok {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(marker)
+	key, ours := strings.CutPrefix(string(raw), markerPrefix)
+	if err != nil || !ours || key == "" {
+		return "", newAPIError(CodeValidationError, http.StatusBadRequest, "Invalid Marker: %s", marker)
+	}
+	return key, nil
+}
+
+// page returns up to maxItems of items, which are sorted by key, that come after the key
+// `after`, and the Marker for the rest (empty when nothing is left).
+func page[T any](items []T, key func(T) string, after string, maxItems int) ([]T, string) {
+	start := 0
+	if after != "" {
+		for start < len(items) && key(items[start]) <= after {
+			start++
+		}
+	}
+	rest := items[start:]
+	if len(rest) <= maxItems {
+		return rest, ""
+	}
+	out := rest[:maxItems]
+	return out, encodeMarker(key(out[len(out)-1]))
+}
+
+// pageParams reads MaxItems and Marker, which every IAM list action takes.
+func pageParams(p params) (after string, maxItems int, err *apiError) {
+	if maxItems, err = checkInt(p, "MaxItems", "maxItems", 1, maxMaxItems, defaultMaxItems); err != nil {
+		return "", 0, err
+	}
+	if after, err = readMarker(p); err != nil {
+		return "", 0, err
+	}
+	return after, maxItems, nil
+}
