@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,25 +18,23 @@ import (
 	"github.com/aws/smithy-go"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodewright/nodewright/activities/bootstrap"
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
-// Tags every launched instance carries. The node-labels and node-taints tags stand in for
-// user data: the lab's kubelet reads them as its --node-labels and --register-with-taints.
+// Tags every launched instance carries. The node's labels and taints are not among them:
+// they travel in its user data, which its kubelet reads.
 const (
 	TagNodePool   = v1.LabelNodePool
 	TagNodeClaim  = v1.LabelNodeClaim
 	TagWorkflowID = "nodewright.io/workflow-id"
-	TagNodeLabels = "nodewright.io/node-labels"
-	TagNodeTaints = "nodewright.io/node-taints"
 )
 
 // ClusterTagKey is the tag that marks an instance as owned by the cluster.
 func ClusterTagKey(cluster string) string { return "kubernetes.io/cluster/" + cluster }
-
-// LaunchTemplateName is the launch template a NodePool's instances start from.
-func LaunchTemplateName(nodePool string) string { return "nodewright-" + nodePool }
 
 const (
 	// maxOverrideTypes is how many instance types one CreateFleet gets, as Karpenter sends.
@@ -70,32 +69,62 @@ type EC2API interface {
 	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
 	DescribeInstanceTypes(ctx context.Context, in *ec2.DescribeInstanceTypesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error)
+	CreateLaunchTemplate(ctx context.Context, in *ec2.CreateLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error)
+	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
+	DeleteLaunchTemplate(ctx context.Context, in *ec2.DeleteLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateOutput, error)
 }
 
 var _ EC2API = (*ec2.Client)(nil)
+
+// NodeClassSource gives the EC2NodeClasses with what they last resolved to (subnets,
+// security groups, AMIs, instance profile); ok is false for a class not resolved or not
+// Ready, which launches nothing.
+type NodeClassSource interface {
+	NodeClass(name string) (class *awsv1.EC2NodeClass, ok bool)
+}
 
 // EC2 launches and terminates instances.
 type EC2 struct {
 	API         EC2API
 	ClusterName string
-	// Subnets maps zone to subnet id; a zone missing here uses subnet-<zone>.
-	Subnets map[string]string
+	// Cluster is what nodes need to join: it goes into their user data.
+	Cluster bootstrap.Cluster
+	// Classes are the resolved EC2NodeClasses a claim's nodeClassRef names.
+	Classes NodeClassSource
+	// InstanceTypeLabels gives an instance type's well-known labels (architecture, GPUs),
+	// against which an AMI's requirements are matched.
+	InstanceTypeLabels func(instanceType string) map[string]string
 	// Metrics records each call's duration and errors; nil records nothing.
 	Metrics *Metrics
 
 	terminatePoll time.Duration // replaces firstTerminatePoll in tests
+
+	templatesMu sync.Mutex
+	templates   map[string]time.Time // launch template name → when it was last seen to exist
 }
 
-// Launch creates one instance for the claim with an instant EC2 Fleet. The client token
-// makes a retried call return the instance the first call made.
+// Launch creates one instance for the claim with an instant EC2 Fleet, from launch templates
+// made for its EC2NodeClass. The client token makes a retried call return the instance the
+// first call made. A launch template deleted behind Nodewright's back is made again.
 func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodCreate, time.Now(), &err)
-	in, err := e.fleetInput(req)
+	in, templates, err := e.fleetInput(req)
 	if err != nil {
 		return Instance{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInvalidLaunch, err)
 	}
-	out, err := e.API.CreateFleet(ctx, in)
+	var out *ec2.CreateFleetOutput
+	for attempt := 0; ; attempt++ {
+		if err := e.ensureTemplates(ctx, templates); err != nil {
+			return Instance{}, fmt.Errorf("launch claim %s: %w", req.Claim.Name, err)
+		}
+		out, err = e.API.CreateFleet(ctx, in)
+		if attempt == 0 && (isLaunchTemplateNotFound(err) || (err == nil && fleetMissedTemplate(out))) {
+			e.forgetTemplates(templateNames(templates))
+			continue
+		}
+		break
+	}
 	if err != nil {
 		return Instance{}, classifyAPIError(fmt.Sprintf("launch claim %s: create fleet", req.Claim.Name), err)
 	}
@@ -108,41 +137,202 @@ func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err er
 	return Instance{}, e.fleetError(req.Claim.Name, out.Errors, capacityTypeOf(in))
 }
 
-// fleetInput builds the CreateFleet request: the claim's cheapest instance types across
-// the subnets of its zones, spot when the claim allows it.
-func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, error) {
+func (e *EC2) ensureTemplates(ctx context.Context, templates []launchTemplate) error {
+	for _, lt := range templates {
+		if err := e.ensureTemplate(ctx, lt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func templateNames(templates []launchTemplate) []string {
+	names := make([]string, len(templates))
+	for i, lt := range templates {
+		names[i] = lt.name
+	}
+	return names
+}
+
+// fleetMissedTemplate reports a fleet that launched nothing because a template was missing.
+func fleetMissedTemplate(out *ec2.CreateFleetOutput) bool {
+	if out == nil || len(out.Instances) > 0 {
+		return false
+	}
+	for _, fe := range out.Errors {
+		if isLaunchTemplateNotFoundCode(aws.ToString(fe.ErrorCode)) {
+			return true
+		}
+	}
+	return false
+}
+
+// fleetInput builds the CreateFleet request as Karpenter sends it: per AMI of the claim's
+// EC2NodeClass a launch template, with one override per (instance type the AMI suits, zone's
+// chosen subnet); spot when the claim allows it.
+func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemplate, error) {
 	c := req.Claim
 	if len(c.InstanceTypes) == 0 || len(c.Zones) == 0 {
-		return nil, fmt.Errorf("claim has %d instance types and %d zones; need at least one of each",
+		return nil, nil, fmt.Errorf("claim has %d instance types and %d zones; need at least one of each",
 			len(c.InstanceTypes), len(c.Zones))
 	}
-	tags, err := e.instanceTags(req)
+	class, err := e.nodeClassOf(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	subnets := subnetsByZone(class)
+	capacityType := launchCapacityType(c)
+	byAMI, order, err := e.typesByAMI(class, c.InstanceTypes[:min(len(c.InstanceTypes), maxOverrideTypes)])
+	if err != nil {
+		return nil, nil, err
 	}
 	in := &ec2.CreateFleetInput{
 		Type:        ec2types.FleetTypeInstant,
 		ClientToken: aws.String(req.ClientToken),
-		LaunchTemplateConfigs: []ec2types.FleetLaunchTemplateConfigRequest{{
-			LaunchTemplateSpecification: &ec2types.FleetLaunchTemplateSpecificationRequest{
-				LaunchTemplateName: aws.String(LaunchTemplateName(c.NodePool)),
-				Version:            aws.String("$Latest"),
-			},
-			Overrides: e.overrides(c, launchCapacityType(c)),
-		}},
 		TargetCapacitySpecification: &ec2types.TargetCapacitySpecificationRequest{
 			TotalTargetCapacity: aws.Int32(1),
 		},
-		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: tags}},
 	}
-	if launchCapacityType(c) == v1.CapacityTypeSpot {
+	var templates []launchTemplate
+	for _, ami := range order {
+		lt, err := e.newLaunchTemplate(templateInput{
+			class: class, ami: ami, family: class.Family(),
+			labels: nodeLabels(c, capacityType), taints: registerTaints(c), capacityType: capacityType,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		overrides := e.overrides(c, byAMI[ami.ID], subnets, capacityType)
+		if len(overrides) == 0 {
+			continue
+		}
+		templates = append(templates, lt)
+		in.LaunchTemplateConfigs = append(in.LaunchTemplateConfigs, ec2types.FleetLaunchTemplateConfigRequest{
+			LaunchTemplateSpecification: &ec2types.FleetLaunchTemplateSpecificationRequest{
+				LaunchTemplateName: aws.String(lt.name), Version: aws.String("$Latest"),
+			},
+			Overrides: overrides,
+		})
+	}
+	if len(in.LaunchTemplateConfigs) == 0 {
+		return nil, nil, fmt.Errorf("no offering of instance types %v in zones %v is left: EC2NodeClass %s has subnets in %v",
+			c.InstanceTypes, c.Zones, class.Name, slices.Sorted(maps.Keys(subnets)))
+	}
+	in.TagSpecifications, err = e.launchTags(req, class)
+	if err != nil {
+		return nil, nil, err
+	}
+	if capacityType == v1.CapacityTypeSpot {
 		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeSpot
 		in.SpotOptions = &ec2types.SpotOptionsRequest{AllocationStrategy: ec2types.SpotAllocationStrategyPriceCapacityOptimized}
 	} else {
 		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeOnDemand
 		in.OnDemandOptions = &ec2types.OnDemandOptionsRequest{AllocationStrategy: ec2types.FleetOnDemandAllocationStrategyLowestPrice}
 	}
-	return in, nil
+	return in, templates, nil
+}
+
+// nodeClassOf is the claim's resolved EC2NodeClass.
+func (e *EC2) nodeClassOf(c Claim) (*awsv1.EC2NodeClass, error) {
+	if c.NodeClassRef == nil || c.NodeClassRef.Name == "" {
+		return nil, fmt.Errorf("claim names no EC2NodeClass (its NodePool's spec.template.spec.nodeClassRef)")
+	}
+	if e.Classes == nil {
+		return nil, fmt.Errorf("EC2NodeClass %s: this worker resolves no node classes", c.NodeClassRef.Name)
+	}
+	class, ok := e.Classes.NodeClass(c.NodeClassRef.Name)
+	if !ok {
+		return nil, fmt.Errorf("EC2NodeClass %s is not ready; kubectl describe ec2nodeclass %s says why", c.NodeClassRef.Name, c.NodeClassRef.Name)
+	}
+	return class, nil
+}
+
+// subnetsByZone picks each zone's subnet: the class's subnets are resolved most free
+// addresses first, so the first one seen in a zone.
+func subnetsByZone(class *awsv1.EC2NodeClass) map[string]string {
+	out := map[string]string{}
+	for _, s := range class.Status.Subnets {
+		if _, seen := out[s.Zone]; !seen {
+			out[s.Zone] = s.ID
+		}
+	}
+	return out
+}
+
+// typesByAMI gives each instance type the first of the class's AMIs (newest first) whose
+// requirements its labels meet, and returns the AMIs used in the order first used. Types no
+// AMI suits are left out; if none is left, the launch cannot be made.
+func (e *EC2) typesByAMI(class *awsv1.EC2NodeClass, types []string) (map[string][]string, []awsv1.AMI, error) {
+	byAMI := map[string][]string{}
+	var order []awsv1.AMI
+	for _, t := range types {
+		var labels map[string]string
+		if e.InstanceTypeLabels != nil {
+			labels = e.InstanceTypeLabels(t)
+		}
+		for _, ami := range class.Status.AMIs {
+			if !amiSuits(ami, labels) {
+				continue
+			}
+			if _, seen := byAMI[ami.ID]; !seen {
+				order = append(order, ami)
+			}
+			byAMI[ami.ID] = append(byAMI[ami.ID], t)
+			break
+		}
+	}
+	if len(order) == 0 {
+		return nil, nil, fmt.Errorf("none of EC2NodeClass %s's %d AMIs suits instance types %v (architecture or GPU)",
+			class.Name, len(class.Status.AMIs), types)
+	}
+	return byAMI, order, nil
+}
+
+// amiSuits matches an AMI's requirements against an instance type's labels.
+func amiSuits(ami awsv1.AMI, typeLabels map[string]string) bool {
+	for _, r := range ami.Requirements {
+		value, has := typeLabels[r.Key]
+		switch r.Operator {
+		case corev1.NodeSelectorOpIn:
+			if !has || !slices.Contains(r.Values, value) {
+				return false
+			}
+		case corev1.NodeSelectorOpNotIn:
+			if has && slices.Contains(r.Values, value) {
+				return false
+			}
+		case corev1.NodeSelectorOpExists:
+			if !has {
+				return false
+			}
+		case corev1.NodeSelectorOpDoesNotExist:
+			if has {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// nodeLabels are the labels a node registers with: the claim's, its pool's and its
+// capacity type, as Karpenter writes them into user data.
+func nodeLabels(c Claim, capacityType string) map[string]string {
+	labels := maps.Clone(c.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[v1.LabelNodePool] = c.NodePool
+	labels[v1.LabelCapacityType] = capacityType
+	return labels
+}
+
+// registerTaints are the taints a node registers with: the pool's taints and startup taints,
+// and the unregistered taint the controller takes off once it has synced the node.
+func registerTaints(c Claim) []corev1.Taint {
+	taints := slices.Concat(c.Taints, c.StartupTaints)
+	return append(taints, bootstrap.UnregisteredTaint())
 }
 
 // launchCapacityType is spot whenever the claim allows it, as Karpenter prefers.
@@ -153,20 +343,20 @@ func launchCapacityType(c Claim) string {
 	return v1.CapacityTypeOnDemand
 }
 
-// overrides are the claim's instance types × zones, less the offerings known to be
-// unavailable (recently out of capacity or interrupted).
-func (e *EC2) overrides(c Claim, capacityType string) []ec2types.FleetLaunchTemplateOverridesRequest {
-	types := c.InstanceTypes[:min(len(c.InstanceTypes), maxOverrideTypes)]
+// overrides are the types × the claim's zones that have a subnet, less the offerings known
+// to be unavailable (recently out of capacity or interrupted).
+func (e *EC2) overrides(c Claim, types []string, subnets map[string]string, capacityType string) []ec2types.FleetLaunchTemplateOverridesRequest {
 	zones := slices.Sorted(slices.Values(c.Zones))
-	out := make([]ec2types.FleetLaunchTemplateOverridesRequest, 0, len(types)*len(zones))
+	var out []ec2types.FleetLaunchTemplateOverridesRequest
 	for _, t := range types {
 		for _, z := range zones {
-			if slices.Contains(c.Unavailable, Offering{InstanceType: t, Zone: z, CapacityType: capacityType}) {
+			subnet, ok := subnets[z]
+			if !ok || slices.Contains(c.Unavailable, Offering{InstanceType: t, Zone: z, CapacityType: capacityType}) {
 				continue
 			}
 			out = append(out, ec2types.FleetLaunchTemplateOverridesRequest{
 				InstanceType:     ec2types.InstanceType(t),
-				SubnetId:         aws.String(e.subnetFor(z)),
+				SubnetId:         aws.String(subnet),
 				AvailabilityZone: aws.String(z),
 			})
 		}
@@ -174,53 +364,28 @@ func (e *EC2) overrides(c Claim, capacityType string) []ec2types.FleetLaunchTemp
 	return out
 }
 
-func (e *EC2) instanceTags(req LaunchRequest) ([]ec2types.Tag, error) {
+// launchTags tag the instance, its volumes and the fleet request. They leave out the pair
+// by which a Karpenter in the same cluster claims an instance as its own
+// (karpenter.k8s.aws/ec2nodeclass beside karpenter.sh/nodepool).
+func (e *EC2) launchTags(req LaunchRequest, class *awsv1.EC2NodeClass) ([]ec2types.TagSpecification, error) {
 	c := req.Claim
-	labels := map[string]string{
-		v1.LabelNodePool:  c.NodePool,
-		v1.LabelNodeClaim: c.Name,
-	}
-	for k, v := range c.Labels {
-		labels[k] = v
-	}
-	tags := map[string]string{
-		TagNodePool:                  c.NodePool,
-		TagNodeClaim:                 c.Name,
-		ClusterTagKey(e.ClusterName): "owned",
-		TagWorkflowID:                req.WorkflowID,
-		TagNodeLabels:                FormatNodeLabels(labels),
-	}
-	if len(c.Taints) > 0 {
-		tags[TagNodeTaints] = FormatNodeTaints(c.Taints)
-	}
-	out := make([]ec2types.Tag, 0, len(tags))
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		if len(tags[k]) > maxTagValueLen {
-			return nil, fmt.Errorf("tag %s would be %d characters, over EC2's limit of %d; shorten the NodePool's labels or taints",
-				k, len(tags[k]), maxTagValueLen)
-		}
-		out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	return out, nil
-}
-
-func (e *EC2) subnetFor(zone string) string {
-	if id, ok := e.Subnets[zone]; ok {
-		return id
-	}
-	return "subnet-" + zone
-}
-
-func (e *EC2) zoneOfSubnet(subnet string) string {
-	for zone, id := range e.Subnets {
-		if id == subnet {
-			return zone
+	tags := e.ownedTags(class)
+	delete(tags, TagNodeClass) // the launch template's, not the instance's
+	tags[TagNodePool] = c.NodePool
+	tags[TagNodeClaim] = c.Name
+	tags[TagWorkflowID] = req.WorkflowID
+	tags["Name"] = c.Name
+	for k, v := range tags {
+		if len(v) > maxTagValueLen {
+			return nil, fmt.Errorf("tag %s would be %d characters, over EC2's limit of %d", k, len(v), maxTagValueLen)
 		}
 	}
-	if zone, ok := strings.CutPrefix(subnet, "subnet-"); ok {
-		return zone
-	}
-	return ""
+	list := ec2Tags(tags)
+	return []ec2types.TagSpecification{
+		{ResourceType: ec2types.ResourceTypeInstance, Tags: list},
+		{ResourceType: ec2types.ResourceTypeVolume, Tags: list},
+		{ResourceType: ec2types.ResourceTypeFleet, Tags: list},
+	}, nil
 }
 
 // launchedInstance reads the fleet's answer; if it does not say the zone, it asks EC2.
@@ -235,8 +400,6 @@ func (e *EC2) launchedInstance(ctx context.Context, inst ec2types.CreateFleetIns
 	case inst.LaunchTemplateAndOverrides != nil && inst.LaunchTemplateAndOverrides.Overrides != nil &&
 		aws.ToString(inst.LaunchTemplateAndOverrides.Overrides.AvailabilityZone) != "":
 		out.Zone = aws.ToString(inst.LaunchTemplateAndOverrides.Overrides.AvailabilityZone)
-	case aws.ToString(inst.SubnetId) != "":
-		out.Zone = e.zoneOfSubnet(aws.ToString(inst.SubnetId))
 	}
 	if out.Zone != "" && out.Type != "" {
 		return out, nil
@@ -287,10 +450,7 @@ func (e *EC2) offeringOf(fe ec2types.CreateFleetError, capacityType string) Offe
 	if fe.LaunchTemplateAndOverrides != nil && fe.LaunchTemplateAndOverrides.Overrides != nil {
 		ov := fe.LaunchTemplateAndOverrides.Overrides
 		o.InstanceType = string(ov.InstanceType)
-		o.Zone = aws.ToString(ov.AvailabilityZone)
-		if o.Zone == "" {
-			o.Zone = e.zoneOfSubnet(aws.ToString(ov.SubnetId))
-		}
+		o.Zone = aws.ToString(ov.AvailabilityZone) // every override Launch sends names its zone
 	}
 	return o
 }

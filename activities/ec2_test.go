@@ -16,12 +16,19 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nodewright/nodewright/activities/bootstrap"
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 // fakeEC2 answers with canned responses and records every request.
 type fakeEC2 struct {
-	fleetOut     *ec2.CreateFleetOutput
-	fleetErr     error
+	fleetOut *ec2.CreateFleetOutput
+	fleetErr error
+	// fleetSeq answers CreateFleet in turn before fleetOut takes over.
+	fleetSeq     []*ec2.CreateFleetOutput
 	terminateErr error
 	describeOut  *ec2.DescribeInstancesOutput
 	// describeSeq answers DescribeInstances in turn before describeOut takes over; a nil
@@ -36,12 +43,58 @@ type fakeEC2 struct {
 	describeCalls  [][]string
 	describeFilter [][]ec2types.Filter
 	typeCalls      []*ec2.DescribeInstanceTypesInput
+
+	// templates are the launch templates that exist, by name; fleetMissingTemplate makes
+	// the next CreateFleet answer NotFound as EC2 does for a template deleted under it.
+	templates            map[string]*ec2.CreateLaunchTemplateInput
+	templateCalls        []*ec2.CreateLaunchTemplateInput
+	fleetMissingTemplate bool
+}
+
+func (f *fakeEC2) CreateLaunchTemplate(_ context.Context, in *ec2.CreateLaunchTemplateInput, _ ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error) {
+	f.templateCalls = append(f.templateCalls, in)
+	if f.templates == nil {
+		f.templates = map[string]*ec2.CreateLaunchTemplateInput{}
+	}
+	if _, ok := f.templates[aws.ToString(in.LaunchTemplateName)]; ok {
+		return nil, &smithy.GenericAPIError{Code: "InvalidLaunchTemplateName.AlreadyExistsException"}
+	}
+	f.templates[aws.ToString(in.LaunchTemplateName)] = in
+	return &ec2.CreateLaunchTemplateOutput{}, nil
+}
+
+func (f *fakeEC2) DescribeLaunchTemplates(_ context.Context, in *ec2.DescribeLaunchTemplatesInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {
+	out := &ec2.DescribeLaunchTemplatesOutput{}
+	for _, name := range in.LaunchTemplateNames {
+		if _, ok := f.templates[name]; !ok {
+			return nil, &smithy.GenericAPIError{Code: "InvalidLaunchTemplateName.NotFoundException"}
+		}
+		out.LaunchTemplates = append(out.LaunchTemplates, ec2types.LaunchTemplate{LaunchTemplateName: aws.String(name)})
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) DeleteLaunchTemplate(_ context.Context, in *ec2.DeleteLaunchTemplateInput, _ ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateOutput, error) {
+	delete(f.templates, aws.ToString(in.LaunchTemplateName))
+	return &ec2.DeleteLaunchTemplateOutput{}, nil
 }
 
 var _ EC2API = (*fakeEC2)(nil)
 
 func (f *fakeEC2) CreateFleet(_ context.Context, in *ec2.CreateFleetInput, _ ...func(*ec2.Options)) (*ec2.CreateFleetOutput, error) {
 	f.fleetCalls = append(f.fleetCalls, in)
+	if len(f.fleetSeq) > 0 {
+		out := f.fleetSeq[0]
+		f.fleetSeq = f.fleetSeq[1:]
+		return out, nil
+	}
+	for _, c := range in.LaunchTemplateConfigs {
+		name := aws.ToString(c.LaunchTemplateSpecification.LaunchTemplateName)
+		if _, ok := f.templates[name]; !ok || f.fleetMissingTemplate {
+			f.fleetMissingTemplate = false
+			return nil, &smithy.GenericAPIError{Code: "InvalidLaunchTemplateName.NotFoundException", Message: name}
+		}
+	}
 	if f.fleetErr != nil {
 		return nil, f.fleetErr
 	}
@@ -110,6 +163,7 @@ func claim(opts ...claimOption) Claim {
 		Name: "default-abcde", NodePool: "default", Pods: []string{"ns/web-1"},
 		InstanceTypes: []string{"m5.large", "m5.xlarge"}, Zones: []string{"us-east-1b", "us-east-1a"},
 		CapacityTypes: []string{"on-demand", "spot"},
+		NodeClassRef:  &v1.NodeClassReference{Group: awsv1.Group, Kind: awsv1.KindEC2NodeClass, Name: "default"},
 	}
 	for _, o := range opts {
 		o(&c)
@@ -129,6 +183,55 @@ func withInstanceTypes(n int) claimOption {
 func withLabels(l map[string]string) claimOption { return func(c *Claim) { c.Labels = l } }
 func withTaints(t ...corev1.Taint) claimOption   { return func(c *Claim) { c.Taints = t } }
 func withZones(zones ...string) claimOption      { return func(c *Claim) { c.Zones = zones } }
+
+// staticClasses are resolved classes by name.
+type staticClasses map[string]*awsv1.EC2NodeClass
+
+func (s staticClasses) NodeClass(name string) (*awsv1.EC2NodeClass, bool) {
+	c, ok := s[name]
+	return c, ok
+}
+
+// labClass is a resolved AL2023 class with two subnets in us-east-1a (the first has the more
+// free addresses), one in us-east-1b, and an AMI for each architecture.
+func labClass() *awsv1.EC2NodeClass {
+	return &awsv1.EC2NodeClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+		Spec: awsv1.EC2NodeClassSpec{
+			AMISelectorTerms: []awsv1.AMISelectorTerm{{Alias: "al2023@latest"}},
+			Role:             "KarpenterNodeRole-lab",
+			Tags:             map[string]string{"team": "platform"},
+		},
+		Status: awsv1.EC2NodeClassStatus{
+			Subnets: []awsv1.Subnet{
+				{ID: "subnet-custom-a", Zone: "us-east-1a"}, {ID: "subnet-small-a", Zone: "us-east-1a"}, {ID: "subnet-0b", Zone: "us-east-1b"},
+			},
+			SecurityGroups: []awsv1.SecurityGroup{{ID: "sg-2"}, {ID: "sg-1"}},
+			AMIs: []awsv1.AMI{
+				{ID: "ami-arm", Requirements: []corev1.NodeSelectorRequirement{{Key: v1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: []string{"arm64"}}}},
+				{ID: "ami-amd", Requirements: []corev1.NodeSelectorRequirement{{Key: v1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: []string{"amd64"}}}},
+			},
+			InstanceProfile: "lab_profile",
+		},
+	}
+}
+
+// testEC2 launches for the lab class; types whose name has a "g" after the digit are arm64.
+func testEC2(api *fakeEC2) *EC2 {
+	return &EC2{
+		API: api, ClusterName: "lab",
+		Cluster: bootstrap.Cluster{Name: "lab", Endpoint: "https://lab.example", CABundle: "Y2E=", ServiceCIDR: "10.96.0.0/16"},
+		Classes: staticClasses{"default": labClass()},
+		InstanceTypeLabels: func(t string) map[string]string {
+			family, _, _ := strings.Cut(t, ".")
+			if strings.HasSuffix(family, "g") || strings.HasSuffix(family, "gd") {
+				return map[string]string{v1.LabelArch: "arm64"}
+			}
+			return map[string]string{v1.LabelArch: "amd64"}
+		},
+	}
+}
+
 func launchRequest(c Claim) LaunchRequest {
 	return LaunchRequest{ClientToken: "token-1", WorkflowID: "node/" + c.Name, Claim: c}
 }
@@ -186,22 +289,22 @@ func TestLaunchBuildsTheFleetRequest(t *testing.T) {
 				if aws.ToString(in.ClientToken) != "token-1" {
 					t.Errorf("client token = %q, want the request's token-1", aws.ToString(in.ClientToken))
 				}
-				if got := aws.ToString(in.LaunchTemplateConfigs[0].LaunchTemplateSpecification.LaunchTemplateName); got != "nodewright-default" {
-					t.Errorf("launch template = %q, want nodewright-default", got)
+				if got := aws.ToString(in.LaunchTemplateConfigs[0].LaunchTemplateSpecification.LaunchTemplateName); !strings.HasPrefix(got, LaunchTemplatePrefix) {
+					t.Errorf("launch template = %q, want one named %s<hash>", got, LaunchTemplatePrefix)
 				}
 			},
 		},
 		{
-			name:  "overrides cover every instance type in every zone's subnet, custom subnets first",
-			claim: claim(withZones("us-east-1b", "us-east-1a")),
+			name:  "overrides cover every instance type in each zone's subnet with the most free addresses; zones without a subnet are left out",
+			claim: claim(withZones("us-east-1b", "us-east-1a", "us-east-1c")),
 			check: func(t *testing.T, in *ec2.CreateFleetInput) {
 				var got []string
 				for _, o := range in.LaunchTemplateConfigs[0].Overrides {
 					got = append(got, fmt.Sprintf("%s@%s/%s", o.InstanceType, aws.ToString(o.AvailabilityZone), aws.ToString(o.SubnetId)))
 				}
 				want := []string{
-					"m5.large@us-east-1a/subnet-custom-a", "m5.large@us-east-1b/subnet-us-east-1b",
-					"m5.xlarge@us-east-1a/subnet-custom-a", "m5.xlarge@us-east-1b/subnet-us-east-1b",
+					"m5.large@us-east-1a/subnet-custom-a", "m5.large@us-east-1b/subnet-0b",
+					"m5.xlarge@us-east-1a/subnet-custom-a", "m5.xlarge@us-east-1b/subnet-0b",
 				}
 				if !slices.Equal(got, want) {
 					t.Errorf("overrides = %v, want %v", got, want)
@@ -218,22 +321,24 @@ func TestLaunchBuildsTheFleetRequest(t *testing.T) {
 			},
 		},
 		{
-			name: "the instance carries ownership tags and the kubelet's labels and taints",
-			claim: claim(withLabels(map[string]string{"team": "web", "tier": "front"}), withTaints(
-				corev1.Taint{Key: "dedicated", Value: "web", Effect: corev1.TaintEffectNoSchedule},
-				corev1.Taint{Key: "gpu", Effect: corev1.TaintEffectNoExecute},
-			)),
+			name:  "the instance, its volumes and the fleet carry the ownership tags, and never Karpenter's claim on an instance",
+			claim: claim(),
 			check: func(t *testing.T, in *ec2.CreateFleetInput) {
-				if in.TagSpecifications[0].ResourceType != ec2types.ResourceTypeInstance {
-					t.Errorf("tags are on %s, want instance", in.TagSpecifications[0].ResourceType)
+				var kinds []ec2types.ResourceType
+				for _, spec := range in.TagSpecifications {
+					kinds = append(kinds, spec.ResourceType)
+				}
+				if want := []ec2types.ResourceType{"instance", "volume", "fleet"}; !slices.Equal(kinds, want) {
+					t.Errorf("tags go on %v, want %v", kinds, want)
 				}
 				want := map[string]string{
 					"karpenter.sh/nodepool":     "default",
 					"karpenter.sh/nodeclaim":    "default-abcde",
 					"kubernetes.io/cluster/lab": "owned",
+					"eks:eks-cluster-name":      "lab",
 					"nodewright.io/workflow-id": "node/default-abcde",
-					"nodewright.io/node-labels": "karpenter.sh/nodeclaim=default-abcde,karpenter.sh/nodepool=default,team=web,tier=front",
-					"nodewright.io/node-taints": "dedicated=web:NoSchedule,gpu:NoExecute",
+					"Name":                      "default-abcde",
+					"team":                      "platform",
 				}
 				got := tagsOf(in)
 				for k, v := range want {
@@ -241,13 +346,35 @@ func TestLaunchBuildsTheFleetRequest(t *testing.T) {
 						t.Errorf("tag %s = %q, want %q", k, got[k], v)
 					}
 				}
+				if _, ok := got["karpenter.k8s.aws/ec2nodeclass"]; ok {
+					t.Errorf("the instance carries karpenter.k8s.aws/ec2nodeclass: a Karpenter beside us would take it for its own")
+				}
+			},
+		},
+		{
+			name:  "arm64 and amd64 types go to two launch templates, each with its architecture's AMI",
+			claim: claim(withZones("us-east-1a"), func(c *Claim) { c.InstanceTypes = []string{"m6g.large", "m5.large", "c6g.large"} }),
+			check: func(t *testing.T, in *ec2.CreateFleetInput) {
+				if len(in.LaunchTemplateConfigs) != 2 {
+					t.Fatalf("%d launch template configs, want 2", len(in.LaunchTemplateConfigs))
+				}
+				var got []string
+				for _, c := range in.LaunchTemplateConfigs {
+					for _, o := range c.Overrides {
+						got = append(got, string(o.InstanceType))
+					}
+					got = append(got, "|")
+				}
+				if want := []string{"m6g.large", "c6g.large", "|", "m5.large", "|"}; !slices.Equal(got, want) {
+					t.Errorf("types by template = %v, want %v", got, want)
+				}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", ec2types.InstanceLifecycleSpot)}
-			e := &EC2{API: api, ClusterName: "lab", Subnets: map[string]string{"us-east-1a": "subnet-custom-a"}}
+			e := testEC2(api)
 			if _, err := e.Launch(context.Background(), launchRequest(tt.claim)); err != nil {
 				t.Fatalf("launch: %v", err)
 			}
@@ -271,16 +398,19 @@ func TestLaunchReportsTheInstanceTheFleetMade(t *testing.T) {
 			want: Instance{ID: "i-1", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot"},
 		},
 		{
-			name: "the zone comes from the subnet when the fleet does not name it",
+			name: "the zone comes from the override when the fleet does not name it",
 			out: &ec2.CreateFleetOutput{Instances: []ec2types.CreateFleetInstance{{
-				InstanceIds: []string{"i-2"}, InstanceType: "m5.xlarge", SubnetId: aws.String("subnet-us-east-1c"),
+				InstanceIds: []string{"i-2"}, InstanceType: "m5.xlarge", SubnetId: aws.String("subnet-0b"),
+				LaunchTemplateAndOverrides: &ec2types.LaunchTemplateAndOverridesResponse{
+					Overrides: &ec2types.FleetLaunchTemplateOverrides{AvailabilityZone: aws.String("us-east-1b")},
+				},
 			}}},
-			want: Instance{ID: "i-2", Type: "m5.xlarge", Zone: "us-east-1c", CapacityType: "spot"},
+			want: Instance{ID: "i-2", Type: "m5.xlarge", Zone: "us-east-1b", CapacityType: "spot"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &EC2{API: &fakeEC2{fleetOut: tt.out}}
+			e := testEC2(&fakeEC2{fleetOut: tt.out})
 			got, err := e.Launch(context.Background(), launchRequest(claim()))
 			if err != nil {
 				t.Fatalf("launch: %v", err)
@@ -363,7 +493,7 @@ func TestLaunchFailuresAreClassified(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &EC2{API: &fakeEC2{fleetOut: tt.out, fleetErr: tt.err}}
+			e := testEC2(&fakeEC2{fleetOut: tt.out, fleetErr: tt.err})
 			_, err := e.Launch(context.Background(), launchRequest(claim()))
 			if err == nil {
 				t.Fatal("launch succeeded; want an error")
@@ -389,20 +519,91 @@ func TestLaunchFailuresAreClassified(t *testing.T) {
 	}
 }
 
-func TestLaunchRefusesTagsOverEC2sLimit(t *testing.T) {
+func TestLaunchRefusesWhatCannotLaunch(t *testing.T) {
+	tests := []struct {
+		name    string
+		claim   Claim
+		classes staticClasses
+		want    string
+	}{
+		{"a claim whose class is not ready", claim(), staticClasses{}, "EC2NodeClass default is not ready"},
+		{"a claim in zones where the class has no subnet", claim(withZones("us-east-1c")), nil, "EC2NodeClass default has subnets in [us-east-1a us-east-1b]"},
+		{"a claim no AMI suits", claim(func(c *Claim) { c.InstanceTypes = []string{"m5.large"} }), staticClasses{"default": func() *awsv1.EC2NodeClass {
+			c := labClass()
+			c.Status.AMIs = c.Status.AMIs[:1] // arm64 only
+			return c
+		}()}, "none of EC2NodeClass default's 1 AMIs suits"},
+		{"a claim whose name is too long for a tag", claim(func(c *Claim) { c.Name = strings.Repeat("x", 300) }), nil, "over EC2's limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", "")}
+			e := testEC2(api)
+			if tt.classes != nil {
+				e.Classes = tt.classes
+			}
+			_, err := e.Launch(context.Background(), launchRequest(tt.claim))
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidLaunch || !appErr.NonRetryable() {
+				t.Fatalf("error = %v, want a non-retryable %s", err, ErrTypeInvalidLaunch)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+			if len(api.fleetCalls) != 0 {
+				t.Errorf("CreateFleet was called %d times for a launch that cannot be made", len(api.fleetCalls))
+			}
+		})
+	}
+}
+
+func TestLaunchMakesItsLaunchTemplatesOnceAndAgainWhenDeleted(t *testing.T) {
 	api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", "")}
-	e := &EC2{API: api}
-	long := map[string]string{"note": strings.Repeat("x", 300)}
-	_, err := e.Launch(context.Background(), launchRequest(claim(withLabels(long))))
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidLaunch || !appErr.NonRetryable() {
-		t.Fatalf("error = %v, want a non-retryable %s", err, ErrTypeInvalidLaunch)
+	e := testEC2(api)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := e.Launch(ctx, launchRequest(claim())); err != nil {
+			t.Fatalf("launch: %v", err)
+		}
 	}
-	if !strings.Contains(err.Error(), TagNodeLabels) {
-		t.Errorf("error %q does not name the tag that is too long", err)
+	if len(api.templateCalls) != 1 {
+		t.Fatalf("%d CreateLaunchTemplate calls for two launches of one shape, want 1", len(api.templateCalls))
 	}
-	if len(api.fleetCalls) != 0 {
-		t.Errorf("CreateFleet was called %d times for an invalid request", len(api.fleetCalls))
+	lt := api.templateCalls[0]
+	if got := lt.TagSpecifications[0].ResourceType; got != ec2types.ResourceTypeLaunchTemplate {
+		t.Errorf("template tags go on %s", got)
+	}
+	data := lt.LaunchTemplateData
+	if aws.ToString(data.ImageId) != "ami-amd" || !slices.Equal(data.SecurityGroupIds, []string{"sg-1", "sg-2"}) ||
+		aws.ToString(data.IamInstanceProfile.Name) != "lab_profile" {
+		t.Errorf("template data: image %s groups %v profile %+v", aws.ToString(data.ImageId), data.SecurityGroupIds, data.IamInstanceProfile)
+	}
+	if data.MetadataOptions.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || aws.ToInt32(data.MetadataOptions.HttpPutResponseHopLimit) != 1 {
+		t.Errorf("metadata options = %+v, want IMDSv2 required with a hop limit of 1", data.MetadataOptions)
+	}
+
+	// Missing from a fleet's error set rather than refused outright: made again too.
+	api.fleetMissingTemplate = false
+	missing := fleetErrors("InvalidLaunchTemplateName.NotFoundException", "m5.large@us-east-1a")
+	launchedOut := api.fleetOut
+	api.fleetSeq = []*ec2.CreateFleetOutput{missing}
+	api.templates = nil
+	if _, err := e.Launch(ctx, launchRequest(claim())); err != nil {
+		t.Fatalf("launch after the fleet reported the template missing: %v", err)
+	}
+	if len(api.templateCalls) != 2 || api.fleetOut != launchedOut {
+		t.Errorf("%d CreateLaunchTemplate calls, want the template made again", len(api.templateCalls))
+	}
+
+	// Deleted behind our back: the next CreateFleet answers NotFound; the template is made
+	// again and the launch goes through.
+	api.templates = nil
+	api.fleetMissingTemplate = true
+	if _, err := e.Launch(ctx, launchRequest(claim())); err != nil {
+		t.Fatalf("launch after the template was deleted: %v", err)
+	}
+	if len(api.templateCalls) != 3 {
+		t.Errorf("%d CreateLaunchTemplate calls, want the template made again", len(api.templateCalls))
 	}
 }
 

@@ -107,6 +107,13 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 				changed = true
 			}
 		}
+		// The node registered with this taint so that nothing lands on it before now.
+		if kept := slices.DeleteFunc(slices.Clone(node.Spec.Taints), func(t corev1.Taint) bool {
+			return t.Key == v1.TaintKeyUnregistered
+		}); len(kept) != len(node.Spec.Taints) {
+			node.Spec.Taints = kept
+			changed = true
+		}
 		has := slices.Contains(node.Finalizers, FinalizerTermination)
 		switch {
 		case k.TerminationFinalizer && !has && node.DeletionTimestamp == nil:

@@ -97,7 +97,7 @@ func TestEC2CallsAreTimedAndTheirErrorsCountedAsKarpentersCloudProvider(t *testi
 	launched := &ec2.CreateFleetOutput{Instances: []ec2types.CreateFleetInstance{{
 		InstanceIds: []string{"i-1"}, InstanceType: "m5.large", AvailabilityZone: aws.String("us-east-1a"),
 	}}}
-	claim := LaunchRequest{ClientToken: "t", Claim: Claim{Name: "c", NodePool: "default", InstanceTypes: []string{"m5.large"}, Zones: []string{"us-east-1a"}}}
+	claim := LaunchRequest{ClientToken: "t", Claim: claim(withZones("us-east-1a"))}
 	duration := func(method string) string {
 		return fmt.Sprintf(`karpenter_cloudprovider_duration_seconds_count{controller="nodeclaim.lifecycle",method="%s",provider="aws"} 1`, method)
 	}
@@ -151,7 +151,9 @@ func TestEC2CallsAreTimedAndTheirErrorsCountedAsKarpentersCloudProvider(t *testi
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, reg := newTestMetrics(t)
-			_ = tt.call(&EC2{API: tt.api, Metrics: m})
+			e := testEC2(tt.api)
+			e.Metrics = m
+			_ = tt.call(e)
 			assertSeries(t, reg, tt.want, tt.unwanted)
 		})
 	}

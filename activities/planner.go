@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
@@ -39,8 +41,11 @@ func (s StaticNodePools) NodePools() []apisv1.NodePool { return s }
 type Planner struct {
 	Kube kubernetes.Interface
 	// EC2 lists the instance types the region offers; nil means every catalog type.
-	EC2     *EC2
-	Pools   NodePoolSource
+	EC2   *EC2
+	Pools NodePoolSource
+	// Classes are the resolved EC2NodeClasses: a pool launches only where its class has a
+	// subnet and on the architectures its class has AMIs for. Nil leaves pools as they are.
+	Classes NodeClassSource
 	Zones   []string
 	Catalog []catalog.Type
 	// Recorder receives the pods' FailedScheduling events; nil records none.
@@ -88,7 +93,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	solveStart := time.Now()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
-		NodePools:       pools,
+		NodePools:       p.withinClasses(pools),
 		InstanceTypes:   withUnavailable(types, req.Unavailable),
 		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
 		DaemonSetPods:   daemons,
@@ -108,6 +113,56 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		result.Claims = append(result.Claims, claim)
 	}
 	return result, nil
+}
+
+// withinClasses narrows each pool to the zones its class has subnets in and the
+// architectures it has AMIs for, as Karpenter offers a pool only its class's offerings. The
+// pools returned are copies: the claims' template hash is taken from the pools as written.
+func (p *Planner) withinClasses(pools []apisv1.NodePool) []apisv1.NodePool {
+	if p.Classes == nil {
+		return pools
+	}
+	out := make([]apisv1.NodePool, 0, len(pools))
+	for _, pool := range pools {
+		ref := pool.Spec.Template.Spec.NodeClassRef
+		class, ok := p.Classes.NodeClass(ref.Name)
+		if !ok {
+			continue // not Ready: it launches nothing
+		}
+		narrowed := *pool.DeepCopy()
+		reqs := &narrowed.Spec.Template.Spec.Requirements
+		zones := map[string]bool{}
+		for _, s := range class.Status.Subnets {
+			zones[s.Zone] = true
+		}
+		*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelZone, Operator: corev1.NodeSelectorOpIn, Values: slices.Sorted(maps.Keys(zones))})
+		if archs := amiArchitectures(class.Status.AMIs); len(archs) > 0 {
+			*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: archs})
+		}
+		out = append(out, narrowed)
+	}
+	return out
+}
+
+// amiArchitectures are the architectures the AMIs' requirements allow; none when some AMI
+// allows any.
+func amiArchitectures(amis []awsv1.AMI) []string {
+	archs := map[string]bool{}
+	for _, ami := range amis {
+		constrained := false
+		for _, r := range ami.Requirements {
+			if r.Key == apisv1.LabelArch && r.Operator == corev1.NodeSelectorOpIn {
+				constrained = true
+				for _, v := range r.Values {
+					archs[v] = true
+				}
+			}
+		}
+		if !constrained {
+			return nil
+		}
+	}
+	return slices.Sorted(maps.Keys(archs))
 }
 
 // failedScheduling tells each pod no node can take why, as Karpenter's FailedScheduling.

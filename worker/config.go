@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,15 @@ type Config struct {
 	Region      string
 	EC2Endpoint string
 	ClusterName string
+	// ClusterEndpoint, ClusterCABundle (base64 PEM) and ServiceCIDR go into every node's user
+	// data; empty ones are read from EKS's DescribeCluster.
+	ClusterEndpoint string
+	ClusterCABundle string
+	ServiceCIDR     string
+	// SSMEndpoint, IAMEndpoint and EKSEndpoint override the region's public endpoints.
+	SSMEndpoint string
+	IAMEndpoint string
+	EKSEndpoint string
 	// NodePoolsFile holds NodePools and EC2NodeClasses in YAML; empty means they come from
 	// the API server (the CRDs of crds/ must be installed).
 	NodePoolsFile string
@@ -63,6 +73,12 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.Region, "region", envOr(getenv, "AWS_REGION", "us-east-1"), "AWS region (env AWS_REGION)")
 	fs.StringVar(&c.EC2Endpoint, "ec2-endpoint", "", "EC2 endpoint URL; empty means the region's public endpoint")
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "cluster name, used to tag instances (required)")
+	fs.StringVar(&c.ClusterEndpoint, "cluster-endpoint", getenv("CLUSTER_ENDPOINT"), "the API server URL nodes join (env CLUSTER_ENDPOINT); empty asks EKS")
+	fs.StringVar(&c.ClusterCABundle, "cluster-ca-bundle", getenv("CLUSTER_CA_BUNDLE"), "the cluster's CA certificate, PEM then base64, as EKS shows it (env CLUSTER_CA_BUNDLE); empty asks EKS")
+	fs.StringVar(&c.ServiceCIDR, "service-cidr", getenv("SERVICE_CIDR"), "the cluster's service address range (env SERVICE_CIDR); empty asks EKS")
+	fs.StringVar(&c.SSMEndpoint, "ssm-endpoint", "", "SSM endpoint URL; empty means the region's public endpoint")
+	fs.StringVar(&c.IAMEndpoint, "iam-endpoint", "", "IAM endpoint URL; empty means the public endpoint")
+	fs.StringVar(&c.EKSEndpoint, "eks-endpoint", "", "EKS endpoint URL; empty means the region's public endpoint")
 	fs.StringVar(&c.NodePoolsFile, "nodepools", "", "file of NodePool and EC2NodeClass YAML documents; empty reads them from the API server (install crds/ first)")
 	fs.StringVar(&c.WebhookAddr, "webhook-addr", ":8443", "listen address of the CRDs' conversion webhook (karpenter.sh/v1beta1 objects); empty disables it")
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "https URL the API server reaches the webhook at; empty keeps the CRDs' Service (nodewright.kube-system:8443)")
@@ -115,8 +131,20 @@ func (c Config) Validate() error {
 	if c.EC2Endpoint != "" && !isHTTPURL(c.EC2Endpoint) {
 		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be an http:// or https:// URL with a host", c.EC2Endpoint))
 	}
-	if c.SQSEndpoint != "" && !isHTTPURL(c.SQSEndpoint) {
-		errs = append(errs, fmt.Errorf("--sqs-endpoint %q must be an http:// or https:// URL with a host", c.SQSEndpoint))
+	for _, e := range []struct{ flag, value string }{
+		{"--sqs-endpoint", c.SQSEndpoint}, {"--ssm-endpoint", c.SSMEndpoint}, {"--iam-endpoint", c.IAMEndpoint}, {"--eks-endpoint", c.EKSEndpoint},
+	} {
+		if e.value != "" && !isHTTPURL(e.value) {
+			errs = append(errs, fmt.Errorf("%s %q must be an http:// or https:// URL with a host", e.flag, e.value))
+		}
+	}
+	if c.ClusterEndpoint != "" && !strings.HasPrefix(c.ClusterEndpoint, "https://") {
+		errs = append(errs, fmt.Errorf("--cluster-endpoint %q must be the API server's https:// URL", c.ClusterEndpoint))
+	}
+	if c.ClusterCABundle != "" {
+		if _, err := base64.StdEncoding.DecodeString(c.ClusterCABundle); err != nil {
+			errs = append(errs, fmt.Errorf("--cluster-ca-bundle must be base64 of the CA's PEM, as EKS shows it: %v", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -70,8 +70,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
 	}
 	defer tc.Close()
-	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, Metrics: m.activities}
 	typeLabels := instanceTypeLabels(types, cfg.Zones)
+	nodeCluster, err := clusterForNodes(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	resolver, err := classResolver(ctx, cfg, ec2Client, kube)
+	if err != nil {
+		return err
+	}
+	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, Cluster: nodeCluster, InstanceTypeLabels: typeLabels, Metrics: m.activities}
 	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
 
 	// Unschedulable pods go to the Provisioner; it runs once the worker is up.
@@ -82,9 +90,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var pools activities.NodePoolSource
 	var caches []cacheCheck
 	if cfg.NodePoolsFile != "" {
-		if pools, err = loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, cfg.NodeClassGroup, log); err != nil {
+		var classes *fileClasses
+		if pools, classes, err = loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, cfg.NodeClassGroup, resolver, log); err != nil {
 			return err
 		}
+		ec2Acts.Classes = classes
+		go func() { errc <- named("EC2NodeClass lookups", classes.Run(ctx)) }()
 	} else {
 		if err := requireNodeAPIs(kube); err != nil {
 			return err
@@ -104,17 +115,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			}
 		}
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
-		poolCtl.ResolveWith(activities.Network{API: ec2Client})
+		poolCtl.ResolveWith(resolver)
 		poolCtl.OnPoolReady(watcher.resignal)
 		deletions := nodeclaims.New(dyn, kube, tc, activities.InstanceOwners{EC2: ec2Acts}, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
-		pools, nodeClaims.Client = poolCtl, dyn
+		pools, nodeClaims.Client, ec2Acts.Classes = poolCtl, dyn, poolCtl
 		caches = append(caches, cacheCheck{name: "NodePool", synced: poolCtl.Synced}, cacheCheck{name: "NodeClaim", synced: deletions.Synced})
 	}
 
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Zones: cfg.Zones, Catalog: types, Recorder: recorder, Metrics: m.activities}
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: recorder, Metrics: m.activities}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
@@ -191,27 +202,31 @@ func nodePoolsFrom(cfg Config) string {
 
 // loadNodePoolsFile reads the NodePools (and the EC2NodeClasses they name) of a --nodepools
 // file through the loader, logging what it converted or does not act on.
-func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path, group string, log *slog.Logger) (activities.StaticNodePools, error) {
+func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path, group string, resolver nodepools.Resolver, log *slog.Logger) (activities.StaticNodePools, *fileClasses, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read --nodepools file: %w", err)
+		return nil, nil, fmt.Errorf("read --nodepools file: %w", err)
 	}
 	m, err := ld.Load(ctx, data)
 	if err != nil {
-		return nil, fmt.Errorf("--nodepools %s: %w", path, err)
+		return nil, nil, fmt.Errorf("--nodepools %s: %w", path, err)
 	}
 	if len(m.NodePools) == 0 {
-		return nil, fmt.Errorf("--nodepools %s holds no NodePool (karpenter.sh/v1 or v1beta1)", path)
+		return nil, nil, fmt.Errorf("--nodepools %s holds no NodePool (karpenter.sh/v1 or v1beta1)", path)
 	}
 	for _, w := range m.Warnings {
 		log.Warn("--nodepools "+path, "warning", w)
 	}
 	for _, p := range m.NodePools {
 		if g := p.Spec.Template.Spec.NodeClassRef.Group; g != group {
-			return nil, fmt.Errorf("--nodepools %s: NodePool %q names nodeClassRef group %s, but this worker serves group %s (--nodeclass-group)", path, p.Name, g, group)
+			return nil, nil, fmt.Errorf("--nodepools %s: NodePool %q names nodeClassRef group %s, but this worker serves group %s (--nodeclass-group)", path, p.Name, g, group)
 		}
 	}
-	return activities.StaticNodePools(m.NodePools), nil
+	classes, err := resolveFileClasses(ctx, resolver, m.NodeClasses, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--nodepools %s: %w", path, err)
+	}
+	return activities.StaticNodePools(m.NodePools), classes, nil
 }
 
 // provisionerSignal starts the Provisioner if needed and hands it the pods.

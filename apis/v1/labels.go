@@ -27,4 +27,7 @@ const (
 	AnnotationNodePoolHash = "karpenter.sh/nodepool-hash"
 
 	TaintKeyDisrupted = "karpenter.sh/disrupted"
+	// TaintKeyUnregistered is on a node from its first registration until the controller has
+	// matched it to its NodeClaim and labelled it.
+	TaintKeyUnregistered = "karpenter.sh/unregistered"
 )

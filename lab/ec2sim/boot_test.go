@@ -15,7 +15,7 @@ import (
 func TestBootDelayKeepsInstancesPendingUntilTheyBoot(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.BootDelay = time.Minute; o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	events, cancel := sim.Watch()
 	defer cancel()
 
@@ -38,7 +38,7 @@ func TestBootDelayKeepsInstancesPendingUntilTheyBoot(t *testing.T) {
 func TestTerminatingABootingInstanceCancelsItsBoot(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.BootDelay = time.Minute; o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	ctx := context.Background()
 	booting := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
 	other := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("m5.large")}))
@@ -70,7 +70,7 @@ func TestTerminatingABootingInstanceCancelsItsBoot(t *testing.T) {
 
 func TestBootsCompleteOnTheRealClock(t *testing.T) {
 	sim := newSim(t, func(o *ec2sim.Options) { o.BootDelay = time.Millisecond })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	events, cancel := sim.Watch()
 	defer cancel()
 

@@ -46,6 +46,7 @@ type overridesXML struct {
 	InstanceType     string   `xml:"instanceType,omitempty"`
 	SubnetID         string   `xml:"subnetId,omitempty"`
 	AvailabilityZone string   `xml:"availabilityZone,omitempty"`
+	ImageID          string   `xml:"imageId,omitempty"`
 	Priority         *float64 `xml:"priority,omitempty"`
 }
 
@@ -56,7 +57,9 @@ type fleetReplay struct {
 }
 
 // createFleet launches an instant fleet. Capacity shortfalls are not API errors: like EC2, the
-// call succeeds and lists InsufficientInstanceCapacity in errorSet.
+// call succeeds and lists InsufficientInstanceCapacity in errorSet. A repeated client token
+// replays its answer before the templates are looked at, so a retry still succeeds after the
+// template it launched from was deleted.
 func (s *Sim) createFleet(p params, requestID string) (any, *apiError) {
 	req, err := s.parseFleetRequest(p)
 	if err != nil {
@@ -72,6 +75,9 @@ func (s *Sim) createFleet(p params, requestID string) (any, *apiError) {
 		replay := prior.response
 		replay.RequestID = requestID
 		return replay, nil
+	}
+	if err := s.resolveTemplates(&req); err != nil {
+		return nil, err
 	}
 	resp := createFleetResponse{RequestID: requestID, FleetID: s.ids.fleetID()}
 	resp.Instances, resp.Errors = s.fulfil(req)
@@ -97,6 +103,9 @@ func (s *Sim) fulfil(req fleetRequest) ([]fleetInstanceXML, []fleetErrorXML) {
 	var failures []fleetErrorXML
 	reservationID := s.ids.reservationID()
 	for _, capacityType := range []string{CapacityOnDemand, CapacitySpot} {
+		if req.counts[capacityType] > 0 {
+			failures = append(failures, refusals(req, capacityType)...)
+		}
 		for range req.counts[capacityType] {
 			c, ok := s.cheapest(req, capacityType)
 			if !ok {
@@ -104,7 +113,7 @@ func (s *Sim) fulfil(req fleetRequest) ([]fleetInstanceXML, []fleetErrorXML) {
 				break
 			}
 			s.takeCapacity(capacityKey{c.instanceType, c.zone, capacityType})
-			r := s.launch(s.types[c.instanceType], c.placement, capacityType, req.instanceTags, reservationID, c.price)
+			r := s.launch(s.types[c.instanceType], c.placement, capacityType, req.overrides[c.override].settings, reservationID, c.price)
 			groups.add(c.override, req.overrides[c.override].echo, r)
 		}
 	}
@@ -115,8 +124,8 @@ func (s *Sim) fulfil(req fleetRequest) ([]fleetInstanceXML, []fleetErrorXML) {
 func (s *Sim) cheapest(req fleetRequest, capacityType string) (candidate, bool) {
 	var pool []candidate
 	for i, o := range req.overrides {
-		t := s.types[o.echo.Overrides.InstanceType]
-		if capacityType == CapacitySpot && !t.SupportsSpot() {
+		t := s.types[o.instanceType]
+		if o.refusal != nil || capacityType == CapacitySpot && !t.SupportsSpot() {
 			continue
 		}
 		price := t.OnDemandPrice
@@ -141,11 +150,25 @@ func (s *Sim) cheapest(req fleetRequest, capacityType string) (candidate, bool) 
 	}), true
 }
 
-// shortfall explains, per override, why no more capacityType instances could launch.
+// refusals report the overrides that cannot launch at all, once per capacity type asked for.
+func refusals(req fleetRequest, capacityType string) []fleetErrorXML {
+	var out []fleetErrorXML
+	for _, o := range req.overrides {
+		if o.refusal != nil {
+			out = append(out, fleetErrorXML{LaunchTemplateAndOverrides: o.echo, Lifecycle: capacityType, ErrorCode: o.refusal.Code, ErrorMessage: o.refusal.Message})
+		}
+	}
+	return out
+}
+
+// shortfall explains, per override that could launch, why no more capacityType instances did.
 func (s *Sim) shortfall(req fleetRequest, capacityType string) []fleetErrorXML {
 	var out []fleetErrorXML
 	for _, o := range req.overrides {
-		instanceType := o.echo.Overrides.InstanceType
+		if o.refusal != nil {
+			continue // already reported by refusals
+		}
+		instanceType := o.instanceType
 		e := fleetErrorXML{LaunchTemplateAndOverrides: o.echo, Lifecycle: capacityType, ErrorCode: CodeInsufficientInstanceCapacity}
 		if capacityType == CapacitySpot && !s.types[instanceType].SupportsSpot() {
 			e.ErrorCode = CodeUnsupported

@@ -1,24 +1,39 @@
 package ec2sim
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 )
 
-// fleetRequest is a parsed CreateFleet call.
+// fleetRequest is a parsed CreateFleet call. Parsing reads only the request; the templates it
+// names are resolved later, under the lock (resolveTemplates).
 type fleetRequest struct {
 	clientToken  string
 	fingerprint  string         // the parameters minus ClientToken, for idempotency checks
 	counts       map[string]int // instances wanted per capacity type
+	configs      []fleetConfig
 	overrides    []fleetOverride
 	instanceTags map[string]string
 }
 
+// fleetConfig is one LaunchTemplateConfigs.N: the template it names, by id or by name.
+type fleetConfig struct {
+	templateID, templateName string
+	version                  string // as given: "", "$Latest", "$Default" or a number
+}
+
 // fleetOverride is one LaunchTemplateConfigs.N.Overrides.M entry: echo is what the response
-// repeats back, placements are the zone/subnet pairs it may launch into.
+// repeats back, placements are the zone/subnet pairs it may launch into. The fields after
+// config are settled by resolveTemplates.
 type fleetOverride struct {
 	echo       launchTemplateAndOverridesXML
 	placements []placement
+	config     int // index into fleetRequest.configs
+
+	instanceType string // the override's, else the template's
+	settings     instanceSettings
+	refusal      *apiError // why this override cannot launch, reported in errorSet; nil if it can
 }
 
 type placement struct{ zone, subnetID string }
@@ -41,14 +56,36 @@ func (s *Sim) parseFleetRequest(p params) (fleetRequest, *apiError) {
 	if len(configs) == 0 {
 		return req, missingParameter("LaunchTemplateConfigs")
 	}
-	for _, config := range configs {
-		overrides, err := s.parseOverrides(p, config)
+	for i, config := range configs {
+		c, err := parseFleetConfig(p, config)
+		if err != nil {
+			return req, err
+		}
+		req.configs = append(req.configs, c)
+		overrides, err := s.parseOverrides(p, config, i)
 		if err != nil {
 			return req, err
 		}
 		req.overrides = append(req.overrides, overrides...)
 	}
 	return req, nil
+}
+
+// parseFleetConfig reads the template a config names: by id or by name, never both, as EC2 asks.
+func parseFleetConfig(p params, config string) (fleetConfig, *apiError) {
+	spec := config + ".LaunchTemplateSpecification."
+	c := fleetConfig{
+		templateID:   p.str(spec + "LaunchTemplateId"),
+		templateName: p.str(spec + "LaunchTemplateName"),
+		version:      p.str(spec + "Version"),
+	}
+	switch {
+	case c.templateID == "" && c.templateName == "":
+		return c, missingParameter(spec + "LaunchTemplateId or " + spec + "LaunchTemplateName")
+	case c.templateID != "" && c.templateName != "":
+		return c, newAPIError(CodeInvalidParameterCombination, "%sLaunchTemplateId and %sLaunchTemplateName cannot both be given", spec, spec)
+	}
+	return c, nil
 }
 
 // parseTargetCapacity splits TotalTargetCapacity into spot and on-demand counts: explicit
@@ -86,18 +123,9 @@ func parseTargetCapacity(p params) (map[string]int, *apiError) {
 	return counts, nil
 }
 
-// parseOverrides reads one launch template config. The template itself is echoed, not validated:
-// the simulator models no launch templates, so each override must name its instance type.
-func (s *Sim) parseOverrides(p params, config string) ([]fleetOverride, *apiError) {
-	spec := config + ".LaunchTemplateSpecification."
-	template := &launchTemplateSpecXML{
-		ID:      p.str(spec + "LaunchTemplateId"),
-		Name:    p.str(spec + "LaunchTemplateName"),
-		Version: p.str(spec + "Version"),
-	}
-	if *template == (launchTemplateSpecXML{}) {
-		template = nil
-	}
+// parseOverrides reads one launch template config's overrides. The simulator needs at least
+// one: it launches only what an override places.
+func (s *Sim) parseOverrides(p params, config string, index int) ([]fleetOverride, *apiError) {
 	members := p.members(config + ".Overrides")
 	if len(members) == 0 {
 		return nil, missingParameter(config + ".Overrides (the simulator needs overrides naming instance types)")
@@ -108,22 +136,22 @@ func (s *Sim) parseOverrides(p params, config string) ([]fleetOverride, *apiErro
 		if err != nil {
 			return nil, err
 		}
-		o.echo.LaunchTemplateSpecification = template
+		o.config = index
 		out = append(out, o)
 	}
 	return out, nil
 }
 
+// parseOverride reads one override. Its InstanceType may be left to the template; one given
+// must be a type the region has.
 func (s *Sim) parseOverride(p params, m string) (fleetOverride, *apiError) {
 	echo := overridesXML{
 		InstanceType:     p.str(m + ".InstanceType"),
 		SubnetID:         p.str(m + ".SubnetId"),
 		AvailabilityZone: p.str(m + ".AvailabilityZone"),
+		ImageID:          p.str(m + ".ImageId"),
 	}
-	if echo.InstanceType == "" {
-		return fleetOverride{}, missingParameter(m + ".InstanceType")
-	}
-	if _, ok := s.types[echo.InstanceType]; !ok {
+	if _, ok := s.types[echo.InstanceType]; !ok && echo.InstanceType != "" {
 		return fleetOverride{}, invalidParameterValue("%s.InstanceType: %q is not a valid instance type", m, echo.InstanceType)
 	}
 	if raw := p.str(m + ".Priority"); raw != "" {
@@ -173,11 +201,8 @@ func (s *Sim) placementsOf(m, subnetID, zone string) ([]placement, *apiError) {
 func instanceTags(p params) map[string]string {
 	tags := map[string]string{}
 	for _, spec := range p.members("TagSpecification") {
-		if p.str(spec+".ResourceType") != "instance" {
-			continue
-		}
-		for _, tag := range p.members(spec + ".Tag") {
-			tags[p.str(tag+".Key")] = p.str(tag + ".Value")
+		if p.str(spec+".ResourceType") == "instance" {
+			maps.Copy(tags, p.tags(spec))
 		}
 	}
 	return tags

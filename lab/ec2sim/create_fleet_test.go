@@ -42,7 +42,7 @@ func TestCreateFleetLaunchesTheCheapestOverrideWithCapacity(t *testing.T) {
 			for _, name := range tc.exhaust {
 				sim.SetCapacity(name, "", "", 0)
 			}
-			client := newClient(t, sim, 1)
+			client := launchClient(t, sim)
 			out, err := client.CreateFleet(context.Background(), fleet(tc.capacityType, tc.overrides, withTags(map[string]string{"nodepool": "general"})))
 			if err != nil {
 				t.Fatalf("create fleet: %v", err)
@@ -77,7 +77,7 @@ func TestCreateFleetLaunchesTheCheapestOverrideWithCapacity(t *testing.T) {
 
 func TestCreateFleetRecordsTheInstanceForTheLab(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeSpot, []types.FleetLaunchTemplateOverridesRequest{override("m5.large")}))
 
 	got, ok := sim.Instance(id)
@@ -112,7 +112,7 @@ func TestCreateFleetRecordsTheInstanceForTheLab(t *testing.T) {
 
 func TestCreateFleetClientTokenIsIdempotent(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	in := fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}, withToken("node-a-launch"))
 
 	first := launchOne(t, client, in)
@@ -142,7 +142,7 @@ func TestCreateFleetWithoutCapacityReportsInsufficientCapacityInErrorSet(t *test
 	sim := newSim(t)
 	sim.SetCapacity("c5.large", "", ec2sim.CapacitySpot, 0)
 	sim.SetCapacity("m5.large", "us-east-1a", ec2sim.CapacitySpot, 0)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 
 	out, err := client.CreateFleet(context.Background(), fleet(types.DefaultTargetCapacityTypeSpot,
 		[]types.FleetLaunchTemplateOverridesRequest{override("c5.large"), override("m5.large", inZone("us-east-1a"))}))
@@ -168,7 +168,7 @@ func TestCreateFleetWithoutCapacityReportsInsufficientCapacityInErrorSet(t *test
 func TestCreateFleetFillsWhatCapacityAllowsAndReportsTheRest(t *testing.T) {
 	sim := newSim(t)
 	sim.SetCapacity("c5.large", "us-east-1a", ec2sim.CapacityOnDemand, 2)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 
 	out, err := client.CreateFleet(context.Background(), fleet(types.DefaultTargetCapacityTypeOnDemand,
 		[]types.FleetLaunchTemplateOverridesRequest{override("c5.large", inZone("us-east-1a"))}, withCount(3)))
@@ -207,7 +207,7 @@ func TestCreateFleetRejectsRequestsItCannotServe(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			sim := newSim(t)
-			client := newClient(t, sim, 1)
+			client := launchClient(t, sim)
 			_, err := client.CreateFleet(context.Background(), tc.in)
 			if code := errorCode(t, err); code != tc.wantCode {
 				t.Errorf("error code is %s, want %s", code, tc.wantCode)

@@ -3,6 +3,7 @@ package ec2sim
 import (
 	"slices"
 	"strconv"
+	"strings"
 )
 
 type describeInstancesResponse struct {
@@ -30,7 +31,28 @@ type instanceXML struct {
 	Architecture          string       `xml:"architecture,omitempty"`
 	InstanceLifecycle     string       `xml:"instanceLifecycle,omitempty"`
 	SpotInstanceRequestID string       `xml:"spotInstanceRequestId,omitempty"`
+	ImageID               string       `xml:"imageId,omitempty"`
+	Groups                []groupXML   `xml:"groupSet>item"`
+	IAMInstanceProfile    *profileXML  `xml:"iamInstanceProfile,omitempty"`
+	MetadataOptions       *metadataXML `xml:"metadataOptions,omitempty"`
 	Tags                  []tagXML     `xml:"tagSet>item"`
+}
+
+type groupXML struct {
+	GroupID   string `xml:"groupId"`
+	GroupName string `xml:"groupName"`
+}
+
+type profileXML struct {
+	ARN string `xml:"arn"`
+}
+
+type metadataXML struct {
+	State            string `xml:"state"`
+	HTTPTokens       string `xml:"httpTokens,omitempty"`
+	HopLimit         int    `xml:"httpPutResponseHopLimit,omitempty"`
+	HTTPEndpoint     string `xml:"httpEndpoint,omitempty"`
+	HTTPProtocolIPv6 string `xml:"httpProtocolIpv6,omitempty"`
 }
 
 type placementXML struct {
@@ -40,6 +62,11 @@ type placementXML struct {
 
 // ownerID is the account every simulated reservation belongs to.
 const ownerID = "123456789012"
+
+// iamAccountID is the account in the ARN of a profile given by name: lab/iamsim's default
+// account, which holds the lab's instance profiles. It differs from ownerID, as it would if
+// the lab's IAM lived in another account.
+const iamAccountID = "111122223333"
 
 // describeInstances pages by launch order; without MaxResults it returns everything, like EC2.
 func (s *Sim) describeInstances(p params, requestID string) (any, *apiError) {
@@ -78,7 +105,7 @@ func (s *Sim) describeInstances(p params, requestID string) (any, *apiError) {
 		}
 		page = append(page, r)
 	}
-	resp.Reservations = byReservation(page)
+	resp.Reservations = s.byReservation(page)
 	return resp, nil
 }
 
@@ -98,19 +125,19 @@ func seqCursor(token string) (int, *apiError) {
 }
 
 // byReservation groups neighbouring instances of one launch, as EC2 nests them.
-func byReservation(records []*record) []reservationXML {
+func (s *Sim) byReservation(records []*record) []reservationXML {
 	var out []reservationXML
 	for _, r := range records {
 		if len(out) == 0 || out[len(out)-1].ReservationID != r.reservationID {
 			out = append(out, reservationXML{ReservationID: r.reservationID, OwnerID: ownerID})
 		}
 		last := &out[len(out)-1]
-		last.Instances = append(last.Instances, toInstanceXML(r))
+		last.Instances = append(last.Instances, s.toInstanceXML(r))
 	}
 	return out
 }
 
-func toInstanceXML(r *record) instanceXML {
+func (s *Sim) toInstanceXML(r *record) instanceXML {
 	x := instanceXML{
 		InstanceID:            r.ID,
 		InstanceState:         stateXML{Code: stateCode(r.State), Name: r.State},
@@ -122,10 +149,42 @@ func toInstanceXML(r *record) instanceXML {
 		PrivateIPAddress:      r.PrivateIP,
 		Architecture:          r.architecture,
 		SpotInstanceRequestID: r.spotRequestID,
+		ImageID:               r.ImageID,
+		Groups:                s.groupsXML(r.SecurityGroupIDs),
+		IAMInstanceProfile:    profileOf(r.InstanceProfile),
+		MetadataOptions:       metadataOf(r.metadata),
 	}
 	if r.CapacityType == CapacitySpot {
 		x.InstanceLifecycle = CapacitySpot
 	}
 	x.Tags = tagsXML(r.Tags)
 	return x
+}
+
+// groupsXML names each group; s.groups is fixed at New, so no lock is needed.
+func (s *Sim) groupsXML(ids []string) []groupXML {
+	var out []groupXML
+	for _, id := range ids {
+		g, _ := s.groupByID(id)
+		out = append(out, groupXML{GroupID: id, GroupName: g.Name})
+	}
+	return out
+}
+
+// profileOf shows a profile as EC2 does, by ARN, making one for a profile given by name.
+func profileOf(given string) *profileXML {
+	switch {
+	case given == "":
+		return nil
+	case strings.HasPrefix(given, "arn:"):
+		return &profileXML{ARN: given}
+	}
+	return &profileXML{ARN: "arn:aws:iam::" + iamAccountID + ":instance-profile/" + given}
+}
+
+func metadataOf(m metadataOptions) *metadataXML {
+	if !m.set() {
+		return nil
+	}
+	return &metadataXML{State: "applied", HTTPTokens: m.httpTokens, HopLimit: m.hopLimit, HTTPEndpoint: m.httpEndpoint, HTTPProtocolIPv6: m.httpProtocolIPv6}
 }

@@ -14,7 +14,7 @@ import (
 
 func TestDescribeInstancesFilters(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	ctx := context.Background()
 	general := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand,
 		[]types.FleetLaunchTemplateOverridesRequest{override("c5.large", inZone("us-east-1a"))}, withTags(map[string]string{"nodepool": "general"})))
@@ -63,7 +63,7 @@ func TestDescribeInstancesFilters(t *testing.T) {
 
 func TestDescribeInstancesByIDShowsEC2Fields(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeSpot, []types.FleetLaunchTemplateOverridesRequest{override("m7g.large", inZone("us-east-1c"))}))
 
 	inst := describeOne(t, client, id)
@@ -106,7 +106,7 @@ func TestDescribeInstancesRefusesBadIDs(t *testing.T) {
 
 func TestDescribeInstancesPaginatesInLaunchOrder(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	out, err := client.CreateFleet(context.Background(), fleet(types.DefaultTargetCapacityTypeOnDemand,
 		[]types.FleetLaunchTemplateOverridesRequest{override("c5.large")}, withCount(7)))
 	if err != nil {

@@ -1,3 +1,40 @@
 // Package ec2sim is an in-process EC2 Query-API server that the real aws-sdk-go-v2 EC2 client can
 // talk to, simulating instant fleets, instance boot and termination over the instance-type catalog.
+//
+// It is hand-written because no maintained library simulates what the lab needs: client-token
+// semantics, injected faults and spot interruptions, and EC2's refusals with EC2's error codes.
+//
+// Actions, and what each refuses as EC2 does:
+//
+//   - CreateLaunchTemplate stores version 1 of a template: its tags, and LaunchTemplateData's
+//     ImageId, InstanceType, UserData, SecurityGroupId.N, IamInstanceProfile, MetadataOptions,
+//     BlockDeviceMapping.N, Monitoring, NetworkInterface.N and TagSpecification.N. Refuses a missing
+//     name (MissingParameter), a name outside [a-zA-Z0-9().-/_]{3,128}
+//     (InvalidLaunchTemplateName.MalformedException), a name in use
+//     (InvalidLaunchTemplateName.AlreadyExistsException), user data that is not base64
+//     (InvalidUserData.Malformed) or over 16384 bytes decoded (InvalidParameterValue), a security
+//     group the VPC lacks (InvalidGroup.NotFound), a hop limit outside 1..64 or HttpTokens other
+//     than required/optional (InvalidParameterValue), and a tag spec for a resource type the call
+//     cannot tag (InvalidParameterValue). A reused ClientToken replays, or with other parameters
+//     is an IdempotentParameterMismatch.
+//   - DescribeLaunchTemplates (ids, names, filters launch-template-name, create-time, tag:<key>,
+//     tag-key, tag-value; MaxResults 1..200) and DeleteLaunchTemplate (by id or name). An unknown
+//     name is InvalidLaunchTemplateName.NotFoundException, an unknown id
+//     InvalidLaunchTemplateId.NotFound; filters that match nothing answer an empty set.
+//   - CreateFleet (instant only) resolves each config's template by id or name at $Latest,
+//     $Default or 1 (other versions: InvalidLaunchTemplateId.VersionNotFound). An override's
+//     InstanceType and ImageId win over the template's; with neither it is a MissingParameter.
+//     Instances keep the image, decoded user data, groups, instance profile, template and
+//     metadata options; the template's instance tags lie under the fleet's. With an image
+//     registry (Options.Images), an unknown image fails the call (InvalidAMIID.NotFound) and an
+//     image whose architecture differs from the instance type's fails only that override, in
+//     errorSet, as capacity shortfalls do. A template without an instance profile still launches.
+//   - DescribeImages answers from the registry (ImageId.N, Owner.N, filters name, image-id,
+//     architecture, owner-id, owner-alias, state, tag:<key>, tag-key, tag-value); an unknown
+//     ImageId.N is InvalidAMIID.NotFound.
+//   - DescribeInstances, TerminateInstances, DescribeInstanceTypes, DescribeSubnets and
+//     DescribeSecurityGroups, with EC2's filters, paging and not-found codes.
+//
+// Glossary: a record is the simulator's view of an instance, and Instance the snapshot it hands
+// out; the registry is the list of images the region knows.
 package ec2sim

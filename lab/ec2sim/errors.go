@@ -17,11 +17,23 @@ const (
 	CodeInvalidInstanceIDMalformed   = "InvalidInstanceID.Malformed"
 	CodeInvalidSubnetIDNotFound      = "InvalidSubnetID.NotFound"
 	CodeInvalidGroupNotFound         = "InvalidGroup.NotFound"
+	CodeInvalidAMIIDNotFound         = "InvalidAMIID.NotFound"
+	CodeInvalidUserDataMalformed     = "InvalidUserData.Malformed"
 	CodeInvalidInstanceType          = "InvalidInstanceType"
 	CodeInvalidPaginationToken       = "InvalidPaginationToken"
 	CodeInsufficientInstanceCapacity = "InsufficientInstanceCapacity"
 	CodeUnsupported                  = "Unsupported"
 	CodeRequestLimitExceeded         = "RequestLimitExceeded"
+)
+
+// Launch template error codes. EC2 spells the name codes with an Exception suffix and the id
+// codes without one; both are copied as EC2 returns them.
+const (
+	CodeInvalidLaunchTemplateNameMalformed     = "InvalidLaunchTemplateName.MalformedException"
+	CodeInvalidLaunchTemplateNameAlreadyExists = "InvalidLaunchTemplateName.AlreadyExistsException"
+	CodeInvalidLaunchTemplateNameNotFound      = "InvalidLaunchTemplateName.NotFoundException"
+	CodeInvalidLaunchTemplateIDNotFound        = "InvalidLaunchTemplateId.NotFound"
+	CodeInvalidLaunchTemplateIDVersionNotFound = "InvalidLaunchTemplateId.VersionNotFound"
 )
 
 // apiError is a failed call, rendered in EC2's <Response><Errors> envelope.

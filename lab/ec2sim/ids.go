@@ -16,6 +16,9 @@ func (g *idSource) reservationID() string { return fmt.Sprintf("r-%017x", g.Next
 
 func (g *idSource) spotRequestID() string { return fmt.Sprintf("sir-%08x", uint32(g.Next())) }
 
+// launchTemplateID has EC2's form: "lt-" and 17 hex digits.
+func (g *idSource) launchTemplateID() string { return fmt.Sprintf("lt-%017x", g.Next()) }
+
 func (g *idSource) fleetID() string { return "fleet-" + g.UUID() }
 
 func (g *idSource) requestID() string { return g.UUID() }

@@ -3,6 +3,7 @@ package ec2sim
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -45,6 +46,14 @@ type Instance struct {
 	LaunchTime     time.Time
 	Tags           map[string]string
 	PricePerHour   float64
+
+	// What the instance was launched with, from its launch template and fleet override.
+	ImageID            string
+	UserData           string   // decoded from the template's base64; "" when it had none
+	SecurityGroupIDs   []string // the template's groups, or its primary interface's
+	InstanceProfile    string   // name or ARN, as the template gave it; "" when it had none
+	LaunchTemplateID   string
+	LaunchTemplateName string
 }
 
 // record is the simulator's own view of an instance: the public snapshot plus what only the API
@@ -55,6 +64,10 @@ type record struct {
 	reservationID string
 	architecture  string
 	spotRequestID string
+	// templateVersion is the version launched from, as a number; metadata the template's
+	// instance metadata options.
+	templateVersion string
+	metadata        metadataOptions
 }
 
 // snapshot copies the record so callers cannot reach the simulator's maps.
@@ -64,6 +77,7 @@ func (r *record) snapshot() Instance {
 	if out.Tags == nil {
 		out.Tags = map[string]string{}
 	}
+	out.SecurityGroupIDs = slices.Clone(r.SecurityGroupIDs)
 	return out
 }
 

@@ -25,6 +25,10 @@ func instanceFilterField(name string) (filterField[*record], bool) {
 		return one(func(r *record) string { return strconv.Itoa(stateCode(r.State)) }), true
 	case "private-dns-name":
 		return one(func(r *record) string { return r.PrivateDNSName }), true
+	case "image-id":
+		return one(func(r *record) string { return r.ImageID }), true
+	case "instance.group-id":
+		return func(r *record) []string { return r.SecurityGroupIDs }, true
 	case "private-ip-address":
 		return one(func(r *record) string { return r.PrivateIP }), true
 	case "instance-lifecycle":

@@ -2,13 +2,27 @@ package ec2sim
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
+// instanceSettings is what a launch takes from its launch template and override.
+type instanceSettings struct {
+	imageID          string
+	userData         string // decoded
+	securityGroupIDs []string
+	instanceProfile  string
+	templateID       string
+	templateName     string
+	templateVersion  string
+	metadata         metadataOptions
+	tags             map[string]string // the template's instance tags under the fleet's
+}
+
 // launch creates one instance and starts its boot. It must be called with s.mu held.
-func (s *Sim) launch(t catalog.Type, at placement, capacityType string, tags map[string]string, reservationID string, price float64) *record {
+func (s *Sim) launch(t catalog.Type, at placement, capacityType string, with instanceSettings, reservationID string, price float64) *record {
 	seq := len(s.launched) + 1
 	ip, dnsName := privateAddress(seq)
 	r := &record{
@@ -23,11 +37,20 @@ func (s *Sim) launch(t catalog.Type, at placement, capacityType string, tags map
 			PrivateIP:      ip,
 			// EC2 reports launch times to the millisecond; truncating keeps Instance and the SDK's view equal.
 			LaunchTime:   s.clock().UTC().Truncate(time.Millisecond),
-			Tags:         maps.Clone(tags),
+			Tags:         maps.Clone(with.tags),
 			PricePerHour: price,
+
+			ImageID:            with.imageID,
+			UserData:           with.userData,
+			SecurityGroupIDs:   slices.Clone(with.securityGroupIDs),
+			InstanceProfile:    with.instanceProfile,
+			LaunchTemplateID:   with.templateID,
+			LaunchTemplateName: with.templateName,
 		},
-		seq:           seq,
-		reservationID: reservationID,
+		seq:             seq,
+		reservationID:   reservationID,
+		templateVersion: with.templateVersion,
+		metadata:        with.metadata,
 	}
 	if len(t.Architectures) > 0 {
 		r.architecture = t.Architectures[0]

@@ -129,10 +129,8 @@ func (s *Sim) describeSecurityGroups(p params, requestID string) (any, *apiError
 	if _, paged, _ := p.integer("MaxResults"); paged && len(ids)+len(names) > 0 {
 		return nil, newAPIError(CodeInvalidParameterCombination, "The parameter groupIds cannot be used with the parameter maxResults")
 	}
-	for _, id := range ids {
-		if !slices.ContainsFunc(s.groups, func(g SecurityGroup) bool { return g.ID == id }) {
-			return nil, newAPIError(CodeInvalidGroupNotFound, "The security group '%s' does not exist", id)
-		}
+	if err := s.checkGroupsExist(ids); err != nil {
+		return nil, err
 	}
 	for _, name := range names {
 		if !slices.ContainsFunc(s.groups, func(g SecurityGroup) bool { return g.Name == name }) {
@@ -285,4 +283,23 @@ func (s *Sim) subnetByID(id string) (Subnet, bool) {
 		return Subnet{}, false
 	}
 	return s.subnets[i], true
+}
+
+// groupByID shares the group's tags: for the simulator's own reads, which never write them.
+func (s *Sim) groupByID(id string) (SecurityGroup, bool) {
+	i := slices.IndexFunc(s.groups, func(g SecurityGroup) bool { return g.ID == id })
+	if i < 0 {
+		return SecurityGroup{}, false
+	}
+	return s.groups[i], true
+}
+
+// checkGroupsExist refuses a security group the VPC does not have; s.groups is fixed at New.
+func (s *Sim) checkGroupsExist(ids []string) *apiError {
+	for _, id := range ids {
+		if _, ok := s.groupByID(id); !ok {
+			return newAPIError(CodeInvalidGroupNotFound, "The security group '%s' does not exist", id)
+		}
+	}
+	return nil
 }

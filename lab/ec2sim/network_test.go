@@ -154,7 +154,7 @@ func TestDescribeSecurityGroups(t *testing.T) {
 }
 
 func TestLaunchesGoOnlyIntoTheVPCsSubnets(t *testing.T) {
-	client := newClient(t, newSim(t, world), 1)
+	client := launchClient(t, newSim(t, world))
 	// Naming only the zone lands in a subnet of the VPC there, not one the VPC lacks.
 	byZone := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large", inZone("us-east-1a"))}))
 	if got := aws.ToString(describeOne(t, client, byZone).SubnetId); got != "subnet-0aaa" {

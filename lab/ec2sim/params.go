@@ -73,3 +73,25 @@ func (p params) fingerprint(ignore ...string) string {
 	}
 	return b.String()
 }
+
+// boolean reads an optional true/false; nil when the key is absent.
+func (p params) boolean(key string) (*bool, *apiError) {
+	switch raw := p.str(key); raw {
+	case "":
+		return nil, nil
+	case "true", "false":
+		v := raw == "true"
+		return &v, nil
+	default:
+		return nil, invalidParameterValue("Value (%s) for parameter %s is invalid. Expected: 'true' or 'false'.", raw, key)
+	}
+}
+
+// tags reads the Tag.N.Key / Tag.N.Value pairs under prefix, such as TagSpecification.1.
+func (p params) tags(prefix string) map[string]string {
+	tags := map[string]string{}
+	for _, tag := range p.members(prefix + ".Tag") {
+		tags[p.str(tag+".Key")] = p.str(tag + ".Value")
+	}
+	return tags
+}

@@ -27,6 +27,10 @@ type Options struct {
 	// and one security group, all tagged karpenter.sh/discovery=lab.
 	Subnets        []Subnet
 	SecurityGroups []SecurityGroup
+	// Images is the AMI registry. Empty (the default) accepts any ImageId at launch, as the lab
+	// does today; with images, CreateFleet refuses an ImageId not among them and an instance
+	// type whose architecture differs from its image's. DefaultImages is a ready registry.
+	Images []Image
 }
 
 // Sim is a simulated EC2 region serving the Query API. It is safe for concurrent use.
@@ -36,6 +40,7 @@ type Sim struct {
 	zones     []string
 	subnets   []Subnet        // fixed at New: read without the lock
 	groups    []SecurityGroup // fixed at New: read without the lock
+	images    []Image         // fixed at New: read without the lock
 	bootDelay time.Duration
 	shutdown  time.Duration
 	clock     func() time.Time
@@ -55,6 +60,7 @@ type Sim struct {
 	downStops map[string]func() bool // shutdowns in progress
 	watchers  map[*watcher]struct{}
 	spot      spotInterruptions
+	templates templateStore
 }
 
 var _ http.Handler = (*Sim)(nil)
@@ -77,6 +83,7 @@ func New(o Options) *Sim {
 		bootStops: map[string]func() bool{},
 		downStops: map[string]func() bool{},
 		watchers:  map[*watcher]struct{}{},
+		images:    cloneImages(o.Images),
 	}
 	for name := range s.types {
 		s.typeNames = append(s.typeNames, name)
@@ -199,6 +206,14 @@ func (s *Sim) dispatch(p params, requestID string) (any, *apiError) {
 		return s.describeSubnets(p, requestID)
 	case "DescribeSecurityGroups":
 		return s.describeSecurityGroups(p, requestID)
+	case "CreateLaunchTemplate":
+		return s.createLaunchTemplate(p, requestID)
+	case "DescribeLaunchTemplates":
+		return s.describeLaunchTemplates(p, requestID)
+	case "DeleteLaunchTemplate":
+		return s.deleteLaunchTemplate(p, requestID)
+	case "DescribeImages":
+		return s.describeImages(p, requestID)
 	}
 	return nil, newAPIError(CodeInvalidAction, "The action %s is not valid for this web service.", action)
 }

@@ -29,7 +29,7 @@ func launchSpot(t *testing.T, client *ec2.Client) string {
 func TestASpotInterruptionWarnsAndThenReclaimsTheInstance(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	id := launchSpot(t, client)
 	events, cancel := sim.Watch()
 	defer cancel()
@@ -92,7 +92,7 @@ func TestASpotInterruptionWarnsAndThenReclaimsTheInstance(t *testing.T) {
 func TestTerminatingDuringTheNoticeIsNotAReclaim(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	interrupted, other := launchSpot(t, client), launchSpot(t, client)
 	if err := sim.InterruptSpot(interrupted, ec2sim.SpotNotice, (&mailbox{}).publish); err != nil {
 		t.Fatalf("interrupt %s: %v", interrupted, err)
@@ -146,7 +146,7 @@ func TestOnlyARunningSpotInstanceCanBeInterruptedOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			sim := newSim(t, func(o *ec2sim.Options) { o.AfterFunc = (&manualTimers{}).afterFunc })
-			id := tc.launch(t, sim, newClient(t, sim, 1))
+			id := tc.launch(t, sim, launchClient(t, sim))
 			queue := &mailbox{}
 			if err := sim.InterruptSpot(id, ec2sim.SpotNotice, queue.publish); err == nil {
 				t.Errorf("interrupting %s succeeded", id)
@@ -160,7 +160,7 @@ func TestOnlyARunningSpotInstanceCanBeInterruptedOnce(t *testing.T) {
 
 func TestAPendingSpotInstanceCannotBeInterrupted(t *testing.T) {
 	sim := newSim(t, func(o *ec2sim.Options) { o.BootDelay = time.Minute; o.AfterFunc = (&manualTimers{}).afterFunc })
-	id := launchSpot(t, newClient(t, sim, 1))
+	id := launchSpot(t, launchClient(t, sim))
 	if err := sim.InterruptSpot(id, ec2sim.SpotNotice, (&mailbox{}).publish); err == nil {
 		t.Errorf("interrupting pending %s succeeded", id)
 	}
@@ -169,7 +169,7 @@ func TestAPendingSpotInstanceCannotBeInterrupted(t *testing.T) {
 func TestAFailedPublishLeavesTheInstanceRunningAndInterruptible(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	id := launchSpot(t, client)
 	queueDown := errors.New("queue unavailable")
 
@@ -189,7 +189,7 @@ func TestAFailedPublishLeavesTheInstanceRunningAndInterruptible(t *testing.T) {
 func TestClosingTheSimCancelsPendingReclaims(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.AfterFunc = timers.afterFunc })
-	id := launchSpot(t, newClient(t, sim, 1))
+	id := launchSpot(t, launchClient(t, sim))
 	if err := sim.InterruptSpot(id, ec2sim.SpotNotice, (&mailbox{}).publish); err != nil {
 		t.Fatalf("interrupt %s: %v", id, err)
 	}

@@ -14,7 +14,7 @@ import (
 
 func TestTerminateInstancesEndsTheInstanceAndTellsWatchers(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	ctx := context.Background()
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
 	events, cancel := sim.Watch()
@@ -52,7 +52,7 @@ func TestTerminateInstancesEndsTheInstanceAndTellsWatchers(t *testing.T) {
 
 func TestTerminateInstancesRefusesUnknownIDsWithoutTerminatingOthers(t *testing.T) {
 	sim := newSim(t)
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
 
 	_, err := client.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id, "i-0fedcba9876543210"}})
@@ -67,7 +67,7 @@ func TestTerminateInstancesRefusesUnknownIDsWithoutTerminatingOthers(t *testing.
 func TestShutdownDelayKeepsInstancesShuttingDownUntilItEnds(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.ShutdownDelay = time.Minute; o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	ctx := context.Background()
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
 	events, cancel := sim.Watch()
@@ -102,7 +102,7 @@ func TestShutdownDelayKeepsInstancesShuttingDownUntilItEnds(t *testing.T) {
 func TestCloseLeavesShuttingDownInstancesSo(t *testing.T) {
 	timers := &manualTimers{}
 	sim := newSim(t, func(o *ec2sim.Options) { o.ShutdownDelay = time.Minute; o.AfterFunc = timers.afterFunc })
-	client := newClient(t, sim, 1)
+	client := launchClient(t, sim)
 	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeOnDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}))
 	if _, err := client.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatalf("terminate %s: %v", id, err)

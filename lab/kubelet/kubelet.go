@@ -30,7 +30,10 @@ const (
 type Options struct {
 	// ReadyAfter is how long a registered node stays NotReady, as while its runtime starts.
 	ReadyAfter time.Duration
-	Log        *slog.Logger
+	// Cluster is the cluster a machine's user data must name for its node to join; zero skips
+	// that check, not the need for user data.
+	Cluster Cluster
+	Log     *slog.Logger
 }
 
 // Kubelet manages the Nodes of every running simulated instance.
@@ -82,13 +85,19 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 }
 
-// Boot registers the machine's Node, then marks it Ready after ReadyAfter.
+// Boot registers the machine's Node, then marks it Ready after ReadyAfter. A machine whose user
+// data would not bring up a node that joins this cluster registers nothing: Boot returns a
+// *RefusedError saying why.
 func (k *Kubelet) Boot(ctx context.Context, m Machine) error {
 	it, ok := k.types[m.Type]
 	if !ok {
 		return fmt.Errorf("boot %s: unknown instance type %q", m.InstanceID, m.Type)
 	}
-	node, err := newNode(m, it)
+	cfg, err := k.bootstrap(m)
+	if err != nil {
+		return err
+	}
+	node, err := newNode(m, it, cfg)
 	if err != nil {
 		return fmt.Errorf("boot %s: %w", m.InstanceID, err)
 	}
@@ -112,6 +121,19 @@ func (k *Kubelet) Boot(ctx context.Context, m Machine) error {
 		}
 	}
 	return k.markReady(ctx, node.Name)
+}
+
+// bootstrap reads the machine's user data as its bootstrap agent and kubelet would, refusing
+// what would keep the node out of the cluster.
+func (k *Kubelet) bootstrap(m Machine) (bootConfig, error) {
+	cfg, err := readUserData(m.UserData)
+	if err == nil {
+		err = checkJoin(cfg, k.opts.Cluster)
+	}
+	if err != nil {
+		return bootConfig{}, &RefusedError{InstanceID: m.InstanceID, Err: err}
+	}
+	return cfg, nil
 }
 
 // markReady sets Ready=True and clears the not-ready taint the API server added at

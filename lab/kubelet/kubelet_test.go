@@ -2,8 +2,11 @@ package kubelet
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/cert"
 
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
@@ -21,6 +25,7 @@ import (
 var (
 	testClient  kubernetes.Interface
 	testKubelet *Kubelet
+	testCluster Cluster // what user data must name to join the test cluster
 )
 
 func TestMain(m *testing.M) {
@@ -38,7 +43,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testClient = cluster.Client
-	testKubelet = New(cluster.Client, types, Options{})
+	testCluster = Cluster{Name: "kubelet-test", Endpoint: cluster.URL, CA: cluster.Admin.CAData}
+	testKubelet = New(cluster.Client, types, Options{Cluster: testCluster})
 	go testKubelet.Run(ctx)
 	code := m.Run()
 	cancel()
@@ -52,7 +58,10 @@ func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	m := Machine{
 		InstanceID: "i-0000000000000boot", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot",
 		Hostname: "ip-10-0-0-1.ec2.internal", PrivateIP: "10.0.0.1",
-		Tags: map[string]string{TagNodeLabels: "team=web,karpenter.sh/nodepool=default", TagNodeTaints: "dedicated=web:NoSchedule"},
+		UserData: al2023UserData(testCluster, `
+    flags:
+    - --node-labels="team=web,karpenter.sh/nodepool=default"
+    - --register-with-taints=dedicated=web:NoSchedule`),
 	}
 	if err := testKubelet.Boot(ctx, m); err != nil {
 		t.Fatalf("boot: %v", err)
@@ -92,9 +101,114 @@ func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	}
 }
 
+func TestBootRegistersWhatUserDataSays(t *testing.T) {
+	tests := []struct {
+		name, userData string
+		wantLabels     map[string]string
+		wantTaint      corev1.Taint
+		wantPods       string
+	}{
+		{
+			name: "AL2023 nodeadm", wantPods: "20",
+			userData: al2023UserData(testCluster, `
+    config:
+      maxPods: 20
+      registerWithTaints:
+      - key: karpenter.sh/unregistered
+        effect: NoExecute
+    flags:
+    - --node-labels="karpenter.sh/nodepool=batch,team=data"`),
+			wantLabels: map[string]string{"karpenter.sh/nodepool": "batch", "team": "data"},
+			wantTaint:  corev1.Taint{Key: "karpenter.sh/unregistered", Effect: corev1.TaintEffectNoExecute},
+		},
+		{
+			name: "Bottlerocket", wantPods: "15",
+			userData: fmt.Sprintf(`[settings.kubernetes]
+cluster-name = %q
+api-server = %q
+cluster-certificate = %q
+max-pods = 15
+
+[settings.kubernetes.node-labels]
+"karpenter.sh/nodepool" = "bottles"
+
+[settings.kubernetes.node-taints]
+dedicated = ["gpu:NoSchedule"]
+`, testCluster.Name, testCluster.Endpoint, base64.StdEncoding.EncodeToString(testCluster.CA)),
+			wantLabels: map[string]string{"karpenter.sh/nodepool": "bottles"},
+			wantTaint:  corev1.Taint{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule},
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			m := Machine{
+				InstanceID: fmt.Sprintf("i-00000000000user%d", i), Type: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand",
+				Hostname: fmt.Sprintf("ip-10-0-1-%d.ec2.internal", i), UserData: tt.userData,
+			}
+			if err := testKubelet.Boot(ctx, m); err != nil {
+				t.Fatalf("boot: %v", err)
+			}
+			node, err := testClient.CoreV1().Nodes().Get(ctx, m.Hostname, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("node %s not registered: %v", m.Hostname, err)
+			}
+			for k, v := range tt.wantLabels {
+				if node.Labels[k] != v {
+					t.Errorf("label %s = %q, want %q", k, node.Labels[k], v)
+				}
+			}
+			if !slices.ContainsFunc(node.Spec.Taints, func(got corev1.Taint) bool { return got.MatchTaint(&tt.wantTaint) && got.Value == tt.wantTaint.Value }) {
+				t.Errorf("taints = %v, want %v among them", node.Spec.Taints, tt.wantTaint)
+			}
+			for _, list := range []corev1.ResourceList{node.Status.Capacity, node.Status.Allocatable} {
+				if got := list.Pods().String(); got != tt.wantPods {
+					t.Errorf("pods = %s, want maxPods %s", got, tt.wantPods)
+				}
+			}
+		})
+	}
+}
+
+func TestBootRefusesMachinesThatWouldNotJoin(t *testing.T) {
+	otherCA, _, err := cert.GenerateSelfSignedCertKey("other-ca", nil, nil)
+	if err != nil {
+		t.Fatalf("generate CA: %v", err)
+	}
+	elsewhere := testCluster
+	elsewhere.CA = otherCA
+	tests := []struct {
+		name, userData, wantErr string
+	}{
+		{name: "no user data", userData: "", wantErr: "instance has no user data: a node without bootstrap never joins"},
+		{name: "user data for another cluster", userData: al2023UserData(Cluster{Name: "prod", Endpoint: testCluster.Endpoint, CA: testCluster.CA}, ""),
+			wantErr: `names cluster "prod"`},
+		{name: "user data trusting another CA", userData: al2023UserData(elsewhere, ""), wantErr: "not the lab cluster's CA"},
+		{name: "a label the kubelet refuses", userData: al2023UserData(testCluster, "\n    flags:\n    - --node-labels=kubernetes.io/role=web"),
+			wantErr: "unknown 'kubernetes.io' or 'k8s.io' labels"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			m := Machine{
+				InstanceID: fmt.Sprintf("i-000000000refused%d", i), Type: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand",
+				Hostname: fmt.Sprintf("ip-10-0-2-%d.ec2.internal", i), UserData: tt.userData,
+			}
+			err := testKubelet.Boot(ctx, m)
+			if !IsRefused(err) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("boot error = %v, want a refusal containing %q", err, tt.wantErr)
+			}
+			if _, err := testClient.CoreV1().Nodes().Get(ctx, m.Hostname, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("node %s of a refused machine: got %v, want NotFound", m.Hostname, err)
+			}
+		})
+	}
+}
+
 func TestPodsOnAManagedNodeRunAndTheirDeletionCompletes(t *testing.T) {
 	ctx := context.Background()
-	m := Machine{InstanceID: "i-00000000000000pod", Type: "c5.xlarge", Zone: "us-east-1a", CapacityType: "on-demand", Hostname: "ip-10-0-0-2.ec2.internal"}
+	m := Machine{InstanceID: "i-00000000000000pod", Type: "c5.xlarge", Zone: "us-east-1a", CapacityType: "on-demand", Hostname: "ip-10-0-0-2.ec2.internal",
+		UserData: al2023UserData(testCluster, "")}
 	if err := testKubelet.Boot(ctx, m); err != nil {
 		t.Fatalf("boot: %v", err)
 	}
@@ -124,7 +238,8 @@ func TestPodsOnAManagedNodeRunAndTheirDeletionCompletes(t *testing.T) {
 
 func TestShutdownMakesTheNodeNotReadyAndRemovesItsPods(t *testing.T) {
 	ctx := context.Background()
-	m := Machine{InstanceID: "i-0000000000000down", Type: "c5.xlarge", Zone: "us-east-1c", CapacityType: "on-demand", Hostname: "ip-10-0-0-3.ec2.internal"}
+	m := Machine{InstanceID: "i-0000000000000down", Type: "c5.xlarge", Zone: "us-east-1c", CapacityType: "on-demand", Hostname: "ip-10-0-0-3.ec2.internal",
+		UserData: al2023UserData(testCluster, "")}
 	if err := testKubelet.Boot(ctx, m); err != nil {
 		t.Fatalf("boot: %v", err)
 	}
@@ -148,6 +263,36 @@ func TestShutdownMakesTheNodeNotReadyAndRemovesItsPods(t *testing.T) {
 	if _, err := testClient.CoreV1().Pods("default").Get(ctx, "victim", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("pod victim on the dead node: got %v, want NotFound", err)
 	}
+}
+
+// al2023UserData is nodeadm user data for cluster c as a launch template would carry it, with
+// kubelet (YAML under spec.kubelet, indented four spaces) appended.
+func al2023UserData(c Cluster, kubelet string) string {
+	return fmt.Sprintf(`MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="//"
+
+--//
+Content-Type: application/node.eks.aws
+
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  cluster:
+    name: %s
+    apiServerEndpoint: %s
+    certificateAuthority: %s
+    cidr: 10.100.0.0/16
+  kubelet:%s
+
+--//--
+`, c.Name, c.Endpoint, base64.StdEncoding.EncodeToString(c.CA), kubeletOrEmpty(kubelet))
+}
+
+func kubeletOrEmpty(kubelet string) string {
+	if kubelet == "" {
+		return " {}"
+	}
+	return kubelet
 }
 
 func isReady(n *corev1.Node) bool {

@@ -14,9 +14,12 @@ import (
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/lab/ec2sim"
+	"github.com/nodewright/nodewright/lab/ekssim"
+	"github.com/nodewright/nodewright/lab/iamsim"
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/kubelet"
 	"github.com/nodewright/nodewright/lab/sqssim"
+	"github.com/nodewright/nodewright/lab/ssmsim"
 	"github.com/nodewright/nodewright/lab/temporal"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker"
@@ -41,6 +44,9 @@ type Options struct {
 	KubePort     int
 	EC2Port      int
 	SQSPort      int
+	SSMPort      int
+	IAMPort      int
+	EKSPort      int
 	DBFile       string        // Temporal's SQLite file; "" keeps it in memory
 	BootDelay    time.Duration // simulated instance boot time
 	// ShutdownDelay is how long a terminated instance stays shutting-down, its kubelet stopped.
@@ -63,6 +69,12 @@ type Stack struct {
 	EC2URL   string
 	SQS      *sqssim.Sim
 	SQSURL   string
+	SSM      *ssmsim.Sim
+	SSMURL   string
+	IAM      *iamsim.Sim
+	IAMURL   string
+	EKS      *ekssim.Sim
+	EKSURL   string
 	Kubelet  *kubelet.Kubelet
 	Types    []catalog.Type
 
@@ -113,7 +125,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start Kubernetes: %w", err)
 	}
-	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay})
+	k8s, err := s.kubernetesVersion()
+	if err != nil {
+		return nil, err
+	}
+	images := ec2sim.DefaultImages(k8s)
+	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), Images: images, BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay})
 	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
 	if err != nil {
 		return nil, fmt.Errorf("start EC2 simulator: %w", err)
@@ -126,7 +143,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start SQS simulator: %w", err)
 	}
-	s.Kubelet = kubelet.New(s.Kube.Client, types, kubelet.Options{Log: o.Log.With("component", "kubelet")})
+	if err := s.startAWSControlPlane(ctx, o, k8s, images); err != nil {
+		return nil, err
+	}
+	// A machine's user data must name this cluster, its API server and its CA for its node to
+	// join, as on EKS.
+	s.Kubelet = kubelet.New(s.Kube.Client, types, kubelet.Options{
+		Log:     o.Log.With("component", "kubelet"),
+		Cluster: kubelet.Cluster{Name: ClusterName, Endpoint: s.Kube.URL, CA: s.Kube.Admin.CAData},
+	})
 	go func() { _ = s.Kubelet.Run(ctx) }()
 	events, stopWatch := s.EC2.Watch()
 	go func() {
@@ -153,7 +178,7 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 			case ec2sim.InstanceRunning:
 				m := kubelet.Machine{
 					InstanceID: inst.ID, Type: inst.Type, Zone: inst.Zone, CapacityType: inst.CapacityType,
-					Hostname: inst.PrivateDNSName, PrivateIP: inst.PrivateIP, Tags: inst.Tags,
+					Hostname: inst.PrivateDNSName, PrivateIP: inst.PrivateIP, UserData: inst.UserData,
 				}
 				go func() {
 					if err := s.Kubelet.Boot(ctx, m); err != nil && ctx.Err() == nil {
@@ -190,6 +215,9 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		HTTPClient:        ec2sim.HTTPClient(),
 		InterruptionQueue: InterruptionQueue,
 		SQSEndpoint:       s.SQSURL,
+		SSMEndpoint:       s.SSMURL,
+		IAMEndpoint:       s.IAMURL,
+		EKSEndpoint:       s.EKSURL,
 		NodeClassGroup:    awsv1.Group,
 	}
 	if nodePoolsFile == "" {

@@ -48,8 +48,11 @@ type Controller struct {
 	mu    sync.RWMutex
 	ready map[string]v1.NodePool
 
-	// network resolves the classes' subnets and security groups; nil leaves them unresolved.
-	network Network
+	// resolver resolves the classes' subnets, security groups, AMIs and instance profiles;
+	// nil leaves them unresolved.
+	resolver Resolver
+	// resolved holds each Ready class as last resolved, for launches to use; guarded by mu.
+	resolved map[string]*awsv1.EC2NodeClass
 	// onReady is called when a pool becomes ready or a ready pool changes; nil calls nothing.
 	onReady func()
 }
@@ -59,25 +62,57 @@ type Controller struct {
 // once. Call it before Run.
 func (c *Controller) OnPoolReady(f func()) { c.onReady = f }
 
-// Network resolves an EC2NodeClass's subnet and security group selector terms
-// (activities.Network against EC2).
-type Network interface {
+// Resolver resolves what an EC2NodeClass selects (activities.ClassResolver against EC2, SSM
+// and IAM).
+type Resolver interface {
 	Subnets(ctx context.Context, terms []awsv1.SubnetSelectorTerm) ([]activities.Subnet, error)
 	SecurityGroups(ctx context.Context, terms []awsv1.SecurityGroupSelectorTerm) ([]activities.SecurityGroup, error)
+	AMIs(ctx context.Context, terms []awsv1.AMISelectorTerm) ([]awsv1.AMI, error)
+	InstanceProfile(ctx context.Context, class *awsv1.EC2NodeClass) (string, error)
 }
 
-// ResolveEvery is how often a class's subnets and security groups are looked up again, so
-// that a subnet tagged or filling up since is seen without an edit (Karpenter looks at
-// subnets every minute, security groups every five).
+// ResolveEvery is how often a class is looked up again, so that a subnet tagged or filling
+// up since, or a newer AMI behind an alias, is seen without an edit (Karpenter looks at
+// subnets and AMIs every minute, security groups every five).
 const ResolveEvery = time.Minute
 
 // resolveTimeout bounds one class's lookups: the controller has one worker, and a hung call
 // must not hold every pool and class behind it.
 const resolveTimeout = 30 * time.Second
 
-// ResolveWith makes the controller resolve each EC2NodeClass's subnets and security groups
-// through network, on every change and every ResolveEvery. Call it before Run.
-func (c *Controller) ResolveWith(network Network) { c.network = network }
+// ResolveWith makes the controller resolve each EC2NodeClass through r, on every change and
+// every ResolveEvery. Call it before Run.
+func (c *Controller) ResolveWith(r Resolver) { c.resolver = r }
+
+// NodeClass returns the class as last resolved, if it is Ready.
+func (c *Controller) NodeClass(name string) (*awsv1.EC2NodeClass, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	class, ok := c.resolved[name]
+	if !ok {
+		return nil, false
+	}
+	return class.DeepCopy(), true
+}
+
+// setResolved keeps (or, with nil, drops) the class for launches. When the class becomes
+// ready or stops being so, its pools are looked at again: beside a Karpenter no status write
+// of this controller's would bring them.
+func (c *Controller) setResolved(name string, class *awsv1.EC2NodeClass) {
+	c.mu.Lock()
+	_, was := c.resolved[name]
+	if class == nil {
+		delete(c.resolved, name)
+	} else {
+		c.resolved[name] = class
+	}
+	c.mu.Unlock()
+	if was != (class != nil) {
+		for _, p := range c.pools.GetStore().List() {
+			c.enqueue(v1.KindNodePool, p)
+		}
+	}
+}
 
 // key names an object to reconcile.
 type key struct {
@@ -96,7 +131,8 @@ func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder
 		claims:  factory.ForResource(v1.NodeClaimResource).Informer(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[key](),
 			workqueue.TypedRateLimitingQueueConfig[key]{Name: "nodepools"}),
-		ready: map[string]v1.NodePool{},
+		ready:    map[string]v1.NodePool{},
+		resolved: map[string]*awsv1.EC2NodeClass{},
 	}
 	on := func(f func(obj any)) cache.ResourceEventHandlerFuncs {
 		return cache.ResourceEventHandlerFuncs{
@@ -168,7 +204,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		<-ctx.Done()
 		c.queue.ShutDown()
 	}()
-	if c.network != nil {
+	if c.resolver != nil {
 		go c.resolvePeriodically(ctx)
 	}
 	for {
@@ -275,55 +311,64 @@ func (c *Controller) nodeClassCondition(ctx context.Context, u *unstructured.Uns
 		cond.Message = fmt.Sprintf("EC2NodeClass %s is invalid: %v", name, err)
 		return cond
 	}
-	if c.network != nil && c.group == awsv1.Group {
-		// The class's Ready is this controller's own verdict on what the class resolves to.
-		status := currentClassStatus(classObj)
-		switch ready := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); {
-		case ready == nil || ready.ObservedGeneration != classObj.GetGeneration():
-			cond.Status, cond.Reason = metav1.ConditionUnknown, "NodeClassNotResolved"
-			cond.Message = fmt.Sprintf("EC2NodeClass %s has not been resolved yet", name)
-		case ready.Status != metav1.ConditionTrue:
-			cond.Status, cond.Reason = metav1.ConditionFalse, "NodeClassNotReady"
-			cond.Message = fmt.Sprintf("EC2NodeClass %s is not ready: %s", name, ready.Message)
+	if c.resolver != nil {
+		// Whether the class resolved is this controller's own verdict, kept in memory: beside
+		// a Karpenter the class's status is Karpenter's.
+		if _, ok := c.NodeClass(name); !ok {
+			status := currentClassStatus(classObj)
+			switch ready := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); {
+			case c.group == awsv1.Group && ready != nil && ready.ObservedGeneration == classObj.GetGeneration() && ready.Status == metav1.ConditionFalse:
+				cond.Status, cond.Reason = metav1.ConditionFalse, "NodeClassNotReady"
+				cond.Message = fmt.Sprintf("EC2NodeClass %s is not ready: %s", name, ready.Message)
+			default:
+				cond.Status, cond.Reason = metav1.ConditionUnknown, "NodeClassNotResolved"
+				cond.Message = fmt.Sprintf("EC2NodeClass %s has not been resolved yet", name)
+			}
 		}
 	}
 	return cond
 }
 
-// syncClass writes an EC2NodeClass's conditions and what it resolves to. Subnets and
-// security groups are resolved (with a Network); AMIs and instance profiles are not yet, and
-// their conditions say so. Ready tells whether the class may be used.
+// syncClass resolves an EC2NodeClass, keeps it for launches if it is Ready, and writes its
+// status and conditions. Beside a Karpenter the class's status is Karpenter's to write, so
+// the class is resolved in memory only.
 func (c *Controller) syncClass(ctx context.Context, name string) error {
-	if c.group != awsv1.Group {
-		return nil // beside a Karpenter, the EC2NodeClasses' status is Karpenter's to write
-	}
 	obj, exists, err := c.classes.GetStore().GetByKey(name)
-	if err != nil || !exists {
+	if err != nil {
 		return err
 	}
+	if !exists {
+		c.setResolved(name, nil)
+		return nil
+	}
 	u := obj.(*unstructured.Unstructured)
-	status := *currentClassStatus(u)
+	owner := c.group == awsv1.Group
+	status := awsv1.EC2NodeClassStatus{}
+	if owner {
+		status = *currentClassStatus(u)
+	} else if prev, ok := c.NodeClass(name); ok {
+		status = prev.Status
+	}
 	generation := u.GetGeneration()
 	class, warnings, loadErr := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
 	next := status.DeepCopy()
 	validation := metav1.Condition{Type: awsv1.ConditionValidationSucceeded, Status: metav1.ConditionTrue, Reason: "Valid", ObservedGeneration: generation}
-	ready := metav1.Condition{Type: awsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Accepted", Message: strings.Join(warnings, "; "), ObservedGeneration: generation}
+	ready := metav1.Condition{Type: awsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready", Message: strings.Join(warnings, "; "), ObservedGeneration: generation}
 	var conds []metav1.Condition
 	var resolveErr error
-	unresolved := []string{awsv1.ConditionAMIsReady, awsv1.ConditionInstanceProfileReady}
-	if c.network != nil && loadErr == nil {
-		conds, resolveErr = c.resolveNetwork(ctx, class, &status, next, generation)
-	} else {
-		unresolved = append([]string{awsv1.ConditionSubnetsReady, awsv1.ConditionSecurityGroupsReady}, unresolved...)
-	}
-	for _, t := range unresolved {
-		conds = append(conds, metav1.Condition{Type: t, Status: metav1.ConditionUnknown, Reason: "NotResolvedYet", ObservedGeneration: generation,
-			Message: "Nodewright does not resolve this yet; nodes launch with the worker's launch template"})
+	switch {
+	case c.resolver != nil && loadErr == nil:
+		conds, resolveErr = c.resolve(ctx, class, &status, next, generation)
+	default:
+		for _, t := range []string{awsv1.ConditionSubnetsReady, awsv1.ConditionSecurityGroupsReady, awsv1.ConditionAMIsReady, awsv1.ConditionInstanceProfileReady} {
+			conds = append(conds, metav1.Condition{Type: t, Status: metav1.ConditionUnknown, Reason: "NotResolved", ObservedGeneration: generation,
+				Message: "this worker resolves no node classes"})
+		}
 	}
 	var notReady []string
 	for _, cond := range conds {
-		if cond.Status == metav1.ConditionFalse {
-			notReady = append(notReady, cond.Type+"=False: "+cond.Message)
+		if c.resolver != nil && cond.Status != metav1.ConditionTrue {
+			notReady = append(notReady, cond.Type+"="+string(cond.Status)+": "+cond.Message)
 		}
 	}
 	switch {
@@ -333,14 +378,21 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 		c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "ValidationFailed", "Validating", "EC2NodeClass %s is invalid: %v", name, loadErr)
 	case len(notReady) > 0:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "UnhealthyDependents", strings.Join(notReady, "; ")
-		if was := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); was == nil || was.Status != metav1.ConditionFalse || was.Reason != ready.Reason {
+		if was := apimeta.FindStatusCondition(status.Conditions, awsv1.ConditionReady); owner && (was == nil || was.Status != metav1.ConditionFalse || was.Message != ready.Message) {
 			c.recorder.Eventf(u, nil, corev1.EventTypeWarning, "NodeClassNotReady", "Resolving", "EC2NodeClass %s is not ready: %s", name, ready.Message)
 		}
 	}
 	for _, cond := range append([]metav1.Condition{validation, ready}, conds...) {
 		apimeta.SetStatusCondition(&next.Conditions, cond)
 	}
-	if !equality.Semantic.DeepEqual(&status, next) {
+	if ready.Status == metav1.ConditionTrue {
+		resolved := class.DeepCopy()
+		resolved.Status = *next
+		c.setResolved(name, resolved)
+	} else {
+		c.setResolved(name, nil)
+	}
+	if owner && !equality.Semantic.DeepEqual(&status, next) {
 		if err := c.patchStatus(ctx, u, awsv1.EC2NodeClassResource.Resource, next); err != nil {
 			return errors.Join(resolveErr, err)
 		}
@@ -364,33 +416,49 @@ func (c *Controller) resolvePeriodically(ctx context.Context) {
 	}
 }
 
-// resolveNetwork looks up the class's subnets and security groups into next and returns their
-// conditions. A failed lookup is returned, so the class is looked at again after a backoff,
-// and does not take the class out of service unless it cannot clear by itself: a throttled
-// or unreachable EC2 leaves the last answer and its condition as they were, as Karpenter does.
-func (c *Controller) resolveNetwork(ctx context.Context, class *awsv1.EC2NodeClass, was, next *awsv1.EC2NodeClassStatus, generation int64) ([]metav1.Condition, error) {
+// resolve looks up what the class selects into next and returns the conditions. A failed
+// lookup is returned, so the class is looked at again after a backoff, and does not take the
+// class out of service unless it cannot clear by itself: a throttled or unreachable AWS
+// leaves the last answer and its condition as they were, as Karpenter does.
+func (c *Controller) resolve(ctx context.Context, class *awsv1.EC2NodeClass, was, next *awsv1.EC2NodeClassStatus, generation int64) ([]metav1.Condition, error) {
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	subnets, subnetErr := c.network.Subnets(ctx, class.Spec.SubnetSelectorTerms)
+	subnets, subnetErr := c.resolver.Subnets(ctx, class.Spec.SubnetSelectorTerms)
 	if subnetErr == nil {
 		next.Subnets = nil
 		for _, s := range subnets {
 			next.Subnets = append(next.Subnets, awsv1.Subnet{ID: s.ID, Zone: s.Zone, ZoneID: s.ZoneID})
 		}
 	}
-	groups, groupErr := c.network.SecurityGroups(ctx, class.Spec.SecurityGroupSelectorTerms)
+	groups, groupErr := c.resolver.SecurityGroups(ctx, class.Spec.SecurityGroupSelectorTerms)
 	if groupErr == nil {
 		next.SecurityGroups = nil
 		for _, g := range groups {
 			next.SecurityGroups = append(next.SecurityGroups, awsv1.SecurityGroup{ID: g.ID, Name: g.Name})
 		}
 	}
+	amis, amiErr := c.resolver.AMIs(ctx, class.Spec.AMISelectorTerms)
+	if amiErr == nil {
+		next.AMIs = amis
+	}
+	profile, profileErr := c.resolver.InstanceProfile(ctx, class)
+	if profileErr == nil {
+		next.InstanceProfile = profile
+	}
+	found := 0
+	if profile != "" {
+		found = 1
+	}
 	return []metav1.Condition{
 		resolvedCondition(was, awsv1.ConditionSubnetsReady, "Subnets", len(subnets), subnetErr, generation,
 			"no subnet matches spec.subnetSelectorTerms; tag the cluster's subnets as the terms say, or change the terms"),
 		resolvedCondition(was, awsv1.ConditionSecurityGroupsReady, "SecurityGroups", len(groups), groupErr, generation,
 			"no security group matches spec.securityGroupSelectorTerms; tag the nodes' security group as the terms say, or change the terms"),
-	}, errors.Join(subnetErr, groupErr)
+		resolvedCondition(was, awsv1.ConditionAMIsReady, "AMIs", len(amis), amiErr, generation,
+			"no AMI matches spec.amiSelectorTerms; use an alias (al2023@latest) or check the terms' ids, names, owners and tags"),
+		resolvedCondition(was, awsv1.ConditionInstanceProfileReady, "InstanceProfile", found, profileErr, generation,
+			"no instance profile; name the nodes' IAM role in spec.role"),
+	}, errors.Join(subnetErr, groupErr, amiErr, profileErr)
 }
 
 // resolvedCondition is a selector's condition, with Karpenter's reasons <What>Ready and
@@ -418,7 +486,7 @@ func resolvedCondition(was *awsv1.EC2NodeClassStatus, typ, what string, found in
 // lasting tells a lookup failure that needs someone to act (a term that selects everything,
 // a permission the worker lacks) from one that clears by itself.
 func lasting(err error) bool {
-	if errors.Is(err, activities.ErrEmptyTerm) {
+	if errors.Is(err, activities.ErrEmptyTerm) || errors.Is(err, activities.ErrNoAMI) {
 		return true
 	}
 	var apiErr smithy.APIError
@@ -426,7 +494,9 @@ func lasting(err error) bool {
 		return false
 	}
 	switch apiErr.ErrorCode() {
-	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked", "InvalidParameterValue", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound":
+	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked", "InvalidParameterValue",
+		"InvalidSubnetID.NotFound", "InvalidGroup.NotFound", "InvalidAMIID.NotFound", "InvalidAMIID.Malformed",
+		"AccessDenied", "AccessDeniedException", "NoSuchEntity", "ValidationError", "LimitExceeded", "ParameterNotFound":
 		return true
 	}
 	return false
@@ -434,14 +504,14 @@ func lasting(err error) bool {
 
 // stableMessage says what failed without the parts that change from call to call.
 func stableMessage(err error) string {
-	if errors.Is(err, activities.ErrEmptyTerm) {
+	if errors.Is(err, activities.ErrEmptyTerm) || errors.Is(err, activities.ErrNoAMI) {
 		return err.Error()
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		return fmt.Sprintf("EC2 refused the lookup: %s: %s", apiErr.ErrorCode(), apiErr.ErrorMessage())
+		return fmt.Sprintf("AWS refused the lookup: %s: %s", apiErr.ErrorCode(), apiErr.ErrorMessage())
 	}
-	return "EC2 could not be reached for the lookup"
+	return "AWS could not be reached for the lookup"
 }
 
 func (c *Controller) setReady(name string, pool *v1.NodePool) {

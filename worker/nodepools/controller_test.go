@@ -60,7 +60,7 @@ func run(t *testing.T, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDy
 }
 
 // runWith starts a controller that resolves classes through network (nil: it does not).
-func runWith(t *testing.T, network Network, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
+func runWith(t *testing.T, network Resolver, objs ...runtime.Object) (*Controller, *dynamicfake.FakeDynamicClient, *events.FakeRecorder) {
 	t.Helper()
 	return runConfigured(t, func(c *Controller) {
 		if network != nil {

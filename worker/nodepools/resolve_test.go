@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
@@ -49,6 +50,17 @@ func (f *fakeNetwork) SecurityGroups(_ context.Context, terms []awsv1.SecurityGr
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.groups), f.err
+}
+
+// AMIs finds one AMI for any terms, so that the tests are about the network.
+func (f *fakeNetwork) AMIs(_ context.Context, terms []awsv1.AMISelectorTerm) ([]awsv1.AMI, error) {
+	return []awsv1.AMI{{ID: "ami-0a1b2c3d4e5f60001", Name: "al2023", Requirements: []corev1.NodeSelectorRequirement{
+		{Key: "kubernetes.io/arch", Operator: corev1.NodeSelectorOpIn, Values: []string{"amd64"}},
+	}}}, nil
+}
+
+func (f *fakeNetwork) InstanceProfile(_ context.Context, class *awsv1.EC2NodeClass) (string, error) {
+	return "lab_" + class.Name, nil
 }
 
 func (f *fakeNetwork) set(subnets []activities.Subnet, groups []activities.SecurityGroup, err error) {

@@ -470,30 +470,16 @@ const (
 	ConditionInstanceProfileReady = "InstanceProfileReady"
 )
 
-// NotActedOn lists, as warnings, the class's settings Nodewright does not act on yet: it
-// launches into the worker's zones with the cluster's default launch template, so every
-// EC2-specific field is accepted, validated and kept, but not used.
+// NotActedOn lists, as warnings, the class's settings Nodewright does not act on yet: they
+// are accepted, validated and kept, but nodes launch as if they were not set.
 func (c *EC2NodeClass) NotActedOn() []string {
 	s := c.Spec
 	set := []struct {
 		name string
 		on   bool
 	}{
-		{"subnetSelectorTerms", len(s.SubnetSelectorTerms) > 0},
-		{"securityGroupSelectorTerms", len(s.SecurityGroupSelectorTerms) > 0},
 		{"capacityReservationSelectorTerms", len(s.CapacityReservationSelectorTerms) > 0},
-		{"amiSelectorTerms", len(s.AMISelectorTerms) > 0},
-		{"amiFamily", s.AMIFamily != nil},
-		{"role", s.Role != ""},
-		{"instanceProfile", s.InstanceProfile != nil},
-		{"userData", s.UserData != nil},
-		{"tags", len(s.Tags) > 0},
-		{"kubelet", s.Kubelet != nil},
-		{"blockDeviceMappings", len(s.BlockDeviceMappings) > 0},
 		{"instanceStorePolicy", s.InstanceStorePolicy != nil},
-		{"detailedMonitoring", s.DetailedMonitoring != nil},
-		{"associatePublicIPAddress", s.AssociatePublicIPAddress != nil},
-		{"metadataOptions", s.MetadataOptions != nil},
 		{"context", s.Context != nil},
 		{"ipPrefixCount", s.IPPrefixCount != nil},
 		{"placementGroupSelector", s.PlacementGroupSelector != nil},
@@ -510,6 +496,39 @@ func (c *EC2NodeClass) NotActedOn() []string {
 	if len(names) == 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("not acted on yet (accepted and kept; nodes launch into the worker's zones with its launch template): %s",
-		strings.Join(names, ", "))}
+	return []string{fmt.Sprintf("not acted on yet (accepted and kept; nodes launch as if unset): %s", strings.Join(names, ", "))}
+}
+
+// AMI families, as spec.amiFamily spells them.
+const (
+	AMIFamilyAL2          = "AL2"
+	AMIFamilyAL2023       = "AL2023"
+	AMIFamilyBottlerocket = "Bottlerocket"
+	AMIFamilyCustom       = "Custom"
+)
+
+// Family is the class's AMI family: spec.amiFamily, or the family of its alias term
+// (al2023@latest is AL2023); "" when neither says.
+func (c *EC2NodeClass) Family() string {
+	if c.Spec.AMIFamily != nil {
+		return *c.Spec.AMIFamily
+	}
+	for _, t := range c.Spec.AMISelectorTerms {
+		family, _, _ := strings.Cut(t.Alias, "@")
+		switch strings.ToLower(family) {
+		case "al2":
+			return AMIFamilyAL2
+		case "al2023":
+			return AMIFamilyAL2023
+		case "bottlerocket":
+			return AMIFamilyBottlerocket
+		case "windows2019":
+			return "Windows2019"
+		case "windows2022":
+			return "Windows2022"
+		case "windows2025":
+			return "Windows2025"
+		}
+	}
+	return ""
 }

@@ -35,6 +35,9 @@ func main() {
 	kubePort := fs.Int("kube-port", 6443, "kube-apiserver port")
 	ec2Port := fs.Int("ec2-port", 4566, "EC2 simulator port")
 	sqsPort := fs.Int("sqs-port", 4576, "SQS simulator port")
+	ssmPort := fs.Int("ssm-port", 4583, "SSM simulator port (the node images' public parameters)")
+	iamPort := fs.Int("iam-port", 4593, "IAM simulator port (instance profiles)")
+	eksPort := fs.Int("eks-port", 4599, "EKS simulator port (the cluster's endpoint and CA)")
 	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
 	shutdownDelay := fs.Duration("shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
@@ -55,6 +58,7 @@ func main() {
 	fmt.Println("starting the lab (Temporal, Kubernetes, EC2 simulator)...")
 	lab, err := stack.Start(ctx, stack.Options{
 		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
+		SSMPort: *ssmPort, IAMPort: *iamPort, EKSPort: *eksPort,
 		DBFile: *db, BootDelay: *bootDelay, ShutdownDelay: *shutdownDelay, Log: labLog, ComponentLog: componentLog,
 	})
 	if err != nil {
@@ -94,12 +98,14 @@ func printAddresses(lab *stack.Stack) {
   worker kubeconfig:  %s
   EC2 simulator:      %s  (region %s, zones %v)
   SQS simulator:      %s  (interruption queue %s)
+  SSM, IAM, EKS:      %s  %s  %s
   logs:               %s
 
 run a worker against it (NodePools come from the API server; the CRDs are installed):
   AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
     --kubeconfig %s --ec2-endpoint %s --cluster-name %s \
     --sqs-endpoint %s --interruption-queue %s \
+    --ssm-endpoint %s --iam-endpoint %s --eks-endpoint %s \
     --webhook-addr 127.0.0.1:8443 --webhook-url https://127.0.0.1:8443
 
 then apply a NodePool and its EC2NodeClass as with Karpenter:
@@ -107,9 +113,9 @@ then apply a NodePool and its EC2NodeClass as with Karpenter:
   kubectl --kubeconfig %s get nodepools,ec2nodeclasses,nodeclaims
 `, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
 		rel(lab.Kube.AdminKubeconfig), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.Region, stack.Zones(),
-		lab.SQSURL, stack.InterruptionQueue, rel(filepath.Join(lab.Dir, "components.log")),
+		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, rel(filepath.Join(lab.Dir, "components.log")),
 		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName,
-		lab.SQSURL, stack.InterruptionQueue,
+		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL,
 		rel(lab.Kube.AdminKubeconfig), rel(filepath.Join(lab.Dir, "nodepools.yaml")), rel(lab.Kube.AdminKubeconfig))
 }
 

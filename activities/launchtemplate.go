@@ -1,0 +1,267 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/nodewright/nodewright/activities/bootstrap"
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+)
+
+// LaunchTemplatePrefix starts the name of every launch template Nodewright creates; the rest
+// is a hash of the template's contents, so equal contents share one template.
+const LaunchTemplatePrefix = "nodewright/"
+
+// TagNodeClass names, on a launch template, the EC2NodeClass it was made for.
+const TagNodeClass = "nodewright.io/ec2nodeclass"
+
+// TagEKSClusterName is the tag AWS's managed policies condition on.
+const TagEKSClusterName = "eks:eks-cluster-name"
+
+// templateKnownFor is how long a launch template seen to exist is trusted without looking
+// again; a template deleted sooner is found by CreateFleet's NotFound.
+const templateKnownFor = time.Hour
+
+// launchTemplate is one launch template a launch needs.
+type launchTemplate struct {
+	name string
+	data ec2types.RequestLaunchTemplateData
+	tags map[string]string
+}
+
+// templateInput is what decides a launch template's contents.
+type templateInput struct {
+	class        *awsv1.EC2NodeClass
+	ami          awsv1.AMI
+	family       string
+	labels       map[string]string
+	taints       []corev1.Taint
+	capacityType string
+}
+
+// newLaunchTemplate builds the template for one AMI of the class: its user data, volumes,
+// metadata options, security groups and instance profile. Its name hashes all of these.
+func (e *EC2) newLaunchTemplate(in templateInput) (launchTemplate, error) {
+	spec := in.class.Spec
+	userData, err := bootstrap.UserData(in.family, e.Cluster, bootstrap.Node{
+		Labels: in.labels, Taints: in.taints, Kubelet: spec.Kubelet,
+	}, spec.UserData)
+	if err != nil {
+		return launchTemplate{}, fmt.Errorf("EC2NodeClass %s: user data: %w", in.class.Name, err)
+	}
+	groups := make([]string, 0, len(in.class.Status.SecurityGroups))
+	for _, g := range in.class.Status.SecurityGroups {
+		groups = append(groups, g.ID)
+	}
+	slices.Sort(groups)
+	data := ec2types.RequestLaunchTemplateData{
+		ImageId:             aws.String(in.ami.ID),
+		UserData:            aws.String(base64.StdEncoding.EncodeToString([]byte(userData))),
+		MetadataOptions:     metadataOptions(spec.MetadataOptions),
+		BlockDeviceMappings: blockDevices(spec.BlockDeviceMappings, in.family),
+		Monitoring:          &ec2types.LaunchTemplatesMonitoringRequest{Enabled: aws.Bool(aws.ToBool(spec.DetailedMonitoring))},
+	}
+	if p := in.class.Status.InstanceProfile; p != "" {
+		data.IamInstanceProfile = &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Name: aws.String(p)}
+	}
+	if spec.AssociatePublicIPAddress != nil {
+		// EC2 takes the groups on the interface when the interface is given.
+		data.NetworkInterfaces = []ec2types.LaunchTemplateInstanceNetworkInterfaceSpecificationRequest{{
+			DeviceIndex: aws.Int32(0), AssociatePublicIpAddress: spec.AssociatePublicIPAddress, Groups: groups,
+		}}
+	} else {
+		data.SecurityGroupIds = groups
+	}
+	tags := e.ownedTags(in.class)
+	sum := sha256.New()
+	for _, part := range []any{data, tags} {
+		raw, err := json.Marshal(part)
+		if err != nil {
+			return launchTemplate{}, fmt.Errorf("hash launch template: %w", err)
+		}
+		sum.Write(raw)
+	}
+	return launchTemplate{name: LaunchTemplatePrefix + hex.EncodeToString(sum.Sum(nil))[:20], data: data, tags: tags}, nil
+}
+
+// ownedTags are the tags of everything Nodewright creates for the class: the cluster's
+// ownership tag, EKS's cluster name, the class, and the class's own tags.
+func (e *EC2) ownedTags(class *awsv1.EC2NodeClass) map[string]string {
+	tags := maps.Clone(class.Spec.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[ClusterTagKey(e.ClusterName)] = "owned"
+	tags[TagEKSClusterName] = e.ClusterName
+	tags[TagNodeClass] = class.Name
+	return tags
+}
+
+// metadataOptions defaults to IMDSv2 only, reachable from the node but not from its pods
+// (a hop limit of 1), as Karpenter does.
+func metadataOptions(m *awsv1.MetadataOptions) *ec2types.LaunchTemplateInstanceMetadataOptionsRequest {
+	out := &ec2types.LaunchTemplateInstanceMetadataOptionsRequest{
+		HttpEndpoint:            ec2types.LaunchTemplateInstanceMetadataEndpointStateEnabled,
+		HttpProtocolIpv6:        ec2types.LaunchTemplateInstanceMetadataProtocolIpv6Disabled,
+		HttpPutResponseHopLimit: aws.Int32(1),
+		HttpTokens:              ec2types.LaunchTemplateHttpTokensStateRequired,
+	}
+	if m == nil {
+		return out
+	}
+	if m.HTTPEndpoint != nil {
+		out.HttpEndpoint = ec2types.LaunchTemplateInstanceMetadataEndpointState(*m.HTTPEndpoint)
+	}
+	if m.HTTPProtocolIPv6 != nil {
+		out.HttpProtocolIpv6 = ec2types.LaunchTemplateInstanceMetadataProtocolIpv6(*m.HTTPProtocolIPv6)
+	}
+	if m.HTTPPutResponseHopLimit != nil {
+		out.HttpPutResponseHopLimit = aws.Int32(int32(*m.HTTPPutResponseHopLimit))
+	}
+	if m.HTTPTokens != nil {
+		out.HttpTokens = ec2types.LaunchTemplateHttpTokensState(*m.HTTPTokens)
+	}
+	return out
+}
+
+// blockDevices are the class's volumes, or the family's default root volume: 20 GiB gp3,
+// encrypted, for AL2023; a 4 GiB OS volume and a 20 GiB data volume for Bottlerocket.
+func blockDevices(mappings []*awsv1.BlockDeviceMapping, family string) []ec2types.LaunchTemplateBlockDeviceMappingRequest {
+	if len(mappings) == 0 {
+		gib := func(n int64) *resource.Quantity { q := resource.MustParse(fmt.Sprintf("%dGi", n)); return &q }
+		gp3 := func(size *resource.Quantity) *awsv1.BlockDevice {
+			return &awsv1.BlockDevice{VolumeSize: size, VolumeType: aws.String("gp3"), Encrypted: aws.Bool(true)}
+		}
+		mappings = []*awsv1.BlockDeviceMapping{{DeviceName: aws.String("/dev/xvda"), EBS: gp3(gib(20)), RootVolume: true}}
+		if family == bootstrap.FamilyBottlerocket {
+			mappings = []*awsv1.BlockDeviceMapping{
+				{DeviceName: aws.String("/dev/xvda"), EBS: gp3(gib(4))},
+				{DeviceName: aws.String("/dev/xvdb"), EBS: gp3(gib(20)), RootVolume: true},
+			}
+		}
+	}
+	out := make([]ec2types.LaunchTemplateBlockDeviceMappingRequest, 0, len(mappings))
+	for _, m := range mappings {
+		if m == nil {
+			continue
+		}
+		bd := ec2types.LaunchTemplateBlockDeviceMappingRequest{DeviceName: m.DeviceName}
+		if ebs := m.EBS; ebs != nil {
+			bd.Ebs = &ec2types.LaunchTemplateEbsBlockDeviceRequest{
+				DeleteOnTermination: cmpBool(ebs.DeleteOnTermination, true), Encrypted: ebs.Encrypted,
+				KmsKeyId: ebs.KMSKeyID, SnapshotId: ebs.SnapshotID, VolumeType: ec2types.VolumeType(aws.ToString(ebs.VolumeType)),
+			}
+			if ebs.IOPS != nil {
+				bd.Ebs.Iops = aws.Int32(int32(*ebs.IOPS))
+			}
+			if ebs.Throughput != nil {
+				bd.Ebs.Throughput = aws.Int32(int32(*ebs.Throughput))
+			}
+			if ebs.VolumeSize != nil {
+				// EBS sizes are GiB; round up so that a size in G is never short.
+				bd.Ebs.VolumeSize = aws.Int32(int32((ebs.VolumeSize.Value() + 1<<30 - 1) >> 30))
+			}
+		}
+		out = append(out, bd)
+	}
+	return out
+}
+
+func cmpBool(b *bool, fallback bool) *bool {
+	if b == nil {
+		return aws.Bool(fallback)
+	}
+	return b
+}
+
+// ensureTemplate makes sure the launch template exists: looked up once an hour at most,
+// created when missing. Creating one that another worker just created is not an error.
+func (e *EC2) ensureTemplate(ctx context.Context, lt launchTemplate) error {
+	e.templatesMu.Lock()
+	seen, ok := e.templates[lt.name]
+	e.templatesMu.Unlock()
+	if ok && time.Since(seen) < templateKnownFor {
+		return nil
+	}
+	_, err := e.API.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{lt.name}})
+	switch {
+	case isLaunchTemplateNotFound(err):
+		if err := e.createTemplate(ctx, lt); err != nil {
+			return err
+		}
+	case err != nil:
+		return classifyAPIError("describe launch template "+lt.name, err)
+	}
+	e.templatesMu.Lock()
+	if e.templates == nil {
+		e.templates = map[string]time.Time{}
+	}
+	e.templates[lt.name] = time.Now()
+	e.templatesMu.Unlock()
+	return nil
+}
+
+func (e *EC2) createTemplate(ctx context.Context, lt launchTemplate) error {
+	_, err := e.API.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(lt.name),
+		LaunchTemplateData: &lt.data,
+		TagSpecifications:  []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: ec2Tags(lt.tags)}},
+	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidLaunchTemplateName.AlreadyExistsException" {
+		return nil
+	}
+	if err != nil {
+		return classifyAPIError("create launch template "+lt.name, err)
+	}
+	return nil
+}
+
+// forgetTemplates drops what is known of the templates, so the next launch looks again.
+func (e *EC2) forgetTemplates(names []string) {
+	e.templatesMu.Lock()
+	defer e.templatesMu.Unlock()
+	for _, n := range names {
+		delete(e.templates, n)
+	}
+}
+
+func isLaunchTemplateNotFound(err error) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return isLaunchTemplateNotFoundCode(apiErr.ErrorCode())
+}
+
+func isLaunchTemplateNotFoundCode(code string) bool {
+	switch code {
+	case "InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.VersionNotFound":
+		return true
+	}
+	return false
+}
+
+// ec2Tags turns a map into EC2 tags, sorted by key.
+func ec2Tags(tags map[string]string) []ec2types.Tag {
+	out := make([]ec2types.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
