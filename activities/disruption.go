@@ -188,12 +188,13 @@ func (d *Disruption) snapshot(ctx context.Context) (disruption.Snapshot, map[str
 	if err != nil {
 		return disruption.Snapshot{}, nil, fmt.Errorf("list pod disruption budgets: %w", err)
 	}
-	types, err := d.Planner.instanceTypes(ctx)
+	pools := d.Planner.Pools.NodePools()
+	types, err := d.Planner.instanceTypes(ctx, d.Planner.offeringZones(pools))
 	if err != nil {
 		return disruption.Snapshot{}, nil, err
 	}
 	snap := disruption.Snapshot{
-		Now: time.Now(), NodePools: d.Planner.Pools.NodePools(), InstanceTypes: types,
+		Now: time.Now(), NodePools: pools, InstanceTypes: types,
 		BlockedPods: blockedByPDB(pdbs.Items, pods.Items),
 	}
 	byNode := map[string][]*corev1.Pod{}

@@ -100,7 +100,7 @@ type EC2 struct {
 	terminatePoll time.Duration // replaces firstTerminatePoll in tests
 
 	templatesMu sync.Mutex
-	templates   map[string]time.Time // launch template name → when it was last seen to exist
+	templates   map[string]templateSeen // by launch template name
 }
 
 // Launch creates one instance for the claim with an instant EC2 Fleet, from launch templates
@@ -108,7 +108,7 @@ type EC2 struct {
 // first call made. A launch template deleted behind Nodewright's back is made again.
 func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodCreate, time.Now(), &err)
-	in, templates, err := e.fleetInput(req)
+	in, templates, class, err := e.fleetInput(req)
 	if err != nil {
 		return Instance{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInvalidLaunch, err)
@@ -132,9 +132,35 @@ func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err er
 		if len(inst.InstanceIds) == 0 {
 			continue
 		}
-		return e.launchedInstance(ctx, inst, capacityTypeOf(in))
+		launched, err := e.launchedInstance(ctx, inst, capacityTypeOf(in))
+		if err != nil {
+			return Instance{}, err
+		}
+		return withPlacement(launched, inst, templates, class), nil
 	}
 	return Instance{}, e.fleetError(req.Claim.Name, out.Errors, capacityTypeOf(in))
+}
+
+// withPlacement adds what the launch itself decided: the zone's id, from the class's subnets,
+// and the AMI of the template the instance came from.
+func withPlacement(inst Instance, fleet ec2types.CreateFleetInstance, templates []launchTemplate, class *awsv1.EC2NodeClass) Instance {
+	if lt := fleet.LaunchTemplateAndOverrides; lt != nil && lt.LaunchTemplateSpecification != nil {
+		name := aws.ToString(lt.LaunchTemplateSpecification.LaunchTemplateName)
+		for _, t := range templates {
+			if t.name == name {
+				inst.ImageID = t.ami
+			}
+		}
+	}
+	if inst.ImageID == "" && len(templates) == 1 {
+		inst.ImageID = templates[0].ami
+	}
+	for _, s := range class.Status.Subnets {
+		if s.Zone == inst.Zone && s.ZoneID != "" {
+			inst.ZoneID = s.ZoneID
+		}
+	}
+	return inst
 }
 
 func (e *EC2) ensureTemplates(ctx context.Context, templates []launchTemplate) error {
@@ -170,21 +196,21 @@ func fleetMissedTemplate(out *ec2.CreateFleetOutput) bool {
 // fleetInput builds the CreateFleet request as Karpenter sends it: per AMI of the claim's
 // EC2NodeClass a launch template, with one override per (instance type the AMI suits, zone's
 // chosen subnet); spot when the claim allows it.
-func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemplate, error) {
+func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemplate, *awsv1.EC2NodeClass, error) {
 	c := req.Claim
 	if len(c.InstanceTypes) == 0 || len(c.Zones) == 0 {
-		return nil, nil, fmt.Errorf("claim has %d instance types and %d zones; need at least one of each",
+		return nil, nil, nil, fmt.Errorf("claim has %d instance types and %d zones; need at least one of each",
 			len(c.InstanceTypes), len(c.Zones))
 	}
 	class, err := e.nodeClassOf(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	subnets := subnetsByZone(class)
 	capacityType := launchCapacityType(c)
 	byAMI, order, err := e.typesByAMI(class, c.InstanceTypes[:min(len(c.InstanceTypes), maxOverrideTypes)])
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	in := &ec2.CreateFleetInput{
 		Type:        ec2types.FleetTypeInstant,
@@ -200,7 +226,7 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemp
 			labels: nodeLabels(c, capacityType), taints: registerTaints(c), capacityType: capacityType,
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		overrides := e.overrides(c, byAMI[ami.ID], subnets, capacityType)
 		if len(overrides) == 0 {
@@ -215,12 +241,12 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemp
 		})
 	}
 	if len(in.LaunchTemplateConfigs) == 0 {
-		return nil, nil, fmt.Errorf("no offering of instance types %v in zones %v is left: EC2NodeClass %s has subnets in %v",
+		return nil, nil, nil, fmt.Errorf("no offering of instance types %v in zones %v is left: EC2NodeClass %s has subnets in %v",
 			c.InstanceTypes, c.Zones, class.Name, slices.Sorted(maps.Keys(subnets)))
 	}
 	in.TagSpecifications, err = e.launchTags(req, class)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if capacityType == v1.CapacityTypeSpot {
 		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeSpot
@@ -229,7 +255,7 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemp
 		in.TargetCapacitySpecification.DefaultTargetCapacityType = ec2types.DefaultTargetCapacityTypeOnDemand
 		in.OnDemandOptions = &ec2types.OnDemandOptionsRequest{AllocationStrategy: ec2types.FleetOnDemandAllocationStrategyLowestPrice}
 	}
-	return in, templates, nil
+	return in, templates, class, nil
 }
 
 // nodeClassOf is the claim's resolved EC2NodeClass.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -63,8 +64,30 @@ func (f *fakeEC2) CreateLaunchTemplate(_ context.Context, in *ec2.CreateLaunchTe
 	return &ec2.CreateLaunchTemplateOutput{}, nil
 }
 
+// DescribeLaunchTemplates finds templates by name, or lists those whose tags match every
+// tag:<key> filter (tag-key filters are taken as met).
 func (f *fakeEC2) DescribeLaunchTemplates(_ context.Context, in *ec2.DescribeLaunchTemplatesInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {
 	out := &ec2.DescribeLaunchTemplatesOutput{}
+	if len(in.LaunchTemplateNames) == 0 {
+		for _, name := range slices.Sorted(maps.Keys(f.templates)) {
+			tags := map[string]string{}
+			for _, spec := range f.templates[name].TagSpecifications {
+				for _, t := range spec.Tags {
+					tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				}
+			}
+			match := true
+			for _, flt := range in.Filters {
+				if key, ok := strings.CutPrefix(aws.ToString(flt.Name), "tag:"); ok && !slices.Contains(flt.Values, tags[key]) {
+					match = false
+				}
+			}
+			if match {
+				out.LaunchTemplates = append(out.LaunchTemplates, ec2types.LaunchTemplate{LaunchTemplateName: aws.String(name)})
+			}
+		}
+		return out, nil
+	}
 	for _, name := range in.LaunchTemplateNames {
 		if _, ok := f.templates[name]; !ok {
 			return nil, &smithy.GenericAPIError{Code: "InvalidLaunchTemplateName.NotFoundException"}
@@ -204,7 +227,8 @@ func labClass() *awsv1.EC2NodeClass {
 		},
 		Status: awsv1.EC2NodeClassStatus{
 			Subnets: []awsv1.Subnet{
-				{ID: "subnet-custom-a", Zone: "us-east-1a"}, {ID: "subnet-small-a", Zone: "us-east-1a"}, {ID: "subnet-0b", Zone: "us-east-1b"},
+				{ID: "subnet-custom-a", Zone: "us-east-1a", ZoneID: "use1-az4"}, {ID: "subnet-small-a", Zone: "us-east-1a", ZoneID: "use1-az4"},
+				{ID: "subnet-0b", Zone: "us-east-1b", ZoneID: "use1-az6"},
 			},
 			SecurityGroups: []awsv1.SecurityGroup{{ID: "sg-2"}, {ID: "sg-1"}},
 			AMIs: []awsv1.AMI{
@@ -395,7 +419,7 @@ func TestLaunchReportsTheInstanceTheFleetMade(t *testing.T) {
 		{
 			name: "a spot instance with its zone",
 			out:  launched("i-1", "m5.large", "us-east-1b", ec2types.InstanceLifecycleSpot),
-			want: Instance{ID: "i-1", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot"},
+			want: Instance{ID: "i-1", Type: "m5.large", Zone: "us-east-1b", ZoneID: "use1-az6", CapacityType: "spot", ImageID: "ami-amd"},
 		},
 		{
 			name: "the zone comes from the override when the fleet does not name it",
@@ -405,7 +429,7 @@ func TestLaunchReportsTheInstanceTheFleetMade(t *testing.T) {
 					Overrides: &ec2types.FleetLaunchTemplateOverrides{AvailabilityZone: aws.String("us-east-1b")},
 				},
 			}}},
-			want: Instance{ID: "i-2", Type: "m5.xlarge", Zone: "us-east-1b", CapacityType: "spot"},
+			want: Instance{ID: "i-2", Type: "m5.xlarge", Zone: "us-east-1b", ZoneID: "use1-az6", CapacityType: "spot", ImageID: "ami-amd"},
 		},
 	}
 	for _, tt := range tests {
@@ -795,5 +819,46 @@ func TestActivityStructsRegister(t *testing.T) {
 			}()
 			env.RegisterActivity(acts)
 		}()
+	}
+}
+
+func TestUnusedLaunchTemplatesAreCollected(t *testing.T) {
+	api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", "")}
+	e := testEC2(api)
+	ctx := context.Background()
+	if _, err := e.Launch(ctx, launchRequest(claim())); err != nil {
+		t.Fatal(err)
+	}
+	used := aws.ToString(api.templateCalls[0].LaunchTemplateName)
+	ours := []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: ec2Tags(map[string]string{
+		"kubernetes.io/cluster/lab": "owned", TagNodeClass: "default"})}}
+	api.templates["nodewright/left-by-a-restart"] = &ec2.CreateLaunchTemplateInput{TagSpecifications: ours}
+	api.templates["karpenter.k8s.aws/123"] = &ec2.CreateLaunchTemplateInput{TagSpecifications: ours}
+	other := []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: ec2Tags(map[string]string{
+		"kubernetes.io/cluster/other": "owned", TagNodeClass: "default"})}}
+	api.templates["nodewright/another-clusters"] = &ec2.CreateLaunchTemplateInput{TagSpecifications: other}
+
+	if deleted, err := e.CollectLaunchTemplates(ctx); err != nil || len(deleted) != 0 {
+		t.Fatalf("first collection deleted %v (%v): a template in use, or first seen, stays", deleted, err)
+	}
+	e.templates["nodewright/left-by-a-restart"] = templateSeen{used: time.Now().Add(-2 * templateUnusedFor)}
+	deleted, err := e.CollectLaunchTemplates(ctx)
+	if err != nil || !slices.Equal(deleted, []string{"nodewright/left-by-a-restart"}) {
+		t.Fatalf("deleted %v (%v), want only the template unused for long", deleted, err)
+	}
+	for _, keep := range []string{used, "karpenter.k8s.aws/123", "nodewright/another-clusters"} {
+		if _, ok := api.templates[keep]; !ok {
+			t.Errorf("template %s was deleted", keep)
+		}
+	}
+
+	if err := e.DeleteLaunchTemplates(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := api.templates[used]; ok {
+		t.Errorf("the class's template %s outlived the class", used)
+	}
+	if _, ok := api.templates["karpenter.k8s.aws/123"]; !ok {
+		t.Error("a Karpenter's template was deleted with our class")
 	}
 }

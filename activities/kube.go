@@ -38,6 +38,9 @@ type Kube struct {
 	// deleting one drains it through its workflow. Only set it where something acts on a
 	// held Node's deletion (the worker with NodeClaims); otherwise a deleted Node would hang.
 	TerminationFinalizer bool
+	// Nodes is a watch of the cluster's Nodes that waits read instead of the API server; nil
+	// (or not yet synced) reads the API server.
+	Nodes *NodeCache
 	// now tells the time for drain deadlines and backoff; nil means time.Now. Tests set it.
 	now func() time.Time
 }
@@ -53,20 +56,51 @@ func (k *Kube) clock() time.Time {
 // WaitForNode polls until a Node with the provider ID exists and returns its name.
 func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, error) {
 	for {
-		nodes, err := k.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		node, err := k.nodeByProviderID(ctx, providerID)
 		if err != nil {
-			return "", fmt.Errorf("wait for node %s: list nodes: %w", providerID, err)
+			return "", fmt.Errorf("wait for node %s: %w", providerID, err)
 		}
-		for _, n := range nodes.Items {
-			if n.Spec.ProviderID == providerID {
-				return n.Name, nil
-			}
+		if node != nil {
+			return node.Name, nil
 		}
 		activity.RecordHeartbeat(ctx, "no node with providerID "+providerID+" yet")
 		if err := sleep(ctx, pollInterval); err != nil {
 			return "", fmt.Errorf("wait for node %s: %w", providerID, err)
 		}
 	}
+}
+
+// nodeByProviderID finds the Node in the cache, or else by a list from the API server's
+// watch cache; nil when there is none.
+func (k *Kube) nodeByProviderID(ctx context.Context, providerID string) (*corev1.Node, error) {
+	if k.Nodes != nil && k.Nodes.Synced() {
+		node, _ := k.Nodes.ByProviderID(providerID)
+		return node, nil
+	}
+	nodes, err := k.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	for i := range nodes.Items {
+		if nodes.Items[i].Spec.ProviderID == providerID {
+			return &nodes.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// node reads the named Node from the cache, or else from the API server's watch cache; nil
+// when it does not exist.
+func (k *Kube) node(ctx context.Context, name string) (*corev1.Node, error) {
+	if k.Nodes != nil && k.Nodes.Synced() {
+		node, _ := k.Nodes.Get(name)
+		return node, nil
+	}
+	node, err := k.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return node, err
 }
 
 // SyncNode makes sure the Node carries the labels, annotations and taints, and the
@@ -134,21 +168,74 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 
 // WaitNodeReady polls until the Node's Ready condition is True.
 func (k *Kube) WaitNodeReady(ctx context.Context, nodeName string) error {
+	return k.WaitNodeInitialized(ctx, InitializeRequest{NodeName: nodeName, readyOnly: true})
+}
+
+// InitializeRequest names a registered Node and the startup taints a daemon on it removes
+// once it has set the node up.
+type InitializeRequest struct {
+	NodeName      string         `json:"nodeName"`
+	StartupTaints []corev1.Taint `json:"startupTaints,omitempty"`
+
+	readyOnly bool // WaitNodeReady's older meaning: Ready, nothing more
+}
+
+// WaitNodeInitialized polls until the Node is Ready and its startup taints are gone, then
+// labels it karpenter.sh/initialized=true, as Karpenter's initialization does.
+func (k *Kube) WaitNodeInitialized(ctx context.Context, req InitializeRequest) error {
 	for {
-		node, err := k.Client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{ResourceVersion: "0"})
-		switch {
-		case apierrors.IsNotFound(err):
-			// A node may be briefly absent while its kubelet re-registers; keep waiting.
-		case err != nil:
-			return fmt.Errorf("wait for node %s ready: %w", nodeName, err)
-		case nodeReady(node):
-			return nil
+		node, err := k.node(ctx, req.NodeName)
+		if err != nil {
+			return fmt.Errorf("wait for node %s ready: %w", req.NodeName, err)
 		}
-		activity.RecordHeartbeat(ctx, "node "+nodeName+" not Ready yet")
+		// A node may be briefly absent while its kubelet re-registers; keep waiting.
+		waiting := "not registered"
+		if node != nil {
+			waiting = notInitialized(node, req.StartupTaints)
+		}
+		switch {
+		case waiting == "" && req.readyOnly:
+			return nil
+		case waiting == "":
+			return k.labelInitialized(ctx, req.NodeName)
+		}
+		activity.RecordHeartbeat(ctx, "node "+req.NodeName+" "+waiting)
 		if err := sleep(ctx, pollInterval); err != nil {
-			return fmt.Errorf("wait for node %s ready: %w", nodeName, err)
+			return fmt.Errorf("wait for node %s ready: %w", req.NodeName, err)
 		}
 	}
+}
+
+// notInitialized says what the node still waits for; "" when nothing.
+func notInitialized(node *corev1.Node, startupTaints []corev1.Taint) string {
+	if !nodeReady(node) {
+		return "not Ready yet"
+	}
+	for _, st := range startupTaints {
+		for _, t := range node.Spec.Taints {
+			if t.MatchTaint(&st) {
+				return "still has startup taint " + st.ToString()
+			}
+		}
+	}
+	return ""
+}
+
+func (k *Kube) labelInitialized(ctx context.Context, nodeName string) error {
+	err := k.updateNode(ctx, nodeName, func(node *corev1.Node) bool {
+		if node.Labels[v1.LabelInitialized] == "true" {
+			return false
+		}
+		if node.Labels == nil {
+			node.Labels = map[string]string{}
+		}
+		node.Labels[v1.LabelInitialized] = "true"
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("label node %s initialized: %w", nodeName, err)
+	}
+	return nil
 }
 
 // TaintNode adds the taint unless a taint with its key and effect is already there. A node

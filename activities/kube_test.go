@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -77,7 +78,7 @@ func TestWaitForNodeFindsTheNodeByProviderID(t *testing.T) {
 func TestWaitForNodeWaitsUntilTheNodeRegisters(t *testing.T) {
 	client := fake.NewClientset()
 	lists := 0
-	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
 		lists++
 		if lists == 3 {
 			// The kubelet registers between the second and third look.
@@ -168,7 +169,7 @@ func TestSyncNodeFinalizerAndInstanceTypeLabels(t *testing.T) {
 func TestWaitNodeReadyReturnsOnceTheNodeIsReady(t *testing.T) {
 	client := fake.NewClientset(node("n1", withReady(corev1.ConditionFalse)))
 	gets := 0
-	client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+	client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
 		gets++
 		if gets == 2 {
 			return true, node("n1", withReady(corev1.ConditionTrue)), nil
@@ -186,11 +187,11 @@ func TestWaitNodeReadyReturnsOnceTheNodeIsReady(t *testing.T) {
 func TestTaintNode(t *testing.T) {
 	tests := []struct {
 		name        string
-		nodes       []runtime.Object
+		nodes       []k8sruntime.Object
 		wantUpdates int
 	}{
-		{name: "a node without the taint gets it", nodes: []runtime.Object{node("n1")}, wantUpdates: 1},
-		{name: "a node with the taint is left alone", nodes: []runtime.Object{node("n1", withNodeTaints(DisruptedTaint()))}, wantUpdates: 0},
+		{name: "a node without the taint gets it", nodes: []k8sruntime.Object{node("n1")}, wantUpdates: 1},
+		{name: "a node with the taint is left alone", nodes: []k8sruntime.Object{node("n1", withNodeTaints(DisruptedTaint()))}, wantUpdates: 0},
 		{name: "a node that is gone needs no taint", wantUpdates: 0},
 	}
 	for _, tt := range tests {
@@ -242,3 +243,56 @@ func pod(name string, opts ...podOption) *corev1.Pod {
 
 func onNode(n string) podOption { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
 func finished() podOption       { return func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded } }
+
+// A Ready node is initialized only once the daemon that owns its startup taint has removed
+// it; then it is labelled karpenter.sh/initialized.
+func TestWaitNodeInitializedWaitsForStartupTaintsToGo(t *testing.T) {
+	startup := corev1.Taint{Key: "node.cilium.io/agent-not-ready", Effect: corev1.TaintEffectNoExecute}
+	client := fake.NewClientset(node("n1", withReady(corev1.ConditionTrue), withNodeTaints(startup)))
+	looks := 0
+	client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+		looks++
+		if looks == 3 { // the daemon is up
+			if err := client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("nodes"), node("n1", withReady(corev1.ConditionTrue)), ""); err != nil {
+				t.Errorf("update node: %v", err)
+			}
+		}
+		return false, nil, nil
+	})
+	req := InitializeRequest{NodeName: "n1", StartupTaints: []corev1.Taint{startup}}
+	if _, err := runActivity(t, (&Kube{Client: client}).WaitNodeInitialized, req); err != nil {
+		t.Fatalf("wait initialized: %v", err)
+	}
+	got, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels["karpenter.sh/initialized"] != "true" || looks < 3 {
+		t.Errorf("labels %v after %d looks; want initialized once the startup taint went", got.Labels, looks)
+	}
+}
+
+// With a synced Node cache, waiting for a node reads the cache, not the API server.
+func TestWaitsReadTheNodeCache(t *testing.T) {
+	client := fake.NewClientset(node("n1", withProviderID("aws:///us-east-1a/i-1"), withReady(corev1.ConditionTrue)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cache := NewNodeCache(client)
+	go func() { _ = cache.Run(ctx) }()
+	for !cache.Synced() {
+		runtime.Gosched()
+	}
+	client.ClearActions()
+	k := &Kube{Client: client, Nodes: cache}
+	if _, err := runActivity(t, k.WaitForNode, "aws:///us-east-1a/i-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runActivity(t, k.WaitNodeReady, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range client.Actions() {
+		if a.GetResource().Resource == "nodes" && (a.GetVerb() == "list" || a.GetVerb() == "get") {
+			t.Errorf("the wait asked the API server: %s %s", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+}

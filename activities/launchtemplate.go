@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +41,7 @@ const templateKnownFor = time.Hour
 // launchTemplate is one launch template a launch needs.
 type launchTemplate struct {
 	name string
+	ami  string
 	data ec2types.RequestLaunchTemplateData
 	tags map[string]string
 }
@@ -96,7 +98,7 @@ func (e *EC2) newLaunchTemplate(in templateInput) (launchTemplate, error) {
 		}
 		sum.Write(raw)
 	}
-	return launchTemplate{name: LaunchTemplatePrefix + hex.EncodeToString(sum.Sum(nil))[:20], data: data, tags: tags}, nil
+	return launchTemplate{name: LaunchTemplatePrefix + hex.EncodeToString(sum.Sum(nil))[:20], ami: in.ami.ID, data: data, tags: tags}, nil
 }
 
 // ownedTags are the tags of everything Nodewright creates for the class: the cluster's
@@ -192,10 +194,15 @@ func cmpBool(b *bool, fallback bool) *bool {
 // ensureTemplate makes sure the launch template exists: looked up once an hour at most,
 // created when missing. Creating one that another worker just created is not an error.
 func (e *EC2) ensureTemplate(ctx context.Context, lt launchTemplate) error {
+	now := time.Now()
 	e.templatesMu.Lock()
 	seen, ok := e.templates[lt.name]
+	if ok {
+		seen.used = now
+		e.templates[lt.name] = seen
+	}
 	e.templatesMu.Unlock()
-	if ok && time.Since(seen) < templateKnownFor {
+	if ok && now.Sub(seen.verified) < templateKnownFor {
 		return nil
 	}
 	_, err := e.API.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{lt.name}})
@@ -209,12 +216,16 @@ func (e *EC2) ensureTemplate(ctx context.Context, lt launchTemplate) error {
 	}
 	e.templatesMu.Lock()
 	if e.templates == nil {
-		e.templates = map[string]time.Time{}
+		e.templates = map[string]templateSeen{}
 	}
-	e.templates[lt.name] = time.Now()
+	e.templates[lt.name] = templateSeen{verified: now, used: now}
 	e.templatesMu.Unlock()
 	return nil
 }
+
+// templateSeen is what a worker knows of a launch template: when it last saw it exist, and
+// when a launch last used it.
+type templateSeen struct{ verified, used time.Time }
 
 func (e *EC2) createTemplate(ctx context.Context, lt launchTemplate) error {
 	_, err := e.API.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
@@ -264,4 +275,89 @@ func ec2Tags(tags map[string]string) []ec2types.Tag {
 		out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	return out
+}
+
+// templateUnusedFor is how long a launch template may go unused before it is deleted: every
+// change to a class or pool makes new templates, and the old ones would pile up (EC2 allows
+// 5,000 per region).
+const templateUnusedFor = time.Hour
+
+// CollectLaunchTemplates deletes this cluster's launch templates that no launch of this
+// worker has used for templateUnusedFor. A template first seen here counts as used now, so a
+// restarted worker waits before deleting what its predecessor used. One deleted while
+// another worker still uses it is made again by that worker's next launch.
+func (e *EC2) CollectLaunchTemplates(ctx context.Context) (deleted []string, err error) {
+	now := time.Now()
+	var stale []string
+	err = e.eachTemplate(ctx, "", func(name string) {
+		e.templatesMu.Lock()
+		defer e.templatesMu.Unlock()
+		if e.templates == nil {
+			e.templates = map[string]templateSeen{}
+		}
+		switch seen, ok := e.templates[name]; {
+		case !ok:
+			e.templates[name] = templateSeen{used: now} // not verified: the next launch looks
+		case now.Sub(seen.used) >= templateUnusedFor:
+			stale = append(stale, name)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range stale {
+		if err := e.deleteTemplate(ctx, name); err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, name)
+	}
+	return deleted, nil
+}
+
+// DeleteLaunchTemplates deletes every launch template made for the class, which is going.
+func (e *EC2) DeleteLaunchTemplates(ctx context.Context, class string) error {
+	var names []string
+	if err := e.eachTemplate(ctx, class, func(name string) { names = append(names, name) }); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := e.deleteTemplate(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachTemplate lists this cluster's launch templates (of one class, if named): those tagged
+// as Nodewright tags what it makes, and named as it names them.
+func (e *EC2) eachTemplate(ctx context.Context, class string, f func(name string)) error {
+	filters := []ec2types.Filter{
+		{Name: aws.String("tag:" + ClusterTagKey(e.ClusterName)), Values: []string{"owned"}},
+		{Name: aws.String("tag-key"), Values: []string{TagNodeClass}},
+	}
+	if class != "" {
+		filters = append(filters, ec2types.Filter{Name: aws.String("tag:" + TagNodeClass), Values: []string{class}})
+	}
+	pages := ec2.NewDescribeLaunchTemplatesPaginator(e.API, &ec2.DescribeLaunchTemplatesInput{Filters: filters})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return classifyAPIError("list launch templates", err)
+		}
+		for _, lt := range page.LaunchTemplates {
+			if name := aws.ToString(lt.LaunchTemplateName); strings.HasPrefix(name, LaunchTemplatePrefix) {
+				f(name)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *EC2) deleteTemplate(ctx context.Context, name string) error {
+	_, err := e.API.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateName: aws.String(name)})
+	if err != nil && !isLaunchTemplateNotFound(err) {
+		return classifyAPIError("delete launch template "+name, err)
+	}
+	e.forgetTemplates([]string{name})
+	return nil
 }

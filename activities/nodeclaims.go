@@ -49,6 +49,7 @@ type NodeClaimProjection struct {
 	InstanceType string    `json:"instanceType,omitempty"`
 	Zone         string    `json:"zone,omitempty"`
 	CapacityType string    `json:"capacityType,omitempty"`
+	ImageID      string    `json:"imageID,omitempty"`
 	NodeName     string    `json:"nodeName,omitempty"`
 	// Disruption is set once the node has accepted a request to go.
 	Disruption *ProjectedDisruption `json:"disruption,omitempty"`
@@ -270,6 +271,9 @@ func claimRequirements(c Claim) []v1.NodeSelectorRequirementWithMinValues {
 func (n *NodeClaims) status(ctx context.Context, s *v1.NodeClaimStatus, p NodeClaimProjection) {
 	if p.InstanceID != "" && p.Zone != "" {
 		s.ProviderID = ProviderID(p.Zone, p.InstanceID)
+	}
+	if p.ImageID != "" {
+		s.ImageID = p.ImageID
 	}
 	if p.NodeName != "" {
 		s.NodeName = p.NodeName

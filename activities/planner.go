@@ -13,7 +13,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/record"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
@@ -46,16 +46,22 @@ type Planner struct {
 	// Classes are the resolved EC2NodeClasses: a pool launches only where its class has a
 	// subnet and on the architectures its class has AMIs for. Nil leaves pools as they are.
 	Classes NodeClassSource
+	// Zones, when set, limits launches to these zones (--zones); otherwise every zone a
+	// pool's class has a subnet in.
 	Zones   []string
 	Catalog []catalog.Type
-	// Recorder receives the pods' FailedScheduling events; nil records none.
-	Recorder events.EventRecorder
+	// Recorder receives the pods' FailedScheduling events; nil records none. It is a core/v1
+	// recorder, as Karpenter's and the kube-scheduler's once were: it keeps an event per
+	// distinct message, where the events.k8s.io recorder would count a pod's later reason into
+	// the series of its first, whose note would then say what no longer holds.
+	Recorder record.EventRecorder
 	// Metrics records how long each Solve takes; nil records nothing.
 	Metrics *Metrics
 
-	mu      sync.Mutex
-	types   []schedulerengine.InstanceType
-	typesAt time.Time
+	mu         sync.Mutex
+	types      []schedulerengine.InstanceType
+	typesAt    time.Time
+	typesZones string // the zones types was made for
 	// now is the clock for the cache; nil means time.Now.
 	now func() time.Time
 }
@@ -77,7 +83,8 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: list nodes: %w", err)
 	}
-	types, err := p.instanceTypes(ctx)
+	pools := p.Pools.NodePools()
+	types, err := p.instanceTypes(ctx, p.offeringZones(pools))
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
@@ -89,7 +96,6 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
-	pools := p.Pools.NodePools()
 	solveStart := time.Now()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
@@ -170,11 +176,32 @@ func (p *Planner) failedScheduling(pods []*corev1.Pod, unschedulable map[string]
 	if p.Recorder == nil {
 		return
 	}
+	held := p.poolsHeldBack()
 	for _, pod := range pods {
 		if why, ok := unschedulable[schedulerengine.PodKey(pod)]; ok {
-			p.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", "Failed to schedule pod, %s", why)
+			p.Recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "Failed to schedule pod, %s%s", why, held)
 		}
 	}
+}
+
+// NotReadyPools is a NodePoolSource that also says why its other pools are not ready.
+type NotReadyPools interface {
+	NotReadyPools() map[string]string
+}
+
+// poolsHeldBack tells, for a pod's event, which pools are not ready and why: a pool held
+// back by its EC2NodeClass would otherwise show only as no pool fitting.
+func (p *Planner) poolsHeldBack() string {
+	source, ok := p.Pools.(NotReadyPools)
+	if !ok {
+		return ""
+	}
+	reasons := source.NotReadyPools()
+	var out strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(reasons)) {
+		fmt.Fprintf(&out, "; NodePool %s is not ready: %s", name, reasons[name])
+	}
+	return out.String()
 }
 
 // daemonsAndNamespaces reads what the engine needs beyond pods and nodes: a pod per
@@ -390,16 +417,34 @@ func available(allocatable corev1.ResourceList, pods []*corev1.Pod) corev1.Resou
 	return out
 }
 
+// offeringZones are the zones instance types are offered in: the worker's --zones, or else
+// every zone the pools' classes have a subnet in.
+func (p *Planner) offeringZones(pools []apisv1.NodePool) []string {
+	if len(p.Zones) > 0 || p.Classes == nil {
+		return p.Zones
+	}
+	zones := map[string]bool{}
+	for _, pool := range pools {
+		if class, ok := p.Classes.NodeClass(pool.Spec.Template.Spec.NodeClassRef.Name); ok {
+			for _, s := range class.Status.Subnets {
+				zones[s.Zone] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(zones))
+}
+
 // instanceTypes returns the catalog's types that EC2 offers in the region, with offerings in
-// the planner's zones, cached for instanceTypesTTL.
-func (p *Planner) instanceTypes(ctx context.Context) ([]schedulerengine.InstanceType, error) {
+// the zones, cached for instanceTypesTTL.
+func (p *Planner) instanceTypes(ctx context.Context, zones []string) ([]schedulerengine.InstanceType, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now
 	if p.now != nil {
 		now = p.now
 	}
-	if p.types != nil && now().Sub(p.typesAt) < instanceTypesTTL {
+	key := strings.Join(zones, ",")
+	if p.types != nil && p.typesZones == key && now().Sub(p.typesAt) < instanceTypesTTL {
 		return p.types, nil
 	}
 	offered := p.Catalog
@@ -419,8 +464,8 @@ func (p *Planner) instanceTypes(ctx context.Context) ([]schedulerengine.Instance
 			}
 		}
 	}
-	p.types = catalog.InstanceTypes(offered, p.Zones)
-	p.typesAt = now()
+	p.types = catalog.InstanceTypes(offered, zones)
+	p.typesAt, p.typesZones = now(), key
 	return p.types, nil
 }
 

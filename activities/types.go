@@ -105,6 +105,11 @@ type Instance struct {
 	Zone         string `json:"zone"`
 	CapacityType string `json:"capacityType"`
 	State        string `json:"state,omitempty"`
+	// ZoneID names the zone the same way in every account (use1-az1), as the node's
+	// topology.k8s.aws/zone-id label does.
+	ZoneID string `json:"zoneID,omitempty"`
+	// ImageID is the AMI the instance runs.
+	ImageID string `json:"imageID,omitempty"`
 }
 
 // ProviderID is the AWS cloud provider's identity of the instance's Node.

@@ -44,6 +44,16 @@ func TestEC2NodeClassSelectorsGateItsPools(t *testing.T) {
 		}
 	}
 
+	e.eventually("the pod to be told which class holds its pool back", time.Minute, func() (bool, string) {
+		got := notes(e.events("FailedScheduling"))
+		for _, note := range got {
+			if strings.Contains(note, "Pod/") && strings.Contains(note, "EC2NodeClass "+name+" is not ready") && strings.Contains(note, "SubnetsReady=False") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("FailedScheduling events: %q", got)
+	})
+
 	applyManifest(t, nodeClassYAML(name))
 	e.allBound(1)
 	st := nodeClass(e, name).Status

@@ -84,7 +84,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "https URL the API server reaches the webhook at; empty keeps the CRDs' Service (nodewright.kube-system:8443)")
 	fs.StringVar(&c.NodeClassGroup, "nodeclass-group", awsv1.Group, "serve the NodePools whose nodeClassRef names this group: karpenter.k8s.aws, or nodewright.io to leave the others to a Karpenter in the same cluster")
 	fs.StringVar(&c.WebhookCertDir, "webhook-cert-dir", "", "directory with the webhook's tls.crt and tls.key (and ca.crt); empty makes a self-signed certificate")
-	fs.StringVar(&zones, "zones", "us-east-1a,us-east-1b,us-east-1c", "comma-separated availability zones to launch in")
+	fs.StringVar(&zones, "zones", "", "comma-separated availability zones to limit launches to; empty launches in every zone the EC2NodeClasses' subnets are in")
 	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
 	fs.StringVar(&c.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint URL; empty means the region's public endpoint")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:8081", "address for /metrics and /healthz; empty disables")
@@ -96,6 +96,9 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("unexpected arguments %q: the worker takes flags only", fs.Args())
 	}
 	c.Zones = splitZones(zones)
+	if zones != "" && len(c.Zones) == 0 {
+		return Config{}, errors.Join(fmt.Errorf("--zones %q names no zone; leave it out to launch in every zone of the EC2NodeClasses' subnets", zones), c.Validate())
+	}
 	return c, c.Validate()
 }
 
@@ -121,9 +124,6 @@ func (c Config) Validate() error {
 	}
 	if c.WebhookURL != "" && !strings.HasPrefix(c.WebhookURL, "https://") {
 		errs = append(errs, fmt.Errorf("--webhook-url %q must be an https:// URL: the API server calls conversion webhooks over TLS", c.WebhookURL))
-	}
-	if len(c.Zones) == 0 {
-		errs = append(errs, errors.New("--zones must name at least one availability zone"))
 	}
 	if c.TemporalAddress == "" {
 		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))

@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/record"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
@@ -39,6 +42,18 @@ func newRecorder(ctx context.Context, kube kubernetes.Interface) (events.EventRe
 		broadcaster.Shutdown()
 	}()
 	return broadcaster.NewRecorder(scheme, "nodewright"), nil
+}
+
+// newPodRecorder records the pods' FailedScheduling events through core/v1, one event per
+// distinct message (see activities.Planner.Recorder).
+func newPodRecorder(ctx context.Context, kube kubernetes.Interface) record.EventRecorder {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	go func() {
+		<-ctx.Done()
+		broadcaster.Shutdown()
+	}()
+	return broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "nodewright"})
 }
 
 // requireNodeAPIs checks that the API server serves the NodePool, NodeClaim and EC2NodeClass

@@ -2,9 +2,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -86,7 +88,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
 
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
-	errc := make(chan error, 6)
+	errc := make(chan error, 8)
 	var pools activities.NodePoolSource
 	var caches []cacheCheck
 	if cfg.NodePoolsFile != "" {
@@ -116,6 +118,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
 		poolCtl.ResolveWith(resolver)
+		poolCtl.OnClassDeleted(func(ctx context.Context, class *awsv1.EC2NodeClass) error {
+			return errors.Join(ec2Acts.DeleteLaunchTemplates(ctx, class.Name), resolver.Profiles.Delete(ctx, class))
+		})
 		poolCtl.OnPoolReady(watcher.resignal)
 		deletions := nodeclaims.New(dyn, kube, tc, activities.InstanceOwners{EC2: ec2Acts}, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
@@ -125,13 +130,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: recorder, Metrics: m.activities}
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
 	w.RegisterWorkflow(workflows.DisruptionWorkflow)
 	w.RegisterActivity(ec2Acts)
-	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, TerminationFinalizer: nodeClaims.Client != nil})
+	go collectLaunchTemplates(ctx, ec2Acts, log.With("component", "launchtemplates"))
+	nodeCache := activities.NewNodeCache(kube)
+	go func() { errc <- named("Node watch", nodeCache.Run(ctx)) }()
+	caches = append(caches, cacheCheck{name: "Node", synced: nodeCache.Synced})
+	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, Nodes: nodeCache,
+		TerminationFinalizer: nodeClaims.Client != nil})
 	w.RegisterActivity(nodeClaims)
 	w.RegisterActivity(planner)
 	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities})
@@ -184,6 +194,30 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}
 }
+
+// collectLaunchTemplates deletes the cluster's unused launch templates every
+// launchTemplateCollectEvery until ctx ends.
+func collectLaunchTemplates(ctx context.Context, e *activities.EC2, log *slog.Logger) {
+	tick := time.NewTicker(launchTemplateCollectEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			deleted, err := e.CollectLaunchTemplates(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("collect unused launch templates", "error", err)
+			}
+			if len(deleted) > 0 {
+				log.Info("deleted unused launch templates", "names", deleted)
+			}
+		}
+	}
+}
+
+// launchTemplateCollectEvery is how often unused launch templates are looked for.
+const launchTemplateCollectEvery = 10 * time.Minute
 
 // named labels a component's error; a component that returns nil stopped with the context.
 func named(component string, err error) error {

@@ -56,7 +56,9 @@ type NodeState struct {
 	InstanceID   string `json:"instanceId,omitempty"`
 	InstanceType string `json:"instanceType,omitempty"`
 	Zone         string `json:"zone,omitempty"`
+	ZoneID       string `json:"zoneID,omitempty"`
 	CapacityType string `json:"capacityType,omitempty"`
+	ImageID      string `json:"imageID,omitempty"`
 	// PricePerHour is the planned price of the claim's cheapest offering.
 	PricePerHour float64 `json:"pricePerHour"`
 	// Pods are the pod keys the claim was planned for.
@@ -251,8 +253,9 @@ func (n *nodeLifecycle) launch(ctx workflow.Context) error {
 	}
 	n.state.InstanceID = inst.ID
 	n.state.InstanceType = inst.Type
-	n.state.Zone = inst.Zone
+	n.state.Zone, n.state.ZoneID = inst.Zone, inst.ZoneID
 	n.state.CapacityType = inst.CapacityType
+	n.state.ImageID = inst.ImageID
 	return nil
 }
 
@@ -278,7 +281,14 @@ func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 		return err
 	}
 	actx := workflow.WithActivityOptions(ctx, waitOptions(initializationTimeout))
-	if err := workflow.ExecuteActivity(actx, kubeActs.WaitNodeReady, n.state.NodeName).Get(ctx, nil); err != nil {
+	var wait workflow.Future
+	if workflow.GetVersion(ctx, "wait-initialized", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		wait = workflow.ExecuteActivity(actx, kubeActs.WaitNodeReady, n.state.NodeName) // histories from before
+	} else {
+		wait = workflow.ExecuteActivity(actx, kubeActs.WaitNodeInitialized,
+			activities.InitializeRequest{NodeName: n.state.NodeName, StartupTaints: n.claim.StartupTaints})
+	}
+	if err := wait.Get(ctx, nil); err != nil {
 		if temporal.IsTimeoutError(err) {
 			return fmt.Errorf("node %s not Ready within %s: %w", n.state.NodeName, initializationTimeout, err)
 		}
@@ -311,6 +321,9 @@ func (n *nodeLifecycle) nodeLabels() map[string]string {
 	labels[activities.LabelManaged] = "true"
 	labels[v1.LabelRegistered] = "true"
 	labels[v1.LabelCapacityType] = n.state.CapacityType
+	if n.state.ZoneID != "" {
+		labels[v1.LabelZoneID] = n.state.ZoneID
+	}
 	return labels
 }
 

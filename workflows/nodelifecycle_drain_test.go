@@ -17,7 +17,7 @@ func TestBlockedDrainIsRetriedBeforeTermination(t *testing.T) {
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
-	r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).Return(nil)
+	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(nil)
 	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, mock.Anything).Return(nil)
 	blocked := activities.DrainResult{Blocked: map[string]string{"ns/batch": activities.BlockedByDoNotDisrupt}}
 	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(blocked, nil).Twice()

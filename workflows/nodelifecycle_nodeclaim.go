@@ -70,7 +70,7 @@ func (n *nodeLifecycle) projection() activities.NodeClaimProjection {
 	p := activities.NodeClaimProjection{
 		Claim: n.claim, Phase: string(n.state.Phase),
 		InstanceID: n.state.InstanceID, InstanceType: n.state.InstanceType, Zone: n.state.Zone,
-		CapacityType: n.state.CapacityType, NodeName: n.state.NodeName, LastError: n.state.LastError,
+		CapacityType: n.state.CapacityType, ImageID: n.state.ImageID, NodeName: n.state.NodeName, LastError: n.state.LastError,
 	}
 	for _, t := range n.state.Transitions {
 		p.Transitions = append(p.Transitions, activities.PhaseAt{Phase: string(t.Phase), At: t.At})

@@ -115,7 +115,7 @@ func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(testInstance(), nil)
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, testInstance().ProviderID()).After(time.Minute).Return(testNode, nil)
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
-	r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).After(time.Minute).Return(nil)
+	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, activities.DisruptedTaint()).Return(nil)
 	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.MatchedBy(func(req activities.DrainRequest) bool { return req.NodeName == testNode })).
 		After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}, Completed: true}, nil)
@@ -180,7 +180,7 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("state when Ready = %+v, want node, instance, claim and pods filled in", ready)
 	}
 
-	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
+	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
 	if !slices.Equal(r.activities, wantActivities) {
 		t.Errorf("activities %v, want %v", r.activities, wantActivities)
 	}
@@ -288,11 +288,11 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
 				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
-				r.env.OnActivity(r.kube.WaitNodeReady, mock.Anything, testNode).Return(scheduleToCloseTimeout())
+				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(scheduleToCloseTimeout())
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
 				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeReady", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "not Ready within 15m0s",
 		},
 	}

@@ -26,6 +26,9 @@ const (
 	// AnnotationNodePoolHash records the NodePool template a node was launched from.
 	AnnotationNodePoolHash = "karpenter.sh/nodepool-hash"
 
+	// LabelZoneID names a node's zone as every account names it (use1-az1).
+	LabelZoneID = "topology.k8s.aws/zone-id"
+
 	TaintKeyDisrupted = "karpenter.sh/disrupted"
 	// TaintKeyUnregistered is on a node from its first registration until the controller has
 	// matched it to its NodeClaim and labelled it.

@@ -30,7 +30,7 @@ var workerRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/status", "nodeclaims/status"}, Verbs: []string{"get", "update", "patch"}},
 	// NodeClaims block their pool's foreground deletion (OwnerReferencesPermissionEnforcement).
 	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/finalizers"}, Verbs: []string{"update"}},
-	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses"}, Verbs: []string{"get", "list", "watch", "update", "patch"}}, // the termination finalizer
 	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses/status"}, Verbs: []string{"get", "update", "patch"}},
 	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "list", "watch"}},
 	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"update", "patch"},

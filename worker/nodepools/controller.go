@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,8 @@ type Controller struct {
 
 	mu    sync.RWMutex
 	ready map[string]v1.NodePool
+	// notReady says why each pool of this worker's group is not ready.
+	notReady map[string]string
 
 	// resolver resolves the classes' subnets, security groups, AMIs and instance profiles;
 	// nil leaves them unresolved.
@@ -55,6 +58,22 @@ type Controller struct {
 	resolved map[string]*awsv1.EC2NodeClass
 	// onReady is called when a pool becomes ready or a ready pool changes; nil calls nothing.
 	onReady func()
+	// release deletes what was made for a class that is gone (its instance profile and
+	// launch templates); nil deletes nothing.
+	release func(ctx context.Context, class *awsv1.EC2NodeClass) error
+	// gone holds classes deleted without our finalizer (beside a Karpenter) until released;
+	// guarded by mu.
+	gone map[string]*unstructured.Unstructured
+}
+
+// FinalizerClassTermination holds an EC2NodeClass until the nodes launched from it are gone
+// and what was made for it is deleted, as Karpenter's does.
+const FinalizerClassTermination = "karpenter.k8s.aws/termination"
+
+// OnClassDeleted calls release for a class that is being deleted, once no NodeClaim uses it,
+// to delete its instance profile and launch templates. Call it before Run.
+func (c *Controller) OnClassDeleted(release func(ctx context.Context, class *awsv1.EC2NodeClass) error) {
+	c.release = release
 }
 
 // OnPoolReady calls f (without blocking on it for long, please) whenever a pool becomes ready
@@ -132,7 +151,9 @@ func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[key](),
 			workqueue.TypedRateLimitingQueueConfig[key]{Name: "nodepools"}),
 		ready:    map[string]v1.NodePool{},
+		notReady: map[string]string{},
 		resolved: map[string]*awsv1.EC2NodeClass{},
+		gone:     map[string]*unstructured.Unstructured{},
 	}
 	on := func(f func(obj any)) cache.ResourceEventHandlerFuncs {
 		return cache.ResourceEventHandlerFuncs{
@@ -147,13 +168,29 @@ func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder
 		}
 	}
 	_, _ = c.pools.AddEventHandler(on(func(obj any) { c.enqueue(v1.KindNodePool, obj) }))
-	_, _ = c.classes.AddEventHandler(on(func(obj any) {
+	classChanged := func(obj any) {
 		c.enqueue(awsv1.KindEC2NodeClass, obj)
 		// Pools naming the class may become ready or not.
 		for _, p := range c.pools.GetStore().List() {
 			c.enqueue(v1.KindNodePool, p)
 		}
-	}))
+	}
+	_, _ = c.classes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    classChanged,
+		UpdateFunc: func(_, obj any) { classChanged(obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			// Gone without our finalizer (beside a Karpenter): remembered, to be released.
+			if u, ok := obj.(*unstructured.Unstructured); ok && !slices.Contains(u.GetFinalizers(), FinalizerClassTermination) {
+				c.mu.Lock()
+				c.gone[u.GetName()] = u
+				c.mu.Unlock()
+			}
+			classChanged(obj)
+		},
+	})
 	_, _ = c.claims.AddEventHandler(on(func(obj any) {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
 			if pool := u.GetLabels()[v1.LabelNodePool]; pool != "" {
@@ -273,6 +310,7 @@ func (c *Controller) syncPool(ctx context.Context, name string) error {
 		c.setReady(name, pool)
 	} else {
 		c.setReady(name, nil)
+		c.setNotReady(name, ready.Message)
 		if was := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); ready.Reason != "Deleting" &&
 			(was == nil || was.Status != metav1.ConditionFalse || was.Message != ready.Message) {
 			c.recorder.Eventf(u, nil, corev1.EventTypeWarning, ready.Reason, "Provisioning", "NodePool %s is not ready: %s", name, ready.Message)
@@ -339,10 +377,18 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 	}
 	if !exists {
 		c.setResolved(name, nil)
-		return nil
+		return c.releaseGone(ctx, name)
 	}
 	u := obj.(*unstructured.Unstructured)
 	owner := c.group == awsv1.Group
+	var finalizerErr error // a finalizer that could not be added does not keep the class from use
+	if owner && c.release != nil {
+		done, err := c.finalize(ctx, u)
+		if done {
+			return err
+		}
+		finalizerErr = err
+	}
 	status := awsv1.EC2NodeClassStatus{}
 	if owner {
 		status = *currentClassStatus(u)
@@ -394,10 +440,89 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 	}
 	if owner && !equality.Semantic.DeepEqual(&status, next) {
 		if err := c.patchStatus(ctx, u, awsv1.EC2NodeClassResource.Resource, next); err != nil {
-			return errors.Join(resolveErr, err)
+			return errors.Join(resolveErr, finalizerErr, err)
 		}
 	}
-	return resolveErr
+	return errors.Join(resolveErr, finalizerErr)
+}
+
+// finalize keeps the termination finalizer on a live class and, on a class being deleted,
+// waits for the NodeClaims launched from it to go, releases what was made for it and lets
+// it go. done is true once the class needs nothing more.
+func (c *Controller) finalize(ctx context.Context, u *unstructured.Unstructured) (done bool, err error) {
+	has := slices.Contains(u.GetFinalizers(), FinalizerClassTermination)
+	if u.GetDeletionTimestamp() == nil {
+		if has {
+			return false, nil
+		}
+		obj := u.DeepCopy()
+		obj.SetFinalizers(append(obj.GetFinalizers(), FinalizerClassTermination))
+		_, err := c.dyn.Resource(awsv1.EC2NodeClassResource).Update(ctx, obj, metav1.UpdateOptions{})
+		if err != nil {
+			return false, fmt.Errorf("add finalizer %s to EC2NodeClass %s (its instance profile and launch templates would outlive it): %w",
+				FinalizerClassTermination, u.GetName(), err)
+		}
+		return true, nil // the update brings the class back
+	}
+	c.setResolved(u.GetName(), nil)
+	if !has {
+		return true, nil
+	}
+	if claims := c.claimsOf(u.GetName()); len(claims) > 0 {
+		c.recorder.Eventf(u, nil, corev1.EventTypeNormal, "WaitingOnNodeClaimTermination", "Deleting",
+			"EC2NodeClass %s waits for %d NodeClaims to go: %s", u.GetName(), len(claims), strings.Join(claims[:min(len(claims), 5)], ", "))
+		return true, fmt.Errorf("EC2NodeClass %s is still used by %d NodeClaims", u.GetName(), len(claims))
+	}
+	class, _, err := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
+	if err != nil {
+		class = &awsv1.EC2NodeClass{}
+		class.Name = u.GetName()
+	}
+	if err := c.release(ctx, class); err != nil {
+		return true, fmt.Errorf("release what EC2NodeClass %s made: %w", u.GetName(), err)
+	}
+	obj := u.DeepCopy()
+	obj.SetFinalizers(slices.DeleteFunc(obj.GetFinalizers(), func(f string) bool { return f == FinalizerClassTermination }))
+	if _, err := c.dyn.Resource(awsv1.EC2NodeClassResource).Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
+		return true, fmt.Errorf("remove finalizer from EC2NodeClass %s: %w", u.GetName(), err)
+	}
+	return true, nil
+}
+
+// claimsOf names the NodeClaims launched from the class.
+func (c *Controller) claimsOf(class string) []string {
+	var names []string
+	for _, obj := range c.claims.GetStore().List() {
+		u := obj.(*unstructured.Unstructured)
+		if ref, _, _ := unstructured.NestedString(u.Object, "spec", "nodeClassRef", "name"); ref == class {
+			names = append(names, u.GetName())
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// releaseGone releases what was made for a class deleted without our finalizer (beside a
+// Karpenter, whose finalizer it is); a failure is tried again.
+func (c *Controller) releaseGone(ctx context.Context, name string) error {
+	c.mu.Lock()
+	u, ok := c.gone[name]
+	c.mu.Unlock()
+	if !ok || c.release == nil {
+		return nil
+	}
+	class, _, err := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
+	if err != nil {
+		class = &awsv1.EC2NodeClass{}
+		class.Name = name
+	}
+	if err := c.release(ctx, class); err != nil {
+		return fmt.Errorf("release what EC2NodeClass %s made: %w", name, err)
+	}
+	c.mu.Lock()
+	delete(c.gone, name)
+	c.mu.Unlock()
+	return nil
 }
 
 // resolvePeriodically queues every class each ResolveEvery.
@@ -514,8 +639,24 @@ func stableMessage(err error) string {
 	return "AWS could not be reached for the lookup"
 }
 
+// NotReadyPools says why each of this worker's pools that is not ready is not: pods that no
+// ready pool can take are told, so that "no NodePool" names the class and the condition that
+// hold theirs back.
+func (c *Controller) NotReadyPools() map[string]string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return maps.Clone(c.notReady)
+}
+
+func (c *Controller) setNotReady(name, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.notReady[name] = why
+}
+
 func (c *Controller) setReady(name string, pool *v1.NodePool) {
 	c.mu.Lock()
+	delete(c.notReady, name)
 	if pool == nil {
 		delete(c.ready, name)
 		c.mu.Unlock()
