@@ -46,7 +46,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, requestID)
 		return
 	}
-	writeJSON(w, http.StatusOK, out, requestID)
+	restJSON.Write(w, http.StatusOK, out, requestID)
 }
 
 func (s *Sim) handle(r *http.Request) (any, *apiError) {

@@ -1,9 +1,10 @@
 package ekssim
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
 // CodeResourceNotFound is the code the SDK reports for an unknown cluster.
@@ -28,18 +29,10 @@ func unknownOperation(method, path string) *apiError {
 		message: fmt.Sprintf("%s %s is not an operation ekssim simulates.", method, path)}
 }
 
+// restJSON writes EKS's responses; restJson1 uses plain application/json.
+var restJSON = awsjson.Responder{ContentType: "application/json", InternalError: `{"message":"internal error"}`}
+
 func writeError(w http.ResponseWriter, e *apiError, requestID string) {
 	w.Header().Set("x-amzn-ErrorType", e.typ+":http://internal.amazon.com/coral/com.amazonaws.eks/")
-	writeJSON(w, e.status, map[string]string{"message": e.message}, requestID)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any, requestID string) {
-	payload, err := json.Marshal(body)
-	if err != nil { // only our own response structs get here, and they always marshal
-		status, payload = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-amzn-RequestId", requestID)
-	w.WriteHeader(status)
-	_, _ = w.Write(payload)
+	restJSON.Write(w, e.status, map[string]string{"message": e.message}, requestID)
 }

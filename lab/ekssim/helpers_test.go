@@ -4,13 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 
 	"github.com/nodewright/nodewright/lab/ekssim"
+	"github.com/nodewright/nodewright/lab/localhttp"
 )
 
 // createdAt is the fixed clock's reading.
@@ -38,14 +35,5 @@ func clientFor(t *testing.T, clusters ...ekssim.Cluster) *eks.Client {
 	if err != nil {
 		t.Fatalf("serve eks sim: %v", err)
 	}
-	return eks.New(eks.Options{
-		Region:       "eu-west-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEKSSIM", "secret", ""),
-		HTTPClient:   ekssim.HTTPClient(),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 1
-			o.RateLimiter = ratelimit.None
-		}),
-	})
+	return eks.NewFromConfig(localhttp.SDKConfig("eu-west-1", url))
 }

@@ -2,6 +2,8 @@ package iamsim
 
 import (
 	"net/http"
+
+	"github.com/nodewright/nodewright/lab/awsquery"
 )
 
 const (
@@ -37,8 +39,8 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) (string, any, *apiE
 	if err := r.ParseForm(); err != nil {
 		return "", nil, newAPIError("MalformedQueryString", http.StatusBadRequest, "read the request: %v", err)
 	}
-	p := params(r.Form)
-	action, version := p.str("Action"), p.str("Version")
+	p := params{awsquery.Params(r.Form)}
+	action, version := p.Get("Action"), p.Get("Version")
 	op := s.operation(action)
 	if op == nil || version != apiVersion {
 		return "", nil, invalidAction(action, version)

@@ -6,14 +6,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/nodewright/nodewright/lab/iamsim"
+	"github.com/nodewright/nodewright/lab/localhttp"
 )
 
 // createdAt is the fixed clock's reading; IAM reports timestamps to the second.
@@ -41,16 +39,7 @@ func clientFor(t *testing.T, sim *iamsim.Sim) *iam.Client {
 	if err != nil {
 		t.Fatalf("serve iam sim: %v", err)
 	}
-	return iam.New(iam.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDIAMSIM", "secret", ""),
-		HTTPClient:   iamsim.HTTPClient(),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 1
-			o.RateLimiter = ratelimit.None
-		}),
-	})
+	return iam.NewFromConfig(localhttp.SDKConfig("us-east-1", url))
 }
 
 // newLab is a sim with the node role and a client aimed at it.

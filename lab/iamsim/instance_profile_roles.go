@@ -9,49 +9,41 @@ import (
 const rolesPerInstanceProfile = 1
 
 func (s *Sim) addRoleToInstanceProfile(p params) (any, *apiError) {
-	profileName, roleName, err := readProfileAndRole(p)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(profileName)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.role(roleName)
-	if err != nil {
-		return nil, err
-	}
-	// Adding the role a profile already has is refused too: the quota counts it.
-	if len(profile.roles) >= rolesPerInstanceProfile {
-		return nil, limitExceeded("Cannot exceed quota for InstanceRolesPerInstanceProfile: %d", rolesPerInstanceProfile)
-	}
-	profile.roles = append(profile.roles, r)
-	return nil, nil
+	return s.withProfileAndRole(p, func(profile *instanceProfile, r *role) *apiError {
+		// Adding the role a profile already has is refused too: the quota counts it.
+		if len(profile.roles) >= rolesPerInstanceProfile {
+			return limitExceeded("Cannot exceed quota for InstanceRolesPerInstanceProfile: %d", rolesPerInstanceProfile)
+		}
+		profile.roles = append(profile.roles, r)
+		return nil
+	})
 }
 
 func (s *Sim) removeRoleFromInstanceProfile(p params) (any, *apiError) {
+	return s.withProfileAndRole(p, func(profile *instanceProfile, r *role) *apiError {
+		i := slices.Index(profile.roles, r)
+		if i < 0 {
+			return newAPIError(CodeNoSuchEntity, http.StatusNotFound, "Role %s is not in instance profile %s.", r.name, profile.name)
+		}
+		profile.roles = slices.Delete(profile.roles, i, i+1)
+		return nil
+	})
+}
+
+// withProfileAndRole reads InstanceProfileName and RoleName and runs f on that profile and role
+// with s.mu held. The actions that use it have no result element.
+func (s *Sim) withProfileAndRole(p params, f func(*instanceProfile, *role) *apiError) (any, *apiError) {
 	profileName, roleName, err := readProfileAndRole(p)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(profileName)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.role(roleName)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.Index(profile.roles, r)
-	if i < 0 {
-		return nil, newAPIError(CodeNoSuchEntity, http.StatusNotFound, "Role %s is not in instance profile %s.", r.name, profile.name)
-	}
-	profile.roles = slices.Delete(profile.roles, i, i+1)
-	return nil, nil
+	return s.withProfile(profileName, func(profile *instanceProfile) (any, *apiError) {
+		r, err := s.role(roleName)
+		if err != nil {
+			return nil, err
+		}
+		return nil, f(profile, r)
+	})
 }
 
 func readProfileAndRole(p params) (profile, role string, err *apiError) {

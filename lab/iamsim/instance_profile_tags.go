@@ -6,9 +6,8 @@ import (
 )
 
 type listTagsResult struct {
-	Tags        members[tagXML] `xml:"Tags"`
-	IsTruncated bool            `xml:"IsTruncated"`
-	Marker      string          `xml:"Marker,omitempty"`
+	Tags members[tagXML] `xml:"Tags"`
+	truncation
 }
 
 // tagInstanceProfile adds tags or replaces the values of keys the profile has, refusing to go
@@ -25,19 +24,15 @@ func (s *Sim) tagInstanceProfile(p params) (any, *apiError) {
 	if len(tags) == 0 {
 		return nil, missingValue("tags")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(name)
-	if err != nil {
-		return nil, err
-	}
-	merged := maps.Clone(profile.tags)
-	merged.merge(tags)
-	if len(merged) > maxTags {
-		return nil, limitExceeded("Cannot exceed quota for TagsPerInstanceProfile: %d", maxTags)
-	}
-	profile.tags = merged
-	return nil, nil
+	return s.withProfile(name, func(profile *instanceProfile) (any, *apiError) {
+		merged := maps.Clone(profile.tags)
+		merged.merge(tags)
+		if len(merged) > maxTags {
+			return nil, limitExceeded("Cannot exceed quota for TagsPerInstanceProfile: %d", maxTags)
+		}
+		profile.tags = merged
+		return nil, nil
+	})
 }
 
 // untagInstanceProfile removes the keys given; a key the profile does not have is ignored, as
@@ -51,16 +46,12 @@ func (s *Sim) untagInstanceProfile(p params) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(name)
-	if err != nil {
-		return nil, err
-	}
-	for _, key := range keys {
-		delete(profile.tags, strings.ToLower(key))
-	}
-	return nil, nil
+	return s.withProfile(name, func(profile *instanceProfile) (any, *apiError) {
+		for _, key := range keys {
+			delete(profile.tags, strings.ToLower(key))
+		}
+		return nil, nil
+	})
 }
 
 func (s *Sim) listInstanceProfileTags(p params) (any, *apiError) {
@@ -72,16 +63,12 @@ func (s *Sim) listInstanceProfileTags(p params) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(name)
-	if err != nil {
-		return nil, err
-	}
-	tags, marker := page(profile.tags.sorted(), func(t tag) string { return strings.ToLower(t.key) }, after, maxItems)
-	out := listTagsResult{IsTruncated: marker != "", Marker: marker}
-	if list := tagsXML(tags); list != nil {
-		out.Tags = *list
-	}
-	return out, nil
+	return s.withProfile(name, func(profile *instanceProfile) (any, *apiError) {
+		tags, rest := page(profile.tags.sorted(), func(t tag) string { return strings.ToLower(t.key) }, after, maxItems)
+		out := listTagsResult{truncation: rest}
+		if list := tagsXML(tags); list != nil {
+			out.Tags = *list
+		}
+		return out, nil
+	})
 }

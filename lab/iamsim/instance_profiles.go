@@ -56,13 +56,9 @@ func (s *Sim) getInstanceProfile(p params) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(name)
-	if err != nil {
-		return nil, err
-	}
-	return instanceProfileResult{InstanceProfile: s.profileXML(profile)}, nil
+	return s.withProfile(name, func(profile *instanceProfile) (any, *apiError) {
+		return instanceProfileResult{InstanceProfile: s.profileXML(profile)}, nil
+	})
 }
 
 // deleteInstanceProfile refuses while a role is attached, as IAM does, so a caller that forgets
@@ -72,17 +68,13 @@ func (s *Sim) deleteInstanceProfile(p params) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	profile, err := s.profile(name)
-	if err != nil {
-		return nil, err
-	}
-	if len(profile.roles) > 0 {
-		return nil, deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
-	}
-	delete(s.profiles, strings.ToLower(name))
-	return nil, nil
+	return s.withProfile(name, func(profile *instanceProfile) (any, *apiError) {
+		if len(profile.roles) > 0 {
+			return nil, deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+		}
+		delete(s.profiles, strings.ToLower(name))
+		return nil, nil
+	})
 }
 
 func readProfileName(p params) (string, *apiError) {
@@ -103,6 +95,17 @@ func (s *Sim) profile(name string) (*instanceProfile, *apiError) {
 		return nil, noSuchInstanceProfile(name)
 	}
 	return profile, nil
+}
+
+// withProfile runs f on the named profile with s.mu held.
+func (s *Sim) withProfile(name string, f func(*instanceProfile) (any, *apiError)) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	profile, err := s.profile(name)
+	if err != nil {
+		return nil, err
+	}
+	return f(profile)
 }
 
 func (s *Sim) profileXML(p *instanceProfile) instanceProfileXML {

@@ -8,8 +8,7 @@ import (
 
 type listInstanceProfilesResult struct {
 	InstanceProfiles members[instanceProfileXML] `xml:"InstanceProfiles"`
-	IsTruncated      bool                        `xml:"IsTruncated"`
-	Marker           string                      `xml:"Marker,omitempty"`
+	truncation
 }
 
 // listInstanceProfiles pages through the profiles whose path starts with PathPrefix, in order
@@ -31,8 +30,8 @@ func (s *Sim) listInstanceProfiles(p params) (any, *apiError) {
 			matching = append(matching, profile)
 		}
 	}
-	profiles, marker := page(matching, func(p *instanceProfile) string { return strings.ToLower(p.name) }, after, maxItems)
-	out := listInstanceProfilesResult{IsTruncated: marker != "", Marker: marker}
+	profiles, rest := page(matching, func(p *instanceProfile) string { return strings.ToLower(p.name) }, after, maxItems)
+	out := listInstanceProfilesResult{truncation: rest}
 	for _, profile := range profiles {
 		out.InstanceProfiles.Member = append(out.InstanceProfiles.Member, s.profileXML(profile))
 	}

@@ -40,7 +40,7 @@ func checkName(field, name string, maxLength int) *apiError {
 
 // checkPath reads an optional path; IAM puts entities at "/" when none is given.
 func checkPath(p params) (string, *apiError) {
-	path, ok := p.optional("Path")
+	path, ok := p.Lookup("Path")
 	if !ok {
 		return "/", nil
 	}
@@ -54,7 +54,7 @@ func checkPath(p params) (string, *apiError) {
 }
 
 func checkPathPrefix(p params) (string, *apiError) {
-	prefix, ok := p.optional("PathPrefix")
+	prefix, ok := p.Lookup("PathPrefix")
 	if !ok {
 		return "/", nil
 	}
@@ -69,7 +69,7 @@ func checkPathPrefix(p params) (string, *apiError) {
 
 // checkInt reads an optional integer within IAM's bounds; absent means fallback.
 func checkInt(p params, key, field string, lowest, highest, fallback int) (int, *apiError) {
-	raw, ok := p.optional(key)
+	raw, ok := p.Lookup(key)
 	if !ok {
 		return fallback, nil
 	}

@@ -17,7 +17,7 @@ func encodeMarker(key string) string {
 
 // readMarker returns the key to resume after; empty when the request has no Marker.
 func readMarker(p params) (string, *apiError) {
-	marker, ok := p.optional("Marker")
+	marker, ok := p.Lookup("Marker")
 	if !ok {
 		return "", nil
 	}
@@ -29,9 +29,16 @@ func readMarker(p params) (string, *apiError) {
 	return key, nil
 }
 
+// truncation ends every IAM list result: whether more items follow, and the Marker to ask for
+// them with.
+type truncation struct {
+	IsTruncated bool   `xml:"IsTruncated"`
+	Marker      string `xml:"Marker,omitempty"`
+}
+
 // page returns up to maxItems of items, which are sorted by key, that come after the key
-// `after`, and the Marker for the rest (empty when nothing is left).
-func page[T any](items []T, key func(T) string, after string, maxItems int) ([]T, string) {
+// `after`, and whether more are left with the Marker for them.
+func page[T any](items []T, key func(T) string, after string, maxItems int) ([]T, truncation) {
 	start := 0
 	if after != "" {
 		for start < len(items) && key(items[start]) <= after {
@@ -40,10 +47,10 @@ func page[T any](items []T, key func(T) string, after string, maxItems int) ([]T
 	}
 	rest := items[start:]
 	if len(rest) <= maxItems {
-		return rest, ""
+		return rest, truncation{}
 	}
 	out := rest[:maxItems]
-	return out, encodeMarker(key(out[len(out)-1]))
+	return out, truncation{IsTruncated: true, Marker: encodeMarker(key(out[len(out)-1]))}
 }
 
 // pageParams reads MaxItems and Marker, which every IAM list action takes.

@@ -49,7 +49,7 @@ func (s *Sim) createRoleAction(p params) (any, *apiError) {
 	if spec.trustPolicy, err = p.required("AssumeRolePolicyDocument", "assumeRolePolicyDocument"); err != nil {
 		return nil, err
 	}
-	spec.description = p.str("Description")
+	spec.description = p.Get("Description")
 	if err := checkLength("description", spec.description, 0, maxDescriptionLength); err != nil {
 		return nil, err
 	}

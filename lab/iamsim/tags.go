@@ -61,13 +61,13 @@ func tagsXML(tags []tag) *members[tagXML] {
 func readTags(p params) ([]tag, *apiError) {
 	var out []tag
 	seen := map[string]bool{}
-	for i, m := range p.members("Tags") {
+	for i, m := range p.Members("Tags.member") {
 		field := fmt.Sprintf("tags.%d.member", i+1)
-		key, ok := p.optional(m + ".Key")
+		key, ok := p.Lookup(m + ".Key")
 		if !ok {
 			return nil, missingValue(field + ".key")
 		}
-		value, ok := p.optional(m + ".Value")
+		value, ok := p.Lookup(m + ".Value")
 		if !ok {
 			return nil, missingValue(field + ".value")
 		}
@@ -105,8 +105,8 @@ func checkTag(field, key, value string) *apiError {
 // readTagKeys reads TagKeys.member.N for an untag request.
 func readTagKeys(p params) ([]string, *apiError) {
 	var out []string
-	for i, m := range p.members("TagKeys") {
-		key := p.str(m)
+	for i, m := range p.Members("TagKeys.member") {
+		key := p.Get(m)
 		field := fmt.Sprintf("tagKeys.%d.member", i+1)
 		if err := checkLength(field, key, 1, maxTagKeyLength); err != nil {
 			return nil, err

@@ -1,5 +1,5 @@
 // Package localhttp serves the lab's simulated AWS endpoints on loopback and gives SDK clients
-// an HTTP client that works against servers that fast.
+// an HTTP client, and a config around it, that work against servers that fast.
 package localhttp
 
 import (

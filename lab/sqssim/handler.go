@@ -1,69 +1,50 @@
 package sqssim
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
-// maxRequestBytes leaves room around SQS's 256 KiB message limit for the JSON envelope.
-const maxRequestBytes = 1 << 20
+// service is SQS's endpoint. Its body limit leaves room around SQS's 256 KiB message limit for
+// the JSON envelope.
+var service = awsjson.Service{
+	Responder:           awsjson.Responder{ContentType: "application/x-amz-json-1.0", InternalError: `{"__type":"InternalError"}`},
+	Name:                "sqssim",
+	TargetPrefix:        "AmazonSQS.",
+	ProtocolErrorPrefix: "com.amazon.coral.service#",
+	MaxRequestBytes:     1 << 20,
+}
 
 // ServeHTTP answers one AWS JSON 1.0 request: a POST naming the operation in X-Amz-Target.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	requestID := s.requests.UUID()
 	s.mu.Unlock()
-	out, apiErr := s.handle(r)
-	if apiErr != nil {
-		writeError(w, apiErr, requestID)
-		return
-	}
-	writeJSON(w, http.StatusOK, out, requestID)
+	service.Serve(w, r, requestID, func(name string) awsjson.Operation { return s.operation(name, r) })
 }
 
-func (s *Sim) handle(r *http.Request) (any, *apiError) {
-	target := r.Header.Get("X-Amz-Target")
-	operation, ok := strings.CutPrefix(target, "AmazonSQS.")
-	if r.Method != http.MethodPost || !ok {
-		return nil, unknownOperation(target)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
-	if err != nil {
-		return nil, serializationError(fmt.Errorf("read request body: %w", err))
-	}
-	if len(body) > maxRequestBytes {
-		return nil, serializationError(fmt.Errorf("request body is over %d bytes", maxRequestBytes))
-	}
+// operation is the action named, nil for one sqssim does not simulate.
+func (s *Sim) operation(name string, r *http.Request) awsjson.Operation {
 	urlBase := "http://" + r.Host
-	switch operation {
+	switch name {
 	case "CreateQueue":
-		return call(body, func(in createQueueInput) (any, *apiError) { return s.createQueueAction(urlBase, in) })
+		return awsjson.Call(func(in createQueueInput) (any, *awsjson.Error) { return s.createQueueAction(urlBase, in) })
 	case "GetQueueUrl":
-		return call(body, func(in getQueueURLInput) (any, *apiError) { return s.getQueueURL(urlBase, in) })
+		return awsjson.Call(func(in getQueueURLInput) (any, *awsjson.Error) { return s.getQueueURL(urlBase, in) })
 	case "PurgeQueue":
-		return call(body, s.purgeQueue)
+		return awsjson.Call(s.purgeQueue)
 	case "SendMessage":
-		return call(body, s.sendMessage)
+		return awsjson.Call(s.sendMessage)
 	case "ReceiveMessage":
-		return call(body, func(in receiveMessageInput) (any, *apiError) { return s.receiveMessage(r.Context(), in) })
+		return awsjson.Call(func(in receiveMessageInput) (any, *awsjson.Error) { return s.receiveMessage(r.Context(), in) })
 	case "DeleteMessage":
-		return call(body, s.deleteMessage)
+		return awsjson.Call(s.deleteMessage)
 	case "ChangeMessageVisibility":
-		return call(body, s.changeMessageVisibility)
+		return awsjson.Call(s.changeMessageVisibility)
 	}
-	return nil, unknownOperation(target)
-}
-
-// call decodes the request into the operation's input and runs it.
-func call[In any](body []byte, op func(In) (any, *apiError)) (any, *apiError) {
-	var in In
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, serializationError(err)
-	}
-	return op(in)
+	return nil
 }
 
 // queueURL is the URL of a queue as this server names it. The SDK sends every JSON request to its
@@ -73,7 +54,7 @@ func (s *Sim) queueURL(urlBase, name string) string {
 }
 
 // queueAt resolves a queue URL (…/account/name) and must be called with s.mu held.
-func (s *Sim) queueAt(url string) (*queue, *apiError) {
+func (s *Sim) queueAt(url string) (*queue, *awsjson.Error) {
 	if url == "" {
 		return nil, missingParameter("QueueUrl")
 	}
@@ -89,7 +70,7 @@ func (s *Sim) queueAt(url string) (*queue, *apiError) {
 }
 
 // withQueue runs f on the queue at url with s.mu held.
-func (s *Sim) withQueue(url string, f func(q *queue) (any, *apiError)) (any, *apiError) {
+func (s *Sim) withQueue(url string, f func(q *queue) (any, *awsjson.Error)) (any, *awsjson.Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q, err := s.queueAt(url)

@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/nodewright/nodewright/lab/localhttp"
 	"github.com/nodewright/nodewright/lab/sqssim"
 )
 
@@ -61,16 +59,7 @@ func newLab(t *testing.T) *lab {
 
 // clientFor is the real SDK client, without retries so every error reaches the test.
 func clientFor(url string) *sqs.Client {
-	return sqs.New(sqs.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSQSSIM", "secret", ""),
-		HTTPClient:   sqssim.HTTPClient(),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 1
-			o.RateLimiter = ratelimit.None
-		}),
-	})
+	return sqs.NewFromConfig(localhttp.SDKConfig("us-east-1", url))
 }
 
 // createQueue creates a queue through the SDK and returns its URL.

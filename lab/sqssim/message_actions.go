@@ -2,6 +2,8 @@ package sqssim
 
 import (
 	"time"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
 type sendMessageInput struct {
@@ -17,7 +19,7 @@ type sendMessageOutput struct {
 }
 
 // sendMessage rejects message attributes rather than drop them: they are not simulated.
-func (s *Sim) sendMessage(in sendMessageInput) (any, *apiError) {
+func (s *Sim) sendMessage(in sendMessageInput) (any, *awsjson.Error) {
 	if in.MessageBody == "" {
 		return nil, missingParameter("MessageBody")
 	}
@@ -27,7 +29,7 @@ func (s *Sim) sendMessage(in sendMessageInput) (any, *apiError) {
 	if len(in.MessageAttributes) > 0 {
 		return nil, invalidParameter("sqssim does not simulate message attributes.")
 	}
-	return s.withQueue(in.QueueUrl, func(q *queue) (any, *apiError) {
+	return s.withQueue(in.QueueUrl, func(q *queue) (any, *awsjson.Error) {
 		m := s.send(q, in.MessageBody, time.Duration(in.DelaySeconds)*time.Second)
 		return sendMessageOutput{MD5OfMessageBody: m.md5, MessageId: m.id}, nil
 	})
@@ -40,8 +42,8 @@ type deleteMessageInput struct {
 
 // deleteMessage needs the handle of the message's latest receive. Deleting a message that is
 // already gone succeeds, as in SQS.
-func (s *Sim) deleteMessage(in deleteMessageInput) (any, *apiError) {
-	return s.withQueue(in.QueueUrl, func(q *queue) (any, *apiError) {
+func (s *Sim) deleteMessage(in deleteMessageInput) (any, *awsjson.Error) {
+	return s.withQueue(in.QueueUrl, func(q *queue) (any, *awsjson.Error) {
 		i, m, err := s.heldMessage(q, in.ReceiptHandle)
 		if err != nil {
 			return nil, err
@@ -60,7 +62,7 @@ type changeVisibilityInput struct {
 }
 
 // changeMessageVisibility restarts the message's hidden time from now; 0 releases it at once.
-func (s *Sim) changeMessageVisibility(in changeVisibilityInput) (any, *apiError) {
+func (s *Sim) changeMessageVisibility(in changeVisibilityInput) (any, *awsjson.Error) {
 	visibility, apiErr := optionalSeconds("VisibilityTimeout", in.VisibilityTimeout, 43200)
 	if apiErr != nil {
 		return nil, apiErr
@@ -68,7 +70,7 @@ func (s *Sim) changeMessageVisibility(in changeVisibilityInput) (any, *apiError)
 	if visibility == nil {
 		return nil, missingParameter("VisibilityTimeout")
 	}
-	return s.withQueue(in.QueueUrl, func(q *queue) (any, *apiError) {
+	return s.withQueue(in.QueueUrl, func(q *queue) (any, *awsjson.Error) {
 		_, m, err := s.heldMessage(q, in.ReceiptHandle)
 		if err != nil {
 			return nil, err
@@ -86,7 +88,7 @@ func (s *Sim) changeMessageVisibility(in changeVisibilityInput) (any, *apiError)
 // heldMessage finds the message a receipt handle refers to, nil if it was deleted or expired. A
 // handle from an earlier receive of a message received again since is invalid. It must be called
 // with s.mu held.
-func (s *Sim) heldMessage(q *queue, handle string) (int, *message, *apiError) {
+func (s *Sim) heldMessage(q *queue, handle string) (int, *message, *awsjson.Error) {
 	if handle == "" {
 		return -1, nil, missingParameter("ReceiptHandle")
 	}

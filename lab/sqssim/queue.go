@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
 // Queue attributes the simulator acts on, with SQS's defaults and bounds in seconds.
@@ -48,7 +50,7 @@ type message struct {
 	firstReceivedAt time.Time
 }
 
-func newQueue(name string, attributes map[string]string) (*queue, *apiError) {
+func newQueue(name string, attributes map[string]string) (*queue, *awsjson.Error) {
 	q := &queue{name: name, attributes: maps.Clone(attributes)}
 	if q.attributes == nil {
 		q.attributes = map[string]string{}

@@ -1,5 +1,9 @@
 package sqssim
 
+import (
+	"github.com/nodewright/nodewright/lab/awsjson"
+)
+
 // Input and output structs use the JSON protocol's member names, QueueUrl included.
 
 type createQueueInput struct {
@@ -13,7 +17,7 @@ type queueURLOutput struct {
 
 // createQueueAction accepts any attribute name, but only VisibilityTimeout, MessageRetentionPeriod
 // and ReceiveMessageWaitTimeSeconds change behaviour.
-func (s *Sim) createQueueAction(urlBase string, in createQueueInput) (any, *apiError) {
+func (s *Sim) createQueueAction(urlBase string, in createQueueInput) (any, *awsjson.Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.createQueue(in.QueueName, in.Attributes); err != nil {
@@ -27,7 +31,7 @@ type getQueueURLInput struct {
 	QueueOwnerAWSAccountId string
 }
 
-func (s *Sim) getQueueURL(urlBase string, in getQueueURLInput) (any, *apiError) {
+func (s *Sim) getQueueURL(urlBase string, in getQueueURLInput) (any, *awsjson.Error) {
 	if in.QueueName == "" {
 		return nil, missingParameter("QueueName")
 	}
@@ -44,8 +48,8 @@ type queueInput struct {
 }
 
 // purgeQueue deletes every message, in flight or not, at once; real SQS takes up to a minute.
-func (s *Sim) purgeQueue(in queueInput) (any, *apiError) {
-	return s.withQueue(in.QueueUrl, func(q *queue) (any, *apiError) {
+func (s *Sim) purgeQueue(in queueInput) (any, *awsjson.Error) {
+	return s.withQueue(in.QueueUrl, func(q *queue) (any, *awsjson.Error) {
 		q.messages = nil
 		return struct{}{}, nil
 	})

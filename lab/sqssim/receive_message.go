@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
 type receiveMessageInput struct {
@@ -36,7 +38,7 @@ type receiveRequest struct {
 	attributes []string
 }
 
-func parseReceive(in receiveMessageInput) (receiveRequest, *apiError) {
+func parseReceive(in receiveMessageInput) (receiveRequest, *awsjson.Error) {
 	req := receiveRequest{max: 1, attributes: append(slices.Clone(in.AttributeNames), in.MessageSystemAttributeNames...)}
 	if n := in.MaxNumberOfMessages; n != nil {
 		if *n < 1 || *n > 10 {
@@ -44,7 +46,7 @@ func parseReceive(in receiveMessageInput) (receiveRequest, *apiError) {
 		}
 		req.max = *n
 	}
-	var err *apiError
+	var err *awsjson.Error
 	if req.wait, err = optionalSeconds("WaitTimeSeconds", in.WaitTimeSeconds, 20); err != nil {
 		return req, err
 	}
@@ -53,7 +55,7 @@ func parseReceive(in receiveMessageInput) (receiveRequest, *apiError) {
 }
 
 // optionalSeconds checks a parameter that may be left out against 0..max seconds.
-func optionalSeconds(name string, seconds *int, max int) (*time.Duration, *apiError) {
+func optionalSeconds(name string, seconds *int, max int) (*time.Duration, *awsjson.Error) {
 	if seconds == nil {
 		return nil, nil
 	}
@@ -66,7 +68,7 @@ func optionalSeconds(name string, seconds *int, max int) (*time.Duration, *apiEr
 
 // receiveMessage long-polls: it returns as soon as at least one message is visible, when the wait
 // runs out, when the caller goes away or when the Sim closes.
-func (s *Sim) receiveMessage(ctx context.Context, in receiveMessageInput) (any, *apiError) {
+func (s *Sim) receiveMessage(ctx context.Context, in receiveMessageInput) (any, *awsjson.Error) {
 	req, apiErr := parseReceive(in)
 	if apiErr != nil {
 		return nil, apiErr

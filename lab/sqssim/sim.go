@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nodewright/nodewright/lab/awsjson"
 	"github.com/nodewright/nodewright/lab/simid"
 )
 
@@ -135,7 +136,7 @@ func (s *Sim) Waiting(queueName string) int {
 }
 
 // createQueue must be called with s.mu held. It is idempotent for the same attributes.
-func (s *Sim) createQueue(name string, attributes map[string]string) *apiError {
+func (s *Sim) createQueue(name string, attributes map[string]string) *awsjson.Error {
 	if name == "" {
 		return missingParameter("QueueName")
 	}

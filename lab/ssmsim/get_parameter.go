@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
 // maxNamesPerGet is GetParameters' limit on names in one call.
@@ -41,7 +43,7 @@ type parameterJSON struct {
 	DataType         string
 }
 
-func (s *Sim) getParameter(in getParameterInput) (getParameterOutput, *apiError) {
+func (s *Sim) getParameter(in getParameterInput) (getParameterOutput, *awsjson.Error) {
 	if in.Name == nil {
 		return getParameterOutput{}, validationError("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
 	}
@@ -56,7 +58,7 @@ func (s *Sim) getParameter(in getParameterInput) (getParameterOutput, *apiError)
 
 // getParameters answers what it can: a malformed name fails the whole call, as it does in SSM,
 // while a name that is merely absent is listed in InvalidParameters.
-func (s *Sim) getParameters(in getParametersInput) (getParametersOutput, *apiError) {
+func (s *Sim) getParameters(in getParametersInput) (getParametersOutput, *awsjson.Error) {
 	if len(in.Names) == 0 {
 		return getParametersOutput{}, validationError("1 validation error detected: Value '[]' at 'names' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
@@ -76,7 +78,7 @@ func (s *Sim) getParameters(in getParametersInput) (getParametersOutput, *apiErr
 		switch {
 		case err == nil:
 			out.Parameters = append(out.Parameters, p)
-		case err.typ == CodeValidationException:
+		case err.Type == CodeValidationException:
 			return getParametersOutput{}, err
 		default:
 			out.InvalidParameters = append(out.InvalidParameters, name)
@@ -87,7 +89,7 @@ func (s *Sim) getParameters(in getParametersInput) (getParametersOutput, *apiErr
 
 // lookup reads "name" or "name:version" and must be called with s.mu held. Labels are not
 // simulated, so a label selector finds no version.
-func (s *Sim) lookup(field, full string) (parameterJSON, *apiError) {
+func (s *Sim) lookup(field, full string) (parameterJSON, *awsjson.Error) {
 	name, selector, hasSelector := strings.Cut(full, ":")
 	if err := checkName(field, name); err != nil {
 		return parameterJSON{}, err

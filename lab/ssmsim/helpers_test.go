@@ -5,13 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
+	"github.com/nodewright/nodewright/lab/localhttp"
 	"github.com/nodewright/nodewright/lab/ssmsim"
 )
 
@@ -35,16 +32,7 @@ func clientFor(t *testing.T, sim *ssmsim.Sim) *ssm.Client {
 	if err != nil {
 		t.Fatalf("serve ssm sim: %v", err)
 	}
-	return ssm.New(ssm.Options{
-		Region:       "eu-west-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSSMSIM", "secret", ""),
-		HTTPClient:   ssmsim.HTTPClient(),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 1
-			o.RateLimiter = ratelimit.None
-		}),
-	})
+	return ssm.NewFromConfig(localhttp.SDKConfig("eu-west-1", url))
 }
 
 // errorCode is the code the SDK surfaced, failing if err is not an API error.

@@ -2,6 +2,8 @@ package ssmsim
 
 import (
 	"strings"
+
+	"github.com/nodewright/nodewright/lab/awsjson"
 )
 
 const (
@@ -14,7 +16,7 @@ const (
 )
 
 // checkName refuses a name SSM would refuse; field is the request member named in the message.
-func checkName(field, name string) *apiError {
+func checkName(field, name string) *awsjson.Error {
 	switch {
 	case name == "":
 		return validationError("1 validation error detected: Value '' at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", field)
@@ -47,7 +49,7 @@ func badNameRune(r rune) bool {
 	return !strings.ContainsRune("._-/", r)
 }
 
-func checkValue(value string) *apiError {
+func checkValue(value string) *awsjson.Error {
 	if value == "" {
 		return validationError("1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
