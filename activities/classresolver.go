@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 )
@@ -18,3 +19,7 @@ type ClassResolver struct {
 func (r ClassResolver) InstanceProfile(ctx context.Context, class *awsv1.EC2NodeClass) (string, error) {
 	return r.Profiles.Ensure(ctx, class)
 }
+
+// ErrInvalidClass is a class that asks for what cannot be: an alias Nodewright does not
+// resolve, a profile without a role. Someone must change the class; looking again will not help.
+var ErrInvalidClass = errors.New("the EC2NodeClass must change")

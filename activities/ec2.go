@@ -87,8 +87,11 @@ type NodeClassSource interface {
 type EC2 struct {
 	API         EC2API
 	ClusterName string
-	// Cluster is what nodes need to join: it goes into their user data.
-	Cluster bootstrap.Cluster
+	// Cluster is what nodes need to join: it goes into their user data. When its endpoint is
+	// empty, ClusterFrom is asked at each launch until it answers (EKS may be down when the
+	// worker starts; draining and terminating must not wait for it).
+	Cluster     bootstrap.Cluster
+	ClusterFrom func(ctx context.Context) (bootstrap.Cluster, error)
 	// Classes are the resolved EC2NodeClasses a claim's nodeClassRef names.
 	Classes NodeClassSource
 	// InstanceTypeLabels gives an instance type's well-known labels (architecture, GPUs),
@@ -108,11 +111,30 @@ type EC2 struct {
 // first call made. A launch template deleted behind Nodewright's back is made again.
 func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodCreate, time.Now(), &err)
-	in, templates, class, err := e.fleetInput(req)
+	attempt := activityAttempt(ctx)
+	if attempt > 1 {
+		// An earlier attempt may have launched and lost its answer (its worker died): that
+		// instance is the claim's, whatever this attempt would ask for now.
+		if inst, ok, err := e.adopt(ctx, req); err != nil || ok {
+			return inst, err
+		}
+	}
+	cluster, err := e.cluster(ctx)
 	if err != nil {
+		return Instance{}, fmt.Errorf("launch claim %s: %w", req.Claim.Name, err)
+	}
+	in, templates, class, err := e.fleetInput(req, cluster)
+	switch {
+	case errors.Is(err, errClassNotReady):
+		return Instance{}, fmt.Errorf("launch claim %s: %w", req.Claim.Name, err) // it may be in a moment
+	case err != nil:
 		return Instance{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInvalidLaunch, err)
 	}
+	// One token per attempt: the SDK's own retries of this call are idempotent, while a later
+	// attempt, which adopted nothing above, asks afresh (EC2 would replay an answer of errors
+	// alone, or refuse a request that changed since, to the same token).
+	in.ClientToken = aws.String(fmt.Sprintf("%s-%d", req.ClientToken, attempt))
 	var out *ec2.CreateFleetOutput
 	for attempt := 0; ; attempt++ {
 		if err := e.ensureTemplates(ctx, templates); err != nil {
@@ -141,6 +163,58 @@ func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err er
 	return Instance{}, e.fleetError(req.Claim.Name, out.Errors, capacityTypeOf(in))
 }
 
+// cluster is what nodes need to join, as given or as ClusterFrom answers.
+func (e *EC2) cluster(ctx context.Context) (bootstrap.Cluster, error) {
+	if e.Cluster.Endpoint != "" || e.ClusterFrom == nil {
+		return e.Cluster, nil
+	}
+	c, err := e.ClusterFrom(ctx)
+	if err != nil {
+		return bootstrap.Cluster{}, fmt.Errorf("nodes cannot be told how to join the cluster yet: %w", err)
+	}
+	return c, nil
+}
+
+// activityAttempt is the attempt number of the running activity; 1 outside one (tests).
+func activityAttempt(ctx context.Context) int32 {
+	if !activity.IsActivity(ctx) {
+		return 1
+	}
+	return activity.GetInfo(ctx).Attempt
+}
+
+// adopt finds an instance an earlier attempt launched for the workflow and returns it; ok is
+// false when there is none. Should two have been launched, the others are terminated.
+func (e *EC2) adopt(ctx context.Context, req LaunchRequest) (_ Instance, ok bool, err error) {
+	owned, err := e.launchedBy(ctx, req.WorkflowID)
+	if err != nil {
+		return Instance{}, false, fmt.Errorf("launch claim %s: look for an instance an earlier attempt launched: %w", req.Claim.Name, err)
+	}
+	var live []string
+	for _, o := range owned {
+		if o.State == string(ec2types.InstanceStateNamePending) || o.State == string(ec2types.InstanceStateNameRunning) {
+			live = append(live, o.ID)
+		}
+	}
+	if len(live) == 0 {
+		return Instance{}, false, nil
+	}
+	slices.Sort(live)
+	for _, extra := range live[1:] {
+		if _, err := e.startTerminating(ctx, extra); err != nil {
+			return Instance{}, false, fmt.Errorf("launch claim %s: terminate %s, a second instance launched for it: %w", req.Claim.Name, extra, err)
+		}
+	}
+	inst, err := e.DescribeInstance(ctx, live[0])
+	if err != nil {
+		return Instance{}, false, err
+	}
+	if class, err := e.nodeClassOf(req.Claim); err == nil {
+		inst = withZoneID(inst, class)
+	}
+	return inst, true, nil
+}
+
 // withPlacement adds what the launch itself decided: the zone's id, from the class's subnets,
 // and the AMI of the template the instance came from.
 func withPlacement(inst Instance, fleet ec2types.CreateFleetInstance, templates []launchTemplate, class *awsv1.EC2NodeClass) Instance {
@@ -155,6 +229,11 @@ func withPlacement(inst Instance, fleet ec2types.CreateFleetInstance, templates 
 	if inst.ImageID == "" && len(templates) == 1 {
 		inst.ImageID = templates[0].ami
 	}
+	return withZoneID(inst, class)
+}
+
+// withZoneID names the instance's zone by id, from the class's subnets.
+func withZoneID(inst Instance, class *awsv1.EC2NodeClass) Instance {
 	for _, s := range class.Status.Subnets {
 		if s.Zone == inst.Zone && s.ZoneID != "" {
 			inst.ZoneID = s.ZoneID
@@ -196,7 +275,7 @@ func fleetMissedTemplate(out *ec2.CreateFleetOutput) bool {
 // fleetInput builds the CreateFleet request as Karpenter sends it: per AMI of the claim's
 // EC2NodeClass a launch template, with one override per (instance type the AMI suits, zone's
 // chosen subnet); spot when the claim allows it.
-func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemplate, *awsv1.EC2NodeClass, error) {
+func (e *EC2) fleetInput(req LaunchRequest, cluster bootstrap.Cluster) (*ec2.CreateFleetInput, []launchTemplate, *awsv1.EC2NodeClass, error) {
 	c := req.Claim
 	if len(c.InstanceTypes) == 0 || len(c.Zones) == 0 {
 		return nil, nil, nil, fmt.Errorf("claim has %d instance types and %d zones; need at least one of each",
@@ -221,9 +300,9 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemp
 	}
 	var templates []launchTemplate
 	for _, ami := range order {
-		lt, err := e.newLaunchTemplate(templateInput{
+		lt, err := e.newLaunchTemplate(cluster, templateInput{
 			class: class, ami: ami, family: class.Family(),
-			labels: nodeLabels(c, capacityType), taints: registerTaints(c), capacityType: capacityType,
+			labels: nodeLabels(c, capacityType), taints: registerTaints(c), pool: c.NodePool, capacityType: capacityType,
 		})
 		if err != nil {
 			return nil, nil, nil, err
@@ -258,6 +337,10 @@ func (e *EC2) fleetInput(req LaunchRequest) (*ec2.CreateFleetInput, []launchTemp
 	return in, templates, class, nil
 }
 
+// errClassNotReady is a claim whose class is not resolved, or no longer Ready: worth another
+// attempt, since a worker just started resolves its classes in a moment.
+var errClassNotReady = errors.New("is not ready")
+
 // nodeClassOf is the claim's resolved EC2NodeClass.
 func (e *EC2) nodeClassOf(c Claim) (*awsv1.EC2NodeClass, error) {
 	if c.NodeClassRef == nil || c.NodeClassRef.Name == "" {
@@ -268,7 +351,7 @@ func (e *EC2) nodeClassOf(c Claim) (*awsv1.EC2NodeClass, error) {
 	}
 	class, ok := e.Classes.NodeClass(c.NodeClassRef.Name)
 	if !ok {
-		return nil, fmt.Errorf("EC2NodeClass %s is not ready; kubectl describe ec2nodeclass %s says why", c.NodeClassRef.Name, c.NodeClassRef.Name)
+		return nil, fmt.Errorf("EC2NodeClass %s %w; kubectl describe ec2nodeclass %s says why", c.NodeClassRef.Name, errClassNotReady, c.NodeClassRef.Name)
 	}
 	return class, nil
 }
@@ -357,8 +440,14 @@ func nodeLabels(c Claim, capacityType string) map[string]string {
 // registerTaints are the taints a node registers with: the pool's taints and startup taints,
 // and the unregistered taint the controller takes off once it has synced the node.
 func registerTaints(c Claim) []corev1.Taint {
-	taints := slices.Concat(c.Taints, c.StartupTaints)
-	return append(taints, bootstrap.UnregisteredTaint())
+	var taints []corev1.Taint
+	for _, t := range slices.Concat(c.Taints, c.StartupTaints, []corev1.Taint{bootstrap.UnregisteredTaint()}) {
+		// The API server refuses a Node with one key and effect twice.
+		if !slices.ContainsFunc(taints, func(have corev1.Taint) bool { return have.MatchTaint(&t) }) {
+			taints = append(taints, t)
+		}
+	}
+	return taints
 }
 
 // launchCapacityType is spot whenever the claim allows it, as Karpenter prefers.
@@ -590,6 +679,7 @@ func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (_ Instan
 			if i.State != nil {
 				inst.State = string(i.State.Name)
 			}
+			inst.ImageID = aws.ToString(i.ImageId)
 			return inst, nil
 		}
 	}

@@ -310,8 +310,8 @@ func TestLaunchBuildsTheFleetRequest(t *testing.T) {
 				if in.Type != ec2types.FleetTypeInstant || aws.ToInt32(in.TargetCapacitySpecification.TotalTargetCapacity) != 1 {
 					t.Errorf("fleet type %s capacity %d, want instant 1", in.Type, aws.ToInt32(in.TargetCapacitySpecification.TotalTargetCapacity))
 				}
-				if aws.ToString(in.ClientToken) != "token-1" {
-					t.Errorf("client token = %q, want the request's token-1", aws.ToString(in.ClientToken))
+				if aws.ToString(in.ClientToken) != "token-1-1" {
+					t.Errorf("client token = %q, want the request's token-1 for attempt 1", aws.ToString(in.ClientToken))
 				}
 				if got := aws.ToString(in.LaunchTemplateConfigs[0].LaunchTemplateSpecification.LaunchTemplateName); !strings.HasPrefix(got, LaunchTemplatePrefix) {
 					t.Errorf("launch template = %q, want one named %s<hash>", got, LaunchTemplatePrefix)
@@ -550,7 +550,6 @@ func TestLaunchRefusesWhatCannotLaunch(t *testing.T) {
 		classes staticClasses
 		want    string
 	}{
-		{"a claim whose class is not ready", claim(), staticClasses{}, "EC2NodeClass default is not ready"},
 		{"a claim in zones where the class has no subnet", claim(withZones("us-east-1c")), nil, "EC2NodeClass default has subnets in [us-east-1a us-east-1b]"},
 		{"a claim no AMI suits", claim(func(c *Claim) { c.InstanceTypes = []string{"m5.large"} }), staticClasses{"default": func() *awsv1.EC2NodeClass {
 			c := labClass()
@@ -860,5 +859,48 @@ func TestUnusedLaunchTemplatesAreCollected(t *testing.T) {
 	}
 	if _, ok := api.templates["karpenter.k8s.aws/123"]; !ok {
 		t.Error("a Karpenter's template was deleted with our class")
+	}
+}
+
+// A claim whose class is not resolved yet (a worker just started) is tried again.
+func TestLaunchForAClassNotReadyIsRetried(t *testing.T) {
+	api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", "")}
+	e := testEC2(api)
+	e.Classes = staticClasses{}
+	_, err := e.Launch(context.Background(), launchRequest(claim()))
+	var appErr *temporal.ApplicationError
+	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) || !strings.Contains(err.Error(), "EC2NodeClass default is not ready") {
+		t.Fatalf("error %v, want a retryable one saying the class is not ready", err)
+	}
+	if len(api.fleetCalls) != 0 {
+		t.Errorf("CreateFleet was called for a class not ready")
+	}
+}
+
+// An attempt after one that launched and lost the answer adopts that instance, and
+// terminates a second one should two have been launched.
+func TestALaterAttemptAdoptsTheInstanceAnEarlierOneLaunched(t *testing.T) {
+	owned := func(id string, state ec2types.InstanceStateName) ec2types.Instance {
+		return ec2types.Instance{InstanceId: aws.String(id), InstanceType: "m5.large", ImageId: aws.String("ami-amd"),
+			State: &ec2types.InstanceState{Name: state}, Placement: &ec2types.Placement{AvailabilityZone: aws.String("us-east-1b")},
+			Tags: []ec2types.Tag{{Key: aws.String("kubernetes.io/cluster/lab"), Value: aws.String("owned")},
+				{Key: aws.String(TagWorkflowID), Value: aws.String("node/default-abcde")}}}
+	}
+	api := &fakeEC2{describeOut: &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{
+		owned("i-2", ec2types.InstanceStateNameRunning), owned("i-1", ec2types.InstanceStateNamePending), owned("i-0", ec2types.InstanceStateNameTerminated),
+	}}}}}
+	e := testEC2(api)
+	inst, ok, err := e.adopt(context.Background(), launchRequest(claim()))
+	if err != nil || !ok {
+		t.Fatalf("adopt: %v, %v", ok, err)
+	}
+	if inst.ID != "i-1" || inst.ZoneID != "use1-az6" || inst.ImageID != "ami-amd" {
+		t.Errorf("adopted %+v, want i-1 in use1-az6 running ami-amd", inst)
+	}
+	if len(api.terminateCalls) != 1 || !slices.Equal(api.terminateCalls[0], []string{"i-2"}) {
+		t.Errorf("terminated %v, want the second instance i-2", api.terminateCalls)
+	}
+	if len(api.fleetCalls) != 0 {
+		t.Error("adopting launched again")
 	}
 }

@@ -62,7 +62,7 @@ func (im Images) AMIs(ctx context.Context, terms []awsv1.AMISelectorTerm) ([]aws
 	for _, t := range terms {
 		switch {
 		case t.Alias != "":
-			return nil, fmt.Errorf("amiSelectorTerms: an alias must be the only term")
+			return nil, fmt.Errorf("amiSelectorTerms: an alias must be the only term: %w", ErrInvalidClass)
 		case t.SSMParameter != "":
 			id, err := im.parameter(ctx, t.SSMParameter)
 			if err != nil {
@@ -129,7 +129,7 @@ func (im Images) alias(ctx context.Context, alias string) ([]awsv1.AMI, error) {
 func aliasVariants(alias, k8s string) ([]aliasVariant, error) {
 	family, version, ok := strings.Cut(alias, "@")
 	if !ok || version == "" {
-		return nil, fmt.Errorf("alias %q is not family@version (al2023@latest)", alias)
+		return nil, fmt.Errorf("alias %q is not family@version (al2023@latest): %w", alias, ErrInvalidClass)
 	}
 	amd64 := requirement(v1.LabelArch, corev1.NodeSelectorOpIn, "amd64")
 	arm64 := requirement(v1.LabelArch, corev1.NodeSelectorOpIn, "arm64")
@@ -160,7 +160,7 @@ func aliasVariants(alias, k8s string) ([]aliasVariant, error) {
 			{path("-nvidia", "x86_64"), []corev1.NodeSelectorRequirement{amd64, gpu}},
 		}, nil
 	}
-	return nil, fmt.Errorf("alias %s: Nodewright resolves al2023 and bottlerocket aliases; pick an AMI by id, name or tags for %s", alias, family)
+	return nil, fmt.Errorf("alias %s: Nodewright resolves al2023 and bottlerocket aliases; pick an AMI by id, name or tags for %s: %w", alias, family, ErrInvalidClass)
 }
 
 func requirement(key string, op corev1.NodeSelectorOperator, values ...string) corev1.NodeSelectorRequirement {

@@ -23,6 +23,7 @@ type IAMAPI interface {
 	AddRoleToInstanceProfile(ctx context.Context, in *iam.AddRoleToInstanceProfileInput, opts ...func(*iam.Options)) (*iam.AddRoleToInstanceProfileOutput, error)
 	RemoveRoleFromInstanceProfile(ctx context.Context, in *iam.RemoveRoleFromInstanceProfileInput, opts ...func(*iam.Options)) (*iam.RemoveRoleFromInstanceProfileOutput, error)
 	DeleteInstanceProfile(ctx context.Context, in *iam.DeleteInstanceProfileInput, opts ...func(*iam.Options)) (*iam.DeleteInstanceProfileOutput, error)
+	GetRole(ctx context.Context, in *iam.GetRoleInput, opts ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 }
 
 // InstanceProfiles manages the instance profile of each EC2NodeClass that names a role, as
@@ -50,13 +51,17 @@ func (p InstanceProfiles) Name(class string) string {
 func (p InstanceProfiles) Ensure(ctx context.Context, class *awsv1.EC2NodeClass) (string, error) {
 	if class.Spec.InstanceProfile != nil {
 		name := *class.Spec.InstanceProfile
-		if _, err := p.API.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)}); err != nil {
+		out, err := p.API.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+		if err != nil {
 			return "", fmt.Errorf("spec.instanceProfile %s: %w", name, err)
+		}
+		if out.InstanceProfile == nil || len(out.InstanceProfile.Roles) == 0 {
+			return "", fmt.Errorf("spec.instanceProfile %s holds no role, so nodes could not join: %w", name, ErrInvalidClass)
 		}
 		return name, nil
 	}
 	if class.Spec.Role == "" {
-		return "", fmt.Errorf("the class names neither spec.role nor spec.instanceProfile; name the nodes' IAM role in spec.role")
+		return "", fmt.Errorf("the class names neither spec.role nor spec.instanceProfile; name the nodes' IAM role in spec.role: %w", ErrInvalidClass)
 	}
 	role := class.Spec.Role[strings.LastIndex(class.Spec.Role, "/")+1:] // a role ARN or a name
 	name := p.Name(class.Name)
@@ -89,6 +94,13 @@ func (p InstanceProfiles) Ensure(ctx context.Context, class *awsv1.EC2NodeClass)
 		if aws.ToString(r.RoleName) == role {
 			return name, nil
 		}
+	}
+	// Running nodes hold the profile: its role is swapped only for one that exists, so that a
+	// mistyped spec.role leaves them their credentials.
+	if _, err := p.API.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err != nil {
+		return "", fmt.Errorf("spec.role %s: %w", role, err)
+	}
+	for _, r := range profile.Roles {
 		// A profile holds one role: the class's role was changed.
 		if _, err := p.API.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{
 			InstanceProfileName: aws.String(name), RoleName: r.RoleName,

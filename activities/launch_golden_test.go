@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,4 +200,29 @@ func withoutUnset(v any) any {
 		}
 	}
 	return v
+}
+
+// The plan is never given an instance type no AMI of the class suits: with the al2023 alias
+// an arm64 GPU type (g5g) has no NVIDIA image, so Launch could never start it.
+func TestTypesNoAMISuitsAreLeftOutOfThePlan(t *testing.T) {
+	types, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	its := catalog.InstanceTypes(types, []string{"us-east-1a"})
+	suited, all := typesSuited(aliasAMIs("ami"), its)
+	if all {
+		t.Fatal("every type suited, want the arm64 GPU types left out")
+	}
+	for _, name := range []string{"m6a.large", "m7g.large", "g5.xlarge"} {
+		if !slices.Contains(suited, name) {
+			t.Errorf("%s left out; an AMI of the alias suits it", name)
+		}
+	}
+	if slices.Contains(suited, "g5g.xlarge") {
+		t.Error("g5g.xlarge kept: no arm64 NVIDIA AMI suits it")
+	}
+	if _, all := typesSuited([]awsv1.AMI{{ID: "ami-any"}}, its); !all {
+		t.Error("an AMI without requirements suits every type")
+	}
 }

@@ -17,11 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/temporal"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/nodewright/nodewright/activities/bootstrap"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 // LaunchTemplatePrefix starts the name of every launch template Nodewright creates; the rest
@@ -53,16 +55,20 @@ type templateInput struct {
 	family       string
 	labels       map[string]string
 	taints       []corev1.Taint
+	pool         string
 	capacityType string
 }
 
 // newLaunchTemplate builds the template for one AMI of the class: its user data, volumes,
 // metadata options, security groups and instance profile. Its name hashes all of these.
-func (e *EC2) newLaunchTemplate(in templateInput) (launchTemplate, error) {
+func (e *EC2) newLaunchTemplate(cluster bootstrap.Cluster, in templateInput) (launchTemplate, error) {
 	spec := in.class.Spec
-	userData, err := bootstrap.UserData(in.family, e.Cluster, bootstrap.Node{
+	userData, err := bootstrap.UserData(in.family, cluster, bootstrap.Node{
 		Labels: in.labels, Taints: in.taints, Kubelet: spec.Kubelet,
 	}, spec.UserData)
+	if err == nil && len(userData) > bootstrap.MaxUserData {
+		err = fmt.Errorf("%d bytes with the pool's labels and taints, over EC2's limit of %d", len(userData), bootstrap.MaxUserData)
+	}
 	if err != nil {
 		return launchTemplate{}, fmt.Errorf("EC2NodeClass %s: user data: %w", in.class.Name, err)
 	}
@@ -90,6 +96,7 @@ func (e *EC2) newLaunchTemplate(in templateInput) (launchTemplate, error) {
 		data.SecurityGroupIds = groups
 	}
 	tags := e.ownedTags(in.class)
+	data.TagSpecifications = createdTags(tags, in.pool, in.capacityType)
 	sum := sha256.New()
 	for _, part := range []any{data, tags} {
 		raw, err := json.Marshal(part)
@@ -112,6 +119,20 @@ func (e *EC2) ownedTags(class *awsv1.EC2NodeClass) map[string]string {
 	tags[TagEKSClusterName] = e.ClusterName
 	tags[TagNodeClass] = class.Name
 	return tags
+}
+
+// createdTags tag what the launch creates that CreateFleet's own tags do not reach: the
+// network interfaces, and the spot request of a spot launch (EC2 refuses those tags on an
+// on-demand one). The controller's IAM policy lets a launch create only what carries the
+// cluster's tag and a pool.
+func createdTags(owned map[string]string, pool, capacityType string) []ec2types.LaunchTemplateTagSpecificationRequest {
+	tags := maps.Clone(owned)
+	tags[TagNodePool] = pool
+	specs := []ec2types.LaunchTemplateTagSpecificationRequest{{ResourceType: ec2types.ResourceTypeNetworkInterface, Tags: ec2Tags(tags)}}
+	if capacityType == v1.CapacityTypeSpot {
+		specs = append(specs, ec2types.LaunchTemplateTagSpecificationRequest{ResourceType: ec2types.ResourceTypeSpotInstancesRequest, Tags: ec2Tags(tags)})
+	}
+	return specs
 }
 
 // metadataOptions defaults to IMDSv2 only, reachable from the node but not from its pods
@@ -236,6 +257,10 @@ func (e *EC2) createTemplate(ctx context.Context, lt launchTemplate) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidLaunchTemplateName.AlreadyExistsException" {
 		return nil
+	}
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "InvalidParameterValue" || apiErr.ErrorCode() == "InvalidUserData.Malformed") {
+		// EC2 will refuse this template however often it is asked.
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("create launch template %s: %v", lt.name, err), ErrTypeInvalidLaunch, err)
 	}
 	if err != nil {
 		return classifyAPIError("create launch template "+lt.name, err)

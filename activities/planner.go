@@ -99,7 +99,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	solveStart := time.Now()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
-		NodePools:       p.withinClasses(pools),
+		NodePools:       p.withinClasses(pools, types),
 		InstanceTypes:   withUnavailable(types, req.Unavailable),
 		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
 		DaemonSetPods:   daemons,
@@ -124,7 +124,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 // withinClasses narrows each pool to the zones its class has subnets in and the
 // architectures it has AMIs for, as Karpenter offers a pool only its class's offerings. The
 // pools returned are copies: the claims' template hash is taken from the pools as written.
-func (p *Planner) withinClasses(pools []apisv1.NodePool) []apisv1.NodePool {
+func (p *Planner) withinClasses(pools []apisv1.NodePool, types []schedulerengine.InstanceType) []apisv1.NodePool {
 	if p.Classes == nil {
 		return pools
 	}
@@ -145,9 +145,27 @@ func (p *Planner) withinClasses(pools []apisv1.NodePool) []apisv1.NodePool {
 		if archs := amiArchitectures(class.Status.AMIs); len(archs) > 0 {
 			*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: archs})
 		}
+		if suited, all := typesSuited(class.Status.AMIs, types); !all {
+			// Launch would find no AMI for the others (a GPU type with no NVIDIA image of its
+			// architecture): the plan must not choose them.
+			*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelInstanceType, Operator: corev1.NodeSelectorOpIn, Values: suited})
+		}
 		out = append(out, narrowed)
 	}
 	return out
+}
+
+// typesSuited names the instance types some AMI suits; all is true when that is every type.
+func typesSuited(amis []awsv1.AMI, types []schedulerengine.InstanceType) (suited []string, all bool) {
+	all = true
+	for _, t := range types {
+		if slices.ContainsFunc(amis, func(a awsv1.AMI) bool { return amiSuits(a, t.Labels) }) {
+			suited = append(suited, t.Name)
+		} else {
+			all = false
+		}
+	}
+	return suited, all
 }
 
 // amiArchitectures are the architectures the AMIs' requirements allow; none when some AMI

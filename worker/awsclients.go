@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -59,6 +60,29 @@ func kubernetesVersion(kube kubernetes.Interface) func(context.Context) (string,
 	}
 }
 
+// nodeCluster remembers what nodes need to join once EKS has answered: until then each
+// launch asks again, and nothing else waits for it.
+type nodeCluster struct {
+	cfg Config
+	mu  sync.Mutex
+	got *bootstrap.Cluster
+}
+
+// Get returns the cluster as the flags and EKS describe it.
+func (n *nodeCluster) Get(ctx context.Context) (bootstrap.Cluster, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.got != nil {
+		return *n.got, nil
+	}
+	c, err := clusterForNodes(ctx, n.cfg)
+	if err != nil {
+		return bootstrap.Cluster{}, err
+	}
+	n.got = &c
+	return c, nil
+}
+
 // clusterForNodes is what nodes need to join: the flags, or EKS's DescribeCluster for what
 // they leave out.
 func clusterForNodes(ctx context.Context, cfg Config) (bootstrap.Cluster, error) {
@@ -90,8 +114,11 @@ func clusterForNodes(ctx context.Context, cfg Config) (bootstrap.Cluster, error)
 	if c.CABundle == "" && cluster.CertificateAuthority != nil {
 		c.CABundle = aws.ToString(cluster.CertificateAuthority.Data)
 	}
-	if c.ServiceCIDR == "" && cluster.KubernetesNetworkConfig != nil {
-		c.ServiceCIDR = aws.ToString(cluster.KubernetesNetworkConfig.ServiceIpv4Cidr)
+	if net := cluster.KubernetesNetworkConfig; c.ServiceCIDR == "" && net != nil {
+		c.ServiceCIDR = aws.ToString(net.ServiceIpv4Cidr)
+		if c.ServiceCIDR == "" { // an IPv6 cluster
+			c.ServiceCIDR = aws.ToString(net.ServiceIpv6Cidr)
+		}
 	}
 	if _, err := base64.StdEncoding.DecodeString(c.CABundle); err != nil || c.Endpoint == "" {
 		return c, fmt.Errorf("EKS describes cluster %s without an endpoint or a readable CA; give --cluster-endpoint and --cluster-ca-bundle", cfg.ClusterName)

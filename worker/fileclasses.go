@@ -8,32 +8,44 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nodewright/nodewright/activities/bootstrap"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/worker/nodepools"
 )
 
 // fileClasses are the EC2NodeClasses of a --nodepools file, resolved at start and every
-// nodepools.ResolveEvery after: with no API server there is no status to write, so a class
-// that stops resolving keeps its last answer and the failure is logged.
+// nodepools.ResolveEvery after: with no API server there is no status to write, so what fails
+// is logged, a class that stops resolving keeps its last answer, and one that never resolved
+// is looked at again every retryEvery.
 type fileClasses struct {
 	resolver nodepools.Resolver
 	log      *slog.Logger
 
 	mu       sync.RWMutex
+	classes  []awsv1.EC2NodeClass
 	resolved map[string]*awsv1.EC2NodeClass
+	at       map[string]time.Time // when each class last resolved
 }
 
-// resolveFileClasses resolves every class once; a class that does not resolve stops the
-// worker, naming the class and what failed.
+// retryEvery is how soon a class that has never resolved is looked at again.
+const retryEvery = 15 * time.Second
+
+// resolveFileClasses checks that nodes could boot from each class, refusing the file if not,
+// and resolves each once; a class that does not resolve yet is logged and tried again.
 func resolveFileClasses(ctx context.Context, r nodepools.Resolver, classes []awsv1.EC2NodeClass, log *slog.Logger) (*fileClasses, error) {
-	f := &fileClasses{resolver: r, log: log, resolved: map[string]*awsv1.EC2NodeClass{}}
 	var errs []error
 	for i := range classes {
-		if err := f.resolve(ctx, &classes[i]); err != nil {
-			errs = append(errs, err)
+		c := &classes[i]
+		if err := bootstrap.Check(c.Family(), c.Spec.Kubelet, c.Spec.UserData); err != nil {
+			errs = append(errs, fmt.Errorf("EC2NodeClass %s: nodes could not boot from it: %w", c.Name, err))
 		}
 	}
-	return f, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	f := &fileClasses{resolver: r, log: log, classes: classes, resolved: map[string]*awsv1.EC2NodeClass{}, at: map[string]time.Time{}}
+	f.resolveDue(ctx, time.Now())
+	return f, nil
 }
 
 // NodeClass returns the class as last resolved.
@@ -47,26 +59,32 @@ func (f *fileClasses) NodeClass(name string) (*awsv1.EC2NodeClass, bool) {
 	return class.DeepCopy(), true
 }
 
-// Run looks the classes up again every nodepools.ResolveEvery until ctx ends.
+// Run looks the classes up again until ctx ends.
 func (f *fileClasses) Run(ctx context.Context) error {
-	tick := time.NewTicker(nodepools.ResolveEvery)
+	tick := time.NewTicker(retryEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
-			f.mu.RLock()
-			classes := make([]*awsv1.EC2NodeClass, 0, len(f.resolved))
-			for _, c := range f.resolved {
-				classes = append(classes, c.DeepCopy())
-			}
-			f.mu.RUnlock()
-			for _, c := range classes {
-				if err := f.resolve(ctx, c); err != nil && ctx.Err() == nil {
-					f.log.Warn("EC2NodeClass lookup failed; keeping its last answer", "error", err)
-				}
-			}
+		case now := <-tick.C:
+			f.resolveDue(ctx, now)
+		}
+	}
+}
+
+// resolveDue resolves the classes never resolved and those last resolved ResolveEvery ago.
+func (f *fileClasses) resolveDue(ctx context.Context, now time.Time) {
+	for i := range f.classes {
+		c := &f.classes[i]
+		f.mu.RLock()
+		at, ok := f.at[c.Name]
+		f.mu.RUnlock()
+		if ok && now.Sub(at) < nodepools.ResolveEvery {
+			continue
+		}
+		if err := f.resolve(ctx, c); err != nil && ctx.Err() == nil {
+			f.log.Warn("EC2NodeClass lookup failed; its pools launch nothing until it resolves, or keep its last answer", "error", err)
 		}
 	}
 }
@@ -116,6 +134,7 @@ func (f *fileClasses) resolve(ctx context.Context, class *awsv1.EC2NodeClass) er
 	}
 	f.mu.Lock()
 	f.resolved[class.Name] = next
+	f.at[class.Name] = time.Now()
 	f.mu.Unlock()
 	return nil
 }

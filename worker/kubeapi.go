@@ -96,9 +96,10 @@ func newDynamic(kubeCfg *rest.Config) (dynamic.Interface, error) {
 
 // instanceTypeLabels gives each catalog type's well-known labels (karpenter.k8s.aws/instance-*,
 // arch, os), which nodes and NodeClaims carry as Karpenter's do.
-func instanceTypeLabels(types []catalog.Type, zones []string) func(string) map[string]string {
+func instanceTypeLabels(types []catalog.Type, region string) func(string) map[string]string {
 	byName := map[string]map[string]string{}
-	for _, it := range catalog.InstanceTypes(types, zones) {
+	for _, it := range catalog.InstanceTypes(types, nil) {
+		it.Labels[apisv1.LabelRegion] = region
 		byName[it.Name] = it.Labels
 	}
 	return func(name string) map[string]string { return byName[name] }

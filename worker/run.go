@@ -72,16 +72,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
 	}
 	defer tc.Close()
-	typeLabels := instanceTypeLabels(types, cfg.Zones)
-	nodeCluster, err := clusterForNodes(ctx, cfg)
-	if err != nil {
-		return err
+	typeLabels := instanceTypeLabels(types, cfg.Region)
+	joining := &nodeCluster{cfg: cfg}
+	if _, err := joining.Get(ctx); err != nil {
+		// Launches ask again; draining, terminating and interruptions need none of it.
+		log.Warn("the cluster's endpoint, CA and service CIDR are not known yet; launches wait for them", "error", err)
 	}
 	resolver, err := classResolver(ctx, cfg, ec2Client, kube)
 	if err != nil {
 		return err
 	}
-	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, Cluster: nodeCluster, InstanceTypeLabels: typeLabels, Metrics: m.activities}
+	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, ClusterFrom: joining.Get, InstanceTypeLabels: typeLabels, Metrics: m.activities}
 	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
 
 	// Unschedulable pods go to the Provisioner; it runs once the worker is up.

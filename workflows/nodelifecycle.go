@@ -445,9 +445,8 @@ func (n *nodeLifecycle) signalProvisioner(ctx workflow.Context, name string, pay
 	}
 }
 
-// LaunchClientToken is the CreateFleet client token for a node workflow: derived from the
-// workflow id only, so every attempt of the launch activity sends the same token, and within
-// EC2's 64-character limit.
+// LaunchClientToken is the base of the CreateFleet client tokens of a node workflow: derived
+// from the workflow id only, within EC2's 64-character limit once Launch adds its attempt.
 func LaunchClientToken(workflowID string) string {
 	sum := sha256.Sum256([]byte("launch/" + workflowID))
 	return "nodewright-" + hex.EncodeToString(sum[:])[:40]

@@ -58,6 +58,9 @@ type mimePart struct {
 // so that nodeadm, which merges NodeConfigs in order, lets the cluster's identity, labels
 // and taints win over the class's.
 func al2023(c Cluster, n Node, custom *string) (string, error) {
+	if c.ServiceCIDR == "" {
+		return "", fmt.Errorf("the cluster's service CIDR (--service-cidr): nodeadm refuses a NodeConfig without one")
+	}
 	parts, err := customParts(custom)
 	if err != nil {
 		return "", err

@@ -142,3 +142,25 @@ func kubeletConfig(k *awsv1.KubeletConfiguration) (map[string]any, error) {
 func UnregisteredTaint() corev1.Taint {
 	return corev1.Taint{Key: v1.TaintKeyUnregistered, Effect: corev1.TaintEffectNoExecute}
 }
+
+// MaxUserData is EC2's limit on an instance's user data, before base64.
+const MaxUserData = 16 * 1024
+
+// Check writes the class's user data for a stand-in cluster and node, so that a class whose
+// user data can never be written, or is already over EC2's limit, is refused when it is
+// applied rather than at every launch.
+func Check(family string, kubelet *awsv1.KubeletConfiguration, custom *string) error {
+	stand := Cluster{Name: "check", Endpoint: "https://check.invalid", CABundle: "Y2hlY2s=", ServiceCIDR: "10.100.0.0/16"}
+	data, err := UserData(family, stand, Node{Kubelet: kubelet, Taints: []corev1.Taint{UnregisteredTaint()}}, custom)
+	if err != nil {
+		return err
+	}
+	return checkSize(data)
+}
+
+func checkSize(data string) error {
+	if len(data) > MaxUserData {
+		return fmt.Errorf("the user data would be %d bytes, over EC2's limit of %d; shorten spec.userData", len(data), MaxUserData)
+	}
+	return nil
+}

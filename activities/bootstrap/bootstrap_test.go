@@ -145,6 +145,7 @@ func TestUserDataRefusals(t *testing.T) {
 	}{
 		{"no endpoint", FamilyAL2023, Cluster{Name: "lab", CABundle: "Y2E="}, Node{}, nil, "--cluster-endpoint"},
 		{"no CA", FamilyAL2023, Cluster{Name: "lab", Endpoint: "https://x"}, Node{}, nil, "--cluster-ca-bundle"},
+		{"no service CIDR for nodeadm", FamilyAL2023, Cluster{Name: "lab", Endpoint: "https://x", CABundle: "Y2E="}, Node{}, nil, "--service-cidr"},
 		{"a script holding our boundary", FamilyAL2023, lab, Node{}, ptr("#!/bin/bash\necho '\n--//\n'\n"), "boundary"},
 		{"a MIME header with no boundary", FamilyAL2023, lab, Node{}, ptr("MIME-Version: 1.0\nContent-Type: text/plain\n\nhello"), "not multipart"},
 		{"a NodeConfig of another API", FamilyAL2023, lab, Node{}, ptr("apiVersion: v1\nkind: NodeConfig\n"), "node.eks.aws/v1alpha1"},

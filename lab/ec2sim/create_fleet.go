@@ -60,7 +60,11 @@ type fleetReplay struct {
 // call succeeds and lists InsufficientInstanceCapacity in errorSet. A repeated client token
 // replays its answer before the templates are looked at, so a retry still succeeds after the
 // template it launched from was deleted.
-func (s *Sim) createFleet(p params, requestID string) (any, *apiError) {
+//
+// With a policy, the request is authorised once its templates are resolved (fleetAccesses), so
+// a denial launches nothing, mints no fleet id and leaves its client token unused. A replay is
+// not authorised again: the policy is fixed at New and the parameters are the same.
+func (s *Sim) createFleet(p params, requestID string, c caller) (any, *apiError) {
 	req, err := s.parseFleetRequest(p)
 	if err != nil {
 		return nil, err
@@ -77,6 +81,9 @@ func (s *Sim) createFleet(p params, requestID string) (any, *apiError) {
 		return replay, nil
 	}
 	if err := s.resolveTemplates(&req); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, s.fleetAccesses(req)...); err != nil {
 		return nil, err
 	}
 	resp := createFleetResponse{RequestID: requestID, FleetID: s.ids.fleetID()}

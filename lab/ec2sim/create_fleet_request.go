@@ -14,7 +14,10 @@ type fleetRequest struct {
 	counts       map[string]int // instances wanted per capacity type
 	configs      []fleetConfig
 	overrides    []fleetOverride
-	instanceTags map[string]string
+	tags         map[string]map[string]string // TagSpecification: resource type → tags
+	instanceTags map[string]string            // tags["instance"], never nil
+
+	templates []*launchTemplate // one per config, set by resolveTemplates
 }
 
 // fleetConfig is one LaunchTemplateConfigs.N: the template it names, by id or by name.
@@ -40,9 +43,13 @@ type placement struct{ zone, subnetID string }
 
 func (s *Sim) parseFleetRequest(p params) (fleetRequest, *apiError) {
 	req := fleetRequest{
-		clientToken:  p.str("ClientToken"),
-		fingerprint:  p.fingerprint("ClientToken"),
-		instanceTags: instanceTags(p),
+		clientToken: p.str("ClientToken"),
+		fingerprint: p.fingerprint("ClientToken"),
+		tags:        fleetTags(p),
+	}
+	req.instanceTags = req.tags["instance"]
+	if req.instanceTags == nil {
+		req.instanceTags = map[string]string{}
 	}
 	if t := p.str("Type"); t != "instant" {
 		return req, invalidParameterValue("Type: the simulator supports only instant fleets, got %q", t)
@@ -196,14 +203,17 @@ func (s *Sim) placementsOf(m, subnetID, zone string) ([]placement, *apiError) {
 	return all, nil
 }
 
-// instanceTags collects the tags of every TagSpecification whose ResourceType is instance; tags for
-// the fleet itself are accepted and dropped, since the simulator keeps no fleets.
-func instanceTags(p params) map[string]string {
-	tags := map[string]string{}
+// fleetTags collects the tags of every TagSpecification by ResourceType. Instances keep theirs;
+// the others (fleet, volume, ...) are kept only to authorise the request, since the simulator
+// keeps no fleets, volumes or interfaces.
+func fleetTags(p params) map[string]map[string]string {
+	out := map[string]map[string]string{}
 	for _, spec := range p.members("TagSpecification") {
-		if p.str(spec+".ResourceType") == "instance" {
-			maps.Copy(tags, p.tags(spec))
+		resourceType := p.str(spec + ".ResourceType")
+		if out[resourceType] == nil {
+			out[resourceType] = map[string]string{}
 		}
+		maps.Copy(out[resourceType], p.tags(spec))
 	}
-	return tags
+	return out
 }

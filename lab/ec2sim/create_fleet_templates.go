@@ -25,6 +25,7 @@ func (s *Sim) resolveTemplates(req *fleetRequest) *apiError {
 		}
 		templates[i] = t
 	}
+	req.templates = templates
 	for i := range req.overrides {
 		o := &req.overrides[i]
 		c := req.configs[o.config]

@@ -31,10 +31,14 @@ func (t *launchTemplate) toXML() launchTemplateXML {
 }
 
 // createLaunchTemplate stores version 1 of a new template. A repeated client token returns the
-// template it made, even under a name taken since, as EC2 does.
-func (s *Sim) createLaunchTemplate(p params, requestID string) (any, *apiError) {
+// template it made, even under a name taken since, as EC2 does. With a policy, the tags it
+// asks for must be ones the caller may create a template with.
+func (s *Sim) createLaunchTemplate(p params, requestID string, c caller) (any, *apiError) {
 	req, err := s.parseLaunchTemplateRequest(p)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, s.createTemplateAccesses(req.tags)...); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

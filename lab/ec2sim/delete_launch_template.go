@@ -7,8 +7,9 @@ type deleteLaunchTemplateResponse struct {
 }
 
 // deleteLaunchTemplate removes a template named by id or by name and answers with it. Instances
-// launched from it keep what they took from it.
-func (s *Sim) deleteLaunchTemplate(p params, requestID string) (any, *apiError) {
+// launched from it keep what they took from it. With a policy, the template's tags must let
+// the caller delete it.
+func (s *Sim) deleteLaunchTemplate(p params, requestID string, c caller) (any, *apiError) {
 	id, name := p.str("LaunchTemplateId"), p.str("LaunchTemplateName")
 	switch {
 	case id == "" && name == "":
@@ -20,6 +21,9 @@ func (s *Sim) deleteLaunchTemplate(p params, requestID string) (any, *apiError) 
 	defer s.mu.Unlock()
 	t, err := s.templates.find(id, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, s.deleteTemplateAccess(t)); err != nil {
 		return nil, err
 	}
 	s.templates.remove(t)

@@ -60,8 +60,12 @@ type placementXML struct {
 	Tenancy          string `xml:"tenancy"`
 }
 
-// ownerID is the account every simulated reservation belongs to.
-const ownerID = "123456789012"
+// AccountID is the account the simulated region's instances, templates, subnets and groups
+// belong to, as ARNs and the responses' ownerId fields name it.
+const AccountID = "123456789012"
+
+// ownerID is AccountID as the responses' ownerId fields use it.
+const ownerID = AccountID
 
 // iamAccountID is the account in the ARN of a profile given by name: lab/iamsim's default
 // account, which holds the lab's instance profiles. It differs from ownerID, as it would if

@@ -35,6 +35,13 @@
 //   - DescribeInstances, TerminateInstances, DescribeInstanceTypes, DescribeSubnets and
 //     DescribeSecurityGroups, with EC2's filters, paging and not-found codes.
 //
+// With an IAM policy (Options.Policy), every request is first authorised as EC2 authorises it,
+// action by action and resource by resource with the condition keys EC2 supplies
+// (authorize_requests.go lists them); one the policy denies answers UnauthorizedOperation, HTTP
+// 403, worded as EC2 words it, and changes nothing. Calls on the Sim's Go API are not requests
+// and are never authorised.
+//
 // Glossary: a record is the simulator's view of an instance, and Instance the snapshot it hands
-// out; the registry is the list of images the region knows.
+// out; the registry is the list of images the region knows; an access is one authorisation a
+// request needs (an action on one resource, with its condition keys).
 package ec2sim

@@ -24,6 +24,7 @@ const (
 	CodeInsufficientInstanceCapacity = "InsufficientInstanceCapacity"
 	CodeUnsupported                  = "Unsupported"
 	CodeRequestLimitExceeded         = "RequestLimitExceeded"
+	CodeUnauthorizedOperation        = "UnauthorizedOperation"
 )
 
 // Launch template error codes. EC2 spells the name codes with an Exception suffix and the id
@@ -44,14 +45,17 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-// status follows EC2: throttling and outages are 503, internal faults 500, everything else the
-// caller's fault (400). The SDK retries 500s and 503s, and throttling codes whatever the status.
+// status follows EC2: throttling and outages are 503, internal faults 500, a denial by IAM 403,
+// everything else the caller's fault (400). The SDK retries 500s and 503s, and throttling codes
+// whatever the status.
 func (e *apiError) status() int {
 	switch e.Code {
 	case CodeRequestLimitExceeded, "Unavailable", "ServiceUnavailable":
 		return http.StatusServiceUnavailable
 	case "InternalError":
 		return http.StatusInternalServerError
+	case CodeUnauthorizedOperation:
+		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
 }

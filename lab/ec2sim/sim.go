@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nodewright/nodewright/lab/iampolicy"
 	"github.com/nodewright/nodewright/lab/simid"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
@@ -31,6 +32,10 @@ type Options struct {
 	// does today; with images, CreateFleet refuses an ImageId not among them and an instance
 	// type whose architecture differs from its image's. DefaultImages is a ready registry.
 	Images []Image
+	// Policy, when set, is the caller's IAM policy: every request is authorised against it as
+	// EC2 would (authorize_requests.go lists how), and one it denies fails with UnauthorizedOperation
+	// and changes nothing. nil, the default, authorises everything.
+	Policy *iampolicy.Policy
 }
 
 // Sim is a simulated EC2 region serving the Query API. It is safe for concurrent use.
@@ -38,9 +43,10 @@ type Sim struct {
 	types     map[string]catalog.Type
 	typeNames []string // sorted, the DescribeInstanceTypes order
 	zones     []string
-	subnets   []Subnet        // fixed at New: read without the lock
-	groups    []SecurityGroup // fixed at New: read without the lock
-	images    []Image         // fixed at New: read without the lock
+	subnets   []Subnet          // fixed at New: read without the lock
+	groups    []SecurityGroup   // fixed at New: read without the lock
+	images    []Image           // fixed at New: read without the lock
+	policy    *iampolicy.Policy // fixed at New; nil authorises everything
 	bootDelay time.Duration
 	shutdown  time.Duration
 	clock     func() time.Time
@@ -84,6 +90,7 @@ func New(o Options) *Sim {
 		downStops: map[string]func() bool{},
 		watchers:  map[*watcher]struct{}{},
 		images:    cloneImages(o.Images),
+		policy:    o.Policy,
 	}
 	for name := range s.types {
 		s.typeNames = append(s.typeNames, name)
@@ -173,7 +180,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalidParameterValue("malformed query: %v", err), requestID)
 		return
 	}
-	body, apiErr := s.dispatch(params(r.Form), requestID)
+	body, apiErr := s.dispatch(params(r.Form), requestID, callerOf(r, s.region()))
 	if apiErr != nil {
 		writeError(w, apiErr, requestID)
 		return
@@ -181,7 +188,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, http.StatusOK, body)
 }
 
-func (s *Sim) dispatch(p params, requestID string) (any, *apiError) {
+func (s *Sim) dispatch(p params, requestID string, c caller) (any, *apiError) {
 	action := p.str("Action")
 	if action == "" {
 		return nil, newAPIError(CodeMissingAction, "The request must contain the parameter Action")
@@ -194,12 +201,18 @@ func (s *Sim) dispatch(p params, requestID string) (any, *apiError) {
 		return nil, injected
 	}
 	switch action {
+	case "DescribeInstances", "DescribeInstanceTypes", "DescribeSubnets", "DescribeSecurityGroups", "DescribeLaunchTemplates", "DescribeImages":
+		if err := s.authorize(c, describeAccess(action)); err != nil {
+			return nil, err
+		}
+	}
+	switch action {
 	case "CreateFleet":
-		return s.createFleet(p, requestID)
+		return s.createFleet(p, requestID, c)
 	case "DescribeInstances":
 		return s.describeInstances(p, requestID)
 	case "TerminateInstances":
-		return s.terminateInstances(p, requestID)
+		return s.terminateInstances(p, requestID, c)
 	case "DescribeInstanceTypes":
 		return s.describeInstanceTypes(p, requestID)
 	case "DescribeSubnets":
@@ -207,11 +220,11 @@ func (s *Sim) dispatch(p params, requestID string) (any, *apiError) {
 	case "DescribeSecurityGroups":
 		return s.describeSecurityGroups(p, requestID)
 	case "CreateLaunchTemplate":
-		return s.createLaunchTemplate(p, requestID)
+		return s.createLaunchTemplate(p, requestID, c)
 	case "DescribeLaunchTemplates":
 		return s.describeLaunchTemplates(p, requestID)
 	case "DeleteLaunchTemplate":
-		return s.deleteLaunchTemplate(p, requestID)
+		return s.deleteLaunchTemplate(p, requestID, c)
 	case "DescribeImages":
 		return s.describeImages(p, requestID)
 	}

@@ -13,7 +13,8 @@ type stateChangeXML struct {
 }
 
 // terminateInstances is idempotent: terminating a terminated instance reports terminated twice.
-func (s *Sim) terminateInstances(p params, requestID string) (any, *apiError) {
+// With a policy, every instance must be one the caller may terminate, or none is.
+func (s *Sim) terminateInstances(p params, requestID string, c caller) (any, *apiError) {
 	ids := p.strings("InstanceId")
 	if len(ids) == 0 {
 		return nil, missingParameter("InstanceId")
@@ -21,6 +22,9 @@ func (s *Sim) terminateInstances(p params, requestID string) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkKnown(ids); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, s.terminateAccesses(ids)...); err != nil {
 		return nil, err
 	}
 	resp := terminateInstancesResponse{RequestID: requestID}

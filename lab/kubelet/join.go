@@ -20,10 +20,26 @@ type Cluster struct {
 	Name     string
 	Endpoint string // the API server URL
 	CA       []byte // the cluster CA certificate, PEM
+	// Admits says whether a node running with the instance profile may join: on EKS, its role
+	// needs an access entry. Nil admits any profile, but a machine without one never joins.
+	Admits func(instanceProfile string) error
 }
 
 // IsZero reports whether no cluster identity was given.
-func (c Cluster) IsZero() bool { return c.Name == "" && c.Endpoint == "" && len(c.CA) == 0 }
+func (c Cluster) IsZero() bool {
+	return c.Name == "" && c.Endpoint == "" && len(c.CA) == 0 && c.Admits == nil
+}
+
+// checkIdentity refuses a machine whose kubelet could not authenticate to the cluster.
+func checkIdentity(m Machine, c Cluster) error {
+	if m.InstanceProfile == "" {
+		return fmt.Errorf("instance has no instance profile: its kubelet has no IAM identity to authenticate to the cluster with")
+	}
+	if c.Admits == nil {
+		return nil
+	}
+	return c.Admits(m.InstanceProfile)
+}
 
 // RefusedError is Boot's answer for a machine that would not become a node on EKS: its user
 // data does not bootstrap, or bootstraps a kubelet that exits or cannot reach the cluster. No
@@ -70,6 +86,8 @@ func checkBootstrap(cfg bootConfig) error {
 		return fmt.Errorf("%s user data has no API server endpoint", cfg.Format)
 	case len(cfg.CA) == 0:
 		return fmt.Errorf("%s user data has no cluster certificate authority", cfg.Format)
+	case cfg.Format == formatNodeadm && cfg.ServiceCIDR == "":
+		return fmt.Errorf("%s user data has no cluster cidr: nodeadm stops with \"CIDR is missing in cluster configuration\"", cfg.Format)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ func TestCheckJoin(t *testing.T) {
 		{name: "no cluster name", cfg: boot(withCluster(lab), withName("")), cluster: lab, wantErr: "AL2023 nodeadm user data has no cluster name"},
 		{name: "no API server endpoint", cfg: boot(withCluster(lab), withEndpoint("")), cluster: lab, wantErr: "has no API server endpoint"},
 		{name: "no certificate authority", cfg: boot(withCluster(lab), withCA(nil)), cluster: lab, wantErr: "has no cluster certificate authority"},
+		{name: "no service cidr", cfg: boot(withCluster(lab), func(c *bootConfig) { c.ServiceCIDR = "" }), cluster: lab, wantErr: "CIDR is missing"},
 		{name: "no cluster name is refused even with no cluster given", cfg: boot(withName("")), cluster: Cluster{}, wantErr: "has no cluster name"},
 		{name: "another cluster's name", cfg: boot(withCluster(lab), withName("prod")), cluster: lab, wantErr: `names cluster "prod", not the lab cluster "lab"`},
 		{name: "another API server", cfg: boot(withCluster(lab), withEndpoint("https://prod.eks.amazonaws.com")), cluster: lab, wantErr: `points at API server "https://prod.eks.amazonaws.com", not the lab API server`},

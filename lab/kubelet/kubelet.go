@@ -130,6 +130,9 @@ func (k *Kubelet) bootstrap(m Machine) (bootConfig, error) {
 	if err == nil {
 		err = checkJoin(cfg, k.opts.Cluster)
 	}
+	if err == nil {
+		err = checkIdentity(m, k.opts.Cluster)
+	}
 	if err != nil {
 		return bootConfig{}, &RefusedError{InstanceID: m.InstanceID, Err: err}
 	}

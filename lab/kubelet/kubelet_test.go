@@ -43,7 +43,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testClient = cluster.Client
-	testCluster = Cluster{Name: "kubelet-test", Endpoint: cluster.URL, CA: cluster.Admin.CAData}
+	testCluster = Cluster{Name: "kubelet-test", Endpoint: cluster.URL, CA: cluster.Admin.CAData, Admits: func(profile string) error {
+		if profile != nodeProfile {
+			return fmt.Errorf("instance profile %s's role has no access entry", profile)
+		}
+		return nil
+	}}
 	testKubelet = New(cluster.Client, types, Options{Cluster: testCluster})
 	go testKubelet.Run(ctx)
 	code := m.Run()
@@ -53,11 +58,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// nodeProfile is the instance profile whose role the test cluster admits.
+const nodeProfile = "lab_0123456789abcdef"
+
 func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	ctx := context.Background()
 	m := Machine{
 		InstanceID: "i-0000000000000boot", Type: "m5.large", Zone: "us-east-1b", CapacityType: "spot",
-		Hostname: "ip-10-0-0-1.ec2.internal", PrivateIP: "10.0.0.1",
+		Hostname: "ip-10-0-0-1.ec2.internal", PrivateIP: "10.0.0.1", InstanceProfile: nodeProfile,
 		UserData: al2023UserData(testCluster, `
     flags:
     - --node-labels="team=web,karpenter.sh/nodepool=default"
@@ -144,7 +152,7 @@ dedicated = ["gpu:NoSchedule"]
 			ctx := context.Background()
 			m := Machine{
 				InstanceID: fmt.Sprintf("i-00000000000user%d", i), Type: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand",
-				Hostname: fmt.Sprintf("ip-10-0-1-%d.ec2.internal", i), UserData: tt.userData,
+				Hostname: fmt.Sprintf("ip-10-0-1-%d.ec2.internal", i), UserData: tt.userData, InstanceProfile: nodeProfile,
 			}
 			if err := testKubelet.Boot(ctx, m); err != nil {
 				t.Fatalf("boot: %v", err)
@@ -179,6 +187,7 @@ func TestBootRefusesMachinesThatWouldNotJoin(t *testing.T) {
 	elsewhere.CA = otherCA
 	tests := []struct {
 		name, userData, wantErr string
+		profile                 string // "" is the admitted node profile, "-" none
 	}{
 		{name: "no user data", userData: "", wantErr: "instance has no user data: a node without bootstrap never joins"},
 		{name: "user data for another cluster", userData: al2023UserData(Cluster{Name: "prod", Endpoint: testCluster.Endpoint, CA: testCluster.CA}, ""),
@@ -186,13 +195,21 @@ func TestBootRefusesMachinesThatWouldNotJoin(t *testing.T) {
 		{name: "user data trusting another CA", userData: al2023UserData(elsewhere, ""), wantErr: "not the lab cluster's CA"},
 		{name: "a label the kubelet refuses", userData: al2023UserData(testCluster, "\n    flags:\n    - --node-labels=kubernetes.io/role=web"),
 			wantErr: "unknown 'kubernetes.io' or 'k8s.io' labels"},
+		{name: "no instance profile", userData: al2023UserData(testCluster, ""), profile: "-", wantErr: "no instance profile"},
+		{name: "a profile whose role the cluster does not admit", userData: al2023UserData(testCluster, ""), profile: "strangers", wantErr: "no access entry"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			m := Machine{
 				InstanceID: fmt.Sprintf("i-000000000refused%d", i), Type: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand",
-				Hostname: fmt.Sprintf("ip-10-0-2-%d.ec2.internal", i), UserData: tt.userData,
+				Hostname: fmt.Sprintf("ip-10-0-2-%d.ec2.internal", i), UserData: tt.userData, InstanceProfile: tt.profile,
+			}
+			if tt.profile == "" {
+				m.InstanceProfile = nodeProfile
+			}
+			if tt.profile == "-" {
+				m.InstanceProfile = ""
 			}
 			err := testKubelet.Boot(ctx, m)
 			if !IsRefused(err) || !strings.Contains(err.Error(), tt.wantErr) {
@@ -208,7 +225,7 @@ func TestBootRefusesMachinesThatWouldNotJoin(t *testing.T) {
 func TestPodsOnAManagedNodeRunAndTheirDeletionCompletes(t *testing.T) {
 	ctx := context.Background()
 	m := Machine{InstanceID: "i-00000000000000pod", Type: "c5.xlarge", Zone: "us-east-1a", CapacityType: "on-demand", Hostname: "ip-10-0-0-2.ec2.internal",
-		UserData: al2023UserData(testCluster, "")}
+		UserData: al2023UserData(testCluster, ""), InstanceProfile: nodeProfile}
 	if err := testKubelet.Boot(ctx, m); err != nil {
 		t.Fatalf("boot: %v", err)
 	}
@@ -239,7 +256,7 @@ func TestPodsOnAManagedNodeRunAndTheirDeletionCompletes(t *testing.T) {
 func TestShutdownMakesTheNodeNotReadyAndRemovesItsPods(t *testing.T) {
 	ctx := context.Background()
 	m := Machine{InstanceID: "i-0000000000000down", Type: "c5.xlarge", Zone: "us-east-1c", CapacityType: "on-demand", Hostname: "ip-10-0-0-3.ec2.internal",
-		UserData: al2023UserData(testCluster, "")}
+		UserData: al2023UserData(testCluster, ""), InstanceProfile: nodeProfile}
 	if err := testKubelet.Boot(ctx, m); err != nil {
 		t.Fatalf("boot: %v", err)
 	}

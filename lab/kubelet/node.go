@@ -23,6 +23,9 @@ type Machine struct {
 	// UserData is the instance's user data, decoded from the base64 EC2 carries it in. It is
 	// all the node knows of its cluster, labels and taints, as on EKS.
 	UserData string
+	// InstanceProfile is the instance profile (name or ARN) the instance runs with: the IAM
+	// identity its kubelet authenticates to the cluster as.
+	InstanceProfile string
 }
 
 // ProviderID is the AWS cloud provider's node identity for an instance.

@@ -15,6 +15,7 @@ type bootConfig struct {
 	ClusterName string
 	Endpoint    string // the API server URL
 	CA          []byte // the certificate bundle, decoded from base64: PEM if well formed
+	ServiceCIDR string // nodeadm's cluster cidr; Bottlerocket has none
 	Labels      map[string]string
 	Taints      []corev1.Taint
 	MaxPods     int32 // 0: not set

@@ -204,6 +204,7 @@ func (nc nodeConfig) bootConfig() (bootConfig, error) {
 		Format:       formatNodeadm,
 		ClusterName:  nc.Spec.Cluster.Name,
 		Endpoint:     nc.Spec.Cluster.APIServerEndpoint,
+		ServiceCIDR:  nc.Spec.Cluster.CIDR,
 		Labels:       flags.Labels,
 		Taints:       kc.RegisterWithTaints,
 		MaxPods:      kc.MaxPods,

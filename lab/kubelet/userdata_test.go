@@ -244,7 +244,7 @@ func TestLooksLikeTOML(t *testing.T) {
 // boot builds the bootConfig of the test-cluster documents above.
 func boot(opts ...func(*bootConfig)) bootConfig {
 	cfg := bootConfig{
-		Format: formatNodeadm, ClusterName: "test-cluster", Endpoint: "https://test-cluster",
+		Format: formatNodeadm, ClusterName: "test-cluster", Endpoint: "https://test-cluster", ServiceCIDR: "10.100.0.0/16",
 		CA: []byte("ca-bundle\n"), Labels: map[string]string{},
 	}
 	for _, o := range opts {

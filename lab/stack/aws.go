@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nodewright/nodewright/lab/ec2sim"
@@ -73,4 +74,20 @@ func (s *Stack) startAWSControlPlane(ctx context.Context, o Options, k8s string,
 		return fmt.Errorf("start EKS simulator: %w", err)
 	}
 	return nil
+}
+
+// admits is the lab cluster's access entries: a node joins only as an instance profile IAM
+// has, holding one of NodeRoles, as EKS admits a node only through its role's access entry.
+func (s *Stack) admits(instanceProfile string) error {
+	name := instanceProfile[strings.LastIndex(instanceProfile, "/")+1:] // a name or an ARN
+	profile, ok := s.IAM.InstanceProfile(name)
+	if !ok {
+		return fmt.Errorf("instance profile %s does not exist in IAM", instanceProfile)
+	}
+	for _, role := range profile.Roles {
+		if slices.Contains(NodeRoles(), role) {
+			return nil
+		}
+	}
+	return fmt.Errorf("instance profile %s holds roles %v, none with an access entry in the cluster (%v)", name, profile.Roles, NodeRoles())
 }

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	"github.com/nodewright/nodewright/iam"
 	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/ekssim"
+	"github.com/nodewright/nodewright/lab/iampolicy"
 	"github.com/nodewright/nodewright/lab/iamsim"
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/kubelet"
@@ -58,6 +60,11 @@ type Options struct {
 	// TemporalDynamicConfig overrides Temporal server dynamic config (tests use it to force
 	// continue-as-new early).
 	TemporalDynamicConfig map[string]any
+	// NoIAMPolicy turns off what the lab does by default: the EC2 simulator authorises every
+	// request against iam/controller-policy.json, as installed for this cluster, and refuses
+	// what it denies with UnauthorizedOperation. Set it only to tell a policy problem from
+	// another while debugging.
+	NoIAMPolicy bool
 }
 
 // Stack is a running lab.
@@ -130,7 +137,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	images := ec2sim.DefaultImages(k8s)
-	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), Images: images, BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay})
+	var policy *iampolicy.Policy
+	if !o.NoIAMPolicy {
+		if policy, err = controllerPolicy(); err != nil {
+			return nil, err
+		}
+	}
+	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), Images: images, BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay, Policy: policy})
 	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
 	if err != nil {
 		return nil, fmt.Errorf("start EC2 simulator: %w", err)
@@ -150,7 +163,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	// join, as on EKS.
 	s.Kubelet = kubelet.New(s.Kube.Client, types, kubelet.Options{
 		Log:     o.Log.With("component", "kubelet"),
-		Cluster: kubelet.Cluster{Name: ClusterName, Endpoint: s.Kube.URL, CA: s.Kube.Admin.CAData},
+		Cluster: kubelet.Cluster{Name: ClusterName, Endpoint: s.Kube.URL, CA: s.Kube.Admin.CAData, Admits: s.admits},
 	})
 	go func() { _ = s.Kubelet.Run(ctx) }()
 	events, stopWatch := s.EC2.Watch()
@@ -160,6 +173,23 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.bridge(ctx, events, o.Log)
 	}()
 	return s, nil
+}
+
+// controllerPolicy is the worker's IAM policy as the stack in iam/cloudformation.yaml would
+// install it for the lab's cluster, in the EC2 simulator's account and region.
+func controllerPolicy() (*iampolicy.Policy, error) {
+	doc, err := iampolicy.Substitute(iam.ControllerPolicy(), map[string]string{
+		"ClusterName": ClusterName, "AWS::Region": Region, "AWS::AccountId": ec2sim.AccountID, "AWS::Partition": "aws",
+		"InterruptionQueueName": InterruptionQueue, "NodeRoleName": "NodewrightNodeRole-" + ClusterName,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("controller IAM policy: %w", err)
+	}
+	policy, err := iampolicy.Parse([]byte(doc))
+	if err != nil {
+		return nil, fmt.Errorf("controller IAM policy: %w", err)
+	}
+	return policy, nil
 }
 
 // bridge boots a Node for every instance that starts running and shuts it down when the
@@ -179,6 +209,7 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 				m := kubelet.Machine{
 					InstanceID: inst.ID, Type: inst.Type, Zone: inst.Zone, CapacityType: inst.CapacityType,
 					Hostname: inst.PrivateDNSName, PrivateIP: inst.PrivateIP, UserData: inst.UserData,
+					InstanceProfile: inst.InstanceProfile,
 				}
 				go func() {
 					if err := s.Kubelet.Boot(ctx, m); err != nil && ctx.Err() == nil {
@@ -210,7 +241,6 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		EC2Endpoint:       s.EC2URL,
 		ClusterName:       ClusterName,
 		NodePoolsFile:     nodePoolsFile,
-		Zones:             Zones(),
 		Credentials:       LabCredentials(),
 		HTTPClient:        ec2sim.HTTPClient(),
 		InterruptionQueue: InterruptionQueue,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/activities/bootstrap"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -397,6 +399,11 @@ func (c *Controller) syncClass(ctx context.Context, name string) error {
 	}
 	generation := u.GetGeneration()
 	class, warnings, loadErr := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
+	if loadErr == nil {
+		if err := bootstrap.Check(class.Family(), class.Spec.Kubelet, class.Spec.UserData); err != nil {
+			loadErr = fmt.Errorf("nodes could not boot from it: %w", err)
+		}
+	}
 	next := status.DeepCopy()
 	validation := metav1.Condition{Type: awsv1.ConditionValidationSucceeded, Status: metav1.ConditionTrue, Reason: "Valid", ObservedGeneration: generation}
 	ready := metav1.Condition{Type: awsv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready", Message: strings.Join(warnings, "; "), ObservedGeneration: generation}
@@ -511,6 +518,10 @@ func (c *Controller) releaseGone(ctx context.Context, name string) error {
 	if !ok || c.release == nil {
 		return nil
 	}
+	// The Karpenter whose finalizer let the class go waited for its own NodeClaims only.
+	if claims := c.claimsOf(name); len(claims) > 0 {
+		return fmt.Errorf("EC2NodeClass %s is gone but %d NodeClaims launched from it still run; its instance profile stays until they go", name, len(claims))
+	}
 	class, _, err := c.loader.StoredEC2NodeClass(ctx, u.DeepCopy().Object)
 	if err != nil {
 		class = &awsv1.EC2NodeClass{}
@@ -611,7 +622,7 @@ func resolvedCondition(was *awsv1.EC2NodeClassStatus, typ, what string, found in
 // lasting tells a lookup failure that needs someone to act (a term that selects everything,
 // a permission the worker lacks) from one that clears by itself.
 func lasting(err error) bool {
-	if errors.Is(err, activities.ErrEmptyTerm) || errors.Is(err, activities.ErrNoAMI) {
+	if errors.Is(err, activities.ErrEmptyTerm) || errors.Is(err, activities.ErrNoAMI) || errors.Is(err, activities.ErrInvalidClass) {
 		return true
 	}
 	var apiErr smithy.APIError
@@ -629,14 +640,18 @@ func lasting(err error) bool {
 
 // stableMessage says what failed without the parts that change from call to call.
 func stableMessage(err error) string {
-	if errors.Is(err, activities.ErrEmptyTerm) || errors.Is(err, activities.ErrNoAMI) {
+	if errors.Is(err, activities.ErrEmptyTerm) || errors.Is(err, activities.ErrNoAMI) || errors.Is(err, activities.ErrInvalidClass) {
 		return err.Error()
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		return fmt.Sprintf("AWS refused the lookup: %s: %s", apiErr.ErrorCode(), apiErr.ErrorMessage())
 	}
-	return "AWS could not be reached for the lookup"
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return "AWS could not be reached for the lookup"
+	}
+	return err.Error()
 }
 
 // NotReadyPools says why each of this worker's pools that is not ready is not: pods that no
