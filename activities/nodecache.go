@@ -35,7 +35,7 @@ func NewNodeCache(client kubernetes.Interface) *NodeCache {
 func (c *NodeCache) Run(ctx context.Context) error {
 	go c.informer.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) && ctx.Err() == nil {
-		return fmt.Errorf("Node cache did not sync")
+		return fmt.Errorf("the cache of Nodes did not sync")
 	}
 	<-ctx.Done()
 	return nil

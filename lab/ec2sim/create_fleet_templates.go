@@ -56,9 +56,11 @@ func (s *Sim) settle(o *fleetOverride, t *launchTemplate, version string, fleetT
 		return err
 	}
 	o.refusal = refusal
-	// EKS nodes need an instance profile to join the cluster, but a launch without one is
-	// allowed until the IAM simulator can check profiles; the instance records an empty
-	// InstanceProfile, so tests can tell.
+	// A launch without an instance profile is EC2's to allow (its node will not join the
+	// cluster, which the lab's kubelet checks); one naming a profile IAM does not have is not.
+	if profile := t.data.profile.given(); profile != "" && s.profileExists != nil && !s.profileExists(profile) {
+		return invalidParameterValue("Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", profile)
+	}
 	tags := maps.Clone(t.data.tagsByResource["instance"])
 	if tags == nil {
 		tags = map[string]string{}

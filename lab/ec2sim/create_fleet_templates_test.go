@@ -243,3 +243,21 @@ func TestCreateFleetChecksImagesAgainstTheRegistry(t *testing.T) {
 		launchOne(t, launchClient(t, sim), fleet(onDemand, []types.FleetLaunchTemplateOverridesRequest{override("m7g.large", withOverrideImage("ami-0123456789abcdef0"))}))
 	})
 }
+
+// With IAM at hand, a template naming an instance profile IAM does not have is refused at
+// launch, as EC2 refuses it; one IAM has launches.
+func TestCreateFleetRefusesAnInstanceProfileIAMDoesNotHave(t *testing.T) {
+	sim := newSim(t, func(o *ec2sim.Options) {
+		o.InstanceProfileExists = func(p string) bool { return p == labProfile }
+	})
+	client := newClient(t, sim, 1)
+	createTemplate(t, client, template("nodewright/known", withGroups(labGroup), withProfile(labProfile)))
+	createTemplate(t, client, template("nodewright/unknown", withGroups(labGroup), withProfile("typo-profile")))
+	onDemand := types.DefaultTargetCapacityTypeOnDemand
+	launchOne(t, client, fleet(onDemand, []types.FleetLaunchTemplateOverridesRequest{override("c5.large")}, fromTemplate("nodewright/known", "$Latest")))
+	_, err := client.CreateFleet(context.Background(), fleet(onDemand,
+		[]types.FleetLaunchTemplateOverridesRequest{override("c5.large")}, fromTemplate("nodewright/unknown", "$Latest")))
+	if code := errorCode(t, err); code != ec2sim.CodeInvalidParameterValue || !strings.Contains(err.Error(), "Invalid IAM Instance Profile name") {
+		t.Errorf("got %v, want %s naming the profile", err, ec2sim.CodeInvalidParameterValue)
+	}
+}

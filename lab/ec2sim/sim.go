@@ -36,6 +36,9 @@ type Options struct {
 	// EC2 would (authorize_requests.go lists how), and one it denies fails with UnauthorizedOperation
 	// and changes nothing. nil, the default, authorises everything.
 	Policy *iampolicy.Policy
+	// InstanceProfileExists, when set, is IAM: a launch naming an instance profile it does not
+	// know (by name or ARN) is refused, as EC2 refuses it. nil accepts any profile.
+	InstanceProfileExists func(nameOrARN string) bool
 }
 
 // Sim is a simulated EC2 region serving the Query API. It is safe for concurrent use.
@@ -47,10 +50,12 @@ type Sim struct {
 	groups    []SecurityGroup   // fixed at New: read without the lock
 	images    []Image           // fixed at New: read without the lock
 	policy    *iampolicy.Policy // fixed at New; nil authorises everything
-	bootDelay time.Duration
-	shutdown  time.Duration
-	clock     func() time.Time
-	afterFunc func(time.Duration, func()) func() bool
+	// profileExists is IAM's answer on instance profiles; nil accepts any. Fixed at New.
+	profileExists func(string) bool
+	bootDelay     time.Duration
+	shutdown      time.Duration
+	clock         func() time.Time
+	afterFunc     func(time.Duration, func()) func() bool
 
 	mu        sync.Mutex
 	closed    bool
@@ -74,23 +79,24 @@ var _ http.Handler = (*Sim)(nil)
 // New builds a Sim with no instances and unlimited capacity.
 func New(o Options) *Sim {
 	s := &Sim{
-		types:     catalog.Index(o.Types),
-		zones:     o.Zones,
-		bootDelay: o.BootDelay,
-		shutdown:  o.ShutdownDelay,
-		clock:     o.Clock,
-		afterFunc: o.AfterFunc,
-		requests:  idSource{simid.From(1 << 40)},
-		records:   map[string]*record{},
-		capacity:  map[capacityKey]int{},
-		faults:    map[string][]*fault{},
-		calls:     map[string]int{},
-		byToken:   map[string]fleetReplay{},
-		bootStops: map[string]func() bool{},
-		downStops: map[string]func() bool{},
-		watchers:  map[*watcher]struct{}{},
-		images:    cloneImages(o.Images),
-		policy:    o.Policy,
+		types:         catalog.Index(o.Types),
+		zones:         o.Zones,
+		bootDelay:     o.BootDelay,
+		shutdown:      o.ShutdownDelay,
+		clock:         o.Clock,
+		afterFunc:     o.AfterFunc,
+		requests:      idSource{simid.From(1 << 40)},
+		records:       map[string]*record{},
+		capacity:      map[capacityKey]int{},
+		faults:        map[string][]*fault{},
+		calls:         map[string]int{},
+		byToken:       map[string]fleetReplay{},
+		bootStops:     map[string]func() bool{},
+		downStops:     map[string]func() bool{},
+		watchers:      map[*watcher]struct{}{},
+		images:        cloneImages(o.Images),
+		policy:        o.Policy,
+		profileExists: o.InstanceProfileExists,
 	}
 	for name := range s.types {
 		s.typeNames = append(s.typeNames, name)

@@ -131,7 +131,7 @@ func rawStatements(msg json.RawMessage) ([]rawStatement, error) {
 func parseStatement(rs rawStatement) (Statement, error) {
 	s := Statement{Sid: rs.Sid, Effect: rs.Effect, Action: rs.Action, NotAction: rs.NotAction, Resource: rs.Resource, NotResource: rs.NotResource}
 	if s.Effect != Allow && s.Effect != Deny {
-		return s, fmt.Errorf("Effect %q is neither Allow nor Deny", s.Effect)
+		return s, fmt.Errorf("statement Effect %q is neither Allow nor Deny", s.Effect)
 	}
 	if rs.Principal != nil || rs.NotPrincipal != nil {
 		return s, &UnsupportedError{"a Principal (it belongs in resource-based policies, not identity-based ones)"}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -143,7 +144,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), Images: images, BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay, Policy: policy})
+	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), Images: images, BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay, Policy: policy,
+		InstanceProfileExists: func(profile string) bool {
+			_, ok := s.IAM.InstanceProfile(profile[strings.LastIndex(profile, "/")+1:]) // a name or an ARN
+			return ok
+		}})
 	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
 	if err != nil {
 		return nil, fmt.Errorf("start EC2 simulator: %w", err)
