@@ -131,21 +131,10 @@ func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err er
 		return Instance{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInvalidLaunch, err)
 	}
-	// One token per attempt: the SDK's own retries of this call are idempotent, while a later
-	// attempt, which adopted nothing above, asks afresh (EC2 would replay an answer of errors
-	// alone, or refuse a request that changed since, to the same token).
-	in.ClientToken = aws.String(fmt.Sprintf("%s-%d", req.ClientToken, attempt))
-	var out *ec2.CreateFleetOutput
-	for attempt := 0; ; attempt++ {
-		if err := e.ensureTemplates(ctx, templates); err != nil {
-			return Instance{}, fmt.Errorf("launch claim %s: %w", req.Claim.Name, err)
-		}
-		out, err = e.API.CreateFleet(ctx, in)
-		if attempt == 0 && (isLaunchTemplateNotFound(err) || (err == nil && fleetMissedTemplate(out))) {
-			e.forgetTemplates(templateNames(templates))
-			continue
-		}
-		break
+	out, err := e.createFleet(ctx, in, templates, launchTokens(req.ClientToken, attempt))
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return Instance{}, appErr // its type and retryability as they are: the SDK reads only the outer error
 	}
 	if err != nil {
 		return Instance{}, classifyAPIError(fmt.Sprintf("launch claim %s: create fleet", req.Claim.Name), err)
@@ -173,6 +162,66 @@ func (e *EC2) cluster(ctx context.Context) (bootstrap.Cluster, error) {
 		return bootstrap.Cluster{}, fmt.Errorf("nodes cannot be told how to join the cluster yet: %w", err)
 	}
 	return c, nil
+}
+
+// launchTokens are the client tokens an attempt tries in turn. The first is the claim's own:
+// should an earlier attempt have launched with it and lost the answer (its worker died), EC2
+// answers with that instance again. A later attempt falls back on one of its own when EC2
+// says the request changed since (IdempotentParameterMismatch) or replays an answer that
+// launched nothing: no instance came of the claim's token, so a fresh one launches none twice.
+func launchTokens(base string, attempt int32) []string {
+	if attempt <= 1 {
+		return []string{base}
+	}
+	return []string{base, fmt.Sprintf("%s-%d", base, attempt)}
+}
+
+// createFleet sends the fleet request with each token in turn until one launches or the last
+// is used, making the launch templates first and again once if EC2 says one is missing.
+func (e *EC2) createFleet(ctx context.Context, in *ec2.CreateFleetInput, templates []launchTemplate, tokens []string) (*ec2.CreateFleetOutput, error) {
+	var out *ec2.CreateFleetOutput
+	var err error
+	for i, token := range tokens {
+		in.ClientToken = aws.String(token)
+		out, err = e.createFleetWithTemplates(ctx, in, templates)
+		if i == len(tokens)-1 {
+			break
+		}
+		var apiErr smithy.APIError
+		mismatch := errors.As(err, &apiErr) && apiErr.ErrorCode() == "IdempotentParameterMismatch"
+		if !mismatch && (err != nil || !launchedNothing(out)) {
+			break
+		}
+	}
+	return out, err
+}
+
+// createFleetWithTemplates makes sure the templates exist and sends the request; a template
+// EC2 says is missing is made again and the request sent once more, under its own token,
+// since an answer naming the missing template may be kept for the first.
+func (e *EC2) createFleetWithTemplates(ctx context.Context, in *ec2.CreateFleetInput, templates []launchTemplate) (*ec2.CreateFleetOutput, error) {
+	for retry := 0; ; retry++ {
+		if err := e.ensureTemplates(ctx, templates); err != nil {
+			return nil, err
+		}
+		out, err := e.API.CreateFleet(ctx, in)
+		if retry == 0 && (isLaunchTemplateNotFound(err) || (err == nil && fleetMissedTemplate(out))) {
+			e.forgetTemplates(templateNames(templates))
+			in.ClientToken = aws.String(aws.ToString(in.ClientToken) + "-t")
+			continue
+		}
+		return out, err
+	}
+}
+
+// launchedNothing is a fleet answer without an instance.
+func launchedNothing(out *ec2.CreateFleetOutput) bool {
+	for _, inst := range out.Instances {
+		if len(inst.InstanceIds) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // activityAttempt is the attempt number of the running activity; 1 outside one (tests).

@@ -28,7 +28,8 @@ import (
 type fakeEC2 struct {
 	fleetOut *ec2.CreateFleetOutput
 	fleetErr error
-	// fleetSeq answers CreateFleet in turn before fleetOut takes over.
+	// fleetErrSeq, then fleetSeq, answer CreateFleet in turn before fleetOut takes over.
+	fleetErrSeq  []error
 	fleetSeq     []*ec2.CreateFleetOutput
 	terminateErr error
 	describeOut  *ec2.DescribeInstancesOutput
@@ -105,7 +106,13 @@ func (f *fakeEC2) DeleteLaunchTemplate(_ context.Context, in *ec2.DeleteLaunchTe
 var _ EC2API = (*fakeEC2)(nil)
 
 func (f *fakeEC2) CreateFleet(_ context.Context, in *ec2.CreateFleetInput, _ ...func(*ec2.Options)) (*ec2.CreateFleetOutput, error) {
-	f.fleetCalls = append(f.fleetCalls, in)
+	sent := *in // Launch reuses its request with another token
+	f.fleetCalls = append(f.fleetCalls, &sent)
+	if len(f.fleetErrSeq) > 0 {
+		err := f.fleetErrSeq[0]
+		f.fleetErrSeq = f.fleetErrSeq[1:]
+		return nil, err
+	}
 	if len(f.fleetSeq) > 0 {
 		out := f.fleetSeq[0]
 		f.fleetSeq = f.fleetSeq[1:]
@@ -310,8 +317,8 @@ func TestLaunchBuildsTheFleetRequest(t *testing.T) {
 				if in.Type != ec2types.FleetTypeInstant || aws.ToInt32(in.TargetCapacitySpecification.TotalTargetCapacity) != 1 {
 					t.Errorf("fleet type %s capacity %d, want instant 1", in.Type, aws.ToInt32(in.TargetCapacitySpecification.TotalTargetCapacity))
 				}
-				if aws.ToString(in.ClientToken) != "token-1-1" {
-					t.Errorf("client token = %q, want the request's token-1 for attempt 1", aws.ToString(in.ClientToken))
+				if aws.ToString(in.ClientToken) != "token-1" {
+					t.Errorf("client token = %q, want the request's token-1", aws.ToString(in.ClientToken))
 				}
 				if got := aws.ToString(in.LaunchTemplateConfigs[0].LaunchTemplateSpecification.LaunchTemplateName); !strings.HasPrefix(got, LaunchTemplatePrefix) {
 					t.Errorf("launch template = %q, want one named %s<hash>", got, LaunchTemplatePrefix)
@@ -902,5 +909,52 @@ func TestALaterAttemptAdoptsTheInstanceAnEarlierOneLaunched(t *testing.T) {
 	}
 	if len(api.fleetCalls) != 0 {
 		t.Error("adopting launched again")
+	}
+}
+
+func TestLaunchTokens(t *testing.T) {
+	if got := launchTokens("t", 1); !slices.Equal(got, []string{"t"}) {
+		t.Errorf("attempt 1 tries %v, want the claim's token alone", got)
+	}
+	if got := launchTokens("t", 3); !slices.Equal(got, []string{"t", "t-3"}) {
+		t.Errorf("attempt 3 tries %v, want the claim's token, then its own", got)
+	}
+}
+
+// A later attempt asks with the claim's token first; when EC2 says the request changed since,
+// or replays an answer that launched nothing, it asks again with its own.
+func TestALaterAttemptFallsBackOnItsOwnToken(t *testing.T) {
+	tests := []struct {
+		name  string
+		first func(*fakeEC2)
+	}{
+		{"the request changed since", func(f *fakeEC2) {
+			f.fleetErrSeq = []error{&smithy.GenericAPIError{Code: "IdempotentParameterMismatch"}}
+		}},
+		{"the first answer launched nothing", func(f *fakeEC2) {
+			f.fleetSeq = []*ec2.CreateFleetOutput{fleetErrors("InsufficientInstanceCapacity", "m5.large@us-east-1a")}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1a", "")}
+			tt.first(api)
+			e := testEC2(api)
+			in, templates, _, err := e.fleetInput(launchRequest(claim()), e.Cluster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := e.createFleet(context.Background(), in, templates, launchTokens("t", 2))
+			if err != nil || launchedNothing(out) {
+				t.Fatalf("launched nothing (%v)", err)
+			}
+			var tokens []string
+			for _, c := range api.fleetCalls {
+				tokens = append(tokens, aws.ToString(c.ClientToken))
+			}
+			if !slices.Equal(tokens, []string{"t", "t-2"}) {
+				t.Errorf("tokens sent %v, want the claim's, then the attempt's", tokens)
+			}
+		})
 	}
 }

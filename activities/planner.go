@@ -145,27 +145,31 @@ func (p *Planner) withinClasses(pools []apisv1.NodePool, types []schedulerengine
 		if archs := amiArchitectures(class.Status.AMIs); len(archs) > 0 {
 			*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: archs})
 		}
-		if suited, all := typesSuited(class.Status.AMIs, types); !all {
-			// Launch would find no AMI for the others (a GPU type with no NVIDIA image of its
-			// architecture): the plan must not choose them.
-			*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelInstanceType, Operator: corev1.NodeSelectorOpIn, Values: suited})
+		suited, unsuited := typesSuited(class.Status.AMIs, types)
+		if len(suited) == 0 {
+			continue // no AMI of the class suits any type: it launches nothing
+		}
+		if len(unsuited) > 0 {
+			// Launch would find no AMI for these (a GPU type with no NVIDIA image of its
+			// architecture): the plan must not choose them. Named as the few left out, so
+			// that a pod's reason stays short.
+			*reqs = append(*reqs, apisv1.NodeSelectorRequirementWithMinValues{Key: apisv1.LabelInstanceType, Operator: corev1.NodeSelectorOpNotIn, Values: unsuited})
 		}
 		out = append(out, narrowed)
 	}
 	return out
 }
 
-// typesSuited names the instance types some AMI suits; all is true when that is every type.
-func typesSuited(amis []awsv1.AMI, types []schedulerengine.InstanceType) (suited []string, all bool) {
-	all = true
+// typesSuited splits the instance types into those some AMI suits and those none does.
+func typesSuited(amis []awsv1.AMI, types []schedulerengine.InstanceType) (suited, unsuited []string) {
 	for _, t := range types {
 		if slices.ContainsFunc(amis, func(a awsv1.AMI) bool { return amiSuits(a, t.Labels) }) {
 			suited = append(suited, t.Name)
 		} else {
-			all = false
+			unsuited = append(unsuited, t.Name)
 		}
 	}
-	return suited, all
+	return suited, unsuited
 }
 
 // amiArchitectures are the architectures the AMIs' requirements allow; none when some AMI

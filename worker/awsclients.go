@@ -120,6 +120,9 @@ func clusterForNodes(ctx context.Context, cfg Config) (bootstrap.Cluster, error)
 			c.ServiceCIDR = aws.ToString(net.ServiceIpv6Cidr)
 		}
 	}
+	if c.ServiceCIDR == "" {
+		return c, fmt.Errorf("EKS describes cluster %s without a service CIDR; give --service-cidr", cfg.ClusterName)
+	}
 	if _, err := base64.StdEncoding.DecodeString(c.CABundle); err != nil || c.Endpoint == "" {
 		return c, fmt.Errorf("EKS describes cluster %s without an endpoint or a readable CA; give --cluster-endpoint and --cluster-ca-bundle", cfg.ClusterName)
 	}

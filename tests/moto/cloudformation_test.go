@@ -723,6 +723,7 @@ func nodewrightCalls() []namedCall {
 	}
 	add("iam:GetInstanceProfile", "reads the profile a class names in spec.instanceProfile", profileARN("my-nodes"))
 	add("iam:ListInstanceProfiles", "lists profiles", "*")
+	add("iam:GetRole", "checks that a class's new spec.role exists before swapping it in", "arn:aws:iam::"+stackAccount+":role/NodewrightNodeRole-lab")
 	add("eks:DescribeCluster", "reads the cluster's endpoint", "arn:aws:eks:"+stackRegion+":"+stackAccount+":cluster/"+stackCluster)
 	return out
 }

@@ -194,10 +194,13 @@ status:
 
 	edited := object(t, pool("ok", "  weight: 42\n"))
 	edited.SetResourceVersion("")
-	if _, err := dyn.Resource(v1.NodePoolResource).Update(context.Background(), edited, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, "the edit offered to the planner", func() bool {
+		// The fake client's UpdateStatus writes the whole object, so a status write from
+		// before the edit can undo it, which a real API server would not: edit again until seen.
+		if _, err := dyn.Resource(v1.NodePoolResource).Update(context.Background(), edited, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 		pools := c.NodePools()
 		return len(pools) == 1 && pools[0].WeightOrZero() == 42
 	})
