@@ -178,12 +178,16 @@ func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Cl
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(c.readyCh, func(ch workflow.ReceiveChannel, _ bool) {
 			var msg NodeReady
-			ch.Receive(ctx, &msg)
+			if !receive(ctx, ch, &msg) {
+				return
+			}
 			done = msg.Claim == claim.Name
 		})
 		sel.AddReceive(c.failedCh, func(ch workflow.ReceiveChannel, _ bool) {
 			var msg ClaimFailed
-			ch.Receive(ctx, &msg)
+			if !receive(ctx, ch, &msg) {
+				return
+			}
 			if msg.Claim == claim.Name {
 				done, outcome = true, fmt.Errorf("replacement %s failed: %s", claim.Name, msg.Reason)
 			}

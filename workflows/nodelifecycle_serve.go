@@ -143,25 +143,31 @@ func (n *nodeLifecycle) serve(ctx workflow.Context) (workflow.Context, bool, err
 func (n *nodeLifecycle) addSignalHandlers(ctx workflow.Context, sel workflow.Selector) {
 	sel.AddReceive(n.ch.drain, func(c workflow.ReceiveChannel, _ bool) {
 		var req DrainRequest
-		c.Receive(ctx, &req)
+		if !receive(ctx, c, &req) {
+			return
+		}
 		n.onDrain(ctx, req)
 	})
 	sel.AddReceive(n.ch.cancelDrain, func(c workflow.ReceiveChannel, _ bool) {
-		c.Receive(ctx, nil)
+		c.ReceiveAsync(nil)
 		n.onCancelDrain(ctx)
 	})
 	sel.AddReceive(n.ch.disrupt, func(c workflow.ReceiveChannel, _ bool) {
 		var msg Disrupt
-		c.Receive(ctx, &msg)
+		if !receive(ctx, c, &msg) {
+			return
+		}
 		n.onDisrupt(ctx, msg)
 	})
 	sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) {
 		var msg Interrupt
-		c.Receive(ctx, &msg)
+		if !receive(ctx, c, &msg) {
+			return
+		}
 		n.onInterrupt(ctx, msg)
 	})
 	sel.AddReceive(n.ch.resync, func(c workflow.ReceiveChannel, _ bool) {
-		c.Receive(ctx, nil)
+		c.ReceiveAsync(nil)
 		n.resync = true
 	})
 }

@@ -141,3 +141,15 @@ func nodeWorkflowOptions(claim, nodePool string) workflow.ChildWorkflowOptions {
 		),
 	}
 }
+
+// receive takes a selected channel's next message without blocking. A message that does not
+// decode (a hand-sent signal with a field of the wrong type) is dropped, logged, and counted
+// by the SDK, and ok is false: Receive would instead wait inside the handler for the next good
+// message, holding up every timer and signal behind it, and the workflow would be wedged.
+func receive(ctx workflow.Context, c workflow.ReceiveChannel, into any) (ok bool) {
+	if c.ReceiveAsync(into) {
+		return true
+	}
+	workflow.GetLogger(ctx).Warn("signal dropped: its payload does not decode", "signal", c.Name())
+	return false
+}

@@ -184,22 +184,30 @@ func (p *provisioner) collectBatch(ctx workflow.Context) {
 func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selector) {
 	sel.AddReceive(p.pendingCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg PendingPods
-		c.Receive(ctx, &msg)
+		if !receive(ctx, c, &msg) {
+			return
+		}
 		p.onPendingPods(ctx, msg)
 	})
 	sel.AddReceive(p.failedCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg ClaimFailed
-		c.Receive(ctx, &msg)
+		if !receive(ctx, c, &msg) {
+			return
+		}
 		p.onClaimFailed(ctx, msg)
 	})
 	sel.AddReceive(p.readyCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg NodeReady
-		c.Receive(ctx, &msg)
+		if !receive(ctx, c, &msg) {
+			return
+		}
 		p.forgetClaim(msg.Claim)
 	})
 	sel.AddReceive(p.unavailableCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg OfferingUnavailable
-		c.Receive(ctx, &msg)
+		if !receive(ctx, c, &msg) {
+			return
+		}
 		p.avoid(ctx, msg.Offering)
 	})
 }
