@@ -290,6 +290,10 @@ func TestNodeLifecycleExtendExpiry(t *testing.T) {
 			wantRejected: "by must be a positive duration", wantExpiresAt: 2 * time.Hour, wantDrainAt: 2 * time.Hour,
 		},
 		{
+			name: "an extension over a year is rejected naming the limit", expireAfter: 2 * time.Hour, by: "8761h",
+			wantRejected: "over the limit of 8760h0m0s", wantExpiresAt: 2 * time.Hour, wantDrainAt: 2 * time.Hour,
+		},
+		{
 			name: "a node whose pool never expires cannot be extended", by: "1h",
 			wantRejected: "does not expire", drainSignalAt: 5 * time.Hour, wantDrainAt: 5 * time.Hour,
 		},
@@ -363,6 +367,14 @@ func TestNodeLifecycleRequestDrain(t *testing.T) {
 			name:        "a request without a grace period drains at once",
 			asks:        []ask{{at: 10 * time.Minute, req: DrainRequest{Reason: "now"}, wantStartsAt: 10 * time.Minute, wantPhase: PhaseReady}},
 			wantDrainAt: 10 * time.Minute, wantReason: "now",
+		},
+		{
+			name: "a grace period over thirty days is rejected naming the limit",
+			asks: []ask{
+				{at: 10 * time.Minute, req: map[string]string{"reason": "later", "gracePeriod": "721h"}, wantRejected: []string{"gracePeriod 721h0m0s is over the limit of 720h0m0s"}},
+				{at: 20 * time.Minute, req: DrainRequest{Reason: "now"}, wantStartsAt: 20 * time.Minute, wantPhase: PhaseReady},
+			},
+			wantDrainAt: 20 * time.Minute, wantReason: "now",
 		},
 		{
 			name: "a second request while the first is pending is rejected and changes nothing",

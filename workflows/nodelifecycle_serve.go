@@ -57,7 +57,7 @@ func (n *nodeLifecycle) registerUpdates(ctx workflow.Context) error {
 			return ExpiryExtended{ExpiresAt: at}, nil
 		},
 		workflow.UpdateHandlerOptions{
-			Validator:   func(ctx workflow.Context, req ExtendExpiry) error { return n.canExtend(req) },
+			Validator:   func(ctx workflow.Context, req ExtendExpiry) error { return n.canExtend(ctx, req) },
 			Description: `Push the node's expiry back: {"by":"24h"}`,
 		})
 	if err != nil {
@@ -66,9 +66,20 @@ func (n *nodeLifecycle) registerUpdates(ctx workflow.Context) error {
 	return nil
 }
 
+// Bounds on the durations a person sends: far beyond any real use, and well inside what a
+// timestamp can carry (an expiry past year 9999 would no longer encode).
+const (
+	maxGracePeriod  = 30 * 24 * time.Hour
+	maxExtension    = 365 * 24 * time.Hour
+	maxExpiresAhead = 10 * 365 * 24 * time.Hour
+)
+
 func (n *nodeLifecycle) canDrain(req DrainRequest) error {
 	if req.GracePeriod < 0 {
 		return fmt.Errorf("gracePeriod %s must not be negative", time.Duration(req.GracePeriod))
+	}
+	if time.Duration(req.GracePeriod) > maxGracePeriod {
+		return fmt.Errorf("gracePeriod %s is over the limit of %s", time.Duration(req.GracePeriod), maxGracePeriod)
 	}
 	if n.state.terminating() {
 		return fmt.Errorf("node %s is already terminating: phase %s since %s%s", n.nodeLabel(), n.state.Phase,
@@ -81,10 +92,14 @@ func (n *nodeLifecycle) canDrain(req DrainRequest) error {
 	return nil
 }
 
-func (n *nodeLifecycle) canExtend(req ExtendExpiry) error {
+func (n *nodeLifecycle) canExtend(ctx workflow.Context, req ExtendExpiry) error {
 	switch {
 	case req.By <= 0:
 		return fmt.Errorf("by must be a positive duration such as \"24h\", got %s", time.Duration(req.By))
+	case time.Duration(req.By) > maxExtension:
+		return fmt.Errorf("by %s is over the limit of %s for one extension", time.Duration(req.By), maxExtension)
+	case n.state.ExpiresAt != nil && n.state.ExpiresAt.Add(time.Duration(req.By)).Sub(workflow.Now(ctx)) > maxExpiresAhead:
+		return fmt.Errorf("the node would expire more than %s from now; it expires %s", maxExpiresAhead, n.state.ExpiresAt.UTC().Format(time.RFC3339))
 	case n.state.terminating():
 		return fmt.Errorf("node %s is already terminating: phase %s%s", n.nodeLabel(), n.state.Phase, n.reasonSuffix())
 	case n.state.ExpiresAt == nil:

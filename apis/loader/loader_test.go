@@ -355,6 +355,16 @@ func TestLoadRejectsMistakesNamingTheField(t *testing.T) {
 			want:     []string{`spec.disruption.budgets[0].schedule: Invalid value: "61 * * * *": not a cron schedule`},
 		},
 		{
+			name:     "a budget schedule that is a time zone alone",
+			manifest: pool("default", "", "\n  disruption:\n    consolidateAfter: 0s\n    budgets:\n      - {nodes: \"0\", schedule: \"TZ=UTC\", duration: 1h}\n"),
+			want:     []string{`spec.disruption.budgets[0].schedule: Invalid value: "TZ=UTC"`},
+		},
+		{
+			name:     "a negative limit",
+			manifest: pool("default", "", "\n  limits: {cpu: \"-10\"}\n"),
+			want:     []string{`spec.limits[cpu]: Invalid value: "-10": must not be negative`},
+		},
+		{
 			name:     "budget nodes must be a count or percentage",
 			manifest: pool("default", "", "\n  disruption:\n    consolidateAfter: 0s\n    budgets:\n      - nodes: abc\n"),
 			want:     []string{`spec.disruption.budgets[0].nodes: Invalid value: "abc"`},

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -35,16 +36,33 @@ func (p *NodePool) RuntimeValidate() field.ErrorList {
 	for i, r := range p.Spec.Template.Spec.Requirements {
 		errs = append(errs, r.validate(tmpl.Child("spec", "requirements").Index(i))...)
 	}
+	for _, name := range slices.Sorted(maps.Keys(p.Spec.Limits)) {
+		if q := p.Spec.Limits[name]; q.Sign() < 0 {
+			errs = append(errs, field.Invalid(spec.Child("limits").Key(string(name)), q.String(),
+				"must not be negative; leave the resource out for no limit, or set 0 to launch none"))
+		}
+	}
 	for i, b := range p.Spec.Disruption.Budgets {
 		if b.Schedule == nil {
 			continue
 		}
-		if _, err := cron.ParseStandard(*b.Schedule); err != nil {
+		if _, err := ParseSchedule(*b.Schedule); err != nil {
 			errs = append(errs, field.Invalid(spec.Child("disruption", "budgets").Index(i).Child("schedule"), *b.Schedule,
 				fmt.Sprintf("not a cron schedule (five fields such as \"0 9 * * mon-fri\", or @daily, @hourly, ...): %v", err)))
 		}
 	}
 	return errs
+}
+
+// ParseSchedule reads a budget's cron schedule. A time zone with nothing after it ("TZ=UTC")
+// is refused here: the cron library would index past its end and panic.
+func ParseSchedule(s string) (cron.Schedule, error) {
+	for _, prefix := range []string{"TZ=", "CRON_TZ="} {
+		if strings.HasPrefix(s, prefix) && !strings.Contains(s, " ") {
+			return nil, fmt.Errorf("%q names a time zone and no schedule after it", s)
+		}
+	}
+	return cron.ParseStandard(s)
 }
 
 // validateTaints checks taint keys and values and that no key and effect appears twice across

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
@@ -73,7 +71,7 @@ func budgetActive(b v1.Budget, now time.Time) (bool, error) {
 	if b.Duration == nil {
 		return false, fmt.Errorf("budget schedule %q has no duration", *b.Schedule)
 	}
-	sched, err := cron.ParseStandard(*b.Schedule)
+	sched, err := v1.ParseSchedule(*b.Schedule)
 	if err != nil {
 		return false, fmt.Errorf("budget schedule %q: %w", *b.Schedule, err)
 	}
