@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,10 +22,14 @@ type Config struct {
 	Namespace       string
 	TaskQueue       string
 	// Kubeconfig is a kubeconfig path; empty means in-cluster configuration.
-	Kubeconfig  string
-	Region      string
-	EC2Endpoint string
-	ClusterName string
+	Kubeconfig string
+	// KubeClientQPS and KubeClientBurst pace the Kubernetes client; 0 means Karpenter's
+	// defaults, 200 and 300.
+	KubeClientQPS   int
+	KubeClientBurst int
+	Region          string
+	EC2Endpoint     string
+	ClusterName     string
 	// ClusterEndpoint, ClusterCABundle (base64 PEM) and ServiceCIDR go into every node's user
 	// data; empty ones are read from EKS's DescribeCluster.
 	ClusterEndpoint string
@@ -70,6 +75,8 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.Namespace, "namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	fs.StringVar(&c.TaskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig path; in-cluster configuration when empty (env KUBECONFIG)")
+	fs.IntVar(&c.KubeClientQPS, "kube-client-qps", envInt(getenv, "KUBE_CLIENT_QPS", 200), "requests per second to the API server (env KUBE_CLIENT_QPS)")
+	fs.IntVar(&c.KubeClientBurst, "kube-client-burst", envInt(getenv, "KUBE_CLIENT_BURST", 300), "requests in a burst to the API server (env KUBE_CLIENT_BURST)")
 	fs.StringVar(&c.Region, "region", envOr(getenv, "AWS_REGION", "us-east-1"), "AWS region (env AWS_REGION)")
 	fs.StringVar(&c.EC2Endpoint, "ec2-endpoint", "", "EC2 endpoint URL; empty means the region's public endpoint")
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "cluster name, used to tag instances (required)")
@@ -125,6 +132,10 @@ func (c Config) Validate() error {
 	if c.WebhookURL != "" && !strings.HasPrefix(c.WebhookURL, "https://") {
 		errs = append(errs, fmt.Errorf("--webhook-url %q must be an https:// URL: the API server calls conversion webhooks over TLS", c.WebhookURL))
 	}
+	if c.KubeClientQPS < 0 || c.KubeClientBurst < 0 {
+		errs = append(errs, fmt.Errorf("--kube-client-qps and --kube-client-burst (KUBE_CLIENT_QPS, KUBE_CLIENT_BURST) must be whole numbers above 0, got %d and %d",
+			c.KubeClientQPS, c.KubeClientBurst))
+	}
 	if c.TemporalAddress == "" {
 		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))
 	}
@@ -154,6 +165,20 @@ func (c Config) Validate() error {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// envInt reads a whole number from the environment; a value that is not one is left for
+// Validate to name, as -1.
+func envInt(getenv func(string) string, key string, def int) int {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -23,6 +23,8 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 		"TEMPORAL_NAMESPACE": "nodes",
 		"AWS_REGION":         "eu-west-1",
 		"KUBECONFIG":         "/home/op/.kube/config",
+		"KUBE_CLIENT_QPS":    "50",
+		"KUBE_CLIENT_BURST":  "80",
 	}
 	tests := []struct {
 		name string
@@ -36,7 +38,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
@@ -45,7 +47,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab",
-				MetricsAddr: "127.0.0.1:8081",
+				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300,
 				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
@@ -56,20 +58,21 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
-				NodePoolsFile: "pools.yaml",
-				MetricsAddr:   "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80,
+				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
 			name: "flags override the environment",
 			args: withRequired("--temporal-address", "10.0.0.1:7233", "--namespace", "prod", "--region", "ap-south-1",
 				"--kubeconfig", "/etc/kube.yaml", "--task-queue", "q", "--metrics-addr", "",
-				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a"),
+				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a", "--kube-client-qps", "70"),
 			env: allEnv,
 			want: Config{
 				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
 				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				KubeClientQPS: 70, KubeClientBurst: 80,
 			},
 		},
 		{
@@ -78,7 +81,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 	}
@@ -131,6 +134,11 @@ func TestParseFlagsRejects(t *testing.T) {
 			name:        "a zone list of only blanks is rejected naming the flag",
 			args:        withRequired("--zones", " , "),
 			wantInError: []string{"--zones"},
+		},
+		{
+			name:        "a client QPS that is not a number is rejected naming the flag and its variable",
+			args:        withRequired("--kube-client-burst", "-3"),
+			wantInError: []string{"--kube-client-qps", "KUBE_CLIENT_BURST"},
 		},
 		{
 			name:        "an empty Temporal address is rejected naming the flag",

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	kubeCfg, err := kubeConfig(cfg.Kubeconfig)
+	kubeCfg, err := kubeConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -278,20 +279,19 @@ func provisionerSignal(tc client.Client, taskQueue string) signalFunc {
 	}
 }
 
-func kubeConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
+func kubeConfig(cfg Config) (*rest.Config, error) {
+	var rc *rest.Config
+	var err error
+	if cfg.Kubeconfig == "" {
+		if rc, err = rest.InClusterConfig(); err != nil {
 			return nil, fmt.Errorf("no --kubeconfig given and not running in a cluster: %w", err)
 		}
-		return cfg, nil
+	} else if rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig); err != nil {
+		return nil, fmt.Errorf("load --kubeconfig %s: %w", cfg.Kubeconfig, err)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("load --kubeconfig %s: %w", path, err)
-	}
-	cfg.QPS, cfg.Burst = 200, 300 // Karpenter's defaults
-	return cfg, nil
+	// In a cluster too: client-go's own 5 per second would hold a scale-out back.
+	rc.QPS, rc.Burst = float32(cmp.Or(cfg.KubeClientQPS, 200)), cmp.Or(cfg.KubeClientBurst, 300)
+	return rc, nil
 }
 
 // ensureControllers starts the singleton controllers this worker serves, keeping any that
