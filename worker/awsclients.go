@@ -51,13 +51,17 @@ func classResolver(ctx context.Context, cfg Config, ec2Client *ec2.Client, kube 
 // kubernetesVersion reads the API server's minor version ("1.33"), under which AWS publishes
 // the EKS AMIs.
 func kubernetesVersion(kube kubernetes.Interface) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) {
-		v, err := kube.Discovery().ServerVersion()
-		if err != nil {
-			return "", fmt.Errorf("read the API server's version: %w", err)
-		}
-		return v.Major + "." + strings.TrimSuffix(v.Minor, "+"), nil
+	return func(context.Context) (string, error) { return KubernetesVersion(kube) }
+}
+
+// KubernetesVersion is the API server's minor version, as EKS and its AMI names write it
+// ("1.33").
+func KubernetesVersion(kube kubernetes.Interface) (string, error) {
+	v, err := kube.Discovery().ServerVersion()
+	if err != nil {
+		return "", fmt.Errorf("read the API server's version: %w", err)
 	}
+	return v.Major + "." + strings.TrimSuffix(v.Minor, "+"), nil
 }
 
 // nodeCluster remembers what nodes need to join once EKS has answered: until then each

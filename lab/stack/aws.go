@@ -11,6 +11,7 @@ import (
 	"github.com/nodewright/nodewright/lab/ekssim"
 	"github.com/nodewright/nodewright/lab/iamsim"
 	"github.com/nodewright/nodewright/lab/ssmsim"
+	"github.com/nodewright/nodewright/worker"
 )
 
 // NodeRoles are the IAM roles the lab's account holds for nodes: the demo's EC2NodeClass names
@@ -23,13 +24,7 @@ const ServiceCIDR = "10.96.0.0/16"
 
 // kubernetesVersion is the lab API server's minor version, under which the SSM parameters
 // name the node images.
-func (s *Stack) kubernetesVersion() (string, error) {
-	v, err := s.Kube.Client.Discovery().ServerVersion()
-	if err != nil {
-		return "", fmt.Errorf("read the lab API server's version: %w", err)
-	}
-	return v.Major + "." + strings.TrimSuffix(v.Minor, "+"), nil
-}
+func (s *Stack) kubernetesVersion() (string, error) { return worker.KubernetesVersion(s.Kube.Client) }
 
 // startAWSControlPlane starts the SSM, IAM and EKS simulators, seeded as an EKS account is:
 // the node images published under SSM's public parameters, the node roles, and the cluster.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -162,14 +161,10 @@ type stackClients struct {
 	events *eventbridge.Client
 }
 
-// stackAPIs is ec2Client for the services the template uses, or the same skip.
+// stackAPIs is ec2Client for the services the template uses.
 func stackAPIs(t *testing.T) stackClients {
 	t.Helper()
-	if endpoint == "" {
-		t.Skip("moto_server is not on the PATH; pip install 'moto[server]' to run the moto tier")
-	}
-	cfg := aws.Config{Region: stackRegion, BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+	cfg := motoConfig(t, stackRegion)
 	return stackClients{cloudformation.NewFromConfig(cfg), iam.NewFromConfig(cfg), sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg)}
 }
 

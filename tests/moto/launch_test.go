@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -179,8 +178,7 @@ func newLaunchLab(t *testing.T) *launchLab {
 	t.Helper()
 	lab := &launchLab{ec2: ec2Client(t), subnets: map[string]string{}, amis: map[string]string{}}
 	reset(t)
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+	cfg := motoConfig(t, "us-east-1")
 	lab.ssm, lab.iam, lab.eks = ssm.NewFromConfig(cfg), iam.NewFromConfig(cfg), eks.NewFromConfig(cfg)
 	c := ctx(t)
 	discovery := map[string]string{launchDiscovery: launchClusterName}

@@ -72,19 +72,23 @@ func waitUp(url string, limit time.Duration) error {
 	return fmt.Errorf("moto_server at %s not up after %s", url, limit)
 }
 
-// ec2Client is the real SDK client pointed at moto, or a skip where moto is not installed.
-func ec2Client(t *testing.T) *ec2.Client {
+// motoConfig points the SDK's clients at moto, or skips the test where moto is not
+// installed: moto is the second opinion, not a dependency; a user's machine need not have it,
+// the lab's own simulator tests still run there, and `make test` says in one line that this
+// tier was skipped.
+func motoConfig(t *testing.T, region string) aws.Config {
 	t.Helper()
 	if endpoint == "" {
-		// moto is the second opinion, not a dependency: a user's machine need not have it, and
-		// the lab's own simulator tests still run there.
 		t.Skip("moto_server is not on the PATH; pip install 'moto[server]' to run the moto tier")
 	}
-	return ec2.New(ec2.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-	})
+	return aws.Config{Region: region, BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
+}
+
+// ec2Client is the real SDK client pointed at moto.
+func ec2Client(t *testing.T) *ec2.Client {
+	t.Helper()
+	return ec2.NewFromConfig(motoConfig(t, "us-east-1"))
 }
 
 // reset empties moto between tests, so each seeds the world it needs.
