@@ -54,15 +54,20 @@ func (p *NodePool) RuntimeValidate() field.ErrorList {
 	return errs
 }
 
-// ParseSchedule reads a budget's cron schedule. A time zone with nothing after it ("TZ=UTC")
-// is refused here: the cron library would index past its end and panic.
+// ParseSchedule reads a budget's cron schedule. Without a time zone it is read in UTC, as
+// Karpenter reads it, never in the worker's local time. A time zone with nothing after it
+// ("TZ=UTC") is refused here: the cron library would index past its end and panic.
 func ParseSchedule(s string) (cron.Schedule, error) {
 	for _, prefix := range []string{"TZ=", "CRON_TZ="} {
-		if strings.HasPrefix(s, prefix) && !strings.Contains(s, " ") {
+		if !strings.HasPrefix(s, prefix) {
+			continue
+		}
+		if !strings.Contains(s, " ") {
 			return nil, fmt.Errorf("%q names a time zone and no schedule after it", s)
 		}
+		return cron.ParseStandard(s)
 	}
-	return cron.ParseStandard(s)
+	return cron.ParseStandard("TZ=UTC " + s)
 }
 
 // validateTaints checks taint keys and values and that no key and effect appears twice across
