@@ -22,7 +22,7 @@ type claim struct {
 	// limit is how far the claim may grow before new pods prefer a new claim: the
 	// allocatable of the type packing its pods' kind most cheaply (see target.go).
 	limit vec
-	// counted is the capacity charged to the pool's limits (the cheapest fitting type's);
+	// counted is the capacity charged to the pool's limits (the most any of its types has);
 	// nil until the claim holds a pod or when the pool has no limits.
 	counted vec
 	pods    []string

@@ -50,6 +50,7 @@ func newSolver(in Input) (*solver, error) {
 	if err := s.addExistingNodes(in.ExistingNodes); err != nil {
 		return nil, err
 	}
+	s.addCommitted(in.Committed)
 	if err := s.addPods(in.Pods, requests); err != nil {
 		return nil, err
 	}
@@ -74,6 +75,17 @@ func allResourceLists(in Input, podRequests []corev1.ResourceList) []corev1.Reso
 		}
 	}
 	return append(lists, limitNames(in.NodePools))
+}
+
+// addCommitted charges each pool the capacity it holds outside the existing nodes.
+func (s *solver) addCommitted(committed []CommittedCapacity) {
+	for _, c := range committed {
+		for _, pool := range s.pools {
+			if pool.name == c.NodePool {
+				pool.countExisting(s.world.dims.vec(c.Capacity))
+			}
+		}
+	}
 }
 
 func (s *solver) addPools(pools []v1.NodePool, daemons []daemon) error {

@@ -227,9 +227,10 @@ func explainResources(w *world, p *poolState, need vec, candidates []int) string
 	return fmt.Sprintf("no instance type in NodePool %q has room for %s together", pool, strings.Join(parts, ", "))
 }
 
-// checkLimits keeps the claim's pool within spec.limits. The claim is charged the capacity
-// of its cheapest fitting type, and only types whose capacity stays within the pool's
-// remaining room are kept, so whichever option EC2 Fleet launches the pool stays in bounds.
+// checkLimits keeps the claim's pool within spec.limits. Only types whose capacity stays
+// within the pool's remaining room are kept, and the claim is charged the most any of them
+// has in each resource (Karpenter subtracts the same maximum), so whichever option EC2
+// Fleet launches, for this claim and every other of the plan, the pool stays in bounds.
 func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 	pool := c.pool
 	if !pool.limited {
@@ -252,7 +253,11 @@ func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 	kept := slices.DeleteFunc(slices.Clone(f.types), func(i int) bool {
 		return pool.limit.exceeded(others.plus(c.world.types[i].capacity), otherNodes+1, c.world.dims) != ""
 	})
+	charged := slices.Clone(capacity)
+	for _, i := range kept {
+		charged.raiseTo(c.world.types[i].capacity)
+	}
 	f.narrowed = f.narrowed || len(kept) != len(f.types)
-	f.types, f.counted = kept, capacity
+	f.types, f.counted = kept, charged
 	return nil
 }

@@ -62,6 +62,18 @@ type Input struct {
 	// Volumes limits pods with persistent volumes to where their volumes are or may be
 	// provisioned; nil ignores volume topology.
 	Volumes *Volumes
+	// Committed is capacity the NodePools hold that takes no new pods; it counts against
+	// their limits and nothing else.
+	Committed []CommittedCapacity
+}
+
+// CommittedCapacity is one node's worth of a NodePool's capacity that new pods cannot use:
+// a node still registering, draining or cordoned, or a claim launched or planned whose node
+// has not registered yet. Counting it keeps two batches from each taking the pool's
+// remaining room.
+type CommittedCapacity struct {
+	NodePool string
+	Capacity corev1.ResourceList
 }
 
 // Plan is Solve's answer.
