@@ -102,6 +102,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		NodePools:       p.withinClasses(pools, types),
 		InstanceTypes:   withUnavailable(types, req.Unavailable),
 		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
+		Committed:       committed(nodes.Items, req.InFlight),
 		DaemonSetPods:   daemons,
 		NamespaceLabels: namespaces,
 		Volumes:         volumes,
@@ -116,6 +117,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	for _, c := range plan.NewNodes {
 		claim := claimFrom(c).WithPool(poolNamed(pools, c.NodePool))
 		claim.Unavailable = unavailableOf(c.InstanceTypes, req.Unavailable)
+		claim.Capacity = largestCapacity(types, c.InstanceTypes)
 		result.Claims = append(result.Claims, claim)
 	}
 	return result, nil
@@ -393,6 +395,49 @@ func existingNodes(nodes []corev1.Node, pods []corev1.Pod) []schedulerengine.Exi
 		})
 	}
 	slices.SortFunc(out, func(a, b schedulerengine.ExistingNode) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// committed is what the pools hold that takes no new pods, counted against their limits:
+// each pool's nodes that are not schedulable (registering, draining, cordoned) until they
+// are gone, and each in-flight claim whose Node has not registered under its name.
+func committed(nodes []corev1.Node, inFlight []InFlightClaim) []schedulerengine.CommittedCapacity {
+	var out []schedulerengine.CommittedCapacity
+	registered := map[string]bool{}
+	for i := range nodes {
+		node := &nodes[i]
+		if claim := node.Labels[apisv1.LabelNodeClaim]; claim != "" {
+			registered[claim] = true
+		}
+		if pool := node.Labels[apisv1.LabelNodePool]; pool != "" && !schedulable(node) {
+			out = append(out, schedulerengine.CommittedCapacity{NodePool: pool, Capacity: node.Status.Capacity})
+		}
+	}
+	for _, c := range inFlight {
+		if !registered[c.Name] {
+			out = append(out, schedulerengine.CommittedCapacity{NodePool: c.NodePool, Capacity: c.Capacity})
+		}
+	}
+	return out
+}
+
+// largestCapacity is the most any of the named types has in each resource.
+func largestCapacity(types []schedulerengine.InstanceType, names []string) corev1.ResourceList {
+	wanted := make(map[string]bool, len(names))
+	for _, name := range names {
+		wanted[name] = true
+	}
+	out := corev1.ResourceList{}
+	for _, t := range types {
+		if !wanted[t.Name] {
+			continue
+		}
+		for name, q := range t.Capacity {
+			if have, ok := out[name]; !ok || q.Cmp(have) > 0 {
+				out[name] = q.DeepCopy()
+			}
+		}
+	}
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/nodewright/nodewright/apis/loader"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
@@ -144,11 +146,16 @@ spec:
 
 func newTestPlanner(t *testing.T, api *fakeEC2, objects ...*corev1.Pod) *Planner {
 	t.Helper()
+	return newTestPlannerFor(t, defaultPool, api, objects...)
+}
+
+func newTestPlannerFor(t *testing.T, manifest string, api *fakeEC2, objects ...*corev1.Pod) *Planner {
+	t.Helper()
 	ld, err := loader.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ld.Load(context.Background(), []byte(defaultPool))
+	m, err := ld.Load(context.Background(), []byte(manifest))
 	if err != nil {
 		t.Fatalf("load node pools: %v", err)
 	}
@@ -234,5 +241,81 @@ func TestPlanPutsAPodWhereItsVolumeIs(t *testing.T) {
 	}
 	if len(got.Claims) != 1 || !slices.Equal(got.Claims[0].Zones, []string{"us-east-1b"}) {
 		t.Fatalf("claims %+v, want one in us-east-1b, where the pod's volume is", got.Claims)
+	}
+}
+
+// TestPlanCountsWhatTakesNoPodsAgainstLimits: a pool limited to 4 cpu already holds 4 in
+// a node that takes no pods or in a claim still launching, so a new pod gets no claim.
+func TestPlanCountsWhatTakesNoPodsAgainstLimits(t *testing.T) {
+	limited := strings.Replace(defaultPool, "  template:\n", "  limits: {cpu: \"4\"}\n  template:\n", 1)
+	poolNode := func(name, pool, claim string, opts ...nodeOption) *corev1.Node {
+		labels := map[string]string{apisv1.LabelNodePool: pool}
+		if claim != "" {
+			labels[apisv1.LabelNodeClaim] = claim
+		}
+		opts = append([]nodeOption{withNodeLabels(labels), withReady(corev1.ConditionTrue), withAllocatable("0", "0", "0"),
+			func(n *corev1.Node) { n.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")} }}, opts...)
+		return node(name, opts...)
+	}
+	fourCPU := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
+	launching := InFlightClaim{Name: "default-abcde", NodePool: "default", Capacity: fourCPU}
+	tests := []struct {
+		name     string
+		nodes    []*corev1.Node
+		inFlight []InFlightClaim
+		want     string // "" for a claim, else a substring of the pod's reason
+	}{
+		{name: "nothing held", want: ""},
+		{name: "a claim still launching", inFlight: []InFlightClaim{launching}, want: "limit cpu 4 reached"},
+		{name: "a claim of another pool", inFlight: []InFlightClaim{{Name: "other-abcde", NodePool: "other", Capacity: fourCPU}}, want: ""},
+		{name: "a node not Ready yet", nodes: []*corev1.Node{poolNode("n1", "default", "", withReady(corev1.ConditionFalse))}, want: "limit cpu 4 reached"},
+		{name: "a cordoned node", nodes: []*corev1.Node{poolNode("n1", "default", "", cordoned())}, want: "limit cpu 4 reached"},
+		{name: "a draining node", nodes: []*corev1.Node{poolNode("n1", "default", "", withNodeTaints(DisruptedTaint()))}, want: "limit cpu 4 reached"},
+		{name: "a node being deleted", nodes: []*corev1.Node{poolNode("n1", "default", "", func(n *corev1.Node) { n.DeletionTimestamp = &metav1.Time{} })}, want: "limit cpu 4 reached"},
+		{name: "a draining node of another pool", nodes: []*corev1.Node{poolNode("n1", "other", "", cordoned())}, want: ""},
+		// Counted once: through its Node, not again as in flight.
+		{name: "a claim whose node registered", inFlight: []InFlightClaim{{Name: "default-abcde", NodePool: "default",
+			Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}},
+			nodes: []*corev1.Node{poolNode("n1", "default", "default-abcde", func(n *corev1.Node) {
+				n.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}
+			})}, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
+			p := newTestPlannerFor(t, limited, api, pod("web-1", pending(), requesting("1", "1Gi")))
+			for _, n := range tt.nodes {
+				if err := p.Kube.(*fake.Clientset).Tracker().Add(n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1"), InFlight: tt.inFlight})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reason := got.Unschedulable["ns/web-1"]
+			switch {
+			case tt.want == "" && len(got.Claims) != 1:
+				t.Errorf("no claim for the pod (%q), want one", reason)
+			case tt.want != "" && !strings.Contains(reason, tt.want):
+				t.Errorf("claims %d, reason %q; want the pod held back with %q", len(got.Claims), reason, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlanChargesAClaimTheLargestOfItsTypes(t *testing.T) {
+	api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
+	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")))
+	got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1")})
+	if err != nil || len(got.Claims) != 1 {
+		t.Fatalf("plan %+v, %v; want one claim", got, err)
+	}
+	c := got.Claims[0]
+	if !slices.Contains(c.InstanceTypes, "m5.xlarge") {
+		t.Fatalf("types %v, want m5.xlarge among them", c.InstanceTypes)
+	}
+	if cpu := c.Capacity[corev1.ResourceCPU]; cpu.Cmp(resource.MustParse("4")) != 0 {
+		t.Errorf("claim charged %s cpu, want m5.xlarge's 4", cpu.String())
 	}
 }

@@ -48,6 +48,9 @@ type Claim struct {
 	Requests corev1.ResourceList `json:"requests,omitempty"`
 	// PricePerHour is the planned price: the cheapest allowed offering of InstanceTypes[0].
 	PricePerHour float64 `json:"pricePerHour"`
+	// Capacity is the most any of InstanceTypes has in each resource: what the claim is
+	// charged against its pool's limits until its node registers.
+	Capacity corev1.ResourceList `json:"capacity,omitempty"`
 	// Unavailable are offerings of these instance types known to have no capacity now; the
 	// launch leaves them out.
 	Unavailable []Offering `json:"unavailable,omitempty"`
@@ -75,6 +78,16 @@ type PlanRequest struct {
 	// Unavailable offerings recently failed with insufficient capacity; the planner treats
 	// them as unavailable.
 	Unavailable []Offering `json:"unavailable,omitempty"`
+	// InFlight are the claims started whose node is not Ready yet: until their Node
+	// registers they count against their pools' limits with the capacity they may launch.
+	InFlight []InFlightClaim `json:"inFlight,omitempty"`
+}
+
+// InFlightClaim is a started claim as the limits see it.
+type InFlightClaim struct {
+	Name     string              `json:"name"`
+	NodePool string              `json:"nodePool"`
+	Capacity corev1.ResourceList `json:"capacity,omitempty"`
 }
 
 // PlanResult is the planner's answer. It goes into workflow history, so it holds names and

@@ -25,6 +25,9 @@ type ProvisionerState struct {
 	Pending map[string]PodRef `json:"pending,omitempty"`
 	// Nominations map pod keys to the in-flight claim planned for them.
 	Nominations map[string]Nomination `json:"nominations,omitempty"`
+	// InFlight are the claims started whose node is not Ready yet, by claim name: they
+	// count against their pools' limits until their Node registers.
+	InFlight map[string]InFlightClaim `json:"inFlight,omitempty"`
 	// Unavailable are offerings recently out of capacity, kept out of plans until Until.
 	Unavailable []UnavailableOffering `json:"unavailable,omitempty"`
 	// ClaimsStarted counts claims ever named; it feeds claim names.
@@ -38,6 +41,12 @@ type ProvisionerState struct {
 type Nomination struct {
 	Claim string    `json:"claim"`
 	At    time.Time `json:"at"`
+}
+
+// InFlightClaim is a claim started at At whose node is not Ready yet.
+type InFlightClaim struct {
+	activities.InFlightClaim
+	At time.Time `json:"at"`
 }
 
 // UnavailableOffering is an offering to avoid until a time (workflow time).
@@ -61,6 +70,10 @@ const (
 	batchMax  = 10 * time.Second
 	// nominationTTL forgets a nomination whose claim never reported back.
 	nominationTTL = 15 * time.Minute
+	// inFlightTTL stops counting a claim against its pool's limits when it never reported
+	// back, after its node workflow would have given up on it (launch retries end within
+	// about 12 minutes).
+	inFlightTTL = 15*time.Minute + registrationTimeout + initializationTimeout
 	// unavailableTTL is Karpenter's insufficient-capacity cache lifetime.
 	unavailableTTL = 3 * time.Minute
 	// planRetryDelay spaces out batches while planning keeps failing.
@@ -83,6 +96,9 @@ func ProvisionerWorkflow(ctx workflow.Context, in ProvisionerInput) error {
 	}
 	if p.state.Nominations == nil {
 		p.state.Nominations = map[string]Nomination{}
+	}
+	if p.state.InFlight == nil {
+		p.state.InFlight = map[string]InFlightClaim{}
 	}
 	return p.run(ctx)
 }
@@ -243,8 +259,9 @@ func (p *provisioner) onClaimFailed(ctx workflow.Context, msg ClaimFailed) {
 	p.onPendingPods(ctx, PendingPods{Pods: requeued})
 }
 
-// forgetClaim drops every nomination onto the claim.
+// forgetClaim drops the claim and every nomination onto it.
 func (p *provisioner) forgetClaim(claim string) {
+	delete(p.state.InFlight, claim)
 	for _, key := range workflow.DeterministicKeys(p.state.Nominations) {
 		if p.state.Nominations[key].Claim == claim {
 			delete(p.state.Nominations, key)
@@ -252,11 +269,16 @@ func (p *provisioner) forgetClaim(claim string) {
 	}
 }
 
-// expire forgets nominations and unavailable offerings that are too old.
+// expire forgets nominations, in-flight claims and unavailable offerings that are too old.
 func (p *provisioner) expire(now time.Time) {
 	for _, key := range workflow.DeterministicKeys(p.state.Nominations) {
 		if now.Sub(p.state.Nominations[key].At) >= nominationTTL {
 			delete(p.state.Nominations, key)
+		}
+	}
+	for _, name := range workflow.DeterministicKeys(p.state.InFlight) {
+		if now.Sub(p.state.InFlight[name].At) >= inFlightTTL {
+			delete(p.state.InFlight, name)
 		}
 	}
 	kept := p.state.Unavailable[:0]
@@ -310,6 +332,9 @@ func (p *provisioner) planRequest() activities.PlanRequest {
 	for _, u := range p.state.Unavailable {
 		req.Unavailable = append(req.Unavailable, u.Offering)
 	}
+	for _, name := range workflow.DeterministicKeys(p.state.InFlight) {
+		req.InFlight = append(req.InFlight, p.state.InFlight[name].InFlightClaim)
+	}
 	return req
 }
 
@@ -357,6 +382,10 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 
 func (p *provisioner) nominate(ctx workflow.Context, c activities.Claim) {
 	now := workflow.Now(ctx)
+	p.state.InFlight[c.Name] = InFlightClaim{
+		InFlightClaim: activities.InFlightClaim{Name: c.Name, NodePool: c.NodePool, Capacity: c.Capacity},
+		At:            now,
+	}
 	for _, key := range c.Pods {
 		p.state.Nominations[key] = Nomination{Claim: c.Name, At: now}
 	}

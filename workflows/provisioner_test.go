@@ -251,6 +251,9 @@ func TestProvisionerNominations(t *testing.T) {
 		wantNominated []string // pod keys nominated in the second Plan request
 		wantPods      []string
 		wantAvoided   []activities.Offering
+		// wantInFlight: the second Plan request still counts the first claim against its
+		// pool's limits.
+		wantInFlight bool
 	}{
 		{
 			name:          "a pod already on its way to a claim is passed to Plan as nominated",
@@ -258,6 +261,7 @@ func TestProvisionerNominations(t *testing.T) {
 			wantPlans:     2,
 			wantPods:      keys("a", "b"),
 			wantNominated: keys("a"),
+			wantInFlight:  true,
 		},
 		{
 			name:      "a batch of only nominated pods is not planned",
@@ -288,10 +292,11 @@ func TestProvisionerNominations(t *testing.T) {
 			wantPods:  keys("a"),
 		},
 		{
-			name:      "a nomination is forgotten after 15 minutes",
-			then:      func(r *provisionerRun) { r.signalPods(16*time.Minute, "a") },
-			wantPlans: 2,
-			wantPods:  keys("a"),
+			name:         "a nomination is forgotten after 15 minutes, the claim still counts against limits",
+			then:         func(r *provisionerRun) { r.signalPods(16*time.Minute, "a") },
+			wantPlans:    2,
+			wantPods:     keys("a"),
+			wantInFlight: true,
 		},
 		{
 			name: "offerings that ran out are avoided for three minutes only",
@@ -334,6 +339,15 @@ func TestProvisionerNominations(t *testing.T) {
 			}
 			if !slices.Equal(req.Unavailable, tt.wantAvoided) {
 				t.Errorf("second plan avoided %v, want %v", req.Unavailable, tt.wantAvoided)
+			}
+			var wantInFlight []activities.InFlightClaim
+			if tt.wantInFlight {
+				wantInFlight = []activities.InFlightClaim{{Name: r.started[0].claim.Name, NodePool: "default"}}
+			}
+			if !slices.EqualFunc(req.InFlight, wantInFlight, func(a, b activities.InFlightClaim) bool {
+				return a.Name == b.Name && a.NodePool == b.NodePool
+			}) {
+				t.Errorf("second plan counted in flight %+v, want %+v", req.InFlight, wantInFlight)
 			}
 		})
 	}
