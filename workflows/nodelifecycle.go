@@ -162,6 +162,9 @@ type nodeLifecycle struct {
 	state          NodeState
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
+	// interruptible is true when an interruption ends the waits before the node is Ready
+	// (histories from before replay without it).
+	interruptible bool
 	// projecting is true when the node keeps a NodeClaim (histories from before NodeClaims
 	// replay without one); see nodelifecycle_nodeclaim.go.
 	projecting bool
@@ -259,12 +262,17 @@ func (n *nodeLifecycle) launch(ctx workflow.Context) error {
 	return nil
 }
 
+// changeInterruptBeforeReady versions the waits for registration and readiness giving way
+// to an interruption of the instance.
+const changeInterruptBeforeReady = "interrupt-before-ready"
+
 func (n *nodeLifecycle) register(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseRegistering)
+	n.interruptible = workflow.GetVersion(ctx, changeInterruptBeforeReady, workflow.DefaultVersion, 1) >= 1
 	providerID := activities.ProviderID(n.state.Zone, n.state.InstanceID)
 	actx := workflow.WithActivityOptions(ctx, waitOptions(registrationTimeout))
 	var nodeName string
-	if err := workflow.ExecuteActivity(actx, kubeActs.WaitForNode, providerID).Get(ctx, &nodeName); err != nil {
+	if err := n.awaitUnlessInterrupted(actx, kubeActs.WaitForNode, &nodeName, providerID); err != nil {
 		if temporal.IsTimeoutError(err) {
 			return fmt.Errorf("no node with providerID %s registered within %s: %w", providerID, registrationTimeout, err)
 		}
@@ -281,20 +289,53 @@ func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 		return err
 	}
 	actx := workflow.WithActivityOptions(ctx, waitOptions(initializationTimeout))
-	var wait workflow.Future
+	var err error
 	if workflow.GetVersion(ctx, "wait-initialized", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		wait = workflow.ExecuteActivity(actx, kubeActs.WaitNodeReady, n.state.NodeName) // histories from before
+		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeReady, nil, n.state.NodeName) // histories from before
 	} else {
-		wait = workflow.ExecuteActivity(actx, kubeActs.WaitNodeInitialized,
+		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeInitialized, nil,
 			activities.InitializeRequest{NodeName: n.state.NodeName, StartupTaints: n.claim.StartupTaints})
 	}
-	if err := wait.Get(ctx, nil); err != nil {
+	if err != nil {
 		if temporal.IsTimeoutError(err) {
 			return fmt.Errorf("node %s not Ready within %s: %w", n.state.NodeName, initializationTimeout, err)
 		}
 		return err
 	}
 	return nil
+}
+
+// awaitUnlessInterrupted runs the activity and reads its result into into, unless an
+// interruption of the instance arrives first: then the activity is cancelled and the error
+// says so, and the claim fails (its pods are planned again elsewhere) instead of waiting for
+// a node EC2 is about to take away.
+func (n *nodeLifecycle) awaitUnlessInterrupted(ctx workflow.Context, activity, into any, args ...any) error {
+	if !n.interruptible {
+		return workflow.ExecuteActivity(ctx, activity, args...).Get(ctx, into)
+	}
+	actx, cancel := workflow.WithCancel(ctx)
+	future := workflow.ExecuteActivity(actx, activity, args...)
+	for {
+		var err error
+		var interrupted *Interrupt
+		done := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(future, func(f workflow.Future) { err, done = f.Get(ctx, into), true })
+		sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) {
+			var msg Interrupt
+			if receive(ctx, c, &msg) {
+				interrupted = &msg
+			}
+		})
+		sel.Select(ctx)
+		switch {
+		case done:
+			return err
+		case interrupted != nil:
+			cancel()
+			return fmt.Errorf("instance %s interrupted (%s) before its node was Ready", n.state.InstanceID, interrupted.Kind)
+		}
+	}
 }
 
 // syncRequest is what the registered Node must carry: labels, annotations, taints.

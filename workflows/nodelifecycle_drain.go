@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -18,31 +19,38 @@ const (
 	drainRetryDelay = 30 * time.Second
 )
 
+// changeInterruptDuringDrain versions the drain's listening for interruptions: histories
+// from before it replay with an interruption during a drain left unread.
+const changeInterruptDuringDrain = "interrupt-during-drain"
+
 // drain cordons the node with the disrupted taint and drains it. Without a deadline it waits,
 // as Karpenter does, for as long as PodDisruptionBudgets or do-not-disrupt pods keep pods on
 // the node; with one (terminationGracePeriod, an interruption) the drain deletes whatever is
-// left at the deadline and the node is terminated then whatever happened.
+// left at the deadline and the node is terminated then whatever happened. An interruption
+// arriving meanwhile brings the deadline forward and makes the drain forceful.
 func (n *nodeLifecycle) drain(ctx workflow.Context) {
 	n.setPhase(ctx, PhaseDraining)
+	listen := workflow.GetVersion(ctx, changeInterruptDuringDrain, workflow.DefaultVersion, 1) >= 1
 	kctx := workflow.WithActivityOptions(ctx, kubeOptions())
 	if err := workflow.ExecuteActivity(kctx, kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil); err != nil {
 		n.state.LastError = fmt.Sprintf("taint node %s: %v", n.state.NodeName, err)
 	}
-	req := activities.DrainRequest{NodeName: n.state.NodeName, Reason: n.disruptionReason()}
-	if d := n.state.Disruption; d != nil {
-		req.Forceful = d.Forceful
-		if d.Deadline != nil {
-			req.Deadline = *d.Deadline
-		}
-	}
 	for {
+		req := n.drainRequest()
 		limit := drainRound
 		if !req.Deadline.IsZero() {
 			// Past the deadline the activity deletes whatever is left; give it time to do so.
 			limit = max(req.Deadline.Sub(workflow.Now(ctx))+time.Minute, time.Minute)
 		}
+		actx, cancel := workflow.WithCancel(ctx)
+		future := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, drainOptions(limit)), kubeActs.DrainNode, req)
 		var result activities.DrainResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, drainOptions(limit)), kubeActs.DrainNode, req).Get(ctx, &result)
+		var err error
+		if !n.awaitUnlessHastened(ctx, future, listen, func(f workflow.Future) { err = f.Get(ctx, &result) }) {
+			cancel() // an interruption moved the deadline: start again with it
+			continue
+		}
+		cancel()
 		if err == nil {
 			n.state.PodsLeft = maps.Clone(result.Blocked)
 			if result.Completed {
@@ -51,12 +59,78 @@ func (n *nodeLifecycle) drain(ctx workflow.Context) {
 		} else {
 			n.state.LastError = fmt.Sprintf("drain node %s: %v", n.state.NodeName, err)
 		}
-		if !req.Deadline.IsZero() && !workflow.Now(ctx).Before(req.Deadline) {
+		if d := n.state.Disruption; d != nil && d.Deadline != nil && !workflow.Now(ctx).Before(*d.Deadline) {
 			workflow.GetLogger(ctx).Warn("drain deadline passed; terminating", "node", n.state.NodeName, "error", err)
 			return
 		}
-		if err := workflow.Sleep(ctx, drainRetryDelay); err != nil {
+		if !n.pauseUnlessHastened(ctx, listen) {
 			return
 		}
 	}
+}
+
+// drainRequest is the drain as the current disruption asks for it.
+func (n *nodeLifecycle) drainRequest() activities.DrainRequest {
+	req := activities.DrainRequest{NodeName: n.state.NodeName, Reason: n.disruptionReason()}
+	if d := n.state.Disruption; d != nil {
+		req.Forceful = d.Forceful
+		if d.Deadline != nil {
+			req.Deadline = *d.Deadline
+		}
+	}
+	return req
+}
+
+// awaitUnlessHastened waits for the future and hands it to done, unless an interruption
+// brings the drain's deadline forward first (then it returns false and done is not called).
+func (n *nodeLifecycle) awaitUnlessHastened(ctx workflow.Context, f workflow.Future, listen bool, done func(workflow.Future)) bool {
+	for {
+		finished, hastened := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(f, func(f workflow.Future) { done(f); finished = true })
+		if listen {
+			sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) { hastened = n.onInterruptDuringDrain(ctx, c) })
+		}
+		sel.Select(ctx)
+		if finished {
+			return true
+		}
+		if hastened {
+			return false
+		}
+	}
+}
+
+// pauseUnlessHastened waits drainRetryDelay before the next attempt, or less when an
+// interruption arrives; false means the workflow's context ended.
+func (n *nodeLifecycle) pauseUnlessHastened(ctx workflow.Context, listen bool) bool {
+	timer := workflow.NewTimer(ctx, drainRetryDelay)
+	var err error
+	n.awaitUnlessHastened(ctx, timer, listen, func(f workflow.Future) { err = f.Get(ctx, nil) })
+	return err == nil
+}
+
+// onInterruptDuringDrain reads an interruption that arrived while the node drains: the drain
+// becomes forceful and its deadline comes forward to the interruption's. It reports whether
+// the drain must start again to honour it.
+func (n *nodeLifecycle) onInterruptDuringDrain(ctx workflow.Context, c workflow.ReceiveChannel) bool {
+	var msg Interrupt
+	if !receive(ctx, c, &msg) || n.state.Disruption == nil {
+		return false
+	}
+	d := n.state.Disruption
+	deadline := n.interruptDeadline(workflow.Now(ctx), msg)
+	sooner := deadline != nil && (d.Deadline == nil || deadline.Before(*d.Deadline))
+	if !sooner && d.Forceful {
+		workflow.GetLogger(ctx).Info("interruption during drain changes nothing", "kind", msg.Kind)
+		return false
+	}
+	if sooner {
+		d.Deadline = deadline
+	}
+	d.Forceful = true
+	d.Detail = strings.TrimSpace(d.Detail + " interrupted: " + msg.Kind)
+	n.disruptions++
+	workflow.GetLogger(ctx).Info("interruption during drain", "kind", msg.Kind, "deadline", d.Deadline)
+	return true
 }

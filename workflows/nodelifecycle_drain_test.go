@@ -43,3 +43,52 @@ func TestBlockedDrainIsRetriedBeforeTermination(t *testing.T) {
 		t.Error("a manual drain was forceful; only expiration and interruption are")
 	}
 }
+
+// An interruption that arrives while the node drains makes the drain forceful and brings its
+// deadline forward to the instance's end, at once: during a drain attempt or between two.
+func TestInterruptionDuringDrainSetsItsDeadline(t *testing.T) {
+	tests := []struct {
+		name string
+		// firstTakes is how long the first, blocked drain attempt runs.
+		firstTakes  time.Duration
+		interruptAt time.Duration
+	}{
+		{name: "during a drain attempt", firstTakes: drainRound, interruptAt: 2 * time.Minute},
+		{name: "between two attempts", firstTakes: 0, interruptAt: time.Minute + 10*time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newControlsRun(t)
+			r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+			r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
+			r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+			r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(nil)
+			r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, mock.Anything).Return(nil)
+			blocked := activities.DrainResult{Blocked: map[string]string{"ns/web": "PodDisruptionBudget ns/web"}}
+			r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).After(tt.firstTakes).Return(blocked, nil).Once()
+			r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(activities.DrainResult{Completed: true}, nil)
+			r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
+			r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(nil)
+
+			end := r.start.Add(4 * time.Minute)
+			r.signalAt(time.Minute, SignalDrain, DrainRequest{Reason: "maintenance"})
+			r.signalAt(tt.interruptAt, SignalInterrupt, Interrupt{Kind: "SpotInterruption", Deadline: end})
+			r.executeClaim(testNodeClaim())
+
+			if len(r.drains) < 2 {
+				t.Fatalf("drain attempts at %v, want a second one for the interruption", r.drainTimes())
+			}
+			second := r.drains[1]
+			if got := second.at.Sub(r.start); got != tt.interruptAt {
+				t.Errorf("second drain attempt at %s, want at the interruption, %s", got, tt.interruptAt)
+			}
+			if !second.req.Forceful || !second.req.Deadline.Equal(end) {
+				t.Errorf("second drain forceful %v deadline %s; want forceful with the instance's end %s",
+					second.req.Forceful, second.req.Deadline, end)
+			}
+			if st := r.finalState(t); st.Disruption == nil || st.Disruption.Deadline == nil || !st.Disruption.Deadline.Equal(end) {
+				t.Errorf("final disruption %+v, want its deadline at the instance's end", st.Disruption)
+			}
+		})
+	}
+}

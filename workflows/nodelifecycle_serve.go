@@ -241,15 +241,22 @@ func (n *nodeLifecycle) onInterrupt(ctx workflow.Context, msg Interrupt) {
 		return
 	}
 	now := workflow.Now(ctx)
+	n.accept(ctx, Disruption{Source: SourceInterruption, Reason: msg.Kind, Detail: msg.State, RequestedAt: now, StartsAt: now,
+		Deadline: n.interruptDeadline(now, msg), Forceful: true})
+}
+
+// interruptDeadline is when a drain for the interruption must be done: the instance's end,
+// or the NodePool's terminationGracePeriod from now if that comes first; nil when the
+// interruption names no end.
+func (n *nodeLifecycle) interruptDeadline(now time.Time, msg Interrupt) *time.Time {
 	deadline := msg.Deadline
 	if tgp := n.tgpDeadline(now); tgp != nil && tgp.Before(deadline) {
 		deadline = *tgp
 	}
-	var dl *time.Time
-	if !deadline.IsZero() {
-		dl = &deadline
+	if deadline.IsZero() {
+		return nil
 	}
-	n.accept(ctx, Disruption{Source: SourceInterruption, Reason: msg.Kind, Detail: msg.State, RequestedAt: now, StartsAt: now, Deadline: dl, Forceful: true})
+	return &deadline
 }
 
 func (n *nodeLifecycle) manualDisruption(ctx workflow.Context, req DrainRequest) Disruption {

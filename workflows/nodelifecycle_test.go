@@ -295,6 +295,31 @@ func TestNodeLifecycleFailures(t *testing.T) {
 			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "not Ready within 15m0s",
 		},
+		{
+			name: "an interruption while the node registers fails the claim at once",
+			mock: func(r *nodeRun) {
+				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption"}) })
+			},
+			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
+			wantError:      "interrupted (SpotInterruption) before its node was Ready",
+		},
+		{
+			name: "an interruption while the node initializes fails the claim at once",
+			mock: func(r *nodeRun) {
+				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
+				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(10 * time.Minute).Return(nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
+				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "ScheduledChange"}) })
+			},
+			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
+			wantError:      "interrupted (ScheduledChange) before its node was Ready",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
