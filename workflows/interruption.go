@@ -37,7 +37,14 @@ type InterruptionState struct {
 const (
 	maxPollsPerRun = 500
 	pollRetryDelay = 10 * time.Second
+	// maxMessagesInFlight bounds the messages handled at once: enough that 500 arriving
+	// together are all acted on well inside their two minutes.
+	maxMessagesInFlight = 100
 )
+
+// changeConcurrentInterruptions versions handling messages side by side while the queue is
+// polled again; histories from before it replay one message at a time.
+const changeConcurrentInterruptions = "concurrent-interruptions"
 
 var (
 	sqsActs   *activities.Interruptions
@@ -59,9 +66,19 @@ func InterruptionWorkflow(ctx workflow.Context, in InterruptionInput) error {
 		workflow.QueryHandlerOptions{Description: "Counts of interruption messages by outcome"}); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
+	concurrent := workflow.GetVersion(ctx, changeConcurrentInterruptions, workflow.DefaultVersion, 1) >= 1
+	inFlight := 0
 	for polls := 0; ; polls++ {
 		if polls >= maxPollsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := workflow.Await(ctx, func() bool { return inFlight == 0 }); err != nil {
+				return err
+			}
 			return workflow.NewContinueAsNewError(ctx, InterruptionWorkflow, InterruptionInput{Queue: in.Queue, State: state})
+		}
+		if concurrent {
+			if err := workflow.Await(ctx, func() bool { return inFlight < maxMessagesInFlight }); err != nil {
+				return err
+			}
 		}
 		var msgs []activities.InterruptionMessage
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, receiveOptions()), sqsActs.ReceiveInterruptions, in.Queue).Get(ctx, &msgs)
@@ -74,13 +91,26 @@ func InterruptionWorkflow(ctx workflow.Context, in InterruptionInput) error {
 		}
 		for _, m := range msgs {
 			state.Received++
-			if !handleInterruption(ctx, &state, m) {
+			if !concurrent {
+				settleInterruption(ctx, &state, in.Queue, m)
 				continue
 			}
-			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), sqsActs.DeleteInterruption, in.Queue, m.ReceiptHandle).Get(ctx, nil); err != nil {
-				state.LastError = fmt.Sprintf("delete message %s: %v", m.MessageID, err)
-			}
+			inFlight++
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				defer func() { inFlight-- }()
+				settleInterruption(ctx, &state, in.Queue, m)
+			})
 		}
+	}
+}
+
+// settleInterruption acts on one message and deletes it from the queue once handled.
+func settleInterruption(ctx workflow.Context, state *InterruptionState, queue string, m activities.InterruptionMessage) {
+	if !handleInterruption(ctx, state, m) {
+		return
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), sqsActs.DeleteInterruption, queue, m.ReceiptHandle).Get(ctx, nil); err != nil {
+		state.LastError = fmt.Sprintf("delete message %s: %v", m.MessageID, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ type interruptionRun struct {
 	// findErrs fails FindNodeWorkflow for an instance id; deleteErr, when set, every delete.
 	findErrs  map[string]error
 	deleteErr error
+	// findTakes is how long each FindNodeWorkflow takes.
+	findTakes time.Duration
 
 	mu sync.Mutex // mocks may run on other goroutines
 	// receives are when each poll started.
@@ -78,6 +81,15 @@ func (r *interruptionRun) delivers(msgs ...activities.InterruptionMessage) {
 		}).Once()
 }
 
+// deliversAtOnce scripts the next receive to return msgs without waiting, as SQS answers
+// when messages are there.
+func (r *interruptionRun) deliversAtOnce(msgs ...activities.InterruptionMessage) {
+	r.env.OnActivity(r.sqs.ReceiveInterruptions, mock.Anything, testQueue).Return(
+		func(context.Context, string) ([]activities.InterruptionMessage, error) {
+			return msgs, nil
+		}).Once()
+}
+
 // receiveFails scripts the next receive to fail at once with err.
 func (r *interruptionRun) receiveFails(err error) {
 	r.env.OnActivity(r.sqs.ReceiveInterruptions, mock.Anything, testQueue).Return(
@@ -93,7 +105,7 @@ func (r *interruptionRun) execute(in InterruptionInput) {
 		func(context.Context, string) ([]activities.InterruptionMessage, error) {
 			return nil, nil
 		})
-	r.env.OnActivity(r.nodes.FindNodeWorkflow, mock.Anything, mock.Anything).Return(
+	r.env.OnActivity(r.nodes.FindNodeWorkflow, mock.Anything, mock.Anything).After(r.findTakes).Return(
 		func(_ context.Context, instance string) (activities.NodeWorkflow, error) {
 			r.record("find " + instance)
 			return r.owners[instance], r.findErrs[instance]
@@ -419,4 +431,46 @@ func TestInterruptionContinuesAsNew(t *testing.T) {
 			t.Errorf("continued as new on queue %q after %d polls, want %s after 500", next.Queue, len(r.receives), testQueue)
 		}
 	})
+}
+
+// 500 spot interruptions arriving together, ten per receive as SQS hands them out, are all
+// signalled well inside their two minutes even when each lookup takes a second.
+func TestInterruptionHandlesAFloodWithinTheNotice(t *testing.T) {
+	r := newInterruptionRun(t)
+	r.findTakes = time.Second
+	const total, perReceive = 500, 10
+	for batch := 0; batch < total/perReceive; batch++ {
+		var msgs []activities.InterruptionMessage
+		for i := range perReceive {
+			id := fmt.Sprintf("i-%04d", batch*perReceive+i)
+			r.owners[id] = activities.NodeWorkflow{WorkflowID: "node/" + id}
+			msgs = append(msgs, spotInterruption("h-"+id, id))
+		}
+		r.deliversAtOnce(msgs...)
+	}
+	st := r.run(t, 2*time.Minute)
+
+	var last time.Duration
+	interrupted := 0
+	for _, sig := range r.signals {
+		if sig.name == SignalInterrupt {
+			interrupted++
+			last = max(last, sig.at)
+		}
+	}
+	if interrupted != total || st.Signalled != total {
+		t.Fatalf("%d interrupt signals sent (state says %d), want %d", interrupted, st.Signalled, total)
+	}
+	if last > 30*time.Second {
+		t.Errorf("the last interrupt was signalled %s after the flood arrived, want well inside the 2-minute notice", last)
+	}
+	deleted := 0
+	for _, e := range r.events {
+		if strings.HasPrefix(e, "delete ") {
+			deleted++
+		}
+	}
+	if deleted != total {
+		t.Errorf("%d messages deleted, want all %d", deleted, total)
+	}
 }
