@@ -3,11 +3,11 @@ package starter
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 
 	"github.com/nodewright/nodewright/workflows"
@@ -28,6 +28,8 @@ commands:
                         their v1 form, as the API server stores them; - reads stdin
 
 NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow id.
+Flags may stand before or after the command and its arguments; -- ends them, so an
+argument after it may start with a dash (starter drain NODE -- -REASON).
 
 flags:
 `
@@ -44,23 +46,30 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 // runCLI checks the whole command line before dialing, so a typo fails at once with usage
 // instead of after a connection attempt (or a connection timeout).
 func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, dial dialFunc) int {
-	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("starter", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// Up to the command name only: the command's own flag set takes the rest, global flags included.
+	fs.SetInterspersed(false)
 	address := fs.String("temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	namespace := fs.String("namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	taskQueue := fs.String("task-queue", workflows.TaskQueue, "task queue the worker polls")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
-		return exitCodeForParse(err)
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0 // pflag has printed the usage
+		}
+		fmt.Fprintln(stderr, "starter:", err)
+		fs.Usage()
+		return 2
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "starter: no command given")
 		fs.Usage()
 		return 2
 	}
-	cmd, err := parseCommand(fs.Arg(0), fs.Args()[1:], stderr)
+	cmd, err := parseCommand(fs.Arg(0), fs.Args()[1:], fs)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintln(stderr, "starter:", err)
@@ -88,15 +97,6 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return 1
 	}
 	return 0
-}
-
-// exitCodeForParse maps a flag parse failure to an exit code; the flag package has already
-// printed the reason and the usage.
-func exitCodeForParse(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return 2
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/nodewright/nodewright/workflows"
 )
 
 // dialRecorder stands in for client.DialContext: it records each attempt and refuses it, so
@@ -97,8 +102,60 @@ func TestCLI(t *testing.T) {
 			wantCode: 2, wantStderr: []string{"extend NODE 24h"},
 		},
 		{
-			name: "extend with a duration that is not positive fails", args: []string{"extend", "node-1", "-1h"},
+			name: "extend with a duration that is not positive fails", args: []string{"extend", "node-1", "0s"},
 			wantCode: 2, wantStderr: []string{"positive Go duration"},
+		},
+		{
+			name: "extend with a negative duration after -- fails as not positive", args: []string{"extend", "node-1", "--", "-1h"},
+			wantCode: 2, wantStderr: []string{"positive Go duration"},
+		},
+		{
+			name: "extend with a negative duration before -- is an unknown flag", args: []string{"extend", "node-1", "-1h"},
+			wantCode: 2, wantStderr: []string{"unknown shorthand flag", "-1h", "starter extend NODE 24h"},
+		},
+		{
+			name: "an unknown flag after the command exits 2 naming it", args: []string{"start", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "starter start"},
+		},
+		{
+			name: "an unknown flag after nodes --all exits 2 naming it", args: []string{"nodes", "--all", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "starter nodes [--all]"},
+		},
+		{
+			name: "an unknown flag after NODE exits 2 naming it", args: []string{"describe", "node-1", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "describe NODE"},
+		},
+		{
+			name: "an unknown flag after drain's NODE exits 2 naming it", args: []string{"drain", "node-1", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "drain [--grace-period D] NODE [REASON]"},
+		},
+		{
+			name: "a misspelt grace period after NODE exits 2 naming it", args: []string{"drain", "node-1", "--grace", "5m", "retiring"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --grace", "drain [--grace-period D] NODE [REASON]"},
+		},
+		{
+			name: "an unknown flag after REASON exits 2 naming it", args: []string{"drain", "node-1", "retiring", "--now"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --now"},
+		},
+		{
+			name: "a negative grace period after NODE fails naming the flag", args: []string{"drain", "node-1", "--grace-period=-5m"},
+			wantCode: 2, wantStderr: []string{"--grace-period -5m0s must not be negative", "drain [--grace-period D] NODE [REASON]"},
+		},
+		{
+			name: "an unknown flag after cancel-drain's NODE exits 2 naming it", args: []string{"cancel-drain", "node-1", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "cancel-drain NODE"},
+		},
+		{
+			name: "an unknown flag after extend's DURATION exits 2 naming it", args: []string{"extend", "node-1", "24h", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "extend NODE 24h"},
+		},
+		{
+			name: "an unknown flag after convert's FILE exits 2 naming it", args: []string{"convert", "-", "--bogus"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "convert FILE"},
+		},
+		{
+			name: "help after a command exits 0 with usage", args: []string{"drain", "-h"},
+			wantCode: 0, wantStderr: []string{"usage: starter", "--grace-period", "--namespace"},
 		},
 		{
 			name: "drain with a grace period dials Temporal", args: []string{"drain", "--grace-period", "5m", "node-1", "maintenance"},
@@ -190,6 +247,127 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 			}
 			if strings.Contains(stderr.String(), "connect to Temporal") {
 				t.Errorf("Main(%q) tried to connect to Temporal:\n%s", tt.args, stderr.String())
+			}
+		})
+	}
+}
+
+// temporalRecorder is a Temporal client that records the first thing the starter asks of it
+// and refuses it, so a test sees which flags and arguments reached Temporal. Any call it does
+// not override lands on the nil embedded client and panics: an unexpected request.
+type temporalRecorder struct {
+	client.Client
+	dialed   client.Options
+	requests []sentRequest
+}
+
+// sentRequest is one request to Temporal: what was asked, of which workflow, with what.
+type sentRequest struct {
+	kind       string
+	workflowID string
+	arg        any
+}
+
+var errRefusedByTest = errors.New("refused by the test")
+
+func (r *temporalRecorder) dial(_ context.Context, opts client.Options) (client.Client, error) {
+	r.dialed = opts
+	return r, nil
+}
+
+func (r *temporalRecorder) Close() {}
+
+func (r *temporalRecorder) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	r.requests = append(r.requests, sentRequest{"start", opts.ID, opts.TaskQueue})
+	return nil, errRefusedByTest
+}
+
+func (r *temporalRecorder) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	r.requests = append(r.requests, sentRequest{"list", "", req.GetQuery()})
+	return nil, errRefusedByTest
+}
+
+func (r *temporalRecorder) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	r.requests = append(r.requests, sentRequest{"update " + opts.UpdateName, opts.WorkflowID, opts.Args[0]})
+	return nil, errRefusedByTest
+}
+
+func TestCLITakesFlagsWhereverTheyStand(t *testing.T) {
+	drain := func(reason string, grace time.Duration) sentRequest {
+		return sentRequest{"update " + workflows.UpdateRequestDrain, "node/claim-1", workflows.DrainRequest{Reason: reason, GracePeriod: workflows.Duration(grace)}}
+	}
+	const running = `WorkflowType = "NodeLifecycleWorkflow" AND ExecutionStatus = "Running"`
+	const all = `WorkflowType = "NodeLifecycleWorkflow"`
+	tests := []struct {
+		name string
+		args []string
+		// wantDialTo is the host:port and namespace dialed.
+		wantDialTo  [2]string
+		wantRequest sentRequest
+	}{
+		{
+			name: "a grace period before NODE delays the drain", args: []string{"drain", "--grace-period", "10m", "node/claim-1", "retiring"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: drain("retiring", 10*time.Minute),
+		},
+		{
+			name: "a grace period after NODE delays the drain", args: []string{"drain", "node/claim-1", "--grace-period=10m"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: drain("manual", 10*time.Minute),
+		},
+		{
+			name: "a grace period between NODE and REASON delays the drain", args: []string{"drain", "node/claim-1", "--grace-period", "10m", "retiring"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: drain("retiring", 10*time.Minute),
+		},
+		{
+			name: "a grace period after REASON delays the drain", args: []string{"drain", "node/claim-1", "retiring", "--grace-period", "10m"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: drain("retiring", 10*time.Minute),
+		},
+		{
+			name: "a REASON after -- may start with a dash", args: []string{"drain", "node/claim-1", "--", "--grace-period=10m"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: drain("--grace-period=10m", 0),
+		},
+		{
+			name: "flags before -- still count when REASON follows it", args: []string{"drain", "node/claim-1", "--grace-period=1m", "--", "-kernel"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: drain("-kernel", time.Minute),
+		},
+		{
+			name: "global flags after the command choose the server", args: []string{"drain", "node/claim-1", "retiring", "--namespace", "prod", "--temporal-address=10.0.0.9:7233"},
+			wantDialTo: [2]string{"10.0.0.9:7233", "prod"}, wantRequest: drain("retiring", 0),
+		},
+		{
+			name: "global flags before and after the command both count", args: []string{"--namespace", "prod", "drain", "node/claim-1", "--temporal-address", "10.0.0.9:7233"},
+			wantDialTo: [2]string{"10.0.0.9:7233", "prod"}, wantRequest: drain("manual", 0),
+		},
+		{
+			name: "nodes lists running workflows only", args: []string{"nodes"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: sentRequest{"list", "", running},
+		},
+		{
+			name: "nodes --all lists closed workflows too", args: []string{"nodes", "--all"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: sentRequest{"list", "", all},
+		},
+		{
+			name: "a namespace between nodes and --all", args: []string{"nodes", "--namespace", "prod", "--all"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "prod"}, wantRequest: sentRequest{"list", "", all},
+		},
+		{
+			name: "a task queue after start reaches the workflows it starts", args: []string{"start", "--task-queue", "q2"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: sentRequest{"start", workflows.ProvisionerID, "q2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			temporal := &temporalRecorder{}
+			getenv := func(string) string { return "" }
+			code := runCLI(context.Background(), tt.args, &stdout, &stderr, getenv, temporal.dial)
+			if code != 1 || !strings.Contains(stderr.String(), errRefusedByTest.Error()) {
+				t.Errorf("starter %q exited %d, want 1 from the refused request; stderr:\n%s", tt.args, code, stderr.String())
+			}
+			if got := [2]string{temporal.dialed.HostPort, temporal.dialed.Namespace}; got != tt.wantDialTo {
+				t.Errorf("starter %q dialed %q, want %q", tt.args, got, tt.wantDialTo)
+			}
+			if len(temporal.requests) != 1 || !reflect.DeepEqual(temporal.requests[0], tt.wantRequest) {
+				t.Errorf("starter %q sent %+v, want exactly %+v", tt.args, temporal.requests, tt.wantRequest)
 			}
 		})
 	}

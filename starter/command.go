@@ -3,11 +3,12 @@ package starter
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/workflows"
@@ -27,67 +28,99 @@ type command struct {
 	file   string        // convert
 }
 
-// parseCommand validates a command's arguments; errors name the arguments it expects.
-func parseCommand(name string, args []string, stderr io.Writer) (command, error) {
+// parseCommand validates a command's arguments; errors name the arguments it expects. The
+// command's flags and the global ones (bound to the values runCLI reads) may stand anywhere
+// among its arguments, up to a "--".
+func parseCommand(name string, args []string, global *pflag.FlagSet) (command, error) {
 	cmd := command{name: name}
+	own := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	switch name {
-	case "start":
-		if len(args) != 0 {
-			return cmd, fmt.Errorf("start takes no arguments, got %q (usage: starter start)", args)
-		}
 	case "nodes":
-		fs := flag.NewFlagSet("nodes", flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		fs.BoolVar(&cmd.all, "all", false, "include closed node workflows")
-		if err := fs.Parse(args); err != nil {
-			return cmd, fmt.Errorf("nodes: %w (usage: starter nodes [--all])", err)
-		}
-		if fs.NArg() != 0 {
-			return cmd, fmt.Errorf("nodes takes no arguments besides --all, got %q (usage: starter nodes [--all])", fs.Args())
-		}
-	case "describe":
-		if len(args) != 1 || args[0] == "" {
-			return cmd, fmt.Errorf("describe takes exactly one NODE, got %q (usage: starter describe NODE)", args)
-		}
-		cmd.node = args[0]
+		own.BoolVar(&cmd.all, "all", false, "include closed node workflows")
 	case "drain":
-		fs := flag.NewFlagSet("drain", flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		fs.DurationVar(&cmd.grace, "grace-period", 0, "wait this long before draining; cancel-drain withdraws it meanwhile")
-		if err := fs.Parse(args); err != nil {
-			return cmd, fmt.Errorf("drain: %w (usage: starter drain [--grace-period D] NODE [REASON])", err)
-		}
-		rest := fs.Args()
-		if len(rest) < 1 || len(rest) > 2 || rest[0] == "" || cmd.grace < 0 {
-			return cmd, fmt.Errorf("drain takes a NODE and an optional REASON, got %q (usage: starter drain [--grace-period D] NODE [REASON])", args)
-		}
-		cmd.node, cmd.reason = rest[0], "manual"
-		if len(rest) == 2 {
-			cmd.reason = rest[1]
-		}
-	case "cancel-drain":
-		if len(args) != 1 || args[0] == "" {
-			return cmd, fmt.Errorf("cancel-drain takes exactly one NODE, got %q (usage: starter cancel-drain NODE)", args)
-		}
-		cmd.node = args[0]
-	case "extend":
-		if len(args) != 2 || args[0] == "" {
-			return cmd, fmt.Errorf("extend takes a NODE and a DURATION, got %q (usage: starter extend NODE 24h)", args)
-		}
-		by, err := time.ParseDuration(args[1])
-		if err != nil || by <= 0 {
-			return cmd, fmt.Errorf("extend: DURATION %q must be a positive Go duration such as 24h or 90m", args[1])
-		}
-		cmd.node, cmd.by = args[0], by
-	case "convert":
-		if len(args) != 1 || args[0] == "" {
-			return cmd, fmt.Errorf("convert takes exactly one FILE (- for standard input), got %q (usage: starter convert FILE)", args)
-		}
-		cmd.file = args[0]
+		own.DurationVar(&cmd.grace, "grace-period", 0, "wait this long before draining; cancel-drain withdraws it meanwhile")
+	case "start", "describe", "cancel-drain", "extend", "convert":
 	default:
 		return cmd, fmt.Errorf("%w %q", errUnknownCommand, name)
 	}
-	return cmd, nil
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(global.Output())
+	fs.AddFlagSet(own)
+	fs.AddFlagSet(global)
+	fs.Usage = func() {
+		global.Usage()
+		if own.HasFlags() {
+			fmt.Fprintf(global.Output(), "\n%s flags:\n%s", name, own.FlagUsages())
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cmd, fmt.Errorf("%s: %w (usage: %s; put -- before an argument that starts with a dash)", name, err, usageOf(name))
+	}
+	err := cmd.takeArgs(fs.Args())
+	return cmd, err
+}
+
+// usageOf is the usage line of a command parseCommand knows.
+func usageOf(name string) string {
+	switch name {
+	case "nodes":
+		return "starter nodes [--all]"
+	case "describe", "cancel-drain":
+		return "starter " + name + " NODE"
+	case "drain":
+		return "starter drain [--grace-period D] NODE [REASON]"
+	case "extend":
+		return "starter extend NODE 24h"
+	case "convert":
+		return "starter convert FILE"
+	default:
+		return "starter " + name
+	}
+}
+
+// takeArgs checks and keeps a command's positional arguments, the flags already parsed.
+func (c *command) takeArgs(args []string) error {
+	switch c.name {
+	case "start":
+		if len(args) != 0 {
+			return fmt.Errorf("start takes no arguments, got %q (usage: %s)", args, usageOf(c.name))
+		}
+	case "nodes":
+		if len(args) != 0 {
+			return fmt.Errorf("nodes takes no arguments besides --all, got %q (usage: %s)", args, usageOf(c.name))
+		}
+	case "describe", "cancel-drain":
+		if len(args) != 1 || args[0] == "" {
+			return fmt.Errorf("%s takes exactly one NODE, got %q (usage: %s)", c.name, args, usageOf(c.name))
+		}
+		c.node = args[0]
+	case "drain":
+		if len(args) < 1 || len(args) > 2 || args[0] == "" {
+			return fmt.Errorf("drain takes a NODE and an optional REASON, got %q (usage: %s)", args, usageOf(c.name))
+		}
+		if c.grace < 0 {
+			return fmt.Errorf("drain: --grace-period %s must not be negative; leave it out to drain now (usage: %s)", c.grace, usageOf(c.name))
+		}
+		c.node, c.reason = args[0], "manual"
+		if len(args) == 2 {
+			c.reason = args[1]
+		}
+	case "extend":
+		if len(args) != 2 || args[0] == "" {
+			return fmt.Errorf("extend takes a NODE and a DURATION, got %q (usage: %s)", args, usageOf(c.name))
+		}
+		by, err := time.ParseDuration(args[1])
+		if err != nil || by <= 0 {
+			return fmt.Errorf("extend: DURATION %q must be a positive Go duration such as 24h or 90m", args[1])
+		}
+		c.node, c.by = args[0], by
+	case "convert":
+		if len(args) != 1 || args[0] == "" {
+			return fmt.Errorf("convert takes exactly one FILE (- for standard input), got %q (usage: %s)", args, usageOf(c.name))
+		}
+		c.file = args[0]
+	}
+	return nil
 }
 
 // local reports whether the command runs without Temporal.
