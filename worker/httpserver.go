@@ -19,12 +19,17 @@ type cacheCheck struct {
 
 // newMux serves /metrics from the worker's registry and /healthz, which fails until the pod
 // cache (and the other caches given) have synced, so a probe does not pass a worker that
-// cannot yet see pending pods or NodePools.
-func newMux(m *metrics, watcher *podWatcher, caches ...cacheCheck) *http.ServeMux {
+// cannot yet see pending pods or NodePools, and for good once the Temporal SDK worker has
+// stopped on a fatal error, so a liveness probe restarts a worker that no longer polls.
+func newMux(m *metrics, watcher *podWatcher, temporal *workerStop, caches ...cacheCheck) *http.ServeMux {
 	caches = append([]cacheCheck{{name: "pod", synced: watcher.Synced}}, caches...)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := temporal.Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		for _, c := range caches {
 			if !c.synced() {
 				http.Error(w, c.name+" cache not synced yet", http.StatusServiceUnavailable)
@@ -38,12 +43,12 @@ func newMux(m *metrics, watcher *podWatcher, caches ...cacheCheck) *http.ServeMu
 
 // serveMetrics listens on addr before returning, so a busy port fails startup, then serves
 // newMux in the background until the returned server is closed.
-func serveMetrics(addr string, m *metrics, watcher *podWatcher, log *slog.Logger, caches ...cacheCheck) (*http.Server, error) {
+func serveMetrics(addr string, m *metrics, watcher *podWatcher, temporal *workerStop, log *slog.Logger, caches ...cacheCheck) (*http.Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: newMux(m, watcher, caches...), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: newMux(m, watcher, temporal, caches...), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics server stopped", "addr", addr, "err", err)

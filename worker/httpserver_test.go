@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +16,10 @@ func TestMux(t *testing.T) {
 	tests := []struct {
 		name string
 		// synced says whether the pod cache has filled; signalled pods are flushed first.
-		synced     bool
-		signalled  []string
+		synced    bool
+		signalled []string
+		// fatal, when set, is the error the Temporal SDK worker reports stopping on.
+		fatal      error
 		path       string
 		wantStatus int
 		wantBody   []string
@@ -28,6 +31,16 @@ func TestMux(t *testing.T) {
 		{
 			name: "healthz passes once the pod cache has synced", synced: true, path: "/healthz",
 			wantStatus: http.StatusOK, wantBody: []string{"ok"},
+		},
+		{
+			name: "healthz fails naming the error once the Temporal worker has stopped on it", synced: true, path: "/healthz",
+			fatal:      errors.New(`namespace "nodes" not found`),
+			wantStatus: http.StatusInternalServerError, wantBody: []string{`temporal worker stopped: namespace "nodes" not found`},
+		},
+		{
+			name: "healthz names the stopped Temporal worker before unsynced caches", path: "/healthz",
+			fatal:      errors.New("client version not supported"),
+			wantStatus: http.StatusInternalServerError, wantBody: []string{"temporal worker stopped: client version not supported"},
 		},
 		{
 			name: "metrics expose the signalled-pods counter before any signal", path: "/metrics",
@@ -56,8 +69,12 @@ func TestMux(t *testing.T) {
 				w.observe(pendingPod("default", name))
 			}
 			w.flush(context.Background())
+			stopped := newWorkerStop()
+			if tt.fatal != nil {
+				stopped.report(tt.fatal)
+			}
 
-			srv := httptest.NewServer(newMux(m, w))
+			srv := httptest.NewServer(newMux(m, w, stopped))
 			defer srv.Close()
 			resp, err := http.Get(srv.URL + tt.path)
 			if err != nil {

@@ -30,7 +30,7 @@ func TestPodWatcherRunSignalsPodsFromTheAPI(t *testing.T) {
 	watching := watchStarted(client)
 	rec := newSignalRecorder()
 	w, m := newTestWatcher(t, client, rec)
-	health := httptest.NewServer(newMux(m, w))
+	health := httptest.NewServer(newMux(m, w, newWorkerStop()))
 	defer health.Close()
 	if got := getStatus(t, health.URL+"/healthz"); got != http.StatusServiceUnavailable {
 		t.Errorf("/healthz before the watcher ran = %d, want %d", got, http.StatusServiceUnavailable)

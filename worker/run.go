@@ -131,7 +131,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		caches = append(caches, cacheCheck{name: "NodePool", synced: poolCtl.Synced}, cacheCheck{name: "NodeClaim", synced: deletions.Synced})
 	}
 
-	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
+	// Without OnFatalError the SDK worker would stop polling for good while the process,
+	// its pod watch and /healthz carried on as if all were well.
+	stopped := newWorkerStop()
+	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{OnFatalError: stopped.report})
 	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
@@ -173,7 +176,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("register cluster metrics: %w", err)
 		}
 		go func() { errc <- named("metrics cache", cluster.Run(ctx)) }()
-		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, log, caches...)
+		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, stopped, log, caches...)
 		if err != nil {
 			return err
 		}
@@ -182,19 +185,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("worker running", "temporal", cfg.TemporalAddress, "namespace", cfg.Namespace,
 		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr)
 
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
+	return waitForStop(ctx, errc, stopped)
 }
 
 // collectLaunchTemplates deletes the cluster's unused launch templates every

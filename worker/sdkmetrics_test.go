@@ -19,7 +19,7 @@ func scrapeMux(t *testing.T, m *metrics) string {
 	t.Helper()
 	w, _ := newTestWatcher(t, fake.NewClientset(), newSignalRecorder())
 	rec := httptest.NewRecorder()
-	newMux(m, w).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	newMux(m, w, newWorkerStop()).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, err := io.ReadAll(rec.Body)
 	if err != nil {
 		t.Fatal(err)
