@@ -283,21 +283,27 @@ func offeringPrice(types []schedulerengine.InstanceType, name, zone, capacityTyp
 	return 0
 }
 
-// blockedByPDB lists pods covered by a PodDisruptionBudget that allows no disruption now.
+// blockedByPDB lists the pods a PodDisruptionBudget keeps from being evicted now: those
+// covered by one that allows no disruption, and those covered by more than one, which the
+// Eviction API refuses outright (as Karpenter's CanEvictPods decides). Selectors read as in
+// policy/v1: an empty selector covers every pod of its namespace, a nil one none.
 func blockedByPDB(pdbs []policyv1.PodDisruptionBudget, pods []corev1.Pod) map[string]bool {
+	covering := map[string]int{}
 	out := map[string]bool{}
 	for _, pdb := range pdbs {
-		if pdb.Status.DisruptionsAllowed > 0 {
-			continue
-		}
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() {
-			continue
+		if err != nil {
+			continue // the apiserver's eviction skips a selector it cannot read too
 		}
 		for i := range pods {
 			p := &pods[i]
-			if p.Namespace == pdb.Namespace && sel.Matches(labels.Set(p.Labels)) {
-				out[p.Namespace+"/"+p.Name] = true
+			if p.Namespace != pdb.Namespace || !sel.Matches(labels.Set(p.Labels)) {
+				continue
+			}
+			key := p.Namespace + "/" + p.Name
+			covering[key]++
+			if pdb.Status.DisruptionsAllowed <= 0 || covering[key] > 1 {
+				out[key] = true
 			}
 		}
 	}
