@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/nodewright/nodewright/schedulerengine"
@@ -29,6 +30,12 @@ const (
 const (
 	BlockedByPDB          = "PDB"
 	BlockedByDoNotDisrupt = "do-not-disrupt"
+	// BlockedByMultiplePDBs: two budgets cover the pod and the Eviction API refuses it
+	// until one is removed.
+	BlockedByMultiplePDBs = "multiple PDBs"
+	// BlockedByEvictionError: the API server failed the pod's eviction; DrainProgress's
+	// FailedEvictions has the error.
+	BlockedByEvictionError = "eviction error"
 )
 
 // ErrTypeInvalidDrain: the drain request can never succeed as given.
@@ -181,7 +188,9 @@ func (d *drain) deleteForDeadline(ctx context.Context, pods []*corev1.Pod, now t
 }
 
 // evictTier asks the Eviction API to evict the tier's pods that are due, leaving alone
-// those already terminating or deleted and those that must not be disrupted.
+// those already terminating or deleted and those that must not be disrupted. A pod whose
+// eviction is refused or fails is asked again after a backoff, as Karpenter's eviction
+// queue does, while the rest of the tier goes on.
 func (d *drain) evictTier(ctx context.Context, pods []*corev1.Pod, deleted map[string]bool, now time.Time) error {
 	for _, pod := range pods {
 		key := schedulerengine.PodKey(pod)
@@ -189,8 +198,8 @@ func (d *drain) evictTier(ctx context.Context, pods []*corev1.Pod, deleted map[s
 			continue
 		}
 		outcome, err := d.kube.evict(ctx, pod)
-		if err != nil {
-			return err
+		if outcome == evictFailed && ctx.Err() != nil {
+			return err // the activity is stopping, not the API server failing
 		}
 		switch outcome {
 		case evictAccepted:
@@ -200,18 +209,39 @@ func (d *drain) evictTier(ctx context.Context, pods []*corev1.Pod, deleted map[s
 		case evictGone:
 			d.settled(key)
 		case evictRefused:
-			refusals := d.progress.refused(key)
-			d.retryAt[key] = now.Add(evictionBackoff(key, refusals))
-			d.progress.block(key, BlockedByPDB)
+			d.refused(key, BlockedByPDB, now)
+		case evictMultiplePDBs:
+			d.refused(key, BlockedByMultiplePDBs, now)
+		case evictFailed:
+			d.failed(ctx, key, err, now)
 		}
 	}
 	return nil
+}
+
+// refused backs off from a pod its PodDisruptionBudgets keep, and says why it stays.
+func (d *drain) refused(key, why string, now time.Time) {
+	refusals := d.progress.refused(key)
+	delete(d.progress.FailedEvictions, key)
+	d.retryAt[key] = now.Add(evictionBackoff(key, refusals))
+	d.progress.block(key, why)
+}
+
+// failed backs off from a pod whose eviction the API server failed, and keeps the error
+// for the heartbeat; the drain asks again as long as it lasts.
+func (d *drain) failed(ctx context.Context, key string, err error, now time.Time) {
+	failures := d.progress.evictionFailed(key, err)
+	delete(d.progress.PDBRefusals, key)
+	d.retryAt[key] = now.Add(evictionBackoff(key, failures))
+	d.progress.block(key, BlockedByEvictionError)
+	activity.GetLogger(ctx).Warn("eviction failed; asking again later", "pod", key, "failures", failures, "error", err)
 }
 
 // settled forgets a pod that is on its way out.
 func (d *drain) settled(key string) {
 	delete(d.retryAt, key)
 	delete(d.progress.PDBRefusals, key)
+	delete(d.progress.FailedEvictions, key)
 	delete(d.progress.Blocked, key)
 }
 

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,9 +27,18 @@ const (
 	evictRefused
 	// evictGone: the pod, or the pod with this UID, no longer exists.
 	evictGone
+	// evictMultiplePDBs: more than one PodDisruptionBudget covers the pod, which the
+	// Eviction API refuses (500) until someone removes one.
+	evictMultiplePDBs
+	// evictFailed: the API server could not carry the eviction out; the error says why.
+	evictFailed
 )
 
-// evict asks the Eviction API to evict the pod, so PodDisruptionBudgets are respected.
+// multiplePDBsMessage is what the Eviction API answers for a pod under two budgets.
+const multiplePDBsMessage = "more than one PodDisruptionBudget"
+
+// evict asks the Eviction API to evict the pod, so PodDisruptionBudgets are respected. The
+// error comes with evictFailed only.
 func (k *Kube) evict(ctx context.Context, pod *corev1.Pod) (evictOutcome, error) {
 	uid := pod.UID
 	err := k.Client.PolicyV1().Evictions(pod.Namespace).Evict(ctx, &policyv1.Eviction{
@@ -42,9 +53,20 @@ func (k *Kube) evict(ctx context.Context, pod *corev1.Pod) (evictOutcome, error)
 		return evictGone, nil
 	case apierrors.IsTooManyRequests(err):
 		return evictRefused, nil
+	case strings.Contains(statusMessage(err), multiplePDBsMessage):
+		return evictMultiplePDBs, nil
 	default:
-		return evictAccepted, fmt.Errorf("evict %s: %w", schedulerengine.PodKey(pod), err)
+		return evictFailed, fmt.Errorf("evict %s: %w", schedulerengine.PodKey(pod), err)
 	}
+}
+
+// statusMessage is the message of the API server's answer, "" for other errors.
+func statusMessage(err error) string {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return ""
+	}
+	return status.Status().Message
 }
 
 // deleteWithin deletes the pod so that it is gone within grace, bypassing its

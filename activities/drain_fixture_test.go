@@ -114,6 +114,25 @@ func (c *fakeCluster) removeAtLook(t *testing.T, name string, look int) {
 	})
 }
 
+// failUntilLook makes the eviction API fail the pod's evictions with err until just before
+// the drain's look-th look.
+func (c *fakeCluster) failUntilLook(name string, err error, look int) {
+	c.failures[name] = err
+	c.onLook[look] = append(c.onLook[look], func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.failures, name)
+	})
+}
+
+// multiplePDBsError is what the eviction API answers for a pod two budgets cover.
+func multiplePDBsError() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: 500,
+		Message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+	}}
+}
+
 func (c *fakeCluster) removeVolumeAttachmentAtLook(t *testing.T, name string, look int) {
 	c.onVALook[look] = append(c.onVALook[look], func() {
 		gvr := schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "volumeattachments"}

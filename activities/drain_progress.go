@@ -27,13 +27,25 @@ type DrainProgress struct {
 	PodsLeft []string `json:"podsLeft,omitempty"`
 	// PDBRefusals counts each pod's evictions refused in a row by a PodDisruptionBudget;
 	// its backoff grows from this count.
-	PDBRefusals map[string]int    `json:"pdbRefusals,omitempty"`
-	Evicted     []string          `json:"evicted,omitempty"`
-	Deleted     []string          `json:"deleted,omitempty"`
-	Blocked     map[string]string `json:"blocked,omitempty"`
+	PDBRefusals map[string]int `json:"pdbRefusals,omitempty"`
+	// FailedEvictions are the pods whose evictions the API server failed in a row (a 500, a
+	// timeout): how many times and the last error. Their backoff grows from the count.
+	FailedEvictions map[string]FailedEviction `json:"failedEvictions,omitempty"`
+	Evicted         []string                  `json:"evicted,omitempty"`
+	Deleted         []string                  `json:"deleted,omitempty"`
+	Blocked         map[string]string         `json:"blocked,omitempty"`
 	// VolumeAttachments are the names of those the drain has waited on.
 	VolumeAttachments []string `json:"volumeAttachments,omitempty"`
 }
+
+// FailedEviction is one pod's run of failed evictions.
+type FailedEviction struct {
+	Count int    `json:"count"`
+	Error string `json:"error"`
+}
+
+// maxEvictionErrorLength bounds an error kept in the heartbeat.
+const maxEvictionErrorLength = 256
 
 // resumeDrainProgress picks up the previous attempt's progress for the same node, or
 // starts afresh.
@@ -85,10 +97,25 @@ func (p *DrainProgress) refused(key string) int {
 	return p.PDBRefusals[key]
 }
 
+// evictionFailed counts one more failed eviction, keeps its error and returns the count.
+func (p *DrainProgress) evictionFailed(key string, err error) int {
+	if p.FailedEvictions == nil {
+		p.FailedEvictions = map[string]FailedEviction{}
+	}
+	msg := err.Error()
+	if r := []rune(msg); len(r) > maxEvictionErrorLength {
+		msg = string(r[:maxEvictionErrorLength]) + "…"
+	}
+	f := FailedEviction{Count: p.FailedEvictions[key].Count + 1, Error: msg}
+	p.FailedEvictions[key] = f
+	return f.Count
+}
+
 // forget drops the per-pod state of pods no longer on the node, so that it cannot grow
 // with a long drain; why a pod deleted at the deadline was blocked stays reported.
 func (p *DrainProgress) forget(onNode map[string]bool) {
 	maps.DeleteFunc(p.PDBRefusals, func(key string, _ int) bool { return !onNode[key] })
+	maps.DeleteFunc(p.FailedEvictions, func(key string, _ FailedEviction) bool { return !onNode[key] })
 	maps.DeleteFunc(p.Blocked, func(key, _ string) bool { return !onNode[key] && !slices.Contains(p.Deleted, key) })
 }
 

@@ -174,7 +174,8 @@ type DrainResult struct {
 	// disrupted taint and pods stuck terminating on an unresponsive kubelet.
 	Skipped []string `json:"skipped,omitempty"`
 	// Blocked says why a pod was not evicted voluntarily (BlockedByPDB,
-	// BlockedByDoNotDisrupt), for pods still on the node or deleted at the deadline.
+	// BlockedByMultiplePDBs, BlockedByDoNotDisrupt, BlockedByEvictionError), for pods still
+	// on the node or deleted at the deadline.
 	Blocked map[string]string `json:"blocked,omitempty"`
 	// Completed is false when pods that must not be disrupted keep the drain from finishing
 	// and there is no deadline to delete them at; Blocked names them.
