@@ -174,7 +174,9 @@ func (d *Disruption) ValidateDisruption(ctx context.Context, cmd disruption.Comm
 	return "", nil
 }
 
-func (d *Disruption) snapshot(ctx context.Context) (disruption.Snapshot, map[string]string, error) {
+// snapshot reads the cluster for the engine. The disrupted taint on the nodes named ours is
+// the controller's own, put there for a decision under way, and does not count as leaving.
+func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.Snapshot, map[string]string, error) {
 	kube := d.Planner.Kube
 	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
@@ -207,7 +209,11 @@ func (d *Disruption) snapshot(ctx context.Context) (disruption.Snapshot, map[str
 	claims := map[string]string{}
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		snap.Nodes = append(snap.Nodes, d.node(n, byNode[n.Name], types, snap.NodePools))
+		out := d.node(n, byNode[n.Name], types, snap.NodePools)
+		if slices.Contains(ours, n.Name) {
+			out.Deleting = n.DeletionTimestamp != nil
+		}
+		snap.Nodes = append(snap.Nodes, out)
 		claims[n.Name] = n.Labels[v1.LabelNodeClaim]
 	}
 	return snap, claims, nil

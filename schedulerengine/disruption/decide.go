@@ -107,6 +107,35 @@ func Validate(s Snapshot, c Command) error {
 	return nil
 }
 
+// Recheck re-checks a command's nodes once its replacement is Ready, just before they are
+// told to go (Karpenter's validation after pre-spin): each is still there, its NodePool
+// too, nothing protects it (do-not-disrupt, a PodDisruptionBudget), and the budgets still
+// allow them all. The snapshot must not count the disrupted taint the controller put on
+// the nodes as their leaving. The move is not simulated again: the replacement is up for it.
+func Recheck(s Snapshot, c Command) error {
+	d := newDecider(s)
+	var nodes []*Node
+	for _, name := range c.Nodes {
+		n := d.byName[name]
+		switch {
+		case n == nil:
+			return fmt.Errorf("node %s is gone", name)
+		case d.pools[n.NodePool] == nil:
+			return fmt.Errorf("node %s: its NodePool %q no longer exists", name, n.NodePool)
+		case n.Deleting:
+			return fmt.Errorf("node %s is already being deleted", name)
+		}
+		if why := d.protected(n); why.Why != "" {
+			return fmt.Errorf("node %s: %s", name, why.Why)
+		}
+		nodes = append(nodes, n)
+	}
+	if !d.withinBudgets(nodes, c.Reason) {
+		return fmt.Errorf("disruption budgets no longer allow %d nodes for %s", len(nodes), c.Reason)
+	}
+	return nil
+}
+
 type decider struct {
 	s       Snapshot
 	byName  map[string]*Node
@@ -156,9 +185,6 @@ func (d *decider) skip(n *Node, why Skip) {
 // ineligible says why a node may not be voluntarily disrupted for reason; an empty Why means
 // it may.
 func (d *decider) ineligible(n *Node, reason string) Skip {
-	blocked := func(format string, args ...any) Skip {
-		return Skip{Kind: SkipBlocked, Why: fmt.Sprintf(format, args...)}
-	}
 	notCandidate := func(format string, args ...any) Skip {
 		return Skip{Kind: SkipNotCandidate, Why: fmt.Sprintf(format, args...)}
 	}
@@ -170,16 +196,9 @@ func (d *decider) ineligible(n *Node, reason string) Skip {
 		return notCandidate("already being disrupted")
 	case !n.Ready || !n.Initialized:
 		return notCandidate("not Ready and initialized yet")
-	case n.Annotations[v1.AnnotationDoNotDisrupt] == "true":
-		return blocked("node is annotated %s", v1.AnnotationDoNotDisrupt)
 	}
-	for _, p := range n.Pods {
-		if doNotDisrupt(p, d.s.Now) {
-			return blocked("pod %s is annotated %s", podKey(p), v1.AnnotationDoNotDisrupt)
-		}
-		if d.s.BlockedPods[podKey(p)] {
-			return blocked("pod %s has a PodDisruptionBudget that allows no disruption", podKey(p))
-		}
+	if why := d.protected(n); why.Why != "" {
+		return why
 	}
 	if reason == ReasonDrifted {
 		return Skip{} // drift needs no quiet period and ignores the consolidation policy
@@ -194,6 +213,26 @@ func (d *decider) ineligible(n *Node, reason string) Skip {
 	}
 	if wait := n.LastPodEvent.Add(after.Duration).Sub(d.s.Now); wait > 0 {
 		return notCandidate("pods changed recently; consolidatable in %s", wait.Round(time.Second))
+	}
+	return Skip{}
+}
+
+// protected says what keeps the node from being voluntarily disrupted now: the node's or a
+// pod's do-not-disrupt annotation, or a pod's PodDisruptionBudget.
+func (d *decider) protected(n *Node) Skip {
+	blocked := func(format string, args ...any) Skip {
+		return Skip{Kind: SkipBlocked, Why: fmt.Sprintf(format, args...)}
+	}
+	if n.Annotations[v1.AnnotationDoNotDisrupt] == "true" {
+		return blocked("node is annotated %s", v1.AnnotationDoNotDisrupt)
+	}
+	for _, p := range n.Pods {
+		if doNotDisrupt(p, d.s.Now) {
+			return blocked("pod %s is annotated %s", podKey(p), v1.AnnotationDoNotDisrupt)
+		}
+		if d.s.BlockedPods[podKey(p)] {
+			return blocked("pod %s has a PodDisruptionBudget that allows no disruption", podKey(p))
+		}
 	}
 	return Skip{}
 }
