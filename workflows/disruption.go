@@ -57,8 +57,10 @@ var disruptionActs *activities.Disruption
 
 // DisruptionWorkflow is the disruption controller: every pass it asks for the next
 // voluntary disruption (emptiness, then drift, then consolidation), re-checks an emptiness
-// or consolidation decision after a delay, launches a replacement first when one is needed, and then
-// tells each node's workflow to go with a disrupt signal. Exactly one method acts per pass.
+// or consolidation decision after a delay, taints the candidates karpenter.sh/disrupted,
+// launches a replacement first when one is needed and re-checks the candidates once it is
+// Ready, and then tells each node's workflow to go with a disrupt signal. Exactly one method
+// acts per pass.
 func DisruptionWorkflow(ctx workflow.Context, in DisruptionInput) error {
 	c := &controller{state: in.State, period: disruptionPeriod, validationDelay: validationDelay, in: in}
 	if in.Period > 0 {
@@ -142,23 +144,48 @@ func (c *controller) pass(ctx workflow.Context) {
 			return
 		}
 	}
+	if workflow.GetVersion(ctx, changeTaintFirst, workflow.DefaultVersion, 1) < 1 {
+		c.launchThenDisrupt(ctx, found, &rec)
+		return
+	}
+	c.taintLaunchThenDisrupt(ctx, found, &rec)
+}
+
+// launchThenDisrupt is how decisions were carried out before changeTaintFirst: the
+// candidates took new pods while their replacement booted. Kept so older histories replay.
+func (c *controller) launchThenDisrupt(ctx workflow.Context, found activities.DisruptionDecision, rec *DecisionRecord) {
 	if found.Replacement != nil {
-		c.announce(ctx, found.Nodes, "DisruptionLaunching", fmt.Sprintf("Launching NodeClaim: %s", cmd.Reason))
-		name, err := c.launchReplacement(ctx, *found.Replacement, cmd.Reason)
+		name, err := c.launch(ctx, found)
 		rec.Replacement = name
 		if err != nil {
 			rec.Outcome = err.Error()
 			return
 		}
 	}
+	c.disrupt(ctx, found, rec)
+}
+
+// launch announces the replacement on the candidates, launches it and waits until it is Ready.
+func (c *controller) launch(ctx workflow.Context, found activities.DisruptionDecision) (string, error) {
+	c.announce(ctx, found.Nodes, "DisruptionLaunching", fmt.Sprintf("Launching NodeClaim: %s", found.Command.Reason))
+	return c.launchReplacement(ctx, *found.Replacement, found.Command.Reason)
+}
+
+// disrupt tells each candidate's workflow to go and records the decision as carried out. It
+// returns the candidates whose workflows could not be told.
+func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDecision, rec *DecisionRecord) []activities.NodeRef {
+	cmd := found.Command
+	var untold []activities.NodeRef
 	for _, n := range found.Nodes {
 		msg := Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings, Replacement: rec.Replacement}
 		if err := workflow.SignalExternalWorkflow(ctx, NodeWorkflowID(n.Claim), "", SignalDisrupt, msg).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("signal disrupt", "node", n.Name, "error", err)
+			untold = append(untold, n)
 		}
 	}
 	rec.Outcome = "Disrupted"
 	countDecision(ctx, *cmd, found.Replacement != nil)
+	return untold
 }
 
 // launchReplacement starts a NodeLifecycle for the replacement and waits until its node is

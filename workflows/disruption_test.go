@@ -30,10 +30,14 @@ type sentSignal struct {
 
 // recordSignals mocks every external signal to succeed and hands each to record.
 func recordSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, record func(sentSignal)) {
+	answerSignals(env, start, func(s sentSignal) error { record(s); return nil })
+}
+
+// answerSignals mocks every external signal, handing each to answer for the error it gets.
+func answerSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, answer func(sentSignal) error) {
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", mock.Anything, mock.Anything).Return(
 		func(_, workflowID, _ string, name string, arg any) error {
-			record(sentSignal{at: env.Now().Sub(start), workflowID: workflowID, name: name, arg: arg})
-			return nil
+			return answer(sentSignal{at: env.Now().Sub(start), workflowID: workflowID, name: name, arg: arg})
 		})
 }
 
@@ -95,6 +99,12 @@ type disruptionRun struct {
 	// invalid and validateErr are every validation's answer.
 	invalid     string
 	validateErr error
+	// taintErr, recheckInvalid and recheckErr answer every taint and re-check; signalErr
+	// fails the signals to some workflows, by id.
+	taintErr       error
+	recheckInvalid string
+	recheckErr     error
+	signalErr      map[string]error
 
 	mu           sync.Mutex // mocks may run on other goroutines
 	findTimes    []time.Duration
@@ -103,6 +113,28 @@ type disruptionRun struct {
 	signals      []sentSignal
 	// announced are the events recorded on the decision's nodes, with the nodes.
 	announced []activities.DisruptionAnnouncement
+	// steps are what was done to the candidates and for them, in order: taint, launch,
+	// recheck, disrupt and untaint.
+	steps []candidateStep
+}
+
+// candidateStep is one thing done to a decision's candidates, or for them.
+type candidateStep struct {
+	at    time.Duration
+	what  string
+	nodes string // the nodes it was done to, space-separated
+}
+
+func (r *disruptionRun) step(what string, nodes ...string) {
+	r.steps = append(r.steps, candidateStep{at: r.since(), what: what, nodes: strings.Join(nodes, " ")})
+}
+
+func refNames(refs []activities.NodeRef) []string {
+	names := make([]string, len(refs))
+	for i, n := range refs {
+		names[i] = n.Name
+	}
+	return names
 }
 
 func newDisruptionRun(t *testing.T, finds ...findAnswer) *disruptionRun {
@@ -144,17 +176,43 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		r.validations = append(r.validations, validateCall{at: r.since(), cmd: cmd})
 		return r.invalid, r.validateErr
 	})
+	r.env.OnActivity(d.TaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.step("taint", refNames(nodes)...)
+		return r.taintErr
+	})
+	r.env.OnActivity(d.UntaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.step("untaint", refNames(nodes)...)
+		return nil
+	})
+	r.env.OnActivity(d.RecheckDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, cmd disruption.Command) (string, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.step("recheck", cmd.Nodes...)
+		return r.recheckInvalid, r.recheckErr
+	})
 	r.env.OnWorkflow(NodeLifecycleWorkflow, mock.Anything, mock.Anything).Return(
 		func(ctx workflow.Context, in NodeLifecycleInput) (NodeLifecycleResult, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.replacements = append(r.replacements, replacementStart{at: r.since(), id: workflow.GetInfo(ctx).WorkflowExecution.ID, in: in})
+			r.step("launch")
 			return NodeLifecycleResult{}, nil
 		})
-	recordSignals(r.env, r.start, func(s sentSignal) {
+	answerSignals(r.env, r.start, func(s sentSignal) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if err := r.signalErr[s.workflowID]; err != nil {
+			return err
+		}
 		r.signals = append(r.signals, s)
+		if s.name == SignalDisrupt {
+			r.step("disrupt", s.workflowID)
+		}
+		return nil
 	})
 	r.env.ExecuteWorkflow(DisruptionWorkflow, in)
 }
@@ -397,6 +455,152 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	// The controller waited in the pass, so the next pass starts 10s after it ended.
 	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2*time.Minute + 10*time.Second}) {
 		t.Errorf("looked for disruptions at %v, want 10s and then 2m10s", got)
+	}
+}
+
+func TestDisruptionTaintsCandidatesBeforeTheirReplacementBoots(t *testing.T) {
+	both := "ip-default-aaaaa ip-default-bbbbb"
+	tests := []struct {
+		name  string
+		found findAnswer
+		want  []candidateStep
+	}{
+		{
+			name:  "with a replacement, the candidates are tainted before it launches and re-checked once it is Ready",
+			found: withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa", "default-bbbbb"), "default"),
+			want: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "launch"},
+				{at: 2 * time.Minute, what: "recheck", nodes: both},
+				{at: 2 * time.Minute, what: "disrupt", nodes: NodeWorkflowID("default-aaaaa")},
+				{at: 2 * time.Minute, what: "disrupt", nodes: NodeWorkflowID("default-bbbbb")},
+			},
+		},
+		{
+			name:  "without one, the candidates are tainted and told to go at once",
+			found: decided(disruption.ReasonEmpty, 0.3, "default-aaaaa", "default-bbbbb"),
+			want: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both},
+				{at: 25 * time.Second, what: "disrupt", nodes: NodeWorkflowID("default-aaaaa")},
+				{at: 25 * time.Second, what: "disrupt", nodes: NodeWorkflowID("default-bbbbb")},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, tt.found)
+			if tt.found.decision.Replacement != nil {
+				r.at(2*time.Minute, func() {
+					r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
+				})
+			}
+			var st DisruptionState
+			r.stateAt(t, 3*time.Minute, &st)
+			r.run(t, 3*time.Minute, DisruptionInput{})
+
+			if !slices.Equal(r.steps, tt.want) {
+				t.Errorf("steps %+v, want %+v", r.steps, tt.want)
+			}
+			if len(st.Recent) != 1 || st.Recent[0].Outcome != "Disrupted" {
+				t.Errorf("recent %+v, want one Disrupted decision", st.Recent)
+			}
+		})
+	}
+}
+
+func TestDisruptionUntaintsTheCandidatesOfADroppedDecision(t *testing.T) {
+	both := "ip-default-aaaaa ip-default-bbbbb"
+	kubeDown := temporal.NewNonRetryableApplicationError("connection refused", "KubeError", nil)
+	tests := []struct {
+		name           string
+		taintErr       error
+		recheckInvalid string
+		recheckErr     error
+		signalErr      map[string]error
+		// failAt sends claim-failed for the replacement, readyAt node-ready; 0 never.
+		failAt, readyAt time.Duration
+		wantSteps       []candidateStep
+		wantOutcome     string // prefix, with %s for the replacement's claim
+	}{
+		{
+			name:        "tainting that fails drops the decision before anything is launched",
+			taintErr:    kubeDown,
+			wantSteps:   []candidateStep{{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "untaint", nodes: both}},
+			wantOutcome: "taint candidates failed: ",
+		},
+		{
+			name:   "a replacement that fails to launch",
+			failAt: time.Minute,
+			wantSteps: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "launch"},
+				{at: time.Minute, what: "untaint", nodes: both},
+			},
+			wantOutcome: "replacement %s failed: no capacity",
+		},
+		{
+			name:           "candidates something protects once the replacement is Ready",
+			readyAt:        2 * time.Minute,
+			recheckInvalid: "node ip-default-aaaaa: pod ns/db-0 is annotated karpenter.sh/do-not-disrupt",
+			wantSteps: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "launch"},
+				{at: 2 * time.Minute, what: "recheck", nodes: both}, {at: 2 * time.Minute, what: "untaint", nodes: both},
+			},
+			wantOutcome: "no longer valid once the replacement was Ready: node ip-default-aaaaa: pod ns/db-0 is annotated karpenter.sh/do-not-disrupt",
+		},
+		{
+			name:       "candidates that cannot be re-checked",
+			readyAt:    2 * time.Minute,
+			recheckErr: kubeDown,
+			wantSteps: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "launch"},
+				{at: 2 * time.Minute, what: "recheck", nodes: both}, {at: 2 * time.Minute, what: "untaint", nodes: both},
+			},
+			wantOutcome: "no longer valid once the replacement was Ready: re-check failed: ",
+		},
+		{
+			name:      "only the candidate whose workflow cannot be told is untainted",
+			readyAt:   2 * time.Minute,
+			signalErr: map[string]error{NodeWorkflowID("default-bbbbb"): errors.New("workflow not found")},
+			wantSteps: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "launch"},
+				{at: 2 * time.Minute, what: "recheck", nodes: both},
+				{at: 2 * time.Minute, what: "disrupt", nodes: NodeWorkflowID("default-aaaaa")},
+				{at: 2 * time.Minute, what: "untaint", nodes: "ip-default-bbbbb"},
+			},
+			wantOutcome: "Disrupted",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa", "default-bbbbb"), "default"))
+			r.taintErr, r.recheckInvalid, r.recheckErr, r.signalErr = tt.taintErr, tt.recheckInvalid, tt.recheckErr, tt.signalErr
+			if tt.failAt > 0 {
+				r.at(tt.failAt, func() {
+					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{Claim: r.replacementClaim(t), Reason: "no capacity"})
+				})
+			}
+			if tt.readyAt > 0 {
+				r.at(tt.readyAt, func() {
+					r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
+				})
+			}
+			var st DisruptionState
+			r.stateAt(t, 3*time.Minute, &st)
+			r.run(t, 3*time.Minute, DisruptionInput{})
+
+			if !slices.Equal(r.steps, tt.wantSteps) {
+				t.Errorf("steps %+v, want %+v", r.steps, tt.wantSteps)
+			}
+			if len(st.Recent) != 1 {
+				t.Fatalf("recent %+v, want one decision", st.Recent)
+			}
+			want := tt.wantOutcome
+			if strings.Contains(want, "%s") {
+				want = strings.ReplaceAll(want, "%s", r.replacementClaim(t))
+			}
+			if got := st.Recent[0].Outcome; !strings.HasPrefix(got, want) {
+				t.Errorf("outcome %q, want it to start with %q", got, want)
+			}
+		})
 	}
 }
 

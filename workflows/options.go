@@ -93,6 +93,25 @@ func kubeOptions() workflow.ActivityOptions {
 	}
 }
 
+// kubeWriteOptions is for Kubernetes writes that a pass can do without: a few quick tries,
+// then the decision is dropped and the next pass decides again.
+func kubeWriteOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	}
+}
+
+// untaintOptions: a disrupted taint left on a node that is not going keeps pods off it, so
+// taking it off is retried for up to ten minutes.
+func untaintOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second},
+	}
+}
+
 // drainOptions: a drain waits on PodDisruptionBudgets and graceful shutdowns, so it is long
 // and heartbeats its progress; limit bounds it as a whole.
 func drainOptions(limit time.Duration) workflow.ActivityOptions {
