@@ -18,7 +18,7 @@ const changeTaintFirst = "taint-candidates-first"
 // told to go. A decision dropped on the way, tainting that fails included, takes the taint
 // off again, as does a candidate whose workflow cannot be told.
 func (c *controller) taintLaunchThenDisrupt(ctx workflow.Context, found activities.DisruptionDecision, rec *DecisionRecord) {
-	actx := workflow.WithActivityOptions(ctx, kubeWriteOptions())
+	actx := workflow.WithActivityOptions(ctx, taintCandidatesOptions())
 	if err := workflow.ExecuteActivity(actx, disruptionActs.TaintCandidates, found.Nodes).Get(ctx, nil); err != nil {
 		rec.Outcome = "taint candidates failed: " + err.Error()
 		c.untaint(ctx, found.Nodes) // those tainted before the failure

@@ -93,9 +93,9 @@ func kubeOptions() workflow.ActivityOptions {
 	}
 }
 
-// kubeWriteOptions is for Kubernetes writes that a pass can do without: a few quick tries,
+// taintCandidatesOptions: tainting is what a decision starts with, so a few quick tries,
 // then the decision is dropped and the next pass decides again.
-func kubeWriteOptions() workflow.ActivityOptions {
+func taintCandidatesOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
