@@ -254,7 +254,9 @@ func TestPlanCountsWhatTakesNoPodsAgainstLimits(t *testing.T) {
 			labels[apisv1.LabelNodeClaim] = claim
 		}
 		opts = append([]nodeOption{withNodeLabels(labels), withReady(corev1.ConditionTrue), withAllocatable("0", "0", "0"),
-			func(n *corev1.Node) { n.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")} }}, opts...)
+			func(n *corev1.Node) {
+				n.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
+			}}, opts...)
 		return node(name, opts...)
 	}
 	fourCPU := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
