@@ -306,8 +306,10 @@ func TestRecheckRejectsNodesSomethingNowProtects(t *testing.T) {
 			snap: func() Snapshot { return snapshot(node("a", 4, pod("w1", "3")), node("b", 2, pod("w2", "1500m"))) },
 		},
 		{
-			name:    "a pod annotated do-not-disrupt since keeps the node",
-			snap:    func() Snapshot { return snapshot(node("a", 4, pod("w1", "1", annotated(v1.AnnotationDoNotDisrupt, "true")))) },
+			name: "a pod annotated do-not-disrupt since keeps the node",
+			snap: func() Snapshot {
+				return snapshot(node("a", 4, pod("w1", "1", annotated(v1.AnnotationDoNotDisrupt, "true"))))
+			},
 			wantErr: "node a: pod default/w1 is annotated karpenter.sh/do-not-disrupt",
 		},
 		{
