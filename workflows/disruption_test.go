@@ -257,6 +257,13 @@ func (r *disruptionRun) replacementClaim(t *testing.T) string {
 	return r.replacements[0].in.Claim.Name
 }
 
+// replacementReadyAt tells the controller, at d, that the replacement's node is Ready.
+func (r *disruptionRun) replacementReadyAt(t *testing.T, d time.Duration) {
+	r.at(d, func() {
+		r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
+	})
+}
+
 // methodOf is the method the engine uses for each reason in these tests.
 var methodOf = map[string]string{
 	disruption.ReasonEmpty:         disruption.MethodEmptiness,
@@ -408,9 +415,7 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	r.at(time.Minute, func() {
 		r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: "default-other", NodeName: "ip-other"})
 	})
-	r.at(2*time.Minute, func() {
-		r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
-	})
+	r.replacementReadyAt(t, 2*time.Minute)
 	var st DisruptionState
 	r.stateAt(t, 3*time.Minute, &st)
 	r.run(t, 3*time.Minute, DisruptionInput{})
@@ -489,9 +494,7 @@ func TestDisruptionTaintsCandidatesBeforeTheirReplacementBoots(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newDisruptionRun(t, tt.found)
 			if tt.found.decision.Replacement != nil {
-				r.at(2*time.Minute, func() {
-					r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
-				})
+				r.replacementReadyAt(t, 2*time.Minute)
 			}
 			var st DisruptionState
 			r.stateAt(t, 3*time.Minute, &st)
@@ -579,9 +582,7 @@ func TestDisruptionUntaintsTheCandidatesOfADroppedDecision(t *testing.T) {
 				})
 			}
 			if tt.readyAt > 0 {
-				r.at(tt.readyAt, func() {
-					r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.replacementClaim(t), NodeName: "ip-new"})
-				})
+				r.replacementReadyAt(t, tt.readyAt)
 			}
 			var st DisruptionState
 			r.stateAt(t, 3*time.Minute, &st)

@@ -314,13 +314,24 @@ func (n *nodeLifecycle) awaitUnlessInterrupted(ctx workflow.Context, activity, i
 		return workflow.ExecuteActivity(ctx, activity, args...).Get(ctx, into)
 	}
 	actx, cancel := workflow.WithCancel(ctx)
+	var err error
 	future := workflow.ExecuteActivity(actx, activity, args...)
+	if msg := n.awaitOrInterrupt(ctx, future, func(f workflow.Future) { err = f.Get(ctx, into) }); msg != nil {
+		cancel()
+		return fmt.Errorf("instance %s interrupted (%s) before its node was Ready", n.state.InstanceID, msg.Kind)
+	}
+	return err
+}
+
+// awaitOrInterrupt waits for f and hands it to done, unless an interruption of the instance
+// arrives first: then it returns the interruption and done is not called. An interruption
+// whose payload does not decode is dropped and the wait goes on.
+func (n *nodeLifecycle) awaitOrInterrupt(ctx workflow.Context, f workflow.Future, done func(workflow.Future)) *Interrupt {
 	for {
-		var err error
+		finished := false
 		var interrupted *Interrupt
-		done := false
 		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(future, func(f workflow.Future) { err, done = f.Get(ctx, into), true })
+		sel.AddFuture(f, func(f workflow.Future) { done(f); finished = true })
 		sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) {
 			var msg Interrupt
 			if receive(ctx, c, &msg) {
@@ -328,12 +339,11 @@ func (n *nodeLifecycle) awaitUnlessInterrupted(ctx workflow.Context, activity, i
 			}
 		})
 		sel.Select(ctx)
-		switch {
-		case done:
-			return err
-		case interrupted != nil:
-			cancel()
-			return fmt.Errorf("instance %s interrupted (%s) before its node was Ready", n.state.InstanceID, interrupted.Kind)
+		if finished {
+			return nil
+		}
+		if interrupted != nil {
+			return interrupted
 		}
 	}
 }

@@ -84,18 +84,16 @@ func (n *nodeLifecycle) drainRequest() activities.DrainRequest {
 // awaitUnlessHastened waits for the future and hands it to done, unless an interruption
 // brings the drain's deadline forward first (then it returns false and done is not called).
 func (n *nodeLifecycle) awaitUnlessHastened(ctx workflow.Context, f workflow.Future, listen bool, done func(workflow.Future)) bool {
+	if !listen {
+		done(f)
+		return true
+	}
 	for {
-		finished, hastened := false, false
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(f, func(f workflow.Future) { done(f); finished = true })
-		if listen {
-			sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) { hastened = n.onInterruptDuringDrain(ctx, c) })
-		}
-		sel.Select(ctx)
-		if finished {
+		msg := n.awaitOrInterrupt(ctx, f, done)
+		if msg == nil {
 			return true
 		}
-		if hastened {
+		if n.hasten(ctx, *msg) {
 			return false
 		}
 	}
@@ -110,12 +108,11 @@ func (n *nodeLifecycle) pauseUnlessHastened(ctx workflow.Context, listen bool) b
 	return err == nil
 }
 
-// onInterruptDuringDrain reads an interruption that arrived while the node drains: the drain
-// becomes forceful and its deadline comes forward to the interruption's. It reports whether
-// the drain must start again to honour it.
-func (n *nodeLifecycle) onInterruptDuringDrain(ctx workflow.Context, c workflow.ReceiveChannel) bool {
-	var msg Interrupt
-	if !receive(ctx, c, &msg) || n.state.Disruption == nil {
+// hasten applies an interruption that arrived while the node drains: the drain becomes
+// forceful and its deadline comes forward to the interruption's. It reports whether the
+// drain must start again to honour it.
+func (n *nodeLifecycle) hasten(ctx workflow.Context, msg Interrupt) bool {
+	if n.state.Disruption == nil {
 		return false
 	}
 	d := n.state.Disruption

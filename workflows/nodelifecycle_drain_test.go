@@ -10,20 +10,26 @@ import (
 	"github.com/nodewright/nodewright/activities"
 )
 
-// A voluntary drain that do-not-disrupt pods keep from finishing is tried again; the node
-// is terminated only once it completes, and the pods left show meanwhile.
-func TestBlockedDrainIsRetriedBeforeTermination(t *testing.T) {
-	r := newControlsRun(t)
+// mockAllButDrains mocks a node's life at once, from launch to the drain's taint and from
+// termination on; each test mocks DrainNode as its case needs.
+func (r *controlsRun) mockAllButDrains() {
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(nil)
 	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, mock.Anything).Return(nil)
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
+	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(nil)
+}
+
+// A voluntary drain that do-not-disrupt pods keep from finishing is tried again; the node
+// is terminated only once it completes, and the pods left show meanwhile.
+func TestBlockedDrainIsRetriedBeforeTermination(t *testing.T) {
+	r := newControlsRun(t)
+	r.mockAllButDrains()
 	blocked := activities.DrainResult{Blocked: map[string]string{"ns/batch": activities.BlockedByDoNotDisrupt}}
 	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(blocked, nil).Twice()
 	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(activities.DrainResult{Completed: true}, nil).Once()
-	r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
-	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(nil)
 
 	var during NodeState
 	r.signalAt(time.Minute, SignalDrain, DrainRequest{Reason: "maintenance"})
@@ -59,16 +65,10 @@ func TestInterruptionDuringDrainSetsItsDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newControlsRun(t)
-			r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-			r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
-			r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
-			r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(nil)
-			r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, mock.Anything).Return(nil)
+			r.mockAllButDrains()
 			blocked := activities.DrainResult{Blocked: map[string]string{"ns/web": "PodDisruptionBudget ns/web"}}
 			r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).After(tt.firstTakes).Return(blocked, nil).Once()
 			r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(activities.DrainResult{Completed: true}, nil)
-			r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
-			r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(nil)
 
 			end := r.start.Add(4 * time.Minute)
 			r.signalAt(time.Minute, SignalDrain, DrainRequest{Reason: "maintenance"})
