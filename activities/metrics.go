@@ -26,6 +26,9 @@ type Metrics struct {
 	messagesReceived      *prometheus.CounterVec
 	messagesDeleted       prometheus.Counter
 	messageLatency        prometheus.Histogram
+	// garbageCollectedTotal has no Karpenter counterpart: Karpenter's garbage collection
+	// only logs what it reclaims.
+	garbageCollectedTotal *prometheus.CounterVec
 }
 
 // Karpenter's cloud provider method names, as its metrics decorator labels them.
@@ -42,6 +45,7 @@ const (
 	ControllerDisruption  = "disruption"
 	ControllerInterrupt   = "interruption"
 	ControllerLifecycle   = "nodeclaim.lifecycle"
+	ControllerGarbage     = "nodeclaim.garbagecollection"
 )
 
 // NewMetrics defines the series and registers them with reg.
@@ -81,10 +85,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Amount of time an interruption message is on the queue before it is processed by karpenter.",
 			Buckets: DurationBuckets(),
 		}),
+		garbageCollectedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "nodewright", Name: "garbage_collected_total",
+			Help: "Instances and claims reclaimed because no running node workflow accounted for them. Labeled by kind (instance, claim).",
+		}, []string{"kind"}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.cloudProviderDuration, m.cloudProviderErrors, m.schedulingDuration, m.provisionerScheduling,
-		m.eligibleNodes, m.messagesReceived, m.messagesDeleted, m.messageLatency,
+		m.eligibleNodes, m.messagesReceived, m.messagesDeleted, m.messageLatency, m.garbageCollectedTotal,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -132,6 +140,8 @@ func controllerFor(workflowType string) string {
 		return ControllerInterrupt
 	case "NodeLifecycleWorkflow":
 		return ControllerLifecycle
+	case "GarbageCollectorWorkflow":
+		return ControllerGarbage
 	}
 	return strings.ToLower(workflowType)
 }
@@ -192,6 +202,14 @@ func (m *Metrics) deleted() {
 		return
 	}
 	m.messagesDeleted.Inc()
+}
+
+// garbageCollected counts one reclaimed object of a kind.
+func (m *Metrics) garbageCollected(kind string) {
+	if m == nil {
+		return
+	}
+	m.garbageCollectedTotal.WithLabelValues(kind).Inc()
 }
 
 // messageType is Karpenter's message_type for a parsed interruption message.

@@ -162,7 +162,7 @@ func TestEC2CallsAreTimedAndTheirErrorsCountedAsKarpentersCloudProvider(t *testi
 func TestControllerForNamesKarpentersControllers(t *testing.T) {
 	for wf, want := range map[string]string{
 		"ProvisionerWorkflow": "provisioner", "DisruptionWorkflow": "disruption", "InterruptionWorkflow": "interruption",
-		"NodeLifecycleWorkflow": "nodeclaim.lifecycle", "SomethingElse": "somethingelse",
+		"NodeLifecycleWorkflow": "nodeclaim.lifecycle", "GarbageCollectorWorkflow": "nodeclaim.garbagecollection", "SomethingElse": "somethingelse",
 	} {
 		if got := controllerFor(wf); got != want {
 			t.Errorf("controllerFor(%q) = %q, want %q", wf, got, want)

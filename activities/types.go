@@ -193,4 +193,7 @@ const (
 	ErrTypeInvalidLaunch = "InvalidLaunchRequest"
 	// ErrTypeInstanceNotFound: EC2 does not know the instance.
 	ErrTypeInstanceNotFound = "InstanceNotFound"
+	// ErrTypeNotOurs: the object is not what this cluster's workflow launched; nothing was
+	// done to it.
+	ErrTypeNotOurs = "NotOurs"
 )

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -38,7 +39,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
@@ -47,7 +48,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab",
-				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300,
+				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute,
 				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
@@ -58,7 +59,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
-				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80,
+				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute,
 				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
@@ -72,7 +73,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
 				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
-				KubeClientQPS: 70, KubeClientBurst: 80,
+				KubeClientQPS: 70, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute,
 			},
 		},
 		{
@@ -81,7 +82,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 	}

@@ -140,6 +140,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
 	w.RegisterWorkflow(workflows.DisruptionWorkflow)
+	w.RegisterWorkflow(workflows.GarbageCollectorWorkflow)
 	w.RegisterActivity(ec2Acts)
 	go collectLaunchTemplates(ctx, ec2Acts, log.With("component", "launchtemplates"))
 	nodeCache := activities.NewNodeCache(kube)
@@ -152,6 +153,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities})
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
+	w.RegisterActivity(&activities.GarbageCollector{EC2: ec2Acts, Kube: kube, Workflows: tc, NodeClaims: nodeClaims.Client, Metrics: m.activities})
 	if cfg.InterruptionQueue != "" {
 		sqsClient, err := newSQSClient(ctx, cfg)
 		if err != nil {
@@ -299,6 +301,10 @@ func ensureControllers(ctx context.Context, tc client.Client, cfg Config) error 
 		return nil
 	}
 	if err := start(workflows.DisruptionID, workflows.DisruptionWorkflow, workflows.DisruptionInput{}); err != nil {
+		return err
+	}
+	gc := workflows.GarbageCollectorInput{Every: workflows.Duration(cfg.GarbageCollectEvery)}
+	if err := start(workflows.GarbageCollectorID, workflows.GarbageCollectorWorkflow, gc); err != nil {
 		return err
 	}
 	if cfg.InterruptionQueue != "" {

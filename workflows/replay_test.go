@@ -11,10 +11,11 @@ import (
 // historyWorkflows maps a history file's name prefix to the workflow it records.
 func historyWorkflows() map[string]any {
 	return map[string]any{
-		"nodelifecycle": NodeLifecycleWorkflow,
-		"provisioner":   ProvisionerWorkflow,
-		"disruption":    DisruptionWorkflow,
-		"interruption":  InterruptionWorkflow,
+		"nodelifecycle":    NodeLifecycleWorkflow,
+		"provisioner":      ProvisionerWorkflow,
+		"disruption":       DisruptionWorkflow,
+		"interruption":     InterruptionWorkflow,
+		"garbagecollector": GarbageCollectorWorkflow,
 	}
 }
 
@@ -34,7 +35,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			prefix, _, _ := strings.Cut(filepath.Base(file), "_")
 			wf, ok := historyWorkflows()[prefix]
 			if !ok {
-				t.Fatalf("history %s: name must start with nodelifecycle_, provisioner_, disruption_ or interruption_ to say which workflow it records", file)
+				t.Fatalf("history %s: name must start with nodelifecycle_, provisioner_, disruption_, interruption_ or garbagecollector_ to say which workflow it records", file)
 			}
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflow(wf)
