@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -41,9 +42,19 @@ type GarbageCollector struct {
 	Workflows client.Client
 	// NodeClaims is nil when NodePools come from a file (no NodeClaim objects exist).
 	NodeClaims dynamic.Interface
-	Metrics    *Metrics
+	// NodeClassGroup is the nodeClassRef group of the NodeClaims this worker serves; others
+	// are never touched, whatever their labels.
+	NodeClassGroup string
+	Metrics        *Metrics
 	// Now is the clock the grace periods are measured with; time.Now when nil.
 	Now func() time.Time
+}
+
+// GarbageQuery is what a look needs from the looks before it.
+type GarbageQuery struct {
+	// Missing are instances of running node workflows that EC2 did not know at an earlier
+	// look, by when that was first seen (FindGarbage returns the updated set).
+	Missing map[string]time.Time `json:"missing,omitempty"`
 }
 
 // Garbage is what one look found. Each list holds at most maxGarbagePerLook entries, so the
@@ -54,8 +65,15 @@ type Garbage struct {
 	Instances []OrphanInstance `json:"instances,omitempty"`
 	// Claims are NodeClaims and Nodes whose node workflow is not running.
 	Claims []OrphanClaim `json:"claims,omitempty"`
-	// Vanished are running node workflows whose instance EC2 has terminated.
+	// Vanished are running node workflows whose instance is gone.
 	Vanished []VanishedInstance `json:"vanished,omitempty"`
+	// Missing carries GarbageQuery.Missing to the next look.
+	Missing map[string]time.Time `json:"missing,omitempty"`
+	// Errors are the parts of the look that failed (EC2, Nodes, NodeClaims): the others
+	// still count.
+	Errors []string `json:"errors,omitempty"`
+	// Halted says why nothing is reclaimed this time although orphans were found.
+	Halted string `json:"halted,omitempty"`
 }
 
 // OrphanInstance is an instance to terminate and why.
@@ -80,18 +98,28 @@ type VanishedInstance struct {
 }
 
 const (
-	// orphanGrace is how old an unaccounted instance, Node or NodeClaim must be before it is
-	// reclaimed (Karpenter's instance garbage collection waits 30 s too): visibility and
-	// EC2's describe calls are eventually consistent just after a launch.
+	// orphanGrace is how old an unaccounted instance, Node or NodeClaim must be, and how long
+	// ago its workflow must have ended, before it is reclaimed (Karpenter's instance garbage
+	// collection waits 30 s too): visibility and EC2's describe calls are eventually
+	// consistent just after a launch, and a workflow's own clean-up may still be under way.
 	orphanGrace = 30 * time.Second
 	// replacedGrace is how long an instance may run beside the one its still-running workflow
 	// recorded: only a launch whose answer was lost leaves such a pair.
 	replacedGrace = 10 * time.Minute
-	// vanishedGrace is how long a node workflow must have run before its instance's absence
-	// counts: a just-launched instance may not be listed yet.
-	vanishedGrace = time.Minute
+	// missingGrace is how long EC2 must keep not knowing a running workflow's instance
+	// before it counts as gone: right after a launch EC2 may answer NotFound for a while.
+	// A terminated instance stays listed for about an hour, so most are seen terminated first.
+	missingGrace = 5 * time.Minute
 	// maxGarbagePerLook bounds each list of a look.
 	maxGarbagePerLook = 100
+	// maxLookupsPerLook bounds the calls one look makes to Temporal and EC2 to confirm
+	// candidates, so that a visibility store that lists nothing costs a bounded look.
+	maxLookupsPerLook = 300
+	// brakeMin and brakeShare stop reclaiming when orphans are at least brakeMin and at
+	// least brakeShare of what the look examined: a worker pointed at the wrong Temporal
+	// namespace, or a Temporal restored from an old backup, sees every node as an orphan.
+	brakeMin   = 10
+	brakeShare = 0.5
 	// nodeWorkflowType and nodeWorkflowPrefix name the NodeLifecycle workflows; the workflows
 	// package defines them, and cannot be imported from here.
 	nodeWorkflowType   = "NodeLifecycleWorkflow"
@@ -107,50 +135,81 @@ const (
 // runningNode is a running node workflow as visibility lists it.
 type runningNode struct {
 	instanceID string
-	started    time.Time
+	phase      string
+}
+
+// look is one FindGarbage: what it has seen and how many lookups it has left.
+type look struct {
+	g       *GarbageCollector
+	now     time.Time
+	running map[string]runningNode
+	lookups int
+}
+
+// lookup spends one of the look's confirming calls; false when none is left.
+func (l *look) lookup() bool {
+	if l.lookups >= maxLookupsPerLook {
+		return false
+	}
+	l.lookups++
+	return true
 }
 
 // FindGarbage lists the cluster's instances, managed Nodes and NodeClaims and the running node
-// workflows, and returns what no running workflow accounts for.
-func (g *GarbageCollector) FindGarbage(ctx context.Context) (Garbage, error) {
+// workflows, and returns what no running workflow accounts for. Without the list of running
+// workflows nothing can be judged; a failing EC2 or Kubernetes list only leaves its own part
+// out.
+func (g *GarbageCollector) FindGarbage(ctx context.Context, q GarbageQuery) (Garbage, error) {
 	running, err := g.runningNodes(ctx)
 	if err != nil {
 		return Garbage{}, err
 	}
 	activity.RecordHeartbeat(ctx, fmt.Sprintf("%d node workflows running", len(running)))
+	l := &look{g: g, now: g.now(), running: running}
+	var out Garbage
+	examined := 0
 	live, err := g.EC2.clusterInstances(ctx)
 	if err != nil {
-		return Garbage{}, err
-	}
-	var out Garbage
-	now := g.now()
-	alive := map[string]bool{}
-	for _, i := range live {
-		alive[i.ID] = true
-		if len(out.Instances) < maxGarbagePerLook {
-			if o, ok := g.orphanInstance(ctx, i, running, now); ok {
-				out.Instances = append(out.Instances, o)
+		out.Errors = append(out.Errors, err.Error())
+		out.Missing = q.Missing // nothing learnt about them
+	} else {
+		alive := map[string]bool{}
+		for _, i := range live {
+			alive[i.ID] = true
+			if i.WorkflowID != "" {
+				examined++
+			}
+			if len(out.Instances) < maxGarbagePerLook {
+				if o, ok := l.orphanInstance(ctx, i); ok {
+					out.Instances = append(out.Instances, o)
+				}
 			}
 		}
+		out.Vanished, out.Missing, err = l.vanished(ctx, alive, q.Missing)
+		if err != nil {
+			out.Errors = append(out.Errors, err.Error())
+		}
 	}
-	if out.Vanished, err = g.vanished(ctx, running, alive, now); err != nil {
-		return Garbage{}, err
-	}
-	if out.Claims, err = g.orphanClaims(ctx, running, now); err != nil {
-		return Garbage{}, err
+	claims, n, errs := l.orphanClaims(ctx)
+	out.Claims, examined = claims, examined+n
+	out.Errors = append(out.Errors, errs...)
+	if orphans := len(out.Instances) + len(out.Claims); orphans >= brakeMin && float64(orphans) >= brakeShare*float64(examined) {
+		out.Halted = fmt.Sprintf("%d of %d instances, Nodes and NodeClaims look orphaned: too many to be leaks; "+
+			"check that the worker uses the Temporal namespace that launched them", orphans, examined)
+		out.Instances, out.Claims = nil, nil
 	}
 	return out, nil
 }
 
 // orphanInstance decides whether a live instance of this cluster is garbage.
-func (g *GarbageCollector) orphanInstance(ctx context.Context, i clusterInstance, running map[string]runningNode, now time.Time) (OrphanInstance, bool) {
+func (l *look) orphanInstance(ctx context.Context, i clusterInstance) (OrphanInstance, bool) {
 	if i.WorkflowID == "" {
 		return OrphanInstance{}, false // not launched by a node workflow: a Karpenter's, say
 	}
-	age := now.Sub(i.launched)
-	node, ok := running[i.WorkflowID]
+	age := l.now.Sub(i.launched)
+	node, ok := l.running[i.WorkflowID]
 	switch {
-	case !ok && age >= orphanGrace && !g.accountedFor(ctx, i.WorkflowID):
+	case !ok && age >= orphanGrace && l.lookup() && !l.g.accountedFor(ctx, i.WorkflowID):
 		return OrphanInstance{ID: i.ID, WorkflowID: i.WorkflowID, Reason: ReasonNoWorkflow}, true
 	case ok && node.instanceID != "" && node.instanceID != i.ID && age >= replacedGrace:
 		return OrphanInstance{ID: i.ID, WorkflowID: i.WorkflowID, Reason: ReasonReplaced}, true
@@ -159,28 +218,40 @@ func (g *GarbageCollector) orphanInstance(ctx context.Context, i clusterInstance
 }
 
 // vanished lists running node workflows whose recorded instance is no longer live, each
-// confirmed by describing the instance itself.
-func (g *GarbageCollector) vanished(ctx context.Context, running map[string]runningNode, alive map[string]bool, now time.Time) ([]VanishedInstance, error) {
+// confirmed by describing the instance itself: terminated, or unknown to EC2 for
+// missingGrace. It returns the instances still missing, by when they were first missed.
+func (l *look) vanished(ctx context.Context, alive map[string]bool, missedBefore map[string]time.Time) ([]VanishedInstance, map[string]time.Time, error) {
 	var out []VanishedInstance
-	for _, id := range slices.Sorted(maps.Keys(running)) {
-		node := running[id]
-		if node.instanceID == "" || alive[node.instanceID] || now.Sub(node.started) < vanishedGrace {
+	missing := map[string]time.Time{}
+	for _, id := range slices.Sorted(maps.Keys(l.running)) {
+		node := l.running[id]
+		if node.instanceID == "" || alive[node.instanceID] || node.phase == phaseTerminating || node.phase == phaseTerminated {
 			continue
 		}
-		if len(out) == maxGarbagePerLook {
+		if len(out) == maxGarbagePerLook || !l.lookup() {
 			break
 		}
-		owner, err := g.EC2.owner(ctx, node.instanceID)
+		owner, err := l.g.EC2.owner(ctx, node.instanceID)
 		if err != nil {
-			return nil, fmt.Errorf("look again at %s of %s: %w", node.instanceID, id, err)
+			return out, missing, fmt.Errorf("look again at %s of %s: %w", node.instanceID, id, err)
 		}
-		if owner.Found && !gone(owner.State) {
-			continue
+		switch {
+		case owner.Found && gone(owner.State):
+			out = append(out, VanishedInstance{WorkflowID: id, InstanceID: node.instanceID, State: owner.State})
+		case owner.Found:
+		default:
+			since, seen := missedBefore[node.instanceID]
+			if !seen {
+				since = l.now
+			}
+			if l.now.Sub(since) < missingGrace {
+				missing[node.instanceID] = since
+				continue
+			}
+			out = append(out, VanishedInstance{WorkflowID: id, InstanceID: node.instanceID, State: "not found"})
 		}
-		state := cmp.Or(owner.State, "not found")
-		out = append(out, VanishedInstance{WorkflowID: id, InstanceID: node.instanceID, State: state})
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // gone is an EC2 state an instance does not come back from.
@@ -188,42 +259,74 @@ func gone(state string) bool {
 	return state == string(ec2types.InstanceStateNameShuttingDown) || state == string(ec2types.InstanceStateNameTerminated)
 }
 
-// orphanClaims lists managed Nodes and NodeClaims whose node workflow is not running.
-func (g *GarbageCollector) orphanClaims(ctx context.Context, running map[string]runningNode, now time.Time) ([]OrphanClaim, error) {
-	nodes, err := g.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
-	if err != nil {
-		return nil, fmt.Errorf("list managed nodes: %w", err)
-	}
+// orphanClaims lists managed Nodes and NodeClaims of this worker whose node workflow is not
+// running and whose instance, if any, is the workflow's or gone: a label anyone can set is
+// not proof enough. It also returns how many objects it examined.
+func (l *look) orphanClaims(ctx context.Context) (_ []OrphanClaim, examined int, errs []string) {
 	seen := map[string]bool{}
 	var out []OrphanClaim
-	consider := func(claim, node string, created time.Time) {
+	consider := func(claim, node, providerID string, created time.Time) {
+		examined++
 		if claim == "" || seen[claim] || len(out) == maxGarbagePerLook {
 			return
 		}
 		seen[claim] = true
 		id := nodeWorkflowPrefix + claim
-		if _, ok := running[id]; ok || now.Sub(created) < orphanGrace || g.accountedFor(ctx, id) {
+		if _, ok := l.running[id]; ok || l.now.Sub(created) < orphanGrace || !l.lookup() || l.g.accountedFor(ctx, id) {
+			return
+		}
+		if err := l.g.instanceIsTheClaims(ctx, providerID, id); err != nil {
 			return
 		}
 		out = append(out, OrphanClaim{Claim: claim, Node: node})
 	}
-	for _, n := range nodes.Items {
-		consider(n.Labels[v1.LabelNodeClaim], n.Name, n.CreationTimestamp.Time)
-	}
-	if g.NodeClaims == nil {
-		return out, nil
-	}
-	claims, err := g.NodeClaims.Resource(v1.NodeClaimResource).List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
+	nodes, err := l.g.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
 	if err != nil {
-		return nil, fmt.Errorf("list managed nodeclaims: %w", err)
+		errs = append(errs, fmt.Sprintf("list managed nodes: %v", err))
+	} else {
+		for _, n := range nodes.Items {
+			consider(n.Labels[v1.LabelNodeClaim], n.Name, n.Spec.ProviderID, n.CreationTimestamp.Time)
+		}
+	}
+	if l.g.NodeClaims == nil {
+		return out, examined, errs
+	}
+	claims, err := l.g.NodeClaims.Resource(v1.NodeClaimResource).List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
+	if err != nil {
+		return out, examined, append(errs, fmt.Sprintf("list managed nodeclaims: %v", err))
 	}
 	for _, c := range claims.Items {
-		consider(c.GetName(), "", c.GetCreationTimestamp().Time)
+		if group, _, _ := unstructured.NestedString(c.Object, "spec", "nodeClassRef", "group"); group != l.g.NodeClassGroup {
+			continue // another autoscaler's, whatever its labels say
+		}
+		providerID, _, _ := unstructured.NestedString(c.Object, "status", "providerID")
+		consider(c.GetName(), "", providerID, c.GetCreationTimestamp().Time)
 	}
-	return out, nil
+	return out, examined, errs
 }
 
-// runningNodes lists the running node workflows with their recorded instance.
+// instanceIsTheClaims checks that the instance a Node or NodeClaim names, if any, was
+// launched by the claim's workflow for this cluster, or is gone.
+func (g *GarbageCollector) instanceIsTheClaims(ctx context.Context, providerID, workflowID string) error {
+	id := InstanceIDFromProviderID(providerID)
+	if id == "" {
+		if providerID != "" {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("provider id %q names no EC2 instance", providerID), ErrTypeNotOurs, nil)
+		}
+		return nil
+	}
+	owner, err := g.EC2.owner(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case owner.Found && !gone(owner.State) && owner.WorkflowID != workflowID:
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("instance %s is tagged for workflow %q, not %q", id, owner.WorkflowID, workflowID), ErrTypeNotOurs, nil)
+	}
+	return nil
+}
+
+// runningNodes lists the running node workflows with their recorded instance and phase.
 func (g *GarbageCollector) runningNodes(ctx context.Context) (map[string]runningNode, error) {
 	query := fmt.Sprintf(`WorkflowType = %q AND ExecutionStatus = "Running"`, nodeWorkflowType)
 	out := map[string]runningNode{}
@@ -234,11 +337,10 @@ func (g *GarbageCollector) runningNodes(ctx context.Context) (map[string]running
 			return nil, fmt.Errorf("list running node workflows: %w", err)
 		}
 		for _, e := range resp.Executions {
-			node := runningNode{started: e.GetStartTime().AsTime()}
-			if p, ok := e.GetSearchAttributes().GetIndexedFields()["InstanceID"]; ok {
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &node.instanceID)
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			out[e.GetExecution().GetWorkflowId()] = runningNode{
+				instanceID: keywordOf(fields["InstanceID"]), phase: keywordOf(fields["NodePhase"]),
 			}
-			out[e.GetExecution().GetWorkflowId()] = node
 		}
 		if token = resp.NextPageToken; len(token) == 0 {
 			return out, nil
@@ -246,23 +348,41 @@ func (g *GarbageCollector) runningNodes(ctx context.Context) (map[string]running
 	}
 }
 
+// keywordOf decodes a keyword search attribute; "" when absent or malformed.
+func keywordOf(p *commonpb.Payload) string {
+	var s string
+	if p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
+	}
+	return s
+}
+
 // accountedFor asks Temporal itself, which unlike visibility is never behind, whether the
-// workflow runs or ended less than orphanGrace ago (its own clean-up, or an operator's, may
-// still be under way); when it cannot tell it says yes, so nothing is reclaimed on a guess.
+// workflow runs or ended less than orphanGrace ago; when it cannot tell it says yes, so
+// nothing is reclaimed on a guess.
 func (g *GarbageCollector) accountedFor(ctx context.Context, workflowID string) bool {
+	running, _, err := g.describeNode(ctx, workflowID)
+	return err != nil || running
+}
+
+// describeNode reads, from Temporal itself, whether a node workflow runs (or ended less than
+// orphanGrace ago) and the instance it records.
+func (g *GarbageCollector) describeNode(ctx context.Context, workflowID string) (running bool, instanceID string, _ error) {
 	d, err := g.Workflows.DescribeWorkflowExecution(ctx, workflowID, "")
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):
-		return false
+		return false, "", nil
 	case err != nil:
-		return true
+		return false, "", fmt.Errorf("describe %s: %w", workflowID, err)
 	}
 	info := d.GetWorkflowExecutionInfo()
+	instanceID = keywordOf(info.GetSearchAttributes().GetIndexedFields()["InstanceID"])
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return true
+		return true, instanceID, nil
 	}
-	return info.GetCloseTime() != nil && g.now().Sub(info.GetCloseTime().AsTime()) < orphanGrace
+	recent := info.GetCloseTime() != nil && g.now().Sub(info.GetCloseTime().AsTime()) < orphanGrace
+	return recent, instanceID, nil
 }
 
 // CollectInstance terminates an orphan instance once it has checked again that EC2 still
@@ -278,8 +398,15 @@ func (g *GarbageCollector) CollectInstance(ctx context.Context, o OrphanInstance
 	case owner.WorkflowID == "" || owner.WorkflowID != o.WorkflowID:
 		return false, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("instance %s is tagged for workflow %q, not %q: left alone", o.ID, owner.WorkflowID, o.WorkflowID), ErrTypeNotOurs, nil)
-	case o.Reason == ReasonNoWorkflow && g.accountedFor(ctx, o.WorkflowID):
-		return false, nil
+	}
+	running, recorded, err := g.describeNode(ctx, o.WorkflowID)
+	switch {
+	case err != nil:
+		return false, err
+	case o.Reason == ReasonNoWorkflow && running:
+		return false, nil // reset, or started again
+	case o.Reason == ReasonReplaced && (!running || recorded == "" || recorded == o.ID):
+		return false, nil // the workflow now records this instance, or ended: the next look judges again
 	}
 	if _, err := g.EC2.startTerminating(ctx, o.ID); err != nil {
 		return false, err
@@ -335,7 +462,10 @@ func (g *GarbageCollector) deleteNode(ctx context.Context, name, claim string) e
 	case err != nil:
 		return fmt.Errorf("get node %s: %w", name, err)
 	case node.Labels[LabelManaged] != "true" || node.Labels[v1.LabelNodeClaim] != claim:
-		return fmt.Errorf("node %s is no longer claim %s's managed node: left alone", name, claim)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("node %s is no longer claim %s's managed node: left alone", name, claim), ErrTypeNotOurs, nil)
+	}
+	if err := g.instanceIsTheClaims(ctx, node.Spec.ProviderID, nodeWorkflowPrefix+claim); err != nil {
+		return fmt.Errorf("node %s left alone: %w", name, err)
 	}
 	uid := node.UID
 	err = g.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})

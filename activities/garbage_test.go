@@ -1,10 +1,13 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +27,12 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
@@ -41,10 +48,13 @@ type worldEC2 struct {
 }
 
 func (w *worldEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
-	var states []string
+	var states, tagKeys []string
 	for _, f := range in.Filters {
-		if aws.ToString(f.Name) == "instance-state-name" {
+		switch aws.ToString(f.Name) {
+		case "instance-state-name":
 			states = f.Values
+		case "tag-key":
+			tagKeys = f.Values
 		}
 	}
 	var out []ec2types.Instance
@@ -53,6 +63,9 @@ func (w *worldEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstance
 			continue
 		}
 		if len(states) > 0 && !slices.Contains(states, string(i.State.Name)) {
+			continue
+		}
+		if len(tagKeys) > 0 && !slices.ContainsFunc(i.Tags, func(t ec2types.Tag) bool { return slices.Contains(tagKeys, aws.ToString(t.Key)) }) {
 			continue
 		}
 		out = append(out, i)
@@ -87,28 +100,48 @@ type fakeWorkflows struct {
 }
 
 type listedNode struct {
-	id, instance string
-	age          time.Duration
+	id, instance, phase string
 }
 
-func (f *fakeWorkflows) ListWorkflow(_ context.Context, _ *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+// ListWorkflow answers the running node workflows' query one per page, so that a look that
+// stops at the first page misses some.
+func (f *fakeWorkflows) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	if req.Query != `WorkflowType = "NodeLifecycleWorkflow" AND ExecutionStatus = "Running"` {
+		return nil, fmt.Errorf("unexpected query %q", req.Query)
+	}
+	page := 0
+	if len(req.NextPageToken) > 0 {
+		page = int(req.NextPageToken[0])
+	}
 	resp := &workflowservice.ListWorkflowExecutionsResponse{}
-	for _, n := range f.listed {
-		e := &workflowpb.WorkflowExecutionInfo{
-			Execution: &commonpb.WorkflowExecution{WorkflowId: n.id},
-			StartTime: timestamppb.New(gcNow.Add(-n.age)),
-		}
-		if n.instance != "" {
-			p, _ := converter.GetDefaultDataConverter().ToPayload(n.instance)
-			e.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"InstanceID": p}}
-		}
-		resp.Executions = append(resp.Executions, e)
+	if page >= len(f.listed) {
+		return resp, nil
+	}
+	n := f.listed[page]
+	resp.Executions = []*workflowpb.WorkflowExecutionInfo{{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: n.id}, SearchAttributes: n.attributes()}}
+	if page+1 < len(f.listed) {
+		resp.NextPageToken = []byte{byte(page + 1)}
 	}
 	return resp, nil
 }
 
+func (n listedNode) attributes() *commonpb.SearchAttributes {
+	fields := map[string]*commonpb.Payload{}
+	for name, v := range map[string]string{"InstanceID": n.instance, "NodePhase": n.phase} {
+		if v != "" {
+			fields[name], _ = converter.GetDefaultDataConverter().ToPayload(v)
+		}
+	}
+	return &commonpb.SearchAttributes{IndexedFields: fields}
+}
+
 func (f *fakeWorkflows) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	running := slices.Contains(f.lagging, id) || slices.ContainsFunc(f.listed, func(n listedNode) bool { return n.id == id })
+	if i := slices.IndexFunc(f.listed, func(n listedNode) bool { return n.id == id }); i >= 0 {
+		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+			Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, SearchAttributes: f.listed[i].attributes()}}, nil
+	}
+	running := slices.Contains(f.lagging, id)
 	if ago, ok := f.closed[id]; ok && !running {
 		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
 			Status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, CloseTime: timestamppb.New(gcNow.Add(-ago))}}, nil
@@ -146,9 +179,9 @@ func runGC(g *GarbageCollector, activity any, args ...any) (converter.EncodedVal
 	return env.ExecuteActivity(activity, args...)
 }
 
-func findGarbage(t *testing.T, g *GarbageCollector) Garbage {
+func findGarbage(t *testing.T, g *GarbageCollector, q GarbageQuery) Garbage {
 	t.Helper()
-	val, err := runGC(g, g.FindGarbage)
+	val, err := runGC(g, g.FindGarbage, q)
 	if err != nil {
 		t.Fatalf("FindGarbage: %v", err)
 	}
@@ -165,6 +198,7 @@ func TestFindGarbageReclaimsOnlyWhatNoRunningWorkflowAccountsFor(t *testing.T) {
 		instances []ec2types.Instance
 		workflows fakeWorkflows
 		nodes     []*corev1.Node
+		query     GarbageQuery
 		want      Garbage
 	}{
 		{
@@ -202,37 +236,57 @@ func TestFindGarbageReclaimsOnlyWhatNoRunningWorkflowAccountsFor(t *testing.T) {
 		{
 			name:      "an instance its running workflow recorded",
 			instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour)},
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: time.Hour}}},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
 		},
 		{
 			name:      "a second instance of a running workflow, from a launch whose answer was lost",
 			instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour), gcInstance("i-2", "node/a", time.Hour)},
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: time.Hour}}},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
 			want:      Garbage{Instances: []OrphanInstance{{ID: "i-2", WorkflowID: "node/a", Reason: ReasonReplaced}}},
 		},
 		{
 			name:      "a second instance still within the grace a launch retry may need",
 			instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour), gcInstance("i-2", "node/a", 5*time.Minute)},
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: time.Hour}}},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
 		},
 		{
-			name:      "a running workflow whose instance EC2 no longer knows",
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: time.Hour}}},
+			name:      "EC2 does not know a running workflow's instance: maybe not yet, just after its launch",
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
+			want:      Garbage{Missing: map[string]time.Time{"i-1": gcNow}},
+		},
+		{
+			name:      "EC2 still does not know it a while after it was first missed",
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
+			query:     GarbageQuery{Missing: map[string]time.Time{"i-1": gcNow.Add(-missingGrace)}},
 			want:      Garbage{Vanished: []VanishedInstance{{WorkflowID: "node/a", InstanceID: "i-1", State: "not found"}}},
 		},
 		{
-			name: "a running workflow whose instance is terminated",
-			instances: []ec2types.Instance{func() ec2types.Instance {
-				i := gcInstance("i-1", "node/a", time.Hour)
-				i.State.Name = ec2types.InstanceStateNameTerminated
-				return i
-			}()},
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: time.Hour}}},
+			name:      "an instance missed earlier is found again",
+			instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour)},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
+			query:     GarbageQuery{Missing: map[string]time.Time{"i-1": gcNow.Add(-time.Hour)}},
+		},
+		{
+			name:      "a running workflow whose instance is terminated",
+			instances: []ec2types.Instance{terminated(gcInstance("i-1", "node/a", time.Hour))},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
 			want:      Garbage{Vanished: []VanishedInstance{{WorkflowID: "node/a", InstanceID: "i-1", State: "terminated"}}},
 		},
 		{
-			name:      "a workflow that started moments ago is not told its instance vanished",
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: 30 * time.Second}}},
+			name:      "a workflow terminating its own instance is left to it",
+			instances: []ec2types.Instance{terminated(gcInstance("i-1", "node/a", time.Hour))},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", phase: "Terminating"}}},
+		},
+		{
+			name:      "a managed Node whose providerID names an instance its claim's workflow did not launch",
+			nodes:     []*corev1.Node{withProvider(gcNode("n1", "a", true, time.Hour), "i-9")},
+			instances: []ec2types.Instance{gcInstance("i-9", "", time.Hour)},
+		},
+		{
+			name:      "a managed Node whose instance is the claim's",
+			nodes:     []*corev1.Node{withProvider(gcNode("n1", "a", true, time.Hour), "i-1")},
+			instances: []ec2types.Instance{terminated(gcInstance("i-1", "node/a", time.Hour))},
+			want:      Garbage{Claims: []OrphanClaim{{Claim: "a", Node: "n1"}}},
 		},
 		{
 			name:  "a managed Node whose workflow ended",
@@ -243,7 +297,7 @@ func TestFindGarbageReclaimsOnlyWhatNoRunningWorkflowAccountsFor(t *testing.T) {
 			name:      "a managed Node whose workflow runs",
 			nodes:     []*corev1.Node{gcNode("n1", "a", true, time.Hour)},
 			instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour)},
-			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1", age: time.Hour}}},
+			workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}},
 		},
 		{
 			name:  "a Node Nodewright does not manage",
@@ -253,7 +307,7 @@ func TestFindGarbageReclaimsOnlyWhatNoRunningWorkflowAccountsFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGarbageCollector(&worldEC2{instances: tt.instances}, &tt.workflows, tt.nodes...)
-			got := findGarbage(t, g)
+			got := findGarbage(t, g, tt.query)
 			if !equalGarbage(got, tt.want) {
 				t.Errorf("FindGarbage = %+v\nwant %+v", got, tt.want)
 			}
@@ -262,17 +316,84 @@ func TestFindGarbageReclaimsOnlyWhatNoRunningWorkflowAccountsFor(t *testing.T) {
 }
 
 func equalGarbage(a, b Garbage) bool {
-	return slices.Equal(a.Instances, b.Instances) && slices.Equal(a.Claims, b.Claims) && slices.Equal(a.Vanished, b.Vanished)
+	return slices.Equal(a.Instances, b.Instances) && slices.Equal(a.Claims, b.Claims) && slices.Equal(a.Vanished, b.Vanished) &&
+		maps.Equal(a.Missing, b.Missing) && slices.Equal(a.Errors, b.Errors) && a.Halted == b.Halted
+}
+
+func terminated(i ec2types.Instance) ec2types.Instance {
+	i.State = &ec2types.InstanceState{Name: ec2types.InstanceStateNameTerminated}
+	return i
+}
+
+func withProvider(n *corev1.Node, instanceID string) *corev1.Node {
+	n.Spec.ProviderID = ProviderID("us-east-1a", instanceID)
+	return n
 }
 
 func TestFindGarbageBoundsWhatOneLookReturns(t *testing.T) {
 	var instances []ec2types.Instance
-	for i := range 3 * maxGarbagePerLook {
+	var workflows fakeWorkflows
+	for i := range 3 * maxGarbagePerLook / 2 {
 		instances = append(instances, gcInstance(fmt.Sprintf("i-%04d", i), "node/gone", time.Hour))
 	}
-	got := findGarbage(t, newGarbageCollector(&worldEC2{instances: instances}, &fakeWorkflows{}))
-	if len(got.Instances) != maxGarbagePerLook {
-		t.Errorf("one look returned %d orphan instances, want at most %d (the rest wait for the next look)", len(got.Instances), maxGarbagePerLook)
+	for i := range 2 * maxGarbagePerLook {
+		id := fmt.Sprintf("i-healthy-%04d", i)
+		instances = append(instances, gcInstance(id, "node/"+id, time.Hour))
+		workflows.listed = append(workflows.listed, listedNode{id: "node/" + id, instance: id})
+	}
+	got := findGarbage(t, newGarbageCollector(&worldEC2{instances: instances}, &workflows), GarbageQuery{})
+	if len(got.Instances) != maxGarbagePerLook || got.Halted != "" {
+		t.Errorf("one look returned %d orphan instances (halted: %q), want %d: the rest wait for the next look", len(got.Instances), got.Halted, maxGarbagePerLook)
+	}
+}
+
+// A worker pointed at another Temporal namespace sees every node as an orphan: it must not
+// terminate the fleet.
+func TestFindGarbageHaltsWhenMostOfTheClusterLooksOrphaned(t *testing.T) {
+	var instances []ec2types.Instance
+	for i := range brakeMin {
+		instances = append(instances, gcInstance(fmt.Sprintf("i-%04d", i), fmt.Sprintf("node/%d", i), time.Hour))
+	}
+	got := findGarbage(t, newGarbageCollector(&worldEC2{instances: instances}, &fakeWorkflows{}), GarbageQuery{})
+	if len(got.Instances) != 0 || !strings.Contains(got.Halted, "Temporal namespace") {
+		t.Errorf("FindGarbage = %d orphans, halted %q; want none and a halt naming the likely cause", len(got.Instances), got.Halted)
+	}
+}
+
+// A Kubernetes outage leaves the Nodes out of a look, not the instances.
+func TestFindGarbageStillReclaimsInstancesWhenTheAPIServerFails(t *testing.T) {
+	g := newGarbageCollector(&worldEC2{instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour)}}, &fakeWorkflows{})
+	kube := fake.NewClientset()
+	kube.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("apiserver unavailable")
+	})
+	g.Kube = kube
+	got := findGarbage(t, g, GarbageQuery{})
+	if len(got.Instances) != 1 || len(got.Errors) != 1 || !strings.Contains(got.Errors[0], "apiserver unavailable") {
+		t.Errorf("FindGarbage = %+v; want the orphan instance and the Node list's error", got)
+	}
+}
+
+// A NodeClaim of another autoscaler's node class group is never touched, whatever its labels.
+func TestFindGarbageLeavesOtherGroupsNodeClaimsAlone(t *testing.T) {
+	claim := func(name, group string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim",
+			"metadata": map[string]any{"name": name, "labels": map[string]any{LabelManaged: "true"},
+				"creationTimestamp": gcNow.Add(-time.Hour).Format(time.RFC3339)},
+			"spec": map[string]any{"nodeClassRef": map[string]any{"group": group, "kind": "EC2NodeClass", "name": "default"}},
+		}}
+		return u
+	}
+	g := newGarbageCollector(&worldEC2{}, &fakeWorkflows{})
+	g.NodeClassGroup = "nodewright.io"
+	scheme := runtime.NewScheme()
+	g.NodeClaims = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme,
+		map[schema.GroupVersionResource]string{v1.NodeClaimResource: "NodeClaimList"},
+		claim("ours", "nodewright.io"), claim("karpenters", "karpenter.k8s.aws"))
+	got := findGarbage(t, g, GarbageQuery{})
+	if want := []OrphanClaim{{Claim: "ours"}}; !slices.Equal(got.Claims, want) {
+		t.Errorf("orphan claims %+v, want only %+v", got.Claims, want)
 	}
 }
 
@@ -281,6 +402,7 @@ func TestCollectInstanceChecksAgainBeforeItTerminates(t *testing.T) {
 		name          string
 		instance      ec2types.Instance
 		workflows     fakeWorkflows
+		reason        string
 		wantReclaimed bool
 		wantNotOurs   bool
 	}{
@@ -289,12 +411,16 @@ func TestCollectInstanceChecksAgainBeforeItTerminates(t *testing.T) {
 			workflows: fakeWorkflows{lagging: []string{"node/a"}}},
 		{name: "its tags were changed to another workflow", instance: gcInstance("i-1", "node/b", time.Hour), wantNotOurs: true},
 		{name: "its tags were removed", instance: gcInstance("i-1", "", time.Hour), wantNotOurs: true},
+		{name: "replaced, and its workflow still records the other instance", instance: gcInstance("i-1", "node/a", time.Hour),
+			reason: ReasonReplaced, workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-0"}}}, wantReclaimed: true},
+		{name: "replaced, but its workflow now records it", instance: gcInstance("i-1", "node/a", time.Hour),
+			reason: ReasonReplaced, workflows: fakeWorkflows{listed: []listedNode{{id: "node/a", instance: "i-1"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &worldEC2{instances: []ec2types.Instance{tt.instance}}
 			g := newGarbageCollector(api, &tt.workflows)
-			val, err := runGC(g, g.CollectInstance, OrphanInstance{ID: "i-1", WorkflowID: "node/a", Reason: ReasonNoWorkflow})
+			val, err := runGC(g, g.CollectInstance, OrphanInstance{ID: "i-1", WorkflowID: "node/a", Reason: cmp.Or(tt.reason, ReasonNoWorkflow)})
 			var appErr *temporal.ApplicationError
 			if tt.wantNotOurs {
 				if !errors.As(err, &appErr) || appErr.Type() != ErrTypeNotOurs || !appErr.NonRetryable() {
@@ -326,10 +452,12 @@ func TestCollectClaimDeletesOnlyTheClaimsManagedNode(t *testing.T) {
 		{name: "the claim's managed node", node: gcNode("n1", "a", true, time.Hour), wantDeleted: true},
 		{name: "the node now belongs to another claim", node: gcNode("n1", "b", true, time.Hour), wantErr: true},
 		{name: "the node is not managed", node: gcNode("n1", "a", false, time.Hour), wantErr: true},
+		{name: "the node's providerID names an instance the claim's workflow did not launch",
+			node: withProvider(gcNode("n1", "a", true, time.Hour), "i-9"), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			api := &worldEC2{instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour)}}
+			api := &worldEC2{instances: []ec2types.Instance{gcInstance("i-1", "node/a", time.Hour), gcInstance("i-9", "", time.Hour)}}
 			g := newGarbageCollector(api, &fakeWorkflows{}, tt.node)
 			_, err := runGC(g, g.CollectClaim, OrphanClaim{Claim: "a", Node: "n1"})
 			if (err != nil) != tt.wantErr {

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -130,6 +131,22 @@ func (i Instance) ProviderID() string { return ProviderID(i.Zone, i.ID) }
 
 // ProviderID formats aws:///<zone>/<instance-id>.
 func ProviderID(zone, instanceID string) string { return "aws:///" + zone + "/" + instanceID }
+
+// InstanceIDFromProviderID reads the instance id of an aws:///zone/i-... provider id; "" for
+// any other form.
+func InstanceIDFromProviderID(providerID string) string {
+	rest, ok := strings.CutPrefix(providerID, "aws:///")
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndex(rest, "/"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if !strings.HasPrefix(rest, "i-") {
+		return ""
+	}
+	return rest
+}
 
 // InstanceTypeInfo is what EC2 reports about an instance type offered in the region.
 type InstanceTypeInfo struct {

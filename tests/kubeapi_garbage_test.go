@@ -69,7 +69,7 @@ func TestGarbageCollectionReclaimsWhatNoWorkflowAccountsFor(t *testing.T) {
 	if err := query(e, workflows.GarbageCollectorID, &gc); err != nil {
 		t.Fatal(err)
 	}
-	if gc.ClaimsReclaimed < 1 || gc.VanishedSignalled < 1 {
+	if gc.Reclaimed < 1 || gc.VanishedSignalled < 1 {
 		t.Errorf("garbage collector state %+v: want the orphan claim reclaimed and the vanished instance signalled", gc)
 	}
 	if err := e.op.Client.TerminateWorkflow(e.ctx, workflows.GarbageCollectorID, "", "test done"); err != nil {

@@ -60,7 +60,7 @@ type Config struct {
 	InterruptionQueue string
 	SQSEndpoint       string
 	// GarbageCollectEvery is how often EC2 and Kubernetes are reconciled with the node
-	// workflows; zero means workflows.DefaultGarbageCollectEvery.
+	// workflows; zero stops the garbage collector.
 	GarbageCollectEvery time.Duration
 	// Credentials overrides the AWS default credential chain; for in-process use such as the
 	// lab, never set from flags.
@@ -98,7 +98,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&zones, "zones", "", "comma-separated availability zones to limit launches to; empty launches in every zone the EC2NodeClasses' subnets are in")
 	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
 	fs.StringVar(&c.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint URL; empty means the region's public endpoint")
-	fs.DurationVar(&c.GarbageCollectEvery, "garbage-collection-interval", workflows.DefaultGarbageCollectEvery, "how often instances, Nodes and NodeClaims no running node workflow accounts for are looked for and reclaimed")
+	fs.DurationVar(&c.GarbageCollectEvery, "garbage-collection-interval", workflows.DefaultGarbageCollectEvery, "how often instances, Nodes and NodeClaims no running node workflow accounts for are looked for and reclaimed; 0 turns the garbage collector off")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:8081", "address for /metrics and /healthz; empty disables")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -142,7 +142,7 @@ func (c Config) Validate() error {
 			c.KubeClientQPS, c.KubeClientBurst))
 	}
 	if c.GarbageCollectEvery < 0 || (c.GarbageCollectEvery > 0 && c.GarbageCollectEvery < time.Second) {
-		errs = append(errs, fmt.Errorf("--garbage-collection-interval %s must be at least 1s (default %s)", c.GarbageCollectEvery, workflows.DefaultGarbageCollectEvery))
+		errs = append(errs, fmt.Errorf("--garbage-collection-interval %s must be at least 1s (default %s), or 0 to turn the garbage collector off", c.GarbageCollectEvery, workflows.DefaultGarbageCollectEvery))
 	}
 	if c.TemporalAddress == "" {
 		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))

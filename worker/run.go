@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -153,7 +154,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities})
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
-	w.RegisterActivity(&activities.GarbageCollector{EC2: ec2Acts, Kube: kube, Workflows: tc, NodeClaims: nodeClaims.Client, Metrics: m.activities})
+	w.RegisterActivity(&activities.GarbageCollector{EC2: ec2Acts, Kube: kube, Workflows: tc, NodeClaims: nodeClaims.Client, NodeClassGroup: cfg.NodeClassGroup, Metrics: m.activities})
 	if cfg.InterruptionQueue != "" {
 		sqsClient, err := newSQSClient(ctx, cfg)
 		if err != nil {
@@ -303,12 +304,33 @@ func ensureControllers(ctx context.Context, tc client.Client, cfg Config) error 
 	if err := start(workflows.DisruptionID, workflows.DisruptionWorkflow, workflows.DisruptionInput{}); err != nil {
 		return err
 	}
-	gc := workflows.GarbageCollectorInput{Every: workflows.Duration(cfg.GarbageCollectEvery)}
-	if err := start(workflows.GarbageCollectorID, workflows.GarbageCollectorWorkflow, gc); err != nil {
+	if err := garbageCollector(ctx, tc, cfg); err != nil {
 		return err
 	}
 	if cfg.InterruptionQueue != "" {
 		return start(workflows.InterruptionID, workflows.InterruptionWorkflow, workflows.InterruptionInput{Queue: cfg.InterruptionQueue})
+	}
+	return nil
+}
+
+// garbageCollector starts the garbage collector, or hands the running one this worker's
+// period, or stops it when the period is 0.
+func garbageCollector(ctx context.Context, tc client.Client, cfg Config) error {
+	every := workflows.Duration(cfg.GarbageCollectEvery)
+	if cfg.GarbageCollectEvery == 0 {
+		err := tc.SignalWorkflow(ctx, workflows.GarbageCollectorID, "", workflows.SignalGarbageCollectorSettings, workflows.GarbageCollectorSettings{Off: true})
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("stop the garbage collector: %w", err)
+		}
+		return nil
+	}
+	_, err := tc.SignalWithStartWorkflow(ctx, workflows.GarbageCollectorID, workflows.SignalGarbageCollectorSettings,
+		workflows.GarbageCollectorSettings{Every: every},
+		client.StartWorkflowOptions{ID: workflows.GarbageCollectorID, TaskQueue: cfg.TaskQueue},
+		workflows.GarbageCollectorWorkflow, workflows.GarbageCollectorInput{Every: every})
+	if err != nil {
+		return fmt.Errorf("start %s workflow: %w", workflows.GarbageCollectorID, err)
 	}
 	return nil
 }

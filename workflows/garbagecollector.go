@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -17,6 +18,18 @@ const GarbageCollectorID = "garbage-collector"
 // workflow whose instance EC2 has terminated: the drain is forceful and due at once.
 const InterruptInstanceGone = "InstanceTerminated"
 
+// SignalGarbageCollectorSettings (GarbageCollectorSettings) changes the period of the running
+// garbage collector, or stops it; a worker sends it at start with its own settings.
+const SignalGarbageCollectorSettings = "settings"
+
+// GarbageCollectorSettings is the payload of SignalGarbageCollectorSettings.
+type GarbageCollectorSettings struct {
+	// Every is the new period; at least a second.
+	Every Duration `json:"every,omitempty"`
+	// Off ends the garbage collector.
+	Off bool `json:"off,omitempty"`
+}
+
 // GarbageCollectorInput sets the period and carries counters across continue-as-new.
 type GarbageCollectorInput struct {
 	// Every is the time between two looks; DefaultGarbageCollectEvery when zero.
@@ -26,19 +39,30 @@ type GarbageCollectorInput struct {
 
 // GarbageCollectorState counts what was reclaimed; the state query returns it.
 type GarbageCollectorState struct {
-	Looks              int       `json:"looks"`
-	InstancesReclaimed int       `json:"instancesReclaimed"`
-	ClaimsReclaimed    int       `json:"claimsReclaimed"`
-	VanishedSignalled  int       `json:"vanishedSignalled"`
-	LastLook           time.Time `json:"lastLook,omitempty"`
-	LastError          string    `json:"lastError,omitempty"`
+	Looks int `json:"looks"`
+	// Reclaimed counts instances terminated and claims deleted.
+	Reclaimed         int       `json:"reclaimed"`
+	VanishedSignalled int       `json:"vanishedSignalled"`
+	LastLook          time.Time `json:"lastLook,omitempty"`
+	LastError         string    `json:"lastError,omitempty"`
+	// Halted says why the last look reclaimed nothing although it found orphans.
+	Halted string `json:"halted,omitempty"`
+	// Missing are instances of running workflows EC2 did not know, by when first missed.
+	Missing map[string]time.Time `json:"missing,omitempty"`
 }
 
 // DefaultGarbageCollectEvery is Karpenter's instance garbage collection period.
 const DefaultGarbageCollectEvery = 2 * time.Minute
 
-// maxLooksPerRun bounds a run's history before it continues as new.
-const maxLooksPerRun = 200
+const (
+	// maxLooksPerRun bounds a run's history before it continues as new.
+	maxLooksPerRun = 200
+	// maxReclaimsAtOnce bounds the reclaims in flight, so a look that finds much does not
+	// crowd out the node workflows' own EC2 calls.
+	maxReclaimsAtOnce = 10
+	// minGarbageCollectEvery is the shortest period a settings signal may ask for.
+	minGarbageCollectEvery = time.Second
+)
 
 var gcActs *activities.GarbageCollector
 
@@ -58,42 +82,75 @@ func GarbageCollectorWorkflow(ctx workflow.Context, in GarbageCollectorInput) er
 		workflow.QueryHandlerOptions{Description: "What the garbage collector has reclaimed"}); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
+	settings := workflow.GetSignalChannelWithOptions(ctx, SignalGarbageCollectorSettings,
+		workflow.SignalChannelOptions{Description: "A new period, or off (GarbageCollectorSettings)"})
+	off := false
 	for looks := 0; ; looks++ {
 		if looks >= maxLooksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return workflow.NewContinueAsNewError(ctx, GarbageCollectorWorkflow, GarbageCollectorInput{Every: Duration(every), State: state})
 		}
 		collectGarbage(ctx, &state)
-		if err := workflow.Sleep(ctx, every); err != nil {
-			return err
+		timer := workflow.NewTimer(ctx, every)
+		for slept := false; !slept && !off; {
+			sel := workflow.NewSelector(ctx)
+			sel.AddFuture(timer, func(workflow.Future) { slept = true })
+			sel.AddReceive(settings, func(c workflow.ReceiveChannel, _ bool) {
+				var msg GarbageCollectorSettings
+				if !receive(ctx, c, &msg) {
+					return
+				}
+				if msg.Off {
+					off = true
+				} else if time.Duration(msg.Every) >= minGarbageCollectEvery {
+					every = time.Duration(msg.Every) // from the next sleep on
+				} else {
+					workflow.GetLogger(ctx).Warn("settings ignored: every must be at least 1s", "every", msg.Every)
+				}
+			})
+			sel.Select(ctx)
+		}
+		if off {
+			return nil
 		}
 	}
 }
 
-// collectGarbage is one look and its reclaims, side by side.
+// collectGarbage is one look and its reclaims, a few at a time.
 func collectGarbage(ctx workflow.Context, state *GarbageCollectorState) {
 	state.Looks++
 	state.LastLook = workflow.Now(ctx)
 	var found activities.Garbage
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, garbageOptions()), gcActs.FindGarbage).Get(ctx, &found); err != nil {
+	query := activities.GarbageQuery{Missing: state.Missing}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, garbageOptions()), gcActs.FindGarbage, query).Get(ctx, &found); err != nil {
 		state.LastError = "find garbage: " + err.Error()
 		return
 	}
-	state.LastError = ""
+	state.Missing, state.Halted, state.LastError = found.Missing, found.Halted, strings.Join(found.Errors, "; ")
 	actx := workflow.WithActivityOptions(ctx, garbageOptions())
-	var instances, claims, signals []workflow.Future
+	var reclaims []func() workflow.Future
 	for _, o := range found.Instances {
-		instances = append(instances, workflow.ExecuteActivity(actx, gcActs.CollectInstance, o))
+		reclaims = append(reclaims, func() workflow.Future {
+			return workflow.ExecuteActivity(actx, gcActs.CollectInstance, o)
+		})
 	}
 	for _, o := range found.Claims {
-		claims = append(claims, workflow.ExecuteActivity(actx, gcActs.CollectClaim, o))
+		reclaims = append(reclaims, func() workflow.Future { return workflow.ExecuteActivity(actx, gcActs.CollectClaim, o) })
+	}
+	for len(reclaims) > 0 {
+		batch := reclaims[:min(maxReclaimsAtOnce, len(reclaims))]
+		reclaims = reclaims[len(batch):]
+		futures := make([]workflow.Future, 0, len(batch))
+		for _, start := range batch {
+			futures = append(futures, start())
+		}
+		settled(ctx, state, futures)
 	}
 	now := workflow.Now(ctx)
+	var signals []workflow.Future
 	for _, v := range found.Vanished {
-		msg := Interrupt{Kind: InterruptInstanceGone, EventTime: now, Deadline: now, State: v.State}
+		msg := Interrupt{Kind: InterruptInstanceGone, EventTime: now, Deadline: now, State: v.State, InstanceID: v.InstanceID}
 		signals = append(signals, workflow.SignalExternalWorkflow(ctx, v.WorkflowID, "", SignalInterrupt, msg))
 	}
-	state.InstancesReclaimed += settled(ctx, state, instances)
-	state.ClaimsReclaimed += settled(ctx, state, claims)
 	for _, f := range signals {
 		if err := f.Get(ctx, nil); err != nil {
 			state.LastError = err.Error()
@@ -105,8 +162,7 @@ func collectGarbage(ctx workflow.Context, state *GarbageCollectorState) {
 
 // settled waits for every reclaim and counts those that reclaimed something; the last
 // failure is kept for the state query.
-func settled(ctx workflow.Context, state *GarbageCollectorState, reclaims []workflow.Future) int {
-	n := 0
+func settled(ctx workflow.Context, state *GarbageCollectorState, reclaims []workflow.Future) {
 	for _, f := range reclaims {
 		var reclaimed bool
 		if err := f.Get(ctx, &reclaimed); err != nil {
@@ -114,10 +170,9 @@ func settled(ctx workflow.Context, state *GarbageCollectorState, reclaims []work
 			continue
 		}
 		if reclaimed {
-			n++
+			state.Reclaimed++
 		}
 	}
-	return n
 }
 
 // garbageOptions: a look or a reclaim that keeps failing waits for the next look.

@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +33,7 @@ func TestGarbageCollectorReclaimsWhatEachLookFinds(t *testing.T) {
 		Claims:    []activities.OrphanClaim{{Claim: "c", Node: "n-c"}},
 		Vanished:  []activities.VanishedInstance{{WorkflowID: "node/d", InstanceID: "i-4", State: "terminated"}},
 	}
-	env.OnActivity(gcActs.FindGarbage, mock.Anything).Return(func(context.Context) (activities.Garbage, error) {
+	env.OnActivity(gcActs.FindGarbage, mock.Anything, mock.Anything).Return(func(context.Context, activities.GarbageQuery) (activities.Garbage, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		looks = append(looks, env.Now().Sub(start))
@@ -89,18 +91,52 @@ func TestGarbageCollectorReclaimsWhatEachLookFinds(t *testing.T) {
 	if len(collected) != 3 {
 		t.Errorf("collected %v, want i-1, i-2 and claim c once each", collected)
 	}
-	if len(interrupts) != 1 || interrupts[0].Kind != InterruptInstanceGone || !interrupts[0].Deadline.Equal(start) {
+	if len(interrupts) != 1 || interrupts[0].Kind != InterruptInstanceGone || !interrupts[0].Deadline.Equal(start) || interrupts[0].InstanceID != "i-4" {
 		t.Errorf("interrupts sent %+v, want one %s due at once (%v)", interrupts, InterruptInstanceGone, start)
 	}
 	if !strings.Contains(afterFailedLook.LastError, "ec2 unavailable") {
 		t.Errorf("after the failed look the state says %q, want the failure", afterFailedLook.LastError)
 	}
-	want := GarbageCollectorState{Looks: 3, InstancesReclaimed: 1, ClaimsReclaimed: 1, VanishedSignalled: 1, LastLook: start.Add(2 * time.Minute)}
+	want := GarbageCollectorState{Looks: 3, Reclaimed: 2, VanishedSignalled: 1, LastLook: start.Add(2 * time.Minute)}
 	if !state.LastLook.Equal(want.LastLook) {
 		t.Errorf("last look at %v, want %v", state.LastLook, want.LastLook)
 	}
 	state.LastLook = want.LastLook
-	if state != want {
+	if !reflect.DeepEqual(state, want) {
 		t.Errorf("state after 2m30s = %+v\nwant %+v", state, want)
+	}
+}
+
+func TestGarbageCollectorTakesANewPeriodAndStopsWhenTold(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(GarbageCollectorWorkflow)
+	start := env.Now()
+	var looks []time.Duration
+	var missing []map[string]time.Time
+	env.OnActivity(gcActs.FindGarbage, mock.Anything, mock.Anything).Return(func(_ context.Context, q activities.GarbageQuery) (activities.Garbage, error) {
+		looks = append(looks, env.Now().Sub(start))
+		missing = append(missing, q.Missing)
+		return activities.Garbage{Missing: map[string]time.Time{"i-1": start}}, nil
+	})
+	settings := func(at time.Duration, s GarbageCollectorSettings) {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalGarbageCollectorSettings, s) }, at)
+	}
+	settings(30*time.Second, GarbageCollectorSettings{Every: Duration(10 * time.Second)})
+	settings(40*time.Second, GarbageCollectorSettings{Every: Duration(time.Millisecond)}) // ignored: too short
+	settings(135*time.Second, GarbageCollectorSettings{Off: true})
+
+	env.ExecuteWorkflow(GarbageCollectorWorkflow, GarbageCollectorInput{Every: Duration(time.Minute)})
+
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow ended with %v, want it to stop cleanly when told", err)
+	}
+	// The current sleep runs out; the next ones take the new period.
+	want := []time.Duration{0, time.Minute, 70 * time.Second, 80 * time.Second, 90 * time.Second, 100 * time.Second, 110 * time.Second, 120 * time.Second, 130 * time.Second}
+	if !slices.Equal(looks, want) {
+		t.Errorf("looks at %v, want %v", looks, want)
+	}
+	if len(missing[0]) != 0 || !missing[1]["i-1"].Equal(start) {
+		t.Errorf("missing instances handed to the looks: %v, want each look to get the one before's", missing[:2])
 	}
 }

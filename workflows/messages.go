@@ -106,6 +106,9 @@ type Interrupt struct {
 	Deadline time.Time `json:"deadline"`
 	// State is the instance state a StateChange reports (stopping, shutting-down, ...).
 	State string `json:"state,omitempty"`
+	// InstanceID, when set, is the instance the interruption is about: a workflow whose
+	// instance is another (reset to launch again) ignores it.
+	InstanceID string `json:"instanceId,omitempty"`
 }
 
 // ClaimFailed is the payload of SignalClaimFailed.

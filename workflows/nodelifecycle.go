@@ -323,6 +323,16 @@ func (n *nodeLifecycle) awaitUnlessInterrupted(ctx workflow.Context, activity, i
 	return err
 }
 
+// aboutOurInstance is false for an interruption that names an instance other than this
+// run's (one sent for the instance of a run since reset): it is ignored.
+func (n *nodeLifecycle) aboutOurInstance(ctx workflow.Context, msg Interrupt) bool {
+	if msg.InstanceID == "" || msg.InstanceID == n.state.InstanceID {
+		return true
+	}
+	workflow.GetLogger(ctx).Info("interrupt ignored: it is about another instance", "instance", msg.InstanceID, "ours", n.state.InstanceID)
+	return false
+}
+
 // awaitOrInterrupt waits for f and hands it to done, unless an interruption of the instance
 // arrives first: then it returns the interruption and done is not called. An interruption
 // whose payload does not decode is dropped and the wait goes on.
@@ -334,7 +344,7 @@ func (n *nodeLifecycle) awaitOrInterrupt(ctx workflow.Context, f workflow.Future
 		sel.AddFuture(f, func(f workflow.Future) { done(f); finished = true })
 		sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) {
 			var msg Interrupt
-			if receive(ctx, c, &msg) {
+			if receive(ctx, c, &msg) && n.aboutOurInstance(ctx, msg) {
 				interrupted = &msg
 			}
 		})

@@ -176,7 +176,7 @@ func (n *nodeLifecycle) addSignalHandlers(ctx workflow.Context, sel workflow.Sel
 	})
 	sel.AddReceive(n.ch.interrupt, func(c workflow.ReceiveChannel, _ bool) {
 		var msg Interrupt
-		if !receive(ctx, c, &msg) {
+		if !receive(ctx, c, &msg) || !n.aboutOurInstance(ctx, msg) {
 			return
 		}
 		n.onInterrupt(ctx, msg)

@@ -307,6 +307,22 @@ func TestNodeLifecycleFailures(t *testing.T) {
 			wantError:      "interrupted (SpotInterruption) before its node was Ready",
 		},
 		{
+			name: "an interruption about another instance (one of a run since reset) is ignored",
+			mock: func(r *nodeRun) {
+				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
+				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.at(2*time.Minute, func() {
+					r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: InterruptInstanceGone, InstanceID: "i-0earlierrun"})
+				})
+				r.at(3*time.Minute, func() {
+					r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption", InstanceID: testInstance().ID})
+				})
+			},
+			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
+			wantError:      "interrupted (SpotInterruption) before its node was Ready",
+		},
+		{
 			name: "an interruption while the node initializes fails the claim at once",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
