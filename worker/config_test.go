@@ -117,6 +117,16 @@ func TestParseFlagsRejects(t *testing.T) {
 			wantInError: []string{"--nodeclass-group", "nodewright.io"},
 		},
 		{
+			name:        "a garbage collection period too short to be meant is rejected naming the flag and the way to turn it off",
+			args:        withRequired("--garbage-collection-interval", "500ms"),
+			wantInError: []string{"--garbage-collection-interval", "at least 1s", "0 to turn"},
+		},
+		{
+			name:        "a negative garbage collection period is rejected naming the flag",
+			args:        withRequired("--garbage-collection-interval", "-2m"),
+			wantInError: []string{"--garbage-collection-interval", "-2m0s"},
+		},
+		{
 			name:        "a webhook URL the API server cannot call is rejected naming the flag",
 			args:        withRequired("--webhook-url", "http://10.0.0.5:9443"),
 			wantInError: []string{"--webhook-url", "https://"},
