@@ -322,18 +322,96 @@ func TestTerminateWaitsUntilEC2SaysTerminated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &EC2{API: tt.api, terminatePoll: time.Millisecond}
-			_, err := runActivity(t, e.Terminate, "i-9")
+			// The first describe is Terminate's look at the tags.
+			tt.api.describeSeq = append([]*ec2.DescribeInstancesOutput{ownedRunning("i-9")}, tt.api.describeSeq...)
+			e := &EC2{API: tt.api, ClusterName: "lab", terminatePoll: time.Millisecond}
+			_, err := runActivity(t, e.Terminate, TerminateRequest{InstanceID: "i-9", WorkflowID: "node/c", NodeClaim: "c"})
 			if (err != nil) != tt.wantErr {
 				t.Errorf("terminate error = %v, want error: %v", err, tt.wantErr)
 			}
 			if len(tt.api.terminateCalls) != 1 || !slices.Equal(tt.api.terminateCalls[0], []string{"i-9"}) {
 				t.Errorf("TerminateInstances calls = %v, want one for i-9", tt.api.terminateCalls)
 			}
-			if len(tt.api.describeCalls) != tt.wantDescribes {
-				t.Errorf("%d DescribeInstances calls, want %d", len(tt.api.describeCalls), tt.wantDescribes)
+			if len(tt.api.describeCalls) != 1+tt.wantDescribes {
+				t.Errorf("%d DescribeInstances calls, want %d", len(tt.api.describeCalls), 1+tt.wantDescribes)
 			}
 		})
+	}
+}
+
+// ownedRunning is a running instance that workflow node/c launched for claim c in cluster lab.
+func ownedRunning(id string) *ec2.DescribeInstancesOutput {
+	return taggedInstance(id, ec2types.InstanceStateNameRunning,
+		ClusterTagKey("lab"), "owned", TagWorkflowID, "node/c", TagNodeClaim, "c")
+}
+
+func TestTerminateActsOnlyOnAnInstanceItsTagsSayIsTheClaims(t *testing.T) {
+	running := ec2types.InstanceStateNameRunning
+	claimC := TerminateRequest{InstanceID: "i-9", WorkflowID: "node/c", NodeClaim: "c"}
+	tests := []struct {
+		name          string
+		req           TerminateRequest
+		described     *ec2.DescribeInstancesOutput
+		describeErr   error
+		wantTerminate bool
+		wantRefusal   string // in the NotOwned error; "" for success
+	}{
+		{name: "the claim's instance is terminated", req: claimC, described: ownedRunning("i-9"), wantTerminate: true},
+		{name: "an instance without this cluster's tag is refused",
+			req: claimC, described: taggedInstance("i-9", running, TagWorkflowID, "node/c", TagNodeClaim, "c"),
+			wantRefusal: "lacks this cluster's tag kubernetes.io/cluster/lab"},
+		{name: "another cluster's instance is refused",
+			req: claimC, described: taggedInstance("i-9", running, ClusterTagKey("prod"), "owned", TagWorkflowID, "node/c", TagNodeClaim, "c"),
+			wantRefusal: "lacks this cluster's tag"},
+		{name: "an instance another workflow launched is refused",
+			req: claimC, described: taggedInstance("i-9", running, ClusterTagKey("lab"), "owned", TagWorkflowID, "node/d", TagNodeClaim, "c"),
+			wantRefusal: `not launched by workflow node/c: found this cluster's tag, karpenter.sh/nodeclaim="c", nodewright.io/workflow-id="node/d"`},
+		{name: "an instance launched for another NodeClaim is refused",
+			req: claimC, described: taggedInstance("i-9", running, ClusterTagKey("lab"), "owned", TagWorkflowID, "node/c", TagNodeClaim, "d"),
+			wantRefusal: "not launched for NodeClaim c"},
+		{name: "a Karpenter's instance in this cluster is refused",
+			req: claimC, described: taggedInstance("i-9", running, ClusterTagKey("lab"), "owned", "karpenter.sh/nodepool", "default"),
+			wantRefusal: "not launched by workflow node/c"},
+		{name: "an older worker's bare id is checked for this cluster's tag",
+			req: TerminateRequest{InstanceID: "i-9"}, described: taggedInstance("i-9", running, TagWorkflowID, "node/c"), wantRefusal: "lacks this cluster's tag"},
+		{name: "an older worker's bare id terminates an instance of this cluster",
+			req: TerminateRequest{InstanceID: "i-9"}, described: ownedRunning("i-9"), wantTerminate: true},
+		{name: "an instance EC2 no longer knows is gone",
+			req: claimC, describeErr: &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}},
+		{name: "an instance already terminated is gone, whoever's it was",
+			req: claimC, described: instanceIn("i-9", ec2types.InstanceStateNameTerminated)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{describeOut: tt.described, describeErr: tt.describeErr,
+				terminateOut: &ec2.TerminateInstancesOutput{TerminatingInstances: []ec2types.InstanceStateChange{{
+					InstanceId: aws.String("i-9"), CurrentState: &ec2types.InstanceState{Name: ec2types.InstanceStateNameTerminated}}}}}
+			e := &EC2{API: api, ClusterName: "lab", terminatePoll: time.Millisecond}
+			_, err := runActivity(t, e.Terminate, tt.req)
+			if terminated := len(api.terminateCalls) > 0; terminated != tt.wantTerminate {
+				t.Errorf("TerminateInstances called: %v, want %v", terminated, tt.wantTerminate)
+			}
+			assertRefusal(t, err, tt.wantRefusal)
+		})
+	}
+}
+
+// assertRefusal checks that err is a non-retryable NotOwned error saying want, or nil when
+// want is empty.
+func assertRefusal(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Errorf("error = %v, want none", err)
+		}
+		return
+	}
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeNotOwned || !appErr.NonRetryable() {
+		t.Fatalf("error = %v, want a non-retryable %s refusal", err, ErrTypeNotOwned)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("refusal = %q, want it to say %q", err.Error(), want)
 	}
 }
 
@@ -376,13 +454,20 @@ func TestDescribeInstance(t *testing.T) {
 	}
 }
 
+// taggedInstance is a DescribeInstances answer holding one instance in the given state with
+// the tags, given as key, value, key, value...
+func taggedInstance(id string, state ec2types.InstanceStateName, tags ...string) *ec2.DescribeInstancesOutput {
+	out := instanceIn(id, state)
+	i := &out.Reservations[0].Instances[0]
+	for k := 0; k < len(tags); k += 2 {
+		i.Tags = append(i.Tags, ec2types.Tag{Key: aws.String(tags[k]), Value: aws.String(tags[k+1])})
+	}
+	return out
+}
+
 func TestWorkflowOfReadsTheLaunchTags(t *testing.T) {
 	instance := func(tags ...string) *ec2.DescribeInstancesOutput {
-		i := ec2types.Instance{InstanceId: aws.String("i-3"), State: &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning}}
-		for k := 0; k < len(tags); k += 2 {
-			i.Tags = append(i.Tags, ec2types.Tag{Key: aws.String(tags[k]), Value: aws.String(tags[k+1])})
-		}
-		return &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{i}}}}
+		return taggedInstance("i-3", ec2types.InstanceStateNameRunning, tags...)
 	}
 	tests := []struct {
 		name    string

@@ -46,23 +46,35 @@ func (o InstanceOwners) Terminate(ctx context.Context, instanceID string) error 
 
 // owner reads an instance's state and the node workflow that launched it for this cluster.
 // Found is false only when EC2 answers NotFound; an answer without the instance is an error.
-func (e *EC2) owner(ctx context.Context, instanceID string) (_ InstanceOwner, err error) {
+func (e *EC2) owner(ctx context.Context, instanceID string) (InstanceOwner, error) {
+	i, err := e.describeOne(ctx, instanceID)
+	switch {
+	case err != nil:
+		return InstanceOwner{}, err
+	case i == nil:
+		return InstanceOwner{ID: instanceID}, nil
+	}
+	return e.ownerOf(*i), nil
+}
+
+// describeOne describes the instance; nil when EC2 answers NotFound.
+func (e *EC2) describeOne(ctx context.Context, instanceID string) (_ *ec2types.Instance, err error) {
 	defer e.Metrics.cloudProviderCall(ctx, MethodGet, time.Now(), &err)
 	out, err := e.API.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
 	if isInstanceNotFound(err) {
-		return InstanceOwner{ID: instanceID}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return InstanceOwner{}, classifyAPIError("describe "+instanceID, err)
+		return nil, classifyAPIError("describe "+instanceID, err)
 	}
 	for _, r := range out.Reservations {
 		for _, i := range r.Instances {
 			if aws.ToString(i.InstanceId) == instanceID {
-				return e.ownerOf(i), nil
+				return &i, nil
 			}
 		}
 	}
-	return InstanceOwner{}, fmt.Errorf("describe %s: EC2's answer leaves the instance out", instanceID)
+	return nil, fmt.Errorf("describe %s: EC2's answer leaves the instance out", instanceID)
 }
 
 // ownerOf reads who launched a described instance: the workflow tag counts only beside this
@@ -72,20 +84,26 @@ func (e *EC2) ownerOf(i ec2types.Instance) InstanceOwner {
 	if i.State != nil {
 		owner.State = string(i.State.Name)
 	}
-	var workflowID string
-	ours := false
+	if tags := e.ownerTagsOf(i); tags.cluster {
+		owner.WorkflowID = tags.workflowID
+	}
+	return owner
+}
+
+// ownerTagsOf reads the tags by which an instance says whose it is.
+func (e *EC2) ownerTagsOf(i ec2types.Instance) ownerTags {
+	var tags ownerTags
 	for _, t := range i.Tags {
 		switch aws.ToString(t.Key) {
 		case ClusterTagKey(e.ClusterName):
-			ours = true
+			tags.cluster = true
+		case TagNodeClaim:
+			tags.nodeClaim = aws.ToString(t.Value)
 		case TagWorkflowID:
-			workflowID = aws.ToString(t.Value)
+			tags.workflowID = aws.ToString(t.Value)
 		}
 	}
-	if ours {
-		owner.WorkflowID = workflowID
-	}
-	return owner
+	return tags
 }
 
 // launchedBy asks EC2 for the workflow's instances by tag, and checks each answer's tags

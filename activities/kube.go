@@ -252,15 +252,28 @@ func (k *Kube) TaintNode(ctx context.Context, nodeName string, taint corev1.Tain
 }
 
 // DeleteNode deletes the Node and releases its termination finalizer, which the caller does
-// once the instance is terminated; one already gone counts as deleted.
-func (k *Kube) DeleteNode(ctx context.Context, nodeName string) error {
-	err := k.Client.CoreV1().Nodes().Delete(ctx, nodeName, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete node %s: %w", nodeName, err)
+// once the instance is terminated; one already gone counts as deleted. It refuses, without
+// retrying, a Node whose providerID names another instance than the request's: a node name
+// in a workflow's input is not proof enough to delete a Node.
+func (k *Kube) DeleteNode(ctx context.Context, req DeleteNodeRequest) error {
+	node, err := k.Client.CoreV1().Nodes().Get(ctx, req.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
 	}
-	err = k.updateNode(ctx, nodeName, func(node *corev1.Node) bool { return removeFinalizer(node) })
+	if err != nil {
+		return fmt.Errorf("read node %s before deleting it: %w", req.NodeName, err)
+	}
+	if err := req.refusal(node); err != nil {
+		return err
+	}
+	// The UID precondition keeps a Node registered since under the same name out of reach.
+	err = k.Client.CoreV1().Nodes().Delete(ctx, req.NodeName, metav1.DeleteOptions{Preconditions: metav1.NewUIDPreconditions(string(node.UID))})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("release node %s: %w", nodeName, err)
+		return fmt.Errorf("delete node %s: %w", req.NodeName, err)
+	}
+	err = k.updateNode(ctx, req.NodeName, func(n *corev1.Node) bool { return n.UID == node.UID && removeFinalizer(n) })
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("release node %s: %w", req.NodeName, err)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -214,16 +213,46 @@ func TestTaintNode(t *testing.T) {
 	}
 }
 
-func TestDeleteNodeTreatsAMissingNodeAsDeleted(t *testing.T) {
-	client := fake.NewClientset(node("n1"))
-	k := &Kube{Client: client}
-	for _, name := range []string{"n1", "n-gone"} {
-		if _, err := runActivity(t, k.DeleteNode, name); err != nil {
-			t.Errorf("delete %s: %v", name, err)
-		}
+func TestDeleteNodeActsOnlyOnTheNodeOfTheInstance(t *testing.T) {
+	held := func(n *corev1.Node) { n.Finalizers = []string{FinalizerTermination} }
+	managed := withNodeLabels(map[string]string{LabelManaged: "true"})
+	tests := []struct {
+		name        string
+		node        *corev1.Node
+		req         DeleteNodeRequest
+		wantDeleted bool
+		wantRefusal string
+	}{
+		{name: "the instance's Node is deleted and released",
+			node: node("n1", withProviderID("aws:///zone-a/i-1"), held), req: DeleteNodeRequest{NodeName: "n1", InstanceID: "i-1"}, wantDeleted: true},
+		{name: "a Node of another instance is refused",
+			node: node("n1", withProviderID("aws:///zone-a/i-2"), held, managed), req: DeleteNodeRequest{NodeName: "n1", InstanceID: "i-1"},
+			wantRefusal: `node n1 has providerID "aws:///zone-a/i-2", not one of instance i-1`},
+		{name: "a Node without a providerID is refused",
+			node: node("n1", managed), req: DeleteNodeRequest{NodeName: "n1", InstanceID: "i-1"}, wantRefusal: "not one of instance i-1"},
+		{name: "a missing Node counts as deleted",
+			node: node("other"), req: DeleteNodeRequest{NodeName: "n1", InstanceID: "i-1"}},
+		{name: "an older worker's bare name deletes a Node labelled as Nodewright's",
+			node: node("n1", managed, held), req: DeleteNodeRequest{NodeName: "n1"}, wantDeleted: true},
+		{name: "an older worker's bare name is refused a Node not labelled as Nodewright's",
+			node: node("n1", withProviderID("aws:///zone-a/i-1")), req: DeleteNodeRequest{NodeName: "n1"}, wantRefusal: "lacks the label " + LabelManaged},
 	}
-	if _, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("node n1 still there after delete (get error %v)", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.node)
+			_, err := runActivity(t, (&Kube{Client: client}).DeleteNode, tt.req)
+			assertRefusal(t, err, tt.wantRefusal)
+			if deletes := countActions(client, "delete", "nodes"); (deletes > 0) != tt.wantDeleted {
+				t.Errorf("%d node deletes, want deleted: %v", deletes, tt.wantDeleted)
+			}
+			got, err := client.CoreV1().Nodes().Get(context.Background(), tt.node.Name, metav1.GetOptions{})
+			if tt.wantDeleted && err == nil && len(got.Finalizers) > 0 {
+				t.Errorf("node %s still held by %v after delete", got.Name, got.Finalizers)
+			}
+			if !tt.wantDeleted && (err != nil || !slices.Equal(got.Finalizers, tt.node.Finalizers)) {
+				t.Errorf("node %s changed: %v, finalizers %v", tt.node.Name, err, got.Finalizers)
+			}
+		})
 	}
 }
 

@@ -123,14 +123,14 @@ func TestEC2CallsAreTimedAndTheirErrorsCountedAsKarpentersCloudProvider(t *testi
 		},
 		{
 			name: "a termination is a Delete call, and an instance already gone no error",
-			api:  &fakeEC2{terminateErr: apiError{"InvalidInstanceID.NotFound"}},
-			call: func(e *EC2) error { return e.Terminate(context.Background(), "i-1") },
+			api:  &fakeEC2{describeOut: ownedRunning("i-1"), terminateErr: apiError{"InvalidInstanceID.NotFound"}},
+			call: func(e *EC2) error { return e.Terminate(context.Background(), TerminateRequest{InstanceID: "i-1"}) },
 			want: []string{duration("Delete")}, unwanted: []string{"karpenter_cloudprovider_errors_total{"},
 		},
 		{
 			name: "a throttled termination is an error of no well-known type",
-			api:  &fakeEC2{terminateErr: apiError{"RequestLimitExceeded"}},
-			call: func(e *EC2) error { return e.Terminate(context.Background(), "i-1") },
+			api:  &fakeEC2{describeOut: ownedRunning("i-1"), terminateErr: apiError{"RequestLimitExceeded"}},
+			call: func(e *EC2) error { return e.Terminate(context.Background(), TerminateRequest{InstanceID: "i-1"}) },
 			want: []string{duration("Delete"),
 				`karpenter_cloudprovider_errors_total{controller="nodeclaim.lifecycle",error="",method="Delete",provider="aws"} 1`},
 		},

@@ -11,18 +11,46 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 )
 
 // Terminate terminates the instance and returns once EC2 says it is terminated, as Karpenter
 // waits before it releases a NodeClaim: a Node deleted while its instance still shuts down
-// could be registered again by its kubelet. Only EC2's NotFound means gone; an answer that
-// leaves the instance or its state out, or a describe that fails, means keep looking, and each
-// look's outcome is the heartbeat, which the Temporal UI shows on the pending activity.
-func (e *EC2) Terminate(ctx context.Context, instanceID string) error {
-	state, err := e.startTerminating(ctx, instanceID)
+// could be registered again by its kubelet. It first reads the instance's tags and refuses,
+// without retrying, one that is not this cluster's or not the request's claim's: an id in a
+// workflow's input is not proof enough to terminate an instance. Only EC2's NotFound means
+// gone; an answer that leaves the instance or its state out, or a describe that fails, means
+// keep looking, and each look's outcome is the heartbeat, which the Temporal UI shows on the
+// pending activity.
+func (e *EC2) Terminate(ctx context.Context, req TerminateRequest) error {
+	if req.InstanceID == "" {
+		return temporal.NewNonRetryableApplicationError("terminate: the request names no instanceId", ErrTypeInvalidTerminate, nil)
+	}
+	dctx, cancel := context.WithTimeout(ctx, describeTimeout)
+	defer cancel()
+	inst, err := e.describeOne(dctx, req.InstanceID)
+	if err != nil {
+		return fmt.Errorf("read the tags of %s before terminating it: %w", req.InstanceID, err)
+	}
+	if inst == nil || (inst.State != nil && inst.State.Name == ec2types.InstanceStateNameTerminated) {
+		return nil
+	}
+	if err := req.instanceRefusal(e.ClusterName, e.ownerTagsOf(*inst)); err != nil {
+		return err
+	}
+	state, err := e.startTerminating(ctx, req.InstanceID)
 	if err != nil {
 		return err
 	}
+	return e.waitTerminated(ctx, req.InstanceID, state)
+}
+
+// ErrTypeInvalidTerminate: the terminate request can never succeed as given.
+const ErrTypeInvalidTerminate = "InvalidTerminateRequest"
+
+// waitTerminated looks again, ever less often, until EC2 says the instance is terminated or
+// no longer knows it.
+func (e *EC2) waitTerminated(ctx context.Context, instanceID, state string) error {
 	wait := cmp.Or(e.terminatePoll, firstTerminatePoll)
 	status := "is " + state
 	for state != stateGone && state != string(ec2types.InstanceStateNameTerminated) {

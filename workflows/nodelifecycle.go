@@ -398,13 +398,15 @@ func (n *nodeLifecycle) terminate(ctx workflow.Context) error {
 func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 	if n.state.InstanceID != "" {
 		tctx := workflow.WithActivityOptions(ctx, terminateOptions())
-		if err := workflow.ExecuteActivity(tctx, ec2Acts.Terminate, n.state.InstanceID).Get(ctx, nil); err != nil {
+		req := activities.TerminateRequest{InstanceID: n.state.InstanceID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, NodeClaim: n.claim.Name}
+		if err := workflow.ExecuteActivity(tctx, ec2Acts.Terminate, req).Get(ctx, nil); err != nil {
 			return fmt.Errorf("terminate instance %s: %w", n.state.InstanceID, err)
 		}
 	}
 	if n.state.NodeName != "" {
 		kctx := workflow.WithActivityOptions(ctx, kubeOptions())
-		if err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, n.state.NodeName).Get(ctx, nil); err != nil {
+		req := activities.DeleteNodeRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID}
+		if err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, req).Get(ctx, nil); err != nil {
 			return fmt.Errorf("delete node %s: %w", n.state.NodeName, err)
 		}
 		n.countNodeTerminated(ctx)

@@ -39,6 +39,18 @@ func testInstance() activities.Instance {
 
 const testNode = "ip-10-0-0-7"
 
+// terminateTheClaimsInstance is what Terminate is asked: the instance, and the tags that
+// must say it is this claim's.
+func terminateTheClaimsInstance() activities.TerminateRequest {
+	return activities.TerminateRequest{InstanceID: testInstance().ID, WorkflowID: NodeWorkflowID(testClaim), NodeClaim: testClaim}
+}
+
+// deleteTheClaimsNode is what DeleteNode is asked: the Node, and the instance its providerID
+// must name.
+func deleteTheClaimsNode() activities.DeleteNodeRequest {
+	return activities.DeleteNodeRequest{NodeName: testNode, InstanceID: testInstance().ID}
+}
+
 // nodeRun runs a NodeLifecycle in the test environment and records the activities it
 // called, the search attributes it upserted and the signals it sent to the provisioner.
 type nodeRun struct {
@@ -119,8 +131,8 @@ func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, activities.DisruptedTaint()).Return(nil)
 	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.MatchedBy(func(req activities.DrainRequest) bool { return req.NodeName == testNode })).
 		After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}, Completed: true}, nil)
-	r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).After(time.Minute).Return(nil)
-	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).After(time.Minute).Return(nil)
+	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 }
 
 func (r *nodeRun) at(d time.Duration, fn func()) { r.env.RegisterDelayedCallback(fn, d) }
@@ -277,7 +289,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
-				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 			},
 			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
 			wantError:      "registered within 15m0s",
@@ -289,8 +301,8 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
 				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(scheduleToCloseTimeout())
-				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
-				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
+				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 			},
 			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "not Ready within 15m0s",
@@ -300,7 +312,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
-				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption"}) })
 			},
 			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
@@ -329,8 +341,8 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
 				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(10 * time.Minute).Return(nil)
-				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
-				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, testNode).Return(nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
+				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "ScheduledChange"}) })
 			},
 			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
@@ -377,7 +389,7 @@ func TestFailedClaimIsReportedBeforeItsCleanUp(t *testing.T) {
 	r := newNodeRun(t)
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
-	r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).After(time.Hour).Return(nil)
+	r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).After(time.Hour).Return(nil)
 	var during NodeState
 	var failedDuring int
 	r.at(30*time.Minute, func() { during, failedDuring = r.query(t), len(r.failed) })

@@ -93,7 +93,8 @@ func TestLaunchResolvesTheClassAndLaunchesItsNodeOnMoto(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(worker.Terminate)
-	if _, err := env.ExecuteActivity(worker.Terminate, inst.ID); err != nil {
+	terminate := activities.TerminateRequest{InstanceID: inst.ID, WorkflowID: "node/default-abc12", NodeClaim: "default-abc12"}
+	if _, err := env.ExecuteActivity(worker.Terminate, terminate); err != nil {
 		t.Fatalf("terminate %s: %v", inst.ID, err)
 	}
 	if state := lab.describe(t, inst.ID).State.Name; state != ec2types.InstanceStateNameTerminated {

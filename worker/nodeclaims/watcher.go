@@ -461,10 +461,7 @@ func instanceOf(o metav1.Object) string {
 	case *unstructured.Unstructured:
 		providerID, _, _ = unstructured.NestedString(obj.Object, "status", "providerID")
 	}
-	if i := strings.LastIndex(providerID, "/"); i >= 0 && strings.HasPrefix(providerID, "aws:///") {
-		return providerID[i+1:]
-	}
-	return ""
+	return activities.InstanceIDOf(providerID)
 }
 
 func kindOf(o metav1.Object) string {
