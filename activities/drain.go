@@ -66,6 +66,9 @@ func (k *Kube) DrainNode(ctx context.Context, req DrainRequest) (DrainResult, er
 	if req.NodeName == "" {
 		return DrainResult{}, temporal.NewNonRetryableApplicationError("drain: no node name", ErrTypeInvalidDrain, nil)
 	}
+	if err := k.checkDrainable(ctx, req); err != nil {
+		return DrainResult{}, err
+	}
 	d := &drain{kube: k, req: req, progress: resumeDrainProgress(ctx, req.NodeName), retryAt: map[string]time.Time{}}
 	pods, emptied, err := d.evictAll(ctx)
 	if err != nil {
@@ -81,6 +84,22 @@ func (k *Kube) DrainNode(ctx context.Context, req DrainRequest) (DrainResult, er
 		return DrainResult{}, fmt.Errorf("drain %s: %w", req.NodeName, err)
 	}
 	return d.progress.result(skipped, true), nil
+}
+
+// checkDrainable refuses a Node whose providerID names another instance than the request's.
+// A Node that is gone has no pods to lose.
+func (k *Kube) checkDrainable(ctx context.Context, req DrainRequest) error {
+	if req.InstanceID == "" {
+		return nil
+	}
+	node, err := k.node(ctx, req.NodeName)
+	if err != nil {
+		return fmt.Errorf("read node %s before draining it: %w", req.NodeName, err)
+	}
+	if node == nil {
+		return nil
+	}
+	return nodeRefusal(node.Name, node.Spec.ProviderID, req.InstanceID)
 }
 
 // failedDraining records Karpenter's FailedDraining event on a node whose drain pods hold up.

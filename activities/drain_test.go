@@ -404,6 +404,38 @@ func TestDrainNodeRejectsARequestWithoutANode(t *testing.T) {
 	}
 }
 
+func TestDrainNodeActsOnlyOnTheNodeOfTheInstance(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		node        *corev1.Node
+		req         DrainRequest
+		wantEvicted bool
+		wantRefusal string
+	}{
+		{name: "the instance's Node is drained",
+			node: node("n1", withProviderID("aws:///zone-a/i-1")), req: DrainRequest{NodeName: "n1", InstanceID: "i-1"}, wantEvicted: true},
+		{name: "a Node of another instance is refused",
+			node: node("n1", withProviderID("aws:///zone-a/i-2")), req: DrainRequest{NodeName: "n1", InstanceID: "i-1"},
+			wantRefusal: `node n1 has providerID "aws:///zone-a/i-2", not one of instance i-1`},
+		{name: "a Node that is not an EC2 instance's is refused",
+			node: node("n1", withProviderID("kind://docker/lab/n1")), req: DrainRequest{NodeName: "n1", InstanceID: "i-1"}, wantRefusal: "not one of instance i-1"},
+		{name: "an older worker's request without an instance drains the named Node",
+			node: node("n1", withProviderID("aws:///zone-a/i-2")), req: DrainRequest{NodeName: "n1"}, wantEvicted: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newFakeCluster(t, drainPollInterval, tt.node, pod("web"))
+			_, err := runDrain(t, c.kube(), tt.req, nil, nil)
+			assertRefusal(t, err, tt.wantRefusal)
+			if evicted := len(c.asked) > 0; evicted != tt.wantEvicted {
+				t.Errorf("evictions asked %v, want evicted: %v", c.asked, tt.wantEvicted)
+			}
+		})
+	}
+}
+
 func TestDrain(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

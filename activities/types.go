@@ -170,6 +170,9 @@ type SyncRequest struct {
 // DrainRequest asks for one node to be drained.
 type DrainRequest struct {
 	NodeName string `json:"nodeName"`
+	// InstanceID is the instance the Node must stand for (its providerID): a drain refuses
+	// another's Node. Empty (an older worker's request) drains the named Node unchecked.
+	InstanceID string `json:"instanceId,omitempty"`
 	// Deadline is when the NodePool's terminationGracePeriod runs out: pods still on the
 	// node are deleted so that they are gone by then. Zero means none: PodDisruptionBudgets
 	// are waited on for ever, and do-not-disrupt pods end the drain with Completed false.

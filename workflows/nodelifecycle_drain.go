@@ -71,7 +71,7 @@ func (n *nodeLifecycle) drain(ctx workflow.Context) {
 
 // drainRequest is the drain as the current disruption asks for it.
 func (n *nodeLifecycle) drainRequest() activities.DrainRequest {
-	req := activities.DrainRequest{NodeName: n.state.NodeName, Reason: n.disruptionReason()}
+	req := activities.DrainRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID, Reason: n.disruptionReason()}
 	if d := n.state.Disruption; d != nil {
 		req.Forceful = d.Forceful
 		if d.Deadline != nil {

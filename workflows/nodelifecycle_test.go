@@ -129,7 +129,9 @@ func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, activities.DisruptedTaint()).Return(nil)
-	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.MatchedBy(func(req activities.DrainRequest) bool { return req.NodeName == testNode })).
+	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.MatchedBy(func(req activities.DrainRequest) bool {
+		return req.NodeName == testNode && req.InstanceID == testInstance().ID
+	})).
 		After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}, Completed: true}, nil)
 	r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
