@@ -92,14 +92,7 @@ func (k *Kube) checkDrainable(ctx context.Context, req DrainRequest) error {
 	if req.InstanceID == "" {
 		return nil
 	}
-	node, err := k.node(ctx, req.NodeName)
-	if err != nil {
-		return fmt.Errorf("read node %s before draining it: %w", req.NodeName, err)
-	}
-	if node == nil {
-		return nil
-	}
-	return nodeRefusal(node.Name, node.Spec.ProviderID, req.InstanceID)
+	return k.VerifyNode(ctx, NodeCheck{NodeName: req.NodeName, InstanceID: req.InstanceID}) // unwrapped: still non-retryable
 }
 
 // failedDraining records Karpenter's FailedDraining event on a node whose drain pods hold up.

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -13,16 +14,21 @@ import (
 // on is not the one its workflow owns, and left it alone. Retrying cannot change that.
 const ErrTypeNotOwned = "NotOwned"
 
-// TerminateRequest names the instance to terminate and what its tags must say: Terminate acts
-// only on an instance of this cluster that the claim's workflow launched.
-type TerminateRequest struct {
+// InstanceCheck names an instance and what its tags must say for it to be a claim's: this
+// cluster's tag, and the workflow and NodeClaim that launched it.
+type InstanceCheck struct {
 	InstanceID string `json:"instanceId"`
 	// WorkflowID and NodeClaim are the TagWorkflowID and TagNodeClaim values the instance must
-	// carry. Both are empty in a request an older worker scheduled with the bare instance id:
-	// then only this cluster's tag is checked.
+	// carry; an empty one is not checked.
 	WorkflowID string `json:"workflowId,omitempty"`
 	NodeClaim  string `json:"nodeClaim,omitempty"`
 }
+
+// TerminateRequest names the instance to terminate and what its tags must say: Terminate acts
+// only on an instance of this cluster that the claim's workflow launched. WorkflowID and
+// NodeClaim are empty in a request an older worker scheduled with the bare instance id: then
+// only this cluster's tag is checked.
+type TerminateRequest InstanceCheck
 
 // UnmarshalJSON also reads the bare instance id string that Terminate took before it took a
 // request, so that an activity scheduled by an older worker still runs.
@@ -57,6 +63,37 @@ func (r *DeleteNodeRequest) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*plain)(r))
 }
 
+// VerifyInstance refuses (non-retryable NotOwned) an instance whose tags say it is not the
+// check's claim's: a node workflow continued from a given state runs it before trusting the
+// instance that state names. An instance EC2 no longer knows passes, as Terminate counts it
+// gone: nothing can be done to it.
+func (e *EC2) VerifyInstance(ctx context.Context, check InstanceCheck) error {
+	if check.InstanceID == "" {
+		return temporal.NewNonRetryableApplicationError("verify instance: the check names no instanceId", ErrTypeNotOwned, nil)
+	}
+	inst, err := e.describeOne(ctx, check.InstanceID)
+	if err != nil {
+		return fmt.Errorf("verify instance %s: %w", check.InstanceID, err)
+	}
+	if inst == nil {
+		return nil
+	}
+	return check.refusal(e.ClusterName, e.ownerTagsOf(*inst))
+}
+
+// VerifyNode refuses (non-retryable NotOwned) a Node whose providerID names another instance
+// than the check's. A Node that does not exist passes: nothing can be done to it.
+func (k *Kube) VerifyNode(ctx context.Context, check NodeCheck) error {
+	node, err := k.node(ctx, check.NodeName)
+	if err != nil {
+		return fmt.Errorf("verify node %s: %w", check.NodeName, err)
+	}
+	if node == nil {
+		return nil
+	}
+	return nodeRefusal(node.Name, node.Spec.ProviderID, check.InstanceID)
+}
+
 // InstanceIDOf reads the instance id from an AWS provider id (aws:///<zone>/<instance-id>);
 // "" for any other form.
 func InstanceIDOf(providerID string) string {
@@ -67,9 +104,15 @@ func InstanceIDOf(providerID string) string {
 	return rest[strings.LastIndex(rest, "/")+1:]
 }
 
-// instanceRefusal says why an instance with the tags found is not one req may terminate in
-// the cluster; nil when it is.
-func (r TerminateRequest) instanceRefusal(cluster string, found ownerTags) error {
+// NodeCheck names a Node and the instance it must stand for (its providerID).
+type NodeCheck struct {
+	NodeName   string `json:"nodeName"`
+	InstanceID string `json:"instanceId"`
+}
+
+// refusal says why an instance with the tags found is not the one r names in the cluster;
+// nil when it is.
+func (r InstanceCheck) refusal(cluster string, found ownerTags) error {
 	switch {
 	case !found.cluster:
 		return notOwned("instance %s lacks this cluster's tag %s (found %s)", r.InstanceID, ClusterTagKey(cluster), found)

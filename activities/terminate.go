@@ -35,7 +35,7 @@ func (e *EC2) Terminate(ctx context.Context, req TerminateRequest) error {
 	if inst == nil || (inst.State != nil && inst.State.Name == ec2types.InstanceStateNameTerminated) {
 		return nil
 	}
-	if err := req.instanceRefusal(e.ClusterName, e.ownerTagsOf(*inst)); err != nil {
+	if err := InstanceCheck(req).refusal(e.ClusterName, e.ownerTagsOf(*inst)); err != nil {
 		return err
 	}
 	state, err := e.startTerminating(ctx, req.InstanceID)

@@ -192,6 +192,9 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 		return NodeLifecycleResult{}, err
 	}
 	n.projecting = workflow.GetVersion(ctx, changeNodeClaim, workflow.DefaultVersion, 1) >= 1
+	if err := n.verifyRestored(ctx); err != nil {
+		return NodeLifecycleResult{}, err // nothing touched: the state is not this workflow's
+	}
 	if n.restored && n.projecting {
 		n.catchUp(ctx)
 	}

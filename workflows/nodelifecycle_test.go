@@ -135,6 +135,9 @@ func (r *nodeRun) happyPath() {
 		After(time.Minute).Return(activities.DrainResult{Evicted: []string{"ns/web-1"}, Completed: true}, nil)
 	r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
+	// A restored run's checks of its state: the world agrees.
+	r.env.OnActivity(r.ec2.VerifyInstance, mock.Anything, activities.InstanceCheck(terminateTheClaimsInstance())).Return(nil)
+	r.env.OnActivity(r.kube.VerifyNode, mock.Anything, activities.NodeCheck(deleteTheClaimsNode())).Return(nil)
 }
 
 func (r *nodeRun) at(d time.Duration, fn func()) { r.env.RegisterDelayedCallback(fn, d) }

@@ -93,6 +93,20 @@ func kubeOptions() workflow.ActivityOptions {
 	}
 }
 
+// verifyOptions: a restored run checks its state before it trusts it, and keeps trying while
+// EC2 or the API server cannot answer: failing would abandon a node that may well be its own.
+// Only a NotOwned answer, which is not retried, refuses the state.
+func verifyOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	}
+}
+
 // taintCandidatesOptions: tainting is what a decision starts with, so a few quick tries,
 // then the decision is dropped and the next pass decides again.
 func taintCandidatesOptions() workflow.ActivityOptions {
