@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -75,6 +76,54 @@ func TestWorkerKubeconfigHasOnlyItsRBAC(t *testing.T) {
 	_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "nope"}}, metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) {
 		t.Errorf("worker creating a namespace: got %v, want Forbidden", err)
+	}
+}
+
+// The worker's role grants what its code calls and nothing more: a verb nothing uses is one
+// a stolen token could still use.
+func TestWorkerMayDoOnlyWhatItsCodeCalls(t *testing.T) {
+	client := clientFromKubeconfig(t, testCluster.WorkerKubeconfig)
+	tests := []struct {
+		verb, group, resource, subresource, name string
+		allowed                                  bool
+	}{
+		// What the worker does.
+		{verb: "watch", resource: "nodes", allowed: true},
+		{verb: "update", resource: "nodes", allowed: true},
+		{verb: "delete", resource: "nodes", allowed: true},
+		{verb: "delete", resource: "pods", allowed: true},
+		{verb: "create", resource: "pods", subresource: "eviction", allowed: true},
+		{verb: "create", group: "karpenter.sh", resource: "nodeclaims", allowed: true},
+		{verb: "update", group: "karpenter.sh", resource: "nodeclaims", subresource: "status", allowed: true},
+		{verb: "update", group: "karpenter.k8s.aws", resource: "ec2nodeclasses", allowed: true},
+		{verb: "update", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "nodepools.karpenter.sh", allowed: true},
+		{verb: "patch", group: "events.k8s.io", resource: "events", allowed: true},
+		{verb: "list", resource: "persistentvolumes", allowed: true},
+		// Grants nothing in the worker uses.
+		{verb: "patch", resource: "nodes"},
+		{verb: "patch", group: "karpenter.sh", resource: "nodeclaims"},
+		{verb: "patch", group: "karpenter.sh", resource: "nodepools", subresource: "status"},
+		{verb: "get", group: "karpenter.sh", resource: "nodepools"},
+		{verb: "patch", group: "karpenter.k8s.aws", resource: "ec2nodeclasses"},
+		{verb: "list", group: "apiextensions.k8s.io", resource: "customresourcedefinitions"},
+		{verb: "update", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "nodeclaims.karpenter.sh"},
+		{verb: "update", group: "events.k8s.io", resource: "events"},
+		{verb: "watch", resource: "namespaces"},
+		{verb: "get", resource: "persistentvolumes"},
+		{verb: "watch", group: "apps", resource: "daemonsets"},
+		{verb: "watch", group: "policy", resource: "poddisruptionbudgets"},
+		{verb: "list", group: "storage.k8s.io", resource: "csinodes"},
+	}
+	for _, tt := range tests {
+		attrs := &authorizationv1.ResourceAttributes{Verb: tt.verb, Group: tt.group, Resource: tt.resource, Subresource: tt.subresource, Name: tt.name}
+		review, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(),
+			&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: attrs}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("ask whether the worker may %s %s: %v", tt.verb, tt.resource, err)
+		}
+		if review.Status.Allowed != tt.allowed {
+			t.Errorf("worker may %s %s/%s %s %s: %v, want %v", tt.verb, tt.group, tt.resource, tt.subresource, tt.name, review.Status.Allowed, tt.allowed)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 )
 
 // Names of the worker's identity in the lab cluster.
@@ -21,29 +22,54 @@ const (
 	workerClusterRole    = "nodewright"
 )
 
-// workerRules are all the worker may do: read pods and pool-related objects, manage the
-// nodes it launches and their NodeClaims, report NodePool and EC2NodeClass status, evict
-// pods while draining, write events, and point its CRDs' conversion webhook at itself.
+// workerRules are all the worker may do, each verb one its code calls: read pods and
+// pool-related objects, manage the nodes it launches and their NodeClaims, report NodePool and
+// EC2NodeClass status, evict pods while draining, write events, and point its CRDs' conversion
+// webhook at itself. Lists ask the watch cache and informers watch only pods, nodes, NodePools,
+// EC2NodeClasses and NodeClaims; writes are updates, never patches, save for events.
 var workerRules = []rbacv1.PolicyRule{
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools"}, Verbs: []string{"get", "list", "watch"}},
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodeclaims"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/status", "nodeclaims/status"}, Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools"}, Verbs: []string{"list", "watch"}},
+	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodeclaims"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
+	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/status", "nodeclaims/status"}, Verbs: []string{"update"}},
 	// NodeClaims block their pool's foreground deletion (OwnerReferencesPermissionEnforcement).
 	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/finalizers"}, Verbs: []string{"update"}},
-	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses"}, Verbs: []string{"get", "list", "watch", "update", "patch"}}, // the termination finalizer
-	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses/status"}, Verbs: []string{"get", "update", "patch"}},
-	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "list", "watch"}},
-	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"update", "patch"},
+	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses"}, Verbs: []string{"list", "watch", "update"}}, // the termination finalizer
+	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses/status"}, Verbs: []string{"update"}},
+	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "update"},
 		ResourceNames: []string{"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"}},
-	{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
-	{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "patch", "update", "delete"}},
+	{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+	{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "update", "delete"}},
 	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
 	{APIGroups: []string{""}, Resources: []string{"pods/eviction"}, Verbs: []string{"create"}},
 	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-	{APIGroups: []string{""}, Resources: []string{"persistentvolumes", "persistentvolumeclaims", "namespaces"}, Verbs: []string{"get", "list", "watch"}},
-	{APIGroups: []string{"apps"}, Resources: []string{"daemonsets"}, Verbs: []string{"get", "list", "watch"}},
-	{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"get", "list", "watch"}},
-	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"volumeattachments", "storageclasses", "csinodes"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{""}, Resources: []string{"persistentvolumes", "namespaces"}, Verbs: []string{"list"}},
+	{APIGroups: []string{"apps"}, Resources: []string{"daemonsets"}, Verbs: []string{"list"}},
+	{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"list"}},
+	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"volumeattachments", "storageclasses"}, Verbs: []string{"list"}},
+}
+
+// applyWorkerRole creates the worker's ClusterRole, or sets its rules back to workerRules in a
+// lab started before they last changed.
+func applyWorkerRole(ctx context.Context, client kubernetes.Interface) error {
+	roles := client.RbacV1().ClusterRoles()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: workerClusterRole}, Rules: workerRules}
+	_, err := roles.Create(ctx, role, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			current, err := roles.Get(ctx, workerClusterRole, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			current.Rules = workerRules
+			_, err = roles.Update(ctx, current, metav1.UpdateOptions{})
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("apply cluster role %s: %w", workerClusterRole, err)
+	}
+	return nil
 }
 
 // kubeconfigFor renders a kubeconfig for one user of the lab cluster.
@@ -63,9 +89,8 @@ func workerToken(ctx context.Context, client kubernetes.Interface) (string, erro
 	if _, err := client.CoreV1().ServiceAccounts(WorkerNamespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", fmt.Errorf("create service account %s/%s: %w", WorkerNamespace, WorkerServiceAccount, err)
 	}
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: workerClusterRole}, Rules: workerRules}
-	if _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("create cluster role %s: %w", workerClusterRole, err)
+	if err := applyWorkerRole(ctx, client); err != nil {
+		return "", err
 	}
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: workerClusterRole},
