@@ -19,30 +19,28 @@ const ErrTypeRestoreRefused = "RestoreRefused"
 const changeVerifyRestored = "verify-restored"
 
 // verifyRestored checks a restored state against the world before the run trusts it: anyone
-// who can start a workflow can hand it a state, and a restored run drains and deletes the Node
-// and terminates the instance it names. The claim must be the one this workflow id is for,
-// the instance's tags must say this workflow launched it for the claim in this cluster, and
-// the Node's providerID must name that instance. On a refusal nothing has been touched: no
-// phase, search attribute or NodeClaim is written.
+// who can start a workflow can hand it a state, and a restored run drains and deletes the Node,
+// terminates the instance and writes and releases the NodeClaim it names. A state is restored
+// only once its node is Ready, so it names an instance, whose tags must say this workflow
+// launched it for this claim in this cluster; that binds the claim to this workflow. The
+// Node's providerID must name that instance. On a refusal nothing has been touched: no phase,
+// search attribute or NodeClaim is written. The workflow id is only handed to the check, never
+// branched on: a replayer runs the history under an id of its own.
 func (n *nodeLifecycle) verifyRestored(ctx workflow.Context) error {
 	if !n.restored || workflow.GetVersion(ctx, changeVerifyRestored, workflow.DefaultVersion, 1) < 1 {
 		return nil
 	}
-	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	switch {
-	case id != NodeWorkflowID(n.claim.Name):
-		return restoreRefused("workflow %s may not continue claim %s: its workflow id would be %s", id, n.claim.Name, NodeWorkflowID(n.claim.Name))
 	case n.state.Claim != n.claim.Name:
 		return restoreRefused("restore is the state of claim %q, not of this workflow's claim %s", n.state.Claim, n.claim.Name)
-	case n.state.NodeName != "" && n.state.InstanceID == "":
-		return restoreRefused("restore names node %s but no instance, so the node cannot be checked", n.state.NodeName)
+	case n.state.InstanceID == "":
+		return restoreRefused("restore names no instance, so it cannot be checked: a node continues only once Ready")
 	}
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	actx := workflow.WithActivityOptions(ctx, verifyOptions())
-	if n.state.InstanceID != "" {
-		check := activities.InstanceCheck{InstanceID: n.state.InstanceID, WorkflowID: id, NodeClaim: n.claim.Name}
-		if err := workflow.ExecuteActivity(actx, ec2Acts.VerifyInstance, check).Get(ctx, nil); err != nil {
-			return refusedIfNotOwned(err)
-		}
+	check := activities.InstanceCheck{InstanceID: n.state.InstanceID, WorkflowID: id, NodeClaim: n.claim.Name}
+	if err := workflow.ExecuteActivity(actx, ec2Acts.VerifyInstance, check).Get(ctx, nil); err != nil {
+		return refusedIfNotOwned(err)
 	}
 	if n.state.NodeName != "" {
 		check := activities.NodeCheck{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID}

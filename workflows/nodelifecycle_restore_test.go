@@ -41,17 +41,16 @@ func TestRestoredRunRefusesAStateThatIsNotItsOwn(t *testing.T) {
 		{name: "a Node whose providerID names another instance",
 			nodeErr:        notOwned(`node ip-10-0-0-7 has providerID "aws:///us-east-1a/i-other", not one of instance i-0abc`),
 			wantActivities: []string{"VerifyInstance", "VerifyNode"}, wantRefusal: "not one of instance i-0abc"},
-		{name: "another claim continued under this workflow's id",
-			forge: func(in *NodeLifecycleInput) {
-				in.Claim.Name, in.Restore.Claim = "victim-claim", "victim-claim"
-			},
-			wantRefusal: "may not continue claim victim-claim"},
+		{name: "another claim's instance continued under this claim's name",
+			forge:          func(in *NodeLifecycleInput) { in.Restore.InstanceID = "i-victim" },
+			instanceErr:    notOwned(`instance i-victim was not launched for NodeClaim default-abcde: found karpenter.sh/nodeclaim="victim"`),
+			wantActivities: []string{"VerifyInstance"}, wantRefusal: "not launched for NodeClaim default-abcde"},
 		{name: "the state of another claim",
 			forge:       func(in *NodeLifecycleInput) { in.Restore.Claim = "victim-claim" },
 			wantRefusal: `the state of claim "victim-claim"`},
-		{name: "a Node without an instance to check it against",
-			forge:       func(in *NodeLifecycleInput) { in.Restore.InstanceID = "" },
-			wantRefusal: "names node ip-10-0-0-7 but no instance"},
+		{name: "a state without an instance, which would bind the claim to nothing",
+			forge:       func(in *NodeLifecycleInput) { in.Restore.InstanceID, in.Restore.NodeName = "", "" },
+			wantRefusal: "restore names no instance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

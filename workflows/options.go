@@ -97,14 +97,10 @@ func kubeOptions() workflow.ActivityOptions {
 // EC2 or the API server cannot answer: failing would abandon a node that may well be its own.
 // Only a NotOwned answer, which is not retried, refuses the state.
 func verifyOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	}
+	o := kubeOptions()
+	o.RetryPolicy.MaximumAttempts = 0 // unlimited
+	o.RetryPolicy.MaximumInterval = time.Minute
+	return o
 }
 
 // taintCandidatesOptions: tainting is what a decision starts with, so a few quick tries,
