@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nodewright/nodewright/activities"
@@ -20,26 +23,14 @@ import (
 // before it does anything: the instance keeps running and its Node keeps its pod, untainted.
 func TestAForgedRestoreTouchesNeitherInstanceNorNode(t *testing.T) {
 	e := startEnv(t, poolYAML("forged", "", "consolidateAfter: Never"))
-	e.deploy("web", 1, "500m")
-	used := e.allBound(1)
-	var node, claim string
-	for n, c := range claimsOf(t, e, used) {
-		node, claim = n, c
-	}
+	node, claim := e.oneNode()
 	victim := e.nodeState(claim)
 
 	forged := "forged-" + claim
-	now := time.Now()
 	state := victim
 	state.Claim = forged
-	state.Disruption = &workflows.Disruption{Source: workflows.SourceManual, Reason: "forged", RequestedAt: now, StartsAt: now}
-	in := workflows.NodeLifecycleInput{Claim: activities.Claim{Name: forged, NodePool: e.pool}, Restore: &state}
-	run, err := temporalClient(t).ExecuteWorkflow(e.ctx, client.StartWorkflowOptions{
-		ID: workflows.NodeWorkflowID(forged), TaskQueue: workflows.TaskQueue,
-	}, workflows.NodeLifecycleWorkflow, in)
-	if err != nil {
-		t.Fatalf("start the forged workflow: %v", err)
-	}
+	in := workflows.NodeLifecycleInput{Claim: activities.Claim{Name: forged, NodePool: e.pool}, Restore: drainDue(state)}
+	run := e.startNodeWorkflow(forged, in)
 	var appErr *temporal.ApplicationError
 	if err := run.Get(e.ctx, nil); !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeRestoreRefused {
 		t.Fatalf("forged workflow ended with %v, want %s", err, workflows.ErrTypeRestoreRefused)
@@ -64,4 +55,74 @@ func TestAForgedRestoreTouchesNeitherInstanceNorNode(t *testing.T) {
 		t.Errorf("claim %s after the forged run: phase %s, disruption %+v; want Ready and undisturbed", claim, st.Phase, st.Disruption)
 	}
 	replayHistory(t, e.ctx, workflows.NodeWorkflowID(forged), workflows.NodeLifecycleWorkflow, "nodelifecycle_restorerefused_history.json")
+}
+
+// A node's workflow continued from its own state, as continue-as-new does, checks the state
+// against EC2 and the API server, finds it its own, and carries on: here it drains at once.
+func TestARestoredRunOfItsOwnNodeCarriesOn(t *testing.T) {
+	e := startEnv(t, poolYAML("restored", "", "consolidateAfter: Never"))
+	node, claim := e.oneNode()
+	id := workflows.NodeWorkflowID(claim)
+	in := e.nodeWorkflowInput(id)
+	in.Restore = drainDue(e.nodeState(claim))
+	// The first run ends without a clean-up, as a run that continues as new does.
+	if err := e.op.Client.TerminateWorkflow(e.ctx, id, "", "continued by the test"); err != nil {
+		t.Fatalf("end the first run of %s: %v", id, err)
+	}
+	var result workflows.NodeLifecycleResult
+	if err := e.startNodeWorkflow(claim, in).Get(e.ctx, &result); err != nil {
+		t.Fatalf("restored run of %s: %v", id, err)
+	}
+	if result.State.Phase != workflows.PhaseTerminated {
+		t.Errorf("restored run ended %s, want Terminated", result.State.Phase)
+	}
+	assertTerminated(t, result.State.InstanceID)
+	if _, err := lab.Kube.Client.CoreV1().Nodes().Get(e.ctx, node, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("node %s after the restored run's drain: %v, want deleted", node, err)
+	}
+	replayHistory(t, e.ctx, id, workflows.NodeLifecycleWorkflow, "nodelifecycle_restored_history.json")
+}
+
+// oneNode deploys one pod and returns the node it runs on and the node's claim.
+func (e *env) oneNode() (node, claim string) {
+	e.deploy("web", 1, "500m")
+	for n, c := range claimsOf(e.t, e, e.allBound(1)) {
+		node, claim = n, c
+	}
+	return node, claim
+}
+
+// drainDue is the state with a manual drain starting now.
+func drainDue(state workflows.NodeState) *workflows.NodeState {
+	now := time.Now()
+	state.Disruption = &workflows.Disruption{Source: workflows.SourceManual, Reason: "restore test", RequestedAt: now, StartsAt: now}
+	return &state
+}
+
+// nodeWorkflowInput reads the input a node workflow was started with.
+func (e *env) nodeWorkflowInput(id string) workflows.NodeLifecycleInput {
+	e.t.Helper()
+	iter := e.op.Client.GetWorkflowHistory(e.ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	first, err := iter.Next()
+	if err != nil {
+		e.t.Fatalf("history of %s: %v", id, err)
+	}
+	var in workflows.NodeLifecycleInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(first.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
+		e.t.Fatalf("input of %s: %v", id, err)
+	}
+	return in
+}
+
+// startNodeWorkflow starts the claim's node workflow with the input, as anyone with access to
+// Temporal can.
+func (e *env) startNodeWorkflow(claim string, in workflows.NodeLifecycleInput) client.WorkflowRun {
+	e.t.Helper()
+	run, err := e.op.Client.ExecuteWorkflow(e.ctx, client.StartWorkflowOptions{
+		ID: workflows.NodeWorkflowID(claim), TaskQueue: workflows.TaskQueue,
+	}, workflows.NodeLifecycleWorkflow, in)
+	if err != nil {
+		e.t.Fatalf("start node workflow of %s: %v", claim, err)
+	}
+	return run
 }
