@@ -24,6 +24,12 @@ type InstanceCheck struct {
 	NodeClaim  string `json:"nodeClaim,omitempty"`
 }
 
+// NodeCheck names a Node and the instance it must stand for (its providerID).
+type NodeCheck struct {
+	NodeName   string `json:"nodeName"`
+	InstanceID string `json:"instanceId"`
+}
+
 // TerminateRequest names the instance to terminate and what its tags must say: Terminate acts
 // only on an instance of this cluster that the claim's workflow launched. WorkflowID and
 // NodeClaim are empty in a request an older worker scheduled with the bare instance id: then
@@ -69,7 +75,7 @@ func (r *DeleteNodeRequest) UnmarshalJSON(b []byte) error {
 // gone: nothing can be done to it.
 func (e *EC2) VerifyInstance(ctx context.Context, check InstanceCheck) error {
 	if check.InstanceID == "" {
-		return temporal.NewNonRetryableApplicationError("verify instance: the check names no instanceId", ErrTypeNotOwned, nil)
+		return notOwned("verify instance: the check names no instanceId")
 	}
 	inst, err := e.describeOne(ctx, check.InstanceID)
 	if err != nil {
@@ -84,6 +90,9 @@ func (e *EC2) VerifyInstance(ctx context.Context, check InstanceCheck) error {
 // VerifyNode refuses (non-retryable NotOwned) a Node whose providerID names another instance
 // than the check's. A Node that does not exist passes: nothing can be done to it.
 func (k *Kube) VerifyNode(ctx context.Context, check NodeCheck) error {
+	if check.InstanceID == "" {
+		return notOwned("verify node %s: the check names no instanceId to hold its providerID to", check.NodeName)
+	}
 	node, err := k.node(ctx, check.NodeName)
 	if err != nil {
 		return fmt.Errorf("verify node %s: %w", check.NodeName, err)
@@ -102,12 +111,6 @@ func InstanceIDOf(providerID string) string {
 		return ""
 	}
 	return rest[strings.LastIndex(rest, "/")+1:]
-}
-
-// NodeCheck names a Node and the instance it must stand for (its providerID).
-type NodeCheck struct {
-	NodeName   string `json:"nodeName"`
-	InstanceID string `json:"instanceId"`
 }
 
 // refusal says why an instance with the tags found is not the one r names in the cluster;

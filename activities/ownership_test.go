@@ -108,18 +108,20 @@ func TestVerifyNodeRefusesANodeOfAnotherInstance(t *testing.T) {
 	tests := []struct {
 		name        string
 		node        *corev1.Node
+		instanceID  string
 		wantRefusal string
 	}{
-		{name: "the instance's Node passes", node: node("n1", withProviderID("aws:///zone-a/i-1"))},
-		{name: "a Node of another instance is refused", node: node("n1", withProviderID("aws:///zone-a/i-2")),
+		{name: "the instance's Node passes", node: node("n1", withProviderID("aws:///zone-a/i-1")), instanceID: "i-1"},
+		{name: "a Node of another instance is refused", node: node("n1", withProviderID("aws:///zone-a/i-2")), instanceID: "i-1",
 			wantRefusal: `node n1 has providerID "aws:///zone-a/i-2", not one of instance i-1`},
-		{name: "a Node not yet given a providerID is refused", node: node("n1"), wantRefusal: "not one of instance i-1"},
-		{name: "a missing Node passes: nothing can be done to it", node: node("other")},
+		{name: "a Node not yet given a providerID is refused", node: node("n1"), instanceID: "i-1", wantRefusal: "not one of instance i-1"},
+		{name: "a check without an instance is refused, whatever the Node", node: node("n1"), wantRefusal: "names no instanceId"},
+		{name: "a missing Node passes: nothing can be done to it", node: node("other"), instanceID: "i-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := &Kube{Client: fake.NewClientset(tt.node)}
-			_, err := runActivity(t, k.VerifyNode, NodeCheck{NodeName: "n1", InstanceID: "i-1"})
+			_, err := runActivity(t, k.VerifyNode, NodeCheck{NodeName: "n1", InstanceID: tt.instanceID})
 			assertRefusal(t, err, tt.wantRefusal)
 		})
 	}
