@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -308,10 +307,10 @@ func (l *look) orphanClaims(ctx context.Context) (_ []OrphanClaim, examined int,
 // instanceIsTheClaims checks that the instance a Node or NodeClaim names, if any, was
 // launched by the claim's workflow for this cluster, or is gone.
 func (g *GarbageCollector) instanceIsTheClaims(ctx context.Context, providerID, workflowID string) error {
-	id := InstanceIDFromProviderID(providerID)
+	id := InstanceIDOf(providerID)
 	if id == "" {
 		if providerID != "" {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("provider id %q names no EC2 instance", providerID), ErrTypeNotOurs, nil)
+			return notOwned("provider id %q names no EC2 instance", providerID)
 		}
 		return nil
 	}
@@ -320,8 +319,7 @@ func (g *GarbageCollector) instanceIsTheClaims(ctx context.Context, providerID, 
 	case err != nil:
 		return err
 	case owner.Found && !gone(owner.State) && owner.WorkflowID != workflowID:
-		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("instance %s is tagged for workflow %q, not %q", id, owner.WorkflowID, workflowID), ErrTypeNotOurs, nil)
+		return notOwned("instance %s is tagged for workflow %q, not %q", id, owner.WorkflowID, workflowID)
 	}
 	return nil
 }
@@ -396,8 +394,7 @@ func (g *GarbageCollector) CollectInstance(ctx context.Context, o OrphanInstance
 	case !owner.Found || gone(owner.State):
 		return false, nil
 	case owner.WorkflowID == "" || owner.WorkflowID != o.WorkflowID:
-		return false, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("instance %s is tagged for workflow %q, not %q: left alone", o.ID, owner.WorkflowID, o.WorkflowID), ErrTypeNotOurs, nil)
+		return false, notOwned("instance %s is tagged for workflow %q, not %q: left alone", o.ID, owner.WorkflowID, o.WorkflowID)
 	}
 	running, recorded, err := g.describeNode(ctx, o.WorkflowID)
 	switch {
@@ -462,7 +459,7 @@ func (g *GarbageCollector) deleteNode(ctx context.Context, name, claim string) e
 	case err != nil:
 		return fmt.Errorf("get node %s: %w", name, err)
 	case node.Labels[LabelManaged] != "true" || node.Labels[v1.LabelNodeClaim] != claim:
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("node %s is no longer claim %s's managed node: left alone", name, claim), ErrTypeNotOurs, nil)
+		return notOwned("node %s is no longer claim %s's managed node: left alone", name, claim)
 	}
 	if err := g.instanceIsTheClaims(ctx, node.Spec.ProviderID, nodeWorkflowPrefix+claim); err != nil {
 		return fmt.Errorf("node %s left alone: %w", name, err)

@@ -423,8 +423,8 @@ func TestCollectInstanceChecksAgainBeforeItTerminates(t *testing.T) {
 			val, err := runGC(g, g.CollectInstance, OrphanInstance{ID: "i-1", WorkflowID: "node/a", Reason: cmp.Or(tt.reason, ReasonNoWorkflow)})
 			var appErr *temporal.ApplicationError
 			if tt.wantNotOurs {
-				if !errors.As(err, &appErr) || appErr.Type() != ErrTypeNotOurs || !appErr.NonRetryable() {
-					t.Fatalf("CollectInstance error = %v, want a non-retryable %s", err, ErrTypeNotOurs)
+				if !errors.As(err, &appErr) || appErr.Type() != ErrTypeNotOwned || !appErr.NonRetryable() {
+					t.Fatalf("CollectInstance error = %v, want a non-retryable %s", err, ErrTypeNotOwned)
 				}
 			} else if err != nil {
 				t.Fatalf("CollectInstance: %v", err)

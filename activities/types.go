@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -132,21 +131,6 @@ func (i Instance) ProviderID() string { return ProviderID(i.Zone, i.ID) }
 // ProviderID formats aws:///<zone>/<instance-id>.
 func ProviderID(zone, instanceID string) string { return "aws:///" + zone + "/" + instanceID }
 
-// InstanceIDFromProviderID reads the instance id of an aws:///zone/i-... provider id; "" for
-// any other form.
-func InstanceIDFromProviderID(providerID string) string {
-	rest, ok := strings.CutPrefix(providerID, "aws:///")
-	if !ok {
-		return ""
-	}
-	if i := strings.LastIndex(rest, "/"); i >= 0 {
-		rest = rest[i+1:]
-	}
-	if !strings.HasPrefix(rest, "i-") {
-		return ""
-	}
-	return rest
-}
 
 // InstanceTypeInfo is what EC2 reports about an instance type offered in the region.
 type InstanceTypeInfo struct {
@@ -213,7 +197,4 @@ const (
 	ErrTypeInvalidLaunch = "InvalidLaunchRequest"
 	// ErrTypeInstanceNotFound: EC2 does not know the instance.
 	ErrTypeInstanceNotFound = "InstanceNotFound"
-	// ErrTypeNotOurs: the object is not what this cluster's workflow launched; nothing was
-	// done to it.
-	ErrTypeNotOurs = "NotOurs"
 )

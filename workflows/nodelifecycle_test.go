@@ -328,7 +328,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
-				r.env.OnActivity(r.ec2.Terminate, mock.Anything, testInstance().ID).Return(nil)
+				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.at(2*time.Minute, func() {
 					r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: InterruptInstanceGone, InstanceID: "i-0earlierrun"})
 				})
