@@ -177,7 +177,7 @@ func TestPlanTimesTheSchedulingSimulationUnderBothOfKarpentersNames(t *testing.T
 	m, reg := newTestMetrics(t)
 	p := newTestPlanner(t, &fakeEC2{typePages: [][]string{{"m5.large"}}}, pod("web-1", pending(), requesting("1", "1Gi")))
 	p.Metrics, p.EC2.Metrics = m, m
-	if _, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1")}); err != nil {
+	if _, err := p.Plan(context.Background(), PlanRequest{}); err != nil {
 		t.Fatalf("plan: %v", err)
 	}
 	assertSeries(t, reg, []string{

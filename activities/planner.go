@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -57,6 +58,8 @@ type Planner struct {
 	Recorder record.EventRecorder
 	// Metrics records how long each Solve takes; nil records nothing.
 	Metrics *Metrics
+	// ClaimPods tells which pods in-flight claims hold; nil means none holds any.
+	ClaimPods ClaimPods
 
 	mu         sync.Mutex
 	types      []schedulerengine.InstanceType
@@ -66,16 +69,37 @@ type Planner struct {
 	now func() time.Time
 }
 
-// Plan decides which of the requested pods fit existing nodes and which need new nodes.
-// Pods that are gone, bound, finished or already nominated to an in-flight claim are
-// skipped.
+// Planner result limits: a PlanResult goes into the Provisioner's history as one payload.
+const (
+	// maxClaimBytes bounds the claims of one PlanResult, JSON-encoded; the rest are left for
+	// the next call.
+	maxClaimBytes = 192 << 10
+	// maxReasonsReported bounds the per-pod reasons a PlanResult carries.
+	maxReasonsReported = 50
+	// maxReasonBytes cuts a reported reason short.
+	maxReasonBytes = 512
+)
+
+// ClaimPods tells which pods in-flight claims were planned for, by claim name.
+type ClaimPods interface {
+	PodsOf(ctx context.Context, claims []string) (map[string][]string, error)
+}
+
+// Plan decides which of the cluster's unschedulable pods fit existing nodes and which need
+// new nodes. Pods an in-flight claim was planned for are left out while it nominates them.
+// Claims beyond maxClaimBytes are left for the next call, which sees the claims started in
+// between as in flight.
 func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error) {
 	pods, err := p.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: list pods: %w", err)
 	}
-	pending, skipped := pendingPods(req, pods.Items)
-	result := PlanResult{Skipped: skipped}
+	held, err := p.heldPods(ctx, req.InFlight)
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: %w", err)
+	}
+	pending, nominated := pendingPods(pods.Items, held)
+	result := PlanResult{Pods: len(pending), Nominated: nominated}
 	if len(pending) == 0 {
 		return result, nil
 	}
@@ -111,16 +135,77 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
 	}
-	result.OnExisting = plan.Existing
-	result.Unschedulable = plan.Unschedulable
-	p.failedScheduling(pending, plan.Unschedulable)
+	result.OnExisting = len(plan.Existing)
+	result.Unschedulable, result.UnschedulableCount = sampleReasons(plan.Unschedulable)
+	claims := make([]Claim, 0, len(plan.NewNodes))
 	for _, c := range plan.NewNodes {
 		claim := claimFrom(c).WithPool(poolNamed(pools, c.NodePool))
 		claim.Unavailable = unavailableOf(c.InstanceTypes, req.Unavailable)
 		claim.Capacity = largestCapacity(types, c.InstanceTypes)
-		result.Claims = append(result.Claims, claim)
+		claims = append(claims, claim)
+	}
+	result.Claims, result.More = claimsWithin(claims, maxClaimBytes)
+	if !result.More {
+		// Once per batch: the calls that plan the rest of a large batch would repeat them.
+		p.failedScheduling(pending, plan.Unschedulable)
 	}
 	return result, nil
+}
+
+// heldPods maps the pods that nominating in-flight claims were planned for to their claim.
+func (p *Planner) heldPods(ctx context.Context, inFlight []InFlightClaim) (map[string]string, error) {
+	var names []string
+	for _, c := range inFlight {
+		if c.Nominates {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 || p.ClaimPods == nil {
+		return nil, nil
+	}
+	byClaim, err := p.ClaimPods.PodsOf(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("pods of in-flight claims: %w", err)
+	}
+	held := map[string]string{}
+	for _, name := range names {
+		for _, key := range byClaim[name] {
+			held[key] = name
+		}
+	}
+	return held, nil
+}
+
+// claimsWithin keeps the claims, in order, while they fit in budget bytes of JSON; it keeps
+// the first whatever its size, so that every call makes progress. more says some were cut.
+func claimsWithin(claims []Claim, budget int) (kept []Claim, more bool) {
+	used := 0
+	for i, c := range claims {
+		b, err := json.Marshal(c)
+		if err != nil || (i > 0 && used+len(b) > budget) {
+			return claims[:i], true
+		}
+		used += len(b)
+	}
+	return claims, false
+}
+
+// sampleReasons keeps the first maxReasonsReported reasons by pod key, each cut to
+// maxReasonBytes, and counts them all.
+func sampleReasons(reasons map[string]string) (map[string]string, int) {
+	if len(reasons) == 0 {
+		return nil, 0
+	}
+	keys := slices.Sorted(maps.Keys(reasons))
+	out := make(map[string]string, min(len(keys), maxReasonsReported))
+	for _, key := range keys[:min(len(keys), maxReasonsReported)] {
+		why := reasons[key]
+		if len(why) > maxReasonBytes {
+			why = strings.ToValidUTF8(why[:maxReasonBytes], "") + "..."
+		}
+		out[key] = why
+	}
+	return out, len(reasons)
 }
 
 // withinClasses narrows each pool to the zones its class has subnets in and the
@@ -329,43 +414,39 @@ func (c Claim) WithPool(pool *apisv1.NodePool) Claim {
 	return c
 }
 
-// pendingPods picks the requested pods that still need a node, in key order, and says why
-// the others were left out.
-func pendingPods(req PlanRequest, all []corev1.Pod) ([]*corev1.Pod, map[string]string) {
-	byKey := make(map[string]*corev1.Pod, len(all))
+// pendingPods picks, in key order, the pods the kube-scheduler could not place and no
+// in-flight claim holds, and counts those a claim holds.
+func pendingPods(all []corev1.Pod, held map[string]string) (pending []*corev1.Pod, nominated int) {
 	for i := range all {
-		byKey[schedulerengine.PodKey(&all[i])] = &all[i]
+		pod := &all[i]
+		if !Unschedulable(pod) {
+			continue
+		}
+		if _, ok := held[schedulerengine.PodKey(pod)]; ok {
+			nominated++
+			continue
+		}
+		pending = append(pending, pod)
 	}
-	keys := make([]string, 0, len(req.Pods))
-	for _, ref := range req.Pods {
-		keys = append(keys, ref.Key())
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
+	slices.SortFunc(pending, func(a, b *corev1.Pod) int {
+		return strings.Compare(schedulerengine.PodKey(a), schedulerengine.PodKey(b))
+	})
+	return pending, nominated
+}
 
-	var pending []*corev1.Pod
-	skipped := map[string]string{}
-	for _, key := range keys {
-		pod, found := byKey[key]
-		switch {
-		case req.Nominated[key] != "":
-			skipped[key] = "nominated to in-flight claim " + req.Nominated[key]
-		case !found:
-			skipped[key] = "deleted"
-		case pod.Spec.NodeName != "":
-			skipped[key] = "bound to node " + pod.Spec.NodeName
-		case pod.DeletionTimestamp != nil:
-			skipped[key] = "being deleted"
-		case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
-			skipped[key] = "finished"
-		default:
-			pending = append(pending, pod)
+// Unschedulable is true for an unbound, live pod the kube-scheduler could not place: the
+// pods Nodewright provisions for, as Karpenter's provisionable pods.
+func Unschedulable(pod *corev1.Pod) bool {
+	if pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil ||
+		pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return true
 		}
 	}
-	if len(skipped) == 0 {
-		skipped = nil
-	}
-	return pending, skipped
+	return false
 }
 
 // existingNodes describes the nodes new pods may still land on, with what is left of

@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -20,7 +22,14 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
-func pending() podOption { return func(p *corev1.Pod) { p.Spec.NodeName = "" } }
+// pending is an unbound pod the kube-scheduler marked Unschedulable.
+func pending() podOption {
+	return func(p *corev1.Pod) {
+		p.Spec.NodeName = ""
+		p.Status.Phase = corev1.PodPending
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+	}
+}
 func requesting(cpu, memory string) podOption {
 	return func(p *corev1.Pod) {
 		p.Spec.Containers = []corev1.Container{{Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
@@ -35,31 +44,20 @@ func deleting() podOption {
 func TestPendingPodsLeavesOutPodsThatNeedNoNode(t *testing.T) {
 	all := []corev1.Pod{
 		*pod("waiting", pending()), *pod("bound"), *pod("going", pending(), deleting()),
-		*pod("done", pending(), finished()), *pod("nominated", pending()),
+		*pod("done", pending(), finished()), *pod("nominated", pending()), *pod("another", pending()),
+		*pod("unseen", pending(), func(p *corev1.Pod) { p.Status.Conditions = nil }),
 	}
-	req := PlanRequest{
-		Pods:      refsOf("waiting", "bound", "going", "done", "nominated", "vanished", "waiting"),
-		Nominated: map[string]string{"ns/nominated": "default-abcde"},
+	got, nominated := pendingPods(all, map[string]string{"ns/nominated": "default-abcde", "ns/bound": "default-abcde"})
+	var names []string
+	for _, p := range got {
+		names = append(names, p.Name)
 	}
-	got, skipped := pendingPods(req, all)
-	if len(got) != 1 || got[0].Name != "waiting" {
-		t.Errorf("pending pods %v, want only ns/waiting", got)
+	if !slices.Equal(names, []string{"another", "waiting"}) {
+		t.Errorf("pending pods %v, want [another waiting]: unschedulable, in key order", names)
 	}
-	want := map[string]string{
-		"ns/bound": "bound to node n1", "ns/going": "being deleted", "ns/done": "finished",
-		"ns/nominated": "nominated to in-flight claim default-abcde", "ns/vanished": "deleted",
+	if nominated != 1 {
+		t.Errorf("%d pods nominated, want 1 (ns/nominated; the bound pod needs no node anyway)", nominated)
 	}
-	if !maps.Equal(skipped, want) {
-		t.Errorf("skipped %v, want %v", skipped, want)
-	}
-}
-
-func refsOf(names ...string) []PodRef {
-	out := make([]PodRef, len(names))
-	for i, n := range names {
-		out[i] = PodRef{Namespace: "ns", Name: n}
-	}
-	return out
 }
 
 func withAllocatable(cpu, memory, pods string) nodeOption {
@@ -175,7 +173,7 @@ func newTestPlannerFor(t *testing.T, manifest string, api *fakeEC2, objects ...*
 func TestPlanClaimsANodeForAPendingPod(t *testing.T) {
 	api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge"}, {"c5.large", "r5.large"}}}
 	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")), pod("web-2", requesting("1", "1Gi")))
-	got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1", "web-2")})
+	got, err := p.Plan(context.Background(), PlanRequest{})
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
@@ -195,8 +193,8 @@ func TestPlanClaimsANodeForAPendingPod(t *testing.T) {
 	if c.Labels["team"] != "web" || c.PricePerHour <= 0 || !slices.Equal(c.CapacityTypes, []string{"on-demand"}) {
 		t.Errorf("claim labels %v price %v capacity types %v, want the pool's label, a price and on-demand", c.Labels, c.PricePerHour, c.CapacityTypes)
 	}
-	if got.Skipped["ns/web-2"] != "bound to node n1" {
-		t.Errorf("skipped %v, want ns/web-2 skipped as bound", got.Skipped)
+	if got.Pods != 1 {
+		t.Errorf("planned %d pods, want 1: ns/web-2 is bound", got.Pods)
 	}
 }
 
@@ -205,7 +203,7 @@ func TestPlanReusesInstanceTypesForFiveMinutes(t *testing.T) {
 	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p.now = func() time.Time { return now }
-	req := PlanRequest{Pods: refsOf("web-1")}
+	req := PlanRequest{}
 	for _, step := range []time.Duration{0, 4 * time.Minute, 2 * time.Minute} {
 		now = now.Add(step)
 		if _, err := p.Plan(context.Background(), req); err != nil {
@@ -235,7 +233,7 @@ func TestPlanPutsAPodWhereItsVolumeIs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("db")})
+	got, err := p.Plan(context.Background(), PlanRequest{})
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
@@ -291,7 +289,7 @@ func TestPlanCountsWhatTakesNoPodsAgainstLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1"), InFlight: tt.inFlight})
+			got, err := p.Plan(context.Background(), PlanRequest{InFlight: tt.inFlight})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +307,7 @@ func TestPlanCountsWhatTakesNoPodsAgainstLimits(t *testing.T) {
 func TestPlanChargesAClaimTheLargestOfItsTypes(t *testing.T) {
 	api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
 	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")))
-	got, err := p.Plan(context.Background(), PlanRequest{Pods: refsOf("web-1")})
+	got, err := p.Plan(context.Background(), PlanRequest{})
 	if err != nil || len(got.Claims) != 1 {
 		t.Fatalf("plan %+v, %v; want one claim", got, err)
 	}
@@ -319,5 +317,97 @@ func TestPlanChargesAClaimTheLargestOfItsTypes(t *testing.T) {
 	}
 	if cpu := c.Capacity[corev1.ResourceCPU]; cpu.Cmp(resource.MustParse("4")) != 0 {
 		t.Errorf("claim charged %s cpu, want m5.xlarge's 4", cpu.String())
+	}
+}
+
+// claimPods is a ClaimPods that knows each claim's pods.
+type claimPods map[string][]string
+
+func (c claimPods) PodsOf(_ context.Context, claims []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, name := range claims {
+		out[name] = c[name]
+	}
+	return out, nil
+}
+
+// A claim in flight holds the pods it was planned for while it nominates them: they get no
+// second node. One that no longer nominates leaves them to be planned.
+func TestPlanLeavesOutThePodsAClaimInFlightHolds(t *testing.T) {
+	tests := []struct {
+		name          string
+		inFlight      []InFlightClaim
+		wantClaimed   []string
+		wantNominated int
+	}{
+		{name: "no claim in flight", wantClaimed: []string{"ns/web-1", "ns/web-2"}},
+		{name: "a nominating claim holds web-1", inFlight: []InFlightClaim{{Name: "default-abcde", NodePool: "default", Nominates: true}},
+			wantClaimed: []string{"ns/web-2"}, wantNominated: 1},
+		{name: "a claim past nominating holds nothing", inFlight: []InFlightClaim{{Name: "default-abcde", NodePool: "default"}},
+			wantClaimed: []string{"ns/web-1", "ns/web-2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
+			p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")), pod("web-2", pending(), requesting("1", "1Gi")))
+			p.ClaimPods = claimPods{"default-abcde": {"ns/web-1", "ns/gone"}}
+			got, err := p.Plan(context.Background(), PlanRequest{InFlight: tt.inFlight})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claimed []string
+			for _, c := range got.Claims {
+				claimed = append(claimed, c.Pods...)
+			}
+			slices.Sort(claimed)
+			if !slices.Equal(claimed, tt.wantClaimed) || got.Nominated != tt.wantNominated {
+				t.Errorf("claimed %v with %d nominated, want %v with %d", claimed, got.Nominated, tt.wantClaimed, tt.wantNominated)
+			}
+		})
+	}
+}
+
+func TestClaimsWithinKeepsClaimsUpToTheBudget(t *testing.T) {
+	claims := []Claim{{NodePool: "a", Pods: []string{"ns/1"}}, {NodePool: "b", Pods: []string{"ns/2"}}, {NodePool: "c", Pods: []string{"ns/3"}}}
+	one, err := json.Marshal(claims[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		budget   int
+		wantKept int
+		wantMore bool
+	}{
+		{name: "all fit", budget: 10 * len(one), wantKept: 3},
+		{name: "two fit", budget: 2*len(one) + 1, wantKept: 2, wantMore: true},
+		{name: "the first is kept even over the budget", budget: 1, wantKept: 1, wantMore: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kept, more := claimsWithin(claims, tt.budget)
+			if len(kept) != tt.wantKept || more != tt.wantMore {
+				t.Errorf("kept %d, more %v; want %d, %v", len(kept), more, tt.wantKept, tt.wantMore)
+			}
+		})
+	}
+}
+
+func TestSampleReasonsKeepsAFewShortOnes(t *testing.T) {
+	reasons := map[string]string{}
+	for i := range maxReasonsReported + 10 {
+		reasons[fmt.Sprintf("ns/p%03d", i)] = strings.Repeat("x", maxReasonBytes+100)
+	}
+	got, count := sampleReasons(reasons)
+	if count != maxReasonsReported+10 || len(got) != maxReasonsReported {
+		t.Fatalf("sampled %d of %d, want %d of %d", len(got), count, maxReasonsReported, maxReasonsReported+10)
+	}
+	if _, ok := got["ns/p000"]; !ok {
+		t.Errorf("sample %v lacks the first pod by key", slices.Sorted(maps.Keys(got)))
+	}
+	for key, why := range got {
+		if len(why) > maxReasonBytes+3 {
+			t.Errorf("reason of %s is %d bytes, want at most %d", key, len(why), maxReasonBytes+3)
+		}
 	}
 }

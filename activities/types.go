@@ -69,12 +69,10 @@ type Claim struct {
 	TerminationGracePeriod time.Duration `json:"terminationGracePeriod,omitempty"`
 }
 
-// PlanRequest asks the planner what capacity a batch of pending pods needs.
+// PlanRequest asks the planner what capacity the cluster's pending pods need. It names no
+// pods: the planner lists the pods the kube-scheduler could not place itself, so the request
+// stays small however many pods wait.
 type PlanRequest struct {
-	Pods []PodRef `json:"pods"`
-	// Nominated maps pod keys to the in-flight claim already launching for them; the planner
-	// leaves those pods out.
-	Nominated map[string]string `json:"nominated,omitempty"`
 	// Unavailable offerings recently failed with insufficient capacity; the planner treats
 	// them as unavailable.
 	Unavailable []Offering `json:"unavailable,omitempty"`
@@ -88,18 +86,30 @@ type InFlightClaim struct {
 	Name     string              `json:"name"`
 	NodePool string              `json:"nodePool"`
 	Capacity corev1.ResourceList `json:"capacity,omitempty"`
+	// Nominates is true while the pods the claim was planned for count as on their way to
+	// it: the planner leaves them out rather than plan them a second node.
+	Nominates bool `json:"nominates,omitempty"`
 }
 
 // PlanResult is the planner's answer. It goes into workflow history, so it holds names and
-// keys, never pod specs.
+// keys, never pod specs, and stays under maxPlanResultBytes however many pods are pending:
+// claims beyond that are left for the next call (More), and per-pod reasons are sampled.
 type PlanResult struct {
 	Claims []Claim `json:"claims,omitempty"`
-	// OnExisting maps pod keys to the existing node they fit on; kube-scheduler will bind them.
-	OnExisting map[string]string `json:"onExisting,omitempty"`
-	// Unschedulable maps pod keys to the reason no node can take them.
+	// More is true when claims were left out to keep the result small: plan again at once,
+	// and the claims just started will hold their pods.
+	More bool `json:"more,omitempty"`
+	// Pods counts the pending pods planned: those not bound, finished, deleted or nominated.
+	Pods int `json:"pods,omitempty"`
+	// OnExisting counts the pods that fit existing nodes; kube-scheduler will bind them.
+	OnExisting int `json:"onExisting,omitempty"`
+	// Nominated counts the pending pods left out because an in-flight claim holds them.
+	Nominated int `json:"nominated,omitempty"`
+	// Unschedulable maps pod keys to the reason no node can take them: the first
+	// maxReasonsReported by key when there are more.
 	Unschedulable map[string]string `json:"unschedulable,omitempty"`
-	// Skipped maps pod keys to why they were not planned (bound, deleted, nominated).
-	Skipped map[string]string `json:"skipped,omitempty"`
+	// UnschedulableCount counts every pod no node can take.
+	UnschedulableCount int `json:"unschedulableCount,omitempty"`
 }
 
 // LaunchRequest asks EC2 for one instance for a claim.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -105,7 +106,7 @@ func (w *podWatcher) observe(obj any) {
 	uid := string(pod.UID)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !isUnschedulable(pod) {
+	if !activities.Unschedulable(pod) {
 		delete(w.reported, uid)
 		delete(w.queued, uid)
 		w.setUnschedulableGauge()
@@ -128,7 +129,7 @@ func (w *podWatcher) resignal() {
 		return
 	}
 	for _, obj := range w.pods.List() {
-		if pod, ok := obj.(*corev1.Pod); ok && isUnschedulable(pod) {
+		if pod, ok := obj.(*corev1.Pod); ok && activities.Unschedulable(pod) {
 			w.queued[string(pod.UID)] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}
 		}
 	}
@@ -193,18 +194,4 @@ func (w *podWatcher) flush(ctx context.Context) {
 	}
 	w.setUnschedulableGauge()
 	w.mu.Unlock()
-}
-
-// isUnschedulable is true for an unbound, live pod the kube-scheduler could not place.
-func isUnschedulable(pod *corev1.Pod) bool {
-	if pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil ||
-		pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return false
-	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return true
-		}
-	}
-	return false
 }

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/nodewright/nodewright/activities"
 )
 
 func TestIsUnschedulable(t *testing.T) {
@@ -32,8 +34,8 @@ func TestIsUnschedulable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := isUnschedulable(tt.pod); got != tt.want {
-				t.Errorf("isUnschedulable(%s) = %v, want %v", tt.name, got, tt.want)
+			if got := activities.Unschedulable(tt.pod); got != tt.want {
+				t.Errorf("Unschedulable(%s) = %v, want %v", tt.name, got, tt.want)
 			}
 		})
 	}

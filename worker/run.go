@@ -136,7 +136,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// its pod watch and /healthz carried on as if all were well.
 	stopped := newWorkerStop()
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{OnFatalError: stopped.report})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities}
+	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
+		ClaimPods: &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
@@ -263,7 +264,7 @@ func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path, group strin
 func provisionerSignal(tc client.Client, taskQueue string) signalFunc {
 	return func(ctx context.Context, pods []workflows.PodRef) error {
 		_, err := tc.SignalWithStartWorkflow(ctx, workflows.ProvisionerID, workflows.SignalPendingPods,
-			workflows.PendingPods{Pods: pods},
+			pendingPodsSignal(pods),
 			client.StartWorkflowOptions{ID: workflows.ProvisionerID, TaskQueue: taskQueue},
 			workflows.ProvisionerWorkflow, workflows.ProvisionerInput{})
 		if err != nil {
@@ -271,6 +272,12 @@ func provisionerSignal(tc client.Client, taskQueue string) signalFunc {
 		}
 		return nil
 	}
+}
+
+// pendingPodsSignal counts the pods: the planner lists them from the cluster, so the signal
+// stays the same size however many are pending.
+func pendingPodsSignal(pods []workflows.PodRef) workflows.PendingPods {
+	return workflows.PendingPods{Count: len(pods)}
 }
 
 func kubeConfig(cfg Config) (*rest.Config, error) {

@@ -57,9 +57,12 @@ type OfferingUnavailable struct {
 // PodRef names a pod; the planner reads the pod itself.
 type PodRef = activities.PodRef
 
-// PendingPods is the payload of SignalPendingPods.
+// PendingPods is the payload of SignalPendingPods. It counts the pods rather than naming
+// them, so that it stays small however many wait: the planner lists them from the cluster.
 type PendingPods struct {
-	Pods []PodRef `json:"pods"`
+	Count int `json:"count,omitempty"`
+	// Pods named the pods in signals sent before Count; each counts as one.
+	Pods []PodRef `json:"pods,omitempty"`
 }
 
 // DrainRequest is the payload of SignalDrain and UpdateRequestDrain.

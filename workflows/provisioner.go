@@ -19,11 +19,18 @@ type ProvisionerInput struct {
 }
 
 // ProvisionerState is everything the Provisioner remembers, and what the state query
-// returns. It is kept compact because it is carried across continue-as-new.
+// returns. It is carried across continue-as-new, so it keeps nothing per pod: the planner
+// lists the pending pods itself, and reads which pods an in-flight claim holds from that
+// claim's node workflow.
 type ProvisionerState struct {
-	// Pending are pods signalled but not yet planned, by pod key.
-	Pending map[string]PodRef `json:"pending,omitempty"`
-	// Nominations map pod keys to the in-flight claim planned for them.
+	// Signalled counts the pods signalled pending since the last plan; a batch is due
+	// while it is above zero.
+	Signalled int `json:"signalled,omitempty"`
+	// Pending (pods signalled, not yet planned, by key) and Nominations (pod keys to the
+	// in-flight claim planned for them) are kept only by runs recorded before
+	// changePlanFromCluster, whose decisions replay from them; later runs load them from
+	// such a run's state and then drop them.
+	Pending     map[string]PodRef     `json:"pending,omitempty"`
 	Nominations map[string]Nomination `json:"nominations,omitempty"`
 	// InFlight are the claims started whose node is not Ready yet, by claim name: they
 	// count against their pools' limits until their Node registers.
@@ -55,13 +62,18 @@ type UnavailableOffering struct {
 	Until time.Time `json:"until"`
 }
 
-// PlanSummary describes the last batch, to answer "why is my pod still pending".
+// PlanSummary describes the last plan, to answer "why is my pod still pending".
 type PlanSummary struct {
-	At            time.Time         `json:"at"`
-	Pods          int               `json:"pods"`
-	Claims        []string          `json:"claims,omitempty"`
-	Unschedulable map[string]string `json:"unschedulable,omitempty"`
-	Error         string            `json:"error,omitempty"`
+	At time.Time `json:"at"`
+	// Pods counts the pods planned; Nominated those left to in-flight claims.
+	Pods      int      `json:"pods"`
+	Nominated int      `json:"nominated,omitempty"`
+	Claims    []string `json:"claims,omitempty"`
+	// Unschedulable holds a sample of the pods no node can take, with the reason;
+	// UnschedulableCount counts them all.
+	Unschedulable      map[string]string `json:"unschedulable,omitempty"`
+	UnschedulableCount int               `json:"unschedulableCount,omitempty"`
+	Error              string            `json:"error,omitempty"`
 }
 
 // Batching and memory limits, after Karpenter's.
@@ -82,7 +94,14 @@ const (
 	maxBatchesPerRun = 500
 	// claimNameAttempts bounds retries when a generated claim name is already taken.
 	claimNameAttempts = 3
+	// maxPlansPerBatch bounds the plans of one batch when each leaves claims for the next.
+	maxPlansPerBatch = 50
 )
+
+// changePlanFromCluster versions planning from the cluster: the Provisioner no longer keeps
+// pending pods and nominations per pod, so a batch whose pods were all nominated is planned
+// too (the planner leaves those pods out) rather than skipped.
+const changePlanFromCluster = "plan-from-cluster"
 
 var plannerActs *activities.Planner
 
@@ -91,10 +110,17 @@ var plannerActs *activities.Planner
 // child per new claim, remembering which pods are already on their way to a node.
 func ProvisionerWorkflow(ctx workflow.Context, in ProvisionerInput) error {
 	p := &provisioner{state: in.State}
-	if p.state.Pending == nil {
+	p.perPod = workflow.GetVersion(ctx, changePlanFromCluster, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	if p.state.Signalled == 0 {
+		p.state.Signalled = len(p.state.Pending) // state carried from a run that kept them per pod
+	}
+	if !p.perPod {
+		p.state.Pending, p.state.Nominations = nil, nil
+	}
+	if p.state.Pending == nil && p.perPod {
 		p.state.Pending = map[string]PodRef{}
 	}
-	if p.state.Nominations == nil {
+	if p.state.Nominations == nil && p.perPod {
 		p.state.Nominations = map[string]Nomination{}
 	}
 	if p.state.InFlight == nil {
@@ -106,6 +132,9 @@ func ProvisionerWorkflow(ctx workflow.Context, in ProvisionerInput) error {
 type provisioner struct {
 	state          ProvisionerState
 	batchesThisRun int
+	// perPod is true for runs recorded before changePlanFromCluster: they keep pending pods
+	// and nominations per pod and skip a batch whose pods are all nominated.
+	perPod bool
 
 	pendingCh     workflow.ReceiveChannel
 	failedCh      workflow.ReceiveChannel
@@ -152,7 +181,7 @@ func (p *provisioner) run(ctx workflow.Context) error {
 
 // awaitPods blocks until some pod is pending, handling other signals meanwhile.
 func (p *provisioner) awaitPods(ctx workflow.Context) error {
-	for len(p.state.Pending) == 0 {
+	for p.state.Signalled == 0 {
 		if p.shouldContinueAsNew(ctx) {
 			return p.continueAsNew(ctx)
 		}
@@ -235,11 +264,15 @@ func (p *provisioner) avoid(ctx workflow.Context, o activities.Offering) {
 }
 
 func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
-	if len(msg.Pods) == 0 {
+	n := max(msg.Count, len(msg.Pods))
+	if n <= 0 {
 		return
 	}
-	for _, ref := range msg.Pods {
-		p.state.Pending[ref.Key()] = ref
+	p.state.Signalled += n
+	if p.perPod {
+		for _, ref := range msg.Pods {
+			p.state.Pending[ref.Key()] = ref
+		}
 	}
 	p.lastPodAt = workflow.Now(ctx)
 }
@@ -290,50 +323,68 @@ func (p *provisioner) expire(now time.Time) {
 	p.state.Unavailable = kept
 }
 
-// planBatch plans the pending pods and starts a NodeLifecycle per new claim. On failure the
-// pods stay pending for the next batch.
+// planBatch plans the cluster's pending pods and starts a NodeLifecycle per new claim. A
+// plan that leaves claims for later (to keep its result small) is followed at once by
+// another, while claims keep being started. On failure the batch stays due.
 func (p *provisioner) planBatch(ctx workflow.Context) error {
-	now := workflow.Now(ctx)
-	p.expire(now)
-	req := p.planRequest()
-	if len(req.Nominated) == len(req.Pods) {
-		// Every pod is already on its way to a node: nothing to plan.
-		p.state.Pending = map[string]PodRef{}
+	p.expire(workflow.Now(ctx))
+	if p.perPod && p.allNominated() {
+		p.clearSignalled() // every pod is already on its way to a node: nothing to plan
 		return nil
 	}
-	var result activities.PlanResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, req).Get(ctx, &result)
-	if err != nil {
-		p.state.LastPlan = &PlanSummary{At: now, Pods: len(req.Pods), Error: err.Error()}
-		return fmt.Errorf("plan %d pods: %w", len(req.Pods), err)
-	}
-	for _, ref := range req.Pods {
-		delete(p.state.Pending, ref.Key())
-	}
-	p.state.LastPlan = &PlanSummary{
-		At: now, Pods: len(req.Pods), Unschedulable: result.Unschedulable,
-		Claims: p.startNodes(ctx, result.Claims),
+	signalled := p.state.Signalled
+	for range maxPlansPerBatch {
+		now := workflow.Now(ctx)
+		var result activities.PlanResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, p.planRequest(now)).Get(ctx, &result)
+		if err != nil {
+			p.state.LastPlan = &PlanSummary{At: now, Error: err.Error()}
+			return fmt.Errorf("plan after %d pods signalled: %w", signalled, err)
+		}
+		p.clearSignalled()
+		started := p.startNodes(ctx, result.Claims)
+		p.state.LastPlan = &PlanSummary{
+			At: now, Pods: result.Pods, Nominated: result.Nominated, Claims: started,
+			Unschedulable: result.Unschedulable, UnschedulableCount: result.UnschedulableCount,
+		}
+		if !result.More || len(started) == 0 {
+			return nil
+		}
 	}
 	return nil
 }
 
-// planRequest lists the pending pods in key order with their nominations.
-func (p *provisioner) planRequest() activities.PlanRequest {
-	req := activities.PlanRequest{}
-	for _, key := range workflow.DeterministicKeys(p.state.Pending) {
-		req.Pods = append(req.Pods, p.state.Pending[key])
-		if nom, ok := p.state.Nominations[key]; ok {
-			if req.Nominated == nil {
-				req.Nominated = map[string]string{}
-			}
-			req.Nominated[key] = nom.Claim
+// allNominated is true when every pod signalled is nominated to an in-flight claim, as runs
+// that keep them per pod see it.
+func (p *provisioner) allNominated() bool {
+	for key := range p.state.Pending {
+		if _, ok := p.state.Nominations[key]; !ok {
+			return false
 		}
 	}
+	return true
+}
+
+// clearSignalled marks the signalled pods planned.
+func (p *provisioner) clearSignalled() {
+	p.state.Signalled = 0
+	if p.perPod {
+		p.state.Pending = map[string]PodRef{}
+	}
+}
+
+// planRequest lists the offerings to avoid and the claims in flight, saying which still
+// nominate their pods.
+func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
+	req := activities.PlanRequest{}
 	for _, u := range p.state.Unavailable {
 		req.Unavailable = append(req.Unavailable, u.Offering)
 	}
 	for _, name := range workflow.DeterministicKeys(p.state.InFlight) {
-		req.InFlight = append(req.InFlight, p.state.InFlight[name].InFlightClaim)
+		c := p.state.InFlight[name]
+		claim := c.InFlightClaim
+		claim.Nominates = now.Sub(c.At) < nominationTTL
+		req.InFlight = append(req.InFlight, claim)
 	}
 	return req
 }
@@ -385,6 +436,9 @@ func (p *provisioner) nominate(ctx workflow.Context, c activities.Claim) {
 	p.state.InFlight[c.Name] = InFlightClaim{
 		InFlightClaim: activities.InFlightClaim{Name: c.Name, NodePool: c.NodePool, Capacity: c.Capacity},
 		At:            now,
+	}
+	if !p.perPod {
+		return // the planner reads the claim's pods from its node workflow's input
 	}
 	for _, key := range c.Pods {
 		p.state.Nominations[key] = Nomination{Claim: c.Name, At: now}

@@ -169,9 +169,6 @@ func TestProvisionerBatchesPods(t *testing.T) {
 		if got := r.plans[0].at; got != 2*time.Second {
 			t.Errorf("batch closed at %s, want 2s (1s after the last pod)", got)
 		}
-		if got, want := podKeys(r.plans[0].req.Pods), keys("a", "b", "c"); !slices.Equal(got, want) {
-			t.Errorf("planned %v, want %v", got, want)
-		}
 	})
 
 	t.Run("a steady stream of pods closes the batch after ten seconds", func(t *testing.T) {
@@ -181,6 +178,10 @@ func TestProvisionerBatchesPods(t *testing.T) {
 		for i := 1; i < 30; i++ {
 			r.signalPods(100*time.Millisecond+time.Duration(i)*500*time.Millisecond, fmt.Sprintf("p%d", i))
 		}
+		var signalled []int // pods due, just before each batch closes
+		for _, at := range []time.Duration{9900 * time.Millisecond, 15500 * time.Millisecond} {
+			r.at(at, func() { signalled = append(signalled, r.state(t).Signalled) })
+		}
 		r.run(t, time.Minute, ProvisionerInput{})
 		if len(r.plans) != 2 {
 			t.Fatalf("%d Plan calls, want 2", len(r.plans))
@@ -188,14 +189,11 @@ func TestProvisionerBatchesPods(t *testing.T) {
 		if got := r.plans[0].at; got != 10*time.Second {
 			t.Errorf("first batch closed at %s, want 10s", got)
 		}
-		if n := len(r.plans[0].req.Pods); n != 20 {
-			t.Errorf("first batch had %d pods, want the 20 signalled before 10s", n)
-		}
 		if got, want := r.plans[1].at, 15600*time.Millisecond; got != want {
 			t.Errorf("second batch closed at %s, want %s (1s after the last pod at 14.6s)", got, want)
 		}
-		if n := len(r.plans[1].req.Pods); n != 10 {
-			t.Errorf("second batch had %d pods, want 10", n)
+		if !slices.Equal(signalled, []int{20, 10}) {
+			t.Errorf("pods due before each batch closed %v, want [20 10]", signalled)
 		}
 	})
 }
@@ -221,13 +219,13 @@ func TestProvisionerStartsOneNodeWorkflowPerClaim(t *testing.T) {
 			t.Errorf("workflow id %q, want node/%s", s.id, s.claim.Name)
 		}
 	}
-	want := map[string]string{"ns/a": byPool["default"][0], "ns/b": byPool["default"][0], "ns/c": byPool["gpu"][0]}
-	got := map[string]string{}
-	for k, n := range st.Nominations {
-		got[k] = n.Claim
+	want := []string{byPool["default"][0], byPool["gpu"][0]}
+	slices.Sort(want)
+	if got := slices.Sorted(maps.Keys(st.InFlight)); !slices.Equal(got, want) {
+		t.Errorf("claims in flight %v, want %v", got, want)
 	}
-	if !maps.Equal(got, want) {
-		t.Errorf("nominations %v, want %v", got, want)
+	if len(st.Pending) > 0 || len(st.Nominations) > 0 {
+		t.Errorf("state keeps pods %v and nominations %v, want nothing per pod", st.Pending, st.Nominations)
 	}
 }
 
@@ -245,31 +243,23 @@ func TestProvisionerNominations(t *testing.T) {
 	// Every case plans pod a onto a claim in the first batch (closing at 1s), then does
 	// something, and looks at the next Plan request.
 	tests := []struct {
-		name          string
-		then          func(r *provisionerRun)
-		wantPlans     int
-		wantNominated []string // pod keys nominated in the second Plan request
-		wantPods      []string
-		wantAvoided   []activities.Offering
+		name        string
+		then        func(r *provisionerRun)
+		wantPlans   int
+		wantAvoided []activities.Offering
 		// wantInFlight: the second Plan request still counts the first claim against its
-		// pool's limits.
-		wantInFlight bool
+		// pool's limits; wantNominates: and says the claim holds its pods.
+		wantInFlight, wantNominates bool
 	}{
 		{
-			name:          "a pod already on its way to a claim is passed to Plan as nominated",
+			name:          "a batch of pods on their way to a claim is planned, the claim nominating them",
 			then:          func(r *provisionerRun) { r.signalPods(5*time.Second, "a", "b") },
 			wantPlans:     2,
-			wantPods:      keys("a", "b"),
-			wantNominated: keys("a"),
 			wantInFlight:  true,
+			wantNominates: true,
 		},
 		{
-			name:      "a batch of only nominated pods is not planned",
-			then:      func(r *provisionerRun) { r.signalPods(5*time.Second, "a") },
-			wantPlans: 1,
-		},
-		{
-			name: "a failed claim's pods are planned again without nomination, avoiding the offerings that ran out",
+			name: "a failed claim's pods are planned again, no longer nominated, avoiding the offerings that ran out",
 			then: func(r *provisionerRun) {
 				r.at(5*time.Second, func() {
 					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{
@@ -279,7 +269,6 @@ func TestProvisionerNominations(t *testing.T) {
 				})
 			},
 			wantPlans:   2,
-			wantPods:    keys("a"),
 			wantAvoided: []activities.Offering{{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand"}},
 		},
 		{
@@ -289,14 +278,21 @@ func TestProvisionerNominations(t *testing.T) {
 				r.signalPods(6*time.Second, "a")
 			},
 			wantPlans: 2,
-			wantPods:  keys("a"),
 		},
 		{
-			name:         "a nomination is forgotten after 15 minutes, the claim still counts against limits",
+			name:         "a claim stops nominating after 15 minutes but still counts against limits",
 			then:         func(r *provisionerRun) { r.signalPods(16*time.Minute, "a") },
 			wantPlans:    2,
-			wantPods:     keys("a"),
 			wantInFlight: true,
+		},
+		{
+			name: "a failed claim without pods plans nothing",
+			then: func(r *provisionerRun) {
+				r.at(5*time.Second, func() {
+					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{Claim: r.started[0].claim.Name, Reason: "no capacity"})
+				})
+			},
+			wantPlans: 1,
 		},
 		{
 			name: "offerings that ran out are avoided for three minutes only",
@@ -310,7 +306,6 @@ func TestProvisionerNominations(t *testing.T) {
 				r.signalPods(4*time.Minute, "b")
 			},
 			wantPlans: 2,
-			wantPods:  keys("b"),
 		},
 	}
 	for _, tt := range tests {
@@ -326,28 +321,53 @@ func TestProvisionerNominations(t *testing.T) {
 				return
 			}
 			req := r.plans[1].req
-			if got := podKeys(req.Pods); !slices.Equal(got, tt.wantPods) {
-				t.Errorf("second plan got pods %v, want %v", got, tt.wantPods)
-			}
-			if got := slices.Sorted(maps.Keys(req.Nominated)); !slices.Equal(got, tt.wantNominated) {
-				t.Errorf("second plan got nominated %v, want %v", got, tt.wantNominated)
-			}
-			for pod, claim := range req.Nominated {
-				if claim != r.started[0].claim.Name {
-					t.Errorf("pod %s nominated to %q, want the first claim %q", pod, claim, r.started[0].claim.Name)
-				}
-			}
 			if !slices.Equal(req.Unavailable, tt.wantAvoided) {
 				t.Errorf("second plan avoided %v, want %v", req.Unavailable, tt.wantAvoided)
 			}
 			var wantInFlight []activities.InFlightClaim
 			if tt.wantInFlight {
-				wantInFlight = []activities.InFlightClaim{{Name: r.started[0].claim.Name, NodePool: "default"}}
+				wantInFlight = []activities.InFlightClaim{{Name: r.started[0].claim.Name, NodePool: "default", Nominates: tt.wantNominates}}
 			}
 			if !slices.EqualFunc(req.InFlight, wantInFlight, func(a, b activities.InFlightClaim) bool {
-				return a.Name == b.Name && a.NodePool == b.NodePool
+				return a.Name == b.Name && a.NodePool == b.NodePool && a.Nominates == b.Nominates
 			}) {
 				t.Errorf("second plan counted in flight %+v, want %+v", req.InFlight, wantInFlight)
+			}
+		})
+	}
+}
+
+// A plan that leaves claims for later is followed at once by another, while claims start.
+func TestProvisionerPlansAgainWhileClaimsAreLeftForLater(t *testing.T) {
+	more := func(r activities.PlanResult) activities.PlanResult { r.More = true; return r }
+	tests := []struct {
+		name      string
+		results   []activities.PlanResult
+		wantPlans int
+		wantNodes int
+	}{
+		{name: "claims left for later are planned at once", results: []activities.PlanResult{
+			more(plan(claimFor("default", "a"))), more(plan(claimFor("default", "b"))), plan(claimFor("default", "c"))},
+			wantPlans: 3, wantNodes: 3},
+		{name: "a plan that starts no claim ends the batch", results: []activities.PlanResult{
+			more(plan(claimFor("default", "a"))), more(plan())},
+			wantPlans: 2, wantNodes: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t, tt.results...)
+			r.signalPods(0, "a", "b", "c")
+			r.run(t, time.Minute, ProvisionerInput{})
+			if len(r.plans) != tt.wantPlans || len(r.started) != tt.wantNodes {
+				t.Fatalf("%d Plan calls starting %d nodes, want %d and %d", len(r.plans), len(r.started), tt.wantPlans, tt.wantNodes)
+			}
+			for i, p := range r.plans[1:] {
+				if p.at != r.plans[0].at {
+					t.Errorf("plan %d at %s, want at once, at %s", i+2, p.at, r.plans[0].at)
+				}
+				if len(p.req.InFlight) != i+1 {
+					t.Errorf("plan %d saw %d claims in flight, want the %d started before it", i+2, len(p.req.InFlight), i+1)
+				}
 			}
 		})
 	}
@@ -373,33 +393,39 @@ func TestProvisionerContinuesAsNewWithoutLosingASignal(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatalf("decode continue-as-new input: %v", err)
 	}
-	if got := slices.Sorted(maps.Keys(next.State.Pending)); !slices.Equal(got, keys("b")) {
-		t.Errorf("carried pending pods %v, want [ns/b]", got)
+	if next.State.Signalled != 1 || len(next.State.Pending) > 0 || len(next.State.Nominations) > 0 {
+		t.Errorf("carried %d pods due (pods %v, nominations %v), want pod b counted and nothing per pod",
+			next.State.Signalled, next.State.Pending, next.State.Nominations)
 	}
-	if len(r.started) != 1 || next.State.Nominations["ns/a"].Claim != r.started[0].claim.Name {
-		t.Errorf("carried nominations %v, want ns/a on the started claim", next.State.Nominations)
+	if _, ok := next.State.InFlight[r.started[0].claim.Name]; len(r.started) != 1 || !ok {
+		t.Errorf("carried claims in flight %v, want the started claim", slices.Collect(maps.Keys(next.State.InFlight)))
 	}
 	if next.State.ClaimsStarted != 1 || next.State.Batches != 1 {
 		t.Errorf("carried counters claims=%d batches=%d, want 1 and 1", next.State.ClaimsStarted, next.State.Batches)
 	}
 }
 
+// State carried from a run that kept pods and nominations per pod still loads: its pods
+// are planned, its claims nominate theirs, and nothing per pod is kept.
 func TestProvisionerResumesFromCarriedState(t *testing.T) {
 	r := newProvisionerRun(t)
 	carried := ProvisionerState{
 		Pending:     map[string]PodRef{"ns/a": {Namespace: "ns", Name: "a"}, "ns/b": {Namespace: "ns", Name: "b"}},
 		Nominations: map[string]Nomination{"ns/a": {Claim: "default-old01", At: r.env.Now()}},
+		InFlight:    map[string]InFlightClaim{"default-old01": {InFlightClaim: activities.InFlightClaim{Name: "default-old01", NodePool: "default"}, At: r.env.Now()}},
 	}
+	var st ProvisionerState
+	r.at(30*time.Second, func() { st = r.state(t) })
 	r.run(t, time.Minute, ProvisionerInput{State: carried})
 	if len(r.plans) != 1 {
 		t.Fatalf("%d Plan calls, want 1 for the carried pending pods", len(r.plans))
 	}
 	req := r.plans[0].req
-	if got := podKeys(req.Pods); !slices.Equal(got, keys("a", "b")) {
-		t.Errorf("planned %v, want the carried [ns/a ns/b]", got)
+	if len(req.InFlight) != 1 || req.InFlight[0].Name != "default-old01" || !req.InFlight[0].Nominates {
+		t.Errorf("in flight %+v, want the carried claim default-old01 nominating its pods", req.InFlight)
 	}
-	if req.Nominated["ns/a"] != "default-old01" {
-		t.Errorf("nominated %v, want ns/a on the carried claim default-old01", req.Nominated)
+	if len(st.Pending) > 0 || len(st.Nominations) > 0 || st.Signalled != 0 {
+		t.Errorf("state after the plan keeps pods %v, nominations %v, %d due; want none", st.Pending, st.Nominations, st.Signalled)
 	}
 }
 

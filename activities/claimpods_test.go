@@ -1,0 +1,96 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+)
+
+// startedHistories is a Temporal client that knows the first event of some workflows.
+type startedHistories struct {
+	client.Client
+	inputs map[string]any // workflow id to the input it was started with
+	reads  []string
+}
+
+func (h *startedHistories) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	h.reads = append(h.reads, id)
+	in, ok := h.inputs[id]
+	if !ok {
+		return &oneEvent{err: serviceerror.NewNotFound("workflow not found")}
+	}
+	payloads, err := converter.GetDefaultDataConverter().ToPayloads(in)
+	if err != nil {
+		return &oneEvent{err: err}
+	}
+	return &oneEvent{event: &historypb.HistoryEvent{Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+		WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: payloads},
+	}}}
+}
+
+type oneEvent struct {
+	event *historypb.HistoryEvent
+	err   error
+	done  bool
+}
+
+func (o *oneEvent) HasNext() bool { return !o.done }
+func (o *oneEvent) Next() (*historypb.HistoryEvent, error) {
+	o.done = true
+	return o.event, o.err
+}
+
+func TestNodeWorkflowPodsReadsEachClaimsPodsFromItsWorkflowOnce(t *testing.T) {
+	type nodeInput struct {
+		Claim Claim `json:"claim"`
+	}
+	h := &startedHistories{inputs: map[string]any{
+		"node/a": nodeInput{Claim: Claim{Name: "a", Pods: []string{"ns/1", "ns/2"}}},
+		"node/b": nodeInput{Claim: Claim{Name: "b", Pods: []string{"ns/3"}}},
+	}}
+	n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}
+	for range 2 {
+		got, err := n.PodsOf(context.Background(), []string{"a", "b", "gone"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]string{"a": {"ns/1", "ns/2"}, "b": {"ns/3"}, "gone": nil}
+		if !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("pods %v, want %v", got, want)
+		}
+	}
+	if !slices.Equal(h.reads, []string{"node/a", "node/b", "node/gone"}) {
+		t.Errorf("read histories %v, want each once (a started workflow's input never changes)", h.reads)
+	}
+	if _, err := n.PodsOf(context.Background(), []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, cached := n.pods["a"]; cached {
+		t.Error("claim a is still cached after a request without it, want only the claims asked about kept")
+	}
+}
+
+func TestNodeWorkflowPodsFailsWhenAHistoryCannotBeRead(t *testing.T) {
+	h := &failingHistory{err: errors.New("unavailable")}
+	n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}
+	if _, err := n.PodsOf(context.Background(), []string{"a"}); err == nil {
+		t.Error("no error, want one: planning without knowing a claim's pods could launch them a second node")
+	}
+}
+
+type failingHistory struct {
+	client.Client
+	err error
+}
+
+func (f *failingHistory) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	return &oneEvent{err: f.err}
+}
