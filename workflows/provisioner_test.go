@@ -137,14 +137,6 @@ func keys(names ...string) []string {
 	return out
 }
 
-func podKeys(rs []PodRef) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.Key()
-	}
-	return out
-}
-
 func claimFor(pool string, pods ...string) activities.Claim {
 	return activities.Claim{
 		NodePool: pool, Pods: keys(pods...), InstanceTypes: []string{"m5.large"},
