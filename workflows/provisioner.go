@@ -355,8 +355,12 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 }
 
 // allNominated is true when every pod signalled is nominated to an in-flight claim, as runs
-// that keep them per pod see it.
+// that keep them per pod see it. Pods only counted (signalled by a newer pod watcher) are
+// not known to be nominated; such runs never recorded a batch without named pods.
 func (p *provisioner) allNominated() bool {
+	if len(p.state.Pending) == 0 {
+		return false
+	}
 	for key := range p.state.Pending {
 		if _, ok := p.state.Nominations[key]; !ok {
 			return false

@@ -433,3 +433,32 @@ func TestClaimNamesAreStableForASeed(t *testing.T) {
 		t.Errorf("claim name %q is not <nodepool>-<5 lowercase alphanumerics>", a)
 	}
 }
+
+// Runs recorded before changePlanFromCluster keep pods and nominations per pod and skip a
+// batch whose pods are all nominated, as they did when recorded; a batch with a pod not
+// nominated, or only counted, is planned.
+func TestProvisionerRecordedBeforePlanningFromTheClusterSkipsNominatedBatches(t *testing.T) {
+	tests := []struct {
+		name      string
+		then      func(r *provisionerRun)
+		wantPlans int
+	}{
+		{name: "only nominated pods", then: func(r *provisionerRun) { r.signalPods(5*time.Second, "a") }, wantPlans: 1},
+		{name: "a pod not nominated", then: func(r *provisionerRun) { r.signalPods(5*time.Second, "a", "b") }, wantPlans: 2},
+		{name: "pods only counted", then: func(r *provisionerRun) {
+			r.at(5*time.Second, func() { r.env.SignalWorkflow(SignalPendingPods, PendingPods{Count: 3}) })
+		}, wantPlans: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t, plan(claimFor("default", "a")))
+			r.env.OnGetVersion(changePlanFromCluster, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			r.signalPods(0, "a")
+			tt.then(r)
+			r.run(t, time.Minute, ProvisionerInput{})
+			if len(r.plans) != tt.wantPlans {
+				t.Errorf("%d Plan calls, want %d", len(r.plans), tt.wantPlans)
+			}
+		})
+	}
+}
