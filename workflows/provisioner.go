@@ -339,6 +339,7 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, p.planRequest(now)).Get(ctx, &result)
 		if err != nil {
 			p.state.LastPlan = &PlanSummary{At: now, Error: err.Error()}
+			p.keepDue()
 			return fmt.Errorf("plan after %d pods signalled: %w", signalled, err)
 		}
 		p.clearSignalled()
@@ -347,11 +348,21 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 			At: now, Pods: result.Pods, Nominated: result.Nominated, Claims: started,
 			Unschedulable: result.Unschedulable, UnschedulableCount: result.UnschedulableCount,
 		}
-		if !result.More || len(started) == 0 {
+		if !result.More {
 			return nil
 		}
+		if len(started) == 0 {
+			return nil // no progress; claims that failed to start requeued their pods
+		}
 	}
+	p.keepDue()
 	return nil
+}
+
+// keepDue keeps the batch due when pods were left unplanned: the pods of a plan's claims
+// left for later, after the plan that was to take them failed or never came.
+func (p *provisioner) keepDue() {
+	p.state.Signalled = max(p.state.Signalled, 1)
 }
 
 // allNominated is true when every pod signalled is nominated to an in-flight claim, as runs

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -33,6 +34,8 @@ type provisionerRun struct {
 	env     *testsuite.TestWorkflowEnvironment
 	start   time.Time
 	results []activities.PlanResult // answered in order; empty plans once used up
+	// failing says which Plan calls (counted from 0) fail, for good.
+	failing map[int]bool
 	// planTakes is how long each Plan call takes, in workflow time.
 	planTakes time.Duration
 
@@ -74,6 +77,9 @@ func (r *provisionerRun) execute(in ProvisionerInput) {
 	r.env.OnActivity(planner.Plan, mock.Anything, mock.Anything).After(r.planTakes).Return(
 		func(_ context.Context, req activities.PlanRequest) (activities.PlanResult, error) {
 			r.plans = append(r.plans, planCall{at: r.env.Now().Sub(r.start), req: req})
+			if r.failing[len(r.plans)-1] {
+				return activities.PlanResult{}, temporal.NewNonRetryableApplicationError("planner down", "Test", nil)
+			}
 			if len(r.results) == 0 {
 				return activities.PlanResult{}, nil
 			}
@@ -335,9 +341,13 @@ func TestProvisionerPlansAgainWhileClaimsAreLeftForLater(t *testing.T) {
 	tests := []struct {
 		name      string
 		results   []activities.PlanResult
+		failing   map[int]bool
 		wantPlans int
 		wantNodes int
 	}{
+		{name: "claims left for later are planned after a plan fails, with no new signal", results: []activities.PlanResult{
+			more(plan(claimFor("default", "a"))), plan(claimFor("default", "b"))}, failing: map[int]bool{1: true},
+			wantPlans: 3, wantNodes: 2},
 		{name: "claims left for later are planned at once", results: []activities.PlanResult{
 			more(plan(claimFor("default", "a"))), more(plan(claimFor("default", "b"))), plan(claimFor("default", "c"))},
 			wantPlans: 3, wantNodes: 3},
@@ -348,10 +358,14 @@ func TestProvisionerPlansAgainWhileClaimsAreLeftForLater(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newProvisionerRun(t, tt.results...)
+			r.failing = tt.failing
 			r.signalPods(0, "a", "b", "c")
 			r.run(t, time.Minute, ProvisionerInput{})
 			if len(r.plans) != tt.wantPlans || len(r.started) != tt.wantNodes {
 				t.Fatalf("%d Plan calls starting %d nodes, want %d and %d", len(r.plans), len(r.started), tt.wantPlans, tt.wantNodes)
+			}
+			if tt.failing != nil {
+				return
 			}
 			for i, p := range r.plans[1:] {
 				if p.at != r.plans[0].at {
