@@ -94,3 +94,32 @@ type failingHistory struct {
 func (f *failingHistory) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
 	return &oneEvent{err: f.err}
 }
+
+// A restarted worker (a new planner, its cache empty) still leaves out the pods of a claim in
+// flight: they are read from the claim's node workflow, not remembered by the process.
+func TestPlanAfterARestartLeavesOutThePodsOfClaimsInFlight(t *testing.T) {
+	type nodeInput struct {
+		Claim Claim `json:"claim"`
+	}
+	api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
+	web := pod("web-1", pending(), requesting("1", "1Gi"))
+	before := newTestPlanner(t, api, web)
+	first, err := before.Plan(context.Background(), PlanRequest{})
+	if err != nil || len(first.Claims) != 1 {
+		t.Fatalf("first plan %+v, %v; want one claim", first, err)
+	}
+	claim := first.Claims[0]
+	claim.Name = "default-abcde" // the Provisioner names it and starts its node workflow
+	histories := &startedHistories{inputs: map[string]any{"node/default-abcde": nodeInput{Claim: claim}}}
+
+	after := newTestPlanner(t, api, web)
+	after.ClaimPods = &NodeWorkflowPods{Client: histories, WorkflowID: func(c string) string { return "node/" + c }}
+	inFlight := []InFlightClaim{{Name: "default-abcde", NodePool: "default", Capacity: claim.Capacity, Nominates: true}}
+	got, err := after.Plan(context.Background(), PlanRequest{InFlight: inFlight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Claims) != 0 || got.Nominated != 1 {
+		t.Errorf("after the restart: %d claims, %d pods nominated; want no second claim for ns/web-1", len(got.Claims), got.Nominated)
+	}
+}
