@@ -70,6 +70,8 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 	}
 	if r := cmd.Replacement; r != nil {
 		c := claimFrom(*r).WithPool(poolNamed(snap.NodePools, r.NodePool))
+		// Counted against its pool's limits by the Provisioner's plans until it registers.
+		c.Capacity = largestCapacity(snap.InstanceTypes, r.InstanceTypes)
 		out.Replacement = &c
 		cmd.Replacement = nil // the claim above says it all, once
 	}

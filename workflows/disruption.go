@@ -188,6 +188,10 @@ func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDe
 	return untold
 }
 
+// changeReplacementsInFlight versions telling the Provisioner about a replacement, so that
+// its plans count it against the pool's limits while it boots.
+const changeReplacementsInFlight = "replacements-in-flight"
+
 // launchReplacement starts a NodeLifecycle for the replacement and waits until its node is
 // Ready (Karpenter's pre-spin), so pods have somewhere to go before any is evicted.
 func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Claim, reason string) (string, error) {
@@ -196,6 +200,13 @@ func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Cl
 	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID, CreationReason: reason})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return claim.Name, fmt.Errorf("start replacement %s: %w", claim.Name, err)
+	}
+	if workflow.GetVersion(ctx, changeReplacementsInFlight, workflow.DefaultVersion, 1) >= 1 {
+		// Best effort: the replacement's limit is checked again when the next plan runs.
+		started := ClaimStarted{Name: claim.Name, NodePool: claim.NodePool, Capacity: claim.Capacity}
+		if err := workflow.SignalExternalWorkflow(ctx, ProvisionerID, "", SignalClaimStarted, started).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("tell the provisioner about the replacement", "claim", claim.Name, "error", err)
+		}
 	}
 	c.announce(ctx, c.candidates, "DisruptionWaitingReadiness", "Waiting on readiness to continue disruption")
 	timer := workflow.NewTimer(ctx, replacementTimeout)

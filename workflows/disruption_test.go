@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/schedulerengine/disruption"
@@ -410,6 +412,7 @@ func timesOrNone(d time.Duration, n int) []time.Duration {
 
 func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	found := withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa", "default-bbbbb"), "default")
+	found.decision.Replacement.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
 	r := newDisruptionRun(t, found)
 	// The replacement starts at 25s, after validation.
 	r.at(time.Minute, func() {
@@ -447,6 +450,13 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	if len(st.Recent) != 1 || st.Recent[0].Outcome != "Disrupted" || st.Recent[0].Replacement != claim {
 		t.Fatalf("recent %+v, want one Disrupted decision with replacement %s", st.Recent, claim)
 	}
+	// The Provisioner counts the replacement against the pool's limits while it boots.
+	if len(r.signals) == 0 || r.signals[0].name != SignalClaimStarted || r.signals[0].workflowID != ProvisionerID || r.signals[0].at != 25*time.Second {
+		t.Fatalf("signals %+v, want claim-started to the provisioner first, at 25s", r.signals)
+	}
+	if got := r.signals[0].arg.(ClaimStarted); got.Name != claim || got.NodePool != "default" || !got.Capacity.Cpu().Equal(resource.MustParse("4")) {
+		t.Errorf("claim-started %+v, want claim %s of pool default with the replacement's 4 CPU", got, claim)
+	}
 	var want []sentSignal
 	for _, c := range []string{"default-aaaaa", "default-bbbbb"} {
 		want = append(want, sentSignal{
@@ -454,7 +464,7 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 			arg: Disrupt{Reason: disruption.ReasonUnderutilized, DecisionID: st.Recent[0].ID, Savings: 0.3, Replacement: claim},
 		})
 	}
-	if !slices.Equal(r.signals, want) {
+	if !slices.Equal(r.signals[1:], want) {
 		t.Errorf("signals %+v, want %+v: the old nodes go only once their replacement is Ready", r.signals, want)
 	}
 	// The controller waited in the pass, so the next pass starts 10s after it ended.

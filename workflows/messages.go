@@ -43,10 +43,17 @@ const (
 	// SignalOfferingUnavailable (OfferingUnavailable) tells the Provisioner to avoid an
 	// offering for a while, as after a spot interruption.
 	SignalOfferingUnavailable = "offering-unavailable"
+	// SignalClaimStarted (ClaimStarted) tells the Provisioner about a claim another workflow
+	// started (a disruption's replacement): it counts against its pool's limits until its
+	// node is Ready.
+	SignalClaimStarted = "claim-started"
 	// SignalResyncNodeClaim (no payload) asks a NodeLifecycle to write its NodeClaim again,
 	// after it was deleted from under a live node.
 	SignalResyncNodeClaim = "resyncNodeClaim"
 )
+
+// ClaimStarted is the payload of SignalClaimStarted.
+type ClaimStarted = activities.InFlightClaim
 
 // OfferingUnavailable is the payload of SignalOfferingUnavailable.
 type OfferingUnavailable struct {

@@ -54,6 +54,9 @@ type Nomination struct {
 type InFlightClaim struct {
 	activities.InFlightClaim
 	At time.Time `json:"at"`
+	// Replacement marks a claim another workflow started (a disruption's replacement): it
+	// counts against limits but holds no pending pods.
+	Replacement bool `json:"replacement,omitempty"`
 }
 
 // UnavailableOffering is an offering to avoid until a time (workflow time).
@@ -140,6 +143,7 @@ type provisioner struct {
 	failedCh      workflow.ReceiveChannel
 	readyCh       workflow.ReceiveChannel
 	unavailableCh workflow.ReceiveChannel
+	startedCh     workflow.ReceiveChannel
 	// lastPodAt is when the open batch last grew.
 	lastPodAt time.Time
 }
@@ -159,6 +163,8 @@ func (p *provisioner) run(ctx workflow.Context) error {
 		workflow.SignalChannelOptions{Description: "A claim's node is Ready (NodeReady)"})
 	p.unavailableCh = workflow.GetSignalChannelWithOptions(ctx, SignalOfferingUnavailable,
 		workflow.SignalChannelOptions{Description: "Avoid an offering for a while (OfferingUnavailable)"})
+	p.startedCh = workflow.GetSignalChannelWithOptions(ctx, SignalClaimStarted,
+		workflow.SignalChannelOptions{Description: "A claim another workflow started, to count against its pool's limits (ClaimStarted)"})
 
 	for {
 		if err := p.awaitPods(ctx); err != nil {
@@ -255,6 +261,28 @@ func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selec
 		}
 		p.avoid(ctx, msg.Offering)
 	})
+	sel.AddReceive(p.startedCh, func(c workflow.ReceiveChannel, _ bool) {
+		var msg ClaimStarted
+		if !receive(ctx, c, &msg) {
+			return
+		}
+		p.countInFlight(ctx, msg)
+	})
+}
+
+// countInFlight counts a claim another workflow started against its pool's limits, until
+// its node is Ready or it fails (or inFlightTTL passes). It holds no pods of this
+// Provisioner's, whatever the payload says.
+func (p *provisioner) countInFlight(ctx workflow.Context, c ClaimStarted) {
+	if c.Name == "" || c.NodePool == "" {
+		workflow.GetLogger(ctx).Warn("claim-started ignored: it names no claim or no NodePool", "claim", c.Name, "nodePool", c.NodePool)
+		return
+	}
+	if _, ok := p.state.InFlight[c.Name]; ok {
+		return
+	}
+	c.Nominates = false
+	p.state.InFlight[c.Name] = InFlightClaim{InFlightClaim: c, At: workflow.Now(ctx), Replacement: true}
 }
 
 // avoid keeps an offering out of plans for unavailableTTL, as Karpenter's
@@ -398,7 +426,7 @@ func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
 	for _, name := range workflow.DeterministicKeys(p.state.InFlight) {
 		c := p.state.InFlight[name]
 		claim := c.InFlightClaim
-		claim.Nominates = now.Sub(c.At) < nominationTTL
+		claim.Nominates = !c.Replacement && now.Sub(c.At) < nominationTTL
 		req.InFlight = append(req.InFlight, claim)
 	}
 	return req
@@ -522,5 +550,12 @@ func (p *provisioner) drainSignals(ctx workflow.Context) {
 			break
 		}
 		p.avoid(ctx, off.Offering)
+	}
+	for {
+		var started ClaimStarted
+		if !p.startedCh.ReceiveAsync(&started) {
+			break
+		}
+		p.countInFlight(ctx, started)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/nodewright/nodewright/activities"
 )
@@ -332,6 +334,35 @@ func TestProvisionerNominations(t *testing.T) {
 				t.Errorf("second plan counted in flight %+v, want %+v", req.InFlight, wantInFlight)
 			}
 		})
+	}
+}
+
+// A disruption's replacement counts against its pool's limits while it boots, and no longer
+// once its node is Ready; a claim-started naming no pool is ignored.
+func TestProvisionerCountsAReplacementInFlightUntilItsNodeIsReady(t *testing.T) {
+	r := newProvisionerRun(t, plan(claimFor("default", "a")))
+	replacement := ClaimStarted{Name: "default-rplc1", NodePool: "default", Nominates: true,
+		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")}}
+	r.at(time.Second, func() {
+		r.env.SignalWorkflow(SignalClaimStarted, replacement)
+		r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: "default-nopool"})
+	})
+	r.signalPods(2*time.Second, "a")
+	r.at(time.Minute, func() { r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: replacement.Name}) })
+	r.signalPods(2*time.Minute, "b")
+	r.run(t, 5*time.Minute, ProvisionerInput{})
+
+	if len(r.plans) != 2 {
+		t.Fatalf("%d Plan calls, want 2", len(r.plans))
+	}
+	first := r.plans[0].req.InFlight
+	if len(first) != 1 || first[0].Name != replacement.Name || first[0].Nominates || !first[0].Capacity.Cpu().Equal(resource.MustParse("8")) {
+		t.Errorf("first plan counted in flight %+v, want only the replacement with its 8 CPU, holding no pods", first)
+	}
+	for _, c := range r.plans[1].req.InFlight {
+		if c.Name == replacement.Name {
+			t.Errorf("second plan still counts the replacement whose node is Ready: %+v", r.plans[1].req.InFlight)
+		}
 	}
 }
 
