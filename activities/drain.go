@@ -41,20 +41,6 @@ const (
 // ErrTypeInvalidDrain: the drain request can never succeed as given.
 const ErrTypeInvalidDrain = "InvalidDrainRequest"
 
-// Drain drains the node with no deadline, for callers that take success to mean the node
-// is empty: pods that must not be disrupted make it fail (retryably) rather than return
-// while they still run. DrainNode reports them instead.
-func (k *Kube) Drain(ctx context.Context, nodeName string) (DrainResult, error) {
-	result, err := k.DrainNode(ctx, DrainRequest{NodeName: nodeName, Reason: "node " + nodeName + " is drained"})
-	if err != nil {
-		return result, err
-	}
-	if !result.Completed {
-		return result, fmt.Errorf("drain %s: pods left: %s", nodeName, describeBlocked(result.Blocked))
-	}
-	return result, nil
-}
-
 // DrainNode drains a node already tainted karpenter.sh/disrupted:NoSchedule, as
 // Karpenter's terminator does. It evicts the pods through the Eviction API, so
 // PodDisruptionBudgets hold, one tier at a time (see drainTier), moving on only once a

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -431,42 +430,6 @@ func TestDrainNodeActsOnlyOnTheNodeOfTheInstance(t *testing.T) {
 			assertRefusal(t, err, tt.wantRefusal)
 			if evicted := len(c.asked) > 0; evicted != tt.wantEvicted {
 				t.Errorf("evictions asked %v, want evicted: %v", c.asked, tt.wantEvicted)
-			}
-		})
-	}
-}
-
-func TestDrain(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name        string
-		pods        []runtime.Object
-		wantErr     string
-		wantEvicted []string
-	}{
-		{name: "drains the node as DrainNode does without a deadline", pods: []runtime.Object{pod("web-1"), pod("logs", ownedByDaemonSet())}, wantEvicted: []string{"ns/logs", "ns/web-1"}},
-		{name: "fails, naming them, while do-not-disrupt pods are left", pods: []runtime.Object{pod("web-1"), pod("batch", doNotDisrupt())}, wantErr: "pods left: ns/batch (do-not-disrupt)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := newFakeCluster(t, drainPollInterval, tt.pods...)
-			v, err := runActivity(t, c.kube().Drain, "n1")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("drain error %v, want one saying %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("drain: %v", err)
-			}
-			var got DrainResult
-			if err := v.Get(&got); err != nil {
-				t.Fatal(err)
-			}
-			if !got.Completed || !slices.Equal(got.Evicted, tt.wantEvicted) {
-				t.Errorf("completed %v, evicted %v; want completed, evicted %v", got.Completed, got.Evicted, tt.wantEvicted)
 			}
 		})
 	}
