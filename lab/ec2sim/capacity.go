@@ -31,6 +31,9 @@ func (s *Sim) SetCapacity(instanceType, zone, capacityType string, n int) {
 
 // hasCapacity and takeCapacity must be called with s.mu held.
 func (s *Sim) hasCapacity(key capacityKey) bool {
+	if s.shortOfCapacity(key.instanceType, key.zone) {
+		return false
+	}
 	left, limited := s.capacity[key]
 	return !limited || left > 0
 }

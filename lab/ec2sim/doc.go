@@ -35,6 +35,12 @@
 //   - DescribeInstances, TerminateInstances, DescribeInstanceTypes, DescribeSubnets and
 //     DescribeSecurityGroups, with EC2's filters, paging and not-found codes.
 //
+// Faults: InjectError fails the next calls of one action with a chosen code; SetChaos injects
+// random ones, repeatable from a seed (chaos.go): throttling on a fraction of each action's
+// calls, InsufficientInstanceCapacity on a fixed fraction of (instance type, zone) offerings,
+// and lost responses of mutating calls, whose effect stays while the client sees the connection
+// close and retries (CreateFleet's client token then answers with the instances it launched).
+//
 // With an IAM policy (Options.Policy), every request is first authorised as EC2 authorises it,
 // action by action and resource by resource with the condition keys EC2 supplies
 // (authorize_requests.go lists them); one the policy denies answers UnauthorizedOperation, HTTP

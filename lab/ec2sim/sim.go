@@ -65,6 +65,7 @@ type Sim struct {
 	launched  []*record // launch order
 	capacity  map[capacityKey]int
 	faults    map[string][]*fault
+	chaos     chaosState
 	calls     map[string]int
 	byToken   map[string]fleetReplay
 	bootStops map[string]func() bool
@@ -186,10 +187,14 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalidParameterValue("malformed query: %v", err), requestID)
 		return
 	}
-	body, apiErr := s.dispatch(params(r.Form), requestID, callerOf(r, s.region()))
+	p := params(r.Form)
+	body, apiErr := s.dispatch(p, requestID, callerOf(r, s.region()))
 	if apiErr != nil {
 		writeError(w, apiErr, requestID)
 		return
+	}
+	if s.drawDrop(p.str("Action")) {
+		dropResponse()
 	}
 	writeXML(w, http.StatusOK, body)
 }
@@ -202,6 +207,9 @@ func (s *Sim) dispatch(p params, requestID string, c caller) (any, *apiError) {
 	s.mu.Lock()
 	s.calls[action]++
 	injected := s.takeFault(action)
+	if injected == nil {
+		injected = s.drawThrottle(action)
+	}
 	s.mu.Unlock()
 	if injected != nil {
 		return nil, injected
