@@ -38,6 +38,9 @@ type Cluster struct {
 	Client           kubernetes.Interface
 
 	cancel context.CancelFunc
+	dir    string
+	pki    *pki
+	token  string // the worker's service-account token
 	etcd   *embed.Etcd
 	api    *apiServer
 	sched  <-chan error
@@ -51,7 +54,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("create %s: %w", o.Dir, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Cluster{cancel: cancel}
+	c := &Cluster{cancel: cancel, dir: o.Dir}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -62,6 +65,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
+	c.pki = pki
 	stateDir := filepath.Join(o.Dir, "control-plane")
 	if err := os.RemoveAll(stateDir); err != nil {
 		return nil, fmt.Errorf("clear %s: %w", stateDir, err)
@@ -123,19 +127,26 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 
-	token, err := workerToken(ctx, c.Client)
-	if err != nil {
+	if c.token, err = workerToken(ctx, c.Client); err != nil {
 		return nil, err
 	}
-	worker, err := kubeconfigFor(c.URL, pki.CA.CertPEM, WorkerServiceAccount, &clientcmdapi.AuthInfo{Token: token})
-	if err != nil {
-		return nil, fmt.Errorf("worker kubeconfig: %w", err)
-	}
-	c.WorkerKubeconfig = filepath.Join(o.Dir, "worker.kubeconfig")
-	if err := os.WriteFile(c.WorkerKubeconfig, worker, 0o600); err != nil {
-		return nil, fmt.Errorf("write %s: %w", c.WorkerKubeconfig, err)
+	if c.WorkerKubeconfig, err = c.writeWorkerKubeconfig("worker.kubeconfig", c.URL); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// writeWorkerKubeconfig writes the worker's identity, aimed at server, into the lab directory.
+func (c *Cluster) writeWorkerKubeconfig(name, server string) (string, error) {
+	worker, err := kubeconfigFor(server, c.pki.CA.CertPEM, WorkerServiceAccount, &clientcmdapi.AuthInfo{Token: c.token})
+	if err != nil {
+		return "", fmt.Errorf("worker kubeconfig %s: %w", name, err)
+	}
+	path := filepath.Join(c.dir, name)
+	if err := os.WriteFile(path, worker, 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // Stop shuts the control plane down and waits for the API server to finish.

@@ -17,6 +17,7 @@ import (
 	"github.com/nodewright/nodewright/iam"
 	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/ekssim"
+	"github.com/nodewright/nodewright/lab/faultproxy"
 	"github.com/nodewright/nodewright/lab/iampolicy"
 	"github.com/nodewright/nodewright/lab/iamsim"
 	"github.com/nodewright/nodewright/lab/kube"
@@ -66,6 +67,14 @@ type Options struct {
 	// what it denies with UnauthorizedOperation. Set it only to tell a policy problem from
 	// another while debugging.
 	NoIAMPolicy bool
+	// EC2Chaos are the EC2 simulator's random faults from the start; Stack.EC2.SetChaos
+	// changes them later.
+	EC2Chaos ec2sim.Chaos
+	// KubeFaults, when set, puts a proxy failing that fraction of requests between the worker
+	// and the kube-apiserver (WorkerConfig aims the worker at it); the kube-scheduler and
+	// controllers keep the direct address. Stack.KubeProxy.SetFaults changes it later.
+	KubeFaults    *faultproxy.Faults
+	KubeProxyPort int
 }
 
 // Stack is a running lab.
@@ -85,6 +94,8 @@ type Stack struct {
 	EKSURL   string
 	Kubelet  *kubelet.Kubelet
 	Types    []catalog.Type
+	// KubeProxy is the worker's way to the API server when Options.KubeFaults is set.
+	KubeProxy *kube.FaultProxy
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -133,6 +144,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start Kubernetes: %w", err)
 	}
+	if o.KubeFaults != nil {
+		if s.KubeProxy, err = s.Kube.StartFaultProxy(ctx, o.KubeProxyPort, *o.KubeFaults); err != nil {
+			return nil, fmt.Errorf("start the API server's fault proxy: %w", err)
+		}
+	}
 	k8s, err := s.kubernetesVersion()
 	if err != nil {
 		return nil, err
@@ -149,6 +165,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			_, ok := s.IAM.InstanceProfile(profile[strings.LastIndex(profile, "/")+1:]) // a name or an ARN
 			return ok
 		}})
+	if err := s.EC2.SetChaos(o.EC2Chaos); err != nil {
+		return nil, err
+	}
 	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
 	if err != nil {
 		return nil, fmt.Errorf("start EC2 simulator: %w", err)
@@ -241,7 +260,7 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		TemporalAddress:     s.Temporal.FrontendAddress(),
 		Namespace:           s.Temporal.Namespace(),
 		TaskQueue:           workflows.TaskQueue,
-		Kubeconfig:          s.Kube.WorkerKubeconfig,
+		Kubeconfig:          s.WorkerKubeconfig(),
 		Region:              Region,
 		EC2Endpoint:         s.EC2URL,
 		ClusterName:         ClusterName,
@@ -262,6 +281,14 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		cfg.WebhookURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	}
 	return cfg
+}
+
+// WorkerKubeconfig is the worker's kubeconfig file: through the fault proxy when there is one.
+func (s *Stack) WorkerKubeconfig() string {
+	if s.KubeProxy != nil {
+		return s.KubeProxy.Kubeconfig
+	}
+	return s.Kube.WorkerKubeconfig
 }
 
 // freePort asks the kernel for a loopback port nobody listens on; the worker binds it a moment

@@ -41,7 +41,12 @@ func main() {
 	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
 	shutdownDelay := fs.Duration("shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
+	chaosFlags := addChaosFlags(fs)
 	_ = fs.Parse(os.Args[2:])
+	ec2Chaos, kubeFaults, err := chaosFlags.settings()
+	if err != nil {
+		fail(err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,6 +65,7 @@ func main() {
 		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
 		SSMPort: *ssmPort, IAMPort: *iamPort, EKSPort: *eksPort,
 		DBFile: *db, BootDelay: *bootDelay, ShutdownDelay: *shutdownDelay, Log: labLog, ComponentLog: componentLog,
+		EC2Chaos: ec2Chaos, KubeFaults: kubeFaults, KubeProxyPort: chaosFlags.kubeProxyPort,
 	})
 	if err != nil {
 		fail(err)
@@ -112,9 +118,9 @@ then apply a NodePool and its EC2NodeClass as with Karpenter:
   kubectl --kubeconfig %s apply -f %s
   kubectl --kubeconfig %s get nodepools,ec2nodeclasses,nodeclaims
 `, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
-		rel(lab.Kube.AdminKubeconfig), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.Region, stack.Zones(),
+		rel(lab.Kube.AdminKubeconfig), rel(lab.WorkerKubeconfig()), lab.EC2URL, stack.Region, stack.Zones(),
 		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, rel(filepath.Join(lab.Dir, "components.log")),
-		lab.Temporal.FrontendAddress(), rel(lab.Kube.WorkerKubeconfig), lab.EC2URL, stack.ClusterName,
+		lab.Temporal.FrontendAddress(), rel(lab.WorkerKubeconfig()), lab.EC2URL, stack.ClusterName,
 		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL,
 		rel(lab.Kube.AdminKubeconfig), rel(filepath.Join(lab.Dir, "nodepools.yaml")), rel(lab.Kube.AdminKubeconfig))
 }
