@@ -8,7 +8,7 @@ PURE_PKGS := ./apis/... ./crds/... ./workflows/... ./activities/... ./worker/...
 # filter plugins, which are compiled once, without -race, as the lab already needs them.
 ENGINE_PKGS := ./schedulerengine/...
 
-.PHONY: all build demo test test-unit test-lab lint bench clean generate verify-generated
+.PHONY: all build demo test test-unit test-lab chaos lint bench clean generate verify-generated
 
 all: build
 
@@ -30,6 +30,15 @@ test-unit:
 test-lab:
 	@command -v moto_server >/dev/null || echo "moto tier skipped: moto_server is not on the PATH"
 	$(GO) test -count=1 -timeout 30m ./lab/kube/... ./lab/kubelet/... ./lab/temporal/... ./lab/stack/... ./lab/demo/... ./tests/...
+
+# The fault-injection suite (tests/chaos, build tag chaos), not part of `make test`: it runs the
+# worker binary against the lab while the lab injects faults, and prints a line of figures per
+# scenario. CHAOS_FLAGS sizes it; the issue's full size is
+# CHAOS_FLAGS='-nodes 200 -limit-cpu 1000 -kills 20'.
+CHAOS_FLAGS ?=
+chaos:
+	$(GO) build -o $(BIN)/ ./worker/cmd/worker
+	$(GO) test -tags chaos -count=1 -v -timeout 180m ./tests/chaos/ -args -worker-bin $(CURDIR)/$(BIN)/worker $(CHAOS_FLAGS)
 
 lint: verify-generated
 	$(GO) vet ./...

@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,6 +101,8 @@ type Stack struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// temporalOptions start Temporal again in RestartTemporal.
+	temporalOptions temporal.Options
 }
 
 // Start brings the lab up. Stop it with Stop.
@@ -132,11 +136,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.ComponentLog != nil {
 		componentLog = slog.New(slog.NewTextHandler(o.ComponentLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	s.Temporal, err = temporal.Start(ctx, temporal.Options{
+	s.temporalOptions = temporal.Options{
 		Port: o.TemporalPort, UIPort: o.UIPort, DBFile: o.DBFile,
 		SearchAttributes: temporal.DefaultSearchAttributes(), Logger: componentLog,
 		DynamicConfig: o.TemporalDynamicConfig,
-	})
+	}
+	s.Temporal, err = temporal.Start(ctx, s.temporalOptions)
 	if err != nil {
 		return nil, fmt.Errorf("start Temporal: %w", err)
 	}
@@ -316,6 +321,46 @@ func (s *Stack) InterruptSpot(instanceID string, notice time.Duration) error {
 // LabCredentials are the static keys the EC2 simulator accepts (it checks no signature).
 func LabCredentials() credentials.StaticCredentialsProvider {
 	return credentials.NewStaticCredentialsProvider("lab", "lab", "")
+}
+
+// RestartTemporal stops the Temporal server, waits down, and starts it again on the same
+// frontend port and database file, as an operator's restart would; workers and clients
+// reconnect by themselves. Without Options.DBFile the restarted server has forgotten every
+// workflow.
+func (s *Stack) RestartTemporal(ctx context.Context, down time.Duration) error {
+	o := s.temporalOptions
+	_, port, err := net.SplitHostPort(s.Temporal.FrontendAddress())
+	if err != nil {
+		return fmt.Errorf("restart Temporal: frontend address %s: %w", s.Temporal.FrontendAddress(), err)
+	}
+	if o.Port, err = strconv.Atoi(port); err != nil {
+		return fmt.Errorf("restart Temporal: frontend port %s: %w", port, err)
+	}
+	if s.Temporal.UIAddress() == "" {
+		o.UIPort = temporal.NoUI
+	} else if o.UIPort, err = portOf(s.Temporal.UIAddress()); err != nil {
+		return fmt.Errorf("restart Temporal: %w", err)
+	}
+	if err := s.Temporal.Stop(); err != nil {
+		return fmt.Errorf("restart Temporal: %w", err)
+	}
+	select {
+	case <-time.After(down):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.Temporal, err = temporal.Start(ctx, o); err != nil {
+		return fmt.Errorf("restart Temporal: %w", err)
+	}
+	return nil
+}
+
+func portOf(address string) (int, error) {
+	u, err := url.Parse(address)
+	if err != nil {
+		return 0, fmt.Errorf("address %s: %w", address, err)
+	}
+	return strconv.Atoi(u.Port())
 }
 
 // Stop shuts everything down.

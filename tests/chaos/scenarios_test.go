@@ -1,0 +1,23 @@
+//go:build chaos
+
+package chaos
+
+import "testing"
+
+// TestChaos runs the scenarios in the issue's order of priority: the injected faults first,
+// then the fuzzers and limits, then the crashes. `-run TestChaos/R3` picks one.
+func TestChaos(t *testing.T) {
+	for _, s := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"R3", r3EC2Faults},
+		{"R4", r4APIServerFaults},
+		{"R6", r6Fuzz},
+		{"R7", r7NodePoolLimits},
+		{"R1", r1WorkerKilled},
+		{"R2", r2TemporalRestarted},
+	} {
+		t.Run(s.name, s.run)
+	}
+}
