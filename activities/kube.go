@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
@@ -279,9 +281,12 @@ func (k *Kube) DeleteNode(ctx context.Context, req DeleteNodeRequest) error {
 }
 
 // updateNode reads the node, lets mutate change it and writes it back if it reports a
-// change, retrying on write conflicts.
+// change, retrying write conflicts and the API server's passing failures a few times within
+// the second: a batch over many nodes (a decision's candidates) otherwise fails whole on one
+// lost request.
 func (k *Kube) updateNode(ctx context.Context, name string, mutate func(*corev1.Node) bool) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	retriable := func(err error) bool { return ctx.Err() == nil && passing(err) }
+	return retry.OnError(passingBackoff(), retriable, func() error {
 		node, err := k.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -292,6 +297,23 @@ func (k *Kube) updateNode(ctx context.Context, name string, mutate func(*corev1.
 		_, err = k.Client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
 		return err
 	})
+}
+
+// passingBackoff spaces the retries of passingly failed requests: 10 ms, then three times
+// longer each time, about 0.4 s in all.
+func passingBackoff() wait.Backoff {
+	return wait.Backoff{Steps: 5, Duration: 10 * time.Millisecond, Factor: 3, Jitter: 0.1}
+}
+
+// passing reports a failure that asking again may cure: a conflict, a 500, 429, 503 or a
+// timeout, or no answer at all (a reset connection). A refusal (403, 404, 422) is final.
+func passing(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true
+	}
+	return apierrors.IsConflict(err) || apierrors.IsInternalError(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
 }
 
 // setTaint adds t, or corrects the value of a taint with t's key and effect; it reports
