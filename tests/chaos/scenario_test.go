@@ -57,11 +57,32 @@ func newScaleRun(t *testing.T, scenario string, pods int, spec poolSpec) *scaleR
 	if _, err := lab.Kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pool}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace %s: %v", pool, err)
 	}
+	t.Cleanup(r.deleteEverything)
 	r.waitFor("NodePool "+pool+" Ready", 2*time.Minute, func() (bool, string) {
 		ready := r.nodePoolReady()
 		return ready == "True", "Ready " + ready
 	})
 	return r
+}
+
+// deleteEverything deletes the scenario's namespace and pool without waiting: the worker
+// drains what a failed scenario left, while the next one runs.
+func (r *scaleRun) deleteEverything() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_ = lab.Kube.Client.CoreV1().Namespaces().Delete(ctx, r.pool, metav1.DeleteOptions{})
+	if pools, err := nodePools(); err == nil {
+		_ = pools.Delete(ctx, r.pool, metav1.DeleteOptions{})
+	}
+}
+
+// nodePools is the NodePools' API, with the admin's identity.
+func nodePools() (dynamic.ResourceInterface, error) {
+	dyn, err := dynamic.NewForConfig(lab.Kube.Admin)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return dyn.Resource(schema.GroupVersionResource{Group: v1.Group, Version: "v1", Resource: "nodepools"}), nil
 }
 
 func poolManifest(name string, spec poolSpec) string {
@@ -111,11 +132,11 @@ func indent(s string, n int) string {
 }
 
 func (r *scaleRun) nodePoolReady() string {
-	dyn, err := dynamic.NewForConfig(lab.Kube.Admin)
+	pools, err := nodePools()
 	if err != nil {
 		return err.Error()
 	}
-	u, err := dyn.Resource(schema.GroupVersionResource{Group: v1.Group, Version: "v1", Resource: "nodepools"}).Get(r.ctx, r.pool, metav1.GetOptions{})
+	u, err := pools.Get(r.ctx, r.pool, metav1.GetOptions{})
 	if err != nil {
 		return err.Error()
 	}
