@@ -22,12 +22,13 @@ import (
 )
 
 var (
-	workerBin = flag.String("worker-bin", "", "the worker binary to run; empty builds ./worker/cmd/worker")
-	nodes     = flag.Int("nodes", 40, "nodes (one 1-CPU pod each) in the scale scenarios; the issue's full size is 200")
-	limitCPU  = flag.Int("limit-cpu", 200, "the NodePool cpu limit of R7, with 10% more 1-CPU pods than it holds; full size 1000")
-	kills     = flag.Int("kills", 8, "times R1 kills the worker with SIGKILL; full size 20")
-	fuzzTime  = flag.Duration("fuzztime", 15*time.Second, "how long R6 runs each fuzz target")
-	keepLab   = flag.Bool("keep-lab", false, "keep the lab directory (logs) even when every scenario passes")
+	workerBin   = flag.String("worker-bin", "", "the worker binary to run; empty builds ./worker/cmd/worker")
+	nodes       = flag.Int("nodes", 40, "nodes (one 1-CPU pod each) in the scale scenarios; the issue's full size is 200")
+	limitCPU    = flag.Int("limit-cpu", 200, "the NodePool cpu limit of R7, with 10% more 1-CPU pods than it holds; full size 1000")
+	kills       = flag.Int("kills", 8, "times R1 kills the worker with SIGKILL; full size 20")
+	churnRounds = flag.Int("churn-rounds", 10, "times R5 rescales its churning Deployment while consolidation runs")
+	fuzzTime    = flag.Duration("fuzztime", 15*time.Second, "how long R6 runs each fuzz target")
+	keepLab     = flag.Bool("keep-lab", false, "keep the lab directory (logs) even when every scenario passes")
 )
 
 // The suite's one lab and worker; Kubernetes keeps process-wide state that wants one control

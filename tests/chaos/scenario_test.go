@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -38,6 +39,9 @@ type poolSpec struct {
 	// requirements are extra lines under spec.template.spec.requirements.
 	requirements string
 	limitCPU     int // 0: no limit
+	// consolidation is the consolidationPolicy, WhenEmpty unless set; budget the one
+	// disruption budget's nodes, 100% unless set.
+	consolidation, budget string
 }
 
 // oneCPUPerNode keeps each 1-CPU pod on a node of its own (a 2-vCPU node holds one after the
@@ -104,9 +108,9 @@ spec:
 %[2]s
       nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: %[1]s}
 %[3]s  disruption:
-    consolidationPolicy: WhenEmpty
+    consolidationPolicy: %[4]s
     consolidateAfter: 5s
-    budgets: [{nodes: "100%%"}]
+    budgets: [{nodes: "%[5]s"}]
 ---
 apiVersion: karpenter.k8s.aws/v1
 kind: EC2NodeClass
@@ -117,7 +121,7 @@ spec:
   role: NodewrightNodeRole-lab
   subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
   securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-`, name, indent(spec.requirements, 8), limits)
+`, name, indent(spec.requirements, 8), limits, cmp.Or(spec.consolidation, "WhenEmpty"), cmp.Or(spec.budget, "100%"))
 }
 
 func indent(s string, n int) string {
@@ -157,26 +161,49 @@ func (r *scaleRun) scaleOut(limit time.Duration) {
 	r.waitUntilBound(r.fig.pods, limit)
 }
 
-// createDeployment creates the scenario's Deployment of 1-CPU pods pinned to its pool.
+// createDeployment creates the scenario's Deployment, named after it, of fig.pods pods.
 func (r *scaleRun) createDeployment() {
 	r.t.Helper()
-	labels := map[string]string{"app": r.pool}
+	r.deploy(r.pool, r.fig.pods)
+}
+
+// deploy creates a Deployment of 1-CPU pods pinned to the scenario's pool; mutate changes
+// its pod template.
+func (r *scaleRun) deploy(name string, replicas int, mutate ...func(*corev1.PodTemplateSpec)) {
+	r.t.Helper()
+	labels := map[string]string{"app": name}
+	tmpl := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec: corev1.PodSpec{
+			NodeSelector:                  map[string]string{v1.LabelNodePool: r.pool},
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+			Containers: []corev1.Container{{Name: "app", Image: "pause", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}},
+		},
+	}
+	for _, m := range mutate {
+		m(&tmpl)
+	}
 	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: r.pool, Namespace: r.pool},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(r.fig.pods)), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					NodeSelector:                  map[string]string{v1.LabelNodePool: r.pool},
-					TerminationGracePeriodSeconds: ptr.To[int64](0),
-					Containers: []corev1.Container{{Name: "app", Image: "pause", Resources: corev1.ResourceRequirements{
-						Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}},
-				},
-			}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.pool},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(int32(replicas)), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: tmpl},
 	}
 	if _, err := lab.Kube.Client.AppsV1().Deployments(r.pool).Create(r.ctx, dep, metav1.CreateOptions{}); err != nil {
-		r.t.Fatalf("create deployment %s: %v", r.pool, err)
+		r.t.Fatalf("create deployment %s: %v", name, err)
 	}
+}
+
+// scaleTo sets a Deployment's replicas.
+func (r *scaleRun) scaleTo(name string, replicas int) error {
+	s, err := lab.Kube.Client.AppsV1().Deployments(r.pool).GetScale(r.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get scale of %s: %w", name, err)
+	}
+	s.Spec.Replicas = int32(replicas)
+	if _, err := lab.Kube.Client.AppsV1().Deployments(r.pool).UpdateScale(r.ctx, name, s, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("scale %s to %d: %w", name, replicas, err)
+	}
+	return nil
 }
 
 // waitUntilBound waits until want pods run on the pool's nodes and records how many did.
@@ -209,13 +236,8 @@ func (r *scaleRun) runningPods() int {
 // pending or running and no node workflow running, or the limit passes; then it measures.
 func (r *scaleRun) scaleIn(limit time.Duration) {
 	r.t.Helper()
-	s, err := lab.Kube.Client.AppsV1().Deployments(r.pool).GetScale(r.ctx, r.pool, metav1.GetOptions{})
-	if err != nil {
-		r.t.Fatalf("get scale of %s: %v", r.pool, err)
-	}
-	s.Spec.Replicas = 0
-	if _, err := lab.Kube.Client.AppsV1().Deployments(r.pool).UpdateScale(r.ctx, r.pool, s, metav1.UpdateOptions{}); err != nil {
-		r.t.Fatalf("scale %s to 0: %v", r.pool, err)
+	if err := r.scaleTo(r.pool, 0); err != nil {
+		r.t.Fatal(err)
 	}
 	ok := r.waitFor("the pool empty", limit, func() (bool, string) {
 		nodes, instances, workflows := r.leftovers()

@@ -17,6 +17,7 @@ func TestChaos(t *testing.T) {
 		{"R7", r7NodePoolLimits},
 		{"R1", r1WorkerKilled},
 		{"R2", r2TemporalRestarted},
+		{"R5", r5Disruption},
 	} {
 		t.Run(s.name, s.run)
 	}
