@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLoad feeds the loader arbitrary files: it must never panic, and what it accepts must be
@@ -24,7 +25,7 @@ func FuzzLoad(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ld.Load(context.Background(), data)
+		m, err := loadWithin(t, ld, data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatalf("rejected %q with an empty error", data)
@@ -82,7 +83,7 @@ func FuzzLoadField(f *testing.F) {
 		at := loadFields[int(field)%len(loadFields)]
 		scalar := yamlScalar(value)
 		manifest := pool("default", fill(at.templateSpec, scalar), fill(at.spec, scalar))
-		_, err := ld.Load(context.Background(), []byte(manifest))
+		_, err := loadWithin(t, ld, []byte(manifest))
 		if err != nil && !strings.Contains(err.Error(), at.path) {
 			t.Errorf("%s %s rejected with an error that does not name it:\n%v", at.path, scalar, err)
 		}
@@ -104,4 +105,26 @@ func fill(format, value string) string {
 		return ""
 	}
 	return fmt.Sprintf(format, value)
+}
+
+// loadWithin loads data, failing the test if the loader takes more than a few seconds: the
+// fuzzer itself waits forever on an input that hangs, and reports nothing.
+func loadWithin(t *testing.T, ld *Loader, data []byte) (*Manifest, error) {
+	t.Helper()
+	type result struct {
+		m   *Manifest
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := ld.Load(context.Background(), data)
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		return r.m, r.err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("loading %q took over 5s", data)
+		return nil, nil
+	}
 }

@@ -40,7 +40,7 @@ func r6Fuzz(t *testing.T) {
 				verdict = "FAIL"
 				t.Errorf("%s in %s: %v\n%s", ft.name, ft.pkg, err, tail(string(out), 40))
 			}
-			line := fmt.Sprintf("R6  fuzz %s (%s) %s%s %s", ft.name, ft.pkg, time.Since(start).Round(time.Second), execs(string(out)), verdict)
+			line := fmt.Sprintf("R6  fuzz %s (%s) %s %s", ft.name, ft.pkg, time.Since(start).Round(time.Second), verdict)
 			fmt.Println(line)
 			report.add(line)
 		})
@@ -77,15 +77,6 @@ func findFuzzTargets(root string) ([]fuzzTarget, error) {
 	})
 	slices.SortFunc(out, func(a, b fuzzTarget) int { return strings.Compare(a.pkg+a.name, b.pkg+b.name) })
 	return out, err
-}
-
-// execs picks the last "execs: N" figure out of the fuzzer's progress lines.
-func execs(out string) string {
-	m := regexp.MustCompile(`execs: (\d+)`).FindAllStringSubmatch(out, -1)
-	if len(m) == 0 {
-		return ""
-	}
-	return " execs=" + m[len(m)-1][1]
 }
 
 func tail(s string, lines int) string {
