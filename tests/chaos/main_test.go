@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"github.com/nodewright/nodewright/lab/faultproxy"
 	"github.com/nodewright/nodewright/lab/stack"
@@ -117,7 +119,7 @@ func workerBinary(dir string) (string, error) {
 }
 
 func dialOperator(ctx context.Context) (*starter.Operator, error) {
-	tc, err := client.DialContext(ctx, client.Options{HostPort: lab.Temporal.FrontendAddress(), Namespace: lab.Temporal.Namespace(), Logger: quiet{}})
+	tc, err := client.DialContext(ctx, client.Options{HostPort: lab.Temporal.FrontendAddress(), Namespace: lab.Temporal.Namespace(), Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		return nil, fmt.Errorf("dial Temporal at %s: %w", lab.Temporal.FrontendAddress(), err)
 	}
@@ -136,10 +138,3 @@ func restartDisruption(ctx context.Context) error {
 	}
 	return nil
 }
-
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}
