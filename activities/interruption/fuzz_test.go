@@ -1,13 +1,17 @@
 package interruption_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nodewright/nodewright/activities/interruption"
 )
 
-// FuzzParse checks that Parse never panics, that every failure is either malformed or unsupported,
+// FuzzParse checks that Parse never panics, that every failure is either malformed or unsupported
+// (a malformed JSON object naming the field at fault),
 // and that every success is usable: a known kind, an event time, instances for anything to act on
 // and the two-minute deadline for a spot warning.
 func FuzzParse(f *testing.F) {
@@ -28,6 +32,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			if interruption.IsMalformed(err) == interruption.IsUnsupported(err) {
 				t.Fatalf("error %v is malformed=%v unsupported=%v, want exactly one", err, interruption.IsMalformed(err), interruption.IsUnsupported(err))
+			}
+			if isJSONObject(body) && interruption.IsMalformed(err) && !namesAField(err) {
+				t.Errorf("rejected %q with %q, which names no field of the event", body, err)
 			}
 			return
 		}
@@ -51,4 +58,14 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("spot deadline %v is not two minutes after %v", m.Deadline, m.EventTime)
 		}
 	})
+}
+
+func isJSONObject(body string) bool {
+	return json.Valid([]byte(body)) && strings.HasPrefix(strings.TrimSpace(body), "{")
+}
+
+// namesAField: the error names a field of the EventBridge envelope or of a detail.
+func namesAField(err error) bool {
+	return slices.ContainsFunc([]string{"source", "detail-type", "time", "detail", "instance-id", "state"},
+		func(field string) bool { return strings.Contains(err.Error(), field) })
 }
