@@ -4,7 +4,7 @@ package chaos
 
 import (
 	"fmt"
-	"strings"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +28,8 @@ func r7NodePoolLimits(t *testing.T) {
 	peak := samplePeakVCPU(r.pool)
 	r.start = time.Now()
 	r.createDeployment()
-	why := fmt.Sprintf("NodePool %q limit cpu %d reached", r.pool, limit)
+	// The engine writes the limit as a quantity: 1000 CPUs read "1k".
+	why := regexp.MustCompile(fmt.Sprintf(`NodePool %q limit cpu \S+ reached`, r.pool))
 	var running, waiting, unexplained int
 	ok := r.waitFor("every pod running or waiting on the limit", 15*time.Minute, func() (bool, string) {
 		running, waiting, unexplained = r.podsByReason(why)
@@ -50,14 +51,14 @@ func r7NodePoolLimits(t *testing.T) {
 
 // podsByReason sorts the scenario's pods into running, waiting with a FailedScheduling event
 // that says why, and neither.
-func (r *scaleRun) podsByReason(why string) (running, waiting, unexplained int) {
+func (r *scaleRun) podsByReason(why *regexp.Regexp) (running, waiting, unexplained int) {
 	events, err := lab.Kube.Client.EventsV1().Events(r.pool).List(r.ctx, metav1.ListOptions{FieldSelector: "reason=FailedScheduling"})
 	if err != nil {
 		return 0, 0, -1
 	}
 	told := map[string]bool{}
 	for _, ev := range events.Items {
-		if ev.ReportingController == "nodewright" && strings.Contains(ev.Note, why) {
+		if ev.ReportingController == "nodewright" && why.MatchString(ev.Note) {
 			told[ev.Regarding.Name] = true
 		}
 	}
