@@ -11,6 +11,14 @@ import (
 	"github.com/nodewright/nodewright/lab/faultproxy"
 )
 
+// R0: the same scale-out and scale-in with no fault, the baseline for the others' figures.
+func r0Baseline(t *testing.T) {
+	r := newScaleRun(t, "R0", *nodes, oneCPUPerNode)
+	r.scaleOut(15 * time.Minute)
+	r.scaleIn(15 * time.Minute)
+	r.finish()
+}
+
 // R3: half the offerings short of capacity, a fifth of EC2 calls throttled and one response in
 // twenty lost, through a scale-out and the scale-in after it: every pod placed, nothing leaked,
 // nothing launched twice.

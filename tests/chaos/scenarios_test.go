@@ -4,13 +4,15 @@ package chaos
 
 import "testing"
 
-// TestChaos runs the scenarios in the issue's order of priority: the injected faults first,
+// TestChaos runs the scenarios in the issue's order of priority after a baseline without
+// faults: the injected faults first,
 // then the fuzzers and limits, then the crashes. `-run TestChaos/R3` picks one.
 func TestChaos(t *testing.T) {
 	for _, s := range []struct {
 		name string
 		run  func(*testing.T)
 	}{
+		{"R0", r0Baseline},
 		{"R3", r3EC2Faults},
 		{"R4", r4APIServerFaults},
 		{"R6", r6Fuzz},
