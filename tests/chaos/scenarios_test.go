@@ -4,9 +4,9 @@ package chaos
 
 import "testing"
 
-// TestChaos runs the scenarios in the issue's order of priority after a baseline without
-// faults: the injected faults first,
-// then the fuzzers and limits, then the crashes. `-run TestChaos/R3` picks one.
+// TestChaos runs a baseline without faults, then the scenarios in the issue's order of
+// priority: the injected faults, the fuzzers and limits, the crashes, consolidation under
+// churn. `-run TestChaos/R3` picks one.
 func TestChaos(t *testing.T) {
 	for _, s := range []struct {
 		name string
