@@ -64,8 +64,9 @@ func isJSONObject(body string) bool {
 	return json.Valid([]byte(body)) && strings.HasPrefix(strings.TrimSpace(body), "{")
 }
 
-// namesAField: the error names a field of the EventBridge envelope or of a detail.
+// namesAField: the error names a field of the EventBridge envelope or of a detail, itself or
+// through a JSON type error ("Go struct field envelope.id").
 func namesAField(err error) bool {
-	return slices.ContainsFunc([]string{"source", "detail-type", "time", "detail", "instance-id", "state"},
+	return slices.ContainsFunc([]string{"Go struct field", "source", "detail-type", "time", "detail", "instance-id", "state"},
 		func(field string) bool { return strings.Contains(err.Error(), field) })
 }
