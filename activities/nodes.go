@@ -6,7 +6,6 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 )
 
 // Nodes looks node workflows up in Temporal's visibility store.
@@ -36,10 +35,6 @@ func (n *Nodes) FindNodeWorkflow(ctx context.Context, instanceID string) (NodeWo
 	e := resp.Executions[0]
 	out := NodeWorkflow{WorkflowID: e.GetExecution().GetWorkflowId()}
 	fields := e.GetSearchAttributes().GetIndexedFields()
-	for name, dst := range map[string]*string{"InstanceType": &out.InstanceType, "Zone": &out.Zone, "CapacityType": &out.CapacityType} {
-		if p, ok := fields[name]; ok {
-			_ = converter.GetDefaultDataConverter().FromPayload(p, dst)
-		}
-	}
+	out.InstanceType, out.Zone, out.CapacityType = keywordOf(fields["InstanceType"]), keywordOf(fields["Zone"]), keywordOf(fields["CapacityType"])
 	return out, nil
 }

@@ -133,9 +133,6 @@ func (s *startedClaims) add(c activities.Claim) {
 // watcher's signal, plan requests and results, node workflow inputs, the state query and
 // the continue-as-new input) stays under 512 KB, and that every pod gets exactly one claim.
 func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
-	if testing.Short() {
-		t.Skip("plans 50,000 pods")
-	}
 	const podCount = 50_000
 	client := fake.NewClientset()
 	refs := make([]workflows.PodRef, 0, podCount)
