@@ -53,13 +53,22 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-func run(m *testing.M) int {
+func run(m *testing.M) (code int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir, err := os.MkdirTemp("", "nodewright-chaos")
 	if err != nil {
 		return fail(err)
 	}
+	// Deferred first so it runs last: removing the directory under a running lab (etcd's
+	// data, Temporal's database) makes them exit the process while they stop.
+	defer func() {
+		if code == 0 && !*keepLab {
+			os.RemoveAll(dir)
+			return
+		}
+		fmt.Printf("lab directory kept: %s (worker.log, components.log)\n", dir)
+	}()
 	bin, err := workerBinary(dir)
 	if err != nil {
 		return fail(err)
@@ -89,13 +98,8 @@ func run(m *testing.M) int {
 	if err := restartDisruption(ctx); err != nil {
 		return fail(err)
 	}
-	code := m.Run()
+	code = m.Run()
 	report.print(os.Stdout)
-	if code == 0 && !*keepLab {
-		defer os.RemoveAll(dir)
-	} else {
-		fmt.Printf("lab directory kept: %s (worker.log, components.log)\n", dir)
-	}
 	return code
 }
 
