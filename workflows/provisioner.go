@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodewright/nodewright/activities"
 )
@@ -37,6 +39,10 @@ type ProvisionerState struct {
 	InFlight map[string]InFlightClaim `json:"inFlight,omitempty"`
 	// Unavailable are offerings recently out of capacity, kept out of plans until Until.
 	Unavailable []UnavailableOffering `json:"unavailable,omitempty"`
+	// Settled are claims whose node-ready or claim-failed came while they were not in flight,
+	// by name, with when: a replacement's claim-started that arrives after either (the
+	// replacement failed at once) must not count it for inFlightTTL.
+	Settled map[string]time.Time `json:"settled,omitempty"`
 	// ClaimsStarted counts claims ever named; it feeds claim names.
 	ClaimsStarted int `json:"claimsStarted"`
 	// Batches counts batches ever planned.
@@ -83,7 +89,8 @@ type PlanSummary struct {
 const (
 	batchIdle = time.Second
 	batchMax  = 10 * time.Second
-	// nominationTTL forgets a nomination whose claim never reported back.
+	// nominationTTL forgets a per-pod nomination (runs before changePlanFromCluster) whose
+	// claim never reported back.
 	nominationTTL = 15 * time.Minute
 	// inFlightTTL stops counting a claim against its pool's limits when it never reported
 	// back, after its node workflow would have given up on it (launch retries end within
@@ -99,7 +106,18 @@ const (
 	claimNameAttempts = 3
 	// maxPlansPerBatch bounds the plans of one batch when each leaves claims for the next.
 	maxPlansPerBatch = 50
+	// The state's maps are carried in every continue-as-new and fed by signals anyone may
+	// send, so each is bounded: replacements in flight (the disruption controller runs one
+	// at a time), offerings avoided (deduplicated), claims settled.
+	maxReplacementsInFlight = 100
+	maxUnavailable          = 1000
+	maxSettled              = 1000
 )
+
+// changeContinueMidBatch versions continuing as new between the plans of one batch, so that
+// a batch of many plans (each starting hundreds of node workflows) does not outgrow the
+// history's limits.
+const changeContinueMidBatch = "continue-mid-batch"
 
 // changePlanFromCluster versions planning from the cluster: the Provisioner no longer keeps
 // pending pods and nominations per pod, so a batch whose pods were all nominated is planned
@@ -252,14 +270,14 @@ func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selec
 		if !receive(ctx, c, &msg) {
 			return
 		}
-		p.forgetClaim(msg.Claim)
+		p.settle(ctx, msg.Claim)
 	})
 	sel.AddReceive(p.unavailableCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg OfferingUnavailable
 		if !receive(ctx, c, &msg) {
 			return
 		}
-		p.avoid(ctx, msg.Offering)
+		p.avoid(workflow.Now(ctx), msg.Offering)
 	})
 	sel.AddReceive(p.startedCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg ClaimStarted
@@ -281,14 +299,60 @@ func (p *provisioner) countInFlight(ctx workflow.Context, c ClaimStarted) {
 	if _, ok := p.state.InFlight[c.Name]; ok {
 		return
 	}
+	if _, ok := p.state.Settled[c.Name]; ok {
+		return // its node is Ready or it failed already: the signals crossed
+	}
+	if p.replacementsInFlight() >= maxReplacementsInFlight {
+		workflow.GetLogger(ctx).Warn("claim-started ignored: too many replacements in flight", "claim", c.Name, "limit", maxReplacementsInFlight)
+		return
+	}
 	c.Nominates = false
+	c.Capacity = nonNegative(c.Capacity)
 	p.state.InFlight[c.Name] = InFlightClaim{InFlightClaim: c, At: workflow.Now(ctx), Replacement: true}
 }
 
+func (p *provisioner) replacementsInFlight() int {
+	n := 0
+	for _, c := range p.state.InFlight {
+		if c.Replacement {
+			n++
+		}
+	}
+	return n
+}
+
+// nonNegative drops the negative quantities of a capacity a signal brought: they would
+// give a pool room its limits do not have. (The planner caps the rest at the largest type.)
+func nonNegative(capacity corev1.ResourceList) corev1.ResourceList {
+	for name, q := range capacity {
+		if q.Sign() < 0 {
+			delete(capacity, name)
+		}
+	}
+	return capacity
+}
+
 // avoid keeps an offering out of plans for unavailableTTL, as Karpenter's
-// unavailable-offerings cache does after no capacity or a spot interruption.
-func (p *provisioner) avoid(ctx workflow.Context, o activities.Offering) {
-	p.state.Unavailable = append(p.state.Unavailable, UnavailableOffering{Offering: o, Until: workflow.Now(ctx).Add(unavailableTTL)})
+// unavailable-offerings cache does after no capacity or a spot interruption. An offering
+// already avoided is avoided longer; past maxUnavailable, the one due soonest goes.
+func (p *provisioner) avoid(now time.Time, o activities.Offering) {
+	until := now.Add(unavailableTTL)
+	for i := range p.state.Unavailable {
+		if p.state.Unavailable[i].Offering == o {
+			p.state.Unavailable[i].Until = until
+			return
+		}
+	}
+	if len(p.state.Unavailable) >= maxUnavailable {
+		soonest := 0
+		for i, u := range p.state.Unavailable {
+			if u.Until.Before(p.state.Unavailable[soonest].Until) {
+				soonest = i
+			}
+		}
+		p.state.Unavailable = slices.Delete(p.state.Unavailable, soonest, soonest+1)
+	}
+	p.state.Unavailable = append(p.state.Unavailable, UnavailableOffering{Offering: o, Until: until})
 }
 
 func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
@@ -308,16 +372,40 @@ func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
 // onClaimFailed forgets the claim, plans its pods again and keeps the offerings that ran
 // out of capacity out of plans for a while.
 func (p *provisioner) onClaimFailed(ctx workflow.Context, msg ClaimFailed) {
-	p.forgetClaim(msg.Claim)
+	p.settle(ctx, msg.Claim)
 	requeued := make([]PodRef, 0, len(msg.Pods))
 	for _, key := range msg.Pods {
 		ns, name, _ := strings.Cut(key, "/")
 		requeued = append(requeued, PodRef{Namespace: ns, Name: name})
 	}
 	for _, o := range msg.Unavailable {
-		p.avoid(ctx, o)
+		p.avoid(workflow.Now(ctx), o)
 	}
 	p.onPendingPods(ctx, PendingPods{Pods: requeued})
+}
+
+// settle forgets a claim whose node is Ready or which failed. One not in flight is
+// remembered as settled for inFlightTTL, so that its claim-started, if still on its way,
+// is ignored; past maxSettled, the oldest is forgotten.
+func (p *provisioner) settle(ctx workflow.Context, claim string) {
+	if _, ok := p.state.InFlight[claim]; ok || claim == "" {
+		p.forgetClaim(claim)
+		return
+	}
+	if p.state.Settled == nil {
+		p.state.Settled = map[string]time.Time{}
+	}
+	if len(p.state.Settled) >= maxSettled {
+		oldest := ""
+		for _, name := range workflow.DeterministicKeys(p.state.Settled) {
+			if oldest == "" || p.state.Settled[name].Before(p.state.Settled[oldest]) {
+				oldest = name
+			}
+		}
+		delete(p.state.Settled, oldest)
+	}
+	p.state.Settled[claim] = workflow.Now(ctx)
+	p.forgetClaim(claim)
 }
 
 // forgetClaim drops the claim and every nomination onto it.
@@ -342,6 +430,11 @@ func (p *provisioner) expire(now time.Time) {
 			delete(p.state.InFlight, name)
 		}
 	}
+	for _, name := range workflow.DeterministicKeys(p.state.Settled) {
+		if now.Sub(p.state.Settled[name]) >= inFlightTTL {
+			delete(p.state.Settled, name)
+		}
+	}
 	kept := p.state.Unavailable[:0]
 	for _, u := range p.state.Unavailable {
 		if now.Before(u.Until) {
@@ -364,7 +457,7 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 	for range maxPlansPerBatch {
 		now := workflow.Now(ctx)
 		var result activities.PlanResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, p.planRequest(now)).Get(ctx, &result)
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, p.planRequest()).Get(ctx, &result)
 		if err != nil {
 			p.state.LastPlan = &PlanSummary{At: now, Error: err.Error()}
 			p.keepDue()
@@ -381,6 +474,10 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 		}
 		if len(started) == 0 {
 			return nil // no progress; claims that failed to start requeued their pods
+		}
+		if p.shouldContinueAsNew(ctx) && workflow.GetVersion(ctx, changeContinueMidBatch, workflow.DefaultVersion, 1) >= 1 {
+			p.keepDue() // the next run plans the rest at once
+			return nil
 		}
 	}
 	p.keepDue()
@@ -418,7 +515,7 @@ func (p *provisioner) clearSignalled() {
 
 // planRequest lists the offerings to avoid and the claims in flight, saying which still
 // nominate their pods.
-func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
+func (p *provisioner) planRequest() activities.PlanRequest {
 	req := activities.PlanRequest{}
 	for _, u := range p.state.Unavailable {
 		req.Unavailable = append(req.Unavailable, u.Offering)
@@ -426,7 +523,9 @@ func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
 	for _, name := range workflow.DeterministicKeys(p.state.InFlight) {
 		c := p.state.InFlight[name]
 		claim := c.InFlightClaim
-		claim.Nominates = !c.Replacement && now.Sub(c.At) < nominationTTL
+		// A claim holds its pods as long as it is in flight: until its node is Ready, it
+		// fails, or its node workflow would have given up on it (inFlightTTL).
+		claim.Nominates = !c.Replacement
 		req.InFlight = append(req.InFlight, claim)
 	}
 	return req
@@ -542,14 +641,14 @@ func (p *provisioner) drainSignals(ctx workflow.Context) {
 		if !p.readyCh.ReceiveAsync(&ready) {
 			break
 		}
-		p.forgetClaim(ready.Claim)
+		p.settle(ctx, ready.Claim)
 	}
 	for {
 		var off OfferingUnavailable
 		if !p.unavailableCh.ReceiveAsync(&off) {
 			break
 		}
-		p.avoid(ctx, off.Offering)
+		p.avoid(workflow.Now(ctx), off.Offering)
 	}
 	for {
 		var started ClaimStarted

@@ -280,10 +280,16 @@ func TestProvisionerNominations(t *testing.T) {
 			wantPlans: 2,
 		},
 		{
-			name:         "a claim stops nominating after 15 minutes but still counts against limits",
-			then:         func(r *provisionerRun) { r.signalPods(16*time.Minute, "a") },
-			wantPlans:    2,
-			wantInFlight: true,
+			name:          "a claim still booting after 16 minutes still holds its pods",
+			then:          func(r *provisionerRun) { r.signalPods(16*time.Minute, "a") },
+			wantPlans:     2,
+			wantInFlight:  true,
+			wantNominates: true,
+		},
+		{
+			name:      "a claim that never reported back is let go once its node workflow would have given up",
+			then:      func(r *provisionerRun) { r.signalPods(inFlightTTL+time.Minute, "a") },
+			wantPlans: 2,
 		},
 		{
 			name: "a failed claim without pods plans nothing",
@@ -313,7 +319,7 @@ func TestProvisionerNominations(t *testing.T) {
 			r := newProvisionerRun(t, plan(claimFor("default", "a")))
 			r.signalPods(0, "a")
 			tt.then(r)
-			r.run(t, 30*time.Minute, ProvisionerInput{})
+			r.run(t, inFlightTTL+5*time.Minute, ProvisionerInput{})
 			if len(r.plans) != tt.wantPlans {
 				t.Fatalf("%d Plan calls, want %d", len(r.plans), tt.wantPlans)
 			}
@@ -363,6 +369,133 @@ func TestProvisionerCountsAReplacementInFlightUntilItsNodeIsReady(t *testing.T) 
 		if c.Name == replacement.Name {
 			t.Errorf("second plan still counts the replacement whose node is Ready: %+v", r.plans[1].req.InFlight)
 		}
+	}
+}
+
+// Signals anyone may send cannot grow the Provisioner's state without bound nor hold a
+// pool's room: a replacement that settled before its claim-started arrived is not counted,
+// replacements in flight and offerings avoided are capped, negative capacity is dropped.
+func TestProvisionerBoundsWhatSignalsCarry(t *testing.T) {
+	offering := activities.Offering{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot"}
+	tests := []struct {
+		name  string
+		send  func(r *provisionerRun)
+		check func(t *testing.T, req activities.PlanRequest, st ProvisionerState)
+	}{
+		{
+			name: "a claim-started arriving after its claim failed is ignored",
+			send: func(r *provisionerRun) {
+				r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{Claim: "default-late1", Reason: "no capacity"})
+				r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: "default-late1", NodePool: "default"})
+				r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: "default-late2"})
+				r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: "default-late2", NodePool: "default"})
+			},
+			check: func(t *testing.T, req activities.PlanRequest, st ProvisionerState) {
+				if len(req.InFlight) != 0 {
+					t.Errorf("plan counted in flight %+v, want nothing: both claims had settled", req.InFlight)
+				}
+				if len(st.Settled) != 2 {
+					t.Errorf("settled %v, want the two claims", st.Settled)
+				}
+			},
+		},
+		{
+			name: "replacements in flight are capped",
+			send: func(r *provisionerRun) {
+				for i := range maxReplacementsInFlight + 20 {
+					r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: fmt.Sprintf("default-r%d", i), NodePool: "default"})
+				}
+			},
+			check: func(t *testing.T, req activities.PlanRequest, _ ProvisionerState) {
+				if len(req.InFlight) != maxReplacementsInFlight {
+					t.Errorf("plan counted %d replacements in flight, want the cap %d", len(req.InFlight), maxReplacementsInFlight)
+				}
+			},
+		},
+		{
+			name: "negative capacity in a claim-started is dropped",
+			send: func(r *provisionerRun) {
+				r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: "default-neg", NodePool: "default", Capacity: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("-1000"), corev1.ResourceMemory: resource.MustParse("1Gi")}})
+			},
+			check: func(t *testing.T, req activities.PlanRequest, _ ProvisionerState) {
+				if len(req.InFlight) != 1 || req.InFlight[0].Capacity.Cpu().Sign() != 0 || !req.InFlight[0].Capacity.Memory().Equal(resource.MustParse("1Gi")) {
+					t.Errorf("plan counted in flight %+v, want default-neg with its memory and no cpu", req.InFlight)
+				}
+			},
+		},
+		{
+			name: "an offering reported twice is avoided once",
+			send: func(r *provisionerRun) {
+				r.env.SignalWorkflow(SignalOfferingUnavailable, OfferingUnavailable{Offering: offering})
+				r.env.SignalWorkflow(SignalOfferingUnavailable, OfferingUnavailable{Offering: offering})
+			},
+			check: func(t *testing.T, req activities.PlanRequest, _ ProvisionerState) {
+				if !slices.Equal(req.Unavailable, []activities.Offering{offering}) {
+					t.Errorf("plan avoided %v, want %v once", req.Unavailable, offering)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t)
+			r.at(time.Second, func() { tt.send(r) })
+			r.signalPods(2*time.Second, "a")
+			var st ProvisionerState
+			r.at(time.Minute, func() { st = r.state(t) })
+			r.run(t, 2*time.Minute, ProvisionerInput{})
+			if len(r.plans) != 1 {
+				t.Fatalf("%d Plan calls, want 1", len(r.plans))
+			}
+			tt.check(t, r.plans[0].req, st)
+		})
+	}
+}
+
+// Past maxUnavailable distinct offerings, the one due back soonest makes room.
+func TestProvisionerAvoidsAtMostMaxUnavailableOfferings(t *testing.T) {
+	p := &provisioner{}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range maxUnavailable + 5 {
+		p.avoid(start.Add(time.Duration(i)*time.Second), activities.Offering{InstanceType: fmt.Sprintf("x%d.large", i), Zone: "z", CapacityType: "spot"})
+	}
+	if len(p.state.Unavailable) != maxUnavailable {
+		t.Fatalf("%d offerings avoided, want the cap %d", len(p.state.Unavailable), maxUnavailable)
+	}
+	for _, u := range p.state.Unavailable {
+		if u.InstanceType == "x4.large" {
+			t.Error("x4.large, among the five due back soonest, is still avoided")
+		}
+	}
+	if last := p.state.Unavailable[len(p.state.Unavailable)-1]; last.InstanceType != fmt.Sprintf("x%d.large", maxUnavailable+4) {
+		t.Errorf("last avoided %s, want the one reported last", last.InstanceType)
+	}
+}
+
+// A batch of many plans continues as new between two of them when the server suggests it,
+// and the next run plans the rest at once.
+func TestProvisionerContinuesAsNewBetweenThePlansOfABatch(t *testing.T) {
+	more := func(r activities.PlanResult) activities.PlanResult { r.More = true; return r }
+	r := newProvisionerRun(t, more(plan(claimFor("default", "a"))), more(plan(claimFor("default", "b"))), plan(claimFor("default", "c")))
+	r.planTakes = time.Second
+	r.signalPods(0, "a", "b", "c")
+	r.at(1500*time.Millisecond, func() { r.env.SetContinueAsNewSuggested(true) }) // during the first plan
+	r.execute(ProvisionerInput{})
+
+	var can *workflow.ContinueAsNewError
+	if err := r.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	if len(r.plans) != 1 {
+		t.Errorf("%d Plan calls before continuing as new, want 1", len(r.plans))
+	}
+	var next ProvisionerInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatalf("decode continue-as-new input: %v", err)
+	}
+	if next.State.Signalled == 0 || len(next.State.InFlight) != 1 {
+		t.Errorf("carried %d due and %d in flight, want the batch still due and the claim started", next.State.Signalled, len(next.State.InFlight))
 	}
 }
 
