@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -26,23 +27,52 @@ type NodeWorkflowPods struct {
 	pods map[string][]string
 }
 
+// claimReadsAtOnce bounds the histories PodsOf reads at the same time.
+const claimReadsAtOnce = 8
+
 // PodsOf returns the pod keys of each claim; a claim whose workflow is gone holds none. The
 // cache keeps only the claims asked about, so it stays as small as the claims in flight.
+// Histories not cached are read a few at a time. A claim whose history cannot be read holds
+// none this time, and is read again next time: one unreadable history must not stop every
+// plan. When none of them can be read (Temporal unreachable), PodsOf fails instead: a plan
+// that knew no claim's pods would launch them all a second node.
 func (n *NodeWorkflowPods) PodsOf(ctx context.Context, claims []string) (map[string][]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make(map[string][]string, len(claims))
+	var missing []string
 	for _, claim := range claims {
-		pods, ok := n.pods[claim]
-		if !ok {
-			var err error
-			if pods, err = n.startedWith(ctx, claim); err != nil {
-				return nil, err
-			}
+		if pods, ok := n.pods[claim]; ok {
+			out[claim] = pods
+		} else {
+			missing = append(missing, claim)
 		}
-		out[claim] = pods
 	}
-	n.pods = out
+	read := make([][]string, len(missing))
+	errs := make([]error, len(missing))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, claimReadsAtOnce)
+	for i, claim := range missing {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			read[i], errs[i] = n.startedWith(ctx, claim)
+		})
+	}
+	wg.Wait()
+	cached := maps.Clone(out)
+	var failed []error
+	for i, claim := range missing {
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+			continue
+		}
+		out[claim], cached[claim] = read[i], read[i]
+	}
+	if len(failed) > 0 && len(failed) == len(missing) && len(cached) == 0 {
+		return nil, fmt.Errorf("read the pods of %d in-flight claims: %w", len(failed), errors.Join(failed...))
+	}
+	n.pods = cached
 	return out, nil
 }
 

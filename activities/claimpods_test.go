@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,12 +18,19 @@ import (
 // startedHistories is a Temporal client that knows the first event of some workflows.
 type startedHistories struct {
 	client.Client
-	inputs map[string]any // workflow id to the input it was started with
+	inputs map[string]any   // workflow id to the input it was started with
+	fail   map[string]error // workflow ids whose history cannot be read
+	mu     sync.Mutex
 	reads  []string
 }
 
 func (h *startedHistories) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.reads = append(h.reads, id)
+	if err := h.fail[id]; err != nil {
+		return &oneEvent{err: err}
+	}
 	in, ok := h.inputs[id]
 	if !ok {
 		return &oneEvent{err: serviceerror.NewNotFound("workflow not found")}
@@ -67,7 +75,7 @@ func TestNodeWorkflowPodsReadsEachClaimsPodsFromItsWorkflowOnce(t *testing.T) {
 			t.Errorf("pods %v, want %v", got, want)
 		}
 	}
-	if !slices.Equal(h.reads, []string{"node/a", "node/b", "node/gone"}) {
+	if !slices.Equal(slices.Sorted(slices.Values(h.reads)), []string{"node/a", "node/b", "node/gone"}) {
 		t.Errorf("read histories %v, want each once (a started workflow's input never changes)", h.reads)
 	}
 	if _, err := n.PodsOf(context.Background(), []string{"b"}); err != nil {
@@ -83,6 +91,37 @@ func TestNodeWorkflowPodsFailsWhenAHistoryCannotBeRead(t *testing.T) {
 	n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}
 	if _, err := n.PodsOf(context.Background(), []string{"a"}); err == nil {
 		t.Error("no error, want one: planning without knowing a claim's pods could launch them a second node")
+	}
+}
+
+// One history that cannot be read does not stop the plan: that claim holds no pods this
+// time and is read again the next.
+func TestNodeWorkflowPodsToleratesOneUnreadableHistory(t *testing.T) {
+	type nodeInput struct {
+		Claim Claim `json:"claim"`
+	}
+	h := &startedHistories{
+		inputs: map[string]any{"node/a": nodeInput{Claim: Claim{Name: "a", Pods: []string{"ns/1"}}}},
+		fail:   map[string]error{"node/bad": errors.New("history shard unavailable")},
+	}
+	n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}
+	for round := range 2 {
+		got, err := n.PodsOf(context.Background(), []string{"a", "bad"})
+		if err != nil {
+			t.Fatalf("round %d: %v, want the readable claim's pods", round, err)
+		}
+		if want := map[string][]string{"a": {"ns/1"}}; !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("round %d: pods %v, want %v", round, got, want)
+		}
+	}
+	bad := 0
+	for _, id := range h.reads {
+		if id == "node/bad" {
+			bad++
+		}
+	}
+	if bad != 2 {
+		t.Errorf("read node/bad %d times, want once per call: a failure is not cached", bad)
 	}
 }
 

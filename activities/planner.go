@@ -126,7 +126,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		NodePools:       p.withinClasses(pools, types),
 		InstanceTypes:   withUnavailable(types, req.Unavailable),
 		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
-		Committed:       committed(nodes.Items, req.InFlight),
+		Committed:       committed(nodes.Items, req.InFlight, largestOfAll(types)),
 		DaemonSetPods:   daemons,
 		NamespaceLabels: namespaces,
 		Volumes:         volumes,
@@ -481,8 +481,9 @@ func existingNodes(nodes []corev1.Node, pods []corev1.Pod) []schedulerengine.Exi
 
 // committed is what the pools hold that takes no new pods, counted against their limits:
 // each pool's nodes that are not schedulable (registering, draining, cordoned) until they
-// are gone, and each in-flight claim whose Node has not registered under its name.
-func committed(nodes []corev1.Node, inFlight []InFlightClaim) []schedulerengine.CommittedCapacity {
+// are gone, and each in-flight claim whose Node has not registered under its name. A claim's
+// capacity comes from a signal, so it counts at most what the largest type has (ceiling).
+func committed(nodes []corev1.Node, inFlight []InFlightClaim, ceiling corev1.ResourceList) []schedulerengine.CommittedCapacity {
 	var out []schedulerengine.CommittedCapacity
 	registered := map[string]bool{}
 	for i := range nodes {
@@ -496,7 +497,33 @@ func committed(nodes []corev1.Node, inFlight []InFlightClaim) []schedulerengine.
 	}
 	for _, c := range inFlight {
 		if !registered[c.Name] {
-			out = append(out, schedulerengine.CommittedCapacity{NodePool: c.NodePool, Capacity: c.Capacity})
+			out = append(out, schedulerengine.CommittedCapacity{NodePool: c.NodePool, Capacity: capped(c.Capacity, ceiling)})
+		}
+	}
+	return out
+}
+
+// largestOfAll is the most any type has in each resource.
+func largestOfAll(types []schedulerengine.InstanceType) corev1.ResourceList {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = t.Name
+	}
+	return largestCapacity(types, names)
+}
+
+// capped is capacity with each quantity at most ceiling's, negative ones and those of
+// resources no type has left out.
+func capped(capacity, ceiling corev1.ResourceList) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for name, q := range capacity {
+		most, ok := ceiling[name]
+		switch {
+		case !ok || q.Sign() < 0:
+		case q.Cmp(most) > 0:
+			out[name] = most.DeepCopy()
+		default:
+			out[name] = q.DeepCopy()
 		}
 	}
 	return out

@@ -411,3 +411,33 @@ func TestSampleReasonsKeepsAFewShortOnes(t *testing.T) {
 		}
 	}
 }
+
+// A claim's capacity comes from a signal: committed counts at most what the largest type has.
+func TestCommittedCapsAnInFlightClaimAtTheLargestType(t *testing.T) {
+	ceiling := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("96"), corev1.ResourceMemory: resource.MustParse("384Gi")}
+	tests := []struct {
+		name     string
+		capacity corev1.ResourceList
+		want     corev1.ResourceList
+	}{
+		{name: "within the largest type", capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")},
+			want: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")}},
+		{name: "beyond it", capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1e9"), corev1.ResourceMemory: resource.MustParse("1Pi")},
+			want: ceiling},
+		{name: "negative, or a resource no type has", capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("-4"), "example.com/gpu": resource.MustParse("1")},
+			want: corev1.ResourceList{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := committed(nil, []InFlightClaim{{Name: "default-abcde", NodePool: "default", Capacity: tt.capacity}}, ceiling)
+			if len(got) != 1 || len(got[0].Capacity) != len(tt.want) {
+				t.Fatalf("committed %+v, want one entry of %v", got, tt.want)
+			}
+			for name, q := range tt.want {
+				if have := got[0].Capacity[name]; have.Cmp(q) != 0 {
+					t.Errorf("%s counted %s, want %s", name, have.String(), q.String())
+				}
+			}
+		})
+	}
+}
