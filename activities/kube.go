@@ -253,6 +253,36 @@ func (k *Kube) TaintNode(ctx context.Context, nodeName string, taint corev1.Tain
 	return nil
 }
 
+// TaintRequest names a Node, the instance it must stand for, and the taint to put on it.
+type TaintRequest struct {
+	NodeName   string       `json:"nodeName"`
+	InstanceID string       `json:"instanceId"`
+	Taint      corev1.Taint `json:"taint"`
+}
+
+// TaintOwnNode taints the Node only if its providerID names the request's instance: a Node
+// registered since under the same name (an IP reused) is refused, not left cordoned for
+// good. A Node already gone needs no taint.
+func (k *Kube) TaintOwnNode(ctx context.Context, req TaintRequest) error {
+	if req.InstanceID == "" {
+		return notOwned("taint node %s: the request names no instanceId to hold its providerID to", req.NodeName)
+	}
+	var refused error
+	err := k.updateNode(ctx, req.NodeName, func(node *corev1.Node) bool {
+		if refused = nodeRefusal(node.Name, node.Spec.ProviderID, req.InstanceID); refused != nil {
+			return false
+		}
+		return setTaint(node, req.Taint)
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("taint node %s with %s: %w", req.NodeName, req.Taint.ToString(), err)
+	}
+	return refused
+}
+
 // DeleteNode deletes the Node and releases its termination finalizer, which the caller does
 // once the instance is terminated; one already gone counts as deleted. It refuses, without
 // retrying, a Node whose providerID names another instance than the request's: a node name

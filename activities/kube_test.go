@@ -2,11 +2,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"testing"
 
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -180,6 +182,36 @@ func TestWaitNodeReadyReturnsOnceTheNodeIsReady(t *testing.T) {
 	}
 	if gets != 2 {
 		t.Errorf("returned after %d looks, want 2 (the first saw NotReady)", gets)
+	}
+}
+
+// TaintOwnNode taints only the Node that stands for the request's instance.
+func TestTaintOwnNode(t *testing.T) {
+	tests := []struct {
+		name        string
+		nodes       []k8sruntime.Object
+		instanceID  string
+		wantUpdates int
+		wantRefused bool
+	}{
+		{name: "the instance's node gets the taint", nodes: []k8sruntime.Object{node("n1", withProviderID("aws:///zone-a/i-1"))}, instanceID: "i-1", wantUpdates: 1},
+		{name: "another instance's node under the name is refused", nodes: []k8sruntime.Object{node("n1", withProviderID("aws:///zone-a/i-2"))}, instanceID: "i-1", wantRefused: true},
+		{name: "a request naming no instance is refused", nodes: []k8sruntime.Object{node("n1", withProviderID("aws:///zone-a/i-1"))}, wantRefused: true},
+		{name: "a node that is gone needs no taint", instanceID: "i-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.nodes...)
+			_, err := runActivity(t, (&Kube{Client: client}).TaintOwnNode, TaintRequest{NodeName: "n1", InstanceID: tt.instanceID, Taint: DisruptedTaint()})
+			var appErr *temporal.ApplicationError
+			refused := errors.As(err, &appErr) && appErr.Type() == ErrTypeNotOwned
+			if refused != tt.wantRefused || (err != nil && !refused) {
+				t.Fatalf("taint: %v, want refused %v", err, tt.wantRefused)
+			}
+			if n := countActions(client, "update", "nodes"); n != tt.wantUpdates {
+				t.Errorf("%d updates, want %d", n, tt.wantUpdates)
+			}
+		})
 	}
 }
 

@@ -409,10 +409,17 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 	if n.state.NodeName != "" {
 		kctx := workflow.WithActivityOptions(ctx, kubeOptions())
 		req := activities.DeleteNodeRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID}
-		if err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, req).Get(ctx, nil); err != nil {
+		err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, req).Get(ctx, nil)
+		gone := err != nil && isNotOwned(err) && workflow.GetVersion(ctx, changeNotOwnedMeansGone, workflow.DefaultVersion, 1) >= 1
+		switch {
+		case gone:
+			// Another instance's Node holds the name now: ours was deleted already.
+			workflow.GetLogger(ctx).Warn("node name taken by another instance's Node; left alone", "node", n.state.NodeName, "error", err)
+		case err != nil:
 			return fmt.Errorf("delete node %s: %w", n.state.NodeName, err)
+		default:
+			n.countNodeTerminated(ctx)
 		}
-		n.countNodeTerminated(ctx)
 	}
 	if err := n.releaseNodeClaim(ctx); err != nil {
 		return err

@@ -776,7 +776,7 @@ func TestNodeLifecycleRestoredRun(t *testing.T) {
 			// A restored run first checks its instance and Node are its own, confirms its Node
 			// and NodeClaim (a node running when NodeClaims came in gets them so), then only
 			// drains and terminates.
-			want := []string{"VerifyInstance", "VerifyNode", "SyncNode", "TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
+			want := []string{"VerifyInstance", "VerifyNode", "SyncNode", "TaintOwnNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
 			if !slices.Equal(r.activities, want) {
 				t.Errorf("restored run called %v, want only %v", r.activities, want)
 			}

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/nodewright/nodewright/activities"
@@ -19,6 +21,18 @@ const (
 	drainRetryDelay = 30 * time.Second
 )
 
+// changeNotOwnedMeansGone versions how the drain and the clean-up take a NotOwned answer:
+// the Node under the workflow's node name now stands for another instance, so the
+// workflow's own Node is gone. They stop draining, and count the Node deleted, rather than
+// retry for ever or fail; the drain's taint is also checked against the providerID.
+const changeNotOwnedMeansGone = "not-owned-means-gone"
+
+// isNotOwned says an activity refused to act on what it was given as not the workflow's.
+func isNotOwned(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotOwned
+}
+
 // changeInterruptDuringDrain versions the drain's listening for interruptions: histories
 // from before it replay with an interruption during a drain left unread.
 const changeInterruptDuringDrain = "interrupt-during-drain"
@@ -31,9 +45,20 @@ const changeInterruptDuringDrain = "interrupt-during-drain"
 func (n *nodeLifecycle) drain(ctx workflow.Context) {
 	n.setPhase(ctx, PhaseDraining)
 	listen := workflow.GetVersion(ctx, changeInterruptDuringDrain, workflow.DefaultVersion, 1) >= 1
+	ownedOnly := workflow.GetVersion(ctx, changeNotOwnedMeansGone, workflow.DefaultVersion, 1) >= 1
 	kctx := workflow.WithActivityOptions(ctx, kubeOptions())
-	if err := workflow.ExecuteActivity(kctx, kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil); err != nil {
+	var err error
+	if ownedOnly {
+		req := activities.TaintRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID, Taint: activities.DisruptedTaint()}
+		err = workflow.ExecuteActivity(kctx, kubeActs.TaintOwnNode, req).Get(ctx, nil)
+	} else {
+		err = workflow.ExecuteActivity(kctx, kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil)
+	}
+	if err != nil {
 		n.state.LastError = fmt.Sprintf("taint node %s: %v", n.state.NodeName, err)
+		if ownedOnly && isNotOwned(err) {
+			return // the Node of that name is not ours any more: ours has no pods left to drain
+		}
 	}
 	for {
 		req := n.drainRequest()
@@ -58,6 +83,9 @@ func (n *nodeLifecycle) drain(ctx workflow.Context) {
 			}
 		} else {
 			n.state.LastError = fmt.Sprintf("drain node %s: %v", n.state.NodeName, err)
+			if ownedOnly && isNotOwned(err) {
+				return // as above: retrying cannot make the Node ours again
+			}
 		}
 		if d := n.state.Disruption; d != nil && d.Deadline != nil && !workflow.Now(ctx).Before(*d.Deadline) {
 			workflow.GetLogger(ctx).Warn("drain deadline passed; terminating", "node", n.state.NodeName, "error", err)

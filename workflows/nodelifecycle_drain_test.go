@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/nodewright/nodewright/activities"
 )
@@ -17,7 +18,7 @@ func (r *controlsRun) mockAllButDrains() {
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(nil)
-	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, mock.Anything).Return(nil)
+	r.env.OnActivity(r.kube.TaintOwnNode, mock.Anything, mock.MatchedBy(func(req activities.TaintRequest) bool { return req.NodeName == testNode })).Return(nil)
 	r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(nil)
 }
@@ -88,6 +89,60 @@ func TestInterruptionDuringDrainSetsItsDeadline(t *testing.T) {
 			}
 			if st := r.finalState(t); st.Disruption == nil || st.Disruption.Deadline == nil || !st.Disruption.Deadline.Equal(end) {
 				t.Errorf("final disruption %+v, want its deadline at the instance's end", st.Disruption)
+			}
+		})
+	}
+}
+
+// A NotOwned answer means the Node under the workflow's node name now stands for another
+// instance: the workflow's own Node is gone. The drain stops at once rather than retry for
+// ever, the clean-up counts the Node gone rather than fail, and the instance is terminated.
+func TestNotOwnedNodeCountsAsGone(t *testing.T) {
+	notOwned := temporal.NewNonRetryableApplicationError("node has another providerID", activities.ErrTypeNotOwned, nil)
+	completed := activities.DrainResult{Completed: true}
+	tests := []struct {
+		name       string
+		taint      error
+		drain      error
+		deleteNode error
+		wantDrains int
+	}{
+		{name: "the taint is refused", taint: notOwned, wantDrains: 0},
+		{name: "the drain is refused", drain: notOwned, wantDrains: 1},
+		{name: "the delete is refused", deleteNode: notOwned, wantDrains: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newControlsRun(t)
+			// Registered first, so they answer before mockAllButDrains' defaults.
+			if tt.taint != nil {
+				r.env.OnActivity(r.kube.TaintOwnNode, mock.Anything, mock.Anything).Return(tt.taint).Once()
+			}
+			if tt.deleteNode != nil {
+				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(tt.deleteNode)
+			}
+			r.mockAllButDrains()
+			r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.Anything).Return(completed, tt.drain)
+			r.signalAt(time.Minute, SignalDrain, DrainRequest{Reason: "maintenance"})
+			r.executeClaim(testNodeClaim())
+
+			if err := r.env.GetWorkflowError(); err != nil {
+				t.Fatalf("workflow failed: %v, want it to end with the instance terminated", err)
+			}
+			if len(r.drains) != tt.wantDrains {
+				t.Errorf("%d drain attempts (%v), want %d", len(r.drains), r.drainTimes(), tt.wantDrains)
+			}
+			if !slices.Contains(r.activities, "Terminate") {
+				t.Errorf("activities %v, want the instance terminated", r.activities)
+			}
+			deletes := 0
+			for _, a := range r.activities {
+				if a == "DeleteNode" {
+					deletes++
+				}
+			}
+			if deletes != 1 {
+				t.Errorf("DeleteNode called %d times, want once: a refusal is not retried", deletes)
 			}
 		})
 	}

@@ -128,7 +128,7 @@ func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, testInstance().ProviderID()).After(time.Minute).Return(testNode, nil)
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(time.Minute).Return(nil)
-	r.env.OnActivity(r.kube.TaintNode, mock.Anything, testNode, activities.DisruptedTaint()).Return(nil)
+	r.env.OnActivity(r.kube.TaintOwnNode, mock.Anything, activities.TaintRequest{NodeName: testNode, InstanceID: testInstance().ID, Taint: activities.DisruptedTaint()}).Return(nil)
 	r.env.OnActivity(r.kube.DrainNode, mock.Anything, mock.MatchedBy(func(req activities.DrainRequest) bool {
 		return req.NodeName == testNode && req.InstanceID == testInstance().ID
 	})).
@@ -197,7 +197,7 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("state when Ready = %+v, want node, instance, claim and pods filled in", ready)
 	}
 
-	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "TaintNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
+	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "TaintOwnNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
 	if !slices.Equal(r.activities, wantActivities) {
 		t.Errorf("activities %v, want %v", r.activities, wantActivities)
 	}
