@@ -30,12 +30,13 @@ type NodeWorkflowPods struct {
 // claimReadsAtOnce bounds the histories PodsOf reads at the same time.
 const claimReadsAtOnce = 8
 
-// PodsOf returns the pod keys of each claim; a claim whose workflow is gone holds none. The
-// cache keeps only the claims asked about, so it stays as small as the claims in flight.
-// Histories not cached are read a few at a time. A claim whose history cannot be read holds
-// none this time, and is read again next time: one unreadable history must not stop every
-// plan. When none of them can be read (Temporal unreachable), PodsOf fails instead: a plan
-// that knew no claim's pods would launch them all a second node.
+// PodsOf returns the pod keys of each claim. A claim whose workflow is gone, or whose
+// history does not hold a node workflow's input (nothing will ever read from it), holds
+// none. Histories not cached are read a few at a time; those read are cached even when
+// another read fails, so a retry reads only what is missing. A read that fails (Temporal
+// unreachable, throttled) fails the call: a plan that did not know a claim's pods would
+// launch them a second node. The cache keeps only the claims asked about, so it stays as
+// small as the claims in flight.
 func (n *NodeWorkflowPods) PodsOf(ctx context.Context, claims []string) (map[string][]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -60,28 +61,29 @@ func (n *NodeWorkflowPods) PodsOf(ctx context.Context, claims []string) (map[str
 		})
 	}
 	wg.Wait()
-	cached := maps.Clone(out)
 	var failed []error
 	for i, claim := range missing {
 		if errs[i] != nil {
 			failed = append(failed, errs[i])
 			continue
 		}
-		out[claim], cached[claim] = read[i], read[i]
+		out[claim] = read[i]
 	}
-	if len(failed) > 0 && len(failed) == len(missing) && len(cached) == 0 {
-		return nil, fmt.Errorf("read the pods of %d in-flight claims: %w", len(failed), errors.Join(failed...))
+	n.pods = maps.Clone(out)
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("read the pods of %d of %d in-flight claims: %w", len(failed), len(claims), errors.Join(failed[:min(len(failed), 3)]...))
 	}
-	n.pods = cached
 	return out, nil
 }
 
-// startedWith decodes the claim from the first event of its node workflow's history.
+// startedWith decodes the claim from the first event of its node workflow's history. Only a
+// failure to read is an error: a history that is gone or does not start with a node
+// workflow's input holds no pods, and reading it again would not change that.
 func (n *NodeWorkflowPods) startedWith(ctx context.Context, claim string) ([]string, error) {
 	id := n.WorkflowID(claim)
 	events := n.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !events.HasNext() {
-		return nil, fmt.Errorf("claim %s: workflow %s has no history", claim, id)
+		return nil, nil
 	}
 	first, err := events.Next()
 	var notFound *serviceerror.NotFound
@@ -91,15 +93,12 @@ func (n *NodeWorkflowPods) startedWith(ctx context.Context, claim string) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: read the start of workflow %s: %w", claim, id, err)
 	}
-	attrs := first.GetWorkflowExecutionStartedEventAttributes()
-	if attrs == nil {
-		return nil, fmt.Errorf("claim %s: workflow %s does not start with its input", claim, id)
-	}
 	var in struct {
 		Claim Claim `json:"claim"`
 	}
-	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
-		return nil, fmt.Errorf("claim %s: decode the input of workflow %s: %w", claim, id, err)
+	attrs := first.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil || converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in) != nil {
+		return nil, nil
 	}
 	return in.Claim.Pods, nil
 }

@@ -94,34 +94,34 @@ func TestNodeWorkflowPodsFailsWhenAHistoryCannotBeRead(t *testing.T) {
 	}
 }
 
-// One history that cannot be read does not stop the plan: that claim holds no pods this
-// time and is read again the next.
-func TestNodeWorkflowPodsToleratesOneUnreadableHistory(t *testing.T) {
+// A history whose start holds no node workflow's input holds no pods and does not stop the
+// plan; one that cannot be read fails the call, and the retry reads only that one again.
+func TestNodeWorkflowPodsSkipsOnlyWhatCanNeverBeRead(t *testing.T) {
 	type nodeInput struct {
 		Claim Claim `json:"claim"`
 	}
 	h := &startedHistories{
-		inputs: map[string]any{"node/a": nodeInput{Claim: Claim{Name: "a", Pods: []string{"ns/1"}}}},
-		fail:   map[string]error{"node/bad": errors.New("history shard unavailable")},
+		inputs: map[string]any{
+			"node/a":     nodeInput{Claim: Claim{Name: "a", Pods: []string{"ns/1"}}},
+			"node/other": "not a node workflow's input",
+		},
+		fail: map[string]error{"node/down": serviceerror.NewUnavailable("history shard moving")},
 	}
 	n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}
-	for round := range 2 {
-		got, err := n.PodsOf(context.Background(), []string{"a", "bad"})
-		if err != nil {
-			t.Fatalf("round %d: %v, want the readable claim's pods", round, err)
-		}
-		if want := map[string][]string{"a": {"ns/1"}}; !maps.EqualFunc(got, want, slices.Equal) {
-			t.Errorf("round %d: pods %v, want %v", round, got, want)
-		}
+	got, err := n.PodsOf(context.Background(), []string{"a", "other"})
+	if want := map[string][]string{"a": {"ns/1"}, "other": nil}; err != nil || !maps.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("pods %v, %v; want %v", got, err, want)
 	}
-	bad := 0
-	for _, id := range h.reads {
-		if id == "node/bad" {
-			bad++
-		}
+	if _, err := n.PodsOf(context.Background(), []string{"a", "other", "down"}); err == nil {
+		t.Fatal("no error with a history that could not be read, want one: the plan would launch its pods a second node")
 	}
-	if bad != 2 {
-		t.Errorf("read node/bad %d times, want once per call: a failure is not cached", bad)
+	h.reads = nil
+	delete(h.fail, "node/down")
+	if _, err := n.PodsOf(context.Background(), []string{"a", "other", "down"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(h.reads, []string{"node/down"}) {
+		t.Errorf("the retry read %v, want only node/down: the others were cached", h.reads)
 	}
 }
 

@@ -48,7 +48,7 @@ func (n *nodeLifecycle) drain(ctx workflow.Context) {
 	ownedOnly := workflow.GetVersion(ctx, changeNotOwnedMeansGone, workflow.DefaultVersion, 1) >= 1
 	kctx := workflow.WithActivityOptions(ctx, kubeOptions())
 	var err error
-	if ownedOnly {
+	if ownedOnly && n.state.InstanceID != "" { // a node without an instance has nothing to check
 		req := activities.TaintRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID, Taint: activities.DisruptedTaint()}
 		err = workflow.ExecuteActivity(kctx, kubeActs.TaintOwnNode, req).Get(ctx, nil)
 	} else {

@@ -92,6 +92,10 @@ const (
 	// nominationTTL forgets a per-pod nomination (runs before changePlanFromCluster) whose
 	// claim never reported back.
 	nominationTTL = 15 * time.Minute
+	// nominationWindow is how long a claim holds its pods: while its instance may still be
+	// launching (about 12 minutes of retries) or its Node registering. A claim that said
+	// nothing by then (its workflow ended without a word) leaves them to be planned again.
+	nominationWindow = 15*time.Minute + registrationTimeout
 	// inFlightTTL stops counting a claim against its pool's limits when it never reported
 	// back, after its node workflow would have given up on it (launch retries end within
 	// about 12 minutes).
@@ -112,7 +116,19 @@ const (
 	maxReplacementsInFlight = 100
 	maxUnavailable          = 1000
 	maxSettled              = 1000
+	// maxNameLength is a Kubernetes object name's (NodeClaim, NodePool); maxCapacityEntries
+	// is well above the resources a node reports.
+	maxNameLength      = 63
+	maxCapacityEntries = 16
 )
+
+// truncated keeps a name from a payload short enough to log.
+func truncated(s string) string {
+	if len(s) > maxNameLength {
+		return s[:maxNameLength] + "…"
+	}
+	return s
+}
 
 // changeContinueMidBatch versions continuing as new between the plans of one batch, so that
 // a batch of many plans (each starting hundreds of node workflows) does not outgrow the
@@ -292,8 +308,9 @@ func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selec
 // its node is Ready or it fails (or inFlightTTL passes). It holds no pods of this
 // Provisioner's, whatever the payload says.
 func (p *provisioner) countInFlight(ctx workflow.Context, c ClaimStarted) {
-	if c.Name == "" || c.NodePool == "" {
-		workflow.GetLogger(ctx).Warn("claim-started ignored: it names no claim or no NodePool", "claim", c.Name, "nodePool", c.NodePool)
+	if c.Name == "" || c.NodePool == "" || len(c.Name) > maxNameLength || len(c.NodePool) > maxNameLength || len(c.Capacity) > maxCapacityEntries {
+		workflow.GetLogger(ctx).Warn("claim-started ignored: it needs a claim name and a NodePool name of at most 63 characters, and a capacity of a few resources",
+			"claim", truncated(c.Name), "nodePool", truncated(c.NodePool), "resources", len(c.Capacity))
 		return
 	}
 	if _, ok := p.state.InFlight[c.Name]; ok {
@@ -388,8 +405,8 @@ func (p *provisioner) onClaimFailed(ctx workflow.Context, msg ClaimFailed) {
 // remembered as settled for inFlightTTL, so that its claim-started, if still on its way,
 // is ignored; past maxSettled, the oldest is forgotten.
 func (p *provisioner) settle(ctx workflow.Context, claim string) {
-	if _, ok := p.state.InFlight[claim]; ok || claim == "" {
-		p.forgetClaim(claim)
+	if _, ok := p.state.InFlight[claim]; ok || claim == "" || len(claim) > maxNameLength {
+		p.forgetClaim(claim) // a name no claim can have is not worth remembering
 		return
 	}
 	if p.state.Settled == nil {
@@ -457,7 +474,7 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 	for range maxPlansPerBatch {
 		now := workflow.Now(ctx)
 		var result activities.PlanResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, p.planRequest()).Get(ctx, &result)
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions()), plannerActs.Plan, p.planRequest(now)).Get(ctx, &result)
 		if err != nil {
 			p.state.LastPlan = &PlanSummary{At: now, Error: err.Error()}
 			p.keepDue()
@@ -515,7 +532,7 @@ func (p *provisioner) clearSignalled() {
 
 // planRequest lists the offerings to avoid and the claims in flight, saying which still
 // nominate their pods.
-func (p *provisioner) planRequest() activities.PlanRequest {
+func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
 	req := activities.PlanRequest{}
 	for _, u := range p.state.Unavailable {
 		req.Unavailable = append(req.Unavailable, u.Offering)
@@ -523,9 +540,7 @@ func (p *provisioner) planRequest() activities.PlanRequest {
 	for _, name := range workflow.DeterministicKeys(p.state.InFlight) {
 		c := p.state.InFlight[name]
 		claim := c.InFlightClaim
-		// A claim holds its pods as long as it is in flight: until its node is Ready, it
-		// fails, or its node workflow would have given up on it (inFlightTTL).
-		claim.Nominates = !c.Replacement
+		claim.Nominates = !c.Replacement && now.Sub(c.At) < nominationWindow
 		req.InFlight = append(req.InFlight, claim)
 	}
 	return req

@@ -287,6 +287,12 @@ func TestProvisionerNominations(t *testing.T) {
 			wantNominates: true,
 		},
 		{
+			name:         "a claim silent past launch and registration lets its pods go but still counts against limits",
+			then:         func(r *provisionerRun) { r.signalPods(nominationWindow+time.Minute, "a") },
+			wantPlans:    2,
+			wantInFlight: true,
+		},
+		{
 			name:      "a claim that never reported back is let go once its node workflow would have given up",
 			then:      func(r *provisionerRun) { r.signalPods(inFlightTTL+time.Minute, "a") },
 			wantPlans: 2,
@@ -409,6 +415,23 @@ func TestProvisionerBoundsWhatSignalsCarry(t *testing.T) {
 			check: func(t *testing.T, req activities.PlanRequest, _ ProvisionerState) {
 				if len(req.InFlight) != maxReplacementsInFlight {
 					t.Errorf("plan counted %d replacements in flight, want the cap %d", len(req.InFlight), maxReplacementsInFlight)
+				}
+			},
+		},
+		{
+			name: "a claim-started with a name no claim can have, or a capacity of many resources, is ignored",
+			send: func(r *provisionerRun) {
+				r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: strings.Repeat("x", 64), NodePool: "default"})
+				many := corev1.ResourceList{}
+				for i := range maxCapacityEntries + 1 {
+					many[corev1.ResourceName(fmt.Sprintf("example.com/r%d", i))] = resource.MustParse("1")
+				}
+				r.env.SignalWorkflow(SignalClaimStarted, ClaimStarted{Name: "default-many", NodePool: "default", Capacity: many})
+				r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: strings.Repeat("y", 64)})
+			},
+			check: func(t *testing.T, req activities.PlanRequest, st ProvisionerState) {
+				if len(req.InFlight) != 0 || len(st.Settled) != 0 {
+					t.Errorf("in flight %+v, settled %v; want neither to keep anything", req.InFlight, st.Settled)
 				}
 			},
 		},
