@@ -98,9 +98,8 @@ func newDynamic(kubeCfg *rest.Config) (dynamic.Interface, error) {
 // arch, os), which nodes and NodeClaims carry as Karpenter's do.
 func instanceTypeLabels(types []catalog.Type, region string) func(string) map[string]string {
 	byName := map[string]map[string]string{}
-	for _, it := range catalog.InstanceTypes(types, nil) {
-		it.Labels[apisv1.LabelRegion] = region
-		byName[it.Name] = it.Labels
+	for _, t := range types {
+		byName[t.Name] = catalog.Labels(t, region)
 	}
 	return func(name string) map[string]string { return byName[name] }
 }

@@ -61,13 +61,7 @@ type Allocatable struct {
 const medianSpotSavingsPct = 66
 
 // SpotPrice is the modelled spot price: on-demand less the Spot Advisor saving.
-func (t Type) SpotPrice() float64 {
-	pct := float64(medianSpotSavingsPct)
-	if t.SpotSavingsPct != nil {
-		pct = *t.SpotSavingsPct
-	}
-	return t.OnDemandPrice * (1 - pct/100)
-}
+func (t Type) SpotPrice() float64 { return SpotPriceFrom(t.OnDemandPrice, t.SpotSavingsPct) }
 
 // SupportsSpot reports whether the type is sold as spot.
 func (t Type) SupportsSpot() bool { return slices.Contains(t.UsageClasses, "spot") }

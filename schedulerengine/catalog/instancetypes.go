@@ -44,32 +44,52 @@ const (
 	ResourceAWSNeuron   corev1.ResourceName = "aws.amazon.com/neuron"
 )
 
-// InstanceTypes converts catalog records into the scheduler's instance types, labelled with
-// the region the zones are in, each offered
-// on-demand in every zone and, where the type is sold as spot, as spot in every zone, all
-// available. The result is sorted by name and each type's offerings by zone, then
-// on-demand before spot, so the same catalog always yields the same slice.
+// InstanceTypes converts catalog records into the scheduler's instance types as sold in
+// the given us-east-1 zones at the records' own prices: each type on-demand in every zone and,
+// where it is sold as spot, spot at the modelled price. Tests and tools use it; the worker
+// asks InstanceTypesIn with the market it sees.
 func InstanceTypes(types []Type, zones []string) []schedulerengine.InstanceType {
-	sortedZones := slices.Sorted(slices.Values(zones))
-	sortedZones = slices.Compact(sortedZones)
-	region := regionOf(sortedZones)
+	m, err := NewFallback(types, DefaultRegion, zones)
+	if err != nil {
+		panic(err) // DefaultRegion's prices are the records' own: this cannot fail
+	}
+	return InstanceTypesIn(types, regionOf(m.zones), m)
+}
+
+// InstanceTypesIn converts catalog records into the scheduler's instance types, labelled with
+// the region, with an offering wherever the market sells them: on-demand in each zone that
+// offers the type at a known price, spot there too where the type is sold as spot and the
+// zone has a spot price. A type with no offering is left out, as it cannot be launched. The
+// result is sorted by name and each type's offerings by zone, then on-demand before spot, so
+// the same records and market always yield the same slice.
+func InstanceTypesIn(types []Type, region string, m Market) []schedulerengine.InstanceType {
 	out := make([]schedulerengine.InstanceType, 0, len(types))
 	for _, t := range types {
-		extended := extendedResources(t)
-		l := labels(t)
-		if region != "" {
-			l[v1.LabelRegion] = region
+		offers := offerings(t, m)
+		if len(offers) == 0 {
+			continue
 		}
+		extended := extendedResources(t)
 		out = append(out, schedulerengine.InstanceType{
 			Name:        t.Name,
-			Labels:      l,
+			Labels:      Labels(t, region),
 			Capacity:    capacity(t, extended),
 			Allocatable: allocatable(t, extended),
-			Offerings:   offerings(t, sortedZones),
+			Offerings:   offers,
 		})
 	}
 	slices.SortFunc(out, func(a, b schedulerengine.InstanceType) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// Labels are the well-known labels every node of the type carries in the region
+// (karpenter.k8s.aws/instance-*, instance type, arch, os, region where not empty).
+func Labels(t Type, region string) map[string]string {
+	l := labels(t)
+	if region != "" {
+		l[v1.LabelRegion] = region
+	}
+	return l
 }
 
 // labels follows Karpenter's AWS provider: memory and GPU memory in MiB, network bandwidth in
@@ -204,13 +224,20 @@ func allocatable(t Type, extended corev1.ResourceList) corev1.ResourceList {
 	return rl
 }
 
-func offerings(t Type, zones []string) []schedulerengine.Offering {
-	out := make([]schedulerengine.Offering, 0, 2*len(zones))
+func offerings(t Type, m Market) []schedulerengine.Offering {
+	zones := slices.Compact(slices.Sorted(slices.Values(m.Zones(t.Name))))
+	onDemand, hasOnDemand := m.OnDemandPrice(t.Name)
 	spot := t.SupportsSpot()
+	out := make([]schedulerengine.Offering, 0, 2*len(zones))
 	for _, z := range zones {
-		out = append(out, schedulerengine.Offering{Zone: z, CapacityType: v1.CapacityTypeOnDemand, PricePerHour: t.OnDemandPrice, Available: true})
-		if spot {
-			out = append(out, schedulerengine.Offering{Zone: z, CapacityType: v1.CapacityTypeSpot, PricePerHour: t.SpotPrice(), Available: true})
+		if hasOnDemand {
+			out = append(out, schedulerengine.Offering{Zone: z, CapacityType: v1.CapacityTypeOnDemand, PricePerHour: onDemand, Available: true})
+		}
+		if !spot {
+			continue
+		}
+		if price, ok := m.SpotPrice(t.Name, z); ok {
+			out = append(out, schedulerengine.Offering{Zone: z, CapacityType: v1.CapacityTypeSpot, PricePerHour: price, Available: true})
 		}
 	}
 	return out
