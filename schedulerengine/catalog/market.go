@@ -123,9 +123,13 @@ func (f *Fallback) SpotPrice(instanceType, _ string) (float64, bool) {
 // SpotPriceFrom models a spot price as on-demand less the Spot Advisor saving, or less the
 // catalog's median saving where the type has none.
 func SpotPriceFrom(onDemand float64, savingsPct *float64) float64 {
-	pct := float64(medianSpotSavingsPct)
+	return onDemand * (1 - SpotSavingsPct(savingsPct)/100)
+}
+
+// SpotSavingsPct is the Spot Advisor saving, or the catalog's median where there is none.
+func SpotSavingsPct(savingsPct *float64) float64 {
 	if savingsPct != nil {
-		pct = *savingsPct
+		return *savingsPct
 	}
-	return onDemand * (1 - pct/100)
+	return medianSpotSavingsPct
 }
