@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nodewright/nodewright/lab/iampolicy"
+	"github.com/nodewright/nodewright/lab/marketsim"
 	"github.com/nodewright/nodewright/lab/simid"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
@@ -16,6 +17,9 @@ import (
 type Options struct {
 	Types     []catalog.Type // instance types that exist; callers pass catalog.Load() output
 	Zones     []string       // default us-east-1a, us-east-1b, us-east-1c
+	// Market, when set, is the region's market: its zones, which zones offer each type, and
+	// prices. Not wired yet.
+	Market *marketsim.Market
 	BootDelay time.Duration  // pending → running after this; 0 means running at once
 	// ShutdownDelay is how long a terminated instance stays shutting-down, as on EC2, before it
 	// is terminated; 0 means terminated at once.
