@@ -15,12 +15,12 @@ import (
 
 // Options configures a Sim; the zero value of each field picks the default noted beside it.
 type Options struct {
-	Types     []catalog.Type // instance types that exist; callers pass catalog.Load() output
-	Zones     []string       // default us-east-1a, us-east-1b, us-east-1c
+	Types []catalog.Type // instance types that exist; callers pass catalog.Load() output
+	Zones []string       // default us-east-1a, us-east-1b, us-east-1c
 	// Market, when set, is the region's market: its zones, which zones offer each type, and
 	// prices. Not wired yet.
-	Market *marketsim.Market
-	BootDelay time.Duration  // pending → running after this; 0 means running at once
+	Market    *marketsim.Market
+	BootDelay time.Duration // pending → running after this; 0 means running at once
 	// ShutdownDelay is how long a terminated instance stays shutting-down, as on EC2, before it
 	// is terminated; 0 means terminated at once.
 	ShutdownDelay time.Duration
