@@ -1,0 +1,105 @@
+package market
+
+import (
+	"slices"
+	"time"
+
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+// offeringKey names an instance type in a zone.
+type offeringKey struct{ typ, zone string }
+
+// Where a source's figures come from.
+const (
+	FromAWS      = "aws"
+	FromFallback = "fallback"
+)
+
+// SourceStatus says where one source's figures come from now.
+type SourceStatus struct {
+	// From is FromAWS or FromFallback.
+	From string `json:"from"`
+	// Reason says why the fallback is in use, or why the last refresh failed.
+	Reason string `json:"reason,omitempty"`
+	// UpdatedAt is the last refresh that succeeded; zero for a fallback never refreshed.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	// Count is how many figures the source holds: types, offerings or prices.
+	Count int `json:"count"`
+}
+
+// Fallback reports whether the source uses the embedded figures.
+func (s SourceStatus) Fallback() bool { return s.From == FromFallback }
+
+// Status says where each source's figures come from.
+type Status struct {
+	InstanceTypes SourceStatus `json:"instanceTypes"`
+	Offerings     SourceStatus `json:"offerings"`
+	OnDemand      SourceStatus `json:"onDemand"`
+	Spot          SourceStatus `json:"spot"`
+}
+
+// Snapshot is the market at one moment. It is immutable: a refresh makes a new one.
+type Snapshot struct {
+	region string
+	// types are the types EC2 lists; nil (fallback) admits every catalog type.
+	types map[string]bool
+	// zones are the zones offering each type; nil (fallback) means every zone asked for.
+	zones map[string][]string
+	// onDemand are the on-demand prices, from the Pricing API or embedded.
+	onDemand map[string]float64
+	// spot are the spot prices per zone from EC2; nil (fallback) models them from spotModel.
+	spot      map[offeringKey]float64
+	spotModel map[string]float64
+	status    Status
+}
+
+// Region is the region the snapshot prices.
+func (s *Snapshot) Region() string { return s.region }
+
+// Status says where the snapshot's figures come from.
+func (s *Snapshot) Status() Status { return s.status }
+
+// Sells reports whether EC2 lists the type in the region.
+func (s *Snapshot) Sells(instanceType string) bool { return s.types == nil || s.types[instanceType] }
+
+// Within is the snapshot as a catalog.Market limited to the zones given: those the pools
+// can launch in.
+func (s *Snapshot) Within(zones []string) catalog.Market {
+	return within{s: s, zones: slices.Compact(slices.Sorted(slices.Values(zones)))}
+}
+
+type within struct {
+	s     *Snapshot
+	zones []string
+}
+
+func (w within) Zones(instanceType string) []string {
+	if !w.s.Sells(instanceType) {
+		return nil
+	}
+	if w.s.zones == nil {
+		return w.zones
+	}
+	var out []string
+	for _, z := range w.s.zones[instanceType] {
+		if slices.Contains(w.zones, z) {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+func (w within) OnDemandPrice(instanceType string) (float64, bool) {
+	p, ok := w.s.onDemand[instanceType]
+	return p, ok
+}
+
+func (w within) SpotPrice(instanceType, zone string) (float64, bool) {
+	if w.s.spot == nil {
+		p, ok := w.s.spotModel[instanceType]
+		return p, ok
+	}
+	p, ok := w.s.spot[offeringKey{instanceType, zone}]
+	return p, ok
+}
