@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +61,6 @@ type EC2API interface {
 	CreateFleet(ctx context.Context, in *ec2.CreateFleetInput, opts ...func(*ec2.Options)) (*ec2.CreateFleetOutput, error)
 	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 	TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
-	DescribeInstanceTypes(ctx context.Context, in *ec2.DescribeInstanceTypesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error)
 	CreateLaunchTemplate(ctx context.Context, in *ec2.CreateLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error)
 	DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, opts ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
 	DeleteLaunchTemplate(ctx context.Context, in *ec2.DeleteLaunchTemplateInput, opts ...func(*ec2.Options)) (*ec2.DeleteLaunchTemplateOutput, error)
@@ -94,6 +91,9 @@ type EC2 struct {
 	InstanceTypeLabels func(instanceType string) map[string]string
 	// Metrics records each call's duration and errors; nil records nothing.
 	Metrics *Metrics
+	// OnCapacityError, when set, hears of every launch an offering's capacity error stopped:
+	// the zones' offerings may have changed. It must not block.
+	OnCapacityError func()
 
 	terminatePoll time.Duration // replaces firstTerminatePoll in tests
 
@@ -131,36 +131,6 @@ func (e *EC2) DescribeInstance(ctx context.Context, instanceID string) (_ Instan
 		}
 	}
 	return Instance{}, temporal.NewNonRetryableApplicationError("describe "+instanceID+": not found", ErrTypeInstanceNotFound, nil)
-}
-
-// ListInstanceTypes lists every instance type the region offers.
-func (e *EC2) ListInstanceTypes(ctx context.Context) (_ []InstanceTypeInfo, err error) {
-	defer e.Metrics.cloudProviderCall(ctx, MethodGetInstanceTypes, time.Now(), &err)
-	var out []InstanceTypeInfo
-	pages := ec2.NewDescribeInstanceTypesPaginator(e.API, &ec2.DescribeInstanceTypesInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, classifyAPIError("describe instance types", err)
-		}
-		for _, t := range page.InstanceTypes {
-			info := InstanceTypeInfo{Name: string(t.InstanceType)}
-			if t.VCpuInfo != nil {
-				info.VCPUs = aws.ToInt32(t.VCpuInfo.DefaultVCpus)
-			}
-			if t.MemoryInfo != nil {
-				info.MemoryMiB = aws.ToInt64(t.MemoryInfo.SizeInMiB)
-			}
-			if t.ProcessorInfo != nil {
-				for _, a := range t.ProcessorInfo.SupportedArchitectures {
-					info.Architectures = append(info.Architectures, string(a))
-				}
-			}
-			out = append(out, info)
-		}
-	}
-	slices.SortFunc(out, func(a, b InstanceTypeInfo) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
 }
 
 // classifyAPIError wraps an EC2 API error: capacity codes become non-retryable

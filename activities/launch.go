@@ -282,6 +282,9 @@ func (e *EC2) fleetError(claim string, errs []ec2types.CreateFleetError, capacit
 	case throttled:
 		return temporal.NewApplicationError(msg, "Throttled")
 	case len(unavailable) > 0:
+		if e.OnCapacityError != nil {
+			e.OnCapacityError()
+		}
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeInsufficientCapacity, nil, unavailable)
 	default:
 		return errors.New(msg)

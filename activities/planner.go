@@ -16,15 +16,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/nodewright/nodewright/activities/market"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
-
-// instanceTypesTTL is how long the joined EC2 + catalog instance types are reused, as
-// Karpenter caches instance types and offerings for 5 minutes.
-const instanceTypesTTL = 5 * time.Minute
 
 // NodePoolSource gives the NodePools Nodewright may launch from as they are now: those of a
 // --nodepools file, or the ready ones the API server holds.
@@ -41,9 +38,10 @@ func (s StaticNodePools) NodePools() []apisv1.NodePool { return s }
 // Planner runs the scheduler engine on a fresh snapshot of the cluster.
 type Planner struct {
 	Kube kubernetes.Interface
-	// EC2 lists the instance types the region offers; nil means every catalog type.
-	EC2   *EC2
-	Pools NodePoolSource
+	// Market says which types the region sells, in which zones, at what price; nil means the
+	// embedded catalog's us-east-1, every type in every zone.
+	Market MarketSource
+	Pools  NodePoolSource
 	// Classes are the resolved EC2NodeClasses: a pool launches only where its class has a
 	// subnet and on the architectures its class has AMIs for. Nil leaves pools as they are.
 	Classes NodeClassSource
@@ -63,10 +61,14 @@ type Planner struct {
 
 	mu         sync.Mutex
 	types      []schedulerengine.InstanceType
-	typesAt    time.Time
-	typesZones string // the zones types was made for
-	// now is the clock for the cache; nil means time.Now.
-	now func() time.Time
+	typesFrom  *market.Snapshot // the market types was made from
+	typesZones string           // the zones types was made for
+	embedded   *market.Snapshot // the market when Market is nil
+}
+
+// MarketSource gives the market as it is now.
+type MarketSource interface {
+	Snapshot() *market.Snapshot
 }
 
 // Planner result limits: a PlanResult goes into the Provisioner's history as one payload.
@@ -609,39 +611,45 @@ func (p *Planner) offeringZones(pools []apisv1.NodePool) []string {
 	return slices.Sorted(maps.Keys(zones))
 }
 
-// instanceTypes returns the catalog's types that EC2 offers in the region, with offerings in
-// the zones, cached for instanceTypesTTL.
-func (p *Planner) instanceTypes(ctx context.Context, zones []string) ([]schedulerengine.InstanceType, error) {
+// instanceTypes returns the catalog's types the market sells, with offerings in those of the
+// zones that offer them at the market's prices. The conversion is kept until the market or
+// the zones change.
+func (p *Planner) instanceTypes(ctx context.Context, zones []string) (_ []schedulerengine.InstanceType, err error) {
+	defer p.Metrics.cloudProviderCall(ctx, MethodGetInstanceTypes, time.Now(), &err)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now
-	if p.now != nil {
-		now = p.now
+	snap, err := p.snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("instance types: %w", err)
 	}
 	key := strings.Join(zones, ",")
-	if p.types != nil && p.typesZones == key && now().Sub(p.typesAt) < instanceTypesTTL {
+	if p.types != nil && p.typesFrom == snap && p.typesZones == key {
 		return p.types, nil
 	}
-	offered := p.Catalog
-	if p.EC2 != nil {
-		infos, err := p.EC2.ListInstanceTypes(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("instance types: %w", err)
-		}
-		names := make(map[string]bool, len(infos))
-		for _, info := range infos {
-			names[info.Name] = true
-		}
-		offered = nil
-		for _, t := range p.Catalog {
-			if names[t.Name] {
-				offered = append(offered, t)
-			}
+	var sold []catalog.Type
+	for _, t := range p.Catalog {
+		if snap.Sells(t.Name) {
+			sold = append(sold, t)
 		}
 	}
-	p.types = catalog.InstanceTypes(offered, zones)
-	p.typesAt, p.typesZones = now(), key
+	p.types = catalog.InstanceTypesIn(sold, snap.Region(), snap.Within(zones))
+	p.typesFrom, p.typesZones = snap, key
 	return p.types, nil
+}
+
+// snapshot is the market now. Must be called with p.mu held.
+func (p *Planner) snapshot() (*market.Snapshot, error) {
+	if p.Market != nil {
+		return p.Market.Snapshot(), nil
+	}
+	if p.embedded == nil {
+		snap, err := market.Embedded(p.Catalog, catalog.DefaultRegion)
+		if err != nil {
+			return nil, err
+		}
+		p.embedded = snap
+	}
+	return p.embedded, nil
 }
 
 // withUnavailable returns types with the given offerings marked unavailable. The cached

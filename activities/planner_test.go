@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,6 +18,7 @@ import (
 	"github.com/nodewright/nodewright/apis/loader"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/activities/market"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
@@ -167,7 +167,12 @@ func newTestPlannerFor(t *testing.T, manifest string, api *fakeEC2, objects ...*
 			t.Fatal(err)
 		}
 	}
-	return &Planner{Kube: client, EC2: &EC2{API: api}, Pools: StaticNodePools(m.NodePools), Zones: []string{"us-east-1a", "us-east-1b"}, Catalog: types}
+	live, err := market.New(market.Options{Region: "us-east-1", Catalog: types, EC2: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Refresh(context.Background())
+	return &Planner{Kube: client, Market: live, Pools: StaticNodePools(m.NodePools), Zones: []string{"us-east-1a", "us-east-1b"}, Catalog: types}
 }
 
 func TestPlanClaimsANodeForAPendingPod(t *testing.T) {
@@ -198,20 +203,27 @@ func TestPlanClaimsANodeForAPendingPod(t *testing.T) {
 	}
 }
 
-func TestPlanReusesInstanceTypesForFiveMinutes(t *testing.T) {
+func TestPlanUsesTheMarketAsItIsNow(t *testing.T) {
 	api := &fakeEC2{typePages: [][]string{{"m5.large"}}}
 	p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")))
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p.now = func() time.Time { return now }
-	req := PlanRequest{}
-	for _, step := range []time.Duration{0, 4 * time.Minute, 2 * time.Minute} {
-		now = now.Add(step)
-		if _, err := p.Plan(context.Background(), req); err != nil {
-			t.Fatalf("plan: %v", err)
+	types := func() []string {
+		t.Helper()
+		got, err := p.Plan(context.Background(), PlanRequest{})
+		if err != nil || len(got.Claims) != 1 {
+			t.Fatalf("plan = %+v, %v; want one claim", got, err)
 		}
+		return got.Claims[0].InstanceTypes
 	}
-	if len(api.typeCalls) != 2 {
-		t.Errorf("DescribeInstanceTypes called %d times over 6 minutes, want 2 (cached for 5)", len(api.typeCalls))
+	if got := types(); !slices.Equal(got, []string{"m5.large"}) {
+		t.Fatalf("instance types = %v, want the one EC2 lists", got)
+	}
+	api.typePages = [][]string{{"c5.large"}}
+	if got := types(); !slices.Equal(got, []string{"m5.large"}) {
+		t.Errorf("instance types = %v before the market is refreshed, want the last read", got)
+	}
+	p.Market.(*market.Live).Refresh(context.Background())
+	if got := types(); !slices.Equal(got, []string{"c5.large"}) {
+		t.Errorf("instance types = %v after a refresh, want what EC2 lists now", got)
 	}
 }
 

@@ -141,14 +141,6 @@ func (i Instance) ProviderID() string { return ProviderID(i.Zone, i.ID) }
 // ProviderID formats aws:///<zone>/<instance-id>.
 func ProviderID(zone, instanceID string) string { return "aws:///" + zone + "/" + instanceID }
 
-// InstanceTypeInfo is what EC2 reports about an instance type offered in the region.
-type InstanceTypeInfo struct {
-	Name          string   `json:"name"`
-	VCPUs         int32    `json:"vcpus"`
-	MemoryMiB     int64    `json:"memoryMiB"`
-	Architectures []string `json:"architectures,omitempty"`
-}
-
 // SyncRequest lists what a registered Node must carry.
 type SyncRequest struct {
 	NodeName string `json:"nodeName"`

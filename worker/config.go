@@ -59,6 +59,13 @@ type Config struct {
 	// InterruptionQueue enables the interruption controller on this SQS queue (name or URL).
 	InterruptionQueue string
 	SQSEndpoint       string
+	// IsolatedVPC: the cluster cannot reach the AWS Pricing API, so on-demand prices are the
+	// embedded ones (Karpenter's --isolated-vpc).
+	IsolatedVPC bool
+	// PricingEndpoint overrides the Pricing API endpoint that serves the region.
+	PricingEndpoint string
+	// SpotPriceRefresh is how often spot prices are read again; 0 means every 10 minutes.
+	SpotPriceRefresh time.Duration
 	// GarbageCollectEvery is how often EC2 and Kubernetes are reconciled with the node
 	// workflows; zero stops the garbage collector.
 	GarbageCollectEvery time.Duration
@@ -98,6 +105,9 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&zones, "zones", "", "comma-separated availability zones to limit launches to; empty launches in every zone the EC2NodeClasses' subnets are in")
 	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
 	fs.StringVar(&c.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint URL; empty means the region's public endpoint")
+	fs.BoolVar(&c.IsolatedVPC, "isolated-vpc", envBool(getenv, "ISOLATED_VPC"), "the cluster cannot reach the AWS Pricing API: price on-demand offerings from the embedded prices (env ISOLATED_VPC)")
+	fs.StringVar(&c.PricingEndpoint, "pricing-endpoint", "", "AWS Pricing API endpoint URL; empty means the public endpoint that serves the region")
+	fs.DurationVar(&c.SpotPriceRefresh, "spot-price-refresh", 10*time.Minute, "how often spot prices are read again from EC2 (at least 10s)")
 	fs.DurationVar(&c.GarbageCollectEvery, "garbage-collection-interval", workflows.DefaultGarbageCollectEvery, "how often instances, Nodes and NodeClaims no running node workflow accounts for are looked for and reclaimed; 0 turns the garbage collector off")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:8081", "address for /metrics and /healthz; empty disables")
 	if err := fs.Parse(args); err != nil {
@@ -144,6 +154,12 @@ func (c Config) Validate() error {
 	if c.GarbageCollectEvery < 0 || (c.GarbageCollectEvery > 0 && c.GarbageCollectEvery < time.Second) {
 		errs = append(errs, fmt.Errorf("--garbage-collection-interval %s must be at least 1s (default %s), or 0 to turn the garbage collector off", c.GarbageCollectEvery, workflows.DefaultGarbageCollectEvery))
 	}
+	if c.SpotPriceRefresh < 0 || (c.SpotPriceRefresh > 0 && c.SpotPriceRefresh < 10*time.Second) {
+		errs = append(errs, fmt.Errorf("--spot-price-refresh %s must be at least 10s (default 10m): EC2 throttles DescribeSpotPriceHistory", c.SpotPriceRefresh))
+	}
+	if c.IsolatedVPC && c.PricingEndpoint != "" {
+		errs = append(errs, errors.New("--isolated-vpc and --pricing-endpoint contradict each other: an isolated VPC never asks the Pricing API; drop one"))
+	}
 	if c.TemporalAddress == "" {
 		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))
 	}
@@ -151,7 +167,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be an http:// or https:// URL with a host", c.EC2Endpoint))
 	}
 	for _, e := range []struct{ flag, value string }{
-		{"--sqs-endpoint", c.SQSEndpoint}, {"--ssm-endpoint", c.SSMEndpoint}, {"--iam-endpoint", c.IAMEndpoint}, {"--eks-endpoint", c.EKSEndpoint},
+		{"--sqs-endpoint", c.SQSEndpoint}, {"--pricing-endpoint", c.PricingEndpoint}, {"--ssm-endpoint", c.SSMEndpoint}, {"--iam-endpoint", c.IAMEndpoint}, {"--eks-endpoint", c.EKSEndpoint},
 	} {
 		if e.value != "" && !isHTTPURL(e.value) {
 			errs = append(errs, fmt.Errorf("%s %q must be an http:// or https:// URL with a host", e.flag, e.value))
@@ -187,6 +203,13 @@ func envInt(getenv func(string) string, key string, def int) int {
 		return -1
 	}
 	return n
+}
+
+// envBool reads a boolean from the environment as Karpenter's settings do ("true", "1"); a
+// value that is not one reads as false.
+func envBool(getenv func(string) string, key string) bool {
+	b, err := strconv.ParseBool(getenv(key))
+	return err == nil && b
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -26,6 +26,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 		"KUBECONFIG":         "/home/op/.kube/config",
 		"KUBE_CLIENT_QPS":    "50",
 		"KUBE_CLIENT_BURST":  "80",
+		"ISOLATED_VPC":       "true",
 	}
 	tests := []struct {
 		name string
@@ -39,7 +40,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
@@ -48,7 +49,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab",
-				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute,
+				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
 				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
@@ -59,21 +60,21 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
-				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute,
-				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
+				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", IsolatedVPC: true,
 			},
 		},
 		{
 			name: "flags override the environment",
 			args: withRequired("--temporal-address", "10.0.0.1:7233", "--namespace", "prod", "--region", "ap-south-1",
 				"--kubeconfig", "/etc/kube.yaml", "--task-queue", "q", "--metrics-addr", "",
-				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a", "--kube-client-qps", "70"),
+				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a", "--kube-client-qps", "70", "--isolated-vpc=false"),
 			env: allEnv,
 			want: Config{
 				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
 				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
-				KubeClientQPS: 70, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute,
+				KubeClientQPS: 70, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
 			},
 		},
 		{
@@ -82,7 +83,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 	}
@@ -155,6 +156,16 @@ func TestParseFlagsRejects(t *testing.T) {
 			name:        "an empty Temporal address is rejected naming the flag",
 			args:        withRequired("--temporal-address", ""),
 			wantInError: []string{"--temporal-address"},
+		},
+		{
+			name:        "a spot price refresh EC2 would throttle is rejected naming the flag",
+			args:        withRequired("--spot-price-refresh", "1s"),
+			wantInError: []string{"--spot-price-refresh", "at least 10s"},
+		},
+		{
+			name:        "an isolated VPC with a Pricing endpoint is a contradiction",
+			args:        withRequired("--isolated-vpc", "--pricing-endpoint", "http://127.0.0.1:1"),
+			wantInError: []string{"--isolated-vpc", "--pricing-endpoint"},
 		},
 		{
 			name:        "a stray positional argument is rejected rather than ignored",

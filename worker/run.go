@@ -136,7 +136,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// its pod watch and /healthz carried on as if all were well.
 	stopped := newWorkerStop()
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{OnFatalError: stopped.report})
-	planner := &activities.Planner{Kube: kube, EC2: ec2Acts, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
+	live, err := startMarket(ctx, cfg, ec2Client, types, log.With("component", "market"))
+	if err != nil {
+		return err
+	}
+	if err := registerMarketMetrics(m.registry, live); err != nil {
+		return err
+	}
+	ec2Acts.OnCapacityError = live.CapacityError
+	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
 		ClaimPods: &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)

@@ -163,7 +163,7 @@ func (l *Live) Refresh(ctx context.Context) {
 func (l *Live) Run(ctx context.Context) error {
 	p := l.o.Periods
 	every := map[source]time.Duration{srcInstanceTypes: p.InstanceTypes, srcOfferings: p.Offerings, srcOnDemand: p.OnDemand, srcSpot: p.Spot}
-	due := map[source]time.Time{}
+	due, read := map[source]time.Time{}, map[source]time.Time{}
 	now := l.o.Now()
 	for s, d := range every {
 		due[s] = now.Add(d)
@@ -182,7 +182,12 @@ func (l *Live) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case s := <-l.kick:
-			due[s] = l.o.Now()
+			// A burst of capacity errors rereads once, then at most once per Retry.
+			soonest := read[s].Add(p.Retry)
+			if now := l.o.Now(); now.After(soonest) {
+				soonest = now
+			}
+			due[s] = minTime(due[s], soonest)
 		case <-timer.C:
 		}
 		now = l.o.Now()
@@ -190,6 +195,7 @@ func (l *Live) Run(ctx context.Context) error {
 			if at.After(now) {
 				continue
 			}
+			read[s] = now
 			if l.refresh(ctx, s) {
 				due[s] = now.Add(every[s])
 			} else {
@@ -312,6 +318,13 @@ func (l *Live) publishLocked() {
 		snap.status.Spot.Count = len(snap.spotModel)
 	}
 	l.snap = snap
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func countZones(zones map[string][]string) int {
