@@ -114,6 +114,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	result.Market = p.marketStatus()
 	daemons, namespaces, err := p.daemonsAndNamespaces(ctx)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
@@ -202,9 +203,7 @@ func sampleReasons(reasons map[string]string) (map[string]string, int) {
 	out := make(map[string]string, min(len(keys), maxReasonsReported))
 	for _, key := range keys[:min(len(keys), maxReasonsReported)] {
 		why := reasons[key]
-		if len(why) > maxReasonBytes {
-			why = strings.ToValidUTF8(why[:maxReasonBytes], "") + "..."
-		}
+		why = cutReason(why)
 		out[key] = why
 	}
 	return out, len(reasons)
@@ -635,6 +634,26 @@ func (p *Planner) instanceTypes(ctx context.Context, zones []string) (_ []schedu
 	p.types = catalog.InstanceTypesIn(sold, snap.Region(), snap.Within(zones))
 	p.typesFrom, p.typesZones = snap, key
 	return p.types, nil
+}
+
+// cutReason cuts a reason to maxReasonBytes.
+func cutReason(why string) string {
+	if len(why) > maxReasonBytes {
+		return strings.ToValidUTF8(why[:maxReasonBytes], "") + "..."
+	}
+	return why
+}
+
+// marketStatus says where the types last converted came from, with reasons cut short: the
+// status goes into the Provisioner's history with every plan.
+func (p *Planner) marketStatus() *market.Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.typesFrom.Status()
+	for _, s := range []*market.SourceStatus{&st.InstanceTypes, &st.Offerings, &st.OnDemand, &st.Spot} {
+		s.Reason = cutReason(s.Reason)
+	}
+	return &st
 }
 
 // snapshot is the market now. Must be called with p.mu held.

@@ -15,10 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/nodewright/nodewright/activities/market"
 	"github.com/nodewright/nodewright/apis/loader"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
-	"github.com/nodewright/nodewright/activities/market"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
@@ -451,5 +451,24 @@ func TestCommittedCapsAnInFlightClaimAtTheLargestType(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPlanSaysWhereItsFiguresCameFrom(t *testing.T) {
+	p := newTestPlanner(t, &fakeEC2{typePages: [][]string{{"m5.large"}}}, pod("web-1", pending(), requesting("1", "1Gi")))
+	got, err := p.Plan(context.Background(), PlanRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := got.Market
+	if m == nil {
+		t.Fatal("the plan does not say where its figures came from")
+	}
+	// fakeEC2 lists types but serves neither offerings nor spot prices; no Pricing client.
+	if m.InstanceTypes.Fallback() || !m.Offerings.Fallback() || !m.Spot.Fallback() || !m.OnDemand.Fallback() {
+		t.Errorf("market = %+v, want types from AWS and the rest from the fallback", *m)
+	}
+	if !strings.Contains(m.Spot.Reason, "no spot prices") {
+		t.Errorf("spot reason = %q, want EC2's refusal", m.Spot.Reason)
 	}
 }

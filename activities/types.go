@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodewright/nodewright/activities/market"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 )
 
@@ -110,6 +111,9 @@ type PlanResult struct {
 	Unschedulable map[string]string `json:"unschedulable,omitempty"`
 	// UnschedulableCount counts every pod no node can take.
 	UnschedulableCount int `json:"unschedulableCount,omitempty"`
+	// Market says where the plan's instance types, offerings and prices came from: AWS, or
+	// the embedded fallback and why.
+	Market *market.Status `json:"market,omitempty"`
 }
 
 // LaunchRequest asks EC2 for one instance for a claim.

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/activities/market"
 )
 
 // ProvisionerInput is empty on first start; continue-as-new carries the state over in it.
@@ -83,6 +84,9 @@ type PlanSummary struct {
 	Unschedulable      map[string]string `json:"unschedulable,omitempty"`
 	UnschedulableCount int               `json:"unschedulableCount,omitempty"`
 	Error              string            `json:"error,omitempty"`
+	// Market says where the plan's types, offerings and prices came from: AWS, or the
+	// embedded fallback and why.
+	Market *market.Status `json:"market,omitempty"`
 }
 
 // Batching and memory limits, after Karpenter's.
@@ -484,7 +488,7 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 		started := p.startNodes(ctx, result.Claims)
 		p.state.LastPlan = &PlanSummary{
 			At: now, Pods: result.Pods, Nominated: result.Nominated, Claims: started,
-			Unschedulable: result.Unschedulable, UnschedulableCount: result.UnschedulableCount,
+			Unschedulable: result.Unschedulable, UnschedulableCount: result.UnschedulableCount, Market: result.Market,
 		}
 		if !result.More {
 			return nil
