@@ -135,16 +135,13 @@ func (s *Sim) cheapest(req fleetRequest, capacityType string) (candidate, bool) 
 		if o.refusal != nil || capacityType == CapacitySpot && !t.SupportsSpot() {
 			continue
 		}
-		price := t.OnDemandPrice
-		if capacityType == CapacitySpot {
-			price = t.SpotPrice()
-		}
 		priority := math.Inf(1)
 		if o.echo.Overrides.Priority != nil {
 			priority = *o.echo.Overrides.Priority
 		}
 		for _, pl := range o.placements {
-			if s.hasCapacity(capacityKey{t.Name, pl.zone, capacityType}) {
+			price, sold := s.priceOf(t.Name, pl.zone, capacityType)
+			if sold && s.hasCapacity(capacityKey{t.Name, pl.zone, capacityType}) {
 				pool = append(pool, candidate{override: i, instanceType: t.Name, placement: pl, price: price, priority: priority})
 			}
 		}
@@ -155,6 +152,15 @@ func (s *Sim) cheapest(req fleetRequest, capacityType string) (candidate, bool) 
 	return slices.MinFunc(pool, func(a, b candidate) int {
 		return cmp.Or(cmp.Compare(a.price, b.price), cmp.Compare(a.priority, b.priority), cmp.Compare(a.override, b.override))
 	}), true
+}
+
+// priceOf is the market's price of the type in the zone, now; sold is false where the market
+// does not sell it there that way.
+func (s *Sim) priceOf(instanceType, zone, capacityType string) (price float64, sold bool) {
+	if capacityType == CapacitySpot {
+		return s.market.SpotPrice(instanceType, zone, s.clock())
+	}
+	return s.market.OnDemandPrice(instanceType)
 }
 
 // refusals report the overrides that cannot launch at all, once per capacity type asked for.

@@ -39,10 +39,56 @@ func defaultSubnets(zones []string) []Subnet {
 	out := make([]Subnet, 0, len(zones))
 	for i, z := range zones {
 		out = append(out, Subnet{
-			ID: subnetFor(z), Zone: z, ZoneID: fmt.Sprintf("use1-az%d", i+1),
+			ID: subnetFor(z), Zone: z, ZoneID: defaultZoneID(z, i),
 			CIDR: fmt.Sprintf("10.0.%d.0/18", 64*i), AvailableIPs: 16379, // a /18 less AWS's five
 			Tags: map[string]string{DiscoveryTag: "lab", "Name": "lab-" + z},
 		})
+	}
+	return out
+}
+
+// regionOf is a zone's region: us-east-1a belongs to us-east-1.
+func regionOf(zone string) string { return strings.TrimRight(zone, "abcdefghijklmnopqrstuvwxyz") }
+
+// defaultZoneID numbers the region's zones in order, as AZ ids name them: us-east-1's first
+// zone is use1-az1, eu-west-1's euw1-az1.
+func defaultZoneID(zone string, index int) string {
+	return fmt.Sprintf("%s-az%d", zoneIDPrefix(regionOf(zone)), index+1)
+}
+
+// zoneIDPrefix shortens a region as AZ ids do: us-east-1 is use1, ap-southeast-2 apse2,
+// us-gov-west-1 usgw1.
+func zoneIDPrefix(region string) string {
+	short := map[string]string{"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+		"northeast": "ne", "southeast": "se", "northwest": "nw", "southwest": "sw"}
+	parts := strings.Split(region, "-")
+	var b strings.Builder
+	for i, part := range parts {
+		switch {
+		case i == 0 || i == len(parts)-1 || part == "":
+			b.WriteString(part)
+		case short[part] != "":
+			b.WriteString(short[part])
+		default:
+			b.WriteString(part[:1])
+		}
+	}
+	return b.String()
+}
+
+// zoneIDs names each zone by the AZ id of its first subnet, or, where no subnet says, by
+// defaultZoneID.
+func zoneIDs(zones []string, subnets []Subnet) map[string]string {
+	out := map[string]string{}
+	for _, sn := range subnets {
+		if _, named := out[sn.Zone]; !named && sn.ZoneID != "" {
+			out[sn.Zone] = sn.ZoneID
+		}
+	}
+	for i, z := range zones {
+		if _, named := out[z]; !named {
+			out[z] = defaultZoneID(z, i)
+		}
 	}
 	return out
 }

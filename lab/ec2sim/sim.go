@@ -16,9 +16,14 @@ import (
 // Options configures a Sim; the zero value of each field picks the default noted beside it.
 type Options struct {
 	Types []catalog.Type // instance types that exist; callers pass catalog.Load() output
-	Zones []string       // default us-east-1a, us-east-1b, us-east-1c
-	// Market, when set, is the region's market: its zones, which zones offer each type, and
-	// prices. Not wired yet.
+	// Zones default to us-east-1a, us-east-1b, us-east-1c; with a Market they are ignored.
+	Zones []string
+	// Market, when set, is the region's market, and wins over Zones: the Sim's zones are the
+	// market's, it sells the Types the market sells, launches a type only in the zones that
+	// offer it, and prices launches and spot price history from the market (spot at the
+	// launching moment of Clock). Whether a type is sold as spot at all stays the catalog's
+	// say. nil, the default, sells every type in every zone at the catalog's prices, spot at
+	// the catalog's modelled spot price.
 	Market    *marketsim.Market
 	BootDelay time.Duration // pending → running after this; 0 means running at once
 	// ShutdownDelay is how long a terminated instance stays shutting-down, as on EC2, before it
@@ -47,9 +52,11 @@ type Options struct {
 
 // Sim is a simulated EC2 region serving the Query API. It is safe for concurrent use.
 type Sim struct {
-	types     map[string]catalog.Type
-	typeNames []string // sorted, the DescribeInstanceTypes order
+	types     map[string]catalog.Type // the types the region sells
+	typeNames []string                // sorted, the DescribeInstanceTypes order
 	zones     []string
+	market    market            // fixed at New; safe for concurrent use
+	zoneIDs   map[string]string // zone → its AZ id; fixed at New
 	subnets   []Subnet          // fixed at New: read without the lock
 	groups    []SecurityGroup   // fixed at New: read without the lock
 	images    []Image           // fixed at New: read without the lock
@@ -84,7 +91,7 @@ var _ http.Handler = (*Sim)(nil)
 // New builds a Sim with no instances and unlimited capacity.
 func New(o Options) *Sim {
 	s := &Sim{
-		types:         catalog.Index(o.Types),
+		types:         soldTypes(o.Types, o.Market),
 		zones:         o.Zones,
 		bootDelay:     o.BootDelay,
 		shutdown:      o.ShutdownDelay,
@@ -107,6 +114,9 @@ func New(o Options) *Sim {
 		s.typeNames = append(s.typeNames, name)
 	}
 	slices.Sort(s.typeNames)
+	if o.Market != nil {
+		s.zones = o.Market.AllZones()
+	}
 	if len(s.zones) == 0 {
 		s.zones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 	}
@@ -127,6 +137,12 @@ func New(o Options) *Sim {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if o.Market != nil {
+		s.market = o.Market
+	} else {
+		s.market = catalogMarket{types: s.types, zones: slices.Sorted(slices.Values(s.zones)), start: s.clock()}
+	}
+	s.zoneIDs = zoneIDs(s.zones, s.subnets)
 	if s.afterFunc == nil {
 		s.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}

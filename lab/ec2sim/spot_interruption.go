@@ -2,7 +2,6 @@ package ec2sim
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nodewright/nodewright/lab/ec2sim/ec2events"
@@ -105,7 +104,5 @@ func (s *Sim) eventHeader() ec2events.Header {
 	return ec2events.Header{ID: s.ids.UUID(), Account: ownerID, Region: s.region(), Time: s.clock()}
 }
 
-// region is the zones' region: us-east-1a belongs to us-east-1.
-func (s *Sim) region() string {
-	return strings.TrimRight(s.zones[0], "abcdefghijklmnopqrstuvwxyz")
-}
+// region is the zones' region.
+func (s *Sim) region() string { return regionOf(s.zones[0]) }

@@ -1,0 +1,118 @@
+package ec2sim_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/nodewright/nodewright/lab/ec2sim"
+	"github.com/nodewright/nodewright/lab/marketsim"
+)
+
+// newMarket is the region's market over the small catalog, its spot walks starting an hour
+// before the sim's clock so launches come a step into them.
+func newMarket(t *testing.T, o marketsim.Options) *marketsim.Market {
+	t.Helper()
+	o.Types = smallCatalog()
+	if o.Start.IsZero() {
+		o.Start = launchedAt.Add(-time.Hour)
+	}
+	m, err := marketsim.New(o)
+	if err != nil {
+		t.Fatalf("market: %v", err)
+	}
+	return m
+}
+
+// withMarket gives the sim the market.
+func withMarket(m *marketsim.Market) func(*ec2sim.Options) {
+	return func(o *ec2sim.Options) { o.Market = m }
+}
+
+// A market decides the sim's zones, wins over Options.Zones, and names its AZ ids after its
+// region; the sim sells only the types the market prices.
+func TestAMarketSetsTheZonesAndTheTypesSold(t *testing.T) {
+	m := newMarket(t, marketsim.Options{Region: "eu-west-1", MissingOfferings: -1})
+	sim := newSim(t, withMarket(m), func(o *ec2sim.Options) { o.Zones = []string{"us-east-1a"} })
+	client := newClient(t, sim, 1)
+	ctx := context.Background()
+
+	subnets, err := client.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	if err != nil {
+		t.Fatalf("describe subnets: %v", err)
+	}
+	var zones, zoneIDs []string
+	for _, sn := range subnets.Subnets {
+		zones, zoneIDs = append(zones, aws.ToString(sn.AvailabilityZone)), append(zoneIDs, aws.ToString(sn.AvailabilityZoneId))
+	}
+	if want := []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}; !slices.Equal(zones, want) {
+		t.Errorf("subnets are in %v, want the market's zones %v", zones, want)
+	}
+	if want := []string{"euw1-az1", "euw1-az2", "euw1-az3"}; !slices.Equal(zoneIDs, want) {
+		t.Errorf("subnets are in zone ids %v, want %v", zoneIDs, want)
+	}
+
+	out, err := client.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{})
+	if err != nil {
+		t.Fatalf("describe instance types: %v", err)
+	}
+	var names []string
+	for _, it := range out.InstanceTypes {
+		names = append(names, string(it.InstanceType))
+	}
+	if want := m.Types(); !slices.Equal(names, want) || slices.Contains(names, "u9.onlyondemand") {
+		t.Errorf("the sim sells %v, want the market's %v (eu-west-1 prices no u9.onlyondemand)", names, want)
+	}
+}
+
+// Launches are priced by the market: on demand at the region's price, spot at the zone's
+// price at the launching moment, and spot goes to the zone where it is cheapest then.
+func TestLaunchesArePricedByTheMarket(t *testing.T) {
+	spot, onDemand := types.DefaultTargetCapacityTypeSpot, types.DefaultTargetCapacityTypeOnDemand
+	tests := []struct {
+		name         string
+		capacityType types.DefaultTargetCapacityType
+		override     types.FleetLaunchTemplateOverridesRequest
+		pin          map[string]float64 // zone → m5.large's spot price from before the launch
+		wantZone     string
+		wantPrice    func(m *marketsim.Market) float64
+	}{
+		{name: "on demand at the region's price, not the catalog's", capacityType: onDemand,
+			override: override("m5.large", inZone("eu-west-1b")), wantZone: "eu-west-1b",
+			wantPrice: func(*marketsim.Market) float64 { return 0.107 }},
+		{name: "spot at the zone's walk at the launching moment", capacityType: spot,
+			override: override("m5.large", inZone("eu-west-1c")), wantZone: "eu-west-1c",
+			wantPrice: func(m *marketsim.Market) float64 {
+				p, _ := m.SpotPrice("m5.large", "eu-west-1c", launchedAt)
+				return p
+			}},
+		{name: "spot at a price the market pinned", capacityType: spot,
+			override: override("m5.large", inZone("eu-west-1a")), pin: map[string]float64{"eu-west-1a": 0.0123}, wantZone: "eu-west-1a",
+			wantPrice: func(*marketsim.Market) float64 { return 0.0123 }},
+		{name: "spot goes to the zone where it is cheapest", capacityType: spot,
+			override: override("m5.large"), pin: map[string]float64{"eu-west-1a": 0.05, "eu-west-1b": 0.01, "eu-west-1c": 0.03}, wantZone: "eu-west-1b",
+			wantPrice: func(*marketsim.Market) float64 { return 0.01 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMarket(t, marketsim.Options{Region: "eu-west-1", Seed: 7, MissingOfferings: -1})
+			for zone, price := range tc.pin {
+				if err := m.SetSpotPrice("m5.large", zone, price, launchedAt.Add(-time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sim := newSim(t, withMarket(m))
+			id := launchOne(t, launchClient(t, sim), fleet(tc.capacityType, []types.FleetLaunchTemplateOverridesRequest{tc.override}))
+
+			got, _ := sim.Instance(id)
+			if want := tc.wantPrice(m); got.Zone != tc.wantZone || got.PricePerHour != want {
+				t.Errorf("launched in %s at %v an hour, want %s at %v", got.Zone, got.PricePerHour, tc.wantZone, want)
+			}
+		})
+	}
+}
