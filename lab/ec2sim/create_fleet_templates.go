@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
@@ -55,7 +56,7 @@ func (s *Sim) settle(o *fleetOverride, t *launchTemplate, version string, fleetT
 	if err != nil {
 		return err
 	}
-	o.refusal = refusal
+	o.refusal = cmp.Or(refusal, s.checkOffered(o))
 	// A launch without an instance profile is EC2's to allow (its node will not join the
 	// cluster, which the lab's kubelet checks); one naming a profile IAM does not have is not.
 	if profile := t.data.profile.given(); profile != "" && s.profileExists != nil && !s.profileExists(profile) {
@@ -95,4 +96,30 @@ func (s *Sim) checkImage(imageID string, t catalog.Type) (refusal, err *apiError
 	}
 	return invalidParameterValue("The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. "+
 		"Specify an instance type and an AMI that have matching architectures, and try again.", t.Architectures[0], image.Architecture), nil
+}
+
+// checkOffered refuses an override none of whose zones offers its instance type, with EC2's
+// words, and keeps one that may launch in several zones to those that offer it. A refused
+// override keeps its placements, so the request is authorised as it was made.
+func (s *Sim) checkOffered(o *fleetOverride) *apiError {
+	if len(o.placements) == 0 {
+		return nil // nowhere to launch: shortfall reports it
+	}
+	var offered []placement
+	var asked []string
+	for _, pl := range o.placements {
+		if s.market.Offered(o.instanceType, pl.zone) {
+			offered = append(offered, pl)
+		}
+		if !slices.Contains(asked, pl.zone) {
+			asked = append(asked, pl.zone)
+		}
+	}
+	if len(offered) == 0 {
+		return newAPIError(CodeUnsupported, "Your requested instance type (%s) is not supported in your requested Availability Zone (%s). "+
+			"Please retry your request by not specifying an Availability Zone or choosing %s.",
+			o.instanceType, strings.Join(asked, ", "), strings.Join(s.market.Zones(o.instanceType), ", "))
+	}
+	o.placements = offered
+	return nil
 }

@@ -28,7 +28,9 @@
 //     metadata options; the template's instance tags lie under the fleet's. With an image
 //     registry (Options.Images), an unknown image fails the call (InvalidAMIID.NotFound) and an
 //     image whose architecture differs from the instance type's fails only that override, in
-//     errorSet, as capacity shortfalls do. A template without an instance profile still launches.
+//     errorSet, as capacity shortfalls do; so does an override whose zone or subnet does not
+//     offer its type (Unsupported, in EC2's words), while one naming neither launches only in
+//     zones that do. A template without an instance profile still launches.
 //   - DescribeImages answers from the registry (ImageId.N, Owner.N, filters name, image-id,
 //     architecture, owner-id, owner-alias, state, tag:<key>, tag-key, tag-value); an unknown
 //     ImageId.N is InvalidAMIID.NotFound.

@@ -116,3 +116,66 @@ func TestLaunchesArePricedByTheMarket(t *testing.T) {
 		})
 	}
 }
+
+// CreateFleet refuses an override whose zone does not offer its type, as EC2 does, in errorSet
+// and for that override alone: the others still launch, and an override naming no zone
+// launches only where its type is offered.
+func TestCreateFleetRefusesAZoneThatDoesNotOfferTheType(t *testing.T) {
+	const refusal = "Your requested instance type (m5.large) is not supported in your requested Availability Zone (us-east-1c). " +
+		"Please retry your request by not specifying an Availability Zone or choosing us-east-1a, us-east-1b."
+	spot, onDemand := types.DefaultTargetCapacityTypeSpot, types.DefaultTargetCapacityTypeOnDemand
+	tests := []struct {
+		name         string
+		capacityType types.DefaultTargetCapacityType
+		overrides    []types.FleetLaunchTemplateOverridesRequest
+		offered      []string // m5.large's zones
+		wantType     string
+		wantZone     string
+		wantRefusal  string // errorMessage of the first override, if refused
+	}{
+		{name: "a zone without the type is refused and a dearer offered override launches", capacityType: onDemand,
+			overrides: []types.FleetLaunchTemplateOverridesRequest{override("m5.large", inZone("us-east-1c")), override("m5.xlarge", inZone("us-east-1c"))},
+			offered:   []string{"us-east-1a", "us-east-1b"}, wantType: "m5.xlarge", wantZone: "us-east-1c", wantRefusal: refusal},
+		{name: "a subnet in a zone without the type is refused", capacityType: spot,
+			overrides: []types.FleetLaunchTemplateOverridesRequest{override("m5.large", inSubnet("subnet-us-east-1c")), override("m5.xlarge", inSubnet("subnet-us-east-1c"))},
+			offered:   []string{"us-east-1a", "us-east-1b"}, wantType: "m5.xlarge", wantZone: "us-east-1c", wantRefusal: refusal},
+		{name: "an override naming no zone launches where the type is offered", capacityType: onDemand,
+			overrides: []types.FleetLaunchTemplateOverridesRequest{override("m5.large")},
+			offered:   []string{"us-east-1c"}, wantType: "m5.large", wantZone: "us-east-1c"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMarket(t, marketsim.Options{MissingOfferings: -1})
+			if err := m.Restrict("m5.large", tc.offered...); err != nil {
+				t.Fatal(err)
+			}
+			client := launchClient(t, newSim(t, withMarket(m)))
+			out, err := client.CreateFleet(context.Background(), fleet(tc.capacityType, tc.overrides))
+			if err != nil {
+				t.Fatalf("create fleet: %v", err)
+			}
+			var launched []string
+			for _, inst := range out.Instances {
+				launched = append(launched, string(inst.InstanceType)+" in "+aws.ToString(inst.AvailabilityZone))
+			}
+			if want := []string{tc.wantType + " in " + tc.wantZone}; !slices.Equal(launched, want) {
+				t.Errorf("fleet launched %v, want %v", launched, want)
+			}
+			var refusals []string
+			for _, e := range out.Errors {
+				refusals = append(refusals, aws.ToString(e.ErrorCode)+": "+aws.ToString(e.ErrorMessage))
+				if aws.ToString(e.ErrorCode) == ec2sim.CodeUnsupported &&
+					(string(e.LaunchTemplateAndOverrides.Overrides.InstanceType) != "m5.large" || string(e.Lifecycle) != string(tc.capacityType)) {
+					t.Errorf("refusal is for %s %s, want the %s m5.large override", e.Lifecycle, e.LaunchTemplateAndOverrides.Overrides.InstanceType, tc.capacityType)
+				}
+			}
+			var want []string
+			if tc.wantRefusal != "" {
+				want = []string{ec2sim.CodeUnsupported + ": " + tc.wantRefusal}
+			}
+			if !slices.Equal(refusals, want) {
+				t.Errorf("errorSet is %q, want %q", refusals, want)
+			}
+		})
+	}
+}
