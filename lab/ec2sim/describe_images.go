@@ -53,7 +53,7 @@ func (s *Sim) describeImages(p params, requestID string) (any, *apiError) {
 		}
 	}
 	now := s.clock()
-	page, next, err := pageOf(p, s.images, func(im Image) bool {
+	page, next, err := pageOf(p, s.images, allAtOnce, func(im Image) bool {
 		hidden := im.deprecatedAt(now) && len(ids) == 0 && (includeDeprecated == nil || !*includeDeprecated)
 		return !hidden && (len(ids) == 0 || slices.Contains(ids, im.ID)) &&
 			(len(owners) == 0 || slices.ContainsFunc(owners, im.ownedBy)) && match.match(im)

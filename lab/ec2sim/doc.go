@@ -34,6 +34,10 @@
 //   - DescribeImages answers from the registry (ImageId.N, Owner.N, filters name, image-id,
 //     architecture, owner-id, owner-alias, state, tag:<key>, tag-key, tag-value); an unknown
 //     ImageId.N is InvalidAMIID.NotFound.
+//   - DescribeInstanceTypeOfferings answers from the market (Options.Market; without one every
+//     type is in every zone) by LocationType region (the default), availability-zone or
+//     availability-zone-id (the subnets' AZ ids), with filters instance-type and location and
+//     MaxResults 5..1000 (1000 when absent); an unknown LocationType is InvalidParameterValue.
 //   - DescribeInstances, TerminateInstances, DescribeInstanceTypes, DescribeSubnets and
 //     DescribeSecurityGroups, with EC2's filters, paging and not-found codes.
 //

@@ -258,3 +258,17 @@ func (m *manualTimers) fire(includeStopped bool) {
 		f()
 	}
 }
+
+// everyPage follows an SDK paginator to its end, failing the test at the first error.
+func everyPage[T any](t *testing.T, hasMore func() bool, next func(context.Context, ...func(*ec2.Options)) (T, error)) []T {
+	t.Helper()
+	var pages []T
+	for hasMore() {
+		page, err := next(context.Background())
+		if err != nil {
+			t.Fatalf("page %d: %v", len(pages)+1, err)
+		}
+		pages = append(pages, page)
+	}
+	return pages
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -148,7 +147,7 @@ func (s *Sim) describeSubnets(p params, requestID string) (any, *apiError) {
 			return nil, newAPIError(CodeInvalidSubnetIDNotFound, "The subnet ID '%s' does not exist", id)
 		}
 	}
-	page, next, err := pageOf(p, s.subnets, func(sn Subnet) bool {
+	page, next, err := pageOf(p, s.subnets, allAtOnce, func(sn Subnet) bool {
 		return (len(ids) == 0 || slices.Contains(ids, sn.ID)) && match.match(sn)
 	})
 	if err != nil {
@@ -183,7 +182,7 @@ func (s *Sim) describeSecurityGroups(p params, requestID string) (any, *apiError
 			return nil, newAPIError(CodeInvalidGroupNotFound, "The security group '%s' does not exist in default VPC '%s'", name, VPCID)
 		}
 	}
-	page, next, err := pageOf(p, s.groups, func(g SecurityGroup) bool {
+	page, next, err := pageOf(p, s.groups, allAtOnce, func(g SecurityGroup) bool {
 		return (len(ids) == 0 || slices.Contains(ids, g.ID)) && (len(names) == 0 || slices.Contains(names, g.Name)) && match.match(g)
 	})
 	if err != nil {
@@ -196,32 +195,6 @@ func (s *Sim) describeSecurityGroups(p params, requestID string) (any, *apiError
 		})
 	}
 	return resp, nil
-}
-
-// pageOf pages the items that keep passes, MaxResults (5 to 1000) at a time, the cursor being
-// the index after the page.
-func pageOf[T any](p params, items []T, keep func(T) bool) (page []T, next string, _ *apiError) {
-	limit, err := pageSize(p, 5, 1000, -1)
-	if err != nil {
-		return nil, "", err
-	}
-	from, err := seqCursor(p.str("NextToken"))
-	if err != nil {
-		return nil, "", err
-	}
-	if from < 0 || from > len(items) {
-		return nil, "", newAPIError(CodeInvalidPaginationToken, "Invalid pagination token: %s", p.str("NextToken"))
-	}
-	for i := from; i < len(items); i++ {
-		if !keep(items[i]) {
-			continue
-		}
-		if limit >= 0 && len(page) == limit {
-			return page, encodeToken(strconv.Itoa(i)), nil
-		}
-		page = append(page, items[i])
-	}
-	return page, "", nil
 }
 
 func tagsXML(tags map[string]string) []tagXML {

@@ -235,7 +235,8 @@ func (s *Sim) dispatch(p params, requestID string, c caller) (any, *apiError) {
 		return nil, injected
 	}
 	switch action {
-	case "DescribeInstances", "DescribeInstanceTypes", "DescribeSubnets", "DescribeSecurityGroups", "DescribeLaunchTemplates", "DescribeImages":
+	case "DescribeInstances", "DescribeInstanceTypes", "DescribeInstanceTypeOfferings", "DescribeSubnets", "DescribeSecurityGroups",
+		"DescribeLaunchTemplates", "DescribeImages":
 		if err := s.authorize(c, describeAccess(action)); err != nil {
 			return nil, err
 		}
@@ -249,6 +250,8 @@ func (s *Sim) dispatch(p params, requestID string, c caller) (any, *apiError) {
 		return s.terminateInstances(p, requestID, c)
 	case "DescribeInstanceTypes":
 		return s.describeInstanceTypes(p, requestID)
+	case "DescribeInstanceTypeOfferings":
+		return s.describeInstanceTypeOfferings(p, requestID)
 	case "DescribeSubnets":
 		return s.describeSubnets(p, requestID)
 	case "DescribeSecurityGroups":
