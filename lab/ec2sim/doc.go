@@ -38,6 +38,13 @@
 //     type is in every zone) by LocationType region (the default), availability-zone or
 //     availability-zone-id (the subnets' AZ ids), with filters instance-type and location and
 //     MaxResults 5..1000 (1000 when absent); an unknown LocationType is InvalidParameterValue.
+//   - DescribeSpotPriceHistory answers the market's spot prices (without a market, the catalog's
+//     modelled price since the Sim's start) by InstanceType.N, AvailabilityZone,
+//     ProductDescription.N (only Linux/UNIX and Linux/UNIX (Amazon VPC) are priced; Linux/UNIX
+//     when none is given), filters availability-zone, instance-type and product-description,
+//     from StartTime to EndTime (EndTime defaults to now, StartTime to EndTime), newest
+//     first, 1000 to a page at most (a larger MaxResults is taken, as EC2 takes it); an end
+//     before the start or a MaxResults under 1 is InvalidParameterValue.
 //   - DescribeInstances, TerminateInstances, DescribeInstanceTypes, DescribeSubnets and
 //     DescribeSecurityGroups, with EC2's filters, paging and not-found codes.
 //

@@ -235,8 +235,8 @@ func (s *Sim) dispatch(p params, requestID string, c caller) (any, *apiError) {
 		return nil, injected
 	}
 	switch action {
-	case "DescribeInstances", "DescribeInstanceTypes", "DescribeInstanceTypeOfferings", "DescribeSubnets", "DescribeSecurityGroups",
-		"DescribeLaunchTemplates", "DescribeImages":
+	case "DescribeInstances", "DescribeInstanceTypes", "DescribeInstanceTypeOfferings", "DescribeSpotPriceHistory", "DescribeSubnets",
+		"DescribeSecurityGroups", "DescribeLaunchTemplates", "DescribeImages":
 		if err := s.authorize(c, describeAccess(action)); err != nil {
 			return nil, err
 		}
@@ -252,6 +252,8 @@ func (s *Sim) dispatch(p params, requestID string, c caller) (any, *apiError) {
 		return s.describeInstanceTypes(p, requestID)
 	case "DescribeInstanceTypeOfferings":
 		return s.describeInstanceTypeOfferings(p, requestID)
+	case "DescribeSpotPriceHistory":
+		return s.describeSpotPriceHistory(p, requestID)
 	case "DescribeSubnets":
 		return s.describeSubnets(p, requestID)
 	case "DescribeSecurityGroups":
