@@ -428,3 +428,18 @@ func TestNoPolicyAuthorisesEverything(t *testing.T) {
 		t.Fatalf("terminate %s with no policy: %v", id, err)
 	}
 }
+
+// The shipped policy lets the worker read the market; a policy that denies it refuses the
+// call as EC2 does, on resource "*".
+func TestMarketReadsAreAuthorised(t *testing.T) {
+	ctx := context.Background()
+	for action, call := range marketReads() {
+		t.Run(action, func(t *testing.T) {
+			if err := call(ctx, newEnforcing(t, shippedPolicy(t)).client); err != nil {
+				t.Errorf("the shipped policy refused %s: %v", action, err)
+			}
+			deny := `{"Effect": "Deny", "Action": "ec2:` + action + `", "Resource": "*"}`
+			denied(t, call(ctx, newEnforcing(t, shippedPolicy(t, deny)).client), "ec2:"+action, "*")
+		})
+	}
+}

@@ -60,3 +60,31 @@ func TestUnknownActionIsAnInvalidAction(t *testing.T) {
 		t.Errorf("got HTTP %d code %q request %q, want 400 %s with a request id", resp.StatusCode, got.Code, got.RequestID, ec2sim.CodeInvalidAction)
 	}
 }
+
+// The market's read actions fail as every action does: with an injected fault, then served,
+// and with chaos throttling.
+func TestMarketReadsTakeFaultsAndChaos(t *testing.T) {
+	for action, call := range marketReads() {
+		t.Run(action, func(t *testing.T) {
+			sim := newSim(t)
+			client := newClient(t, sim, 1)
+			ctx := context.Background()
+			sim.InjectError(action, "Unavailable", 1)
+			if code := errorCode(t, call(ctx, client)); code != "Unavailable" {
+				t.Errorf("with a fault injected, the call failed with %s, want Unavailable", code)
+			}
+			if err := call(ctx, client); err != nil {
+				t.Errorf("the call after the injected fault should succeed: %v", err)
+			}
+			if err := sim.SetChaos(ec2sim.Chaos{Seed: 1, Throttle: map[string]float64{action: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			if code := errorCode(t, call(ctx, client)); code != ec2sim.CodeRequestLimitExceeded {
+				t.Errorf("under chaos throttling every call, the call failed with %s, want %s", code, ec2sim.CodeRequestLimitExceeded)
+			}
+			if n := sim.Calls(action); n != 3 {
+				t.Errorf("sim counted %d calls, want 3", n)
+			}
+		})
+	}
+}

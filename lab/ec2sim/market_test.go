@@ -179,3 +179,17 @@ func TestCreateFleetRefusesAZoneThatDoesNotOfferTheType(t *testing.T) {
 		})
 	}
 }
+
+// marketReads call, by action name, the actions that read the region's market.
+func marketReads() map[string]func(context.Context, *ec2.Client) error {
+	return map[string]func(context.Context, *ec2.Client) error{
+		"DescribeInstanceTypeOfferings": func(ctx context.Context, client *ec2.Client) error {
+			_, err := client.DescribeInstanceTypeOfferings(ctx, &ec2.DescribeInstanceTypeOfferingsInput{})
+			return err
+		},
+		"DescribeSpotPriceHistory": func(ctx context.Context, client *ec2.Client) error {
+			_, err := client.DescribeSpotPriceHistory(ctx, &ec2.DescribeSpotPriceHistoryInput{})
+			return err
+		},
+	}
+}
