@@ -165,7 +165,7 @@ func (s *Sim) spotSeriesAsked(p params) ([]spotSeries, *apiError) {
 	}
 	zones := s.zones
 	if zone := p.str("AvailabilityZone"); zone != "" {
-		zones = []string{zone}
+		zones = slices.DeleteFunc([]string{zone}, func(z string) bool { return !slices.Contains(s.zones, z) })
 	}
 	products := p.strings("ProductDescription")
 	if len(products) == 0 {

@@ -115,6 +115,9 @@ func TestDescribeSpotPriceHistory(t *testing.T) {
 			want: func(*marketsim.Market) []string {
 				return []string{spotLine("m5.large", "us-east-1a", "Linux/UNIX", 0.0288, launchedAt)}
 			}},
+		{name: "a zone outside the region has no prices", noMarket: true,
+			in:   &ec2.DescribeSpotPriceHistoryInput{AvailabilityZone: aws.String("us-east-1z")},
+			want: func(*marketsim.Market) []string { return nil }},
 		{name: "a page over a thousand is taken, as EC2 takes Karpenter's 2000",
 			in: m5a(&ec2.DescribeSpotPriceHistoryInput{MaxResults: aws.Int32(2000), EndTime: aws.Time(at(1, 10))}),
 			want: func(m *marketsim.Market) []string {

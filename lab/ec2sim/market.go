@@ -39,9 +39,10 @@ func (m catalogMarket) Zones(instanceType string) []string {
 	return slices.Clone(m.zones)
 }
 
-func (m catalogMarket) Offered(instanceType, zone string) bool {
+// Offered holds in any zone, a subnet's outside Options.Zones too, as launches always could.
+func (m catalogMarket) Offered(instanceType, _ string) bool {
 	_, ok := m.types[instanceType]
-	return ok && slices.Contains(m.zones, zone)
+	return ok
 }
 
 func (m catalogMarket) OnDemandPrice(instanceType string) (float64, bool) {

@@ -193,3 +193,16 @@ func marketReads() map[string]func(context.Context, *ec2.Client) error {
 		},
 	}
 }
+
+// Without a market every type is offered in every zone, a subnet's outside Options.Zones too,
+// as launches always were.
+func TestWithoutAMarketASubnetOutsideTheZonesLaunches(t *testing.T) {
+	extra := func(o *ec2sim.Options) {
+		o.Subnets = []ec2sim.Subnet{{ID: "subnet-0d", Zone: "us-east-1d", ZoneID: "use1-az4"}}
+	}
+	client := launchClient(t, newSim(t, extra))
+	id := launchOne(t, client, fleet(types.DefaultTargetCapacityTypeSpot, []types.FleetLaunchTemplateOverridesRequest{override("m5.large", inSubnet("subnet-0d"))}))
+	if inst := describeOne(t, client, id); aws.ToString(inst.Placement.AvailabilityZone) != "us-east-1d" {
+		t.Errorf("launched in %s, want the subnet's us-east-1d", aws.ToString(inst.Placement.AvailabilityZone))
+	}
+}
