@@ -68,11 +68,12 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			name: "flags override the environment",
 			args: withRequired("--temporal-address", "10.0.0.1:7233", "--namespace", "prod", "--region", "ap-south-1",
 				"--kubeconfig", "/etc/kube.yaml", "--task-queue", "q", "--metrics-addr", "",
-				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a", "--kube-client-qps", "70", "--isolated-vpc=false"),
+				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a", "--kube-client-qps", "70", "--isolated-vpc=false",
+				"--pricing-endpoint", "http://127.0.0.1:4589"),
 			env: allEnv,
 			want: Config{
 				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
-				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566",
+				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566", PricingEndpoint: "http://127.0.0.1:4589",
 				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 				KubeClientQPS: 70, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
 			},
@@ -136,6 +137,11 @@ func TestParseFlagsRejects(t *testing.T) {
 			name:        "an endpoint without a scheme is rejected naming the flag",
 			args:        withRequired("--ec2-endpoint", "ec2.local:4566"),
 			wantInError: []string{"--ec2-endpoint", "ec2.local:4566"},
+		},
+		{
+			name:        "a Pricing endpoint without a scheme is rejected naming the flag",
+			args:        withRequired("--pricing-endpoint", "api.pricing.local"),
+			wantInError: []string{"--pricing-endpoint", "api.pricing.local"},
 		},
 		{
 			name:        "an endpoint with a scheme but no host is rejected naming the flag",
