@@ -23,7 +23,7 @@ import (
 
 // labEC2 is the real SDK client on the lab's EC2, as an operator's aws CLI would be.
 func labEC2() *ec2.Client {
-	return ec2.New(ec2.Options{Region: stack.Region, BaseEndpoint: aws.String(lab.EC2URL),
+	return ec2.New(ec2.Options{Region: lab.Region, BaseEndpoint: aws.String(lab.EC2URL),
 		Credentials: stack.LabCredentials(), HTTPClient: ec2sim.HTTPClient()})
 }
 

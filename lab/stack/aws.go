@@ -38,7 +38,7 @@ func (s *Stack) startAWSControlPlane(ctx context.Context, o Options, k8s string,
 		return ""
 	}
 	var err error
-	s.SSM, err = ssmsim.New(ssmsim.Options{Region: Region, Parameters: ssmsim.EKSOptimizedAMIParameters(k8s, ssmsim.AMIs{
+	s.SSM, err = ssmsim.New(ssmsim.Options{Region: s.Region, Parameters: ssmsim.EKSOptimizedAMIParameters(k8s, ssmsim.AMIs{
 		AL2023AMD64:       byName("amazon-eks-node-al2023-x86_64-standard-"),
 		AL2023ARM64:       byName("amazon-eks-node-al2023-arm64-standard-"),
 		AL2023NvidiaAMD64: byName("amazon-eks-node-al2023-x86_64-nvidia-"),
@@ -58,7 +58,7 @@ func (s *Stack) startAWSControlPlane(ctx context.Context, o Options, k8s string,
 	if s.IAMURL, err = s.IAM.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.IAMPort)); err != nil {
 		return fmt.Errorf("start IAM simulator: %w", err)
 	}
-	s.EKS, err = ekssim.New(ekssim.Options{Region: Region, Clusters: []ekssim.Cluster{{
+	s.EKS, err = ekssim.New(ekssim.Options{Region: s.Region, Clusters: []ekssim.Cluster{{
 		Name: ClusterName, Endpoint: s.Kube.URL, CAData: base64.StdEncoding.EncodeToString(s.Kube.Admin.CAData),
 		ServiceCIDR: ServiceCIDR, Version: k8s,
 	}}})

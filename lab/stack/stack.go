@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -24,6 +23,8 @@ import (
 	"github.com/nodewright/nodewright/lab/iamsim"
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/kubelet"
+	"github.com/nodewright/nodewright/lab/marketsim"
+	"github.com/nodewright/nodewright/lab/pricingsim"
 	"github.com/nodewright/nodewright/lab/sqssim"
 	"github.com/nodewright/nodewright/lab/ssmsim"
 	"github.com/nodewright/nodewright/lab/temporal"
@@ -32,19 +33,16 @@ import (
 	"github.com/nodewright/nodewright/workflows"
 )
 
-// Region and zones the lab simulates.
-const Region = "us-east-1"
-
-// Zones are the availability zones of the simulated region.
-func Zones() []string { return []string{"us-east-1a", "us-east-1b", "us-east-1c"} }
-
 // ClusterName is the lab cluster's name, as instances are tagged with it.
 const ClusterName = "lab"
 
 // Options configure the lab. Ports of 0 pick free ones (tests); the lab command passes the
 // well-known ones.
 type Options struct {
-	Dir          string // default .lab
+	Dir string // default .lab
+	// Region is the simulated region, default us-east-1; it must have embedded prices
+	// (catalog.Regions). Its zones are ZonesOf(Region).
+	Region       string
 	TemporalPort int
 	UIPort       int // temporal.NoUI disables the Web UI
 	KubePort     int
@@ -53,6 +51,7 @@ type Options struct {
 	SSMPort      int
 	IAMPort      int
 	EKSPort      int
+	PricingPort  int
 	DBFile       string        // Temporal's SQLite file; "" keeps it in memory
 	BootDelay    time.Duration // simulated instance boot time
 	// ShutdownDelay is how long a terminated instance stays shutting-down, its kubelet stopped.
@@ -77,11 +76,23 @@ type Options struct {
 	// controllers keep the direct address. Stack.KubeProxy.SetFaults changes it later.
 	KubeFaults    *faultproxy.Faults
 	KubeProxyPort int
+	// MarketSeed seeds which offerings the region lacks and the spot price walks; the lab
+	// command passes --chaos-seed.
+	MarketSeed int64
+	// PricingUnreachable starts the Pricing simulator dropping every connection, as a Pricing
+	// API the network cannot reach, so the worker falls back to its embedded prices;
+	// Stack.Pricing.SetReachable changes it later.
+	PricingUnreachable bool
 }
 
 // Stack is a running lab.
 type Stack struct {
-	Dir      string
+	Dir    string
+	Region string
+	Zones  []string
+	// Market is the region's market: the EC2 simulator sells from it and the Pricing
+	// simulator prices the region from it.
+	Market   *marketsim.Market
 	Temporal *temporal.Server
 	Kube     *kube.Cluster
 	EC2      *ec2sim.Sim
@@ -94,8 +105,11 @@ type Stack struct {
 	IAMURL   string
 	EKS      *ekssim.Sim
 	EKSURL   string
-	Kubelet  *kubelet.Kubelet
-	Types    []catalog.Type
+	// Pricing is the Price List API, for every region with embedded prices.
+	Pricing    *pricingsim.Sim
+	PricingURL string
+	Kubelet    *kubelet.Kubelet
+	Types      []catalog.Type
 	// KubeProxy is the worker's way to the API server when Options.KubeFaults is set.
 	KubeProxy *kube.FaultProxy
 
@@ -107,6 +121,10 @@ type Stack struct {
 
 // Start brings the lab up. Stop it with Stop.
 func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	region, err := regionOf(o)
+	if err != nil {
+		return nil, err
+	}
 	if o.Dir == "" {
 		o.Dir = ".lab"
 	}
@@ -125,7 +143,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Stack{Dir: dir, Types: types, cancel: cancel, done: make(chan struct{})}
+	s := &Stack{Dir: dir, Region: region, Zones: ZonesOf(region), Types: types, cancel: cancel, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -161,23 +179,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	images := ec2sim.DefaultImages(k8s)
 	var policy *iampolicy.Policy
 	if !o.NoIAMPolicy {
-		if policy, err = controllerPolicy(); err != nil {
+		if policy, err = controllerPolicy(region); err != nil {
 			return nil, err
 		}
 	}
-	s.EC2 = ec2sim.New(ec2sim.Options{Types: types, Zones: Zones(), Images: images, BootDelay: o.BootDelay, ShutdownDelay: o.ShutdownDelay, Policy: policy,
-		InstanceProfileExists: func(profile string) bool {
-			_, ok := s.IAM.InstanceProfile(profile[strings.LastIndex(profile, "/")+1:]) // a name or an ARN
-			return ok
-		}})
-	if err := s.EC2.SetChaos(o.EC2Chaos); err != nil {
+	if err := s.startMarket(ctx, o, images, policy); err != nil {
 		return nil, err
 	}
-	s.EC2URL, err = s.EC2.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", o.EC2Port))
-	if err != nil {
-		return nil, fmt.Errorf("start EC2 simulator: %w", err)
-	}
-	s.SQS = sqssim.New(sqssim.Options{Region: Region})
+	s.SQS = sqssim.New(sqssim.Options{Region: region})
 	if err := s.SQS.CreateQueue(InterruptionQueue, nil); err != nil {
 		return nil, fmt.Errorf("create interruption queue: %w", err)
 	}
@@ -205,10 +214,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 }
 
 // controllerPolicy is the worker's IAM policy as the stack in iam/cloudformation.yaml would
-// install it for the lab's cluster, in the EC2 simulator's account and region.
-func controllerPolicy() (*iampolicy.Policy, error) {
+// install it for the lab's cluster, in the EC2 simulator's account and the region.
+func controllerPolicy(region string) (*iampolicy.Policy, error) {
 	doc, err := iampolicy.Substitute(iam.ControllerPolicy(), map[string]string{
-		"ClusterName": ClusterName, "AWS::Region": Region, "AWS::AccountId": ec2sim.AccountID, "AWS::Partition": "aws",
+		"ClusterName": ClusterName, "AWS::Region": region, "AWS::AccountId": ec2sim.AccountID, "AWS::Partition": "aws",
 		"InterruptionQueueName": InterruptionQueue, "NodeRoleName": "NodewrightNodeRole-" + ClusterName,
 	})
 	if err != nil {
@@ -266,7 +275,7 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		Namespace:           s.Temporal.Namespace(),
 		TaskQueue:           workflows.TaskQueue,
 		Kubeconfig:          s.WorkerKubeconfig(),
-		Region:              Region,
+		Region:              s.Region,
 		EC2Endpoint:         s.EC2URL,
 		ClusterName:         ClusterName,
 		NodePoolsFile:       nodePoolsFile,
@@ -277,6 +286,7 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		SSMEndpoint:         s.SSMURL,
 		IAMEndpoint:         s.IAMURL,
 		EKSEndpoint:         s.EKSURL,
+		PricingEndpoint:     s.PricingURL,
 		NodeClassGroup:      awsv1.Group,
 		GarbageCollectEvery: workflows.DefaultGarbageCollectEvery,
 	}

@@ -39,6 +39,7 @@ func workerArgs(cfg nwworker.Config) []string {
 		"--kubeconfig", cfg.Kubeconfig, "--cluster-name", cfg.ClusterName, "--region", cfg.Region,
 		"--ec2-endpoint", cfg.EC2Endpoint, "--sqs-endpoint", cfg.SQSEndpoint, "--interruption-queue", cfg.InterruptionQueue,
 		"--ssm-endpoint", cfg.SSMEndpoint, "--iam-endpoint", cfg.IAMEndpoint, "--eks-endpoint", cfg.EKSEndpoint,
+		"--pricing-endpoint", cfg.PricingEndpoint,
 		"--webhook-addr", cfg.WebhookAddr, "--webhook-url", cfg.WebhookURL, "--metrics-addr", "",
 	}
 }
