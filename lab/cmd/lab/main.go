@@ -20,6 +20,7 @@ import (
 
 	"github.com/nodewright/nodewright/lab/demo"
 	"github.com/nodewright/nodewright/lab/stack"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
 func main() {
@@ -28,8 +29,13 @@ func main() {
 		os.Exit(2)
 	}
 	cmd := os.Args[1]
+	regions, err := catalog.Regions()
+	if err != nil {
+		fail(err)
+	}
 	fs := flag.NewFlagSet("lab "+cmd, flag.ExitOnError)
 	dir := fs.String("dir", ".lab", "directory for kubeconfigs, logs and state")
+	region := fs.String("region", stack.DefaultRegion, "the simulated region (its zones are <region>a, b and c); one with embedded prices: "+strings.Join(regions, ", "))
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
 	uiPort := fs.Int("temporal-ui-port", 8233, "Temporal Web UI port")
 	kubePort := fs.Int("kube-port", 6443, "kube-apiserver port")
@@ -38,6 +44,8 @@ func main() {
 	ssmPort := fs.Int("ssm-port", 4583, "SSM simulator port (the node images' public parameters)")
 	iamPort := fs.Int("iam-port", 4593, "IAM simulator port (instance profiles)")
 	eksPort := fs.Int("eks-port", 4599, "EKS simulator port (the cluster's endpoint and CA)")
+	pricingPort := fs.Int("pricing-port", 4589, "Pricing simulator port (the Price List API's on-demand prices)")
+	pricingUnreachable := fs.Bool("pricing-unreachable", false, "start the Pricing simulator dropping every connection, as a Pricing API the network cannot reach")
 	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
 	shutdownDelay := fs.Duration("shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
@@ -46,6 +54,9 @@ func main() {
 	ec2Chaos, kubeFaults, err := chaosFlags.settings()
 	if err != nil {
 		fail(err)
+	}
+	if err := stack.CheckRegion(*region); err != nil {
+		fail(fmt.Errorf("--region: %w", err))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,12 +71,12 @@ func main() {
 	defer componentLog.Close()
 	labLog := slog.New(slog.NewTextHandler(io.MultiWriter(componentLog), nil))
 
-	fmt.Println("starting the lab (Temporal, Kubernetes, EC2 simulator)...")
+	fmt.Println("starting the lab (Temporal, Kubernetes, the AWS simulators)...")
 	lab, err := stack.Start(ctx, stack.Options{
-		Dir: *dir, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
-		SSMPort: *ssmPort, IAMPort: *iamPort, EKSPort: *eksPort,
+		Dir: *dir, Region: *region, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
+		SSMPort: *ssmPort, IAMPort: *iamPort, EKSPort: *eksPort, PricingPort: *pricingPort, PricingUnreachable: *pricingUnreachable,
 		DBFile: *db, BootDelay: *bootDelay, ShutdownDelay: *shutdownDelay, Log: labLog, ComponentLog: componentLog,
-		EC2Chaos: ec2Chaos, KubeFaults: kubeFaults, KubeProxyPort: chaosFlags.kubeProxyPort,
+		EC2Chaos: ec2Chaos, KubeFaults: kubeFaults, KubeProxyPort: chaosFlags.kubeProxyPort, MarketSeed: int64(chaosFlags.seed),
 	})
 	if err != nil {
 		fail(err)
@@ -96,6 +107,10 @@ func main() {
 }
 
 func printAddresses(lab *stack.Stack) {
+	pricing := "answering"
+	if !lab.Pricing.Reachable() {
+		pricing = "unreachable: it drops every connection (--pricing-unreachable)"
+	}
 	fmt.Printf(`lab is up (Ctrl-C to stop)
   Temporal frontend:  %s  (namespace %s)
   Temporal Web UI:    %s
@@ -105,23 +120,26 @@ func printAddresses(lab *stack.Stack) {
   EC2 simulator:      %s  (region %s, zones %v)
   SQS simulator:      %s  (interruption queue %s)
   SSM, IAM, EKS:      %s  %s  %s
+  Pricing simulator:  %s  (%s)
   logs:               %s
 
 run a worker against it (NodePools come from the API server; the CRDs are installed):
   AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
-    --kubeconfig %s --ec2-endpoint %s --cluster-name %s \
+    --kubeconfig %s --region %s --ec2-endpoint %s --cluster-name %s \
     --sqs-endpoint %s --interruption-queue %s \
     --ssm-endpoint %s --iam-endpoint %s --eks-endpoint %s \
+    --pricing-endpoint %s \
     --webhook-addr 127.0.0.1:8443 --webhook-url https://127.0.0.1:8443
 
 then apply a NodePool and its EC2NodeClass as with Karpenter:
   kubectl --kubeconfig %s apply -f %s
   kubectl --kubeconfig %s get nodepools,ec2nodeclasses,nodeclaims
 `, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
-		rel(lab.Kube.AdminKubeconfig), rel(lab.WorkerKubeconfig()), lab.EC2URL, stack.Region, stack.Zones(),
-		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, rel(filepath.Join(lab.Dir, "components.log")),
-		lab.Temporal.FrontendAddress(), rel(lab.WorkerKubeconfig()), lab.EC2URL, stack.ClusterName,
-		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL,
+		rel(lab.Kube.AdminKubeconfig), rel(lab.WorkerKubeconfig()), lab.EC2URL, lab.Region, lab.Zones,
+		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, lab.PricingURL, pricing,
+		rel(filepath.Join(lab.Dir, "components.log")),
+		lab.Temporal.FrontendAddress(), rel(lab.WorkerKubeconfig()), lab.Region, lab.EC2URL, stack.ClusterName,
+		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, lab.PricingURL,
 		rel(lab.Kube.AdminKubeconfig), rel(filepath.Join(lab.Dir, "nodepools.yaml")), rel(lab.Kube.AdminKubeconfig))
 }
 
