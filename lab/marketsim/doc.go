@@ -4,7 +4,8 @@
 //
 // Terms:
 //   - offering: an instance type sold in a zone. By default every type priced in the region is
-//     offered in every zone but a seeded few, which some zones lack, as in a real region;
+//     offered in every zone but those of a seeded few families, which a zone lacks, as in a
+//     real region;
 //     Restrict narrows a type to chosen zones.
 //   - spot walk: each (type, zone) spot price moves once per step, a seeded random walk of its
 //     saving over on-demand within ten points either side of the type's Spot Advisor saving

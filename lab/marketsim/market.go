@@ -23,8 +23,9 @@ type Options struct {
 	// Step is how often a spot price moves; default one hour, at least a minute (each step of
 	// each walk is kept).
 	Step time.Duration
-	// MissingOfferings is the share of (type, zone) pairs the region does not offer, below 1;
-	// 0 means 0.02 and a negative share none. Every type keeps at least one zone.
+	// MissingOfferings is the share of (family, zone) pairs the region does not offer, below
+	// 1: as in a real region, a zone lacks whole families (the oldest, the newest). 0 means
+	// 0.02 and a negative share none. Every type keeps at least one zone.
 	MissingOfferings float64
 }
 
@@ -103,8 +104,9 @@ func New(o Options) (*Market, error) {
 	slices.Sort(m.names)
 	for _, name := range m.names {
 		var in []string
+		family, _, _ := strings.Cut(name, ".")
 		for _, z := range zones {
-			if m.unit("offered", name, z, 0) >= missing {
+			if m.unit("offered", family, z, 0) >= missing {
 				in = append(in, z)
 			}
 		}
