@@ -91,6 +91,9 @@ type EC2 struct {
 	InstanceTypeLabels func(instanceType string) map[string]string
 	// Metrics records each call's duration and errors; nil records nothing.
 	Metrics *Metrics
+	// Offered, when set, says whether a zone offers an instance type: no override names one
+	// that does not, which EC2 would refuse. Nil offers every type everywhere.
+	Offered func(instanceType, zone string) bool
 	// OnCapacityError, when set, hears of every launch an offering's capacity error stopped:
 	// the zones' offerings may have changed. It must not block.
 	OnCapacityError func()

@@ -192,8 +192,8 @@ func launchCapacityType(c Claim) string {
 	return v1.CapacityTypeOnDemand
 }
 
-// overrides are the types × the claim's zones that have a subnet, less the offerings known
-// to be unavailable (recently out of capacity or interrupted).
+// overrides are the types × the claim's zones that have a subnet and offer the type, less the
+// offerings known to be unavailable (recently out of capacity or interrupted).
 func (e *EC2) overrides(c Claim, types []string, subnets map[string]string, capacityType string) []ec2types.FleetLaunchTemplateOverridesRequest {
 	zones := slices.Sorted(slices.Values(c.Zones))
 	var out []ec2types.FleetLaunchTemplateOverridesRequest
@@ -201,6 +201,9 @@ func (e *EC2) overrides(c Claim, types []string, subnets map[string]string, capa
 		for _, z := range zones {
 			subnet, ok := subnets[z]
 			if !ok || slices.Contains(c.Unavailable, Offering{InstanceType: t, Zone: z, CapacityType: capacityType}) {
+				continue
+			}
+			if e.Offered != nil && !e.Offered(t, z) {
 				continue
 			}
 			out = append(out, ec2types.FleetLaunchTemplateOverridesRequest{

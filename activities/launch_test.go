@@ -508,3 +508,21 @@ func TestALaterAttemptFallsBackOnItsOwnToken(t *testing.T) {
 		})
 	}
 }
+
+func TestOverridesNameOnlyZonesThatOfferTheType(t *testing.T) {
+	api := &fakeEC2{fleetOut: launched("i-1", "m5.large", "us-east-1b", "")}
+	e := testEC2(api)
+	e.Offered = func(instanceType, zone string) bool { return instanceType != "m5.large" || zone == "us-east-1b" }
+	c := claim(withZones("us-east-1a", "us-east-1b"))
+	if _, err := e.Launch(context.Background(), LaunchRequest{ClientToken: "token-1", WorkflowID: "node/" + c.Name, Claim: c}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range api.fleetCalls[0].LaunchTemplateConfigs[0].Overrides {
+		got = append(got, fmt.Sprintf("%s@%s", o.InstanceType, aws.ToString(o.AvailabilityZone)))
+	}
+	want := []string{"m5.large@us-east-1b", "m5.xlarge@us-east-1a", "m5.xlarge@us-east-1b"}
+	if !slices.Equal(got, want) {
+		t.Errorf("overrides = %v, want %v: us-east-1a does not offer m5.large", got, want)
+	}
+}

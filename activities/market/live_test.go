@@ -64,6 +64,9 @@ func TestRefreshPricesFromWhatAWSAnswers(t *testing.T) {
 	if p, ok := m.SpotPrice("m5.large", "us-east-1a"); !ok || p != 0.0423 {
 		t.Errorf("m5.large spot in us-east-1a = %v, %v; want EC2's 0.0423", p, ok)
 	}
+	if !snap.Offers("m5.large", "us-east-1f") || snap.Offers("m7i.large", "us-east-1e") {
+		t.Error("Offers must follow the offerings: m5.large in us-east-1f yes, m7i.large in us-east-1e no")
+	}
 	if _, ok := m.SpotPrice("m5.large", "us-east-1e"); ok {
 		t.Error("a zone without a spot record has a spot price")
 	}

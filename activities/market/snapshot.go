@@ -63,6 +63,11 @@ func (s *Snapshot) Status() Status { return s.status }
 // Sells reports whether EC2 lists the type in the region.
 func (s *Snapshot) Sells(instanceType string) bool { return s.types == nil || s.types[instanceType] }
 
+// Offers reports whether the zone offers the type: always while offerings are the fallback.
+func (s *Snapshot) Offers(instanceType, zone string) bool {
+	return s.zones == nil || slices.Contains(s.zones[instanceType], zone)
+}
+
 // Within is the snapshot as a catalog.Market limited to the zones given: those the pools
 // can launch in.
 func (s *Snapshot) Within(zones []string) catalog.Market {
