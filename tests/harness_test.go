@@ -46,6 +46,8 @@ type env struct {
 	nodeClassGroup string
 	// poolMayWait skips startAPIEnv's wait for the first NodePool to be Ready.
 	poolMayWait bool
+	// configure, when set, changes the worker's configuration before it starts.
+	configure func(*worker.Config)
 }
 
 // startWorker runs a worker serving the NodePool YAML until stopWorker; with no YAML the
@@ -68,6 +70,9 @@ func (e *env) startWorker(poolYAML string) {
 	cfg.MetricsAddr = e.metricsAddr
 	if e.nodeClassGroup != "" {
 		cfg.NodeClassGroup = e.nodeClassGroup
+	}
+	if e.configure != nil {
+		e.configure(&cfg)
 	}
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
