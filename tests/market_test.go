@@ -79,7 +79,9 @@ func (e *env) nodeOf(app string) corev1.Node {
 func TestATypeOfferedInOneZoneLaunchesOnlyThere(t *testing.T) {
 	restrictOffering(t, "c5.large", "us-east-1b")
 	e := startAPIEnv(t, typesPoolYAML("one-zone", v1.CapacityTypeOnDemand, "c5.large", "m5.large"))
+	// One after the other: the kube-scheduler may bind a pod to another's new node.
 	e.deploy("anywhere", 1, "1")
+	e.allBound(1)
 	e.deploy("in-a", 1, "1", inZone("us-east-1a"))
 	e.allBound(2)
 	for app, want := range map[string][2]string{"anywhere": {"c5.large", "us-east-1b"}, "in-a": {"m5.large", "us-east-1a"}} {
