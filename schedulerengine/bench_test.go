@@ -2,7 +2,9 @@ package schedulerengine_test
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +22,9 @@ import (
 //     without limits, and N pods in five fifths (diversePods);
 //   - generic-5000: the real us-east-1 catalog, a production-like NodePool (c/m/r,
 //     generation > 2, spot or on-demand) and 5,000 generic pods of the same sizes.
+//   - live-5000: the same, with the catalog as a live market gives it: six zones, a spot
+//     price of its own in each zone and a few families missing from some zones
+//     (liveMarket), so every type has up to 12 offerings instead of 6.
 //
 // Each reports pods/s, nodes, $/h and cost/bound (the plan's cost over its fractional lower
 // bound). Run with -benchtime=1x for a quick reading.
@@ -33,6 +38,58 @@ func BenchmarkSolve(b *testing.B) {
 	b.Run("generic-5000", func(b *testing.B) {
 		benchmarkSolve(b, schedulerengine.Input{Pods: genericPods(5000), NodePools: []v1.NodePool{benchmarkPool()}, InstanceTypes: realInstanceTypes(b)})
 	})
+	b.Run("live-5000", func(b *testing.B) {
+		benchmarkSolve(b, schedulerengine.Input{Pods: genericPods(5000), NodePools: []v1.NodePool{benchmarkPool()}, InstanceTypes: liveInstanceTypes(b)})
+	})
+}
+
+// liveZones are the six zones of the live-market benchmark.
+var liveZones = []string{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"}
+
+// liveMarket is the catalog as the worker's live market gives it: six zones; each family
+// missing from a zone one time in fifty; spot prices that differ by zone, within 10% of the
+// modelled price either way. Draws are a hash of their key, so the catalog is the same on
+// every run.
+type liveMarket struct{ byName map[string]catalog.Type }
+
+func (m liveMarket) Zones(name string) []string {
+	family, _, _ := strings.Cut(name, ".")
+	var out []string
+	for _, z := range liveZones {
+		if draw("offered", family, z) >= 0.02 {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+func (m liveMarket) OnDemandPrice(name string) (float64, bool) {
+	t, ok := m.byName[name]
+	return t.OnDemandPrice, ok && t.OnDemandPrice > 0
+}
+
+func (m liveMarket) SpotPrice(name, zone string) (float64, bool) {
+	t, ok := m.byName[name]
+	return t.SpotPrice() * (0.9 + 0.2*draw("spot", name, zone)), ok && t.OnDemandPrice > 0
+}
+
+// draw is a number in [0, 1) fixed by its key.
+func draw(key ...string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(strings.Join(key, "/")))
+	x := h.Sum64()
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return float64((x^x>>31)>>11) / (1 << 53)
+}
+
+func liveInstanceTypes(tb testing.TB) []schedulerengine.InstanceType {
+	tb.Helper()
+	types, err := catalog.Load()
+	if err != nil {
+		tb.Fatalf("load catalog: %v", err)
+	}
+	return catalog.InstanceTypesIn(types, catalog.DefaultRegion, liveMarket{byName: catalog.Index(types)})
 }
 
 func benchmarkSolve(b *testing.B, in schedulerengine.Input) {

@@ -131,3 +131,22 @@ func TestInstanceTypesInOfferOnlyWhereTheMarketSells(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInstanceTypesIn is the conversion a new market snapshot costs the planner once:
+// every catalog type in six zones with a spot price per zone.
+func BenchmarkInstanceTypesIn(b *testing.B) {
+	types, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	zones := []string{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"}
+	m, err := NewFallback(types, DefaultRegion, zones)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if got := InstanceTypesIn(types, DefaultRegion, m); len(got) < 1000 {
+			b.Fatalf("%d types", len(got))
+		}
+	}
+}
