@@ -277,16 +277,22 @@ func templateDrifted(pool *v1.NodePool, n *corev1.Node) bool {
 	return ok && h != pool.TemplateHash()
 }
 
+// offeringPrice is what the node's offering costs now. One the market no longer prices (the
+// zone stopped offering the type, or its spot price is gone) is priced at the type's dearest
+// offering, not as free: a free node would never look worth replacing.
 func offeringPrice(types []schedulerengine.InstanceType, name, zone, capacityType string) float64 {
 	for _, it := range types {
 		if it.Name != name {
 			continue
 		}
+		dearest := 0.0
 		for _, o := range it.Offerings {
 			if o.Zone == zone && o.CapacityType == capacityType {
 				return o.PricePerHour
 			}
+			dearest = max(dearest, o.PricePerHour)
 		}
+		return dearest
 	}
 	return 0
 }

@@ -65,8 +65,8 @@ func (e *EC2) fleetInput(req LaunchRequest, cluster bootstrap.Cluster) (*ec2.Cre
 		})
 	}
 	if len(in.LaunchTemplateConfigs) == 0 {
-		return nil, nil, nil, fmt.Errorf("no offering of instance types %v in zones %v is left: EC2NodeClass %s has subnets in %v",
-			c.InstanceTypes, c.Zones, class.Name, slices.Sorted(maps.Keys(subnets)))
+		return nil, nil, nil, fmt.Errorf("%w: instance types %v in zones %v, %s; EC2NodeClass %s has subnets in %v",
+			errNoOfferingLeft, c.InstanceTypes, c.Zones, capacityType, class.Name, slices.Sorted(maps.Keys(subnets)))
 	}
 	in.TagSpecifications, err = e.launchTags(req, class)
 	if err != nil {
@@ -80,6 +80,23 @@ func (e *EC2) fleetInput(req LaunchRequest, cluster bootstrap.Cluster) (*ec2.Cre
 		in.OnDemandOptions = &ec2types.OnDemandOptionsRequest{AllocationStrategy: ec2types.FleetOnDemandAllocationStrategyLowestPrice}
 	}
 	return in, templates, class, nil
+}
+
+// errNoOfferingLeft: every offering of the claim is known unavailable, not offered in its zone
+// (the market may have changed since the plan, or another replica planned it), or in a zone
+// without a subnet. The claim is planned again without them.
+var errNoOfferingLeft = errors.New("no offering left to launch")
+
+// claimOfferings are every offering a claim could launch.
+func claimOfferings(c Claim) []Offering {
+	capacityType := launchCapacityType(c)
+	var out []Offering
+	for _, t := range c.InstanceTypes {
+		for _, z := range c.Zones {
+			out = append(out, Offering{InstanceType: t, Zone: z, CapacityType: capacityType})
+		}
+	}
+	return out
 }
 
 // errClassNotReady is a claim whose class is not resolved, or no longer Ready: worth another

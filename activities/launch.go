@@ -40,6 +40,12 @@ func (e *EC2) Launch(ctx context.Context, req LaunchRequest) (_ Instance, err er
 	switch {
 	case errors.Is(err, errClassNotReady):
 		return Instance{}, fmt.Errorf("launch claim %s: %w", req.Claim.Name, err) // it may be in a moment
+	case errors.Is(err, errNoOfferingLeft):
+		if e.OnCapacityError != nil {
+			e.OnCapacityError()
+		}
+		return Instance{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInsufficientCapacity, err, claimOfferings(req.Claim))
 	case err != nil:
 		return Instance{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("launch claim %s: %v", req.Claim.Name, err), ErrTypeInvalidLaunch, err)

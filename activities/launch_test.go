@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -297,14 +298,20 @@ func TestLaunchRefusesWhatCannotLaunch(t *testing.T) {
 		claim   Claim
 		classes staticClasses
 		want    string
+		// offered replaces every zone offering every type; wantType replaces InvalidLaunch.
+		offered  func(string, string) bool
+		wantType string
 	}{
-		{"a claim in zones where the class has no subnet", claim(withZones("us-east-1c")), nil, "EC2NodeClass default has subnets in [us-east-1a us-east-1b]"},
-		{"a claim no AMI suits", claim(func(c *Claim) { c.InstanceTypes = []string{"m5.large"} }), staticClasses{"default": func() *awsv1.EC2NodeClass {
+		{name: "a claim in zones where the class has no subnet is planned again without them", claim: claim(withZones("us-east-1c")),
+			want: "EC2NodeClass default has subnets in [us-east-1a us-east-1b]", wantType: ErrTypeInsufficientCapacity},
+		{name: "a claim whose zones no longer offer its types is planned again without them", claim: claim(withZones("us-east-1a")),
+			offered: func(string, string) bool { return false }, want: "no offering left", wantType: ErrTypeInsufficientCapacity},
+		{name: "a claim no AMI suits", claim: claim(func(c *Claim) { c.InstanceTypes = []string{"m5.large"} }), classes: staticClasses{"default": func() *awsv1.EC2NodeClass {
 			c := labClass()
 			c.Status.AMIs = c.Status.AMIs[:1] // arm64 only
 			return c
-		}()}, "none of EC2NodeClass default's 1 AMIs suits"},
-		{"a claim whose name is too long for a tag", claim(func(c *Claim) { c.Name = strings.Repeat("x", 300) }), nil, "over EC2's limit"},
+		}()}, want: "none of EC2NodeClass default's 1 AMIs suits"},
+		{name: "a claim whose name is too long for a tag", claim: claim(func(c *Claim) { c.Name = strings.Repeat("x", 300) }), want: "over EC2's limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,10 +320,18 @@ func TestLaunchRefusesWhatCannotLaunch(t *testing.T) {
 			if tt.classes != nil {
 				e.Classes = tt.classes
 			}
+			e.Offered = tt.offered
+			wantType := cmp.Or(tt.wantType, ErrTypeInvalidLaunch)
 			_, err := e.Launch(context.Background(), launchRequest(tt.claim))
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidLaunch || !appErr.NonRetryable() {
-				t.Fatalf("error = %v, want a non-retryable %s", err, ErrTypeInvalidLaunch)
+			if !errors.As(err, &appErr) || appErr.Type() != wantType || !appErr.NonRetryable() {
+				t.Fatalf("error = %v, want a non-retryable %s", err, wantType)
+			}
+			if wantType == ErrTypeInsufficientCapacity {
+				var avoid []Offering
+				if err := appErr.Details(&avoid); err != nil || len(avoid) != len(tt.claim.InstanceTypes)*len(tt.claim.Zones) {
+					t.Errorf("details = %v, %v; want every offering of the claim to avoid", avoid, err)
+				}
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not say %q", err, tt.want)

@@ -59,11 +59,14 @@ type Planner struct {
 	// ClaimPods tells which pods in-flight claims hold; nil means none holds any.
 	ClaimPods ClaimPods
 
-	mu         sync.Mutex
-	types      []schedulerengine.InstanceType
-	typesFrom  *market.Snapshot // the market types was made from
-	typesZones string           // the zones types was made for
-	embedded   *market.Snapshot // the market when Market is nil
+	mu    sync.Mutex
+	types []schedulerengine.InstanceType
+	// typesFrom, typesRegion and typesZones are the market version, region and zones types
+	// was made for.
+	typesFrom   uint64
+	typesRegion string
+	typesZones  string
+	embedded    *market.Snapshot // the market when Market is nil
 }
 
 // MarketSource gives the market as it is now.
@@ -110,11 +113,11 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		return PlanResult{}, fmt.Errorf("plan: list nodes: %w", err)
 	}
 	pools := p.Pools.NodePools()
-	types, err := p.instanceTypes(ctx, p.offeringZones(pools))
+	types, snap, err := p.marketTypes(ctx, p.offeringZones(pools))
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
-	result.Market = p.marketStatus()
+	result.Market = marketStatus(snap)
 	daemons, namespaces, err := p.daemonsAndNamespaces(ctx)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
@@ -611,19 +614,25 @@ func (p *Planner) offeringZones(pools []apisv1.NodePool) []string {
 }
 
 // instanceTypes returns the catalog's types the market sells, with offerings in those of the
-// zones that offer them at the market's prices. The conversion is kept until the market or
-// the zones change.
-func (p *Planner) instanceTypes(ctx context.Context, zones []string) (_ []schedulerengine.InstanceType, err error) {
+// zones that offer them at the market's prices.
+func (p *Planner) instanceTypes(ctx context.Context, zones []string) ([]schedulerengine.InstanceType, error) {
+	types, _, err := p.marketTypes(ctx, zones)
+	return types, err
+}
+
+// marketTypes is instanceTypes with the market snapshot they come from. The conversion is
+// kept until the market's figures or the zones change.
+func (p *Planner) marketTypes(ctx context.Context, zones []string) (_ []schedulerengine.InstanceType, _ *market.Snapshot, err error) {
 	defer p.Metrics.cloudProviderCall(ctx, MethodGetInstanceTypes, time.Now(), &err)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	snap, err := p.snapshot()
 	if err != nil {
-		return nil, fmt.Errorf("instance types: %w", err)
+		return nil, nil, fmt.Errorf("instance types: %w", err)
 	}
 	key := strings.Join(zones, ",")
-	if p.types != nil && p.typesFrom == snap && p.typesZones == key {
-		return p.types, nil
+	if p.types != nil && p.typesFrom == snap.Version() && p.typesRegion == snap.Region() && p.typesZones == key {
+		return p.types, snap, nil
 	}
 	var sold []catalog.Type
 	for _, t := range p.Catalog {
@@ -632,8 +641,8 @@ func (p *Planner) instanceTypes(ctx context.Context, zones []string) (_ []schedu
 		}
 	}
 	p.types = catalog.InstanceTypesIn(sold, snap.Region(), snap.Within(zones))
-	p.typesFrom, p.typesZones = snap, key
-	return p.types, nil
+	p.typesFrom, p.typesRegion, p.typesZones = snap.Version(), snap.Region(), key
+	return p.types, snap, nil
 }
 
 // cutReason cuts a reason to maxReasonBytes.
@@ -644,12 +653,10 @@ func cutReason(why string) string {
 	return why
 }
 
-// marketStatus says where the types last converted came from, with reasons cut short: the
-// status goes into the Provisioner's history with every plan.
-func (p *Planner) marketStatus() *market.Status {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.typesFrom.Status()
+// marketStatus says where a snapshot's figures came from, with reasons cut short: the status
+// goes into the Provisioner's history with every plan.
+func marketStatus(snap *market.Snapshot) *market.Status {
+	st := snap.Status()
 	for _, s := range []*market.SourceStatus{&st.InstanceTypes, &st.Offerings, &st.OnDemand, &st.Spot} {
 		s.Reason = cutReason(s.Reason)
 	}

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -24,7 +25,11 @@ const initialMarketRead = 30 * time.Second
 func startMarket(ctx context.Context, cfg Config, ec2Client *ec2.Client, types []catalog.Type, log *slog.Logger) (*market.Live, error) {
 	o := market.Options{Region: cfg.Region, Catalog: types, EC2: ec2Client, Log: log,
 		Periods: market.Periods{Spot: cfg.SpotPriceRefresh}}
-	if !cfg.IsolatedVPC {
+	switch {
+	case cfg.IsolatedVPC:
+	case market.PricingRegion(cfg.Region) == "" && cfg.PricingEndpoint == "":
+		o.NoPricing = "the AWS Pricing API does not serve " + cfg.Region
+	default:
 		client, err := newPricingClient(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -49,7 +54,7 @@ func newPricingClient(ctx context.Context, cfg Config) (*pricing.Client, error) 
 		return nil, err
 	}
 	return pricing.NewFromConfig(awsCfg, func(o *pricing.Options) {
-		o.Region = market.PricingRegion(cfg.Region)
+		o.Region = cmp.Or(market.PricingRegion(cfg.Region), cfg.Region)
 		if cfg.PricingEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.PricingEndpoint)
 		}

@@ -27,8 +27,11 @@ var (
 
 // PricingRegion is the region whose Pricing API endpoint serves a worker in region: the API
 // has endpoints in a few regions only, and each answers for every region of its partition.
+// It is empty for GovCloud, which the Pricing API does not serve.
 func PricingRegion(region string) string {
 	switch {
+	case strings.HasPrefix(region, "us-gov-"):
+		return ""
 	case strings.HasPrefix(region, "ap-"):
 		return "ap-south-1"
 	case strings.HasPrefix(region, "cn-"):

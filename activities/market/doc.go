@@ -10,5 +10,12 @@
 //     that the worker must not ask (--isolated-vpc: no Pricing API). A source that answered
 //     once keeps its last answer when a refresh fails; it is stale, not a fallback.
 //   - snapshot: an immutable view of all four sources at one moment, which the planner prices
-//     a plan from. Every refresh that changes a figure makes a new snapshot.
+//     a plan from. Every read makes a new one; its Version changes only when a figure does.
+//
+// Each source is read on its own (Run): every period after a read that worked, after
+// Periods.Retry doubling per failure in a row after one that did not, and the offerings soon
+// after a capacity error. A price that no instance could cost (zero, negative, not finite,
+// above 10,000 an hour) is a bad record and prices nothing, as is a spot price under 1% of
+// on-demand. A region without embedded prices starts on us-east-1's, named as an
+// approximation, until the Pricing API answers.
 package market

@@ -15,6 +15,17 @@ import (
 	pricingtypes "github.com/aws/aws-sdk-go-v2/service/pricing/types"
 )
 
+// maxPricePerHour bounds a believable hourly price: the largest instances cost a few hundred
+// dollars an hour (a few thousand yuan). A larger, negative, zero or non-finite figure is a bad
+// record and prices nothing.
+const maxPricePerHour = 10000
+
+func validPrice(p float64) bool { return p > 0 && p <= maxPricePerHour } // false for NaN
+
+// maxPages bounds the pages one read follows, beside the SDK's stop on a repeated token: an
+// API that keeps answering with new tokens must not hold the read until its timeout.
+const maxPages = 500
+
 // spotProducts are the product descriptions whose spot prices are Linux's: EC2-Classic's and
 // the VPC's, which AWS still lists apart in some regions.
 var spotProducts = []string{"Linux/UNIX", "Linux/UNIX (Amazon VPC)"}
@@ -22,8 +33,9 @@ var spotProducts = []string{"Linux/UNIX", "Linux/UNIX (Amazon VPC)"}
 // fetchInstanceTypes lists every instance type the region has, all pages.
 func fetchInstanceTypes(ctx context.Context, api EC2API) (map[string]bool, error) {
 	out := map[string]bool{}
-	pages := ec2.NewDescribeInstanceTypesPaginator(api, &ec2.DescribeInstanceTypesInput{})
-	for pages.HasMorePages() {
+	pages := ec2.NewDescribeInstanceTypesPaginator(api, &ec2.DescribeInstanceTypesInput{},
+		func(o *ec2.DescribeInstanceTypesPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for n := 0; pages.HasMorePages() && n < maxPages; n++ {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("describe instance types: %w", err)
@@ -43,8 +55,8 @@ func fetchOfferings(ctx context.Context, api EC2API) (map[string][]string, error
 	out := map[string][]string{}
 	pages := ec2.NewDescribeInstanceTypeOfferingsPaginator(api, &ec2.DescribeInstanceTypeOfferingsInput{
 		LocationType: ec2types.LocationTypeAvailabilityZone,
-	})
-	for pages.HasMorePages() {
+	}, func(o *ec2.DescribeInstanceTypeOfferingsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for n := 0; pages.HasMorePages() && n < maxPages; n++ {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("describe instance type offerings: %w", err)
@@ -70,8 +82,8 @@ func fetchSpotPrices(ctx context.Context, api EC2API, now time.Time) (map[offeri
 	pages := ec2.NewDescribeSpotPriceHistoryPaginator(api, &ec2.DescribeSpotPriceHistoryInput{
 		ProductDescriptions: spotProducts,
 		StartTime:           aws.Time(now),
-	})
-	for pages.HasMorePages() {
+	}, func(o *ec2.DescribeSpotPriceHistoryPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for n := 0; pages.HasMorePages() && n < maxPages; n++ {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("describe spot price history: %w", err)
@@ -90,7 +102,7 @@ func newestSpotPrices(records []ec2types.SpotPrice, out map[offeringKey]float64,
 	for _, p := range records {
 		key := offeringKey{typ: string(p.InstanceType), zone: aws.ToString(p.AvailabilityZone)}
 		price, err := strconv.ParseFloat(aws.ToString(p.SpotPrice), 64)
-		if err != nil || price <= 0 || key.typ == "" || key.zone == "" {
+		if err != nil || !validPrice(price) || key.typ == "" || key.zone == "" {
 			continue // a record that does not read prices nothing
 		}
 		at := aws.ToTime(p.Timestamp)
@@ -127,15 +139,15 @@ func getProducts(ctx context.Context, api PricingAPI, region string, into map[st
 	}, extra...)
 	pages := pricing.NewGetProductsPaginator(api, &pricing.GetProductsInput{
 		ServiceCode: aws.String("AmazonEC2"), Filters: filters, FormatVersion: aws.String("aws_v1"),
-	})
-	for pages.HasMorePages() {
+	}, func(o *pricing.GetProductsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for n := 0; pages.HasMorePages() && n < maxPages; n++ {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("pricing GetProducts for %s: %w", region, err)
 		}
 		for _, raw := range page.PriceList {
 			name, price, err := parseProduct(raw, currencyOf(region))
-			if err != nil || price <= 0 {
+			if err != nil || !validPrice(price) {
 				continue // one product that does not read costs nothing else
 			}
 			into[name] = price

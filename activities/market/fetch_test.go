@@ -2,6 +2,9 @@ package market
 
 import (
 	"context"
+	"math"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"encoding/json"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -95,6 +98,8 @@ func TestNewestSpotPricesWhateverTheOrder(t *testing.T) {
 		{"newest first", []ec2types.SpotPrice{rec("a", "0.03", 9), rec("a", "0.02", 8)}, map[offeringKey]float64{{"m5.large", "a"}: 0.03}},
 		{"oldest first", []ec2types.SpotPrice{rec("a", "0.02", 8), rec("a", "0.03", 9)}, map[offeringKey]float64{{"m5.large", "a"}: 0.03}},
 		{"zones apart", []ec2types.SpotPrice{rec("a", "0.02", 8), rec("b", "0.05", 1)}, map[offeringKey]float64{{"m5.large", "a"}: 0.02, {"m5.large", "b"}: 0.05}},
+		{"prices no instance costs skipped", []ec2types.SpotPrice{rec("a", "NaN", 12), rec("a", "Inf", 11), rec("a", "1e308", 10), rec("a", "-1", 9), rec("a", "0.02", 8)},
+			map[offeringKey]float64{{"m5.large", "a"}: 0.02}},
 		{"unreadable and unpriced records skipped", []ec2types.SpotPrice{rec("a", "x", 9), rec("a", "0", 10), rec("a", "0.02", 8), {InstanceType: "m5.large", SpotPrice: aws.String("0.1")}},
 			map[offeringKey]float64{{"m5.large", "a"}: 0.02}},
 	}
@@ -141,6 +146,37 @@ func TestFetchOnDemandPricesAsksForLinuxInTheRegion(t *testing.T) {
 		"capacitystatus": "Used", "marketoption": "OnDemand", "productFamily": "Compute Instance", "serviceCode": "AmazonEC2"}
 	if in.ServiceCode != "AmazonEC2" || !maps.Equal(filters, want) {
 		t.Errorf("service %q filters %v, want AmazonEC2 with %v", in.ServiceCode, filters, want)
+	}
+}
+
+func TestValidPrice(t *testing.T) {
+	for p, want := range map[float64]bool{0.096: true, 407.68: true, 0: false, -1: false, math.NaN(): false, math.Inf(1): false, 1e308: false} {
+		if got := validPrice(p); got != want {
+			t.Errorf("validPrice(%v) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+// loopingEC2 answers every DescribeInstanceTypes page with the same next token.
+type loopingEC2 struct {
+	EC2API
+	calls int
+}
+
+func (l *loopingEC2) DescribeInstanceTypes(context.Context, *ec2.DescribeInstanceTypesInput, ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error) {
+	l.calls++
+	return &ec2.DescribeInstanceTypesOutput{
+		InstanceTypes: []ec2types.InstanceTypeInfo{{InstanceType: "m5.large"}}, NextToken: aws.String("again"),
+	}, nil
+}
+
+func TestARepeatedNextTokenEndsTheRead(t *testing.T) {
+	api := &loopingEC2{}
+	if _, err := fetchInstanceTypes(context.Background(), api); err != nil {
+		t.Fatal(err)
+	}
+	if api.calls > 3 {
+		t.Errorf("%d calls for a token that repeats, want the read to stop at the repeat", api.calls)
 	}
 }
 

@@ -1,11 +1,13 @@
 package market
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,10 +47,12 @@ type Options struct {
 	Catalog []catalog.Type
 	// EC2 answers instance types, offerings and spot prices.
 	EC2 EC2API
-	// Pricing answers on-demand prices; nil (an isolated VPC) uses the embedded ones.
+	// Pricing answers on-demand prices; nil uses the embedded ones, for NoPricing's reason.
 	Pricing PricingAPI
-	Periods Periods
-	Log     *slog.Logger
+	// NoPricing says why Pricing is nil; default an isolated VPC.
+	NoPricing string
+	Periods   Periods
+	Log       *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -58,7 +62,7 @@ type Options struct {
 type Live struct {
 	o        Options
 	embedded map[string]float64 // the region's embedded on-demand prices; nil if none
-	kick     chan source        // sources to refresh at once
+	kick     chan struct{}      // capacity errors: read the offerings again soon
 
 	mu       sync.Mutex
 	types    map[string]bool
@@ -68,6 +72,9 @@ type Live struct {
 	status   Status
 	snap     *Snapshot
 	logged   map[source]string // the fallback reason logged per source, until AWS answers
+	failures map[source]int    // reads failed in a row per source
+	readAt   map[source]time.Time
+	version  uint64 // counts changes of figures, not of status
 }
 
 type source int
@@ -78,6 +85,8 @@ const (
 	srcOnDemand
 	srcSpot
 )
+
+var allSources = []source{srcInstanceTypes, srcOfferings, srcOnDemand, srcSpot}
 
 func (s source) String() string {
 	return [...]string{"instance types", "offerings", "on-demand prices", "spot prices"}[s]
@@ -96,16 +105,29 @@ func New(o Options) (*Live, error) {
 		o.Now = time.Now
 	}
 	o.Periods = o.Periods.withDefaults()
-	embedded, err := catalog.OnDemandPrices(o.Catalog, o.Region)
-	if err != nil && o.Pricing == nil {
-		return nil, fmt.Errorf("market: %w; in an isolated VPC (--isolated-vpc) only those regions can be priced", err)
-	}
+	embedded, approximate := embeddedPrices(o.Catalog, o.Region)
 	l := newLive(o, embedded)
 	if o.Pricing == nil {
-		l.status.OnDemand.Reason = "isolated VPC (--isolated-vpc): the Pricing API is not asked"
+		reason := cmp.Or(o.NoPricing, "isolated VPC (--isolated-vpc): the Pricing API is not asked")
+		l.status.OnDemand.Reason = strings.TrimSuffix(reason+"; "+approximate, "; ")
+		l.o.Log.Warn("on-demand prices are the embedded ones", "region", o.Region, "reason", l.status.OnDemand.Reason)
+		l.logged[srcOnDemand] = l.status.OnDemand.Reason
+	} else if approximate != "" {
+		l.status.OnDemand.Reason += "; " + approximate
 	}
 	l.publish()
 	return l, nil
+}
+
+// embeddedPrices are the region's embedded on-demand prices or, for a region without any,
+// us-east-1's as an approximation (as Karpenter falls back on them), saying so.
+func embeddedPrices(types []catalog.Type, region string) (prices map[string]float64, approximate string) {
+	prices, err := catalog.OnDemandPrices(types, region)
+	if err == nil {
+		return prices, ""
+	}
+	prices, _ = catalog.OnDemandPrices(types, catalog.DefaultRegion)
+	return prices, fmt.Sprintf("no embedded prices for %s: us-east-1's stand in as an approximation until the Pricing API answers", region)
 }
 
 // Embedded is the market the embedded catalog describes for a region, for a planner that
@@ -121,7 +143,7 @@ func Embedded(types []catalog.Type, region string) (*Snapshot, error) {
 }
 
 func newLive(o Options, embedded map[string]float64) *Live {
-	l := &Live{o: o, embedded: embedded, kick: make(chan source, 4), logged: map[source]string{}}
+	l := &Live{o: o, embedded: embedded, kick: make(chan struct{}, 1), logged: map[source]string{}, failures: map[source]int{}, readAt: map[source]time.Time{}}
 	reason := "AWS not asked yet"
 	l.status = Status{
 		InstanceTypes: SourceStatus{From: FromFallback, Reason: reason, Count: len(o.Catalog)},
@@ -146,69 +168,96 @@ func (l *Live) Status() Status { return l.Snapshot().Status() }
 // capacity, or that a zone refused, may have left the zone's offerings. It never blocks.
 func (l *Live) CapacityError() {
 	select {
-	case l.kick <- srcOfferings:
+	case l.kick <- struct{}{}:
 	default:
 	}
 }
 
-// Refresh reads every source from AWS once; a source that fails keeps what it had.
+// Refresh reads every source from AWS once, the four at the same time; a source that fails
+// keeps what it had.
 func (l *Live) Refresh(ctx context.Context) {
-	for _, s := range []source{srcInstanceTypes, srcOfferings, srcOnDemand, srcSpot} {
+	var wg sync.WaitGroup
+	for _, s := range allSources {
+		wg.Go(func() { l.refresh(ctx, s) })
+	}
+	wg.Wait()
+}
+
+// Run keeps each source fresh until ctx ends, each on its own: read again every period, and
+// the offerings at once after a capacity error (at most once per Periods.Retry). A source
+// whose last read failed, at start too, is read again after Periods.Retry, doubling while it
+// keeps failing, up to its period.
+func (l *Live) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, s := range allSources {
+		wg.Go(func() { l.keepFresh(ctx, s) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (l *Live) keepFresh(ctx context.Context, s source) {
+	p := l.o.Periods
+	every := map[source]time.Duration{srcInstanceTypes: p.InstanceTypes, srcOfferings: p.Offerings, srcOnDemand: p.OnDemand, srcSpot: p.Spot}[s]
+	var kick <-chan struct{}
+	if s == srcOfferings {
+		kick = l.kick
+	}
+	last := l.lastRead(s)
+	due := time.Now() // never read: at once
+	if !last.IsZero() {
+		due = last.Add(l.nextWait(s, every))
+	}
+	timer := time.NewTimer(time.Until(due))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+			// A burst of capacity errors rereads once, then at most once per Retry.
+			if soonest := last.Add(p.Retry); soonest.Before(due) {
+				due = soonest
+				timer.Reset(max(0, time.Until(due)))
+			}
+			continue
+		case <-timer.C:
+		}
 		l.refresh(ctx, s)
+		last = l.lastRead(s)
+		due = last.Add(l.nextWait(s, every))
+		timer.Reset(max(0, time.Until(due)))
 	}
 }
 
-// Run refreshes each source on its period until ctx ends, and the offerings at once after a
-// capacity error. A failed refresh is retried after Periods.Retry.
-func (l *Live) Run(ctx context.Context) error {
-	p := l.o.Periods
-	every := map[source]time.Duration{srcInstanceTypes: p.InstanceTypes, srcOfferings: p.Offerings, srcOnDemand: p.OnDemand, srcSpot: p.Spot}
-	due, read := map[source]time.Time{}, map[source]time.Time{}
-	now := l.o.Now()
-	for s, d := range every {
-		due[s] = now.Add(d)
+// lastRead is when the source was last read, successfully or not; zero before the first read.
+func (l *Live) lastRead(s source) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.readAt[s]
+}
+
+// nextWait is how long a source waits for its next read: its period after a read that
+// worked, Retry doubled per failure in a row (up to the period) after one that did not.
+func (l *Live) nextWait(s source, every time.Duration) time.Duration {
+	l.mu.Lock()
+	failures := l.failures[s]
+	l.mu.Unlock()
+	if failures == 0 {
+		return every
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		next := now.Add(p.Retry)
-		for _, at := range due {
-			if at.Before(next) {
-				next = at
-			}
-		}
-		timer.Reset(max(0, next.Sub(l.o.Now())))
-		select {
-		case <-ctx.Done():
-			return nil
-		case s := <-l.kick:
-			// A burst of capacity errors rereads once, then at most once per Retry.
-			soonest := read[s].Add(p.Retry)
-			if now := l.o.Now(); now.After(soonest) {
-				soonest = now
-			}
-			due[s] = minTime(due[s], soonest)
-		case <-timer.C:
-		}
-		now = l.o.Now()
-		for s, at := range due {
-			if at.After(now) {
-				continue
-			}
-			read[s] = now
-			if l.refresh(ctx, s) {
-				due[s] = now.Add(every[s])
-			} else {
-				due[s] = now.Add(min(p.Retry, every[s]))
-			}
-		}
-	}
+	return min(every, l.o.Periods.Retry<<min(failures-1, 16))
 }
 
 // refresh reads one source and publishes a new snapshot; it reports whether AWS answered.
 func (l *Live) refresh(ctx context.Context, s source) bool {
 	ctx, cancel := context.WithTimeout(ctx, l.o.Periods.Timeout)
 	defer cancel()
+	defer func() {
+		l.mu.Lock()
+		l.readAt[s] = time.Now()
+		l.mu.Unlock()
+	}()
 	var err error
 	switch s {
 	case srcInstanceTypes:
@@ -248,6 +297,8 @@ func (l *Live) set(s source, store func() int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	count := store()
+	l.failures[s] = 0
+	l.version++
 	*l.statusOf(s) = SourceStatus{From: FromAWS, UpdatedAt: l.o.Now(), Count: count}
 	if l.logged[s] != "" {
 		l.o.Log.Info("AWS answers again; the embedded figures are no longer used", "source", s.String())
@@ -263,8 +314,12 @@ func (l *Live) failed(s source, err error) {
 	defer l.mu.Unlock()
 	st := l.statusOf(s)
 	st.Reason = err.Error()
+	l.failures[s]++
 	if !st.Fallback() {
-		l.o.Log.Warn("refresh failed; the last figures stay", "source", s.String(), "updatedAt", st.UpdatedAt, "error", err)
+		// Once per outage: a fault that lasts an hour must not fill the log.
+		if l.failures[s] == 1 {
+			l.o.Log.Warn("refresh failed; the last figures stay until AWS answers", "source", s.String(), "updatedAt", st.UpdatedAt, "error", err)
+		}
 		l.publishLocked()
 		return
 	}
@@ -302,8 +357,10 @@ func (l *Live) publishLocked() {
 		onDemand = map[string]float64{}
 	}
 	maps.Copy(onDemand, l.onDemand)
-	snap := &Snapshot{region: l.o.Region, types: l.types, zones: l.zones, onDemand: onDemand, spot: l.spot, status: l.status}
-	if l.spot == nil {
+	snap := &Snapshot{region: l.o.Region, types: l.types, zones: l.zones, onDemand: onDemand, spot: l.spot, status: l.status, version: l.version}
+	if l.spot != nil {
+		snap.spot = plausibleSpot(l.spot, onDemand)
+	} else {
 		snap.spotModel = map[string]float64{}
 		for _, t := range l.o.Catalog {
 			if p, ok := onDemand[t.Name]; ok && t.SupportsSpot() {
@@ -320,11 +377,21 @@ func (l *Live) publishLocked() {
 	l.snap = snap
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+// minSpotShare is the least share of on-demand a spot price can plausibly be: Spot Advisor's
+// deepest savings are about 90%. A lower figure is a bad record, not a bargain, and would make
+// its type look free to every plan.
+const minSpotShare = 0.01
+
+// plausibleSpot leaves out spot prices below minSpotShare of the type's on-demand price.
+func plausibleSpot(spot map[offeringKey]float64, onDemand map[string]float64) map[offeringKey]float64 {
+	out := make(map[offeringKey]float64, len(spot))
+	for k, p := range spot {
+		if od, ok := onDemand[k.typ]; ok && p < od*minSpotShare {
+			continue
+		}
+		out[k] = p
 	}
-	return b
+	return out
 }
 
 func countZones(zones map[string][]string) int {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -139,39 +140,95 @@ func TestAFailedRefreshKeepsWhatAWSSaidLast(t *testing.T) {
 	}
 }
 
-func TestCapacityErrorRereadsOfferingsAtOnce(t *testing.T) {
+func TestCapacityErrorRereadsOfferingsSoon(t *testing.T) {
 	f := newFixtureAWS(t)
 	ec2c, pc := f.clients()
-	l, err := New(Options{Region: "us-east-1", Catalog: loadCatalog(t), EC2: ec2c, Pricing: pc})
+	l, err := New(Options{Region: "us-east-1", Catalog: loadCatalog(t), EC2: ec2c, Pricing: pc, Periods: Periods{Retry: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.Refresh(context.Background())
+	before := len(f.requestsOf("DescribeInstanceTypeOfferings"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
-	l.CapacityError()
+	for range 5 { // a burst reads once
+		l.CapacityError()
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(f.requestsOf("DescribeInstanceTypeOfferings")) == 0 && time.Now().Before(deadline) {
+	for len(f.requestsOf("DescribeInstanceTypeOfferings")) == before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(200 * time.Millisecond)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if len(f.requestsOf("DescribeInstanceTypeOfferings")) == 0 {
-		t.Fatal("a capacity error did not reread the offerings")
+	if got := len(f.requestsOf("DescribeInstanceTypeOfferings")) - before; got != 2 {
+		t.Errorf("%d offerings requests after a burst of capacity errors, want one read of two pages", got)
 	}
-	if n := len(f.requestsOf("DescribeInstanceTypes")); n != 0 {
-		t.Errorf("%d instance-type reads; only the offerings were due", n)
+	if n := len(f.requestsOf("DescribeInstanceTypes")); n != 2 {
+		t.Errorf("%d instance-type requests, want only the two pages of the first read: only the offerings were due", n)
 	}
 }
 
-func TestNewRefusesARegionItCannotPrice(t *testing.T) {
+func TestARegionWithoutEmbeddedPricesStartsOnUSEast1s(t *testing.T) {
 	f := newFixtureAWS(t)
 	ec2c, _ := f.clients()
-	_, err := New(Options{Region: "sa-east-1", Catalog: loadCatalog(t), EC2: ec2c})
-	if err == nil || !strings.Contains(err.Error(), "isolated-vpc") {
-		t.Fatalf("err = %v, want a refusal naming --isolated-vpc", err)
+	for _, pricing := range []bool{false, true} {
+		o := Options{Region: "sa-east-1", Catalog: loadCatalog(t), EC2: ec2c}
+		if pricing {
+			_, o.Pricing = f.clients()
+		}
+		l, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := l.Status().OnDemand
+		if !st.Fallback() || !strings.Contains(st.Reason, "us-east-1's stand in") {
+			t.Errorf("pricing %v: on-demand status = %+v, want us-east-1's prices named as an approximation", pricing, st)
+		}
+		if p, ok := l.Snapshot().Within(fixtureZones).OnDemandPrice("m5.large"); !ok || p != 0.096 {
+			t.Errorf("pricing %v: m5.large = %v, %v; want us-east-1's 0.096", pricing, p, ok)
+		}
+	}
+}
+
+func TestASourceThatFailedAtStartIsReadAgainSoon(t *testing.T) {
+	f := newFixtureAWS(t)
+	ec2c, pc := f.clients()
+	l, err := New(Options{Region: "us-east-1", Catalog: loadCatalog(t), EC2: ec2c, Pricing: pc, Periods: Periods{Retry: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.fail("GetProducts", http.StatusServiceUnavailable)
+	l.Refresh(context.Background())
+	f.fail("GetProducts", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Status().OnDemand.Fallback() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if st := l.Status().OnDemand; st.Fallback() {
+		t.Fatalf("on-demand status = %+v: the Pricing API that failed at start was not asked again", st)
+	}
+	if n := len(f.requestsOf("DescribeSpotPriceHistory")); n != 2 {
+		t.Errorf("%d spot reads, want the one at start and one more page: spot answered, its period is 10 min", n)
+	}
+}
+
+func TestImplausibleSpotPricesAreLeftOut(t *testing.T) {
+	onDemand := map[string]float64{"m5.large": 0.096}
+	got := plausibleSpot(map[offeringKey]float64{
+		{"m5.large", "a"}: 0.04, {"m5.large", "b"}: 0.0000001, {"m5.large", "c"}: 0.2, {"x1.large", "a"}: 0.001,
+	}, onDemand)
+	want := map[offeringKey]float64{{"m5.large", "a"}: 0.04, {"m5.large", "c"}: 0.2, {"x1.large", "a"}: 0.001}
+	if !maps.Equal(got, want) {
+		t.Errorf("= %v, want %v: a spot price under 1%% of on-demand is a bad record", got, want)
 	}
 }
 

@@ -52,7 +52,13 @@ type Snapshot struct {
 	spot      map[offeringKey]float64
 	spotModel map[string]float64
 	status    Status
+	// version counts changes of figures: snapshots of one version differ in status only.
+	version uint64
 }
+
+// Version changes whenever a figure does, not when only a status does: a planner may keep
+// what it made from a snapshot of the same version.
+func (s *Snapshot) Version() uint64 { return s.version }
 
 // Region is the region the snapshot prices.
 func (s *Snapshot) Region() string { return s.region }

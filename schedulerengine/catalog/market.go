@@ -20,9 +20,11 @@ const DefaultRegion = "us-east-1"
 type Market interface {
 	// Zones are the zones that offer the type; none means it is not sold in the region.
 	Zones(instanceType string) []string
-	// OnDemandPrice is the type's on-demand price in USD per hour; ok is false when unknown.
+	// OnDemandPrice is the type's on-demand price per hour, in dollars (yuan in China); ok is
+	// false when unknown.
 	OnDemandPrice(instanceType string) (price float64, ok bool)
-	// SpotPrice is the type's spot price in the zone in USD per hour; ok is false when unknown.
+	// SpotPrice is the type's spot price in the zone per hour, in the same currency; ok is false
+	// when unknown.
 	SpotPrice(instanceType, zone string) (price float64, ok bool)
 }
 
