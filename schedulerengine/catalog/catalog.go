@@ -27,13 +27,18 @@ type Type struct {
 	NetworkBandwidthGbps float64      `json:"networkBandwidthGbps"`
 	Allocatable          Allocatable  `json:"karpenterAllocatable"`
 	MaxPods              int          `json:"maxPods"`
-	Hypervisor           string       `json:"hypervisor"`
-	BareMetal            bool         `json:"bareMetal"`
-	Burstable            bool         `json:"burstable"`
-	UsageClasses         []string     `json:"supportedUsageClasses"`
-	OnDemandPrice        float64      `json:"onDemandPricePerHour"`
-	SpotSavingsPct       *float64     `json:"spotSavingsPct"`
-	SpotInterruption     string       `json:"spotInterruption"`
+	// MaxENI is the type's network interfaces over all its network cards, IPv4PerENI the
+	// addresses each takes (Karpenter's vpclimits); 0 when unknown.
+	MaxENI           int      `json:"maxENI"`
+	IPv4PerENI       int      `json:"ipv4PerENI"`
+	NetworkCards     int      `json:"networkCards"`
+	Hypervisor       string   `json:"hypervisor"`
+	BareMetal        bool     `json:"bareMetal"`
+	Burstable        bool     `json:"burstable"`
+	UsageClasses     []string `json:"supportedUsageClasses"`
+	OnDemandPrice    float64  `json:"onDemandPricePerHour"`
+	SpotSavingsPct   *float64 `json:"spotSavingsPct"`
+	SpotInterruption string   `json:"spotInterruption"`
 }
 
 type GPU struct {

@@ -6,4 +6,8 @@
 //
 // A Market says which zones sell a type and at what price; InstanceTypesIn turns records and
 // a market into the scheduler's instance types with their offerings.
+//
+// NodeResources sizes a node of a type as its kubelet will report it under an EC2NodeClass's
+// kubelet settings, root volume and AMI family, by Karpenter's formulas; with the defaults it
+// gives the karpenterAllocatable figures of the records, which InstanceTypesIn uses.
 package catalog
