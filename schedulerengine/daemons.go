@@ -62,13 +62,9 @@ func daemonLandings(w *world, pool *poolState, daemons []daemon) [][]bool {
 	return out
 }
 
-// applyDaemonOverhead sets the pool's per-type allocatable to the type's less the daemons
-// that would run there, and the host ports those daemons bind.
+// applyDaemonOverhead takes from the pool's per-type allocatable the daemons that would run
+// there, and records the host ports those daemons bind.
 func (p *poolState) applyDaemonOverhead(w *world, daemons []daemon) {
-	p.alloc = make([]vec, len(w.types))
-	for i := range w.types {
-		p.alloc[i] = w.types[i].alloc
-	}
 	for di, lands := range daemonLandings(w, p, daemons) {
 		d := daemons[di]
 		for i, ok := range lands {

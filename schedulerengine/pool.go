@@ -25,7 +25,8 @@ type poolState struct {
 	taints []corev1.Taint
 	types  []int // indices into world.types the pool allows, cheapest first
 	// alloc is, per instance type (indexed as world.types), what pods may request on a
-	// node of this pool: the type's allocatable less the daemonsets that would run there.
+	// node of this pool: the type's allocatable (or the pool's own, Input.PoolAllocatable)
+	// less the daemonsets that would run there.
 	alloc          []vec
 	daemonOverhead bool // some daemonset runs on some type of the pool
 	// daemonPorts are, per instance type, the host ports daemonsets bind on a node of this

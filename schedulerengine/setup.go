@@ -44,7 +44,7 @@ func newSolver(in Input) (*solver, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.addPools(in.NodePools, daemons); err != nil {
+	if err := s.addPools(in.NodePools, in.PoolAllocatable, daemons); err != nil {
 		return nil, err
 	}
 	if err := s.addExistingNodes(in.ExistingNodes); err != nil {
@@ -65,6 +65,11 @@ func allResourceLists(in Input, podRequests []corev1.ResourceList) []corev1.Reso
 	lists := slices.Clone(podRequests)
 	for _, it := range in.InstanceTypes {
 		lists = append(lists, it.Allocatable, it.Capacity)
+	}
+	for _, byType := range in.PoolAllocatable {
+		for _, rl := range byType {
+			lists = append(lists, rl) // only the names count: dims sorts them
+		}
 	}
 	for _, n := range in.ExistingNodes {
 		lists = append(lists, n.Available, n.Capacity)
@@ -88,7 +93,7 @@ func (s *solver) addCommitted(committed []CommittedCapacity) {
 	}
 }
 
-func (s *solver) addPools(pools []v1.NodePool, daemons []daemon) error {
+func (s *solver) addPools(pools []v1.NodePool, sized map[string]map[string]corev1.ResourceList, daemons []daemon) error {
 	sorted := sortPools(pools)
 	if dup := duplicateName(sorted); dup != "" {
 		return fmt.Errorf("nodepool %q is listed twice", dup)
@@ -98,6 +103,7 @@ func (s *solver) addPools(pools []v1.NodePool, daemons []daemon) error {
 		if err != nil {
 			return err
 		}
+		ps.alloc = s.world.allocatableIn(sized[ps.name])
 		ps.applyDaemonOverhead(s.world, daemons)
 		s.pools = append(s.pools, ps)
 	}

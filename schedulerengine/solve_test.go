@@ -31,6 +31,7 @@ type solveCase struct {
 	existing  []ExistingNode
 	committed []CommittedCapacity
 	daemons   []*corev1.Pod
+	sized     map[string]map[string]corev1.ResourceList // Input.PoolAllocatable
 	want      outcome
 }
 
@@ -42,7 +43,7 @@ func runSolveCases(t *testing.T, cases []solveCase) {
 			if pools == nil {
 				pools = []v1.NodePool{nodePool("default")}
 			}
-			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, DaemonSetPods: tc.daemons, Committed: tc.committed})
+			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, DaemonSetPods: tc.daemons, Committed: tc.committed, PoolAllocatable: tc.sized})
 			if err != nil {
 				t.Fatalf("Solve: %v", err)
 			}
@@ -134,6 +135,28 @@ func TestSolveSizesPodsByTheirRequests(t *testing.T) {
 		{name: "an extended resource picks the type that has it", pods: []*corev1.Pod{pod(withCPU("1"), withRequest(nvidiaGPU, "1"))}, want: outcome{instanceType: "gpu.amd"}},
 		{name: "more of an extended resource than any type has", pods: []*corev1.Pod{pod(withRequest(nvidiaGPU, "2"))},
 			want: outcome{unschedulable: "has nvidia.com/gpu >= 2 (largest allows 1)"}},
+	})
+}
+
+func TestSolveSizesNodesByTheirPoolsAllocatable(t *testing.T) {
+	// small.arm is the cheapest type, with 2 cpu and 4Gi; small.amd the next, the same size.
+	armWith := func(memory string) map[string]corev1.ResourceList {
+		return map[string]corev1.ResourceList{"small.arm": {
+			corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse(memory), corev1.ResourcePods: resource.MustParse("10"),
+		}}
+	}
+	runSolveCases(t, []solveCase{
+		{name: "a type keeps its own allocatable where nothing sizes it", pods: []*corev1.Pod{pod(withCPU("1"), withMemory("3Gi"))},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "the pool's smaller figure for a type turns a pod away from it", pods: []*corev1.Pod{pod(withCPU("1"), withMemory("3Gi"))},
+			sized: map[string]map[string]corev1.ResourceList{"default": armWith("2Gi")}, want: outcome{instanceType: "small.amd"}},
+		{name: "the pool's larger figure for a type lets it take a pod", pods: []*corev1.Pod{pod(withCPU("1"), withMemory("6Gi"))},
+			sized: map[string]map[string]corev1.ResourceList{"default": armWith("8Gi")}, want: outcome{instanceType: "small.arm"}},
+		{name: "another pool's figures leave this pool's types as they are", pods: []*corev1.Pod{pod(withCPU("1"), withMemory("3Gi"))},
+			sized: map[string]map[string]corev1.ResourceList{"other": armWith("2Gi")}, want: outcome{instanceType: "small.arm"}},
+		{name: "daemonsets take their share of the pool's figure", pods: []*corev1.Pod{pod(withCPU("1"), withMemory("2560Mi"))},
+			daemons: []*corev1.Pod{pod(withName("logger"), withMemory("1Gi"))},
+			sized:   map[string]map[string]corev1.ResourceList{"default": armWith("3Gi")}, want: outcome{instanceType: "small.amd"}},
 	})
 }
 

@@ -65,6 +65,11 @@ type Input struct {
 	// Committed is capacity the NodePools hold that takes no new pods; it counts against
 	// their limits and nothing else.
 	Committed []CommittedCapacity
+	// PoolAllocatable is, by NodePool name and then instance type name, the allocatable of a
+	// new node of that type in that pool, where the pool's node class sizes it otherwise than
+	// the type's Allocatable (kubelet settings, root volume). Pools and types it does not
+	// name keep the type's Allocatable.
+	PoolAllocatable map[string]map[string]corev1.ResourceList
 }
 
 // CommittedCapacity is one node's worth of a NodePool's capacity that new pods cannot use:

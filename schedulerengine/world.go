@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
@@ -72,6 +74,20 @@ func newWorld(d dims, types []InstanceType) (*world, error) {
 		}
 	}
 	return w, nil
+}
+
+// allocatableIn is, per instance type, what a node of it offers pods in a pool whose node
+// class sizes the types it names as sized says; the others offer their Allocatable.
+func (w *world) allocatableIn(sized map[string]corev1.ResourceList) []vec {
+	out := make([]vec, len(w.types))
+	for i := range w.types {
+		if rl, ok := sized[w.types[i].name]; ok {
+			out[i] = w.dims.vec(rl)
+		} else {
+			out[i] = w.types[i].alloc
+		}
+	}
+	return out
 }
 
 // decidedByInstanceType reports whether the value of a label comes from the instance type or
