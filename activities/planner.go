@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -58,7 +59,11 @@ type Planner struct {
 	Metrics *Metrics
 	// ClaimPods tells which pods in-flight claims hold; nil means none holds any.
 	ClaimPods ClaimPods
+	// Log hears of classes whose kubelet settings cannot size nodes and of nodes reporting
+	// another allocatable than planned; nil logs nothing.
+	Log *slog.Logger
 
+	sizes nodeSizes // allocatable per class sizing, see allocatable.go
 	mu    sync.Mutex
 	types []schedulerengine.InstanceType
 	// typesFrom, typesRegion and typesZones are the market version, region and zones types
@@ -126,6 +131,8 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	sized := p.poolAllocatable(pools, types)
+	p.noteAllocatableDrift(nodes.Items, sized)
 	solveStart := time.Now()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
@@ -136,6 +143,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		DaemonSetPods:   daemons,
 		NamespaceLabels: namespaces,
 		Volumes:         volumes,
+		PoolAllocatable: sized,
 	})
 	p.Metrics.scheduled(ControllerProvisioner, solveStart)
 	if err != nil {

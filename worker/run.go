@@ -146,6 +146,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ec2Acts.OnCapacityError = live.CapacityError
 	ec2Acts.Offered = func(instanceType, zone string) bool { return live.Snapshot().Offers(instanceType, zone) }
 	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
+		Log:       log.With("component", "planner"),
 		ClaimPods: &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
