@@ -199,7 +199,8 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 	}
 	snap := disruption.Snapshot{
 		Now: time.Now(), NodePools: pools, InstanceTypes: types,
-		BlockedPods: blockedByPDB(pdbs.Items, pods.Items),
+		PoolAllocatable: d.Planner.poolAllocatable(pools, types),
+		BlockedPods:     blockedByPDB(pdbs.Items, pods.Items),
 	}
 	byNode := map[string][]*corev1.Pod{}
 	for i := range pods.Items {

@@ -433,7 +433,7 @@ func (d *decider) simulate(nodes []*Node) (move, bool) {
 			pods = append(pods, moved)
 		}
 	}
-	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes}
+	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
 	for i := range d.s.Nodes {
 		n := &d.s.Nodes[i]
 		if leaving[n.Name] || n.Deleting || !n.Ready {

@@ -213,6 +213,19 @@ func TestDecide(t *testing.T) {
 			wantMethod: MethodDrift, wantNodes: []string{"a"}, wantReplace: "m.2x",
 		},
 		{
+			name: "the pool's own allocatable sizes the replacement",
+			snap: func() Snapshot {
+				n := node("a", 2, pod("w1", "1500m"))
+				n.Drifted = true
+				s := snapshot(n)
+				s.PoolAllocatable = map[string]map[string]corev1.ResourceList{"default": {"m.2x": {
+					corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110"),
+				}}}
+				return s
+			},
+			wantMethod: MethodDrift, wantNodes: []string{"a"}, wantReplace: "m.4x",
+		},
+		{
 			name: "a full cluster has nothing to consolidate",
 			snap: func() Snapshot {
 				return snapshot(node("a", 2, pod("w1", "1500m")), node("b", 2, pod("w2", "1500m")))

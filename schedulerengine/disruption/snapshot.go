@@ -16,6 +16,8 @@ type Snapshot struct {
 	Nodes         []Node
 	NodePools     []v1.NodePool
 	InstanceTypes []schedulerengine.InstanceType
+	// PoolAllocatable sizes each pool's replacement nodes as schedulerengine.Input's does.
+	PoolAllocatable map[string]map[string]corev1.ResourceList
 	// BlockedPods are pod keys whose PodDisruptionBudget allows no disruption now.
 	BlockedPods map[string]bool
 }
