@@ -12,7 +12,8 @@
 //  2. checkJoin (join.go) refuses what would keep the node out: missing cluster details,
 //     labels or taints the kubelet rejects, another cluster's name, API server or CA.
 //  3. newNode (node.go, resources.go) registers the Node with the user data's labels, taints,
-//     max pods and reservations.
+//     max pods and reservations, sized by catalog.NodeResources as the planner sizes nodes:
+//     memory less EC2's VM overhead, the AMI's kube-reserved and eviction thresholds.
 //
 // The reader is written from the formats' documentation, not from Nodewright's user-data
 // generator, so that the lab is a second opinion on what the generator writes.

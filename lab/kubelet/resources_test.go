@@ -4,67 +4,56 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
 
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/activities/bootstrap"
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
-func TestKubeReservedCPUFollowsTheAMILadder(t *testing.T) {
+// The kubelet sizes its node from what the user data sets, nothing else: the numbers are
+// catalog.NodeResources's, tested there.
+func TestKubeletSettingsComeFromUserData(t *testing.T) {
+	al2023 := awsv1.AMIFamilyAL2023
 	tests := []struct {
-		vcpu int
-		want int64
-	}{{1, 60}, {2, 70}, {4, 80}, {8, 90}, {96, 310}}
-	for _, tt := range tests {
-		if got := kubeReservedCPU(tt.vcpu); got != tt.want {
-			t.Errorf("kubeReservedCPU(%d) = %dm, want %dm", tt.vcpu, got, tt.want)
-		}
-	}
-}
-
-func TestResourcesFollowUserData(t *testing.T) {
-	m5large := catalogType(t, "m5.large") // catalog allocatable 1930m, 6903Mi, 17Gi, 29 pods
-	tests := []struct {
-		name    string
-		cfg     bootConfig
-		want    map[corev1.ResourceName]string // allocatable
-		wantCap string                         // pods capacity
+		name string
+		cfg  bootConfig
+		want catalog.KubeletSettings
 	}{
-		{name: "no settings: the catalog's allocatable", cfg: boot(),
-			want: map[corev1.ResourceName]string{"cpu": "1930m", "memory": "6903Mi", "ephemeral-storage": "17Gi", "pods": "29"}, wantCap: "29"},
-		{name: "maxPods replaces the ENI-limited pods", cfg: boot(withMaxPods(110)),
-			want: map[corev1.ResourceName]string{"cpu": "1930m", "memory": "6903Mi", "pods": "110"}, wantCap: "110"},
-		{name: "podsPerCore caps pods at so many a vCPU", cfg: boot(withMaxPods(110), withPodsPerCore(5)),
-			want: map[corev1.ResourceName]string{"pods": "10"}, wantCap: "10"},
-		{name: "systemReserved comes on top of the default kube-reserved", cfg: boot(withSystemReserved("cpu", "100m", "memory", "100Mi", "ephemeral-storage", "1Gi")),
-			want: map[corev1.ResourceName]string{"cpu": "1830m", "memory": "6803Mi", "ephemeral-storage": "16Gi"}},
-		{name: "kubeReserved replaces the default it names and keeps the others", cfg: boot(withKubeReserved("memory", "1Gi")),
-			want: map[corev1.ResourceName]string{"cpu": "1930m", "memory": "6453Mi", "ephemeral-storage": "17Gi"}},
-		{name: "evictionHard memory.available replaces the 100Mi default", cfg: boot(withEvictionHard("memory.available", "500Mi")),
-			want: map[corev1.ResourceName]string{"memory": "6503Mi", "ephemeral-storage": "17Gi"}},
-		{name: "evictionHard nodefs.available as a percentage of the disk", cfg: boot(withEvictionHard("nodefs.available", "15%")),
-			want: map[corev1.ResourceName]string{"memory": "6903Mi", "ephemeral-storage": "16Gi"}},
-		{name: "evictionHard at 100% is ignored, as the kubelet ignores it", cfg: boot(withEvictionHard("memory.available", "100%")),
-			want: map[corev1.ResourceName]string{"memory": "7003Mi"}},
-		{name: "reservations larger than the machine leave nothing, not less", cfg: boot(withSystemReserved("cpu", "4")),
-			want: map[corev1.ResourceName]string{"cpu": "0"}},
+		{name: "no settings: the AMI's defaults", cfg: boot(), want: catalog.KubeletSettings{AMIFamily: al2023}},
+		{name: "Bottlerocket settings size a Bottlerocket node", cfg: boot(withFormat(formatBottlerocket)),
+			want: catalog.KubeletSettings{AMIFamily: awsv1.AMIFamilyBottlerocket}},
+		{name: "maxPods and podsPerCore", cfg: boot(withMaxPods(110), withPodsPerCore(5)),
+			want: catalog.KubeletSettings{AMIFamily: al2023, MaxPods: ptr.To[int32](110), PodsPerCore: ptr.To[int32](5)}},
+		{name: "reservations and eviction thresholds as written", cfg: boot(withSystemReserved("cpu", "100m", "ephemeral-storage", "1Gi"),
+			withKubeReserved("memory", "1Gi"), withEvictionHard("nodefs.available", "15%")),
+			want: catalog.KubeletSettings{AMIFamily: al2023, SystemReserved: map[string]string{"cpu": "100m", "ephemeral-storage": "1Gi"},
+				KubeReserved: map[string]string{"memory": "1Gi"}, EvictionHard: map[string]string{"nodefs.available": "15%"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			capacity, allocatable, err := resources(m5large, tt.cfg)
-			if err != nil {
-				t.Fatalf("resources: %v", err)
-			}
-			for name, want := range tt.want {
-				if got := allocatable[name]; got.Cmp(resource.MustParse(want)) != 0 {
-					t.Errorf("allocatable %s = %s, want %s", name, got.String(), want)
-				}
-			}
-			if tt.wantCap != "" {
-				if got := capacity[corev1.ResourcePods]; got.Cmp(resource.MustParse(tt.wantCap)) != 0 {
-					t.Errorf("pods capacity = %s, want %s", got.String(), tt.wantCap)
-				}
+			if got := kubeletSettings(tt.cfg); !equality.Semantic.DeepEqual(got, tt.want) {
+				t.Errorf("kubelet settings %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// A node registers its memory as EC2 leaves it to the OS, not the type's nominal memory.
+func TestResourcesLeaveOutTheVMOverhead(t *testing.T) {
+	capacity, allocatable, err := resources(catalogType(t, "m5.large"), boot())
+	if err != nil {
+		t.Fatalf("resources: %v", err)
+	}
+	// 8192 MiB less 7.5% is 7577Mi; less 574Mi kube-reserved and 100Mi eviction, Karpenter's 6903Mi.
+	if got := capacity[corev1.ResourceMemory]; got.Cmp(resource.MustParse("7577Mi")) != 0 {
+		t.Errorf("capacity memory %s, want 7577Mi", got.String())
+	}
+	if got := allocatable[corev1.ResourceMemory]; got.Cmp(resource.MustParse("6903Mi")) != 0 {
+		t.Errorf("allocatable memory %s, want 6903Mi", got.String())
 	}
 }
 
@@ -79,4 +68,54 @@ func catalogType(t *testing.T, name string) catalog.Type {
 		t.Fatalf("instance type %s not in the catalog", name)
 	}
 	return it
+}
+
+// The Done-when, without the lab's control plane: a node booted from the user data
+// Nodewright writes for a class registers the allocatable the planner plans for the class.
+func TestANodeRegistersWhatThePlannerPlansForItsClass(t *testing.T) {
+	cluster := bootstrap.Cluster{Name: "test-cluster", Endpoint: "https://test-cluster", CABundle: "Y2E=", ServiceCIDR: "10.100.0.0/16"}
+	tests := []struct {
+		name    string
+		family  string
+		kubelet *awsv1.KubeletConfiguration
+	}{
+		{name: "AL2023 with maxPods 110", family: bootstrap.FamilyAL2023, kubelet: &awsv1.KubeletConfiguration{MaxPods: ptr.To[int32](110)}},
+		{name: "Bottlerocket with maxPods 110", family: bootstrap.FamilyBottlerocket, kubelet: &awsv1.KubeletConfiguration{MaxPods: ptr.To[int32](110)}},
+		{name: "AL2023 with reservations and eviction thresholds", family: bootstrap.FamilyAL2023, kubelet: &awsv1.KubeletConfiguration{
+			PodsPerCore: ptr.To[int32](8), KubeReserved: map[string]string{"cpu": "200m", "memory": "1Gi"},
+			SystemReserved: map[string]string{"memory": "300Mi", "ephemeral-storage": "2Gi"},
+			EvictionHard:   map[string]string{"memory.available": "5%", "nodefs.available": "15%"},
+		}},
+		{name: "Bottlerocket with the AMI's defaults", family: bootstrap.FamilyBottlerocket},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			class := &awsv1.EC2NodeClass{Spec: awsv1.EC2NodeClassSpec{AMIFamily: ptr.To(tt.family), Kubelet: tt.kubelet}}
+			userData, err := bootstrap.UserData(tt.family, cluster, bootstrap.Node{Kubelet: tt.kubelet}, nil)
+			if err != nil {
+				t.Fatalf("user data: %v", err)
+			}
+			cfg, err := readUserData(userData)
+			if err != nil {
+				t.Fatalf("read user data: %v", err)
+			}
+			for _, typ := range []string{"m5.large", "c7g.2xlarge", "p5.48xlarge"} {
+				it := catalogType(t, typ)
+				capacity, allocatable, err := resources(it, cfg)
+				if err != nil {
+					t.Fatalf("%s: %v", typ, err)
+				}
+				plannedCapacity, planned, err := catalog.NodeResources(it, activities.KubeletSettingsOf(class))
+				if err != nil {
+					t.Fatalf("%s: planned: %v", typ, err)
+				}
+				if !equality.Semantic.DeepEqual(allocatable, planned) {
+					t.Errorf("%s registers allocatable %v, the planner plans %v", typ, allocatable, planned)
+				}
+				if !equality.Semantic.DeepEqual(capacity, plannedCapacity) {
+					t.Errorf("%s registers capacity %v, the planner plans %v", typ, capacity, plannedCapacity)
+				}
+			}
+		})
+	}
 }

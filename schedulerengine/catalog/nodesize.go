@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 )
 
 // Figures of Karpenter's AWS provider and of the EKS AMIs' bootstrap, which its formulas
@@ -31,8 +33,6 @@ const (
 	signalNodeFSAvailable = "nodefs.available"
 	defaultEvictionMemory = "100Mi"
 	defaultEvictionNodeFS = "10%"
-	// AMI families whose defaults differ from AL2023's.
-	familyBottlerocket = "Bottlerocket"
 )
 
 // KubeletSettings are what sizes a node beyond its instance type: the EC2NodeClass's kubelet
@@ -116,7 +116,7 @@ func (k KubeletSettings) parse() (parsedReservations, error) {
 		return out, err
 	}
 	for _, signal := range slices.Sorted(maps.Keys(k.EvictionHard)) {
-		if _, err := evictionThreshold(resource.Quantity{}, k.EvictionHard[signal]); err != nil {
+		if _, err := EvictionThreshold(resource.Quantity{}, k.EvictionHard[signal]); err != nil {
 			return out, fmt.Errorf("evictionHard %s: %w", signal, err)
 		}
 	}
@@ -172,7 +172,7 @@ func (k KubeletSettings) pods(t Type) int64 {
 	case k.PrefixDelegation:
 		count = PrefixDelegationMaxPods
 	}
-	if k.PodsPerCore != nil && *k.PodsPerCore > 0 && k.AMIFamily != familyBottlerocket {
+	if k.PodsPerCore != nil && *k.PodsPerCore > 0 && k.AMIFamily != awsv1.AMIFamilyBottlerocket {
 		count = min(count, int64(*k.PodsPerCore)*int64(t.VCPU))
 	}
 	return count
@@ -213,7 +213,7 @@ func (k KubeletSettings) overhead(t Type, capacity corev1.ResourceList, reserved
 // kubeReservedPods is the pod count kube-reserved memory is sized for: nodeadm sizes it for
 // the ENI-limited pods before the class's maxPods applies; Bottlerocket for its max-pods.
 func (k KubeletSettings) kubeReservedPods(t Type, capacity corev1.ResourceList) int64 {
-	if k.AMIFamily == familyBottlerocket {
+	if k.AMIFamily == awsv1.AMIFamilyBottlerocket {
 		return capacity.Pods().Value()
 	}
 	return ENILimitedPods(t)
@@ -266,7 +266,7 @@ func (k KubeletSettings) evictionThresholds(capacity corev1.ResourceList) (corev
 		if !ok {
 			threshold = s.fallback
 		}
-		q, err := evictionThreshold(capacity[s.resource], threshold)
+		q, err := EvictionThreshold(capacity[s.resource], threshold)
 		if err != nil {
 			return nil, fmt.Errorf("evictionHard %s: %w", s.signal, err)
 		}
@@ -275,9 +275,9 @@ func (k KubeletSettings) evictionThresholds(capacity corev1.ResourceList) (corev
 	return out, nil
 }
 
-// evictionThreshold is how much of capacity a threshold keeps free: a quantity, or a
-// percentage of capacity rounded up to a byte. 100% disables the signal, as in the kubelet.
-func evictionThreshold(capacity resource.Quantity, threshold string) (resource.Quantity, error) {
+// EvictionThreshold is how much of capacity a hard eviction threshold keeps free: a quantity,
+// or a percentage of capacity rounded up to a byte. 100% disables the signal, as in the kubelet.
+func EvictionThreshold(capacity resource.Quantity, threshold string) (resource.Quantity, error) {
 	if pct, ok := strings.CutSuffix(threshold, "%"); ok {
 		p, err := strconv.ParseFloat(pct, 64)
 		if err != nil || p < 0 || p > 100 {
