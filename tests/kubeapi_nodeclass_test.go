@@ -7,12 +7,17 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nodewright/nodewright/activities"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/lab/ec2sim"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
 // An EC2NodeClass whose subnet selector matches nothing in the lab's VPC is not Ready and
@@ -82,4 +87,45 @@ func nodeClass(e *env, name string) awsv1.EC2NodeClass {
 		e.t.Fatal(err)
 	}
 	return c
+}
+
+// The Done-when: with maxPods 110 on the class, the node the planner launches
+// registers the allocatable the engine planned for its type (catalog.NodeResources under the
+// class), and takes more pods than its ENIs alone would give.
+func TestNodesRegisterTheAllocatablePlannedForTheirClass(t *testing.T) {
+	const name = "maxpods"
+	// poolYAML ends with its class's spec, which the kubelet settings join.
+	e := startAPIEnv(t, poolYAML(name, "", "consolidateAfter: Never")+"  kubelet: {maxPods: 110}\n")
+	e.deploy("tiny", 100, "5m", func(p *corev1.PodTemplateSpec) {
+		p.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("5Mi")
+	})
+	if used := e.allBound(100); len(used) != 1 {
+		t.Errorf("100 pods on %d nodes, want one: every type holds 110 pods under the class", len(used))
+	}
+	types, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	class := nodeClass(e, name)
+	for _, n := range e.nodes() {
+		typ := n.Labels[v1.LabelInstanceType]
+		it, ok := catalog.Index(types)[typ]
+		if !ok {
+			t.Fatalf("node %s is of type %q, which the catalog does not have", n.Name, typ)
+		}
+		_, planned, err := catalog.NodeResources(it, activities.KubeletSettingsOf(&class))
+		if err != nil {
+			t.Fatalf("planned allocatable of %s: %v", typ, err)
+		}
+		if !equality.Semantic.DeepEqual(n.Status.Allocatable, planned) {
+			t.Errorf("node %s (%s) registered allocatable %v, the engine planned %v", n.Name, typ, n.Status.Allocatable, planned)
+		}
+		if pods := n.Status.Allocatable[corev1.ResourcePods]; pods.Value() != 110 {
+			t.Errorf("node %s allocates %s pods, want the class's maxPods 110", n.Name, pods.String())
+		}
+		// Planned from the catalog's ENI-limited pods, 100 pods would never go to this type.
+		if eni := catalog.ENILimitedPods(it); eni >= 100 {
+			t.Errorf("node %s is a %s, whose ENIs give %d pods: the plan did not count on maxPods 110", n.Name, typ, eni)
+		}
+	}
 }
