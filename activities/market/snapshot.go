@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
@@ -72,6 +73,20 @@ func (s *Snapshot) Sells(instanceType string) bool { return s.types == nil || s.
 // Offers reports whether the zone offers the type: always while offerings are the fallback.
 func (s *Snapshot) Offers(instanceType, zone string) bool {
 	return s.zones == nil || slices.Contains(s.zones[instanceType], zone)
+}
+
+// Price is what an instance of the type costs per hour in the zone at the capacity type
+// (on-demand or spot): the figures Within prices offerings from. ok is false for a figure
+// the market lacks or a capacity type it does not price.
+func (s *Snapshot) Price(instanceType, zone, capacityType string) (price float64, ok bool) {
+	all := within{s: s}
+	switch capacityType {
+	case v1.CapacityTypeOnDemand:
+		return all.OnDemandPrice(instanceType)
+	case v1.CapacityTypeSpot:
+		return all.SpotPrice(instanceType, zone)
+	}
+	return 0, false
 }
 
 // Within is the snapshot as a catalog.Market limited to the zones given: those the pools
