@@ -94,6 +94,10 @@ type EC2 struct {
 	// Offered, when set, says whether a zone offers an instance type: no override names one
 	// that does not, which EC2 would refuse. Nil offers every type everywhere.
 	Offered func(instanceType, zone string) bool
+	// Price, when set, says what an instance of the type costs per hour in the zone at the
+	// capacity type, by the market's figures now; ok is false when it has none. Nil prices
+	// no instance.
+	Price func(instanceType, zone, capacityType string) (price float64, ok bool)
 	// OnCapacityError, when set, hears of every launch an offering's capacity error stopped:
 	// the zones' offerings may have changed. It must not block.
 	OnCapacityError func()

@@ -180,7 +180,7 @@ func (e *EC2) adopt(ctx context.Context, req LaunchRequest) (_ Instance, ok bool
 	if class, err := e.nodeClassOf(req.Claim); err == nil {
 		inst = withZoneID(inst, class)
 	}
-	return inst, true, nil
+	return e.priced(inst), true, nil
 }
 
 // withPlacement adds what the launch itself decided: the zone's id, from the class's subnets,
@@ -254,13 +254,25 @@ func (e *EC2) launchedInstance(ctx context.Context, inst ec2types.CreateFleetIns
 		out.Zone = aws.ToString(inst.LaunchTemplateAndOverrides.Overrides.AvailabilityZone)
 	}
 	if out.Zone != "" && out.Type != "" {
-		return out, nil
+		return e.priced(out), nil
 	}
 	described, err := e.DescribeInstance(ctx, out.ID)
 	if err != nil {
 		return Instance{}, fmt.Errorf("launched %s but could not read its placement: %w", out.ID, err)
 	}
-	return described, nil
+	return e.priced(described), nil
+}
+
+// priced adds what the instance costs per hour, as the market has it now, so that the node
+// shows its own offering's price rather than the plan's cheapest.
+func (e *EC2) priced(inst Instance) Instance {
+	if e.Price == nil {
+		return inst
+	}
+	if price, ok := e.Price(inst.Type, inst.Zone, inst.CapacityType); ok && price > 0 {
+		inst.PricePerHour = price
+	}
+	return inst
 }
 
 // fleetError turns a fleet that launched nothing into an error the workflow can act on.

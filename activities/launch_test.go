@@ -198,6 +198,64 @@ func TestLaunchReportsTheInstanceTheFleetMade(t *testing.T) {
 	}
 }
 
+// pricesOf is a Price hook answering from prices keyed type/zone/capacity type; it records
+// every offering asked about in asked.
+func pricesOf(prices map[string]float64, asked *[]string) func(string, string, string) (float64, bool) {
+	return func(typ, zone, capacityType string) (float64, bool) {
+		key := typ + "/" + zone + "/" + capacityType
+		*asked = append(*asked, key)
+		p, ok := prices[key]
+		return p, ok
+	}
+}
+
+func TestLaunchPricesTheInstanceItLaunched(t *testing.T) {
+	market := map[string]float64{
+		"m5.large/us-east-1a/spot": 0.0423, "m5.large/us-east-1b/spot": 0.0389,
+		"m5.large/us-east-1a/on-demand": 0.096, "m5.large/us-east-1b/on-demand": 0.096,
+	}
+	placed := &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{{
+		InstanceId: aws.String("i-3"), InstanceType: "m5.large", InstanceLifecycle: ec2types.InstanceLifecycleTypeSpot,
+		Placement: &ec2types.Placement{AvailabilityZone: aws.String("us-east-1a")},
+	}}}}}
+	tests := []struct {
+		name     string
+		claim    Claim
+		out      *ec2.CreateFleetOutput
+		describe *ec2.DescribeInstancesOutput
+		prices   map[string]float64 // nil: no Price hook
+		want     float64
+	}{
+		{name: "a spot instance costs the spot price of the zone it landed in", claim: claim(),
+			out: launched("i-1", "m5.large", "us-east-1b", ec2types.InstanceLifecycleSpot), prices: market, want: 0.0389},
+		{name: "an on-demand instance costs the on-demand price", claim: claim(withCapacityTypes("on-demand")),
+			out: launched("i-2", "m5.large", "us-east-1a", ""), prices: market, want: 0.096},
+		{name: "an instance whose placement EC2 had to be asked for is priced where it is", claim: claim(),
+			out:      &ec2.CreateFleetOutput{Instances: []ec2types.CreateFleetInstance{{InstanceIds: []string{"i-3"}}}},
+			describe: placed, prices: market, want: 0.0423},
+		{name: "an offering the market has no price for leaves the instance unpriced", claim: claim(),
+			out: launched("i-4", "m5.xlarge", "us-east-1b", ec2types.InstanceLifecycleSpot), prices: market},
+		{name: "without a market the instance is unpriced", claim: claim(),
+			out: launched("i-5", "m5.large", "us-east-1b", ec2types.InstanceLifecycleSpot)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := testEC2(&fakeEC2{fleetOut: tt.out, describeOut: tt.describe})
+			var asked []string
+			if tt.prices != nil {
+				e.Price = pricesOf(tt.prices, &asked)
+			}
+			got, err := e.Launch(context.Background(), launchRequest(tt.claim))
+			if err != nil {
+				t.Fatalf("launch: %v", err)
+			}
+			if got.PricePerHour != tt.want {
+				t.Errorf("instance %s %s %s costs %v/h, want %v (market asked about %v)", got.Type, got.Zone, got.CapacityType, got.PricePerHour, tt.want, asked)
+			}
+		})
+	}
+}
+
 func fleetErrors(code string, overrides ...string) *ec2.CreateFleetOutput {
 	out := &ec2.CreateFleetOutput{}
 	for _, o := range overrides {
@@ -462,12 +520,14 @@ func TestALaterAttemptAdoptsTheInstanceAnEarlierOneLaunched(t *testing.T) {
 		owned("i-2", ec2types.InstanceStateNameRunning), owned("i-1", ec2types.InstanceStateNamePending), owned("i-0", ec2types.InstanceStateNameTerminated),
 	}}}}}
 	e := testEC2(api)
+	var asked []string
+	e.Price = pricesOf(map[string]float64{"m5.large/us-east-1b/on-demand": 0.096}, &asked)
 	inst, ok, err := e.adopt(context.Background(), launchRequest(claim()))
 	if err != nil || !ok {
 		t.Fatalf("adopt: %v, %v", ok, err)
 	}
-	if inst.ID != "i-1" || inst.ZoneID != "use1-az6" || inst.ImageID != "ami-amd" {
-		t.Errorf("adopted %+v, want i-1 in use1-az6 running ami-amd", inst)
+	if inst.ID != "i-1" || inst.ZoneID != "use1-az6" || inst.ImageID != "ami-amd" || inst.PricePerHour != 0.096 {
+		t.Errorf("adopted %+v, want i-1 in use1-az6 running ami-amd at its on-demand price 0.096/h", inst)
 	}
 	if len(api.terminateCalls) != 1 || !slices.Equal(api.terminateCalls[0], []string{"i-2"}) {
 		t.Errorf("terminated %v, want the second instance i-2", api.terminateCalls)

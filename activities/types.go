@@ -137,6 +137,9 @@ type Instance struct {
 	ZoneID string `json:"zoneID,omitempty"`
 	// ImageID is the AMI the instance runs.
 	ImageID string `json:"imageID,omitempty"`
+	// PricePerHour is what the instance costs, by the market's figures when it launched; 0
+	// when the market had none.
+	PricePerHour float64 `json:"pricePerHour,omitempty"`
 }
 
 // ProviderID is the AWS cloud provider's identity of the instance's Node.

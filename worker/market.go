@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/pricing"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/activities/market"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
@@ -45,6 +46,17 @@ func startMarket(ctx context.Context, cfg Config, ec2Client *ec2.Client, types [
 	cancel()
 	go func() { _ = live.Run(ctx) }()
 	return live, nil
+}
+
+// followMarket has launches read the market as it is at each launch: which zones offer a
+// type, what the launched instance costs, and that a capacity error may have changed the
+// offerings.
+func followMarket(ec2Acts *activities.EC2, live *market.Live) {
+	ec2Acts.OnCapacityError = live.CapacityError
+	ec2Acts.Offered = func(instanceType, zone string) bool { return live.Snapshot().Offers(instanceType, zone) }
+	ec2Acts.Price = func(instanceType, zone, capacityType string) (float64, bool) {
+		return live.Snapshot().Price(instanceType, zone, capacityType)
+	}
 }
 
 // newPricingClient is the Pricing API client of the endpoint that serves the region.

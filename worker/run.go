@@ -143,8 +143,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := registerMarketMetrics(m.registry, live); err != nil {
 		return err
 	}
-	ec2Acts.OnCapacityError = live.CapacityError
-	ec2Acts.Offered = func(instanceType, zone string) bool { return live.Snapshot().Offers(instanceType, zone) }
+	followMarket(ec2Acts, live)
 	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
 		Log:       log.With("component", "planner"),
 		ClaimPods: &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}}
