@@ -59,7 +59,9 @@ type NodeState struct {
 	ZoneID       string `json:"zoneID,omitempty"`
 	CapacityType string `json:"capacityType,omitempty"`
 	ImageID      string `json:"imageID,omitempty"`
-	// PricePerHour is the planned price of the claim's cheapest offering.
+	// PricePerHour is what the node costs per hour: its launched offering's price by the
+	// market's figures at launch, or the planned price of the claim's cheapest offering until
+	// the instance is known or when the market had no figure for it.
 	PricePerHour float64 `json:"pricePerHour"`
 	// Pods are the pod keys the claim was planned for.
 	Pods        []string      `json:"pods,omitempty"`
@@ -262,7 +264,26 @@ func (n *nodeLifecycle) launch(ctx workflow.Context) error {
 	n.state.Zone, n.state.ZoneID = inst.Zone, inst.ZoneID
 	n.state.CapacityType = inst.CapacityType
 	n.state.ImageID = inst.ImageID
+	if inst.PricePerHour > 0 {
+		n.state.PricePerHour = inst.PricePerHour
+	}
+	n.showPrice(ctx)
 	return nil
+}
+
+// changePriceMemo versions the memo that shows the node's hourly price in the Temporal UI
+// and in `starter nodes`.
+const changePriceMemo = "price-memo"
+
+// showPrice puts the node's hourly price in the workflow's memo. A memo, not a search
+// attribute: the server need not have it registered, and nobody filters nodes by price.
+func (n *nodeLifecycle) showPrice(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changePriceMemo, workflow.DefaultVersion, 1) < 1 || n.state.PricePerHour <= 0 {
+		return
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoPricePerHour: n.state.PricePerHour}); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert memo", "key", MemoPricePerHour, "error", err)
+	}
 }
 
 // changeInterruptBeforeReady versions the waits for registration and readiness giving way

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodewright/nodewright/activities"
@@ -241,6 +242,60 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 	}
 	if !slices.Equal(r.signals, []string{SignalNodeReady}) {
 		t.Errorf("signals to the provisioner %v, want [%s]", r.signals, SignalNodeReady)
+	}
+}
+
+func TestNodeLifecycleShowsWhatItsNodeCosts(t *testing.T) {
+	const planned, launched = 0.035, 0.0421 // testNodeClaim's planned price; the spot price it launched at
+	tests := []struct {
+		name string
+		// launchedPrice is what Launch says the instance costs; 0 when the market had no figure.
+		launchedPrice float64
+		// recordedBefore replays a run from before the price memo.
+		recordedBefore bool
+		wantPrice      float64
+		wantMemo       []any
+	}{
+		{name: "the launched offering's price replaces the planned one, in the state and the memo",
+			launchedPrice: launched, wantPrice: launched, wantMemo: []any{launched}},
+		{name: "an instance the market could not price shows the planned price",
+			wantPrice: planned, wantMemo: []any{planned}},
+		{name: "a run from before the price memo keeps the launched price in its state and upserts no memo",
+			launchedPrice: launched, recordedBefore: true, wantPrice: launched},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newNodeRun(t)
+			inst := testInstance()
+			inst.PricePerHour = tt.launchedPrice
+			r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(inst, nil)
+			r.happyPath() // its Launch is never reached: the one above matches first
+			if tt.recordedBefore {
+				r.env.OnGetVersion(changePriceMemo, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			var memo []any
+			r.env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
+				memo = append(memo, args.Get(0).(map[string]any)[MemoPricePerHour])
+			}).Return(nil)
+			var launching, ready NodeState
+			r.at(30*time.Second, func() { launching = r.query(t) })
+			r.at(5*time.Minute, func() { ready = r.query(t) })
+			r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{Reason: "test"}) })
+			r.execute()
+
+			if err := r.env.GetWorkflowError(); err != nil {
+				t.Fatalf("workflow failed: %v", err)
+			}
+			if launching.PricePerHour != planned {
+				t.Errorf("price while launching = %v/h, want the planned %v", launching.PricePerHour, planned)
+			}
+			if ready.PricePerHour != tt.wantPrice {
+				t.Errorf("price when Ready = %v/h, want %v", ready.PricePerHour, tt.wantPrice)
+			}
+			if !slices.Equal(memo, tt.wantMemo) {
+				t.Errorf("memo %s upserts %v, want %v", MemoPricePerHour, memo, tt.wantMemo)
+			}
+		})
 	}
 }
 

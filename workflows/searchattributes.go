@@ -18,6 +18,10 @@ var (
 	SearchAttrDisruptionReason = temporal.NewSearchAttributeKeyKeyword("DisruptionReason")
 )
 
+// MemoPricePerHour is the NodeLifecycle memo key holding the node's hourly price (USD, a
+// number), shown in the Temporal UI and by `starter nodes`.
+const MemoPricePerHour = "pricePerHour"
+
 // SearchAttributeNames lists the keys above, for registering them on a server.
 func SearchAttributeNames() []string {
 	keys := []temporal.SearchAttributeKeyKeyword{
