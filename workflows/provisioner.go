@@ -79,6 +79,9 @@ type PlanSummary struct {
 	Pods      int      `json:"pods"`
 	Nominated int      `json:"nominated,omitempty"`
 	Claims    []string `json:"claims,omitempty"`
+	// PricePerHour is what the claims started cost per hour together, at the plan's prices:
+	// each claim's cheapest offering.
+	PricePerHour float64 `json:"pricePerHour,omitempty"`
 	// Unschedulable holds a sample of the pods no node can take, with the reason;
 	// UnschedulableCount counts them all.
 	Unschedulable      map[string]string `json:"unschedulable,omitempty"`
@@ -486,10 +489,7 @@ func (p *provisioner) planBatch(ctx workflow.Context) error {
 		}
 		p.clearSignalled()
 		started := p.startNodes(ctx, result.Claims)
-		p.state.LastPlan = &PlanSummary{
-			At: now, Pods: result.Pods, Nominated: result.Nominated, Claims: started,
-			Unschedulable: result.Unschedulable, UnschedulableCount: result.UnschedulableCount, Market: result.Market,
-		}
+		p.state.LastPlan = summarize(now, result, started)
 		if !result.More {
 			return nil
 		}
@@ -550,10 +550,23 @@ func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
 	return req
 }
 
+// summarize describes a plan: what it planned, the claims it started and what they cost.
+func summarize(at time.Time, result activities.PlanResult, started []activities.Claim) *PlanSummary {
+	out := &PlanSummary{
+		At: at, Pods: result.Pods, Nominated: result.Nominated,
+		Unschedulable: result.Unschedulable, UnschedulableCount: result.UnschedulableCount, Market: result.Market,
+	}
+	for _, c := range started {
+		out.Claims = append(out.Claims, c.Name)
+		out.PricePerHour += c.PricePerHour
+	}
+	return out
+}
+
 // startNodes starts a NodeLifecycle per claim, all at once, and nominates each started
 // claim's pods. A claim that could not be started has its pods requeued. It returns the
-// names of the started claims.
-func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim) []string {
+// started claims, named.
+func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim) []activities.Claim {
 	type start struct {
 		claim    activities.Claim
 		attempts int
@@ -570,7 +583,7 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 		starts[i] = &start{claim: c}
 		launch(starts[i])
 	}
-	var started []string
+	var started []activities.Claim
 	for _, s := range starts {
 		for {
 			err := s.future.GetChildWorkflowExecution().Get(ctx, nil)
@@ -585,7 +598,7 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 				break
 			}
 			p.nominate(ctx, s.claim)
-			started = append(started, s.claim.Name)
+			started = append(started, s.claim)
 			break
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -226,6 +227,38 @@ func TestProvisionerStartsOneNodeWorkflowPerClaim(t *testing.T) {
 	}
 	if len(st.Pending) > 0 || len(st.Nominations) > 0 {
 		t.Errorf("state keeps pods %v and nominations %v, want nothing per pod", st.Pending, st.Nominations)
+	}
+}
+
+func TestProvisionerStateSaysWhatThePlanCosts(t *testing.T) {
+	priced := func(c activities.Claim, price float64) activities.Claim { c.PricePerHour = price; return c }
+	more := func(r activities.PlanResult) activities.PlanResult { r.More = true; return r }
+	tests := []struct {
+		name    string
+		results []activities.PlanResult
+		want    float64
+	}{
+		{name: "a plan costs what its claims cost together",
+			results: []activities.PlanResult{plan(priced(claimFor("default", "a"), 0.096), priced(claimFor("gpu", "b"), 0.526))},
+			want:    0.622},
+		{name: "the last plan of a batch costs what its own claims cost",
+			results: []activities.PlanResult{more(plan(priced(claimFor("default", "a"), 0.096))), plan(priced(claimFor("default", "b"), 0.0423))},
+			want:    0.0423},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t, tt.results...)
+			r.signalPods(0, "a", "b")
+			var st ProvisionerState
+			r.at(30*time.Second, func() { st = r.state(t) })
+			r.run(t, time.Minute, ProvisionerInput{})
+			if st.LastPlan == nil {
+				t.Fatal("the state shows no plan")
+			}
+			if got := st.LastPlan.PricePerHour; math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("last plan costs %v/h, want %v (claims %v)", got, tt.want, st.LastPlan.Claims)
+			}
+		})
 	}
 }
 
