@@ -17,7 +17,8 @@ const usage = `usage: starter [flags] <command> [args]
 
 commands:
   start                 ensure the Provisioner workflow runs
-  nodes [--all]         list node workflows (node, phase, type, zone, capacity type, age)
+  nodes [--all]         list node workflows (node, phase, type, zone, capacity type,
+                        hourly price, age)
   describe NODE         show a node's live state (its workflow's state query)
   drain [--grace-period D] NODE [REASON]
                         drain and terminate a node (its workflow's requestDrain update;

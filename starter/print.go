@@ -10,13 +10,14 @@ import (
 	"github.com/nodewright/nodewright/workflows"
 )
 
-// PrintNodes writes the nodes table: node, phase, instance type, zone, capacity type, age.
+// PrintNodes writes the nodes table: node, phase, instance type, zone, capacity type, hourly
+// price, node pool, age, workflow.
 func PrintNodes(w io.Writer, rows []NodeRow, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tPHASE\tINSTANCE-TYPE\tZONE\tCAPACITY-TYPE\tNODEPOOL\tAGE\tWORKFLOW")
+	fmt.Fprintln(tw, "NODE\tPHASE\tINSTANCE-TYPE\tZONE\tCAPACITY-TYPE\tPRICE/h\tNODEPOOL\tAGE\tWORKFLOW")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.NodeName), orDash(r.Phase),
-			orDash(r.InstanceType), orDash(r.Zone), orDash(r.CapacityType), orDash(r.NodePool),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.NodeName), orDash(r.Phase),
+			orDash(r.InstanceType), orDash(r.Zone), orDash(r.CapacityType), dollars(r.PricePerHour), orDash(r.NodePool),
 			age(r.Started, now), orDash(r.WorkflowID))
 	}
 	return tw.Flush()
@@ -31,7 +32,7 @@ func PrintState(w io.Writer, id string, st workflows.NodeState) error {
 	fmt.Fprintf(tw, "NodePool:\t%s\n", orDash(st.NodePool))
 	fmt.Fprintf(tw, "Node:\t%s\n", orDash(st.NodeName))
 	fmt.Fprintf(tw, "Instance:\t%s %s %s %s\n", orDash(st.InstanceID), orDash(st.InstanceType), orDash(st.Zone), orDash(st.CapacityType))
-	fmt.Fprintf(tw, "Price:\t$%.4f/h\n", st.PricePerHour)
+	fmt.Fprintf(tw, "Price:\t%s\n", perHour(st.PricePerHour))
 	if st.DrainReason != "" {
 		fmt.Fprintf(tw, "Drain reason:\t%s\n", st.DrainReason)
 	}
@@ -51,6 +52,22 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// dollars is an hourly price as a person reads it; "-" when it is unknown (0).
+func dollars(price float64) string {
+	if price <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("$%.4f", price)
+}
+
+// perHour is dollars per hour; "-" when the price is unknown.
+func perHour(price float64) string {
+	if price <= 0 {
+		return "-"
+	}
+	return dollars(price) + "/h"
 }
 
 // age is kubectl's coarse age of something started at start; "-" when the start is unknown.

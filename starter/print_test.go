@@ -17,48 +17,59 @@ func TestPrintNodes(t *testing.T) {
 	full := NodeRow{
 		WorkflowID: "node/claim-1", NodeName: "ip-10-0-0-1", Phase: "Ready", NodePool: "general",
 		InstanceID: "i-0abc", InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot",
-		Started: printedAt().Add(-45 * time.Second),
+		PricePerHour: 0.0423, Started: printedAt().Add(-45 * time.Second),
 	}
 	tests := []struct {
 		name string
 		row  NodeRow
-		// wantFields are the row's columns in order: node, phase, type, zone, capacity, pool, age, workflow.
+		// wantFields are the row's columns in order: node, phase, type, zone, capacity, price,
+		// pool, age, workflow.
 		wantFields []string
 	}{
 		{
 			name:       "a full row shows every column and an age in seconds",
 			row:        full,
-			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "general", "45s", "node/claim-1"},
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.0423", "general", "45s", "node/claim-1"},
 		},
 		{
 			name:       "a node not yet registered shows dashes for what is unknown",
 			row:        NodeRow{WorkflowID: "node/claim-2", Phase: "Launching", Started: printedAt().Add(-3*time.Minute - 10*time.Second)},
-			wantFields: []string{"-", "Launching", "-", "-", "-", "-", "3m", "node/claim-2"},
+			wantFields: []string{"-", "Launching", "-", "-", "-", "-", "-", "3m", "node/claim-2"},
+		},
+		{
+			name:       "a price is rounded to a hundredth of a cent",
+			row:        withPrice(full, 0.10395),
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.1040", "general", "45s", "node/claim-1"},
+		},
+		{
+			name:       "an unknown price shows a dash",
+			row:        withPrice(full, 0),
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "-", "general", "45s", "node/claim-1"},
 		},
 		{
 			name:       "an age of hours is shown in hours",
 			row:        withStarted(full, printedAt().Add(-5*time.Hour-59*time.Minute)),
-			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "general", "5h", "node/claim-1"},
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.0423", "general", "5h", "node/claim-1"},
 		},
 		{
 			name:       "an age of a day and a half is still shown in hours",
 			row:        withStarted(full, printedAt().Add(-36*time.Hour)),
-			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "general", "36h", "node/claim-1"},
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.0423", "general", "36h", "node/claim-1"},
 		},
 		{
 			name:       "an age of days is shown in days",
 			row:        withStarted(full, printedAt().Add(-3*24*time.Hour-7*time.Hour)),
-			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "general", "3d", "node/claim-1"},
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.0423", "general", "3d", "node/claim-1"},
 		},
 		{
 			name:       "an unknown start shows a dash for the age",
 			row:        withStarted(full, time.Time{}),
-			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "general", "-", "node/claim-1"},
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.0423", "general", "-", "node/claim-1"},
 		},
 		{
 			name:       "a start just after now, from clock skew, shows no negative age",
 			row:        withStarted(full, printedAt().Add(2*time.Second)),
-			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "general", "0s", "node/claim-1"},
+			wantFields: []string{"ip-10-0-0-1", "Ready", "m5.large", "us-east-1a", "spot", "$0.0423", "general", "0s", "node/claim-1"},
 		},
 	}
 	for _, tt := range tests {
@@ -67,7 +78,7 @@ func TestPrintNodes(t *testing.T) {
 			if len(lines) != 2 {
 				t.Fatalf("PrintNodes wrote %d lines, want a header and one row:\n%s", len(lines), strings.Join(lines, "\n"))
 			}
-			wantHeader := []string{"NODE", "PHASE", "INSTANCE-TYPE", "ZONE", "CAPACITY-TYPE", "NODEPOOL", "AGE", "WORKFLOW"}
+			wantHeader := []string{"NODE", "PHASE", "INSTANCE-TYPE", "ZONE", "CAPACITY-TYPE", "PRICE/h", "NODEPOOL", "AGE", "WORKFLOW"}
 			if got := strings.Fields(lines[0]); !slices.Equal(got, wantHeader) {
 				t.Errorf("header = %q, want %q", got, wantHeader)
 			}
@@ -155,6 +166,12 @@ func TestPrintState(t *testing.T) {
 			},
 		},
 		{
+			name:      "a node whose price is unknown shows a dash",
+			state:     workflows.NodeState{Phase: workflows.PhaseLaunching, Claim: "claim-1", NodePool: "general"},
+			wantLines: []string{"Price: -"},
+			absent:    []string{"$0.0000"},
+		},
+		{
 			name: "a draining node that hit an error shows the reason and the error",
 			state: workflows.NodeState{
 				Phase: workflows.PhaseDraining, Claim: "claim-1", NodePool: "general",
@@ -193,6 +210,11 @@ func TestPrintState(t *testing.T) {
 
 func withStarted(r NodeRow, at time.Time) NodeRow {
 	r.Started = at
+	return r
+}
+
+func withPrice(r NodeRow, price float64) NodeRow {
+	r.PricePerHour = price
 	return r
 }
 

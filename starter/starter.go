@@ -10,6 +10,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -49,7 +50,7 @@ func (o *Operator) Start(ctx context.Context) (map[string]string, error) {
 	return runs, nil
 }
 
-// NodeRow is one line of the nodes table, read from the workflows' search attributes.
+// NodeRow is one line of the nodes table, read from the workflows' search attributes and memo.
 type NodeRow struct {
 	WorkflowID   string
 	NodeName     string
@@ -59,6 +60,9 @@ type NodeRow struct {
 	InstanceType string
 	Zone         string
 	CapacityType string
+	// PricePerHour is what the node costs, from its workflow's memo; 0 when unknown (a node
+	// still launching, or one launched before nodes showed their price).
+	PricePerHour float64
 	Started      time.Time // zero when the server did not report it
 	Status       enumspb.WorkflowExecutionStatus
 }
@@ -77,21 +81,7 @@ func (o *Operator) Nodes(ctx context.Context, all bool) ([]NodeRow, error) {
 			return nil, fmt.Errorf("list node workflows: %w", err)
 		}
 		for _, e := range resp.Executions {
-			row := NodeRow{WorkflowID: e.GetExecution().GetWorkflowId(), Status: e.GetStatus()}
-			if e.GetStartTime() != nil { // a nil timestamp's AsTime is 1970, not "unknown"
-				row.Started = e.GetStartTime().AsTime()
-			}
-			fields := e.GetSearchAttributes().GetIndexedFields()
-			for name, dst := range map[string]*string{
-				"NodeName": &row.NodeName, "NodePhase": &row.Phase, "NodePool": &row.NodePool,
-				"InstanceID": &row.InstanceID, "InstanceType": &row.InstanceType, "Zone": &row.Zone,
-				"CapacityType": &row.CapacityType,
-			} {
-				if p, ok := fields[name]; ok {
-					_ = converter.GetDefaultDataConverter().FromPayload(p, dst)
-				}
-			}
-			rows = append(rows, row)
+			rows = append(rows, nodeRowOf(e))
 		}
 		token = resp.NextPageToken
 		if len(token) == 0 {
@@ -105,6 +95,29 @@ func (o *Operator) Nodes(ctx context.Context, all bool) ([]NodeRow, error) {
 		return strings.Compare(a.WorkflowID, b.WorkflowID)
 	})
 	return rows, nil
+}
+
+// nodeRowOf reads a node workflow's row from its search attributes and its memo's price.
+func nodeRowOf(e *workflowpb.WorkflowExecutionInfo) NodeRow {
+	row := NodeRow{WorkflowID: e.GetExecution().GetWorkflowId(), Status: e.GetStatus()}
+	if e.GetStartTime() != nil { // a nil timestamp's AsTime is 1970, not "unknown"
+		row.Started = e.GetStartTime().AsTime()
+	}
+	dc := converter.GetDefaultDataConverter()
+	fields := e.GetSearchAttributes().GetIndexedFields()
+	for name, dst := range map[string]*string{
+		"NodeName": &row.NodeName, "NodePhase": &row.Phase, "NodePool": &row.NodePool,
+		"InstanceID": &row.InstanceID, "InstanceType": &row.InstanceType, "Zone": &row.Zone,
+		"CapacityType": &row.CapacityType,
+	} {
+		if p, ok := fields[name]; ok {
+			_ = dc.FromPayload(p, dst)
+		}
+	}
+	if p, ok := e.GetMemo().GetFields()[workflows.MemoPricePerHour]; ok {
+		_ = dc.FromPayload(p, &row.PricePerHour) // unreadable: unknown, as before the memo
+	}
+	return row
 }
 
 // ErrNodeNotFound is returned when no running node workflow matches a name.
