@@ -1,13 +1,21 @@
 package activities
 
 import (
+	"context"
 	"maps"
+	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/nodewright/nodewright/activities/market"
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/disruption"
 )
 
 // pdb builds a PodDisruptionBudget in namespace ns; a nil selector is left nil.
@@ -69,5 +77,89 @@ func TestBlockedByPDB(t *testing.T) {
 				t.Errorf("blocked pods %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// spotTypes are the types of spotPool: m5.large and seventeen others, more than the fifteen a
+// spot-to-spot replacement needs.
+var spotTypes = []string{"m5.large", "c6a.large", "c5a.large", "c5.large", "c6i.large", "m5a.large", "m6a.large", "c7i.large", "c5d.large",
+	"m6i.large", "m7i.large", "c7a.large", "m5ad.large", "m5d.large", "r5a.large", "r6a.large", "r5.large", "r6i.large"}
+
+// spotPool is defaultPool with spot nodes of spotTypes, no template labels, consolidating
+// underused nodes at once.
+func spotPool(t *testing.T) string {
+	t.Helper()
+	pool := defaultPool
+	for _, r := range [][2]string{
+		{"    metadata:\n      labels:\n        team: web\n", ""},
+		{`values: ["m5.large", "m5.xlarge", "c5.large"]`, `values: ["` + strings.Join(spotTypes, `", "`) + `"]`},
+		{`values: ["on-demand"]`, `values: ["spot"]`},
+		{"  template:\n", "  disruption:\n    consolidationPolicy: WhenEmptyOrUnderutilized\n    consolidateAfter: 0s\n  template:\n"},
+	} {
+		if !strings.Contains(pool, r[0]) {
+			t.Fatalf("defaultPool no longer holds %q to make the spot pool from", r[0])
+		}
+		pool = strings.Replace(pool, r[0], r[1], 1)
+	}
+	return pool
+}
+
+// spotMarket lists spotTypes, m5.large at the given spot price and the others from $0.040/h
+// up, in both zones.
+func spotMarket(m5Large float64) *fakeEC2 {
+	api := &fakeEC2{typePages: [][]string{spotTypes}, spotPrices: map[string]float64{}}
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		api.spotPrices["m5.large@"+zone] = m5Large
+		for i, typ := range spotTypes[1:] {
+			api.spotPrices[typ+"@"+zone] = 0.040 + 0.001*float64(i)
+		}
+	}
+	return api
+}
+
+// launchedAs labels a node with the offering it was launched as, as registration does.
+func launchedAs(instanceType, zone, capacityType string) nodeOption {
+	return func(n *corev1.Node) {
+		n.Labels[v1.LabelInstanceType], n.Labels[v1.LabelZone], n.Labels[v1.LabelCapacityType] = instanceType, zone, capacityType
+	}
+}
+
+// A spot node whose price rose above what cheaper types cost now is replaced by one of them:
+// the disruption controller prices nodes from the live market.
+func TestASpotNodeWhosePriceRoseIsConsolidated(t *testing.T) {
+	api := spotMarket(0.030)
+	planner := newTestPlannerFor(t, spotPool(t), api, pod("web-1", onNode("spot-1"), requesting("1", "1Gi")))
+	if err := planner.Kube.(*fake.Clientset).Tracker().Add(node("spot-1", ours(), launchedAs("m5.large", "us-east-1a", "spot"),
+		withReady(corev1.ConditionTrue), withAllocatable("2", "7Gi", "29"))); err != nil {
+		t.Fatal(err)
+	}
+	d := &Disruption{Planner: planner, PodEvents: &PodEvents{}}
+
+	decision, err := d.FindDisruption(context.Background())
+	if err != nil {
+		t.Fatalf("find disruption: %v", err)
+	}
+	if decision.Command != nil {
+		t.Fatalf("at $0.030/h, below every other type, spot-1 is disrupted: %+v", decision.Command)
+	}
+
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		api.spotPrices["m5.large@"+zone] = 0.090
+	}
+	planner.Market.(*market.Live).Refresh(context.Background())
+	decision, err = d.FindDisruption(context.Background())
+	if err != nil {
+		t.Fatalf("find disruption: %v", err)
+	}
+	cmd := decision.Command
+	if cmd == nil {
+		t.Fatalf("at $0.090/h spot-1 is left alone although c6a.large costs $0.040/h; skipped: %v", decision.Skipped)
+	}
+	if cmd.Method != disruption.MethodSingleNodeConsolidation || cmd.Reason != disruption.ReasonUnderutilized || !slices.Equal(cmd.Nodes, []string{"spot-1"}) {
+		t.Errorf("command %s/%s of %v, want single-node consolidation of spot-1 as underutilized", cmd.Method, cmd.Reason, cmd.Nodes)
+	}
+	r := decision.Replacement
+	if r == nil || !slices.Equal(r.CapacityTypes, []string{v1.CapacityTypeSpot}) || r.PricePerHour != 0.040 || math.Abs(cmd.Savings-0.050) > 1e-9 {
+		t.Errorf("replacement %+v saving %v/h, want a spot node at c6a.large's $0.040/h saving $0.050/h", r, cmd.Savings)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ type fakeEC2 struct {
 	describeErr  error
 	terminateOut *ec2.TerminateInstancesOutput
 	typePages    [][]string
+	// spotPrices are the spot prices EC2 lists, by type@zone; nil lists none.
+	spotPrices map[string]float64
 
 	fleetCalls     []*ec2.CreateFleetInput
 	terminateCalls [][]string
@@ -184,9 +187,21 @@ func (f *fakeEC2) DescribeInstanceTypeOfferings(context.Context, *ec2.DescribeIn
 	return nil, errors.New("fakeEC2 serves no offerings")
 }
 
-// DescribeSpotPriceHistory is not served: the market models spot prices.
+// DescribeSpotPriceHistory serves spotPrices, in one page stamped now; without them it fails
+// and the market models spot prices from on-demand.
 func (f *fakeEC2) DescribeSpotPriceHistory(context.Context, *ec2.DescribeSpotPriceHistoryInput, ...func(*ec2.Options)) (*ec2.DescribeSpotPriceHistoryOutput, error) {
-	return nil, errors.New("fakeEC2 serves no spot prices")
+	if f.spotPrices == nil {
+		return nil, errors.New("fakeEC2 serves no spot prices")
+	}
+	out := &ec2.DescribeSpotPriceHistoryOutput{}
+	for _, offering := range slices.Sorted(maps.Keys(f.spotPrices)) {
+		typ, zone, _ := strings.Cut(offering, "@")
+		out.SpotPriceHistory = append(out.SpotPriceHistory, ec2types.SpotPrice{
+			InstanceType: ec2types.InstanceType(typ), AvailabilityZone: aws.String(zone), Timestamp: aws.Time(time.Now()),
+			SpotPrice: aws.String(strconv.FormatFloat(f.spotPrices[offering], 'f', -1, 64)), ProductDescription: "Linux/UNIX",
+		})
+	}
+	return out, nil
 }
 
 func launched(id, instanceType, zone string, lifecycle ec2types.InstanceLifecycle) *ec2.CreateFleetOutput {
