@@ -75,6 +75,25 @@ func (e *env) nodeOf(app string) corev1.Node {
 	return corev1.Node{}
 }
 
+// listsPrice waits until `starter nodes` lists the claim's node at the price, which it reads
+// from the node workflow's memo.
+func (e *env) listsPrice(claim string, want float64) {
+	e.t.Helper()
+	id := workflows.NodeWorkflowID(claim)
+	e.eventually(fmt.Sprintf("starter nodes to list %s at %v/h", id, want), 30*time.Second, func() (bool, string) {
+		rows, err := e.op.Nodes(e.ctx, false)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, r := range rows {
+			if r.WorkflowID == id {
+				return r.PricePerHour == want, fmt.Sprintf("listed at %v/h", r.PricePerHour)
+			}
+		}
+		return false, "not listed"
+	})
+}
+
 // c5.large is the cheapest of the two types on demand; us-east-1b alone offers it here.
 func TestATypeOfferedInOneZoneLaunchesOnlyThere(t *testing.T) {
 	restrictOffering(t, "c5.large", "us-east-1b")
@@ -153,10 +172,12 @@ func TestASpotPriceChangeReachesTheNextPlan(t *testing.T) {
 		func(e *env) { e.configure = func(c *worker.Config) { c.SpotPriceRefresh = refresh } })
 	e.deploy("first", 1, "1")
 	e.allBound(1)
-	first := e.nodeState(e.nodeOf("first").Labels[v1.LabelNodeClaim])
+	firstClaim := e.nodeOf("first").Labels[v1.LabelNodeClaim]
+	first := e.nodeState(firstClaim)
 	if first.PricePerHour != 0.011 {
-		t.Fatalf("first plan priced %v, want c5.large's spot 0.011", first.PricePerHour)
+		t.Fatalf("first node costs %v, want c5.large's spot 0.011", first.PricePerHour)
 	}
+	e.listsPrice(firstClaim, 0.011)
 	price("c5.large", 0.033)
 	changed := time.Now()
 	time.Sleep(refresh + 2*time.Second) // one refresh period and a little
