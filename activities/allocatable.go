@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -92,6 +93,7 @@ func (p *Planner) poolAllocatable(pools []apisv1.NodePool, types []schedulerengi
 	}
 	used := map[string]map[string]corev1.ResourceList{}
 	out := map[string]map[string]corev1.ResourceList{}
+	refused := map[string]bool{}
 	for _, pool := range pools {
 		name := pool.Spec.Template.Spec.NodeClassRef.Name
 		class, ok := p.Classes.NodeClass(name)
@@ -100,12 +102,13 @@ func (p *Planner) poolAllocatable(pools []apisv1.NodePool, types []schedulerengi
 		}
 		sized, err := s.sizing(KubeletSettingsOf(class), types, used)
 		if err != nil {
-			p.refusedSizing(name, err)
+			p.refusedSizing(name, err, refused)
 			continue
 		}
 		out[pool.Name] = sized
 	}
-	s.sized = used // sizings no pool asks for any more are let go
+	s.sized = used      // sizings no pool asks for any more are let go
+	s.refused = refused // and refusals of classes fixed or gone
 	return out
 }
 
@@ -117,8 +120,10 @@ func (s *nodeSizes) sizing(k catalog.KubeletSettings, types []schedulerengine.In
 		return nil, fmt.Errorf("kubelet settings: %w", err)
 	}
 	key := string(raw)
-	sized, ok := s.sized[key]
-	if !ok {
+	// Copy on write: a map handed out is read by Solve without the lock while another plan
+	// or a disruption pass sizes more types.
+	sized := maps.Clone(s.sized[key])
+	if sized == nil {
 		sized = map[string]corev1.ResourceList{}
 	}
 	for _, it := range types {
@@ -144,16 +149,13 @@ func (s *nodeSizes) sizing(k catalog.KubeletSettings, types []schedulerengine.In
 
 // refusedSizing logs, once per class and error, a class whose kubelet settings the planner
 // cannot size nodes by. Must be called with p.sizes.mu held.
-func (p *Planner) refusedSizing(class string, err error) {
+func (p *Planner) refusedSizing(class string, err error, refused map[string]bool) {
 	s := &p.sizes
 	key := class + "\x00" + err.Error()
+	refused[key] = true
 	if s.refused[key] {
 		return
 	}
-	if s.refused == nil {
-		s.refused = map[string]bool{}
-	}
-	s.refused[key] = true
 	p.logger().Warn("EC2NodeClass kubelet settings do not size nodes; planning its pools' nodes with the catalog's allocatable until they are fixed",
 		"ec2nodeclass", class, "error", "spec.kubelet "+err.Error())
 }

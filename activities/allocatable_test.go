@@ -210,3 +210,32 @@ func expectAllocatable(t *testing.T, got corev1.ResourceList, want map[corev1.Re
 		}
 	}
 }
+
+// A sizing handed to one Solve is read without the lock while another plan or a disruption
+// pass sizes more types: it must never change after it is handed out.
+func TestASizingHandedOutNeverChanges(t *testing.T) {
+	class := classWithKubelet(&awsv1.KubeletConfiguration{MaxPods: ptr.To[int32](110)})
+	p := newTestPlannerFor(t, m5LargePool, &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}})
+	p.Classes = staticClasses{"default": class}
+	pools := p.Pools.NodePools()
+	types, err := p.instanceTypes(context.Background(), p.offeringZones(pools))
+	if err != nil || len(types) < 2 {
+		t.Fatalf("types %d, %v", len(types), err)
+	}
+	first := p.poolAllocatable(pools, types[:1])["default"]
+	done := make(chan int)
+	go func() {
+		n := 0
+		for range 100 {
+			n = len(first) // what a Solve does while the next plan runs
+		}
+		done <- n
+	}()
+	all := p.poolAllocatable(pools, types)["default"]
+	if n := <-done; n != 1 || len(first) != 1 {
+		t.Errorf("the sizing handed out grew to %d types", len(first))
+	}
+	if len(all) != len(types) {
+		t.Errorf("the later sizing has %d types, want %d", len(all), len(types))
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/nodewright/nodewright/activities/bootstrap"
+	"github.com/nodewright/nodewright/activities/market"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 )
 
@@ -269,7 +270,7 @@ func (e *EC2) priced(inst Instance) Instance {
 	if e.Price == nil {
 		return inst
 	}
-	if price, ok := e.Price(inst.Type, inst.Zone, inst.CapacityType); ok && price > 0 {
+	if price, ok := e.Price(inst.Type, inst.Zone, inst.CapacityType); ok && market.ValidPrice(price) {
 		inst.PricePerHour = price
 	}
 	return inst

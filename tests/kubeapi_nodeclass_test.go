@@ -99,9 +99,12 @@ func TestNodesRegisterTheAllocatablePlannedForTheirClass(t *testing.T) {
 	e.deploy("tiny", 100, "5m", func(p *corev1.PodTemplateSpec) {
 		p.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("5Mi")
 	})
-	if used := e.allBound(100); len(used) != 1 {
-		t.Errorf("100 pods on %d nodes, want one: every type holds 110 pods under the class", len(used))
+	e.allBound(100)
+	perNode := map[string]int{}
+	for _, p := range e.pods() {
+		perNode[p.Spec.NodeName]++
 	}
+	beyondENIs := false
 	types, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -123,9 +126,10 @@ func TestNodesRegisterTheAllocatablePlannedForTheirClass(t *testing.T) {
 		if pods := n.Status.Allocatable[corev1.ResourcePods]; pods.Value() != 110 {
 			t.Errorf("node %s allocates %s pods, want the class's maxPods 110", n.Name, pods.String())
 		}
-		// Planned from the catalog's ENI-limited pods, 100 pods would never go to this type.
-		if eni := catalog.ENILimitedPods(it); eni >= 100 {
-			t.Errorf("node %s is a %s, whose ENIs give %d pods: the plan did not count on maxPods 110", n.Name, typ, eni)
-		}
+		// Planned from the catalog's ENI-limited pods, no node would hold more than those.
+		beyondENIs = beyondENIs || int64(perNode[n.Name]) > catalog.ENILimitedPods(it)
+	}
+	if !beyondENIs {
+		t.Errorf("pods per node %v: none holds more than its type's ENIs give; the plan did not count on maxPods 110", perNode)
 	}
 }

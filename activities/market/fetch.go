@@ -20,7 +20,8 @@ import (
 // record and prices nothing.
 const maxPricePerHour = 10000
 
-func validPrice(p float64) bool { return p > 0 && p <= maxPricePerHour } // false for NaN
+// ValidPrice reports whether an hourly price could be what an instance costs: false for NaN.
+func ValidPrice(p float64) bool { return p > 0 && p <= maxPricePerHour }
 
 // maxPages bounds the pages one read follows, beside the SDK's stop on a repeated token: an
 // API that keeps answering with new tokens must not hold the read until its timeout.
@@ -102,7 +103,7 @@ func newestSpotPrices(records []ec2types.SpotPrice, out map[offeringKey]float64,
 	for _, p := range records {
 		key := offeringKey{typ: string(p.InstanceType), zone: aws.ToString(p.AvailabilityZone)}
 		price, err := strconv.ParseFloat(aws.ToString(p.SpotPrice), 64)
-		if err != nil || !validPrice(price) || key.typ == "" || key.zone == "" {
+		if err != nil || !ValidPrice(price) || key.typ == "" || key.zone == "" {
 			continue // a record that does not read prices nothing
 		}
 		at := aws.ToTime(p.Timestamp)
@@ -147,7 +148,7 @@ func getProducts(ctx context.Context, api PricingAPI, region string, into map[st
 		}
 		for _, raw := range page.PriceList {
 			name, price, err := parseProduct(raw, currencyOf(region))
-			if err != nil || !validPrice(price) {
+			if err != nil || !ValidPrice(price) {
 				continue // one product that does not read costs nothing else
 			}
 			into[name] = price

@@ -151,8 +151,8 @@ func TestFetchOnDemandPricesAsksForLinuxInTheRegion(t *testing.T) {
 
 func TestValidPrice(t *testing.T) {
 	for p, want := range map[float64]bool{0.096: true, 407.68: true, 0: false, -1: false, math.NaN(): false, math.Inf(1): false, 1e308: false} {
-		if got := validPrice(p); got != want {
-			t.Errorf("validPrice(%v) = %v, want %v", p, got, want)
+		if got := ValidPrice(p); got != want {
+			t.Errorf("ValidPrice(%v) = %v, want %v", p, got, want)
 		}
 	}
 }

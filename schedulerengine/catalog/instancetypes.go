@@ -191,10 +191,12 @@ func isNeuron(name string) bool {
 	return strings.HasPrefix(n, "inferentia") || strings.HasPrefix(n, "trainium")
 }
 
+// capacity is what a node of the type reports: its memory as the OS sees it, less the VM
+// overhead, as the kubelet reports it and pool limits count it once the node registers.
 func capacity(t Type, extended corev1.ResourceList) corev1.ResourceList {
 	rl := corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewQuantity(int64(t.VCPU), resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(t.MemoryMiB*1024*1024, resource.BinarySI),
+		corev1.ResourceMemory: KubeletSettings{}.memory(t),
 		corev1.ResourcePods:   *resource.NewQuantity(int64(t.MaxPods), resource.DecimalSI),
 	}
 	for name, q := range extended {

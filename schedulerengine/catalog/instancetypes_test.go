@@ -107,9 +107,9 @@ func TestInstanceTypesResources(t *testing.T) {
 		absent      []corev1.ResourceName
 	}{
 		{
-			name:        "capacity is the machine and allocatable Karpenter's figure",
+			name:        "capacity is the machine as its kubelet reports it (memory less the 7.5% VM overhead) and allocatable Karpenter's figure",
 			typ:         "m5.large",
-			capacity:    map[corev1.ResourceName]string{corev1.ResourceCPU: "2", corev1.ResourceMemory: "8Gi", corev1.ResourcePods: "29"},
+			capacity:    map[corev1.ResourceName]string{corev1.ResourceCPU: "2", corev1.ResourceMemory: "7577Mi", corev1.ResourcePods: "29"},
 			allocatable: map[corev1.ResourceName]string{corev1.ResourceCPU: "1930m", corev1.ResourcePods: "29", corev1.ResourceEphemeralStorage: "17Gi"},
 			absent:      []corev1.ResourceName{ResourceNVIDIAGPU},
 		},

@@ -175,7 +175,7 @@ func (k KubeletSettings) pods(t Type) int64 {
 	if k.PodsPerCore != nil && *k.PodsPerCore > 0 && k.AMIFamily != awsv1.AMIFamilyBottlerocket {
 		count = min(count, int64(*k.PodsPerCore)*int64(t.VCPU))
 	}
-	return count
+	return max(count, 0) // the CRD refuses a negative maxPods; a class it never checked may not
 }
 
 // ENILimitedPods is how many pods the VPC CNI gives addresses to on a node of type t: the
@@ -286,7 +286,9 @@ func EvictionThreshold(capacity resource.Quantity, threshold string) (resource.Q
 		if p == 100 {
 			p = 0
 		}
-		return *resource.NewQuantity(int64(math.Ceil(capacity.AsApproximateFloat64()/100*p)), capacity.Format), nil
+		// Bounded: a float beyond int64 would convert to its minimum and free everything.
+		kept := min(math.Ceil(capacity.AsApproximateFloat64()/100*p), math.MaxInt64/2)
+		return *resource.NewQuantity(int64(kept), capacity.Format), nil
 	}
 	q, err := resource.ParseQuantity(threshold)
 	if err != nil {
