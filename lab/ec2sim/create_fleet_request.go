@@ -33,6 +33,8 @@ type fleetOverride struct {
 	echo       launchTemplateAndOverridesXML
 	placements []placement
 	config     int // index into fleetRequest.configs
+	// blockDevices are the override's BlockDeviceMapping.N, applied over the template's.
+	blockDevices []blockDevice
 
 	instanceType string // the override's, else the template's
 	settings     instanceSettings
@@ -172,7 +174,11 @@ func (s *Sim) parseOverride(p params, m string) (fleetOverride, *apiError) {
 	if err != nil {
 		return fleetOverride{}, err
 	}
-	return fleetOverride{echo: launchTemplateAndOverridesXML{Overrides: &echo}, placements: placements}, nil
+	blockDevices, err := parseBlockDevices(p, m+".BlockDeviceMapping")
+	if err != nil {
+		return fleetOverride{}, err
+	}
+	return fleetOverride{echo: launchTemplateAndOverridesXML{Overrides: &echo}, placements: placements, blockDevices: blockDevices}, nil
 }
 
 // placementsOf resolves an override's subnet or zone; with neither, any zone will do.

@@ -67,6 +67,8 @@ func (s *Sim) settle(o *fleetOverride, t *launchTemplate, version string, fleetT
 		tags = map[string]string{}
 	}
 	maps.Copy(tags, fleetTags) // the fleet's own instance tags win, as in EC2
+	// Without a registry the image is unknown: its root device is /dev/xvda, its volumes none.
+	image, _ := s.imageByID(imageID)
 	o.settings = instanceSettings{
 		imageID:          imageID,
 		userData:         t.data.decodedUserData(),
@@ -77,6 +79,8 @@ func (s *Sim) settle(o *fleetOverride, t *launchTemplate, version string, fleetT
 		templateVersion:  "1", // the only version a simulated template has
 		metadata:         t.data.metadata,
 		tags:             tags,
+		rootDeviceName:   image.rootDevice(),
+		volumes:          launchVolumes(image.Volumes, t.data.blockDevices, o.blockDevices),
 	}
 	return nil
 }

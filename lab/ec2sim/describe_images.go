@@ -80,7 +80,7 @@ func (im Image) toXML() imageXML {
 	x := imageXML{
 		ImageID: im.ID, Name: im.Name, Architecture: im.Architecture, CreationDate: ec2Time(im.CreationDate),
 		OwnerID: im.OwnerID, OwnerAlias: ownerAlias(im.OwnerID), State: "available", Public: ownerAlias(im.OwnerID) != "",
-		ImageType: "machine", RootDeviceType: "ebs", RootDeviceName: "/dev/xvda", VirtualizationType: "hvm",
+		ImageType: "machine", RootDeviceType: "ebs", RootDeviceName: im.rootDevice(), VirtualizationType: "hvm",
 		PlatformDetails: "Linux/UNIX", Tags: tagsXML(im.Tags),
 	}
 	if !im.Deprecated.IsZero() {

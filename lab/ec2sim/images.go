@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,7 +19,18 @@ type Image struct {
 	Tags         map[string]string
 	// Deprecated is when the image was deprecated; the zero time means it is not.
 	Deprecated time.Time
+	// RootDeviceName is the device the image boots from; "" is /dev/xvda.
+	RootDeviceName string
+	// Volumes are the image's block device mappings: the volumes an instance gets unless its
+	// launch maps the device otherwise.
+	Volumes []Volume
 }
+
+// defaultRootDevice is the root device of the EKS images, and of any image that names none.
+const defaultRootDevice = "/dev/xvda"
+
+// rootDevice is the device the image boots from.
+func (im Image) rootDevice() string { return cmp.Or(im.RootDeviceName, defaultRootDevice) }
 
 // Accounts that publish the EKS-optimized images; DescribeImages answers Owner.N=amazon with them.
 const (
@@ -28,13 +40,22 @@ const (
 
 // DefaultImages is a registry of current EKS node images for a Kubernetes version: AL2023 for x86_64,
 // arm64 and NVIDIA GPUs, and Bottlerocket for x86_64 and arm64. Pass it as Options.Images to
-// have CreateFleet refuse unknown images and architecture mismatches.
+// have CreateFleet refuse unknown images and architecture mismatches. Their volumes are those
+// of Karpenter's default block device mappings: a 20 GiB root volume for AL2023; a 4 GiB OS
+// volume and a 20 GiB data volume (/dev/xvdb, where the kubelet's files live) for Bottlerocket.
 func DefaultImages(kubernetesVersion string) []Image {
 	created := time.Date(2025, 11, 20, 0, 0, 0, 0, time.UTC)
+	al2023Volumes := []Volume{{DeviceName: defaultRootDevice, SizeGiB: 20}}
+	bottlerocketVolumes := []Volume{{DeviceName: defaultRootDevice, SizeGiB: 4}, {DeviceName: "/dev/xvdb", SizeGiB: 20}}
 	image := func(n int, name, arch, owner string) Image {
+		volumes := al2023Volumes
+		if owner == BottlerocketImageOwner {
+			volumes = bottlerocketVolumes
+		}
 		return Image{
 			ID: fmt.Sprintf("ami-0a1b2c3d4e5f6%04d", n), Name: name, Architecture: arch, OwnerID: owner,
 			CreationDate: created, Tags: map[string]string{},
+			RootDeviceName: defaultRootDevice, Volumes: slices.Clone(volumes),
 		}
 	}
 	return []Image{
@@ -76,6 +97,7 @@ func cloneImages(in []Image) []Image {
 	out := make([]Image, 0, len(in))
 	for _, im := range in {
 		im.Tags = maps.Clone(im.Tags)
+		im.Volumes = slices.Clone(im.Volumes)
 		out = append(out, im)
 	}
 	return out

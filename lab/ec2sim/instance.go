@@ -54,6 +54,32 @@ type Instance struct {
 	InstanceProfile    string   // name or ARN, as the template gave it; "" when it had none
 	LaunchTemplateID   string
 	LaunchTemplateName string
+	// RootDeviceName is the device the instance boots from, its image's; Volumes the EBS
+	// volumes it was launched with: the image's block device mappings, each device the launch
+	// template or fleet override maps taking its size from them.
+	RootDeviceName string
+	Volumes        []Volume
+}
+
+// Volume is an EBS volume by the device it is attached at.
+type Volume struct {
+	DeviceName string
+	SizeGiB    int // 0 when neither the launch nor the image gave a size
+}
+
+// RootVolumeGiB is the size of the instance's root volume, 0 when it has none.
+func (i Instance) RootVolumeGiB() int {
+	gib, _ := i.VolumeGiB(i.RootDeviceName)
+	return gib
+}
+
+// VolumeGiB is the size of the volume attached at device, and whether there is one.
+func (i Instance) VolumeGiB(device string) (int, bool) {
+	at := slices.IndexFunc(i.Volumes, func(v Volume) bool { return v.DeviceName == device })
+	if at < 0 {
+		return 0, false
+	}
+	return i.Volumes[at].SizeGiB, true
 }
 
 // record is the simulator's own view of an instance: the public snapshot plus what only the API
@@ -78,6 +104,7 @@ func (r *record) snapshot() Instance {
 		out.Tags = map[string]string{}
 	}
 	out.SecurityGroupIDs = slices.Clone(r.SecurityGroupIDs)
+	out.Volumes = slices.Clone(r.Volumes)
 	return out
 }
 

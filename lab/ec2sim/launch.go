@@ -19,6 +19,8 @@ type instanceSettings struct {
 	templateVersion  string
 	metadata         metadataOptions
 	tags             map[string]string // the template's instance tags under the fleet's
+	rootDeviceName   string
+	volumes          []Volume
 }
 
 // launch creates one instance and starts its boot. It must be called with s.mu held.
@@ -46,6 +48,8 @@ func (s *Sim) launch(t catalog.Type, at placement, capacityType string, with ins
 			InstanceProfile:    with.instanceProfile,
 			LaunchTemplateID:   with.templateID,
 			LaunchTemplateName: with.templateName,
+			RootDeviceName:     with.rootDeviceName,
+			Volumes:            slices.Clone(with.volumes),
 		},
 		seq:             seq,
 		reservationID:   reservationID,

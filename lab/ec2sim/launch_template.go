@@ -59,6 +59,27 @@ type ebsVolume struct {
 	encrypted, deleteOnTermination   *bool
 }
 
+// launchVolumes are the volumes an instance launched from image gets, as EC2 builds them: the
+// image's block device mappings, then each later list of mappings (the template's, the fleet
+// override's) replacing the size of a device it gives one for and adding devices the image
+// lacks.
+func launchVolumes(image []Volume, mappings ...[]blockDevice) []Volume {
+	out := slices.Clone(image)
+	for _, list := range mappings {
+		for _, bd := range list {
+			at := slices.IndexFunc(out, func(v Volume) bool { return v.DeviceName == bd.deviceName })
+			if at < 0 {
+				out = append(out, Volume{DeviceName: bd.deviceName, SizeGiB: bd.ebs.volumeSize})
+				continue
+			}
+			if bd.ebs.volumeSize > 0 {
+				out[at].SizeGiB = bd.ebs.volumeSize
+			}
+		}
+	}
+	return out
+}
+
 type networkInterface struct {
 	deviceIndex       int
 	associatePublicIP *bool
