@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -26,6 +27,11 @@ type Machine struct {
 	// InstanceProfile is the instance profile (name or ARN) the instance runs with: the IAM
 	// identity its kubelet authenticates to the cluster as.
 	InstanceProfile string
+	// RootDevice is the device the instance boots from and Volumes the size of each EBS volume
+	// it was launched with, by device. The node's ephemeral storage is the volume its kubelet's
+	// files live on (nodeFSVolume); without one the node reports the AMIs' default.
+	RootDevice string
+	Volumes    map[string]resource.Quantity
 }
 
 // ProviderID is the AWS cloud provider's node identity for an instance.
@@ -52,7 +58,7 @@ func newNode(m Machine, it catalog.Type, cfg bootConfig) (*corev1.Node, error) {
 	}
 	// The kubelet's --node-labels override the labels it would set itself.
 	maps.Copy(labels, cfg.Labels)
-	capacity, allocatable, err := resources(it, cfg)
+	capacity, allocatable, err := resources(it, m, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instance type %s: %w", it.Name, err)
 	}

@@ -13,12 +13,33 @@ import (
 )
 
 // resources are the Node's capacity and allocatable as an EKS kubelet reports them: memory as
-// EC2 leaves it to the OS (less the VM overhead), pods from the user data's maxPods or the
-// ENIs, and the AMI's bootstrap reservations with the user data's own, by the formulas the
-// planner sizes nodes with. Everything comes from the user data, nothing from the node class;
-// the root volume is the families' default.
-func resources(it catalog.Type, cfg bootConfig) (capacity, allocatable corev1.ResourceList, err error) {
-	return catalog.NodeResources(it, kubeletSettings(cfg))
+// EC2 leaves it to the OS (less the VM overhead), ephemeral storage from the volume its files
+// live on, pods from the user data's maxPods or the ENIs, and the AMI's bootstrap reservations
+// with the user data's own, by the formulas the planner sizes nodes with. Everything comes
+// from the machine and its user data, nothing from the node class.
+func resources(it catalog.Type, m Machine, cfg bootConfig) (capacity, allocatable corev1.ResourceList, err error) {
+	k := kubeletSettings(cfg)
+	k.RootVolume = nodeFSVolume(m, k.AMIFamily)
+	return catalog.NodeResources(it, k)
+}
+
+// bottlerocketDataDevice is Bottlerocket's data volume, where its kubelet's files live
+// (Karpenter's ephemeral block device for the family).
+const bottlerocketDataDevice = "/dev/xvdb"
+
+// nodeFSVolume is the size of the volume the kubelet's files live on: Bottlerocket's data
+// volume, any other family's root volume. Nil, the AMIs' default, when the machine does not
+// say.
+func nodeFSVolume(m Machine, family string) *resource.Quantity {
+	device := m.RootDevice
+	if family == awsv1.AMIFamilyBottlerocket {
+		device = bottlerocketDataDevice
+	}
+	size, ok := m.Volumes[device]
+	if !ok || size.Sign() <= 0 {
+		return nil
+	}
+	return &size
 }
 
 // kubeletSettings are the sizing parts of what the node read from its user data.

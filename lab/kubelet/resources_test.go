@@ -44,7 +44,7 @@ func TestKubeletSettingsComeFromUserData(t *testing.T) {
 
 // A node registers its memory as EC2 leaves it to the OS, not the type's nominal memory.
 func TestResourcesLeaveOutTheVMOverhead(t *testing.T) {
-	capacity, allocatable, err := resources(catalogType(t, "m5.large"), boot())
+	capacity, allocatable, err := resources(catalogType(t, "m5.large"), Machine{}, boot())
 	if err != nil {
 		t.Fatalf("resources: %v", err)
 	}
@@ -74,23 +74,35 @@ func catalogType(t *testing.T, name string) catalog.Type {
 // Nodewright writes for a class registers the allocatable the planner plans for the class.
 func TestANodeRegistersWhatThePlannerPlansForItsClass(t *testing.T) {
 	cluster := bootstrap.Cluster{Name: "test-cluster", Endpoint: "https://test-cluster", CABundle: "Y2E=", ServiceCIDR: "10.100.0.0/16"}
+	maxPods110 := &awsv1.KubeletConfiguration{MaxPods: ptr.To[int32](110)}
+	// The volumes are those the class's launch template gives its instances: Nodewright's
+	// default mappings when the class has none.
+	al2023Default, bottlerocketDefault := volumes("/dev/xvda", "20Gi"), volumes("/dev/xvda", "4Gi", "/dev/xvdb", "20Gi")
 	tests := []struct {
-		name    string
-		family  string
-		kubelet *awsv1.KubeletConfiguration
+		name     string
+		family   string
+		kubelet  *awsv1.KubeletConfiguration
+		mappings []*awsv1.BlockDeviceMapping
+		volumes  map[string]resource.Quantity
 	}{
-		{name: "AL2023 with maxPods 110", family: bootstrap.FamilyAL2023, kubelet: &awsv1.KubeletConfiguration{MaxPods: ptr.To[int32](110)}},
-		{name: "Bottlerocket with maxPods 110", family: bootstrap.FamilyBottlerocket, kubelet: &awsv1.KubeletConfiguration{MaxPods: ptr.To[int32](110)}},
+		{name: "AL2023 with maxPods 110", family: bootstrap.FamilyAL2023, kubelet: maxPods110, volumes: al2023Default},
+		{name: "Bottlerocket with maxPods 110", family: bootstrap.FamilyBottlerocket, kubelet: maxPods110, volumes: bottlerocketDefault},
 		{name: "AL2023 with reservations and eviction thresholds", family: bootstrap.FamilyAL2023, kubelet: &awsv1.KubeletConfiguration{
 			PodsPerCore: ptr.To[int32](8), KubeReserved: map[string]string{"cpu": "200m", "memory": "1Gi"},
 			SystemReserved: map[string]string{"memory": "300Mi", "ephemeral-storage": "2Gi"},
 			EvictionHard:   map[string]string{"memory.available": "5%", "nodefs.available": "15%"},
-		}},
-		{name: "Bottlerocket with the AMI's defaults", family: bootstrap.FamilyBottlerocket},
+		}, volumes: al2023Default},
+		{name: "Bottlerocket with the AMI's defaults", family: bootstrap.FamilyBottlerocket, volumes: bottlerocketDefault},
+		{name: "AL2023 with maxPods 110 and a 100Gi root volume", family: bootstrap.FamilyAL2023, kubelet: maxPods110,
+			mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvda", "100Gi", true)}, volumes: volumes("/dev/xvda", "100Gi")},
+		{name: "Bottlerocket with maxPods 110 and a 100Gi data volume", family: bootstrap.FamilyBottlerocket, kubelet: maxPods110,
+			mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvda", "4Gi", false), mapping("/dev/xvdb", "100Gi", true)},
+			volumes:  volumes("/dev/xvda", "4Gi", "/dev/xvdb", "100Gi")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			class := &awsv1.EC2NodeClass{Spec: awsv1.EC2NodeClassSpec{AMIFamily: ptr.To(tt.family), Kubelet: tt.kubelet}}
+			class := &awsv1.EC2NodeClass{Spec: awsv1.EC2NodeClassSpec{AMIFamily: ptr.To(tt.family), Kubelet: tt.kubelet, BlockDeviceMappings: tt.mappings}}
+			machine := Machine{RootDevice: "/dev/xvda", Volumes: tt.volumes}
 			userData, err := bootstrap.UserData(tt.family, cluster, bootstrap.Node{Kubelet: tt.kubelet}, nil)
 			if err != nil {
 				t.Fatalf("user data: %v", err)
@@ -101,7 +113,7 @@ func TestANodeRegistersWhatThePlannerPlansForItsClass(t *testing.T) {
 			}
 			for _, typ := range []string{"m5.large", "c7g.2xlarge", "p5.48xlarge"} {
 				it := catalogType(t, typ)
-				capacity, allocatable, err := resources(it, cfg)
+				capacity, allocatable, err := resources(it, machine, cfg)
 				if err != nil {
 					t.Fatalf("%s: %v", typ, err)
 				}
@@ -118,4 +130,62 @@ func TestANodeRegistersWhatThePlannerPlansForItsClass(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A node's ephemeral storage is the volume its kubelet's files live on, as launched: the root
+// volume, or Bottlerocket's data volume; the AMIs' default 20Gi when the machine does not say.
+func TestANodeReportsTheVolumeItsFilesLiveOn(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      bootConfig
+		machine  Machine
+		wantSize string
+	}{
+		{name: "AL2023 on a 100Gi root volume", cfg: boot(),
+			machine: Machine{RootDevice: "/dev/xvda", Volumes: volumes("/dev/xvda", "100Gi")}, wantSize: "100Gi"},
+		{name: "AL2023 ignores volumes other than its root", cfg: boot(),
+			machine: Machine{RootDevice: "/dev/xvda", Volumes: volumes("/dev/xvda", "30Gi", "/dev/xvdc", "500Gi")}, wantSize: "30Gi"},
+		{name: "Bottlerocket on a 100Gi data volume", cfg: boot(withFormat(formatBottlerocket)),
+			machine: Machine{RootDevice: "/dev/xvda", Volumes: volumes("/dev/xvda", "4Gi", "/dev/xvdb", "100Gi")}, wantSize: "100Gi"},
+		{name: "a machine that does not say has the default", cfg: boot(), machine: Machine{}, wantSize: "20Gi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.machine
+			m.InstanceID, m.Type, m.Zone = "i-0123", "m5.large", "us-east-1a"
+			node, err := newNode(m, catalogType(t, m.Type), tt.cfg)
+			if err != nil {
+				t.Fatalf("newNode: %v", err)
+			}
+			want := resource.MustParse(tt.wantSize)
+			if got := node.Status.Capacity[corev1.ResourceEphemeralStorage]; got.Cmp(want) != 0 {
+				t.Errorf("ephemeral-storage capacity %s, want %s", got.String(), tt.wantSize)
+			}
+			k := kubeletSettings(tt.cfg)
+			k.RootVolume = &want
+			_, planned, err := catalog.NodeResources(catalogType(t, m.Type), k)
+			if err != nil {
+				t.Fatalf("node resources: %v", err)
+			}
+			got, wantAllocatable := node.Status.Allocatable[corev1.ResourceEphemeralStorage], planned[corev1.ResourceEphemeralStorage]
+			if got.Cmp(wantAllocatable) != 0 {
+				t.Errorf("ephemeral-storage allocatable %s, want NodeResources' %s", got.String(), wantAllocatable.String())
+			}
+		})
+	}
+}
+
+// volumes are a machine's volume sizes from device, size pairs.
+func volumes(deviceSize ...string) map[string]resource.Quantity {
+	out := map[string]resource.Quantity{}
+	for i := 0; i+1 < len(deviceSize); i += 2 {
+		out[deviceSize[i]] = resource.MustParse(deviceSize[i+1])
+	}
+	return out
+}
+
+// mapping is an EC2NodeClass block device mapping of a gp3 volume.
+func mapping(device, size string, root bool) *awsv1.BlockDeviceMapping {
+	return &awsv1.BlockDeviceMapping{DeviceName: ptr.To(device), RootVolume: root,
+		EBS: &awsv1.BlockDevice{VolumeSize: ptr.To(resource.MustParse(size)), VolumeType: ptr.To("gp3")}}
 }
