@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/iam"
@@ -244,11 +245,7 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 			inst := e.Instance
 			switch e.Kind {
 			case ec2sim.InstanceRunning:
-				m := kubelet.Machine{
-					InstanceID: inst.ID, Type: inst.Type, Zone: inst.Zone, CapacityType: inst.CapacityType,
-					Hostname: inst.PrivateDNSName, PrivateIP: inst.PrivateIP, UserData: inst.UserData,
-					InstanceProfile: inst.InstanceProfile,
-				}
+				m := machineOf(inst)
 				go func() {
 					if err := s.Kubelet.Boot(ctx, m); err != nil && ctx.Err() == nil {
 						log.Error("kubelet boot", "instance", m.InstanceID, "err", err)
@@ -264,6 +261,27 @@ func (s *Stack) bridge(ctx context.Context, events <-chan ec2sim.Event, log *slo
 			}
 		}
 	}
+}
+
+// machineOf is what the kubelet of a running instance knows of its machine.
+func machineOf(inst ec2sim.Instance) kubelet.Machine {
+	return kubelet.Machine{
+		InstanceID: inst.ID, Type: inst.Type, Zone: inst.Zone, CapacityType: inst.CapacityType,
+		Hostname: inst.PrivateDNSName, PrivateIP: inst.PrivateIP, UserData: inst.UserData,
+		InstanceProfile: inst.InstanceProfile, RootDevice: inst.RootDeviceName, Volumes: volumeSizes(inst.Volumes),
+	}
+}
+
+// volumeSizes are an instance's EBS volumes as its OS sees them: a size by device. A volume
+// without a size is left out.
+func volumeSizes(volumes []ec2sim.Volume) map[string]resource.Quantity {
+	out := map[string]resource.Quantity{}
+	for _, v := range volumes {
+		if v.SizeGiB > 0 {
+			out[v.DeviceName] = *resource.NewQuantity(int64(v.SizeGiB)<<30, resource.BinarySI)
+		}
+	}
+	return out
 }
 
 // WorkerConfig is the configuration a worker needs to serve this lab. With no NodePool file
