@@ -37,10 +37,13 @@ func KubeletSettingsOf(class *awsv1.EC2NodeClass) catalog.KubeletSettings {
 // families' default, when none gives a size.
 func rootVolume(mappings []*awsv1.BlockDeviceMapping, family string) *resource.Quantity {
 	sizeOf := func(m *awsv1.BlockDeviceMapping) *resource.Quantity {
-		if m == nil || m.EBS == nil {
+		if m == nil || m.EBS == nil || m.EBS.VolumeSize == nil {
 			return nil
 		}
-		return m.EBS.VolumeSize
+		// EC2 sizes volumes in whole GiB: the launch template rounds up, and so does the disk
+		// the kubelet reports (100G is a 94Gi volume).
+		gib := (m.EBS.VolumeSize.Value() + 1<<30 - 1) >> 30
+		return resource.NewQuantity(gib<<30, resource.BinarySI)
 	}
 	for _, m := range mappings {
 		if m != nil && m.RootVolume && sizeOf(m) != nil {

@@ -104,6 +104,8 @@ func TestKubeletSettingsOfReadsTheClass(t *testing.T) {
 		{name: "AL2023's /dev/xvda", family: "al2023", mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvdc", gi(80), false), mapping("/dev/xvda", gi(50), false)}, want: gi(50)},
 		{name: "Bottlerocket's data volume /dev/xvdb, not its OS volume", family: "bottlerocket", mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvda", gi(4), false), mapping("/dev/xvdb", gi(60), false)}, want: gi(60)},
 		{name: "a mapping of another device: the default", family: "al2023", mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvdc", gi(80), false)}},
+		{name: "a size in decimal units, rounded up to the whole GiB EC2 gives the volume", family: "al2023",
+			mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvda", ptr.To(resource.MustParse("100G")), false)}, want: gi(94)},
 		{name: "a rootVolume without a size is passed over", family: "al2023", mappings: []*awsv1.BlockDeviceMapping{mapping("/dev/xvdc", nil, true), mapping("/dev/xvda", gi(30), false)}, want: gi(30)},
 	}
 	for _, tt := range tests {
