@@ -206,8 +206,15 @@ func capacity(t Type, extended corev1.ResourceList) corev1.ResourceList {
 }
 
 // allocatable is the record's karpenterAllocatable. A figure that does not parse is left out,
-// so no pod needing that resource is placed on the type (the catalog test checks none is).
+// so no pod needing that resource is placed on the type (the catalog test checks none is). A
+// record without documented figures (one derived from EC2) is sized by Karpenter's formulas
+// for its default node.
 func allocatable(t Type, extended corev1.ResourceList) corev1.ResourceList {
+	if t.Allocatable == (Allocatable{}) {
+		if _, rl, err := NodeResources(t, KubeletSettings{}); err == nil {
+			return rl
+		}
+	}
 	rl := corev1.ResourceList{
 		corev1.ResourcePods: *resource.NewQuantity(int64(t.Allocatable.Pods), resource.DecimalSI),
 	}

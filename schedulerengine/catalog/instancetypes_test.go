@@ -252,3 +252,33 @@ func TestEveryInstanceTypeCarriesTheWellKnownLabels(t *testing.T) {
 		}
 	}
 }
+
+// A record without documented allocatable (one derived from EC2) is sized as Karpenter sizes
+// its default node, not left with no CPU or memory to place a pod on.
+func TestInstanceTypesSizeARecordWithoutDocumentedAllocatable(t *testing.T) {
+	types, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := Index(types)["m5.large"]
+	derived := documented
+	derived.Allocatable = Allocatable{}
+	_, want, err := NodeResources(derived, KubeletSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := InstanceTypes([]Type{derived}, testZones)
+	if len(got) != 1 {
+		t.Fatalf("got %d types, want m5.large", len(got))
+	}
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage, corev1.ResourcePods} {
+		q, ok := got[0].Allocatable[name]
+		if w := want[name]; !ok || q.Cmp(w) != 0 || q.IsZero() {
+			t.Errorf("allocatable %s = %v (present %v), want %v from NodeResources", name, q.String(), ok, w.String())
+		}
+	}
+	// Karpenter's formulas give the documented figures for the documented node.
+	if q, doc := got[0].Allocatable[corev1.ResourceMemory], resource.MustParse(documented.Allocatable.Memory); q.Cmp(doc) != 0 {
+		t.Errorf("memory %v, want the documented %v", q.String(), doc.String())
+	}
+}
