@@ -31,9 +31,10 @@ const maxPages = 500
 // the VPC's, which AWS still lists apart in some regions.
 var spotProducts = []string{"Linux/UNIX", "Linux/UNIX (Amazon VPC)"}
 
-// fetchInstanceTypes lists every instance type the region has, all pages.
-func fetchInstanceTypes(ctx context.Context, api EC2API) (map[string]bool, error) {
-	out := map[string]bool{}
+// fetchInstanceTypes lists every instance type the region has, all pages, with what EC2 says
+// of each: a type the catalog lacks is derived from it.
+func fetchInstanceTypes(ctx context.Context, api EC2API) (map[string]ec2types.InstanceTypeInfo, error) {
+	out := map[string]ec2types.InstanceTypeInfo{}
 	pages := ec2.NewDescribeInstanceTypesPaginator(api, &ec2.DescribeInstanceTypesInput{},
 		func(o *ec2.DescribeInstanceTypesPaginatorOptions) { o.StopOnDuplicateToken = true })
 	for n := 0; pages.HasMorePages() && n < maxPages; n++ {
@@ -42,7 +43,7 @@ func fetchInstanceTypes(ctx context.Context, api EC2API) (map[string]bool, error
 			return nil, fmt.Errorf("describe instance types: %w", err)
 		}
 		for _, t := range page.InstanceTypes {
-			out[string(t.InstanceType)] = true
+			out[string(t.InstanceType)] = t
 		}
 	}
 	if len(out) == 0 {

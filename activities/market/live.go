@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
@@ -66,6 +68,7 @@ type Live struct {
 
 	mu       sync.Mutex
 	types    map[string]bool
+	derived  map[string]catalog.Type // the records derived from EC2 of the types it lists
 	zones    map[string][]string
 	onDemand map[string]float64
 	spot     map[offeringKey]float64
@@ -261,9 +264,10 @@ func (l *Live) refresh(ctx context.Context, s source) bool {
 	var err error
 	switch s {
 	case srcInstanceTypes:
-		var types map[string]bool
-		if types, err = fetchInstanceTypes(ctx, l.o.EC2); err == nil {
-			l.set(s, func() int { l.types = types; return len(types) })
+		var infos map[string]ec2types.InstanceTypeInfo
+		if infos, err = fetchInstanceTypes(ctx, l.o.EC2); err == nil {
+			types, derived := listedTypes(infos)
+			l.set(s, func() int { l.types, l.derived = types, derived; return len(types) })
 		}
 	case srcOfferings:
 		var zones map[string][]string
@@ -357,7 +361,7 @@ func (l *Live) publishLocked() {
 		onDemand = map[string]float64{}
 	}
 	maps.Copy(onDemand, l.onDemand)
-	snap := &Snapshot{region: l.o.Region, types: l.types, zones: l.zones, onDemand: onDemand, spot: l.spot, status: l.status, version: l.version}
+	snap := &Snapshot{region: l.o.Region, types: l.types, derived: l.derived, zones: l.zones, onDemand: onDemand, spot: l.spot, status: l.status, version: l.version}
 	if l.spot != nil {
 		snap.spot = plausibleSpot(l.spot, onDemand)
 	} else {
@@ -392,6 +396,20 @@ func plausibleSpot(spot map[offeringKey]float64, onDemand map[string]float64) ma
 		out[k] = p
 	}
 	return out
+}
+
+// listedTypes are the names of the types EC2 lists and the records derived from what it says
+// of each; a type that cannot be a node (no vCPUs or memory) is listed but has no record.
+func listedTypes(infos map[string]ec2types.InstanceTypeInfo) (map[string]bool, map[string]catalog.Type) {
+	names := make(map[string]bool, len(infos))
+	derived := make(map[string]catalog.Type, len(infos))
+	for name, info := range infos {
+		names[name] = true
+		if t, ok := typeFromEC2(info); ok {
+			derived[name] = t
+		}
+	}
+	return names, derived
 }
 
 func countZones(zones map[string][]string) int {

@@ -2,6 +2,7 @@ package market
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -45,6 +46,9 @@ type Snapshot struct {
 	region string
 	// types are the types EC2 lists; nil (fallback) admits every catalog type.
 	types map[string]bool
+	// derived are the records derived from what EC2 says of the types it lists; nil (fallback)
+	// adds none to the catalog.
+	derived map[string]catalog.Type
 	// zones are the zones offering each type; nil (fallback) means every zone asked for.
 	zones map[string][]string
 	// onDemand are the on-demand prices, from the Pricing API or embedded.
@@ -69,6 +73,35 @@ func (s *Snapshot) Status() Status { return s.status }
 
 // Sells reports whether EC2 lists the type in the region.
 func (s *Snapshot) Sells(instanceType string) bool { return s.types == nil || s.types[instanceType] }
+
+// Types are the instance types the market sells, sorted by name: the known records EC2 lists
+// (a known record wins: it carries Spot Advisor's savings and documented figures) and the
+// records derived from EC2 of the types it lists that known lacks. While the instance types
+// are the fallback they are known as it is.
+func (s *Snapshot) Types(known []catalog.Type) []catalog.Type {
+	out := make([]catalog.Type, 0, max(len(known), len(s.derived)))
+	have := make(map[string]bool, len(known))
+	for _, t := range known {
+		have[t.Name] = true
+		if s.Sells(t.Name) {
+			out = append(out, t)
+		}
+	}
+	for name, t := range s.derived {
+		if !have[name] {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b catalog.Type) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Derived is the record derived from what EC2 says of the type; ok is false for a type EC2
+// does not list, or while the instance types are the fallback.
+func (s *Snapshot) Derived(instanceType string) (t catalog.Type, ok bool) {
+	t, ok = s.derived[instanceType]
+	return t, ok
+}
 
 // Offers reports whether the zone offers the type: always while offerings are the fallback.
 func (s *Snapshot) Offers(instanceType, zone string) bool {
