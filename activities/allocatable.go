@@ -91,6 +91,7 @@ func (p *Planner) poolAllocatable(pools []apisv1.NodePool, types []schedulerengi
 	s := &p.sizes
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.byName = p.typeRecords() // EC2-only types are sized too
 	if s.byName == nil {
 		s.byName = catalog.Index(p.Catalog)
 	}

@@ -40,6 +40,9 @@ type fakeEC2 struct {
 	describeErr  error
 	terminateOut *ec2.TerminateInstancesOutput
 	typePages    [][]string
+	// typeInfos are what DescribeInstanceTypes says of a type, by name; a type without one
+	// is listed by name only.
+	typeInfos map[string]ec2types.InstanceTypeInfo
 	// spotPrices are the spot prices EC2 lists, by type@zone; nil lists none.
 	spotPrices map[string]float64
 
@@ -174,7 +177,11 @@ func (f *fakeEC2) DescribeInstanceTypes(_ context.Context, in *ec2.DescribeInsta
 	}
 	out := &ec2.DescribeInstanceTypesOutput{}
 	for _, name := range f.typePages[page] {
-		out.InstanceTypes = append(out.InstanceTypes, ec2types.InstanceTypeInfo{InstanceType: ec2types.InstanceType(name)})
+		info, ok := f.typeInfos[name]
+		if !ok {
+			info = ec2types.InstanceTypeInfo{InstanceType: ec2types.InstanceType(name)}
+		}
+		out.InstanceTypes = append(out.InstanceTypes, info)
 	}
 	if page+1 < len(f.typePages) {
 		out.NextToken = aws.String(fmt.Sprintf("page-%d", page+1))

@@ -71,7 +71,10 @@ type Planner struct {
 	typesFrom   uint64
 	typesRegion string
 	typesZones  string
-	embedded    *market.Snapshot // the market when Market is nil
+	// records are the catalog records of the types sold, EC2-derived ones included, by name:
+	// what pools' nodes are sized from.
+	records  map[string]catalog.Type
+	embedded *market.Snapshot // the market when Market is nil
 }
 
 // MarketSource gives the market as it is now.
@@ -621,8 +624,8 @@ func (p *Planner) offeringZones(pools []apisv1.NodePool) []string {
 	return slices.Sorted(maps.Keys(zones))
 }
 
-// instanceTypes returns the catalog's types the market sells, with offerings in those of the
-// zones that offer them at the market's prices.
+// instanceTypes returns the types the market sells (the catalog's and those EC2 lists beyond
+// it), with offerings in those of the zones that offer them at the market's prices.
 func (p *Planner) instanceTypes(ctx context.Context, zones []string) ([]schedulerengine.InstanceType, error) {
 	types, _, err := p.marketTypes(ctx, zones)
 	return types, err
@@ -642,13 +645,9 @@ func (p *Planner) marketTypes(ctx context.Context, zones []string) (_ []schedule
 	if p.types != nil && p.typesFrom == snap.Version() && p.typesRegion == snap.Region() && p.typesZones == key {
 		return p.types, snap, nil
 	}
-	var sold []catalog.Type
-	for _, t := range p.Catalog {
-		if snap.Sells(t.Name) {
-			sold = append(sold, t)
-		}
-	}
+	sold := snap.Types(p.Catalog)
 	p.types = catalog.InstanceTypesIn(sold, snap.Region(), snap.Within(zones))
+	p.records = catalog.Index(sold)
 	p.typesFrom, p.typesRegion, p.typesZones = snap.Version(), snap.Region(), key
 	return p.types, snap, nil
 }
@@ -669,6 +668,13 @@ func marketStatus(snap *market.Snapshot) *market.Status {
 		s.Reason = cutReason(s.Reason)
 	}
 	return &st
+}
+
+// typeRecords are the records of the types last sold, by name.
+func (p *Planner) typeRecords() map[string]catalog.Type {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.records
 }
 
 // snapshot is the market now. Must be called with p.mu held.
