@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/nodewright/nodewright/activities/market"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
@@ -94,12 +95,21 @@ func newDynamic(kubeCfg *rest.Config) (dynamic.Interface, error) {
 	return dyn, nil
 }
 
-// instanceTypeLabels gives each catalog type's well-known labels (karpenter.k8s.aws/instance-*,
-// arch, os), which nodes and NodeClaims carry as Karpenter's do.
-func instanceTypeLabels(types []catalog.Type, region string) func(string) map[string]string {
+// instanceTypeLabels gives each instance type's well-known labels (karpenter.k8s.aws/instance-*,
+// arch, os), which nodes and NodeClaims carry as Karpenter's do: the catalog's, else those of
+// the record derived from what EC2 says of a type the catalog lacks.
+func instanceTypeLabels(types []catalog.Type, region string, snapshot func() *market.Snapshot) func(string) map[string]string {
 	byName := map[string]map[string]string{}
 	for _, t := range types {
 		byName[t.Name] = catalog.Labels(t, region)
 	}
-	return func(name string) map[string]string { return byName[name] }
+	return func(name string) map[string]string {
+		if l, ok := byName[name]; ok {
+			return l
+		}
+		if t, ok := snapshot().Derived(name); ok {
+			return catalog.Labels(t, region)
+		}
+		return nil
+	}
 }

@@ -16,14 +16,18 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
-// spotOnlyEC2 answers spot prices only, from spot (type/zone → price); EC2's other lists
-// fail, so the market keeps the embedded ones.
+// spotOnlyEC2 answers spot prices from spot (type/zone → price), and instance types from
+// types if set; EC2's other lists fail, so the market keeps the embedded ones.
 type spotOnlyEC2 struct {
-	spot map[[2]string]float64
+	spot  map[[2]string]float64
+	types []ec2types.InstanceTypeInfo
 }
 
 func (f *spotOnlyEC2) DescribeInstanceTypes(context.Context, *ec2.DescribeInstanceTypesInput, ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error) {
-	return nil, errors.New("not served")
+	if f.types == nil {
+		return nil, errors.New("not served")
+	}
+	return &ec2.DescribeInstanceTypesOutput{InstanceTypes: f.types}, nil
 }
 
 func (f *spotOnlyEC2) DescribeInstanceTypeOfferings(context.Context, *ec2.DescribeInstanceTypeOfferingsInput, ...func(*ec2.Options)) (*ec2.DescribeInstanceTypeOfferingsOutput, error) {
@@ -73,5 +77,40 @@ func TestLaunchesPriceTheirInstanceFromTheMarketAsItIsNow(t *testing.T) {
 	live.Refresh(context.Background())
 	if got := price("spot"); got != 0.07 {
 		t.Errorf("m5.large spot = %v/h after the spot price rose, want the new 0.07", got)
+	}
+}
+
+// Nodes of a type EC2 lists beyond the catalog carry the labels derived from what EC2 says of
+// it; a catalog type keeps the catalog's.
+func TestInstanceTypeLabelsOfATypeBeyondTheCatalog(t *testing.T) {
+	types, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &spotOnlyEC2{types: []ec2types.InstanceTypeInfo{{InstanceType: "m5.large"}, {
+		InstanceType:  "z9x.large",
+		VCpuInfo:      &ec2types.VCpuInfo{DefaultVCpus: aws.Int32(2)},
+		MemoryInfo:    &ec2types.MemoryInfo{SizeInMiB: aws.Int64(8192)},
+		ProcessorInfo: &ec2types.ProcessorInfo{SupportedArchitectures: []ec2types.ArchitectureType{ec2types.ArchitectureTypeArm64}, Manufacturer: aws.String("AWS")},
+	}}}
+	live, err := market.New(market.Options{Region: "us-east-1", Catalog: types, EC2: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Refresh(context.Background())
+	labels := instanceTypeLabels(types, "us-east-1", live.Snapshot)
+
+	z9x := labels("z9x.large")
+	for key, want := range map[string]string{"kubernetes.io/arch": "arm64", catalog.LabelInstanceFamily: "z9x", catalog.LabelInstanceCategory: "z",
+		catalog.LabelInstanceGeneration: "9", catalog.LabelInstanceCPU: "2", catalog.LabelInstanceMemory: "8192", catalog.LabelInstanceCPUManufacturer: "aws"} {
+		if z9x[key] != want {
+			t.Errorf("z9x.large %s = %q, want %q", key, z9x[key], want)
+		}
+	}
+	if got := labels("m5.large")[catalog.LabelInstanceCPUManufacturer]; got != "intel" {
+		t.Errorf("m5.large cpu manufacturer = %q, want the catalog's intel", got)
+	}
+	if got := labels("nothing.large"); got != nil {
+		t.Errorf("a type nobody lists has labels %v", got)
 	}
 }

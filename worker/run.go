@@ -63,6 +63,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The market is read before launches can run: a type it lists beyond the catalog is
+	// labelled from what EC2 says of it.
+	live, err := startMarket(ctx, cfg, ec2Client, types, log.With("component", "market"))
+	if err != nil {
+		return err
+	}
 	m := newMetrics()
 	sdkMetrics, sdkMetricsCloser := newSDKMetricsHandler(m, log.With("component", "temporal"))
 	defer sdkMetricsCloser.Close()
@@ -74,7 +80,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
 	}
 	defer tc.Close()
-	typeLabels := instanceTypeLabels(types, cfg.Region)
+	typeLabels := instanceTypeLabels(types, cfg.Region, live.Snapshot)
 	joining := &nodeCluster{cfg: cfg}
 	if _, err := joining.Get(ctx); err != nil {
 		// Launches ask again; draining, terminating and interruptions need none of it.
@@ -136,10 +142,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// its pod watch and /healthz carried on as if all were well.
 	stopped := newWorkerStop()
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{OnFatalError: stopped.report})
-	live, err := startMarket(ctx, cfg, ec2Client, types, log.With("component", "market"))
-	if err != nil {
-		return err
-	}
 	if err := registerMarketMetrics(m.registry, live); err != nil {
 		return err
 	}
