@@ -12,6 +12,12 @@
 //   - snapshot: an immutable view of all four sources at one moment, which the planner prices
 //     a plan from. Every read makes a new one; its Version changes only when a figure does.
 //
+// A type EC2 lists that the embedded catalog lacks is still sold: its record is derived from
+// what DescribeInstanceTypes says of it, with the label values Karpenter's AWS provider
+// derives, sized by Karpenter's formulas, on-demand at the Pricing API's price and spot at
+// EC2's (neither has an embedded figure; without a price it has no offering). A type in both
+// keeps the catalog's record, which carries Spot Advisor's savings and documented figures.
+//
 // Each source is read on its own (Run): every period after a read that worked, after
 // Periods.Retry doubling per failure in a row after one that did not, and the offerings soon
 // after a capacity error. A price that no instance could cost (zero, negative, not finite,
