@@ -216,9 +216,7 @@ func sampleReasons(reasons map[string]string) (map[string]string, int) {
 	keys := slices.Sorted(maps.Keys(reasons))
 	out := make(map[string]string, min(len(keys), maxReasonsReported))
 	for _, key := range keys[:min(len(keys), maxReasonsReported)] {
-		why := reasons[key]
-		why = cutReason(why)
-		out[key] = why
+		out[key] = cutReason(reasons[key])
 	}
 	return out, len(reasons)
 }

@@ -28,6 +28,19 @@ type Periods struct {
 	Timeout time.Duration
 }
 
+// of is the source's period.
+func (p Periods) of(s source) time.Duration {
+	switch s {
+	case srcInstanceTypes:
+		return p.InstanceTypes
+	case srcOfferings:
+		return p.Offerings
+	case srcOnDemand:
+		return p.OnDemand
+	}
+	return p.Spot
+}
+
 func (p Periods) withDefaults() Periods {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -201,7 +214,7 @@ func (l *Live) Run(ctx context.Context) error {
 
 func (l *Live) keepFresh(ctx context.Context, s source) {
 	p := l.o.Periods
-	every := map[source]time.Duration{srcInstanceTypes: p.InstanceTypes, srcOfferings: p.Offerings, srcOnDemand: p.OnDemand, srcSpot: p.Spot}[s]
+	every := p.of(s)
 	var kick <-chan struct{}
 	if s == srcOfferings {
 		kick = l.kick
@@ -252,8 +265,8 @@ func (l *Live) nextWait(s source, every time.Duration) time.Duration {
 	return min(every, l.o.Periods.Retry<<min(failures-1, 16))
 }
 
-// refresh reads one source and publishes a new snapshot; it reports whether AWS answered.
-func (l *Live) refresh(ctx context.Context, s source) bool {
+// refresh reads one source and publishes a new snapshot.
+func (l *Live) refresh(ctx context.Context, s source) {
 	ctx, cancel := context.WithTimeout(ctx, l.o.Periods.Timeout)
 	defer cancel()
 	defer func() {
@@ -277,7 +290,7 @@ func (l *Live) refresh(ctx context.Context, s source) bool {
 	case srcOnDemand:
 		if l.o.Pricing == nil {
 			l.publish()
-			return true // isolated: the embedded prices are the answer
+			return // isolated: the embedded prices are the answer
 		}
 		var prices map[string]float64
 		if prices, err = fetchOnDemandPrices(ctx, l.o.Pricing, l.o.Region); err == nil {
@@ -291,9 +304,7 @@ func (l *Live) refresh(ctx context.Context, s source) bool {
 	}
 	if err != nil {
 		l.failed(s, err)
-		return false
 	}
-	return true
 }
 
 // set stores a source's new figures and publishes them.
@@ -365,12 +376,7 @@ func (l *Live) publishLocked() {
 	if l.spot != nil {
 		snap.spot = plausibleSpot(l.spot, onDemand)
 	} else {
-		snap.spotModel = map[string]float64{}
-		for _, t := range l.o.Catalog {
-			if p, ok := onDemand[t.Name]; ok && t.SupportsSpot() {
-				snap.spotModel[t.Name] = catalog.SpotPriceFrom(p, t.SpotSavingsPct)
-			}
-		}
+		snap.spotModel = catalog.ModelledSpotPrices(l.o.Catalog, onDemand)
 	}
 	if l.onDemand == nil {
 		snap.status.OnDemand.Count = len(onDemand)

@@ -93,13 +93,19 @@ func NewFallback(types []Type, region string, zones []string) (*Fallback, error)
 	if err != nil {
 		return nil, err
 	}
-	f := &Fallback{zones: slices.Compact(slices.Sorted(slices.Values(zones))), onDemand: onDemand, spot: map[string]float64{}}
+	return &Fallback{zones: slices.Compact(slices.Sorted(slices.Values(zones))), onDemand: onDemand, spot: ModelledSpotPrices(types, onDemand)}, nil
+}
+
+// ModelledSpotPrices are the spot prices the catalog models for the types sold as spot that
+// have an on-demand price: on-demand less their Spot Advisor saving, the same in every zone.
+func ModelledSpotPrices(types []Type, onDemand map[string]float64) map[string]float64 {
+	out := map[string]float64{}
 	for _, t := range types {
 		if p, ok := onDemand[t.Name]; ok && t.SupportsSpot() {
-			f.spot[t.Name] = SpotPriceFrom(p, t.SpotSavingsPct)
+			out[t.Name] = SpotPriceFrom(p, t.SpotSavingsPct)
 		}
 	}
-	return f, nil
+	return out
 }
 
 // Zones returns every zone for a priced type.
