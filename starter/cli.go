@@ -3,6 +3,7 @@ package starter
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -40,19 +42,22 @@ type dialFunc func(ctx context.Context, opts client.Options) (client.Client, err
 
 // Main runs the starter command line and returns the process exit code: 0 on success, 1 when
 // Temporal or the command fails, 2 for a malformed command line.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	return runCLI(ctx, args, stdout, stderr, getenv, client.DialContext)
+// The Temporal connection is read as Temporal's tools read it (TEMPORAL_ADDRESS,
+// TEMPORAL_API_KEY, TEMPORAL_TLS_*, a TEMPORAL_CONFIG_FILE profile), flags overriding.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env temporalconn.Env) int {
+	return runCLI(ctx, args, stdout, stderr, env, client.DialContext)
 }
 
 // runCLI checks the whole command line before dialing, so a typo fails at once with usage
 // instead of after a connection attempt (or a connection timeout).
-func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, dial dialFunc) int {
+func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env temporalconn.Env, dial dialFunc) int {
 	fs := pflag.NewFlagSet("starter", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Up to the command name only: the command's own flag set takes the rest, global flags included.
 	fs.SetInterspersed(false)
-	address := fs.String("temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
-	namespace := fs.String("namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	connFlags := flag.NewFlagSet("temporal", flag.ContinueOnError)
+	temporalFlags := temporalconn.Register(connFlags)
+	fs.AddGoFlagSet(connFlags)
 	taskQueue := fs.String("task-queue", workflows.TaskQueue, "task queue the worker polls")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -87,9 +92,20 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		}
 		return 0
 	}
-	c, err := dial(ctx, client.Options{HostPort: *address, Namespace: *namespace, Logger: quietLogger{}})
+	conn, err := temporalFlags.Load(env)
 	if err != nil {
-		fmt.Fprintf(stderr, "starter: connect to Temporal at %s (namespace %s): %v\n", *address, *namespace, err)
+		fmt.Fprintln(stderr, "starter:", err)
+		return 2
+	}
+	opts, err := temporalconn.ClientOptions(conn)
+	if err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return 2
+	}
+	opts.Logger = quietLogger{}
+	c, err := dial(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "starter: connect to Temporal at %s: %v\n", temporalconn.Describe(conn), err)
 		return 1
 	}
 	defer c.Close()
@@ -98,13 +114,6 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return 1
 	}
 	return 0
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // quietLogger keeps the SDK's connection chatter out of the command's output.

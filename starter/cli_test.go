@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -190,8 +191,7 @@ func TestCLI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			dialer := &dialRecorder{}
-			getenv := func(key string) string { return tt.env[key] }
-			code := runCLI(context.Background(), tt.args, &stdout, &stderr, getenv, dialer.dial)
+			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(tt.env), dialer.dial)
 			if code != tt.wantCode {
 				t.Errorf("starter %q exited %d, want %d; stderr:\n%s", tt.args, code, tt.wantCode, stderr.String())
 			}
@@ -230,16 +230,11 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 		{"describe without NODE exits 2 naming its arguments", []string{"describe"}, "describe NODE"},
 		{"drain with three arguments exits 2 naming its arguments", []string{"drain", "a", "b", "c"}, "drain [--grace-period D] NODE [REASON]"},
 	}
-	getenv := func(key string) string {
-		if key == "TEMPORAL_ADDRESS" {
-			return "127.0.0.1:1"
-		}
-		return ""
-	}
+	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": "127.0.0.1:1"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := Main(context.Background(), tt.args, &stdout, &stderr, getenv); code != 2 {
+			if code := Main(context.Background(), tt.args, &stdout, &stderr, env); code != 2 {
 				t.Errorf("Main(%q) = %d, want 2; stderr:\n%s", tt.args, code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tt.wantStderr) {
@@ -358,8 +353,7 @@ func TestCLITakesFlagsWhereverTheyStand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			temporal := &temporalRecorder{}
-			getenv := func(string) string { return "" }
-			code := runCLI(context.Background(), tt.args, &stdout, &stderr, getenv, temporal.dial)
+			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv{}, temporal.dial)
 			if code != 1 || !strings.Contains(stderr.String(), errRefusedByTest.Error()) {
 				t.Errorf("starter %q exited %d, want 1 from the refused request; stderr:\n%s", tt.args, code, stderr.String())
 			}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,16 +15,21 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.temporal.io/sdk/contrib/envconfig"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
 // Config is everything the worker needs; flags and environment fill it.
 type Config struct {
-	TemporalAddress string
-	Namespace       string
-	TaskQueue       string
+	// Temporal is the connection as Temporal's tools configure it (temporalconn).
+	Temporal envconfig.ClientConfigProfile
+	// CreateSearchAttributes registers the search attributes the workflows set when the
+	// server lacks them (self-hosted only); otherwise the worker stops, naming them.
+	CreateSearchAttributes bool
+	TaskQueue              string
 	// Kubeconfig is a kubeconfig path; empty means in-cluster configuration.
 	Kubeconfig string
 	// KubeClientQPS and KubeClientBurst pace the Kubernetes client; 0 means Karpenter's
@@ -55,7 +63,16 @@ type Config struct {
 	// karpenter.k8s.aws, or nodewright.io when a Karpenter serves the others.
 	NodeClassGroup string
 	Zones          []string
-	MetricsAddr    string
+	// MetricsAddr serves /metrics; HealthProbeAddr /healthz and /readyz. Empty disables.
+	MetricsAddr     string
+	HealthProbeAddr string
+	// BatchIdle and BatchMax shape the Provisioner's batches: a batch closes once no pod
+	// has arrived for BatchIdle, or BatchMax after it opened; 0 means 1s and 10s.
+	BatchIdle time.Duration
+	BatchMax  time.Duration
+	// LogLevel and LogFormat (json or text) shape the worker binary's logs.
+	LogLevel  slog.Level
+	LogFormat string
 	// InterruptionQueue enables the interruption controller on this SQS queue (name or URL).
 	InterruptionQueue string
 	SQSEndpoint       string
@@ -76,21 +93,25 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// ParseFlags reads the worker's flags; getenv supplies the usual environment variables
-// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AWS_REGION, KUBECONFIG), which flags override.
-func ParseFlags(args []string, getenv func(string) string) (Config, error) {
+// ParseFlags reads the worker's flags. The environment supplies the defaults, under
+// Karpenter's names where Karpenter has the setting (CLUSTER_NAME, INTERRUPTION_QUEUE,
+// AWS_REGION, METRICS_PORT, ...) and Temporal's for the connection (TEMPORAL_ADDRESS,
+// TEMPORAL_API_KEY, TEMPORAL_TLS_*, ...); flags override both. -h returns flag.ErrHelp.
+func ParseFlags(args []string, env temporalconn.Env) (Config, error) {
+	getenv := temporalconn.Getenv(env)
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var c Config
-	var zones string
-	fs.StringVar(&c.TemporalAddress, "temporal-address", envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
-	fs.StringVar(&c.Namespace, "namespace", envOr(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	var zones, logLevel string
+	var settingErrs []error
+	temporalFlags := temporalconn.Register(fs)
+	fs.BoolVar(&c.CreateSearchAttributes, "create-search-attributes", envBool(getenv, "CREATE_SEARCH_ATTRIBUTES"), "register the Temporal search attributes the workflows set when missing (self-hosted Temporal only; env CREATE_SEARCH_ATTRIBUTES)")
 	fs.StringVar(&c.TaskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig path; in-cluster configuration when empty (env KUBECONFIG)")
 	fs.IntVar(&c.KubeClientQPS, "kube-client-qps", envInt(getenv, "KUBE_CLIENT_QPS", 200), "requests per second to the API server (env KUBE_CLIENT_QPS)")
 	fs.IntVar(&c.KubeClientBurst, "kube-client-burst", envInt(getenv, "KUBE_CLIENT_BURST", 300), "requests in a burst to the API server (env KUBE_CLIENT_BURST)")
 	fs.StringVar(&c.Region, "region", envOr(getenv, "AWS_REGION", "us-east-1"), "AWS region (env AWS_REGION)")
 	fs.StringVar(&c.EC2Endpoint, "ec2-endpoint", "", "EC2 endpoint URL; empty means the region's public endpoint")
-	fs.StringVar(&c.ClusterName, "cluster-name", "", "cluster name, used to tag instances (required)")
+	fs.StringVar(&c.ClusterName, "cluster-name", getenv("CLUSTER_NAME"), "cluster name, used to tag instances (required; env CLUSTER_NAME)")
 	fs.StringVar(&c.ClusterEndpoint, "cluster-endpoint", getenv("CLUSTER_ENDPOINT"), "the API server URL nodes join (env CLUSTER_ENDPOINT); empty asks EKS")
 	fs.StringVar(&c.ClusterCABundle, "cluster-ca-bundle", getenv("CLUSTER_CA_BUNDLE"), "the cluster's CA certificate, PEM then base64, as EKS shows it (env CLUSTER_CA_BUNDLE); empty asks EKS")
 	fs.StringVar(&c.ServiceCIDR, "service-cidr", getenv("SERVICE_CIDR"), "the cluster's service address range (env SERVICE_CIDR); empty asks EKS")
@@ -103,13 +124,18 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.NodeClassGroup, "nodeclass-group", awsv1.Group, "serve the NodePools whose nodeClassRef names this group: karpenter.k8s.aws, or nodewright.io to leave the others to a Karpenter in the same cluster")
 	fs.StringVar(&c.WebhookCertDir, "webhook-cert-dir", "", "directory with the webhook's tls.crt and tls.key (and ca.crt); empty makes a self-signed certificate")
 	fs.StringVar(&zones, "zones", "", "comma-separated availability zones to limit launches to; empty launches in every zone the EC2NodeClasses' subnets are in")
-	fs.StringVar(&c.InterruptionQueue, "interruption-queue", "", "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling")
+	fs.StringVar(&c.InterruptionQueue, "interruption-queue", getenv("INTERRUPTION_QUEUE"), "SQS queue (name or URL) of EC2 interruption events; empty disables interruption handling (env INTERRUPTION_QUEUE)")
 	fs.StringVar(&c.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint URL; empty means the region's public endpoint")
 	fs.BoolVar(&c.IsolatedVPC, "isolated-vpc", envBool(getenv, "ISOLATED_VPC"), "the cluster cannot reach the AWS Pricing API: price on-demand offerings from the embedded prices (env ISOLATED_VPC)")
 	fs.StringVar(&c.PricingEndpoint, "pricing-endpoint", "", "AWS Pricing API endpoint URL; empty means the public endpoint that serves the region")
 	fs.DurationVar(&c.SpotPriceRefresh, "spot-price-refresh", 10*time.Minute, "how often spot prices are read again from EC2 (at least 10s)")
 	fs.DurationVar(&c.GarbageCollectEvery, "garbage-collection-interval", workflows.DefaultGarbageCollectEvery, "how often instances, Nodes and NodeClaims no running node workflow accounts for are looked for and reclaimed; 0 turns the garbage collector off")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:8081", "address for /metrics and /healthz; empty disables")
+	fs.DurationVar(&c.BatchIdle, "batch-idle-duration", envDuration(getenv, "BATCH_IDLE_DURATION", workflows.DefaultBatchIdle, &settingErrs), "a batch of pending pods closes once no pod has arrived for this long (env BATCH_IDLE_DURATION)")
+	fs.DurationVar(&c.BatchMax, "batch-max-duration", envDuration(getenv, "BATCH_MAX_DURATION", workflows.DefaultBatchMax, &settingErrs), "a batch of pending pods closes this long after it opened at the latest (env BATCH_MAX_DURATION)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", envPortAddr(getenv, "METRICS_PORT", 8080, &settingErrs), "listen address of /metrics (env METRICS_PORT sets the port); empty disables")
+	fs.StringVar(&c.HealthProbeAddr, "health-probe-addr", envPortAddr(getenv, "HEALTH_PROBE_PORT", 8081, &settingErrs), "listen address of /healthz and /readyz (env HEALTH_PROBE_PORT sets the port); empty disables")
+	fs.StringVar(&logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "LOG_FORMAT", "json"), "json or text (env LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -117,11 +143,18 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments %q: the worker takes flags only", fs.Args())
 	}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		settingErrs = append(settingErrs, fmt.Errorf("--log-level (LOG_LEVEL) %q must be debug, info, warn or error", logLevel))
+	}
+	var err error
+	if c.Temporal, err = temporalFlags.Load(env); err != nil {
+		settingErrs = append(settingErrs, err)
+	}
 	c.Zones = splitZones(zones)
 	if zones != "" && len(c.Zones) == 0 {
-		return Config{}, errors.Join(fmt.Errorf("--zones %q names no zone; leave it out to launch in every zone of the EC2NodeClasses' subnets", zones), c.Validate())
+		settingErrs = append(settingErrs, fmt.Errorf("--zones %q names no zone; leave it out to launch in every zone of the EC2NodeClasses' subnets", zones))
 	}
-	return c, c.Validate()
+	return c, errors.Join(append(settingErrs, c.Validate())...)
 }
 
 // splitZones reads a comma-separated list, dropping blanks so "a, b," means [a b].
@@ -160,8 +193,26 @@ func (c Config) Validate() error {
 	if c.IsolatedVPC && c.PricingEndpoint != "" {
 		errs = append(errs, errors.New("--isolated-vpc and --pricing-endpoint contradict each other: an isolated VPC never asks the Pricing API; drop one"))
 	}
-	if c.TemporalAddress == "" {
-		errs = append(errs, errors.New("--temporal-address must not be empty (host:port of the Temporal frontend)"))
+	if err := temporalconn.Validate(c.Temporal); err != nil {
+		errs = append(errs, err)
+	}
+	if c.BatchIdle < 0 || c.BatchMax < 0 || (c.BatchMax > 0 && c.BatchIdle > c.BatchMax) || c.BatchMax > workflows.MaxBatchMax {
+		errs = append(errs, fmt.Errorf("--batch-idle-duration %s and --batch-max-duration %s (BATCH_IDLE_DURATION, BATCH_MAX_DURATION) must satisfy 0 <= idle <= max <= %s (defaults %s and %s)",
+			c.BatchIdle, c.BatchMax, workflows.MaxBatchMax, workflows.DefaultBatchIdle, workflows.DefaultBatchMax))
+	}
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("--log-format (LOG_FORMAT) %q must be json or text", c.LogFormat))
+	}
+	for _, a := range []struct{ flag, addr string }{{"--metrics-addr (METRICS_PORT)", c.MetricsAddr}, {"--health-probe-addr (HEALTH_PROBE_PORT)", c.HealthProbeAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.addr); err != nil || !validPort(port) {
+			errs = append(errs, fmt.Errorf("%s %q must be [host]:port with a port from 1 to 65535 (0 for any, in tests)", a.flag, a.addr))
+		}
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.HealthProbeAddr {
+		errs = append(errs, fmt.Errorf("--metrics-addr and --health-probe-addr are both %s: give them different ports (METRICS_PORT, HEALTH_PROBE_PORT)", c.MetricsAddr))
 	}
 	if c.EC2Endpoint != "" && !isHTTPURL(c.EC2Endpoint) {
 		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be an http:// or https:// URL with a host", c.EC2Endpoint))
@@ -212,9 +263,52 @@ func envBool(getenv func(string) string, key string) bool {
 	return err == nil && b
 }
 
+// envDuration reads a Go duration ("1s", "500ms") from the environment; a value that is not
+// one is reported by name.
+func envDuration(getenv func(string) string, key string, def time.Duration, errs *[]error) time.Duration {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q must be a duration such as 1s or 500ms", key, v))
+		return def
+	}
+	return d
+}
+
+// envPortAddr turns a port from the environment into a listen address on every interface,
+// as a pod's probes and Prometheus reach it.
+func envPortAddr(getenv func(string) string, key string, def int, errs *[]error) string {
+	v := getenv(key)
+	if v == "" {
+		return ":" + strconv.Itoa(def)
+	}
+	if !validPort(v) {
+		*errs = append(*errs, fmt.Errorf("%s=%q must be a port from 1 to 65535", key, v))
+	}
+	return ":" + v
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
+}
+
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v
 	}
 	return def
+}
+
+// NewLogger writes the worker's logs to w: JSON lines by default, as log collectors in a
+// cluster expect, or text for a terminal; at the configured level.
+func NewLogger(w io.Writer, c Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }

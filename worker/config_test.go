@@ -1,11 +1,27 @@
 package worker
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -14,8 +30,11 @@ func withRequired(args ...string) []string {
 	return append(args, "--cluster-name", "lab", "--nodepools", "pools.yaml")
 }
 
-func env(vars map[string]string) func(string) string {
-	return func(key string) string { return vars[key] }
+func env(vars map[string]string) temporalconn.Env { return temporalconn.MapEnv(vars) }
+
+// temporalAt is the connection profile for a plaintext frontend.
+func temporalAt(address, namespace string) envconfig.ClientConfigProfile {
+	return envconfig.ClientConfigProfile{Address: address, Namespace: namespace}
 }
 
 func TestParseFlagsFillsConfig(t *testing.T) {
@@ -27,6 +46,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 		"KUBE_CLIENT_QPS":    "50",
 		"KUBE_CLIENT_BURST":  "80",
 		"ISOLATED_VPC":       "true",
+		"HEALTH_PROBE_PORT":  "9091",
 	}
 	tests := []struct {
 		name string
@@ -38,18 +58,18 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			name: "defaults apply when only the required flags are given",
 			args: withRequired(),
 			want: Config{
-				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
+				Temporal: temporalAt("127.0.0.1:7233", "default"), TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 		{
 			name: "without --nodepools the worker reads NodePools from the API server",
 			args: []string{"--cluster-name", "lab", "--webhook-url", "https://10.0.0.5:9443", "--webhook-cert-dir", "/certs"},
 			want: Config{
-				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
+				Temporal: temporalAt("127.0.0.1:7233", "default"), TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab",
-				MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
+				MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
 				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
@@ -58,10 +78,10 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			args: withRequired(),
 			env:  allEnv,
 			want: Config{
-				TemporalAddress: "temporal.svc:7233", Namespace: "nodes", TaskQueue: workflows.TaskQueue,
+				Temporal: temporalAt("temporal.svc:7233", "nodes"), TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
 				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
-				MetricsAddr: "127.0.0.1:8081", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", IsolatedVPC: true,
+				MetricsAddr: ":8080", HealthProbeAddr: ":9091", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", IsolatedVPC: true,
 			},
 		},
 		{
@@ -70,21 +90,23 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				"--kubeconfig", "/etc/kube.yaml", "--task-queue", "q", "--metrics-addr", "",
 				"--ec2-endpoint", "https://ec2.local:4566", "--zones", "ap-south-1a", "--kube-client-qps", "70", "--isolated-vpc=false",
 				"--pricing-endpoint", "http://127.0.0.1:4589"),
+			// METRICS_PORT gives way to --metrics-addr; HEALTH_PROBE_PORT still counts.
 			env: allEnv,
 			want: Config{
-				TemporalAddress: "10.0.0.1:7233", Namespace: "prod", TaskQueue: "q",
+				Temporal: temporalAt("10.0.0.1:7233", "prod"), TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566", PricingEndpoint: "http://127.0.0.1:4589",
 				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 				KubeClientQPS: 70, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
+				HealthProbeAddr: ":9091", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json",
 			},
 		},
 		{
 			name: "zones are trimmed and blank entries dropped",
 			args: withRequired("--zones", " a , ,b,, c "),
 			want: Config{
-				TemporalAddress: "127.0.0.1:7233", Namespace: "default", TaskQueue: workflows.TaskQueue,
+				Temporal: temporalAt("127.0.0.1:7233", "default"), TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: "127.0.0.1:8081", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
 			},
 		},
 	}
@@ -105,9 +127,16 @@ func TestParseFlagsRejects(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		env  map[string]string
 		// wantInError are fragments the one error must hold, so the operator sees every fix.
 		wantInError []string
 	}{
+		{
+			name:        "settings from the environment that do not parse are named by their variables",
+			args:        withRequired(),
+			env:         map[string]string{"METRICS_PORT": "http", "BATCH_IDLE_DURATION": "1", "TEMPORAL_TLS": "yes"},
+			wantInError: []string{"METRICS_PORT", "BATCH_IDLE_DURATION", "TEMPORAL_TLS"},
+		},
 		{
 			name:        "a missing cluster name says what it is for",
 			args:        nil,
@@ -159,9 +188,39 @@ func TestParseFlagsRejects(t *testing.T) {
 			wantInError: []string{"--kube-client-qps", "KUBE_CLIENT_BURST"},
 		},
 		{
-			name:        "an empty Temporal address is rejected naming the flag",
-			args:        withRequired("--temporal-address", ""),
-			wantInError: []string{"--temporal-address"},
+			name:        "a Temporal address without a port is rejected naming the flag and its variable",
+			args:        withRequired("--temporal-address", "temporal.svc"),
+			wantInError: []string{"--temporal-address", "TEMPORAL_ADDRESS", "host:port"},
+		},
+		{
+			name:        "a client certificate without its key is rejected naming both settings",
+			args:        withRequired("--temporal-tls-cert-path", "/dev/null"),
+			wantInError: []string{"TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH"},
+		},
+		{
+			name:        "a CA file that does not exist is rejected naming the setting",
+			args:        withRequired("--temporal-tls-ca-path", "/nonexistent/ca.pem"),
+			wantInError: []string{"TEMPORAL_TLS_SERVER_CA_CERT_PATH", "/nonexistent/ca.pem"},
+		},
+		{
+			name:        "a batch window whose idle time exceeds its maximum is rejected naming both",
+			args:        withRequired("--batch-idle-duration", "20s"),
+			wantInError: []string{"--batch-idle-duration", "BATCH_MAX_DURATION"},
+		},
+		{
+			name:        "an unknown log level is rejected naming the flag and its variable",
+			args:        withRequired("--log-level", "verbose"),
+			wantInError: []string{"--log-level", "LOG_LEVEL"},
+		},
+		{
+			name:        "an unknown log format is rejected naming the flag",
+			args:        withRequired("--log-format", "xml"),
+			wantInError: []string{"--log-format"},
+		},
+		{
+			name:        "metrics and probes on one port are rejected naming both",
+			args:        withRequired("--metrics-addr", ":9000", "--health-probe-addr", ":9000"),
+			wantInError: []string{"--metrics-addr", "--health-probe-addr"},
 		},
 		{
 			name:        "a spot price refresh EC2 would throttle is rejected naming the flag",
@@ -181,7 +240,7 @@ func TestParseFlagsRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseFlags(tt.args, env(nil))
+			_, err := ParseFlags(tt.args, env(tt.env))
 			if err == nil {
 				t.Fatalf("ParseFlags(%q) accepted the command line", tt.args)
 			}
@@ -191,5 +250,149 @@ func TestParseFlagsRejects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseFlagsHelpIsNotAnError(t *testing.T) {
+	if _, err := ParseFlags([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("ParseFlags(-h) = %v, want flag.ErrHelp (the binary exits 0 on it)", err)
+	}
+}
+
+// The worker reads Karpenter's environment names, so a Karpenter user's settings carry over.
+func TestParseFlagsReadsKarpenterEnvironment(t *testing.T) {
+	got, err := ParseFlags(nil, env(map[string]string{
+		"CLUSTER_NAME": "prod", "CLUSTER_ENDPOINT": "https://api.prod", "INTERRUPTION_QUEUE": "prod-interruptions",
+		"AWS_REGION": "eu-west-1", "BATCH_IDLE_DURATION": "2s", "BATCH_MAX_DURATION": "30s", "LOG_LEVEL": "debug",
+		"METRICS_PORT": "9090", "HEALTH_PROBE_PORT": "9091", "CREATE_SEARCH_ATTRIBUTES": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name      string
+		got, want any
+	}{
+		{"CLUSTER_NAME", got.ClusterName, "prod"}, {"CLUSTER_ENDPOINT", got.ClusterEndpoint, "https://api.prod"},
+		{"INTERRUPTION_QUEUE", got.InterruptionQueue, "prod-interruptions"}, {"AWS_REGION", got.Region, "eu-west-1"},
+		{"BATCH_IDLE_DURATION", got.BatchIdle, 2 * time.Second}, {"BATCH_MAX_DURATION", got.BatchMax, 30 * time.Second},
+		{"LOG_LEVEL", got.LogLevel, slog.LevelDebug}, {"METRICS_PORT", got.MetricsAddr, ":9090"},
+		{"HEALTH_PROBE_PORT", got.HealthProbeAddr, ":9091"}, {"CREATE_SEARCH_ATTRIBUTES", got.CreateSearchAttributes, true},
+	}
+	for _, w := range want {
+		if w.got != w.want {
+			t.Errorf("%s: got %v, want %v", w.name, w.got, w.want)
+		}
+	}
+}
+
+// The Temporal connection comes from the SDK's environment configuration: the config file's
+// profile, then TEMPORAL_* variables, then flags.
+func TestParseFlagsTemporalConnection(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeTestKeyPair(t, cert, key)
+	copyFile(t, cert, ca)
+	configFile := filepath.Join(dir, "temporal.toml")
+	if err := os.WriteFile(configFile, []byte(`
+[profile.cloud]
+address = "ns.acct.tmprl.cloud:7233"
+namespace = "ns.acct"
+[profile.cloud.tls]
+client_cert_path = "`+cert+`"
+client_key_path = "`+key+`"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		wantAddress string
+		wantNS      string
+		wantDescr   string
+	}{
+		{
+			name: "an API key turns TLS on", env: map[string]string{"TEMPORAL_ADDRESS": "us-east-1.aws.api.temporal.io:7233", "TEMPORAL_NAMESPACE": "ns.acct", "TEMPORAL_API_KEY": "secret"},
+			wantAddress: "us-east-1.aws.api.temporal.io:7233", wantNS: "ns.acct", wantDescr: "(namespace ns.acct, TLS, API key)",
+		},
+		{
+			name: "a profile of the config file gives mTLS", env: map[string]string{"TEMPORAL_CONFIG_FILE": configFile, "TEMPORAL_PROFILE": "cloud"},
+			wantAddress: "ns.acct.tmprl.cloud:7233", wantNS: "ns.acct", wantDescr: "(namespace ns.acct, mTLS)",
+		},
+		{
+			name: "flags override the profile and the environment", args: []string{"--temporal-config-file", configFile, "--temporal-profile", "cloud", "--namespace", "other", "--temporal-tls=false"},
+			env:         map[string]string{"TEMPORAL_ADDRESS": "frontend:7233"},
+			wantAddress: "frontend:7233", wantNS: "other", wantDescr: "frontend:7233 (namespace other)",
+		},
+		{
+			name: "a self-hosted frontend with TLS and its own CA", env: map[string]string{"TEMPORAL_ADDRESS": "temporal-frontend.temporal:7233", "TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_CA_CERT_PATH": ca},
+			wantAddress: "temporal-frontend.temporal:7233", wantNS: "default", wantDescr: "(namespace default, TLS)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseFlags(withRequired(tt.args...), env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Temporal.Address != tt.wantAddress || got.Temporal.Namespace != tt.wantNS {
+				t.Errorf("connection %s / %s, want %s / %s", got.Temporal.Address, got.Temporal.Namespace, tt.wantAddress, tt.wantNS)
+			}
+			if d := temporalconn.Describe(got.Temporal); !strings.Contains(d, tt.wantDescr) {
+				t.Errorf("Describe = %q, want it to hold %q", d, tt.wantDescr)
+			}
+			opts, err := temporalconn.ClientOptions(got.Temporal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if secure := opts.ConnectionOptions.TLS != nil; secure != strings.Contains(tt.wantDescr, "TLS") {
+				t.Errorf("client TLS config set = %v for %q", secure, tt.wantDescr)
+			}
+		})
+	}
+}
+
+func TestNewLoggerWritesJSONByDefault(t *testing.T) {
+	var b strings.Builder
+	NewLogger(&b, Config{LogLevel: slog.LevelWarn}).Info("dropped")
+	NewLogger(&b, Config{LogLevel: slog.LevelWarn}).Warn("kept", "node", "n1")
+	if out := b.String(); strings.Contains(out, "dropped") || !strings.Contains(out, `"msg":"kept","node":"n1"`) {
+		t.Errorf("log output %q: want only the warning, as JSON", out)
+	}
+	NewLogger(io.Discard, Config{LogFormat: "text"}).Info("text logs do not panic")
+}
+
+// writeTestKeyPair writes a self-signed certificate and its key as PEM files.
+func writeTestKeyPair(t *testing.T, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err == nil {
+		err = os.WriteFile(to, data, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

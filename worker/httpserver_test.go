@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -19,17 +20,24 @@ func TestMux(t *testing.T) {
 		synced    bool
 		signalled []string
 		// fatal, when set, is the error the Temporal SDK worker reports stopping on.
-		fatal      error
-		path       string
-		wantStatus int
-		wantBody   []string
+		fatal error
+		// temporalDown and podWatchDown are how long the frontend and the pod watch have
+		// been failing.
+		temporalDown, podWatchDown time.Duration
+		path                       string
+		wantStatus                 int
+		wantBody                   []string
 	}{
 		{
-			name: "healthz fails before the pod cache has synced", path: "/healthz",
-			wantStatus: http.StatusServiceUnavailable, wantBody: []string{"not synced"},
+			name: "readyz fails before the pod cache has synced", path: "/readyz",
+			wantStatus: http.StatusServiceUnavailable, wantBody: []string{"pod cache not synced"},
 		},
 		{
-			name: "healthz passes once the pod cache has synced", synced: true, path: "/healthz",
+			name: "healthz passes before the pod cache has synced: a slow start is no reason to restart", path: "/healthz",
+			wantStatus: http.StatusOK, wantBody: []string{"ok"},
+		},
+		{
+			name: "readyz passes once the pod cache has synced", synced: true, path: "/readyz",
 			wantStatus: http.StatusOK, wantBody: []string{"ok"},
 		},
 		{
@@ -38,9 +46,24 @@ func TestMux(t *testing.T) {
 			wantStatus: http.StatusInternalServerError, wantBody: []string{`temporal worker stopped: namespace "nodes" not found`},
 		},
 		{
-			name: "healthz names the stopped Temporal worker before unsynced caches", path: "/healthz",
+			name: "readyz names the stopped Temporal worker before unsynced caches", path: "/readyz",
 			fatal:      errors.New("client version not supported"),
-			wantStatus: http.StatusInternalServerError, wantBody: []string{"temporal worker stopped: client version not supported"},
+			wantStatus: http.StatusServiceUnavailable, wantBody: []string{"temporal worker stopped: client version not supported"},
+		},
+		{
+			name: "healthz fails once the Temporal frontend has been unreachable for longer than the limit", synced: true, path: "/healthz",
+			temporalDown: temporalUnreachableAfter + time.Second,
+			wantStatus:   http.StatusInternalServerError, wantBody: []string{"Temporal frontend", "connection refused"},
+		},
+		{
+			name: "healthz passes while the Temporal frontend has failed only briefly", synced: true, path: "/healthz",
+			temporalDown: temporalUnreachableAfter / 2,
+			wantStatus:   http.StatusOK,
+		},
+		{
+			name: "healthz fails once the pod watch has been failing for longer than the limit", synced: true, path: "/healthz",
+			podWatchDown: podWatchBrokenAfter + time.Second,
+			wantStatus:   http.StatusInternalServerError, wantBody: []string{"pod watch failing"},
 		},
 		{
 			name: "metrics expose the signalled-pods counter before any signal", path: "/metrics",
@@ -74,7 +97,13 @@ func TestMux(t *testing.T) {
 				stopped.report(tt.fatal)
 			}
 
-			srv := httptest.NewServer(newMux(m, w, stopped))
+			p := testProbes(w, stopped)
+			failFor(p.temporal, tt.temporalDown, errors.New("dial tcp 127.0.0.1:7233: connect: connection refused"))
+			failFor(p.podWatch, tt.podWatchDown, errors.New("the server is currently unable to handle the request"))
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", metricsMux(m))
+			mux.Handle("/", probeMux(p))
+			srv := httptest.NewServer(mux)
 			defer srv.Close()
 			resp, err := http.Get(srv.URL + tt.path)
 			if err != nil {
@@ -94,5 +123,34 @@ func TestMux(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// testProbes are the probes Run builds, over the watcher's pod cache.
+func testProbes(w *podWatcher, stopped *workerStop) *probes {
+	return &probes{stopped: stopped, temporal: newOutage("Temporal frontend"), podWatch: w.watch,
+		caches: []cacheCheck{{name: "pod", synced: w.Synced}}}
+}
+
+// failFor makes o report failing with err for d, by moving its clock.
+func failFor(o *outage, d time.Duration, err error) {
+	if d == 0 {
+		return
+	}
+	start := time.Now()
+	o.now = func() time.Time { return start }
+	o.record(err)
+	o.now = func() time.Time { return start.Add(d) }
+}
+
+func TestOutageEndsWithASuccess(t *testing.T) {
+	o := newOutage("frontend")
+	failFor(o, time.Hour, errors.New("refused"))
+	if o.longerThan(time.Minute) == nil {
+		t.Fatal("an hour of failures is not reported")
+	}
+	o.record(nil)
+	if err := o.longerThan(0); err != nil {
+		t.Errorf("after a success: %v", err)
 	}
 }

@@ -164,7 +164,7 @@ func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
 			return workflows.NodeLifecycleResult{}, nil
 		})
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalPendingPods, pendingPodsSignal(refs))
+		env.SignalWorkflow(workflows.SignalPendingPods, pendingPodsSignal(refs, Config{}))
 		if sizes.tooLarge() {
 			env.CancelWorkflow() // the server would have refused the signal
 		}
@@ -174,7 +174,7 @@ func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
 			t.Errorf("query state: %v", err)
 		}
 		env.SetContinueAsNewSuggested(true)
-		env.SignalWorkflow(workflows.SignalPendingPods, pendingPodsSignal(refs[:1]))
+		env.SignalWorkflow(workflows.SignalPendingPods, pendingPodsSignal(refs[:1], Config{}))
 	}, time.Minute)
 	env.ExecuteWorkflow(workflows.ProvisionerWorkflow, workflows.ProvisionerInput{})
 

@@ -10,7 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -38,6 +39,8 @@ type podWatcher struct {
 	metrics *metrics
 	log     *slog.Logger
 	now     func() time.Time
+	// watch follows the pod list and watch calls, for /healthz.
+	watch *outage
 
 	mu       sync.Mutex
 	pods     cache.Store                 // the informer's unbound pods, once Run has started it
@@ -48,16 +51,15 @@ type podWatcher struct {
 
 func newPodWatcher(client kubernetes.Interface, signal signalFunc, m *metrics, log *slog.Logger) *podWatcher {
 	return &podWatcher{
-		client: client, signal: signal, metrics: m, log: log, now: time.Now,
+		client: client, signal: signal, metrics: m, log: log, now: time.Now, watch: newOutage("pod watch"),
 		queued: map[string]workflows.PodRef{}, reported: map[string]time.Time{},
 	}
 }
 
 // Run watches unbound pods until ctx ends.
 func (w *podWatcher) Run(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactoryWithOptions(w.client, resync,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "spec.nodeName=" }))
-	inf := factory.Core().V1().Pods().Informer()
+	unbound := func(o *metav1.ListOptions) { o.FieldSelector = "spec.nodeName=" }
+	inf := cache.NewSharedIndexInformer(w.followed(unbound), &corev1.Pod{}, resync, cache.Indexers{})
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.observe(obj) },
 		UpdateFunc: func(_, obj any) { w.observe(obj) },
@@ -68,12 +70,9 @@ func (w *podWatcher) Run(ctx context.Context) error {
 	w.mu.Lock()
 	w.pods = inf.GetStore()
 	w.mu.Unlock()
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	for _, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return nil // only an ended ctx cuts the wait short; /healthz must stay failing
-		}
+	go inf.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil // only an ended ctx cuts the wait short; /readyz must stay failing
 	}
 	w.mu.Lock()
 	w.synced = true
@@ -89,6 +88,28 @@ func (w *podWatcher) Run(ctx context.Context) error {
 			w.flush(ctx)
 		}
 	}
+}
+
+// followed lists and watches pods as tweak narrows them, recording each call's outcome in
+// w.watch: client-go retries a failed call on its own and never says it is failing.
+func (w *podWatcher) followed(tweak func(*metav1.ListOptions)) cache.ListerWatcher {
+	pods := w.client.CoreV1().Pods(metav1.NamespaceAll)
+	// The client decides whether the API server streams the initial list, as client-go's
+	// own informers do.
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			tweak(&o)
+			list, err := pods.List(ctx, o)
+			w.watch.record(err)
+			return list, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			tweak(&o)
+			wi, err := pods.Watch(ctx, o)
+			w.watch.record(err)
+			return wi, err
+		},
+	}, w.client)
 }
 
 // Synced reports whether the pod cache has been filled once.

@@ -29,11 +29,11 @@ func TestPodWatcherRunSignalsPodsFromTheAPI(t *testing.T) {
 	)
 	watching := watchStarted(client)
 	rec := newSignalRecorder()
-	w, m := newTestWatcher(t, client, rec)
-	health := httptest.NewServer(newMux(m, w, newWorkerStop()))
+	w, _ := newTestWatcher(t, client, rec)
+	health := httptest.NewServer(probeMux(testProbes(w, newWorkerStop())))
 	defer health.Close()
-	if got := getStatus(t, health.URL+"/healthz"); got != http.StatusServiceUnavailable {
-		t.Errorf("/healthz before the watcher ran = %d, want %d", got, http.StatusServiceUnavailable)
+	if got := getStatus(t, health.URL+"/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before the watcher ran = %d, want %d", got, http.StatusServiceUnavailable)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -45,8 +45,8 @@ func TestPodWatcherRunSignalsPodsFromTheAPI(t *testing.T) {
 	if !w.Synced() {
 		t.Error("Synced() = false after the watcher signalled pods from its cache")
 	}
-	if got := getStatus(t, health.URL+"/healthz"); got != http.StatusOK {
-		t.Errorf("/healthz after the cache synced = %d, want %d", got, http.StatusOK)
+	if got := getStatus(t, health.URL+"/readyz"); got != http.StatusOK {
+		t.Errorf("/readyz after the cache synced = %d, want %d", got, http.StatusOK)
 	}
 
 	select {

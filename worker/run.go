@@ -16,7 +16,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -28,6 +27,7 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker/nodeclaims"
 	"github.com/nodewright/nodewright/worker/nodepools"
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -39,6 +39,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Temporal first: a worker that cannot run its workflows (unreachable, refused, search
+	// attributes missing) says so at once, before minutes of cache and market reads.
+	m := newMetrics()
+	sdkMetrics, sdkMetricsCloser := newSDKMetricsHandler(m, log.With("component", "temporal"))
+	defer sdkMetricsCloser.Close()
+	tc, err := dialTemporal(ctx, cfg.Temporal, sdkMetrics, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := ensureSearchAttributes(ctx, tc.OperatorService(), cfg.Temporal, cfg.CreateSearchAttributes, log); err != nil {
+		return err
+	}
 	ld, err := loader.New()
 	if err != nil {
 		return err
@@ -69,17 +82,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	m := newMetrics()
-	sdkMetrics, sdkMetricsCloser := newSDKMetricsHandler(m, log.With("component", "temporal"))
-	defer sdkMetricsCloser.Close()
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace, MetricsHandler: sdkMetrics,
-		Logger: sdklog.NewStructuredLogger(log.With("component", "temporal")),
-	})
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.Namespace, err)
-	}
-	defer tc.Close()
 	typeLabels := instanceTypeLabels(types, cfg.Region, live.Snapshot)
 	joining := &nodeCluster{cfg: cfg}
 	if _, err := joining.Get(ctx); err != nil {
@@ -94,7 +96,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
 
 	// Unschedulable pods go to the Provisioner; it runs once the worker is up.
-	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg.TaskQueue), m, log.With("component", "podwatcher"))
+	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg), m, log.With("component", "podwatcher"))
 
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
 	errc := make(chan error, 8)
@@ -191,14 +193,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("register cluster metrics: %w", err)
 		}
 		go func() { errc <- named("metrics cache", cluster.Run(ctx)) }()
-		srv, err := serveMetrics(cfg.MetricsAddr, m, watcher, stopped, log, caches...)
+		srv, err := serve(cfg.MetricsAddr, "--metrics-addr", metricsMux(m), log)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 	}
-	log.Info("worker running", "temporal", cfg.TemporalAddress, "namespace", cfg.Namespace,
-		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr)
+	if cfg.HealthProbeAddr != "" {
+		temporalUp := newOutage("Temporal frontend " + cfg.Temporal.Address)
+		go temporalReachable(ctx, tc, temporalUp)
+		p := &probes{stopped: stopped, temporal: temporalUp, podWatch: watcher.watch,
+			caches: append([]cacheCheck{{name: "pod", synced: watcher.Synced}}, caches...)}
+		srv, err := serve(cfg.HealthProbeAddr, "--health-probe-addr", probeMux(p), log)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	log.Info("worker running", "temporal", temporalconn.Describe(cfg.Temporal),
+		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr, "probes", cfg.HealthProbeAddr)
 
 	return waitForStop(ctx, errc, stopped)
 }
@@ -272,11 +285,11 @@ func loadNodePoolsFile(ctx context.Context, ld *loader.Loader, path, group strin
 }
 
 // provisionerSignal starts the Provisioner if needed and hands it the pods.
-func provisionerSignal(tc client.Client, taskQueue string) signalFunc {
+func provisionerSignal(tc client.Client, cfg Config) signalFunc {
 	return func(ctx context.Context, pods []workflows.PodRef) error {
 		_, err := tc.SignalWithStartWorkflow(ctx, workflows.ProvisionerID, workflows.SignalPendingPods,
-			pendingPodsSignal(pods),
-			client.StartWorkflowOptions{ID: workflows.ProvisionerID, TaskQueue: taskQueue},
+			pendingPodsSignal(pods, cfg),
+			client.StartWorkflowOptions{ID: workflows.ProvisionerID, TaskQueue: cfg.TaskQueue},
 			workflows.ProvisionerWorkflow, workflows.ProvisionerInput{})
 		if err != nil {
 			return fmt.Errorf("signal-with-start %s: %w", workflows.ProvisionerID, err)
@@ -286,9 +299,12 @@ func provisionerSignal(tc client.Client, taskQueue string) signalFunc {
 }
 
 // pendingPodsSignal counts the pods: the planner lists them from the cluster, so the signal
-// stays the same size however many are pending.
-func pendingPodsSignal(pods []workflows.PodRef) workflows.PendingPods {
-	return workflows.PendingPods{Count: len(pods)}
+// stays the same size however many are pending. It carries this worker's batching window.
+func pendingPodsSignal(pods []workflows.PodRef, cfg Config) workflows.PendingPods {
+	return workflows.PendingPods{Count: len(pods), Batch: &workflows.BatchWindow{
+		Idle: workflows.Duration(cmp.Or(cfg.BatchIdle, workflows.DefaultBatchIdle)),
+		Max:  workflows.Duration(cmp.Or(cfg.BatchMax, workflows.DefaultBatchMax)),
+	}}
 }
 
 func kubeConfig(cfg Config) (*rest.Config, error) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -17,9 +16,8 @@ import (
 // scrapeMux reads /metrics as Prometheus would.
 func scrapeMux(t *testing.T, m *metrics) string {
 	t.Helper()
-	w, _ := newTestWatcher(t, fake.NewClientset(), newSignalRecorder())
 	rec := httptest.NewRecorder()
-	newMux(m, w, newWorkerStop()).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	metricsMux(m).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, err := io.ReadAll(rec.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -70,6 +70,9 @@ type PendingPods struct {
 	Count int `json:"count,omitempty"`
 	// Pods named the pods in signals sent before Count; each counts as one.
 	Pods []PodRef `json:"pods,omitempty"`
+	// Batch is the sending worker's batching window (BATCH_IDLE_DURATION,
+	// BATCH_MAX_DURATION); the Provisioner keeps the last valid one.
+	Batch *BatchWindow `json:"batch,omitempty"`
 }
 
 // DrainRequest is the payload of SignalDrain and UpdateRequestDrain.

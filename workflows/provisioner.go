@@ -49,6 +49,36 @@ type ProvisionerState struct {
 	// Batches counts batches ever planned.
 	Batches  int          `json:"batches"`
 	LastPlan *PlanSummary `json:"lastPlan,omitempty"`
+	// Batch is the batching window the workers last asked for; nil means the defaults.
+	Batch *BatchWindow `json:"batch,omitempty"`
+}
+
+// BatchWindow is how a batch of pending pods is collected (Karpenter's BATCH_IDLE_DURATION
+// and BATCH_MAX_DURATION): it closes once no pod has arrived for Idle, or Max after it opened.
+type BatchWindow struct {
+	Idle Duration `json:"idle"`
+	Max  Duration `json:"max"`
+}
+
+// Default batching, Karpenter's, and the longest window a worker may ask for: a batch held
+// longer leaves pods pending for no gain.
+const (
+	DefaultBatchIdle = time.Second
+	DefaultBatchMax  = 10 * time.Second
+	MaxBatchMax      = 10 * time.Minute
+)
+
+// valid is true for a window a worker may set: 0 < Idle <= Max <= MaxBatchMax.
+func (w *BatchWindow) valid() bool {
+	return w != nil && w.Idle > 0 && w.Idle <= w.Max && time.Duration(w.Max) <= MaxBatchMax
+}
+
+// batchWindow is the window in force.
+func (s ProvisionerState) batchWindow() (idle, maxWait time.Duration) {
+	if s.Batch.valid() {
+		return time.Duration(s.Batch.Idle), time.Duration(s.Batch.Max)
+	}
+	return DefaultBatchIdle, DefaultBatchMax
 }
 
 // Nomination says a pod is expected to land on an in-flight claim.
@@ -94,8 +124,6 @@ type PlanSummary struct {
 
 // Batching and memory limits, after Karpenter's.
 const (
-	batchIdle = time.Second
-	batchMax  = 10 * time.Second
 	// nominationTTL forgets a per-pod nomination (runs before changePlanFromCluster) whose
 	// claim never reported back.
 	nominationTTL = 15 * time.Minute
@@ -245,13 +273,14 @@ func (p *provisioner) awaitPods(ctx workflow.Context) error {
 	return nil
 }
 
-// collectBatch keeps the batch open until no pod has arrived for batchIdle, or batchMax
-// has passed since it opened. The timer is re-armed whenever a pod arrives.
+// collectBatch keeps the batch open until no pod has arrived for the window's idle time, or
+// its maximum has passed since it opened. The timer is re-armed whenever a pod arrives.
 func (p *provisioner) collectBatch(ctx workflow.Context) {
 	opened := workflow.Now(ctx)
 	for {
-		deadline := p.lastPodAt.Add(batchIdle)
-		if limit := opened.Add(batchMax); limit.Before(deadline) {
+		idle, maxWait := p.state.batchWindow()
+		deadline := p.lastPodAt.Add(idle)
+		if limit := opened.Add(maxWait); limit.Before(deadline) {
 			deadline = limit
 		}
 		wait := deadline.Sub(workflow.Now(ctx))
@@ -380,6 +409,10 @@ func (p *provisioner) avoid(now time.Time, o activities.Offering) {
 }
 
 func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
+	// A window that is not sane is ignored: a payload never holds the Provisioner up.
+	if msg.Batch.valid() {
+		p.state.Batch = msg.Batch
+	}
 	n := max(msg.Count, len(msg.Pods))
 	if n <= 0 {
 		return

@@ -199,6 +199,38 @@ func TestProvisionerBatchesPods(t *testing.T) {
 	})
 }
 
+func TestProvisionerBatchesWithTheWorkersWindow(t *testing.T) {
+	window := func(idle, max time.Duration) *BatchWindow {
+		return &BatchWindow{Idle: Duration(idle), Max: Duration(max)}
+	}
+	tests := []struct {
+		name   string
+		window *BatchWindow
+		// pods are signalled every 2s, 0s to 8s
+		wantPlanAt time.Duration
+	}{
+		{name: "a 3s idle window keeps the batch open across 2s gaps until its 5s maximum", window: window(3*time.Second, 5*time.Second), wantPlanAt: 5 * time.Second},
+		{name: "a 3s idle window with a long maximum closes 3s after the last pod", window: window(3*time.Second, time.Minute), wantPlanAt: 11 * time.Second},
+		{name: "a window whose idle time exceeds its maximum is ignored for the defaults", window: window(time.Minute, time.Second), wantPlanAt: 1 * time.Second},
+		{name: "a window over the longest allowed is ignored for the defaults", window: window(time.Second, time.Hour), wantPlanAt: 1 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t)
+			for i := range 5 {
+				at := time.Duration(i) * 2 * time.Second
+				r.at(at, func() {
+					r.env.SignalWorkflow(SignalPendingPods, PendingPods{Count: 1, Batch: tt.window})
+				})
+			}
+			r.run(t, time.Minute, ProvisionerInput{})
+			if len(r.plans) == 0 || r.plans[0].at != tt.wantPlanAt {
+				t.Fatalf("plans %v, want the first at %s", r.plans, tt.wantPlanAt)
+			}
+		})
+	}
+}
+
 var claimNamePattern = regexp.MustCompile(`^(default|gpu)-[a-z0-9]{5}$`)
 
 func TestProvisionerStartsOneNodeWorkflowPerClaim(t *testing.T) {

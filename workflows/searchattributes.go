@@ -1,6 +1,9 @@
 package workflows
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
 
 // Search attribute keys (Keyword) the NodeLifecycle workflow keeps current, so nodes can be
 // listed and filtered in the Temporal UI. The server must have them registered. The keys
@@ -22,15 +25,16 @@ var (
 // number), shown in the Temporal UI and by `starter nodes`.
 const MemoPricePerHour = "pricePerHour"
 
-// SearchAttributeNames lists the keys above, for registering them on a server.
-func SearchAttributeNames() []string {
+// SearchAttributeTypes is every search attribute the workflows set, by name, with its type:
+// the one list the worker checks (and creates) on a Temporal server and the lab registers.
+func SearchAttributeTypes() map[string]enums.IndexedValueType {
 	keys := []temporal.SearchAttributeKeyKeyword{
 		SearchAttrNodePool, SearchAttrNodePhase, SearchAttrNodeName, SearchAttrInstanceID,
 		SearchAttrInstanceType, SearchAttrZone, SearchAttrCapacityType, SearchAttrDisruptionReason,
 	}
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.GetName()
+	types := make(map[string]enums.IndexedValueType, len(keys))
+	for _, k := range keys {
+		types[k.GetName()] = k.GetValueType()
 	}
-	return names
+	return types
 }

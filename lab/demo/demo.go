@@ -97,7 +97,7 @@ func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 	}
 	defer workerLog.Close()
 	cfg := lab.WorkerConfig("") // NodePools from the API server
-	cfg.MetricsAddr = ""
+	cfg.MetricsAddr, cfg.HealthProbeAddr = "", ""
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	wk := &runningWorker{done: make(chan struct{})}
 	go func() {
@@ -106,7 +106,7 @@ func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 	}()
 	defer func() { stopWorker(); <-wk.done }()
 
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace, Logger: nopLogger{}})
+	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace, Logger: nopLogger{}})
 	if err != nil {
 		return res, fmt.Errorf("connect to Temporal: %w", err)
 	}
@@ -116,7 +116,7 @@ func Run(ctx context.Context, lab *stack.Stack, o Options) (Result, error) {
 		return res, err
 	}
 	fmt.Fprintf(o.Out, "lab up: Temporal %s, UI %s, Kubernetes %s, EC2 %s\n",
-		cfg.TemporalAddress, res.UIAddress, lab.Kube.URL, lab.EC2URL)
+		cfg.Temporal.Address, res.UIAddress, lab.Kube.URL, lab.EC2URL)
 
 	w := &watch{lab: lab, op: op, out: o.Out, timeout: o.Timeout, worker: wk}
 	if _, err := kube.Apply(ctx, lab.Kube.Admin, []byte(NodePoolYAML)); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"go.temporal.io/sdk/contrib/envconfig"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
@@ -289,8 +290,7 @@ func volumeSizes(volumes []ec2sim.Volume) map[string]resource.Quantity {
 // loopback port.
 func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 	cfg := worker.Config{
-		TemporalAddress:     s.Temporal.FrontendAddress(),
-		Namespace:           s.Temporal.Namespace(),
+		Temporal:            envconfig.ClientConfigProfile{Address: s.Temporal.FrontendAddress(), Namespace: s.Temporal.Namespace()},
 		TaskQueue:           workflows.TaskQueue,
 		Kubeconfig:          s.WorkerKubeconfig(),
 		Region:              s.Region,

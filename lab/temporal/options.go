@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+
+	"github.com/nodewright/nodewright/workflows"
 )
 
 const (
@@ -41,19 +43,9 @@ type Options struct {
 	DynamicConfig map[string]any
 }
 
-// DefaultSearchAttributes are the Keyword search attributes Nodewright's node workflows upsert.
+// DefaultSearchAttributes are the search attributes Nodewright's workflows set.
 func DefaultSearchAttributes() map[string]enums.IndexedValueType {
-	keyword := enums.INDEXED_VALUE_TYPE_KEYWORD
-	return map[string]enums.IndexedValueType{
-		"NodePool":         keyword,
-		"NodePhase":        keyword,
-		"NodeName":         keyword,
-		"InstanceID":       keyword,
-		"InstanceType":     keyword,
-		"Zone":             keyword,
-		"CapacityType":     keyword,
-		"DisruptionReason": keyword,
-	}
+	return workflows.SearchAttributeTypes()
 }
 
 // withDefaults fills the fields whose zero value means "default". Ports are resolved later, by allocatePorts.

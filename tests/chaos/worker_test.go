@@ -35,12 +35,12 @@ func startWorker(bin string, lab *stack.Stack, logPath string) (*workerProcess, 
 // workerArgs are the flags the README's `lab up` prints, for the same configuration.
 func workerArgs(cfg nwworker.Config) []string {
 	return []string{
-		"--temporal-address", cfg.TemporalAddress, "--namespace", cfg.Namespace,
+		"--temporal-address", cfg.Temporal.Address, "--namespace", cfg.Temporal.Namespace,
 		"--kubeconfig", cfg.Kubeconfig, "--cluster-name", cfg.ClusterName, "--region", cfg.Region,
 		"--ec2-endpoint", cfg.EC2Endpoint, "--sqs-endpoint", cfg.SQSEndpoint, "--interruption-queue", cfg.InterruptionQueue,
 		"--ssm-endpoint", cfg.SSMEndpoint, "--iam-endpoint", cfg.IAMEndpoint, "--eks-endpoint", cfg.EKSEndpoint,
 		"--pricing-endpoint", cfg.PricingEndpoint,
-		"--webhook-addr", cfg.WebhookAddr, "--webhook-url", cfg.WebhookURL, "--metrics-addr", "",
+		"--webhook-addr", cfg.WebhookAddr, "--webhook-url", cfg.WebhookURL, "--metrics-addr", "", "--health-probe-addr", "",
 	}
 }
 

@@ -3,25 +3,30 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/nodewright/nodewright/worker"
 )
 
 func main() {
-	cfg, err := worker.ParseFlags(os.Args[1:], os.Getenv)
+	cfg, err := worker.ParseFlags(os.Args[1:], envconfig.EnvLookupOS)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := worker.Run(ctx, cfg, log); err != nil {
+	if err := worker.Run(ctx, cfg, worker.NewLogger(os.Stderr, cfg)); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}

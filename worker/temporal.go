@@ -1,0 +1,169 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/nodewright/nodewright/worker/temporalconn"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// dialTemporal connects to the frontend the settings name.
+func dialTemporal(ctx context.Context, conn envconfig.ClientConfigProfile, sdkMetrics client.MetricsHandler, log *slog.Logger) (client.Client, error) {
+	opts, err := temporalconn.ClientOptions(conn)
+	if err != nil {
+		return nil, err
+	}
+	opts.MetricsHandler = sdkMetrics
+	opts.Logger = sdklog.NewStructuredLogger(log.With("component", "temporal"))
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", temporalconn.Describe(conn), err)
+	}
+	return tc, nil
+}
+
+// ensureSearchAttributes checks that the namespace has every search attribute the workflows
+// set, with its type: without them every node workflow task fails. Missing ones are created
+// when create is set (a self-hosted server allows it); otherwise the error names them and
+// gives the commands that register them.
+func ensureSearchAttributes(ctx context.Context, ops operatorservice.OperatorServiceClient, conn envconfig.ClientConfigProfile, create bool, log *slog.Logger) error {
+	want := workflows.SearchAttributeTypes()
+	list, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: conn.Namespace})
+	if err != nil {
+		var denied *serviceerror.PermissionDenied
+		var unimplemented *serviceerror.Unimplemented
+		if errors.As(err, &denied) || errors.As(err, &unimplemented) {
+			// Some servers keep the operator API from workers; the workflows then find out.
+			log.Warn("cannot list the namespace's search attributes; make sure they exist", "error", err,
+				"self_hosted", createCommand(conn, want), "temporal_cloud", cloudCommand(conn, want))
+			return nil
+		}
+		return fmt.Errorf("list the search attributes of namespace %s: %w", conn.Namespace, err)
+	}
+	missing, wrong := compareSearchAttributes(want, list.GetCustomAttributes())
+	if len(wrong) > 0 {
+		return fmt.Errorf("namespace %s has search attributes of the wrong type: %s; Nodewright's workflows set them as %s. Remove them (temporal operator search-attribute remove --namespace %s --name NAME) and start the worker again",
+			conn.Namespace, strings.Join(wrong, ", "), describeTypes(want, slices.Sorted(maps.Keys(want))), conn.Namespace)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if !create {
+		return missingSearchAttributesError(conn, want, missing, nil)
+	}
+	add := map[string]enums.IndexedValueType{}
+	for _, name := range missing {
+		add[name] = want[name]
+	}
+	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: conn.Namespace, SearchAttributes: add}); err != nil {
+		return missingSearchAttributesError(conn, want, missing, err)
+	}
+	log.Info("registered the search attributes the workflows set", "namespace", conn.Namespace, "names", missing)
+	return nil
+}
+
+// compareSearchAttributes lists, sorted, the wanted attributes the namespace lacks and those
+// it has with another type ("Zone is Text").
+func compareSearchAttributes(want, have map[string]enums.IndexedValueType) (missing, wrong []string) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		got, ok := have[name]
+		switch {
+		case !ok:
+			missing = append(missing, name)
+		case got != want[name]:
+			wrong = append(wrong, fmt.Sprintf("%s is %s", name, typeName(got)))
+		}
+	}
+	return missing, wrong
+}
+
+// missingSearchAttributesError names the missing attributes and how to register them;
+// createErr is why creating them failed, if the worker tried.
+func missingSearchAttributesError(conn envconfig.ClientConfigProfile, want map[string]enums.IndexedValueType, missing []string, createErr error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "namespace %s lacks the search attributes %s (%s)", conn.Namespace, strings.Join(missing, ", "), describeTypes(want, missing))
+	if createErr != nil {
+		fmt.Fprintf(&b, ", and creating them failed: %v", createErr)
+	}
+	fmt.Fprintf(&b, ".\nRegister them, then start the worker again:\n  self-hosted Temporal: %s\n  Temporal Cloud:       %s", createCommand(conn, want), cloudCommand(conn, want))
+	if createErr == nil {
+		b.WriteString("\nor, on a self-hosted Temporal, start the worker with --create-search-attributes (CREATE_SEARCH_ATTRIBUTES=true)")
+	}
+	return errors.New(b.String())
+}
+
+// createCommand is the temporal CLI command registering every attribute on a self-hosted
+// server; it lists all of them, as the CLI skips none that exist.
+func createCommand(conn envconfig.ClientConfigProfile, want map[string]enums.IndexedValueType) string {
+	args := []string{"temporal operator search-attribute create", "--address", conn.Address, "--namespace", conn.Namespace}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		args = append(args, "--name", name, "--type", typeName(want[name]))
+	}
+	return strings.Join(args, " ")
+}
+
+// cloudCommand is the tcld command registering every attribute on a Temporal Cloud namespace.
+func cloudCommand(conn envconfig.ClientConfigProfile, want map[string]enums.IndexedValueType) string {
+	args := []string{"tcld namespace search-attributes add", "--namespace", conn.Namespace}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		args = append(args, "--search-attribute", name+"="+typeName(want[name]))
+	}
+	return strings.Join(args, " ")
+}
+
+func describeTypes(want map[string]enums.IndexedValueType, names []string) string {
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = name + " " + typeName(want[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// typeName is the type as the CLIs spell it: Keyword, Text, Int, ...
+func typeName(t enums.IndexedValueType) string {
+	return t.String()
+}
+
+// temporalReachable checks the frontend every temporalCheckEvery until ctx ends, recording
+// the outcome, so /healthz fails soon after Temporal has gone for good.
+func temporalReachable(ctx context.Context, tc client.Client, o *outage) {
+	tick := time.NewTicker(temporalCheckEvery)
+	defer tick.Stop()
+	for {
+		checkCtx, cancel := context.WithTimeout(ctx, temporalCheckEvery)
+		_, err := tc.CheckHealth(checkCtx, &client.CheckHealthRequest{})
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		o.record(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+const (
+	// temporalCheckEvery is how often the frontend is checked, and how long a check may take.
+	temporalCheckEvery = time.Second
+	// temporalUnreachableAfter is how long the frontend may fail checks before /healthz
+	// fails: long enough for a frontend's rolling restart, short enough that a worker cut
+	// off for good is restarted within a probe period or two.
+	temporalUnreachableAfter = 4 * time.Second
+)
