@@ -42,9 +42,10 @@ type grafanaDashboard struct {
 }
 
 type grafanaVariable struct {
-	Name  string          `json:"name"`
-	Type  string          `json:"type"`
-	Query json.RawMessage `json:"query"`
+	Name       string             `json:"name"`
+	Type       string             `json:"type"`
+	Datasource *grafanaDatasource `json:"datasource"`
+	Query      json.RawMessage    `json:"query"`
 }
 
 type grafanaDatasource struct {
@@ -167,11 +168,11 @@ func TestDashboardPanelsReadTheChosenDatasource(t *testing.T) {
 	if ds := vars["datasource"]; ds.Type != "datasource" || string(ds.Query) != `"prometheus"` {
 		t.Errorf("variable datasource is %s %s, want a datasource variable of Prometheus data sources", ds.Type, ds.Query)
 	}
-	if np := vars["nodepool"]; np.Type != "query" {
-		t.Errorf("variable nodepool is %q, want a query of the NodePools' label values", np.Type)
-	}
 	usesVariable := func(ds *grafanaDatasource) bool {
 		return ds != nil && ds.Type == "prometheus" && (ds.UID == "${datasource}" || ds.UID == "$datasource")
+	}
+	if np := vars["nodepool"]; np.Type != "query" || !usesVariable(np.Datasource) {
+		t.Errorf("variable nodepool is a %q on %+v, want a query of the NodePools' label values on ${datasource}", np.Type, np.Datasource)
 	}
 	ids := map[int]string{}
 	for _, p := range graphPanels(d.Panels) {
