@@ -1,0 +1,185 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+
+	labtemporal "github.com/nodewright/nodewright/lab/temporal"
+	"github.com/nodewright/nodewright/worker"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// ownTemporal starts a Temporal server of the test's own, without Nodewright's search
+// attributes, as a fresh self-hosted server or Cloud namespace is; the lab's stays untouched.
+func ownTemporal(t *testing.T) *labtemporal.Server {
+	t.Helper()
+	srv, err := labtemporal.Start(context.Background(), labtemporal.Options{
+		UIPort: labtemporal.NoUI, DBFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "deploy",
+	})
+	if err != nil {
+		t.Fatalf("start a second Temporal: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}
+
+// deployWorkerConfig is a worker for the lab's cluster on another Temporal, serving a pool
+// file, with nothing that would act on other tests' instances.
+func deployWorkerConfig(t *testing.T, srv *labtemporal.Server) worker.Config {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "pool.yaml")
+	if err := os.WriteFile(file, []byte(poolYAML("deploy", "", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := lab.WorkerConfig(file)
+	cfg.Temporal.Address, cfg.Temporal.Namespace = srv.FrontendAddress(), srv.Namespace()
+	cfg.GarbageCollectEvery, cfg.InterruptionQueue = 0, ""
+	return cfg
+}
+
+// runWorker runs the worker in the background, logging to the test's directory; the returned
+// channel yields what Run returned.
+func runWorker(t *testing.T, ctx context.Context, cfg worker.Config) <-chan error {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "worker.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(logFile.Name()); err == nil {
+				t.Logf("worker log:\n%s", tail(string(b), 40))
+			}
+		}
+		logFile.Close()
+	})
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx, cfg, slog.New(slog.NewJSONHandler(logFile, nil))) }()
+	return done
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestWorkerStopsNamingMissingSearchAttributes(t *testing.T) {
+	srv := ownTemporal(t)
+	cfg := deployWorkerConfig(t, srv)
+	began := time.Now()
+	select {
+	case err := <-runWorker(t, testContext(t, time.Minute), cfg):
+		if took := time.Since(began); took > 10*time.Second {
+			t.Errorf("the worker took %s to stop, want under 10s", took)
+		}
+		if err == nil {
+			t.Fatal("the worker stopped without an error")
+		}
+		for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributeTypes())) {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("the error does not name %s:\n%v", name, err)
+			}
+		}
+		for _, cmd := range []string{"temporal operator search-attribute create --address " + srv.FrontendAddress(), "tcld namespace search-attributes add"} {
+			if !strings.Contains(err.Error(), cmd) {
+				t.Errorf("the error does not give the command %q:\n%v", cmd, err)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker still runs 10s after it started against a Temporal without its search attributes")
+	}
+}
+
+func TestWorkerCreatesSearchAttributesWhenAskedThenFailsLivenessWhenTemporalGoes(t *testing.T) {
+	srv := ownTemporal(t)
+	cfg := deployWorkerConfig(t, srv)
+	cfg.CreateSearchAttributes = true
+	cfg.HealthProbeAddr = freeLoopbackAddr(t)
+	ctx, stop := context.WithCancel(testContext(t, 3*time.Minute))
+	done := runWorker(t, ctx, cfg)
+	t.Cleanup(func() { stop(); <-done })
+
+	probe := func(path string) (int, string) {
+		resp, err := http.Get("http://" + cfg.HealthProbeAddr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	waitFor := func(what string, limit time.Duration, cond func() (bool, string)) time.Duration {
+		t.Helper()
+		began := time.Now()
+		var last string
+		for time.Since(began) < limit {
+			select {
+			case err := <-done:
+				t.Fatalf("waiting for %s, the worker stopped: %v", what, err)
+			default:
+			}
+			ok, status := cond()
+			if ok {
+				return time.Since(began)
+			}
+			last = status
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("waited %s for %s; last: %s", limit, what, last)
+		return 0
+	}
+	waitFor("the worker to be ready", time.Minute, func() (bool, string) {
+		code, body := probe("/readyz")
+		return code == http.StatusOK, body
+	})
+
+	tc, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	list, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: srv.Namespace()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, typ := range workflows.SearchAttributeTypes() {
+		if got, ok := list.GetCustomAttributes()[name]; !ok || got != typ {
+			t.Errorf("search attribute %s: got %v (present %v), want %v", name, got, ok, typ)
+		}
+	}
+	// The controllers run on the new server: the disruption controller's workflow exists.
+	if _, err := tc.DescribeWorkflowExecution(ctx, workflows.DisruptionID, ""); err != nil {
+		t.Errorf("the worker did not start its disruption controller: %v", err)
+	}
+
+	if code, body := probe("/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz before Temporal went: %d %s", code, body)
+	}
+	if err := srv.Stop(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Logf("stop Temporal: %v", err)
+	}
+	took := waitFor("/healthz to fail once Temporal is gone", 10*time.Second, func() (bool, string) {
+		code, body := probe("/healthz")
+		return code == http.StatusInternalServerError && strings.Contains(body, "Temporal frontend"), body
+	})
+	t.Logf("/healthz failed %s after Temporal stopped", took.Round(100*time.Millisecond))
+}
