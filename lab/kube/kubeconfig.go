@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/nodewright/nodewright/charts"
 )
 
 // Names of the worker's identity in the lab cluster.
@@ -22,39 +24,17 @@ const (
 	workerClusterRole    = "nodewright"
 )
 
-// workerRules are all the worker may do, each verb one its code calls: read pods and
-// pool-related objects, manage the nodes it launches and their NodeClaims, report NodePool and
-// EC2NodeClass status, evict pods while draining, write events, and point its CRDs' conversion
-// webhook at itself. Lists ask the watch cache and informers watch only pods, nodes, NodePools,
-// EC2NodeClasses and NodeClaims; writes are updates, never patches, save for events.
-var workerRules = []rbacv1.PolicyRule{
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools"}, Verbs: []string{"list", "watch"}},
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodeclaims"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/status", "nodeclaims/status"}, Verbs: []string{"update"}},
-	// NodeClaims block their pool's foreground deletion (OwnerReferencesPermissionEnforcement).
-	{APIGroups: []string{"karpenter.sh"}, Resources: []string{"nodepools/finalizers"}, Verbs: []string{"update"}},
-	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses"}, Verbs: []string{"list", "watch", "update"}}, // the termination finalizer
-	{APIGroups: []string{"karpenter.k8s.aws"}, Resources: []string{"ec2nodeclasses/status"}, Verbs: []string{"update"}},
-	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "update"},
-		ResourceNames: []string{"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"}},
-	{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-	{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "update", "delete"}},
-	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
-	{APIGroups: []string{""}, Resources: []string{"pods/eviction"}, Verbs: []string{"create"}},
-	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-	{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "list"}},
-	{APIGroups: []string{""}, Resources: []string{"persistentvolumes", "namespaces"}, Verbs: []string{"list"}},
-	{APIGroups: []string{"apps"}, Resources: []string{"daemonsets"}, Verbs: []string{"list"}},
-	{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"list"}},
-	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"volumeattachments", "storageclasses"}, Verbs: []string{"list"}},
-}
-
-// applyWorkerRole creates the worker's ClusterRole, or sets its rules back to workerRules in a
-// lab started before they last changed.
+// applyWorkerRole creates the worker's ClusterRole with the rules the Helm chart grants (one
+// list, charts/nodewright/files/clusterrole-rules.yaml, so the lab's worker may do what an
+// installed one may), or sets its rules back to them in a lab started before they last changed.
 func applyWorkerRole(ctx context.Context, client kubernetes.Interface) error {
+	workerRules, err := charts.WorkerRules()
+	if err != nil {
+		return err
+	}
 	roles := client.RbacV1().ClusterRoles()
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: workerClusterRole}, Rules: workerRules}
-	_, err := roles.Create(ctx, role, metav1.CreateOptions{})
+	_, err = roles.Create(ctx, role, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			current, err := roles.Get(ctx, workerClusterRole, metav1.GetOptions{})
@@ -82,7 +62,7 @@ func kubeconfigFor(server string, caPEM []byte, user string, auth *clientcmdapi.
 	return clientcmd.Write(*cfg)
 }
 
-// workerToken sets up the worker's service account with only workerRules and returns a
+// workerToken sets up the worker's service account with only the chart's rules and returns a
 // bound token for it, valid for a week (the lab rarely lives that long).
 func workerToken(ctx context.Context, client kubernetes.Interface) (string, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: WorkerServiceAccount, Namespace: WorkerNamespace}}
