@@ -3,7 +3,7 @@ export GOTOOLCHAIN := local
 GO ?= go
 BIN := bin
 # Packages free of the embedded control plane: quick to build, checked with the race detector.
-PURE_PKGS := ./apis/... ./crds/... ./workflows/... ./activities/... ./worker/... ./starter/... ./lab/ec2sim/... ./lab/sqssim/... ./lab/ssmsim/... ./lab/pricingsim/... ./lab/marketsim/... ./lab/iamsim/... ./lab/ekssim/... ./lab/awsjson/... ./lab/awsquery/... ./lab/iampolicy/... ./iam/... ./lab/simid/... ./lab/localhttp/... ./lab/faultproxy/...
+PURE_PKGS := ./apis/... ./crds/... ./charts/... ./workflows/... ./activities/... ./worker/... ./starter/... ./lab/ec2sim/... ./lab/sqssim/... ./lab/ssmsim/... ./lab/pricingsim/... ./lab/marketsim/... ./lab/iamsim/... ./lab/ekssim/... ./lab/awsjson/... ./lab/awsquery/... ./lab/iampolicy/... ./iam/... ./lab/simid/... ./lab/localhttp/... ./lab/faultproxy/...
 # The engine is single-threaded; its property test checks plans with the kube-scheduler's own
 # filter plugins, which are compiled once, without -race, as the lab already needs them.
 ENGINE_PKGS := ./schedulerengine/...
@@ -48,12 +48,14 @@ lint: verify-generated
 		$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...; \
 	else echo "staticcheck unavailable from the module proxy; skipped"; fi
 
-# The CRDs in crds/ and the deepcopy functions in apis/ are generated from the Go types.
+# The CRDs in crds/ and the deepcopy functions in apis/ are generated from the Go types; the
+# Helm chart ships a copy of crds/ (go test ./charts/ fails when it differs).
 CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 
 generate:
 	GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds
 	$(GO) run ./crds/internal/finish ./crds
+	cp crds/*.yaml charts/nodewright/crds/
 
 # Fails when the committed CRDs or deepcopy functions differ from what the types generate.
 verify-generated:
