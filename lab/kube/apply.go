@@ -25,6 +25,13 @@ import (
 // apply, as `kubectl apply --server-side` does, and returns the objects the API server
 // answered with. The first object it refuses ends it, with the API server's error.
 func Apply(ctx context.Context, cfg *rest.Config, manifest []byte) ([]*unstructured.Unstructured, error) {
+	return ApplyWith(ctx, cfg, manifest, metav1.PatchOptions{FieldManager: "kubectl", Force: ptr.To(true)})
+}
+
+// ApplyWith is Apply with the caller's field manager, conflict policy and dry run, as another
+// tool (Helm, say) applies; fields are always validated strictly.
+func ApplyWith(ctx context.Context, cfg *rest.Config, manifest []byte, opts metav1.PatchOptions) ([]*unstructured.Unstructured, error) {
+	opts.FieldValidation = "Strict"
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
@@ -65,10 +72,9 @@ func Apply(ctx context.Context, cfg *rest.Config, manifest []byte) ([]*unstructu
 			}
 			ri = dyn.Resource(mapping.Resource).Namespace(ns)
 		}
-		applied, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data,
-			metav1.PatchOptions{FieldManager: "kubectl", Force: ptr.To(true), FieldValidation: "Strict"})
+		applied, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts)
 		if err != nil {
-			return out, err
+			return out, fmt.Errorf("apply %s %s: %w", gvk.Kind, u.GetName(), err)
 		}
 		out = append(out, applied)
 	}
