@@ -217,6 +217,55 @@ func TestCLI(t *testing.T) {
 	}
 }
 
+// The starter reaches a secured Temporal as the temporal CLI does: an API key from the
+// environment turns TLS on and is sent as credentials; a TLS setting that cannot work is a
+// usage error before any dial.
+func TestCLIConnectsAsTheTemporalCLIDoes(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		wantCode    int
+		wantTLS     bool
+		wantCreds   bool
+		wantInError string
+	}{
+		{name: "an API key brings TLS and credentials", args: []string{"nodes"},
+			env:      map[string]string{"TEMPORAL_ADDRESS": "us-east-1.aws.api.temporal.io:7233", "TEMPORAL_NAMESPACE": "ns.acct", "TEMPORAL_API_KEY": "k"},
+			wantCode: 1, wantTLS: true, wantCreds: true, wantInError: "(namespace ns.acct, TLS, API key)"},
+		{name: "--temporal-tls after the command turns TLS on", args: []string{"nodes", "--temporal-tls"},
+			wantCode: 1, wantTLS: true, wantInError: "127.0.0.1:7233 (namespace default, TLS)"},
+		{name: "an API key with TLS turned off is refused before dialing", args: []string{"nodes"},
+			env:      map[string]string{"TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"},
+			wantCode: 2, wantInError: "API key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			dialer := &dialRecorder{}
+			if code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(tt.env), dialer.dial); code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.wantInError) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantInError, stderr.String())
+			}
+			if tt.wantCode == 2 {
+				if len(dialer.calls) != 0 {
+					t.Error("dialed although the settings cannot work")
+				}
+				return
+			}
+			opts := dialer.calls[0]
+			if got := opts.ConnectionOptions.TLS != nil; got != tt.wantTLS {
+				t.Errorf("TLS set %v, want %v", got, tt.wantTLS)
+			}
+			if got := opts.Credentials != nil; got != tt.wantCreds {
+				t.Errorf("credentials set %v, want %v", got, tt.wantCreds)
+			}
+		})
+	}
+}
+
 // TestMainRejectsBadCommandLines runs the real entry point, which would dial; the address
 // points at a closed port, so a dial would surface as exit code 1 rather than 2.
 func TestMainRejectsBadCommandLines(t *testing.T) {
