@@ -30,7 +30,7 @@ func (c *Cluster) StartFaultProxy(ctx context.Context, port int, faults faultpro
 		return nil, fmt.Errorf("fault proxy: serving certificate: %w", err)
 	}
 	roots := x509.NewCertPool()
-	roots.AddCert(c.pki.CA.cert)
+	roots.AddCert(c.pki.CA.Cert)
 	p, err := faultproxy.New(faultproxy.Options{
 		Upstream:    upstream,
 		UpstreamTLS: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
