@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -78,14 +80,18 @@ func startTestServer(t *testing.T, o Options) *Server {
 	return s
 }
 
-// dialTestClient connects to s and runs a worker for markReady on testTaskQueue.
+// dialTestClient connects to s as a worker in another process would, from s.ClientEnv read by the
+// SDK's envconfig, and runs a worker for markReady on testTaskQueue.
 func dialTestClient(t *testing.T, s *Server, logger *slog.Logger) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{
-		HostPort:  s.FrontendAddress(),
-		Namespace: s.Namespace(),
-		Logger:    sdklog.NewStructuredLogger(logger),
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
+		DisableFile: true, EnvLookup: envOf(s.ClientEnv()),
 	})
+	if err != nil {
+		t.Fatalf("client options from %v: %v", s.ClientEnv(), err)
+	}
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatalf("dial %s: %v", s.FrontendAddress(), err)
 	}
@@ -97,6 +103,20 @@ func dialTestClient(t *testing.T, s *Server, logger *slog.Logger) client.Client 
 	}
 	t.Cleanup(w.Stop)
 	return c
+}
+
+// envOf serves envconfig the given KEY=value variables instead of the process's environment.
+type envOf []string
+
+func (e envOf) Environ() []string { return e }
+
+func (e envOf) LookupEnv(key string) (string, bool) {
+	for _, kv := range e {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // runMarkReady runs markReady to completion under the given workflow ID.

@@ -41,6 +41,9 @@ type Options struct {
 	// DynamicConfig holds extra dynamic config values by key name (e.g. "limit.historyCount.suggestContinueAsNew");
 	// they override the defaults of this package. Integers must be Go ints.
 	DynamicConfig map[string]any
+	// TLS serves the frontend over TLS (mutual TLS if TLS.RequireClientCert) with certificates from
+	// NewTLS; nil serves plaintext.
+	TLS *TLS
 }
 
 // DefaultSearchAttributes are the search attributes Nodewright's workflows set.

@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -22,13 +23,14 @@ const retryInterval = 100 * time.Millisecond
 
 // dialReady connects an SDK client and waits until the frontend passes its health check and serves the
 // namespace, retrying until ctx ends.
-func dialReady(ctx context.Context, address, namespace string, logger *slog.Logger) (client.Client, error) {
+func dialReady(ctx context.Context, address, namespace string, tlsConfig *tls.Config, logger *slog.Logger) (client.Client, error) {
 	var lastErr error
 	for {
 		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  address,
-			Namespace: namespace,
-			Logger:    sdklog.NewStructuredLogger(logger),
+			HostPort:          address,
+			Namespace:         namespace,
+			Logger:            sdklog.NewStructuredLogger(logger),
+			ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig},
 		})
 		if err == nil {
 			if err = probe(ctx, c, namespace); err == nil {

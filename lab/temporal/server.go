@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ type Server struct {
 	frontendAddress string
 	uiAddress       string
 	namespace       string
+	tls             *TLS
 
 	server temporal.Server
 	ui     *uiserver.Server
@@ -43,7 +45,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
 	logger := newServerLogger(o.Logger)
-	opts, err := serverOptions(serverConfig(o.IP, p, sqlCfg), logger, dynamicConfig(o.DynamicConfig))
+	opts, err := serverOptions(serverConfig(o.IP, p, sqlCfg, o.TLS), logger, dynamicConfig(o.DynamicConfig))
 	if err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
@@ -58,6 +60,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{
 		frontendAddress: hostPort(dialHost(o.IP), p.frontend),
 		namespace:       o.Namespace,
+		tls:             o.TLS,
 		server:          srv,
 		logger:          logger,
 	}
@@ -92,7 +95,7 @@ func startServer(ctx context.Context, srv temporal.Server, logger serverLogger) 
 
 // finishStart waits for the frontend, reconciles the namespace and brings up the UI.
 func (s *Server) finishStart(ctx context.Context, o Options, p ports) error {
-	c, err := dialReady(ctx, s.frontendAddress, o.Namespace, o.Logger)
+	c, err := dialReady(ctx, s.frontendAddress, o.Namespace, s.clientTLS(), o.Logger)
 	if err != nil {
 		return err
 	}
@@ -103,7 +106,7 @@ func (s *Server) finishStart(ctx context.Context, o Options, p ports) error {
 	if p.ui == 0 {
 		return nil
 	}
-	s.ui = newUI(o.IP, p.ui, s.frontendAddress, o.Namespace)
+	s.ui = newUI(o.IP, p.ui, s.frontendAddress, o.Namespace, o.TLS)
 	uiHostPort := hostPort(dialHost(o.IP), p.ui)
 	if err := runUI(ctx, s.ui, uiHostPort); err != nil {
 		return fmt.Errorf("web UI: %w", err)
@@ -120,6 +123,27 @@ func (s *Server) UIAddress() string { return s.uiAddress }
 
 // Namespace is the namespace the server was started with.
 func (s *Server) Namespace() string { return s.namespace }
+
+// TLS is the frontend's TLS, or nil when it serves plaintext.
+func (s *Server) TLS() *TLS { return s.tls }
+
+// clientTLS is what an in-process SDK client sets as ConnectionOptions.TLS: nil for plaintext.
+func (s *Server) clientTLS() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.ClientConfig()
+}
+
+// ClientEnv is the Temporal SDK's environment for a worker or starter in another process:
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and, with TLS, the TEMPORAL_TLS_* variables.
+func (s *Server) ClientEnv() []string {
+	env := []string{"TEMPORAL_ADDRESS=" + s.frontendAddress, "TEMPORAL_NAMESPACE=" + s.namespace}
+	if s.tls != nil {
+		env = append(env, s.tls.Env()...)
+	}
+	return env
+}
 
 // Stop shuts down the UI and the server; calling it again returns the first result.
 // The SQLite connection stays open until the process exits (the server's sqlite plugin never closes it), so a

@@ -20,7 +20,7 @@ const (
 
 // serverConfig mirrors the Temporal CLI dev server: one history shard, every service in this process on its
 // own port, archival off, no replication.
-func serverConfig(ip string, p ports, sqlCfg *config.SQL) *config.Config {
+func serverConfig(ip string, p ports, sqlCfg *config.SQL, t *TLS) *config.Config {
 	host := dialHost(ip)
 	service := func(port int) config.Service {
 		var s config.Service
@@ -62,6 +62,9 @@ func serverConfig(ip string, p ports, sqlCfg *config.SQL) *config.Config {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = hostPort(host, p.frontend)
+	if t != nil {
+		conf.Global.TLS = t.serverTLS()
+	}
 	return &conf
 }
 

@@ -12,10 +12,11 @@ import (
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 )
 
-// newUI builds the Web UI with its embedded assets. Write actions (signal, update, cancel, terminate, reset)
+// newUI builds the Web UI with its embedded assets; with TLS it reaches the frontend over TLS
+// while browsers still reach it over plain http. Write actions (signal, update, cancel, terminate, reset)
 // stay enabled: operators drain nodes from the UI.
-func newUI(ip string, port int, frontendAddress, namespace string) *uiserver.Server {
-	return uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+func newUI(ip string, port int, frontendAddress, namespace string, t *TLS) *uiserver.Server {
+	cfg := &uiconfig.Config{
 		Host:                bracketIPv6(ip), // the UI joins host and port with a plain colon
 		Port:                port,
 		TemporalGRPCAddress: frontendAddress,
@@ -24,7 +25,11 @@ func newUI(ip string, port int, frontendAddress, namespace string) *uiserver.Ser
 		DisableNewsFetch:    true, // no internet in the lab
 		HideLogs:            true,
 		CORS:                uiconfig.CORS{CookieInsecure: true}, // served over plain http
-	}))
+	}
+	if t != nil {
+		cfg.TLS = t.uiTLS()
+	}
+	return uiserver.NewServer(uiserveroptions.WithConfigProvider(cfg))
 }
 
 // runUI serves the UI in the background (its Start blocks) and returns once it accepts connections.
