@@ -58,6 +58,12 @@ type Options struct {
 	BootDelay    time.Duration // simulated instance boot time
 	// ShutdownDelay is how long a terminated instance stays shutting-down, its kubelet stopped.
 	ShutdownDelay time.Duration
+	// TemporalTLS serves Temporal's frontend over TLS, with a CA made at Start; the files a
+	// client in another process needs go to <Dir>/temporal-tls, named by Stack.Temporal.TLS()
+	// and listed by Stack.Temporal.ClientEnv(). TemporalMutualTLS also requires clients to
+	// present the client certificate written there; it implies TemporalTLS.
+	TemporalTLS       bool
+	TemporalMutualTLS bool
 	// Log receives the lab's own events; ComponentLog receives the noisy logs of Temporal and
 	// Kubernetes. nil discards.
 	Log          *slog.Logger
@@ -156,14 +162,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.ComponentLog != nil {
 		componentLog = slog.New(slog.NewTextHandler(o.ComponentLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	s.temporalOptions = temporal.Options{
-		Port: o.TemporalPort, UIPort: o.UIPort, DBFile: o.DBFile,
-		SearchAttributes: temporal.DefaultSearchAttributes(), Logger: componentLog,
-		DynamicConfig: o.TemporalDynamicConfig,
-	}
-	s.Temporal, err = temporal.Start(ctx, s.temporalOptions)
-	if err != nil {
-		return nil, fmt.Errorf("start Temporal: %w", err)
+	if err := s.startTemporal(ctx, o, componentLog); err != nil {
+		return nil, err
 	}
 	s.Kube, err = kube.Start(ctx, kube.Options{Dir: dir, Port: o.KubePort, Log: o.ComponentLog})
 	if err != nil {
@@ -213,6 +213,28 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.bridge(ctx, events, o.Log)
 	}()
 	return s, nil
+}
+
+// startTemporal starts Temporal, with TLS as the options ask. The TLS material is kept in
+// temporalOptions, so RestartTemporal serves the same certificates clients already trust.
+func (s *Stack) startTemporal(ctx context.Context, o Options, componentLog *slog.Logger) error {
+	s.temporalOptions = temporal.Options{
+		Port: o.TemporalPort, UIPort: o.UIPort, DBFile: o.DBFile,
+		SearchAttributes: temporal.DefaultSearchAttributes(), Logger: componentLog,
+		DynamicConfig: o.TemporalDynamicConfig,
+	}
+	if o.TemporalTLS || o.TemporalMutualTLS {
+		tlsFiles, err := temporal.NewTLS(filepath.Join(s.Dir, "temporal-tls"), o.TemporalMutualTLS)
+		if err != nil {
+			return fmt.Errorf("start Temporal: %w", err)
+		}
+		s.temporalOptions.TLS = tlsFiles
+	}
+	var err error
+	if s.Temporal, err = temporal.Start(ctx, s.temporalOptions); err != nil {
+		return fmt.Errorf("start Temporal: %w", err)
+	}
+	return nil
 }
 
 // controllerPolicy is the worker's IAM policy as the stack in iam/cloudformation.yaml would
@@ -287,7 +309,8 @@ func volumeSizes(volumes []ec2sim.Volume) map[string]resource.Quantity {
 
 // WorkerConfig is the configuration a worker needs to serve this lab. With no NodePool file
 // it reads NodePools from the API server, serving the CRDs' conversion webhook on a free
-// loopback port.
+// loopback port. It carries no Temporal TLS: a worker of a lab with TLS reads
+// s.Temporal.TLS() (or the environment s.Temporal.ClientEnv() lists) as well.
 func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 	cfg := worker.Config{
 		Temporal:            envconfig.ClientConfigProfile{Address: s.Temporal.FrontendAddress(), Namespace: s.Temporal.Namespace()},
