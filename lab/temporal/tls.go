@@ -100,6 +100,12 @@ func (t *TLS) writeFiles(dir string) error {
 	return nil
 }
 
+// String names the files only, so that logging a TLS never prints its private keys.
+func (t *TLS) String() string {
+	return fmt.Sprintf("temporal TLS (CA %s, client certificate %q, key %q, server name %s, client certificate required: %v)",
+		t.CACertFile, t.ClientCertFile, t.ClientKeyFile, t.ServerName, t.RequireClientCert)
+}
+
 // ClientConfig is the TLS configuration of an in-process client: it trusts the CA, verifies
 // ServerName, and presents the client certificate.
 func (t *TLS) ClientConfig() *tls.Config {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,6 +207,27 @@ func checkTLSFiles(t *testing.T, got *TLS, dir string, mutual bool) {
 	for _, name := range absent {
 		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
 			t.Errorf("%s exists without mutual TLS (stat: %v)", name, err)
+		}
+	}
+}
+
+func TestPrintingTLSShowsNoPrivateKey(t *testing.T) {
+	files, err := NewTLS(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Part of the key's PEM as text and as the decimal bytes fmt prints of a []byte.
+	keyPart := files.client.KeyPEM[40:60]
+	leaks := []string{string(keyPart), strings.Trim(fmt.Sprint(keyPart), "[]")}
+	for _, format := range []string{"%v", "%+v", "%s"} {
+		got := fmt.Sprintf(format, files)
+		if !strings.Contains(got, files.CACertFile) {
+			t.Errorf("%s prints %q, which does not name the CA file", format, got)
+		}
+		for _, leak := range leaks {
+			if strings.Contains(got, leak) {
+				t.Errorf("%s prints the client key: %q", format, got)
+			}
 		}
 	}
 }

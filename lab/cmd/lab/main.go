@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/nodewright/nodewright/lab/demo"
 	"github.com/nodewright/nodewright/lab/stack"
+	"github.com/nodewright/nodewright/lab/temporal"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
@@ -50,6 +52,11 @@ func main() {
 	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
 	shutdownDelay := fs.Duration("shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
 	chaosFlags := addChaosFlags(fs)
+	var temporalTLS, temporalMTLS bool
+	if cmd == "up" { // the demo's in-process worker dials Temporal without TLS
+		fs.BoolVar(&temporalTLS, "temporal-tls", false, "serve the Temporal frontend over TLS with a throwaway CA (written to <dir>/temporal-tls/ca.crt); prints the client environment")
+		fs.BoolVar(&temporalMTLS, "temporal-mtls", false, "like --temporal-tls, and clients must also present the client certificate written to <dir>/temporal-tls")
+	}
 	_ = fs.Parse(os.Args[2:])
 	ec2Chaos, kubeFaults, err := chaosFlags.settings()
 	if err != nil {
@@ -69,6 +76,8 @@ func main() {
 		fail(err)
 	}
 	defer componentLog.Close()
+	// The Web UI server reports through the standard logger (e.g. loading its TLS material).
+	log.SetOutput(componentLog)
 	labLog := slog.New(slog.NewTextHandler(io.MultiWriter(componentLog), nil))
 
 	fmt.Println("starting the lab (Temporal, Kubernetes, the AWS simulators)...")
@@ -77,6 +86,7 @@ func main() {
 		SSMPort: *ssmPort, IAMPort: *iamPort, EKSPort: *eksPort, PricingPort: *pricingPort, PricingUnreachable: *pricingUnreachable,
 		DBFile: *db, BootDelay: *bootDelay, ShutdownDelay: *shutdownDelay, Log: labLog, ComponentLog: componentLog,
 		EC2Chaos: ec2Chaos, KubeFaults: kubeFaults, KubeProxyPort: chaosFlags.kubeProxyPort, MarketSeed: int64(chaosFlags.seed),
+		TemporalTLS: temporalTLS, TemporalMutualTLS: temporalMTLS,
 	})
 	if err != nil {
 		fail(err)
@@ -111,10 +121,11 @@ func printAddresses(lab *stack.Stack) {
 	if !lab.Pricing.Reachable() {
 		pricing = "unreachable: it drops every connection (--pricing-unreachable)"
 	}
+	tlsSummary, workerTLSEnv := temporalTLSText(lab.Temporal.TLS(), lab.Temporal.ClientEnv())
 	fmt.Printf(`lab is up (Ctrl-C to stop)
   Temporal frontend:  %s  (namespace %s)
   Temporal Web UI:    %s
-  kube-apiserver:     %s
+%s  kube-apiserver:     %s
   admin kubeconfig:   kubectl --kubeconfig %s get nodes
   worker kubeconfig:  %s
   EC2 simulator:      %s  (region %s, zones %v)
@@ -124,7 +135,7 @@ func printAddresses(lab *stack.Stack) {
   logs:               %s
 
 run a worker against it (NodePools come from the API server; the CRDs are installed):
-  AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
+  %sAWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab bin/worker --temporal-address %s \
     --kubeconfig %s --region %s --ec2-endpoint %s --cluster-name %s \
     --sqs-endpoint %s --interruption-queue %s \
     --ssm-endpoint %s --iam-endpoint %s --eks-endpoint %s \
@@ -134,13 +145,42 @@ run a worker against it (NodePools come from the API server; the CRDs are instal
 then apply a NodePool and its EC2NodeClass as with Karpenter:
   kubectl --kubeconfig %s apply -f %s
   kubectl --kubeconfig %s get nodepools,ec2nodeclasses,nodeclaims
-`, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), lab.Kube.URL,
+`, lab.Temporal.FrontendAddress(), lab.Temporal.Namespace(), lab.Temporal.UIAddress(), tlsSummary, lab.Kube.URL,
 		rel(lab.Kube.AdminKubeconfig), rel(lab.WorkerKubeconfig()), lab.EC2URL, lab.Region, lab.Zones,
 		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, lab.PricingURL, pricing,
 		rel(filepath.Join(lab.Dir, "components.log")),
-		lab.Temporal.FrontendAddress(), rel(lab.WorkerKubeconfig()), lab.Region, lab.EC2URL, stack.ClusterName,
+		workerTLSEnv, lab.Temporal.FrontendAddress(), rel(lab.WorkerKubeconfig()), lab.Region, lab.EC2URL, stack.ClusterName,
 		lab.SQSURL, stack.InterruptionQueue, lab.SSMURL, lab.IAMURL, lab.EKSURL, lab.PricingURL,
 		rel(lab.Kube.AdminKubeconfig), rel(filepath.Join(lab.Dir, "nodepools.yaml")), rel(lab.Kube.AdminKubeconfig))
+}
+
+// temporalTLSText is what lab up prints of Temporal's TLS: summary lines for the address list
+// (the files, and the environment a worker or starter in another shell exports) and the TLS
+// environment that prefixes the worker's command line. Both are empty without TLS.
+func temporalTLSText(files *temporal.TLS, clientEnv []string) (summary, workerEnv string) {
+	if files == nil {
+		return "", ""
+	}
+	mode := "TLS"
+	if files.RequireClientCert {
+		mode = "mutual TLS (clients present client.crt)"
+	}
+	summary = fmt.Sprintf("  Temporal TLS:       %s, server name %s, files in %s\n  Temporal clients:   export %s\n",
+		mode, files.ServerName, rel(filepath.Dir(files.CACertFile)), shellWords(clientEnv))
+	return summary, shellWords(files.Env()) + " \\\n  "
+}
+
+// shellWords joins KEY=value words for a shell, quoting values a shell would split or expand.
+func shellWords(words []string) string {
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		key, value, _ := strings.Cut(w, "=")
+		if strings.ContainsAny(value, " \t'\"$`\\!*?[]{}()<>|&;#~") {
+			value = "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"
+		}
+		quoted[i] = key + "=" + value
+	}
+	return strings.Join(quoted, " ")
 }
 
 func rel(path string) string {
