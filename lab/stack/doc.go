@@ -4,5 +4,6 @@
 // prices), and the kubelet stand-in that turns simulated instances into Nodes. The region is an
 // option (Options.Region, default us-east-1). The lab command, the demo, the end-to-end tests
 // and the fault-injection suite all start it; the suite turns on its faults (Options.EC2Chaos,
-// Options.KubeFaults) and restarts Temporal (RestartTemporal).
+// Options.KubeFaults) and restarts Temporal (RestartTemporal). Temporal can serve TLS or mutual
+// TLS (Options.TemporalTLS, TemporalMutualTLS) to prove a worker's TLS settings.
 package stack
