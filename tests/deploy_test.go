@@ -18,18 +18,24 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/nodewright/nodewright/lab/stack"
 	labtemporal "github.com/nodewright/nodewright/lab/temporal"
+	"github.com/nodewright/nodewright/starter"
 	"github.com/nodewright/nodewright/worker"
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
 // ownTemporal starts a Temporal server of the test's own, without Nodewright's search
 // attributes, as a fresh self-hosted server or Cloud namespace is; the lab's stays untouched.
-func ownTemporal(t *testing.T) *labtemporal.Server {
+// opts change its options.
+func ownTemporal(t *testing.T, opts ...func(*labtemporal.Options)) *labtemporal.Server {
 	t.Helper()
-	srv, err := labtemporal.Start(context.Background(), labtemporal.Options{
-		UIPort: labtemporal.NoUI, DBFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "deploy",
-	})
+	o := labtemporal.Options{UIPort: labtemporal.NoUI, DBFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "deploy"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv, err := labtemporal.Start(context.Background(), o)
 	if err != nil {
 		t.Fatalf("start a second Temporal: %v", err)
 	}
@@ -39,14 +45,14 @@ func ownTemporal(t *testing.T) *labtemporal.Server {
 
 // deployWorkerConfig is a worker for the lab's cluster on another Temporal, serving a pool
 // file, with nothing that would act on other tests' instances.
-func deployWorkerConfig(t *testing.T, srv *labtemporal.Server) worker.Config {
+func deployWorkerConfig(t *testing.T, srv *labtemporal.Server, pool string) worker.Config {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "pool.yaml")
-	if err := os.WriteFile(file, []byte(poolYAML("deploy", "", "")), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(poolYAML(pool, "", "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg := lab.WorkerConfig(file)
-	cfg.Temporal.Address, cfg.Temporal.Namespace = srv.FrontendAddress(), srv.Namespace()
+	cfg.Temporal = stack.TemporalProfile(srv)
 	cfg.GarbageCollectEvery, cfg.InterruptionQueue = 0, ""
 	return cfg
 }
@@ -84,7 +90,7 @@ func freeLoopbackAddr(t *testing.T) string {
 
 func TestWorkerStopsNamingMissingSearchAttributes(t *testing.T) {
 	srv := ownTemporal(t)
-	cfg := deployWorkerConfig(t, srv)
+	cfg := deployWorkerConfig(t, srv, "deploy")
 	began := time.Now()
 	select {
 	case err := <-runWorker(t, testContext(t, time.Minute), cfg):
@@ -111,7 +117,7 @@ func TestWorkerStopsNamingMissingSearchAttributes(t *testing.T) {
 
 func TestWorkerCreatesSearchAttributesWhenAskedThenFailsLivenessWhenTemporalGoes(t *testing.T) {
 	srv := ownTemporal(t)
-	cfg := deployWorkerConfig(t, srv)
+	cfg := deployWorkerConfig(t, srv, "deploy")
 	cfg.CreateSearchAttributes = true
 	cfg.HealthProbeAddr = freeLoopbackAddr(t)
 	ctx, stop := context.WithCancel(testContext(t, 3*time.Minute))
@@ -182,4 +188,54 @@ func TestWorkerCreatesSearchAttributesWhenAskedThenFailsLivenessWhenTemporalGoes
 		return code == http.StatusInternalServerError && strings.Contains(body, "Temporal frontend"), body
 	})
 	t.Logf("/healthz failed %s after Temporal stopped", took.Round(100*time.Millisecond))
+}
+
+// A worker reaches a Temporal frontend that serves TLS only, with the CA it is given, and
+// provisions a node through it.
+func TestWorkerProvisionsThroughTemporalOverTLS(t *testing.T) {
+	tlsFiles, err := labtemporal.NewTLS(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ownTemporal(t, func(o *labtemporal.Options) {
+		o.TLS, o.SearchAttributes = tlsFiles, labtemporal.DefaultSearchAttributes()
+	})
+	cfg := deployWorkerConfig(t, srv, "deploy-tls")
+	if cfg.Temporal.TLS == nil || cfg.Temporal.TLS.ServerCACertPath != tlsFiles.CACertFile {
+		t.Fatalf("the worker's connection %+v does not carry the lab's CA", cfg.Temporal)
+	}
+	opts, err := temporalconn.ClientOptions(cfg.Temporal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Logger = quiet{}
+	tc, err := client.Dial(opts)
+	if err != nil {
+		t.Fatalf("dial the TLS frontend as the worker does: %v", err)
+	}
+	t.Cleanup(tc.Close)
+
+	e := newEnv(t, "deploy-tls")
+	ctx, stop := context.WithCancel(context.Background())
+	done := runWorker(t, ctx, cfg)
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	e.setUp()
+	// The pool's node workflows live on the TLS server: clean-up drains them there.
+	e.op = &starter.Operator{Client: tc, TaskQueue: workflows.TaskQueue}
+	e.deploy("web", 2, "500m")
+	if used := e.allBound(2); len(used) == 0 {
+		t.Fatal("no node used")
+	}
+	rows, err := e.op.Nodes(e.ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || rows[0].NodePool != "deploy-tls" {
+		t.Errorf("node workflows on the TLS server: %+v, want the pool's", rows)
+	}
 }

@@ -309,11 +309,10 @@ func volumeSizes(volumes []ec2sim.Volume) map[string]resource.Quantity {
 
 // WorkerConfig is the configuration a worker needs to serve this lab. With no NodePool file
 // it reads NodePools from the API server, serving the CRDs' conversion webhook on a free
-// loopback port. It carries no Temporal TLS: a worker of a lab with TLS reads
-// s.Temporal.TLS() (or the environment s.Temporal.ClientEnv() lists) as well.
+// loopback port. Its Temporal connection is TemporalProfile's.
 func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 	cfg := worker.Config{
-		Temporal:            envconfig.ClientConfigProfile{Address: s.Temporal.FrontendAddress(), Namespace: s.Temporal.Namespace()},
+		Temporal:            TemporalProfile(s.Temporal),
 		TaskQueue:           workflows.TaskQueue,
 		Kubeconfig:          s.WorkerKubeconfig(),
 		Region:              s.Region,
@@ -337,6 +336,17 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		cfg.WebhookURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	}
 	return cfg
+}
+
+// TemporalProfile is how a client reaches srv, as the SDK's environment configuration would
+// describe it: over TLS, with the lab's CA (and client certificate under mutual TLS), when srv
+// serves TLS.
+func TemporalProfile(srv *temporal.Server) envconfig.ClientConfigProfile {
+	p := envconfig.ClientConfigProfile{Address: srv.FrontendAddress(), Namespace: srv.Namespace()}
+	if t := srv.TLS(); t != nil {
+		p.TLS = &envconfig.ClientConfigTLS{ServerCACertPath: t.CACertFile, ClientCertPath: t.ClientCertFile, ClientKeyPath: t.ClientKeyFile, ServerName: t.ServerName}
+	}
+	return p
 }
 
 // WorkerKubeconfig is the worker's kubeconfig file: through the fault proxy when there is one.

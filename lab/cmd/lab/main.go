@@ -140,7 +140,7 @@ run a worker against it (NodePools come from the API server; the CRDs are instal
     --sqs-endpoint %s --interruption-queue %s \
     --ssm-endpoint %s --iam-endpoint %s --eks-endpoint %s \
     --pricing-endpoint %s \
-    --webhook-addr 127.0.0.1:8443 --webhook-url https://127.0.0.1:8443
+    --webhook-addr 127.0.0.1:8443 --webhook-url https://127.0.0.1:8443 --log-format text
 
 then apply a NodePool and its EC2NodeClass as with Karpenter:
   kubectl --kubeconfig %s apply -f %s
