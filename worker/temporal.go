@@ -70,10 +70,26 @@ func ensureSearchAttributes(ctx context.Context, ops operatorservice.OperatorSer
 		add[name] = want[name]
 	}
 	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: conn.Namespace, SearchAttributes: add}); err != nil {
+		if registeredMeanwhile(ctx, ops, conn.Namespace, want) {
+			log.Info("another worker registered the search attributes first", "namespace", conn.Namespace, "names", missing, "refusal", err)
+			return nil
+		}
 		return missingSearchAttributesError(conn, want, missing, err)
 	}
 	log.Info("registered the search attributes the workflows set", "namespace", conn.Namespace, "names", missing)
 	return nil
+}
+
+// registeredMeanwhile is true when the namespace now has every wanted attribute with its
+// type: replicas starting together all find them missing, and the server refuses the adds
+// that lose the race to the first one.
+func registeredMeanwhile(ctx context.Context, ops operatorservice.OperatorServiceClient, namespace string, want map[string]enums.IndexedValueType) bool {
+	list, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return false
+	}
+	missing, wrong := compareSearchAttributes(want, list.GetCustomAttributes())
+	return len(missing) == 0 && len(wrong) == 0
 }
 
 // compareSearchAttributes lists, sorted, the wanted attributes the namespace lacks and those

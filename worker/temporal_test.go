@@ -24,6 +24,8 @@ type fakeOperator struct {
 	listErr error
 	addErr  error
 	added   map[string]enums.IndexedValueType
+	// racedBy, when set, is what another replica registers while this one's add is refused.
+	racedBy map[string]enums.IndexedValueType
 }
 
 func (f *fakeOperator) ListSearchAttributes(context.Context, *operatorservice.ListSearchAttributesRequest, ...grpc.CallOption) (*operatorservice.ListSearchAttributesResponse, error) {
@@ -34,6 +36,9 @@ func (f *fakeOperator) ListSearchAttributes(context.Context, *operatorservice.Li
 }
 
 func (f *fakeOperator) AddSearchAttributes(_ context.Context, req *operatorservice.AddSearchAttributesRequest, _ ...grpc.CallOption) (*operatorservice.AddSearchAttributesResponse, error) {
+	if f.racedBy != nil {
+		maps.Copy(f.have, f.racedBy)
+	}
 	if f.addErr != nil {
 		return nil, f.addErr
 	}
@@ -75,6 +80,14 @@ func TestEnsureSearchAttributes(t *testing.T) {
 				return m
 			}()},
 			create: true, wantErr: []string{"Zone is Text", "search-attribute remove"},
+		},
+		{
+			// Two replicas starting together both find the attributes missing; the server
+			// gives the slower one's add an error, yet the namespace has what it needs.
+			name: "losing the race to register them to another replica is no failure",
+			op: &fakeOperator{have: allBut("Zone", "NodePool"), racedBy: all,
+				addErr: serviceerror.NewUnavailable("Generated search attributes mapping unavailable.")},
+			create: true,
 		},
 		{name: "a server that keeps the operator API from workers is let be", op: &fakeOperator{listErr: serviceerror.NewPermissionDenied("operator API denied", "")}},
 		{name: "an unreachable server is an error", op: &fakeOperator{listErr: errors.New("connection refused")}, wantErr: []string{"list the search attributes of namespace nodes", "connection refused"}},
