@@ -213,6 +213,8 @@ func TestProvisionerBatchesWithTheWorkersWindow(t *testing.T) {
 		{name: "a 3s idle window with a long maximum closes 3s after the last pod", window: window(3*time.Second, time.Minute), wantPlanAt: 11 * time.Second},
 		{name: "a window whose idle time exceeds its maximum is ignored for the defaults", window: window(time.Minute, time.Second), wantPlanAt: 1 * time.Second},
 		{name: "a window over the longest allowed is ignored for the defaults", window: window(time.Second, time.Hour), wantPlanAt: 1 * time.Second},
+		{name: "a window with no idle time is ignored for the defaults", window: window(0, 5*time.Second), wantPlanAt: 1 * time.Second},
+		{name: "a window with negative times is ignored for the defaults", window: window(-time.Second, -time.Second), wantPlanAt: 1 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
