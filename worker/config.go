@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -196,8 +197,10 @@ func (c Config) Validate() error {
 	if err := temporalconn.Validate(c.Temporal); err != nil {
 		errs = append(errs, err)
 	}
-	if c.BatchIdle < 0 || c.BatchMax < 0 || (c.BatchMax > 0 && c.BatchIdle > c.BatchMax) || c.BatchMax > workflows.MaxBatchMax {
-		errs = append(errs, fmt.Errorf("--batch-idle-duration %s and --batch-max-duration %s (BATCH_IDLE_DURATION, BATCH_MAX_DURATION) must satisfy 0 <= idle <= max <= %s (defaults %s and %s)",
+	// The window as the Provisioner gets it, defaults filled in: it ignores one it finds
+	// wrong, so a wrong one must stop the worker here.
+	if !c.batchWindow().Valid() {
+		errs = append(errs, fmt.Errorf("--batch-idle-duration %s and --batch-max-duration %s (BATCH_IDLE_DURATION, BATCH_MAX_DURATION) must satisfy 0 < idle <= max <= %s, where 0 means the default (%s and %s)",
 			c.BatchIdle, c.BatchMax, workflows.MaxBatchMax, workflows.DefaultBatchIdle, workflows.DefaultBatchMax))
 	}
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
@@ -233,6 +236,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// batchWindow is the batching window this worker asks the Provisioner for; 0 means the
+// default.
+func (c Config) batchWindow() *workflows.BatchWindow {
+	return &workflows.BatchWindow{
+		Idle: workflows.Duration(cmp.Or(c.BatchIdle, workflows.DefaultBatchIdle)),
+		Max:  workflows.Duration(cmp.Or(c.BatchMax, workflows.DefaultBatchMax)),
+	}
 }
 
 // isHTTPURL is true for an absolute http(s) URL naming a host; the SDK would only fail on

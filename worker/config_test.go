@@ -208,6 +208,18 @@ func TestParseFlagsRejects(t *testing.T) {
 			wantInError: []string{"--batch-idle-duration", "BATCH_MAX_DURATION"},
 		},
 		{
+			// 0 means the default idle time, 1s, which would outlast this maximum.
+			name:        "a batch window with no idle time and a maximum under the default idle time is rejected",
+			args:        withRequired("--batch-idle-duration", "0s", "--batch-max-duration", "500ms"),
+			wantInError: []string{"--batch-idle-duration", "BATCH_MAX_DURATION"},
+		},
+		{
+			// 0 means the default maximum, 10s, which this idle time would outlast.
+			name:        "a batch window with no maximum and an idle time over the default maximum is rejected",
+			args:        withRequired("--batch-idle-duration", "20s", "--batch-max-duration", "0s"),
+			wantInError: []string{"--batch-idle-duration", "BATCH_MAX_DURATION"},
+		},
+		{
 			name:        "an unknown log level is rejected naming the flag and its variable",
 			args:        withRequired("--log-level", "verbose"),
 			wantInError: []string{"--log-level", "LOG_LEVEL"},

@@ -301,10 +301,7 @@ func provisionerSignal(tc client.Client, cfg Config) signalFunc {
 // pendingPodsSignal counts the pods: the planner lists them from the cluster, so the signal
 // stays the same size however many are pending. It carries this worker's batching window.
 func pendingPodsSignal(pods []workflows.PodRef, cfg Config) workflows.PendingPods {
-	return workflows.PendingPods{Count: len(pods), Batch: &workflows.BatchWindow{
-		Idle: workflows.Duration(cmp.Or(cfg.BatchIdle, workflows.DefaultBatchIdle)),
-		Max:  workflows.Duration(cmp.Or(cfg.BatchMax, workflows.DefaultBatchMax)),
-	}}
+	return workflows.PendingPods{Count: len(pods), Batch: cfg.batchWindow()}
 }
 
 func kubeConfig(cfg Config) (*rest.Config, error) {

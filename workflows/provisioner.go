@@ -68,14 +68,15 @@ const (
 	MaxBatchMax      = 10 * time.Minute
 )
 
-// valid is true for a window a worker may set: 0 < Idle <= Max <= MaxBatchMax.
-func (w *BatchWindow) valid() bool {
+// Valid is true for a window a worker may set: 0 < Idle <= Max <= MaxBatchMax. The
+// Provisioner ignores any other, so workers check theirs with it at start.
+func (w *BatchWindow) Valid() bool {
 	return w != nil && w.Idle > 0 && w.Idle <= w.Max && time.Duration(w.Max) <= MaxBatchMax
 }
 
 // batchWindow is the window in force.
 func (s ProvisionerState) batchWindow() (idle, maxWait time.Duration) {
-	if s.Batch.valid() {
+	if s.Batch.Valid() {
 		return time.Duration(s.Batch.Idle), time.Duration(s.Batch.Max)
 	}
 	return DefaultBatchIdle, DefaultBatchMax
@@ -410,7 +411,7 @@ func (p *provisioner) avoid(now time.Time, o activities.Offering) {
 
 func (p *provisioner) onPendingPods(ctx workflow.Context, msg PendingPods) {
 	// A window that is not sane is ignored: a payload never holds the Provisioner up.
-	if msg.Batch.valid() {
+	if msg.Batch.Valid() {
 		p.state.Batch = msg.Batch
 	}
 	n := max(msg.Count, len(msg.Pods))
