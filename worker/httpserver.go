@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,8 +52,52 @@ func (p *probes) ready() error {
 	return nil
 }
 
+// prober is what /healthz and /readyz ask.
+type prober interface {
+	live() error
+	ready() error
+}
+
+// startingProbes answer for the worker from the first moment of Run, before it has its
+// clients, caches and Temporal worker (a start reads the market for up to 30s, a kubelet
+// finding no probe server kills it), and then for its probes once Run hands them over.
+// While starting the worker is alive for startupLimit, and never ready.
+type startingProbes struct {
+	began   time.Time
+	now     func() time.Time
+	running atomic.Pointer[probes]
+}
+
+// startupLimit is how long a start may take before /healthz fails: a start stuck on a call
+// without a deadline is restarted.
+const startupLimit = 5 * time.Minute
+
+func newStartingProbes() *startingProbes {
+	return &startingProbes{began: time.Now(), now: time.Now}
+}
+
+// run hands the probes over to the running worker's checks.
+func (s *startingProbes) run(p *probes) { s.running.Store(p) }
+
+func (s *startingProbes) live() error {
+	if p := s.running.Load(); p != nil {
+		return p.live()
+	}
+	if d := s.now().Sub(s.began); d > startupLimit {
+		return fmt.Errorf("worker still starting after %s", d.Round(time.Second))
+	}
+	return nil
+}
+
+func (s *startingProbes) ready() error {
+	if p := s.running.Load(); p != nil {
+		return p.ready()
+	}
+	return errors.New("worker starting")
+}
+
 // probeMux serves /healthz (liveness) and /readyz (readiness).
-func probeMux(p *probes) *http.ServeMux {
+func probeMux(p prober) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { answer(w, p.live(), http.StatusInternalServerError) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { answer(w, p.ready(), http.StatusServiceUnavailable) })

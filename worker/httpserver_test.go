@@ -154,3 +154,42 @@ func TestOutageEndsWithASuccess(t *testing.T) {
 		t.Errorf("after a success: %v", err)
 	}
 }
+
+func TestStartingProbes(t *testing.T) {
+	w, _ := newTestWatcher(t, fake.NewClientset(), newSignalRecorder())
+	synced := testProbes(w, newWorkerStop())
+	w.synced = true
+	tests := []struct {
+		name      string
+		startedAt time.Duration // before now
+		running   *probes
+		wantLive  string // fragment of the error; empty means alive
+		wantReady string
+	}{
+		{name: "a young start is alive and not ready", startedAt: time.Minute, wantReady: "worker starting"},
+		{name: "a start past the limit is not alive: it is stuck", startedAt: startupLimit + time.Minute,
+			wantLive: "worker still starting after", wantReady: "worker starting"},
+		{name: "once running, the worker's own checks answer", startedAt: startupLimit + time.Minute, running: synced},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			s := &startingProbes{began: now.Add(-tt.startedAt), now: func() time.Time { return now }}
+			if tt.running != nil {
+				s.run(tt.running)
+			}
+			for _, c := range []struct {
+				probe string
+				err   error
+				want  string
+			}{{"live", s.live(), tt.wantLive}, {"ready", s.ready(), tt.wantReady}} {
+				switch {
+				case c.want == "" && c.err != nil:
+					t.Errorf("%s: %v, want ok", c.probe, c.err)
+				case c.want != "" && (c.err == nil || !strings.Contains(c.err.Error(), c.want)):
+					t.Errorf("%s: %v, want an error saying %q", c.probe, c.err, c.want)
+				}
+			}
+		})
+	}
+}

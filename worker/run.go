@@ -39,6 +39,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Probes first: the kubelet asks from the start, and a start takes a while.
+	var probing *startingProbes
+	if cfg.HealthProbeAddr != "" {
+		probing = newStartingProbes()
+		srv, err := serve(cfg.HealthProbeAddr, "--health-probe-addr", probeMux(probing), log)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
 	// Temporal first: a worker that cannot run its workflows (unreachable, refused, search
 	// attributes missing) says so at once, before minutes of cache and market reads.
 	m := newMetrics()
@@ -199,16 +209,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		defer srv.Close()
 	}
-	if cfg.HealthProbeAddr != "" {
+	if probing != nil {
 		temporalUp := newOutage("Temporal frontend " + cfg.Temporal.Address)
 		go temporalReachable(ctx, tc, temporalUp)
-		p := &probes{stopped: stopped, temporal: temporalUp, podWatch: watcher.watch,
-			caches: append([]cacheCheck{{name: "pod", synced: watcher.Synced}}, caches...)}
-		srv, err := serve(cfg.HealthProbeAddr, "--health-probe-addr", probeMux(p), log)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
+		probing.run(&probes{stopped: stopped, temporal: temporalUp, podWatch: watcher.watch,
+			caches: append([]cacheCheck{{name: "pod", synced: watcher.Synced}}, caches...)})
 	}
 	log.Info("worker running", "temporal", temporalconn.Describe(cfg.Temporal),
 		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr, "probes", cfg.HealthProbeAddr)
