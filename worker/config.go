@@ -214,9 +214,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q must be [host]:port with a port from 1 to 65535 (0 for any, in tests)", a.flag, a.addr))
 		}
 	}
-	if c.MetricsAddr != "" && c.MetricsAddr == c.HealthProbeAddr {
-		errs = append(errs, fmt.Errorf("--metrics-addr and --health-probe-addr are both %s: give them different ports (METRICS_PORT, HEALTH_PROBE_PORT)", c.MetricsAddr))
-	}
+	errs = append(errs, portClashes([]listener{
+		{"--metrics-addr (METRICS_PORT)", c.MetricsAddr}, {"--health-probe-addr (HEALTH_PROBE_PORT)", c.HealthProbeAddr}, {"--webhook-addr", c.WebhookAddr},
+	})...)
 	if c.EC2Endpoint != "" && !isHTTPURL(c.EC2Endpoint) {
 		errs = append(errs, fmt.Errorf("--ec2-endpoint %q must be an http:// or https:// URL with a host", c.EC2Endpoint))
 	}
@@ -236,6 +236,35 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listener is a listen address and the setting that gives it.
+type listener struct{ flag, addr string }
+
+// portClashes names each pair of listeners that would take the same port, so the worker
+// fails at once rather than when the second one listens. Port 0 (any) never clashes.
+func portClashes(ls []listener) []error {
+	var errs []error
+	for i, a := range ls {
+		for _, b := range ls[i+1:] {
+			if samePort(a.addr, b.addr) {
+				errs = append(errs, fmt.Errorf("%s %q and %s %q take the same port: give them different ports", a.flag, a.addr, b.flag, b.addr))
+			}
+		}
+	}
+	return errs
+}
+
+// samePort is true when listening on both a and b would clash: one port, on one host or on
+// every interface.
+func samePort(a, b string) bool {
+	hostA, portA, errA := net.SplitHostPort(a)
+	hostB, portB, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || portA != portB || portA == "0" {
+		return false
+	}
+	every := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return hostA == hostB || every(hostA) || every(hostB)
 }
 
 // batchWindow is the batching window this worker asks the Provisioner for; 0 means the
@@ -297,7 +326,8 @@ func envPortAddr(getenv func(string) string, key string, def int, errs *[]error)
 	if v == "" {
 		return ":" + strconv.Itoa(def)
 	}
-	if !validPort(v) {
+	// 0 would be any free port, which nothing could scrape or probe.
+	if !validPort(v) || v == "0" {
 		*errs = append(*errs, fmt.Errorf("%s=%q must be a port from 1 to 65535", key, v))
 	}
 	return ":" + v

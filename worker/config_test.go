@@ -235,6 +235,24 @@ func TestParseFlagsRejects(t *testing.T) {
 			wantInError: []string{"--metrics-addr", "--health-probe-addr"},
 		},
 		{
+			name:        "metrics and probes on one port spelled two ways are rejected naming both",
+			args:        withRequired("--metrics-addr", "0.0.0.0:9000", "--health-probe-addr", ":9000"),
+			wantInError: []string{"--metrics-addr", "--health-probe-addr"},
+		},
+		{
+			name:        "metrics on the conversion webhook's port are rejected naming both",
+			args:        withRequired(),
+			env:         map[string]string{"METRICS_PORT": "8443"},
+			wantInError: []string{"--metrics-addr", "--webhook-addr"},
+		},
+		{
+			// Port 0 is any free port: nothing could scrape or probe it in a pod.
+			name:        "a metrics port of 0 from the environment is rejected naming the variable",
+			args:        withRequired(),
+			env:         map[string]string{"METRICS_PORT": "0"},
+			wantInError: []string{"METRICS_PORT", "from 1 to 65535"},
+		},
+		{
 			name:        "a spot price refresh EC2 would throttle is rejected naming the flag",
 			args:        withRequired("--spot-price-refresh", "1s"),
 			wantInError: []string{"--spot-price-refresh", "at least 10s"},
