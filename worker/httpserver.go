@@ -30,8 +30,11 @@ type probes struct {
 }
 
 // podWatchBrokenAfter is how long the pod list and watch may fail before /healthz fails:
-// client-go retries on its own, so only a lasting failure needs a restart.
-const podWatchBrokenAfter = 30 * time.Second
+// client-go retries on its own, so only a lasting failure needs a restart. Its reflector
+// waits up to 60s between calls once backed off (and stays backed off for 2 minutes after an
+// earlier blip), so anything shorter would restart a worker for a one-second blip whose
+// next call would have succeeded.
+const podWatchBrokenAfter = 2 * time.Minute
 
 func (p *probes) live() error {
 	if err := p.stopped.Err(); err != nil {
