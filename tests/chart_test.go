@@ -155,6 +155,9 @@ func checkDefaultInstall(t *testing.T, r rendered) {
 	if svc.Name != "nodewright" || svc.Namespace != "kube-system" || !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Port == 8443 }) {
 		t.Errorf("Service %s/%s ports %v: the CRDs call kube-system/nodewright:8443", svc.Namespace, svc.Name, svc.Spec.Ports)
 	}
+	if !svc.Spec.PublishNotReadyAddresses {
+		t.Error("the Service leaves out workers that are not ready: a Temporal blip would stop v1beta1 conversions")
+	}
 }
 
 func checkIRSAInstall(t *testing.T, r rendered) {
