@@ -21,7 +21,10 @@ import (
 	"github.com/nodewright/nodewright/workflows"
 )
 
-// dialTemporal connects to the frontend the settings name.
+// dialTemporal connects to the frontend the settings name. A frontend that cannot be reached
+// yet is tried again, backing off up to a minute, until ctx ends: a worker started during a
+// Temporal outage then joins when it is back instead of exiting into a crash loop (its probes
+// say it is starting meanwhile). A refusal (bad credentials, bad certificate) ends it at once.
 func dialTemporal(ctx context.Context, conn envconfig.ClientConfigProfile, sdkMetrics client.MetricsHandler, log *slog.Logger) (client.Client, error) {
 	opts, err := temporalconn.ClientOptions(conn)
 	if err != nil {
@@ -29,11 +32,32 @@ func dialTemporal(ctx context.Context, conn envconfig.ClientConfigProfile, sdkMe
 	}
 	opts.MetricsHandler = sdkMetrics
 	opts.Logger = sdklog.NewStructuredLogger(log.With("component", "temporal"))
-	tc, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s: %w", temporalconn.Describe(conn), err)
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		tc, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return tc, nil
+		}
+		err = fmt.Errorf("connect to Temporal at %s: %w", temporalconn.Describe(conn), err)
+		if !unreachable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		log.Warn("Temporal unreachable; trying again", "attempt", attempt, "in", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
 	}
-	return tc, nil
+}
+
+// unreachable is true for an error that says the frontend did not answer (yet), not that it
+// refused the worker.
+func unreachable(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // ensureSearchAttributes checks that the namespace has every search attribute the workflows

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -110,5 +112,26 @@ func TestEnsureSearchAttributes(t *testing.T) {
 				t.Errorf("added %v, want %v", got, tt.wantAdded)
 			}
 		})
+	}
+}
+
+// A worker started while Temporal is down keeps trying until it is stopped, rather than
+// exiting into a crash loop.
+func TestDialTemporalWaitsForAnUnreachableFrontend(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var logs strings.Builder
+	_, err = dialTemporal(ctx, temporalAt(addr, "nodes"), nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err == nil || ctx.Err() == nil {
+		t.Fatalf("dialTemporal returned %v before it was stopped", err)
+	}
+	if n := strings.Count(logs.String(), "Temporal unreachable; trying again"); n < 2 {
+		t.Errorf("%d retries logged in 3s, want at least 2:\n%s", n, logs.String())
 	}
 }
