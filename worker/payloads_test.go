@@ -175,7 +175,9 @@ func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
 		}
 		env.SetContinueAsNewSuggested(true)
 		env.SignalWorkflow(workflows.SignalPendingPods, pendingPodsSignal(refs[:1], Config{}))
-	}, time.Minute)
+		// Late: the test environment's clock runs on while an activity runs, and on a loaded
+		// machine planning 50,000 pods took over a minute of it; the workflow is idle by then.
+	}, 10*time.Minute)
 	env.ExecuteWorkflow(workflows.ProvisionerWorkflow, workflows.ProvisionerInput{})
 
 	var can *workflow.ContinueAsNewError
