@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/stack"
 	labtemporal "github.com/nodewright/nodewright/lab/temporal"
 	"github.com/nodewright/nodewright/starter"
@@ -25,6 +27,10 @@ import (
 	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
+
+// ownTemporalPools are the NodePools whose node workflows run on a test's own Temporal: the
+// test that launches their instances checks that none is left running.
+var ownTemporalPools = map[string]bool{"deploy-tls": true}
 
 // ownTemporal starts a Temporal server of the test's own, without Nodewright's search
 // attributes, as a fresh self-hosted server or Cloud namespace is; the lab's stays untouched.
@@ -222,6 +228,12 @@ func TestWorkerProvisionsThroughTemporalOverTLS(t *testing.T) {
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("worker: %v", err)
+		}
+		// Clean-up drained the pool's nodes through this Temporal: none may be left running.
+		for _, inst := range lab.EC2.Instances() {
+			if inst.Tags[activities.TagNodePool] == "deploy-tls" && inst.State != ec2sim.StateTerminated {
+				t.Errorf("instance %s of NodePool deploy-tls is %s after clean-up", inst.ID, inst.State)
+			}
 		}
 	})
 	e.setUp()
