@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -152,14 +151,7 @@ spec:
 
 // withMetricsAddr serves the worker's /metrics on a free loopback port.
 func withMetricsAddr(t *testing.T) func(*env) {
-	return func(e *env) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.metricsAddr = l.Addr().String()
-		l.Close()
-	}
+	return func(e *env) { e.metricsAddr = freeLoopbackAddr(t) }
 }
 
 // scrape is one read of /metrics.
