@@ -59,6 +59,25 @@ func sortPools(pools []v1.NodePool) []v1.NodePool {
 }
 
 func newPoolState(w *world, p *v1.NodePool) (*poolState, error) {
+	reqs, err := poolRequirements(p)
+	if err != nil {
+		return nil, err
+	}
+	ps := &poolState{
+		name:   p.Name,
+		reqs:   reqs,
+		taints: p.Spec.Template.Spec.Taints,
+		types:  w.byPrice(w.typesAllowing(w.allTypes(), reqs), newOfferingFilter(reqs)),
+		used:   make(vec, len(w.dims.names)),
+		limit:  newPoolLimit(w.dims, p.Spec.Limits),
+	}
+	ps.limited = len(p.Spec.Limits) > 0
+	return ps, nil
+}
+
+// poolRequirements folds a pool's requirements, its template labels (each pinned to its
+// value) and karpenter.sh/nodepool=name into one set.
+func poolRequirements(p *v1.NodePool) (Requirements, error) {
 	reqs := Requirements{requirementIn(v1.LabelNodePool, p.Name)}
 	for i, r := range p.Spec.Template.Spec.Requirements {
 		req, err := NewRequirement(r.Key, r.Operator, r.Values...)
@@ -74,16 +93,7 @@ func newPoolState(w *world, p *v1.NodePool) (*poolState, error) {
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		reqs = reqs.With(requirementIn(k, labels[k]))
 	}
-	ps := &poolState{
-		name:   p.Name,
-		reqs:   reqs,
-		taints: p.Spec.Template.Spec.Taints,
-		types:  w.byPrice(w.typesAllowing(w.allTypes(), reqs), newOfferingFilter(reqs)),
-		used:   make(vec, len(w.dims.names)),
-		limit:  newPoolLimit(w.dims, p.Spec.Limits),
-	}
-	ps.limited = len(p.Spec.Limits) > 0
-	return ps, nil
+	return reqs, nil
 }
 
 func newPoolLimit(d dims, limits corev1.ResourceList) poolLimit {
