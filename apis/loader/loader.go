@@ -254,6 +254,26 @@ func prefixed(document int, kind, name string, warnings []string) []string {
 	return out
 }
 
+// Objects decodes every document of a multi-document YAML stream, whatever its kind, for
+// tools that read other objects next to NodePools and EC2NodeClasses (pass those to NodePool
+// and EC2NodeClass). Documents holding only comments are skipped; the error names the
+// document that is not a Kubernetes object.
+func Objects(data []byte) ([]*unstructured.Unstructured, error) {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, 0, len(docs))
+	for i, doc := range docs {
+		obj, err := decodeDocument(doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
 // decodeDocument reads one YAML document into an object, numbers as the API server reads them.
 func decodeDocument(doc []byte) (*unstructured.Unstructured, error) {
 	data, err := yaml.YAMLToJSON(doc)

@@ -551,3 +551,21 @@ func TestStoredObjectsDropFieldsTheseCRDsDoNotKnow(t *testing.T) {
 		t.Errorf("from a file: %v, want the unknown field refused", err)
 	}
 }
+
+func TestObjectsDecodesEveryDocumentAndNamesABadOne(t *testing.T) {
+	objs, err := Objects([]byte("# only a comment\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GetKind()+"/"+o.GetName())
+	}
+	if strings.Join(got, ",") != "Pod/web,Deployment/api" {
+		t.Errorf("objects = %v, want Pod/web and Deployment/api", got)
+	}
+	_, err = Objects([]byte("apiVersion: v1\nkind: Pod\n---\nname: loose\n"))
+	if err == nil || !strings.Contains(err.Error(), "document 2") {
+		t.Errorf("error = %v, want one naming document 2", err)
+	}
+}
