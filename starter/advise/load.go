@@ -1,0 +1,217 @@
+package advise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	"github.com/nodewright/nodewright/apis/loader"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// FromCluster reads a snapshot through the API server: NodePools and EC2NodeClasses as the
+// worker reads them (through the loader, so v1 with defaults), nodes, pods, Deployments,
+// StatefulSets and PodDisruptionBudgets of every namespace. The warnings name objects the
+// loader read with a remark or could not read (those are left out).
+func FromCluster(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, ld *loader.Loader) (Snapshot, []string, error) {
+	var s Snapshot
+	var warnings []string
+	pools, err := listCustom(ctx, dyn, apisv1.NodePoolResource)
+	if err != nil {
+		return s, nil, err
+	}
+	for _, u := range pools {
+		pool, w, err := ld.StoredNodePool(ctx, u.Object)
+		warnings = append(warnings, remarks(apisv1.KindNodePool, u.GetName(), w, err)...)
+		if err == nil {
+			s.NodePools = append(s.NodePools, *pool)
+		}
+	}
+	classes, err := listCustom(ctx, dyn, awsv1.EC2NodeClassResource)
+	if err != nil {
+		return s, nil, err
+	}
+	for _, u := range classes {
+		class, w, err := ld.StoredEC2NodeClass(ctx, u.Object)
+		warnings = append(warnings, remarks(awsv1.KindEC2NodeClass, u.GetName(), w, err)...)
+		if err == nil {
+			s.NodeClasses = append(s.NodeClasses, *class)
+		}
+	}
+	if err := listBuiltIn(ctx, kube, &s); err != nil {
+		return s, nil, err
+	}
+	return s, warnings, nil
+}
+
+func listCustom(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource) ([]unstructured.Unstructured, error) {
+	list, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("the API server does not serve %s: install Nodewright's CRDs (kubectl apply -f crds/), or check files with -f", gvr.GroupResource())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", gvr.GroupResource(), err)
+	}
+	return list.Items, nil
+}
+
+func listBuiltIn(ctx context.Context, kube kubernetes.Interface, s *Snapshot) error {
+	all := metav1.ListOptions{}
+	nodes, err := kube.CoreV1().Nodes().List(ctx, all)
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	pods, err := kube.CoreV1().Pods("").List(ctx, all)
+	if err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	deployments, err := kube.AppsV1().Deployments("").List(ctx, all)
+	if err != nil {
+		return fmt.Errorf("list deployments: %w", err)
+	}
+	statefulSets, err := kube.AppsV1().StatefulSets("").List(ctx, all)
+	if err != nil {
+		return fmt.Errorf("list statefulsets: %w", err)
+	}
+	pdbs, err := kube.PolicyV1().PodDisruptionBudgets("").List(ctx, all)
+	if err != nil {
+		return fmt.Errorf("list poddisruptionbudgets: %w", err)
+	}
+	s.Nodes = append(s.Nodes, nodes.Items...)
+	s.Pods = append(s.Pods, pods.Items...)
+	s.Deployments = append(s.Deployments, deployments.Items...)
+	s.StatefulSets = append(s.StatefulSets, statefulSets.Items...)
+	s.PodDisruptionBudgets = append(s.PodDisruptionBudgets, pdbs.Items...)
+	return nil
+}
+
+func remarks(kind, name string, warnings []string, err error) []string {
+	var out []string
+	for _, w := range warnings {
+		out = append(out, fmt.Sprintf("%s %s: %s", kind, name, w))
+	}
+	if err != nil {
+		out = append(out, fmt.Sprintf("%s %s is not checked: %v", kind, name, err))
+	}
+	return out
+}
+
+// AddManifest adds the objects of a multi-document YAML manifest (kubectl's List included) to
+// the snapshot: NodePools and EC2NodeClasses of any served version, read as `kubectl apply`
+// would take them, and Pods, Nodes, Deployments, StatefulSets and PodDisruptionBudgets.
+// Other kinds are skipped. Errors name the file, the document and the object.
+func AddManifest(ctx context.Context, ld *loader.Loader, file string, data []byte, s *Snapshot) ([]string, error) {
+	objs, err := loader.Objects(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var warnings []string
+	var errs []error
+	for i, obj := range objs {
+		for _, item := range itemsOf(obj) {
+			w, err := add(ctx, ld, item, s)
+			where := fmt.Sprintf("%s: document %d: %s %s", file, i+1, item.GetKind(), item.GetName())
+			for _, remark := range w {
+				warnings = append(warnings, where+": "+remark)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			}
+		}
+	}
+	return warnings, errors.Join(errs...)
+}
+
+// itemsOf expands a List (kubectl get -o yaml) into its items.
+func itemsOf(obj *unstructured.Unstructured) []*unstructured.Unstructured {
+	if !obj.IsList() {
+		return []*unstructured.Unstructured{obj}
+	}
+	var out []*unstructured.Unstructured
+	_ = obj.EachListItem(func(o runtime.Object) error {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+		return nil
+	})
+	return out
+}
+
+func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s *Snapshot) ([]string, error) {
+	gvk := u.GroupVersionKind()
+	switch gvk.GroupKind() {
+	case schema.GroupKind{Group: apisv1.Group, Kind: apisv1.KindNodePool}:
+		pool, w, err := ld.NodePool(ctx, u.Object)
+		if err == nil {
+			s.NodePools = append(s.NodePools, *pool)
+		}
+		return w, err
+	case schema.GroupKind{Group: awsv1.Group, Kind: awsv1.KindEC2NodeClass}:
+		class, w, err := ld.EC2NodeClass(ctx, u.Object)
+		if err == nil {
+			s.NodeClasses = append(s.NodeClasses, *class)
+		}
+		return w, err
+	}
+	if u.GetNamespace() == "" && gvk.Kind != "Node" {
+		u.SetNamespace(metav1.NamespaceDefault) // as kubectl apply places it
+	}
+	switch gvk {
+	case corev1.SchemeGroupVersion.WithKind("Pod"):
+		return nil, decodeInto(u, &s.Pods)
+	case corev1.SchemeGroupVersion.WithKind("Node"):
+		return nil, decodeInto(u, &s.Nodes)
+	case appsv1.SchemeGroupVersion.WithKind("Deployment"):
+		return nil, decodeInto(u, &s.Deployments)
+	case appsv1.SchemeGroupVersion.WithKind("StatefulSet"):
+		return nil, decodeInto(u, &s.StatefulSets)
+	case policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"):
+		return nil, decodeInto(u, &s.PodDisruptionBudgets)
+	}
+	return nil, nil
+}
+
+// decodeInto decodes u and appends it to list; a field the type does not have is an error,
+// as kubectl's strict field validation makes it.
+func decodeInto[T any](u *unstructured.Unstructured, list *[]T) error {
+	var obj T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, &obj, true); err != nil {
+		return fmt.Errorf("%w (check the spelling and indentation against the %s API)", err, u.GetAPIVersion())
+	}
+	*list = append(*list, obj)
+	return nil
+}
+
+// Zones are the zones the snapshot's nodes and NodePools name, sorted; pools are judged
+// against instance types offered there.
+func Zones(s *Snapshot) []string {
+	var out []string
+	for _, n := range s.Nodes {
+		if z := n.Labels[apisv1.LabelZone]; z != "" {
+			out = append(out, z)
+		}
+	}
+	for _, p := range s.NodePools {
+		for _, r := range p.Spec.Template.Spec.Requirements {
+			if r.Key == apisv1.LabelZone && r.Operator == corev1.NodeSelectorOpIn {
+				out = append(out, r.Values...)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(slices.DeleteFunc(out, func(z string) bool { return strings.TrimSpace(z) == "" }))
+}

@@ -1,0 +1,144 @@
+package advise
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	"github.com/nodewright/nodewright/apis/loader"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// manifest holds a v1beta1 NodePool without limits, a Deployment whose container requests
+// nothing, a kubectl List with a pod, and a Service, which advise does not read.
+const manifest = `apiVersion: karpenter.sh/v1beta1
+kind: NodePool
+metadata:
+  name: legacy
+spec:
+  template:
+    spec:
+      nodeClassRef:
+        name: default
+      requirements:
+        - key: karpenter.sh/capacity-type
+          operator: In
+          values: ["on-demand"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: app
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: debug, namespace: tools}
+    spec:
+      containers:
+        - name: sh
+          image: busybox
+          resources:
+            requests: {cpu: 10m, memory: 16Mi}
+            limits: {memory: 16Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports: [{port: 80}]
+`
+
+func newLoader(t *testing.T) *loader.Loader {
+	t.Helper()
+	ld, err := loader.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ld
+}
+
+func TestAddManifestReadsPoolsOfAnyVersionAndWorkloads(t *testing.T) {
+	var s Snapshot
+	if _, err := AddManifest(context.Background(), newLoader(t), "cluster.yaml", []byte(manifest), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.NodePools) != 1 || len(s.Deployments) != 1 || len(s.Pods) != 1 {
+		t.Fatalf("read %d pools, %d deployments, %d pods; want 1 of each", len(s.NodePools), len(s.Deployments), len(s.Pods))
+	}
+	if s.Deployments[0].Namespace != "default" || s.Pods[0].Namespace != "tools" {
+		t.Errorf("namespaces %q and %q, want default (as kubectl places it) and tools", s.Deployments[0].Namespace, s.Pods[0].Namespace)
+	}
+	findings, err := Check(s, config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := describe(findings)
+	want := "error pod-requests [Deployment default/web]; warning nodepool-limits [NodePool legacy]"
+	if got != want {
+		t.Errorf("findings\n %s\nwant\n %s", got, want)
+	}
+}
+
+func TestAddManifestNamesTheFileDocumentAndField(t *testing.T) {
+	bad := "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: a, image: a}]}\n---\n" +
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: typo}\nspec: {replica: 3}\n"
+	var s Snapshot
+	_, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(bad), &s)
+	if err == nil || !strings.Contains(err.Error(), "app.yaml: document 2: Deployment typo") || !strings.Contains(err.Error(), "replica") {
+		t.Errorf("error = %v, want one naming app.yaml, document 2, Deployment typo and the field replica", err)
+	}
+}
+
+func TestFromClusterReadsEveryKindThroughTheLoader(t *testing.T) {
+	pool := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": map[string]any{"name": "default"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"nodeClassRef": map[string]any{"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+			"requirements": []any{},
+		}}},
+	}}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		apisv1.NodePoolResource: "NodePoolList", awsv1.EC2NodeClassResource: "EC2NodeClassList",
+	}, pool)
+	kube := kubefake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{apisv1.LabelNodePool: "default", apisv1.LabelZone: "us-east-1b"}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "bare"}, Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "app"}}}},
+	)
+	s, _, err := FromCluster(context.Background(), kube, dyn, newLoader(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.NodePools) != 1 || len(s.Nodes) != 1 || len(s.Pods) != 1 {
+		t.Fatalf("read %d pools, %d nodes, %d pods; want 1 of each", len(s.NodePools), len(s.Nodes), len(s.Pods))
+	}
+	if got := s.NodePools[0].Spec.Disruption.Budgets; len(got) != 1 || got[0].Nodes != apisv1.DefaultBudgetNodes {
+		t.Errorf("budgets %+v: the loader's defaults were not applied", got)
+	}
+	if zones := Zones(&s); len(zones) != 1 || zones[0] != "us-east-1b" {
+		t.Errorf("zones = %v, want the node's us-east-1b", zones)
+	}
+}

@@ -1,0 +1,214 @@
+package advise
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// podRequests: Nodewright sizes nodes and consolidates from requests, so a container without
+// them is packed as if it used nothing and its node runs out.
+func podRequests(v *view) []Finding {
+	var out []Finding
+	for _, w := range v.workloads() {
+		var gaps []string
+		for _, c := range runningContainers(w.spec) {
+			var missing []string
+			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				if _, ok := request(c, name); !ok {
+					missing = append(missing, string(name))
+				}
+			}
+			if len(missing) > 0 {
+				gaps = append(gaps, fmt.Sprintf("container %s requests no %s", c.Name, strings.Join(missing, " or ")))
+			}
+		}
+		if len(gaps) > 0 {
+			out = append(out, Finding{
+				Objects: []Ref{w.ref},
+				Message: strings.Join(gaps, "; "),
+				Fix: "set resources.requests.cpu and resources.requests.memory on every container to what it uses at its busiest; " +
+					"Nodewright chooses and consolidates nodes by requests, so a pod without them lands on a node with no room for it",
+			})
+		}
+	}
+	return out
+}
+
+// memoryLimitEqualsRequest: consolidation packs pods by their requests; a pod that may use
+// more memory than it requests is OOM-killed or evicted once its neighbours do the same.
+func memoryLimitEqualsRequest(v *view) []Finding {
+	var out []Finding
+	for _, w := range v.workloads() {
+		if w.ref.Kind == "DaemonSet" {
+			continue // never moved by consolidation
+		}
+		pools := v.consolidatingPoolsOf(w)
+		if len(pools) == 0 {
+			continue
+		}
+		var gaps []string
+		for _, c := range runningContainers(w.spec) {
+			req, ok := request(c, corev1.ResourceMemory)
+			if !ok {
+				continue // pod-requests reports it
+			}
+			limit, hasLimit := c.Resources.Limits[corev1.ResourceMemory]
+			switch {
+			case !hasLimit:
+				gaps = append(gaps, fmt.Sprintf("container %s requests %s of memory and has no limit", c.Name, req.String()))
+			case limit.Cmp(req) != 0:
+				gaps = append(gaps, fmt.Sprintf("container %s requests %s of memory, limit %s", c.Name, req.String(), limit.String()))
+			}
+		}
+		if len(gaps) > 0 {
+			refs := []Ref{w.ref}
+			for _, p := range pools {
+				refs = append(refs, poolRef(p))
+			}
+			out = append(out, Finding{
+				Objects: refs,
+				Message: strings.Join(gaps, "; ") + "; its NodePool consolidates underutilized nodes",
+				Fix: "set resources.limits.memory equal to resources.requests.memory: consolidation packs nodes by requests, " +
+					"so memory used above the request is what the node lacks when it is full (OOM kills, evictions)",
+			})
+		}
+	}
+	return out
+}
+
+// consolidatingPoolsOf returns the pools, among those the workload's pods run in (or, for a
+// workload with no pod on a managed node, those it may be planned onto), that replace or
+// remove underutilized nodes.
+func (v *view) consolidatingPoolsOf(w *workload) []*apisv1.NodePool {
+	var names []string
+	for _, p := range w.pods {
+		if pool := v.managedBy(p); pool != "" && !slices.Contains(names, pool) {
+			names = append(names, pool)
+		}
+	}
+	if len(names) == 0 && len(w.pods) > 0 && slices.ContainsFunc(w.pods, func(p *corev1.Pod) bool { return p.Spec.NodeName != "" }) {
+		return nil // running on nodes no NodePool manages
+	}
+	var out []*apisv1.NodePool
+	for _, p := range v.pools {
+		pinned, isPinned := w.spec.NodeSelector[apisv1.LabelNodePool]
+		switch {
+		case len(names) > 0 && !slices.Contains(names, p.Name):
+		case len(names) == 0 && isPinned && pinned != p.Name:
+		case consolidatesUnderutilized(p):
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func consolidatesUnderutilized(p *apisv1.NodePool) bool {
+	return p.Spec.Replicas == nil && !p.Spec.Disruption.ConsolidateAfter.Never &&
+		p.ConsolidationPolicy() == apisv1.ConsolidationPolicyWhenEmptyOrUnderutilized
+}
+
+// doNotDisruptForever: karpenter.sh/do-not-disrupt=true keeps a node from consolidation and
+// drift for as long as the pod runs; on a pod that never finishes that is forever.
+func doNotDisruptForever(v *view) []Finding {
+	var out []Finding
+	for _, w := range v.workloads() {
+		if w.ends {
+			continue
+		}
+		refs := []Ref{w.ref}
+		if !protectsForever(w.annotations) {
+			refs = refs[:0]
+			for _, p := range w.pods {
+				if protectsForever(p.Annotations) {
+					refs = append(refs, podRef(p))
+				}
+			}
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		out = append(out, Finding{
+			Objects: refs,
+			Message: fmt.Sprintf("annotated %s=true and never finishes, so its node is never consolidated or drifted", apisv1.AnnotationDoNotDisrupt),
+			Fix: fmt.Sprintf("remove the annotation and protect the workload with a PodDisruptionBudget, or give it an end: %s: \"30m\" "+
+				"protects a pod for 30 minutes after it starts", apisv1.AnnotationDoNotDisrupt),
+		})
+	}
+	return out
+}
+
+func protectsForever(annotations map[string]string) bool {
+	return annotations[apisv1.AnnotationDoNotDisrupt] == "true"
+}
+
+// workerOnManagedNode: a worker on a node it manages can consolidate, expire or drain the
+// node it runs on, and with it the controller that should replace it.
+func workerOnManagedNode(v *view) []Finding {
+	var out []Finding
+	name := v.cfg.workerName()
+	for _, w := range v.all {
+		if w.labels[LabelAppName] != name {
+			continue
+		}
+		for _, p := range w.pods {
+			if pool := v.managedBy(p); pool != "" {
+				out = append(out, Finding{
+					Objects: []Ref{podRef(p), {Kind: "Node", Name: p.Spec.NodeName}, {Kind: apisv1.KindNodePool, Name: pool}},
+					Message: fmt.Sprintf("the worker runs on node %s of NodePool %s, which it manages and may remove", p.Spec.NodeName, pool),
+					Fix:     "run the worker on a managed node group or Fargate; the chart adds karpenter.sh/nodepool DoesNotExist to its node affinity, then delete this pod so it is rescheduled",
+				})
+			}
+		}
+		if w.replicated && !keepsOffManagedNodes(w.spec) {
+			out = append(out, Finding{
+				Objects: []Ref{w.ref},
+				Message: "the worker's pod template lets it be scheduled onto nodes it manages",
+				Fix: fmt.Sprintf("require node affinity %s DoesNotExist in every nodeSelectorTerms entry "+
+					"(the chart's affinity does), so the worker only runs on nodes no NodePool manages", apisv1.LabelNodePool),
+			})
+		}
+	}
+	return out
+}
+
+// keepsOffManagedNodes reports whether every required node-affinity term excludes nodes
+// carrying karpenter.sh/nodepool (terms are ORed, so each must).
+func keepsOffManagedNodes(spec *corev1.PodSpec) bool {
+	if spec.Affinity == nil || spec.Affinity.NodeAffinity == nil || spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return false
+	}
+	terms := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	return len(terms) > 0 && !slices.ContainsFunc(terms, func(t corev1.NodeSelectorTerm) bool {
+		return !slices.ContainsFunc(t.MatchExpressions, func(r corev1.NodeSelectorRequirement) bool {
+			return r.Key == apisv1.LabelNodePool && r.Operator == corev1.NodeSelectorOpDoesNotExist
+		})
+	})
+}
+
+// runningContainers are the containers that run alongside each other: the main ones and the
+// sidecars (restartable init containers).
+func runningContainers(spec *corev1.PodSpec) []corev1.Container {
+	out := slices.Clone(spec.Containers)
+	for _, c := range spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// request is a container's request for a resource; the API server fills a missing request in
+// from the limit, and a manifest read from a file is judged as it will be stored.
+func request(c corev1.Container, name corev1.ResourceName) (resource.Quantity, bool) {
+	if q, ok := c.Resources.Requests[name]; ok {
+		return q, true
+	}
+	q, ok := c.Resources.Limits[name]
+	return q, ok
+}

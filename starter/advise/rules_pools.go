@@ -1,0 +1,163 @@
+package advise
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+)
+
+// nodePoolOverlap: when two pools of one weight may launch the same instance type in the
+// same zone and capacity type, which one a pod gets is decided by their names, not by intent.
+func nodePoolOverlap(v *view) []Finding {
+	var out []Finding
+	pools := dynamicPools(v.pools)
+	for i, a := range pools {
+		for _, b := range pools[i+1:] {
+			if a.WeightOrZero() != b.WeightOrZero() {
+				continue
+			}
+			shared := sharedOfferings(v.poolTypes[a.Name], v.poolTypes[b.Name])
+			if len(shared) == 0 {
+				continue
+			}
+			out = append(out, Finding{
+				Objects: []Ref{poolRef(a), poolRef(b)},
+				Message: fmt.Sprintf("both have weight %d and may launch %d of the same offerings (instance type, zone, capacity type), e.g. %s",
+					a.WeightOrZero(), len(shared), strings.Join(shared[:min(3, len(shared))], ", ")),
+				Fix: "give the pool to try first a higher spec.weight (1-100), or make the pools exclusive " +
+					"(disjoint instance types, zones or capacity types, or a taint only some pods tolerate)",
+			})
+		}
+	}
+	return out
+}
+
+// sharedOfferings lists, sorted, the "type zone capacity-type" offerings both sets allow.
+func sharedOfferings(a, b []schedulerengine.InstanceType) []string {
+	in := func(types []schedulerengine.InstanceType) map[string]bool {
+		set := map[string]bool{}
+		for _, t := range types {
+			for _, o := range t.Offerings {
+				set[t.Name+" "+o.Zone+" "+o.CapacityType] = true
+			}
+		}
+		return set
+	}
+	inB := in(b)
+	var out []string
+	for k := range in(a) {
+		if inB[k] {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// spotInstanceTypes: a spot pool with few types runs out of capacity and is interrupted more
+// often, and Karpenter will not replace its nodes by cheaper spot ones.
+func spotInstanceTypes(v *view) []Finding {
+	var out []Finding
+	for _, p := range dynamicPools(v.pools) {
+		types := spotTypes(v.poolTypes[p.Name])
+		if len(types) == 0 || len(types) >= MinSpotInstanceTypes {
+			continue
+		}
+		out = append(out, Finding{
+			Objects: []Ref{poolRef(p)},
+			Message: fmt.Sprintf("launches spot and allows %d instance %s of %d %s (%s)", len(types), plural(len(types), "type"),
+				len(families(types)), plural(len(families(types)), "family"), strings.Join(names(types), ", ")),
+			Fix: fmt.Sprintf("allow at least %d instance types: select by karpenter.k8s.aws/instance-category, instance-cpu or "+
+				"instance-generation rather than naming types, across several families; EC2 then finds spot capacity more often, "+
+				"and Karpenter replaces a spot node by a cheaper spot one only with %d types to choose from", MinSpotInstanceTypes, MinSpotInstanceTypes),
+		})
+	}
+	return out
+}
+
+// spotTypes are the types of which some allowed offering is spot.
+func spotTypes(types []schedulerengine.InstanceType) []schedulerengine.InstanceType {
+	return slices.DeleteFunc(slices.Clone(types), func(t schedulerengine.InstanceType) bool {
+		return !slices.ContainsFunc(t.Offerings, func(o schedulerengine.Offering) bool { return o.CapacityType == apisv1.CapacityTypeSpot })
+	})
+}
+
+func families(types []schedulerengine.InstanceType) []string {
+	set := map[string]bool{}
+	for _, t := range types {
+		set[t.Labels[catalog.LabelInstanceFamily]] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+func names(types []schedulerengine.InstanceType) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// nodePoolLimits: limits are the only cap on what a pool launches when a workload scales
+// without bound or a bad rollout crash-loops into new nodes.
+func nodePoolLimits(v *view) []Finding {
+	var out []Finding
+	for _, p := range dynamicPools(v.pools) {
+		if len(p.Spec.Limits) > 0 {
+			continue
+		}
+		out = append(out, Finding{
+			Objects: []Ref{poolRef(p)},
+			Message: "has no spec.limits, so nothing caps how many nodes it launches",
+			Fix:     "set spec.limits (cpu and memory, or nodes) a little above the most the pool should ever run",
+		})
+	}
+	return out
+}
+
+// disruptionBudgets: a pool with no budget leaves how many nodes go at once to the default.
+func disruptionBudgets(v *view) []Finding {
+	var out []Finding
+	for _, p := range dynamicPools(v.pools) {
+		if len(p.Spec.Disruption.Budgets) > 0 {
+			continue
+		}
+		out = append(out, Finding{
+			Objects: []Ref{poolRef(p)},
+			Message: "spec.disruption.budgets is empty",
+			Fix: fmt.Sprintf("write the budget you mean, e.g. budgets: [{nodes: %q}] and a {nodes: \"0\", schedule, duration} window for busy hours; "+
+				"with none, Nodewright disrupts up to %s of the pool's nodes at once, Karpenter's default, which the API server writes only when the field is absent",
+				apisv1.DefaultBudgetNodes, apisv1.DefaultBudgetNodes),
+		})
+	}
+	return out
+}
+
+// spotExpireNever: spot nodes that never expire are only replaced by interruptions; without
+// spot-to-spot consolidation they stay on old AMIs and old prices.
+func spotExpireNever(v *view) []Finding {
+	var out []Finding
+	for _, p := range dynamicPools(v.pools) {
+		if !p.Spec.Template.Spec.ExpireAfter.Never || len(spotTypes(v.poolTypes[p.Name])) == 0 {
+			continue
+		}
+		out = append(out, Finding{
+			Objects: []Ref{poolRef(p)},
+			Message: "launches spot with expireAfter: Never, so its nodes are replaced only when EC2 interrupts them",
+			Fix: fmt.Sprintf("set spec.template.spec.expireAfter to a lifetime (Karpenter's default is %.0fh) so spot nodes are renewed onto current AMIs and prices, "+
+				"and spec.template.spec.terminationGracePeriod to bound their drains", apisv1.DefaultExpireAfter.Hours()),
+		})
+	}
+	return out
+}
+
+// dynamicPools leaves out static pools (spec.replicas), which launch a fixed count and are
+// neither weighted nor limited but by nodes.
+func dynamicPools(pools []*apisv1.NodePool) []*apisv1.NodePool {
+	return slices.DeleteFunc(slices.Clone(pools), func(p *apisv1.NodePool) bool { return p.Spec.Replicas != nil })
+}
