@@ -86,15 +86,16 @@ func Summary(fs []Finding) string {
 	for _, f := range fs {
 		counts[f.Severity]++
 	}
-	return fmt.Sprintf("%d %s: %d %s, %d %s, %d info", len(fs), plural(len(fs), "finding"),
-		counts[Error], plural(counts[Error], "error"), counts[Warning], plural(counts[Warning], "warning"), counts[Info])
+	return fmt.Sprintf("%d %s: %d %s, %d %s, %d info", len(fs), plural(len(fs), "finding", "findings"),
+		counts[Error], plural(counts[Error], "error", "errors"), counts[Warning], plural(counts[Warning], "warning", "warnings"), counts[Info])
 }
 
-func plural(n int, word string) string {
+// plural picks the singular or the plural form for n.
+func plural(n int, one, many string) string {
 	if n == 1 {
-		return word
+		return one
 	}
-	return word + "s"
+	return many
 }
 
 // objectList names refs for a message: "Deployment a/b, Pod a/c".

@@ -70,8 +70,8 @@ func spotInstanceTypes(v *view) []Finding {
 		}
 		out = append(out, Finding{
 			Objects: []Ref{poolRef(p)},
-			Message: fmt.Sprintf("launches spot and allows %d instance %s of %d %s (%s)", len(types), plural(len(types), "type"),
-				len(families(types)), plural(len(families(types)), "family"), strings.Join(names(types), ", ")),
+			Message: fmt.Sprintf("launches spot and allows %d instance %s of %d %s (%s)", len(types), plural(len(types), "type", "types"),
+				len(families(types)), plural(len(families(types)), "family", "families"), strings.Join(names(types), ", ")),
 			Fix: fmt.Sprintf("allow at least %d instance types: select by karpenter.k8s.aws/instance-category, instance-cpu or "+
 				"instance-generation rather than naming types, across several families; EC2 then finds spot capacity more often, "+
 				"and Karpenter replaces a spot node by a cheaper spot one only with %d types to choose from", MinSpotInstanceTypes, MinSpotInstanceTypes),
