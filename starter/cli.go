@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 
@@ -15,105 +16,170 @@ import (
 	"github.com/nodewright/nodewright/workflows"
 )
 
-const usage = `usage: starter [flags] <command> [args]
+// Exit codes of the starter, as kubectl and the temporal CLI use them.
+const (
+	exitOK     = 0
+	exitFailed = 1 // Temporal or the command failed
+	exitUsage  = 2 // the command line is malformed; nothing was sent
+)
 
-commands:
-  start                 ensure the Provisioner workflow runs
-  nodes [--all]         list node workflows (node, phase, type, zone, capacity type,
-                        hourly price, age)
-  describe NODE         show a node's live state (its workflow's state query)
-  drain [--grace-period D] NODE [REASON]
-                        drain and terminate a node (its workflow's requestDrain update;
-                        refused, with the reason, for a node already terminating)
-  cancel-drain NODE     withdraw a drain whose grace period has not ended
-  extend NODE DURATION  push a node's expiry (expireAfter) back
-  convert FILE          print FILE's NodePools and EC2NodeClasses (v1beta1 or v1) in
-                        their v1 form, as the API server stores them; - reads stdin
+const rootLong = `starter is Nodewright's operator CLI: it starts the controllers, lists and describes node
+workflows, and drains, keeps or extends nodes through their workflows.
 
 NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow id.
 Flags may stand before or after the command and its arguments; -- ends them, so an
 argument after it may start with a dash (starter drain NODE -- -REASON).
 
-flags:
-`
+The Temporal connection is read as the temporal CLI reads it (TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, a TEMPORAL_CONFIG_FILE profile),
+flags overriding.
+
+exit codes:
+  0  the command succeeded
+  1  Temporal or the command failed
+  2  the command line is malformed (nothing was sent to Temporal)`
 
 // dialFunc connects to Temporal; tests swap it to prove bad arguments never reach the network.
 type dialFunc func(ctx context.Context, opts client.Options) (client.Client, error)
 
+// usageError is a malformed command line: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// failure is a command that ran and failed: exit code 1.
+type failure struct{ err error }
+
+func (e failure) Error() string { return e.err.Error() }
+func (e failure) Unwrap() error { return e.err }
+
 // Main runs the starter command line and returns the process exit code: 0 on success, 1 when
-// Temporal or the command fails, 2 for a malformed command line.
-// The Temporal connection is read as Temporal's tools read it (TEMPORAL_ADDRESS,
-// TEMPORAL_API_KEY, TEMPORAL_TLS_*, a TEMPORAL_CONFIG_FILE profile), flags overriding.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env temporalconn.Env) int {
-	return runCLI(ctx, args, stdout, stderr, env, client.DialContext)
+// Temporal or the command fails, 2 for a malformed command line. version is what --version
+// prints.
+func Main(ctx context.Context, version string, args []string, stdout, stderr io.Writer, env temporalconn.Env) int {
+	return runCLI(ctx, args, stdout, stderr, env, client.DialContext, version)
+}
+
+// cli is one run of the command line: where it writes, where it reads the environment and how
+// it reaches Temporal.
+type cli struct {
+	stdout, stderr io.Writer
+	env            temporalconn.Env
+	dial           dialFunc
+	temporal       *temporalconn.Flags
+	taskQueue      string
 }
 
 // runCLI checks the whole command line before dialing, so a typo fails at once with usage
-// instead of after a connection attempt (or a connection timeout).
-func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env temporalconn.Env, dial dialFunc) int {
-	fs := pflag.NewFlagSet("starter", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	// Up to the command name only: the command's own flag set takes the rest, global flags included.
-	fs.SetInterspersed(false)
-	connFlags := flag.NewFlagSet("temporal", flag.ContinueOnError)
-	temporalFlags := temporalconn.Register(connFlags)
-	fs.AddGoFlagSet(connFlags)
-	taskQueue := fs.String("task-queue", workflows.TaskQueue, "task queue the worker polls")
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0 // pflag has printed the usage
-		}
-		fmt.Fprintln(stderr, "starter:", err)
-		fs.Usage()
-		return 2
+// instead of after a connection attempt (or a connection timeout). Errors cobra reports itself
+// (unknown commands and flags) are usage errors; a command's own are marked by it.
+func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env temporalconn.Env, dial dialFunc, version string) int {
+	app := &cli{stdout: stdout, stderr: stderr, env: env, dial: dial}
+	root := app.rootCommand(version)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "starter: no command given")
-		fs.Usage()
-		return 2
+	fmt.Fprintln(stderr, "starter:", err)
+	var failed failure
+	if errors.As(err, &failed) {
+		return exitFailed
 	}
-	cmd, err := parseCommand(fs.Arg(0), fs.Args()[1:], fs)
-	if err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "starter:", err)
-		if errors.Is(err, errUnknownCommand) {
-			fs.Usage()
-		}
-		return 2
+	if !cmd.HasParent() {
+		fmt.Fprint(stderr, cmd.UsageString())
+	} else {
+		fmt.Fprintf(stderr, "run '%s -h' for its flags\n", cmd.CommandPath())
 	}
+	return exitUsage
+}
 
-	if cmd.local() {
-		if err := cmd.runLocal(ctx, os.Stdin, stdout, stderr); err != nil {
-			fmt.Fprintln(stderr, "starter:", err)
-			return 1
-		}
-		return 0
+// rootCommand is starter with its global flags and every command of commandSpecs.
+func (a *cli) rootCommand(version string) *cobra.Command {
+	root := &cobra.Command{
+		Use:                   "starter [flags] <command> [args]",
+		Long:                  rootLong,
+		Version:               version,
+		SilenceErrors:         true, // runCLI prints them, with the exit code's usage text
+		SilenceUsage:          true,
+		DisableFlagsInUseLine: true,
+		Args:                  nil, // cobra then rejects an unknown command by name
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("no command given")}
+		},
 	}
-	conn, err := temporalFlags.Load(env)
+	root.SetOut(a.stdout) // completion scripts and --version
+	root.SetErr(a.stderr)
+	root.SetHelpFunc(a.help)
+	root.SetUsageFunc(writeUsage)
+	root.SetVersionTemplate("starter {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%s: %w (usage: %s; put -- before an argument that starts with a dash)", c.Name(), err, c.UseLine())}
+	})
+	connFlags := flag.NewFlagSet("temporal", flag.ContinueOnError)
+	a.temporal = temporalconn.Register(connFlags)
+	root.PersistentFlags().AddGoFlagSet(connFlags)
+	root.PersistentFlags().StringVar(&a.taskQueue, "task-queue", workflows.TaskQueue, "task queue the worker polls")
+	for _, spec := range commandSpecs() {
+		root.AddCommand(a.subcommand(spec))
+	}
+	return root
+}
+
+// help writes a command's description and usage to stderr, as the starter always has, so
+// stdout holds only what a command prints.
+func (a *cli) help(c *cobra.Command, _ []string) {
+	if c.Long != "" {
+		fmt.Fprintln(a.stderr, c.Long)
+		fmt.Fprintln(a.stderr)
+	} else if c.Short != "" {
+		fmt.Fprintln(a.stderr, c.Short)
+		fmt.Fprintln(a.stderr)
+	}
+	fmt.Fprint(a.stderr, c.UsageString())
+}
+
+// writeUsage is a command's usage: its usage line, its commands with their arguments, and its
+// own and global flags.
+func writeUsage(c *cobra.Command) error {
+	w := c.OutOrStderr()
+	fmt.Fprintf(w, "usage: %s\n", c.UseLine())
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintln(w, "\ncommands:")
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-40s %s\n", sub.Use, sub.Short)
+			}
+		}
+	}
+	writeFlags(w, "flags", c.LocalFlags())
+	writeFlags(w, "global flags", c.InheritedFlags())
+	return nil
+}
+
+func writeFlags(w io.Writer, title string, fs *pflag.FlagSet) {
+	if fs.HasAvailableFlags() {
+		fmt.Fprintf(w, "\n%s:\n%s", title, strings.TrimRight(fs.FlagUsages(), " \n")+"\n")
+	}
+}
+
+// connect reads the connection settings (usage errors when they cannot work) and dials.
+func (a *cli) connect(ctx context.Context) (*Operator, func(), error) {
+	conn, err := a.temporal.Load(a.env)
 	if err != nil {
-		fmt.Fprintln(stderr, "starter:", err)
-		return 2
+		return nil, nil, usageError{err}
 	}
 	opts, err := temporalconn.ClientOptions(conn)
 	if err != nil {
-		fmt.Fprintln(stderr, "starter:", err)
-		return 2
+		return nil, nil, usageError{err}
 	}
 	opts.Logger = quietLogger{}
-	c, err := dial(ctx, opts)
+	c, err := a.dial(ctx, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "starter: connect to Temporal at %s: %v\n", temporalconn.Describe(conn), err)
-		return 1
+		return nil, nil, failure{fmt.Errorf("connect to Temporal at %s: %w", temporalconn.Describe(conn), err)}
 	}
-	defer c.Close()
-	if err := cmd.execute(ctx, &Operator{Client: c, TaskQueue: *taskQueue}, stdout); err != nil {
-		fmt.Fprintln(stderr, "starter:", err)
-		return 1
-	}
-	return 0
+	return &Operator{Client: c, TaskQueue: a.taskQueue}, c.Close, nil
 }
 
 // quietLogger keeps the SDK's connection chatter out of the command's output.

@@ -100,7 +100,7 @@ func TestCLI(t *testing.T) {
 		},
 		{
 			name: "extend without a duration fails naming its arguments", args: []string{"extend", "node-1"},
-			wantCode: 2, wantStderr: []string{"extend NODE 24h"},
+			wantCode: 2, wantStderr: []string{"extend NODE DURATION"},
 		},
 		{
 			name: "extend with a duration that is not positive fails", args: []string{"extend", "node-1", "0s"},
@@ -112,7 +112,7 @@ func TestCLI(t *testing.T) {
 		},
 		{
 			name: "extend with a negative duration before -- is an unknown flag", args: []string{"extend", "node-1", "-1h"},
-			wantCode: 2, wantStderr: []string{"unknown shorthand flag", "-1h", "starter extend NODE 24h"},
+			wantCode: 2, wantStderr: []string{"unknown shorthand flag", "-1h", "starter extend NODE DURATION"},
 		},
 		{
 			name: "an unknown flag after the command exits 2 naming it", args: []string{"start", "--bogus"},
@@ -148,7 +148,7 @@ func TestCLI(t *testing.T) {
 		},
 		{
 			name: "an unknown flag after extend's DURATION exits 2 naming it", args: []string{"extend", "node-1", "24h", "--bogus"},
-			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "extend NODE 24h"},
+			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "extend NODE DURATION"},
 		},
 		{
 			name: "an unknown flag after convert's FILE exits 2 naming it", args: []string{"convert", "-", "--bogus"},
@@ -191,7 +191,7 @@ func TestCLI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			dialer := &dialRecorder{}
-			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(tt.env), dialer.dial)
+			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(tt.env), dialer.dial, "test")
 			if code != tt.wantCode {
 				t.Errorf("starter %q exited %d, want %d; stderr:\n%s", tt.args, code, tt.wantCode, stderr.String())
 			}
@@ -243,7 +243,7 @@ func TestCLIConnectsAsTheTemporalCLIDoes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			dialer := &dialRecorder{}
-			if code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(tt.env), dialer.dial); code != tt.wantCode {
+			if code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(tt.env), dialer.dial, "test"); code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tt.wantInError) {
@@ -283,7 +283,7 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := Main(context.Background(), tt.args, &stdout, &stderr, env); code != 2 {
+			if code := Main(context.Background(), "test", tt.args, &stdout, &stderr, env); code != 2 {
 				t.Errorf("Main(%q) = %d, want 2; stderr:\n%s", tt.args, code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tt.wantStderr) {
@@ -402,7 +402,7 @@ func TestCLITakesFlagsWhereverTheyStand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			temporal := &temporalRecorder{}
-			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv{}, temporal.dial)
+			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv{}, temporal.dial, "test")
 			if code != 1 || !strings.Contains(stderr.String(), errRefusedByTest.Error()) {
 				t.Errorf("starter %q exited %d, want 1 from the refused request; stderr:\n%s", tt.args, code, stderr.String())
 			}

@@ -2,134 +2,227 @@ package starter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/workflows"
 )
 
-// errUnknownCommand marks a command name the starter does not have.
-var errUnknownCommand = errors.New("unknown command")
-
-// command is a checked command line: everything that can be validated without Temporal.
+// command holds a command line's values once parsed and checked: everything that can be
+// validated without Temporal.
 type command struct {
-	name   string
 	all    bool          // nodes: include closed workflows
 	node   string        // describe, drain, cancel-drain, extend
 	reason string        // drain
 	grace  time.Duration // drain
 	by     time.Duration // extend
 	file   string        // convert
+	output outputFormat  // read commands: -o
 }
 
-// parseCommand validates a command's arguments; errors name the arguments it expects. The
-// command's flags and the global ones (bound to the values runCLI reads) may stand anywhere
-// among its arguments, up to a "--".
-func parseCommand(name string, args []string, global *pflag.FlagSet) (command, error) {
-	cmd := command{name: name}
-	own := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	switch name {
-	case "nodes":
-		own.BoolVar(&cmd.all, "all", false, "include closed node workflows")
-	case "drain":
-		own.DurationVar(&cmd.grace, "grace-period", 0, "wait this long before draining; cancel-drain withdraws it meanwhile")
-	case "start", "describe", "cancel-drain", "extend", "convert":
-	default:
-		return cmd, fmt.Errorf("%w %q", errUnknownCommand, name)
-	}
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(global.Output())
-	fs.AddFlagSet(own)
-	fs.AddFlagSet(global)
-	fs.Usage = func() {
-		global.Usage()
-		if own.HasFlags() {
-			fmt.Fprintf(global.Output(), "\n%s flags:\n%s", name, own.FlagUsages())
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		return cmd, fmt.Errorf("%s: %w (usage: %s; put -- before an argument that starts with a dash)", name, err, usageOf(name))
-	}
-	err := cmd.takeArgs(fs.Args())
-	return cmd, err
+// commandSpec is one starter command. Adding a command is adding an entry to commandSpecs.
+type commandSpec struct {
+	// use is the command's name and arguments, as its usage line shows them.
+	use   string
+	short string
+	// flags binds the command's own flags to c; nil when it has none.
+	flags func(fs *pflag.FlagSet, c *command)
+	// args checks the positional arguments left once flags are parsed and keeps them in c.
+	args func(c *command, args []string) error
+	// read marks a command that prints state: it takes -o table|wide|json|yaml.
+	read bool
+	// local carries out a command that needs no Temporal; run one that does. One is set.
+	local func(ctx context.Context, c command, stdin io.Reader, out, errOut io.Writer) error
+	run   func(ctx context.Context, op *Operator, c command, out io.Writer) error
 }
 
-// usageOf is the usage line of a command parseCommand knows.
-func usageOf(name string) string {
-	switch name {
-	case "nodes":
-		return "starter nodes [--all]"
-	case "describe", "cancel-drain":
-		return "starter " + name + " NODE"
-	case "drain":
-		return "starter drain [--grace-period D] NODE [REASON]"
-	case "extend":
-		return "starter extend NODE 24h"
-	case "convert":
-		return "starter convert FILE"
-	default:
-		return "starter " + name
+// commandSpecs are the starter's commands (its usage lists them by name).
+func commandSpecs() []commandSpec {
+	return []commandSpec{
+		{use: "start", short: "ensure the Provisioner and disruption controller run",
+			args: noArgs, run: runStart},
+		{use: "nodes [--all] [-o FORMAT]", short: "list node workflows (node, phase, type, zone, capacity type, $/h, age)",
+			flags: func(fs *pflag.FlagSet, c *command) {
+				fs.BoolVar(&c.all, "all", false, "include closed node workflows")
+			},
+			args: noArgs, read: true, run: runNodes},
+		{use: "describe NODE [-o FORMAT]", short: "show a node's live state (its workflow's state query)",
+			args: oneNode, read: true, run: runDescribe},
+		{use: "drain [--grace-period D] NODE [REASON]", short: "drain and terminate a node (refused, with the reason, for a node already terminating)",
+			flags: func(fs *pflag.FlagSet, c *command) {
+				fs.DurationVar(&c.grace, "grace-period", 0, "wait this long before draining; cancel-drain withdraws it meanwhile")
+			},
+			args: drainArgs, run: runDrain},
+		{use: "cancel-drain NODE", short: "withdraw a drain whose grace period has not ended",
+			args: oneNode, run: runCancelDrain},
+		{use: "extend NODE DURATION", short: "push a node's expiry (expireAfter) back, e.g. extend NODE 24h",
+			args: extendArgs, run: runExtend},
+		{use: "convert FILE", short: "print FILE's NodePools and EC2NodeClasses in their v1 form; - reads stdin",
+			args: convertArgs, local: runConvert},
 	}
 }
 
-// takeArgs checks and keeps a command's positional arguments, the flags already parsed.
-func (c *command) takeArgs(args []string) error {
-	switch c.name {
-	case "start":
-		if len(args) != 0 {
-			return fmt.Errorf("start takes no arguments, got %q (usage: %s)", args, usageOf(c.name))
+// subcommand builds a spec's cobra command: flags parsed anywhere among the arguments (up to
+// --), arguments checked before anything runs, usage errors marked as such.
+func (a *cli) subcommand(spec commandSpec) *cobra.Command {
+	c := &command{}
+	cmd := &cobra.Command{
+		Use:                   spec.use,
+		Short:                 spec.short,
+		DisableFlagsInUseLine: true, // the usage line names the flags itself
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := spec.args(c, args); err != nil {
+				return usageError{fmt.Errorf("%s: %w (usage: %s)", cmd.Name(), err, cmd.UseLine())}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.run(cmd.Context(), cmd.InOrStdin(), spec, *c) },
+	}
+	if spec.flags != nil {
+		spec.flags(cmd.Flags(), c)
+	}
+	if spec.read {
+		cmd.Flags().VarP(&c.output, "output", "o", "output format: "+strings.Join(outputFormats(), ", "))
+	}
+	return cmd
+}
+
+// run carries out a checked command, dialing Temporal only for commands that need it.
+func (a *cli) run(ctx context.Context, stdin io.Reader, spec commandSpec, c command) error {
+	if spec.local != nil {
+		if err := spec.local(ctx, c, stdin, a.stdout, a.stderr); err != nil {
+			return failure{err}
 		}
-	case "nodes":
-		if len(args) != 0 {
-			return fmt.Errorf("nodes takes no arguments besides --all, got %q (usage: %s)", args, usageOf(c.name))
-		}
-	case "describe", "cancel-drain":
-		if len(args) != 1 || args[0] == "" {
-			return fmt.Errorf("%s takes exactly one NODE, got %q (usage: %s)", c.name, args, usageOf(c.name))
-		}
-		c.node = args[0]
-	case "drain":
-		if len(args) < 1 || len(args) > 2 || args[0] == "" {
-			return fmt.Errorf("drain takes a NODE and an optional REASON, got %q (usage: %s)", args, usageOf(c.name))
-		}
-		if c.grace < 0 {
-			return fmt.Errorf("drain: --grace-period %s must not be negative; leave it out to drain now (usage: %s)", c.grace, usageOf(c.name))
-		}
-		c.node, c.reason = args[0], "manual"
-		if len(args) == 2 {
-			c.reason = args[1]
-		}
-	case "extend":
-		if len(args) != 2 || args[0] == "" {
-			return fmt.Errorf("extend takes a NODE and a DURATION, got %q (usage: %s)", args, usageOf(c.name))
-		}
-		by, err := time.ParseDuration(args[1])
-		if err != nil || by <= 0 {
-			return fmt.Errorf("extend: DURATION %q must be a positive Go duration such as 24h or 90m", args[1])
-		}
-		c.node, c.by = args[0], by
-	case "convert":
-		if len(args) != 1 || args[0] == "" {
-			return fmt.Errorf("convert takes exactly one FILE (- for standard input), got %q (usage: %s)", args, usageOf(c.name))
-		}
-		c.file = args[0]
+		return nil
+	}
+	op, closeConn, err := a.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	if err := spec.run(ctx, op, c, a.stdout); err != nil {
+		return failure{err}
 	}
 	return nil
 }
 
-// local reports whether the command runs without Temporal.
-func (c command) local() bool { return c.name == "convert" }
+func noArgs(_ *command, args []string) error {
+	if len(args) != 0 {
+		return fmt.Errorf("takes no arguments besides its flags, got %q", args)
+	}
+	return nil
+}
 
-// runLocal carries out a command that needs no Temporal: convert prints the file's NodePools
-// and EC2NodeClasses in their karpenter.sh/v1 and karpenter.k8s.aws/v1 form, and the
-// warnings about what moved or was dropped on stderr.
-func (c command) runLocal(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
+func oneNode(c *command, args []string) error {
+	if len(args) != 1 || args[0] == "" {
+		return fmt.Errorf("takes exactly one NODE, got %q", args)
+	}
+	c.node = args[0]
+	return nil
+}
+
+func drainArgs(c *command, args []string) error {
+	if len(args) < 1 || len(args) > 2 || args[0] == "" {
+		return fmt.Errorf("takes a NODE and an optional REASON, got %q", args)
+	}
+	if c.grace < 0 {
+		return fmt.Errorf("--grace-period %s must not be negative; leave it out to drain now", c.grace)
+	}
+	c.node, c.reason = args[0], "manual"
+	if len(args) == 2 {
+		c.reason = args[1]
+	}
+	return nil
+}
+
+func extendArgs(c *command, args []string) error {
+	if len(args) != 2 || args[0] == "" {
+		return fmt.Errorf("takes a NODE and a DURATION, got %q", args)
+	}
+	by, err := time.ParseDuration(args[1])
+	if err != nil || by <= 0 {
+		return fmt.Errorf("DURATION %q must be a positive Go duration such as 24h or 90m", args[1])
+	}
+	c.node, c.by = args[0], by
+	return nil
+}
+
+func convertArgs(c *command, args []string) error {
+	if len(args) != 1 || args[0] == "" {
+		return fmt.Errorf("takes exactly one FILE (- for standard input), got %q", args)
+	}
+	c.file = args[0]
+	return nil
+}
+
+func runStart(ctx context.Context, op *Operator, _ command, out io.Writer) error {
+	runs, err := op.Start(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range []string{workflows.ProvisionerID, workflows.DisruptionID} {
+		fmt.Fprintf(out, "%s running (run %s)\n", id, runs[id])
+	}
+	return nil
+}
+
+func runNodes(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	rows, err := op.Nodes(ctx, c.all)
+	if err != nil {
+		return err
+	}
+	return printNodes(out, c.output, rows, time.Now())
+}
+
+func runDescribe(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	id, err := op.Resolve(ctx, c.node)
+	if err != nil {
+		return err
+	}
+	st, err := op.Describe(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printState(out, c.output, id, st)
+}
+
+func runDrain(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	id, accepted, err := op.Drain(ctx, c.node, c.reason, c.grace)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "drain of %s accepted (workflow %s); it starts %s\n", c.node, id, accepted.StartsAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func runCancelDrain(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	id, err := op.CancelDrain(ctx, c.node)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "cancel-drain sent to %s (workflow %s); `starter describe %s` shows whether a drain was withdrawn\n", c.node, id, c.node)
+	return nil
+}
+
+func runExtend(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	id, at, err := op.Extend(ctx, c.node, c.by)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s (workflow %s) now expires %s\n", c.node, id, at.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// runConvert prints the file's NodePools and EC2NodeClasses in their karpenter.sh/v1 and
+// karpenter.k8s.aws/v1 form, and the warnings about what moved or was dropped on stderr.
+func runConvert(ctx context.Context, c command, stdin io.Reader, out, errOut io.Writer) error {
 	var data []byte
 	var err error
 	if c.file == "-" {
@@ -153,55 +246,4 @@ func (c command) runLocal(ctx context.Context, stdin io.Reader, out, errOut io.W
 	}
 	_, err = out.Write(converted)
 	return err
-}
-
-// execute carries out a checked command against Temporal.
-func (c command) execute(ctx context.Context, op *Operator, out io.Writer) error {
-	switch c.name {
-	case "start":
-		runs, err := op.Start(ctx)
-		if err != nil {
-			return err
-		}
-		for _, id := range []string{workflows.ProvisionerID, workflows.DisruptionID} {
-			fmt.Fprintf(out, "%s running (run %s)\n", id, runs[id])
-		}
-	case "nodes":
-		rows, err := op.Nodes(ctx, c.all)
-		if err != nil {
-			return err
-		}
-		return PrintNodes(out, rows, time.Now())
-	case "describe":
-		id, err := op.Resolve(ctx, c.node)
-		if err != nil {
-			return err
-		}
-		st, err := op.Describe(ctx, id)
-		if err != nil {
-			return err
-		}
-		return PrintState(out, id, st)
-	case "drain":
-		id, accepted, err := op.Drain(ctx, c.node, c.reason, c.grace)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "drain of %s accepted (workflow %s); it starts %s\n", c.node, id, accepted.StartsAt.UTC().Format(time.RFC3339))
-	case "cancel-drain":
-		id, err := op.CancelDrain(ctx, c.node)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "cancel-drain sent to %s (workflow %s); `starter describe %s` shows whether a drain was withdrawn\n", c.node, id, c.node)
-	case "extend":
-		id, at, err := op.Extend(ctx, c.node, c.by)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s (workflow %s) now expires %s\n", c.node, id, at.UTC().Format(time.RFC3339))
-	default:
-		return fmt.Errorf("%w %q", errUnknownCommand, c.name) // parseCommand lets none through
-	}
-	return nil
 }

@@ -3,9 +3,13 @@ package starter
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -13,19 +17,78 @@ import (
 // PrintNodes writes the nodes table: node, phase, instance type, zone, capacity type, hourly
 // price, node pool, age, workflow.
 func PrintNodes(w io.Writer, rows []NodeRow, now time.Time) error {
+	return printNodeTable(w, rows, now, false)
+}
+
+// PrintNodesWide writes the nodes table with, after its columns, the instance id, the
+// workflow's status (Running, or how it closed) and when it started.
+func PrintNodesWide(w io.Writer, rows []NodeRow, now time.Time) error {
+	return printNodeTable(w, rows, now, true)
+}
+
+func printNodeTable(w io.Writer, rows []NodeRow, now time.Time, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tPHASE\tINSTANCE-TYPE\tZONE\tCAPACITY-TYPE\tPRICE/h\tNODEPOOL\tAGE\tWORKFLOW")
+	header := "NODE\tPHASE\tINSTANCE-TYPE\tZONE\tCAPACITY-TYPE\tPRICE/h\tNODEPOOL\tAGE\tWORKFLOW"
+	if wide {
+		header += "\tINSTANCE-ID\tSTATUS\tSTARTED"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.NodeName), orDash(r.Phase),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", orDash(r.NodeName), orDash(r.Phase),
 			orDash(r.InstanceType), orDash(r.Zone), orDash(r.CapacityType), dollars(r.PricePerHour), orDash(r.NodePool),
 			age(r.Started, now), orDash(r.WorkflowID))
+		if wide {
+			fmt.Fprintf(tw, "\t%s\t%s\t%s", orDash(r.InstanceID), statusName(r.Status), timestamp(r.Started))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// statusName is a workflow's status as the Temporal UI shows it; "-" when unknown.
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	if s == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+		return "-"
+	}
+	return s.String()
+}
+
+// timestamp is a time in UTC, RFC 3339; "-" when unknown.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // PrintState writes a node's state as a person reads it.
 func PrintState(w io.Writer, id string, st workflows.NodeState) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	writeState(tw, id, st)
+	return tw.Flush()
+}
+
+// PrintStateWide writes a node's state with what PrintState leaves out: the zone id, the
+// image, when it expires, the disruption that removes it and the pods its drain left.
+func PrintStateWide(w io.Writer, id string, st workflows.NodeState) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	writeState(tw, id, st)
+	fmt.Fprintf(tw, "Zone ID:\t%s\n", orDash(st.ZoneID))
+	fmt.Fprintf(tw, "Image:\t%s\n", orDash(st.ImageID))
+	expires := "never"
+	if st.ExpiresAt != nil {
+		expires = timestamp(*st.ExpiresAt)
+	}
+	fmt.Fprintf(tw, "Expires:\t%s\n", expires)
+	writeDisruption(tw, st.Disruption)
+	fmt.Fprintf(tw, "Pods left:\t%d\n", len(st.PodsLeft))
+	for _, pod := range slices.Sorted(maps.Keys(st.PodsLeft)) {
+		fmt.Fprintf(tw, "  %s\t%s\n", pod, st.PodsLeft[pod])
+	}
+	return tw.Flush()
+}
+
+func writeState(tw io.Writer, id string, st workflows.NodeState) {
 	fmt.Fprintf(tw, "Workflow:\t%s\n", id)
 	fmt.Fprintf(tw, "Phase:\t%s\n", orDash(string(st.Phase)))
 	fmt.Fprintf(tw, "NodeClaim:\t%s\n", orDash(st.Claim))
@@ -44,7 +107,25 @@ func PrintState(w io.Writer, id string, st workflows.NodeState) error {
 	for _, t := range st.Transitions {
 		fmt.Fprintf(tw, "  %s\t%s\n", t.Phase, t.At.UTC().Format(time.RFC3339))
 	}
-	return tw.Flush()
+}
+
+// writeDisruption writes who asked for the node to go, why, and its deadlines.
+func writeDisruption(tw io.Writer, d *workflows.Disruption) {
+	if d == nil {
+		fmt.Fprintf(tw, "Disruption:\t-\n")
+		return
+	}
+	fmt.Fprintf(tw, "Disruption:\t%s %s %s\n", d.Source, d.Reason, d.Detail)
+	fmt.Fprintf(tw, "  requested\t%s\n", timestamp(d.RequestedAt))
+	fmt.Fprintf(tw, "  starts\t%s\n", timestamp(d.StartsAt))
+	deadline := "none (waits for PodDisruptionBudgets)"
+	if d.Deadline != nil {
+		deadline = timestamp(*d.Deadline)
+	}
+	fmt.Fprintf(tw, "  deadline\t%s\n", deadline)
+	if d.Replacement != "" || d.Savings > 0 {
+		fmt.Fprintf(tw, "  replacement\t%s, saves %s\n", orDash(d.Replacement), perHour(d.Savings))
+	}
 }
 
 func orDash(s string) string {

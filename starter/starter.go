@@ -51,20 +51,21 @@ func (o *Operator) Start(ctx context.Context) (map[string]string, error) {
 }
 
 // NodeRow is one line of the nodes table, read from the workflows' search attributes and memo.
+// Its JSON form (nodes -o json) names the workflow status (Running, Completed, ...).
 type NodeRow struct {
-	WorkflowID   string
-	NodeName     string
-	Phase        string
-	NodePool     string
-	InstanceID   string
-	InstanceType string
-	Zone         string
-	CapacityType string
+	WorkflowID   string `json:"workflowID"`
+	NodeName     string `json:"nodeName,omitempty"`
+	Phase        string `json:"phase,omitempty"`
+	NodePool     string `json:"nodePool,omitempty"`
+	InstanceID   string `json:"instanceID,omitempty"`
+	InstanceType string `json:"instanceType,omitempty"`
+	Zone         string `json:"zone,omitempty"`
+	CapacityType string `json:"capacityType,omitempty"`
 	// PricePerHour is what the node costs, from its workflow's memo; 0 when unknown (a node
 	// still launching, or one launched before nodes showed their price).
-	PricePerHour float64
-	Started      time.Time // zero when the server did not report it
-	Status       enumspb.WorkflowExecutionStatus
+	PricePerHour float64                         `json:"pricePerHour,omitempty"`
+	Started      time.Time                       `json:"started,omitzero"` // zero when the server did not report it
+	Status       enumspb.WorkflowExecutionStatus `json:"-"`                // by name in MarshalJSON
 }
 
 // Nodes lists node workflows, running ones only unless all is set, oldest first.

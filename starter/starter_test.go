@@ -70,7 +70,7 @@ func TestNodesShowWhatEachNodeCosts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &listingClient{executions: []*workflowpb.WorkflowExecutionInfo{nodeExecution(t, "node/claim-1", tt.memo)}}
 			var stdout, stderr bytes.Buffer
-			if code := runCLI(context.Background(), []string{"nodes"}, &stdout, &stderr, temporalconn.MapEnv{}, c.dial); code != 0 {
+			if code := runCLI(context.Background(), []string{"nodes"}, &stdout, &stderr, temporalconn.MapEnv{}, c.dial, "test"); code != 0 {
 				t.Fatalf("starter nodes exited %d: %s", code, stderr.String())
 			}
 			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
