@@ -155,6 +155,23 @@ func TestCLI(t *testing.T) {
 			wantCode: 2, wantStderr: []string{"unknown flag: --bogus", "convert FILE"},
 		},
 		{
+			name: "an unknown output format exits 2 naming the formats", args: []string{"nodes", "-o", "xml"},
+			wantCode: 2, wantStderr: []string{`invalid argument "xml"`, "want one of table, wide, json, yaml"},
+		},
+		{
+			name: "an unknown output format after NODE exits 2 naming the formats", args: []string{"describe", "node-1", "--output=csv"},
+			wantCode: 2, wantStderr: []string{`invalid argument "csv"`, "want one of table, wide, json, yaml"},
+		},
+		{
+			name: "a command that prints no state has no -o", args: []string{"drain", "node-1", "-o", "json"},
+			wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'o'"},
+		},
+		{
+			name: "an output format after NODE dials Temporal", args: []string{"describe", "node-1", "-o", "yaml"},
+			wantCode: 1, wantStderr: []string{"connect to Temporal"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"},
+		},
+		{
 			name: "help after a command exits 0 with usage", args: []string{"drain", "-h"},
 			wantCode: 0, wantStderr: []string{"usage: starter", "--grace-period", "--namespace"},
 		},
