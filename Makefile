@@ -12,8 +12,12 @@ ENGINE_PKGS := ./schedulerengine/...
 
 all: build
 
+# What `starter --version` and `lab --version` print: the commit, with -dirty for uncommitted
+# changes. `make static` leaves it "dev": its bytes must not depend on the .git directory.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o $(BIN)/ ./worker/cmd/worker ./starter/cmd/starter ./lab/cmd/lab
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/ ./worker/cmd/worker ./starter/cmd/starter ./lab/cmd/lab
 
 # The binaries the container image ships, built by this one recipe: the Dockerfile's builder
 # runs `make static`, and worker/image's test runs it too, so the test checks what the image
