@@ -1,8 +1,8 @@
 package main
 
 import (
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 
 	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/faultproxy"
@@ -18,7 +18,7 @@ type chaosFlags struct {
 	kubeProxyPort int
 }
 
-func addChaosFlags(fs *flag.FlagSet) *chaosFlags {
+func addChaosFlags(fs *pflag.FlagSet) *chaosFlags {
 	c := &chaosFlags{}
 	fs.Uint64Var(&c.seed, "chaos-seed", 1, "seed of the injected faults: the same seed repeats them")
 	fs.StringVar(&c.ec2Throttle, "ec2-throttle", "", `fraction of EC2 calls throttled (RequestLimitExceeded): "0.2" for every action, or "CreateFleet=0.5,*=0.1"`)

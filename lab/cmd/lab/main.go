@@ -7,7 +7,7 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -19,110 +19,234 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/nodewright/nodewright/lab/demo"
 	"github.com/nodewright/nodewright/lab/stack"
 	"github.com/nodewright/nodewright/lab/temporal"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 )
 
+// version is what --version prints; `make build` sets it with -ldflags -X main.version=...
+// (a linker flag can only set a package-level string).
+var version = "dev"
+
+const labLong = `lab runs Nodewright's local lab: embedded Temporal with its Web UI, a Kubernetes control
+plane, an EC2 simulator and kubelet stand-ins, all in one process.
+
+exit codes:
+  0  the command succeeded (lab up: stopped by Ctrl-C)
+  1  the lab or the demo failed
+  2  the command line is malformed (nothing was started)`
+
 func main() {
-	if len(os.Args) < 2 || (os.Args[1] != "up" && os.Args[1] != "demo") {
-		fmt.Fprintln(os.Stderr, "usage: lab up|demo [flags]  (lab up -h lists the flags)")
-		os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a malformed command line (exit code 2), as are the errors cobra reports
+// itself (unknown commands and flags).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// failure is a lab or demo that started and failed (exit code 1).
+type failure struct{ err error }
+
+func (e failure) Error() string { return e.err.Error() }
+func (e failure) Unwrap() error { return e.err }
+
+// run executes the lab command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Kubernetes' verflag, which the embedded control plane brings in, registers a --version of
+	// its own on pflag's global flag set, and cobra offers that set's flags on every command:
+	// the lab's flags are its own only.
+	pflag.CommandLine = pflag.NewFlagSet("lab", pflag.ContinueOnError)
+	root := rootCommand(stdout)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
 	}
-	cmd := os.Args[1]
+	fmt.Fprintln(stderr, "lab:", err)
+	var failed failure
+	if errors.As(err, &failed) {
+		return 1
+	}
+	fmt.Fprintf(stderr, "run '%s -h' for usage\n", cmd.CommandPath())
+	return 2
+}
+
+// rootCommand is lab with its two commands.
+func rootCommand(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "lab",
+		Short:         "run Nodewright's local lab",
+		Long:          labLong,
+		Version:       version,
+		SilenceErrors: true, // run prints them with the exit code's hint
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs, // cobra names an unknown command
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("no command given: lab up or lab demo")}
+		},
+	}
+	root.SetVersionTemplate("lab {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "run the lab until Ctrl-C, printing every address and the worker's command line",
+		Args:  cobra.NoArgs,
+	}
+	upFlags := addLabFlags(up.Flags(), true)
+	up.RunE = func(cmd *cobra.Command, _ []string) error {
+		return withLab(cmd, upFlags, func(ctx context.Context, lab *stack.Stack) error { return labUp(ctx, stdout, lab) })
+	}
+	demoCmd := &cobra.Command{
+		Use:   "demo",
+		Short: "run the demo on a fresh lab and exit (make demo runs it)",
+		Args:  cobra.NoArgs,
+	}
+	demoFlags := addLabFlags(demoCmd.Flags(), false)
+	demoCmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return withLab(cmd, demoFlags, func(ctx context.Context, lab *stack.Stack) error { return labDemo(ctx, stdout, lab) })
+	}
+	root.AddCommand(up, demoCmd)
+	return root
+}
+
+// labFlags are the settings of the lab both commands start.
+type labFlags struct {
+	dir, region, db                               string
+	temporalPort, uiPort, kubePort                int
+	ec2Port, sqsPort, ssmPort, iamPort, eksPort   int
+	pricingPort                                   int
+	pricingUnreachable, temporalTLS, temporalMTLS bool
+	bootDelay, shutdownDelay                      time.Duration
+	chaos                                         *chaosFlags
+}
+
+// addLabFlags adds the lab's flags to fs; withTLS adds Temporal's TLS flags, which only lab up
+// has: the demo's in-process worker dials Temporal without TLS.
+func addLabFlags(fs *pflag.FlagSet, withTLS bool) *labFlags {
+	f := &labFlags{}
 	regions, err := catalog.Regions()
 	if err != nil {
-		fail(err)
+		regions = []string{stack.DefaultRegion} // --region's check reports the catalog's error
 	}
-	fs := flag.NewFlagSet("lab "+cmd, flag.ExitOnError)
-	dir := fs.String("dir", ".lab", "directory for kubeconfigs, logs and state")
-	region := fs.String("region", stack.DefaultRegion, "the simulated region (its zones are <region>a, b and c); one with embedded prices: "+strings.Join(regions, ", "))
-	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
-	uiPort := fs.Int("temporal-ui-port", 8233, "Temporal Web UI port")
-	kubePort := fs.Int("kube-port", 6443, "kube-apiserver port")
-	ec2Port := fs.Int("ec2-port", 4566, "EC2 simulator port")
-	sqsPort := fs.Int("sqs-port", 4576, "SQS simulator port")
-	ssmPort := fs.Int("ssm-port", 4583, "SSM simulator port (the node images' public parameters)")
-	iamPort := fs.Int("iam-port", 4593, "IAM simulator port (instance profiles)")
-	eksPort := fs.Int("eks-port", 4599, "EKS simulator port (the cluster's endpoint and CA)")
-	pricingPort := fs.Int("pricing-port", 4589, "Pricing simulator port (the Price List API's on-demand prices)")
-	pricingUnreachable := fs.Bool("pricing-unreachable", false, "start the Pricing simulator dropping every connection, as a Pricing API the network cannot reach")
-	db := fs.String("db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
-	bootDelay := fs.Duration("boot-delay", 2*time.Second, "simulated instance boot time")
-	shutdownDelay := fs.Duration("shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
-	chaosFlags := addChaosFlags(fs)
-	var temporalTLS, temporalMTLS bool
-	if cmd == "up" { // the demo's in-process worker dials Temporal without TLS
-		fs.BoolVar(&temporalTLS, "temporal-tls", false, "serve the Temporal frontend over TLS with a throwaway CA (written to <dir>/temporal-tls/ca.crt); prints the client environment")
-		fs.BoolVar(&temporalMTLS, "temporal-mtls", false, "like --temporal-tls, and clients must also present the client certificate written to <dir>/temporal-tls")
+	fs.StringVar(&f.dir, "dir", ".lab", "directory for kubeconfigs, logs and state")
+	fs.StringVar(&f.region, "region", stack.DefaultRegion, "the simulated region (its zones are <region>a, b and c); one with embedded prices: "+strings.Join(regions, ", "))
+	fs.IntVar(&f.temporalPort, "temporal-port", 7233, "Temporal frontend port")
+	fs.IntVar(&f.uiPort, "temporal-ui-port", 8233, "Temporal Web UI port")
+	fs.IntVar(&f.kubePort, "kube-port", 6443, "kube-apiserver port")
+	fs.IntVar(&f.ec2Port, "ec2-port", 4566, "EC2 simulator port")
+	fs.IntVar(&f.sqsPort, "sqs-port", 4576, "SQS simulator port")
+	fs.IntVar(&f.ssmPort, "ssm-port", 4583, "SSM simulator port (the node images' public parameters)")
+	fs.IntVar(&f.iamPort, "iam-port", 4593, "IAM simulator port (instance profiles)")
+	fs.IntVar(&f.eksPort, "eks-port", 4599, "EKS simulator port (the cluster's endpoint and CA)")
+	fs.IntVar(&f.pricingPort, "pricing-port", 4589, "Pricing simulator port (the Price List API's on-demand prices)")
+	fs.BoolVar(&f.pricingUnreachable, "pricing-unreachable", false, "start the Pricing simulator dropping every connection, as a Pricing API the network cannot reach")
+	fs.StringVar(&f.db, "db", "", "SQLite file to persist Temporal in; empty keeps it in memory")
+	fs.DurationVar(&f.bootDelay, "boot-delay", 2*time.Second, "simulated instance boot time")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 2*time.Second, "how long a terminated instance stays shutting-down")
+	f.chaos = addChaosFlags(fs)
+	if withTLS {
+		fs.BoolVar(&f.temporalTLS, "temporal-tls", false, "serve the Temporal frontend over TLS with a throwaway CA (written to <dir>/temporal-tls/ca.crt); prints the client environment")
+		fs.BoolVar(&f.temporalMTLS, "temporal-mtls", false, "like --temporal-tls, and clients must also present the client certificate written to <dir>/temporal-tls")
 	}
-	_ = fs.Parse(os.Args[2:])
-	ec2Chaos, kubeFaults, err := chaosFlags.settings()
-	if err != nil {
-		fail(err)
-	}
-	if err := stack.CheckRegion(*region); err != nil {
-		fail(fmt.Errorf("--region: %w", err))
-	}
+	return f
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		fail(err)
-	}
-	componentLog, err := os.Create(filepath.Join(*dir, "components.log"))
+// options checks the flags (a usage error names the bad one) and turns them into the stack's.
+func (f *labFlags) options() (stack.Options, error) {
+	ec2Chaos, kubeFaults, err := f.chaos.settings()
 	if err != nil {
-		fail(err)
+		return stack.Options{}, usageError{err}
+	}
+	if err := stack.CheckRegion(f.region); err != nil {
+		return stack.Options{}, usageError{fmt.Errorf("--region: %w", err)}
+	}
+	return stack.Options{
+		Dir: f.dir, Region: f.region, TemporalPort: f.temporalPort, UIPort: f.uiPort, KubePort: f.kubePort, EC2Port: f.ec2Port, SQSPort: f.sqsPort,
+		SSMPort: f.ssmPort, IAMPort: f.iamPort, EKSPort: f.eksPort, PricingPort: f.pricingPort, PricingUnreachable: f.pricingUnreachable,
+		DBFile: f.db, BootDelay: f.bootDelay, ShutdownDelay: f.shutdownDelay,
+		EC2Chaos: ec2Chaos, KubeFaults: kubeFaults, KubeProxyPort: f.chaos.kubeProxyPort, MarketSeed: int64(f.chaos.seed),
+		TemporalTLS: f.temporalTLS, TemporalMutualTLS: f.temporalMTLS,
+	}, nil
+}
+
+// withLab starts the lab the flags describe, runs use on it and stops it. Component logs go
+// to <dir>/components.log.
+func withLab(cmd *cobra.Command, f *labFlags, use func(context.Context, *stack.Stack) error) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	if err := startAndUse(cmd, opts, use); err != nil {
+		return failure{err}
+	}
+	return nil
+}
+
+func startAndUse(cmd *cobra.Command, opts stack.Options, use func(context.Context, *stack.Stack) error) error {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return err
+	}
+	componentLog, err := os.Create(filepath.Join(opts.Dir, "components.log"))
+	if err != nil {
+		return err
 	}
 	defer componentLog.Close()
 	// The Web UI server reports through the standard logger (e.g. loading its TLS material).
 	log.SetOutput(componentLog)
-	labLog := slog.New(slog.NewTextHandler(io.MultiWriter(componentLog), nil))
+	opts.Log, opts.ComponentLog = slog.New(slog.NewTextHandler(componentLog, nil)), componentLog
 
-	fmt.Println("starting the lab (Temporal, Kubernetes, the AWS simulators)...")
-	lab, err := stack.Start(ctx, stack.Options{
-		Dir: *dir, Region: *region, TemporalPort: *temporalPort, UIPort: *uiPort, KubePort: *kubePort, EC2Port: *ec2Port, SQSPort: *sqsPort,
-		SSMPort: *ssmPort, IAMPort: *iamPort, EKSPort: *eksPort, PricingPort: *pricingPort, PricingUnreachable: *pricingUnreachable,
-		DBFile: *db, BootDelay: *bootDelay, ShutdownDelay: *shutdownDelay, Log: labLog, ComponentLog: componentLog,
-		EC2Chaos: ec2Chaos, KubeFaults: kubeFaults, KubeProxyPort: chaosFlags.kubeProxyPort, MarketSeed: int64(chaosFlags.seed),
-		TemporalTLS: temporalTLS, TemporalMutualTLS: temporalMTLS,
-	})
+	fmt.Fprintln(cmd.OutOrStdout(), "starting the lab (Temporal, Kubernetes, the AWS simulators)...")
+	lab, err := stack.Start(cmd.Context(), opts)
 	if err != nil {
-		fail(err)
+		return err
 	}
 	defer lab.Stop()
-
-	switch cmd {
-	case "up":
-		// A NodePool to start from: the demo's, to kubectl apply.
-		pools := filepath.Join(lab.Dir, "nodepools.yaml")
-		if _, err := os.Stat(pools); os.IsNotExist(err) {
-			if err := os.WriteFile(pools, []byte(demo.NodePoolYAML), 0o644); err != nil {
-				fail(err)
-			}
-		}
-		printAddresses(lab)
-		<-ctx.Done()
-		fmt.Println("\nstopping the lab")
-	case "demo":
-		res, err := demo.Run(ctx, lab, demo.Options{Out: os.Stdout})
-		if err != nil {
-			fail(fmt.Errorf("demo: %w", err))
-		}
-		if err := demo.PrintSummary(os.Stdout, res, rel(lab.Kube.AdminKubeconfig)); err != nil {
-			fail(err)
-		}
-	}
+	return use(cmd.Context(), lab)
 }
 
-func printAddresses(lab *stack.Stack) {
+// labUp writes a NodePool to start from (the demo's, to kubectl apply), prints the addresses
+// and waits for Ctrl-C.
+func labUp(ctx context.Context, out io.Writer, lab *stack.Stack) error {
+	pools := filepath.Join(lab.Dir, "nodepools.yaml")
+	if _, err := os.Stat(pools); os.IsNotExist(err) {
+		if err := os.WriteFile(pools, []byte(demo.NodePoolYAML), 0o644); err != nil {
+			return err
+		}
+	}
+	printAddresses(out, lab)
+	<-ctx.Done()
+	fmt.Fprintln(out, "\nstopping the lab")
+	return nil
+}
+
+// labDemo runs the demo and prints its summary.
+func labDemo(ctx context.Context, out io.Writer, lab *stack.Stack) error {
+	res, err := demo.Run(ctx, lab, demo.Options{Out: out})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return demo.PrintSummary(out, res, rel(lab.Kube.AdminKubeconfig))
+}
+
+func printAddresses(out io.Writer, lab *stack.Stack) {
 	pricing := "answering"
 	if !lab.Pricing.Reachable() {
 		pricing = "unreachable: it drops every connection (--pricing-unreachable)"
 	}
 	tlsSummary, workerTLSEnv := temporalTLSText(lab.Temporal.TLS(), lab.Temporal.ClientEnv())
-	fmt.Printf(`lab is up (Ctrl-C to stop)
+	fmt.Fprintf(out, `lab is up (Ctrl-C to stop)
   Temporal frontend:  %s  (namespace %s)
   Temporal Web UI:    %s
 %s  kube-apiserver:     %s
@@ -192,9 +316,4 @@ func rel(path string) string {
 		return r
 	}
 	return path
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "lab:", err)
-	os.Exit(1)
 }
