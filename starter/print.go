@@ -53,6 +53,14 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 	return s.String()
 }
 
+// timestampOr is timestamp(*t), or none when t is nil.
+func timestampOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return timestamp(*t)
+}
+
 // timestamp is a time in UTC, RFC 3339; "-" when unknown.
 func timestamp(t time.Time) string {
 	if t.IsZero() {
@@ -75,11 +83,7 @@ func PrintStateWide(w io.Writer, id string, st workflows.NodeState) error {
 	writeState(tw, id, st)
 	fmt.Fprintf(tw, "Zone ID:\t%s\n", orDash(st.ZoneID))
 	fmt.Fprintf(tw, "Image:\t%s\n", orDash(st.ImageID))
-	expires := "never"
-	if st.ExpiresAt != nil {
-		expires = timestamp(*st.ExpiresAt)
-	}
-	fmt.Fprintf(tw, "Expires:\t%s\n", expires)
+	fmt.Fprintf(tw, "Expires:\t%s\n", timestampOr(st.ExpiresAt, "never"))
 	writeDisruption(tw, st.Disruption)
 	fmt.Fprintf(tw, "Pods left:\t%d\n", len(st.PodsLeft))
 	for _, pod := range slices.Sorted(maps.Keys(st.PodsLeft)) {
@@ -118,11 +122,7 @@ func writeDisruption(tw io.Writer, d *workflows.Disruption) {
 	fmt.Fprintf(tw, "Disruption:\t%s %s %s\n", d.Source, d.Reason, d.Detail)
 	fmt.Fprintf(tw, "  requested\t%s\n", timestamp(d.RequestedAt))
 	fmt.Fprintf(tw, "  starts\t%s\n", timestamp(d.StartsAt))
-	deadline := "none (waits for PodDisruptionBudgets)"
-	if d.Deadline != nil {
-		deadline = timestamp(*d.Deadline)
-	}
-	fmt.Fprintf(tw, "  deadline\t%s\n", deadline)
+	fmt.Fprintf(tw, "  deadline\t%s\n", timestampOr(d.Deadline, "none (waits for PodDisruptionBudgets)"))
 	if d.Replacement != "" || d.Savings > 0 {
 		fmt.Fprintf(tw, "  replacement\t%s, saves %s\n", orDash(d.Replacement), perHour(d.Savings))
 	}
