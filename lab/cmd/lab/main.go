@@ -47,14 +47,8 @@ func main() {
 	os.Exit(code)
 }
 
-// usageError is a malformed command line (exit code 2), as are the errors cobra reports
-// itself (unknown commands and flags).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// failure is a lab or demo that started and failed (exit code 1).
+// failure is a lab or demo that started and failed (exit code 1); any other error is a
+// malformed command line (2): cobra's (unknown commands and flags) and the flags' checks.
 type failure struct{ err error }
 
 func (e failure) Error() string { return e.err.Error() }
@@ -66,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// its own on pflag's global flag set, and cobra offers that set's flags on every command:
 	// the lab's flags are its own only.
 	pflag.CommandLine = pflag.NewFlagSet("lab", pflag.ContinueOnError)
-	root := rootCommand(stdout)
+	root := rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -84,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // rootCommand is lab with its two commands.
-func rootCommand(stdout io.Writer) *cobra.Command {
+func rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lab",
 		Short:         "run Nodewright's local lab",
@@ -94,31 +88,25 @@ func rootCommand(stdout io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs, // cobra names an unknown command
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("no command given: lab up or lab demo")}
+			return errors.New("no command given: lab up or lab demo")
 		},
 	}
 	root.SetVersionTemplate("lab {{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	up := &cobra.Command{
-		Use:   "up",
-		Short: "run the lab until Ctrl-C, printing every address and the worker's command line",
-		Args:  cobra.NoArgs,
-	}
-	upFlags := addLabFlags(up.Flags(), true)
-	up.RunE = func(cmd *cobra.Command, _ []string) error {
-		return withLab(cmd, upFlags, func(ctx context.Context, lab *stack.Stack) error { return labUp(ctx, stdout, lab) })
-	}
-	demoCmd := &cobra.Command{
-		Use:   "demo",
-		Short: "run the demo on a fresh lab and exit (make demo runs it)",
-		Args:  cobra.NoArgs,
-	}
-	demoFlags := addLabFlags(demoCmd.Flags(), false)
-	demoCmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return withLab(cmd, demoFlags, func(ctx context.Context, lab *stack.Stack) error { return labDemo(ctx, stdout, lab) })
-	}
+	up := labCommand("up", "run the lab until Ctrl-C, printing every address and the worker's command line", true, labUp)
+	demoCmd := labCommand("demo", "run the demo on a fresh lab and exit (make demo runs it)", false, labDemo)
 	root.AddCommand(up, demoCmd)
 	return root
+}
+
+// labCommand is a command that starts the lab its flags describe (with Temporal's TLS flags
+// when withTLS) and hands it to use, with the command's output.
+func labCommand(name, short string, withTLS bool, use func(context.Context, io.Writer, *stack.Stack) error) *cobra.Command {
+	cmd := &cobra.Command{Use: name, Short: short, Args: cobra.NoArgs}
+	flags := addLabFlags(cmd.Flags(), withTLS)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return withLab(cmd, flags, func(ctx context.Context, lab *stack.Stack) error { return use(ctx, cmd.OutOrStdout(), lab) })
+	}
+	return cmd
 }
 
 // labFlags are the settings of the lab both commands start.
@@ -163,14 +151,14 @@ func addLabFlags(fs *pflag.FlagSet, withTLS bool) *labFlags {
 	return f
 }
 
-// options checks the flags (a usage error names the bad one) and turns them into the stack's.
+// options checks the flags (an error names the bad one) and turns them into the stack's.
 func (f *labFlags) options() (stack.Options, error) {
 	ec2Chaos, kubeFaults, err := f.chaos.settings()
 	if err != nil {
-		return stack.Options{}, usageError{err}
+		return stack.Options{}, err
 	}
 	if err := stack.CheckRegion(f.region); err != nil {
-		return stack.Options{}, usageError{fmt.Errorf("--region: %w", err)}
+		return stack.Options{}, fmt.Errorf("--region: %w", err)
 	}
 	return stack.Options{
 		Dir: f.dir, Region: f.region, TemporalPort: f.temporalPort, UIPort: f.uiPort, KubePort: f.kubePort, EC2Port: f.ec2Port, SQSPort: f.sqsPort,
