@@ -25,6 +25,7 @@ type command struct {
 	by     time.Duration // extend
 	file   string        // convert
 	output outputFormat  // read commands: -o
+	advise adviseOptions // advise
 }
 
 // commandSpec is one starter command. Adding a command is adding an entry to commandSpecs.
@@ -66,6 +67,8 @@ func commandSpecs() []commandSpec {
 			args: extendArgs, run: runExtend},
 		{use: "convert FILE", short: "print FILE's NodePools and EC2NodeClasses in their v1 form; - reads stdin",
 			args: convertArgs, local: runConvert},
+		{use: "advise [-f FILE]... [--from-cluster] [-o table|json]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
+			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
 	}
 }
 

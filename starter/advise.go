@@ -1,0 +1,163 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nodewright/nodewright/apis/loader"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/starter/advise"
+)
+
+// adviseOptions are advise's flags.
+type adviseOptions struct {
+	files          []string
+	fromCluster    bool
+	output         string
+	kubeconfig     string
+	kubeContext    string
+	skipNamespaces []string
+	workerName     string
+}
+
+// errAdviseFailed is returned when a finding has severity error, so the command exits 1.
+var errAdviseFailed = errors.New("advise found errors")
+
+// defaultZones are the zones pools are judged in when neither nodes nor pools name any.
+func defaultZones() []string { return []string{"us-east-1a", "us-east-1b", "us-east-1c"} }
+
+// adviseFlags binds advise's flags.
+func adviseFlags(fs *pflag.FlagSet, c *command) {
+	o := &c.advise
+	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest to check (NodePools, EC2NodeClasses, workloads); repeat for more, - reads stdin")
+	fs.BoolVar(&o.fromCluster, "from-cluster", false, "check the cluster the kubeconfig points at")
+	fs.StringVarP(&o.output, "output", "o", "table", "table or json")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --from-cluster (default: KUBECONFIG, then ~/.kube/config)")
+	fs.StringVar(&o.kubeContext, "context", "", "kubeconfig context for --from-cluster")
+	fs.StringSliceVar(&o.skipNamespaces, "skip-namespace", []string{"kube-system"}, "namespaces whose workloads are not checked (the worker's placement still is)")
+	fs.StringVar(&o.workerName, "worker-name", "", "app.kubernetes.io/name of the worker's pods (default: the chart's, nodewright)")
+}
+
+// adviseArgs checks advise's command line: something to read, and a known output format.
+func adviseArgs(c *command, args []string) error {
+	o := c.advise
+	switch {
+	case len(args) != 0:
+		return fmt.Errorf("takes files with -f, not arguments: got %q", args)
+	case len(o.files) == 0 && !o.fromCluster:
+		return errors.New("advise needs -f FILE or --from-cluster")
+	case o.output != "table" && o.output != "json":
+		return fmt.Errorf("-o %q must be table or json", o.output)
+	}
+	return nil
+}
+
+// runAdviseCommand is advise's entry in the command table.
+func runAdviseCommand(ctx context.Context, c command, stdin io.Reader, out, errOut io.Writer) error {
+	return runAdvise(ctx, c.advise, stdin, out, errOut)
+}
+
+// runAdvise reads the snapshot from the files and/or the cluster, checks it and prints the
+// findings; it returns errAdviseFailed when one has severity error.
+func runAdvise(ctx context.Context, o adviseOptions, stdin io.Reader, out, errOut io.Writer) error {
+	ld, err := loader.New()
+	if err != nil {
+		return err
+	}
+	var snap advise.Snapshot
+	var warnings []string
+	if o.fromCluster {
+		kube, dyn, err := kubeClients(o.kubeconfig, o.kubeContext)
+		if err != nil {
+			return err
+		}
+		if snap, warnings, err = advise.FromCluster(ctx, kube, dyn, ld); err != nil {
+			return fmt.Errorf("advise: %w", err)
+		}
+	}
+	for _, f := range o.files {
+		data, err := readFileOrStdin(f, stdin)
+		if err != nil {
+			return fmt.Errorf("advise: %w", err)
+		}
+		w, err := advise.AddManifest(ctx, ld, f, data, &snap)
+		warnings = append(warnings, w...)
+		if err != nil {
+			return fmt.Errorf("advise: %w", err)
+		}
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	findings, err := check(snap, o)
+	if err != nil {
+		return err
+	}
+	print := advise.PrintTable
+	if o.output == "json" {
+		print = advise.PrintJSON
+	}
+	if err := print(out, findings); err != nil {
+		return err
+	}
+	if advise.HasErrors(findings) {
+		return errAdviseFailed
+	}
+	return nil
+}
+
+// check judges the snapshot against the embedded catalog offered in the zones it names.
+func check(snap advise.Snapshot, o adviseOptions) ([]advise.Finding, error) {
+	records, err := catalog.Load()
+	if err != nil {
+		return nil, fmt.Errorf("advise: load the instance-type catalog: %w", err)
+	}
+	zones := advise.Zones(&snap)
+	if len(zones) == 0 {
+		zones = defaultZones()
+	}
+	findings, err := advise.Check(snap, advise.Config{
+		InstanceTypes:  catalog.InstanceTypes(records, zones),
+		WorkerName:     o.workerName,
+		SkipNamespaces: o.skipNamespaces,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("advise: %w", err)
+	}
+	return findings, nil
+}
+
+// kubeClients connects as kubectl does: --kubeconfig, else KUBECONFIG, else ~/.kube/config.
+func kubeClients(kubeconfig, kubeContext string) (kubernetes.Interface, dynamic.Interface, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("advise --from-cluster: kubeconfig: %w (pass --kubeconfig FILE or set KUBECONFIG)", err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("advise: kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("advise: dynamic client: %w", err)
+	}
+	return kube, dyn, nil
+}
+
+// readFileOrStdin reads a file, or stdin for "-".
+func readFileOrStdin(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(name)
+}

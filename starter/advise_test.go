@@ -1,0 +1,97 @@
+package starter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nodewright/nodewright/worker/temporalconn"
+)
+
+// cleanManifest follows every practice advise checks.
+const cleanManifest = `apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: default}
+spec:
+  template:
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+      requirements:
+        - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}
+  limits: {cpu: "100"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: app
+          image: app
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+            limits: {memory: 128Mi}
+`
+
+func TestAdvise(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.yaml")
+	noRequests := filepath.Join(dir, "bad.yaml")
+	write := func(path, text string) {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(clean, cleanManifest)
+	write(noRequests, strings.ReplaceAll(cleanManifest, "          resources:\n            requests: {cpu: 100m, memory: 128Mi}\n            limits: {memory: 128Mi}\n", ""))
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"nothing to read is a usage error", []string{"advise"}, 2, nil, []string{"advise needs -f FILE or --from-cluster"}},
+		{"an unknown output format is a usage error", []string{"advise", "-f", clean, "-o", "yaml"}, 2, nil, []string{`-o "yaml" must be table or json`}},
+		{"a clean file exits 0", []string{"advise", "-f", clean}, 0, []string{"0 findings: 0 errors, 0 warnings, 0 info"}, nil},
+		{"a finding of severity error exits 1", []string{"advise", "-f", noRequests}, 1,
+			[]string{"ERROR    pod-requests  Deployment shop/web", "fix: set resources.requests.cpu"}, []string{"advise found errors"}},
+		{"flags after the files", []string{"advise", "-f", noRequests, "-o", "json"}, 1, []string{`"rule": "pod-requests"`}, nil},
+		{"a missing file names it", []string{"advise", "-f", filepath.Join(dir, "none.yaml")}, 1, nil, []string{"none.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			dialer := &dialRecorder{}
+			code := runCLI(context.Background(), tt.args, &stdout, &stderr, temporalconn.MapEnv(nil), dialer.dial, "test")
+			if code != tt.wantCode {
+				t.Errorf("starter %q exited %d, want %d; stderr:\n%s", tt.args, code, tt.wantCode, stderr.String())
+			}
+			for _, want := range tt.wantStdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			for _, want := range tt.wantStderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+			if len(dialer.calls) != 0 {
+				t.Errorf("advise dialed Temporal")
+			}
+			if strings.Contains(strings.Join(tt.args, " "), "json") && !json.Valid(stdout.Bytes()) {
+				t.Errorf("-o json printed no JSON:\n%s", stdout.String())
+			}
+		})
+	}
+}
