@@ -33,7 +33,19 @@ spec:
         - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}
   limits: {cpu: "100", memory: 400Gi}
 ---
-apiVersion: apps/v1
+` + adviseDeployment + `
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: advise}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: web}}
+`
+
+// adviseDeployment is a Deployment of two replicas with requests and its memory limit equal
+// to its request.
+const adviseDeployment = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: advise}
 spec:
@@ -47,20 +59,13 @@ spec:
           image: pause
           resources:
             requests: {cpu: 100m, memory: 128Mi}
-            limits: {memory: 128Mi}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: advise}
-spec:
-  maxUnavailable: 1
-  selector: {matchLabels: {app: web}}
-`
+            limits: {memory: 128Mi}`
 
 // adviseSeededManifest adds three bad practices: a pool without limits (at its own weight,
 // so it overlaps nothing), a bare pod without requests, and a Deployment of three replicas
 // without a PodDisruptionBudget.
-const adviseSeededManifest = `apiVersion: karpenter.sh/v1
+func adviseSeededManifest() string {
+	return `apiVersion: karpenter.sh/v1
 kind: NodePool
 metadata:
   name: advise-open
@@ -79,22 +84,8 @@ spec:
   containers:
     - {name: app, image: pause}
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: three-replicas, namespace: advise}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: three-replicas}}
-  template:
-    metadata: {labels: {app: three-replicas}}
-    spec:
-      containers:
-        - name: app
-          image: pause
-          resources:
-            requests: {cpu: 100m, memory: 128Mi}
-            limits: {memory: 128Mi}
-`
+` + strings.NewReplacer("name: web", "name: three-replicas", "app: web", "app: three-replicas", "replicas: 2", "replicas: 3").Replace(adviseDeployment)
+}
 
 // adviseReport is `starter advise -o json` as the test reads it.
 type adviseReport struct {
@@ -157,8 +148,8 @@ func TestAdviseFindsExactlyTheThreeSeededBadPractices(t *testing.T) {
 		}
 	}
 
-	applyManifest(t, adviseSeededManifest)
-	t.Cleanup(func() { deleteManifest(t, adviseSeededManifest) })
+	applyManifest(t, adviseSeededManifest())
+	t.Cleanup(func() { deleteManifest(t, adviseSeededManifest()) })
 	waitForPods(ctx, t, "advise", "app=three-replicas", 3)
 
 	code, seeded := runAdvise(ctx, t)
