@@ -172,7 +172,7 @@ func TestAdviseFindsExactlyTheThreeSeededBadPractices(t *testing.T) {
 // adviseCLI runs `starter advise --from-cluster` against the lab as its admin.
 func adviseCLI(ctx context.Context, args ...string) (code int, stdout, stderr bytes.Buffer) {
 	args = append([]string{"advise", "--from-cluster", "--kubeconfig", lab.Kube.AdminKubeconfig}, args...)
-	code = starter.Main(ctx, args, &stdout, &stderr, temporalconn.MapEnv(nil))
+	code = starter.Main(ctx, "test", args, &stdout, &stderr, temporalconn.MapEnv(nil))
 	return code, stdout, stderr
 }
 
