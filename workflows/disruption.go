@@ -29,6 +29,8 @@ type DisruptionState struct {
 	Recent []DecisionRecord `json:"recent,omitempty"`
 	// LastSkipped says why candidates were passed over in the last pass.
 	LastSkipped map[string]string `json:"lastSkipped,omitempty"`
+	// Pause is set while an operator has paused consolidation and drift; nil otherwise.
+	Pause *DisruptionPause `json:"pause,omitempty"`
 }
 
 // DecisionRecord is one decision and what became of it.
@@ -60,7 +62,8 @@ var disruptionActs *activities.Disruption
 // or consolidation decision after a delay, taints the candidates karpenter.sh/disrupted,
 // launches a replacement first when one is needed and re-checks the candidates once it is
 // Ready, and then tells each node's workflow to go with a disrupt signal. Exactly one method
-// acts per pass.
+// acts per pass. While an operator has it paused (SignalPauseDisruption) it still looks, but
+// carries nothing out; expiration and interruptions are the node workflows' own and go on.
 func DisruptionWorkflow(ctx workflow.Context, in DisruptionInput) error {
 	c := &controller{state: in.State, period: disruptionPeriod, validationDelay: validationDelay, in: in}
 	if in.Period > 0 {
@@ -80,6 +83,8 @@ type controller struct {
 	passesThisRun   int
 	readyCh         workflow.ReceiveChannel
 	failedCh        workflow.ReceiveChannel
+	pauseCh         workflow.ReceiveChannel
+	resumeCh        workflow.ReceiveChannel
 	// candidates are the nodes of the decision being carried out, for its events.
 	candidates []activities.NodeRef
 }
@@ -92,16 +97,19 @@ func (c *controller) run(ctx workflow.Context) error {
 	}
 	c.readyCh = workflow.GetSignalChannel(ctx, SignalNodeReady)
 	c.failedCh = workflow.GetSignalChannel(ctx, SignalClaimFailed)
+	c.servePause(ctx)
 	for {
 		if err := workflow.Sleep(ctx, c.period); err != nil {
 			return err
 		}
+		c.reportPause(ctx)
 		c.pass(ctx)
 		c.state.Passes++
 		c.passesThisRun++
 		if c.passesThisRun >= maxPassesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			// Node-ready and claim-failed signals only matter while a pass waits for them;
-			// stale ones are dropped with the run.
+			// stale ones are dropped with the run. A pause or resume is not.
+			c.takePauseSignals(ctx)
 			next := c.in
 			next.State = c.state
 			return workflow.NewContinueAsNewError(ctx, DisruptionWorkflow, next)
@@ -120,6 +128,10 @@ func (c *controller) pass(ctx workflow.Context) {
 	c.state.LastSkipped = found.Skipped
 	cmd := found.Command
 	if cmd == nil {
+		return
+	}
+	if c.paused(ctx) {
+		c.withhold(ctx, found, nil, nil)
 		return
 	}
 	c.state.Decisions++
@@ -141,6 +153,10 @@ func (c *controller) pass(ctx workflow.Context) {
 		}
 		if invalid != "" {
 			rec.Outcome = "no longer valid: " + invalid
+			return
+		}
+		if c.paused(ctx) { // paused during the validation delay
+			c.withhold(ctx, found, &rec, nil)
 			return
 		}
 	}

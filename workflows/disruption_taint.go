@@ -38,6 +38,10 @@ func (c *controller) taintLaunchThenDisrupt(ctx workflow.Context, found activiti
 			return
 		}
 	}
+	if c.paused(ctx) { // paused while the candidates were tainted or their replacement booted
+		c.withhold(ctx, found, rec, found.Nodes)
+		return
+	}
 	if untold := c.disrupt(ctx, found, rec); len(untold) > 0 {
 		c.untaint(ctx, untold)
 	}

@@ -98,6 +98,8 @@ type disruptionRun struct {
 	start time.Time
 	// finds are answered in order; nothing to do once used up.
 	finds []findAnswer
+	// onFind, when set, is called with each lookup's number (1, 2, ...) as it is made.
+	onFind func(n int)
 	// invalid and validateErr are every validation's answer.
 	invalid     string
 	validateErr error
@@ -141,7 +143,12 @@ func refNames(refs []activities.NodeRef) []string {
 
 func newDisruptionRun(t *testing.T, finds ...findAnswer) *disruptionRun {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
+	return newDisruptionRunIn(t, &testsuite.WorkflowTestSuite{}, finds...)
+}
+
+// newDisruptionRunIn is newDisruptionRun in the given suite (one with a metrics handler).
+func newDisruptionRunIn(t *testing.T, suite *testsuite.WorkflowTestSuite, finds ...findAnswer) *disruptionRun {
+	t.Helper()
 	r := &disruptionRun{env: suite.NewTestWorkflowEnvironment(), finds: finds}
 	r.start = r.env.Now()
 	r.env.RegisterWorkflow(DisruptionWorkflow)
@@ -159,6 +166,9 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.findTimes = append(r.findTimes, r.since())
+		if r.onFind != nil {
+			r.onFind(len(r.findTimes))
+		}
 		if len(r.finds) == 0 {
 			return activities.DisruptionDecision{}, nil
 		}

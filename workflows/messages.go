@@ -50,7 +50,27 @@ const (
 	// SignalResyncNodeClaim (no payload) asks a NodeLifecycle to write its NodeClaim again,
 	// after it was deleted from under a live node.
 	SignalResyncNodeClaim = "resyncNodeClaim"
+
+	// Operator controls of the disruption controller: the kill switch.
+	// SignalPauseDisruption (PauseDisruption) stops consolidation and drift until resumed;
+	// expiration and interruptions, being forceful, go on.
+	SignalPauseDisruption = "pause"
+	// SignalResumeDisruption (ResumeDisruption) lets voluntary disruption go again.
+	SignalResumeDisruption = "resume"
 )
+
+// PauseDisruption is the payload of SignalPauseDisruption. Both fields are free text from
+// whoever can signal the controller: it keeps them cut to a bounded length.
+type PauseDisruption struct {
+	Reason string `json:"reason,omitempty"`
+	// By is who paused, as the sender names itself.
+	By string `json:"by,omitempty"`
+}
+
+// ResumeDisruption is the payload of SignalResumeDisruption.
+type ResumeDisruption struct {
+	By string `json:"by,omitempty"`
+}
 
 // ClaimStarted is the payload of SignalClaimStarted.
 type ClaimStarted = activities.InFlightClaim

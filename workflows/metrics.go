@@ -23,6 +23,27 @@ const (
 	MetricDisruptionDecisions  = "karpenter_voluntary_disruption_decisions_total"
 )
 
+// The kill switch's gauges, which the disruption controller sets every pass through the same
+// replay-aware handler.
+const (
+	MetricDisruptionPaused      = "nodewright_disruption_paused"
+	MetricDisruptionPausedSince = "nodewright_disruption_paused_since_timestamp_seconds"
+)
+
+// GaugeSpec is one gauge workflows set, without labels.
+type GaugeSpec struct {
+	Name string
+	Help string
+}
+
+// Gauges lists the gauges workflows set, for the worker to register.
+func Gauges() []GaugeSpec {
+	return []GaugeSpec{
+		{MetricDisruptionPaused, "1 while an operator has paused voluntary disruption (consolidation and drift), 0 otherwise."},
+		{MetricDisruptionPausedSince, "When voluntary disruption was paused, in seconds since the epoch; 0 while it is not."},
+	}
+}
+
 // Karpenter's label names.
 const (
 	LabelNodePool            = "nodepool"

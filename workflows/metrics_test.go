@@ -23,12 +23,14 @@ import (
 type countRecorder struct {
 	mu     *sync.Mutex
 	counts map[string]int64
+	// gauges are the last values of the gauges of Gauges, by name.
+	gauges map[string]float64
 	specs  map[string]CounterSpec
 	tags   map[string]string
 }
 
 func newCountRecorder() countRecorder {
-	r := countRecorder{mu: &sync.Mutex{}, counts: map[string]int64{}, specs: map[string]CounterSpec{}}
+	r := countRecorder{mu: &sync.Mutex{}, counts: map[string]int64{}, gauges: map[string]float64{}, specs: map[string]CounterSpec{}}
 	for _, s := range Counters() {
 		r.specs[s.Name] = s
 	}
@@ -63,8 +65,27 @@ func (r countRecorder) Counter(name string) client.MetricsCounter {
 }
 
 func (r countRecorder) Gauge(name string) client.MetricsGauge {
-	return client.MetricsNopHandler.Gauge(name)
+	if !slices.ContainsFunc(Gauges(), func(g GaugeSpec) bool { return g.Name == name }) {
+		return client.MetricsNopHandler.Gauge(name) // the SDK's own
+	}
+	return gaugeFunc(func(v float64) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.gauges[name] = v
+	})
 }
+
+// gauge is a gauge's last value, and whether it was ever set.
+func (r countRecorder) gauge(name string) (float64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.gauges[name]
+	return v, ok
+}
+
+type gaugeFunc func(float64)
+
+func (f gaugeFunc) Update(v float64) { f(v) }
 
 func (r countRecorder) Timer(name string) client.MetricsTimer {
 	return client.MetricsNopHandler.Timer(name)

@@ -1,0 +1,310 @@
+package workflows
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/schedulerengine/disruption"
+)
+
+// pauseAt signals the controller to pause at d.
+func (r *disruptionRun) pauseAt(d time.Duration, msg PauseDisruption) {
+	r.at(d, func() { r.env.SignalWorkflow(SignalPauseDisruption, msg) })
+}
+
+// resumeAt signals the controller to resume at d.
+func (r *disruptionRun) resumeAt(d time.Duration) {
+	r.at(d, func() { r.env.SignalWorkflow(SignalResumeDisruption, ResumeDisruption{By: "bob"}) })
+}
+
+// stepNames are what was done to the candidates, in order.
+func (r *disruptionRun) stepNames() []string {
+	var out []string
+	for _, s := range r.steps {
+		out = append(out, s.what)
+	}
+	return out
+}
+
+func TestDisruptionPausedWithholdsConsolidationAndDrift(t *testing.T) {
+	for _, reason := range []string{disruption.ReasonEmpty, disruption.ReasonUnderutilized, disruption.ReasonDrifted} {
+		t.Run(reason+" nodes are looked at but not disrupted", func(t *testing.T) {
+			r := newDisruptionRun(t, decided(reason, 0.2, "default-aaaaa", "default-bbbbb"))
+			r.pauseAt(5*time.Second, PauseDisruption{Reason: "incident 42", By: "alice"})
+			var st DisruptionState
+			r.stateAt(t, time.Minute, &st)
+			r.run(t, time.Minute, DisruptionInput{})
+
+			if len(r.findTimes) == 0 {
+				t.Fatal("a paused controller stopped looking; it should look and withhold")
+			}
+			if len(r.validations) != 0 || len(r.steps) != 0 || len(r.signals) != 0 || len(r.replacements) != 0 {
+				t.Errorf("validations %v, steps %v, signals %v, replacements %v: want none while paused", r.validations, r.steps, r.signals, r.replacements)
+			}
+			want := DisruptionPause{Since: r.start.Add(5 * time.Second), Reason: "incident 42", By: "alice", Withheld: 1,
+				LastWithheld: reason + ": ip-default-aaaaa ip-default-bbbbb"}
+			if st.Pause == nil || !st.Pause.Since.Equal(want.Since) {
+				t.Fatalf("pause %+v, want one since %s", st.Pause, want.Since)
+			}
+			if want.Since = st.Pause.Since; *st.Pause != want {
+				t.Errorf("pause %+v, want %+v", st.Pause, want)
+			}
+			if st.Decisions != 0 || len(st.Recent) != 0 {
+				t.Errorf("decisions %d, recent %+v: a withheld decision is not one", st.Decisions, st.Recent)
+			}
+		})
+	}
+}
+
+func TestDisruptionPausedMidDecisionStopsBeforeTheCandidatesGo(t *testing.T) {
+	tests := []struct {
+		name  string
+		found findAnswer
+		// pause is when the pause arrives; the decision was taken at 10s.
+		pause     time.Duration
+		wantSteps []string
+	}{
+		{
+			name:  "a pause during the validation delay drops the decision before any taint",
+			found: decided(disruption.ReasonUnderutilized, 0.1, "default-aaaaa"),
+			pause: 15 * time.Second,
+		},
+		{
+			name:      "a pause while the replacement boots takes the taint off and tells no node to go",
+			found:     withReplacement(decided(disruption.ReasonUnderutilized, 0.1, "default-aaaaa"), "default"),
+			pause:     30 * time.Second,
+			wantSteps: []string{"taint", "launch", "recheck", "untaint"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, tt.found)
+			r.pauseAt(tt.pause, PauseDisruption{Reason: "incident"})
+			if tt.found.decision.Replacement != nil {
+				r.replacementReadyAt(t, 40*time.Second)
+			}
+			var st DisruptionState
+			r.stateAt(t, time.Minute, &st)
+			r.run(t, time.Minute, DisruptionInput{})
+
+			if d := r.disrupts(); len(d) != 0 {
+				t.Errorf("disrupt signals %+v, want none once paused", d)
+			}
+			if got := r.stepNames(); !slices.Equal(got, tt.wantSteps) {
+				t.Errorf("steps %v, want %v", got, tt.wantSteps)
+			}
+			if len(st.Recent) != 1 || st.Recent[0].Outcome != "withheld: disruption paused" {
+				t.Errorf("recent %+v, want the one decision withheld", st.Recent)
+			}
+			if st.Pause == nil || st.Pause.Withheld != 1 {
+				t.Errorf("pause %+v, want one decision withheld", st.Pause)
+			}
+		})
+	}
+}
+
+func TestDisruptionResumedActsAgain(t *testing.T) {
+	found := decided(disruption.ReasonUnderutilized, 0.1, "default-aaaaa")
+	r := newDisruptionRun(t, found, found)
+	r.pauseAt(5*time.Second, PauseDisruption{Reason: "incident"})
+	r.resumeAt(15 * time.Second)
+	var paused, resumed DisruptionState
+	r.stateAt(t, 12*time.Second, &paused)
+	r.stateAt(t, time.Minute, &resumed)
+	r.run(t, time.Minute, DisruptionInput{})
+
+	if paused.Pause == nil {
+		t.Fatal("not paused at 12s")
+	}
+	// Withheld at 10s; found again at 20s, validated at 35s, disrupted then.
+	if d := r.disrupts(); len(d) != 1 || d[0].at != 35*time.Second {
+		t.Errorf("disrupt signals %+v, want one at 35s once resumed", d)
+	}
+	if resumed.Pause != nil || resumed.Decisions != 1 || len(resumed.Recent) != 1 || resumed.Recent[0].Outcome != "Disrupted" {
+		t.Errorf("state after resume %+v, want not paused and the one decision Disrupted", resumed)
+	}
+}
+
+func TestDisruptionPauseSurvivesContinueAsNew(t *testing.T) {
+	found := decided(disruption.ReasonDrifted, 0, "default-aaaaa")
+	r := newDisruptionRun(t, found)
+	r.pauseAt(5*time.Second, PauseDisruption{Reason: "incident", By: "alice"})
+	r.at(15*time.Second, func() { r.env.SetContinueAsNewSuggested(true) })
+	r.execute(DisruptionInput{})
+
+	next := continuedAs[DisruptionInput](t, r.env)
+	p := next.State.Pause
+	if p == nil || !p.Since.Equal(r.start.Add(5*time.Second)) || p.Reason != "incident" || p.By != "alice" || p.Withheld != 1 {
+		t.Fatalf("carried pause %+v, want alice's from 5s with one decision withheld", p)
+	}
+
+	// The next run starts paused: it withholds what it finds until resumed.
+	r2 := newDisruptionRun(t, found)
+	var st DisruptionState
+	r2.stateAt(t, 30*time.Second, &st)
+	r2.run(t, 30*time.Second, next)
+	if len(r2.signals) != 0 || len(r2.steps) != 0 {
+		t.Errorf("signals %v, steps %v in the next run, want none while still paused", r2.signals, r2.steps)
+	}
+	if st.Pause == nil || !st.Pause.Since.Equal(p.Since) || st.Pause.Withheld != 2 {
+		t.Errorf("pause in the next run %+v, want the carried one with a second decision withheld", st.Pause)
+	}
+}
+
+// takingPauseSignals is a workflow that leaves the pause signals waiting for a minute, as a
+// run's last pass may, then takes them as the run does before continuing as new.
+func takingPauseSignals(ctx workflow.Context) (DisruptionState, error) {
+	c := &controller{}
+	c.openPauseChannels(ctx)
+	if err := workflow.Sleep(ctx, time.Minute); err != nil {
+		return c.state, err
+	}
+	c.takePauseSignals(ctx)
+	return c.state, nil
+}
+
+func TestDisruptionTakesWaitingPauseSignalsBeforeContinuingAsNew(t *testing.T) {
+	tests := []struct {
+		name       string
+		signals    []string
+		wantPaused bool
+	}{
+		{name: "a waiting pause is carried", signals: []string{SignalPauseDisruption}, wantPaused: true},
+		{name: "a pause then a resume waiting together: the pause wins", signals: []string{SignalPauseDisruption, SignalResumeDisruption}, wantPaused: true},
+		{name: "a resume then a pause waiting together: the pause wins", signals: []string{SignalResumeDisruption, SignalPauseDisruption}, wantPaused: true},
+		{name: "nothing waiting leaves it running", wantPaused: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestWorkflowEnvironment()
+			env.RegisterWorkflow(takingPauseSignals)
+			for i, name := range tt.signals {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(name, PauseDisruption{Reason: "waiting"}) }, time.Duration(i+1)*time.Second)
+			}
+			env.ExecuteWorkflow(takingPauseSignals)
+			var st DisruptionState
+			if err := env.GetWorkflowResult(&st); err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Pause != nil; got != tt.wantPaused {
+				t.Errorf("paused = %v, want %v", got, tt.wantPaused)
+			}
+		})
+	}
+}
+
+func TestDisruptionPauseDistrustsItsPayload(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	tests := []struct {
+		name string
+		send any
+		// wantPaused, and then the reason and by it keeps.
+		wantPaused bool
+		wantReason string
+		wantBy     string
+	}{
+		{
+			name: "a huge reason and name are cut to their bounds", send: PauseDisruption{Reason: huge, By: huge},
+			wantPaused: true, wantReason: strings.Repeat("x", maxPauseReason-len("…")) + "…", wantBy: strings.Repeat("x", maxPauseBy-len("…")) + "…",
+		},
+		{
+			name: "newlines and control characters cannot forge lines of output", send: PauseDisruption{Reason: "ok\ndisruption resumed\x1b[2J", By: "eve\r"},
+			wantPaused: true, wantReason: "ok disruption resumed [2J", wantBy: "eve",
+		},
+		{
+			name: "a cut never splits a character", send: PauseDisruption{Reason: strings.Repeat("é", maxPauseReason)},
+			wantPaused: true, wantReason: strings.Repeat("é", (maxPauseReason-len("…"))/2) + "…",
+		},
+		{
+			name: "invalid UTF-8 is replaced", send: PauseDisruption{Reason: "bad \xff byte"},
+			wantPaused: true, wantReason: "bad \uFFFD byte",
+		},
+		{
+			name: "a payload that does not decode is dropped and the controller runs on", send: map[string]any{"reason": 42},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, decided(disruption.ReasonDrifted, 0, "default-aaaaa"))
+			r.at(5*time.Second, func() { r.env.SignalWorkflow(SignalPauseDisruption, tt.send) })
+			var st DisruptionState
+			r.stateAt(t, 15*time.Second, &st)
+			r.run(t, 15*time.Second, DisruptionInput{})
+
+			if got := st.Pause != nil; got != tt.wantPaused {
+				t.Fatalf("paused = %v, want %v (state %+v)", got, tt.wantPaused, st)
+			}
+			if st.Passes != 1 {
+				t.Errorf("%d passes, want the controller to have run on to its pass at 10s", st.Passes)
+			}
+			if !tt.wantPaused {
+				return
+			}
+			if st.Pause.Reason != tt.wantReason || st.Pause.By != tt.wantBy {
+				t.Errorf("reason %q (%d bytes) by %q, want %q by %q", short(st.Pause.Reason), len(st.Pause.Reason), short(st.Pause.By), short(tt.wantReason), short(tt.wantBy))
+			}
+			if !utf8.ValidString(st.Pause.Reason) || len(st.Pause.Reason) > maxPauseReason || len(st.Pause.By) > maxPauseBy {
+				t.Errorf("kept a reason of %d bytes and a name of %d, want valid UTF-8 within %d and %d", len(st.Pause.Reason), len(st.Pause.By), maxPauseReason, maxPauseBy)
+			}
+		})
+	}
+}
+
+// short is s cut for a failure message.
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func TestDisruptionPausedTwiceKeepsTheFirstPause(t *testing.T) {
+	r := newDisruptionRun(t)
+	r.pauseAt(5*time.Second, PauseDisruption{Reason: "first", By: "alice"})
+	r.pauseAt(25*time.Second, PauseDisruption{Reason: "second", By: "bob"})
+	var st DisruptionState
+	r.stateAt(t, 30*time.Second, &st)
+	r.run(t, 30*time.Second, DisruptionInput{})
+
+	if p := st.Pause; p == nil || !p.Since.Equal(r.start.Add(5*time.Second)) || p.Reason != "first" || p.By != "alice" {
+		t.Errorf("pause %+v, want alice's first one, since 5s", st.Pause)
+	}
+}
+
+func TestDisruptionPauseGauges(t *testing.T) {
+	rec := newCountRecorder()
+	suite := &testsuite.WorkflowTestSuite{}
+	suite.SetMetricsHandler(rec)
+	r := newDisruptionRunIn(t, suite)
+	type reading struct{ paused, since float64 }
+	read := func() reading {
+		p, _ := rec.gauge(MetricDisruptionPaused)
+		s, _ := rec.gauge(MetricDisruptionPausedSince)
+		return reading{p, s}
+	}
+	var before, during, after reading
+	r.at(12*time.Second, func() { before = read() })
+	r.pauseAt(15*time.Second, PauseDisruption{Reason: "incident"})
+	r.at(17*time.Second, func() { during = read() })
+	r.resumeAt(25 * time.Second)
+	r.at(27*time.Second, func() { after = read() })
+	r.run(t, 30*time.Second, DisruptionInput{})
+
+	since := float64(r.start.Add(15*time.Second).UnixNano()) / 1e9
+	if want := (reading{0, 0}); before != want {
+		t.Errorf("gauges before the pause %+v, want %+v", before, want)
+	}
+	if want := (reading{1, since}); during != want {
+		t.Errorf("gauges while paused %+v, want %+v", during, want)
+	}
+	if want := (reading{0, 0}); after != want {
+		t.Errorf("gauges after resume %+v, want %+v", after, want)
+	}
+}
