@@ -26,6 +26,8 @@ type metrics struct {
 	activities *activities.Metrics
 	// workflowCounters are the counters of workflows.Counters, by name.
 	workflowCounters map[string]workflowCounter
+	// workflowGauges are the gauges of workflows.Gauges, by name.
+	workflowGauges map[string]prometheus.Gauge
 }
 
 // workflowCounter is one counter workflows emit, with its label names in order.
@@ -50,6 +52,7 @@ func newMetrics() *metrics {
 			Help: "Pods the kube-scheduler currently reports Unschedulable.",
 		}),
 		workflowCounters: map[string]workflowCounter{},
+		workflowGauges:   map[string]prometheus.Gauge{},
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -60,6 +63,11 @@ func newMetrics() *metrics {
 		c := workflowCounter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: spec.Name, Help: spec.Help}, spec.Labels), labels: spec.Labels}
 		m.registry.MustRegister(c.vec)
 		m.workflowCounters[spec.Name] = c
+	}
+	for _, spec := range workflows.Gauges() {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: spec.Name, Help: spec.Help})
+		m.registry.MustRegister(g)
+		m.workflowGauges[spec.Name] = g
 	}
 	acts, err := activities.NewMetrics(m.registry)
 	if err != nil {

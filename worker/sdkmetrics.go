@@ -24,7 +24,8 @@ const sdkReportEvery = time.Second
 //   - the Karpenter counters workflows emit (workflows.Counters), straight to the registry's
 //     counters with exactly Karpenter's label names: the SDK's tags (namespace, task_queue,
 //     workflow_type, ...) are dropped from them, and label values are kept as they are
-//     (tally's Prometheus sanitizing would turn us-east-1a into us_east_1a).
+//     (tally's Prometheus sanitizing would turn us-east-1a into us_east_1a);
+//   - the gauges workflows set (workflows.Gauges), without labels, likewise.
 //
 // Close the returned closer when the client is closed; it flushes tally's last report.
 func newSDKMetricsHandler(m *metrics, log *slog.Logger) (client.MetricsHandler, io.Closer) {
@@ -43,7 +44,7 @@ func newSDKMetricsHandler(m *metrics, log *slog.Logger) (client.MetricsHandler, 
 		OmitCardinalityMetrics: true,
 	}, sdkReportEvery)
 	sdk := contribtally.NewMetricsHandler(contribtally.NewPrometheusNamingScope(scope))
-	h := routingHandler{sdk: sdk, counters: m.workflowCounters, labelNames: map[string]bool{}}
+	h := routingHandler{sdk: sdk, counters: m.workflowCounters, gauges: m.workflowGauges, labelNames: map[string]bool{}}
 	for _, c := range m.workflowCounters {
 		for _, l := range c.labels {
 			h.labelNames[l] = true
@@ -58,6 +59,7 @@ func newSDKMetricsHandler(m *metrics, log *slog.Logger) (client.MetricsHandler, 
 type routingHandler struct {
 	sdk        client.MetricsHandler
 	counters   map[string]workflowCounter
+	gauges     map[string]prometheus.Gauge
 	labelNames map[string]bool
 	labels     map[string]string
 }
@@ -94,7 +96,12 @@ func (h routingHandler) Counter(name string) client.MetricsCounter {
 	return promCounter{c.vec.WithLabelValues(values...)}
 }
 
-func (h routingHandler) Gauge(name string) client.MetricsGauge { return h.sdk.Gauge(name) }
+func (h routingHandler) Gauge(name string) client.MetricsGauge {
+	if g, ok := h.gauges[name]; ok {
+		return promGauge{g}
+	}
+	return h.sdk.Gauge(name)
+}
 
 func (h routingHandler) Timer(name string) client.MetricsTimer { return h.sdk.Timer(name) }
 
@@ -102,3 +109,8 @@ func (h routingHandler) Timer(name string) client.MetricsTimer { return h.sdk.Ti
 type promCounter struct{ c prometheus.Counter }
 
 func (p promCounter) Inc(d int64) { p.c.Add(float64(d)) }
+
+// promGauge is a Prometheus gauge as the SDK's gauge interface.
+type promGauge struct{ g prometheus.Gauge }
+
+func (p promGauge) Update(v float64) { p.g.Set(v) }

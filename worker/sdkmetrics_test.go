@@ -72,6 +72,17 @@ func TestSDKHandlerServesKarpenterCountersAndTheSDKsOwnSeries(t *testing.T) {
 			},
 		},
 		{
+			name: "a workflow gauge keeps its last value and drops the SDK's tags",
+			emit: func(h client.MetricsHandler) {
+				g := h.WithTags(sdkTags()).Gauge(workflows.MetricDisruptionPausedSince)
+				g.Update(1.8e9)
+				g.Update(1.9e9)
+				h.Gauge(workflows.MetricDisruptionPaused).Update(1)
+			},
+			want:     []string{`nodewright_disruption_paused_since_timestamp_seconds 1.9e+09`, `nodewright_disruption_paused 1`},
+			unwanted: []string{`nodewright_disruption_paused_since_timestamp_seconds{`, `nodewright_disruption_paused{`},
+		},
+		{
 			name: "the SDK's counters end in _total once, its timers are _seconds histograms, its gauges keep their names",
 			emit: func(h client.MetricsHandler) {
 				s := h.WithTags(sdkTags())
