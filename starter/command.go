@@ -67,6 +67,13 @@ func commandSpecs() []commandSpec {
 			args: extendArgs, run: runExtend},
 		{use: "convert FILE", short: "print FILE's NodePools and EC2NodeClasses in their v1 form; - reads stdin",
 			args: convertArgs, local: runConvert},
+		{use: "pause disruption [--reason R]", short: "kill switch: stop consolidation and drift (expiration and interruptions go on) until resumed; starter nodes shows it",
+			flags: func(fs *pflag.FlagSet, c *command) {
+				fs.StringVar(&c.reason, "reason", "", "why, for the controller's record and starter nodes")
+			},
+			args: disruptionArg, run: runPause},
+		{use: "resume disruption", short: "let consolidation and drift go again",
+			args: disruptionArg, run: runResume},
 		{use: "advise [-f FILE]... [--from-cluster] [-o table|json]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
 			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
 	}
@@ -181,7 +188,58 @@ func runNodes(ctx context.Context, op *Operator, c command, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	return printNodes(out, c.output, rows, time.Now())
+	if err := printNodes(out, c.output, rows, time.Now()); err != nil {
+		return err
+	}
+	if c.output == outputJSON || c.output == outputYAML {
+		return nil // structured output stays parseable; the state query has the pause
+	}
+	return printPauseOf(ctx, op, out)
+}
+
+// disruptionArg checks pause's and resume's one argument, what they act on.
+func disruptionArg(_ *command, args []string) error {
+	if len(args) != 1 || args[0] != "disruption" {
+		return fmt.Errorf("takes one argument, disruption, got %q", args)
+	}
+	return nil
+}
+
+func runPause(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	if err := op.PauseDisruption(ctx, c.reason); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "pause sent to the disruption controller: consolidation and drift wait; expiration and interruptions go on")
+	return printPauseOf(ctx, op, out)
+}
+
+func runResume(ctx context.Context, op *Operator, _ command, out io.Writer) error {
+	if err := op.ResumeDisruption(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "resume sent to the disruption controller")
+	return nil
+}
+
+// stateWait bounds the wait for the disruption controller's state: with no worker running it
+// would not answer at all.
+const stateWait = 5 * time.Second
+
+// printPauseOf prints the pause line when the disruption controller is paused, or a line
+// saying its state is unknown when it does not answer; nothing when it runs unpaused or does
+// not run.
+func printPauseOf(ctx context.Context, op *Operator, out io.Writer) error {
+	qctx, cancel := context.WithTimeout(ctx, stateWait)
+	defer cancel()
+	st, err := op.DisruptionState(qctx)
+	switch {
+	case isNotFound(err):
+		return nil
+	case err != nil:
+		_, err = fmt.Fprintf(out, "disruption controller state unknown: %v\n", err)
+		return err
+	}
+	return PrintDisruptionPause(out, st.Pause)
 }
 
 func runDescribe(ctx context.Context, op *Operator, c command, out io.Writer) error {

@@ -128,6 +128,27 @@ func writeDisruption(tw io.Writer, d *workflows.Disruption) {
 	}
 }
 
+// PrintDisruptionPause writes the line that says voluntary disruption is paused, since when,
+// why and by whom; nothing when it is not paused.
+func PrintDisruptionPause(w io.Writer, p *workflows.DisruptionPause) error {
+	if p == nil {
+		return nil
+	}
+	reason := p.Reason
+	if reason == "" {
+		reason = "no reason given"
+	}
+	line := fmt.Sprintf("disruption paused since %s (%s)", p.Since.UTC().Format(time.RFC3339), reason)
+	if p.By != "" {
+		line += " by " + p.By
+	}
+	if p.Withheld > 0 {
+		line += fmt.Sprintf("; %d decisions withheld, the last %s", p.Withheld, p.LastWithheld)
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -21,6 +22,50 @@ import (
 type listingClient struct {
 	client.Client
 	executions []*workflowpb.WorkflowExecutionInfo
+	// disruption is what the disruption controller's state query answers; nil when it does
+	// not run.
+	disruption *workflows.DisruptionState
+	// signals are the signals sent, to running or started workflows.
+	signals []sentSignal
+}
+
+// sentSignal is a signal the starter sent; started says it came with a start.
+type sentSignal struct {
+	workflowID, name string
+	arg              any
+	started          bool
+}
+
+func (c *listingClient) QueryWorkflow(_ context.Context, id, _, query string, _ ...any) (converter.EncodedValue, error) {
+	if id != workflows.DisruptionID || query != workflows.QueryState || c.disruption == nil {
+		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
+	}
+	payloads, err := converter.GetDefaultDataConverter().ToPayloads(*c.disruption)
+	if err != nil {
+		return nil, err
+	}
+	return encodedValues{payloads}, nil
+}
+
+func (c *listingClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
+	if id == workflows.DisruptionID && c.disruption == nil {
+		return serviceerror.NewNotFound("workflow not found for ID: " + id)
+	}
+	c.signals = append(c.signals, sentSignal{workflowID: id, name: name, arg: arg})
+	return nil
+}
+
+func (c *listingClient) SignalWithStartWorkflow(_ context.Context, id, name string, arg any, _ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	c.signals = append(c.signals, sentSignal{workflowID: id, name: name, arg: arg, started: c.disruption == nil})
+	return nil, nil
+}
+
+// encodedValues is a query's answer as the SDK hands it over.
+type encodedValues struct{ payloads *commonpb.Payloads }
+
+func (e encodedValues) HasValue() bool { return e.payloads != nil }
+func (e encodedValues) Get(into any) error {
+	return converter.GetDefaultDataConverter().FromPayloads(e.payloads, into)
 }
 
 func (c *listingClient) dial(context.Context, client.Options) (client.Client, error) { return c, nil }
