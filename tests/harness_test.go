@@ -98,13 +98,16 @@ func (e *env) startWorker(poolYAML string) {
 
 // startEnv writes the NodePool, runs a worker for it for the test's duration, restarts the
 // disruption controller with short timings, and makes a namespace for the test's pods.
-func startEnv(t *testing.T, poolYAML string) *env {
+func startEnv(t *testing.T, poolYAML string, opts ...func(*env)) *env {
 	t.Helper()
 	pools := loadPools(t, poolYAML)
 	if len(pools) != 1 {
 		t.Fatalf("test NodePool file holds %d pools, want 1", len(pools))
 	}
 	e := newEnv(t, pools[0].Name)
+	for _, o := range opts {
+		o(e)
+	}
 	e.startWorker(poolYAML)
 	t.Cleanup(func() { e.stopWorker() })
 	e.setUp()
