@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodewright/nodewright/schedulerengine/disruption"
+	"github.com/nodewright/nodewright/starter"
+	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -17,9 +20,7 @@ import (
 // once resumed, consolidation merges them.
 func TestPausedDisruptionStopsConsolidationButNotExpiration(t *testing.T) {
 	e := startEnv(t, poolYAML("pause", "expireAfter: 45s", "consolidationPolicy: WhenEmptyOrUnderutilized\nconsolidateAfter: 1s\nbudgets:\n  - nodes: \"100%\""), withMetricsAddr(t))
-	if err := e.op.PauseDisruption(e.ctx, "e2e incident"); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("$ starter pause disruption --reason \"e2e incident\"\n%s", e.starter("pause", "disruption", "--reason", "e2e incident"))
 	var since time.Time
 	e.eventually("the controller reports the pause", 30*time.Second, func() (bool, string) {
 		st := e.disruptionState()
@@ -74,6 +75,11 @@ func TestPausedDisruptionStopsConsolidationButNotExpiration(t *testing.T) {
 			t.Errorf("node %s is %s with disruption %+v while disruption is paused", node, st.Phase, st.Disruption)
 		}
 	}
+	nodes := e.starter("nodes")
+	t.Logf("$ starter nodes\n%s", nodes)
+	if want := fmt.Sprintf("disruption paused since %s (e2e incident)", since.UTC().Format(time.RFC3339)); !strings.Contains(nodes, want) {
+		t.Errorf("starter nodes does not say %q", want)
+	}
 	e.scrapeUntil("the pause gauges", func(m scrape) string {
 		if m.sum(workflows.MetricDisruptionPaused) != 1 || m.sum(workflows.MetricDisruptionPausedSince) != float64(since.UnixNano())/1e9 {
 			return fmt.Sprintf("paused %v since %v", m.sum(workflows.MetricDisruptionPaused), m.sum(workflows.MetricDisruptionPausedSince))
@@ -81,9 +87,7 @@ func TestPausedDisruptionStopsConsolidationButNotExpiration(t *testing.T) {
 		return ""
 	})
 
-	if err := e.op.ResumeDisruption(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.starter("resume", "disruption")
 	e.eventually("one underutilized node is consolidated once resumed", time.Minute, func() (bool, string) {
 		gone := 0
 		for _, claim := range underused {
@@ -109,6 +113,17 @@ func TestPausedDisruptionStopsConsolidationButNotExpiration(t *testing.T) {
 		return ""
 	})
 	replayHistory(t, e.ctx, workflows.DisruptionID, workflows.DisruptionWorkflow, "disruption_paused_history.json")
+}
+
+// starter runs the starter's command line against the lab and returns what it printed.
+func (e *env) starter(args ...string) string {
+	e.t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": lab.Temporal.FrontendAddress(), "TEMPORAL_NAMESPACE": lab.Temporal.Namespace()}
+	if code := starter.Main(e.ctx, args, &stdout, &stderr, env); code != 0 {
+		e.t.Fatalf("starter %s exited %d: %s", strings.Join(args, " "), code, stderr.String())
+	}
+	return stdout.String()
 }
 
 // disruptionState queries the disruption controller.
