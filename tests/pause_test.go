@@ -120,7 +120,7 @@ func (e *env) starter(args ...string) string {
 	e.t.Helper()
 	var stdout, stderr bytes.Buffer
 	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": lab.Temporal.FrontendAddress(), "TEMPORAL_NAMESPACE": lab.Temporal.Namespace()}
-	if code := starter.Main(e.ctx, args, &stdout, &stderr, env); code != 0 {
+	if code := starter.Main(e.ctx, "test", args, &stdout, &stderr, env); code != 0 {
 		e.t.Fatalf("starter %s exited %d: %s", strings.Join(args, " "), code, stderr.String())
 	}
 	return stdout.String()
