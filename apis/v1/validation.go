@@ -42,6 +42,10 @@ func (p *NodePool) RuntimeValidate() field.ErrorList {
 				"must not be negative; leave the resource out for no limit, or set 0 to launch none"))
 		}
 	}
+	if _, _, err := p.MaxHourlyCost(); err != nil {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(AnnotationMaxHourlyCost),
+			p.Annotations[AnnotationMaxHourlyCost], "not a dollars-per-hour figure: write a plain decimal such as \"12.50\", or remove the annotation for no cost limit"))
+	}
 	for i, b := range p.Spec.Disruption.Budgets {
 		if b.Schedule == nil {
 			continue
