@@ -128,6 +128,15 @@ func withPoolTaint(key, value string, effect corev1.TaintEffect) poolOption {
 	}
 }
 
+func withAnnotation(key, value string) poolOption {
+	return func(p *v1.NodePool) {
+		if p.Annotations == nil {
+			p.Annotations = map[string]string{}
+		}
+		p.Annotations[key] = value
+	}
+}
+
 func withLimit(name corev1.ResourceName, q string) poolOption {
 	return func(p *v1.NodePool) {
 		if p.Spec.Limits == nil {

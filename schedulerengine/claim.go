@@ -22,12 +22,14 @@ type claim struct {
 	// limit is how far the claim may grow before new pods prefer a new claim: the
 	// allocatable of the type packing its pods' kind most cheaply (see target.go).
 	limit vec
-	// counted is the capacity charged to the pool's limits (the most any of its types has);
-	// nil until the claim holds a pod or when the pool has no limits.
-	counted vec
-	pods    []string
-	members []*pendingPod // the pods of pods, for the improvement pass
-	ports   []hostPort
+	// counted is the capacity charged to the pool's and the cluster's limits (the most any
+	// of its types has) and countedPrice the price (its dearest allowed offering's); counted
+	// is nil until the claim holds a pod or when no limit applies to its pool.
+	counted      vec
+	countedPrice int64
+	pods         []string
+	members      []*pendingPod // the pods of pods, for the improvement pass
+	ports        []hostPort
 	// dom caches, per topology key, the domain the claim is pinned to, or domainUndecided.
 	dom []int32
 	// removed marks a claim the improvement pass replaced.
@@ -37,12 +39,13 @@ type claim struct {
 // claimFit is what adding one pod would make of a claim, computed by CanAdd without side
 // effects and applied by Add.
 type claimFit struct {
-	term     *podTerm
-	reqs     Requirements
-	types    []int
-	narrowed bool // types differ from the claim's
-	requests vec
-	counted  vec
+	term         *podTerm
+	reqs         Requirements
+	types        []int
+	narrowed     bool // types differ from the claim's
+	requests     vec
+	counted      vec
+	countedPrice int64
 }
 
 func newClaim(w *world, pool *poolState, topo *topology) *claim {
@@ -72,7 +75,7 @@ func (c *claim) CanAdd(p *pendingPod, t *podTerm) (claimFit, *rejection) {
 }
 
 func (c *claim) check(p *pendingPod, t *podTerm, steps []claimStep) (claimFit, *rejection) {
-	f := claimFit{term: t, reqs: c.reqs, types: c.types, requests: c.requests, counted: c.counted}
+	f := claimFit{term: t, reqs: c.reqs, types: c.types, requests: c.requests, counted: c.counted, countedPrice: c.countedPrice}
 	for _, step := range steps {
 		if rej := step.check(c, p, &f); rej != nil {
 			rej.kind = step.kind
@@ -86,13 +89,13 @@ func (c *claim) check(p *pendingPod, t *podTerm, steps []claimStep) (claimFit, *
 func (c *claim) Add(p *pendingPod, f claimFit) {
 	c.absorb(f)
 	if c.pool.limited && f.counted != nil {
-		if c.counted == nil {
-			c.pool.nodes++
-		} else {
-			c.pool.used = c.pool.used.minus(c.counted)
+		for _, b := range c.pool.budgets {
+			if c.counted != nil {
+				b.remove(charge{capacity: c.counted, price: c.countedPrice})
+			}
+			b.add(charge{capacity: f.counted, price: f.countedPrice})
 		}
-		c.pool.used = c.pool.used.plus(f.counted)
-		c.counted = f.counted
+		c.counted, c.countedPrice = f.counted, f.countedPrice
 	}
 	c.requests = f.requests
 	c.pods = append(c.pods, p.key)

@@ -61,6 +61,7 @@ func (c *claim) nodeClaim(prices []float64) NodeClaim {
 		for _, o := range t.offerings {
 			if offerings.allows(o) {
 				zones[o.Zone], capacityTypes[o.CapacityType] = true, true
+				nc.MaxPricePerHour = max(nc.MaxPricePerHour, o.PricePerHour)
 			}
 		}
 	}

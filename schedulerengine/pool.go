@@ -33,17 +33,17 @@ type poolState struct {
 	// pool; nil when none does.
 	daemonPorts [][]hostPort
 
-	limit   poolLimit
-	used    vec   // capacity of the pool's existing nodes plus its claims' cheapest types
-	nodes   int64 // node count, likewise
-	limited bool
-}
-
-// poolLimit is spec.limits: per-dim caps (-1 when unlimited) and a node cap.
-type poolLimit struct {
-	caps     vec
-	raw      corev1.ResourceList // as written, for messages
-	maxNodes int64               // -1 when unlimited
+	// own is the pool's spec.limits and max-hourly-cost, nil when it has neither; budgets
+	// are own and the cluster's, those that are set: each of the pool's nodes is charged to
+	// all of them.
+	own     *budget
+	budgets []*budget
+	// limited is true when some budget applies or the pool is blocked; priced when some
+	// budget caps cost, so claims need a price.
+	limited, priced bool
+	// blocked, when set, is why the pool launches nothing: a cost limit that cannot be read
+	// fails closed, as a spec.limits the API server refuses would.
+	blocked string
 }
 
 // sortPools orders pools as they are tried: higher weight first, then by name.
@@ -58,7 +58,7 @@ func sortPools(pools []v1.NodePool) []v1.NodePool {
 	return out
 }
 
-func newPoolState(w *world, p *v1.NodePool) (*poolState, error) {
+func newPoolState(w *world, p *v1.NodePool, cluster *budget) (*poolState, error) {
 	reqs, err := poolRequirements(p)
 	if err != nil {
 		return nil, err
@@ -68,10 +68,26 @@ func newPoolState(w *world, p *v1.NodePool) (*poolState, error) {
 		reqs:   reqs,
 		taints: p.Spec.Template.Spec.Taints,
 		types:  w.byPrice(w.typesAllowing(w.allTypes(), reqs), newOfferingFilter(reqs)),
-		used:   make(vec, len(w.dims.names)),
-		limit:  newPoolLimit(w.dims, p.Spec.Limits),
 	}
-	ps.limited = len(p.Spec.Limits) > 0
+	maxCost, hasCost, err := p.MaxHourlyCost()
+	if err != nil {
+		ps.blocked = fmt.Sprintf("NodePool %q launches nothing: %v", p.Name, err)
+	}
+	if len(p.Spec.Limits) > 0 || (hasCost && err == nil) {
+		var costCap *float64
+		if hasCost && err == nil {
+			costCap = &maxCost
+		}
+		ps.own = newBudget(w.dims, fmt.Sprintf("NodePool %q", p.Name), p.Spec.Limits, costCap)
+		ps.budgets = append(ps.budgets, ps.own)
+	}
+	if cluster != nil {
+		ps.budgets = append(ps.budgets, cluster)
+	}
+	ps.limited = len(ps.budgets) > 0 || ps.blocked != ""
+	for _, b := range ps.budgets {
+		ps.priced = ps.priced || b.priced()
+	}
 	return ps, nil
 }
 
@@ -96,55 +112,20 @@ func poolRequirements(p *v1.NodePool) (Requirements, error) {
 	return reqs, nil
 }
 
-func newPoolLimit(d dims, limits corev1.ResourceList) poolLimit {
-	l := poolLimit{caps: make(vec, len(d.names)), raw: limits, maxNodes: -1}
-	for i := range l.caps {
-		l.caps[i] = -1
-	}
-	for name, q := range limits {
-		if name == resourceNodes {
-			l.maxNodes = q.Value()
-			continue
-		}
-		l.caps[d.index[name]] = q.MilliValue()
-	}
-	return l
-}
-
-// countExisting adds an existing node of this pool to its usage.
-func (p *poolState) countExisting(capacity vec) {
-	p.used = p.used.plus(capacity)
-	p.nodes++
-}
-
-// exceeded returns the first limit that usage would pass, or "" when within all of them.
-func (l poolLimit) exceeded(usage vec, nodes int64, d dims) corev1.ResourceName {
-	if l.maxNodes >= 0 && nodes > l.maxNodes {
-		return resourceNodes
-	}
-	for i, c := range l.caps {
-		if c >= 0 && usage[i] > c {
-			return d.names[i]
-		}
-	}
-	return ""
-}
-
-func (l poolLimit) describe(name corev1.ResourceName) string {
-	q := l.raw[name]
-	return q.String()
-}
-
-// limitNames lists the resource names of a set of pools' limits other than "nodes", so every
-// limited resource gets a dim.
-func limitNames(pools []v1.NodePool) corev1.ResourceList {
+// limitNames lists the resource names of the pools' and the cluster's limits other than
+// "nodes", so every limited resource gets a dim.
+func limitNames(pools []v1.NodePool, cluster corev1.ResourceList) corev1.ResourceList {
 	out := corev1.ResourceList{}
-	for _, p := range pools {
-		for name := range p.Spec.Limits {
+	add := func(limits corev1.ResourceList) {
+		for name := range limits {
 			if name != resourceNodes {
 				out[name] = resource.Quantity{}
 			}
 		}
 	}
+	for _, p := range pools {
+		add(p.Spec.Limits)
+	}
+	add(cluster)
 	return out
 }

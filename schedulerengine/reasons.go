@@ -2,6 +2,7 @@ package schedulerengine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -82,10 +83,14 @@ func commonCulprit(rejections []*rejection) string {
 	return common
 }
 
+// joinExplanations tells each distinct sentence once: a cluster limit turns every pool away
+// with the same one.
 func joinExplanations(rejections []*rejection) string {
-	parts := make([]string, len(rejections))
-	for i, r := range rejections {
-		parts[i] = r.explain()
+	parts := make([]string, 0, len(rejections))
+	for _, r := range rejections {
+		if e := r.explain(); !slices.Contains(parts, e) {
+			parts = append(parts, e)
+		}
 	}
 	return strings.Join(parts, "; ")
 }

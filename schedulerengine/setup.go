@@ -3,6 +3,7 @@ package schedulerengine
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -44,6 +45,11 @@ func newSolver(in Input) (*solver, error) {
 	if err != nil {
 		return nil, err
 	}
+	cluster, err := newClusterBudget(d, in.ClusterLimits)
+	if err != nil {
+		return nil, err
+	}
+	s.cluster = cluster
 	if err := s.addPools(in.NodePools, in.PoolAllocatable, daemons); err != nil {
 		return nil, err
 	}
@@ -79,18 +85,62 @@ func allResourceLists(in Input, podRequests []corev1.ResourceList) []corev1.Reso
 			lists = append(lists, PodRequests(p))
 		}
 	}
-	return append(lists, limitNames(in.NodePools))
+	return append(lists, limitNames(in.NodePools, in.ClusterLimits.Resources))
+}
+
+// newClusterBudget is the budget every pool's nodes are charged to as well as their own;
+// nil when the limits cap nothing.
+func newClusterBudget(d dims, l ClusterLimits) (*budget, error) {
+	if l.IsZero() {
+		return nil, nil
+	}
+	for name, q := range l.Resources {
+		if q.Sign() < 0 {
+			return nil, fmt.Errorf("cluster limits: %s %s is negative; leave it out for no limit", name, q.String())
+		}
+	}
+	if c := l.MaxHourlyCost; c != nil && (*c < 0 || math.IsNaN(*c) || math.IsInf(*c, 0)) {
+		return nil, fmt.Errorf("cluster limits: maxHourlyCost %v is not a non-negative dollar figure", *c)
+	}
+	return newBudget(d, "cluster", l.Resources, l.MaxHourlyCost), nil
 }
 
 // addCommitted charges each pool the capacity it holds outside the existing nodes.
 func (s *solver) addCommitted(committed []CommittedCapacity) {
+	byName := s.poolsByName()
 	for _, c := range committed {
-		for _, pool := range s.pools {
-			if pool.name == c.NodePool {
-				pool.countExisting(s.world.dims.vec(c.Capacity))
-			}
-		}
+		s.chargeRunning(byName[c.NodePool], c.NodePool != "", s.world.dims.vec(c.Capacity), c.PricePerHour, c.Labels)
 	}
+}
+
+// chargeRunning charges a node that exists or is on its way to its pool's budget (when the
+// pool is in the input) and, when it belongs to any pool, to the cluster's.
+func (s *solver) chargeRunning(pool *poolState, inSomePool bool, capacity vec, price float64, labels map[string]string) {
+	var own *budget
+	if pool != nil {
+		own = pool.own
+	}
+	if own == nil && (s.cluster == nil || !inSomePool) {
+		return
+	}
+	ch := charge{capacity: capacity}
+	if (own != nil && own.priced()) || (s.cluster != nil && s.cluster.priced()) {
+		ch.price = microDollars(s.world.priceOfNode(price, labels))
+	}
+	if own != nil {
+		own.add(ch)
+	}
+	if s.cluster != nil && inSomePool {
+		s.cluster.add(ch)
+	}
+}
+
+func (s *solver) poolsByName() map[string]*poolState {
+	byName := make(map[string]*poolState, len(s.pools))
+	for _, p := range s.pools {
+		byName[p.name] = p
+	}
+	return byName
 }
 
 func (s *solver) addPools(pools []v1.NodePool, sized map[string]map[string]corev1.ResourceList, daemons []daemon) error {
@@ -99,7 +149,7 @@ func (s *solver) addPools(pools []v1.NodePool, sized map[string]map[string]corev
 		return fmt.Errorf("nodepool %q is listed twice", dup)
 	}
 	for i := range sorted {
-		ps, err := newPoolState(s.world, &sorted[i])
+		ps, err := newPoolState(s.world, &sorted[i], s.cluster)
 		if err != nil {
 			return err
 		}
@@ -134,10 +184,7 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	byName := map[string]*poolState{}
-	for _, p := range s.pools {
-		byName[p.name] = p
-	}
+	byName := s.poolsByName()
 	seen := map[string]bool{}
 	for _, n := range sorted {
 		if seen[n.Name] {
@@ -145,8 +192,8 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 		}
 		seen[n.Name] = true
 		s.existing = append(s.existing, newRunningNode(s.world.dims, n))
-		if pool, ok := byName[n.Labels[v1.LabelNodePool]]; ok {
-			pool.countExisting(s.world.capacityOfNode(n))
+		if name := n.Labels[v1.LabelNodePool]; name != "" {
+			s.chargeRunning(byName[name], true, s.world.capacityOfNode(n), n.PricePerHour, n.Labels)
 		}
 	}
 	return nil

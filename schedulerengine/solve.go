@@ -48,9 +48,11 @@ func solve(in Input, o solveOptions) (Plan, error) {
 // solver is one Solve's working state. Everything it reads from is in world and the sorted
 // copies it makes; nothing outlives the call.
 type solver struct {
-	world    *world
-	topo     *topology
-	pools    []*poolState
+	world *world
+	topo  *topology
+	pools []*poolState
+	// cluster is Input.ClusterLimits with what every pool's nodes charge it; nil when unset.
+	cluster  *budget
 	existing []*runningNode
 	claims   []*claim // in opening order
 	// free, grow and beyond index the claims' slack: under their cheapest type, under

@@ -32,6 +32,7 @@ type solveCase struct {
 	committed []CommittedCapacity
 	daemons   []*corev1.Pod
 	sized     map[string]map[string]corev1.ResourceList // Input.PoolAllocatable
+	cluster   ClusterLimits
 	want      outcome
 }
 
@@ -43,7 +44,7 @@ func runSolveCases(t *testing.T, cases []solveCase) {
 			if pools == nil {
 				pools = []v1.NodePool{nodePool("default")}
 			}
-			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, DaemonSetPods: tc.daemons, Committed: tc.committed, PoolAllocatable: tc.sized})
+			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, DaemonSetPods: tc.daemons, Committed: tc.committed, PoolAllocatable: tc.sized, ClusterLimits: tc.cluster})
 			if err != nil {
 				t.Fatalf("Solve: %v", err)
 			}

@@ -227,37 +227,62 @@ func explainResources(w *world, p *poolState, need vec, candidates []int) string
 	return fmt.Sprintf("no instance type in NodePool %q has room for %s together", pool, strings.Join(parts, ", "))
 }
 
-// checkLimits keeps the claim's pool within spec.limits. Only types whose capacity stays
-// within the pool's remaining room are kept, and the claim is charged the most any of them
-// has in each resource (Karpenter subtracts the same maximum), so whichever option EC2
-// Fleet launches, for this claim and every other of the plan, the pool stays in bounds.
+// checkLimits keeps the claim within every budget of its pool: spec.limits and the pool's
+// max-hourly-cost, and the cluster's limits. Only types whose capacity and price stay within
+// what is left are kept, and the claim is charged the most any of them has in each resource
+// (Karpenter subtracts the same maximum) and its dearest allowed offering's price, so
+// whichever option EC2 Fleet launches, for this claim and every other of the plan, no
+// budget is passed.
 func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 	pool := c.pool
-	if !pool.limited {
+	if !pool.limited || len(f.types) == 0 { // the resource step refuses claims with no type
 		return nil
 	}
-	others, otherNodes := pool.used, pool.nodes
+	if pool.blocked != "" {
+		blocked := pool.blocked
+		return &rejection{pool: pool.name, explain: func() string { return blocked }}
+	}
+	var offerings offeringFilter
+	if pool.priced {
+		offerings = newOfferingFilter(f.reqs)
+	}
+	chargeOf := func(i int) charge {
+		ch := charge{capacity: c.world.types[i].capacity}
+		if pool.priced {
+			ch.price = microDollars(c.world.types[i].dearest(offerings))
+		}
+		return ch
+	}
+	var was *charge
 	if c.counted != nil {
-		others, otherNodes = others.minus(c.counted), otherNodes-1
+		was = &charge{capacity: c.counted, price: c.countedPrice}
 	}
-	if len(f.types) == 0 {
-		return nil // the resource step refuses such claims
+	first := chargeOf(f.types[0]) // types are cheapest first
+	if hit, over := overBudget(pool.budgets, was, first); over {
+		d := c.world.dims
+		return &rejection{pool: pool.name, explain: func() string { return hit.explain(d) }}
 	}
-	capacity := c.world.types[f.types[0]].capacity // types are cheapest first
-	if name := pool.limit.exceeded(others.plus(capacity), otherNodes+1, c.world.dims); name != "" {
-		limit := pool.limit.describe(name)
-		return &rejection{pool: pool.name, explain: func() string {
-			return fmt.Sprintf("NodePool %q limit %s %s reached", pool.name, name, limit)
-		}}
-	}
+	charged := charge{capacity: slices.Clone(first.capacity), price: first.price}
 	kept := slices.DeleteFunc(slices.Clone(f.types), func(i int) bool {
-		return pool.limit.exceeded(others.plus(c.world.types[i].capacity), otherNodes+1, c.world.dims) != ""
+		ch := chargeOf(i)
+		if _, over := overBudget(pool.budgets, was, ch); over {
+			return true
+		}
+		charged.capacity.raiseTo(ch.capacity)
+		charged.price = max(charged.price, ch.price)
+		return false
 	})
-	charged := slices.Clone(capacity)
-	for _, i := range kept {
-		charged.raiseTo(c.world.types[i].capacity)
-	}
 	f.narrowed = f.narrowed || len(kept) != len(f.types)
-	f.types, f.counted = kept, charged
+	f.types, f.counted, f.countedPrice = kept, charged.capacity, charged.price
 	return nil
+}
+
+// overBudget returns the first cap of the budgets that charging ch in place of was passes.
+func overBudget(budgets []*budget, was *charge, ch charge) (limitHit, bool) {
+	for _, b := range budgets {
+		if hit, over := b.exceeded(was, ch); over {
+			return hit, true
+		}
+	}
+	return limitHit{}, false
 }

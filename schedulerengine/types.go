@@ -40,6 +40,10 @@ type ExistingNode struct {
 	// karpenter.sh/nodepool label). Optional: when empty, the capacity of the instance type
 	// named by its node.kubernetes.io/instance-type label is used.
 	Capacity corev1.ResourceList
+	// PricePerHour is what the node costs, charged to cost limits. Optional: when 0, the
+	// price of the offering its instance-type, zone and capacity-type labels name is used
+	// (the dearest of the type's offerings the labels allow, when some are missing).
+	PricePerHour float64
 	// Pods are the pods bound to the node. Their requests are already out of Available;
 	// they are here for what they mean to others: topology spread and pod (anti-)affinity
 	// counts, their required anti-affinity, and the host ports they hold.
@@ -70,7 +74,24 @@ type Input struct {
 	// the type's Allocatable (kubelet settings, root volume). Pools and types it does not
 	// name keep the type's Allocatable.
 	PoolAllocatable map[string]map[string]corev1.ResourceList
+	// ClusterLimits caps what all NodePools hold together; the zero value caps nothing.
+	ClusterLimits ClusterLimits
 }
+
+// ClusterLimits caps the nodes of every NodePool together, counting the existing nodes that
+// carry a karpenter.sh/nodepool label (of any pool, in the input or not), the committed
+// capacity and the new claims, as spec.limits caps one pool.
+type ClusterLimits struct {
+	// Resources caps summed capacity per resource; the key "nodes" caps the node count.
+	Resources corev1.ResourceList
+	// MaxHourlyCost caps the summed hourly price in dollars; nil caps nothing. A new claim
+	// is charged its dearest allowed offering's price, since EC2 Fleet may launch any of
+	// them, so the cap holds whichever it picks.
+	MaxHourlyCost *float64
+}
+
+// IsZero reports whether the limits cap nothing.
+func (l ClusterLimits) IsZero() bool { return len(l.Resources) == 0 && l.MaxHourlyCost == nil }
 
 // CommittedCapacity is one node's worth of a NodePool's capacity that new pods cannot use:
 // a node still registering, draining or cordoned, or a claim launched or planned whose node
@@ -79,6 +100,11 @@ type Input struct {
 type CommittedCapacity struct {
 	NodePool string
 	Capacity corev1.ResourceList
+	// PricePerHour is charged to cost limits. Optional: when 0, the price Labels name is
+	// used, as for an ExistingNode.
+	PricePerHour float64
+	// Labels are the node's, when the capacity is a node; nil for a claim.
+	Labels map[string]string
 }
 
 // Plan is Solve's answer.
@@ -119,6 +145,10 @@ type NodeClaim struct {
 	Taints []corev1.Taint
 	// PricePerHour is the price of the cheapest allowed offering of InstanceTypes[0].
 	PricePerHour float64
+	// MaxPricePerHour is the price of the dearest allowed offering of any of InstanceTypes:
+	// what the claim is charged against cost limits until its node is known, since EC2
+	// Fleet may launch any of them.
+	MaxPricePerHour float64
 	// Requests is the sum of the Pods' requests.
 	Requests corev1.ResourceList
 }

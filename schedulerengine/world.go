@@ -28,6 +28,7 @@ type catalogEntry struct {
 	alloc     vec
 	capacity  vec
 	offerings []Offering // available ones only
+	sold      []Offering // every offering, available or not: what running nodes cost
 }
 
 // wellKnownTypeKeys are decided by the instance type or offering even when no type in the
@@ -65,6 +66,7 @@ func newWorld(d dims, types []InstanceType) (*world, error) {
 			alloc:     d.vec(it.Allocatable),
 			capacity:  d.vec(it.Capacity),
 			offerings: offerings,
+			sold:      it.Offerings,
 		})
 	}
 	slices.SortFunc(w.types, func(a, b catalogEntry) int { return strings.Compare(a.name, b.name) })
@@ -124,6 +126,18 @@ func (t *catalogEntry) cheapest(f offeringFilter) (float64, bool) {
 	return best, found
 }
 
+// dearest is the highest price among the type's allowed offerings: what a claim for it is
+// charged against cost limits, whichever offering EC2 Fleet picks.
+func (t *catalogEntry) dearest(f offeringFilter) float64 {
+	most := 0.0
+	for _, o := range t.offerings {
+		if f.allows(o) {
+			most = max(most, o.PricePerHour)
+		}
+	}
+	return most
+}
+
 // allows reports whether a node of type t could satisfy reqs: every instance-type label
 // matches and some offering is in an allowed zone and capacity type.
 func (w *world) allows(t *catalogEntry, reqs Requirements, f offeringFilter) bool {
@@ -166,12 +180,37 @@ func (w *world) capacityOfNode(n ExistingNode) vec {
 	if len(n.Capacity) > 0 {
 		return w.dims.vec(n.Capacity)
 	}
-	name := n.Labels[v1.LabelInstanceType]
-	i, found := slices.BinarySearchFunc(w.types, name, func(t catalogEntry, n string) int { return strings.Compare(t.name, n) })
+	i, found := w.typeIndex(n.Labels[v1.LabelInstanceType])
 	if !found {
 		return make(vec, len(w.dims.names))
 	}
 	return w.types[i].capacity
+}
+
+// priceOfNode is what a running node costs: price if given, else the price of the offering
+// its labels name, the dearest of those they allow when the zone or capacity type is not
+// labelled, and 0 for an instance type the catalog does not sell.
+func (w *world) priceOfNode(price float64, labels map[string]string) float64 {
+	if price > 0 {
+		return price
+	}
+	i, found := w.typeIndex(labels[v1.LabelInstanceType])
+	if !found {
+		return 0
+	}
+	zone, hasZone := labels[v1.LabelZone]
+	capacityType, hasCapacityType := labels[v1.LabelCapacityType]
+	most := 0.0
+	for _, o := range w.types[i].sold {
+		if (!hasZone || o.Zone == zone) && (!hasCapacityType || o.CapacityType == capacityType) {
+			most = max(most, o.PricePerHour)
+		}
+	}
+	return most
+}
+
+func (w *world) typeIndex(name string) (int, bool) {
+	return slices.BinarySearchFunc(w.types, name, func(t catalogEntry, n string) int { return strings.Compare(t.name, n) })
 }
 
 // byPrice returns types ordered by their cheapest offering the filter allows, ties by name

@@ -1,0 +1,160 @@
+package schedulerengine
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+)
+
+// running is a full node of a pool (it takes no pods) with the labels that price it.
+func running(name, pool, instanceType, capacityType string) ExistingNode {
+	labels := map[string]string{v1.LabelInstanceType: instanceType, v1.LabelZone: zoneA, v1.LabelCapacityType: capacityType}
+	if pool != "" {
+		labels[v1.LabelNodePool] = pool
+	}
+	return existingNode(name, "0", labels)
+}
+
+func dollars(v float64) *float64 { return &v }
+
+func cpuLimit(q string) corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(q)}
+}
+
+func TestSolveRespectsClusterLimits(t *testing.T) {
+	onDemand := v1.CapacityTypeOnDemand
+	runSolveCases(t, []solveCase{
+		{name: "nodes of every pool count against the cluster cpu limit", pods: []*corev1.Pod{pod(withCPU("3"))},
+			existing: []ExistingNode{running("n1", "other", "large.amd", onDemand)}, cluster: ClusterLimits{Resources: cpuLimit("10")},
+			want: outcome{unschedulable: "cluster limit cpu 10 reached"}},
+		{name: "a claim within the cluster cpu limit is made", pods: []*corev1.Pod{pod(withCPU("3"))},
+			existing: []ExistingNode{running("n1", "other", "large.amd", onDemand)}, cluster: ClusterLimits{Resources: cpuLimit("16")},
+			want: outcome{instanceType: "large.amd"}},
+		{name: "nodes no pool manages do not count", pods: []*corev1.Pod{pod(withCPU("3"))},
+			existing: []ExistingNode{running("n1", "", "large.amd", onDemand)}, cluster: ClusterLimits{Resources: cpuLimit("10")},
+			want: outcome{instanceType: "large.amd"}},
+		{name: "claims in flight count against the cluster node limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			committed: []CommittedCapacity{{NodePool: "other"}}, cluster: ClusterLimits{Resources: corev1.ResourceList{"nodes": resource.MustParse("1")}},
+			want: outcome{unschedulable: "cluster limit nodes 1 reached"}},
+		{name: "the cluster node limit leaves room for one more", pods: []*corev1.Pod{pod(withCPU("1"))},
+			committed: []CommittedCapacity{{NodePool: "other"}}, cluster: ClusterLimits{Resources: corev1.ResourceList{"nodes": resource.MustParse("2")}},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "running nodes are priced from their labels for the cluster cost limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			existing: []ExistingNode{running("n1", "other", "large.amd", onDemand)}, cluster: ClusterLimits{MaxHourlyCost: dollars(0.45)},
+			want: outcome{unschedulable: "cluster hourly cost would be $0.48, limit $0.45"}},
+		{name: "a spot node costs the spot price", pods: []*corev1.Pod{pod(withCPU("1"))},
+			existing: []ExistingNode{running("n1", "other", "large.amd", v1.CapacityTypeSpot)}, cluster: ClusterLimits{MaxHourlyCost: dollars(0.45)},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "an in-flight claim's price counts", pods: []*corev1.Pod{pod(withCPU("1"))},
+			committed: []CommittedCapacity{{NodePool: "other", PricePerHour: 0.40}}, cluster: ClusterLimits{MaxHourlyCost: dollars(0.45)},
+			want: outcome{unschedulable: "cluster hourly cost would be $0.48, limit $0.45"}},
+		{name: "a new claim is charged its dearest allowed offering", pods: []*corev1.Pod{pod(withCPU("1"))},
+			cluster: ClusterLimits{MaxHourlyCost: dollars(0.05)},
+			want:    outcome{unschedulable: "cluster hourly cost would be $0.08, limit $0.05"}},
+		{name: "a spot-only pool is charged spot prices", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:   []v1.NodePool{nodePool("default", withPoolRequirement(v1.LabelCapacityType, corev1.NodeSelectorOpIn, v1.CapacityTypeSpot))},
+			cluster: ClusterLimits{MaxHourlyCost: dollars(0.05)},
+			want:    outcome{instanceType: "small.arm", capacityTypes: []string{v1.CapacityTypeSpot}}},
+	})
+}
+
+func TestSolveRespectsNodePoolCostLimits(t *testing.T) {
+	onDemand := v1.CapacityTypeOnDemand
+	costCap := func(v string) poolOption { return withAnnotation(v1.AnnotationMaxHourlyCost, v) }
+	runSolveCases(t, []solveCase{
+		{name: "the pool's nodes count against its cost limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:    []v1.NodePool{nodePool("default", costCap("0.45"))},
+			existing: []ExistingNode{running("n1", "default", "large.amd", onDemand)},
+			want:     outcome{unschedulable: `NodePool "default" hourly cost would be $0.48, limit $0.45`}},
+		{name: "other pools' nodes do not count against a pool's cost limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:    []v1.NodePool{nodePool("default", costCap("0.45"))},
+			existing: []ExistingNode{running("n1", "other", "large.amd", onDemand)},
+			want:     outcome{instanceType: "small.arm"}},
+		{name: "the pool's in-flight claims count", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:     []v1.NodePool{nodePool("default", costCap("0.45"))},
+			committed: []CommittedCapacity{{NodePool: "default", PricePerHour: 0.40}},
+			want:      outcome{unschedulable: `NodePool "default" hourly cost would be $0.48, limit $0.45`}},
+		{name: "a registering node is priced from its labels", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:     []v1.NodePool{nodePool("default", costCap("0.45"))},
+			committed: []CommittedCapacity{{NodePool: "default", Labels: map[string]string{v1.LabelInstanceType: "large.amd", v1.LabelZone: zoneA, v1.LabelCapacityType: onDemand}}},
+			want:      outcome{unschedulable: `NodePool "default" hourly cost would be $0.48, limit $0.45`}},
+		{name: "a pool over its cost limit falls through to the next", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools: []v1.NodePool{nodePool("default", withWeight(10), costCap("0.01")), nodePool("overflow")},
+			want:  outcome{pool: "overflow"}},
+		{name: "an unreadable cost limit blocks the pool", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools: []v1.NodePool{nodePool("default", costCap("$10"))},
+			want:  outcome{unschedulable: `NodePool "default" launches nothing: annotation nodewright.io/max-hourly-cost: "$10" is not a dollars-per-hour figure`}},
+		{name: "an unreadable cost limit leaves other pools alone", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools: []v1.NodePool{nodePool("default", withWeight(10), costCap("ten")), nodePool("overflow")},
+			want:  outcome{pool: "overflow"}},
+	})
+}
+
+// TestSolveCostLimitNarrowsOptions: rather than refuse a claim whose dearest option would
+// pass the limit, the engine keeps the options within it, so the claim is charged less.
+func TestSolveCostLimitNarrowsOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		limit     float64
+		wantTypes []string
+	}{
+		{name: "a tight limit keeps the cheap types", limit: 0.15, wantTypes: []string{"small.arm", "small.amd"}},
+		{name: "a loose limit keeps them all", limit: 10, wantTypes: []string{"small.arm", "small.amd", "large.amd", "gpu.amd"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := Solve(Input{Pods: []*corev1.Pod{pod(withCPU("1"))}, NodePools: []v1.NodePool{nodePool("default")},
+				InstanceTypes: smallCatalog(), ClusterLimits: ClusterLimits{MaxHourlyCost: &tc.limit}})
+			if err != nil {
+				t.Fatalf("Solve: %v", err)
+			}
+			if len(plan.NewNodes) != 1 {
+				t.Fatalf("plan has %d new nodes, want 1 (unschedulable: %v)", len(plan.NewNodes), plan.Unschedulable)
+			}
+			nc := plan.NewNodes[0]
+			if !slices.Equal(nc.InstanceTypes, tc.wantTypes) {
+				t.Errorf("options %v, want %v", nc.InstanceTypes, tc.wantTypes)
+			}
+			if nc.MaxPricePerHour > tc.limit {
+				t.Errorf("the claim's dearest option costs $%.2f, over the limit $%.2f", nc.MaxPricePerHour, tc.limit)
+			}
+		})
+	}
+}
+
+// TestSolveTellsAClusterLimitOnce: every pool is turned away by the same cluster limit, and
+// the pod's reason says so once rather than once per pool.
+func TestSolveTellsAClusterLimitOnce(t *testing.T) {
+	plan, err := Solve(Input{Pods: []*corev1.Pod{pod(withCPU("1"))}, NodePools: []v1.NodePool{nodePool("a"), nodePool("b")},
+		InstanceTypes: smallCatalog(), ClusterLimits: ClusterLimits{MaxHourlyCost: dollars(0.05)}})
+	if err != nil {
+		t.Fatalf("Solve: %v", err)
+	}
+	const want = "cluster hourly cost would be $0.08, limit $0.05"
+	if got := plan.Unschedulable["default/pod"]; got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+}
+
+func TestSolveRefusesNegativeClusterLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limits ClusterLimits
+		want   string
+	}{
+		{name: "resource", limits: ClusterLimits{Resources: cpuLimit("-1")}, want: "cluster limits: cpu -1 is negative"},
+		{name: "cost", limits: ClusterLimits{MaxHourlyCost: dollars(-1)}, want: "cluster limits: maxHourlyCost -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Solve(Input{Pods: []*corev1.Pod{pod(withCPU("1"))}, NodePools: []v1.NodePool{nodePool("default")},
+				InstanceTypes: smallCatalog(), ClusterLimits: tc.limits})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Solve error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
