@@ -333,7 +333,7 @@ func claimFrom(c schedulerengine.NodeClaim) Claim {
 	return Claim{
 		NodePool: c.NodePool, Pods: c.Pods, InstanceTypes: c.InstanceTypes, Zones: c.Zones,
 		CapacityTypes: c.CapacityTypes, Labels: c.Labels, Taints: c.Taints, PricePerHour: c.PricePerHour,
-		Requests: c.Requests,
+		MaxPricePerHour: c.MaxPricePerHour, Requests: c.Requests,
 	}
 }
 

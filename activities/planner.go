@@ -59,6 +59,9 @@ type Planner struct {
 	Metrics *Metrics
 	// ClaimPods tells which pods in-flight claims hold; nil means none holds any.
 	ClaimPods ClaimPods
+	// Limits gives the cluster-wide limits as they are now (a ClusterPolicy, or the worker's
+	// flags); nil caps nothing.
+	Limits ClusterLimitsSource
 	// Log hears of classes whose kubelet settings cannot size nodes and of nodes reporting
 	// another allocatable than planned; nil logs nothing.
 	Log *slog.Logger
@@ -75,6 +78,19 @@ type Planner struct {
 	// what pools' nodes are sized from.
 	records  map[string]catalog.Type
 	embedded *market.Snapshot // the market when Market is nil
+}
+
+// ClusterLimitsSource gives the cluster-wide limits as they are now.
+type ClusterLimitsSource interface {
+	ClusterLimits() schedulerengine.ClusterLimits
+}
+
+// StaticClusterLimits are limits fixed at start (the worker's flags).
+type StaticClusterLimits schedulerengine.ClusterLimits
+
+// ClusterLimits returns the limits.
+func (s StaticClusterLimits) ClusterLimits() schedulerengine.ClusterLimits {
+	return schedulerengine.ClusterLimits(s)
 }
 
 // MarketSource gives the market as it is now.
@@ -147,6 +163,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		NamespaceLabels: namespaces,
 		Volumes:         volumes,
 		PoolAllocatable: sized,
+		ClusterLimits:   p.clusterLimits(),
 	})
 	p.Metrics.scheduled(ControllerProvisioner, solveStart)
 	if err != nil {
@@ -167,6 +184,13 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		p.failedScheduling(pending, plan.Unschedulable)
 	}
 	return result, nil
+}
+
+func (p *Planner) clusterLimits() schedulerengine.ClusterLimits {
+	if p.Limits == nil {
+		return schedulerengine.ClusterLimits{}
+	}
+	return p.Limits.ClusterLimits()
 }
 
 // heldPods maps the pods that nominating in-flight claims were planned for to their claim.
@@ -505,12 +529,12 @@ func committed(nodes []corev1.Node, inFlight []InFlightClaim, ceiling corev1.Res
 			registered[claim] = true
 		}
 		if pool := node.Labels[apisv1.LabelNodePool]; pool != "" && !schedulable(node) {
-			out = append(out, schedulerengine.CommittedCapacity{NodePool: pool, Capacity: node.Status.Capacity})
+			out = append(out, schedulerengine.CommittedCapacity{NodePool: pool, Capacity: node.Status.Capacity, Labels: node.Labels})
 		}
 	}
 	for _, c := range inFlight {
 		if !registered[c.Name] {
-			out = append(out, schedulerengine.CommittedCapacity{NodePool: c.NodePool, Capacity: capped(c.Capacity, ceiling)})
+			out = append(out, schedulerengine.CommittedCapacity{NodePool: c.NodePool, Capacity: capped(c.Capacity, ceiling), PricePerHour: c.MaxPricePerHour})
 		}
 	}
 	return out

@@ -472,3 +472,39 @@ func TestPlanSaysWhereItsFiguresCameFrom(t *testing.T) {
 		t.Errorf("spot reason = %q, want EC2's refusal", m.Spot.Reason)
 	}
 }
+
+// TestPlanHoldsPodsBackAtClusterCostLimit: the worker's cluster limits reach the engine, an
+// in-flight claim is charged its dearest price, and a claim says what it may cost at most.
+func TestPlanHoldsPodsBackAtClusterCostLimit(t *testing.T) {
+	tests := []struct {
+		name     string
+		limit    float64
+		inFlight []InFlightClaim
+		want     string // "" for a claim
+	}{
+		{name: "room for the claim", limit: 100},
+		{name: "no room for any claim", limit: 0.001, want: "cluster hourly cost would be $"},
+		{name: "an in-flight claim takes the room", limit: 5,
+			inFlight: []InFlightClaim{{Name: "default-abcde", NodePool: "default", MaxPricePerHour: 4.999}}, want: "limit $5.00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
+			p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")))
+			p.Limits = StaticClusterLimits{MaxHourlyCost: &tt.limit}
+			got, err := p.Plan(context.Background(), PlanRequest{InFlight: tt.inFlight})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reason := got.Unschedulable["ns/web-1"]
+			switch {
+			case tt.want == "" && len(got.Claims) != 1:
+				t.Fatalf("no claim for the pod (%q), want one", reason)
+			case tt.want == "" && (got.Claims[0].MaxPricePerHour < got.Claims[0].PricePerHour || got.Claims[0].MaxPricePerHour > tt.limit):
+				t.Errorf("claim costs $%v at most and $%v planned, want between them within $%v", got.Claims[0].MaxPricePerHour, got.Claims[0].PricePerHour, tt.limit)
+			case tt.want != "" && !strings.Contains(reason, tt.want):
+				t.Errorf("claims %d, reason %q; want the pod held back with %q", len(got.Claims), reason, tt.want)
+			}
+		})
+	}
+}

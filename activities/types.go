@@ -49,6 +49,9 @@ type Claim struct {
 	Requests corev1.ResourceList `json:"requests,omitempty"`
 	// PricePerHour is the planned price: the cheapest allowed offering of InstanceTypes[0].
 	PricePerHour float64 `json:"pricePerHour"`
+	// MaxPricePerHour is the dearest allowed offering of InstanceTypes: what the claim is
+	// charged against cost limits until its node registers.
+	MaxPricePerHour float64 `json:"maxPricePerHour,omitempty"`
 	// Capacity is the most any of InstanceTypes has in each resource: what the claim is
 	// charged against its pool's limits until its node registers.
 	Capacity corev1.ResourceList `json:"capacity,omitempty"`
@@ -87,6 +90,8 @@ type InFlightClaim struct {
 	Name     string              `json:"name"`
 	NodePool string              `json:"nodePool"`
 	Capacity corev1.ResourceList `json:"capacity,omitempty"`
+	// MaxPricePerHour is charged against cost limits until the claim's node registers.
+	MaxPricePerHour float64 `json:"maxPricePerHour,omitempty"`
 	// Nominates is true while the pods the claim was planned for count as on their way to
 	// it: the planner leaves them out rather than plan them a second node.
 	Nominates bool `json:"nominates,omitempty"`

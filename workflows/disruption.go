@@ -219,7 +219,7 @@ func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Cl
 	}
 	if workflow.GetVersion(ctx, changeReplacementsInFlight, workflow.DefaultVersion, 1) >= 1 {
 		// Best effort: the replacement's limit is checked again when the next plan runs.
-		started := ClaimStarted{Name: claim.Name, NodePool: claim.NodePool, Capacity: claim.Capacity}
+		started := ClaimStarted{Name: claim.Name, NodePool: claim.NodePool, Capacity: claim.Capacity, MaxPricePerHour: claim.MaxPricePerHour}
 		if err := workflow.SignalExternalWorkflow(ctx, ProvisionerID, "", SignalClaimStarted, started).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("tell the provisioner about the replacement", "claim", claim.Name, "error", err)
 		}

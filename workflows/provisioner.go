@@ -642,7 +642,7 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 func (p *provisioner) nominate(ctx workflow.Context, c activities.Claim) {
 	now := workflow.Now(ctx)
 	p.state.InFlight[c.Name] = InFlightClaim{
-		InFlightClaim: activities.InFlightClaim{Name: c.Name, NodePool: c.NodePool, Capacity: c.Capacity},
+		InFlightClaim: activities.InFlightClaim{Name: c.Name, NodePool: c.NodePool, Capacity: c.Capacity, MaxPricePerHour: c.MaxPricePerHour},
 		At:            now,
 	}
 	if !p.perPod {
