@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
 	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -87,6 +88,8 @@ type Config struct {
 	// GarbageCollectEvery is how often EC2 and Kubernetes are reconciled with the node
 	// workflows; zero stops the garbage collector.
 	GarbageCollectEvery time.Duration
+	// ClusterLimits cap every NodePool's nodes together (--cluster-limit-*, --max-hourly-cost).
+	ClusterLimits schedulerengine.ClusterLimits
 	// Credentials overrides the AWS default credential chain; for in-process use such as the
 	// lab, never set from flags.
 	Credentials aws.CredentialsProvider
@@ -135,6 +138,7 @@ func ParseFlags(args []string, env temporalconn.Env) (Config, error) {
 	fs.DurationVar(&c.BatchMax, "batch-max-duration", envDuration(getenv, "BATCH_MAX_DURATION", workflows.DefaultBatchMax, &settingErrs), "a batch of pending pods closes this long after it opened at the latest (env BATCH_MAX_DURATION)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", envPortAddr(getenv, "METRICS_PORT", 8080, &settingErrs), "listen address of /metrics (env METRICS_PORT sets the port); empty disables")
 	fs.StringVar(&c.HealthProbeAddr, "health-probe-addr", envPortAddr(getenv, "HEALTH_PROBE_PORT", 8081, &settingErrs), "listen address of /healthz and /readyz (env HEALTH_PROBE_PORT sets the port); empty disables")
+	limits := clusterLimitFlags(fs, getenv)
 	fs.StringVar(&logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "LOG_FORMAT", "json"), "json or text (env LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -149,6 +153,10 @@ func ParseFlags(args []string, env temporalconn.Env) (Config, error) {
 	}
 	var err error
 	if c.Temporal, err = temporalFlags.Load(env); err != nil {
+		settingErrs = append(settingErrs, err)
+	}
+	c.ClusterLimits, err = limits.parse()
+	if err != nil {
 		settingErrs = append(settingErrs, err)
 	}
 	c.Zones = splitZones(zones)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/contrib/envconfig"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodewright/nodewright/lab/certs"
 	"github.com/nodewright/nodewright/worker/temporalconn"
@@ -130,6 +131,11 @@ func TestParseFlagsRejects(t *testing.T) {
 			args:        withRequired(),
 			env:         map[string]string{"METRICS_PORT": "http", "BATCH_IDLE_DURATION": "1", "TEMPORAL_TLS": "yes"},
 			wantInError: []string{"METRICS_PORT", "BATCH_IDLE_DURATION", "TEMPORAL_TLS"},
+		},
+		{
+			name:        "cluster limits that do not parse are named by their flags",
+			args:        withRequired("--cluster-limit-cpu", "lots", "--cluster-limit-nodes", "-3", "--max-hourly-cost", "$20"),
+			wantInError: []string{"--cluster-limit-cpu", "--cluster-limit-nodes", "--max-hourly-cost", "12.50"},
 		},
 		{
 			name:        "a missing cluster name says what it is for",
@@ -410,4 +416,49 @@ func copyFile(t *testing.T, from, to string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestParseFlagsReadsClusterLimits(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		wantCPU   string
+		wantNodes string
+		wantCost  *float64
+	}{
+		{name: "none by default", args: withRequired()},
+		{name: "from flags", args: withRequired("--cluster-limit-cpu", "256", "--cluster-limit-nodes", "40", "--max-hourly-cost", "25.50"),
+			wantCPU: "256", wantNodes: "40", wantCost: ptrTo(25.5)},
+		{name: "from the environment", args: withRequired(), env: map[string]string{"CLUSTER_LIMIT_CPU": "1000m", "MAX_HOURLY_COST": "3"},
+			wantCPU: "1", wantCost: ptrTo(3.0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseFlags(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := c.ClusterLimits
+			if got := quantityOf(l.Resources, "cpu"); got != tt.wantCPU {
+				t.Errorf("cpu limit %q, want %q", got, tt.wantCPU)
+			}
+			if got := quantityOf(l.Resources, "nodes"); got != tt.wantNodes {
+				t.Errorf("nodes limit %q, want %q", got, tt.wantNodes)
+			}
+			if (l.MaxHourlyCost == nil) != (tt.wantCost == nil) || (l.MaxHourlyCost != nil && *l.MaxHourlyCost != *tt.wantCost) {
+				t.Errorf("max hourly cost %v, want %v", l.MaxHourlyCost, tt.wantCost)
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func quantityOf(rl corev1.ResourceList, name corev1.ResourceName) string {
+	q, ok := rl[name]
+	if !ok {
+		return ""
+	}
+	return q.String()
 }
