@@ -125,6 +125,21 @@ func (im Images) alias(ctx context.Context, alias string) ([]awsv1.AMI, error) {
 	return newestFirst(images, requirements), nil
 }
 
+// AliasAMIs are the AMIs an alias stands for as a plan sees them: one per variant the alias
+// has, each with the requirements of the instance types it suits and no id. It is what a dry
+// run takes an alias to resolve to without asking SSM.
+func AliasAMIs(alias string) ([]awsv1.AMI, error) {
+	variants, err := aliasVariants(alias, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]awsv1.AMI, 0, len(variants))
+	for _, v := range variants {
+		out = append(out, awsv1.AMI{Name: alias, Requirements: v.requirements})
+	}
+	return out, nil
+}
+
 // aliasVariants names the SSM parameters of an alias's AMIs for one Kubernetes version.
 func aliasVariants(alias, k8s string) ([]aliasVariant, error) {
 	family, version, ok := strings.Cut(alias, "@")

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,45 +133,59 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if len(pending) == 0 {
 		return result, nil
 	}
-	nodes, err := p.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	state, err := readCluster(ctx, p.Kube, pods.Items)
 	if err != nil {
-		return PlanResult{}, fmt.Errorf("plan: list nodes: %w", err)
+		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	s, err := p.solve(ctx, state, pending, req)
+	if err != nil {
+		return PlanResult{}, err
+	}
+	result.Market = marketStatus(s.market)
+	result.OnExisting = len(s.plan.Existing)
+	result.Unschedulable, result.UnschedulableCount = sampleReasons(s.plan.Unschedulable)
+	result.Claims, result.More = claimsWithin(s.claims, maxClaimBytes)
+	if !result.More {
+		// Once per batch: the calls that plan the rest of a large batch would repeat them.
+		p.failedScheduling(pending, s.plan.Unschedulable)
+	}
+	return result, nil
+}
+
+// solution is a plan and the claims it makes, with the market it was priced from.
+type solution struct {
+	plan   schedulerengine.Plan
+	claims []Claim
+	market *market.Snapshot
+}
+
+// solve runs the engine on the cluster's state for the pending pods: the one way a plan is
+// made, whether the Provisioner launches it or a dry run prints it.
+func (p *Planner) solve(ctx context.Context, state ClusterState, pending []*corev1.Pod, req PlanRequest) (solution, error) {
 	pools := p.Pools.NodePools()
 	types, snap, err := p.marketTypes(ctx, p.offeringZones(pools))
 	if err != nil {
-		return PlanResult{}, fmt.Errorf("plan: %w", err)
-	}
-	result.Market = marketStatus(snap)
-	daemons, namespaces, err := p.daemonsAndNamespaces(ctx)
-	if err != nil {
-		return PlanResult{}, fmt.Errorf("plan: %w", err)
-	}
-	volumes, err := p.volumes(ctx)
-	if err != nil {
-		return PlanResult{}, fmt.Errorf("plan: %w", err)
+		return solution{}, fmt.Errorf("plan: %w", err)
 	}
 	sized := p.poolAllocatable(pools, types)
-	p.noteAllocatableDrift(nodes.Items, sized)
+	p.noteAllocatableDrift(state.Nodes, sized)
 	solveStart := time.Now()
 	plan, err := schedulerengine.Solve(schedulerengine.Input{
 		Pods:            pending,
 		NodePools:       p.withinClasses(pools, types),
 		InstanceTypes:   withUnavailable(types, req.Unavailable),
-		ExistingNodes:   existingNodes(nodes.Items, pods.Items),
-		Committed:       committed(nodes.Items, req.InFlight, largestOfAll(types)),
-		DaemonSetPods:   daemons,
-		NamespaceLabels: namespaces,
-		Volumes:         volumes,
+		ExistingNodes:   existingNodes(state.Nodes, state.Pods),
+		Committed:       committed(state.Nodes, req.InFlight, largestOfAll(types)),
+		DaemonSetPods:   state.Daemons,
+		NamespaceLabels: state.Namespaces,
+		Volumes:         state.Volumes,
 		PoolAllocatable: sized,
 		ClusterLimits:   p.clusterLimits(),
 	})
 	p.Metrics.scheduled(ControllerProvisioner, solveStart)
 	if err != nil {
-		return PlanResult{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
+		return solution{}, fmt.Errorf("plan %d pods: %w", len(pending), err)
 	}
-	result.OnExisting = len(plan.Existing)
-	result.Unschedulable, result.UnschedulableCount = sampleReasons(plan.Unschedulable)
 	claims := make([]Claim, 0, len(plan.NewNodes))
 	for _, c := range plan.NewNodes {
 		claim := claimFrom(c).WithPool(poolNamed(pools, c.NodePool))
@@ -178,12 +193,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 		claim.Capacity = largestCapacity(types, c.InstanceTypes)
 		claims = append(claims, claim)
 	}
-	result.Claims, result.More = claimsWithin(claims, maxClaimBytes)
-	if !result.More {
-		// Once per batch: the calls that plan the rest of a large batch would repeat them.
-		p.failedScheduling(pending, plan.Unschedulable)
-	}
-	return result, nil
+	return solution{plan: plan, claims: claims, market: snap}, nil
 }
 
 func (p *Planner) clusterLimits() schedulerengine.ClusterLimits {
@@ -353,19 +363,12 @@ func (p *Planner) poolsHeldBack() string {
 // daemonsAndNamespaces reads what the engine needs beyond pods and nodes: a pod per
 // DaemonSet (its template, to size every new node's daemon overhead) and namespace labels
 // (for pod affinity namespaceSelectors).
-func (p *Planner) daemonsAndNamespaces(ctx context.Context) ([]*corev1.Pod, map[string]map[string]string, error) {
-	dss, err := p.Kube.AppsV1().DaemonSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+func daemonsAndNamespaces(ctx context.Context, kube kubernetes.Interface) ([]*corev1.Pod, map[string]map[string]string, error) {
+	dss, err := kube.AppsV1().DaemonSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list daemonsets: %w", err)
 	}
-	var daemons []*corev1.Pod
-	for _, ds := range dss.Items {
-		daemons = append(daemons, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace, Labels: ds.Spec.Template.Labels},
-			Spec:       ds.Spec.Template.Spec,
-		})
-	}
-	nss, err := p.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	nss, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list namespaces: %w", err)
 	}
@@ -373,22 +376,35 @@ func (p *Planner) daemonsAndNamespaces(ctx context.Context) ([]*corev1.Pod, map[
 	for _, ns := range nss.Items {
 		namespaces[ns.Name] = ns.Labels
 	}
-	return daemons, namespaces, nil
+	return DaemonPods(dss.Items), namespaces, nil
+}
+
+// DaemonPods are a pod per DaemonSet, its template: what sizes every new node's daemon
+// overhead.
+func DaemonPods(dss []appsv1.DaemonSet) []*corev1.Pod {
+	var daemons []*corev1.Pod
+	for _, ds := range dss {
+		daemons = append(daemons, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace, Labels: ds.Spec.Template.Labels},
+			Spec:       ds.Spec.Template.Spec,
+		})
+	}
+	return daemons
 }
 
 // volumes reads claims, volumes and storage classes so that pods with persistent volumes are
 // planned where their volumes are, or may be provisioned.
-func (p *Planner) volumes(ctx context.Context) (*schedulerengine.Volumes, error) {
+func volumes(ctx context.Context, kube kubernetes.Interface) (*schedulerengine.Volumes, error) {
 	opts := metav1.ListOptions{ResourceVersion: "0"}
-	pvcs, err := p.Kube.CoreV1().PersistentVolumeClaims(metav1.NamespaceAll).List(ctx, opts)
+	pvcs, err := kube.CoreV1().PersistentVolumeClaims(metav1.NamespaceAll).List(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list persistent volume claims: %w", err)
 	}
-	pvs, err := p.Kube.CoreV1().PersistentVolumes().List(ctx, opts)
+	pvs, err := kube.CoreV1().PersistentVolumes().List(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list persistent volumes: %w", err)
 	}
-	scs, err := p.Kube.StorageV1().StorageClasses().List(ctx, opts)
+	scs, err := kube.StorageV1().StorageClasses().List(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list storage classes: %w", err)
 	}
