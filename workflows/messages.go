@@ -57,7 +57,16 @@ const (
 	SignalPauseDisruption = "pause"
 	// SignalResumeDisruption (ResumeDisruption) lets voluntary disruption go again.
 	SignalResumeDisruption = "resume"
+
+	// UpdateSimulate (SimulateRequest → activities.Simulation) asks the Provisioner for the
+	// plan it would make now for the cluster's pending pods, with its in-flight claims and
+	// avoided offerings, at the worker's live prices. Nothing is launched.
+	UpdateSimulate = "simulate"
 )
+
+// SimulateRequest is the payload of UpdateSimulate; it asks nothing yet beyond the plan of
+// the pods pending now.
+type SimulateRequest struct{}
 
 // PauseDisruption is the payload of SignalPauseDisruption. Both fields are free text from
 // whoever can signal the controller: it keeps them cut to a bounded length.

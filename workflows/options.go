@@ -31,6 +31,14 @@ func planOptions() workflow.ActivityOptions {
 	}
 }
 
+// simulateOptions: a dry run is a plan someone waits for; a failure is theirs to retry.
+func simulateOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 2},
+	}
+}
+
 // disruptionOptions: finding a disruption simulates scheduling, bounded like a plan; a
 // failed pass is simply tried again ten seconds later.
 func disruptionOptions() workflow.ActivityOptions {

@@ -216,6 +216,8 @@ type provisioner struct {
 	startedCh     workflow.ReceiveChannel
 	// lastPodAt is when the open batch last grew.
 	lastPodAt time.Time
+	// simulating counts simulate updates under way.
+	simulating int
 }
 
 func (p *provisioner) run(ctx workflow.Context) error {
@@ -224,6 +226,9 @@ func (p *provisioner) run(ctx workflow.Context) error {
 		workflow.QueryHandlerOptions{Description: "Pending pods, nominations and the last plan"})
 	if err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
+	}
+	if err := p.serveSimulate(ctx); err != nil {
+		return err
 	}
 	p.pendingCh = workflow.GetSignalChannelWithOptions(ctx, SignalPendingPods,
 		workflow.SignalChannelOptions{Description: "Pods waiting for a node (PendingPods)"})
@@ -253,6 +258,37 @@ func (p *provisioner) run(ctx workflow.Context) error {
 			return p.continueAsNew(ctx)
 		}
 	}
+}
+
+// maxSimulations bounds the simulate updates under way at once: each adds an activity to
+// the history.
+const maxSimulations = 2
+
+// serveSimulate answers the simulate update: the plan the Provisioner would make now, from
+// the planner's dry run, with nothing started and no state changed.
+func (p *provisioner) serveSimulate(ctx workflow.Context) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSimulate,
+		func(ctx workflow.Context, _ SimulateRequest) (activities.Simulation, error) {
+			p.simulating++
+			defer func() { p.simulating-- }()
+			var sim activities.Simulation
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, simulateOptions()), plannerActs.Simulate,
+				p.planRequest(workflow.Now(ctx))).Get(ctx, &sim)
+			return sim, err
+		},
+		workflow.UpdateHandlerOptions{
+			Validator: func(workflow.Context, SimulateRequest) error {
+				if p.simulating >= maxSimulations {
+					return fmt.Errorf("%d simulations are under way; ask again once one answers", p.simulating)
+				}
+				return nil
+			},
+			Description: "Dry run: the nodes the Provisioner would launch now for the pending pods, where each pod goes and the cost; launches nothing",
+		})
+	if err != nil {
+		return fmt.Errorf("register %s update: %w", UpdateSimulate, err)
+	}
+	return nil
 }
 
 // awaitPods blocks until some pod is pending, handling other signals meanwhile.
