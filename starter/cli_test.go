@@ -295,6 +295,8 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 		{"an unknown command exits 2 with usage", []string{"provision"}, "usage: starter"},
 		{"describe without NODE exits 2 naming its arguments", []string{"describe"}, "describe NODE"},
 		{"drain with three arguments exits 2 naming its arguments", []string{"drain", "a", "b", "c"}, "drain [--grace-period D] NODE [REASON]"},
+		{"plan with nothing to plan exits 2 naming what it needs", []string{"plan"}, "plan needs -f FILE, --from-cluster or --live"},
+		{"plan --live with files exits 2", []string{"plan", "--live", "-f", "x.yaml"}, "--live plans the cluster's pending pods in the worker"},
 	}
 	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": "127.0.0.1:1"}
 	for _, tt := range tests {
@@ -409,6 +411,10 @@ func TestCLITakesFlagsWhereverTheyStand(t *testing.T) {
 		{
 			name: "a namespace between nodes and --all", args: []string{"nodes", "--namespace", "prod", "--all"},
 			wantDialTo: [2]string{"127.0.0.1:7233", "prod"}, wantRequest: sentRequest{"list", "", all},
+		},
+		{
+			name: "plan --live asks the Provisioner's simulate update", args: []string{"plan", "--live", "-o", "json"},
+			wantDialTo: [2]string{"127.0.0.1:7233", "default"}, wantRequest: sentRequest{"update " + workflows.UpdateSimulate, workflows.ProvisionerID, workflows.SimulateRequest{}},
 		},
 		{
 			name: "a task queue after start reaches the workflows it starts", args: []string{"start", "--task-queue", "q2"},

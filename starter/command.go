@@ -26,6 +26,7 @@ type command struct {
 	file   string        // convert
 	output outputFormat  // read commands: -o
 	advise adviseOptions // advise
+	plan   planOptions   // plan
 }
 
 // commandSpec is one starter command. Adding a command is adding an entry to commandSpecs.
@@ -39,9 +40,13 @@ type commandSpec struct {
 	args func(c *command, args []string) error
 	// read marks a command that prints state: it takes -o table|wide|json|yaml.
 	read bool
-	// local carries out a command that needs no Temporal; run one that does. One is set.
+	// local carries out a command that needs no Temporal; run one that does. One is set, or
+	// both with remote.
 	local func(ctx context.Context, c command, stdin io.Reader, out, errOut io.Writer) error
 	run   func(ctx context.Context, op *Operator, c command, out io.Writer) error
+	// remote, when set on a command with both, says when it runs through Temporal rather
+	// than locally (plan --live).
+	remote func(c command) bool
 }
 
 // commandSpecs are the starter's commands (its usage lists them by name).
@@ -76,6 +81,9 @@ func commandSpecs() []commandSpec {
 			args: disruptionArg, run: runResume},
 		{use: "advise [-f FILE]... [--from-cluster] [-o table|json]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
 			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
+		{use: "plan [-f FILE]... [--from-cluster] [--live] [--region R] [-o FORMAT]", short: "dry run: the nodes the worker would launch (pool, types, zones, $/h), where each pod goes, what stays pending and why; launches nothing",
+			flags: planFlags, args: planArgs, read: true, local: runPlan, run: runPlanLive,
+			remote: func(c command) bool { return c.plan.live }},
 	}
 }
 
@@ -106,7 +114,7 @@ func (a *cli) subcommand(spec commandSpec) *cobra.Command {
 
 // run carries out a checked command, dialing Temporal only for commands that need it.
 func (a *cli) run(ctx context.Context, stdin io.Reader, spec commandSpec, c command) error {
-	if spec.local != nil {
+	if spec.local != nil && (spec.remote == nil || !spec.remote(c)) {
 		if err := spec.local(ctx, c, stdin, a.stdout, a.stderr); err != nil {
 			return failure{err}
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,6 +29,19 @@ import (
 // StatefulSets and PodDisruptionBudgets of every namespace. The warnings name objects the
 // loader read with a remark or could not read (those are left out).
 func FromCluster(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, ld *loader.Loader) (Snapshot, []string, error) {
+	s, warnings, err := NodePoolsFromCluster(ctx, dyn, ld)
+	if err != nil {
+		return s, nil, err
+	}
+	if err := listBuiltIn(ctx, kube, &s); err != nil {
+		return s, nil, err
+	}
+	return s, warnings, nil
+}
+
+// NodePoolsFromCluster reads the cluster's NodePools and EC2NodeClasses, statuses included,
+// as the worker reads them; the warnings name those read with a remark or left out.
+func NodePoolsFromCluster(ctx context.Context, dyn dynamic.Interface, ld *loader.Loader) (Snapshot, []string, error) {
 	var s Snapshot
 	var warnings []string
 	pools, err := listCustom(ctx, dyn, apisv1.NodePoolResource)
@@ -51,9 +65,6 @@ func FromCluster(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Int
 		if err == nil {
 			s.NodeClasses = append(s.NodeClasses, *class)
 		}
-	}
-	if err := listBuiltIn(ctx, kube, &s); err != nil {
-		return s, nil, err
 	}
 	return s, warnings, nil
 }
@@ -112,7 +123,8 @@ func remarks(kind, name string, warnings []string, err error) []string {
 
 // AddManifest adds the objects of a multi-document YAML manifest (kubectl's List included) to
 // the snapshot: NodePools and EC2NodeClasses of any served version, read as `kubectl apply`
-// would take them, and Pods, Nodes, Deployments, StatefulSets and PodDisruptionBudgets.
+// would take them, and Pods, Nodes, Deployments, StatefulSets, PodDisruptionBudgets,
+// ReplicaSets, Jobs and DaemonSets.
 // Other kinds are skipped. Errors name the file, the document and the object.
 func AddManifest(ctx context.Context, ld *loader.Loader, file string, data []byte, s *Snapshot) ([]string, error) {
 	objs, err := loader.Objects(data)
@@ -181,6 +193,12 @@ func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s
 		return nil, decodeInto(u, &s.StatefulSets)
 	case policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"):
 		return nil, decodeInto(u, &s.PodDisruptionBudgets)
+	case appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):
+		return nil, decodeInto(u, &s.ReplicaSets)
+	case batchv1.SchemeGroupVersion.WithKind("Job"):
+		return nil, decodeInto(u, &s.Jobs)
+	case appsv1.SchemeGroupVersion.WithKind("DaemonSet"):
+		return nil, decodeInto(u, &s.DaemonSets)
 	}
 	return nil, nil
 }

@@ -2,6 +2,7 @@ package advise
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // Snapshot is what the rules read: a cluster's (or a set of files') NodePools in their v1
-// form, EC2NodeClasses, nodes and workloads.
+// form, EC2NodeClasses, nodes and workloads. starter plan reads its files into one too.
 type Snapshot struct {
 	NodePools            []apisv1.NodePool
 	NodeClasses          []awsv1.EC2NodeClass
@@ -20,6 +21,11 @@ type Snapshot struct {
 	Deployments          []appsv1.Deployment
 	StatefulSets         []appsv1.StatefulSet
 	PodDisruptionBudgets []policyv1.PodDisruptionBudget
+	// ReplicaSets, Jobs and DaemonSets are read from files only, for the dry run (starter
+	// plan); the rules do not judge them.
+	ReplicaSets []appsv1.ReplicaSet
+	Jobs        []batchv1.Job
+	DaemonSets  []appsv1.DaemonSet
 }
 
 // Config is what the rules judge by besides the snapshot.

@@ -1,0 +1,155 @@
+package dryrun
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/activities/market"
+	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/starter/advise"
+)
+
+// Input is what a dry run plans: the files' objects and, with --from-cluster, the cluster's.
+type Input struct {
+	Files advise.Snapshot
+	// Cluster holds the cluster's NodePools and EC2NodeClasses (with their status); nil
+	// without --from-cluster.
+	Cluster *advise.Snapshot
+	// State is the cluster's pods, nodes, DaemonSets, namespaces and volumes, as the planner
+	// reads them; empty without --from-cluster.
+	State activities.ClusterState
+}
+
+// Options are the market the plan is priced in.
+type Options struct {
+	// Region's embedded on-demand prices and Spot Advisor figures price the plan.
+	Region string
+	// Zones are where an EC2NodeClass read from a file (which has no status) is taken to
+	// have subnets; default the region's a, b and c.
+	Zones []string
+}
+
+// Run plans the input with the planner's own dry run and returns it with warnings about
+// what the plan leaves out or assumes.
+func Run(ctx context.Context, in Input, o Options) (activities.Simulation, []string, error) {
+	types, err := catalog.Load()
+	if err != nil {
+		return activities.Simulation{}, nil, fmt.Errorf("plan: load the instance-type catalog: %w", err)
+	}
+	snap, err := market.Embedded(types, o.Region)
+	if err != nil {
+		return activities.Simulation{}, nil, fmt.Errorf("plan: --region: %w", err)
+	}
+	zones := o.Zones
+	if len(zones) == 0 {
+		zones = []string{o.Region + "a", o.Region + "b", o.Region + "c"}
+	}
+	pools, classes, warnings, err := poolsAndClasses(in, zones)
+	if err != nil {
+		return activities.Simulation{}, warnings, err
+	}
+	planner := &activities.Planner{
+		Market: fixedMarket{snap}, Pools: activities.StaticNodePools(pools), Classes: classes, Catalog: types,
+	}
+	state := in.State
+	state.Pods = append(slices.Clone(state.Pods), Pods(in.Files)...)
+	state.Daemons = append(slices.Clone(state.Daemons), activities.DaemonPods(in.Files.DaemonSets)...)
+	sim, err := activities.DryRun(ctx, planner, state, activities.PlanRequest{})
+	if sim.Market != nil {
+		st := sim.Market
+		for _, s := range []*market.SourceStatus{&st.InstanceTypes, &st.Offerings, &st.OnDemand, &st.Spot} {
+			s.Reason = "dry run: the embedded catalog's figures for " + o.Region
+		}
+	}
+	return sim, warnings, err
+}
+
+// fixedMarket is a market that does not change: the embedded one of a region.
+type fixedMarket struct{ snap *market.Snapshot }
+
+func (m fixedMarket) Snapshot() *market.Snapshot { return m.snap }
+
+// poolsAndClasses are the NodePools the plan may launch from, by name (a file's replaces the
+// cluster's of the same name), and the EC2NodeClasses resolved as the worker would have them.
+func poolsAndClasses(in Input, zones []string) ([]apisv1.NodePool, classSource, []string, error) {
+	var warnings []string
+	pools := map[string]apisv1.NodePool{}
+	classes := classSource{}
+	if in.Cluster != nil {
+		for _, p := range in.Cluster.NodePools {
+			if cond := apimeta.FindStatusCondition(p.Status.Conditions, apisv1.ConditionReady); cond != nil && cond.Status != "True" {
+				warnings = append(warnings, fmt.Sprintf("NodePool %s is not Ready in the cluster (%s): it launches nothing", p.Name, cond.Message))
+				continue
+			}
+			pools[p.Name] = p
+		}
+		for _, c := range in.Cluster.NodeClasses {
+			if !apimeta.IsStatusConditionTrue(c.Status.Conditions, awsv1.ConditionReady) || len(c.Status.Subnets) == 0 {
+				warnings = append(warnings, fmt.Sprintf("EC2NodeClass %s is not Ready in the cluster: its pools launch nothing", c.Name))
+				continue
+			}
+			classes[c.Name] = c
+		}
+	}
+	for _, p := range in.Files.NodePools {
+		pools[p.Name] = p
+	}
+	for _, c := range in.Files.NodeClasses {
+		resolved, err := assumeResolved(c, zones)
+		if err != nil {
+			return nil, nil, warnings, fmt.Errorf("plan: EC2NodeClass %s: %w", c.Name, err)
+		}
+		classes[c.Name] = resolved
+	}
+	if len(pools) == 0 {
+		return nil, nil, warnings, fmt.Errorf("plan: no NodePool to launch from: give a file with NodePools (-f) or read the cluster's (--from-cluster)")
+	}
+	out := make([]apisv1.NodePool, 0, len(pools))
+	for _, name := range slices.Sorted(maps.Keys(pools)) {
+		p := pools[name]
+		if _, ok := classes[p.Spec.Template.Spec.NodeClassRef.Name]; !ok {
+			warnings = append(warnings, fmt.Sprintf("NodePool %s: its EC2NodeClass %s is in neither the files nor the cluster: it launches nothing", name, p.Spec.Template.Spec.NodeClassRef.Name))
+		}
+		out = append(out, p)
+	}
+	return out, classes, warnings, nil
+}
+
+// assumeResolved is a class read from a file as the worker would resolve it, without asking
+// AWS: a subnet in each of the zones, and for an alias the AMIs of its variants (an AMI
+// chosen by id, name or tags is taken to suit every instance type).
+func assumeResolved(c awsv1.EC2NodeClass, zones []string) (awsv1.EC2NodeClass, error) {
+	c.Status.Subnets = nil
+	for _, z := range zones {
+		c.Status.Subnets = append(c.Status.Subnets, awsv1.Subnet{ID: "subnet-" + z, Zone: z})
+	}
+	c.Status.AMIs = []awsv1.AMI{{Name: "any"}}
+	if terms := c.Spec.AMISelectorTerms; len(terms) == 1 && terms[0].Alias != "" {
+		amis, err := activities.AliasAMIs(terms[0].Alias)
+		if err != nil {
+			return c, err
+		}
+		c.Status.AMIs = amis
+	}
+	return c, nil
+}
+
+// classSource is the resolved classes by name, as the planner asks for them.
+type classSource map[string]awsv1.EC2NodeClass
+
+func (s classSource) NodeClass(name string) (*awsv1.EC2NodeClass, bool) {
+	c, ok := s[name]
+	if !ok {
+		return nil, false
+	}
+	return c.DeepCopy(), true
+}
+
+var _ activities.NodeClassSource = classSource(nil)

@@ -1,0 +1,136 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/apis/loader"
+	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/starter/advise"
+	"github.com/nodewright/nodewright/starter/dryrun"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// planOptions are plan's flags.
+type planOptions struct {
+	files       []string
+	fromCluster bool
+	live        bool
+	region      string
+	zones       []string
+	kubeconfig  string
+	kubeContext string
+}
+
+// planFlags binds plan's flags.
+func planFlags(fs *pflag.FlagSet, c *command) {
+	o := &c.plan
+	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest of workloads (Deployments, StatefulSets, ReplicaSets, Jobs, Pods, DaemonSets) and NodePools/EC2NodeClasses; repeat for more, - reads stdin")
+	fs.BoolVar(&o.fromCluster, "from-cluster", false, "plan against the cluster's NodePools, EC2NodeClasses, nodes, pods and DaemonSets too")
+	fs.BoolVar(&o.live, "live", false, "ask the running Provisioner (its simulate update) for the plan of the cluster's pending pods, at the worker's live prices")
+	fs.StringVar(&o.region, "region", catalog.DefaultRegion, "region whose embedded prices price the plan")
+	fs.StringSliceVar(&o.zones, "zones", nil, "zones an EC2NodeClass from a file is taken to have subnets in (default the region's a, b and c)")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --from-cluster (default: KUBECONFIG, then ~/.kube/config)")
+	fs.StringVar(&o.kubeContext, "context", "", "kubeconfig context for --from-cluster")
+}
+
+// planArgs checks plan's command line: something to plan, and --live on its own.
+func planArgs(c *command, args []string) error {
+	o := c.plan
+	switch {
+	case len(args) != 0:
+		return fmt.Errorf("takes files with -f, not arguments: got %q", args)
+	case o.live && (len(o.files) > 0 || o.fromCluster):
+		return errors.New("--live plans the cluster's pending pods in the worker; it takes no -f or --from-cluster")
+	case len(o.files) == 0 && !o.fromCluster && !o.live:
+		return errors.New("plan needs -f FILE, --from-cluster or --live")
+	}
+	return nil
+}
+
+// runPlan reads the files and/or the cluster, plans them and prints the plan.
+func runPlan(ctx context.Context, c command, stdin io.Reader, out, errOut io.Writer) error {
+	in, warnings, err := planInput(ctx, c.plan, stdin)
+	for _, w := range warnings {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	if err != nil {
+		return err
+	}
+	sim, warnings, err := dryrun.Run(ctx, in, dryrun.Options{Region: c.plan.region, Zones: c.plan.zones})
+	for _, w := range warnings {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	if err != nil {
+		return err
+	}
+	return printPlan(out, c.output, sim)
+}
+
+// planInput reads the cluster (with --from-cluster) and the files.
+func planInput(ctx context.Context, o planOptions, stdin io.Reader) (dryrun.Input, []string, error) {
+	ld, err := loader.New()
+	if err != nil {
+		return dryrun.Input{}, nil, err
+	}
+	var in dryrun.Input
+	var warnings []string
+	if o.fromCluster {
+		kube, dyn, err := kubeClients(o.kubeconfig, o.kubeContext)
+		if err != nil {
+			return in, nil, err
+		}
+		pools, w, err := advise.NodePoolsFromCluster(ctx, dyn, ld)
+		if err != nil {
+			return in, w, fmt.Errorf("plan: %w", err)
+		}
+		warnings, in.Cluster = w, &pools
+		if in.State, err = activities.ReadCluster(ctx, kube); err != nil {
+			return in, warnings, fmt.Errorf("plan: %w", err)
+		}
+	}
+	for _, f := range o.files {
+		data, err := readFileOrStdin(f, stdin)
+		if err != nil {
+			return in, warnings, fmt.Errorf("plan: %w", err)
+		}
+		w, err := advise.AddManifest(ctx, ld, f, data, &in.Files)
+		warnings = append(warnings, w...)
+		if err != nil {
+			return in, warnings, fmt.Errorf("plan: %w", err)
+		}
+	}
+	return in, warnings, nil
+}
+
+// runPlanLive asks the Provisioner for its dry run of the cluster's pending pods.
+func runPlanLive(ctx context.Context, op *Operator, c command, out io.Writer) error {
+	sim, err := op.Simulate(ctx)
+	if err != nil {
+		return err
+	}
+	return printPlan(out, c.output, sim)
+}
+
+// Simulate runs the Provisioner's simulate update: the plan it would make now, launched by
+// nothing.
+func (o *Operator) Simulate(ctx context.Context) (activities.Simulation, error) {
+	var sim activities.Simulation
+	err := o.update(ctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+	return sim, err
+}
+
+// printPlan writes the plan in the chosen format; json and yaml are the Simulation.
+func printPlan(w io.Writer, format outputFormat, sim activities.Simulation) error {
+	switch format {
+	case outputJSON, outputYAML:
+		return writeStructured(w, format, sim)
+	default:
+		return dryrun.PrintTable(w, sim, format == outputWide)
+	}
+}
