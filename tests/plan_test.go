@@ -1,0 +1,117 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/starter"
+	"github.com/nodewright/nodewright/worker/temporalconn"
+)
+
+// planWorkloads are the seed test's workloads, in one manifest as a user applies them: a GPU
+// trainer for the gpu pool and three web replicas for generalcompute.
+func planWorkloads(ns string) string {
+	return strings.ReplaceAll(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: train, namespace: NS}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: train}}
+  template:
+    metadata: {labels: {app: train}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      nodeSelector: {karpenter.sh/nodepool: gpu}
+      tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+      containers:
+        - name: train
+          image: pause
+          resources: {requests: {cpu: "4", memory: 256Mi, nvidia.com/gpu: "1"}, limits: {nvidia.com/gpu: "1"}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      nodeSelector: {billing-team: my-team}
+      containers: [{name: app, image: pause, resources: {requests: {cpu: 500m, memory: 256Mi}}}]
+`, "NS", ns)
+}
+
+// starter plan -f on the seed's workloads and NodePools, against the lab's nodes and
+// DaemonSets, prints the nodes the worker then launches for the same manifests: as many, of
+// the same pools and instance types, at the same total price.
+func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
+	seed, err := os.ReadFile("../apis/loader/testdata/seed-v1beta1.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := strings.ReplaceAll(string(seed), "my-cluster", "lab")
+	e := startAPIEnv(t, pools)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := dir + "/" + name
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	workloads, poolsFile := write("workloads.yaml", planWorkloads(e.ns)), write("seed.yaml", pools)
+
+	args := []string{"plan", "-f", workloads, "-f", poolsFile, "--from-cluster", "--kubeconfig", lab.Kube.AdminKubeconfig, "--region", lab.Region}
+	var stdout, stderr bytes.Buffer
+	if code := starter.Main(e.ctx, "test", append(args, "-o", "json"), &stdout, &stderr, temporalconn.MapEnv(nil)); code != 0 {
+		t.Fatalf("starter plan exited %d:\n%s", code, stderr.String())
+	}
+	var plan activities.Simulation
+	if err := json.Unmarshal(stdout.Bytes(), &plan); err != nil {
+		t.Fatalf("starter plan -o json: %v\n%s", err, stdout.String())
+	}
+	stdout.Reset()
+	starter.Main(e.ctx, "test", args, &stdout, &stderr, temporalconn.MapEnv(nil))
+	t.Logf("starter plan -f workloads.yaml -f seed.yaml --from-cluster:\n%s", stdout.String())
+	var planned []string
+	for _, n := range plan.Nodes {
+		planned = append(planned, n.NodePool+" "+n.InstanceTypes[0])
+	}
+	slices.Sort(planned)
+
+	applyManifest(t, planWorkloads(e.ns))
+	e.allBound(4)
+	var launched []string
+	var cost float64
+	e.eventually("the launched nodes' workflows show type and price", time.Minute, func() (bool, string) {
+		rows, err := e.op.Nodes(e.ctx, false)
+		if err != nil {
+			return false, err.Error()
+		}
+		launched, cost = nil, 0
+		for _, r := range rows {
+			if r.NodePool == "gpu" || r.NodePool == "generalcompute" {
+				launched = append(launched, r.NodePool+" "+r.InstanceType)
+				cost += r.PricePerHour
+			}
+		}
+		slices.Sort(launched)
+		return len(launched) == len(planned) && cost > 0, fmt.Sprintf("launched %q for $%.4f/h", launched, cost)
+	})
+	if !slices.Equal(launched, planned) {
+		t.Errorf("the worker launched %q, the plan said %q", launched, planned)
+	}
+	if math.Abs(cost-plan.CostPerHour) > 1e-6 {
+		t.Errorf("the worker's nodes cost $%.4f/h, the plan said $%.4f/h", cost, plan.CostPerHour)
+	}
+}
