@@ -16,39 +16,15 @@ import (
 	"github.com/nodewright/nodewright/worker/temporalconn"
 )
 
-// planWorkloads are the seed test's workloads, in one manifest as a user applies them: a GPU
-// trainer for the gpu pool and three web replicas for generalcompute.
-func planWorkloads(ns string) string {
-	return strings.ReplaceAll(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: train, namespace: NS}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: train}}
-  template:
-    metadata: {labels: {app: train}}
-    spec:
-      terminationGracePeriodSeconds: 0
-      nodeSelector: {karpenter.sh/nodepool: gpu}
-      tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-      containers:
-        - name: train
-          image: pause
-          resources: {requests: {cpu: "4", memory: 256Mi, nvidia.com/gpu: "1"}, limits: {nvidia.com/gpu: "1"}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: NS}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 0
-      nodeSelector: {billing-team: my-team}
-      containers: [{name: app, image: pause, resources: {requests: {cpu: 500m, memory: 256Mi}}}]
-`, "NS", ns)
+// planWorkloads are the seed test's workloads, in one manifest as a user applies them (a GPU
+// trainer for the gpu pool and three web replicas for generalcompute), in namespace ns.
+func planWorkloads(t *testing.T, ns string) string {
+	t.Helper()
+	data, err := os.ReadFile("../starter/dryrun/testdata/seed-workloads.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(string(data), "namespace: shop", "namespace: "+ns)
 }
 
 // starter plan -f on the seed's workloads and NodePools, against the lab's nodes and
@@ -69,7 +45,7 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 		}
 		return path
 	}
-	workloads, poolsFile := write("workloads.yaml", planWorkloads(e.ns)), write("seed.yaml", pools)
+	workloads, poolsFile := write("workloads.yaml", planWorkloads(t, e.ns)), write("seed.yaml", pools)
 
 	args := []string{"plan", "-f", workloads, "-f", poolsFile, "--from-cluster", "--kubeconfig", lab.Kube.AdminKubeconfig, "--region", lab.Region}
 	var stdout, stderr bytes.Buffer
@@ -89,7 +65,7 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	}
 	slices.Sort(planned)
 
-	applyManifest(t, planWorkloads(e.ns))
+	applyManifest(t, planWorkloads(t, e.ns))
 	e.allBound(4)
 	var launched []string
 	var cost float64

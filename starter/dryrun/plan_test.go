@@ -19,35 +19,6 @@ import (
 	"github.com/nodewright/nodewright/starter/advise"
 )
 
-// seedWorkloads are the seed test's workloads: a GPU job for the gpu pool and three web
-// replicas for generalcompute.
-const seedWorkloads = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      nodeSelector: {billing-team: my-team}
-      containers: [{name: app, image: pause, resources: {requests: {cpu: 500m, memory: 256Mi}}}]
----
-apiVersion: batch/v1
-kind: Job
-metadata: {name: train, namespace: shop}
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      nodeSelector: {karpenter.sh/nodepool: gpu}
-      tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-      containers:
-        - name: train
-          image: pause
-          resources: {requests: {cpu: "4", memory: 256Mi, nvidia.com/gpu: "1"}, limits: {nvidia.com/gpu: "1"}}
-`
-
 // filesOf reads manifests as starter plan -f does.
 func filesOf(t *testing.T, manifests ...string) advise.Snapshot {
 	t.Helper()
@@ -64,14 +35,23 @@ func filesOf(t *testing.T, manifests ...string) advise.Snapshot {
 	return s
 }
 
-func seedPools(t *testing.T) string {
+// readFile reads a test fixture.
+func readFile(t *testing.T, path string) string {
 	t.Helper()
-	seed, err := os.ReadFile("../../apis/loader/testdata/seed-v1beta1.yaml")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(seed)
+	return string(data)
 }
+
+// seedPools are the seed's NodePools and EC2NodeClass.
+func seedPools(t *testing.T) string {
+	return readFile(t, "../../apis/loader/testdata/seed-v1beta1.yaml")
+}
+
+// seedWorkloads are the seed test's workloads, in namespace shop.
+func seedWorkloads(t *testing.T) string { return readFile(t, "testdata/seed-workloads.yaml") }
 
 // The seed's workloads on the seed's pools: a node per pool, each priced at the region's
 // embedded on-demand price of its cheapest type, and the plan's cost their sum.
@@ -82,7 +62,7 @@ func TestRunPricesEachNodeAtTheRegionsEmbeddedPrice(t *testing.T) {
 	}
 	for _, region := range []string{"us-east-1", "eu-west-1"} {
 		t.Run(region, func(t *testing.T) {
-			sim, _, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads, seedPools(t))}, Options{Region: region})
+			sim, _, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads(t), seedPools(t))}, Options{Region: region})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +97,7 @@ func TestRunPricesEachNodeAtTheRegionsEmbeddedPrice(t *testing.T) {
 func TestRunWarnsOfAPoolWithoutItsClass(t *testing.T) {
 	pools := strings.Split(seedPools(t), "\n---\n")
 	withoutClass := strings.Join(pools[:2], "\n---\n")
-	sim, warnings, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads, withoutClass)}, Options{Region: "us-east-1"})
+	sim, warnings, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads(t), withoutClass)}, Options{Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +121,7 @@ func TestRunPlacesPodsOnTheClustersNodes(t *testing.T) {
 			Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
 		},
 	}
-	web := strings.Split(seedWorkloads, "\n---\n")[0]
+	web := strings.Split(seedWorkloads(t), "\n---\n")[1]
 	in := Input{Files: filesOf(t, web, seedPools(t)), Cluster: &advise.Snapshot{}, State: activities.ClusterState{Nodes: []corev1.Node{node}}}
 	sim, _, err := Run(context.Background(), in, Options{Region: "us-east-1"})
 	if err != nil {
@@ -153,7 +133,7 @@ func TestRunPlacesPodsOnTheClustersNodes(t *testing.T) {
 }
 
 func TestRunRefusesARegionWithoutEmbeddedPrices(t *testing.T) {
-	_, _, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads, seedPools(t))}, Options{Region: "mars-north-1"})
+	_, _, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads(t), seedPools(t))}, Options{Region: "mars-north-1"})
 	if err == nil || !strings.Contains(err.Error(), "--region") {
 		t.Errorf("Run in mars-north-1 = %v, want an error naming --region", err)
 	}
