@@ -87,6 +87,8 @@ type controller struct {
 	resumeCh        workflow.ReceiveChannel
 	// candidates are the nodes of the decision being carried out, for its events.
 	candidates []activities.NodeRef
+	// lastPass is when this run's last pass began.
+	lastPass time.Time
 }
 
 func (c *controller) run(ctx workflow.Context) error {
@@ -98,14 +100,17 @@ func (c *controller) run(ctx workflow.Context) error {
 	c.readyCh = workflow.GetSignalChannel(ctx, SignalNodeReady)
 	c.failedCh = workflow.GetSignalChannel(ctx, SignalClaimFailed)
 	c.servePause(ctx)
+	c.showDetails(ctx)
 	for {
 		if err := workflow.Sleep(ctx, c.period); err != nil {
 			return err
 		}
 		c.reportPause(ctx)
+		c.lastPass = workflow.Now(ctx)
 		c.pass(ctx)
 		c.state.Passes++
 		c.passesThisRun++
+		c.showDetails(ctx)
 		if c.passesThisRun >= maxPassesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			// Node-ready and claim-failed signals only matter while a pass waits for them;
 			// stale ones are dropped with the run. A pause or resume is not.
@@ -212,7 +217,7 @@ const changeReplacementsInFlight = "replacements-in-flight"
 // Ready (Karpenter's pre-spin), so pods have somewhere to go before any is evicted.
 func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Claim, reason string) (string, error) {
 	claim.Name = ClaimName(claim.NodePool, fmt.Sprintf("%s/replacement/%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions))
-	cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(claim.Name, claim.NodePool))
+	cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(claim, reason))
 	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID, CreationReason: reason})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return claim.Name, fmt.Errorf("start replacement %s: %w", claim.Name, err)
@@ -271,6 +276,12 @@ func (c *controller) announce(ctx workflow.Context, nodes []activities.NodeRef, 
 	if err := workflow.ExecuteActivity(actx, disruptionActs.AnnounceDisruption, a).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("announce disruption", "reason", reason, "error", err)
 	}
+}
+
+// showDetails sets the workflow's current details, which the Temporal UI shows, to the last
+// pass, the last decision and the pause.
+func (c *controller) showDetails(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, disruptionDetails(c.state, c.lastPass))
 }
 
 func (c *controller) remember(rec DecisionRecord) {

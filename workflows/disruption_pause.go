@@ -90,6 +90,7 @@ func (c *controller) pause(ctx workflow.Context, msg PauseDisruption) {
 	c.state.Pause = &DisruptionPause{Since: workflow.Now(ctx), Reason: reason, By: by}
 	log.Info("voluntary disruption paused", "reason", reason, "by", by)
 	c.reportPause(ctx)
+	c.showDetails(ctx)
 }
 
 func (c *controller) resume(ctx workflow.Context, msg ResumeDisruption) {
@@ -102,6 +103,7 @@ func (c *controller) resume(ctx workflow.Context, msg ResumeDisruption) {
 	workflow.GetLogger(ctx).Info("voluntary disruption resumed", "by", clipText(msg.By, maxPauseBy),
 		"pausedSince", p.Since, "withheld", p.Withheld)
 	c.reportPause(ctx)
+	c.showDetails(ctx)
 }
 
 // paused reports whether decisions must wait. Histories recorded before the kill switch

@@ -89,7 +89,9 @@ func GarbageCollectorWorkflow(ctx workflow.Context, in GarbageCollectorInput) er
 		if looks >= maxLooksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return workflow.NewContinueAsNewError(ctx, GarbageCollectorWorkflow, GarbageCollectorInput{Every: Duration(every), State: state})
 		}
+		before := state
 		collectGarbage(ctx, &state)
+		workflow.SetCurrentDetails(ctx, garbageDetails(state, state.Reclaimed-before.Reclaimed, state.VanishedSignalled-before.VanishedSignalled))
 		timer := workflow.NewTimer(ctx, every)
 		for slept := false; !slept && !off; {
 			sel := workflow.NewSelector(ctx)

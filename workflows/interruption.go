@@ -82,6 +82,8 @@ func InterruptionWorkflow(ctx workflow.Context, in InterruptionInput) error {
 		}
 		var msgs []activities.InterruptionMessage
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, receiveOptions()), sqsActs.ReceiveInterruptions, in.Queue).Get(ctx, &msgs)
+		// The counts shown are those settled so far; messages still in flight show next poll.
+		workflow.SetCurrentDetails(ctx, interruptionDetails(state, workflow.Now(ctx), len(msgs)))
 		if err != nil {
 			state.LastError = err.Error()
 			if err := workflow.Sleep(ctx, pollRetryDelay); err != nil {

@@ -27,6 +27,9 @@ const (
 	SignalNodeReady = "node-ready"
 	// QueryState returns a workflow's state (ProvisionerState or NodeState).
 	QueryState = "state"
+	// QueryWorkflowMetadata is the SDK's built-in query the Temporal UI reads a workflow's
+	// current details with (a temporal.api.sdk.v1.WorkflowMetadata).
+	QueryWorkflowMetadata = "__temporal_workflow_metadata"
 
 	// Operator controls of a NodeLifecycle, named as Temporal users call them.
 	// SignalCancelDrain withdraws a drain that has not begun.

@@ -197,6 +197,9 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	if err := n.verifyRestored(ctx); err != nil {
 		return NodeLifecycleResult{}, err // nothing touched: the state is not this workflow's
 	}
+	if n.restored {
+		n.showDetails(ctx) // the earlier run's details went with it
+	}
 	if n.restored && n.projecting {
 		n.catchUp(ctx)
 	}
@@ -491,7 +494,8 @@ func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
 	n.project(ctx)
 }
 
-// upsertSearchAttributes keeps the node's search attributes equal to its state.
+// upsertSearchAttributes keeps the node's search attributes, and the details the Temporal UI
+// shows, equal to its state.
 func (n *nodeLifecycle) upsertSearchAttributes(ctx workflow.Context) {
 	updates := []temporal.SearchAttributeUpdate{SearchAttrNodePhase.ValueSet(string(n.state.Phase))}
 	for _, kv := range []struct {
@@ -517,6 +521,13 @@ func (n *nodeLifecycle) upsertSearchAttributes(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "phase", n.state.Phase, "error", err)
 	}
+	n.showDetails(ctx)
+}
+
+// showDetails sets the workflow's current details (user metadata, not a command: replay
+// ignores it) to the node's state.
+func (n *nodeLifecycle) showDetails(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, nodeDetails(n.state))
 }
 
 func (n *nodeLifecycle) disruptionReason() string {

@@ -87,6 +87,7 @@ func (n *nodeLifecycle) drain(ctx workflow.Context) {
 				return // as above: retrying cannot make the Node ours again
 			}
 		}
+		n.showDetails(ctx) // the pods the drain waits for
 		if d := n.state.Disruption; d != nil && d.Deadline != nil && !workflow.Now(ctx).Before(*d.Deadline) {
 			workflow.GetLogger(ctx).Warn("drain deadline passed; terminating", "node", n.state.NodeName, "error", err)
 			return

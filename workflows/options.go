@@ -164,16 +164,20 @@ func terminateOptions() workflow.ActivityOptions {
 }
 
 // nodeWorkflowOptions starts a claim's NodeLifecycle so that it outlives the Provisioner's
-// run: the Provisioner continues-as-new far more often than a node lives.
-func nodeWorkflowOptions(claim, nodePool string) workflow.ChildWorkflowOptions {
+// run: the Provisioner continues-as-new far more often than a node lives. The claim must be
+// named. Its summary and details (user metadata, which replay does not compare) show in the
+// Temporal UI what was planned; creationReason is the disruption a replacement is for.
+func nodeWorkflowOptions(claim activities.Claim, creationReason string) workflow.ChildWorkflowOptions {
 	return workflow.ChildWorkflowOptions{
-		WorkflowID:        NodeWorkflowID(claim),
+		StaticSummary:     nodeSummary(claim),
+		StaticDetails:     nodeStaticDetails(claim, creationReason),
+		WorkflowID:        NodeWorkflowID(claim.Name),
 		TaskQueue:         TaskQueue,
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		// A claim name is used once; a closed workflow with the same id means a name collision.
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchAttrNodePool.ValueSet(nodePool),
+			SearchAttrNodePool.ValueSet(claim.NodePool),
 			SearchAttrNodePhase.ValueSet(string(PhaseLaunching)),
 		),
 	}

@@ -241,6 +241,7 @@ func (p *provisioner) run(ctx workflow.Context) error {
 	p.startedCh = workflow.GetSignalChannelWithOptions(ctx, SignalClaimStarted,
 		workflow.SignalChannelOptions{Description: "A claim another workflow started, to count against its pool's limits (ClaimStarted)"})
 
+	workflow.SetCurrentDetails(ctx, provisionerDetails(p.state))
 	for {
 		if err := p.awaitPods(ctx); err != nil {
 			return err
@@ -254,6 +255,7 @@ func (p *provisioner) run(ctx workflow.Context) error {
 		}
 		p.batchesThisRun++
 		p.state.Batches++
+		workflow.SetCurrentDetails(ctx, provisionerDetails(p.state))
 		if p.shouldContinueAsNew(ctx) {
 			return p.continueAsNew(ctx)
 		}
@@ -646,7 +648,7 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 	launch := func(s *start) {
 		s.claim.Name = p.nextClaimName(ctx, s.claim.NodePool)
 		s.attempts++
-		cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(s.claim.Name, s.claim.NodePool))
+		cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(s.claim, ""))
 		s.future = workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: s.claim})
 	}
 	for i, c := range claims {

@@ -297,7 +297,7 @@ func TestProvisionerStateSaysWhatThePlanCosts(t *testing.T) {
 }
 
 func TestNodeWorkflowsOutliveTheProvisioner(t *testing.T) {
-	opts := nodeWorkflowOptions("default-abcde", "default")
+	opts := nodeWorkflowOptions(activities.Claim{Name: "default-abcde", NodePool: "default"}, "")
 	if opts.ParentClosePolicy != enumspb.PARENT_CLOSE_POLICY_ABANDON {
 		t.Errorf("parent close policy %s, want ABANDON", opts.ParentClosePolicy)
 	}
