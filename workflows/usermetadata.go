@@ -150,8 +150,8 @@ func clockOf(t time.Time) string {
 }
 
 // provisionerDetails is the Provisioner's last decision: "**Last plan 11:32:05**: 12 pods →
-// 3 claims, $0.4100/h; 2 pods unschedulable", then the claims and a few of the pods no node
-// can take, with why.
+// 3 claims, $0.4100/h; 2 pods unschedulable", then the claims, a few of the pods no node can
+// take, with why, and the batches planned in all.
 func provisionerDetails(s ProvisionerState) string {
 	p := s.LastPlan
 	if p == nil {
@@ -177,7 +177,8 @@ func provisionerDetails(s ProvisionerState) string {
 		}
 		lines = append(lines, "- "+key+": "+clipText(p.Unschedulable[key], maxFreeText))
 	}
-	lines = append(lines, fmt.Sprintf("- %d batches planned, %s in flight", s.Batches, countOf(len(s.InFlight), "claim")))
+	// Claims in flight are left out: signals change them between plans, the text only at one.
+	lines = append(lines, fmt.Sprintf("- batches planned: %d", s.Batches))
 	return strings.Join(lines, "\n")
 }
 

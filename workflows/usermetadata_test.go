@@ -220,7 +220,7 @@ func TestControllersShowTheirLastDecision(t *testing.T) {
 		r.run(t, time.Minute, ProvisionerInput{})
 		checkText(t, "details before the first plan", before, []string{"No plan yet"}, nil)
 		checkText(t, "details after the plan", after, []string{
-			"**Last plan ", ": 4 pods → 2 claims, $0.1920/h; 1 pod unschedulable", "- ns/d: no NodePool allows 64 CPU", "1 batches planned, 2 claims in flight",
+			"**Last plan ", ": 4 pods → 2 claims, $0.1920/h; 1 pod unschedulable", "- ns/d: no NodePool allows 64 CPU", "batches planned: 1",
 		}, []string{"No plan yet"})
 	})
 	t.Run("the disruption controller's last pass and decision, and its pause", func(t *testing.T) {
