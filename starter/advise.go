@@ -77,7 +77,7 @@ func runAdvise(ctx context.Context, o adviseOptions, stdin io.Reader, out, errOu
 	if o.fromCluster {
 		kube, dyn, err := kubeClients(o.kubeconfig, o.kubeContext)
 		if err != nil {
-			return err
+			return fmt.Errorf("advise --from-cluster: %w", err)
 		}
 		if snap, warnings, err = advise.FromCluster(ctx, kube, dyn, ld); err != nil {
 			return fmt.Errorf("advise: %w", err)
@@ -141,15 +141,15 @@ func kubeClients(kubeconfig, kubeContext string) (kubernetes.Interface, dynamic.
 	rules.ExplicitPath = kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	if err != nil {
-		return nil, nil, fmt.Errorf("advise --from-cluster: kubeconfig: %w (pass --kubeconfig FILE or set KUBECONFIG)", err)
+		return nil, nil, fmt.Errorf("kubeconfig: %w (pass --kubeconfig FILE or set KUBECONFIG)", err)
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("advise: kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("advise: dynamic client: %w", err)
+		return nil, nil, fmt.Errorf("dynamic client: %w", err)
 	}
 	return kube, dyn, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
@@ -69,14 +70,31 @@ type cli struct {
 	dial           dialFunc
 	temporal       *temporalconn.Flags
 	taskQueue      string
+	// kube connects to the cluster for commands that read it; tests swap it for a fake.
+	kube kubeConnector
+}
+
+// kubeConnector returns a client for the cluster a kubeconfig and context point at.
+type kubeConnector func(kubeconfig, kubeContext string) (kubernetes.Interface, error)
+
+// connectKube connects as kubectl does (see kubeClients).
+func connectKube(kubeconfig, kubeContext string) (kubernetes.Interface, error) {
+	kube, _, err := kubeClients(kubeconfig, kubeContext)
+	return kube, err
 }
 
 // runCLI checks the whole command line before dialing, so a typo fails at once with usage
 // instead of after a connection attempt (or a connection timeout). Errors cobra reports itself
 // (unknown commands and flags) are usage errors; a command's own are marked by it.
 func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env temporalconn.Env, dial dialFunc, version string) int {
-	app := &cli{stdout: stdout, stderr: stderr, env: env, dial: dial}
-	root := app.rootCommand(version)
+	app := &cli{stdout: stdout, stderr: stderr, env: env, dial: dial, kube: connectKube}
+	return app.execute(ctx, args, version)
+}
+
+// execute runs one command line and returns its exit code.
+func (a *cli) execute(ctx context.Context, args []string, version string) int {
+	stderr := a.stderr
+	root := a.rootCommand(version)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {

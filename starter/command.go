@@ -27,6 +27,9 @@ type command struct {
 	output outputFormat  // read commands: -o
 	advise adviseOptions // advise
 	plan   planOptions   // plan
+	why    whyOptions    // why
+	// kube reaches the cluster, for commands that read it; the cli sets it before running.
+	kube kubeConnector
 }
 
 // commandSpec is one starter command. Adding a command is adding an entry to commandSpecs.
@@ -79,6 +82,8 @@ func commandSpecs() []commandSpec {
 			args: disruptionArg, run: runPause},
 		{use: "resume disruption", short: "let consolidation and drift go again",
 			args: disruptionArg, run: runResume},
+		{use: "why NODE|pod/[NAMESPACE/]NAME [-o FORMAT]", short: "why a node was launched and why it is going; why a pod is pending, or the claim or node it went to",
+			flags: whyFlags, args: whyArgs, read: true, run: runWhy},
 		{use: "advise [-f FILE]... [--from-cluster] [-o table|json]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
 			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
 		{use: "plan [-f FILE]... [--from-cluster] [--live] [--region R] [-o FORMAT]", short: "dry run: the nodes the worker would launch (pool, types, zones, $/h), where each pod goes, what stays pending and why; launches nothing",
