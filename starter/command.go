@@ -130,6 +130,7 @@ func (a *cli) run(ctx context.Context, stdin io.Reader, spec commandSpec, c comm
 		return err
 	}
 	defer closeConn()
+	c.kube = a.kube
 	if err := spec.run(ctx, op, c, a.stdout); err != nil {
 		return failure{err}
 	}
