@@ -28,6 +28,7 @@ const rootLong = `starter is Nodewright's operator CLI: it starts the controller
 workflows, and drains, keeps or extends nodes through their workflows.
 
 NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow id.
+A pod (why) is pod/NAMESPACE/NAME, or pod/NAME in namespace default.
 Flags may stand before or after the command and its arguments; -- ends them, so an
 argument after it may start with a dash (starter drain NODE -- -REASON).
 
