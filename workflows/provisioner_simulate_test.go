@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,10 +25,15 @@ type simulateOutcome struct {
 func TestSimulateAnswersTheDryRunAndLaunchesNothing(t *testing.T) {
 	r := newProvisionerRun(t)
 	planned := activities.Simulation{Pods: 2, Nodes: []activities.Claim{{NodePool: "general", InstanceTypes: []string{"m5.large"}, PricePerHour: 0.096, Pods: []string{"ns/a", "ns/b"}}}, CostPerHour: 0.096, CostLowerBound: 0.09}
-	var asked []activities.PlanRequest
+	var (
+		mu    sync.Mutex // the two dry runs run at once
+		asked []activities.PlanRequest
+	)
 	planner := &activities.Planner{}
 	r.env.OnActivity(planner.Simulate, mock.Anything, mock.Anything).After(time.Minute).Return(
 		func(_ context.Context, req activities.PlanRequest) (activities.Simulation, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			asked = append(asked, req)
 			return planned, nil
 		})
