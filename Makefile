@@ -89,7 +89,7 @@ lint: verify-generated
 CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 
 generate:
-	GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds
+	GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1alpha1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds
 	$(GO) run ./crds/internal/finish ./crds
 	cp crds/*.yaml charts/nodewright/crds/
 
@@ -97,7 +97,7 @@ generate:
 verify-generated:
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	git ls-files -z crds apis | tar -c --null -T - | tar -x -C $$tmp && cp go.mod go.sum $$tmp/ && \
-	cd $$tmp && GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds && \
+	cd $$tmp && GOFLAGS= $(CONTROLLER_GEN) object crd:crdVersions=v1 paths={./apis/v1,./apis/v1alpha1,./apis/v1beta1,./apis/aws/...} output:crd:dir=./crds && \
 	$(GO) run ./crds/internal/finish ./crds && cd - >/dev/null && \
 	if ! diff -r -q $$tmp/crds crds >/dev/null || ! diff -r -q $$tmp/apis apis >/dev/null; then \
 		diff -r $$tmp/crds crds; diff -r $$tmp/apis apis; \

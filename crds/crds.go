@@ -1,5 +1,5 @@
 // Package crds holds the CustomResourceDefinitions Nodewright serves (karpenter.sh NodePool
-// and NodeClaim, karpenter.k8s.aws EC2NodeClass), generated from the Go types in apis/ by
+// and NodeClaim, karpenter.k8s.aws EC2NodeClass, nodewright.io ClusterPolicy), generated from the Go types in apis/ by
 // make generate. Users install this folder with kubectl apply; the lab installs it the same
 // way, and the worker's file loader validates against the same schemas.
 package crds

@@ -17,8 +17,8 @@ func TestCRDsAreAcceptedByTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 3 {
-		t.Fatalf("got %d CRDs, want NodePool, NodeClaim and EC2NodeClass", len(all))
+	if len(all) != 4 {
+		t.Fatalf("got %d CRDs, want NodePool, NodeClaim, EC2NodeClass and ClusterPolicy", len(all))
 	}
 	for _, crd := range all {
 		internal := &apiextensionsinternal.CustomResourceDefinition{}
@@ -67,6 +67,7 @@ func TestPrinterColumnsAreKarpenters(t *testing.T) {
 		"nodepools.karpenter.sh":           {"NodeClass", "Nodes", "Ready", "Age"},
 		"nodeclaims.karpenter.sh":          {"Type", "Capacity", "Zone", "Node", "Ready", "Age"},
 		"ec2nodeclasses.karpenter.k8s.aws": {"Ready", "Age"},
+		"clusterpolicies.nodewright.io":    {"MaxHourlyCost", "Ready", "Age"},
 	}
 	for _, crd := range all {
 		for _, v := range crd.Spec.Versions {
