@@ -21,6 +21,7 @@ import (
 	"github.com/nodewright/nodewright/activities/market"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/apis/v1alpha1"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker/webhook"
 )
@@ -29,7 +30,7 @@ import (
 // deduplicates and rate-limits, and stops with ctx.
 func newRecorder(ctx context.Context, kube kubernetes.Interface) (events.EventRecorder, error) {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apisv1.AddToScheme, awsv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apisv1.AddToScheme, awsv1.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, fmt.Errorf("events scheme: %w", err)
 		}

@@ -25,6 +25,7 @@ import (
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/worker/clusterpolicy"
 	"github.com/nodewright/nodewright/worker/nodeclaims"
 	"github.com/nodewright/nodewright/worker/nodepools"
 	"github.com/nodewright/nodewright/worker/temporalconn"
@@ -109,9 +110,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg), m, log.With("component", "podwatcher"))
 
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
-	errc := make(chan error, 8)
+	errc := make(chan error, 9)
 	var pools activities.NodePoolSource
 	var caches []cacheCheck
+	// Cluster-wide limits come from the flags, and from a ClusterPolicy when the pools are live.
+	var limits activities.ClusterLimitsSource = activities.StaticClusterLimits(cfg.ClusterLimits)
 	if cfg.NodePoolsFile != "" {
 		var classes *fileClasses
 		if pools, classes, err = loadNodePoolsFile(ctx, ld, cfg.NodePoolsFile, cfg.NodeClassGroup, resolver, log); err != nil {
@@ -137,6 +140,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 				return err
 			}
 		}
+		policies := clusterpolicy.New(dyn, cfg.ClusterLimits, recorder, log.With("component", "clusterpolicy"))
+		policies.OnChange(watcher.resignal)
+		go func() { errc <- named("ClusterPolicy watch", policies.Run(ctx)) }()
+		limits = policies
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
 		poolCtl.ResolveWith(resolver)
 		poolCtl.OnClassDeleted(func(ctx context.Context, class *awsv1.EC2NodeClass) error {
@@ -161,7 +168,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
 		Log:       log.With("component", "planner"),
 		ClaimPods: &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID},
-		Limits:    activities.StaticClusterLimits(cfg.ClusterLimits)}
+		Limits:    limits}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	w.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
