@@ -123,6 +123,31 @@ func TestChartRequiresClusterName(t *testing.T) {
 	}
 }
 
+// settings.clusterLimits and settings.maxHourlyCost reach the worker as the environment its
+// flags default from; left empty they set nothing.
+func TestChartPassesClusterLimitsToTheWorker(t *testing.T) {
+	base := `settings: {clusterName: lab`
+	for _, tt := range []struct {
+		values string
+		want   map[string]string
+	}{
+		{values: base + `}`, want: map[string]string{"CLUSTER_LIMIT_CPU": "", "CLUSTER_LIMIT_MEMORY": "", "CLUSTER_LIMIT_NODES": "", "MAX_HOURLY_COST": ""}},
+		{values: base + `, clusterLimits: {cpu: "512", memory: 2Ti, nodes: 40}, maxHourlyCost: "40.00"}`,
+			want: map[string]string{"CLUSTER_LIMIT_CPU": "512", "CLUSTER_LIMIT_MEMORY": "2Ti", "CLUSTER_LIMIT_NODES": "40", "MAX_HOURLY_COST": "40.00"}},
+	} {
+		r, err := renderChart(loadChart(t), "nodewright", "kube-system", tt.values)
+		if err != nil {
+			t.Fatalf("render %s: %v", tt.values, err)
+		}
+		worker := workerContainer(t, r.deployment(t, "nodewright").Spec.Template.Spec)
+		for name, want := range tt.want {
+			if got := envValue(worker, name); got != want {
+				t.Errorf("values %s: %s %q, want %q", tt.values, name, got, want)
+			}
+		}
+	}
+}
+
 func checkDefaultInstall(t *testing.T, r rendered) {
 	spec := r.deployment(t, "nodewright").Spec
 	if spec.Replicas == nil || *spec.Replicas != 2 {

@@ -27,6 +27,24 @@ and the Temporal SDK's envconfig read.
   value: {{ .Values.settings.kubeClientQPS | quote }}
 - name: KUBE_CLIENT_BURST
   value: {{ .Values.settings.kubeClientBurst | quote }}
+{{- with .Values.settings.clusterLimits }}
+{{- with .cpu }}
+- name: CLUSTER_LIMIT_CPU
+  value: {{ . | quote }}
+{{- end }}
+{{- with .memory }}
+- name: CLUSTER_LIMIT_MEMORY
+  value: {{ . | quote }}
+{{- end }}
+{{- with .nodes }}
+- name: CLUSTER_LIMIT_NODES
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.settings.maxHourlyCost }}
+- name: MAX_HOURLY_COST
+  value: {{ . | quote }}
+{{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 - name: LOG_FORMAT
