@@ -13,7 +13,8 @@ import (
 )
 
 // clusterLimitSettings are the cluster-wide limits as the flags (or the environment) spell
-// them, for clusters without a ClusterPolicy; empty means no limit.
+// them, for clusters without a ClusterPolicy and for the fields a ClusterPolicy leaves out;
+// empty means no limit.
 type clusterLimitSettings struct {
 	cpu, memory, nodes, maxHourlyCost string
 }

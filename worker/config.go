@@ -88,7 +88,8 @@ type Config struct {
 	// GarbageCollectEvery is how often EC2 and Kubernetes are reconciled with the node
 	// workflows; zero stops the garbage collector.
 	GarbageCollectEvery time.Duration
-	// ClusterLimits cap every NodePool's nodes together (--cluster-limit-*, --max-hourly-cost).
+	// ClusterLimits cap every NodePool's nodes together (--cluster-limit-*, --max-hourly-cost);
+	// the default ClusterPolicy, when there is one, wins for each field it sets.
 	ClusterLimits schedulerengine.ClusterLimits
 	// Credentials overrides the AWS default credential chain; for in-process use such as the
 	// lab, never set from flags.
