@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +35,13 @@ var fastDisruption = workflows.DisruptionInput{
 
 // env is one lifecycle test's world: its own worker with its own NodePool, and a namespace.
 type env struct {
-	t          *testing.T
-	ctx        context.Context
-	op         *starter.Operator
-	pool       string
+	t    *testing.T
+	ctx  context.Context
+	op   *starter.Operator
+	pool string
+	// otherPools are the manifest's NodePools besides pool: clean-up drains them too, or a
+	// node of theirs would outlive the test and hold its EC2NodeClass for later tests.
+	otherPools []string
 	ns         string
 	stopWorker func()
 	// metricsAddr is where the worker serves /metrics, when the test asks for it.
@@ -119,13 +123,20 @@ func startEnv(t *testing.T, poolYAML string, opts ...func(*env)) *env {
 // go to is the manifest's first NodePool.
 func startAPIEnv(t *testing.T, manifest string, opts ...func(*env)) *env {
 	t.Helper()
-	var pool string
+	var pools []string
 	for _, doc := range strings.Split(manifest, "\n---\n") {
-		if kind, name := kindAndName(doc); kind == v1.KindNodePool && pool == "" {
-			pool = name
+		if kind, name := kindAndName(doc); kind == v1.KindNodePool {
+			pools = append(pools, name)
 		}
 	}
+	pool := ""
+	if len(pools) > 0 {
+		pool = pools[0]
+	}
 	e := newEnv(t, pool)
+	if len(pools) > 1 {
+		e.otherPools = pools[1:]
+	}
 	for _, o := range opts {
 		o(e)
 	}
@@ -290,32 +301,35 @@ func (e *env) nodeState(claim string) workflows.NodeState {
 	return st
 }
 
-// cleanUp deletes the test's namespace and drains the pool's nodes, so later tests start
-// from a cluster without them.
+// cleanUp deletes the test's namespace and drains the nodes of every pool the test made, so
+// later tests start from a cluster without them.
 func (e *env) cleanUp() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_ = lab.Kube.Client.CoreV1().Namespaces().Delete(ctx, e.ns, metav1.DeleteOptions{})
 	_ = lab.Kube.Client.AppsV1().Deployments(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 	_ = lab.Kube.Client.CoreV1().Pods(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
+	pools := append([]string{e.pool}, e.otherPools...)
+	ours := func(pool string) bool { return slices.Contains(pools, pool) }
 	rows, err := e.op.Nodes(ctx, false)
 	if err != nil {
 		e.t.Logf("clean-up: list nodes: %v", err)
 		return
 	}
 	for _, r := range rows {
-		if r.NodePool == e.pool {
+		if ours(r.NodePool) {
 			_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: "test clean-up"})
 		}
 	}
-	// Done when the pool has no Node and no node workflow still running: a workflow finishing
+	// Done when the pools have no Node and no node workflow still running: a workflow finishing
 	// after this test's worker stopped would leave a terminated instance with a running owner.
+	selector := v1.LabelNodePool + " in (" + strings.Join(pools, ",") + ")"
 	for ctx.Err() == nil {
-		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: v1.LabelNodePool + "=" + e.pool})
+		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
 		running := 0
 		if rows, rerr := e.op.Nodes(ctx, false); rerr == nil {
 			for _, r := range rows {
-				if r.NodePool == e.pool {
+				if ours(r.NodePool) {
 					running++
 				}
 			}
@@ -327,7 +341,7 @@ func (e *env) cleanUp() {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	e.t.Errorf("clean-up: NodePool %s still has nodes or running node workflows", e.pool)
+	e.t.Errorf("clean-up: NodePools %s still have nodes or running node workflows", strings.Join(pools, ", "))
 }
 
 // loadPools reads a NodePool file as the worker does.
