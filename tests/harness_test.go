@@ -311,37 +311,43 @@ func (e *env) cleanUp() {
 	_ = lab.Kube.Client.CoreV1().Pods(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
 	pools := append([]string{e.pool}, e.otherPools...)
 	ours := func(pool string) bool { return slices.Contains(pools, pool) }
-	rows, err := e.op.Nodes(ctx, false)
-	if err != nil {
-		e.t.Logf("clean-up: list nodes: %v", err)
-		return
-	}
-	for _, r := range rows {
-		if ours(r.NodePool) {
-			_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: "test clean-up"})
-		}
-	}
-	// Done when the pools have no Node and no node workflow still running: a workflow finishing
-	// after this test's worker stopped would leave a terminated instance with a running owner.
+	// Drain every node workflow of the pools, also those started after the first look (a
+	// launch or a replacement in flight when the pods went), until none is left running.
+	drained := map[string]bool{}
+	left := ""
 	selector := v1.LabelNodePool + " in (" + strings.Join(pools, ",") + ")"
 	for ctx.Err() == nil {
-		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
-		running := 0
-		if rows, rerr := e.op.Nodes(ctx, false); rerr == nil {
-			for _, r := range rows {
-				if ours(r.NodePool) {
-					running++
-				}
-			}
-		} else {
-			running = -1
+		rows, err := e.op.Nodes(ctx, false)
+		if err != nil {
+			left = "list node workflows: " + err.Error()
+			time.Sleep(250 * time.Millisecond)
+			continue
 		}
-		if err == nil && len(list.Items) == 0 && running == 0 {
+		var running []string
+		for _, r := range rows {
+			if !ours(r.NodePool) {
+				continue
+			}
+			running = append(running, r.WorkflowID+" "+r.Phase)
+			if !drained[r.WorkflowID] {
+				drained[r.WorkflowID] = true
+				_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: "test clean-up"})
+			}
+		}
+		// Done when the pools have no Node and no node workflow still running: a workflow
+		// finishing after this test's worker stopped would leave a terminated instance with a
+		// running owner.
+		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil && len(list.Items) == 0 && len(running) == 0 {
 			return
+		}
+		left = fmt.Sprintf("node workflows running %v", running)
+		if err == nil {
+			left += fmt.Sprintf(", %d Nodes", len(list.Items))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	e.t.Errorf("clean-up: NodePools %s still have nodes or running node workflows", strings.Join(pools, ", "))
+	e.t.Errorf("clean-up: NodePools %s still have nodes or running node workflows: %s", strings.Join(pools, ", "), left)
 }
 
 // loadPools reads a NodePool file as the worker does.
