@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,13 +36,11 @@ func applyManifest(t *testing.T, manifest string) []*unstructured.Unstructured {
 	}
 }
 
-// deleteManifest deletes the manifest's NodePools and EC2NodeClasses and waits until they
-// are gone.
-func deleteManifest(t *testing.T, manifest string) {
+// startDeletingManifest deletes the manifest's NodePools and EC2NodeClasses and returns, for
+// each, a check that it is gone.
+func startDeletingManifest(ctx context.Context, t *testing.T, manifest string) (gone []func() error) {
 	t.Helper()
 	dyn := dynamicClient(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	for _, doc := range strings.Split(manifest, "\n---\n") {
 		kind, name := kindAndName(doc)
 		gvr := v1.NodePoolResource
@@ -54,6 +53,35 @@ func deleteManifest(t *testing.T, manifest string) {
 		}
 		if err := dyn.Resource(gvr).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("delete %s %s: %v", kind, name, err)
+		}
+		gone = append(gone, func() error {
+			_, err := dyn.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
+			if err == nil {
+				return fmt.Errorf("%s %s is still there", kind, name)
+			}
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		})
+	}
+	return gone
+}
+
+// deleteManifest deletes the manifest's NodePools and EC2NodeClasses and waits until they are
+// gone. Call it while the test's worker still runs to lift their finalizers: a class left
+// terminating would outlive the test, and a later apply of the same name would trip on it.
+func deleteManifest(t *testing.T, manifest string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, gone := range startDeletingManifest(ctx, t, manifest) {
+		var err error
+		for err = gone(); err != nil && ctx.Err() == nil; err = gone() {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Errorf("delete manifest: %v", err)
 		}
 	}
 }

@@ -162,7 +162,7 @@ func TestDeletingAnEC2NodeClassReleasesWhatWasMadeForIt(t *testing.T) {
 		t.Fatalf("class status names instance profile %q, which IAM does not have", profile)
 	}
 
-	deleteManifest(t, strings.TrimPrefix(nodeClassYAML(name), "---\n"))
+	startDeletingManifest(e.ctx, t, strings.TrimPrefix(nodeClassYAML(name), "---\n"))
 	time.Sleep(2 * time.Second)
 	if _, ok := lab.IAM.InstanceProfile(profile); !ok {
 		t.Fatal("the instance profile went while a node launched from the class still runs")
