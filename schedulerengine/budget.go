@@ -20,6 +20,9 @@ type budget struct {
 	used  vec
 	nodes int64
 	cost  int64 // micro-dollars per hour
+	// unpriced names the first node charged whose price is unknown; while set, the cost cap
+	// admits nothing, since what is charged may already pass it.
+	unpriced string
 }
 
 // charge is what one node costs a budget: its capacity and its hourly price. Prices are
@@ -66,6 +69,13 @@ func (b *budget) remove(ch charge) {
 	b.cost -= ch.price
 }
 
+// priceUnknown records a node charged without a price.
+func (b *budget) priceUnknown(what string) {
+	if b.unpriced == "" {
+		b.unpriced = what
+	}
+}
+
 // limitHit is the cap a node would pass: a dim, hitNodes or hitCost.
 type limitHit struct {
 	budget *budget
@@ -74,8 +84,9 @@ type limitHit struct {
 }
 
 const (
-	hitNodes = -1
-	hitCost  = -2
+	hitNodes        = -1
+	hitCost         = -2
+	hitCostUnpriced = -3
 )
 
 // exceeded reports the first cap that charging ch, in place of was (nil for a node not yet
@@ -100,6 +111,9 @@ func (b *budget) exceeded(was *charge, ch charge) (limitHit, bool) {
 			return limitHit{budget: b, dim: i}, true
 		}
 	}
+	if b.maxCost >= 0 && b.unpriced != "" {
+		return limitHit{budget: b, dim: hitCostUnpriced}, true
+	}
 	if b.maxCost >= 0 && cost > b.maxCost {
 		return limitHit{budget: b, dim: hitCost, cost: cost}, true
 	}
@@ -113,6 +127,8 @@ func (h limitHit) explain(d dims) string {
 	switch h.dim {
 	case hitCost:
 		return fmt.Sprintf("%s hourly cost would be $%.2f, limit $%.2f", b.owner, float64(h.cost)/1e6, float64(b.maxCost)/1e6)
+	case hitCostUnpriced:
+		return fmt.Sprintf("%s hourly cost is unknown: no price for %s, so nothing is launched under the limit $%.2f", b.owner, b.unpriced, float64(b.maxCost)/1e6)
 	case hitNodes:
 		return fmt.Sprintf("%s limit %s %s reached", b.owner, resourceNodes, describeLimit(b.raw, resourceNodes))
 	}

@@ -63,6 +63,35 @@ func TestSolveRespectsClusterLimits(t *testing.T) {
 	})
 }
 
+// TestSolveCountsNodesOfUnknownPrice: what a cost limit is charged must not drop to $0 when
+// the catalog cannot price a node, or the limit passes unseen.
+func TestSolveCountsNodesOfUnknownPrice(t *testing.T) {
+	onDemand := v1.CapacityTypeOnDemand
+	elsewhere := existingNode("n1", "0", map[string]string{v1.LabelNodePool: "other", v1.LabelInstanceType: "large.amd",
+		v1.LabelZone: "test-1z", v1.LabelCapacityType: onDemand})
+	runSolveCases(t, []solveCase{
+		{name: "a node of a type the catalog does not price stops the cluster cost limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			existing: []ExistingNode{running("n1", "other", "mystery.metal", onDemand)}, cluster: ClusterLimits{MaxHourlyCost: dollars(100)},
+			want: outcome{unschedulable: `cluster hourly cost is unknown: no price for node "n1" (instance type "mystery.metal")`}},
+		{name: "a node of unknown price stops its pool's cost limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:    []v1.NodePool{nodePool("default", withAnnotation(v1.AnnotationMaxHourlyCost, "100"))},
+			existing: []ExistingNode{running("n1", "default", "mystery.metal", onDemand)},
+			want:     outcome{unschedulable: `NodePool "default" hourly cost is unknown`}},
+		{name: "a node of unknown price leaves limits without a cost alone", pods: []*corev1.Pod{pod(withCPU("1"))},
+			existing: []ExistingNode{running("n1", "other", "mystery.metal", onDemand)}, cluster: ClusterLimits{Resources: cpuLimit("100")},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "a node in a zone its type is not priced in costs the type's dearest offering", pods: []*corev1.Pod{pod(withCPU("1"))},
+			existing: []ExistingNode{elsewhere}, cluster: ClusterLimits{MaxHourlyCost: dollars(0.45)},
+			want: outcome{unschedulable: "cluster hourly cost would be $0.48, limit $0.45"}},
+		{name: "a claim in flight recorded without a price costs its pool's dearest type", pods: []*corev1.Pod{pod(withCPU("1"))},
+			committed: []CommittedCapacity{{NodePool: "default"}}, cluster: ClusterLimits{MaxHourlyCost: dollars(1)},
+			want: outcome{unschedulable: "cluster hourly cost would be $2.08, limit $1.00"}},
+		{name: "a claim in flight of an unlisted pool recorded without a price stops the cost limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			committed: []CommittedCapacity{{NodePool: "retired"}}, cluster: ClusterLimits{MaxHourlyCost: dollars(100)},
+			want: outcome{unschedulable: `no price for a claim in flight of NodePool "retired"`}},
+	})
+}
+
 func TestSolveRespectsNodePoolCostLimits(t *testing.T) {
 	onDemand := v1.CapacityTypeOnDemand
 	costCap := func(v string) poolOption { return withAnnotation(v1.AnnotationMaxHourlyCost, v) }

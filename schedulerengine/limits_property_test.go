@@ -79,6 +79,14 @@ func limitRandomly(r *rand.Rand, in *schedulerengine.Input) {
 			PricePerHour: r.Float64(),
 		})
 	}
+	// Now and then something charged has no price: a node of a type the catalog does not
+	// sell, or a claim in flight of a pool no longer listed, recorded without its price.
+	if r.IntN(4) == 0 {
+		in.ExistingNodes[0].Labels[v1.LabelInstanceType] = "x9.unpriced"
+	}
+	if r.IntN(4) == 0 {
+		in.Committed = append(in.Committed, schedulerengine.CommittedCapacity{NodePool: "retired"})
+	}
 }
 
 // budgetUse is what the test charges a budget: summed capacity, node count and price, and
@@ -88,12 +96,15 @@ type budgetUse struct {
 	nodes    int64
 	cost     float64
 	claims   int
+	// unpriced is set when a node of unknown price is charged: the cost is then unknown.
+	unpriced bool
 }
 
-func (u *budgetUse) add(capacity corev1.ResourceList, price float64, claim bool) {
+func (u *budgetUse) add(capacity corev1.ResourceList, price float64, priced, claim bool) {
 	u.capacity = sum(u.capacity, capacity)
 	u.nodes++
 	u.cost += price
+	u.unpriced = u.unpriced || !priced
 	if claim {
 		u.claims++
 	}
@@ -106,25 +117,29 @@ func checkBudgets(t *testing.T, in schedulerengine.Input, plan schedulerengine.P
 		types[it.Name] = it
 	}
 	cluster, pools := budgetUse{}, map[string]*budgetUse{}
-	charge := func(pool string, capacity corev1.ResourceList, price float64, claim bool) {
+	charge := func(pool string, capacity corev1.ResourceList, price float64, priced, claim bool) {
 		if pools[pool] == nil {
 			pools[pool] = &budgetUse{}
 		}
-		pools[pool].add(capacity, price, claim)
-		cluster.add(capacity, price, claim)
+		pools[pool].add(capacity, price, priced, claim)
+		cluster.add(capacity, price, priced, claim)
 	}
 	for _, n := range in.ExistingNodes {
 		if pool := n.Labels[v1.LabelNodePool]; pool != "" {
 			it := types[n.Labels[v1.LabelInstanceType]]
-			charge(pool, it.Capacity, runningPrice(it, n.Labels), false)
+			price := runningPrice(it, n.Labels)
+			charge(pool, it.Capacity, price, price > 0, false)
 		}
 	}
 	for _, c := range in.Committed {
-		charge(c.NodePool, c.Capacity, c.PricePerHour, false)
+		if c.PricePerHour == 0 && slices.ContainsFunc(in.NodePools, func(p v1.NodePool) bool { return p.Name == c.NodePool }) {
+			t.Fatalf("the generator made an unpriced claim in flight of a listed pool, %s: this check cannot price it", c.NodePool)
+		}
+		charge(c.NodePool, c.Capacity, c.PricePerHour, c.PricePerHour > 0, false)
 	}
 	for _, nc := range plan.NewNodes {
 		capacity, price := dearestOption(types, nc)
-		charge(nc.NodePool, capacity, price, true)
+		charge(nc.NodePool, capacity, price, true, true)
 	}
 	checkWithin(t, "cluster", cluster, in.ClusterLimits.Resources, in.ClusterLimits.MaxHourlyCost)
 	for _, pool := range in.NodePools {
@@ -145,15 +160,19 @@ func checkBudgets(t *testing.T, in schedulerengine.Input, plan schedulerengine.P
 }
 
 // runningPrice is the dearest offering of the node's type its zone and capacity-type labels
-// allow.
+// allow, or of the type when they allow none; 0 for a type the catalog does not price.
 func runningPrice(it schedulerengine.InstanceType, labels map[string]string) float64 {
-	most := 0.0
+	labelled, most := 0.0, 0.0
 	for _, o := range it.Offerings {
 		zone, hasZone := labels[v1.LabelZone]
 		ct, hasCT := labels[v1.LabelCapacityType]
 		if (!hasZone || zone == o.Zone) && (!hasCT || ct == o.CapacityType) {
-			most = max(most, o.PricePerHour)
+			labelled = max(labelled, o.PricePerHour)
 		}
+		most = max(most, o.PricePerHour)
+	}
+	if labelled > 0 {
+		return labelled
 	}
 	return most
 }
@@ -193,6 +212,9 @@ func checkWithin(t *testing.T, who string, use budgetUse, limits corev1.Resource
 		if q, ok := use.capacity[name]; ok && q.Cmp(limit) > 0 {
 			t.Errorf("%s: %s %s, limit %s", who, name, q.String(), limit.String())
 		}
+	}
+	if maxCost != nil && use.unpriced {
+		t.Errorf("%s: %d new claims under the cost limit $%.2f although a node charged to it has no price", who, use.claims, *maxCost)
 	}
 	if maxCost != nil && use.cost > *maxCost+1e-6 {
 		t.Errorf("%s: hourly cost $%.4f, limit $%.4f", who, use.cost, *maxCost)

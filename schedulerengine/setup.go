@@ -109,13 +109,36 @@ func newClusterBudget(d dims, l ClusterLimits) (*budget, error) {
 func (s *solver) addCommitted(committed []CommittedCapacity) {
 	byName := s.poolsByName()
 	for _, c := range committed {
-		s.chargeRunning(byName[c.NodePool], c.NodePool != "", s.world.dims.vec(c.Capacity), c.PricePerHour, c.Labels)
+		s.chargeRunning(byName[c.NodePool], c.NodePool != "", heldNode{pool: c.NodePool, capacity: s.world.dims.vec(c.Capacity), price: c.PricePerHour, labels: c.Labels})
 	}
 }
 
+// heldNode is a node that exists or is on its way, as its budgets are charged: labels price a
+// node whose price is not given; a claim in flight has none.
+type heldNode struct {
+	name     string // "" for capacity committed
+	pool     string
+	capacity vec
+	price    float64
+	labels   map[string]string
+}
+
+// String names the node for a message.
+func (n heldNode) String() string {
+	switch {
+	case n.name != "":
+		return fmt.Sprintf("node %q (instance type %q)", n.name, n.labels[v1.LabelInstanceType])
+	case n.labels != nil:
+		return fmt.Sprintf("a registering node of NodePool %q (instance type %q)", n.pool, n.labels[v1.LabelInstanceType])
+	}
+	return fmt.Sprintf("a claim in flight of NodePool %q", n.pool)
+}
+
 // chargeRunning charges a node that exists or is on its way to its pool's budget (when the
-// pool is in the input) and, when it belongs to any pool, to the cluster's.
-func (s *solver) chargeRunning(pool *poolState, inSomePool bool, capacity vec, price float64, labels map[string]string) {
+// pool is in the input) and, when it belongs to any pool, to the cluster's. A node whose
+// price cannot be told leaves the cost limits it is charged to unable to admit anything: a
+// price of 0 would let them pass unseen.
+func (s *solver) chargeRunning(pool *poolState, inSomePool bool, n heldNode) {
 	var own *budget
 	if pool != nil {
 		own = pool.own
@@ -123,16 +146,36 @@ func (s *solver) chargeRunning(pool *poolState, inSomePool bool, capacity vec, p
 	if own == nil && (s.cluster == nil || !inSomePool) {
 		return
 	}
-	ch := charge{capacity: capacity}
+	ch := charge{capacity: n.capacity}
+	priced := true
 	if (own != nil && own.priced()) || (s.cluster != nil && s.cluster.priced()) {
-		ch.price = microDollars(s.world.priceOfNode(price, labels))
+		var price float64
+		price, priced = s.priceOfRunning(pool, n)
+		ch.price = microDollars(price)
 	}
-	if own != nil {
-		own.add(ch)
+	for _, b := range []*budget{own, s.cluster} {
+		if b == nil || (b == s.cluster && !inSomePool) {
+			continue
+		}
+		b.add(ch)
+		if !priced {
+			b.priceUnknown(n.String())
+		}
 	}
-	if s.cluster != nil && inSomePool {
-		s.cluster.add(ch)
+}
+
+// priceOfRunning is what a running node or a claim in flight costs: its price when given, a
+// node's from its labels, a claim's the dearest offering of its pool's types.
+func (s *solver) priceOfRunning(pool *poolState, n heldNode) (float64, bool) {
+	switch {
+	case n.price > 0:
+		return n.price, true
+	case n.labels != nil:
+		return s.world.priceOfNode(n.labels)
+	case pool != nil:
+		return s.world.dearestOf(pool.types)
 	}
+	return 0, false
 }
 
 func (s *solver) poolsByName() map[string]*poolState {
@@ -193,7 +236,7 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 		seen[n.Name] = true
 		s.existing = append(s.existing, newRunningNode(s.world.dims, n))
 		if name := n.Labels[v1.LabelNodePool]; name != "" {
-			s.chargeRunning(byName[name], true, s.world.capacityOfNode(n), n.PricePerHour, n.Labels)
+			s.chargeRunning(byName[name], true, heldNode{name: n.Name, pool: name, capacity: s.world.capacityOfNode(n), price: n.PricePerHour, labels: n.Labels})
 		}
 	}
 	return nil

@@ -42,7 +42,9 @@ type ExistingNode struct {
 	Capacity corev1.ResourceList
 	// PricePerHour is what the node costs, charged to cost limits. Optional: when 0, the
 	// price of the offering its instance-type, zone and capacity-type labels name is used
-	// (the dearest of the type's offerings the labels allow, when some are missing).
+	// (the dearest of the type's offerings the labels allow, when some are missing; of all
+	// the type's, when the catalog prices none of those). A node the catalog cannot price
+	// at all stops every cost limit it is charged to: nothing new is launched under it.
 	PricePerHour float64
 	// Pods are the pods bound to the node. Their requests are already out of Available;
 	// they are here for what they mean to others: topology spread and pod (anti-)affinity
@@ -101,7 +103,8 @@ type CommittedCapacity struct {
 	NodePool string
 	Capacity corev1.ResourceList
 	// PricePerHour is charged to cost limits. Optional: when 0, the price Labels name is
-	// used, as for an ExistingNode.
+	// used, as for an ExistingNode; a claim (no Labels) is charged the dearest offering of
+	// its pool's types, and stops the cost limits when its pool is not in the input.
 	PricePerHour float64
 	// Labels are the node's, when the capacity is a node; nil for a claim.
 	Labels map[string]string

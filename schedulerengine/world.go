@@ -187,26 +187,39 @@ func (w *world) capacityOfNode(n ExistingNode) vec {
 	return w.types[i].capacity
 }
 
-// priceOfNode is what a running node costs: price if given, else the price of the offering
-// its labels name, the dearest of those they allow when the zone or capacity type is not
-// labelled, and 0 for an instance type the catalog does not sell.
-func (w *world) priceOfNode(price float64, labels map[string]string) float64 {
-	if price > 0 {
-		return price
-	}
+// priceOfNode is what a running node costs: the price of the offering its labels name, or,
+// when they name none the catalog prices (an unlabelled zone or capacity type, or one no
+// longer sold there), the dearest of its type's offerings. ok is false for an instance type
+// the catalog does not price at all: a cost limit cannot tell what such a node costs.
+func (w *world) priceOfNode(labels map[string]string) (price float64, ok bool) {
 	i, found := w.typeIndex(labels[v1.LabelInstanceType])
 	if !found {
-		return 0
+		return 0, false
 	}
 	zone, hasZone := labels[v1.LabelZone]
 	capacityType, hasCapacityType := labels[v1.LabelCapacityType]
-	most := 0.0
+	labelled, dearest := 0.0, 0.0
 	for _, o := range w.types[i].sold {
+		dearest = max(dearest, o.PricePerHour)
 		if (!hasZone || o.Zone == zone) && (!hasCapacityType || o.CapacityType == capacityType) {
-			most = max(most, o.PricePerHour)
+			labelled = max(labelled, o.PricePerHour)
 		}
 	}
-	return most
+	if labelled > 0 {
+		return labelled, true
+	}
+	return dearest, dearest > 0
+}
+
+// dearestOf is the highest price of any offering of the types: what a claim in flight whose
+// price was not recorded may cost. ok is false when none is priced.
+func (w *world) dearestOf(types []int) (price float64, ok bool) {
+	for _, i := range types {
+		for _, o := range w.types[i].sold {
+			price = max(price, o.PricePerHour)
+		}
+	}
+	return price, price > 0
 }
 
 func (w *world) typeIndex(name string) (int, bool) {
