@@ -5,6 +5,7 @@ import (
 	"math"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // budget is a cap on capacity, node count and hourly cost, with what is charged to it so
@@ -43,15 +44,28 @@ func newBudget(d dims, owner string, limits corev1.ResourceList, maxCost *float6
 	}
 	for name, q := range limits {
 		if name == resourceNodes {
-			b.maxNodes = q.Value()
+			b.maxNodes = saturated(q, resource.NewQuantity(math.MaxInt64, resource.DecimalSI), q.Value)
 			continue
 		}
-		b.caps[d.index[name]] = q.MilliValue()
+		b.caps[d.index[name]] = saturated(q, resource.NewMilliQuantity(math.MaxInt64, resource.DecimalSI), q.MilliValue)
 	}
 	if maxCost != nil {
-		b.maxCost = microDollars(*maxCost)
+		b.maxCost = math.MaxInt64 // a figure past int64 micro-dollars would wrap
+		if *maxCost*1e6 < math.MaxInt64 {
+			b.maxCost = microDollars(*maxCost)
+		}
 	}
 	return b
+}
+
+// saturated is q in the units value reads it in, or math.MaxInt64 when q is above most: a
+// limit too large for them (cpu "1e16", nodes "1e30") would otherwise wrap, to 0 or worse,
+// and a limit meant as no limit would launch nothing.
+func saturated(q resource.Quantity, most *resource.Quantity, value func() int64) int64 {
+	if q.Cmp(*most) > 0 {
+		return math.MaxInt64
+	}
+	return value()
 }
 
 // priced reports whether the budget caps cost, so that charges need a price.

@@ -63,6 +63,29 @@ func TestSolveRespectsClusterLimits(t *testing.T) {
 	})
 }
 
+// TestSolveHugeLimitsCapNothing: a limit past what the engine's units hold is no limit, not a
+// wrapped one that launches nothing.
+func TestSolveHugeLimitsCapNothing(t *testing.T) {
+	huge := func(name corev1.ResourceName, q string) corev1.ResourceList {
+		return corev1.ResourceList{name: resource.MustParse(q)}
+	}
+	runSolveCases(t, []solveCase{
+		{name: "cluster cpu", pods: []*corev1.Pod{pod(withCPU("1"))}, cluster: ClusterLimits{Resources: huge(corev1.ResourceCPU, "1e16")},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "cluster cpu past any int64", pods: []*corev1.Pod{pod(withCPU("1"))}, cluster: ClusterLimits{Resources: huge(corev1.ResourceCPU, "1e30")},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "cluster memory", pods: []*corev1.Pod{pod(withCPU("1"))}, cluster: ClusterLimits{Resources: huge(corev1.ResourceMemory, "1e17")},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "cluster nodes", pods: []*corev1.Pod{pod(withCPU("1"))}, cluster: ClusterLimits{Resources: huge("nodes", "1e30")},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "cluster cost", pods: []*corev1.Pod{pod(withCPU("1"))}, cluster: ClusterLimits{MaxHourlyCost: dollars(1e30)},
+			want: outcome{instanceType: "small.arm"}},
+		{name: "a pool's spec.limits", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "1e16"))},
+			want:  outcome{instanceType: "small.arm"}},
+	})
+}
+
 // TestSolveCountsNodesOfUnknownPrice: what a cost limit is charged must not drop to $0 when
 // the catalog cannot price a node, or the limit passes unseen.
 func TestSolveCountsNodesOfUnknownPrice(t *testing.T) {
