@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/nodewright/nodewright/activities"
@@ -63,11 +64,28 @@ func (c *controller) addPauseReceivers(ctx workflow.Context, sel workflow.Select
 		}
 	})
 	sel.AddReceive(c.pauseCh, func(ch workflow.ReceiveChannel, _ bool) {
-		var msg PauseDisruption
-		if receive(ctx, ch, &msg) {
+		if msg, ok := receivePause(ctx, ch); ok {
 			c.pause(ctx, msg)
 		}
 	})
+}
+
+// receivePause takes a pause whatever its payload says; ok is false only when the channel
+// is empty. The text is only a record: a kill switch that a mistyped reason (temporal
+// workflow signal -i '"incident"') turned into a no-op would fail open while the sender
+// believed it on, so a payload that does not decode pauses with a reason saying so.
+func receivePause(ctx workflow.Context, ch workflow.ReceiveChannel) (msg PauseDisruption, ok bool) {
+	var raw converter.RawValue
+	if !ch.ReceiveAsync(&raw) { // undecoded, so only an empty channel fails
+		return msg, false
+	}
+	if p := raw.Payload(); p != nil {
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &msg); err != nil {
+			workflow.GetLogger(ctx).Warn("pause signal's payload does not decode; pausing all the same", "error", err)
+			return PauseDisruption{Reason: "(unreadable pause payload: " + err.Error() + ")"}, true
+		}
+	}
+	return msg, true
 }
 
 // takePauseSignals applies the pause and resume signals still waiting, before the run

@@ -209,6 +209,8 @@ func TestDisruptionPauseDistrustsItsPayload(t *testing.T) {
 		wantPaused bool
 		wantReason string
 		wantBy     string
+		// reasonPrefix: the reason only starts with wantReason.
+		reasonPrefix bool
 	}{
 		{
 			name: "a huge reason and name are cut to their bounds", send: PauseDisruption{Reason: huge, By: huge},
@@ -227,7 +229,15 @@ func TestDisruptionPauseDistrustsItsPayload(t *testing.T) {
 			wantPaused: true, wantReason: "bad \uFFFD byte",
 		},
 		{
-			name: "a payload that does not decode is dropped and the controller runs on", send: map[string]any{"reason": 42},
+			name: "a payload that does not decode pauses all the same, and says so", send: map[string]any{"reason": 42},
+			wantPaused: true, wantReason: "(unreadable pause payload: ", reasonPrefix: true,
+		},
+		{
+			name: "a bare string for a reason pauses all the same", send: "incident 42",
+			wantPaused: true, wantReason: "(unreadable pause payload: ", reasonPrefix: true,
+		},
+		{
+			name: "no payload pauses", send: nil, wantPaused: true,
 		},
 	}
 	for _, tt := range tests {
@@ -247,7 +257,8 @@ func TestDisruptionPauseDistrustsItsPayload(t *testing.T) {
 			if !tt.wantPaused {
 				return
 			}
-			if st.Pause.Reason != tt.wantReason || st.Pause.By != tt.wantBy {
+			reasonOK := st.Pause.Reason == tt.wantReason || tt.reasonPrefix && strings.HasPrefix(st.Pause.Reason, tt.wantReason)
+			if !reasonOK || st.Pause.By != tt.wantBy {
 				t.Errorf("reason %q (%d bytes) by %q, want %q by %q", short(st.Pause.Reason), len(st.Pause.Reason), short(st.Pause.By), short(tt.wantReason), short(tt.wantBy))
 			}
 			if !utf8.ValidString(st.Pause.Reason) || len(st.Pause.Reason) > maxPauseReason || len(st.Pause.By) > maxPauseBy {
@@ -307,4 +318,51 @@ func TestDisruptionPauseGauges(t *testing.T) {
 	if want := (reading{0, 0}); after != want {
 		t.Errorf("gauges after resume %+v, want %+v", after, want)
 	}
+}
+
+// FuzzDisruptionSignals sends the disruption controller a pause or a resume with an arbitrary
+// payload at 5s, then a good resume at 25s. The controller must not fail or stop passing; a
+// pause, whatever its payload, must hold the drift found at 10s and 20s until the good
+// resume; a lone resume changes nothing.
+func FuzzDisruptionSignals(f *testing.F) {
+	for _, seed := range []struct {
+		signal  uint8
+		payload string
+	}{
+		{0, `{"reason":"incident 42","by":"alice"}`}, {0, `{"reason":42}`}, {0, `"incident"`}, {0, `null`}, {0, ``}, {0, `{`},
+		{0, `{"reason":"a\nb","by":"\u001b[2J"}`}, {1, `{"by":"bob"}`}, {1, `[]`}, {1, `{`},
+	} {
+		f.Add(seed.signal, []byte(seed.payload))
+	}
+	f.Fuzz(func(t *testing.T, signal uint8, payload []byte) {
+		name := []string{SignalPauseDisruption, SignalResumeDisruption}[int(signal)%2]
+		found := decided(disruption.ReasonDrifted, 0, "default-aaaaa")
+		r := newDisruptionRun(t, found, found, found)
+		r.at(5*time.Second, func() { r.env.SignalWorkflow(name, rawJSON(payload)) })
+		r.resumeAt(25 * time.Second)
+		var st DisruptionState
+		r.stateAt(t, 15*time.Second, &st)
+		r.run(t, 35*time.Second, DisruptionInput{})
+
+		if st.Passes != 1 {
+			t.Fatalf("after %s %q: %d passes by 15s, want the controller to run on", name, payload, st.Passes)
+		}
+		d := r.disrupts()
+		if len(d) == 0 {
+			t.Fatalf("after %s %q and a good resume nothing was disrupted", name, payload)
+		}
+		paused := name == SignalPauseDisruption
+		if got := st.Pause != nil; got != paused {
+			t.Fatalf("after %s %q paused = %v, want %v", name, payload, got, paused)
+		}
+		if paused && d[0].at < 25*time.Second {
+			t.Errorf("after %s %q a node was disrupted at %v, before the resume at 25s", name, payload, d[0].at)
+		}
+		if !paused && d[0].at != 10*time.Second {
+			t.Errorf("after %s %q the first disruption was at %v, want at the first pass, 10s", name, payload, d[0].at)
+		}
+		if p := st.Pause; p != nil && (!utf8.ValidString(p.Reason) || len(p.Reason) > maxPauseReason || len(p.By) > maxPauseBy) {
+			t.Errorf("after %s %q kept reason %q by %q: want valid UTF-8 within bounds", name, payload, short(p.Reason), short(p.By))
+		}
+	})
 }
