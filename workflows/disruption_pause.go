@@ -91,11 +91,23 @@ func receivePause(ctx workflow.Context, ch workflow.ReceiveChannel) (msg PauseDi
 // takePauseSignals applies the pause and resume signals still waiting, before the run
 // continues as new and its channels are lost.
 func (c *controller) takePauseSignals(ctx workflow.Context) {
+	letPauseSignalsIn(ctx)
 	for c.resumeCh.Len() > 0 || c.pauseCh.Len() > 0 {
 		sel := workflow.NewSelector(ctx)
 		c.addPauseReceivers(ctx, sel)
 		sel.Select(ctx)
 	}
+}
+
+// letPauseSignalsIn lets servePause apply the signals delivered in this workflow task. Until
+// its goroutine runs, which is after the main loop's, such a signal is held by its blocked
+// selector, where neither the state nor the channel's Len shows it: a pause delivered with
+// an activity's result would go unseen by the decision, or be lost at continue-as-new.
+// Yielding adds no command, so histories replay as before.
+func letPauseSignalsIn(ctx workflow.Context) {
+	yielded := false
+	workflow.Go(ctx, func(workflow.Context) { yielded = true })
+	_ = workflow.Await(ctx, func() bool { return yielded }) // cancelled: go on with what is known
 }
 
 func (c *controller) pause(ctx workflow.Context, msg PauseDisruption) {
@@ -127,6 +139,7 @@ func (c *controller) resume(ctx workflow.Context, msg ResumeDisruption) {
 // paused reports whether decisions must wait. Histories recorded before the kill switch
 // carried their decisions out whatever signal they held, and still do on replay.
 func (c *controller) paused(ctx workflow.Context) bool {
+	letPauseSignalsIn(ctx)
 	if c.state.Pause == nil {
 		return false
 	}

@@ -7,7 +7,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/nodewright/nodewright/schedulerengine/disruption"
@@ -167,6 +169,60 @@ func takingPauseSignals(ctx workflow.Context) (DisruptionState, error) {
 	}
 	c.takePauseSignals(ctx)
 	return c.state, nil
+}
+
+// pauseSignalCounter counts the pause signals delivered to a workflow, as they are
+// delivered: before any coroutine runs.
+type pauseSignalCounter struct {
+	interceptor.WorkerInterceptorBase
+	delivered *int
+}
+
+func (w *pauseSignalCounter) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &pauseSignalInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, delivered: w.delivered}
+}
+
+type pauseSignalInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	delivered *int
+}
+
+func (w *pauseSignalInbound) HandleSignal(ctx workflow.Context, in *interceptor.HandleSignalInput) error {
+	if in.SignalName == SignalPauseDisruption {
+		*w.delivered++
+	}
+	return w.Next.HandleSignal(ctx, in)
+}
+
+// TestDisruptionKeepsAPauseArrivingWithTheLastPass: a pause delivered in the workflow task in
+// which the run's last pass ends is held by servePause's selector when the main loop takes
+// the waiting signals; it must still be carried into the next run, or the kill switch is
+// off again without a word. The workflow below serves the pause signals as the controller
+// does and takes them the moment one is delivered, in that same task.
+func TestDisruptionKeepsAPauseArrivingWithTheLastPass(t *testing.T) {
+	delivered := 0
+	lastPass := func(ctx workflow.Context) (DisruptionState, error) {
+		c := &controller{}
+		c.servePause(ctx)
+		if err := workflow.Await(ctx, func() bool { return delivered > 0 }); err != nil {
+			return c.state, err
+		}
+		c.takePauseSignals(ctx)
+		return c.state, nil
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&pauseSignalCounter{delivered: &delivered}}})
+	env.RegisterWorkflowWithOptions(lastPass, workflow.RegisterOptions{Name: "lastPass"})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPauseDisruption, PauseDisruption{Reason: "incident"}) }, time.Second)
+	env.ExecuteWorkflow("lastPass")
+	var st DisruptionState
+	if err := env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Pause == nil || st.Pause.Reason != "incident" {
+		t.Fatalf("state taken for the next run %+v: the pause delivered with the last pass was lost", st)
+	}
 }
 
 func TestDisruptionTakesWaitingPauseSignalsBeforeContinuingAsNew(t *testing.T) {
