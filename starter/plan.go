@@ -30,7 +30,7 @@ type planOptions struct {
 // planFlags binds plan's flags.
 func planFlags(fs *pflag.FlagSet, c *command) {
 	o := &c.plan
-	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest of workloads (Deployments, StatefulSets, ReplicaSets, Jobs, Pods, DaemonSets) and NodePools/EC2NodeClasses; repeat for more, - reads stdin")
+	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest of workloads (Deployments, StatefulSets, ReplicaSets, Jobs, Pods, DaemonSets), NodePools/EC2NodeClasses and the ClusterPolicy; repeat for more, - reads stdin")
 	fs.BoolVar(&o.fromCluster, "from-cluster", false, "plan against the cluster's NodePools, EC2NodeClasses, nodes, pods and DaemonSets too")
 	fs.BoolVar(&o.live, "live", false, "ask the running Provisioner (its simulate update) for the plan of the cluster's pending pods, at the worker's live prices")
 	fs.StringVar(&o.region, "region", catalog.DefaultRegion, "region whose embedded prices price the plan")
@@ -89,7 +89,11 @@ func planInput(ctx context.Context, o planOptions, stdin io.Reader) (dryrun.Inpu
 		if err != nil {
 			return in, w, fmt.Errorf("plan: %w", err)
 		}
-		warnings, in.Cluster = w, &pools
+		w2, err := advise.ClusterPoliciesFromCluster(ctx, dyn, &pools)
+		warnings, in.Cluster = append(w, w2...), &pools
+		if err != nil {
+			return in, warnings, fmt.Errorf("plan: %w", err)
+		}
 		if in.State, err = activities.ReadCluster(ctx, kube); err != nil {
 			return in, warnings, fmt.Errorf("plan: %w", err)
 		}

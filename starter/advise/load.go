@@ -22,6 +22,7 @@ import (
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/apis/v1alpha1"
 )
 
 // FromCluster reads a snapshot through the API server: NodePools and EC2NodeClasses as the
@@ -67,6 +68,25 @@ func NodePoolsFromCluster(ctx context.Context, dyn dynamic.Interface, ld *loader
 		}
 	}
 	return s, warnings, nil
+}
+
+// ClusterPoliciesFromCluster adds the cluster's ClusterPolicies to s; none when the API
+// server does not serve them (the worker then plans within its flags' limits only).
+func ClusterPoliciesFromCluster(ctx context.Context, dyn dynamic.Interface, s *Snapshot) ([]string, error) {
+	policies, err := dyn.Resource(v1alpha1.ClusterPolicyResource).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", v1alpha1.ClusterPolicyResource.GroupResource(), err)
+	}
+	var warnings []string
+	for i := range policies.Items {
+		if err := decodeInto(&policies.Items[i], &s.ClusterPolicies); err != nil {
+			warnings = append(warnings, fmt.Sprintf("%s %s is not read: %v", v1alpha1.KindClusterPolicy, policies.Items[i].GetName(), err))
+		}
+	}
+	return warnings, nil
 }
 
 func listCustom(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource) ([]unstructured.Unstructured, error) {
@@ -124,7 +144,7 @@ func remarks(kind, name string, warnings []string, err error) []string {
 // AddManifest adds the objects of a multi-document YAML manifest (kubectl's List included) to
 // the snapshot: NodePools and EC2NodeClasses of any served version, read as `kubectl apply`
 // would take them, and Pods, Nodes, Deployments, StatefulSets, PodDisruptionBudgets,
-// ReplicaSets, Jobs and DaemonSets.
+// ReplicaSets, Jobs, DaemonSets and ClusterPolicies.
 // Other kinds are skipped. Errors name the file, the document and the object.
 func AddManifest(ctx context.Context, ld *loader.Loader, file string, data []byte, s *Snapshot) ([]string, error) {
 	objs, err := loader.Objects(data)
@@ -178,6 +198,11 @@ func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s
 			s.NodeClasses = append(s.NodeClasses, *class)
 		}
 		return w, err
+	case schema.GroupKind{Group: v1alpha1.Group, Kind: v1alpha1.KindClusterPolicy}:
+		if gvk.Version != v1alpha1.SchemeGroupVersion.Version {
+			return nil, fmt.Errorf("%s is served as %s only", v1alpha1.KindClusterPolicy, v1alpha1.SchemeGroupVersion)
+		}
+		return nil, decodeInto(u, &s.ClusterPolicies)
 	}
 	if u.GetNamespace() == "" && gvk.Kind != "Node" {
 		u.SetNamespace(metav1.NamespaceDefault) // as kubectl apply places it

@@ -8,6 +8,7 @@ import (
 
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/apis/v1alpha1"
 	"github.com/nodewright/nodewright/schedulerengine"
 )
 
@@ -26,6 +27,9 @@ type Snapshot struct {
 	ReplicaSets []appsv1.ReplicaSet
 	Jobs        []batchv1.Job
 	DaemonSets  []appsv1.DaemonSet
+	// ClusterPolicies hold the cluster-wide limits a dry run plans within (from files, or
+	// ClusterPoliciesFromCluster). The rules do not judge them.
+	ClusterPolicies []v1alpha1.ClusterPolicy
 }
 
 // Config is what the rules judge by besides the snapshot.

@@ -16,7 +16,8 @@ import (
 	"github.com/nodewright/nodewright/starter/advise"
 )
 
-// Input is what a dry run plans: the files' objects and, with --from-cluster, the cluster's.
+// Input is what a dry run plans: the files' objects and, with --from-cluster, the cluster's,
+// within the ClusterPolicy named default among them.
 type Input struct {
 	Files advise.Snapshot
 	// Cluster holds the cluster's NodePools and EC2NodeClasses (with their status); nil
@@ -55,8 +56,14 @@ func Run(ctx context.Context, in Input, o Options) (activities.Simulation, []str
 	if err != nil {
 		return activities.Simulation{}, warnings, err
 	}
+	limits, w, err := clusterLimits(in)
+	warnings = append(warnings, w...)
+	if err != nil {
+		return activities.Simulation{}, warnings, err
+	}
 	planner := &activities.Planner{
 		Market: fixedMarket{snap}, Pools: activities.StaticNodePools(pools), Classes: classes, Catalog: types,
+		Limits: activities.StaticClusterLimits(limits),
 	}
 	state := in.State
 	state.Pods = append(slices.Clone(state.Pods), Pods(in.Files)...)

@@ -132,6 +132,56 @@ func TestRunPlacesPodsOnTheClustersNodes(t *testing.T) {
 	}
 }
 
+// The worker plans within the default ClusterPolicy; so does the dry run, or it promises
+// nodes the worker will not launch.
+func TestRunPlansWithinTheDefaultClusterPolicy(t *testing.T) {
+	policy := func(name, maxHourlyCost string) string {
+		return "apiVersion: nodewright.io/v1alpha1\nkind: ClusterPolicy\nmetadata: {name: " + name + "}\nspec: {maxHourlyCost: \"" + maxHourlyCost + "\"}\n"
+	}
+	tests := []struct {
+		name      string
+		files     []string
+		cluster   []string
+		wantNodes bool
+		wantErr   string
+	}{
+		{name: "a file's policy caps the cost", files: []string{policy("default", "0.01")}},
+		{name: "the cluster's policy caps the cost", cluster: []string{policy("default", "0.01")}},
+		{name: "a file's policy wins over the cluster's", files: []string{policy("default", "1000")}, cluster: []string{policy("default", "0.01")}, wantNodes: true},
+		{name: "a policy of another name is ignored", files: []string{policy("other", "0.01")}, wantNodes: true},
+		{name: "an unreadable limit names its field", files: []string{policy("default", "$5")}, wantErr: "spec.maxHourlyCost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Input{Files: filesOf(t, append([]string{seedWorkloads(t), seedPools(t)}, tt.files...)...)}
+			if tt.cluster != nil {
+				cluster := filesOf(t, tt.cluster...)
+				in.Cluster = &cluster
+			}
+			sim, _, err := Run(context.Background(), in, Options{Region: "us-east-1"})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Run = %v, want an error naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(sim.Nodes) > 0; got != tt.wantNodes {
+				t.Fatalf("plan launches %d nodes (pending: %v), want nodes = %v", len(sim.Nodes), sim.Unschedulable, tt.wantNodes)
+			}
+			if !tt.wantNodes {
+				for pod, why := range sim.Unschedulable {
+					if !strings.Contains(why, "cluster hourly cost") {
+						t.Errorf("pod %s pending because %q, want the cluster's cost limit", pod, why)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestRunRefusesARegionWithoutEmbeddedPrices(t *testing.T) {
 	_, _, err := Run(context.Background(), Input{Files: filesOf(t, seedWorkloads(t), seedPools(t))}, Options{Region: "mars-north-1"})
 	if err == nil || !strings.Contains(err.Error(), "--region") {
