@@ -17,7 +17,7 @@ func podRequests(v *view) []Finding {
 	var out []Finding
 	for _, w := range v.workloads() {
 		var gaps []string
-		for _, c := range runningContainers(w.spec) {
+		for _, c := range runningContainers(w.admitted()) {
 			var missing []string
 			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 				if _, ok := request(c, name); !ok {
@@ -53,7 +53,7 @@ func memoryLimitEqualsRequest(v *view) []Finding {
 			continue
 		}
 		var gaps []string
-		for _, c := range runningContainers(w.spec) {
+		for _, c := range runningContainers(w.admitted()) {
 			req, ok := request(c, corev1.ResourceMemory)
 			if !ok {
 				continue // pod-requests reports it

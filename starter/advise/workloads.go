@@ -58,6 +58,16 @@ func workloads(s *Snapshot) []*workload {
 	return out
 }
 
+// admitted is the pod spec as the API server stores it: a live pod's when the workload has
+// one, since a LimitRange fills in requests and limits the template leaves out, else the
+// template's.
+func (w *workload) admitted() *corev1.PodSpec {
+	if len(w.pods) > 0 {
+		return &w.pods[0].Spec
+	}
+	return w.spec
+}
+
 func fromTemplate(ref Ref, t *corev1.PodTemplateSpec, replicas *int32) *workload {
 	n := int32(1)
 	if replicas != nil {
