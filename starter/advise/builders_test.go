@@ -86,6 +86,13 @@ func spot() poolOption {
 
 func withoutLimits() poolOption { return func(p *apisv1.NodePool) { p.Spec.Limits = nil } }
 
+// costCapped sets the pool's nodewright.io/max-hourly-cost.
+func costCapped(dollars string) poolOption {
+	return func(p *apisv1.NodePool) {
+		p.Annotations = map[string]string{apisv1.AnnotationMaxHourlyCost: dollars}
+	}
+}
+
 func withoutBudgets() poolOption { return func(p *apisv1.NodePool) { p.Spec.Disruption.Budgets = nil } }
 
 func expireNever() poolOption {

@@ -108,8 +108,8 @@ func names(types []schedulerengine.InstanceType) []string {
 func nodePoolLimits(v *view) []Finding {
 	var out []Finding
 	for _, p := range dynamicPools(v.pools) {
-		if len(p.Spec.Limits) > 0 {
-			continue
+		if _, capped, err := p.MaxHourlyCost(); len(p.Spec.Limits) > 0 || capped && err == nil {
+			continue // its nodewright.io/max-hourly-cost caps it too
 		}
 		out = append(out, Finding{
 			Objects: []Ref{poolRef(p)},

@@ -95,6 +95,7 @@ func ruleCases() []ruleCase {
 			Snapshot{NodePools: []apisv1.NodePool{pool("open", withoutLimits())}},
 			[]string{"NodePool open"}},
 		{"nodepool-limits", "a pool with limits", Snapshot{NodePools: []apisv1.NodePool{good}}, nil},
+		{"nodepool-limits", "a pool capped by its hourly cost", Snapshot{NodePools: []apisv1.NodePool{pool("capped", withoutLimits(), costCapped("25.00"))}}, nil},
 
 		{"disruption-budgets", "a pool with no budget",
 			Snapshot{NodePools: []apisv1.NodePool{pool("default", withoutBudgets())}},
