@@ -225,7 +225,24 @@ func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s
 	case appsv1.SchemeGroupVersion.WithKind("DaemonSet"):
 		return nil, decodeInto(u, &s.DaemonSets)
 	}
+	// A kind read in another version (an old policy/v1beta1 PodDisruptionBudget) would be
+	// dropped unseen, and judged absent; other kinds (Services, ConfigMaps) mean nothing here.
+	for _, known := range readKinds() {
+		if known.Kind == gvk.Kind {
+			return []string{fmt.Sprintf("not read: a %s is read only as %s; convert it to that version", gvk.Kind, known.GroupVersion())}, nil
+		}
+	}
 	return nil, nil
+}
+
+// readKinds are the workload kinds add reads, each in its one version.
+func readKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{
+		corev1.SchemeGroupVersion.WithKind("Pod"), corev1.SchemeGroupVersion.WithKind("Node"),
+		appsv1.SchemeGroupVersion.WithKind("Deployment"), appsv1.SchemeGroupVersion.WithKind("StatefulSet"),
+		appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), appsv1.SchemeGroupVersion.WithKind("DaemonSet"),
+		policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"), batchv1.SchemeGroupVersion.WithKind("Job"),
+	}
 }
 
 // decodeInto decodes u and appends it to list; a field the type does not have is an error,

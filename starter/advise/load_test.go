@@ -113,6 +113,22 @@ func TestAddManifestNamesTheFileDocumentAndField(t *testing.T) {
 	}
 }
 
+// TestAddManifestWarnsOfAKindInAVersionItDoesNotRead: an old PodDisruptionBudget dropped
+// unseen would make pdb-missing report a workload it covers.
+func TestAddManifestWarnsOfAKindInAVersionItDoesNotRead(t *testing.T) {
+	old := "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: web}\nspec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}\n---\n" +
+		"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"
+	var s Snapshot
+	warnings, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(old), &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "app.yaml: document 1: PodDisruptionBudget web: not read: a PodDisruptionBudget is read only as policy/v1"
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], want) {
+		t.Errorf("warnings %q, want only one starting %q (the Service is not one of the kinds read)", warnings, want)
+	}
+}
+
 func TestFromClusterReadsEveryKindThroughTheLoader(t *testing.T) {
 	pool := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": map[string]any{"name": "default"},
