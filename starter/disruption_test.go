@@ -133,3 +133,17 @@ func TestNodesSayWhenDisruptionIsPaused(t *testing.T) {
 		})
 	}
 }
+
+// plan --live on a cluster where nothing was ever pending finds no Provisioner: the error
+// says why, and what plans the cluster instead.
+func TestPlanLiveWithoutAProvisionerSaysWhy(t *testing.T) {
+	code, stdout, stderr := runStarter(t, &listingClient{}, "plan", "--live")
+	if code != exitFailed || stdout != "" {
+		t.Fatalf("exit %d, stdout %q; want exit %d and nothing printed", code, stdout, exitFailed)
+	}
+	for _, want := range []string{"Provisioner (workflow provisioner) is not running", "first pending pod", "plan --from-cluster"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q does not say %q", stderr, want)
+		}
+	}
+}

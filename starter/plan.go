@@ -126,6 +126,10 @@ func runPlanLive(ctx context.Context, op *Operator, c command, out io.Writer) er
 func (o *Operator) Simulate(ctx context.Context) (activities.Simulation, error) {
 	var sim activities.Simulation
 	err := o.update(ctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+	if isNotFound(err) {
+		// The Provisioner starts on the first pending pod: a quiet cluster has none.
+		return sim, fmt.Errorf("the Provisioner (workflow %s) is not running: it starts with the first pending pod, so none has been pending yet; `starter plan --from-cluster` plans the cluster without it", workflows.ProvisionerID)
+	}
 	return sim, err
 }
 

@@ -60,6 +60,11 @@ func (c *listingClient) SignalWithStartWorkflow(_ context.Context, id, name stri
 	return nil, nil
 }
 
+// UpdateWorkflow finds no workflow: no test of this client runs a Provisioner.
+func (c *listingClient) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, serviceerror.NewNotFound("workflow not found for ID: " + opts.WorkflowID)
+}
+
 // encodedValues is a query's answer as the SDK hands it over.
 type encodedValues struct{ payloads *commonpb.Payloads }
 
