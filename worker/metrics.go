@@ -2,6 +2,8 @@ package worker
 
 import (
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,7 +29,7 @@ type metrics struct {
 	// workflowCounters are the counters of workflows.Counters, by name.
 	workflowCounters map[string]workflowCounter
 	// workflowGauges are the gauges of workflows.Gauges, by name.
-	workflowGauges map[string]prometheus.Gauge
+	workflowGauges map[string]*workflowGauge
 }
 
 // workflowCounter is one counter workflows emit, with its label names in order.
@@ -52,7 +54,7 @@ func newMetrics() *metrics {
 			Help: "Pods the kube-scheduler currently reports Unschedulable.",
 		}),
 		workflowCounters: map[string]workflowCounter{},
-		workflowGauges:   map[string]prometheus.Gauge{},
+		workflowGauges:   map[string]*workflowGauge{},
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -65,7 +67,7 @@ func newMetrics() *metrics {
 		m.workflowCounters[spec.Name] = c
 	}
 	for _, spec := range workflows.Gauges() {
-		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: spec.Name, Help: spec.Help})
+		g := newWorkflowGauge(spec)
 		m.registry.MustRegister(g)
 		m.workflowGauges[spec.Name] = g
 	}
@@ -75,4 +77,45 @@ func newMetrics() *metrics {
 	}
 	m.activities = acts
 	return m
+}
+
+// workflowGaugeFresh is how long a workflow gauge is served after it was last set. The
+// disruption controller sets its gauges every pass, and a pass waits at most for a
+// replacement to be Ready (15 minutes) and its re-checks.
+const workflowGaugeFresh = 30 * time.Minute
+
+// workflowGauge is a gauge a workflow sets, served only while fresh. The controllers run on
+// whichever replica takes their workflow task: once one has moved to another replica, the
+// replica it left must not serve its last value for good beside the live one (a
+// nodewright_disruption_paused stuck at 1 after the resume, for max() or sum() to see).
+// Until first set it serves nothing.
+type workflowGauge struct {
+	desc *prometheus.Desc
+	now  func() time.Time
+
+	mu    sync.Mutex
+	value float64
+	at    time.Time // zero until set
+}
+
+func newWorkflowGauge(spec workflows.GaugeSpec) *workflowGauge {
+	return &workflowGauge{desc: prometheus.NewDesc(spec.Name, spec.Help, nil, nil), now: time.Now}
+}
+
+// Update is the SDK's gauge interface.
+func (g *workflowGauge) Update(v float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.value, g.at = v, g.now()
+}
+
+func (g *workflowGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *workflowGauge) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.at.IsZero() || g.now().Sub(g.at) > workflowGaugeFresh {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value)
 }

@@ -59,7 +59,7 @@ func newSDKMetricsHandler(m *metrics, log *slog.Logger) (client.MetricsHandler, 
 type routingHandler struct {
 	sdk        client.MetricsHandler
 	counters   map[string]workflowCounter
-	gauges     map[string]prometheus.Gauge
+	gauges     map[string]*workflowGauge
 	labelNames map[string]bool
 	labels     map[string]string
 }
@@ -98,7 +98,7 @@ func (h routingHandler) Counter(name string) client.MetricsCounter {
 
 func (h routingHandler) Gauge(name string) client.MetricsGauge {
 	if g, ok := h.gauges[name]; ok {
-		return promGauge{g}
+		return g
 	}
 	return h.sdk.Gauge(name)
 }
@@ -109,8 +109,3 @@ func (h routingHandler) Timer(name string) client.MetricsTimer { return h.sdk.Ti
 type promCounter struct{ c prometheus.Counter }
 
 func (p promCounter) Inc(d int64) { p.c.Add(float64(d)) }
-
-// promGauge is a Prometheus gauge as the SDK's gauge interface.
-type promGauge struct{ g prometheus.Gauge }
-
-func (p promGauge) Update(v float64) { p.g.Set(v) }

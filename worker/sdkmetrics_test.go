@@ -147,3 +147,24 @@ func relevant(body string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestWorkflowGaugeGoesStaleOnAReplicaTheWorkflowLeft: a replica that no longer runs the
+// disruption controller stops serving its last pause gauge, so that after a resume set on the
+// replica it moved to, no replica still says paused.
+func TestWorkflowGaugeGoesStaleOnAReplicaTheWorkflowLeft(t *testing.T) {
+	m := newMetrics()
+	now := time.Unix(1_900_000_000, 0)
+	g := m.workflowGauges[workflows.MetricDisruptionPaused]
+	g.now = func() time.Time { return now }
+	const series = workflows.MetricDisruptionPaused + " "
+
+	assertLines(t, scrapeMux(t, m), nil, []string{series})
+	g.Update(1)
+	assertLines(t, scrapeMux(t, m), []string{series + "1"}, nil)
+	now = now.Add(workflowGaugeFresh)
+	assertLines(t, scrapeMux(t, m), []string{series + "1"}, nil)
+	now = now.Add(time.Second)
+	assertLines(t, scrapeMux(t, m), nil, []string{series})
+	g.Update(0)
+	assertLines(t, scrapeMux(t, m), []string{series + "0"}, nil)
+}
