@@ -124,7 +124,7 @@ func TestChartRequiresClusterName(t *testing.T) {
 }
 
 // settings.clusterLimits and settings.maxHourlyCost reach the worker as the environment its
-// flags default from; left empty they set nothing.
+// flags default from; left empty they set nothing, and 0 is a limit.
 func TestChartPassesClusterLimitsToTheWorker(t *testing.T) {
 	base := `settings: {clusterName: lab`
 	for _, tt := range []struct {
@@ -134,6 +134,9 @@ func TestChartPassesClusterLimitsToTheWorker(t *testing.T) {
 		{values: base + `}`, want: map[string]string{"CLUSTER_LIMIT_CPU": "", "CLUSTER_LIMIT_MEMORY": "", "CLUSTER_LIMIT_NODES": "", "MAX_HOURLY_COST": ""}},
 		{values: base + `, clusterLimits: {cpu: "512", memory: 2Ti, nodes: 40}, maxHourlyCost: "40.00"}`,
 			want: map[string]string{"CLUSTER_LIMIT_CPU": "512", "CLUSTER_LIMIT_MEMORY": "2Ti", "CLUSTER_LIMIT_NODES": "40", "MAX_HOURLY_COST": "40.00"}},
+		// A 0 written as a number is a limit that launches nothing, not an empty value.
+		{values: base + `, clusterLimits: {cpu: 0, nodes: 0}, maxHourlyCost: 0}`,
+			want: map[string]string{"CLUSTER_LIMIT_CPU": "0", "CLUSTER_LIMIT_MEMORY": "", "CLUSTER_LIMIT_NODES": "0", "MAX_HOURLY_COST": "0"}},
 	} {
 		r, err := renderChart(loadChart(t), "nodewright", "kube-system", tt.values)
 		if err != nil {

@@ -27,23 +27,20 @@ and the Temporal SDK's envconfig read.
   value: {{ .Values.settings.kubeClientQPS | quote }}
 - name: KUBE_CLIENT_BURST
   value: {{ .Values.settings.kubeClientBurst | quote }}
-{{- with .Values.settings.clusterLimits }}
-{{- with .cpu }}
-- name: CLUSTER_LIMIT_CPU
-  value: {{ . | quote }}
-{{- end }}
-{{- with .memory }}
-- name: CLUSTER_LIMIT_MEMORY
-  value: {{ . | quote }}
-{{- end }}
-{{- with .nodes }}
-- name: CLUSTER_LIMIT_NODES
-  value: {{ . | quote }}
+{{- /* A limit of 0 (nodes: 0, maxHourlyCost: 0) launches nothing: only an empty value or
+none leaves a limit out, where `with` would drop a 0 too. */}}
+{{- $limits := .Values.settings.clusterLimits | default dict }}
+{{- range $key, $env := dict "cpu" "CLUSTER_LIMIT_CPU" "memory" "CLUSTER_LIMIT_MEMORY" "nodes" "CLUSTER_LIMIT_NODES" }}
+{{- $v := get $limits $key }}
+{{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
+- name: {{ $env }}
+  value: {{ toString $v | quote }}
 {{- end }}
 {{- end }}
-{{- with .Values.settings.maxHourlyCost }}
+{{- $cost := get .Values.settings "maxHourlyCost" }}
+{{- if and (not (kindIs "invalid" $cost)) (ne (toString $cost) "") }}
 - name: MAX_HOURLY_COST
-  value: {{ . | quote }}
+  value: {{ toString $cost | quote }}
 {{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
