@@ -201,6 +201,7 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 		Now: time.Now(), NodePools: pools, InstanceTypes: types,
 		PoolAllocatable: d.Planner.poolAllocatable(pools, types),
 		BlockedPods:     blockedByPDB(pdbs.Items, pods.Items),
+		ClusterLimits:   d.Planner.clusterLimits(),
 	}
 	byNode := map[string][]*corev1.Pod{}
 	for i := range pods.Items {

@@ -97,7 +97,7 @@ func Validate(s Snapshot, c Command) error {
 		}
 		return nil
 	}
-	move, ok := d.simulate(nodes)
+	move, ok := d.simulate(nodes, c.Reason == ReasonDrifted)
 	if !ok {
 		return fmt.Errorf("the nodes' pods no longer fit elsewhere")
 	}
@@ -313,9 +313,9 @@ func (d *decider) drift() *Command {
 		}
 	}
 	for _, n := range d.takeWithinBudgets(drifted, ReasonDrifted) {
-		move, ok := d.simulate([]*Node{n})
+		move, ok := d.simulate([]*Node{n}, true)
 		if !ok {
-			d.skip(n, Skip{Kind: SkipBlocked, Why: "drifted, but its pods fit nowhere else and no replacement can be planned"})
+			d.skip(n, Skip{Kind: SkipBlocked, Why: "drifted, but its pods fit nowhere else and no replacement can be planned within the limits"})
 			continue
 		}
 		return &Command{Method: MethodDrift, Reason: ReasonDrifted, Nodes: []string{n.Name},
@@ -381,7 +381,7 @@ func (d *decider) singleNode() *Command {
 // consolidate is valid when the nodes' pods fit elsewhere, or on one new node that costs less
 // than the nodes together.
 func (d *decider) consolidate(nodes []*Node, method string) *Command {
-	move, ok := d.simulate(nodes)
+	move, ok := d.simulate(nodes, false)
 	if !ok || move.savings <= 0 {
 		return nil
 	}
@@ -419,8 +419,11 @@ type move struct {
 }
 
 // simulate schedules the nodes' pods onto every other live node, allowing at most one new
-// node.
-func (d *decider) simulate(nodes []*Node) (move, bool) {
+// node. clusterLimits holds that node to the cluster-wide limits once the nodes are gone: a
+// drift replacement may cost or hold more than the node it replaces. A consolidation's
+// replacement never adds a node or cost, and is not held back by a cluster already over a
+// lowered limit: that would keep the dearer nodes it removes.
+func (d *decider) simulate(nodes []*Node, clusterLimits bool) (move, bool) {
 	leaving := map[string]bool{}
 	var price float64
 	var pods []*corev1.Pod
@@ -434,13 +437,16 @@ func (d *decider) simulate(nodes []*Node) (move, bool) {
 		}
 	}
 	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
+	if clusterLimits {
+		in.ClusterLimits = d.s.ClusterLimits
+	}
 	for i := range d.s.Nodes {
 		n := &d.s.Nodes[i]
 		if leaving[n.Name] || n.Deleting || !n.Ready {
 			continue
 		}
 		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
-			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n), Pods: n.Pods,
+			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n), Pods: n.Pods, PricePerHour: n.PricePerHour,
 		})
 	}
 	plan, err := schedulerengine.Solve(in)

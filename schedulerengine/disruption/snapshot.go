@@ -20,6 +20,9 @@ type Snapshot struct {
 	PoolAllocatable map[string]map[string]corev1.ResourceList
 	// BlockedPods are pod keys whose PodDisruptionBudget allows no disruption now.
 	BlockedPods map[string]bool
+	// ClusterLimits cap every pool's nodes together, as the Provisioner's plans are capped: a
+	// replacement must fit them once its candidates are gone.
+	ClusterLimits schedulerengine.ClusterLimits
 }
 
 // Node is one node with the pods bound to it.
