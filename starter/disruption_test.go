@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
@@ -145,5 +147,23 @@ func TestPlanLiveWithoutAProvisionerSaysWhy(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q does not say %q", stderr, want)
 		}
+	}
+}
+
+// unansweredClient is Temporal with no worker polling: an update waits until its context ends.
+type unansweredClient struct{ client.Client }
+
+func (unansweredClient) UpdateWorkflow(ctx context.Context, _ client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	<-ctx.Done()
+	return nil, serviceerror.NewDeadlineExceeded("context deadline exceeded")
+}
+
+// plan --live gives up when no worker answers, and says what to look at, rather than wait
+// for good.
+func TestPlanLiveGivesUpWithoutAWorker(t *testing.T) {
+	op := &Operator{Client: unansweredClient{}, TaskQueue: "nodewright"}
+	_, err := op.Simulate(context.Background(), 10*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 10ms") || !strings.Contains(err.Error(), "task queue nodewright") {
+		t.Fatalf("Simulate = %v, want an error saying no worker answered on task queue nodewright", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -114,18 +115,28 @@ func planInput(ctx context.Context, o planOptions, stdin io.Reader) (dryrun.Inpu
 
 // runPlanLive asks the Provisioner for its dry run of the cluster's pending pods.
 func runPlanLive(ctx context.Context, op *Operator, c command, out io.Writer) error {
-	sim, err := op.Simulate(ctx)
+	sim, err := op.Simulate(ctx, liveWait)
 	if err != nil {
 		return err
 	}
 	return printPlan(out, c.output, sim)
 }
 
+// liveWait bounds plan --live. The update is answered by a worker, and with none polling
+// the task queue it would wait for good; the dry run itself takes at most two attempts of
+// two minutes.
+const liveWait = 5 * time.Minute
+
 // Simulate runs the Provisioner's simulate update: the plan it would make now, launched by
-// nothing.
-func (o *Operator) Simulate(ctx context.Context) (activities.Simulation, error) {
+// nothing. It gives up after wait.
+func (o *Operator) Simulate(ctx context.Context, wait time.Duration) (activities.Simulation, error) {
 	var sim activities.Simulation
-	err := o.update(ctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	err := o.update(wctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		return sim, fmt.Errorf("the Provisioner did not answer within %s: is a worker polling task queue %s?", wait, o.TaskQueue)
+	}
 	if isNotFound(err) {
 		// The Provisioner starts on the first pending pod: a quiet cluster has none.
 		return sim, fmt.Errorf("the Provisioner (workflow %s) is not running: it starts with the first pending pod, so none has been pending yet; `starter plan --from-cluster` plans the cluster without it", workflows.ProvisionerID)
