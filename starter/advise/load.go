@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
 	"slices"
 	"strings"
 
@@ -232,7 +233,22 @@ func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s
 			return []string{fmt.Sprintf("not read: a %s is read only as %s; convert it to that version", gvk.Kind, known.GroupVersion())}, nil
 		}
 	}
+	// A kind no API server serves (a typo: Deploymnet) would be dropped unseen too, where
+	// kubectl apply would refuse it.
+	if unservedKind(gvk) {
+		return []string{fmt.Sprintf("not read: %s has no kind %s; check the spelling of kind", gvk.GroupVersion(), gvk.Kind)}, nil
+	}
 	return nil, nil
+}
+
+// unservedKind reports a kind that is not one of its group's, in a group whose kinds are all
+// known: Kubernetes' built-in groups and Karpenter's and Nodewright's.
+func unservedKind(gvk schema.GroupVersionKind) bool {
+	switch gvk.Group {
+	case apisv1.Group, awsv1.Group, v1alpha1.Group:
+		return true // the kinds of these groups return from add before
+	}
+	return kubescheme.Scheme.IsVersionRegistered(gvk.GroupVersion()) && !kubescheme.Scheme.Recognizes(gvk)
 }
 
 // readKinds are the workload kinds add reads, each in its one version.

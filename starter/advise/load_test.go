@@ -113,19 +113,39 @@ func TestAddManifestNamesTheFileDocumentAndField(t *testing.T) {
 	}
 }
 
-// TestAddManifestWarnsOfAKindInAVersionItDoesNotRead: an old PodDisruptionBudget dropped
-// unseen would make pdb-missing report a workload it covers.
-func TestAddManifestWarnsOfAKindInAVersionItDoesNotRead(t *testing.T) {
-	old := "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: web}\nspec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}\n---\n" +
-		"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"
-	var s Snapshot
-	warnings, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(old), &s)
-	if err != nil {
-		t.Fatal(err)
+// TestAddManifestWarnsOfKindsItDoesNotRead: an object dropped unseen would be judged
+// absent (an old PodDisruptionBudget would make pdb-missing report the workload it covers),
+// while kinds that mean nothing to a plan or to advice pass without a word.
+func TestAddManifestWarnsOfKindsItDoesNotRead(t *testing.T) {
+	tests := []struct {
+		name, doc, want string // want "" for no warning
+	}{
+		{"an old PodDisruptionBudget", "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: web}\nspec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}\n",
+			"app.yaml: document 1: PodDisruptionBudget web: not read: a PodDisruptionBudget is read only as policy/v1"},
+		{"a misspelled Deployment", "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: web}\nspec: {replicas: 3}\n",
+			"app.yaml: document 1: Deploymnet web: not read: apps/v1 has no kind Deploymnet; check the spelling of kind"},
+		{"a misspelled core kind", "apiVersion: v1\nkind: pod\nmetadata: {name: web}\n",
+			"app.yaml: document 1: pod web: not read: v1 has no kind pod; check the spelling of kind"},
+		{"a misspelled NodePool", "apiVersion: karpenter.sh/v1\nkind: NodePol\nmetadata: {name: web}\n",
+			"app.yaml: document 1: NodePol web: not read: karpenter.sh/v1 has no kind NodePol; check the spelling of kind"},
+		{"a Service", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n", ""},
+		{"a CronJob", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: web}\n", ""},
+		{"another project's kind", "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: web}\n", ""},
 	}
-	want := "app.yaml: document 1: PodDisruptionBudget web: not read: a PodDisruptionBudget is read only as policy/v1"
-	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], want) {
-		t.Errorf("warnings %q, want only one starting %q (the Service is not one of the kinds read)", warnings, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Snapshot
+			warnings, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(tc.doc), &s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == "" && len(warnings) > 0:
+				t.Errorf("warnings %q, want none", warnings)
+			case tc.want != "" && (len(warnings) != 1 || !strings.HasPrefix(warnings[0], tc.want)):
+				t.Errorf("warnings %q, want one starting %q", warnings, tc.want)
+			}
+		})
 	}
 }
 
