@@ -27,8 +27,9 @@ import (
 	"github.com/nodewright/nodewright/workflows"
 )
 
-// maxPayloadBytes is the most any one payload may hold, well under Temporal's 2 MB blob limit.
-const maxPayloadBytes = 512 << 10
+// maxPayloadBytes is the most any one payload may hold: half of Temporal's 512 KB warning,
+// an eighth of its 2 MB blob limit.
+const maxPayloadBytes = 256 << 10
 
 // payloadSizes is the default data converter, noting the largest payload it made and what
 // it held.
@@ -74,8 +75,8 @@ func (s *payloadSizes) note(value any, size int) {
 	}
 }
 
-// fiftyThousandPodsPool allows the types big enough to pack many small pods.
-const fiftyThousandPodsPool = `
+// pendingPodsPool allows the types big enough to pack many small pods.
+const pendingPodsPool = `
 apiVersion: karpenter.sh/v1
 kind: NodePool
 metadata:
@@ -128,12 +129,18 @@ func (s *startedClaims) add(c activities.Claim) {
 	s.claims = append(s.claims, c)
 }
 
-// TestFiftyThousandPendingPodsFitInSmallPayloads plans 50,000 pending pods with the real
+// TestPendingPodsFitInSmallPayloads plans 20,000 and 50,000 pending pods with the real
 // planner and checks every payload the Provisioner sends or receives on the way (the pod
 // watcher's signal, plan requests and results, node workflow inputs, the state query and
-// the continue-as-new input) stays under 512 KB, and that every pod gets exactly one claim.
-func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
-	const podCount = 50_000
+// the continue-as-new input) stays under maxPayloadBytes, and that every pod gets exactly
+// one claim.
+func TestPendingPodsFitInSmallPayloads(t *testing.T) {
+	for _, podCount := range []int{20_000, 50_000} {
+		t.Run(fmt.Sprintf("%d pods", podCount), func(t *testing.T) { pendingPodsFitInSmallPayloads(t, podCount) })
+	}
+}
+
+func pendingPodsFitInSmallPayloads(t *testing.T, podCount int) {
 	client := fake.NewClientset()
 	refs := make([]workflows.PodRef, 0, podCount)
 	for i := range podCount {
@@ -147,7 +154,7 @@ func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
 		}
 		refs = append(refs, workflows.PodRef{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID)})
 	}
-	planner, claims := fiftyThousandPodsPlanner(t, client)
+	planner, claims := pendingPodsPlanner(t, client)
 
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
@@ -206,13 +213,13 @@ func TestFiftyThousandPendingPodsFitInSmallPayloads(t *testing.T) {
 	t.Logf("%d claims; largest payload %d bytes (a %s); continue-as-new input %d bytes", len(claims.claims), sizes.largest, sizes.of, carried)
 }
 
-func fiftyThousandPodsPlanner(t *testing.T, client *fake.Clientset) (*activities.Planner, *startedClaims) {
+func pendingPodsPlanner(t *testing.T, client *fake.Clientset) (*activities.Planner, *startedClaims) {
 	t.Helper()
 	ld, err := loader.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ld.Load(context.Background(), []byte(fiftyThousandPodsPool))
+	m, err := ld.Load(context.Background(), []byte(pendingPodsPool))
 	if err != nil {
 		t.Fatalf("load node pools: %v", err)
 	}
