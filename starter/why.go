@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -247,7 +248,7 @@ func (o *Operator) WhyPod(ctx context.Context, kube kubernetes.Interface, namesp
 		return why, nil
 	case pod.Spec.NodeName != "":
 		why.Status, why.Node = PodBound, pod.Spec.NodeName
-		o.addNode(ctx, &why, pod.Spec.NodeName)
+		o.addNode(ctx, &why, nodeKey(ctx, kube, pod.Spec.NodeName))
 		return why, nil
 	}
 	events, err := nodewrightEvents(ctx, kube, pod)
@@ -256,6 +257,20 @@ func (o *Operator) WhyPod(ctx context.Context, kube kubernetes.Interface, namesp
 	}
 	o.explainPending(ctx, &why, events)
 	return why, nil
+}
+
+// nodeKey is the instance id of the named Node when it has one, else the name: EC2 names
+// nodes by private IP, which a later instance may have again, and a name alone could match
+// the ended workflow of an earlier node.
+func nodeKey(ctx context.Context, kube kubernetes.Interface, name string) string {
+	node, err := kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return name
+	}
+	if id := activities.InstanceIDOf(node.Spec.ProviderID); id != "" {
+		return id
+	}
+	return name
 }
 
 // addNode fills in the node workflow's claim, pool and phase when Nodewright manages node.

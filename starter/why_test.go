@@ -62,10 +62,11 @@ func (c *whyClient) ListWorkflow(_ context.Context, req *workflowservice.ListWor
 		if n.completed && strings.Contains(req.Query, "Running") {
 			continue
 		}
-		p, _ := converter.GetDefaultDataConverter().ToPayload(n.state.NodeName)
+		name, _ := converter.GetDefaultDataConverter().ToPayload(n.state.NodeName)
+		instance, _ := converter.GetDefaultDataConverter().ToPayload(n.state.InstanceID)
 		out = append(out, &workflowpb.WorkflowExecutionInfo{
 			Execution:        &commonpb.WorkflowExecution{WorkflowId: id},
-			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"NodeName": p}},
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"NodeName": name, "InstanceID": instance}},
 		})
 	}
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
@@ -273,6 +274,9 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 	ours := launchedNode("general-abc", "ip-10-0-0-1")
 	failedClaim := launchedNode("general-bad", "")
 	failedClaim.state.Phase = workflows.PhaseFailed
+	// EC2 names nodes by private IP, which a later instance may have again.
+	endedOnIP9 := consolidated(launchedNode("general-old", "ip-10-0-0-9"))
+	endedOnIP9.state.InstanceID = "i-0old"
 	bound := func(node string) *corev1.Pod {
 		p := pendingPod()
 		p.Spec.NodeName = node
@@ -295,6 +299,14 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 			name: "a pod bound to a Nodewright node names its claim and pool", objects: []runtime.Object{bound("ip-10-0-0-1")},
 			want:      PodWhy{Status: PodBound, Node: "ip-10-0-0-1", Claim: "general-abc", NodePool: "general"},
 			wantTable: []string{"Bound to node ip-10-0-0-1", "general-abc (workflow node/general-abc, Ready)"},
+		},
+		{
+			name: "a pod on a node whose name an ended node workflow once had is not that workflow's",
+			objects: []runtime.Object{bound("ip-10-0-0-9"), &corev1.Node{
+				ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-0-9"}, Spec: corev1.NodeSpec{ProviderID: "aws:///us-east-1a/i-0mng"},
+			}},
+			want:      PodWhy{Status: PodBound, Node: "ip-10-0-0-9"},
+			wantTable: []string{"(not a Nodewright node)"},
 		},
 		{
 			name: "a pod bound to another node says it is not Nodewright's", objects: []runtime.Object{bound("kind-worker")},
@@ -341,7 +353,7 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &whyClient{provisioner: tt.provisioner, nodes: map[string]whyNode{
-				"node/general-abc": ours, "node/general-bad": failedClaim,
+				"node/general-abc": ours, "node/general-bad": failedClaim, "node/general-old": endedOnIP9,
 			}}
 			kube := kubefake.NewClientset(tt.objects...)
 			out, code, stderr := runWhyCLI(t, c, kube, "pod/ns/big", "-o", "json")
