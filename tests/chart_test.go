@@ -137,6 +137,10 @@ func TestChartPassesClusterLimitsToTheWorker(t *testing.T) {
 		// A 0 written as a number is a limit that launches nothing, not an empty value.
 		{values: base + `, clusterLimits: {cpu: 0, nodes: 0}, maxHourlyCost: 0}`,
 			want: map[string]string{"CLUSTER_LIMIT_CPU": "0", "CLUSTER_LIMIT_MEMORY": "", "CLUSTER_LIMIT_NODES": "0", "MAX_HOURLY_COST": "0"}},
+		// Numbers Helm reads as float64 are written as plain decimals, never as 1e+06.
+		{values: base + `, clusterLimits: {cpu: 1000000, memory: 2.5, nodes: 100}, maxHourlyCost: 1000000}`,
+			want: map[string]string{"CLUSTER_LIMIT_CPU": "1000000", "CLUSTER_LIMIT_MEMORY": "2.5", "CLUSTER_LIMIT_NODES": "100", "MAX_HOURLY_COST": "1000000"}},
+		{values: base + `, maxHourlyCost: 12.75}`, want: map[string]string{"MAX_HOURLY_COST": "12.75"}},
 	} {
 		r, err := renderChart(loadChart(t), "nodewright", "kube-system", tt.values)
 		if err != nil {

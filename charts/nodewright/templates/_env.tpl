@@ -34,13 +34,13 @@ none leaves a limit out, where `with` would drop a 0 too. */}}
 {{- $v := get $limits $key }}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
 - name: {{ $env }}
-  value: {{ toString $v | quote }}
+  value: {{ include "nodewright.decimal" $v | quote }}
 {{- end }}
 {{- end }}
 {{- $cost := get .Values.settings "maxHourlyCost" }}
 {{- if and (not (kindIs "invalid" $cost)) (ne (toString $cost) "") }}
 - name: MAX_HOURLY_COST
-  value: {{ toString $cost | quote }}
+  value: {{ include "nodewright.decimal" $cost | quote }}
 {{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
@@ -98,3 +98,14 @@ none leaves a limit out, where `with` would drop a 0 too. */}}
   value: {{ $t.createSearchAttributes | quote }}
 {{- end }}
 {{- end }}
+
+{{- /* nodewright.decimal writes a value as a plain decimal. Helm reads a YAML number as a
+float64, which toString writes in exponent form past six digits (1000000 as 1e+06), a form
+the worker's limits refuse. */}}
+{{- define "nodewright.decimal" -}}
+{{- if kindIs "float64" . -}}
+{{- regexReplaceAll "\\.?0+$" (printf "%.9f" .) "" -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
