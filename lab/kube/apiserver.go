@@ -25,8 +25,9 @@ type apiServer struct {
 }
 
 // startAPIServer runs kube-apiserver on 127.0.0.1:port (0 = free port) against etcdURL, with
-// client-certificate and service-account authentication and Node,RBAC authorization.
-func startAPIServer(ctx context.Context, port int, etcdURL string, files map[string]string) (*apiServer, error) {
+// client-certificate and service-account authentication and Node,RBAC authorization; extra
+// flags follow the lab's own.
+func startAPIServer(ctx context.Context, port int, etcdURL string, files map[string]string, extra ...string) (*apiServer, error) {
 	listener, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver port %d: %w (is another lab running? pick another with --kube-port)", port, err)
@@ -56,6 +57,7 @@ func startAPIServer(ctx context.Context, port int, etcdURL string, files map[str
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 	}
+	args = append(args, extra...)
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("kube-apiserver flags: %w", err)
 	}

@@ -25,6 +25,9 @@ type Options struct {
 	// Log receives the control plane's logs; nil discards them. Kubernetes logs through the
 	// process-wide klog, so this applies to the whole process.
 	Log io.Writer
+	// AuditLog, when set, is a file the API server writes an audit event to for every request
+	// the worker's service account makes, at receipt (JSON lines).
+	AuditLog string
 }
 
 // Cluster is a running lab control plane.
@@ -83,7 +86,13 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c.api, err = startAPIServer(ctx, o.Port, etcdURL, files)
+	var extra []string
+	if o.AuditLog != "" {
+		if extra, err = auditArgs(stateDir, o.AuditLog); err != nil {
+			return nil, err
+		}
+	}
+	c.api, err = startAPIServer(ctx, o.Port, etcdURL, files, extra...)
 	if err != nil {
 		return nil, err
 	}

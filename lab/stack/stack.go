@@ -84,6 +84,9 @@ type Options struct {
 	// controllers keep the direct address. Stack.KubeProxy.SetFaults changes it later.
 	KubeFaults    *faultproxy.Faults
 	KubeProxyPort int
+	// KubeAuditLog, when set, is where the API server records each request the worker's
+	// service account makes (the end-to-end benchmark counts them there).
+	KubeAuditLog string
 	// MarketSeed seeds which offerings the region lacks and the spot price walks; the lab
 	// command passes --chaos-seed.
 	MarketSeed int64
@@ -165,7 +168,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := s.startTemporal(ctx, o, componentLog); err != nil {
 		return nil, err
 	}
-	s.Kube, err = kube.Start(ctx, kube.Options{Dir: dir, Port: o.KubePort, Log: o.ComponentLog})
+	s.Kube, err = kube.Start(ctx, kube.Options{Dir: dir, Port: o.KubePort, Log: o.ComponentLog, AuditLog: o.KubeAuditLog})
 	if err != nil {
 		return nil, fmt.Errorf("start Kubernetes: %w", err)
 	}
@@ -336,6 +339,19 @@ func (s *Stack) WorkerConfig(nodePoolsFile string) worker.Config {
 		cfg.WebhookURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	}
 	return cfg
+}
+
+// WorkerArgs are the worker binary's flags for cfg, as `lab up` prints them, for a suite that
+// runs the worker as its own process; metrics and health probes are off.
+func WorkerArgs(cfg worker.Config) []string {
+	return []string{
+		"--temporal-address", cfg.Temporal.Address, "--namespace", cfg.Temporal.Namespace,
+		"--kubeconfig", cfg.Kubeconfig, "--cluster-name", cfg.ClusterName, "--region", cfg.Region,
+		"--ec2-endpoint", cfg.EC2Endpoint, "--sqs-endpoint", cfg.SQSEndpoint, "--interruption-queue", cfg.InterruptionQueue,
+		"--ssm-endpoint", cfg.SSMEndpoint, "--iam-endpoint", cfg.IAMEndpoint, "--eks-endpoint", cfg.EKSEndpoint,
+		"--pricing-endpoint", cfg.PricingEndpoint,
+		"--webhook-addr", cfg.WebhookAddr, "--webhook-url", cfg.WebhookURL, "--metrics-addr", "", "--health-probe-addr", "",
+	}
 }
 
 // TemporalProfile is how a client reaches srv, as the SDK's environment configuration would

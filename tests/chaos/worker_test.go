@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nodewright/nodewright/lab/stack"
-	nwworker "github.com/nodewright/nodewright/worker"
 )
 
 // workerProcess is the worker binary running as its own process, as in production: the suite
@@ -28,20 +27,8 @@ type workerProcess struct {
 }
 
 func startWorker(bin string, lab *stack.Stack, logPath string) (*workerProcess, error) {
-	w := &workerProcess{bin: bin, logPath: logPath, args: workerArgs(lab.WorkerConfig(""))}
+	w := &workerProcess{bin: bin, logPath: logPath, args: stack.WorkerArgs(lab.WorkerConfig(""))}
 	return w, w.start()
-}
-
-// workerArgs are the flags the README's `lab up` prints, for the same configuration.
-func workerArgs(cfg nwworker.Config) []string {
-	return []string{
-		"--temporal-address", cfg.Temporal.Address, "--namespace", cfg.Temporal.Namespace,
-		"--kubeconfig", cfg.Kubeconfig, "--cluster-name", cfg.ClusterName, "--region", cfg.Region,
-		"--ec2-endpoint", cfg.EC2Endpoint, "--sqs-endpoint", cfg.SQSEndpoint, "--interruption-queue", cfg.InterruptionQueue,
-		"--ssm-endpoint", cfg.SSMEndpoint, "--iam-endpoint", cfg.IAMEndpoint, "--eks-endpoint", cfg.EKSEndpoint,
-		"--pricing-endpoint", cfg.PricingEndpoint,
-		"--webhook-addr", cfg.WebhookAddr, "--webhook-url", cfg.WebhookURL, "--metrics-addr", "", "--health-probe-addr", "",
-	}
 }
 
 func (w *workerProcess) start() error {
