@@ -8,7 +8,7 @@ PURE_PKGS := ./apis/... ./crds/... ./charts/... ./workflows/... ./activities/...
 # filter plugins, which are compiled once, without -race, as the lab already needs them.
 ENGINE_PKGS := ./schedulerengine/...
 
-.PHONY: all build static image demo test test-unit test-lab chaos lint bench clean generate verify-generated
+.PHONY: all build static image demo test test-unit test-lab chaos bench-e2e lint bench clean generate verify-generated
 
 all: build
 
@@ -75,6 +75,15 @@ CHAOS_FLAGS ?=
 chaos:
 	$(GO) build -o $(BIN)/ ./worker/cmd/worker
 	$(GO) test -tags chaos -count=1 -v -timeout 180m ./tests/chaos/ -args -worker-bin $(CURDIR)/$(BIN)/worker $(CHAOS_FLAGS)
+
+# The end-to-end scale benchmark (tests/bench, build tag benche2e), not part of `make test`: it
+# runs the worker binary against the lab, scales a Deployment of 500m/1Gi pods out to each pod
+# count and in to 70 %, and prints a table row per count. BENCH_E2E_FLAGS='-pods 1000' runs
+# one row; `go test -tags benche2e ./tests/bench/ -args -h` lists the flags.
+BENCH_E2E_FLAGS ?=
+bench-e2e:
+	$(GO) build -o $(BIN)/ ./worker/cmd/worker
+	$(GO) test -tags benche2e -count=1 -v -run TestScale -timeout 240m ./tests/bench/ -args -worker-bin $(CURDIR)/$(BIN)/worker $(BENCH_E2E_FLAGS)
 
 lint: verify-generated
 	$(GO) vet ./...

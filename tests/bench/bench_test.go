@@ -1,0 +1,137 @@
+//go:build benche2e
+
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/nodewright/nodewright/lab/stack"
+	"github.com/nodewright/nodewright/lab/temporal"
+	"github.com/nodewright/nodewright/starter"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// The benchmark's flags, given after -args (make bench-e2e passes BENCH_E2E_FLAGS).
+var (
+	workerBin        = flag.String("worker-bin", "", "the worker binary to run (make bench-e2e builds it)")
+	podCounts        = flag.String("pods", "1000,5000", "pod counts, one table row each, comma-separated")
+	instanceCPU      = flag.Int("instance-cpu", 2, "the vCPUs of the instance types the NodePool allows, so the pods need many nodes (3 a node at 2); 0 allows every size")
+	consolidateAfter = flag.Duration("consolidate-after", 0, "the NodePool's consolidateAfter (Karpenter's default is 0s)")
+	settle           = flag.Duration("settle", 30*time.Second, "how long the pool's Nodes must stay unchanged to count as steady")
+	phaseTimeout     = flag.Duration("phase-timeout", 20*time.Minute, "how long the scale-out, or the scale-in, may take before the row gives up")
+	keepLab          = flag.Bool("keep-lab", false, "keep the lab directory (worker.log, components.log, the audit log) after a run that passed")
+)
+
+// bench is the lab, the worker process and the clients one run measures with.
+type bench struct {
+	lab    *stack.Stack
+	worker *workerProcess
+	op     *starter.Operator
+	// kube is the benchmark's own client: the lab's Client shares its rate limit with the
+	// lab's controllers and kubelets.
+	kube     kubernetes.Interface
+	auditLog string
+}
+
+func TestScale(t *testing.T) {
+	counts, err := parseCounts(*podCounts)
+	if err != nil {
+		t.Fatalf("-pods: %v", err)
+	}
+	if *workerBin == "" {
+		t.Fatal("-worker-bin is required: run make bench-e2e, or pass a worker built from ./worker/cmd/worker")
+	}
+	ctx := t.Context()
+	b := startBench(ctx, t)
+	var rows []row
+	for i, n := range counts {
+		pool := fmt.Sprintf("bench-%d", n)
+		r, err := b.run(ctx, t, pool, n)
+		if err != nil {
+			t.Errorf("%d pods: %v", n, err)
+		}
+		rows = append(rows, r)
+		printTable(os.Stdout, rows) // so far, in case a later row never ends
+		// The next row starts from an empty cluster.
+		if i < len(counts)-1 {
+			b.deletePool(ctx, t, pool)
+		}
+	}
+}
+
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 10 {
+			return nil, fmt.Errorf("%q is not a pod count of 10 or more", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// startBench starts the lab and the worker for the test's duration.
+func startBench(ctx context.Context, t *testing.T) *bench {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nodewright-bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered first so it runs last: removing the directory under a running lab (etcd's
+	// data) makes it exit the process.
+	t.Cleanup(func() {
+		if !t.Failed() && !*keepLab {
+			os.RemoveAll(dir)
+			return
+		}
+		t.Logf("lab directory kept: %s (worker.log, components.log, worker-audit.log)", dir)
+	})
+	componentLog, err := os.Create(filepath.Join(dir, "components.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { componentLog.Close() })
+	b := &bench{auditLog: filepath.Join(dir, "worker-audit.log")}
+	start := time.Now()
+	b.lab, err = stack.Start(ctx, stack.Options{
+		Dir: dir, UIPort: temporal.NoUI, BootDelay: 2 * time.Second, ShutdownDelay: 2 * time.Second,
+		ComponentLog: componentLog, KubeAuditLog: b.auditLog,
+	})
+	if err != nil {
+		t.Fatalf("start the lab: %v", err)
+	}
+	t.Cleanup(b.lab.Stop)
+	t.Logf("lab up in %.1fs", time.Since(start).Seconds())
+	if b.kube, err = kubernetes.NewForConfig(b.lab.Kube.Admin); err != nil {
+		t.Fatalf("kubernetes client: %v", err)
+	}
+	b.worker, err = startWorker(*workerBin, stack.WorkerArgs(b.lab.WorkerConfig("")), filepath.Join(dir, "worker.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.worker.stop)
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort: b.lab.Temporal.FrontendAddress(), Namespace: b.lab.Temporal.Namespace(),
+		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+	})
+	if err != nil {
+		t.Fatalf("dial Temporal: %v", err)
+	}
+	t.Cleanup(tc.Close)
+	b.op = &starter.Operator{Client: tc, TaskQueue: workflows.TaskQueue}
+	return b
+}

@@ -1,0 +1,183 @@
+//go:build benche2e
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// histories are the Temporal figures of one row.
+type histories struct {
+	// events and bytes are per node workflow of the pool, runs summed, sorted; closedEvents
+	// are those of the closed ones alone (a whole life, launch to terminated).
+	events, bytes, closedEvents []int
+	largest                     payloadSize
+}
+
+// nodeHistory is one node workflow's history, its runs summed.
+type nodeHistory struct {
+	events, bytes int
+	open          bool
+}
+
+// payloadSize is a payload's encoded size and where it was.
+type payloadSize struct {
+	bytes int
+	where string // workflow type and event type
+}
+
+// measureHistories reads the history of every workflow open since from: the pool's node
+// workflows give the per-node figures, all of them the largest payload.
+func measureHistories(ctx context.Context, tc client.Client, pool string, from time.Time) (histories, error) {
+	execs, err := listWorkflows(ctx, tc)
+	if err != nil {
+		return histories{}, err
+	}
+	var (
+		mu       sync.Mutex
+		h        histories
+		perNode  = map[string]nodeHistory{} // by workflow id
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, 4) // a few at a time: Temporal shares the 2 cores
+	)
+	for _, e := range execs {
+		if ct := e.GetCloseTime(); ct != nil && ct.AsTime().Before(from) {
+			continue
+		}
+		node := e.GetType().GetName() == "NodeLifecycleWorkflow" && nodePoolOf(e) == pool
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			events, size, largest, err := readHistory(ctx, tc, e)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			if largest.bytes > h.largest.bytes {
+				h.largest = largest
+			}
+			if node {
+				n := perNode[e.GetExecution().GetWorkflowId()]
+				n.events, n.bytes, n.open = n.events+events, n.bytes+size, n.open || e.GetCloseTime() == nil
+				perNode[e.GetExecution().GetWorkflowId()] = n
+			}
+		})
+	}
+	wg.Wait()
+	for _, n := range perNode {
+		h.events = append(h.events, n.events)
+		h.bytes = append(h.bytes, n.bytes)
+		if !n.open {
+			h.closedEvents = append(h.closedEvents, n.events)
+		}
+	}
+	slices.Sort(h.events)
+	slices.Sort(h.bytes)
+	slices.Sort(h.closedEvents)
+	return h, firstErr
+}
+
+// listWorkflows lists every workflow run the namespace has, open or closed.
+func listWorkflows(ctx context.Context, tc client.Client) ([]*workflowpb.WorkflowExecutionInfo, error) {
+	var out []*workflowpb.WorkflowExecutionInfo
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list workflows: %w", err)
+		}
+		out = append(out, resp.Executions...)
+		if token = resp.NextPageToken; len(token) == 0 {
+			return out, nil
+		}
+	}
+}
+
+func nodePoolOf(e *workflowpb.WorkflowExecutionInfo) string {
+	var pool string
+	if p, ok := e.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrNodePool.GetName()]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &pool)
+	}
+	return pool
+}
+
+// readHistory counts one run's events and their encoded bytes, and finds its largest payload.
+func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, err error) {
+	id, run := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
+	activities := map[int64]string{} // scheduled event id: activity type, to name a result
+	it := tc.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, 0, payloadSize{}, fmt.Errorf("history of %s run %s: %w", id, run, err)
+		}
+		events++
+		bytes += proto.Size(ev)
+		what := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			activities[ev.GetEventId()] = a.GetActivityType().GetName()
+			what += " " + a.GetActivityType().GetName()
+		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			what += " " + activities[a.GetScheduledEventId()]
+		} else if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			what += " " + a.GetSignalName()
+		}
+		if n := largestPayload(ev.ProtoReflect()); n > largest.bytes {
+			largest = payloadSize{bytes: n, where: e.GetType().GetName() + " " + what}
+		}
+	}
+	return events, bytes, largest, nil
+}
+
+// The messages that hold payloads, as Temporal's size limits count them.
+const (
+	payloadsName protoreflect.FullName = "temporal.api.common.v1.Payloads"
+	payloadName  protoreflect.FullName = "temporal.api.common.v1.Payload"
+)
+
+// largestPayload is the encoded size of the largest Payloads, or Payload outside one, in m.
+func largestPayload(m protoreflect.Message) int {
+	if name := m.Descriptor().FullName(); name == payloadsName || name == payloadName {
+		return proto.Size(m.Interface())
+	}
+	largest := 0
+	visit := func(v protoreflect.Value) { largest = max(largest, largestPayload(v.Message())) }
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool { visit(mv); return true })
+			}
+		case fd.IsList():
+			if fd.Message() != nil {
+				for i := range v.List().Len() {
+					visit(v.List().Get(i))
+				}
+			}
+		case fd.Message() != nil:
+			visit(v)
+		}
+		return true
+	})
+	return largest
+}

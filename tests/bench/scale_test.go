@@ -1,0 +1,343 @@
+//go:build benche2e
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/lab/kube"
+	"github.com/nodewright/nodewright/workflows"
+)
+
+// run measures one row: n pods scaled out on pool, a NodePool of their own, then in to 70 %.
+func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row, error) {
+	r := row{pods: n}
+	if err := b.createPool(ctx, pool); err != nil {
+		return r, err
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(b.kube, 0, informers.WithNamespace(pool))
+	pods := factory.Core().V1().Pods().Lister()
+	stop := make(chan struct{})
+	defer close(stop)
+	factory.Start(stop)
+	factory.WaitForCacheSync(stop)
+	if err := b.worker.resetPeak(); err != nil {
+		return r, err
+	}
+
+	applied := time.Now()
+	if err := b.createDeployment(ctx, pool, n); err != nil {
+		return r, err
+	}
+	if !waitUntil(ctx, *phaseTimeout, 100*time.Millisecond, func() bool { return len(boundPods(pods)) >= n }) {
+		return r, fmt.Errorf("%d of %d pods bound after %s", len(boundPods(pods)), n, *phaseTimeout)
+	}
+	boundAt := time.Now()
+	r.bound = boundAt.Sub(applied)
+	r.p50, r.p99 = pendingToBound(boundPods(pods))
+	r.used = len(nodesOf(boundPods(pods)))
+	var launches []time.Time
+	for _, i := range b.lab.EC2.Instances() {
+		if i.Tags[v1.LabelNodePool] == pool {
+			launches = append(launches, i.LaunchTime)
+		}
+	}
+	r.launched = len(launches)
+	t.Logf("%d pods: the last created %.1fs after apply; instances launched from %.1fs to %.1fs after apply", n,
+		lastCreated(boundPods(pods)).Sub(applied).Seconds(), slices.MinFunc(launches, time.Time.Compare).Sub(applied).Seconds(),
+		slices.MaxFunc(launches, time.Time.Compare).Sub(applied).Seconds())
+	req, err := countRequests(b.auditLog, applied, boundAt)
+	if err != nil {
+		return r, err
+	}
+	r.requests = req.byVerb
+	t.Logf("%d pods bound in %.1fs; the worker's requests meanwhile: %s", n, r.bound.Seconds(), top(req.byResource, 8))
+
+	scaledAt := time.Now()
+	before, err := b.poolState(ctx, pool)
+	if err != nil {
+		return r, err
+	}
+	r.nodesBefore, r.priceBefore = len(before.nodes), before.perHour
+	if err := b.scale(ctx, pool, n*7/10); err != nil {
+		return r, err
+	}
+	steadyAt, after, err := b.waitSteady(ctx, pool, pods, n*7/10)
+	if err != nil {
+		return r, err
+	}
+	r.steady = steadyAt.Sub(scaledAt)
+	r.nodesAfter, r.priceAfter = len(after.nodes), after.perHour
+	if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
+		t.Logf("scale-in steady after %.1fs; the worker's requests meanwhile: %s", r.steady.Seconds(), top(req.byResource, 8))
+	}
+	if r.peakRSS, err = b.worker.peakRSS(); err != nil {
+		return r, err
+	}
+	h, err := measureHistories(ctx, b.op.Client, pool, applied)
+	r.histories = h
+	t.Logf("largest payload: %d bytes in %s; %d node workflows, %d of them closed, with p50 %d and max %d events", h.largest.bytes, h.largest.where,
+		len(h.events), len(h.closedEvents), median(h.closedEvents), last(h.closedEvents))
+	return r, err
+}
+
+func (b *bench) createPool(ctx context.Context, pool string) error {
+	sizes := ""
+	if *instanceCPU > 0 {
+		sizes = fmt.Sprintf("        - {key: karpenter.k8s.aws/instance-cpu, operator: In, values: [\"%d\"]}\n", *instanceCPU)
+	}
+	manifest := fmt.Sprintf(`apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: %[1]s
+spec:
+  template:
+    spec:
+      requirements:
+        - {key: karpenter.k8s.aws/instance-category, operator: In, values: ["c", "m", "r"]}
+        - {key: karpenter.k8s.aws/instance-generation, operator: Gt, values: ["4"]}
+        - {key: kubernetes.io/arch, operator: In, values: ["amd64"]}
+        - {key: karpenter.sh/capacity-type, operator: In, values: ["spot", "on-demand"]}
+%[3]s      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: %[1]s}
+  disruption:
+    consolidationPolicy: WhenEmptyOrUnderutilized
+    consolidateAfter: %[2]s
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: %[1]s
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  role: NodewrightNodeRole-lab
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
+`, pool, *consolidateAfter, sizes)
+	if _, err := kube.Apply(ctx, b.lab.Kube.Admin, []byte(manifest)); err != nil {
+		return fmt.Errorf("apply NodePool %s: %w", pool, err)
+	}
+	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pool}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create namespace %s: %w", pool, err)
+	}
+	pools, err := b.nodePools()
+	if err != nil {
+		return err
+	}
+	ready := func() bool {
+		u, err := pools.Get(ctx, pool, metav1.GetOptions{})
+		var np v1.NodePool
+		return err == nil && runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &np) == nil &&
+			meta.IsStatusConditionTrue(np.Status.Conditions, v1.ConditionReady)
+	}
+	if !waitUntil(ctx, 2*time.Minute, time.Second, ready) {
+		return fmt.Errorf("NodePool %s not Ready after 2m", pool)
+	}
+	return nil
+}
+
+// nodePools is the NodePools' API, as the admin.
+func (b *bench) nodePools() (dynamic.ResourceInterface, error) {
+	dyn, err := dynamic.NewForConfig(b.lab.Kube.Admin)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return dyn.Resource(v1.SchemeGroupVersion.WithResource("nodepools")), nil
+}
+
+// createDeployment creates the Deployment of n pending pods of 500m CPU and 1 GiB, pinned to
+// the pool; pause pods end at once when deleted.
+func (b *bench) createDeployment(ctx context.Context, pool string, n int) error {
+	match := map[string]string{"app": pool}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: pool, Namespace: pool},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(n)),
+			Selector: &metav1.LabelSelector{MatchLabels: match},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: match},
+				Spec: corev1.PodSpec{
+					NodeSelector:                  map[string]string{v1.LabelNodePool: pool},
+					TerminationGracePeriodSeconds: ptr.To[int64](0),
+					Containers: []corev1.Container{{Name: "app", Image: "pause", Resources: corev1.ResourceRequirements{
+						Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+					}}},
+				},
+			},
+		},
+	}
+	if _, err := b.kube.AppsV1().Deployments(pool).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create deployment %s: %w", pool, err)
+	}
+	return nil
+}
+
+func (b *bench) scale(ctx context.Context, pool string, replicas int) error {
+	s, err := b.kube.AppsV1().Deployments(pool).GetScale(ctx, pool, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read the scale of %s: %w", pool, err)
+	}
+	s.Spec.Replicas = int32(replicas)
+	if _, err := b.kube.AppsV1().Deployments(pool).UpdateScale(ctx, pool, s, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("scale %s to %d: %w", pool, replicas, err)
+	}
+	return nil
+}
+
+// boundPods are the pods with a node, not being deleted.
+func boundPods(pods listersv1.PodLister) []*corev1.Pod {
+	all, _ := pods.List(labels.Everything())
+	return slices.DeleteFunc(all, func(p *corev1.Pod) bool { return p.Spec.NodeName == "" || p.DeletionTimestamp != nil })
+}
+
+func nodesOf(pods []*corev1.Pod) map[string]bool {
+	nodes := map[string]bool{}
+	for _, p := range pods {
+		nodes[p.Spec.NodeName] = true
+	}
+	return nodes
+}
+
+func lastCreated(pods []*corev1.Pod) time.Time {
+	var last time.Time
+	for _, p := range pods {
+		if p.CreationTimestamp.After(last) {
+			last = p.CreationTimestamp.Time
+		}
+	}
+	return last
+}
+
+// pendingToBound is the median and 99th percentile (nearest rank) of the pods' creation to
+// PodScheduled times.
+func pendingToBound(pods []*corev1.Pod) (p50, p99 time.Duration) {
+	var waits []time.Duration
+	for _, p := range pods {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
+				waits = append(waits, c.LastTransitionTime.Sub(p.CreationTimestamp.Time))
+			}
+		}
+	}
+	if len(waits) == 0 {
+		return 0, 0
+	}
+	slices.Sort(waits)
+	rank := func(q float64) time.Duration { return waits[int(q*float64(len(waits)-1)+0.5)] }
+	return rank(0.5), rank(0.99)
+}
+
+// poolState is what the pool has at a moment.
+type poolState struct {
+	nodes    []string // its Nodes' names, sorted
+	perHour  float64  // the $/h of its running node workflows
+	allReady bool     // whether every one of them is Ready
+	running  int      // its running node workflows
+}
+
+func (b *bench) poolState(ctx context.Context, pool string) (poolState, error) {
+	var s poolState
+	list, err := b.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: v1.LabelNodePool + "=" + pool})
+	if err != nil {
+		return s, fmt.Errorf("list the nodes of %s: %w", pool, err)
+	}
+	for _, n := range list.Items {
+		s.nodes = append(s.nodes, n.Name)
+	}
+	slices.Sort(s.nodes)
+	rows, err := b.op.Nodes(ctx, false)
+	if err != nil {
+		return s, err
+	}
+	s.allReady = true
+	for _, r := range rows {
+		if r.NodePool == pool {
+			s.running++
+			s.perHour += r.PricePerHour
+			s.allReady = s.allReady && r.Phase == string(workflows.PhaseReady)
+		}
+	}
+	return s, nil
+}
+
+// waitSteady waits until want pods are bound, every node workflow of the pool is Ready and its
+// Nodes have stayed the same for -settle; it returns when that quiet began, and the state.
+func (b *bench) waitSteady(ctx context.Context, pool string, pods listersv1.PodLister, want int) (time.Time, poolState, error) {
+	deadline := time.Now().Add(*phaseTimeout)
+	quietSince, last := time.Now(), ""
+	for time.Now().Before(deadline) {
+		s, err := b.poolState(ctx, pool)
+		if err != nil {
+			return time.Time{}, s, err
+		}
+		all, _ := pods.List(labels.Everything())
+		now, key := time.Now(), strings.Join(s.nodes, ",")
+		if key != last || !s.allReady || len(boundPods(pods)) != want || len(all) != want {
+			quietSince, last = now, key
+		} else if now.Sub(quietSince) >= *settle {
+			return quietSince, s, nil
+		}
+		if err := sleep(ctx, 2*time.Second); err != nil {
+			return time.Time{}, s, err
+		}
+	}
+	return time.Time{}, poolState{}, fmt.Errorf("no steady state %s after scaling %s to %d", *phaseTimeout, pool, want)
+}
+
+// deletePool deletes the row's Deployment and NodePool (the lab has no namespace controller to
+// empty a deleted namespace) and waits up to the phase timeout for the pool's Nodes and node
+// workflows to go.
+func (b *bench) deletePool(ctx context.Context, t *testing.T, pool string) {
+	start := time.Now()
+	background := metav1.DeletePropagationBackground
+	if err := b.kube.AppsV1().Deployments(pool).Delete(ctx, pool, metav1.DeleteOptions{PropagationPolicy: &background}); err != nil {
+		t.Logf("delete deployment %s: %v", pool, err)
+	}
+	if pools, err := b.nodePools(); err == nil {
+		if err := pools.Delete(ctx, pool, metav1.DeleteOptions{}); err != nil {
+			t.Logf("delete NodePool %s: %v", pool, err)
+		}
+	}
+	gone := waitUntil(ctx, *phaseTimeout, 2*time.Second, func() bool {
+		s, err := b.poolState(ctx, pool)
+		return err == nil && len(s.nodes) == 0 && s.running == 0
+	})
+	t.Logf("pool %s deleted; its nodes and node workflows gone: %v, after %.0fs", pool, gone, time.Since(start).Seconds())
+}
+
+// waitUntil polls cond every interval until it holds, the limit passes or ctx ends.
+func waitUntil(ctx context.Context, limit, every time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) || sleep(ctx, every) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}

@@ -1,0 +1,81 @@
+//go:build benche2e
+
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// workerProcess is the worker binary running as its own process, as `lab up` has a user run
+// it, so its memory is its own to measure.
+type workerProcess struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startWorker(bin string, args []string, logPath string) (*workerProcess, error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create worker log: %w", err)
+	}
+	defer log.Close() // the child has its own copy
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=lab", "AWS_SECRET_ACCESS_KEY=lab")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the worker %s: %w", bin, err)
+	}
+	w := &workerProcess{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(w.done)
+	}()
+	return w, nil
+}
+
+// stop ends the worker with SIGTERM, then SIGKILL after 20 s.
+func (w *workerProcess) stop() {
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.done:
+	case <-time.After(20 * time.Second):
+		_ = w.cmd.Process.Kill()
+		<-w.done
+	}
+}
+
+// resetPeak sets the process's peak RSS back to its current RSS, so each row measures its own.
+func (w *workerProcess) resetPeak() error {
+	path := fmt.Sprintf("/proc/%d/clear_refs", w.cmd.Process.Pid)
+	if err := os.WriteFile(path, []byte("5"), 0); err != nil {
+		return fmt.Errorf("reset the worker's peak RSS: %w", err)
+	}
+	return nil
+}
+
+// peakRSS is the process's peak resident set size in bytes (VmHWM).
+func (w *workerProcess) peakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the worker's status: %w", err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmHWM %q: %w", rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in the worker's status (exited?)")
+}
