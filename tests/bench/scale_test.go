@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,23 +81,23 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	if err := b.scale(ctx, pool, n*7/10); err != nil {
 		return r, err
 	}
-	steadyAt, after, err := b.waitSteady(ctx, pool, pods, n*7/10)
-	if err != nil {
-		return r, err
+	steadyAt, after, steadyErr := b.waitSteady(ctx, pool, pods, n*7/10)
+	r.nodesAfter, r.priceAfter, r.unsettled = len(after.nodes), after.perHour, steadyErr != nil
+	if steadyErr == nil {
+		r.steady = steadyAt.Sub(scaledAt)
+		if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
+			t.Logf("scale-in steady after %.1fs; the worker's requests meanwhile: %s", r.steady.Seconds(), top(req.byResource, 8))
+		}
 	}
-	r.steady = steadyAt.Sub(scaledAt)
-	r.nodesAfter, r.priceAfter = len(after.nodes), after.perHour
-	if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
-		t.Logf("scale-in steady after %.1fs; the worker's requests meanwhile: %s", r.steady.Seconds(), top(req.byResource, 8))
-	}
+	// Memory and histories are measured even when the scale-in never settled.
 	if r.peakRSS, err = b.worker.peakRSS(); err != nil {
-		return r, err
+		return r, errors.Join(steadyErr, err)
 	}
 	h, err := measureHistories(ctx, b.op.Client, pool, applied)
 	r.histories = h
 	t.Logf("largest payload: %d bytes in %s; %d node workflows, %d of them closed, with p50 %d and max %d events", h.largest.bytes, h.largest.where,
 		len(h.events), len(h.closedEvents), median(h.closedEvents), last(h.closedEvents))
-	return r, err
+	return r, errors.Join(steadyErr, err)
 }
 
 func (b *bench) createPool(ctx context.Context, pool string) error {
@@ -278,13 +279,15 @@ func (b *bench) poolState(ctx context.Context, pool string) (poolState, error) {
 }
 
 // waitSteady waits until want pods are bound, every node workflow of the pool is Ready and its
-// Nodes have stayed the same for -settle; it returns when that quiet began, and the state.
+// Nodes have stayed the same for -settle; it returns when that quiet began, and the state (the
+// last one seen when it gives up).
 func (b *bench) waitSteady(ctx context.Context, pool string, pods listersv1.PodLister, want int) (time.Time, poolState, error) {
 	deadline := time.Now().Add(*phaseTimeout)
 	quietSince, last := time.Now(), ""
+	var s poolState
 	for time.Now().Before(deadline) {
-		s, err := b.poolState(ctx, pool)
-		if err != nil {
+		var err error
+		if s, err = b.poolState(ctx, pool); err != nil {
 			return time.Time{}, s, err
 		}
 		all, _ := pods.List(labels.Everything())
@@ -298,7 +301,7 @@ func (b *bench) waitSteady(ctx context.Context, pool string, pods listersv1.PodL
 			return time.Time{}, s, err
 		}
 	}
-	return time.Time{}, poolState{}, fmt.Errorf("no steady state %s after scaling %s to %d", *phaseTimeout, pool, want)
+	return time.Time{}, s, fmt.Errorf("no steady state %s after scaling %s to %d", *phaseTimeout, pool, want)
 }
 
 // deletePool deletes the row's Deployment and NodePool (the lab has no namespace controller to

@@ -23,6 +23,9 @@ type row struct {
 	nodesAfter      int
 	priceBefore     float64
 	priceAfter      float64
+	// unsettled is set when the scale-in reached no steady state within -phase-timeout; the
+	// figures after are then the last seen.
+	unsettled bool
 }
 
 // printTable prints the rows as a Markdown table, for the README.
@@ -47,6 +50,10 @@ func printTable(w io.Writer, rows []row) {
 
 func (r row) cells() []string {
 	h := r.histories
+	steady := seconds(r.steady)
+	if r.unsettled {
+		steady = "none in " + phaseTimeout.String()
+	}
 	return []string{
 		fmt.Sprint(r.pods),
 		fmt.Sprintf("%d (%d)", r.launched, r.used),
@@ -57,7 +64,7 @@ func (r row) cells() []string {
 		fmt.Sprintf("%d / %d", median(h.events), last(h.events)),
 		fmt.Sprintf("%.1f / %.1f", float64(median(h.bytes))/1024, float64(last(h.bytes))/1024),
 		fmt.Sprintf("%.1f (%s)", float64(h.largest.bytes)/1024, h.largest.where),
-		seconds(r.steady),
+		steady,
 		fmt.Sprintf("%d → %d", r.nodesBefore, r.nodesAfter),
 		fmt.Sprintf("%.2f → %.2f", r.priceBefore, r.priceAfter),
 	}
