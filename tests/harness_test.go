@@ -301,6 +301,18 @@ func (e *env) nodeState(claim string) workflows.NodeState {
 	return st
 }
 
+// terminatedState waits for the claim's workflow to reach Terminated and returns its state:
+// the Node and the NodeClaim go before the workflow records its end.
+func (e *env) terminatedState(node, claim string) workflows.NodeState {
+	e.t.Helper()
+	var st workflows.NodeState
+	e.eventually("node "+node+"'s workflow to end Terminated", 30*time.Second, func() (bool, string) {
+		st = e.nodeState(claim)
+		return st.Phase == workflows.PhaseTerminated, "phase " + string(st.Phase)
+	})
+	return st
+}
+
 // cleanUp deletes the test's namespace and drains the nodes of every pool the test made, so
 // later tests start from a cluster without them.
 func (e *env) cleanUp() {

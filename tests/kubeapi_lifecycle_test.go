@@ -78,8 +78,8 @@ func TestDeletedNodePoolsNodesDrainAndGo(t *testing.T) {
 		return nodes == 0 && claims == 0, fmt.Sprintf("%d nodes, %d NodeClaims left", nodes, claims)
 	})
 	for node, claim := range claims {
-		st := e.nodeState(claim)
-		if st.Phase != workflows.PhaseTerminated || st.Disruption == nil || !strings.Contains(st.Disruption.Reason, "deleted") {
+		st := e.terminatedState(node, claim)
+		if st.Disruption == nil || !strings.Contains(st.Disruption.Reason, "deleted") {
 			t.Errorf("node %s: phase %s, disruption %+v; want Terminated after its NodeClaim was deleted", node, st.Phase, st.Disruption)
 		}
 		assertTerminated(t, st.InstanceID)

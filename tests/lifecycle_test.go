@@ -29,8 +29,8 @@ func TestEmptyNodesAreRemovedAfterConsolidateAfter(t *testing.T) {
 		return n == 0, fmt.Sprintf("%d nodes left", n)
 	})
 	for node, claim := range claims {
-		st := e.nodeState(claim)
-		if st.Phase != workflows.PhaseTerminated || st.Disruption == nil || st.Disruption.Reason != "Empty" {
+		st := e.terminatedState(node, claim)
+		if st.Disruption == nil || st.Disruption.Reason != "Empty" {
 			t.Errorf("node %s: phase %s, disruption %+v; want Terminated for reason Empty", node, st.Phase, st.Disruption)
 			continue
 		}
