@@ -322,9 +322,18 @@ func (e *env) cleanUp() {
 	_ = lab.Kube.Client.AppsV1().Deployments(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 	_ = lab.Kube.Client.CoreV1().Pods(e.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
 	pools := append([]string{e.pool}, e.otherPools...)
+	if left := e.drainPools(ctx, "test clean-up", pools...); left != "" {
+		e.t.Errorf("clean-up: NodePools %s still have nodes or running node workflows: %s", strings.Join(pools, ", "), left)
+	}
+}
+
+// drainPools drains every node workflow of the pools, also those started after the first look
+// (a launch or a replacement in flight when the pods went), until the pools have no Node and
+// no node workflow still running, or ctx ends; it returns what was left then ("" when
+// nothing). A workflow finishing after its test's worker stopped would leave a terminated
+// instance with a running owner.
+func (e *env) drainPools(ctx context.Context, reason string, pools ...string) string {
 	ours := func(pool string) bool { return slices.Contains(pools, pool) }
-	// Drain every node workflow of the pools, also those started after the first look (a
-	// launch or a replacement in flight when the pods went), until none is left running.
 	drained := map[string]bool{}
 	left := ""
 	selector := v1.LabelNodePool + " in (" + strings.Join(pools, ",") + ")"
@@ -343,15 +352,12 @@ func (e *env) cleanUp() {
 			running = append(running, r.WorkflowID+" "+r.Phase)
 			if !drained[r.WorkflowID] {
 				drained[r.WorkflowID] = true
-				_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: "test clean-up"})
+				_ = e.op.Client.SignalWorkflow(ctx, r.WorkflowID, "", workflows.SignalDrain, workflows.DrainRequest{Reason: reason})
 			}
 		}
-		// Done when the pools have no Node and no node workflow still running: a workflow
-		// finishing after this test's worker stopped would leave a terminated instance with a
-		// running owner.
 		list, err := lab.Kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err == nil && len(list.Items) == 0 && len(running) == 0 {
-			return
+			return ""
 		}
 		left = fmt.Sprintf("node workflows running %v", running)
 		if err == nil {
@@ -359,7 +365,7 @@ func (e *env) cleanUp() {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	e.t.Errorf("clean-up: NodePools %s still have nodes or running node workflows: %s", strings.Join(pools, ", "), left)
+	return left
 }
 
 // loadPools reads a NodePool file as the worker does.

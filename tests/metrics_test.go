@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -123,12 +124,13 @@ spec:
 	// manual drain is no disruption.
 	e.scale("web", 0)
 	e.eventually("the pods are gone", time.Minute, func() (bool, string) { return len(e.pods()) == 0, fmt.Sprintf("%d pods", len(e.pods())) })
-	for _, n := range e.nodes() {
-		if _, _, err := e.op.Drain(e.ctx, n.Name, "test", 0); err != nil {
-			t.Fatalf("drain %s: %v", n.Name, err)
-		}
+	// Drained until none is left: a replacement for the interrupted node may still be in
+	// flight, and it would stay empty (consolidateAfter: Never) if drained only once.
+	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Minute)
+	defer cancel()
+	if left := e.drainPools(ctx, "test", pool); left != "" {
+		t.Fatalf("waited 2m for the pool's nodes to go; left: %s", left)
 	}
-	e.eventually("the pool's nodes are gone", 2*time.Minute, func() (bool, string) { return len(e.nodes()) == 0, fmt.Sprintf("%d nodes", len(e.nodes())) })
 	e.scrapeUntil("every node counted terminated", func(m scrape) string {
 		created := m.sum("karpenter_nodeclaims_created_total", "nodepool", pool)
 		switch {
