@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/lab/ec2sim"
+	"github.com/nodewright/nodewright/lab/history"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -229,9 +230,13 @@ func assertTerminatedBeforeReleased(t *testing.T, e *env, claim string) {
 		}
 		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 			scheduled[ev.GetEventId()] = a.GetActivityType().GetName()
-			if a.GetActivityType().GetName() == "ReleaseNodeClaim" && released < 0 {
-				released = ev.GetEventId()
-			}
+		}
+		name, err := history.StartedActivity(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "ReleaseNodeClaim" && released < 0 {
+			released = ev.GetEventId()
 		}
 		if c := ev.GetActivityTaskCompletedEventAttributes(); c != nil && scheduled[c.GetScheduledEventId()] == "Terminate" {
 			terminated = ev.GetEventId()

@@ -218,7 +218,7 @@ const changeReplacementsInFlight = "replacements-in-flight"
 func (c *controller) launchReplacement(ctx workflow.Context, claim activities.Claim, reason string) (string, error) {
 	claim.Name = ClaimName(claim.NodePool, fmt.Sprintf("%s/replacement/%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions))
 	cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(claim, reason))
-	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID, CreationReason: reason})
+	child := workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim, Notify: DisruptionID, CreationReason: reason, Listed: true})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return claim.Name, fmt.Errorf("start replacement %s: %w", claim.Name, err)
 	}

@@ -26,6 +26,10 @@ type NodeLifecycleInput struct {
 	// CreationReason is why the claim exists, for karpenter_nodeclaims_created_total: empty
 	// for the provisioner's claims (provisioned), the disruption reason for a replacement.
 	CreationReason string `json:"creationReason,omitempty"`
+	// Listed says the workflow was started with the search attributes of a Launching node
+	// (nodeWorkflowOptions), so a compact run need not write them again. The input says so,
+	// not the search attributes: a history read later carries the current ones in its start.
+	Listed bool `json:"listed,omitempty"`
 }
 
 // NodeLifecycleResult is the node's final state once it has been terminated.
@@ -128,8 +132,9 @@ const ErrTypeClaimFailed = "ClaimFailed"
 
 // Activity receivers: the worker registers real instances under the same method names.
 var (
-	ec2Acts  *activities.EC2
-	kubeActs *activities.Kube
+	ec2Acts    *activities.EC2
+	kubeActs   *activities.Kube
+	signalActs *activities.Signals
 )
 
 // NodeLifecycleWorkflow launches an instance for the claim, waits for its Node to register
@@ -145,7 +150,7 @@ func NodeLifecycleWorkflow(ctx workflow.Context, in NodeLifecycleInput) (NodeLif
 			fmt.Sprintf("node workflow input needs a claim name and node pool, got %q and %q", in.Claim.Name, in.Claim.NodePool),
 			"InvalidInput", nil)
 	}
-	n := &nodeLifecycle{claim: in.Claim, notify: in.Notify, creationReason: in.CreationReason, state: NodeState{
+	n := &nodeLifecycle{claim: in.Claim, notify: in.Notify, creationReason: in.CreationReason, listed: in.Listed, state: NodeState{
 		Claim:        in.Claim.Name,
 		NodePool:     in.Claim.NodePool,
 		PricePerHour: in.Claim.PricePerHour,
@@ -164,6 +169,13 @@ type nodeLifecycle struct {
 	state          NodeState
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
+	// compact is true for a run with the compact history (nodelifecycle_compact.go).
+	compact bool
+	// listed is NodeLifecycleInput.Listed.
+	listed bool
+	// attrsStale is true when the state changed since the search attributes were last
+	// written (a compact run writes them once per change, see flush).
+	attrsStale bool
 	// interruptible is true when an interruption ends the waits before the node is Ready
 	// (histories from before replay without it).
 	interruptible bool
@@ -193,7 +205,8 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	if err := n.registerUpdates(ctx); err != nil {
 		return NodeLifecycleResult{}, err
 	}
-	n.projecting = workflow.GetVersion(ctx, changeNodeClaim, workflow.DefaultVersion, 1) >= 1
+	n.compact = workflow.GetVersion(ctx, changeCompactHistory, workflow.DefaultVersion, 1) >= 1
+	n.projecting = n.version(ctx, changeNodeClaim) >= 1
 	if err := n.verifyRestored(ctx); err != nil {
 		return NodeLifecycleResult{}, err // nothing touched: the state is not this workflow's
 	}
@@ -218,7 +231,7 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 		}
 		n.setExpiry()
 		n.setPhase(ctx, PhaseReady)
-		n.signalProvisioner(ctx, SignalNodeReady, NodeReady{Claim: n.claim.Name, NodeName: n.state.NodeName})
+		n.tellReady(ctx)
 	}
 
 	dctx, cancelled, err := n.serve(ctx)
@@ -254,7 +267,7 @@ func (n *nodeLifecycle) launch(ctx workflow.Context) error {
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	req := activities.LaunchRequest{ClientToken: LaunchClientToken(id), WorkflowID: id, Claim: n.claim}
 	var inst activities.Instance
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, launchOptions()), ec2Acts.Launch, req).Get(ctx, &inst)
+	err := n.call(ctx, launchOptions(), ec2Acts.Launch, req).Get(ctx, &inst)
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeInsufficientCapacity && appErr.HasDetails() {
@@ -281,7 +294,7 @@ const changePriceMemo = "price-memo"
 // showPrice puts the node's hourly price in the workflow's memo. A memo, not a search
 // attribute: the server need not have it registered, and nobody filters nodes by price.
 func (n *nodeLifecycle) showPrice(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, changePriceMemo, workflow.DefaultVersion, 1) < 1 || n.state.PricePerHour <= 0 {
+	if n.version(ctx, changePriceMemo) < 1 || n.state.PricePerHour <= 0 {
 		return
 	}
 	if err := workflow.UpsertMemo(ctx, map[string]any{MemoPricePerHour: n.state.PricePerHour}); err != nil {
@@ -295,7 +308,7 @@ const changeInterruptBeforeReady = "interrupt-before-ready"
 
 func (n *nodeLifecycle) register(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseRegistering)
-	n.interruptible = workflow.GetVersion(ctx, changeInterruptBeforeReady, workflow.DefaultVersion, 1) >= 1
+	n.interruptible = n.version(ctx, changeInterruptBeforeReady) >= 1
 	providerID := activities.ProviderID(n.state.Zone, n.state.InstanceID)
 	actx := workflow.WithActivityOptions(ctx, waitOptions(registrationTimeout))
 	var nodeName string
@@ -312,12 +325,12 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 // initialize is Karpenter's registration sync followed by its wait for readiness.
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, kubeOptions()), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
+	if err := n.call(ctx, kubeOptions(), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
 		return err
 	}
 	actx := workflow.WithActivityOptions(ctx, waitOptions(initializationTimeout))
 	var err error
-	if workflow.GetVersion(ctx, "wait-initialized", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if n.version(ctx, "wait-initialized") == workflow.DefaultVersion {
 		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeReady, nil, n.state.NodeName) // histories from before
 	} else {
 		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeInitialized, nil,
@@ -431,10 +444,9 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 		}
 	}
 	if n.state.NodeName != "" {
-		kctx := workflow.WithActivityOptions(ctx, kubeOptions())
 		req := activities.DeleteNodeRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID}
-		err := workflow.ExecuteActivity(kctx, kubeActs.DeleteNode, req).Get(ctx, nil)
-		gone := err != nil && isNotOwned(err) && workflow.GetVersion(ctx, changeNotOwnedMeansGone, workflow.DefaultVersion, 1) >= 1
+		err := n.call(ctx, kubeOptions(), kubeActs.DeleteNode, req).Get(ctx, nil)
+		gone := err != nil && isNotOwned(err) && n.version(ctx, changeNotOwnedMeansGone) >= 1
 		switch {
 		case gone:
 			// Another instance's Node holds the name now: ours was deleted already.
@@ -465,7 +477,7 @@ func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (N
 	// Clean-up must run even when the failure is the workflow's own cancellation.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	failed := ClaimFailed{Claim: n.claim.Name, Pods: n.claim.Pods, Reason: reason, Unavailable: n.unavailable}
-	toldFirst := workflow.GetVersion(dctx, changeFailBeforeCleanUp, workflow.DefaultVersion, 1) >= 1
+	toldFirst := n.version(dctx, changeFailBeforeCleanUp) >= 1
 	if toldFirst {
 		n.signalProvisioner(dctx, SignalClaimFailed, failed)
 		if n.state.InstanceID != "" {
@@ -490,8 +502,35 @@ func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (N
 func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
 	n.state.Phase = p
 	n.state.Transitions = append(n.state.Transitions, PhaseChange{Phase: p, At: workflow.Now(ctx)})
-	n.upsertSearchAttributes(ctx)
+	if n.compact && n.listed && p == PhaseLaunching {
+		n.showDetails(ctx) // started with these search attributes
+	} else {
+		n.upsertSearchAttributes(ctx)
+	}
 	n.project(ctx)
+}
+
+// stale records a change the search attributes do not show yet. A compact run writes them
+// at the next flush, or with the phase change that follows at once (a due drain); the
+// details in the UI follow now (user metadata, no event).
+func (n *nodeLifecycle) stale(ctx workflow.Context) {
+	if !n.compact {
+		n.upsertSearchAttributes(ctx)
+		return
+	}
+	n.attrsStale = true
+	n.showDetails(ctx)
+}
+
+// flush writes what changed since the last write: the search attributes, then the NodeClaim.
+func (n *nodeLifecycle) flush(ctx workflow.Context) {
+	if n.attrsStale {
+		n.upsertSearchAttributes(ctx)
+	}
+	if n.resync || n.projected != n.disruptions {
+		n.resync = false
+		n.project(ctx)
+	}
 }
 
 // upsertSearchAttributes keeps the node's search attributes, and the details the Temporal UI
@@ -521,6 +560,7 @@ func (n *nodeLifecycle) upsertSearchAttributes(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "phase", n.state.Phase, "error", err)
 	}
+	n.attrsStale = false
 	n.showDetails(ctx)
 }
 
@@ -535,6 +575,24 @@ func (n *nodeLifecycle) disruptionReason() string {
 		return ""
 	}
 	return n.state.Disruption.Reason
+}
+
+// tellReady tells the provisioner, and the workflow named by Notify, that the node is Ready.
+// A compact run signals them from a local activity: the news is idempotent (a nomination
+// forgotten, a replacement found Ready), so a retry that repeats it does no harm.
+func (n *nodeLifecycle) tellReady(ctx workflow.Context) {
+	ready := NodeReady{Claim: n.claim.Name, NodeName: n.state.NodeName}
+	if !n.compact {
+		n.signalProvisioner(ctx, SignalNodeReady, ready)
+		return
+	}
+	req := activities.SignalRequest{WorkflowIDs: []string{ProvisionerID}, Name: SignalNodeReady, Payload: ready}
+	if n.notify != "" {
+		req.WorkflowIDs = append(req.WorkflowIDs, n.notify)
+	}
+	if err := n.call(ctx, signalOptions(), signalActs.Signal, req).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("signal workflows", "workflows", req.WorkflowIDs, "signal", req.Name, "error", err)
+	}
 }
 
 // signalProvisioner is best effort: the provisioner also forgets nominations on its own

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
@@ -50,16 +49,16 @@ type drainCall struct {
 func newControlsRun(t *testing.T) *controlsRun {
 	t.Helper()
 	r := &controlsRun{nodeRun: newNodeRun(t)}
-	r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		if info.ActivityType.Name == "ProjectNodeClaim" {
-			return // recorded by its mock, in projections
+	onActivityStarted(r.env, func(name string, args func(any) error) {
+		if name == "ProjectNodeClaim" || name == "Signal" {
+			return // recorded by their mocks, in projections and signals
 		}
-		r.activities = append(r.activities, info.ActivityType.Name)
-		if info.ActivityType.Name != "DrainNode" {
+		r.activities = append(r.activities, name)
+		if name != "DrainNode" {
 			return
 		}
 		var req activities.DrainRequest
-		if err := args.Get(&req); err != nil {
+		if err := args(&req); err != nil {
 			t.Errorf("decode DrainNode request: %v", err)
 		}
 		r.drains = append(r.drains, drainCall{at: r.env.Now(), req: req})

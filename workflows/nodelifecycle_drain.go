@@ -44,15 +44,14 @@ const changeInterruptDuringDrain = "interrupt-during-drain"
 // arriving meanwhile brings the deadline forward and makes the drain forceful.
 func (n *nodeLifecycle) drain(ctx workflow.Context) {
 	n.setPhase(ctx, PhaseDraining)
-	listen := workflow.GetVersion(ctx, changeInterruptDuringDrain, workflow.DefaultVersion, 1) >= 1
-	ownedOnly := workflow.GetVersion(ctx, changeNotOwnedMeansGone, workflow.DefaultVersion, 1) >= 1
-	kctx := workflow.WithActivityOptions(ctx, kubeOptions())
+	listen := n.version(ctx, changeInterruptDuringDrain) >= 1
+	ownedOnly := n.version(ctx, changeNotOwnedMeansGone) >= 1
 	var err error
 	if ownedOnly && n.state.InstanceID != "" { // a node without an instance has nothing to check
 		req := activities.TaintRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID, Taint: activities.DisruptedTaint()}
-		err = workflow.ExecuteActivity(kctx, kubeActs.TaintOwnNode, req).Get(ctx, nil)
+		err = n.call(ctx, kubeOptions(), kubeActs.TaintOwnNode, req).Get(ctx, nil)
 	} else {
-		err = workflow.ExecuteActivity(kctx, kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil)
+		err = n.call(ctx, kubeOptions(), kubeActs.TaintNode, n.state.NodeName, activities.DisruptedTaint()).Get(ctx, nil)
 	}
 	if err != nil {
 		n.state.LastError = fmt.Sprintf("taint node %s: %v", n.state.NodeName, err)

@@ -23,14 +23,14 @@ const changeRestoredCatchUp = "restored-run-catch-up"
 // and its Node's termination finalizer and labels here, the first time it continues as new.
 // Both are idempotent, so later runs only confirm them.
 func (n *nodeLifecycle) catchUp(ctx workflow.Context) {
-	if n.state.NodeName == "" || workflow.GetVersion(ctx, changeRestoredCatchUp, workflow.DefaultVersion, 1) < 1 {
+	if n.state.NodeName == "" || n.version(ctx, changeRestoredCatchUp) < 1 {
 		return
 	}
 	// Taints are registration's alone: one a person removed since stays removed. A few quick
 	// tries only: serve, and the signals waiting for it, must not wait on a Node gone missing.
 	req := n.syncRequest()
 	req.Taints = nil
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, projectOptions()), kubeActs.SyncNode, req).Get(ctx, nil); err != nil {
+	if err := n.call(ctx, projectOptions(), kubeActs.SyncNode, req).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("sync node on continue-as-new", "node", n.state.NodeName, "error", err)
 	}
 	n.project(ctx)
@@ -57,8 +57,7 @@ func (n *nodeLifecycle) project(ctx workflow.Context) {
 		return
 	}
 	seen := n.disruptions
-	actx := workflow.WithActivityOptions(ctx, projectOptions())
-	if err := workflow.ExecuteActivity(actx, nodeClaimActs.ProjectNodeClaim, n.projection()).Get(ctx, nil); err != nil {
+	if err := n.call(ctx, projectOptions(), nodeClaimActs.ProjectNodeClaim, n.projection()).Get(ctx, nil); err != nil {
 		// Tried again at the next wake-up of serve, or the next phase.
 		workflow.GetLogger(ctx).Warn("project NodeClaim", "claim", n.claim.Name, "phase", n.state.Phase, "error", err)
 		return
@@ -87,6 +86,5 @@ func (n *nodeLifecycle) releaseNodeClaim(ctx workflow.Context) error {
 	if !n.projecting {
 		return nil
 	}
-	actx := workflow.WithActivityOptions(ctx, kubeOptions())
-	return workflow.ExecuteActivity(actx, nodeClaimActs.ReleaseNodeClaim, n.claim.Name).Get(ctx, nil)
+	return n.call(ctx, kubeOptions(), nodeClaimActs.ReleaseNodeClaim, n.claim.Name).Get(ctx, nil)
 }

@@ -27,7 +27,7 @@ const changeVerifyRestored = "verify-restored"
 // search attribute or NodeClaim is written. The workflow id is only handed to the check, never
 // branched on: a replayer runs the history under an id of its own.
 func (n *nodeLifecycle) verifyRestored(ctx workflow.Context) error {
-	if !n.restored || workflow.GetVersion(ctx, changeVerifyRestored, workflow.DefaultVersion, 1) < 1 {
+	if !n.restored || n.version(ctx, changeVerifyRestored) < 1 {
 		return nil
 	}
 	switch {

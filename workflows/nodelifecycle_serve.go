@@ -115,8 +115,10 @@ func (n *nodeLifecycle) canExtend(ctx workflow.Context, req ExtendExpiry) error 
 func (n *nodeLifecycle) serve(ctx workflow.Context) (workflow.Context, bool, error) {
 	cancelled := false
 	for {
-		// Handlers only change state; the NodeClaim follows here, outside them.
-		if n.resync || n.projected != n.disruptions {
+		// Handlers only change state; the NodeClaim and the search attributes follow here,
+		// outside them. A compact run writes them only when no drain is due: the drain's
+		// phase change writes them anyway.
+		if !n.compact && (n.resync || n.projected != n.disruptions) {
 			n.resync = false
 			n.project(ctx)
 		}
@@ -124,7 +126,11 @@ func (n *nodeLifecycle) serve(ctx workflow.Context) (workflow.Context, bool, err
 		if n.state.ExpiresAt != nil && !now.Before(*n.state.ExpiresAt) && !n.forcefulPending() {
 			n.accept(ctx, n.expiration(now))
 		}
-		if d := n.state.Disruption; d != nil && !now.Before(d.StartsAt) {
+		due := n.state.Disruption != nil && !now.Before(n.state.Disruption.StartsAt)
+		if n.compact && !due {
+			n.flush(ctx)
+		}
+		if due {
 			n.expiry.stop()
 			n.start.stop()
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
@@ -197,7 +203,7 @@ func (n *nodeLifecycle) onDrain(ctx workflow.Context, req DrainRequest) {
 		// its grace period (a `kubectl delete` after a `starter drain --grace-period`).
 		if d := n.state.Disruption; d != nil && d.Source == SourceManual && !n.state.terminating() && req.GracePeriod >= 0 {
 			if next := n.manualDisruption(ctx, req); next.StartsAt.Before(d.StartsAt) &&
-				workflow.GetVersion(ctx, changeSoonerDrain, workflow.DefaultVersion, 1) >= 1 {
+				n.version(ctx, changeSoonerDrain) >= 1 {
 				n.accept(ctx, next)
 				return
 			}
@@ -217,7 +223,7 @@ func (n *nodeLifecycle) onCancelDrain(ctx workflow.Context) {
 	n.state.Disruption = nil
 	n.state.DrainReason = ""
 	n.disruptions++
-	n.upsertSearchAttributes(ctx)
+	n.stale(ctx)
 }
 
 // onDisrupt accepts a voluntary disruption unless another one is already under way; the
@@ -288,7 +294,7 @@ func (n *nodeLifecycle) accept(ctx workflow.Context, d Disruption) {
 	n.state.Disruption = &d
 	n.state.DrainReason = d.Reason
 	n.disruptions++
-	n.upsertSearchAttributes(ctx)
+	n.stale(ctx)
 }
 
 func (n *nodeLifecycle) forcefulPending() bool {

@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -65,6 +67,7 @@ type nodeRun struct {
 	ec2        *activities.EC2
 	kube       *activities.Kube
 	nodeClaims *activities.NodeClaims
+	signalActs *activities.Signals
 	// projections are the phases the NodeClaim was written at, in order; ProjectNodeClaim is
 	// left out of activities so that the lifecycle's own steps read plainly.
 	projections []string
@@ -81,16 +84,25 @@ func newNodeRun(t *testing.T) *nodeRun {
 func newNodeRunIn(t *testing.T, suite *testsuite.WorkflowTestSuite) *nodeRun {
 	t.Helper()
 	r := &nodeRun{env: suite.NewTestWorkflowEnvironment(), ec2: &activities.EC2{}, kube: &activities.Kube{},
-		nodeClaims: &activities.NodeClaims{}, lastSA: map[string]string{}}
+		nodeClaims: &activities.NodeClaims{}, signalActs: &activities.Signals{}, lastSA: map[string]string{}}
 	r.start = r.env.Now()
 	r.env.RegisterWorkflow(NodeLifecycleWorkflow)
 	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: NodeWorkflowID(testClaim), TaskQueue: TaskQueue})
-	r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == "ProjectNodeClaim" {
-			return // recorded by its mock, in projections
+	onActivityStarted(r.env, func(name string, _ func(any) error) {
+		if name == "ProjectNodeClaim" || name == "Signal" {
+			return // recorded by their mocks, in projections and signals
 		}
-		r.activities = append(r.activities, info.ActivityType.Name)
+		r.activities = append(r.activities, name)
 	})
+	// A compact run tells the provisioner from a local activity, an older one by a signal
+	// command: both are recorded in signals.
+	r.env.OnActivity(r.signalActs.Signal, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.SignalRequest) error {
+			if slices.Contains(req.WorkflowIDs, ProvisionerID) {
+				r.signals = append(r.signals, req.Name)
+			}
+			return nil
+		})
 	r.env.OnActivity(r.nodeClaims.ProjectNodeClaim, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, p activities.NodeClaimProjection) error {
 			r.projections = append(r.projections, p.Phase)
@@ -139,6 +151,27 @@ func (r *nodeRun) happyPath() {
 	// A restored run's checks of its state: the world agrees.
 	r.env.OnActivity(r.ec2.VerifyInstance, mock.Anything, activities.InstanceCheck(terminateTheClaimsInstance())).Return(nil)
 	r.env.OnActivity(r.kube.VerifyNode, mock.Anything, activities.NodeCheck(deleteTheClaimsNode())).Return(nil)
+}
+
+// onActivityStarted calls listen with the name of each activity, local or not, as it starts,
+// and a function that decodes its first argument.
+func onActivityStarted(env *testsuite.TestWorkflowEnvironment, listen func(name string, arg func(into any) error)) {
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		listen(info.ActivityType.Name, func(into any) error { return args.Get(into) })
+	})
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		listen(info.ActivityType.Name, func(into any) error {
+			if len(args) == 0 {
+				return fmt.Errorf("local activity %s has no argument", info.ActivityType.Name)
+			}
+			v := reflect.ValueOf(into)
+			if v.Kind() != reflect.Pointer || !reflect.TypeOf(args[0]).AssignableTo(v.Elem().Type()) {
+				return fmt.Errorf("local activity %s: argument %T does not go into %T", info.ActivityType.Name, args[0], into)
+			}
+			v.Elem().Set(reflect.ValueOf(args[0]))
+			return nil
+		})
+	})
 }
 
 func (r *nodeRun) at(d time.Duration, fn func()) { r.env.RegisterDelayedCallback(fn, d) }
@@ -202,9 +235,9 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 	if !slices.Equal(r.activities, wantActivities) {
 		t.Errorf("activities %v, want %v", r.activities, wantActivities)
 	}
-	// The NodeClaim follows every phase and the drain request, and is released (above) only
-	// after the instance is terminated.
-	wantProjections := []string{"Launching", "Registering", "Initializing", "Ready", "Ready", "Draining", "Terminating"}
+	// The NodeClaim follows every phase, the drain request with the Draining phase it starts at
+	// once, and is released (above) only after the instance is terminated.
+	wantProjections := []string{"Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating"}
 	if !slices.Equal(r.projections, wantProjections) {
 		t.Errorf("NodeClaim written at %v, want %v", r.projections, wantProjections)
 	}
@@ -227,8 +260,8 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("drain reason %q, want test", result.State.DrainReason)
 	}
 
-	// Accepting the drain upserts DisruptionReason while the node is still Ready.
-	wantSA := []string{"Launching", "Registering", "Initializing", "Ready", "Ready", "Draining", "Terminating", "Terminated"}
+	// A drain that starts at once writes DisruptionReason with the Draining phase.
+	wantSA := []string{"Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"}
 	if !slices.Equal(r.phasesSA, wantSA) {
 		t.Errorf("NodePhase upserts %v, want %v", r.phasesSA, wantSA)
 	}
@@ -271,6 +304,7 @@ func TestNodeLifecycleShowsWhatItsNodeCosts(t *testing.T) {
 			r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(inst, nil)
 			r.happyPath() // its Launch is never reached: the one above matches first
 			if tt.recordedBefore {
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 				r.env.OnGetVersion(changePriceMemo, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
 			var memo []any
@@ -303,9 +337,9 @@ func TestNodeLifecycleSyncsKarpentersRegistrationLabels(t *testing.T) {
 	r := newNodeRun(t)
 	r.happyPath()
 	var sync activities.SyncRequest
-	r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		if info.ActivityType.Name == "SyncNode" {
-			_ = args.Get(&sync)
+	onActivityStarted(r.env, func(name string, args func(any) error) {
+		if name == "SyncNode" {
+			_ = args(&sync)
 		}
 	})
 	r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{}) })

@@ -101,6 +101,14 @@ func kubeOptions() workflow.ActivityOptions {
 	}
 }
 
+// signalOptions: news for other workflows is best effort; a few quick tries.
+func signalOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	}
+}
+
 // verifyOptions: a restored run checks its state before it trusts it, and keeps trying while
 // EC2 or the API server cannot answer: failing would abandon a node that may well be its own.
 // Only a NotOwned answer, which is not retried, refuses the state.

@@ -649,7 +649,7 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 		s.claim.Name = p.nextClaimName(ctx, s.claim.NodePool)
 		s.attempts++
 		cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(s.claim, ""))
-		s.future = workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: s.claim})
+		s.future = workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: s.claim, Listed: true})
 	}
 	for i, c := range claims {
 		starts[i] = &start{claim: c}

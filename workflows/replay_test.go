@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,6 +43,38 @@ func TestReplayRecordedHistories(t *testing.T) {
 			replayer.RegisterWorkflow(wf)
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Errorf("replay %s: %v", file, err)
+			}
+		})
+	}
+}
+
+// maxLifecycleEvents bounds a node workflow's history from launch to terminated: a large
+// scale-out writes one such history per node (issue 14).
+const maxLifecycleEvents = 60
+
+// Every whole node life recorded from the lab with the compact history, from launch to
+// Terminated, stays within maxLifecycleEvents.
+func TestRecordedNodeLifecyclesStaySmall(t *testing.T) {
+	for _, name := range []string{"drained", "requestdrain", "empty", "expired", "nodeclaimdeleted", "nodedeleted"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join("testdata", "nodelifecycle_"+name+"_history.json")
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h struct {
+				Events []struct {
+					EventType string `json:"eventType"`
+				} `json:"events"`
+			}
+			if err := json.Unmarshal(data, &h); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if len(h.Events) == 0 || h.Events[len(h.Events)-1].EventType != "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED" {
+				t.Fatalf("%s does not record a whole life (launch to completion)", file)
+			}
+			if len(h.Events) > maxLifecycleEvents {
+				t.Errorf("%s: %d events, want at most %d", file, len(h.Events), maxLifecycleEvents)
 			}
 		})
 	}

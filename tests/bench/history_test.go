@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/nodewright/nodewright/lab/history"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -134,9 +135,13 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		events++
 		bytes += proto.Size(ev)
 		what := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
-			activities[ev.GetEventId()] = a.GetActivityType().GetName()
-			what += " " + a.GetActivityType().GetName()
+		started, err := history.StartedActivity(ev)
+		if err != nil {
+			return 0, 0, payloadSize{}, fmt.Errorf("history of %s run %s: %w", id, run, err)
+		}
+		if started != "" {
+			activities[ev.GetEventId()] = started
+			what += " " + started
 		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
 			what += " " + activities[a.GetScheduledEventId()]
 		} else if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
