@@ -91,6 +91,8 @@ type Config struct {
 	// ClusterLimits cap every NodePool's nodes together (--cluster-limit-*, --max-hourly-cost);
 	// the default ClusterPolicy, when there is one, wins for each field it sets.
 	ClusterLimits schedulerengine.ClusterLimits
+	// Tuning sizes the Temporal worker: pollers, concurrency and the sticky cache.
+	Tuning Tuning
 	// Credentials overrides the AWS default credential chain; for in-process use such as the
 	// lab, never set from flags.
 	Credentials aws.CredentialsProvider
@@ -140,6 +142,7 @@ func ParseFlags(args []string, env temporalconn.Env) (Config, error) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", envPortAddr(getenv, "METRICS_PORT", 8080, &settingErrs), "listen address of /metrics (env METRICS_PORT sets the port); empty disables")
 	fs.StringVar(&c.HealthProbeAddr, "health-probe-addr", envPortAddr(getenv, "HEALTH_PROBE_PORT", 8081, &settingErrs), "listen address of /healthz and /readyz (env HEALTH_PROBE_PORT sets the port); empty disables")
 	limits := clusterLimitFlags(fs, getenv)
+	tuning := tuningFlags(fs, getenv, &settingErrs)
 	fs.StringVar(&logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "LOG_FORMAT", "json"), "json or text (env LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -160,6 +163,9 @@ func ParseFlags(args []string, env temporalconn.Env) (Config, error) {
 	if err != nil {
 		settingErrs = append(settingErrs, err)
 	}
+	var tuningErrs []error
+	c.Tuning, tuningErrs = tuning.tuning()
+	settingErrs = append(settingErrs, tuningErrs...)
 	c.Zones = splitZones(zones)
 	if zones != "" && len(c.Zones) == 0 {
 		settingErrs = append(settingErrs, fmt.Errorf("--zones %q names no zone; leave it out to launch in every zone of the EC2NodeClasses' subnets", zones))
@@ -212,6 +218,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--batch-idle-duration %s and --batch-max-duration %s (BATCH_IDLE_DURATION, BATCH_MAX_DURATION) must satisfy 0 < idle <= max <= %s, where 0 means the default (%s and %s)",
 			c.BatchIdle, c.BatchMax, workflows.MaxBatchMax, workflows.DefaultBatchIdle, workflows.DefaultBatchMax))
 	}
+	errs = append(errs, c.Tuning.validate()...)
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("--log-format (LOG_FORMAT) %q must be json or text", c.LogFormat))
 	}
@@ -316,16 +323,22 @@ func envBool(getenv func(string) string, key string) bool {
 // envDuration reads a Go duration ("1s", "500ms") from the environment; a value that is not
 // one is reported by name.
 func envDuration(getenv func(string) string, key string, def time.Duration, errs *[]error) time.Duration {
+	return envParsed(getenv, key, def, time.ParseDuration, "a duration such as 1s or 500ms", errs)
+}
+
+// envParsed reads a value from the environment with parse; one that does not parse is
+// reported by name, saying what it must be, and the default stands.
+func envParsed[T any](getenv func(string) string, key string, def T, parse func(string) (T, error), mustBe string, errs *[]error) T {
 	v := getenv(key)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
+	parsed, err := parse(v)
 	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s=%q must be a duration such as 1s or 500ms", key, v))
+		*errs = append(*errs, fmt.Errorf("%s=%q must be %s", key, v, mustBe))
 		return def
 	}
-	return d
+	return parsed
 }
 
 // envPortAddr turns a port from the environment into a listen address on every interface,

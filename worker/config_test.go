@@ -55,7 +55,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				Temporal: temporalAt("127.0.0.1:7233", "default"), TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", Tuning: defaultTuning(),
 			},
 		},
 		{
@@ -65,7 +65,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				Temporal: temporalAt("127.0.0.1:7233", "default"), TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab",
 				MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
-				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
+				WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", Tuning: defaultTuning(), WebhookURL: "https://10.0.0.5:9443", WebhookCertDir: "/certs",
 			},
 		},
 		{
@@ -76,7 +76,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 				Temporal: temporalAt("temporal.svc:7233", "nodes"), TaskQueue: workflows.TaskQueue,
 				Kubeconfig: "/home/op/.kube/config", Region: "eu-west-1", ClusterName: "lab",
 				NodePoolsFile: "pools.yaml", KubeClientQPS: 50, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
-				MetricsAddr: ":8080", HealthProbeAddr: ":9091", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", IsolatedVPC: true,
+				MetricsAddr: ":8080", HealthProbeAddr: ":9091", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", Tuning: defaultTuning(), IsolatedVPC: true,
 			},
 		},
 		{
@@ -90,7 +90,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				Temporal: temporalAt("10.0.0.1:7233", "prod"), TaskQueue: "q",
 				Kubeconfig: "/etc/kube.yaml", Region: "ap-south-1", EC2Endpoint: "https://ec2.local:4566", PricingEndpoint: "http://127.0.0.1:4589",
-				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				ClusterName: "lab", NodePoolsFile: "pools.yaml", Zones: []string{"ap-south-1a"}, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", Tuning: defaultTuning(),
 				KubeClientQPS: 70, KubeClientBurst: 80, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute,
 				HealthProbeAddr: ":9091", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json",
 			},
@@ -101,7 +101,7 @@ func TestParseFlagsFillsConfig(t *testing.T) {
 			want: Config{
 				Temporal: temporalAt("127.0.0.1:7233", "default"), TaskQueue: workflows.TaskQueue,
 				Region: "us-east-1", ClusterName: "lab", NodePoolsFile: "pools.yaml",
-				Zones: []string{"a", "b", "c"}, MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws",
+				Zones: []string{"a", "b", "c"}, MetricsAddr: ":8080", HealthProbeAddr: ":8081", BatchIdle: time.Second, BatchMax: 10 * time.Second, LogFormat: "json", KubeClientQPS: 200, KubeClientBurst: 300, GarbageCollectEvery: 2 * time.Minute, SpotPriceRefresh: 10 * time.Minute, WebhookAddr: ":8443", NodeClassGroup: "karpenter.k8s.aws", Tuning: defaultTuning(),
 			},
 		},
 	}
@@ -261,6 +261,33 @@ func TestParseFlagsRejects(t *testing.T) {
 			name:        "an isolated VPC with a Pricing endpoint is a contradiction",
 			args:        withRequired("--isolated-vpc", "--pricing-endpoint", "http://127.0.0.1:1"),
 			wantInError: []string{"--isolated-vpc", "--pricing-endpoint"},
+		},
+		{
+			name:        "a poller count of 0 is rejected naming the flag, its variable and the default",
+			args:        withRequired("--activity-task-pollers", "0"),
+			wantInError: []string{"--activity-task-pollers (ACTIVITY_TASK_POLLERS) is 0", "at least 1", "default 20"},
+		},
+		{
+			name:        "a single workflow task poller is rejected saying why",
+			args:        withRequired("--workflow-task-pollers", "1"),
+			wantInError: []string{"--workflow-task-pollers (WORKFLOW_TASK_POLLERS) 1", "at least 2", "sticky"},
+		},
+		{
+			name:        "a single workflow task slot from the environment is rejected naming the variable",
+			args:        withRequired(),
+			env:         map[string]string{"MAX_CONCURRENT_WORKFLOW_TASKS": "1"},
+			wantInError: []string{"MAX_CONCURRENT_WORKFLOW_TASKS", "at least 2", "default 500"},
+		},
+		{
+			name:        "negative concurrency is rejected naming each flag",
+			args:        withRequired("--max-concurrent-activities", "-5", "--max-concurrent-local-activities", "-1", "--sticky-workflow-cache-size", "-10"),
+			wantInError: []string{"--max-concurrent-activities (MAX_CONCURRENT_ACTIVITIES) -5", "--max-concurrent-local-activities", "--sticky-workflow-cache-size (STICKY_WORKFLOW_CACHE_SIZE) -10"},
+		},
+		{
+			name:        "tuning variables that do not parse are named by their variables",
+			args:        withRequired(),
+			env:         map[string]string{"STICKY_WORKFLOW_CACHE_SIZE": "lots", "POLLER_AUTOSCALING": "maybe"},
+			wantInError: []string{`STICKY_WORKFLOW_CACHE_SIZE="lots" must be a whole number`, `POLLER_AUTOSCALING="maybe" must be true or false`},
 		},
 		{
 			name:        "a stray positional argument is rejected rather than ignored",

@@ -160,7 +160,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Without OnFatalError the SDK worker would stop polling for good while the process,
 	// its pod watch and /healthz carried on as if all were well.
 	stopped := newWorkerStop()
-	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{OnFatalError: stopped.report})
+	w := sdkworker.New(tc, cfg.TaskQueue, cfg.Tuning.sdkOptions(stopped.report))
 	if err := registerMarketMetrics(m.registry, live); err != nil {
 		return err
 	}
@@ -225,7 +225,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			caches: append([]cacheCheck{{name: "pod", synced: watcher.Synced}}, caches...)})
 	}
 	log.Info("worker running", "temporal", temporalconn.Describe(cfg.Temporal),
-		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr, "probes", cfg.HealthProbeAddr)
+		"task_queue", cfg.TaskQueue, "nodepools", nodePoolsFrom(cfg), "metrics", cfg.MetricsAddr, "probes", cfg.HealthProbeAddr,
+		"tuning", cfg.Tuning.withDefaults())
 
 	return waitForStop(ctx, errc, stopped)
 }

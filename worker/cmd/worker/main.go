@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/contrib/envconfig"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/nodewright/nodewright/worker"
 )
@@ -24,6 +25,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
 	}
+	// The SDK sizes its one sticky cache for the process when the first worker starts.
+	sdkworker.SetStickyWorkflowCacheSize(cfg.StickyWorkflowCacheSize())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := worker.Run(ctx, cfg, worker.NewLogger(os.Stderr, cfg)); err != nil {
