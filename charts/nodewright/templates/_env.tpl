@@ -27,6 +27,13 @@ and the Temporal SDK's envconfig read.
   value: {{ .Values.settings.kubeClientQPS | quote }}
 - name: KUBE_CLIENT_BURST
   value: {{ .Values.settings.kubeClientBurst | quote }}
+{{- $tw := .Values.settings.temporalWorker }}
+{{- range $key, $env := dict "workflowTaskPollers" "WORKFLOW_TASK_POLLERS" "activityTaskPollers" "ACTIVITY_TASK_POLLERS" "maxConcurrentWorkflowTasks" "MAX_CONCURRENT_WORKFLOW_TASKS" "maxConcurrentActivities" "MAX_CONCURRENT_ACTIVITIES" "maxConcurrentLocalActivities" "MAX_CONCURRENT_LOCAL_ACTIVITIES" "stickyWorkflowCacheSize" "STICKY_WORKFLOW_CACHE_SIZE" }}
+- name: {{ $env }}
+  value: {{ include "nodewright.decimal" (required (printf "settings.temporalWorker.%s is required: a whole number (see values.yaml for the default)" $key) (get $tw $key)) | quote }}
+{{- end }}
+- name: POLLER_AUTOSCALING
+  value: {{ $tw.pollerAutoscaling | quote }}
 {{- /* A limit of 0 (nodes: 0, maxHourlyCost: 0) launches nothing: only an empty value or
 none leaves a limit out, where `with` would drop a 0 too. */}}
 {{- $limits := .Values.settings.clusterLimits | default dict }}
