@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 )
 
@@ -118,5 +119,30 @@ func TestZeroTuningMeansTheFlagsDefaults(t *testing.T) {
 	}
 	if zero.StickyWorkflowCacheSize() != cfg.StickyWorkflowCacheSize() {
 		t.Errorf("zero tuning's sticky cache %d, the flags' default %d", zero.StickyWorkflowCacheSize(), cfg.StickyWorkflowCacheSize())
+	}
+}
+
+// The SDK panics on options it cannot run with (a poller count beside a poller behaviour,
+// one workflow task slot); every tuning the flags accept must build a worker.
+func TestTuningsTheFlagsAcceptBuildAWorker(t *testing.T) {
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	for _, args := range [][]string{
+		nil,
+		{"--poller-autoscaling=false"},
+		{"--workflow-task-pollers", "2", "--activity-task-pollers", "1", "--max-concurrent-workflow-tasks", "2", "--max-concurrent-activities", "1", "--max-concurrent-local-activities", "1"},
+	} {
+		opts, _ := workerOptionsOf(t, args, nil)
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("the SDK refuses the worker options of %q: %v", args, p)
+				}
+			}()
+			sdkworker.New(tc, "tuning-test", opts)
+		}()
 	}
 }
