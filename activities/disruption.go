@@ -179,18 +179,18 @@ func (d *Disruption) ValidateDisruption(ctx context.Context, cmd disruption.Comm
 // snapshot reads the cluster for the engine. The disrupted taint on the nodes named ours is
 // the controller's own, put there for a decision under way, and does not count as leaving.
 func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.Snapshot, map[string]string, error) {
-	kube := d.Planner.Kube
-	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	cluster := d.Planner.cluster()
+	nodes, err := cluster.Nodes(ctx)
 	if err != nil {
-		return disruption.Snapshot{}, nil, fmt.Errorf("list nodes: %w", err)
+		return disruption.Snapshot{}, nil, err
 	}
-	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	pods, err := cluster.Pods(ctx)
 	if err != nil {
-		return disruption.Snapshot{}, nil, fmt.Errorf("list pods: %w", err)
+		return disruption.Snapshot{}, nil, err
 	}
-	pdbs, err := kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	pdbs, err := cluster.PodDisruptionBudgets(ctx)
 	if err != nil {
-		return disruption.Snapshot{}, nil, fmt.Errorf("list pod disruption budgets: %w", err)
+		return disruption.Snapshot{}, nil, err
 	}
 	pools := d.Planner.Pools.NodePools()
 	types, err := d.Planner.instanceTypes(ctx, d.Planner.offeringZones(pools))
@@ -200,19 +200,19 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 	snap := disruption.Snapshot{
 		Now: time.Now(), NodePools: pools, InstanceTypes: types,
 		PoolAllocatable: d.Planner.poolAllocatable(pools, types),
-		BlockedPods:     blockedByPDB(pdbs.Items, pods.Items),
+		BlockedPods:     blockedByPDB(pdbs, pods),
 		ClusterLimits:   d.Planner.clusterLimits(),
 	}
 	byNode := map[string][]*corev1.Pod{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for i := range pods {
+		p := &pods[i]
 		if p.Spec.NodeName != "" && !terminal(p) {
 			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
 		}
 	}
 	claims := map[string]string{}
-	for i := range nodes.Items {
-		n := &nodes.Items[i]
+	for i := range nodes {
+		n := &nodes[i]
 		out := d.node(n, byNode[n.Name], types, snap.NodePools)
 		if slices.Contains(ours, n.Name) {
 			out.Deleting = n.DeletionTimestamp != nil

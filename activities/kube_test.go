@@ -338,7 +338,7 @@ func TestWaitsReadTheNodeCache(t *testing.T) {
 	client := fake.NewClientset(node("n1", withProviderID("aws:///us-east-1a/i-1"), withReady(corev1.ConditionTrue)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cache := NewNodeCache(client)
+	cache := NewNodeCache(NewInformerFactory(client))
 	go func() { _ = cache.Run(ctx) }()
 	for !cache.Synced() {
 		runtime.Gosched()

@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -14,26 +13,27 @@ import (
 // workflows waiting for their Node to register and become Ready look here, so a thousand
 // claims booting at once cost one watch instead of a thousand lists every poll.
 type NodeCache struct {
+	factory  informers.SharedInformerFactory
 	informer cache.SharedIndexInformer
 }
 
 const byProviderID = "providerID"
 
-// NewNodeCache builds the cache; Run fills it.
-func NewNodeCache(client kubernetes.Interface) *NodeCache {
-	informer := informers.NewSharedInformerFactory(client, 0).Core().V1().Nodes().Informer()
+// NewNodeCache builds the cache on the factory's Node informer; Run fills it.
+func NewNodeCache(factory informers.SharedInformerFactory) *NodeCache {
+	informer := factory.Core().V1().Nodes().Informer()
 	_ = informer.AddIndexers(cache.Indexers{byProviderID: func(obj any) ([]string, error) {
 		if n, ok := obj.(*corev1.Node); ok && n.Spec.ProviderID != "" {
 			return []string{n.Spec.ProviderID}, nil
 		}
 		return nil, nil
 	}})
-	return &NodeCache{informer: informer}
+	return &NodeCache{factory: factory, informer: informer}
 }
 
 // Run watches Nodes until ctx ends; it fails if the first list never completes.
 func (c *NodeCache) Run(ctx context.Context) error {
-	go c.informer.RunWithContext(ctx)
+	c.factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) && ctx.Err() == nil {
 		return fmt.Errorf("the cache of Nodes did not sync")
 	}

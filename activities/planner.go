@@ -40,6 +40,9 @@ func (s StaticNodePools) NodePools() []apisv1.NodePool { return s }
 // Planner runs the scheduler engine on a fresh snapshot of the cluster.
 type Planner struct {
 	Kube kubernetes.Interface
+	// Cluster is where pods, Nodes and PodDisruptionBudgets are read from for every plan and
+	// disruption pass: the worker's informer caches; nil lists them from Kube.
+	Cluster ClusterReader
 	// Market says which types the region sells, in which zones, at what price; nil means the
 	// embedded catalog's us-east-1, every type in every zone.
 	Market MarketSource
@@ -115,25 +118,33 @@ type ClaimPods interface {
 	PodsOf(ctx context.Context, claims []string) (map[string][]string, error)
 }
 
+// cluster is where a plan reads pods and Nodes.
+func (p *Planner) cluster() ClusterReader {
+	if p.Cluster != nil {
+		return p.Cluster
+	}
+	return APIReader{Kube: p.Kube}
+}
+
 // Plan decides which of the cluster's unschedulable pods fit existing nodes and which need
 // new nodes. Pods an in-flight claim was planned for are left out while it nominates them.
 // Claims beyond maxClaimBytes are left for the next call, which sees the claims started in
 // between as in flight.
 func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error) {
-	pods, err := p.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return PlanResult{}, fmt.Errorf("plan: list pods: %w", err)
-	}
-	held, err := p.heldPods(ctx, req.InFlight)
+	pods, err := p.cluster().Pods(ctx)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
-	pending, nominated := pendingPods(pods.Items, held)
+	held, err := p.heldPods(ctx, req.InFlight, req.Holding)
+	if err != nil {
+		return PlanResult{}, fmt.Errorf("plan: %w", err)
+	}
+	pending, nominated := pendingPods(pods, held)
 	result := PlanResult{Pods: len(pending), Nominated: nominated}
 	if len(pending) == 0 {
 		return result, nil
 	}
-	state, err := readCluster(ctx, p.Kube, pods.Items)
+	state, err := readCluster(ctx, p.cluster(), p.Kube, pods)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
@@ -203,9 +214,10 @@ func (p *Planner) clusterLimits() schedulerengine.ClusterLimits {
 	return p.Limits.ClusterLimits()
 }
 
-// heldPods maps the pods that nominating in-flight claims were planned for to their claim.
-func (p *Planner) heldPods(ctx context.Context, inFlight []InFlightClaim) (map[string]string, error) {
-	var names []string
+// heldPods maps the pods that nominating in-flight claims, and the claims holding their pods
+// while they bind, were planned for to their claim.
+func (p *Planner) heldPods(ctx context.Context, inFlight []InFlightClaim, holding []string) (map[string]string, error) {
+	names := slices.Clone(holding)
 	for _, c := range inFlight {
 		if c.Nominates {
 			names = append(names, c.Name)

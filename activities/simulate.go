@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/nodewright/nodewright/activities/market"
@@ -24,20 +23,26 @@ type ClusterState struct {
 	Volumes    *schedulerengine.Volumes
 }
 
-// ReadCluster reads the cluster's state as the planner reads it for each plan.
+// ReadCluster reads the cluster's state from the API server as the planner reads it for each
+// plan.
 func ReadCluster(ctx context.Context, kube kubernetes.Interface) (ClusterState, error) {
-	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	return readClusterFrom(ctx, APIReader{Kube: kube}, kube)
+}
+
+// readClusterFrom reads the cluster's state, its pods and nodes from cluster.
+func readClusterFrom(ctx context.Context, cluster ClusterReader, kube kubernetes.Interface) (ClusterState, error) {
+	pods, err := cluster.Pods(ctx)
 	if err != nil {
-		return ClusterState{}, fmt.Errorf("list pods: %w", err)
+		return ClusterState{}, err
 	}
-	return readCluster(ctx, kube, pods.Items)
+	return readCluster(ctx, cluster, kube, pods)
 }
 
 // readCluster reads the rest of the cluster's state once its pods are listed.
-func readCluster(ctx context.Context, kube kubernetes.Interface, pods []corev1.Pod) (ClusterState, error) {
-	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+func readCluster(ctx context.Context, cluster ClusterReader, kube kubernetes.Interface, pods []corev1.Pod) (ClusterState, error) {
+	nodes, err := cluster.Nodes(ctx)
 	if err != nil {
-		return ClusterState{}, fmt.Errorf("list nodes: %w", err)
+		return ClusterState{}, err
 	}
 	daemons, namespaces, err := daemonsAndNamespaces(ctx, kube)
 	if err != nil {
@@ -47,7 +52,7 @@ func readCluster(ctx context.Context, kube kubernetes.Interface, pods []corev1.P
 	if err != nil {
 		return ClusterState{}, err
 	}
-	return ClusterState{Pods: pods, Nodes: nodes.Items, Daemons: daemons, Namespaces: namespaces, Volumes: vols}, nil
+	return ClusterState{Pods: pods, Nodes: nodes, Daemons: daemons, Namespaces: namespaces, Volumes: vols}, nil
 }
 
 // Simulation is a plan nothing launches: the nodes the Provisioner would start for the pods
@@ -80,7 +85,7 @@ type Simulation struct {
 // unavailable offerings and in-flight claims), and launches nothing. A pod counts as
 // pending as it does for Plan: unbound, with the kube-scheduler's Unschedulable condition.
 func DryRun(ctx context.Context, p *Planner, state ClusterState, req PlanRequest) (Simulation, error) {
-	held, err := p.heldPods(ctx, req.InFlight)
+	held, err := p.heldPods(ctx, req.InFlight, req.Holding)
 	if err != nil {
 		return Simulation{}, fmt.Errorf("dry run: %w", err)
 	}
@@ -105,7 +110,7 @@ func DryRun(ctx context.Context, p *Planner, state ClusterState, req PlanRequest
 // cut to fit a workflow history (the claims within maxClaimBytes, a sample of the pods on
 // existing nodes and of the reasons). It launches nothing and records no event.
 func (p *Planner) Simulate(ctx context.Context, req PlanRequest) (Simulation, error) {
-	state, err := ReadCluster(ctx, p.Kube)
+	state, err := readClusterFrom(ctx, p.cluster(), p.Kube)
 	if err != nil {
 		return Simulation{}, fmt.Errorf("simulate: %w", err)
 	}

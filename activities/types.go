@@ -83,6 +83,9 @@ type PlanRequest struct {
 	// InFlight are the claims started whose node is not Ready yet: until their Node
 	// registers they count against their pools' limits with the capacity they may launch.
 	InFlight []InFlightClaim `json:"inFlight,omitempty"`
+	// Holding are claims whose node just became Ready: their pods still pending are being
+	// bound to it and are left out of the plan.
+	Holding []string `json:"holding,omitempty"`
 }
 
 // InFlightClaim is a started claim as the limits see it.

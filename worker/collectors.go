@@ -10,11 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -99,8 +97,9 @@ func quantityValue(name corev1.ResourceName, q resource.Quantity) float64 {
 	return float64(q.Value())
 }
 
-func newClusterMetrics(kube kubernetes.Interface, pools activities.NodePoolSource) *clusterMetrics {
-	factory := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithTransform(stripManagedFields))
+// newClusterMetrics reads pods and Nodes from the factory's informers, the ones the worker's
+// other caches share.
+func newClusterMetrics(factory informers.SharedInformerFactory, pools activities.NodePoolSource) *clusterMetrics {
 	c := &clusterMetrics{
 		factory: factory,
 		pods:    factory.Core().V1().Pods().Lister(),
@@ -138,18 +137,9 @@ func newClusterMetrics(kube kubernetes.Interface, pools activities.NodePoolSourc
 	return c
 }
 
-// stripManagedFields keeps the caches small: no series reads managedFields.
-func stripManagedFields(obj any) (any, error) {
-	if o, ok := obj.(metav1.Object); ok {
-		o.SetManagedFields(nil)
-	}
-	return obj, nil
-}
-
 // Run fills the caches and keeps them current until ctx ends.
 func (c *clusterMetrics) Run(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
-	defer c.factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) && ctx.Err() == nil {
 		return fmt.Errorf("metrics: pod and node caches did not sync")
 	}

@@ -83,7 +83,7 @@ func runClusterMetrics(t *testing.T, pools activities.NodePoolSource, objs ...*c
 			t.Fatal(err)
 		}
 	}
-	c := newClusterMetrics(client, pools)
+	c := newClusterMetrics(activities.NewInformerFactory(client), pools)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

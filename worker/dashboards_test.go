@@ -311,7 +311,7 @@ func workerMetricNames(t *testing.T) descNames {
 	if _, err := activities.NewMetrics(names); err != nil {
 		t.Fatal(err)
 	}
-	names.MustRegister(newClusterMetrics(fake.NewClientset(), nil), newMarketMetrics(nil))
+	names.MustRegister(newClusterMetrics(activities.NewInformerFactory(fake.NewClientset()), nil), newMarketMetrics(nil))
 	return names
 }
 

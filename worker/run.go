@@ -176,9 +176,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.GarbageCollectorWorkflow)
 	w.RegisterActivity(ec2Acts)
 	go collectLaunchTemplates(ctx, ec2Acts, log.With("component", "launchtemplates"))
-	nodeCache := activities.NewNodeCache(kube)
+	informerFactory := activities.NewInformerFactory(kube)
+	nodeCache := activities.NewNodeCache(informerFactory)
 	go func() { errc <- named("Node watch", nodeCache.Run(ctx)) }()
 	caches = append(caches, cacheCheck{name: "Node", synced: nodeCache.Synced})
+	clusterCache := activities.NewClusterCache(informerFactory, nodeCache)
+	go func() { errc <- named("pod and PodDisruptionBudget watch", clusterCache.Run(ctx)) }()
+	caches = append(caches, cacheCheck{name: "pod and PodDisruptionBudget", synced: clusterCache.Synced})
+	planner.Cluster = clusterCache
 	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, Nodes: nodeCache,
 		TerminationFinalizer: nodeClaims.Client != nil})
 	w.RegisterActivity(nodeClaims)
@@ -207,7 +212,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() { errc <- named("pod watch", watcher.Run(ctx)) }()
 	go func() { errc <- named("pod event watch", podEvents.Run(ctx, kube)) }()
 	if cfg.MetricsAddr != "" {
-		cluster := newClusterMetrics(kube, pools)
+		cluster := newClusterMetrics(informerFactory, pools)
 		if err := m.registry.Register(cluster); err != nil {
 			return fmt.Errorf("register cluster metrics: %w", err)
 		}

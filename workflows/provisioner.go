@@ -44,6 +44,10 @@ type ProvisionerState struct {
 	// by name, with when: a replacement's claim-started that arrives after either (the
 	// replacement failed at once) must not count it for inFlightTTL.
 	Settled map[string]time.Time `json:"settled,omitempty"`
+	// JustReady are claims whose node became Ready less than readyHold ago, by name, with
+	// when: their pods still pending are being bound to that node by the kube-scheduler, and
+	// are held from plans meanwhile rather than given a node of their own.
+	JustReady map[string]time.Time `json:"justReady,omitempty"`
 	// ClaimsStarted counts claims ever named; it feeds claim names.
 	ClaimsStarted int `json:"claimsStarted"`
 	// Batches counts batches ever planned.
@@ -132,6 +136,10 @@ const (
 	// launching (about 12 minutes of retries) or its Node registering. A claim that said
 	// nothing by then (its workflow ended without a word) leaves them to be planned again.
 	nominationWindow = 15*time.Minute + registrationTimeout
+	// readyHold is how long a claim whose node is Ready still holds its pending pods: the
+	// kube-scheduler binds them to the node within seconds, and the planner, whose view of
+	// the cluster may lag by as much, must not give them another node meanwhile.
+	readyHold = 30 * time.Second
 	// inFlightTTL stops counting a claim against its pool's limits when it never reported
 	// back, after its node workflow would have given up on it (launch retries end within
 	// about 12 minutes).
@@ -361,7 +369,7 @@ func (p *provisioner) addSignalHandlers(ctx workflow.Context, sel workflow.Selec
 		if !receive(ctx, c, &msg) {
 			return
 		}
-		p.settle(ctx, msg.Claim)
+		p.ready(ctx, msg.Claim)
 	})
 	sel.AddReceive(p.unavailableCh, func(c workflow.ReceiveChannel, _ bool) {
 		var msg OfferingUnavailable
@@ -480,6 +488,17 @@ func (p *provisioner) onClaimFailed(ctx workflow.Context, msg ClaimFailed) {
 	p.onPendingPods(ctx, PendingPods{Pods: requeued})
 }
 
+// ready settles a claim whose node is Ready, holding its pods for readyHold if it held any.
+func (p *provisioner) ready(ctx workflow.Context, claim string) {
+	if c, ok := p.state.InFlight[claim]; ok && !c.Replacement && len(p.state.JustReady) < maxSettled {
+		if p.state.JustReady == nil {
+			p.state.JustReady = map[string]time.Time{}
+		}
+		p.state.JustReady[claim] = workflow.Now(ctx)
+	}
+	p.settle(ctx, claim)
+}
+
 // settle forgets a claim whose node is Ready or which failed. One not in flight is
 // remembered as settled for inFlightTTL, so that its claim-started, if still on its way,
 // is ignored; past maxSettled, the oldest is forgotten.
@@ -529,6 +548,11 @@ func (p *provisioner) expire(now time.Time) {
 	for _, name := range workflow.DeterministicKeys(p.state.Settled) {
 		if now.Sub(p.state.Settled[name]) >= inFlightTTL {
 			delete(p.state.Settled, name)
+		}
+	}
+	for _, name := range workflow.DeterministicKeys(p.state.JustReady) {
+		if now.Sub(p.state.JustReady[name]) >= readyHold {
+			delete(p.state.JustReady, name)
 		}
 	}
 	kept := p.state.Unavailable[:0]
@@ -618,6 +642,11 @@ func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
 		claim := c.InFlightClaim
 		claim.Nominates = !c.Replacement && now.Sub(c.At) < nominationWindow
 		req.InFlight = append(req.InFlight, claim)
+	}
+	for _, name := range workflow.DeterministicKeys(p.state.JustReady) {
+		if now.Sub(p.state.JustReady[name]) < readyHold {
+			req.Holding = append(req.Holding, name)
+		}
 	}
 	return req
 }
@@ -745,7 +774,7 @@ func (p *provisioner) drainSignals(ctx workflow.Context) {
 		if !p.readyCh.ReceiveAsync(&ready) {
 			break
 		}
-		p.settle(ctx, ready.Claim)
+		p.ready(ctx, ready.Claim)
 	}
 	for {
 		var off OfferingUnavailable

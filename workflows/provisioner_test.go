@@ -317,6 +317,9 @@ func TestProvisionerNominations(t *testing.T) {
 		// wantInFlight: the second Plan request still counts the first claim against its
 		// pool's limits; wantNominates: and says the claim holds its pods.
 		wantInFlight, wantNominates bool
+		// wantHolding: the claim's node is Ready and the second Plan request says its pods
+		// are still being bound to it.
+		wantHolding bool
 	}{
 		{
 			name:          "a batch of pods on their way to a claim is planned, the claim nominating them",
@@ -339,10 +342,19 @@ func TestProvisionerNominations(t *testing.T) {
 			wantAvoided: []activities.Offering{{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand"}},
 		},
 		{
-			name: "a Ready node's pods are no longer nominated",
+			name: "a Ready node's pods are no longer nominated, but held while the kube-scheduler binds them",
 			then: func(r *provisionerRun) {
 				r.at(5*time.Second, func() { r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.started[0].claim.Name}) })
 				r.signalPods(6*time.Second, "a")
+			},
+			wantPlans:   2,
+			wantHolding: true,
+		},
+		{
+			name: "a Ready node's pods still pending after the hold are planned again",
+			then: func(r *provisionerRun) {
+				r.at(5*time.Second, func() { r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: r.started[0].claim.Name}) })
+				r.signalPods(5*time.Second+readyHold, "a")
 			},
 			wantPlans: 2,
 		},
@@ -411,6 +423,13 @@ func TestProvisionerNominations(t *testing.T) {
 				return a.Name == b.Name && a.NodePool == b.NodePool && a.Nominates == b.Nominates
 			}) {
 				t.Errorf("second plan counted in flight %+v, want %+v", req.InFlight, wantInFlight)
+			}
+			var wantHolding []string
+			if tt.wantHolding {
+				wantHolding = []string{r.started[0].claim.Name}
+			}
+			if !slices.Equal(req.Holding, wantHolding) {
+				t.Errorf("second plan held the pods of %v, want %v", req.Holding, wantHolding)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -28,7 +29,15 @@ type histories struct {
 	// are those of the closed ones alone (a whole life, launch to terminated).
 	events, bytes, closedEvents []int
 	largest                     payloadSize
+	// steps are when the node workflows reached each step of a launch (see steps).
+	steps map[string][]time.Time
 }
+
+// steps of a node workflow's launch, in order, whose times show where a scale-out waits:
+// started is when the server created the workflow (the Provisioner's start); task when the
+// worker first ran it; launched when the Launch call returned; registered when its Node
+// was seen.
+var steps = []string{"started", "task", "launched", "registered"}
 
 // nodeHistory is one node workflow's history, its runs summed.
 type nodeHistory struct {
@@ -65,7 +74,7 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			events, size, largest, err := readHistory(ctx, tc, e)
+			events, size, largest, reached, err := readHistory(ctx, tc, e)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -78,6 +87,12 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 				h.largest = largest
 			}
 			if node {
+				if h.steps == nil {
+					h.steps = map[string][]time.Time{}
+				}
+				for step, at := range reached {
+					h.steps[step] = append(h.steps[step], at)
+				}
 				n := perNode[e.GetExecution().GetWorkflowId()]
 				n.events, n.bytes, n.open = n.events+events, n.bytes+size, n.open || e.GetCloseTime() == nil
 				perNode[e.GetExecution().GetWorkflowId()] = n
@@ -122,28 +137,50 @@ func nodePoolOf(e *workflowpb.WorkflowExecutionInfo) string {
 	return pool
 }
 
-// readHistory counts one run's events and their encoded bytes, and finds its largest payload.
-func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, err error) {
+// readHistory counts one run's events and their encoded bytes, finds its largest payload,
+// and says when it reached each of the steps.
+func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, reached map[string]time.Time, err error) {
+	reached = map[string]time.Time{}
+	reach := func(step string, ev *historypb.HistoryEvent) {
+		if _, ok := reached[step]; !ok {
+			reached[step] = ev.GetEventTime().AsTime()
+		}
+	}
 	id, run := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
 	activities := map[int64]string{} // scheduled event id: activity type, to name a result
 	it := tc.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, payloadSize{}, fmt.Errorf("history of %s run %s: %w", id, run, err)
+			return 0, 0, payloadSize{}, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
 		}
 		events++
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			reach("started", ev)
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			reach("task", ev)
+		}
 		bytes += proto.Size(ev)
 		what := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
 		started, err := history.StartedActivity(ev)
 		if err != nil {
-			return 0, 0, payloadSize{}, fmt.Errorf("history of %s run %s: %w", id, run, err)
+			return 0, 0, payloadSize{}, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
+		}
+		if started == "Launch" && ev.GetMarkerRecordedEventAttributes() != nil {
+			reach("launched", ev) // a local activity's marker is recorded once it returned
 		}
 		if started != "" {
 			activities[ev.GetEventId()] = started
 			what += " " + started
 		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
 			what += " " + activities[a.GetScheduledEventId()]
+			switch activities[a.GetScheduledEventId()] {
+			case "Launch":
+				reach("launched", ev)
+			case "WaitForNode":
+				reach("registered", ev)
+			}
 		} else if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
 			what += " " + a.GetSignalName()
 		}
@@ -151,7 +188,22 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 			largest = payloadSize{bytes: n, where: e.GetType().GetName() + " " + what}
 		}
 	}
-	return events, bytes, largest, nil
+	return events, bytes, largest, reached, nil
+}
+
+// timeline says when the node workflows reached each step, in seconds after from: first,
+// median and last.
+func (h histories) timeline(from time.Time) string {
+	var parts []string
+	for _, step := range steps {
+		at := slices.SortedFunc(slices.Values(h.steps[step]), time.Time.Compare)
+		if len(at) == 0 {
+			continue
+		}
+		s := func(t time.Time) float64 { return t.Sub(from).Seconds() }
+		parts = append(parts, fmt.Sprintf("%s %.1f / %.1f / %.1f", step, s(at[0]), s(at[len(at)/2]), s(at[len(at)-1])))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // The messages that hold payloads, as Temporal's size limits count them.

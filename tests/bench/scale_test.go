@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -97,6 +98,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	r.histories = h
 	t.Logf("largest payload: %d bytes in %s; %d node workflows, %d of them closed, with p50 %d and max %d events", h.largest.bytes, h.largest.where,
 		len(h.events), len(h.closedEvents), median(h.closedEvents), last(h.closedEvents))
+	t.Logf("node workflows reached each step (s after apply, first / median / last): %s", h.timeline(applied))
 	return r, errors.Join(steadyErr, err)
 }
 
@@ -190,13 +192,19 @@ func (b *bench) createDeployment(ctx context.Context, pool string, n int) error 
 	return nil
 }
 
+// scale sets the Deployment's replicas, reading its scale again when the controller wrote
+// the Deployment in between.
 func (b *bench) scale(ctx context.Context, pool string, replicas int) error {
-	s, err := b.kube.AppsV1().Deployments(pool).GetScale(ctx, pool, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := b.kube.AppsV1().Deployments(pool).GetScale(ctx, pool, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = int32(replicas)
+		_, err = b.kube.AppsV1().Deployments(pool).UpdateScale(ctx, pool, s, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("read the scale of %s: %w", pool, err)
-	}
-	s.Spec.Replicas = int32(replicas)
-	if _, err := b.kube.AppsV1().Deployments(pool).UpdateScale(ctx, pool, s, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("scale %s to %d: %w", pool, replicas, err)
 	}
 	return nil
@@ -278,23 +286,30 @@ func (b *bench) poolState(ctx context.Context, pool string) (poolState, error) {
 	return s, nil
 }
 
-// waitSteady waits until want pods are bound, every node workflow of the pool is Ready and its
-// Nodes have stayed the same for -settle; it returns when that quiet began, and the state (the
-// last one seen when it gives up).
+// waitSteady waits until want pods are bound, every node workflow of the pool is Ready, its
+// Nodes have stayed the same for -settle and the disruption controller has made two passes
+// without a decision meanwhile (a quiet spell alone may be the controller still validating);
+// it returns when that quiet began, and the state (the last one seen when it gives up).
 func (b *bench) waitSteady(ctx context.Context, pool string, pods listersv1.PodLister, want int) (time.Time, poolState, error) {
 	deadline := time.Now().Add(*phaseTimeout)
 	quietSince, last := time.Now(), ""
 	var s poolState
+	var quietFrom workflows.DisruptionState // the controller's state when the quiet began
 	for time.Now().Before(deadline) {
 		var err error
 		if s, err = b.poolState(ctx, pool); err != nil {
 			return time.Time{}, s, err
 		}
+		controller, err := b.op.DisruptionState(ctx)
+		if err != nil {
+			return time.Time{}, s, fmt.Errorf("disruption controller state: %w", err)
+		}
 		all, _ := pods.List(labels.Everything())
 		now, key := time.Now(), strings.Join(s.nodes, ",")
-		if key != last || !s.allReady || len(boundPods(pods)) != want || len(all) != want {
-			quietSince, last = now, key
-		} else if now.Sub(quietSince) >= *settle {
+		undecided := controller.Decisions == quietFrom.Decisions && controller.Passes >= quietFrom.Passes+2
+		if key != last || !s.allReady || len(boundPods(pods)) != want || len(all) != want || controller.Decisions != quietFrom.Decisions {
+			quietSince, last, quietFrom = now, key, controller
+		} else if now.Sub(quietSince) >= *settle && undecided {
 			return quietSince, s, nil
 		}
 		if err := sleep(ctx, 2*time.Second); err != nil {

@@ -1,0 +1,131 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// ClusterReader lists what every plan and every disruption pass reads of the cluster.
+type ClusterReader interface {
+	Pods(ctx context.Context) ([]corev1.Pod, error)
+	Nodes(ctx context.Context) ([]corev1.Node, error)
+	PodDisruptionBudgets(ctx context.Context) ([]policyv1.PodDisruptionBudget, error)
+}
+
+// APIReader lists from the API server on every call: for one-off reads (the starter's
+// plans) and for tests without a cache.
+type APIReader struct{ Kube kubernetes.Interface }
+
+func (r APIReader) Pods(ctx context.Context) ([]corev1.Pod, error) {
+	list, err := r.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	return list.Items, nil
+}
+
+func (r APIReader) Nodes(ctx context.Context) ([]corev1.Node, error) {
+	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	return list.Items, nil
+}
+
+func (r APIReader) PodDisruptionBudgets(ctx context.Context) ([]policyv1.PodDisruptionBudget, error) {
+	list, err := r.Kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list pod disruption budgets: %w", err)
+	}
+	return list.Items, nil
+}
+
+// ClusterCache keeps pods, Nodes and PodDisruptionBudgets in informer caches, one watch each,
+// so that a plan or a disruption pass reads memory rather than listing thousands of objects
+// from the API server every few seconds. What it returns is shallow copies of cached
+// objects: readers must not change their maps and slices.
+type ClusterCache struct {
+	factory informers.SharedInformerFactory
+	nodes   *NodeCache
+	pods    cache.SharedIndexInformer
+	pdbs    cache.SharedIndexInformer
+}
+
+// NewInformerFactory is the factory of the worker's informers, shared so that each kind is
+// watched and held once: the node cache, the cluster cache and the metrics' caches.
+func NewInformerFactory(client kubernetes.Interface) informers.SharedInformerFactory {
+	return informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
+}
+
+// NewClusterCache builds the cache on the factory's informers and the worker's Node cache;
+// Run fills it.
+func NewClusterCache(factory informers.SharedInformerFactory, nodes *NodeCache) *ClusterCache {
+	return &ClusterCache{
+		factory: factory,
+		nodes:   nodes,
+		pods:    factory.Core().V1().Pods().Informer(),
+		pdbs:    factory.Policy().V1().PodDisruptionBudgets().Informer(),
+	}
+}
+
+// dropManagedFields leaves out what no reader uses and what takes most of a cached object's
+// memory.
+func dropManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// Run watches pods and PodDisruptionBudgets until ctx ends (the Node cache runs on its own);
+// it fails if their first lists never complete.
+func (c *ClusterCache) Run(ctx context.Context) error {
+	c.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), c.pods.HasSynced, c.pdbs.HasSynced) && ctx.Err() == nil {
+		return errors.New("the caches of pods and PodDisruptionBudgets did not sync")
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// Synced reports whether pods, Nodes and PodDisruptionBudgets have been listed once.
+func (c *ClusterCache) Synced() bool {
+	return c.pods.HasSynced() && c.pdbs.HasSynced() && c.nodes.Synced()
+}
+
+func (c *ClusterCache) Pods(context.Context) ([]corev1.Pod, error) {
+	return cached[corev1.Pod](c.pods, "pods")
+}
+
+func (c *ClusterCache) Nodes(context.Context) ([]corev1.Node, error) {
+	return cached[corev1.Node](c.nodes.informer, "Nodes")
+}
+
+func (c *ClusterCache) PodDisruptionBudgets(context.Context) ([]policyv1.PodDisruptionBudget, error) {
+	return cached[policyv1.PodDisruptionBudget](c.pdbs, "PodDisruptionBudgets")
+}
+
+// cached copies an informer's objects out; before its first list completes it fails rather
+// than answer with an empty cluster (a plan would then see no nodes and launch too many).
+func cached[T any](informer cache.SharedIndexInformer, what string) ([]T, error) {
+	if !informer.HasSynced() {
+		return nil, fmt.Errorf("the cache of %s has not synced yet", what)
+	}
+	objs := informer.GetStore().List()
+	out := make([]T, 0, len(objs))
+	for _, obj := range objs {
+		if v, ok := obj.(*T); ok {
+			out = append(out, *v)
+		}
+	}
+	return out, nil
+}
