@@ -687,6 +687,11 @@ func TestNodeLifecycleContinueAsNewCarriesState(t *testing.T) {
 			case tt.wantSource != "" && (d == nil || d.Source != tt.wantSource || d.Reason != tt.wantReason || !d.StartsAt.Equal(r.start.Add(tt.wantStartsAt))):
 				t.Errorf("restore carries disruption %+v, want %s %q starting %s after launch", d, tt.wantSource, tt.wantReason, tt.wantStartsAt)
 			}
+			// The next run inherits the search attributes as they are: they must show what it
+			// carries, a drain withdrawn while continuing included.
+			if got := r.lastDisruptionReason(); got != tt.wantReason {
+				t.Errorf("DisruptionReason search attribute %q on continuing, want %q", got, tt.wantReason)
+			}
 		})
 	}
 }

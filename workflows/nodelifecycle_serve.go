@@ -336,6 +336,12 @@ func (n *nodeLifecycle) continueAsNew(ctx workflow.Context) error {
 		}
 		sel.Select(ctx)
 	}
+	// The next run starts with these search attributes and writes them only when its state
+	// next changes: a signal applied just now must show in them (the NodeClaim is written
+	// again by the next run's catch-up).
+	if n.attrsStale {
+		n.upsertSearchAttributes(ctx)
+	}
 	state := n.state
 	return workflow.NewContinueAsNewError(ctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: n.claim, Restore: &state})
 }
