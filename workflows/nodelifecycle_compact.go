@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"cmp"
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -33,11 +36,33 @@ func (n *nodeLifecycle) call(ctx workflow.Context, o workflow.ActivityOptions, a
 
 // localOptions keeps an activity's limits for its local run. A local activity has no
 // heartbeat and no schedule-to-start; its retries back off on a workflow timer once they
-// wait longer than the SDK's local retry threshold, so long retry policies stay durable.
+// wait longer than a workflow task's timeout, so long retry policies stay durable. They end
+// at the schedule-to-close timeout, which the SDK sets to one attempt's start-to-close when
+// none is given: the local run gets the time its retry policy can take instead.
 func localOptions(o workflow.ActivityOptions) workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: o.ScheduleToCloseTimeout,
+		ScheduleToCloseTimeout: cmp.Or(o.ScheduleToCloseTimeout, retrySpan(o)),
 		StartToCloseTimeout:    o.StartToCloseTimeout,
 		RetryPolicy:            o.RetryPolicy,
 	}
+}
+
+// retrySpan is the longest an activity with these options runs, every attempt taking its
+// start-to-close timeout and every backoff its longest; 0 when its attempts are unbounded
+// (the SDK then ends a local run after one attempt's time, so such calls stay activities).
+func retrySpan(o workflow.ActivityOptions) time.Duration {
+	p := o.RetryPolicy
+	if p == nil || p.MaximumAttempts <= 0 {
+		return 0
+	}
+	span := time.Duration(p.MaximumAttempts) * o.StartToCloseTimeout
+	backoff := cmp.Or(p.InitialInterval, time.Second) // the SDK's defaults
+	for range p.MaximumAttempts - 1 {
+		if p.MaximumInterval > 0 {
+			backoff = min(backoff, p.MaximumInterval)
+		}
+		span += backoff
+		backoff = time.Duration(float64(backoff) * cmp.Or(p.BackoffCoefficient, 2))
+	}
+	return span
 }

@@ -2,12 +2,15 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/nodewright/nodewright/activities"
@@ -96,4 +99,69 @@ func TestNodeLifecycleTellsReadyToProvisionerAndNotify(t *testing.T) {
 		told[0].Payload != (NodeReady{Claim: testClaim, NodeName: testNode}) {
 		t.Errorf("told %+v, want once %s to %v about claim %s and node %s", told, SignalNodeReady, want, testClaim, testNode)
 	}
+}
+
+// A short call run as a local activity retries as long as its activity did: the SDK ends a
+// local activity's retries at its schedule-to-close timeout, which defaults to one attempt's
+// start-to-close, so a brief API server or EC2 outage must not fail the claim or the clean-up.
+func TestNodeLifecycleLocalCallsRetryAsLongAsTheirActivities(t *testing.T) {
+	unavailable := errors.New("the server is currently unable to handle the request")
+	tests := []struct {
+		activity string
+		// fail makes the call fail its first attempts, one fewer than its retry policy allows,
+		// each taking took.
+		fail     func(r *nodeRun) *testsuite.MockCallWrapper
+		took     time.Duration
+		attempts int32
+	}{
+		{
+			activity: "Launch",
+			fail: func(r *nodeRun) *testsuite.MockCallWrapper {
+				return r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(activities.Instance{}, unavailable)
+			},
+			took:     time.Minute,
+			attempts: launchOptions().RetryPolicy.MaximumAttempts,
+		},
+		{
+			activity: "SyncNode",
+			fail: func(r *nodeRun) *testsuite.MockCallWrapper {
+				return r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(unavailable)
+			},
+			attempts: kubeOptions().RetryPolicy.MaximumAttempts,
+		},
+		{
+			activity: "DeleteNode",
+			fail: func(r *nodeRun) *testsuite.MockCallWrapper {
+				return r.env.OnActivity(r.kube.DeleteNode, mock.Anything, mock.Anything).Return(unavailable)
+			},
+			attempts: kubeOptions().RetryPolicy.MaximumAttempts,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.activity, func(t *testing.T) {
+			r := newNodeRun(t)
+			tt.fail(r).After(tt.took).Times(int(tt.attempts - 1))
+			r.happyPath() // its call is the last attempt's: the one above matches first
+			r.at(time.Hour, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{Reason: "test"}) })
+			r.execute()
+
+			if err := r.env.GetWorkflowError(); err != nil {
+				t.Fatalf("workflow failed: %v", err)
+			}
+			if got := timesRan(r.activities, tt.activity); got != int(tt.attempts) {
+				t.Errorf("%s ran %d times, want %d: failing all but the last attempt", tt.activity, got, tt.attempts)
+			}
+		})
+	}
+}
+
+// timesRan counts the runs of the named activity.
+func timesRan(names []string, name string) int {
+	n := 0
+	for _, s := range names {
+		if s == name {
+			n++
+		}
+	}
+	return n
 }
