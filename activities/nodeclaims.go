@@ -98,26 +98,12 @@ const (
 // ProjectNodeClaim creates the claim's NodeClaim if it is missing and brings its labels and
 // status up to the workflow's state. A NodeClaim whose node has gone (Terminated, Failed) is
 // not created again.
-//
-// It reads the NodeClaim from the API server's watch cache first: a consistent read waits for
-// that cache to catch up, which under load costs more than the rare retry. A write that finds
-// the cached copy stale (a conflict, or a NodeClaim that exists after all) is done again from
-// a consistent read.
 func (n *NodeClaims) ProjectNodeClaim(ctx context.Context, p NodeClaimProjection) error {
 	if n.Client == nil {
 		return nil
 	}
-	err := n.project(ctx, p, metav1.GetOptions{ResourceVersion: "0"})
-	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-		err = n.project(ctx, p, metav1.GetOptions{})
-	}
-	return err
-}
-
-// project is ProjectNodeClaim from a read with the given options.
-func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, read metav1.GetOptions) error {
 	api := n.Client.Resource(v1.NodeClaimResource)
-	u, err := api.Get(ctx, p.Claim.Name, read)
+	u, err := api.Get(ctx, p.Claim.Name, metav1.GetOptions{})
 	created := false
 	switch {
 	case apierrors.IsNotFound(err):

@@ -2,20 +2,17 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
-	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -269,37 +266,5 @@ func TestInterruptionEventsAreKarpenters(t *testing.T) {
 				t.Errorf("a repeated projection published %q", <-rec.Events)
 			}
 		})
-	}
-}
-
-// A projection whose write finds the read stale (the watch cache behind a write of another
-// actor) is done again from a consistent read rather than failed.
-func TestProjectNodeClaimRetriesAStaleReadFromAConsistentOne(t *testing.T) {
-	n, dyn, _ := newNodeClaims(t)
-	ctx := context.Background()
-	claim := Claim{Name: "default-abcde", NodePool: "default", InstanceTypes: []string{"m5.large"}, CapacityTypes: []string{"on-demand"}}
-	if err := n.ProjectNodeClaim(ctx, NodeClaimProjection{Claim: claim, Phase: "Launching", Transitions: transitions("Launching")}); err != nil {
-		t.Fatal(err)
-	}
-	conflicts := 1
-	dyn.PrependReactor("update", "nodeclaims", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() != "status" || conflicts == 0 {
-			return false, nil, nil
-		}
-		conflicts--
-		return true, nil, apierrors.NewConflict(v1.NodeClaimResource.GroupResource(), claim.Name, errors.New("the object has been modified"))
-	})
-	var reads []string
-	dyn.PrependReactor("get", "nodeclaims", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		reads = append(reads, a.(clienttesting.GetActionImpl).GetOptions.ResourceVersion)
-		return false, nil, nil
-	})
-	err := n.ProjectNodeClaim(ctx, NodeClaimProjection{Claim: claim, Phase: "Registering", InstanceID: "i-1",
-		Transitions: transitions("Launching", "Registering")})
-	if err != nil || conflicts != 0 {
-		t.Fatalf("projection after a conflict: %v (conflicts left %d), want it done from a second read", err, conflicts)
-	}
-	if !slices.Equal(reads, []string{"0", ""}) {
-		t.Errorf("reads with resourceVersion %q, want the watch cache's (\"0\") then a consistent one", reads)
 	}
 }
