@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
@@ -139,6 +140,7 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, fmt.Errorf("plan: %w", err)
 	}
+	lendPlaces(pods, held, nominating(req.InFlight))
 	pending, nominated := pendingPods(pods, held)
 	result := PlanResult{Pods: len(pending), Nominated: nominated}
 	if len(pending) == 0 {
@@ -217,7 +219,10 @@ func (p *Planner) clusterLimits() schedulerengine.ClusterLimits {
 // heldPods maps the pods that nominating in-flight claims, and the claims holding their pods
 // while they bind, were planned for to their claim.
 func (p *Planner) heldPods(ctx context.Context, inFlight []InFlightClaim, holding []string) (map[string]string, error) {
-	names := slices.Clone(holding)
+	names, err := p.notSeenReady(ctx, holding)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range inFlight {
 		if c.Nominates {
 			names = append(names, c.Name)
@@ -237,6 +242,81 @@ func (p *Planner) heldPods(ctx context.Context, inFlight []InFlightClaim, holdin
 		}
 	}
 	return held, nil
+}
+
+// nominating names the claims in flight that hold their pods.
+func nominating(inFlight []InFlightClaim) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range inFlight {
+		if c.Nominates {
+			out[c.Name] = true
+		}
+	}
+	return out
+}
+
+// lendPlaces gives a pending pod the place a sibling of it (a pod of the same controller)
+// left on a claim in flight, when the kube-scheduler bound that sibling to another node: the
+// claim will have room for one pod like it, so the pod is held by that claim instead of
+// given a node of its own. Siblings share their scheduling constraints, so the place suits
+// the pod. held maps pod keys to claims and gains the pods given a place.
+func lendPlaces(pods []corev1.Pod, held map[string]string, lenders map[string]bool) {
+	byKey := make(map[string]*corev1.Pod, len(pods))
+	for i := range pods {
+		byKey[schedulerengine.PodKey(&pods[i])] = &pods[i]
+	}
+	places := map[types.UID][]string{} // by controller: a claim per place left
+	for _, key := range slices.Sorted(maps.Keys(held)) {
+		pod, ok := byKey[key]
+		if !ok || !lenders[held[key]] || pod.Spec.NodeName == "" {
+			continue
+		}
+		if owner := metav1.GetControllerOf(pod); owner != nil {
+			places[owner.UID] = append(places[owner.UID], held[key])
+		}
+	}
+	if len(places) == 0 {
+		return
+	}
+	for _, key := range slices.Sorted(maps.Keys(byKey)) {
+		pod := byKey[key]
+		if _, ok := held[key]; ok || !Unschedulable(pod) {
+			continue
+		}
+		owner := metav1.GetControllerOf(pod)
+		if owner == nil || len(places[owner.UID]) == 0 {
+			continue
+		}
+		held[key] = places[owner.UID][0]
+		places[owner.UID] = places[owner.UID][1:]
+	}
+}
+
+// notSeenReady keeps the claims whose Node this planner does not see initialized and Ready
+// yet: once it does, its pods still pending go on it like on any node with room, and are
+// not held for the rest of readyHold (others may have taken the room meanwhile).
+func (p *Planner) notSeenReady(ctx context.Context, claims []string) ([]string, error) {
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	nodes, err := p.cluster().Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for i := range nodes {
+		n := &nodes[i]
+		if nodeReady(n) && n.Labels[apisv1.LabelInitialized] == "true" {
+			seen[n.Labels[apisv1.LabelNodeClaim]] = true
+		}
+	}
+	var out []string
+	for _, c := range claims {
+		if !seen[c] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // claimsWithin keeps the claims, in order, while they fit in budget bytes of JSON; it keeps

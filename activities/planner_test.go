@@ -13,7 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
 
 	"github.com/nodewright/nodewright/activities/market"
 	"github.com/nodewright/nodewright/apis/loader"
@@ -344,11 +346,18 @@ func (c claimPods) PodsOf(_ context.Context, claims []string) (map[string][]stri
 }
 
 // A claim in flight holds the pods it was planned for while it nominates them: they get no
-// second node. One that no longer nominates leaves them to be planned.
+// second node. One that no longer nominates leaves them to be planned. A claim whose node
+// just became Ready holds them until the planner sees that node Ready itself.
 func TestPlanLeavesOutThePodsAClaimInFlightHolds(t *testing.T) {
+	readyNode := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "ip-1", Labels: map[string]string{apisv1.LabelNodeClaim: "default-abcde", apisv1.LabelInitialized: "true"}},
+		Status:     corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}},
+	}
 	tests := []struct {
 		name          string
 		inFlight      []InFlightClaim
+		holding       []string
+		nodes         []*corev1.Node
 		wantClaimed   []string
 		wantNominated int
 	}{
@@ -357,13 +366,22 @@ func TestPlanLeavesOutThePodsAClaimInFlightHolds(t *testing.T) {
 			wantClaimed: []string{"ns/web-2"}, wantNominated: 1},
 		{name: "a claim past nominating holds nothing", inFlight: []InFlightClaim{{Name: "default-abcde", NodePool: "default"}},
 			wantClaimed: []string{"ns/web-1", "ns/web-2"}},
+		{name: "a claim just Ready holds web-1 while its node is not seen", holding: []string{"default-abcde"},
+			wantClaimed: []string{"ns/web-2"}, wantNominated: 1},
+		{name: "a claim just Ready whose node is seen Ready holds nothing (the node is full)", holding: []string{"default-abcde"},
+			nodes: []*corev1.Node{readyNode}, wantClaimed: []string{"ns/web-1", "ns/web-2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &fakeEC2{typePages: [][]string{{"m5.large", "m5.xlarge", "c5.large"}}}
 			p := newTestPlanner(t, api, pod("web-1", pending(), requesting("1", "1Gi")), pod("web-2", pending(), requesting("1", "1Gi")))
+			for _, n := range tt.nodes {
+				if err := p.Kube.(*fake.Clientset).Tracker().Add(n); err != nil {
+					t.Fatal(err)
+				}
+			}
 			p.ClaimPods = claimPods{"default-abcde": {"ns/web-1", "ns/gone"}}
-			got, err := p.Plan(context.Background(), PlanRequest{InFlight: tt.inFlight})
+			got, err := p.Plan(context.Background(), PlanRequest{InFlight: tt.inFlight, Holding: tt.holding})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -504,6 +522,57 @@ func TestPlanHoldsPodsBackAtClusterCostLimit(t *testing.T) {
 				t.Errorf("claim costs $%v at most and $%v planned, want between them within $%v", got.Claims[0].MaxPricePerHour, got.Claims[0].PricePerHour, tt.limit)
 			case tt.want != "" && !strings.Contains(reason, tt.want):
 				t.Errorf("claims %d, reason %q; want the pod held back with %q", len(got.Claims), reason, tt.want)
+			}
+		})
+	}
+}
+
+// A pod the kube-scheduler bound to another node than its claim's leaves a place on that
+// claim for a pending sibling, one per pod, never for a pod of another controller and never
+// on a claim that no longer holds its pods.
+func TestLendPlacesGivesASiblingThePlaceABoundPodLeft(t *testing.T) {
+	owned := func(name, rs, node string) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns",
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: rs, UID: types.UID(rs), Controller: ptr.To(true)}}}}
+		if node != "" {
+			p.Spec.NodeName = node
+		} else {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+		}
+		return p
+	}
+	pods := []corev1.Pod{
+		owned("a", "web", "ip-other"), // planned for claim-1, bound elsewhere
+		owned("b", "web", ""),         // planned for claim-1, pending
+		owned("c", "web", "ip-other"), // planned for claim-2, bound elsewhere
+		owned("x", "web", ""),         // pending, its own claim Ready
+		owned("y", "web", ""),
+		owned("z", "web", ""),
+		owned("q", "api", ""), // another controller
+	}
+	tests := []struct {
+		name    string
+		lenders map[string]bool
+		want    map[string]string // the pods given a place
+	}{
+		{name: "two places, two of three siblings", lenders: map[string]bool{"claim-1": true, "claim-2": true},
+			want: map[string]string{"ns/x": "claim-1", "ns/y": "claim-2"}},
+		{name: "a claim that holds nothing lends nothing", lenders: map[string]bool{"claim-1": true},
+			want: map[string]string{"ns/x": "claim-1"}},
+		{name: "no lender", want: map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			held := map[string]string{"ns/a": "claim-1", "ns/b": "claim-1", "ns/c": "claim-2"}
+			lendPlaces(pods, held, tt.lenders)
+			got := map[string]string{}
+			for key, claim := range held {
+				if key != "ns/a" && key != "ns/b" && key != "ns/c" {
+					got[key] = claim
+				}
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("places given %v, want %v", got, tt.want)
 			}
 		})
 	}
