@@ -99,6 +99,7 @@ func TestWorkerMayDoOnlyWhatItsCodeCalls(t *testing.T) {
 		{verb: "update", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "nodepools.karpenter.sh", allowed: true},
 		{verb: "patch", group: "events.k8s.io", resource: "events", allowed: true},
 		{verb: "list", resource: "persistentvolumes", allowed: true},
+		{verb: "watch", group: "policy", resource: "poddisruptionbudgets", allowed: true}, // the cluster cache
 		// Grants nothing in the worker uses.
 		{verb: "patch", resource: "nodes"},
 		{verb: "patch", group: "karpenter.sh", resource: "nodeclaims"},
@@ -111,7 +112,6 @@ func TestWorkerMayDoOnlyWhatItsCodeCalls(t *testing.T) {
 		{verb: "watch", resource: "namespaces"},
 		{verb: "get", resource: "persistentvolumes"},
 		{verb: "watch", group: "apps", resource: "daemonsets"},
-		{verb: "watch", group: "policy", resource: "poddisruptionbudgets"},
 		{verb: "list", group: "storage.k8s.io", resource: "csinodes"},
 	}
 	for _, tt := range tests {
