@@ -22,11 +22,23 @@ type ClusterReader interface {
 }
 
 // APIReader lists from the API server on every call: for one-off reads (the starter's
-// plans) and for tests without a cache.
-type APIReader struct{ Kube kubernetes.Interface }
+// plans), for tests without a cache, and for the disruption controller's passes.
+type APIReader struct {
+	Kube kubernetes.Interface
+	// WatchCache lists from the API server's watch cache (resourceVersion "0") rather than
+	// with a consistent read.
+	WatchCache bool
+}
+
+func (r APIReader) options() metav1.ListOptions {
+	if r.WatchCache {
+		return metav1.ListOptions{ResourceVersion: "0"}
+	}
+	return metav1.ListOptions{}
+}
 
 func (r APIReader) Pods(ctx context.Context) ([]corev1.Pod, error) {
-	list, err := r.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	list, err := r.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, r.options())
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
@@ -34,7 +46,7 @@ func (r APIReader) Pods(ctx context.Context) ([]corev1.Pod, error) {
 }
 
 func (r APIReader) Nodes(ctx context.Context) ([]corev1.Node, error) {
-	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	list, err := r.Kube.CoreV1().Nodes().List(ctx, r.options())
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
@@ -42,7 +54,7 @@ func (r APIReader) Nodes(ctx context.Context) ([]corev1.Node, error) {
 }
 
 func (r APIReader) PodDisruptionBudgets(ctx context.Context) ([]policyv1.PodDisruptionBudget, error) {
-	list, err := r.Kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	list, err := r.Kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, r.options())
 	if err != nil {
 		return nil, fmt.Errorf("list pod disruption budgets: %w", err)
 	}
