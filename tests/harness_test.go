@@ -23,6 +23,7 @@ import (
 
 	"github.com/nodewright/nodewright/apis/loader"
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/lab/stack"
 	"github.com/nodewright/nodewright/starter"
 	"github.com/nodewright/nodewright/worker"
 	"github.com/nodewright/nodewright/workflows"
@@ -422,17 +423,7 @@ spec:
 
 // nodeClassYAML is a second document holding the lab's EC2NodeClass under the given name.
 func nodeClassYAML(name string) string {
-	return fmt.Sprintf(`---
-apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata:
-  name: %s
-spec:
-  amiSelectorTerms: [{alias: al2023@latest}]
-  role: NodewrightNodeRole-lab
-  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-`, name)
+	return "---\n" + stack.NodeClassYAML(name)
 }
 
 func indent(s string, n int) string {

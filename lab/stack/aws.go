@@ -18,6 +18,21 @@ import (
 // the first, the end-to-end tests' the second.
 func NodeRoles() []string { return []string{"KarpenterNodeRole-lab", "NodewrightNodeRole-lab"} }
 
+// NodeClassYAML is an EC2NodeClass document of the given name that launches into the lab: the
+// lab's AMI alias, subnets and security groups, and the end-to-end tests' node role.
+func NodeClassYAML(name string) string {
+	return fmt.Sprintf(`apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: %s
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  role: %s
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
+`, name, NodeRoles()[1])
+}
+
 // ServiceCIDR is the lab cluster's service address range (the kube-apiserver's
 // --service-cluster-ip-range), as EKS reports it to nodes.
 const ServiceCIDR = "10.96.0.0/16"

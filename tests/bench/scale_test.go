@@ -26,6 +26,7 @@ import (
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/lab/kube"
+	"github.com/nodewright/nodewright/lab/stack"
 	"github.com/nodewright/nodewright/workflows"
 )
 
@@ -124,16 +125,7 @@ spec:
     consolidationPolicy: WhenEmptyOrUnderutilized
     consolidateAfter: %[2]s
 ---
-apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata:
-  name: %[1]s
-spec:
-  amiSelectorTerms: [{alias: al2023@latest}]
-  role: NodewrightNodeRole-lab
-  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-`, pool, *consolidateAfter, sizes)
+%[4]s`, pool, *consolidateAfter, sizes, stack.NodeClassYAML(pool))
 	if _, err := kube.Apply(ctx, b.lab.Kube.Admin, []byte(manifest)); err != nil {
 		return fmt.Errorf("apply NodePool %s: %w", pool, err)
 	}

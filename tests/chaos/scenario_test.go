@@ -23,6 +23,7 @@ import (
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/kube"
+	"github.com/nodewright/nodewright/lab/stack"
 )
 
 // scaleRun is one scenario's pool, namespace and Deployment of 1-CPU pods, scaled out and then
@@ -113,16 +114,7 @@ spec:
     consolidateAfter: 5s
     budgets: [{nodes: "%[5]s"}]
 ---
-apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata:
-  name: %[1]s
-spec:
-  amiSelectorTerms: [{alias: al2023@latest}]
-  role: NodewrightNodeRole-lab
-  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: lab}}]
-`, name, indent(spec.requirements, 8), limits, cmp.Or(spec.consolidation, "WhenEmpty"), cmp.Or(spec.budget, "100%"))
+%[6]s`, name, indent(spec.requirements, 8), limits, cmp.Or(spec.consolidation, "WhenEmpty"), cmp.Or(spec.budget, "100%"), stack.NodeClassYAML(name))
 }
 
 func indent(s string, n int) string {
