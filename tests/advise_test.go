@@ -136,6 +136,10 @@ func TestAdviseFindsExactlyTheThreeSeededBadPractices(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		_ = lab.Kube.Client.CoreV1().Namespaces().Delete(context.Background(), "advise", metav1.DeleteOptions{})
+		// The lab runs no namespace controller and the garbage collector deletes the
+		// Deployments' pods after the Deployments: wait for them, so that the next test does
+		// not meet them pending.
+		waitNoPods(t, "advise")
 	})
 	applyManifest(t, adviseCleanManifest)
 	t.Cleanup(func() { deleteManifest(t, adviseCleanManifest) })
@@ -174,6 +178,29 @@ func adviseCLI(ctx context.Context, args ...string) (code int, stdout, stderr by
 	args = append([]string{"advise", "--from-cluster", "--kubeconfig", lab.Kube.AdminKubeconfig}, args...)
 	code = starter.Main(ctx, "test", args, &stdout, &stderr, temporalconn.MapEnv(nil))
 	return code, stdout, stderr
+}
+
+// waitNoPods deletes what pods are left in the namespace and waits until none is.
+func waitNoPods(t *testing.T, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pods := lab.Kube.Client.CoreV1().Pods(ns)
+	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		t.Errorf("delete the pods left in %s: %v", ns, err)
+	}
+	for {
+		list, err := pods.List(ctx, metav1.ListOptions{})
+		if err == nil && len(list.Items) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("pods left in %s after a minute: %v", ns, err)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // waitForPods waits until the selector matches n pods in the namespace, as the Deployment

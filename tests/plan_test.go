@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/starter"
 	"github.com/nodewright/nodewright/worker/temporalconn"
@@ -47,6 +49,19 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	}
 	workloads, poolsFile := write("workloads.yaml", planWorkloads(t, e.ns)), write("seed.yaml", pools)
 
+	// The plan reads every pending pod of the cluster, as the worker does; another test's
+	// leftovers, gone by the time the worker plans, would make the two differ.
+	e.eventually("no other test's pod is pending", time.Minute, func() (bool, string) {
+		pods, err := lab.Kube.Client.CoreV1().Pods("").List(e.ctx, metav1.ListOptions{FieldSelector: "spec.nodeName="})
+		if err != nil {
+			return false, err.Error()
+		}
+		var left []string
+		for _, p := range pods.Items {
+			left = append(left, p.Namespace+"/"+p.Name)
+		}
+		return len(left) == 0, fmt.Sprintf("pending: %q", left)
+	})
 	args := []string{"plan", "-f", workloads, "-f", poolsFile, "--from-cluster", "--kubeconfig", lab.Kube.AdminKubeconfig, "--region", lab.Region}
 	var stdout, stderr bytes.Buffer
 	if code := starter.Main(e.ctx, "test", append(args, "-o", "json"), &stdout, &stderr, temporalconn.MapEnv(nil)); code != 0 {
