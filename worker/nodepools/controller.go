@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -193,14 +194,63 @@ func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder
 			classChanged(obj)
 		},
 	})
-	_, _ = c.claims.AddEventHandler(on(func(obj any) {
-		if u, ok := obj.(*unstructured.Unstructured); ok {
-			if pool := u.GetLabels()[v1.LabelNodePool]; pool != "" {
-				c.queue.Add(key{kind: v1.KindNodePool, name: pool})
-			}
+	_ = c.claims.AddIndexers(cache.Indexers{byPool: func(obj any) ([]string, error) {
+		if u, ok := obj.(*unstructured.Unstructured); ok && u.GetLabels()[v1.LabelNodePool] != "" {
+			return []string{u.GetLabels()[v1.LabelNodePool]}, nil
 		}
-	}))
+		return nil, nil
+	}})
+	_, _ = c.claims.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.countLater,
+		UpdateFunc: func(old, obj any) {
+			if countsDiffer(old, obj) {
+				c.countLater(old)
+				c.countLater(obj)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			c.countLater(obj)
+		},
+	})
 	return c
+}
+
+// byPool indexes NodeClaims by their karpenter.sh/nodepool label.
+const byPool = "nodepool"
+
+// countEvery is how often at most a pool's status is written while its NodeClaims change: a
+// scale-out of hundreds of nodes changes them hundreds of times a minute, and every write
+// would also race the pool's own informer into a conflict.
+const countEvery = time.Second
+
+// countLater has the NodeClaim's pool counted again within countEvery; a burst of changes
+// makes one status write.
+func (c *Controller) countLater(obj any) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		if pool := u.GetLabels()[v1.LabelNodePool]; pool != "" {
+			c.queue.AddAfter(key{kind: v1.KindNodePool, name: pool}, countEvery)
+		}
+	}
+}
+
+// countsDiffer reports whether a NodeClaim update changes what its pool's status counts: the
+// pool it belongs to or the capacity it adds. Condition and address updates, most of a
+// NodeClaim's writes, do not.
+func countsDiffer(old, obj any) bool {
+	o, ok1 := old.(*unstructured.Unstructured)
+	n, ok2 := obj.(*unstructured.Unstructured)
+	if !ok1 || !ok2 {
+		return true
+	}
+	if o.GetLabels()[v1.LabelNodePool] != n.GetLabels()[v1.LabelNodePool] {
+		return true
+	}
+	oc, _, _ := unstructured.NestedMap(o.Object, "status", "capacity")
+	nc, _, _ := unstructured.NestedMap(n.Object, "status", "capacity")
+	return !equality.Semantic.DeepEqual(oc, nc)
 }
 
 func (c *Controller) enqueue(kind string, obj any) {
@@ -259,7 +309,13 @@ func (c *Controller) Run(ctx context.Context) error {
 			err = c.syncClass(ctx, k.name)
 		}
 		if err != nil && ctx.Err() == nil {
-			c.log.Warn("reconcile", "kind", k.kind, "name", k.name, "error", err)
+			// A conflict means the cache had not yet seen our last status write: the retry
+			// reads the newer object, nothing is wrong.
+			level := slog.LevelWarn
+			if apierrors.IsConflict(err) {
+				level = slog.LevelDebug
+			}
+			c.log.Log(ctx, level, "reconcile", "kind", k.kind, "name", k.name, "error", err)
 			c.queue.AddRateLimited(k)
 		} else {
 			c.queue.Forget(k)
@@ -690,11 +746,9 @@ func (c *Controller) setReady(name string, pool *v1.NodePool) {
 func (c *Controller) poolResources(pool string) (*int64, corev1.ResourceList) {
 	var n int64
 	total := corev1.ResourceList{}
-	for _, obj := range c.claims.GetStore().List() {
+	claims, _ := c.claims.GetIndexer().ByIndex(byPool, pool)
+	for _, obj := range claims {
 		u := obj.(*unstructured.Unstructured)
-		if u.GetLabels()[v1.LabelNodePool] != pool {
-			continue
-		}
 		n++
 		var claim v1.NodeClaim
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &claim); err != nil {

@@ -2,6 +2,7 @@ package nodepools
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -283,5 +284,74 @@ func TestBesideKarpenterTheClassStatusIsLeftAlone(t *testing.T) {
 	}
 	if _, found := u.Object["status"]; found {
 		t.Errorf("the worker wrote the EC2NodeClass's status beside Karpenter: %v", u.Object["status"])
+	}
+}
+
+// A scale-out's burst of NodeClaim changes makes a few status writes, not one per change.
+func TestABurstOfNodeClaimChangesMakesFewStatusWrites(t *testing.T) {
+	_, dyn, _ := run(t, object(t, class), object(t, pool("ok", "")))
+	eventually(t, "the pool's first status", func() bool { return cond(status(t, dyn, "ok"), v1.ConditionReady).Status != "" })
+	writes := func() int {
+		n := 0
+		for _, a := range dyn.Actions() {
+			if a.GetVerb() == "update" && a.GetSubresource() == "status" && a.GetResource() == v1.NodePoolResource {
+				n++
+			}
+		}
+		return n
+	}
+	before := writes()
+
+	const claims = 30
+	claimsAPI := dyn.Resource(v1.NodeClaimResource)
+	for i := range claims {
+		u := object(t, fmt.Sprintf(`apiVersion: karpenter.sh/v1
+kind: NodeClaim
+metadata: {name: ok-%d, labels: {karpenter.sh/nodepool: ok}}
+spec:
+  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+  requirements: []
+status:
+  capacity: {cpu: "2"}
+`, i))
+		if _, err := claimsAPI.Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(countEvery / 50) // as a scale-out brings them: one at a time, not in one list
+	}
+	eventually(t, "every claim counted", func() bool {
+		s := status(t, dyn, "ok")
+		return s.Nodes != nil && *s.Nodes == claims && s.Resources.Cpu().String() == "60"
+	})
+	if got := writes() - before; got > 3 {
+		t.Errorf("%d NodeClaims created within a second made %d status writes, want at most 3", claims, got)
+	}
+}
+
+func TestOnlyChangesOfPoolOrCapacityAreCounted(t *testing.T) {
+	claim := func(pool, cpu, condition string) *unstructured.Unstructured {
+		return object(t, fmt.Sprintf(`apiVersion: karpenter.sh/v1
+kind: NodeClaim
+metadata: {name: a, labels: {karpenter.sh/nodepool: %s}}
+status:
+  capacity: {cpu: %q}
+  conditions: [{type: Launched, status: %q}]
+`, pool, cpu, condition))
+	}
+	tests := []struct {
+		name     string
+		old, new *unstructured.Unstructured
+		want     bool
+	}{
+		{"a condition changes", claim("ok", "2", "Unknown"), claim("ok", "2", "True"), false},
+		{"the capacity is filled in", claim("ok", "", "True"), claim("ok", "2", "True"), true},
+		{"the pool label changes", claim("ok", "2", "True"), claim("other", "2", "True"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := countsDiffer(tt.old, tt.new); got != tt.want {
+				t.Errorf("countsDiffer = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
