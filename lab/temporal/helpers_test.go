@@ -34,7 +34,7 @@ func markReady(ctx workflow.Context) (string, error) {
 }
 
 // testLogger collects server and SDK logs and prints them only if the test fails.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
 	buf := &lockedBuffer{}
 	t.Cleanup(func() {
@@ -63,7 +63,7 @@ func (b *lockedBuffer) String() string {
 }
 
 // startTestServer starts a server and stops it when the test ends.
-func startTestServer(t *testing.T, o Options) *Server {
+func startTestServer(t testing.TB, o Options) *Server {
 	t.Helper()
 	if o.Logger == nil {
 		o.Logger = testLogger(t)
@@ -82,7 +82,7 @@ func startTestServer(t *testing.T, o Options) *Server {
 
 // dialTestClient connects to s as a worker in another process would, from s.ClientEnv read by the
 // SDK's envconfig, and runs a worker for markReady on testTaskQueue.
-func dialTestClient(t *testing.T, s *Server, logger *slog.Logger) client.Client {
+func dialTestClient(t testing.TB, s *Server, logger *slog.Logger) client.Client {
 	t.Helper()
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
 		DisableFile: true, EnvLookup: envOf(s.ClientEnv()),
