@@ -118,6 +118,16 @@ func (c *ClusterCache) Pods(context.Context) ([]corev1.Pod, error) {
 	return cached[corev1.Pod](c.pods, "pods")
 }
 
+// Pod is the cached pod, if the cache has it.
+func (c *ClusterCache) Pod(namespace, name string) (*corev1.Pod, bool) {
+	obj, ok, err := c.pods.GetIndexer().GetByKey(namespace + "/" + name)
+	if err != nil || !ok {
+		return nil, false
+	}
+	pod, ok := obj.(*corev1.Pod)
+	return pod, ok
+}
+
 func (c *ClusterCache) Nodes(context.Context) ([]corev1.Node, error) {
 	return cached[corev1.Node](c.nodes.informer, "Nodes")
 }

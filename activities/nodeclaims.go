@@ -38,6 +38,9 @@ type NodeClaims struct {
 	// InstanceTypeLabels gives an instance type's well-known labels, which a launched
 	// NodeClaim carries as Karpenter's do; nil adds none.
 	InstanceTypeLabels func(instanceType string) map[string]string
+	// CachedPod finds a pod in the worker's cache, so that nominating a launch's pods does
+	// not cost a request each; nil, or a pod not cached yet, asks the API server.
+	CachedPod func(namespace, name string) (*corev1.Pod, bool)
 }
 
 // NodeClaimProjection is what a node workflow knows of its node, as of one phase change.
@@ -422,9 +425,15 @@ func (n *NodeClaims) nominate(ctx context.Context, u *unstructured.Unstructured,
 	}
 	for _, key := range c.Pods {
 		ns, name, _ := strings.Cut(key, "/")
-		pod, err := n.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"})
-		if err != nil {
-			continue
+		pod, ok := (*corev1.Pod)(nil), false
+		if n.CachedPod != nil {
+			pod, ok = n.CachedPod(ns, name)
+		}
+		if !ok {
+			var err error
+			if pod, err = n.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"}); err != nil {
+				continue
+			}
 		}
 		n.Recorder.Eventf(pod, u, corev1.EventTypeNormal, "Nominated", "Nominating", "Pod should schedule on: nodeclaim/%s", c.Name)
 	}

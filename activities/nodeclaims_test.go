@@ -9,10 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -266,5 +268,34 @@ func TestInterruptionEventsAreKarpenters(t *testing.T) {
 				t.Errorf("a repeated projection published %q", <-rec.Events)
 			}
 		})
+	}
+}
+
+// A launch's pods are nominated from the worker's cache when it has them, and read from the
+// API server when it does not yet.
+func TestNominateReadsPodsFromTheCacheFirst(t *testing.T) {
+	cachedPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "cached", Namespace: "ns", UID: "cached-uid"}}
+	apiPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "ns", UID: "new-uid"}}
+	n, _, rec := newNodeClaims(t, cachedPod, apiPod)
+	n.CachedPod = func(ns, name string) (*corev1.Pod, bool) {
+		if ns+"/"+name == "ns/cached" {
+			return cachedPod, true
+		}
+		return nil, false
+	}
+	kube := n.Kube.(*fake.Clientset)
+	n.nominate(context.Background(), &unstructured.Unstructured{}, Claim{Name: "default-abcde", Pods: []string{"ns/cached", "ns/new", "ns/gone"}})
+
+	var gets []string
+	for _, a := range kube.Actions() {
+		if g, ok := a.(k8stesting.GetAction); ok {
+			gets = append(gets, g.GetNamespace()+"/"+g.GetName())
+		}
+	}
+	if !slices.Equal(gets, []string{"ns/new", "ns/gone"}) {
+		t.Errorf("pods read from the API server: %q, want the two the cache lacks", gets)
+	}
+	if got := len(rec.Events); got != 2 {
+		t.Errorf("%d Nominated events, want 2 (the pod that is gone gets none)", got)
 	}
 }

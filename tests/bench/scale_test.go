@@ -46,6 +46,10 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, err
 	}
 
+	outCPU, err := b.worker.meterCPU()
+	if err != nil {
+		return r, err
+	}
 	applied := time.Now()
 	if err := b.createDeployment(ctx, pool, n); err != nil {
 		return r, err
@@ -53,7 +57,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	if !waitUntil(ctx, *phaseTimeout, 100*time.Millisecond, func() bool { return len(boundPods(pods)) >= n }) {
 		return r, fmt.Errorf("%d of %d pods bound after %s", len(boundPods(pods)), n, *phaseTimeout)
 	}
-	boundAt := time.Now()
+	boundAt, outUsed := time.Now(), outCPU.String()
 	r.bound = boundAt.Sub(applied)
 	r.p50, r.p99 = pendingToBound(boundPods(pods))
 	r.used = len(nodesOf(boundPods(pods)))
@@ -72,8 +76,12 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, err
 	}
 	r.requests = req.byVerb
-	t.Logf("%d pods bound in %.1fs; the worker's requests meanwhile: %s", n, r.bound.Seconds(), top(req.byResource, 8))
+	t.Logf("%d pods bound in %.1fs (%s); the worker's requests meanwhile: %s", n, r.bound.Seconds(), outUsed, top(req.byResource, 8))
 
+	inCPU, err := b.worker.meterCPU()
+	if err != nil {
+		return r, err
+	}
 	scaledAt := time.Now()
 	before, err := b.poolState(ctx, pool)
 	if err != nil {
@@ -84,11 +92,12 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, err
 	}
 	steadyAt, after, steadyErr := b.waitSteady(ctx, pool, pods, n*7/10)
+	inUsed := inCPU.String()
 	r.nodesAfter, r.priceAfter, r.unsettled = len(after.nodes), after.perHour, steadyErr != nil
 	if steadyErr == nil {
 		r.steady = steadyAt.Sub(scaledAt)
 		if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
-			t.Logf("scale-in steady after %.1fs; the worker's requests meanwhile: %s", r.steady.Seconds(), top(req.byResource, 8))
+			t.Logf("scale-in steady after %.1fs (%s); the worker's requests meanwhile: %s", r.steady.Seconds(), inUsed, top(req.byResource, 8))
 		}
 	}
 	// Memory and histories are measured even when the scale-in never settled.

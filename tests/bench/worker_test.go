@@ -4,6 +4,7 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -78,4 +79,62 @@ func (w *workerProcess) peakRSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in the worker's status (exited?)")
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on every
+// Linux architecture Go runs on.
+const clockTicks = 100
+
+// cpuTime is the user and system CPU time the process has used so far; pid 0 is this process
+// (the lab: Temporal, the API server, the simulators).
+func cpuTime(pid int) (time.Duration, error) {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time: %w", err)
+	}
+	// The command name, field 2, is in parentheses and may hold spaces: count from after it.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected %s: %q", path, data)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime and stime, fields 14 and 15 of the line
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse %s: %w", path, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// cpuMeter reads the worker's and the lab's CPU time at the start of a phase.
+type cpuMeter struct {
+	worker      int
+	from, labAt time.Duration
+}
+
+func (w *workerProcess) meterCPU() (cpuMeter, error) {
+	m := cpuMeter{worker: w.cmd.Process.Pid}
+	var err error
+	if m.from, err = cpuTime(m.worker); err != nil {
+		return m, err
+	}
+	m.labAt, err = cpuTime(0)
+	return m, err
+}
+
+// String is the CPU seconds each process used since the meter was started.
+func (m cpuMeter) String() string {
+	worker, werr := cpuTime(m.worker)
+	lab, lerr := cpuTime(0)
+	if werr != nil || lerr != nil {
+		return fmt.Sprint("CPU time unknown: ", errors.Join(werr, lerr))
+	}
+	return fmt.Sprintf("CPU s: worker %.1f, lab %.1f", (worker - m.from).Seconds(), (lab - m.labAt).Seconds())
 }
