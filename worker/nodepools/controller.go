@@ -158,19 +158,23 @@ func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder
 		resolved: map[string]*awsv1.EC2NodeClass{},
 		gone:     map[string]*unstructured.Unstructured{},
 	}
-	on := func(f func(obj any)) cache.ResourceEventHandlerFuncs {
-		return cache.ResourceEventHandlerFuncs{
-			AddFunc:    f,
-			UpdateFunc: func(_, obj any) { f(obj) },
-			DeleteFunc: func(obj any) {
-				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = t.Obj
-				}
-				f(obj)
-			},
-		}
-	}
-	_, _ = c.pools.AddEventHandler(on(func(obj any) { c.enqueue(v1.KindNodePool, obj) }))
+	_, _ = c.pools.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { c.enqueue(v1.KindNodePool, obj) },
+		UpdateFunc: func(old, obj any) {
+			// A write of the status alone, this controller's own most often, changes nothing
+			// the pool is synced from; answering it would write the status once more each time
+			// its NodeClaims moved meanwhile.
+			if !onlyStatusDiffers(old, obj) {
+				c.enqueue(v1.KindNodePool, obj)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			c.enqueue(v1.KindNodePool, obj)
+		},
+	})
 	classChanged := func(obj any) {
 		c.enqueue(awsv1.KindEC2NodeClass, obj)
 		// Pools naming the class may become ready or not.
@@ -216,6 +220,17 @@ func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder
 		},
 	})
 	return c
+}
+
+// onlyStatusDiffers reports whether a pool update left everything but its status as it was:
+// spec (the generation), labels, annotations (nodewright.io/max-hourly-cost is one), and
+// deletion.
+func onlyStatusDiffers(old, obj any) bool {
+	o, ok1 := old.(*unstructured.Unstructured)
+	n, ok2 := obj.(*unstructured.Unstructured)
+	return ok1 && ok2 && o.GetGeneration() == n.GetGeneration() &&
+		(o.GetDeletionTimestamp() == nil) == (n.GetDeletionTimestamp() == nil) &&
+		maps.Equal(o.GetLabels(), n.GetLabels()) && maps.Equal(o.GetAnnotations(), n.GetAnnotations())
 }
 
 // byPool indexes NodeClaims by their karpenter.sh/nodepool label.

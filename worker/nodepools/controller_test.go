@@ -195,6 +195,7 @@ status:
 
 	edited := object(t, pool("ok", "  weight: 42\n"))
 	edited.SetResourceVersion("")
+	edited.SetGeneration(2) // as the API server counts a spec change; the fake client does not
 	eventually(t, "the edit offered to the planner", func() bool {
 		// The fake client's UpdateStatus writes the whole object, so a status write from
 		// before the edit can undo it, which a real API server would not: edit again until seen.
@@ -351,6 +352,39 @@ status:
 		t.Run(tt.name, func(t *testing.T) {
 			if got := countsDiffer(tt.old, tt.new); got != tt.want {
 				t.Errorf("countsDiffer = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOnlyASpecOrMetadataChangeResyncsAPool(t *testing.T) {
+	base := func() *unstructured.Unstructured {
+		u := object(t, pool("ok", ""))
+		u.SetGeneration(1)
+		u.SetAnnotations(map[string]string{"nodewright.io/max-hourly-cost": "10"})
+		return u
+	}
+	tests := []struct {
+		name   string
+		change func(u *unstructured.Unstructured)
+		resync bool
+	}{
+		{"the status alone", func(u *unstructured.Unstructured) {
+			_ = unstructured.SetNestedField(u.Object, int64(3), "status", "nodes")
+		}, false},
+		{"the spec (a new generation)", func(u *unstructured.Unstructured) { u.SetGeneration(2) }, true},
+		{"an annotation", func(u *unstructured.Unstructured) {
+			u.SetAnnotations(map[string]string{"nodewright.io/max-hourly-cost": "5"})
+		}, true},
+		{"a label", func(u *unstructured.Unstructured) { u.SetLabels(map[string]string{"team": "web"}) }, true},
+		{"deletion", func(u *unstructured.Unstructured) { u.SetDeletionTimestamp(&metav1.Time{Time: time.Now()}) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old, changed := base(), base()
+			tt.change(changed)
+			if got := !onlyStatusDiffers(old, changed); got != tt.resync {
+				t.Errorf("resync = %v, want %v", got, tt.resync)
 			}
 		})
 	}
