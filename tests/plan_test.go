@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nodewright/nodewright/activities"
@@ -38,6 +40,10 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 		t.Fatal(err)
 	}
 	pools := strings.ReplaceAll(string(seed), "my-cluster", "lab")
+	// The plan reads every pending pod of the cluster, as the worker does: another test's
+	// leftover would be planned, or given a node by this test's worker, and the two would
+	// differ. Wait for them to go before the worker starts.
+	waitNoPendingPods(t)
 	e := startAPIEnv(t, pools)
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -49,19 +55,6 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	}
 	workloads, poolsFile := write("workloads.yaml", planWorkloads(t, e.ns)), write("seed.yaml", pools)
 
-	// The plan reads every pending pod of the cluster, as the worker does; another test's
-	// leftovers, gone by the time the worker plans, would make the two differ.
-	e.eventually("no other test's pod is pending", time.Minute, func() (bool, string) {
-		pods, err := lab.Kube.Client.CoreV1().Pods("").List(e.ctx, metav1.ListOptions{FieldSelector: "spec.nodeName="})
-		if err != nil {
-			return false, err.Error()
-		}
-		var left []string
-		for _, p := range pods.Items {
-			left = append(left, p.Namespace+"/"+p.Name)
-		}
-		return len(left) == 0, fmt.Sprintf("pending: %q", left)
-	})
 	args := []string{"plan", "-f", workloads, "-f", poolsFile, "--from-cluster", "--kubeconfig", lab.Kube.AdminKubeconfig, "--region", lab.Region}
 	var stdout, stderr bytes.Buffer
 	if code := starter.Main(e.ctx, "test", append(args, "-o", "json"), &stdout, &stderr, temporalconn.MapEnv(nil)); code != 0 {
@@ -104,5 +97,33 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	}
 	if math.Abs(cost-plan.CostPerHour) > 1e-6 {
 		t.Errorf("the worker's nodes cost $%.4f/h, the plan said $%.4f/h", cost, plan.CostPerHour)
+	}
+}
+
+// waitNoPendingPods waits until no pod in the cluster waits for a node as the planner counts
+// them: unbound, not finished and not being deleted.
+func waitNoPendingPods(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var left []string
+	for {
+		pods, err := lab.Kube.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName="})
+		left = nil
+		if err == nil {
+			for _, p := range pods.Items {
+				if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+					left = append(left, p.Namespace+"/"+p.Name)
+				}
+			}
+			if len(left) == 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pods of other tests still pending after a minute: %q (%v)", left, err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
