@@ -425,15 +425,17 @@ func (n *NodeClaims) nominate(ctx context.Context, u *unstructured.Unstructured,
 	}
 	for _, key := range c.Pods {
 		ns, name, _ := strings.Cut(key, "/")
-		pod, ok := (*corev1.Pod)(nil), false
+		var pod *corev1.Pod
+		ok := false
 		if n.CachedPod != nil {
 			pod, ok = n.CachedPod(ns, name)
 		}
 		if !ok {
-			var err error
-			if pod, err = n.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"}); err != nil {
+			fetched, err := n.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"})
+			if err != nil {
 				continue
 			}
+			pod = fetched
 		}
 		n.Recorder.Eventf(pod, u, corev1.EventTypeNormal, "Nominated", "Nominating", "Pod should schedule on: nodeclaim/%s", c.Name)
 	}

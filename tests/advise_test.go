@@ -183,21 +183,42 @@ func adviseCLI(ctx context.Context, args ...string) (code int, stdout, stderr by
 // waitNoPods deletes what pods are left in the namespace and waits until none is.
 func waitNoPods(t *testing.T, ns string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	pods := lab.Kube.Client.CoreV1().Pods(ns)
-	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
+	// In a clean-up t.Context() is already cancelled.
+	if err := pods.DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
 		t.Errorf("delete the pods left in %s: %v", ns, err)
 	}
+	if last, ok := pollPods(t, time.Minute, ns, func(*corev1.Pod) bool { return true }); !ok {
+		t.Errorf("pods left in %s after a minute: %s", ns, last)
+	}
+}
+
+// pollPods lists the namespace's pods ("" for all) every 200 ms until none matches, or the
+// limit passes; it returns how things last stood and whether none matched. It works in
+// clean-ups too, where t.Context() is already cancelled.
+func pollPods(t *testing.T, limit time.Duration, ns string, match func(*corev1.Pod) bool) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), limit)
+	defer cancel()
 	for {
-		list, err := pods.List(ctx, metav1.ListOptions{})
-		if err == nil && len(list.Items) == 0 {
-			return
+		var left []string
+		list, err := lab.Kube.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for i := range list.Items {
+				if match(&list.Items[i]) {
+					left = append(left, list.Items[i].Namespace+"/"+list.Items[i].Name)
+				}
+			}
+			if len(left) == 0 {
+				return "", true
+			}
+		}
+		last := fmt.Sprintf("%q", left)
+		if err != nil {
+			last = err.Error()
 		}
 		select {
 		case <-ctx.Done():
-			t.Errorf("pods left in %s after a minute: %v", ns, err)
-			return
+			return last, false
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,9 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/starter"
@@ -101,29 +97,10 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 }
 
 // waitNoPendingPods waits until no pod in the cluster waits for a node as the planner counts
-// them: unbound, not finished and not being deleted.
+// them (activities.Unschedulable).
 func waitNoPendingPods(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	var left []string
-	for {
-		pods, err := lab.Kube.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName="})
-		left = nil
-		if err == nil {
-			for _, p := range pods.Items {
-				if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-					left = append(left, p.Namespace+"/"+p.Name)
-				}
-			}
-			if len(left) == 0 {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("pods of other tests still pending after a minute: %q (%v)", left, err)
-		case <-time.After(200 * time.Millisecond):
-		}
+	if last, ok := pollPods(t, time.Minute, "", activities.Unschedulable); !ok {
+		t.Fatalf("pods of other tests still pending after a minute: %s", last)
 	}
 }
