@@ -33,7 +33,13 @@ func TestPausedDisruptionStopsConsolidationButNotExpiration(t *testing.T) {
 	// Two nodes that keep going past expireAfter, each with a 600m pod once their fillers go:
 	// either pod fits beside the other, so consolidation wants one node gone.
 	underused := claimsOf(t, e, e.fillNodes(2))
-	for _, claim := range underused {
+	for node, claim := range underused {
+		// A pod binds once the kubelet reports the Node Ready; the workflow sees that a
+		// moment later, and only then arms (and so can extend) the node's expiry.
+		e.eventually("node "+node+" Ready in its workflow", 30*time.Second, func() (bool, string) {
+			st := e.nodeState(claim)
+			return st.Phase == workflows.PhaseReady, fmt.Sprintf("phase %s", st.Phase)
+		})
 		if _, _, err := e.op.Extend(e.ctx, workflows.NodeWorkflowID(claim), 10*time.Minute); err != nil {
 			t.Fatalf("extend %s: %v", claim, err)
 		}

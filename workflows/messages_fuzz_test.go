@@ -86,7 +86,7 @@ func decodes(data []byte, into any) bool {
 // explains reports whether a rejection names one of the payload's JSON fields, or the node's
 // state that refuses it.
 func explains(err error, payload any) bool {
-	words := append([]string{"terminating", "already has a drain", "does not expire", "expire more than"}, jsonFields(payload)...)
+	words := append([]string{"terminating", "already has a drain", "does not expire", "not Ready yet", "expire more than"}, jsonFields(payload)...)
 	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(err.Error(), w) })
 }
 

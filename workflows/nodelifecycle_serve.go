@@ -102,8 +102,10 @@ func (n *nodeLifecycle) canExtend(ctx workflow.Context, req ExtendExpiry) error 
 		return fmt.Errorf("the node would expire more than %s from now; it expires %s", maxExpiresAhead, n.state.ExpiresAt.UTC().Format(time.RFC3339))
 	case n.state.terminating():
 		return fmt.Errorf("node %s is already terminating: phase %s%s", n.nodeLabel(), n.state.Phase, n.reasonSuffix())
+	case n.claim.ExpireAfter <= 0:
+		return fmt.Errorf("node %s does not expire: its NodePool's expireAfter is Never", n.nodeLabel())
 	case n.state.ExpiresAt == nil:
-		return fmt.Errorf("node %s does not expire (its NodePool's expireAfter is Never) or is not Ready yet", n.nodeLabel())
+		return fmt.Errorf("node %s is %s, not Ready yet: its expiry is armed once it is Ready; extend it then", n.nodeLabel(), n.state.Phase)
 	}
 	return nil
 }
