@@ -15,6 +15,9 @@ import (
 // twice, so it carries only news its receivers take idempotently.
 type Signals struct {
 	Client client.Client
+	// Identity names this worker on the workflows StartWorkflows starts, as the SDK client
+	// names it on the ones it starts.
+	Identity string
 }
 
 // SignalRequest is one signal for a few workflows.

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -662,48 +661,6 @@ func summarize(at time.Time, result activities.PlanResult, started []activities.
 		out.PricePerHour += c.PricePerHour
 	}
 	return out
-}
-
-// startNodes starts a NodeLifecycle per claim, all at once, and nominates each started
-// claim's pods. A claim that could not be started has its pods requeued. It returns the
-// started claims, named.
-func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim) []activities.Claim {
-	type start struct {
-		claim    activities.Claim
-		attempts int
-		future   workflow.ChildWorkflowFuture
-	}
-	starts := make([]*start, len(claims))
-	launch := func(s *start) {
-		s.claim.Name = p.nextClaimName(ctx, s.claim.NodePool)
-		s.attempts++
-		cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(s.claim, ""))
-		s.future = workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: s.claim, Listed: true})
-	}
-	for i, c := range claims {
-		starts[i] = &start{claim: c}
-		launch(starts[i])
-	}
-	var started []activities.Claim
-	for _, s := range starts {
-		for {
-			err := s.future.GetChildWorkflowExecution().Get(ctx, nil)
-			var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
-			if errors.As(err, &taken) && s.attempts < claimNameAttempts {
-				launch(s) // the generated name is taken: try the next one
-				continue
-			}
-			if err != nil {
-				workflow.GetLogger(ctx).Error("start node workflow", "claim", s.claim.Name, "error", err)
-				p.onClaimFailed(ctx, ClaimFailed{Claim: s.claim.Name, Pods: s.claim.Pods, Reason: err.Error()})
-				break
-			}
-			p.nominate(ctx, s.claim)
-			started = append(started, s.claim)
-			break
-		}
-	}
-	return started
 }
 
 func (p *provisioner) nominate(ctx workflow.Context, c activities.Claim) {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -42,9 +43,17 @@ type provisionerRun struct {
 	// planTakes is how long each Plan call takes, in workflow time.
 	planTakes time.Duration
 
-	plans   []planCall
-	mu      sync.Mutex // node workflow mocks may run concurrently
-	started []startedNode
+	// taken counts, by pool, the next starts whose ID another run holds; refused are the
+	// pools whose starts the server refuses; startsFail fails every StartWorkflows call.
+	taken      map[string]int
+	refused    map[string]bool
+	startsFail bool
+
+	plans      []planCall
+	mu         sync.Mutex // node workflow mocks may run concurrently
+	started    []startedNode
+	starts     []activities.WorkflowStart // the started ones, as asked
+	startCalls int
 }
 
 // startedNode is a NodeLifecycle the Provisioner started: its workflow id and input.
@@ -97,7 +106,44 @@ func (r *provisionerRun) execute(in ProvisionerInput) {
 			r.started = append(r.started, startedNode{id: workflow.GetInfo(ctx).WorkflowExecution.ID, claim: in.Claim})
 			return NodeLifecycleResult{}, nil
 		})
+	r.env.OnActivity(signalActs.StartWorkflows, mock.Anything, mock.Anything).Return(r.startWorkflows)
 	r.env.ExecuteWorkflow(ProvisionerWorkflow, in)
+}
+
+// startWorkflows stands in for the activity that starts node workflows: it records each
+// start as running, unless its ID is taken or its start is refused.
+func (r *provisionerRun) startWorkflows(_ context.Context, starts []activities.WorkflowStart) ([]activities.StartOutcome, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startCalls++
+	if r.startsFail {
+		return nil, temporal.NewNonRetryableApplicationError("frontend unreachable", "Test", nil)
+	}
+	out := make([]activities.StartOutcome, len(starts))
+	for i, s := range starts {
+		if s.Type != "NodeLifecycleWorkflow" || s.TaskQueue != TaskQueue || s.RequestID == "" {
+			out[i].Error = fmt.Sprintf("bad start %+v", s)
+			continue
+		}
+		pool := s.ID[len("node/") : len(s.ID)-len("-xxxxx")]
+		if r.taken[pool] > 0 {
+			r.taken[pool]--
+			out[i].Taken = true
+			continue
+		}
+		if r.refused[pool] {
+			out[i].Error = "refused"
+			continue
+		}
+		var in NodeLifecycleInput
+		if err := json.Unmarshal(s.Input, &in); err != nil || !in.Listed {
+			out[i].Error = fmt.Sprintf("input %s: %v", s.Input, err)
+			continue
+		}
+		r.started = append(r.started, startedNode{id: s.ID, claim: in.Claim})
+		r.starts = append(r.starts, s)
+	}
+	return out, nil
 }
 
 // at schedules fn at a time after start.
@@ -745,6 +791,73 @@ func TestProvisionerRecordedBeforePlanningFromTheClusterSkipsNominatedBatches(t 
 			r.run(t, time.Minute, ProvisionerInput{})
 			if len(r.plans) != tt.wantPlans {
 				t.Errorf("%d Plan calls, want %d", len(r.plans), tt.wantPlans)
+			}
+		})
+	}
+}
+
+// Node workflows start from one local activity per plan: a claim whose generated name is
+// taken is renamed, up to claimNameAttempts names; a claim whose start is refused, or all
+// of a plan's claims when the activity fails for good, have their pods planned again.
+func TestProvisionerStartsNodeWorkflows(t *testing.T) {
+	tests := []struct {
+		name        string
+		takenGPU    int // starts of the gpu claim whose name is taken
+		refusedPool string
+		startsFail  bool
+		wantStarted []string // pools whose claims run
+		wantCalls   int      // StartWorkflows calls in the first batch
+		wantReplan  bool
+	}{
+		{name: "both claims start in one call", wantStarted: []string{"default", "gpu"}, wantCalls: 1},
+		{name: "a taken name is renamed and started", takenGPU: 1, wantStarted: []string{"default", "gpu"}, wantCalls: 2},
+		{name: "a claim whose names are all taken fails and its pods are planned again",
+			takenGPU: claimNameAttempts, wantStarted: []string{"default"}, wantCalls: claimNameAttempts, wantReplan: true},
+		{name: "a refused start fails its claim and its pods are planned again",
+			refusedPool: "gpu", wantStarted: []string{"default"}, wantCalls: 1, wantReplan: true},
+		{name: "when the activity fails, every claim fails and its pods are planned again",
+			startsFail: true, wantCalls: 1, wantReplan: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newProvisionerRun(t, plan(claimFor("default", "a"), claimFor("gpu", "b")))
+			r.taken, r.refused, r.startsFail = map[string]int{"gpu": tt.takenGPU}, map[string]bool{tt.refusedPool: true}, tt.startsFail
+			r.signalPods(0, "a", "b")
+			var st ProvisionerState
+			var calls int
+			r.at(5*time.Second, func() {
+				st = r.state(t)
+				r.mu.Lock()
+				calls = r.startCalls
+				r.mu.Unlock()
+			})
+			r.run(t, time.Minute, ProvisionerInput{})
+
+			// The claims of the first batch; a second batch re-plans with no claims.
+			var pools, names []string
+			for _, s := range r.started {
+				pools, names = append(pools, s.claim.NodePool), append(names, s.claim.Name)
+			}
+			slices.Sort(pools)
+			if !slices.Equal(pools, tt.wantStarted) {
+				t.Fatalf("node workflows started for pools %v, want %v", pools, tt.wantStarted)
+			}
+			if calls != tt.wantCalls {
+				t.Errorf("%d StartWorkflows calls, want %d", calls, tt.wantCalls)
+			}
+			slices.Sort(names)
+			if got := slices.Sorted(maps.Keys(st.InFlight)); !slices.Equal(got, names) {
+				t.Errorf("claims in flight %v, want the started ones %v", got, names)
+			}
+			if replanned := len(r.plans) > 1; replanned != tt.wantReplan {
+				t.Errorf("%d plans, want a second one for failed claims: %v", len(r.plans), tt.wantReplan)
+			}
+			seen := map[string]bool{}
+			for _, s := range r.starts {
+				if seen[s.RequestID] || !strings.HasSuffix(s.RequestID, "/"+strings.TrimPrefix(s.ID, "node/")) {
+					t.Errorf("start %s has request id %q, want one per claim ending in its name", s.ID, s.RequestID)
+				}
+				seen[s.RequestID] = true
 			}
 		})
 	}

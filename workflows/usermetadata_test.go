@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -176,20 +177,23 @@ func recordChildOptions(env *testsuite.TestWorkflowEnvironment) *childOptionsRec
 func TestNodeWorkflowsStartWithASummaryOfTheirPlan(t *testing.T) {
 	t.Run("the Provisioner's claims", func(t *testing.T) {
 		r := newProvisionerRun(t, plan(claimFor("default", "a", "b"), claimFor("gpu", "c")))
-		rec := recordChildOptions(r.env)
 		r.signalPods(0, "a", "b", "c")
 		r.run(t, time.Minute, ProvisionerInput{})
-		started := rec.options()
-		if len(started) != 2 {
-			t.Fatalf("%d node workflows started, want 2", len(started))
+		if len(r.starts) != 2 {
+			t.Fatalf("%d node workflows started, want 2", len(r.starts))
 		}
 		for i, want := range []string{"**default** · m5.large · on-demand · us-east-1a · $0.0960/h planned · 2 pods",
 			"**gpu** · m5.large · on-demand · us-east-1a · $0.0960/h planned · 1 pod"} {
-			if started[i].StaticSummary != want {
-				t.Errorf("node workflow %s summary %q, want %q", started[i].WorkflowID, started[i].StaticSummary, want)
+			s := r.starts[i]
+			if s.Summary != want {
+				t.Errorf("node workflow %s summary %q, want %q", s.ID, s.Summary, want)
 			}
-			claim := strings.TrimPrefix(started[i].WorkflowID, "node/")
-			checkText(t, started[i].WorkflowID+" static details", started[i].StaticDetails, []string{"NodeClaim **" + claim + "**"}, []string{"replacement for"})
+			claim := strings.TrimPrefix(s.ID, "node/")
+			checkText(t, s.ID+" static details", s.Details, []string{"NodeClaim **" + claim + "**"}, []string{"replacement for"})
+			pool := strings.Split(want, "**")[1]
+			if wantSA := map[string]string{"NodePool": pool, "NodePhase": string(PhaseLaunching)}; !maps.Equal(s.Keywords, wantSA) {
+				t.Errorf("node workflow %s search attributes %v, want %v", s.ID, s.Keywords, wantSA)
+			}
 		}
 	})
 	t.Run("the disruption controller's replacement", func(t *testing.T) {

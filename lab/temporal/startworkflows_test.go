@@ -1,0 +1,92 @@
+package temporal
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+// StartWorkflows against a real server: a start repeated with its RequestID (a retried
+// activity) finds the run it started, even a closed one; the same IDs under new RequestIDs
+// are taken; a start the server refuses says why; the runs carry their UI metadata and
+// search attributes.
+func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
+	// The SDK's test activity environment runs activities in this namespace.
+	const namespace = "default-test-namespace"
+	s := startTestServer(t, Options{Namespace: namespace, SearchAttributes: DefaultSearchAttributes()})
+	c := dialTestClient(t, s, testLogger(t))
+	signals := &activities.Signals{Client: c, Identity: "start-test"}
+
+	starts := func(requestPrefix string, ids ...string) []activities.WorkflowStart {
+		var out []activities.WorkflowStart
+		for _, id := range ids {
+			out = append(out, activities.WorkflowStart{
+				ID: id, Type: markReadyName, TaskQueue: testTaskQueue, RequestID: requestPrefix + id,
+				Summary: "summary of " + id, Details: "details", Keywords: map[string]string{"NodePool": "pool-" + id},
+				Input: json.RawMessage(`{"claim":{"name":"` + id + `"}}`),
+			})
+		}
+		return out
+	}
+	call := func(what string, in []activities.WorkflowStart) []activities.StartOutcome {
+		t.Helper()
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(signals)
+		v, err := env.ExecuteActivity(signals.StartWorkflows, in)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		var out []activities.StartOutcome
+		if err := v.Get(&out); err != nil {
+			t.Fatalf("%s: decode outcomes: %v", what, err)
+		}
+		if len(out) != len(in) {
+			t.Fatalf("%s: %d outcomes for %d starts", what, len(out), len(in))
+		}
+		return out
+	}
+	ids := []string{"node/a", "node/b", "node/c"}
+	for i, o := range call("first starts", starts("run1/", ids...)) {
+		if o != (activities.StartOutcome{}) {
+			t.Errorf("first start of %s: %+v, want started", ids[i], o)
+		}
+	}
+	runMarkReady(t, c, "closes-before-retry") // the server is warm; the markReady runs end soon
+	for i, o := range call("the same starts retried", starts("run1/", ids...)) {
+		if o != (activities.StartOutcome{}) {
+			t.Errorf("retried start of %s: %+v, want it found started", ids[i], o)
+		}
+	}
+	for i, o := range call("the same IDs from another run", starts("run2/", ids...)) {
+		if !o.Taken || o.Error != "" {
+			t.Errorf("start of %s under a new request: %+v, want taken", ids[i], o)
+		}
+	}
+	bad := starts("run3/", "node/d")
+	bad[0].Keywords["NoSuchAttribute"] = "x"
+	if o := call("a start with an unknown search attribute", bad)[0]; o.Taken || !strings.Contains(o.Error, "NoSuchAttribute") {
+		t.Errorf("start with an unknown search attribute: %+v, want an error naming it", o)
+	}
+	if o := call("a start without a type", []activities.WorkflowStart{{ID: "node/e", TaskQueue: testTaskQueue, RequestID: "x"}})[0]; !strings.Contains(o.Error, "type") {
+		t.Errorf("start without a type: %+v, want an error naming the field", o)
+	}
+
+	desc, err := c.DescribeWorkflowExecution(t.Context(), "node/b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary, pool string
+	dc := converter.GetDefaultDataConverter()
+	if err := dc.FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || summary != "summary of node/b" {
+		t.Errorf("node/b summary %q (%v), want %q", summary, err, "summary of node/b")
+	}
+	if err := dc.FromPayload(desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["NodePool"], &pool); err != nil || pool != "pool-node/b" {
+		t.Errorf("node/b NodePool %q (%v), want pool-node/b", pool, err)
+	}
+}

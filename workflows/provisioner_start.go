@@ -1,0 +1,152 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nodewright/nodewright/activities"
+)
+
+// changeStartNodesFromActivity versions starting node workflows from a local activity
+// rather than as children. Temporal creates a parent's children one at a time while it
+// holds the parent's lock (about 250 ms each on a busy 2-core lab), so a plan of 300
+// claims started its last node workflow more than a minute after its first; started from
+// the client, many start at once and the Provisioner's history takes one marker for them
+// all instead of two events per child.
+const changeStartNodesFromActivity = "start-nodes-from-activity"
+
+// nodeWorkflowType is NodeLifecycleWorkflow's registered name, for starts by name.
+const nodeWorkflowType = "NodeLifecycleWorkflow"
+
+// startNodes starts a NodeLifecycle per claim, all at once, and nominates each started
+// claim's pods. A claim whose generated name is taken is renamed, up to claimNameAttempts
+// names; a claim that could not be started has its pods requeued. It returns the started
+// claims, named.
+func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim) []activities.Claim {
+	if workflow.GetVersion(ctx, changeStartNodesFromActivity, workflow.DefaultVersion, 1) < 1 {
+		return p.startNodeChildren(ctx, claims)
+	}
+	var started []activities.Claim
+	pending := claims
+	for attempt := 1; len(pending) > 0; attempt++ {
+		named := make([]activities.Claim, 0, len(pending))
+		starts := make([]activities.WorkflowStart, 0, len(pending))
+		for _, c := range pending {
+			c.Name = p.nextClaimName(ctx, c.NodePool)
+			start, err := nodeWorkflowStart(ctx, c)
+			if err != nil {
+				p.startFailed(ctx, c, err)
+				continue
+			}
+			named, starts = append(named, c), append(starts, start)
+		}
+		if len(starts) == 0 {
+			break
+		}
+		var outcomes []activities.StartOutcome
+		lctx := workflow.WithLocalActivityOptions(ctx, startNodesOptions())
+		err := workflow.ExecuteLocalActivity(lctx, signalActs.StartWorkflows, starts).Get(ctx, &outcomes)
+		if err == nil && len(outcomes) != len(starts) {
+			err = fmt.Errorf("%d outcomes for %d starts", len(outcomes), len(starts))
+		}
+		pending = nil
+		for i, c := range named {
+			switch {
+			case err != nil:
+				p.startFailed(ctx, c, err)
+			case outcomes[i].Taken && attempt < claimNameAttempts:
+				pending = append(pending, c) // the generated name is taken: try the next one
+			case outcomes[i].Taken:
+				p.startFailed(ctx, c, fmt.Errorf("%d generated names were taken, the last %s", claimNameAttempts, c.Name))
+			case outcomes[i].Error != "":
+				p.startFailed(ctx, c, errors.New(outcomes[i].Error))
+			default:
+				p.nominate(ctx, c)
+				started = append(started, c)
+			}
+		}
+	}
+	return started
+}
+
+// nodeWorkflowStart is the start of a claim's node workflow, with what a child would have:
+// its ID, static summary and details, and first search attributes. Its RequestID, the
+// Provisioner's run and the claim's name, lets a retried start find the run it started.
+func nodeWorkflowStart(ctx workflow.Context, c activities.Claim) (activities.WorkflowStart, error) {
+	input, err := json.Marshal(NodeLifecycleInput{Claim: c, Listed: true})
+	if err != nil {
+		return activities.WorkflowStart{}, fmt.Errorf("encode the node workflow's input: %w", err)
+	}
+	return activities.WorkflowStart{
+		ID: NodeWorkflowID(c.Name), Type: nodeWorkflowType, TaskQueue: TaskQueue,
+		RequestID: workflow.GetInfo(ctx).WorkflowExecution.RunID + "/" + c.Name,
+		Summary:   nodeSummary(c), Details: nodeStaticDetails(c, ""),
+		Keywords: map[string]string{
+			SearchAttrNodePool.GetName():  c.NodePool,
+			SearchAttrNodePhase.GetName(): string(PhaseLaunching),
+		},
+		Input: input,
+	}, nil
+}
+
+// startNodesOptions: starts are idempotent, so a failure that may pass is retried whole for
+// as long as a claim's pods would wait anyway; past that, the claims fail and their pods are
+// planned again.
+func startNodesOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second},
+	}
+}
+
+// startFailed requeues the pods of a claim whose node workflow did not start.
+func (p *provisioner) startFailed(ctx workflow.Context, c activities.Claim, err error) {
+	workflow.GetLogger(ctx).Error("start node workflow", "claim", c.Name, "error", err)
+	p.onClaimFailed(ctx, ClaimFailed{Claim: c.Name, Pods: c.Pods, Reason: err.Error()})
+}
+
+// startNodeChildren is startNodes for runs recorded before changeStartNodesFromActivity:
+// each node workflow a child of the Provisioner.
+func (p *provisioner) startNodeChildren(ctx workflow.Context, claims []activities.Claim) []activities.Claim {
+	type start struct {
+		claim    activities.Claim
+		attempts int
+		future   workflow.ChildWorkflowFuture
+	}
+	starts := make([]*start, len(claims))
+	launch := func(s *start) {
+		s.claim.Name = p.nextClaimName(ctx, s.claim.NodePool)
+		s.attempts++
+		cctx := workflow.WithChildOptions(ctx, nodeWorkflowOptions(s.claim, ""))
+		s.future = workflow.ExecuteChildWorkflow(cctx, NodeLifecycleWorkflow, NodeLifecycleInput{Claim: s.claim, Listed: true})
+	}
+	for i, c := range claims {
+		starts[i] = &start{claim: c}
+		launch(starts[i])
+	}
+	var started []activities.Claim
+	for _, s := range starts {
+		for {
+			err := s.future.GetChildWorkflowExecution().Get(ctx, nil)
+			var taken *temporal.ChildWorkflowExecutionAlreadyStartedError
+			if errors.As(err, &taken) && s.attempts < claimNameAttempts {
+				launch(s) // the generated name is taken: try the next one
+				continue
+			}
+			if err != nil {
+				p.startFailed(ctx, s.claim, err)
+				break
+			}
+			p.nominate(ctx, s.claim)
+			started = append(started, s.claim)
+			break
+		}
+	}
+	return started
+}
