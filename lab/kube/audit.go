@@ -9,13 +9,14 @@ import (
 )
 
 // auditArgs are the kube-apiserver flags that record every request of the worker's service
-// account, once each as it is received, to path as JSON lines. The API server's own
+// account to path as JSON lines: once as it is received, and once more with its response
+// code when it completes (a watch only when it ends). The API server's own
 // apiserver_request_total has no label naming the client, so its audit log is how the API
 // server itself tells the worker's requests from the scheduler's and the controllers'.
 func auditArgs(stateDir, path string) ([]string, error) {
 	policy := fmt.Sprintf(`apiVersion: audit.k8s.io/v1
 kind: Policy
-omitStages: [ResponseStarted, ResponseComplete, Panic]
+omitStages: [ResponseStarted, Panic]
 rules:
   - level: Metadata
     users: [%q]

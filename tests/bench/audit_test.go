@@ -14,9 +14,10 @@ import (
 	"time"
 )
 
-// requests counts the worker's requests to the API server, by verb and by verb and resource.
+// requests counts the worker's requests to the API server, by verb and by verb and resource,
+// and those that failed by verb, resource and response code.
 type requests struct {
-	byVerb, byResource map[string]int
+	byVerb, byResource, failed map[string]int
 }
 
 // countRequests reads the API server's audit log of the worker's requests and counts those
@@ -27,12 +28,16 @@ func countRequests(path string, from, to time.Time) (requests, error) {
 		return requests{}, fmt.Errorf("open the audit log: %w", err)
 	}
 	defer f.Close()
-	r := requests{byVerb: map[string]int{}, byResource: map[string]int{}}
+	r := requests{byVerb: map[string]int{}, byResource: map[string]int{}, failed: map[string]int{}}
 	s := bufio.NewScanner(f)
 	s.Buffer(make([]byte, 64<<10), 4<<20)
 	for s.Scan() {
 		var e struct {
+			Stage     string    `json:"stage"`
 			Verb      string    `json:"verb"`
+			Status    *struct {
+				Code int `json:"code"`
+			} `json:"responseStatus"`
 			Received  time.Time `json:"requestReceivedTimestamp"`
 			ObjectRef *struct {
 				Resource    string `json:"resource"`
@@ -45,11 +50,17 @@ func countRequests(path string, from, to time.Time) (requests, error) {
 		if e.Received.Before(from) || e.Received.After(to) {
 			continue
 		}
-		r.byVerb[e.Verb]++
 		resource := "(none)" // a non-resource URL such as /version
 		if e.ObjectRef != nil {
 			resource = strings.TrimSuffix(e.ObjectRef.Resource+"/"+e.ObjectRef.Subresource, "/")
 		}
+		if e.Stage != "RequestReceived" {
+			if e.Status != nil && e.Status.Code >= 400 {
+				r.failed[fmt.Sprintf("%s %s %d", e.Verb, resource, e.Status.Code)]++
+			}
+			continue
+		}
+		r.byVerb[e.Verb]++
 		r.byResource[e.Verb+" "+resource]++
 	}
 	if err := s.Err(); err != nil {

@@ -31,6 +31,9 @@ type histories struct {
 	largest                     payloadSize
 	// steps are when the node workflows reached each step of a launch (see steps).
 	steps map[string][]time.Time
+	// provisioner counts the Provisioner's events by type and activity or signal name, to
+	// tell how many plans, starts and failed claims the scale-out took.
+	provisioner map[string]int
 }
 
 // steps of a node workflow's launch, in order, whose times show where a scale-out waits:
@@ -74,7 +77,7 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			events, size, largest, reached, err := readHistory(ctx, tc, e)
+			events, size, largest, reached, kinds, err := readHistory(ctx, tc, e)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -85,6 +88,14 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 			}
 			if largest.bytes > h.largest.bytes {
 				h.largest = largest
+			}
+			if e.GetType().GetName() == "ProvisionerWorkflow" {
+				if h.provisioner == nil {
+					h.provisioner = map[string]int{}
+				}
+				for k, n := range kinds {
+					h.provisioner[k] += n
+				}
 			}
 			if node {
 				if h.steps == nil {
@@ -139,8 +150,8 @@ func nodePoolOf(e *workflowpb.WorkflowExecutionInfo) string {
 
 // readHistory counts one run's events and their encoded bytes, finds its largest payload,
 // and says when it reached each of the steps.
-func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, reached map[string]time.Time, err error) {
-	reached = map[string]time.Time{}
+func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, reached map[string]time.Time, kinds map[string]int, err error) {
+	reached, kinds = map[string]time.Time{}, map[string]int{}
 	reach := func(step string, ev *historypb.HistoryEvent) {
 		if _, ok := reached[step]; !ok {
 			reached[step] = ev.GetEventTime().AsTime()
@@ -152,7 +163,7 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, payloadSize{}, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
+			return 0, 0, payloadSize{}, nil, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
 		}
 		events++
 		switch ev.GetEventType() {
@@ -165,7 +176,7 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		what := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
 		started, err := history.StartedActivity(ev)
 		if err != nil {
-			return 0, 0, payloadSize{}, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
+			return 0, 0, payloadSize{}, nil, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
 		}
 		if started == "Launch" && ev.GetMarkerRecordedEventAttributes() != nil {
 			reach("launched", ev) // a local activity's marker is recorded once it returned
@@ -184,11 +195,12 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		} else if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
 			what += " " + a.GetSignalName()
 		}
+		kinds[what]++
 		if n := largestPayload(ev.ProtoReflect()); n > largest.bytes {
 			largest = payloadSize{bytes: n, where: e.GetType().GetName() + " " + what}
 		}
 	}
-	return events, bytes, largest, reached, nil
+	return events, bytes, largest, reached, kinds, nil
 }
 
 // timeline says when the node workflows reached each step, in seconds after from: first,
@@ -237,4 +249,23 @@ func largestPayload(m protoreflect.Message) int {
 		return true
 	})
 	return largest
+}
+
+// perTenSeconds counts the node workflows that reached a step in each 10 s after from.
+func (h histories) perTenSeconds(step string, from time.Time) string {
+	var counts []int
+	for _, at := range h.steps[step] {
+		i := max(0, int(at.Sub(from)/(10*time.Second)))
+		for len(counts) <= i {
+			counts = append(counts, 0)
+		}
+		counts[i]++
+	}
+	var parts []string
+	for i, n := range counts {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d–%ds %d", 10*i, 10*i+10, n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

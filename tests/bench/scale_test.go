@@ -76,7 +76,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, err
 	}
 	r.requests = req.byVerb
-	t.Logf("%d pods bound in %.1fs (%s); the worker's requests meanwhile: %s", n, r.bound.Seconds(), outUsed, top(req.byResource, 8))
+	t.Logf("%d pods bound in %.1fs (%s); the worker's requests meanwhile: %s; failed: %s", n, r.bound.Seconds(), outUsed, top(req.byResource, 8), top(req.failed, 8))
 
 	inCPU, err := b.worker.meterCPU()
 	if err != nil {
@@ -97,7 +97,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	if steadyErr == nil {
 		r.steady = steadyAt.Sub(scaledAt)
 		if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
-			t.Logf("scale-in steady after %.1fs (%s); the worker's requests meanwhile: %s", r.steady.Seconds(), inUsed, top(req.byResource, 8))
+			t.Logf("scale-in steady after %.1fs (%s); the worker's requests meanwhile: %s; failed: %s", r.steady.Seconds(), inUsed, top(req.byResource, 8), top(req.failed, 8))
 		}
 	}
 	// Memory and histories are measured even when the scale-in never settled.
@@ -109,6 +109,8 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("largest payload: %d bytes in %s; %d node workflows, %d of them closed, with p50 %d and max %d events", h.largest.bytes, h.largest.where,
 		len(h.events), len(h.closedEvents), median(h.closedEvents), last(h.closedEvents))
 	t.Logf("node workflows reached each step (s after apply, first / median / last): %s", h.timeline(applied))
+	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
+	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
 	return r, errors.Join(steadyErr, err)
 }
 
