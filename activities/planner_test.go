@@ -397,25 +397,37 @@ func TestPlanLeavesOutThePodsAClaimInFlightHolds(t *testing.T) {
 	}
 }
 
+// claimsWithin (a simulation's claims, in full) and packedWithin (a plan's, each shape once)
+// keep claims while they fit the budget, and always the first.
 func TestClaimsWithinKeepsClaimsUpToTheBudget(t *testing.T) {
 	claims := []Claim{{NodePool: "a", Pods: []string{"ns/1"}}, {NodePool: "b", Pods: []string{"ns/2"}}, {NodePool: "c", Pods: []string{"ns/3"}}}
+	alike := alikeClaims(300)
 	one, err := json.Marshal(claims[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := json.Marshal(alike[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name     string
+		within   func([]Claim, int) ([]Claim, bool)
+		claims   []Claim
 		budget   int
 		wantKept int
 		wantMore bool
 	}{
-		{name: "all fit", budget: 10 * len(one), wantKept: 3},
-		{name: "two fit", budget: 2*len(one) + 1, wantKept: 2, wantMore: true},
-		{name: "the first is kept even over the budget", budget: 1, wantKept: 1, wantMore: true},
+		{name: "all fit", within: claimsWithin, claims: claims, budget: 10 * len(one), wantKept: 3},
+		{name: "two fit", within: claimsWithin, claims: claims, budget: 2*len(one) + 1, wantKept: 2, wantMore: true},
+		{name: "the first is kept even over the budget", within: claimsWithin, claims: claims, budget: 1, wantKept: 1, wantMore: true},
+		{name: "packed, 301 claims of two shapes fit in the room of 100 in full", within: packedWithin, claims: alike, budget: 100 * len(full), wantKept: 301},
+		{name: "packed, the first shape and the next claim's own part", within: packedWithin, claims: alike, budget: len(full) + 100, wantKept: 2, wantMore: true},
+		{name: "packed, the first is kept even over the budget", within: packedWithin, claims: alike, budget: 1, wantKept: 1, wantMore: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kept, more := claimsWithin(claims, tt.budget)
+			kept, more := tt.within(tt.claims, tt.budget)
 			if len(kept) != tt.wantKept || more != tt.wantMore {
 				t.Errorf("kept %d, more %v; want %d, %v", len(kept), more, tt.wantKept, tt.wantMore)
 			}

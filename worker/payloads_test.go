@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -165,10 +166,19 @@ func pendingPodsFitInSmallPayloads(t *testing.T, podCount int) {
 	env.RegisterWorkflow(workflows.ProvisionerWorkflow)
 	env.RegisterWorkflow(workflows.NodeLifecycleWorkflow)
 	env.RegisterActivity(planner)
-	env.OnWorkflow(workflows.NodeLifecycleWorkflow, mock.Anything, mock.Anything).Return(
-		func(_ workflow.Context, in workflows.NodeLifecycleInput) (workflows.NodeLifecycleResult, error) {
-			claims.add(in.Claim)
-			return workflows.NodeLifecycleResult{}, nil
+	signals := &activities.Signals{}
+	env.RegisterActivity(signals)
+	env.OnActivity(signals.StartWorkflows, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, starts []activities.WorkflowStart) ([]activities.StartOutcome, error) {
+			for _, s := range starts {
+				var in workflows.NodeLifecycleInput
+				if err := json.Unmarshal(s.Input, &in); err != nil {
+					return nil, err
+				}
+				sizes.note(in, len(s.Input)) // the node workflow's input, as its history keeps it
+				claims.add(in.Claim)
+			}
+			return make([]activities.StartOutcome, len(starts)), nil
 		})
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalPendingPods, pendingPodsSignal(refs, Config{}))
