@@ -2,11 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -297,5 +300,72 @@ func TestNominateReadsPodsFromTheCacheFirst(t *testing.T) {
 	}
 	if got := len(rec.Events); got != 2 {
 		t.Errorf("%d Nominated events, want 2 (the pod that is gone gets none)", got)
+	}
+}
+
+// ProjectNodeClaim reads the API server only when the worker's cache is behind it: a new
+// claim is created outright, a cached one updated from the cache, and a conflict (the cache
+// was stale) or a create that finds the NodeClaim there costs one read.
+func TestProjectNodeClaimReadsTheCacheFirst(t *testing.T) {
+	claim := Claim{Name: "default-abcde", NodePool: "default", Pods: []string{"ns/web-1"}, InstanceTypes: []string{"m5.large"}}
+	launching := NodeClaimProjection{Claim: claim, Phase: "Launching", Transitions: transitions("Launching")}
+	ready := NodeClaimProjection{Claim: claim, Phase: "Ready", Transitions: transitions("Launching", "Registering", "Initializing", "Ready"),
+		InstanceID: "i-1", InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand", NodeName: "ip-1"}
+	tests := []struct {
+		name      string
+		exists    bool // the NodeClaim is in the API server before the call
+		cached    bool // and in the cache
+		conflicts int  // updates refused as conflicts, first ones first
+		p         NodeClaimProjection
+		want      []string
+	}{
+		{name: "a new claim is created without a read", p: launching, want: []string{"create", "update/status"}},
+		{name: "a cached claim is updated without a read", exists: true, cached: true, p: ready, want: []string{"update", "update/status"}},
+		{name: "a stale cached claim is read again after a conflict", exists: true, cached: true, conflicts: 1, p: ready,
+			want: []string{"update", "get", "update", "update/status"}},
+		{name: "a claim the cache lacks yet is read once its create finds it", exists: true, p: ready,
+			want: []string{"create", "get", "update", "update/status"}},
+		{name: "a finished node's claim is read, never created", p: NodeClaimProjection{Claim: claim, Phase: "Terminated", Transitions: transitions("Terminated")},
+			want: []string{"get"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			n, dyn, _ := newNodeClaims(t)
+			if tt.exists {
+				if err := n.ProjectNodeClaim(ctx, launching); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n.CachedClaim = func(name string) (*unstructured.Unstructured, bool) {
+				if !tt.cached {
+					return nil, false
+				}
+				obj, err := dyn.Tracker().Get(v1.NodeClaimResource, "", name) // not counted as a request
+				if err != nil {
+					return nil, false
+				}
+				return obj.(*unstructured.Unstructured).DeepCopy(), true
+			}
+			conflicts := tt.conflicts
+			dyn.PrependReactor("update", "nodeclaims", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if conflicts == 0 {
+					return false, nil, nil
+				}
+				conflicts--
+				return true, nil, apierrors.NewConflict(v1.NodeClaimResource.GroupResource(), claim.Name, errors.New("the object has been modified"))
+			})
+			dyn.ClearActions()
+			if err := n.ProjectNodeClaim(ctx, tt.p); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range dyn.Actions() {
+				got = append(got, strings.TrimSuffix(a.GetVerb()+"/"+a.GetSubresource(), "/"))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("requests %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
