@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -355,5 +356,62 @@ func TestWaitsReadTheNodeCache(t *testing.T) {
 		if a.GetResource().Resource == "nodes" && (a.GetVerb() == "list" || a.GetVerb() == "get") {
 			t.Errorf("the wait asked the API server: %s %s", a.GetVerb(), a.GetResource().Resource)
 		}
+	}
+}
+
+// With a synced Node cache, SyncNode writes from the cached Node and reads the API server
+// only when the write conflicts (the cache was behind) or the cache lacks the Node.
+func TestSyncNodeStartsFromTheNodeCache(t *testing.T) {
+	tests := []struct {
+		name      string
+		cached    bool
+		conflicts int
+		want      []string
+	}{
+		{name: "a cached Node is updated without a read", cached: true, want: []string{"update"}},
+		{name: "a stale cached Node is read again after a conflict", cached: true, conflicts: 1, want: []string{"update", "get", "update"}},
+		{name: "a Node the cache lacks is read", want: []string{"get", "update"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(node("n1"))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			factory := NewInformerFactory(client)
+			cache := NewNodeCache(factory)
+			go func() { _ = cache.Run(ctx) }()
+			for !cache.Synced() {
+				runtime.Gosched()
+			}
+			if !tt.cached {
+				_ = factory.Core().V1().Nodes().Informer().GetStore().Delete(node("n1"))
+			}
+			conflicts := tt.conflicts
+			client.PrependReactor("update", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+				if conflicts == 0 {
+					return false, nil, nil
+				}
+				conflicts--
+				return true, nil, apierrors.NewConflict(corev1.Resource("nodes"), "n1", errors.New("the object has been modified"))
+			})
+			client.ClearActions()
+			k := &Kube{Client: client, Nodes: cache}
+			if _, err := runActivity(t, k.SyncNode, SyncRequest{NodeName: "n1", Labels: map[string]string{"team": "web"}}); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range client.Actions() {
+				if a.GetResource().Resource == "nodes" && a.GetVerb() != "list" && a.GetVerb() != "watch" {
+					got = append(got, a.GetVerb())
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("requests %v, want %v", got, tt.want)
+			}
+			n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+			if err != nil || n.Labels["team"] != "web" {
+				t.Errorf("node labels %v (%v), want team=web", n.GetLabels(), err)
+			}
+		})
 	}
 }

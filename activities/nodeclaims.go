@@ -44,6 +44,9 @@ type NodeClaims struct {
 	// CachedClaim finds a NodeClaim in the worker's cache, a copy the caller may change; nil
 	// asks the API server every time.
 	CachedClaim func(name string) (*unstructured.Unstructured, bool)
+	// CachedNode finds a Node in the worker's cache, for its capacity; nil, or a Node not
+	// cached yet, asks the API server's watch cache.
+	CachedNode func(name string) (*corev1.Node, bool)
 }
 
 // NodeClaimProjection is what a node workflow knows of its node, as of one phase change.
@@ -172,6 +175,20 @@ func (n *NodeClaims) current(ctx context.Context, p NodeClaimProjection, fromCac
 		return nil, false, fmt.Errorf("read NodeClaim %s: %w", p.Claim.Name, err)
 	}
 	return u, false, nil
+}
+
+// node reads a Node from the worker's cache, or else from the API server's watch cache.
+func (n *NodeClaims) node(ctx context.Context, name string) (*corev1.Node, bool) {
+	if n.CachedNode != nil {
+		if node, ok := n.CachedNode(name); ok {
+			return node, true
+		}
+	}
+	if n.Kube == nil {
+		return nil, false
+	}
+	node, err := n.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"})
+	return node, err == nil
 }
 
 // create makes the NodeClaim: owned by its NodePool, held by the termination finalizer. It
@@ -312,9 +329,9 @@ func (n *NodeClaims) status(ctx context.Context, s *v1.NodeClaimStatus, p NodeCl
 	}
 	if p.NodeName != "" {
 		s.NodeName = p.NodeName
-		if len(s.Capacity) == 0 && n.Kube != nil {
-			if node, err := n.Kube.CoreV1().Nodes().Get(ctx, p.NodeName, metav1.GetOptions{ResourceVersion: "0"}); err == nil {
-				s.Capacity, s.Allocatable = node.Status.Capacity, node.Status.Allocatable
+		if len(s.Capacity) == 0 {
+			if node, ok := n.node(ctx, p.NodeName); ok {
+				s.Capacity, s.Allocatable = node.Status.Capacity.DeepCopy(), node.Status.Allocatable.DeepCopy()
 			}
 		}
 	}

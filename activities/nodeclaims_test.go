@@ -347,6 +347,10 @@ func TestProjectNodeClaimReadsTheCacheFirst(t *testing.T) {
 				}
 				return obj.(*unstructured.Unstructured).DeepCopy(), true
 			}
+			n.CachedNode = func(name string) (*corev1.Node, bool) {
+				return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{
+					Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}}, true
+			}
 			conflicts := tt.conflicts
 			dyn.PrependReactor("update", "nodeclaims", func(k8stesting.Action) (bool, runtime.Object, error) {
 				if conflicts == 0 {
@@ -356,6 +360,7 @@ func TestProjectNodeClaimReadsTheCacheFirst(t *testing.T) {
 				return true, nil, apierrors.NewConflict(v1.NodeClaimResource.GroupResource(), claim.Name, errors.New("the object has been modified"))
 			})
 			dyn.ClearActions()
+			n.Kube.(*fake.Clientset).ClearActions()
 			if err := n.ProjectNodeClaim(ctx, tt.p); err != nil {
 				t.Fatal(err)
 			}
@@ -365,6 +370,17 @@ func TestProjectNodeClaimReadsTheCacheFirst(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("requests %v, want %v", got, tt.want)
+			}
+			for _, a := range n.Kube.(*fake.Clientset).Actions() {
+				if a.GetResource().Resource == "nodes" {
+					t.Errorf("read the Node from the API server (%s), want its capacity from the cache", a.GetVerb())
+				}
+			}
+			if u, err := dyn.Tracker().Get(v1.NodeClaimResource, "", claim.Name); err == nil && tt.p.NodeName != "" {
+				var c v1.NodeClaim
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.(*unstructured.Unstructured).Object, &c); err != nil || c.Status.Capacity.Cpu().String() != "2" {
+					t.Errorf("NodeClaim capacity %v (%v), want the cached Node's cpu 2", c.Status.Capacity, err)
+				}
 			}
 		})
 	}

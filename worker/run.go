@@ -185,7 +185,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() { errc <- named("pod and PodDisruptionBudget watch", clusterCache.Run(ctx)) }()
 	caches = append(caches, cacheCheck{name: "pod and PodDisruptionBudget", synced: clusterCache.Synced})
 	planner.Cluster = clusterCache
-	nodeClaims.CachedPod = clusterCache.Pod
+	nodeClaims.CachedPod, nodeClaims.CachedNode = clusterCache.Pod, nodeCache.Get
 	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, Nodes: nodeCache,
 		TerminationFinalizer: nodeClaims.Client != nil})
 	w.RegisterActivity(nodeClaims)
