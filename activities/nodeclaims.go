@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,9 +42,9 @@ type NodeClaims struct {
 	// CachedPod finds a pod in the worker's cache, so that nominating a launch's pods does
 	// not cost a request each; nil, or a pod not cached yet, asks the API server.
 	CachedPod func(namespace, name string) (*corev1.Pod, bool)
-	// CachedClaim finds a NodeClaim in the worker's cache, a copy the caller may change; nil
-	// asks the API server every time.
-	CachedClaim func(name string) (*unstructured.Unstructured, bool)
+	// launching remembers the NodeClaims of the claims being launched, as this worker last
+	// wrote them.
+	launching launchingClaims
 	// CachedNode finds a Node in the worker's cache, for its capacity; nil, or a Node not
 	// cached yet, asks the API server's watch cache.
 	CachedNode func(name string) (*corev1.Node, bool)
@@ -96,6 +97,7 @@ const (
 
 // Phase names the projection reads (the workflow's phases).
 const (
+	phaseLaunching    = "Launching"
 	phaseRegistering  = "Registering"
 	phaseInitializing = "Initializing"
 	phaseReady        = "Ready"
@@ -106,9 +108,11 @@ const (
 
 // ProjectNodeClaim creates the claim's NodeClaim if it is missing and brings its labels and
 // status up to the workflow's state. A NodeClaim whose node has gone (Terminated, Failed) is
-// not created again. It starts from the worker's cached NodeClaim, or creates one when none
-// is cached, and reads the NodeClaim again only when the API server says the cache was out
-// of date: a scale-out of hundreds of nodes otherwise paid a GET per node per phase.
+// not created again. While the node launches, each write starts from the NodeClaim as this
+// worker last wrote it, and the first creates it outright: a scale-out of hundreds of nodes
+// otherwise paid a read per node per phase. The API server is read when another writer got
+// there in between (a conflict), for a NodeClaim this worker did not write, and once the
+// node is Ready.
 func (n *NodeClaims) ProjectNodeClaim(ctx context.Context, p NodeClaimProjection) error {
 	if n.Client == nil {
 		return nil
@@ -120,14 +124,15 @@ func (n *NodeClaims) ProjectNodeClaim(ctx context.Context, p NodeClaimProjection
 	return err
 }
 
-// project writes one projection, from the cached NodeClaim when fromCache and one is cached.
-func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, fromCache bool) error {
-	gone := p.Phase == phaseTerminated || p.Phase == phaseFailed
-	u, created, err := n.current(ctx, p, fromCache && !gone)
+// project writes one projection, from what this worker last wrote when remembered.
+func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, remembered bool) error {
+	u, created, err := n.current(ctx, p, remembered)
 	if err != nil || u == nil {
+		n.launching.forget(p.Claim.Name)
 		return err
 	}
 	if u, err = n.syncLabels(ctx, u, p); err != nil {
+		n.launching.forget(p.Claim.Name)
 		return err
 	}
 	claim := &v1.NodeClaim{}
@@ -140,30 +145,42 @@ func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, fromCac
 	if created {
 		n.nominate(ctx, u, p.Claim)
 	}
-	if equality.Semantic.DeepEqual(before, &claim.Status) {
-		return nil
+	if !equality.Semantic.DeepEqual(before, &claim.Status) {
+		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&claim.Status)
+		if err != nil {
+			return err
+		}
+		u.Object["status"] = content
+		if u, err = n.Client.Resource(v1.NodeClaimResource).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+			n.launching.forget(p.Claim.Name)
+			return fmt.Errorf("update NodeClaim %s status: %w", p.Claim.Name, err)
+		}
 	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&claim.Status)
-	if err != nil {
-		return err
-	}
-	u.Object["status"] = content
-	if _, err := n.Client.Resource(v1.NodeClaimResource).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update NodeClaim %s status: %w", p.Claim.Name, err)
+	if launchingPhase(p.Phase) {
+		n.launching.remember(p.Claim.Name, u)
+	} else {
+		n.launching.forget(p.Claim.Name)
 	}
 	return nil
 }
 
+// launchingPhase is a phase before Ready, whose next projection follows within seconds.
+func launchingPhase(phase string) bool {
+	return phase == phaseLaunching || phase == phaseRegistering || phase == phaseInitializing
+}
+
 // current is the claim's NodeClaim to update, and whether this call created it; nil when
-// there is none and the node has gone. With fromCache, a cached NodeClaim is taken as it is
-// and a missing one is created outright (a new claim is the usual reason the cache lacks
-// it); otherwise the API server is asked.
-func (n *NodeClaims) current(ctx context.Context, p NodeClaimProjection, fromCache bool) (_ *unstructured.Unstructured, created bool, _ error) {
-	if fromCache && n.CachedClaim != nil {
-		if u, ok := n.CachedClaim(p.Claim.Name); ok {
+// there is none and the node has gone. With remembered, the NodeClaim as this worker last
+// wrote it is taken as it is, and a launching claim with none remembered is created
+// outright; otherwise the API server is asked.
+func (n *NodeClaims) current(ctx context.Context, p NodeClaimProjection, remembered bool) (_ *unstructured.Unstructured, created bool, _ error) {
+	if remembered {
+		if u, ok := n.launching.get(p.Claim.Name); ok {
 			return u, false, nil
 		}
-		return n.create(ctx, p)
+		if p.Phase == phaseLaunching {
+			return n.create(ctx, p)
+		}
 	}
 	u, err := n.Client.Resource(v1.NodeClaimResource).Get(ctx, p.Claim.Name, metav1.GetOptions{})
 	switch {
@@ -175,6 +192,45 @@ func (n *NodeClaims) current(ctx context.Context, p NodeClaimProjection, fromCac
 		return nil, false, fmt.Errorf("read NodeClaim %s: %w", p.Claim.Name, err)
 	}
 	return u, false, nil
+}
+
+// maxLaunchingClaims bounds launchingClaims: a launch that ends without a later projection
+// (its workflow failed) leaves its entry behind until the map is full.
+const maxLaunchingClaims = 10_000
+
+// launchingClaims are NodeClaims by name, as last written, while their nodes launch.
+type launchingClaims struct {
+	mu     sync.Mutex
+	byName map[string]*unstructured.Unstructured
+}
+
+// get returns a copy the caller may change.
+func (l *launchingClaims) get(name string) (*unstructured.Unstructured, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return u.DeepCopy(), true
+}
+
+func (l *launchingClaims) remember(name string, u *unstructured.Unstructured) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byName == nil {
+		l.byName = map[string]*unstructured.Unstructured{}
+	}
+	if _, ok := l.byName[name]; !ok && len(l.byName) >= maxLaunchingClaims {
+		l.byName = map[string]*unstructured.Unstructured{} // rare: start over rather than grow
+	}
+	l.byName[name] = u
+}
+
+func (l *launchingClaims) forget(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.byName, name)
 }
 
 // node reads a Node from the worker's cache, or else from the API server's watch cache.

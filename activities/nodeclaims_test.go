@@ -303,28 +303,37 @@ func TestNominateReadsPodsFromTheCacheFirst(t *testing.T) {
 	}
 }
 
-// ProjectNodeClaim reads the API server only when the worker's cache is behind it: a new
-// claim is created outright, a cached one updated from the cache, and a conflict (the cache
-// was stale) or a create that finds the NodeClaim there costs one read.
-func TestProjectNodeClaimReadsTheCacheFirst(t *testing.T) {
+// While a node launches, ProjectNodeClaim writes from the NodeClaim as it last wrote it: a
+// new claim is created outright, and the API server is read only after a conflict (another
+// writer), for a NodeClaim another worker wrote, and once the node is Ready.
+func TestProjectNodeClaimReadsOnlyWhatItDidNotWrite(t *testing.T) {
 	claim := Claim{Name: "default-abcde", NodePool: "default", Pods: []string{"ns/web-1"}, InstanceTypes: []string{"m5.large"}}
 	launching := NodeClaimProjection{Claim: claim, Phase: "Launching", Transitions: transitions("Launching")}
-	ready := NodeClaimProjection{Claim: claim, Phase: "Ready", Transitions: transitions("Launching", "Registering", "Initializing", "Ready"),
-		InstanceID: "i-1", InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand", NodeName: "ip-1"}
+	registering := NodeClaimProjection{Claim: claim, Phase: "Registering", Transitions: transitions("Launching", "Registering"),
+		InstanceID: "i-1", InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "on-demand"}
+	ready := registering
+	ready.Phase, ready.Transitions, ready.NodeName = "Ready", transitions("Launching", "Registering", "Initializing", "Ready"), "ip-1"
+	drifted := ready
+	drifted.Disruption = &ProjectedDisruption{Source: "Disruption", Reason: "Drifted", At: t0}
 	tests := []struct {
 		name      string
-		exists    bool // the NodeClaim is in the API server before the call
-		cached    bool // and in the cache
-		conflicts int  // updates refused as conflicts, first ones first
+		before    []NodeClaimProjection // written first, by this worker
+		byOther   bool                  // or by another worker
+		conflicts int                   // updates refused as conflicts, first ones first
 		p         NodeClaimProjection
 		want      []string
 	}{
 		{name: "a new claim is created without a read", p: launching, want: []string{"create", "update/status"}},
-		{name: "a cached claim is updated without a read", exists: true, cached: true, p: ready, want: []string{"update", "update/status"}},
-		{name: "a stale cached claim is read again after a conflict", exists: true, cached: true, conflicts: 1, p: ready,
+		{name: "a launching claim is written from what was last written", before: []NodeClaimProjection{launching}, p: registering,
+			want: []string{"update", "update/status"}},
+		{name: "a conflict with another writer reads the claim again", before: []NodeClaimProjection{launching}, conflicts: 1, p: registering,
 			want: []string{"update", "get", "update", "update/status"}},
-		{name: "a claim the cache lacks yet is read once its create finds it", exists: true, p: ready,
-			want: []string{"create", "get", "update", "update/status"}},
+		{name: "a claim another worker wrote is read", before: []NodeClaimProjection{launching}, byOther: true, p: registering,
+			want: []string{"get", "update", "update/status"}},
+		{name: "a claim another worker created is read when the create finds it", before: []NodeClaimProjection{launching}, byOther: true, p: launching,
+			want: []string{"create", "get"}},
+		{name: "once Ready the claim is read again", before: []NodeClaimProjection{launching, ready}, p: drifted,
+			want: []string{"get", "update/status"}},
 		{name: "a finished node's claim is read, never created", p: NodeClaimProjection{Claim: claim, Phase: "Terminated", Transitions: transitions("Terminated")},
 			want: []string{"get"}},
 	}
@@ -332,20 +341,14 @@ func TestProjectNodeClaimReadsTheCacheFirst(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			n, dyn, _ := newNodeClaims(t)
-			if tt.exists {
-				if err := n.ProjectNodeClaim(ctx, launching); err != nil {
+			writer := n
+			if tt.byOther {
+				writer = &NodeClaims{Client: dyn, Kube: n.Kube, Recorder: n.Recorder, InstanceTypeLabels: n.InstanceTypeLabels}
+			}
+			for _, p := range tt.before {
+				if err := writer.ProjectNodeClaim(ctx, p); err != nil {
 					t.Fatal(err)
 				}
-			}
-			n.CachedClaim = func(name string) (*unstructured.Unstructured, bool) {
-				if !tt.cached {
-					return nil, false
-				}
-				obj, err := dyn.Tracker().Get(v1.NodeClaimResource, "", name) // not counted as a request
-				if err != nil {
-					return nil, false
-				}
-				return obj.(*unstructured.Unstructured).DeepCopy(), true
 			}
 			n.CachedNode = func(name string) (*corev1.Node, bool) {
 				return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{

@@ -154,7 +154,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
 		pools, nodeClaims.Client, ec2Acts.Classes = poolCtl, dyn, poolCtl
-		nodeClaims.CachedClaim = deletions.NodeClaim
 		caches = append(caches, cacheCheck{name: "NodePool", synced: poolCtl.Synced}, cacheCheck{name: "NodeClaim", synced: deletions.Synced})
 	}
 

@@ -355,19 +355,6 @@ func leaving(p workflows.Phase) bool {
 	return p == workflows.PhaseDraining || p == workflows.PhaseTerminating || p == workflows.PhaseTerminated
 }
 
-// NodeClaim is the cached NodeClaim of that name, a copy the caller may change.
-func (w *Watcher) NodeClaim(name string) (*unstructured.Unstructured, bool) {
-	obj, ok, _ := w.claims.GetStore().GetByKey(name)
-	if !ok {
-		return nil, false
-	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil, false
-	}
-	return u.DeepCopy(), true
-}
-
 // deletingObjects are the claim's NodeClaim and Node that are being deleted and still held.
 func (w *Watcher) deletingObjects(claim string) []metav1.Object {
 	held := func(m metav1.Object) bool {
