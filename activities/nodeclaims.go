@@ -141,7 +141,6 @@ func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, remembe
 	}
 	before := claim.Status.DeepCopy()
 	n.status(ctx, &claim.Status, p)
-	n.events(u, before, &claim.Status, p)
 	if created {
 		n.nominate(ctx, u, p.Claim)
 	}
@@ -155,6 +154,9 @@ func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, remembe
 			n.launching.forget(p.Claim.Name)
 			return fmt.Errorf("update NodeClaim %s status: %w", p.Claim.Name, err)
 		}
+		// After the write: a write refused as a conflict is made again from a fresh read,
+		// which must not announce the same change twice.
+		n.events(u, before, &claim.Status, p)
 	}
 	if launchingPhase(p.Phase) {
 		n.launching.remember(p.Claim.Name, u)
@@ -194,37 +196,49 @@ func (n *NodeClaims) current(ctx context.Context, p NodeClaimProjection, remembe
 	return u, false, nil
 }
 
-// maxLaunchingClaims bounds launchingClaims: a launch that ends without a later projection
-// (its workflow failed) leaves its entry behind until the map is full.
-const maxLaunchingClaims = 10_000
+// A launch's projections follow each other within seconds to minutes; one that ends without
+// a later projection here (its workflow failed, or another worker projected Ready) leaves
+// its entry behind. Entries older than launchingTTL are not trusted, and past
+// maxLaunchingClaims (more claims launching at once than a scale-out of 5,000 pods makes)
+// the memory starts over rather than grow.
+const (
+	launchingTTL       = 10 * time.Minute
+	maxLaunchingClaims = 2_000
+)
 
 // launchingClaims are NodeClaims by name, as last written, while their nodes launch.
 type launchingClaims struct {
 	mu     sync.Mutex
-	byName map[string]*unstructured.Unstructured
+	byName map[string]writtenClaim
+}
+
+type writtenClaim struct {
+	claim *unstructured.Unstructured
+	at    time.Time
 }
 
 // get returns a copy the caller may change.
 func (l *launchingClaims) get(name string) (*unstructured.Unstructured, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	u, ok := l.byName[name]
-	if !ok {
+	w, ok := l.byName[name]
+	if !ok || time.Since(w.at) > launchingTTL {
+		delete(l.byName, name)
 		return nil, false
 	}
-	return u.DeepCopy(), true
+	return w.claim.DeepCopy(), true
 }
 
 func (l *launchingClaims) remember(name string, u *unstructured.Unstructured) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.byName == nil {
-		l.byName = map[string]*unstructured.Unstructured{}
+		l.byName = map[string]writtenClaim{}
 	}
 	if _, ok := l.byName[name]; !ok && len(l.byName) >= maxLaunchingClaims {
-		l.byName = map[string]*unstructured.Unstructured{} // rare: start over rather than grow
+		l.byName = map[string]writtenClaim{}
 	}
-	l.byName[name] = u
+	l.byName[name] = writtenClaim{claim: u, at: time.Now()}
 }
 
 func (l *launchingClaims) forget(name string) {
@@ -553,6 +567,7 @@ func (n *NodeClaims) ReleaseNodeClaim(ctx context.Context, name string) error {
 	if n.Client == nil {
 		return nil
 	}
+	n.launching.forget(name)
 	api := n.Client.Resource(v1.NodeClaimResource)
 	if err := api.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete NodeClaim %s: %w", name, err)

@@ -157,7 +157,12 @@ func (p *Planner) Plan(ctx context.Context, req PlanRequest) (PlanResult, error)
 	result.Market = marketStatus(s.market)
 	result.OnExisting = len(s.plan.Existing)
 	result.Unschedulable, result.UnschedulableCount = sampleReasons(s.plan.Unschedulable)
-	result.Claims, result.More = packedWithin(s.claims, maxClaimBytes)
+	if req.PackClaims {
+		result.Packed = true
+		result.Claims, result.More = packedWithin(s.claims, maxClaimBytes)
+	} else {
+		result.Claims, result.More = claimsWithin(s.claims, maxClaimBytes)
+	}
 	if !result.More {
 		// Once per batch: the calls that plan the rest of a large batch would repeat them.
 		p.failedScheduling(pending, s.plan.Unschedulable)

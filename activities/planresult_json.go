@@ -7,8 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// A PlanResult goes into the Provisioner's history, so its JSON writes each claim's shape
-// once: the claims of one plan mostly share a pool, instance types (up to 60 names), zones,
+// A PlanResult goes into the Provisioner's history, so when Packed its JSON writes each
+// claim's shape once: the claims of one plan mostly share a pool, instance types (up to 60 names), zones,
 // labels and node class, and differ only in their pods and summed requests. A 1,000-pod
 // plan of 334 alike claims then takes about 70 KB instead of 250 KB, and fits one result.
 // Results recorded before this, with every claim in full under "claims", still decode.
@@ -30,8 +30,11 @@ type packedClaims struct {
 // planResultFields is PlanResult without its methods, so that encoding it does not recurse.
 type planResultFields PlanResult
 
-// MarshalJSON writes the claims packed.
+// MarshalJSON writes the claims packed when r.Packed, else in full.
 func (r PlanResult) MarshalJSON() ([]byte, error) {
+	if !r.Packed {
+		return json.Marshal(planResultFields(r))
+	}
 	out := struct {
 		planResultFields
 		Claims []Claim       `json:"claims,omitempty"` // hides the plain list
@@ -63,6 +66,7 @@ func (r *PlanResult) UnmarshalJSON(data []byte) error {
 	if in.Packed == nil {
 		return nil
 	}
+	r.Packed = true
 	claims, err := in.Packed.unpack()
 	if err != nil {
 		return err
@@ -97,6 +101,8 @@ func (p *packedClaims) add(c Claim, index map[string]int) (int, error) {
 	return size + len(b), nil
 }
 
+// unpack gives each claim its shape's fields: claims of one shape share its slices and
+// maps, which their readers only read.
 func (p *packedClaims) unpack() ([]Claim, error) {
 	out := make([]Claim, 0, len(p.Claims))
 	for _, own := range p.Claims {

@@ -36,10 +36,12 @@ func TestPlanResultJSONWritesEachClaimShapeOnce(t *testing.T) {
 		name   string
 		result PlanResult
 		shapes int
+		plain  bool // the claims in full, as before packing
 	}{
 		{name: "no claims", result: PlanResult{Pods: 3, OnExisting: 3}},
-		{name: "alike claims share a shape", result: PlanResult{Claims: alikeClaims(300), More: true, Pods: 301}, shapes: 2},
-		{name: "a named claim keeps its name", result: PlanResult{Claims: []Claim{{Name: "default-abcde", NodePool: "default", Pods: []string{"ns/a"}}}}, shapes: 1},
+		{name: "alike claims share a shape", result: PlanResult{Claims: alikeClaims(300), Packed: true, More: true, Pods: 301}, shapes: 2},
+		{name: "a named claim keeps its name", result: PlanResult{Claims: []Claim{{Name: "default-abcde", NodePool: "default", Pods: []string{"ns/a"}}}, Packed: true}, shapes: 1},
+		{name: "claims not asked packed are written in full", result: PlanResult{Claims: alikeClaims(2), Pods: 3}, plain: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,8 +56,8 @@ func TestPlanResultJSONWritesEachClaimShapeOnce(t *testing.T) {
 			if err := json.Unmarshal(data, &wire); err != nil {
 				t.Fatal(err)
 			}
-			if wire.Claims != nil || (wire.Packed == nil) != (tt.shapes == 0) || (wire.Packed != nil && len(wire.Packed.Shapes) != tt.shapes) {
-				t.Fatalf("JSON %.300s…: want no plain claims and %d shapes", data, tt.shapes)
+			if (wire.Claims != nil) != tt.plain || (wire.Packed == nil) != (tt.shapes == 0) || (wire.Packed != nil && len(wire.Packed.Shapes) != tt.shapes) {
+				t.Fatalf("JSON %.300s…: want plain claims %v and %d shapes", data, tt.plain, tt.shapes)
 			}
 			var back PlanResult
 			if err := json.Unmarshal(data, &back); err != nil {
@@ -70,7 +72,7 @@ func TestPlanResultJSONWritesEachClaimShapeOnce(t *testing.T) {
 
 func TestPlanResultJSONIsSmallerPacked(t *testing.T) {
 	claims := alikeClaims(300)
-	packed, err := json.Marshal(PlanResult{Claims: claims})
+	packed, err := json.Marshal(PlanResult{Claims: claims, Packed: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,8 +74,16 @@ func (s *Signals) StartWorkflows(ctx context.Context, starts []WorkflowStart) ([
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	failed := 0
+	var first error
+	for _, err := range errs {
+		if err != nil {
+			failed++
+			first = cmp.Or(first, err)
+		}
+	}
+	if failed > 0 {
+		return nil, fmt.Errorf("%d of %d starts failed for now, the first: %w", failed, len(starts), first)
 	}
 	return out, nil
 }

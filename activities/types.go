@@ -86,6 +86,10 @@ type PlanRequest struct {
 	// Holding are claims whose node just became Ready: their pods still pending are being
 	// bound to it and are left out of the plan.
 	Holding []string `json:"holding,omitempty"`
+	// PackClaims asks for the result's claims packed by shape (see PlanResult.Packed): only a
+	// Provisioner that reads them asks, so a worker of an older version, sharing the task
+	// queue during an upgrade, never gets claims it cannot read.
+	PackClaims bool `json:"packClaims,omitempty"`
 }
 
 // InFlightClaim is a started claim as the limits see it.
@@ -105,6 +109,9 @@ type InFlightClaim struct {
 // claims beyond that are left for the next call (More), and per-pod reasons are sampled.
 type PlanResult struct {
 	Claims []Claim `json:"claims,omitempty"`
+	// Packed writes Claims in JSON each shape once (see planresult_json.go); it is not
+	// itself encoded.
+	Packed bool `json:"-"`
 	// More is true when claims were left out to keep the result small: plan again at once,
 	// and the claims just started will hold their pods.
 	More bool `json:"more,omitempty"`

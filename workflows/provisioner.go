@@ -178,6 +178,11 @@ func truncated(s string) string {
 // history's limits.
 const changeContinueMidBatch = "continue-mid-batch"
 
+// changePackedPlans versions asking the planner for its claims packed by shape, which lets
+// a plan of about 1,000 alike claims fit one result. Runs recorded before it read their
+// results in full, as a worker of an older version wrote them.
+const changePackedPlans = "packed-plans"
+
 // changePlanFromCluster versions planning from the cluster: the Provisioner no longer keeps
 // pending pods and nominations per pod, so a batch whose pods were all nominated is planned
 // too (the planner leaves those pods out) rather than skipped.
@@ -191,6 +196,7 @@ var plannerActs *activities.Planner
 func ProvisionerWorkflow(ctx workflow.Context, in ProvisionerInput) error {
 	p := &provisioner{state: in.State}
 	p.perPod = workflow.GetVersion(ctx, changePlanFromCluster, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	p.packClaims = workflow.GetVersion(ctx, changePackedPlans, workflow.DefaultVersion, 1) >= 1
 	if p.state.Signalled == 0 {
 		p.state.Signalled = len(p.state.Pending) // state carried from a run that kept them per pod
 	}
@@ -215,6 +221,8 @@ type provisioner struct {
 	// perPod is true for runs recorded before changePlanFromCluster: they keep pending pods
 	// and nominations per pod and skip a batch whose pods are all nominated.
 	perPod bool
+	// packClaims asks the planner for its claims packed by shape (changePackedPlans).
+	packClaims bool
 
 	pendingCh     workflow.ReceiveChannel
 	failedCh      workflow.ReceiveChannel
@@ -632,7 +640,7 @@ func (p *provisioner) clearSignalled() {
 // planRequest lists the offerings to avoid and the claims in flight, saying which still
 // nominate their pods.
 func (p *provisioner) planRequest(now time.Time) activities.PlanRequest {
-	req := activities.PlanRequest{}
+	req := activities.PlanRequest{PackClaims: p.packClaims}
 	for _, u := range p.state.Unavailable {
 		req.Unavailable = append(req.Unavailable, u.Offering)
 	}

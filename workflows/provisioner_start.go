@@ -23,10 +23,17 @@ const changeStartNodesFromActivity = "start-nodes-from-activity"
 // nodeWorkflowType is NodeLifecycleWorkflow's registered name, for starts by name.
 const nodeWorkflowType = "NodeLifecycleWorkflow"
 
+// startsPerCall bounds the starts of one StartWorkflows call, so that one attempt fits its
+// start-to-close timeout even when each start takes seconds; a plan's calls run at once.
+const startsPerCall = 128
+
 // startNodes starts a NodeLifecycle per claim, all at once, and nominates each started
 // claim's pods. A claim whose generated name is taken is renamed, up to claimNameAttempts
-// names; a claim that could not be started has its pods requeued. It returns the started
-// claims, named.
+// names; a claim whose start was refused has its pods requeued. A claim whose start stayed
+// unknown (the starts kept failing for a reason that may pass, past every retry) is counted
+// in flight all the same: had it been requeued, a node workflow that did start would launch
+// a second node for its pods, while the planner reads a claim's pods from its node workflow
+// and finds none for one that never started. It returns the started claims, named.
 func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim) []activities.Claim {
 	if workflow.GetVersion(ctx, changeStartNodesFromActivity, workflow.DefaultVersion, 1) < 1 {
 		return p.startNodeChildren(ctx, claims)
@@ -45,20 +52,14 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 			}
 			named, starts = append(named, c), append(starts, start)
 		}
-		if len(starts) == 0 {
-			break
-		}
-		var outcomes []activities.StartOutcome
-		lctx := workflow.WithLocalActivityOptions(ctx, startNodesOptions())
-		err := workflow.ExecuteLocalActivity(lctx, signalActs.StartWorkflows, starts).Get(ctx, &outcomes)
-		if err == nil && len(outcomes) != len(starts) {
-			err = fmt.Errorf("%d outcomes for %d starts", len(outcomes), len(starts))
-		}
+		outcomes, errs := startWorkflows(ctx, starts)
 		pending = nil
 		for i, c := range named {
 			switch {
-			case err != nil:
-				p.startFailed(ctx, c, err)
+			case errs[i] != nil:
+				workflow.GetLogger(ctx).Error("node workflow start unknown; its claim counts in flight", "claim", c.Name, "error", errs[i])
+				p.nominate(ctx, c)
+				started = append(started, c)
 			case outcomes[i].Taken && attempt < claimNameAttempts:
 				pending = append(pending, c) // the generated name is taken: try the next one
 			case outcomes[i].Taken:
@@ -72,6 +73,38 @@ func (p *provisioner) startNodes(ctx workflow.Context, claims []activities.Claim
 		}
 	}
 	return started
+}
+
+// startWorkflows runs the starts in calls of at most startsPerCall, all at once, and returns
+// each start's outcome, or the error of the call it was in.
+func startWorkflows(ctx workflow.Context, starts []activities.WorkflowStart) ([]activities.StartOutcome, []error) {
+	outcomes := make([]activities.StartOutcome, len(starts))
+	errs := make([]error, len(starts))
+	lctx := workflow.WithLocalActivityOptions(ctx, startNodesOptions())
+	type call struct {
+		from, to int
+		future   workflow.Future
+	}
+	var calls []call
+	for from := 0; from < len(starts); from += startsPerCall {
+		to := min(from+startsPerCall, len(starts))
+		calls = append(calls, call{from, to, workflow.ExecuteLocalActivity(lctx, signalActs.StartWorkflows, starts[from:to])})
+	}
+	for _, c := range calls {
+		var out []activities.StartOutcome
+		err := c.future.Get(ctx, &out)
+		if err == nil && len(out) != c.to-c.from {
+			err = fmt.Errorf("%d outcomes for %d starts", len(out), c.to-c.from)
+		}
+		for i := c.from; i < c.to; i++ {
+			if err != nil {
+				errs[i] = err
+			} else {
+				outcomes[i] = out[i-c.from]
+			}
+		}
+	}
+	return outcomes, errs
 }
 
 // nodeWorkflowStart is the start of a claim's node workflow, with what a child would have:
@@ -95,8 +128,7 @@ func nodeWorkflowStart(ctx workflow.Context, c activities.Claim) (activities.Wor
 }
 
 // startNodesOptions: starts are idempotent, so a failure that may pass is retried whole for
-// as long as a claim's pods would wait anyway; past that, the claims fail and their pods are
-// planned again.
+// as long as a claim's pods would wait anyway; past that, the claims' starts are unknown.
 func startNodesOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
 		StartToCloseTimeout:    time.Minute,

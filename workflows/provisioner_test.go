@@ -45,15 +45,18 @@ type provisionerRun struct {
 
 	// taken counts, by pool, the next starts whose ID another run holds; refused are the
 	// pools whose starts the server refuses; startsFail fails every StartWorkflows call.
-	taken      map[string]int
-	refused    map[string]bool
-	startsFail bool
+	// startsFailFirst fails that many first calls for a reason that may pass.
+	taken           map[string]int
+	refused         map[string]bool
+	startsFail      bool
+	startsFailFirst int
 
 	plans      []planCall
 	mu         sync.Mutex // node workflow mocks may run concurrently
 	started    []startedNode
 	starts     []activities.WorkflowStart // the started ones, as asked
 	startCalls int
+	requestIDs [][]string // of each call's starts
 }
 
 // startedNode is a NodeLifecycle the Provisioner started: its workflow id and input.
@@ -116,8 +119,17 @@ func (r *provisionerRun) startWorkflows(_ context.Context, starts []activities.W
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.startCalls++
+	var ids []string
+	for _, s := range starts {
+		ids = append(ids, s.RequestID)
+	}
+	r.requestIDs = append(r.requestIDs, ids)
 	if r.startsFail {
 		return nil, temporal.NewNonRetryableApplicationError("frontend unreachable", "Test", nil)
+	}
+	if r.startsFailFirst > 0 {
+		r.startsFailFirst--
+		return nil, errors.New("frontend unavailable for now")
 	}
 	out := make([]activities.StartOutcome, len(starts))
 	for i, s := range starts {
@@ -805,9 +817,12 @@ func TestProvisionerStartsNodeWorkflows(t *testing.T) {
 		takenGPU    int // starts of the gpu claim whose name is taken
 		refusedPool string
 		startsFail  bool
+		failFirst   int
 		wantStarted []string // pools whose claims run
-		wantCalls   int      // StartWorkflows calls in the first batch
-		wantReplan  bool
+		// wantInFlight are the pools whose claims count in flight when not wantStarted.
+		wantInFlight []string
+		wantCalls    int // StartWorkflows calls in the first batch
+		wantReplan   bool
 	}{
 		{name: "both claims start in one call", wantStarted: []string{"default", "gpu"}, wantCalls: 1},
 		{name: "a taken name is renamed and started", takenGPU: 1, wantStarted: []string{"default", "gpu"}, wantCalls: 2},
@@ -815,13 +830,16 @@ func TestProvisionerStartsNodeWorkflows(t *testing.T) {
 			takenGPU: claimNameAttempts, wantStarted: []string{"default"}, wantCalls: claimNameAttempts, wantReplan: true},
 		{name: "a refused start fails its claim and its pods are planned again",
 			refusedPool: "gpu", wantStarted: []string{"default"}, wantCalls: 1, wantReplan: true},
-		{name: "when the activity fails, every claim fails and its pods are planned again",
-			startsFail: true, wantCalls: 1, wantReplan: true},
+		{name: "a call that fails for now is retried with the same request ids",
+			failFirst: 2, wantStarted: []string{"default", "gpu"}, wantCalls: 3},
+		{name: "when the starts stay unknown, every claim counts in flight and nothing is planned again",
+			startsFail: true, wantInFlight: []string{"default", "gpu"}, wantCalls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newProvisionerRun(t, plan(claimFor("default", "a"), claimFor("gpu", "b")))
 			r.taken, r.refused, r.startsFail = map[string]int{"gpu": tt.takenGPU}, map[string]bool{tt.refusedPool: true}, tt.startsFail
+			r.startsFailFirst = tt.failFirst
 			r.signalPods(0, "a", "b")
 			var st ProvisionerState
 			var calls int
@@ -846,8 +864,23 @@ func TestProvisionerStartsNodeWorkflows(t *testing.T) {
 				t.Errorf("%d StartWorkflows calls, want %d", calls, tt.wantCalls)
 			}
 			slices.Sort(names)
-			if got := slices.Sorted(maps.Keys(st.InFlight)); !slices.Equal(got, names) {
+			if tt.wantInFlight != nil {
+				var inFlight []string
+				for _, c := range st.InFlight {
+					inFlight = append(inFlight, c.NodePool)
+				}
+				if slices.Sort(inFlight); !slices.Equal(inFlight, tt.wantInFlight) {
+					t.Errorf("claims in flight for pools %v, want %v", inFlight, tt.wantInFlight)
+				}
+			} else if got := slices.Sorted(maps.Keys(st.InFlight)); !slices.Equal(got, names) {
 				t.Errorf("claims in flight %v, want the started ones %v", got, names)
+			}
+			if tt.failFirst > 0 {
+				for i, ids := range r.requestIDs[1:] {
+					if !slices.Equal(ids, r.requestIDs[0]) {
+						t.Errorf("call %d sent request ids %v, want the first call's %v", i+2, ids, r.requestIDs[0])
+					}
+				}
 			}
 			if replanned := len(r.plans) > 1; replanned != tt.wantReplan {
 				t.Errorf("%d plans, want a second one for failed claims: %v", len(r.plans), tt.wantReplan)
@@ -860,5 +893,22 @@ func TestProvisionerStartsNodeWorkflows(t *testing.T) {
 				seen[s.RequestID] = true
 			}
 		})
+	}
+}
+
+// A plan of more claims than one call takes starts them in calls of startsPerCall, together.
+func TestProvisionerStartsALargePlanInSeveralCalls(t *testing.T) {
+	var claims []activities.Claim
+	for i := range startsPerCall + 2 {
+		claims = append(claims, claimFor("default", fmt.Sprintf("p%d", i)))
+	}
+	r := newProvisionerRun(t, plan(claims...))
+	r.signalPods(0, "p0")
+	r.run(t, time.Minute, ProvisionerInput{})
+	if len(r.started) != len(claims) || r.startCalls != 2 {
+		t.Errorf("%d of %d claims started in %d calls, want all in 2", len(r.started), len(claims), r.startCalls)
+	}
+	if got := len(r.state(t).InFlight); got != len(claims) {
+		t.Errorf("%d claims in flight, want %d", got, len(claims))
 	}
 }

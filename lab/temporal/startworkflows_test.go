@@ -1,6 +1,7 @@
 package temporal
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 )
 
 // StartWorkflows against a real server: a start repeated with its RequestID (a retried
-// activity) finds the run it started, even a closed one; the same IDs under new RequestIDs
+// activity) finds the run it started, even once it closed; the same IDs under new RequestIDs
 // are taken; a start the server refuses says why; the runs carry their UI metadata and
 // search attributes.
 func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
@@ -57,7 +58,15 @@ func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
 			t.Errorf("first start of %s: %+v, want started", ids[i], o)
 		}
 	}
-	runMarkReady(t, c, "closes-before-retry") // the server is warm; the markReady runs end soon
+	for _, id := range ids {
+		eventually(t, id+" closed", func(ctx context.Context) (bool, error) {
+			desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+			if err != nil {
+				return false, err
+			}
+			return desc.GetWorkflowExecutionInfo().GetCloseTime() != nil, nil
+		})
+	}
 	for i, o := range call("the same starts retried", starts("run1/", ids...)) {
 		if o != (activities.StartOutcome{}) {
 			t.Errorf("retried start of %s: %+v, want it found started", ids[i], o)
