@@ -18,10 +18,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	listersv1 "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -198,16 +198,10 @@ func (b *bench) createDeployment(ctx context.Context, pool string, n int) error 
 // scale sets the Deployment's replicas, reading its scale again when the controller wrote
 // the Deployment in between.
 func (b *bench) scale(ctx context.Context, pool string, replicas int) error {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		s, err := b.kube.AppsV1().Deployments(pool).GetScale(ctx, pool, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		s.Spec.Replicas = int32(replicas)
-		_, err = b.kube.AppsV1().Deployments(pool).UpdateScale(ctx, pool, s, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
+	// A merge patch of the scale has no resourceVersion to conflict on: the deployment
+	// controller writes the Deployment's status many times a second during a scale-out.
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
+	if _, err := b.kube.AppsV1().Deployments(pool).Patch(ctx, pool, types.MergePatchType, patch, metav1.PatchOptions{}, "scale"); err != nil {
 		return fmt.Errorf("scale %s to %d: %w", pool, replicas, err)
 	}
 	return nil
