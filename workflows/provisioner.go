@@ -192,7 +192,7 @@ var plannerActs *activities.Planner
 
 // ProvisionerWorkflow is the singleton (id ProvisionerID) that turns pending pods into
 // nodes: it batches pending-pods signals, plans each batch and starts one NodeLifecycle
-// child per new claim, remembering which pods are already on their way to a node.
+// workflow per new claim (see startNodes), remembering which claims are in flight.
 func ProvisionerWorkflow(ctx workflow.Context, in ProvisionerInput) error {
 	p := &provisioner{state: in.State}
 	p.perPod = workflow.GetVersion(ctx, changePlanFromCluster, workflow.DefaultVersion, 1) == workflow.DefaultVersion
