@@ -33,9 +33,9 @@ func countRequests(path string, from, to time.Time) (requests, error) {
 	s.Buffer(make([]byte, 64<<10), 4<<20)
 	for s.Scan() {
 		var e struct {
-			Stage     string    `json:"stage"`
-			Verb      string    `json:"verb"`
-			Status    *struct {
+			Stage  string `json:"stage"`
+			Verb   string `json:"verb"`
+			Status *struct {
 				Code int `json:"code"`
 			} `json:"responseStatus"`
 			Received  time.Time `json:"requestReceivedTimestamp"`
