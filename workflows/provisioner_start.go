@@ -16,8 +16,8 @@ import (
 // rather than as children. Temporal creates a parent's children one at a time while it
 // holds the parent's lock (about 250 ms each on a busy 2-core lab), so a plan of 300
 // claims started its last node workflow more than a minute after its first; started from
-// the client, many start at once and the Provisioner's history takes one marker for them
-// all instead of two events per child.
+// the client, many start at once and the Provisioner's history takes one marker per call
+// of up to startsPerCall instead of two events per child.
 const changeStartNodesFromActivity = "start-nodes-from-activity"
 
 // nodeWorkflowType is NodeLifecycleWorkflow's registered name, for starts by name.
