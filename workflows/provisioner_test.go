@@ -912,3 +912,23 @@ func TestProvisionerStartsALargePlanInSeveralCalls(t *testing.T) {
 		t.Errorf("%d claims in flight, want %d", got, len(claims))
 	}
 }
+
+// The batch timer stands while other signals arrive: a node becoming Ready does not move
+// the batch's deadline, so it neither restarts the timer nor delays the plan.
+func TestProvisionerKeepsTheBatchTimerWhileItsDeadlineStands(t *testing.T) {
+	r := newProvisionerRun(t)
+	timers := recordChildOptions(r.env)
+	r.signalPods(0, "a")
+	for i := 1; i <= 8; i++ {
+		r.at(time.Duration(i)*100*time.Millisecond, func() {
+			r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: fmt.Sprintf("default-%05d", i)})
+		})
+	}
+	r.run(t, time.Minute, ProvisionerInput{})
+	if len(r.plans) != 1 || r.plans[0].at != time.Second {
+		t.Fatalf("plans at %v, want one at 1s", r.plans)
+	}
+	if got := timers.timersStarted(); got != 1 {
+		t.Errorf("%d timers started for one batch with 8 other signals in it, want 1", got)
+	}
+}

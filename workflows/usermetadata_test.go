@@ -130,11 +130,13 @@ func TestUserMetadataTextsAreShortAndBounded(t *testing.T) {
 	}
 }
 
-// childOptionsRecorder records the options of every child workflow started.
+// childOptionsRecorder records the options of every child workflow started, and counts the
+// timers started.
 type childOptionsRecorder struct {
 	interceptor.WorkerInterceptorBase
 	mu      sync.Mutex
 	started []workflow.ChildWorkflowOptions
+	timers  int
 }
 
 func (w *childOptionsRecorder) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
@@ -145,6 +147,12 @@ func (w *childOptionsRecorder) options() []workflow.ChildWorkflowOptions {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]workflow.ChildWorkflowOptions(nil), w.started...)
+}
+
+func (w *childOptionsRecorder) timersStarted() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.timers
 }
 
 type childOptionsInbound struct {
@@ -166,6 +174,13 @@ func (w *childOptionsOutbound) ExecuteChildWorkflow(ctx workflow.Context, childW
 	w.rec.started = append(w.rec.started, workflow.GetChildWorkflowOptions(ctx))
 	w.rec.mu.Unlock()
 	return w.Next.ExecuteChildWorkflow(ctx, childWorkflowType, args...)
+}
+
+func (w *childOptionsOutbound) NewTimer(ctx workflow.Context, d time.Duration) workflow.Future {
+	w.rec.mu.Lock()
+	w.rec.timers++
+	w.rec.mu.Unlock()
+	return w.Next.NewTimer(ctx, d)
 }
 
 func recordChildOptions(env *testsuite.TestWorkflowEnvironment) *childOptionsRecorder {
