@@ -42,12 +42,13 @@ type NodeClaims struct {
 	// CachedPod finds a pod in the worker's cache, so that nominating a launch's pods does
 	// not cost a request each; nil, or a pod not cached yet, asks the API server.
 	CachedPod func(namespace, name string) (*corev1.Pod, bool)
-	// launching remembers the NodeClaims of the claims being launched, as this worker last
-	// wrote them.
-	launching launchingClaims
 	// CachedNode finds a Node in the worker's cache, for its capacity; nil, or a Node not
 	// cached yet, asks the API server's watch cache.
 	CachedNode func(name string) (*corev1.Node, bool)
+
+	// launching remembers the NodeClaims of the claims being launched, as this worker last
+	// wrote them.
+	launching launchingClaims
 }
 
 // NodeClaimProjection is what a node workflow knows of its node, as of one phase change.
@@ -121,6 +122,9 @@ func (n *NodeClaims) ProjectNodeClaim(ctx context.Context, p NodeClaimProjection
 	if apierrors.IsConflict(err) {
 		err = n.project(ctx, p, false)
 	}
+	if err != nil {
+		n.launching.forget(p.Claim.Name) // the next projection reads what the API server has
+	}
 	return err
 }
 
@@ -128,11 +132,9 @@ func (n *NodeClaims) ProjectNodeClaim(ctx context.Context, p NodeClaimProjection
 func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, remembered bool) error {
 	u, created, err := n.current(ctx, p, remembered)
 	if err != nil || u == nil {
-		n.launching.forget(p.Claim.Name)
 		return err
 	}
 	if u, err = n.syncLabels(ctx, u, p); err != nil {
-		n.launching.forget(p.Claim.Name)
 		return err
 	}
 	claim := &v1.NodeClaim{}
@@ -151,7 +153,6 @@ func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, remembe
 		}
 		u.Object["status"] = content
 		if u, err = n.Client.Resource(v1.NodeClaimResource).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
-			n.launching.forget(p.Claim.Name)
 			return fmt.Errorf("update NodeClaim %s status: %w", p.Claim.Name, err)
 		}
 		// After the write: a write refused as a conflict is made again from a fresh read,
