@@ -13,6 +13,7 @@ import (
 
 	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/starter"
+	"github.com/nodewright/nodewright/worker"
 	"github.com/nodewright/nodewright/worker/temporalconn"
 )
 
@@ -29,7 +30,9 @@ func planWorkloads(t *testing.T, ns string) string {
 
 // starter plan -f on the seed's workloads and NodePools, against the lab's nodes and
 // DaemonSets, prints the nodes the worker then launches for the same manifests: as many, of
-// the same pools and instance types, at the same total price.
+// the same pools and instance types, at the same total price. While the Provisioner holds the
+// pods' batch, starter plan --live (its simulate update, at the worker's live prices) says
+// the same.
 func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	seed, err := os.ReadFile("../apis/loader/testdata/seed-v1beta1.yaml")
 	if err != nil {
@@ -40,7 +43,10 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	// leftover would be planned, or given a node by this test's worker, and the two would
 	// differ. Wait for them to go before the worker starts.
 	waitNoPendingPods(t)
-	e := startAPIEnv(t, pools)
+	// A batch window long enough to ask the Provisioner what it is about to launch.
+	e := startAPIEnv(t, pools, func(e *env) {
+		e.configure = func(c *worker.Config) { c.BatchIdle, c.BatchMax = liveBatch, liveBatch }
+	})
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		path := dir + "/" + name
@@ -63,13 +69,16 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	stdout.Reset()
 	starter.Main(e.ctx, "test", args, &stdout, &stderr, temporalconn.MapEnv(nil))
 	t.Logf("starter plan -f workloads.yaml -f seed.yaml --from-cluster:\n%s", stdout.String())
-	var planned []string
-	for _, n := range plan.Nodes {
-		planned = append(planned, n.NodePool+" "+n.InstanceTypes[0])
-	}
-	slices.Sort(planned)
+	planned := plannedNodes(plan)
 
 	applyManifest(t, planWorkloads(t, e.ns))
+	live := e.planLive(len(plan.Nodes))
+	if got := plannedNodes(live); !slices.Equal(got, planned) {
+		t.Errorf("starter plan --live planned %q, starter plan -f %q", got, planned)
+	}
+	if math.Abs(live.CostPerHour-plan.CostPerHour) > 1e-6 {
+		t.Errorf("starter plan --live costs $%.4f/h, starter plan -f $%.4f/h", live.CostPerHour, plan.CostPerHour)
+	}
 	e.allBound(4)
 	var launched []string
 	var cost float64
@@ -94,6 +103,43 @@ func TestPlanMatchesWhatTheWorkerLaunches(t *testing.T) {
 	if math.Abs(cost-plan.CostPerHour) > 1e-6 {
 		t.Errorf("the worker's nodes cost $%.4f/h, the plan said $%.4f/h", cost, plan.CostPerHour)
 	}
+}
+
+// liveBatch is the worker's batch window in TestPlanMatchesWhatTheWorkerLaunches: the
+// Provisioner plans nothing for this long after the first pod is pending.
+const liveBatch = 20 * time.Second
+
+// plannedNodes lists a plan's nodes as "pool cheapest-type", sorted.
+func plannedNodes(sim activities.Simulation) []string {
+	var out []string
+	for _, n := range sim.Nodes {
+		out = append(out, n.NodePool+" "+n.InstanceTypes[0])
+	}
+	slices.Sort(out)
+	return out
+}
+
+// planLive runs starter plan --live until the Provisioner, started by the first pending pod,
+// answers with a plan of want nodes.
+func (e *env) planLive(want int) activities.Simulation {
+	e.t.Helper()
+	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": lab.Temporal.FrontendAddress(), "TEMPORAL_NAMESPACE": lab.Temporal.Namespace()}
+	var sim activities.Simulation
+	e.eventually(fmt.Sprintf("starter plan --live plans %d nodes", want), liveBatch, func() (bool, string) {
+		var stdout, stderr bytes.Buffer
+		if code := starter.Main(e.ctx, "test", []string{"plan", "--live", "-o", "json"}, &stdout, &stderr, env); code != 0 {
+			return false, fmt.Sprintf("exit %d: %s", code, stderr.String())
+		}
+		sim = activities.Simulation{}
+		if err := json.Unmarshal(stdout.Bytes(), &sim); err != nil {
+			return false, fmt.Sprintf("starter plan --live -o json: %v: %s", err, stdout.String())
+		}
+		return len(sim.Nodes) == want, fmt.Sprintf("%d pending pods planned on %q", sim.Pods, plannedNodes(sim))
+	})
+	var table, stderr bytes.Buffer
+	starter.Main(e.ctx, "test", []string{"plan", "--live"}, &table, &stderr, env)
+	e.t.Logf("starter plan --live:\n%s", table.String())
+	return sim
 }
 
 // waitNoPendingPods waits until no pod in the cluster waits for a node as the planner counts
