@@ -43,6 +43,8 @@ type commandSpec struct {
 	args func(c *command, args []string) error
 	// read marks a command that prints state: it takes -o table|wide|json|yaml.
 	read bool
+	// complete, when set, offers the shell's completions for the first argument.
+	complete func(a *cli) cobra.CompletionFunc
 	// local carries out a command that needs no Temporal; run one that does. One is set, or
 	// both with remote.
 	local func(ctx context.Context, c command, stdin io.Reader, out, errOut io.Writer) error
@@ -63,27 +65,27 @@ func commandSpecs() []commandSpec {
 			},
 			args: noArgs, read: true, run: runNodes},
 		{use: "describe NODE [-o FORMAT]", short: "show a node's live state (its workflow's state query)",
-			args: oneNode, read: true, run: runDescribe},
+			args: oneNode, read: true, run: runDescribe, complete: nodeArg},
 		{use: "drain [--grace-period D] NODE [REASON]", short: "drain and terminate a node (refused, with the reason, for a node already terminating)",
 			flags: func(fs *pflag.FlagSet, c *command) {
 				fs.DurationVar(&c.grace, "grace-period", 0, "wait this long before draining; cancel-drain withdraws it meanwhile")
 			},
-			args: drainArgs, run: runDrain},
+			args: drainArgs, run: runDrain, complete: nodeArg},
 		{use: "cancel-drain NODE", short: "withdraw a drain whose grace period has not ended",
-			args: oneNode, run: runCancelDrain},
+			args: oneNode, run: runCancelDrain, complete: nodeArg},
 		{use: "extend NODE DURATION", short: "push a node's expiry (expireAfter) back, e.g. extend NODE 24h",
-			args: extendArgs, run: runExtend},
+			args: extendArgs, run: runExtend, complete: nodeArg},
 		{use: "convert FILE", short: "print FILE's NodePools and EC2NodeClasses in their v1 form; - reads stdin",
 			args: convertArgs, local: runConvert},
 		{use: "pause disruption [--reason R]", short: "kill switch: stop consolidation and drift (expiration and interruptions go on) until resumed; starter nodes shows it",
 			flags: func(fs *pflag.FlagSet, c *command) {
 				fs.StringVar(&c.reason, "reason", "", "why, for the controller's record and starter nodes")
 			},
-			args: disruptionArg, run: runPause},
+			args: disruptionArg, run: runPause, complete: disruptionWord},
 		{use: "resume disruption", short: "let consolidation and drift go again",
-			args: disruptionArg, run: runResume},
+			args: disruptionArg, run: runResume, complete: disruptionWord},
 		{use: "why NODE|pod/[NAMESPACE/]NAME [-o FORMAT]", short: "why a node was launched and why it is going; why a pod is pending, or the claim or node it went to",
-			flags: whyFlags, args: whyArgs, read: true, run: runWhy},
+			flags: whyFlags, args: whyArgs, read: true, run: runWhy, complete: nodeArg},
 		{use: "advise [-f FILE]... [--from-cluster] [-o table|json]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
 			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
 		{use: "plan [-f FILE]... [--from-cluster] [--live] [--region R] [-o FORMAT]", short: "dry run: the nodes the worker would launch (pool, types, zones, $/h), where each pod goes, what stays pending and why; launches nothing",
@@ -91,6 +93,12 @@ func commandSpecs() []commandSpec {
 			remote: func(c command) bool { return c.plan.live }},
 	}
 }
+
+// nodeArg completes a NODE argument with the running nodes' names.
+func nodeArg(a *cli) cobra.CompletionFunc { return a.completeNode }
+
+// disruptionWord completes pause's and resume's one argument.
+func disruptionWord(*cli) cobra.CompletionFunc { return completeWords("disruption") }
 
 // subcommand builds a spec's cobra command: flags parsed anywhere among the arguments (up to
 // --), arguments checked before anything runs, usage errors marked as such.
@@ -113,6 +121,10 @@ func (a *cli) subcommand(spec commandSpec) *cobra.Command {
 	}
 	if spec.read {
 		cmd.Flags().VarP(&c.output, "output", "o", "output format: "+strings.Join(outputFormats(), ", "))
+		_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats(), cobra.ShellCompDirectiveNoFileComp))
+	}
+	if spec.complete != nil {
+		cmd.ValidArgsFunction = spec.complete(a)
 	}
 	return cmd
 }
