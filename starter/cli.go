@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,9 +93,16 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env te
 	return app.execute(ctx, args, version)
 }
 
-// execute runs one command line and returns its exit code.
-func (a *cli) execute(ctx context.Context, args []string, version string) int {
+// execute runs one command line and returns its exit code. A panic is a failure (1), with its
+// stack for the bug report: Go would exit 2, which says the command line was wrong.
+func (a *cli) execute(ctx context.Context, args []string, version string) (code int) {
 	stderr := a.stderr
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "starter: internal error, please report it with this output: %v\n%s", r, debug.Stack())
+			code = exitFailed
+		}
+	}()
 	root := a.rootCommand(version)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)

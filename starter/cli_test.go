@@ -297,6 +297,9 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 		{"drain with three arguments exits 2 naming its arguments", []string{"drain", "a", "b", "c"}, "drain [--grace-period D] NODE [REASON]"},
 		{"plan with nothing to plan exits 2 naming what it needs", []string{"plan"}, "plan needs -f FILE, --from-cluster or --live"},
 		{"plan --live with files exits 2", []string{"plan", "--live", "-f", "x.yaml"}, "--live plans the cluster's pending pods in the worker"},
+		{"plan --live with a region exits 2", []string{"plan", "--live", "--region", "eu-west-1"}, "it takes no --region or --zones"},
+		{"plan in a region without prices exits 2 naming the known ones", []string{"plan", "-f", "x.yaml", "--region", "mars-1"}, `--region "mars-1" has no embedded prices; use one of `},
+		{"plan with another region's zone exits 2", []string{"plan", "-f", "x.yaml", "--zones", "eu-west-1a"}, `--zones "eu-west-1a" is not a zone of --region us-east-1`},
 	}
 	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": "127.0.0.1:1"}
 	for _, tt := range tests {
@@ -436,5 +439,20 @@ func TestCLITakesFlagsWhereverTheyStand(t *testing.T) {
 				t.Errorf("starter %q sent %+v, want exactly %+v", tt.args, temporal.requests, tt.wantRequest)
 			}
 		})
+	}
+}
+
+// A bug that panics exits 1 with its stack, not Go's 2, which would blame the command line.
+func TestAPanicExitsOneWithItsStack(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	panicking := func(context.Context, client.Options) (client.Client, error) { panic("a bug") }
+	code := runCLI(context.Background(), []string{"start"}, &stdout, &stderr, temporalconn.MapEnv(nil), panicking, "test")
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	for _, want := range []string{"internal error, please report it", "a bug", "goroutine"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
 	}
 }

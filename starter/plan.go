@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -50,6 +52,20 @@ func planArgs(c *command, args []string) error {
 		return errors.New("--live plans the cluster's pending pods in the worker; it takes no -f or --from-cluster")
 	case len(o.files) == 0 && !o.fromCluster && !o.live:
 		return errors.New("plan needs -f FILE, --from-cluster or --live")
+	case o.live && (o.region != catalog.DefaultRegion || len(o.zones) > 0):
+		return errors.New("--live plans at the worker's prices and zones; it takes no --region or --zones")
+	}
+	regions, err := catalog.Regions()
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(regions, o.region) {
+		return fmt.Errorf("--region %q has no embedded prices; use one of %s", o.region, strings.Join(regions, ", "))
+	}
+	for _, z := range o.zones {
+		if !strings.HasPrefix(z, o.region) || len(z) <= len(o.region) {
+			return fmt.Errorf("--zones %q is not a zone of --region %s (say %sa)", z, o.region, o.region)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/nodewright/nodewright/activities"
@@ -65,9 +66,10 @@ func Run(ctx context.Context, in Input, o Options) (activities.Simulation, []str
 		Market: fixedMarket{snap}, Pools: activities.StaticNodePools(pools), Classes: classes, Catalog: types,
 		Limits: activities.StaticClusterLimits(limits),
 	}
-	state := in.State
-	state.Pods = append(slices.Clone(state.Pods), Pods(in.Files)...)
-	state.Daemons = append(slices.Clone(state.Daemons), activities.DaemonPods(in.Files.DaemonSets)...)
+	state, err := withFiles(in.State, in.Files)
+	if err != nil {
+		return activities.Simulation{}, warnings, fmt.Errorf("plan: %w", err)
+	}
 	sim, err := activities.DryRun(ctx, planner, state, activities.PlanRequest{})
 	if sim.Market != nil {
 		st := sim.Market
@@ -76,6 +78,41 @@ func Run(ctx context.Context, in Input, o Options) (activities.Simulation, []str
 		}
 	}
 	return sim, warnings, err
+}
+
+// withFiles is the cluster's state with the files' workloads added as `kubectl apply` would
+// add them: a file's Pod or DaemonSet replaces the cluster's of the same namespace and name,
+// and replicas are named apart from the cluster's pods.
+func withFiles(state activities.ClusterState, files advise.Snapshot) (activities.ClusterState, error) {
+	filePods := map[string]bool{}
+	for _, p := range files.Pods {
+		filePods[p.Namespace+"/"+p.Name] = true
+	}
+	taken := map[string]bool{}
+	state.Pods = slices.DeleteFunc(slices.Clone(state.Pods), func(p corev1.Pod) bool { return filePods[p.Namespace+"/"+p.Name] })
+	for _, p := range state.Pods {
+		taken[p.Namespace+"/"+p.Name] = true
+	}
+	pods, err := Pods(files, taken)
+	if err != nil {
+		return state, err
+	}
+	state.Pods = append(state.Pods, pods...)
+
+	fileDaemons := map[string]bool{}
+	for _, d := range files.DaemonSets {
+		fileDaemons[d.Namespace+"/"+d.Name] = true
+	}
+	state.Daemons = slices.DeleteFunc(slices.Clone(state.Daemons), func(p *corev1.Pod) bool {
+		for _, ref := range p.OwnerReferences {
+			if ref.Kind == "DaemonSet" && fileDaemons[p.Namespace+"/"+ref.Name] {
+				return true
+			}
+		}
+		return false
+	})
+	state.Daemons = append(state.Daemons, activities.DaemonPods(files.DaemonSets)...)
+	return state, nil
 }
 
 // fixedMarket is a market that does not change: the embedded one of a region.

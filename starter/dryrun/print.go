@@ -19,8 +19,12 @@ const shortList = 10
 // the plan's lower bound, where each pod goes, and the pods that stay pending with the
 // engine's reason per NodePool. Wide names every instance type and every pod.
 func PrintTable(w io.Writer, sim activities.Simulation, wide bool) error {
-	fmt.Fprintf(w, "%d pods planned: %d on new nodes, %d on existing nodes, %d pending\n",
-		sim.Pods, sim.Pods-sim.OnExisting-sim.UnschedulableCount, sim.OnExisting, sim.UnschedulableCount)
+	noun := "pods"
+	if sim.Pods == 1 {
+		noun = "pod"
+	}
+	fmt.Fprintf(w, "%d %s planned: %d on new nodes, %d on existing nodes, %d pending\n",
+		sim.Pods, noun, sim.Pods-sim.OnExisting-sim.UnschedulableCount, sim.OnExisting, sim.UnschedulableCount)
 	fmt.Fprintf(w, "nodes to launch: %d, %s/h (lower bound %s/h)\n\n", len(sim.Nodes)+sim.MoreNodes, dollars(sim.CostPerHour), dollars(sim.CostLowerBound))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(sim.Nodes) > 0 {

@@ -1,7 +1,12 @@
 package dryrun
 
 import (
+	"cmp"
+	"errors"
+	"maps"
+	"slices"
 	"fmt"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -9,65 +14,139 @@ import (
 	"github.com/nodewright/nodewright/starter/advise"
 )
 
+// MaxPods bounds the pods a dry run makes of its files' workloads: far beyond any cluster the
+// worker plans (it is tested at 50,000 pending pods), and small enough that a typo such as
+// replicas: 2147483647 is refused instead of exhausting memory.
+const MaxPods = 200_000
+
 // Pods are the pods the files' workloads would make, each marked as the kube-scheduler marks
 // a pod no node can take, so that the planner plans it: every replica of a Deployment,
-// StatefulSet or ReplicaSet and the pods a Job runs at once, named <workload>-<i>, and the
-// bare Pods not bound to a node.
-func Pods(s advise.Snapshot) []corev1.Pod {
-	var out []corev1.Pod
-	for _, d := range s.Deployments {
-		out = append(out, replicas(d.ObjectMeta, &d.Spec.Template, count(d.Spec.Replicas))...)
-	}
-	for _, st := range s.StatefulSets {
-		out = append(out, replicas(st.ObjectMeta, &st.Spec.Template, count(st.Spec.Replicas))...)
-	}
-	for _, rs := range s.ReplicaSets {
-		out = append(out, replicas(rs.ObjectMeta, &rs.Spec.Template, count(rs.Spec.Replicas))...)
-	}
-	for _, j := range s.Jobs {
-		out = append(out, replicas(j.ObjectMeta, &j.Spec.Template, jobPods(j.Spec.Parallelism, j.Spec.Completions))...)
+// StatefulSet or ReplicaSet and the pods a Job runs at once (none while it is suspended),
+// named <workload>-<i>, and the bare Pods not bound to a node. A name already taken (by taken
+// or by an earlier workload's pod, say a Deployment and a StatefulSet both called web) gets
+// a suffix, as the API server's generated names never collide. Fields the API server would
+// refuse (negative replicas or requests, a pod without containers) are errors naming the
+// field, and so are more than MaxPods pods.
+func Pods(s advise.Snapshot, taken map[string]bool) ([]corev1.Pod, error) {
+	e := expansion{taken: map[string]bool{}}
+	for k := range taken {
+		e.taken[k] = true
 	}
 	for _, p := range s.Pods {
+		e.taken[p.Namespace+"/"+p.Name] = true
+	}
+	for _, d := range s.Deployments {
+		e.add("Deployment", d.ObjectMeta, &d.Spec.Template, d.Spec.Replicas, "spec.replicas")
+	}
+	for _, st := range s.StatefulSets {
+		e.add("StatefulSet", st.ObjectMeta, &st.Spec.Template, st.Spec.Replicas, "spec.replicas")
+	}
+	for _, rs := range s.ReplicaSets {
+		e.add("ReplicaSet", rs.ObjectMeta, &rs.Spec.Template, rs.Spec.Replicas, "spec.replicas")
+	}
+	for _, j := range s.Jobs {
+		if j.Spec.Suspend != nil && *j.Spec.Suspend {
+			continue // a suspended Job runs no pod until resumed
+		}
+		n, field := j.Spec.Parallelism, "spec.parallelism"
+		if j.Spec.Completions != nil && (n == nil && *j.Spec.Completions < 1 || n != nil && *j.Spec.Completions < *n) {
+			n, field = j.Spec.Completions, "spec.completions"
+		}
+		e.add("Job", j.ObjectMeta, &j.Spec.Template, n, field)
+	}
+	for _, p := range s.Pods {
+		if err := checkPodSpec(&p.Spec); err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s %s/%s: %w", "Pod", p.Namespace, p.Name, err))
+			continue
+		}
 		if p.Spec.NodeName == "" {
 			p.Status = unschedulable()
 		}
-		out = append(out, p)
+		e.pods = append(e.pods, p)
 	}
-	return out
+	return e.pods, errors.Join(e.errs...)
 }
 
-// count is a replicas field: 1 when unset, as the API server defaults it.
-func count(n *int32) int {
-	if n == nil {
-		return 1
-	}
-	return int(max(*n, 0))
+// expansion is Pods' work in progress: the pods made, the names taken and the errors found.
+type expansion struct {
+	pods  []corev1.Pod
+	taken map[string]bool
+	errs  []error
 }
 
-// jobPods is how many pods a Job runs at once: its parallelism (1 when unset), no more than
-// its completions.
-func jobPods(parallelism, completions *int32) int {
-	n := count(parallelism)
-	if completions != nil {
-		n = min(n, int(max(*completions, 0)))
+// add makes n pods of a workload's template (1 when n is unset, as the API server defaults
+// replicas and parallelism); field names n in the workload for errors.
+func (e *expansion) add(kind string, owner metav1.ObjectMeta, t *corev1.PodTemplateSpec, n *int32, field string) {
+	count := 1
+	if n != nil {
+		count = int(*n)
 	}
-	return n
-}
-
-// replicas are n pods of the template, named after the workload.
-func replicas(owner metav1.ObjectMeta, t *corev1.PodTemplateSpec, n int) []corev1.Pod {
-	out := make([]corev1.Pod, 0, n)
-	for i := range n {
-		out = append(out, corev1.Pod{
+	switch {
+	case count < 0:
+		e.errs = append(e.errs, fmt.Errorf("%s %s/%s: %s is %d: it must be 0 or more", kind, owner.Namespace, owner.Name, field, count))
+		return
+	case len(e.pods)+count > MaxPods:
+		e.errs = append(e.errs, fmt.Errorf("%s %s/%s: %s is %d: a dry run plans at most %d pods in all; lower it", kind, owner.Namespace, owner.Name, field, count, MaxPods))
+		return
+	}
+	if err := checkPodSpec(&t.Spec); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s %s/%s: spec.template.%w", kind, owner.Namespace, owner.Name, err))
+		return
+	}
+	for i := range count {
+		e.pods = append(e.pods, corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{
-				Name: fmt.Sprintf("%s-%d", owner.Name, i), Namespace: owner.Namespace,
+				Name: e.name(owner, i), Namespace: owner.Namespace,
 				Labels: t.Labels, Annotations: t.Annotations,
 			},
 			Spec:   *t.Spec.DeepCopy(),
 			Status: unschedulable(),
 		})
 	}
-	return out
+}
+
+// name is the i-th replica's name, <workload>-<i>, with a suffix when that is taken.
+func (e *expansion) name(owner metav1.ObjectMeta, i int) string {
+	base := owner.Name + "-" + strconv.Itoa(i)
+	name := base
+	for n := 2; e.taken[owner.Namespace+"/"+name]; n++ {
+		name = base + "-" + strconv.Itoa(n)
+	}
+	e.taken[owner.Namespace+"/"+name] = true
+	return name
+}
+
+// checkPodSpec refuses what the API server would refuse of a pod spec and the planner would
+// misread: no containers, and negative requests or limits. It names the first it finds.
+func checkPodSpec(spec *corev1.PodSpec) error {
+	if len(spec.Containers) == 0 {
+		return errors.New("spec.containers is empty: a pod needs at least one container")
+	}
+	check := func(field string, list corev1.ResourceList) error {
+		for _, name := range slices.Sorted(maps.Keys(list)) {
+			if q := list[name]; q.Sign() < 0 {
+				return fmt.Errorf("%s.%s is %s: it must not be negative", field, name, q.String())
+			}
+		}
+		return nil
+	}
+	for _, group := range []struct {
+		field      string
+		containers []corev1.Container
+	}{{"containers", spec.Containers}, {"initContainers", spec.InitContainers}} {
+		for i, c := range group.containers {
+			prefix := fmt.Sprintf("spec.%s[%d].resources", group.field, i)
+			if err := cmp.Or(check(prefix+".requests", c.Resources.Requests), check(prefix+".limits", c.Resources.Limits)); err != nil {
+				return err
+			}
+		}
+	}
+	if spec.Resources != nil {
+		if err := cmp.Or(check("spec.resources.requests", spec.Resources.Requests), check("spec.resources.limits", spec.Resources.Limits)); err != nil {
+			return err
+		}
+	}
+	return check("spec.overhead", spec.Overhead)
 }
 
 // unschedulable is the status the kube-scheduler gives a pod no node can take.

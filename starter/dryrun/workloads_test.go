@@ -1,12 +1,15 @@
 package dryrun
 
 import (
+	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -43,13 +46,27 @@ func TestPodsExpandWorkloadsIntoTheirReplicas(t *testing.T) {
 			advise.Snapshot{Jobs: []batchv1.Job{{ObjectMeta: meta("once"), Spec: batchv1.JobSpec{Parallelism: ptr.To[int32](4), Completions: ptr.To[int32](1), Template: template("once")}}}},
 			[]string{"shop/once-0"}},
 		{"a bare pod is pending unless bound to a node",
-			advise.Snapshot{Pods: []corev1.Pod{{ObjectMeta: meta("loose")}, {ObjectMeta: meta("bound"), Spec: corev1.PodSpec{NodeName: "n1"}}}},
+			advise.Snapshot{Pods: []corev1.Pod{{ObjectMeta: meta("loose"), Spec: template("x").Spec}, {ObjectMeta: meta("bound"), Spec: corev1.PodSpec{NodeName: "n1", Containers: template("x").Spec.Containers}}}},
 			[]string{"shop/loose"}},
+		{"a suspended Job runs no pod",
+			advise.Snapshot{Jobs: []batchv1.Job{{ObjectMeta: meta("later"), Spec: batchv1.JobSpec{Suspend: ptr.To(true), Parallelism: ptr.To[int32](4), Template: template("later")}}}},
+			nil},
+		{"a Deployment and a StatefulSet of one name get pods of distinct names",
+			advise.Snapshot{
+				Deployments:  []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Template: template("web")}}},
+				StatefulSets: []appsv1.StatefulSet{{ObjectMeta: meta("web"), Spec: appsv1.StatefulSetSpec{Template: template("web")}}},
+				Pods:         []corev1.Pod{{ObjectMeta: meta("web-1"), Spec: template("web").Spec}},
+			},
+			[]string{"shop/web-0", "shop/web-1-2", "shop/web-0-2", "shop/web-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var pending []string
-			for _, p := range Pods(tt.in) {
+			pods, err := Pods(tt.in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pods {
 				if activities.Unschedulable(&p) {
 					pending = append(pending, p.Namespace+"/"+p.Name)
 				}
@@ -65,10 +82,88 @@ func TestPodsExpandWorkloadsIntoTheirReplicas(t *testing.T) {
 func TestPodsKeepTheTemplate(t *testing.T) {
 	tmpl := template("web")
 	tmpl.Spec.NodeSelector = map[string]string{"team": "a"}
-	pods := Pods(advise.Snapshot{Deployments: []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Template: tmpl}}}})
+	pods, err := Pods(advise.Snapshot{Deployments: []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Template: tmpl}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range pods {
 		if p.Labels["app"] != "web" || p.Spec.NodeSelector["team"] != "a" {
 			t.Errorf("pod %s has labels %v and node selector %v, want the template's", p.Name, p.Labels, p.Spec.NodeSelector)
 		}
+	}
+}
+
+// What the API server would refuse is refused, naming the object and the field; so are more
+// pods than a dry run makes, before any is made.
+func TestPodsRefuseWhatTheAPIServerWould(t *testing.T) {
+	negative := template("neg")
+	negative.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("-2")}
+	empty := template("empty")
+	empty.Spec.Containers = nil
+	tests := []struct {
+		name string
+		in   advise.Snapshot
+		want string
+	}{
+		{"negative replicas",
+			advise.Snapshot{Deployments: []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](-5), Template: template("web")}}}},
+			"Deployment shop/web: spec.replicas is -5: it must be 0 or more"},
+		{"replicas beyond any cluster",
+			advise.Snapshot{StatefulSets: []appsv1.StatefulSet{{ObjectMeta: meta("db"), Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](math.MaxInt32), Template: template("db")}}}},
+			"StatefulSet shop/db: spec.replicas is 2147483647: a dry run plans at most 200000 pods in all; lower it"},
+		{"negative completions",
+			advise.Snapshot{Jobs: []batchv1.Job{{ObjectMeta: meta("j"), Spec: batchv1.JobSpec{Completions: ptr.To[int32](-1), Template: template("j")}}}},
+			"Job shop/j: spec.completions is -1"},
+		{"a negative request",
+			advise.Snapshot{ReplicaSets: []appsv1.ReplicaSet{{ObjectMeta: meta("rs"), Spec: appsv1.ReplicaSetSpec{Template: negative}}}},
+			"ReplicaSet shop/rs: spec.template.spec.containers[0].resources.requests.cpu is -2: it must not be negative"},
+		{"a pod without containers",
+			advise.Snapshot{Pods: []corev1.Pod{{ObjectMeta: meta("bare"), Spec: empty.Spec}}},
+			"Pod shop/bare: spec.containers is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pods, err := Pods(tt.in, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Pods made %d pods, error %v; want an error saying %q", len(pods), err, tt.want)
+			}
+		})
+	}
+}
+
+// Files join the cluster's state as kubectl apply would: a file's Pod or DaemonSet replaces
+// the cluster's of its name (counted once), and replicas are named apart from cluster pods.
+func TestFilesJoinTheClusterAsApplied(t *testing.T) {
+	clusterPod := corev1.Pod{ObjectMeta: meta("web-0"), Spec: template("web").Spec, Status: unschedulable()}
+	again := corev1.Pod{ObjectMeta: meta("loose"), Spec: template("x").Spec, Status: unschedulable()}
+	agent := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "agent-abcde", Namespace: "shop",
+		OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet", Name: "agent"}}}}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "logs-fghij", Namespace: "shop",
+		OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet", Name: "logs"}}}}
+	state := activities.ClusterState{Pods: []corev1.Pod{clusterPod, again}, Daemons: []*corev1.Pod{agent, other}}
+	files := advise.Snapshot{
+		Deployments: []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Template: template("web")}}},
+		Pods:        []corev1.Pod{{ObjectMeta: meta("loose"), Spec: template("x").Spec}},
+		DaemonSets:  []appsv1.DaemonSet{{ObjectMeta: meta("agent"), Spec: appsv1.DaemonSetSpec{Template: template("agent")}}},
+	}
+	got, err := withFiles(state, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pods, daemons []string
+	for _, p := range got.Pods {
+		pods = append(pods, p.Name)
+	}
+	for _, d := range got.Daemons {
+		daemons = append(daemons, d.Name)
+	}
+	if want := []string{"web-0", "web-0-2", "loose"}; !slices.Equal(pods, want) {
+		t.Errorf("pods %q, want %q", pods, want)
+	}
+	if want := []string{"logs-fghij", "agent"}; !slices.Equal(daemons, want) {
+		t.Errorf("daemons %q, want %q", daemons, want)
+	}
+	if len(state.Pods) != 2 || len(state.Daemons) != 2 {
+		t.Errorf("withFiles changed the state it was given: %d pods, %d daemons", len(state.Pods), len(state.Daemons))
 	}
 }
