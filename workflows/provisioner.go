@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -233,6 +234,9 @@ type provisioner struct {
 	lastPodAt time.Time
 	// simulating counts simulate updates under way.
 	simulating int
+	// closing is set once the run waits for its handlers to finish before continuing as new:
+	// a simulate accepted then would hold the run open, and new runs serve it instead.
+	closing bool
 }
 
 func (p *provisioner) run(ctx workflow.Context) error {
@@ -295,6 +299,9 @@ func (p *provisioner) serveSimulate(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{
 			Validator: func(workflow.Context, SimulateRequest) error {
+				if p.closing {
+					return errors.New("the Provisioner is continuing as new; ask again in a few seconds")
+				}
 				if p.simulating >= maxSimulations {
 					return fmt.Errorf("%d simulations are under way; ask again once one answers", p.simulating)
 				}
@@ -734,6 +741,7 @@ func (p *provisioner) shouldContinueAsNew(ctx workflow.Context) bool {
 // continueAsNew carries the state into a new run. Signals already delivered to this run
 // are drained into the state first, so none is lost.
 func (p *provisioner) continueAsNew(ctx workflow.Context) error {
+	p.closing = true
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}

@@ -2,12 +2,16 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/nodewright/nodewright/activities"
 )
@@ -68,5 +72,37 @@ func TestSimulateAnswersTheDryRunAndLaunchesNothing(t *testing.T) {
 	}
 	if len(r.plans) != 0 || len(r.started) != 0 {
 		t.Errorf("simulate planned %d batches and started %d nodes, want none", len(r.plans), len(r.started))
+	}
+}
+
+// A run that waits to continue as new refuses new simulations: otherwise simulations asked
+// one after another, each overlapping the last, would hold it open for good, and no pending
+// pod would be planned meanwhile.
+func TestSimulationsDoNotHoldTheProvisionerOpen(t *testing.T) {
+	r := newProvisionerRun(t)
+	planner := &activities.Planner{}
+	r.env.OnActivity(planner.Simulate, mock.Anything, mock.Anything).After(time.Minute).Return(activities.Simulation{}, nil)
+	var accepted, rejected int
+	var refusal error
+	for i := range 30 {
+		r.at(time.Duration(i)*40*time.Second+500*time.Millisecond, func() {
+			r.env.UpdateWorkflow(UpdateSimulate, fmt.Sprintf("simulate-%d", i), &testsuite.TestUpdateCallback{
+				OnAccept:   func() { accepted++ },
+				OnReject:   func(err error) { rejected++; refusal = err },
+				OnComplete: func(any, error) {},
+			}, SimulateRequest{})
+		})
+	}
+	r.signalPods(2*time.Second, "a")
+	r.at(2500*time.Millisecond, func() { r.env.SetContinueAsNewSuggested(true) })
+	r.at(20*time.Minute, r.env.CancelWorkflow)
+	r.execute(ProvisionerInput{})
+
+	var can *workflow.ContinueAsNewError
+	if err := r.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("the Provisioner ended with %v, want to continue as new", err)
+	}
+	if accepted > 2 || rejected == 0 || !strings.Contains(refusal.Error(), "continuing as new") {
+		t.Errorf("%d simulations accepted and %d refused (last: %v); want at most the 2 under way when the run closed, the rest refused", accepted, rejected, refusal)
 	}
 }
