@@ -86,7 +86,7 @@ spec:
 // The API server refuses a maxHourlyCost that is not a plain decimal, and a limit the
 // ClusterPolicy does not know.
 func TestClusterPolicyBadValuesAreRefused(t *testing.T) {
-	for _, spec := range []string{`maxHourlyCost: "$40"`, `maxHourlyCost: "1e3"`, `limits: {gpu: "8"}`} {
+	for _, spec := range []string{`maxHourlyCost: "$40"`, `maxHourlyCost: "1e3"`, `limits: {gpu: "8"}`, `limits: {cpu: "-1"}`, `limits: {nodes: -3}`} {
 		manifest := "apiVersion: nodewright.io/v1alpha1\nkind: ClusterPolicy\nmetadata:\n  name: refused\nspec:\n  " + spec + "\n"
 		if _, err := kube.Apply(context.Background(), lab.Kube.Admin, []byte(manifest)); err == nil {
 			deleteClusterPolicy(t, "refused")

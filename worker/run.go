@@ -143,6 +143,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		policies := clusterpolicy.New(dyn, cfg.ClusterLimits, recorder, log.With("component", "clusterpolicy"))
 		policies.OnChange(watcher.resignal)
 		go func() { errc <- named("ClusterPolicy watch", policies.Run(ctx)) }()
+		caches = append(caches, cacheCheck{name: "ClusterPolicy", synced: policies.Synced})
 		limits = policies
 		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
 		poolCtl.ResolveWith(resolver)

@@ -58,6 +58,8 @@ type ClusterPolicySpec struct {
 // Limits are resource quantities by name: cpu, memory and nodes.
 //
 // +kubebuilder:validation:XValidation:message="limits may name only cpu, memory and nodes",rule="self.all(k, k in ['cpu', 'memory', 'nodes'])"
+// +kubebuilder:validation:XValidation:message="limits must not be negative: give a quantity such as \"256\" or \"1Ti\", or leave it out",rule="self.all(k, !string(self[k]).startsWith('-'))"
+// +kubebuilder:validation:MaxProperties=3
 type Limits map[string]resource.Quantity
 
 // ClusterPolicyStatus says whether the worker applies the policy.

@@ -4,7 +4,7 @@
 // The CRD is optional. Without it (or without the RBAC to read it) the worker logs so once,
 // uses its flags, and looks again every minute. With it, a field the policy sets wins over the
 // flag for it; a field it leaves out keeps the flag's value, and deleting the policy brings the
-// flags back. A policy that cannot be read (a value the CRD's schema let through, a negative
-// quantity) keeps the limits last applied and says why in its Ready condition. A ClusterPolicy
+// flags back. A policy that cannot be read (a value an older CRD's schema let through) is not
+// applied: the flags' limits hold, on every replica alike, and its Ready condition says why. A ClusterPolicy
 // named anything but "default" is ignored, with a Warning event and Ready=False.
 package clusterpolicy

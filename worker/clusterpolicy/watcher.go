@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,7 +40,13 @@ type Watcher struct {
 
 	mu      sync.RWMutex
 	current schedulerengine.ClusterLimits
+	// synced is set once the limits are the cluster's: the first policies seen, or the flags
+	// when the cluster has no CRD (or denies reading it).
+	synced atomic.Bool
 }
+
+// Synced reports whether the limits are the cluster's yet, for the worker's readiness.
+func (w *Watcher) Synced() bool { return w.synced.Load() }
 
 // New builds a watcher whose limits are the flags' until a default ClusterPolicy is seen.
 func New(dyn dynamic.Interface, flags schedulerengine.ClusterLimits, recorder events.EventRecorder, log *slog.Logger) *Watcher {
@@ -81,18 +88,26 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("ClusterPolicy cache did not sync")
 	}
+	if len(informer.GetStore().List()) == 0 {
+		// No event comes for an empty store: the flags apply, and that is the cluster's word.
+		w.sync(ctx, nil)
+		w.synced.Store(true)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
 			w.sync(ctx, informer.GetStore().List())
+			w.synced.Store(true)
 		}
 	}
 }
 
 // waitForCRD returns once ClusterPolicies can be listed, false when ctx ends first. It logs
-// the first refusal only: a cluster without the CRD is a supported setup, not an error.
+// the first refusal only: a cluster without the CRD is a supported setup, not an error, and
+// its flags are then the cluster's limits (synced). Any other failure is retried within
+// seconds, the worker not ready meanwhile.
 func (w *Watcher) waitForCRD(ctx context.Context) bool {
 	logged := false
 	for {
@@ -106,6 +121,10 @@ func (w *Watcher) waitForCRD(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
+		absent := apierrors.IsNotFound(err) || apierrors.IsForbidden(err)
+		if absent {
+			w.synced.Store(true)
+		}
 		if !logged {
 			reason := err.Error()
 			if apierrors.IsNotFound(err) {
@@ -115,13 +134,20 @@ func (w *Watcher) waitForCRD(ctx context.Context) bool {
 				"limits", describe(w.flags), "lookAgainEvery", w.lookAgain)
 			logged = true
 		}
+		wait := w.lookAgain
+		if !absent {
+			wait = min(wait, transientRetry)
+		}
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(w.lookAgain):
+		case <-time.After(wait):
 		}
 	}
 }
+
+// transientRetry is how soon a failed read that is not "no CRD" or "not allowed" is retried.
+const transientRetry = 5 * time.Second
 
 // sync applies the default policy among objs, or the flags without one, and reports on every
 // policy in its status.
@@ -145,8 +171,10 @@ func (w *Watcher) sync(ctx context.Context, objs []any) {
 	}
 }
 
-// apply reads the default policy and uses its limits, or keeps the last ones when it cannot
-// be read.
+// apply reads the default policy and uses its limits. One that cannot be read is not
+// applied: the flags' limits hold until it is fixed, as on every replica alike (keeping the
+// last limits applied would leave replicas started later on others, each writing its own
+// status over the others').
 func (w *Watcher) apply(ctx context.Context, u *unstructured.Unstructured) {
 	var policy v1alpha1.ClusterPolicy
 	err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &policy)
@@ -155,10 +183,8 @@ func (w *Watcher) apply(ctx context.Context, u *unstructured.Unstructured) {
 		limits, err = Limits(policy.Spec, w.flags)
 	}
 	if err != nil {
-		w.mu.RLock()
-		kept := describe(w.current)
-		w.mu.RUnlock()
-		w.report(ctx, u, metav1.ConditionFalse, "InvalidSpec", fmt.Sprintf("%v (keeping %s)", err, kept))
+		w.set(w.flags, "the worker's flags: ClusterPolicy default cannot be read")
+		w.report(ctx, u, metav1.ConditionFalse, "InvalidSpec", fmt.Sprintf("%v; until it is fixed the worker's flags apply (%s)", err, describe(w.flags)))
 		return
 	}
 	w.set(limits, "ClusterPolicy default")

@@ -3,9 +3,11 @@ package clusterpolicy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,19 +153,69 @@ func TestTheDefaultPolicyWinsAndItsDeletionBringsTheFlagsBack(t *testing.T) {
 	<-changed
 }
 
-// A default policy edited into something unreadable keeps the limits applied before.
-func TestAnUnreadablePolicyKeepsTheLastLimits(t *testing.T) {
+// A default policy edited into something unreadable is not applied: the flags hold, on a
+// replica that applied it before as on one started after, and the two write the same status
+// instead of overwriting each other's.
+func TestAnUnreadablePolicyGivesEveryReplicaTheFlags(t *testing.T) {
 	dyn := newFakeDynamic(policy(v1alpha1.DefaultName, "0.50"))
-	w, _, _ := startWatcher(t, dyn)
-	eventually(t, "the policy's hourly cost", func() bool { return hourlyCost(w) == 0.5 })
+	var statusWrites atomic.Int32
+	dyn.PrependReactor("update", "clusterpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "status" {
+			statusWrites.Add(1)
+		}
+		return false, nil, nil
+	})
+	before, _, _ := startWatcher(t, dyn)
+	eventually(t, "the policy's hourly cost", func() bool { return hourlyCost(before) == 0.5 })
 	bad := policy(v1alpha1.DefaultName, "$1")
 	bad.SetResourceVersion("")
 	if _, err := dyn.Resource(v1alpha1.ClusterPolicyResource).Update(context.Background(), bad, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "default Ready=False", func() bool { return readyStatus(t, dyn, v1alpha1.DefaultName) == "False/InvalidSpec" })
-	if hourlyCost(w) != 0.5 {
-		t.Errorf("hourly cost %v, want 0.5 kept", hourlyCost(w))
+	after, _, _ := startWatcher(t, dyn)
+	eventually(t, "the second replica synced", after.Synced)
+	for name, w := range map[string]*Watcher{"the replica that applied it": before, "a replica started after": after} {
+		eventually(t, name+" on the flags' hourly cost", func() bool { return hourlyCost(w) == 40 })
+	}
+	written := statusWrites.Load()
+	time.Sleep(200 * time.Millisecond)
+	if n := statusWrites.Load() - written; n > 0 {
+		t.Errorf("%d more status writes once both replicas agreed, want none", n)
+	}
+}
+
+// A worker is ready once its limits are the cluster's: at the first policies seen, at once
+// without the CRD (the flags are then the cluster's limits), and not while reads fail.
+func TestSyncedOnceTheLimitsAreTheClusters(t *testing.T) {
+	tests := []struct {
+		name       string
+		listErr    error
+		wantSynced bool
+	}{
+		{"policies listed", nil, true},
+		{"no CRD", apierrors.NewNotFound(v1alpha1.ClusterPolicyResource.GroupResource(), ""), true},
+		{"reading denied", apierrors.NewForbidden(v1alpha1.ClusterPolicyResource.GroupResource(), "", errors.New("rbac")), true},
+		{"API server failing", apierrors.NewInternalError(errors.New("etcd down")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dyn := newFakeDynamic()
+			if tt.listErr != nil {
+				dyn.PrependReactor("list", "clusterpolicies", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, tt.listErr
+				})
+			}
+			w, _, _ := startWatcher(t, dyn)
+			if tt.wantSynced {
+				eventually(t, "synced", w.Synced)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+			if w.Synced() {
+				t.Error("synced while every read failed")
+			}
+		})
 	}
 }
 
