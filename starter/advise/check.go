@@ -23,6 +23,7 @@ func Rules() []Rule {
 	return []Rule{
 		{"pod-requests", Error, "pods without CPU or memory requests", podRequests},
 		{"memory-limit-equals-request", Warning, "memory limit other than the request on pods in pools that consolidate", memoryLimitEqualsRequest},
+		{"nodepool-no-instance-types", Error, "NodePools whose requirements leave no instance type", nodePoolNoInstanceTypes},
 		{"nodepool-overlap", Warning, "NodePools that may launch the same offering at the same weight", nodePoolOverlap},
 		{"spot-instance-types", Warning, "spot NodePools allowing fewer than 15 instance types", spotInstanceTypes},
 		{"nodepool-limits", Warning, "NodePools without limits", nodePoolLimits},

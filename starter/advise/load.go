@@ -145,8 +145,11 @@ func remarks(kind, name string, warnings []string, err error) []string {
 // AddManifest adds the objects of a multi-document YAML manifest (kubectl's List included) to
 // the snapshot: NodePools and EC2NodeClasses of any served version, read as `kubectl apply`
 // would take them, and Pods, Nodes, Deployments, StatefulSets, PodDisruptionBudgets,
-// ReplicaSets, Jobs, DaemonSets and ClusterPolicies.
-// Other kinds are skipped. Errors name the file, the document and the object.
+// ReplicaSets, Jobs, DaemonSets and ClusterPolicies. An object of the same kind, namespace
+// and name as one already in the snapshot replaces it, as `kubectl apply` would: the same
+// file given twice is judged once, and a file's object wins over the cluster's.
+// Other kinds are skipped; a file of which nothing is read is a warning, since its
+// "0 findings" would pass it unjudged. Errors name the file, the document and the object.
 func AddManifest(ctx context.Context, ld *loader.Loader, file string, data []byte, s *Snapshot) ([]string, error) {
 	objs, err := loader.Objects(data)
 	if err != nil {
@@ -154,9 +157,10 @@ func AddManifest(ctx context.Context, ld *loader.Loader, file string, data []byt
 	}
 	var warnings []string
 	var errs []error
+	read := 0
 	for i, obj := range objs {
 		for _, item := range itemsOf(obj) {
-			w, err := add(ctx, ld, item, s)
+			ok, w, err := add(ctx, ld, item, s)
 			where := fmt.Sprintf("%s: document %d: %s %s", file, i+1, item.GetKind(), item.GetName())
 			for _, remark := range w {
 				warnings = append(warnings, where+": "+remark)
@@ -164,9 +168,29 @@ func AddManifest(ctx context.Context, ld *loader.Loader, file string, data []byt
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", where, err))
 			}
+			if ok {
+				read++
+			}
 		}
 	}
+	if n := countItems(objs); read == 0 && len(errs) == 0 {
+		what := "the file holds no object"
+		if n > 0 {
+			what = fmt.Sprintf("none of its %d %s is a NodePool, EC2NodeClass, Node, Pod, Deployment, StatefulSet, PodDisruptionBudget, "+
+				"ReplicaSet, Job, DaemonSet or ClusterPolicy", n, plural(n, "object", "objects"))
+		}
+		warnings = append(warnings, fmt.Sprintf("%s: nothing read: %s; check that it is the file you meant", file, what))
+	}
 	return warnings, errors.Join(errs...)
+}
+
+// countItems counts the objects of a file, a List's items each.
+func countItems(objs []*unstructured.Unstructured) int {
+	n := 0
+	for _, obj := range objs {
+		n += len(itemsOf(obj))
+	}
+	return n
 }
 
 // itemsOf expands a List (kubectl get -o yaml) into its items.
@@ -184,62 +208,66 @@ func itemsOf(obj *unstructured.Unstructured) []*unstructured.Unstructured {
 	return out
 }
 
-func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s *Snapshot) ([]string, error) {
+// add adds u to the snapshot, replacing an object of its kind, namespace and name; read
+// says whether it did.
+func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s *Snapshot) (read bool, warnings []string, err error) {
 	gvk := u.GroupVersionKind()
 	switch gvk.GroupKind() {
 	case schema.GroupKind{Group: apisv1.Group, Kind: apisv1.KindNodePool}:
 		pool, w, err := ld.NodePool(ctx, u.Object)
 		if err == nil {
-			s.NodePools = append(s.NodePools, *pool)
+			put(&s.NodePools, *pool)
 		}
-		return w, err
+		return err == nil, w, err
 	case schema.GroupKind{Group: awsv1.Group, Kind: awsv1.KindEC2NodeClass}:
 		class, w, err := ld.EC2NodeClass(ctx, u.Object)
 		if err == nil {
-			s.NodeClasses = append(s.NodeClasses, *class)
+			put(&s.NodeClasses, *class)
 		}
-		return w, err
+		return err == nil, w, err
 	case schema.GroupKind{Group: v1alpha1.Group, Kind: v1alpha1.KindClusterPolicy}:
 		if gvk.Version != v1alpha1.SchemeGroupVersion.Version {
-			return nil, fmt.Errorf("%s is served as %s only", v1alpha1.KindClusterPolicy, v1alpha1.SchemeGroupVersion)
+			return false, nil, fmt.Errorf("%s is served as %s only", v1alpha1.KindClusterPolicy, v1alpha1.SchemeGroupVersion)
 		}
-		return nil, decodeInto(u, &s.ClusterPolicies)
+		return decoded(decodeInto(u, &s.ClusterPolicies))
 	}
 	if u.GetNamespace() == "" && gvk.Kind != "Node" {
 		u.SetNamespace(metav1.NamespaceDefault) // as kubectl apply places it
 	}
 	switch gvk {
 	case corev1.SchemeGroupVersion.WithKind("Pod"):
-		return nil, decodeInto(u, &s.Pods)
+		return decoded(decodeInto(u, &s.Pods))
 	case corev1.SchemeGroupVersion.WithKind("Node"):
-		return nil, decodeInto(u, &s.Nodes)
+		return decoded(decodeInto(u, &s.Nodes))
 	case appsv1.SchemeGroupVersion.WithKind("Deployment"):
-		return nil, decodeInto(u, &s.Deployments)
+		return decoded(decodeInto(u, &s.Deployments))
 	case appsv1.SchemeGroupVersion.WithKind("StatefulSet"):
-		return nil, decodeInto(u, &s.StatefulSets)
+		return decoded(decodeInto(u, &s.StatefulSets))
 	case policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"):
-		return nil, decodeInto(u, &s.PodDisruptionBudgets)
+		return decoded(decodeInto(u, &s.PodDisruptionBudgets))
 	case appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):
-		return nil, decodeInto(u, &s.ReplicaSets)
+		return decoded(decodeInto(u, &s.ReplicaSets))
 	case batchv1.SchemeGroupVersion.WithKind("Job"):
-		return nil, decodeInto(u, &s.Jobs)
+		return decoded(decodeInto(u, &s.Jobs))
 	case appsv1.SchemeGroupVersion.WithKind("DaemonSet"):
-		return nil, decodeInto(u, &s.DaemonSets)
+		return decoded(decodeInto(u, &s.DaemonSets))
 	}
 	// A kind read in another version (an old policy/v1beta1 PodDisruptionBudget) would be
 	// dropped unseen, and judged absent; other kinds (Services, ConfigMaps) mean nothing here.
 	for _, known := range readKinds() {
 		if known.Kind == gvk.Kind {
-			return []string{fmt.Sprintf("not read: a %s is read only as %s; convert it to that version", gvk.Kind, known.GroupVersion())}, nil
+			return false, []string{fmt.Sprintf("not read: a %s is read only as %s; convert it to that version", gvk.Kind, known.GroupVersion())}, nil
 		}
 	}
 	// A kind no API server serves (a typo: Deploymnet) would be dropped unseen too, where
 	// kubectl apply would refuse it.
 	if unservedKind(gvk) {
-		return []string{fmt.Sprintf("not read: %s has no kind %s; check the spelling of kind", gvk.GroupVersion(), gvk.Kind)}, nil
+		return false, []string{fmt.Sprintf("not read: %s has no kind %s; check the spelling of kind", gvk.GroupVersion(), gvk.Kind)}, nil
 	}
-	return nil, nil
+	return false, nil, nil
 }
+
+func decoded(err error) (bool, []string, error) { return err == nil, nil, err }
 
 // unservedKind reports a kind that is not one of its group's, in a group whose kinds are all
 // known: Kubernetes' built-in groups and Karpenter's and Nodewright's.
@@ -261,15 +289,34 @@ func readKinds() []schema.GroupVersionKind {
 	}
 }
 
-// decodeInto decodes u and appends it to list; a field the type does not have is an error,
+// decodeInto decodes u and puts it in list; a field the type does not have is an error,
 // as kubectl's strict field validation makes it.
-func decodeInto[T any](u *unstructured.Unstructured, list *[]T) error {
+func decodeInto[T any, P objectPtr[T]](u *unstructured.Unstructured, list *[]T) error {
 	var obj T
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, &obj, true); err != nil {
 		return fmt.Errorf("%w (check the spelling and indentation against the %s API)", err, u.GetAPIVersion())
 	}
-	*list = append(*list, obj)
+	put[T, P](list, obj)
 	return nil
+}
+
+// objectPtr is a pointer to an API object, whose namespace and name identify it.
+type objectPtr[T any] interface {
+	*T
+	metav1.Object
+}
+
+// put replaces the object of list with obj's namespace and name (a list holds one kind), or
+// appends obj: the later of two wins, as with `kubectl apply`.
+func put[T any, P objectPtr[T]](list *[]T, obj T) {
+	key := P(&obj)
+	for i := range *list {
+		if have := P(&(*list)[i]); have.GetNamespace() == key.GetNamespace() && have.GetName() == key.GetName() {
+			(*list)[i] = obj
+			return
+		}
+	}
+	*list = append(*list, obj)
 }
 
 // Zones are the zones the snapshot's nodes and NodePools name, sorted; pools are judged

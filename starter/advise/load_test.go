@@ -134,8 +134,10 @@ func TestAddManifestWarnsOfKindsItDoesNotRead(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// A pod read besides, so the file is not one of which nothing is read.
+			doc := tc.doc + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: a, image: a}]}\n"
 			var s Snapshot
-			warnings, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(tc.doc), &s)
+			warnings, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(doc), &s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,5 +178,79 @@ func TestFromClusterReadsEveryKindThroughTheLoader(t *testing.T) {
 	}
 	if zones := Zones(&s); len(zones) != 1 || zones[0] != "us-east-1b" {
 		t.Errorf("zones = %v, want the node's us-east-1b", zones)
+	}
+}
+
+// TestAnObjectGivenTwiceIsJudgedOnce: as with kubectl apply, a later object of one kind,
+// namespace and name replaces the earlier, so a file given twice, or a file's pool over the
+// cluster's, is neither reported as overlapping itself nor counted twice.
+func TestAnObjectGivenTwiceIsJudgedOnce(t *testing.T) {
+	ctx, ld := context.Background(), newLoader(t)
+	var twice Snapshot
+	for range 2 {
+		if _, err := AddManifest(ctx, ld, "cluster.yaml", []byte(manifest), &twice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(twice.NodePools) != 1 || len(twice.Deployments) != 1 || len(twice.Pods) != 1 {
+		t.Errorf("a file given twice: %d pools, %d deployments, %d pods; want 1 of each", len(twice.NodePools), len(twice.Deployments), len(twice.Pods))
+	}
+
+	// A Deployment of the same name in another namespace is another object.
+	other := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: other}\n" +
+		"spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: a, image: a}]}}}\n"
+	if _, err := AddManifest(ctx, ld, "other.yaml", []byte(other), &twice); err != nil {
+		t.Fatal(err)
+	}
+	if len(twice.Deployments) != 2 {
+		t.Errorf("%d deployments, want web of default and of other", len(twice.Deployments))
+	}
+
+	// The cluster's pool is read first; the file's, with limits, replaces it.
+	cluster := Snapshot{NodePools: []apisv1.NodePool{pool("legacy", withoutLimits())}}
+	if _, err := AddManifest(ctx, ld, "pool.yaml", []byte(strings.Replace(manifest, "spec:\n  template:", "spec:\n  limits: {cpu: \"10\"}\n  template:", 1)), &cluster); err != nil {
+		t.Fatal(err)
+	}
+	if len(cluster.NodePools) != 1 || len(cluster.NodePools[0].Spec.Limits) == 0 {
+		t.Fatalf("pools %+v, want the file's legacy alone", cluster.NodePools)
+	}
+	findings, err := Check(cluster, config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := describe(findings), "error pod-requests [Deployment default/web]"; got != want {
+		t.Errorf("findings\n %s\nwant\n %s", got, want)
+	}
+}
+
+// TestAFileOfWhichNothingIsReadIsAWarning: "0 findings" for a file advise read nothing of
+// would pass it unjudged.
+func TestAFileOfWhichNothingIsReadIsAWarning(t *testing.T) {
+	configMap := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n"
+	tests := []struct {
+		name, doc, want string // want "" for no warning
+	}{
+		{"an empty file", "", "empty.yaml: nothing read: the file holds no object"},
+		{"comments only", "# pools go here\n---\n", "empty.yaml: nothing read: the file holds no object"},
+		{"ConfigMaps only", configMap + "---\n" + configMap, "empty.yaml: nothing read: none of its 2 objects is a NodePool"},
+		{"a List of ConfigMaps", "apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n",
+			"empty.yaml: nothing read: none of its 1 object is a NodePool"},
+		{"a ConfigMap and a Job", configMap + "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\n" +
+			"spec: {template: {spec: {restartPolicy: Never, containers: [{name: a, image: a}]}}}\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Snapshot
+			warnings, err := AddManifest(context.Background(), newLoader(t), "empty.yaml", []byte(tc.doc), &s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == "" && len(warnings) > 0:
+				t.Errorf("warnings %q, want none", warnings)
+			case tc.want != "" && (len(warnings) != 1 || !strings.HasPrefix(warnings[0], tc.want)):
+				t.Errorf("warnings %q, want one starting %q", warnings, tc.want)
+			}
+		})
 	}
 }

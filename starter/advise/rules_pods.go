@@ -3,6 +3,7 @@ package advise
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,9 +18,14 @@ func podRequests(v *view) []Finding {
 	var out []Finding
 	for _, w := range v.workloads() {
 		var gaps []string
-		for _, c := range runningContainers(w.admitted()) {
+		spec := w.admitted()
+		for _, c := range runningContainers(spec) {
 			var missing []string
 			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				// A pod-level request (spec.resources) covers every container's share.
+				if _, ok := podLevelRequest(spec, name); ok {
+					continue
+				}
 				if _, ok := request(c, name); !ok {
 					missing = append(missing, string(name))
 				}
@@ -32,7 +38,7 @@ func podRequests(v *view) []Finding {
 			out = append(out, Finding{
 				Objects: []Ref{w.ref},
 				Message: strings.Join(gaps, "; "),
-				Fix: "set resources.requests.cpu and resources.requests.memory on every container to what it uses at its busiest; " +
+				Fix: "set resources.requests.cpu and resources.requests.memory on every container (or spec.resources.requests for the whole pod) to what it uses at its busiest; " +
 					"Nodewright chooses and consolidates nodes by requests, so a pod without them lands on a node with no room for it",
 			})
 		}
@@ -52,20 +58,7 @@ func memoryLimitEqualsRequest(v *view) []Finding {
 		if len(pools) == 0 {
 			continue
 		}
-		var gaps []string
-		for _, c := range runningContainers(w.admitted()) {
-			req, ok := request(c, corev1.ResourceMemory)
-			if !ok {
-				continue // pod-requests reports it
-			}
-			limit, hasLimit := c.Resources.Limits[corev1.ResourceMemory]
-			switch {
-			case !hasLimit:
-				gaps = append(gaps, fmt.Sprintf("container %s requests %s of memory and has no limit", c.Name, req.String()))
-			case limit.Cmp(req) != 0:
-				gaps = append(gaps, fmt.Sprintf("container %s requests %s of memory, limit %s", c.Name, req.String(), limit.String()))
-			}
-		}
+		gaps := memoryGaps(w.admitted())
 		if len(gaps) > 0 {
 			refs := []Ref{w.ref}
 			for _, p := range pools {
@@ -77,32 +70,6 @@ func memoryLimitEqualsRequest(v *view) []Finding {
 				Fix: "set resources.limits.memory equal to resources.requests.memory: consolidation packs nodes by requests, " +
 					"so memory used above the request is what the node lacks when it is full (OOM kills, evictions)",
 			})
-		}
-	}
-	return out
-}
-
-// consolidatingPoolsOf returns the pools, among those the workload's pods run in (or, for a
-// workload with no pod on a managed node, those it may be planned onto), that replace or
-// remove underutilized nodes.
-func (v *view) consolidatingPoolsOf(w *workload) []*apisv1.NodePool {
-	var names []string
-	for _, p := range w.pods {
-		if pool := v.managedBy(p); pool != "" && !slices.Contains(names, pool) {
-			names = append(names, pool)
-		}
-	}
-	if len(names) == 0 && len(w.pods) > 0 && slices.ContainsFunc(w.pods, func(p *corev1.Pod) bool { return p.Spec.NodeName != "" }) {
-		return nil // running on nodes no NodePool manages
-	}
-	var out []*apisv1.NodePool
-	for _, p := range v.pools {
-		pinned, isPinned := w.spec.NodeSelector[apisv1.LabelNodePool]
-		switch {
-		case len(names) > 0 && !slices.Contains(names, p.Name):
-		case len(names) == 0 && isPinned && pinned != p.Name:
-		case consolidatesUnderutilized(p):
-			out = append(out, p)
 		}
 	}
 	return out
@@ -143,8 +110,11 @@ func doNotDisruptForever(v *view) []Finding {
 	return out
 }
 
+// protectsForever reads the annotation as the disruption engine does (strconv.ParseBool), so
+// "True" and "1" protect too; a duration ends.
 func protectsForever(annotations map[string]string) bool {
-	return annotations[apisv1.AnnotationDoNotDisrupt] == "true"
+	b, err := strconv.ParseBool(annotations[apisv1.AnnotationDoNotDisrupt])
+	return err == nil && b
 }
 
 // workerOnManagedNode: a worker on a node it manages can consolidate, expire or drain the
@@ -165,30 +135,17 @@ func workerOnManagedNode(v *view) []Finding {
 				})
 			}
 		}
-		if w.replicated && !keepsOffManagedNodes(w.spec) {
+		if w.replicated && !v.keepsOffManagedNodes(w.spec) {
 			out = append(out, Finding{
 				Objects: []Ref{w.ref},
 				Message: "the worker's pod template lets it be scheduled onto nodes it manages",
 				Fix: fmt.Sprintf("require node affinity %s DoesNotExist in every nodeSelectorTerms entry "+
-					"(the chart's affinity does), so the worker only runs on nodes no NodePool manages", apisv1.LabelNodePool),
+					"(the chart's affinity does), or pin the pod template to a managed node group (nodeSelector %s) or to Fargate, "+
+					"so the worker only runs on nodes no NodePool manages", apisv1.LabelNodePool, labelEKSNodeGroup),
 			})
 		}
 	}
 	return out
-}
-
-// keepsOffManagedNodes reports whether every required node-affinity term excludes nodes
-// carrying karpenter.sh/nodepool (terms are ORed, so each must).
-func keepsOffManagedNodes(spec *corev1.PodSpec) bool {
-	if spec.Affinity == nil || spec.Affinity.NodeAffinity == nil || spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-		return false
-	}
-	terms := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
-	return len(terms) > 0 && !slices.ContainsFunc(terms, func(t corev1.NodeSelectorTerm) bool {
-		return !slices.ContainsFunc(t.MatchExpressions, func(r corev1.NodeSelectorRequirement) bool {
-			return r.Key == apisv1.LabelNodePool && r.Operator == corev1.NodeSelectorOpDoesNotExist
-		})
-	})
 }
 
 // runningContainers are the containers that run alongside each other: the main ones and the
@@ -211,4 +168,49 @@ func request(c corev1.Container, name corev1.ResourceName) (resource.Quantity, b
 	}
 	q, ok := c.Resources.Limits[name]
 	return q, ok
+}
+
+// podLevelRequest is the pod-level request (spec.resources) for a resource, filled in from
+// the pod-level limit as the API server does.
+func podLevelRequest(spec *corev1.PodSpec, name corev1.ResourceName) (resource.Quantity, bool) {
+	if spec.Resources == nil {
+		return resource.Quantity{}, false
+	}
+	return request(corev1.Container{Resources: *spec.Resources}, name)
+}
+
+// memoryGaps says where a pod's memory limit differs from its request: for the pod as a
+// whole when it has a pod-level request, else per container.
+func memoryGaps(spec *corev1.PodSpec) []string {
+	if req, ok := podLevelRequest(spec, corev1.ResourceMemory); ok {
+		// The pod's limit is the pod-level one, else its containers' sum when each has one.
+		limit, hasLimit := spec.Resources.Limits[corev1.ResourceMemory]
+		if !hasLimit {
+			hasLimit = true
+			for _, c := range runningContainers(spec) {
+				l, ok := c.Resources.Limits[corev1.ResourceMemory]
+				hasLimit = hasLimit && ok
+				limit.Add(l)
+			}
+		}
+		return memoryGap("the pod (spec.resources)", req, limit, hasLimit)
+	}
+	var gaps []string
+	for _, c := range runningContainers(spec) {
+		if req, ok := request(c, corev1.ResourceMemory); ok { // else pod-requests reports it
+			limit, hasLimit := c.Resources.Limits[corev1.ResourceMemory]
+			gaps = append(gaps, memoryGap("container "+c.Name, req, limit, hasLimit)...)
+		}
+	}
+	return gaps
+}
+
+func memoryGap(who string, req, limit resource.Quantity, hasLimit bool) []string {
+	switch {
+	case !hasLimit:
+		return []string{fmt.Sprintf("%s requests %s of memory and has no limit", who, req.String())}
+	case limit.Cmp(req) != 0:
+		return []string{fmt.Sprintf("%s requests %s of memory, limit %s", who, req.String(), limit.String())}
+	}
+	return nil
 }

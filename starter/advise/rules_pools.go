@@ -18,7 +18,9 @@ func nodePoolOverlap(v *view) []Finding {
 	pools := dynamicPools(v.pools)
 	for i, a := range pools {
 		for _, b := range pools[i+1:] {
-			if a.WeightOrZero() != b.WeightOrZero() {
+			// A NoSchedule or NoExecute taint on one pool only keeps the pods not tolerating
+			// it on the other: the pools do not compete for them.
+			if a.WeightOrZero() != b.WeightOrZero() || !slices.Equal(blockingTaints(a), blockingTaints(b)) {
 				continue
 			}
 			shared := sharedOfferings(v.poolTypes[a.Name], v.poolTypes[b.Name])
@@ -30,7 +32,7 @@ func nodePoolOverlap(v *view) []Finding {
 				Message: fmt.Sprintf("both have weight %d and may launch %d of the same offerings (instance type, zone, capacity type), e.g. %s",
 					a.WeightOrZero(), len(shared), strings.Join(shared[:min(3, len(shared))], ", ")),
 				Fix: "give the pool to try first a higher spec.weight (1-100), or make the pools exclusive " +
-					"(disjoint instance types, zones or capacity types, or a taint only some pods tolerate)",
+					"(disjoint instance types, zones or capacity types, or a NoSchedule taint in spec.template.spec.taints only some pods tolerate)",
 			})
 		}
 	}
@@ -143,7 +145,7 @@ func disruptionBudgets(v *view) []Finding {
 func spotExpireNever(v *view) []Finding {
 	var out []Finding
 	for _, p := range dynamicPools(v.pools) {
-		if !p.Spec.Template.Spec.ExpireAfter.Never || len(spotTypes(v.poolTypes[p.Name])) == 0 {
+		if !p.Spec.Template.Spec.ExpireAfter.Never || !v.launchesSpot(p) {
 			continue
 		}
 		out = append(out, Finding{
@@ -152,6 +154,58 @@ func spotExpireNever(v *view) []Finding {
 			Fix: fmt.Sprintf("set spec.template.spec.expireAfter to a lifetime (Karpenter's default is %.0fh) so spot nodes are renewed onto current AMIs and prices, "+
 				"and spec.template.spec.terminationGracePeriod to bound their drains", apisv1.DefaultExpireAfter.Hours()),
 		})
+	}
+	return out
+}
+
+// launchesSpot reports whether the pool may launch spot: one of its types offers spot, or,
+// when its requirements leave no type (nodepool-no-instance-types reports that), they allow
+// capacity type spot, so the pool is judged as meant once its types are fixed.
+func (v *view) launchesSpot(p *apisv1.NodePool) bool {
+	if types := v.poolTypes[p.Name]; len(types) > 0 {
+		return len(spotTypes(types)) > 0
+	}
+	if ct, ok := p.Spec.Template.ObjectMeta.Labels[apisv1.LabelCapacityType]; ok && ct != apisv1.CapacityTypeSpot {
+		return false
+	}
+	return !slices.ContainsFunc(p.Spec.Template.Spec.Requirements, func(r apisv1.NodeSelectorRequirementWithMinValues) bool {
+		req, err := schedulerengine.NewRequirement(r.Key, r.Operator, r.Values...)
+		return err == nil && req.Key == apisv1.LabelCapacityType && !req.Has(apisv1.CapacityTypeSpot)
+	})
+}
+
+// nodePoolNoInstanceTypes: a pool whose requirements no instance type meets launches no node
+// (a misspelt value reads as a valid requirement), and the pods meant for it stay pending.
+func nodePoolNoInstanceTypes(v *view) []Finding {
+	var out []Finding
+	for _, p := range v.pools {
+		if len(v.poolTypes[p.Name]) > 0 {
+			continue
+		}
+		why := "together its requirements and template labels leave no instance type"
+		if culprits := v.emptyRequirements(p); len(culprits) > 0 {
+			why = strings.Join(culprits, "; ")
+		}
+		out = append(out, Finding{
+			Objects: []Ref{poolRef(p)},
+			Message: fmt.Sprintf("allows no instance type, so it launches no node: %s", why),
+			Fix: "check the values of spec.template.spec.requirements (a misspelt instance type, family or zone matches nothing) " +
+				"against the instance types EC2 offers in the cluster's zones, and that the requirements do not exclude each other",
+		})
+	}
+	return out
+}
+
+// emptyRequirements names the pool's requirements that alone leave no instance type.
+func (v *view) emptyRequirements(p *apisv1.NodePool) []string {
+	var out []string
+	for i, r := range p.Spec.Template.Spec.Requirements {
+		alone := apisv1.NodePool{}
+		alone.Name = p.Name
+		alone.Spec.Template.Spec.Requirements = []apisv1.NodeSelectorRequirementWithMinValues{r}
+		if types, err := schedulerengine.PoolInstanceTypes(&alone, v.cfg.InstanceTypes); err == nil && len(types) == 0 {
+			out = append(out, fmt.Sprintf("spec.template.spec.requirements[%d] (%s %s %v) matches no instance type", i, r.Key, r.Operator, r.Values))
+		}
 	}
 	return out
 }

@@ -28,7 +28,10 @@ const skippedNamespace = "kube-system"
 // worker labels a pod template as the chart labels the worker's.
 func worker() podOption { return labelled(LabelAppName, DefaultWorkerName) }
 
-func ruleCases() []ruleCase {
+// ruleCases are the cases of every rule: these, and those of edge cases in rules_edge_test.go.
+func ruleCases() []ruleCase { return append(baseRuleCases(), edgeRuleCases()...) }
+
+func baseRuleCases() []ruleCase {
 	good := pool("default")
 	return []ruleCase{
 		{"pod-requests", "a Deployment whose container requests nothing",

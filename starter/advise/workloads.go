@@ -21,7 +21,7 @@ type workload struct {
 	pods        []*corev1.Pod // the snapshot's live pods of it, by name
 	replicas    int32         // Deployments and StatefulSets: spec.replicas, 1 when unset
 	replicated  bool          // a Deployment or StatefulSet, which a PDB should cover
-	ends        bool          // its pods run to completion (a Job's)
+	ends        bool          // its pods run to completion (a Job's, restartPolicy Never or OnFailure)
 }
 
 // workloads groups the snapshot's running and pending pods under their workload, after the
@@ -50,7 +50,9 @@ func workloads(s *Snapshot) []*workload {
 		ref := ownerOf(p)
 		w, ok := byRef[ref]
 		if !ok {
-			w = add(&workload{ref: ref, labels: p.Labels, annotations: p.Annotations, spec: &p.Spec, ends: ref.Kind == "Job"})
+			// A pod the kubelet does not restart once it succeeds ends, Job or not.
+			ends := ref.Kind == "Job" || p.Spec.RestartPolicy == corev1.RestartPolicyNever || p.Spec.RestartPolicy == corev1.RestartPolicyOnFailure
+			w = add(&workload{ref: ref, labels: p.Labels, annotations: p.Annotations, spec: &p.Spec, ends: ends})
 		}
 		w.pods = append(w.pods, p)
 	}
