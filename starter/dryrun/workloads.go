@@ -3,9 +3,9 @@ package dryrun
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
-	"fmt"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
