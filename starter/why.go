@@ -73,7 +73,7 @@ func (o *Operator) WhyNode(ctx context.Context, node string) (NodeWhy, error) {
 	if err != nil {
 		return NodeWhy{}, err
 	}
-	in, err := launchOf(first)
+	in, err := launchOf(o.launchEvent(ctx, id, first))
 	if err != nil {
 		return NodeWhy{}, fmt.Errorf("%s: %w", id, err)
 	}
@@ -135,6 +135,25 @@ func (o *Operator) historyEnds(ctx context.Context, id string) (first, last *his
 		return nil, nil, fmt.Errorf("the history of %s is empty", id)
 	}
 	return first, last, nil
+}
+
+// launchEvent is the start of the node workflow's first run, where the launch was recorded:
+// a long-lived node continues as new with its claim but not why it was made, nor when. start
+// is the current run's; it stands in when the first run's history is gone (retention).
+func (o *Operator) launchEvent(ctx context.Context, id string, start *historypb.HistoryEvent) *historypb.HistoryEvent {
+	attrs := start.GetWorkflowExecutionStartedEventAttributes()
+	if attrs.GetContinuedExecutionRunId() == "" || attrs.GetFirstExecutionRunId() == "" {
+		return start
+	}
+	it := o.Client.GetWorkflowHistory(ctx, id, attrs.GetFirstExecutionRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return start
+	}
+	first, err := it.Next()
+	if err != nil || first.GetWorkflowExecutionStartedEventAttributes() == nil {
+		return start
+	}
+	return first
 }
 
 // launchOf reads the claim from a node workflow's start event.

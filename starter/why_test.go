@@ -35,6 +35,10 @@ type whyNode struct {
 	input     workflows.NodeLifecycleInput
 	state     workflows.NodeState
 	completed bool
+	// launched, when set, is the input of the first run of a workflow that continued as new
+	// (input is then the current run's); firstRunGone says retention removed that run.
+	launched     *workflows.NodeLifecycleInput
+	firstRunGone bool
 }
 
 // whyClient is a Temporal client holding node workflows, the Provisioner's and the disruption
@@ -90,18 +94,34 @@ func (c *whyClient) QueryWorkflow(_ context.Context, id, _, query string, _ ...a
 	return encodedValues{payloads}, err
 }
 
-func (c *whyClient) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+func (c *whyClient) GetWorkflowHistory(_ context.Context, id, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
 	n, ok := c.nodes[id]
-	if !ok {
+	if !ok || runID == firstRun && (n.launched == nil || n.firstRunGone) {
 		return &historyEvents{err: serviceerror.NewNotFound("workflow not found for ID: " + id)}
 	}
 	dc := converter.GetDefaultDataConverter()
+	if runID == firstRun {
+		input, _ := dc.ToPayloads(n.launched)
+		return &historyEvents{events: []*historypb.HistoryEvent{{
+			EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+			EventTime: timestamppb.New(whyEpoch),
+			Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+				WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: input, FirstExecutionRunId: firstRun},
+			},
+		}}}
+	}
 	input, _ := dc.ToPayloads(n.input)
+	started := &historypb.WorkflowExecutionStartedEventAttributes{Input: input}
+	at := whyEpoch
+	if n.launched != nil {
+		started.FirstExecutionRunId, started.ContinuedExecutionRunId = firstRun, "second-run"
+		at = whyEpoch.Add(24 * time.Hour)
+	}
 	events := []*historypb.HistoryEvent{{
 		EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
-		EventTime: timestamppb.New(whyEpoch),
+		EventTime: timestamppb.New(at),
 		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
-			WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: input},
+			WorkflowExecutionStartedEventAttributes: started,
 		},
 	}}
 	if n.completed {
@@ -133,6 +153,9 @@ func (h *historyEvents) Next() (*historypb.HistoryEvent, error) {
 }
 
 var whyEpoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// firstRun is the run id of a node workflow's first run in whyClient's histories.
+const firstRun = "first-run"
 
 // launchedNode is a node of pool general launched for ns/web-1 and ns/web-2.
 func launchedNode(claim, node string) whyNode {
@@ -405,6 +428,38 @@ func TestWhyArguments(t *testing.T) {
 			}
 			if err != nil || c.node != tt.wantNode || c.why.podNamespace != tt.wantNamespace || c.why.podName != tt.want {
 				t.Errorf("whyArgs(%q) = %v: node %q, pod %s/%s", tt.arg, err, c.node, c.why.podNamespace, c.why.podName)
+			}
+		})
+	}
+}
+
+// A node that continued as new (a long-lived one) is explained by its first run's start: the
+// reason it was made and when, which later runs do not carry. Without that run (retention),
+// the current run's start stands in.
+func TestWhyNodeReadsTheLaunchFromTheFirstRun(t *testing.T) {
+	replacement := launchedNode("general-repl1", "ip-10-0-0-9")
+	replacement.launched = &workflows.NodeLifecycleInput{Claim: replacement.input.Claim, CreationReason: "Replacement of ip-10-0-0-4 (Drifted)"}
+	gone := replacement
+	gone.firstRunGone = true
+	tests := []struct {
+		name       string
+		node       whyNode
+		wantReason string
+		wantAt     time.Time
+	}{
+		{"first run kept", replacement, "Replacement of ip-10-0-0-4 (Drifted)", whyEpoch},
+		{"first run gone", gone, reasonProvisioned, whyEpoch.Add(24 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &whyClient{nodes: map[string]whyNode{"node/general-repl1": tt.node}}
+			op := &Operator{Client: c, TaskQueue: workflows.TaskQueue}
+			why, err := op.WhyNode(context.Background(), "general-repl1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if why.Launch.Reason != tt.wantReason || !why.Launch.StartedAt.Equal(tt.wantAt) {
+				t.Errorf("launch %q at %s, want %q at %s", why.Launch.Reason, why.Launch.StartedAt, tt.wantReason, tt.wantAt)
 			}
 		})
 	}
