@@ -1,16 +1,20 @@
 package starter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/nodewright/nodewright/apis/loader"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
@@ -39,7 +43,7 @@ func adviseFlags(fs *pflag.FlagSet, c *command) {
 	o := &c.advise
 	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest to check (NodePools, EC2NodeClasses, workloads); repeat for more, - reads stdin")
 	fs.BoolVar(&o.fromCluster, "from-cluster", false, "check the cluster the kubeconfig points at")
-	fs.StringVarP(&o.output, "output", "o", "table", "table or json")
+	fs.StringVarP(&o.output, "output", "o", "table", "output format: table, wide (the same), json or yaml (the same fields)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --from-cluster (default: KUBECONFIG, then ~/.kube/config)")
 	fs.StringVar(&o.kubeContext, "context", "", "kubeconfig context for --from-cluster")
 	fs.StringSliceVar(&o.skipNamespaces, "skip-namespace", []string{"kube-system"}, "namespaces whose workloads are not checked (the worker's placement still is)")
@@ -54,8 +58,8 @@ func adviseArgs(c *command, args []string) error {
 		return fmt.Errorf("takes files with -f, not arguments: got %q", args)
 	case len(o.files) == 0 && !o.fromCluster:
 		return errors.New("advise needs -f FILE or --from-cluster")
-	case o.output != "table" && o.output != "json":
-		return fmt.Errorf("-o %q must be table or json", o.output)
+	case !slices.Contains(outputFormats(), o.output):
+		return fmt.Errorf("-o %q must be one of %s", o.output, strings.Join(outputFormats(), ", "))
 	}
 	return nil
 }
@@ -101,17 +105,35 @@ func runAdvise(ctx context.Context, o adviseOptions, stdin io.Reader, out, errOu
 	if err != nil {
 		return err
 	}
-	print := advise.PrintTable
-	if o.output == "json" {
-		print = advise.PrintJSON
-	}
-	if err := print(out, findings); err != nil {
+	if err := printFindings(out, outputFormat(o.output), findings); err != nil {
 		return err
 	}
 	if advise.HasErrors(findings) {
 		return errAdviseFailed
 	}
 	return nil
+}
+
+// printFindings writes the findings as a table (wide is the same: each finding is already
+// whole), JSON, or the JSON's fields as YAML.
+func printFindings(w io.Writer, format outputFormat, findings []advise.Finding) error {
+	switch format {
+	case outputJSON:
+		return advise.PrintJSON(w, findings)
+	case outputYAML:
+		var buf bytes.Buffer
+		if err := advise.PrintJSON(&buf, findings); err != nil {
+			return err
+		}
+		data, err := yaml.JSONToYAML(buf.Bytes())
+		if err != nil {
+			return fmt.Errorf("encode yaml: %w", err)
+		}
+		_, err = w.Write(data)
+		return err
+	default:
+		return advise.PrintTable(w, findings)
+	}
 }
 
 // check judges the snapshot against the embedded catalog offered in the zones it names.

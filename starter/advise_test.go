@@ -61,7 +61,9 @@ func TestAdvise(t *testing.T) {
 		wantStderr []string
 	}{
 		{"nothing to read is a usage error", []string{"advise"}, 2, nil, []string{"advise needs -f FILE or --from-cluster"}},
-		{"an unknown output format is a usage error", []string{"advise", "-f", clean, "-o", "yaml"}, 2, nil, []string{`-o "yaml" must be table or json`}},
+		{"an unknown output format is a usage error", []string{"advise", "-f", clean, "-o", "xml"}, 2, nil, []string{`-o "xml" must be one of table, wide, json, yaml`}},
+		{"yaml has the json's fields", []string{"advise", "-f", noRequests, "-o", "yaml"}, 1, []string{"rule: pod-requests", "summary:", "  error: 1"}, nil},
+		{"wide is the table", []string{"advise", "-f", noRequests, "-o", "wide"}, 1, []string{"ERROR    pod-requests  Deployment shop/web"}, nil},
 		{"a clean file exits 0", []string{"advise", "-f", clean}, 0, []string{"0 findings: 0 errors, 0 warnings, 0 info"}, nil},
 		{"a finding of severity error exits 1", []string{"advise", "-f", noRequests}, 1,
 			[]string{"ERROR    pod-requests  Deployment shop/web", "fix: set resources.requests.cpu"}, []string{"advise found errors"}},

@@ -86,7 +86,7 @@ func commandSpecs() []commandSpec {
 			args: disruptionArg, run: runResume, complete: disruptionWord},
 		{use: "why NODE|pod/[NAMESPACE/]NAME [-o FORMAT]", short: "why a node was launched and why it is going; why a pod is pending, or the claim or node it went to",
 			flags: whyFlags, args: whyArgs, read: true, run: runWhy, complete: nodeArg},
-		{use: "advise [-f FILE]... [--from-cluster] [-o table|json]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
+		{use: "advise [-f FILE]... [--from-cluster] [-o FORMAT]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
 			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
 		{use: "plan [-f FILE]... [--from-cluster] [--live] [--region R] [-o FORMAT]", short: "dry run: the nodes the worker would launch (pool, types, zones, $/h), where each pod goes, what stays pending and why; launches nothing",
 			flags: planFlags, args: planArgs, read: true, local: runPlan, run: runPlanLive,
@@ -121,6 +121,8 @@ func (a *cli) subcommand(spec commandSpec) *cobra.Command {
 	}
 	if spec.read {
 		cmd.Flags().VarP(&c.output, "output", "o", "output format: "+strings.Join(outputFormats(), ", "))
+	}
+	if cmd.Flags().Lookup("output") != nil { // read commands', and advise's own
 		_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats(), cobra.ShellCompDirectiveNoFileComp))
 	}
 	if spec.complete != nil {

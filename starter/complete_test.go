@@ -38,6 +38,7 @@ func TestCompletionOffersNodesAndFormats(t *testing.T) {
 		{[]string{"cancel-drain", "zz"}, nil},
 		{[]string{"pause", ""}, []string{"disruption"}},
 		{[]string{"nodes", "-o", ""}, []string{"table", "wide", "json", "yaml"}},
+		{[]string{"advise", "-f", "x.yaml", "-o", ""}, []string{"table", "wide", "json", "yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
