@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
 )
@@ -20,12 +18,8 @@ const (
 	MethodSingleNodeConsolidation = "SingleNodeConsolidation"
 )
 
-// Limits after Karpenter's.
-const (
-	maxMultiNodeCandidates = 100
-	// minSpotReplacementTypes guards spot→spot replacement against a race to the bottom.
-	minSpotReplacementTypes = 15
-)
+// maxMultiNodeCandidates bounds multi-node consolidation, as Karpenter's.
+const maxMultiNodeCandidates = 100
 
 // Command is one disruption to carry out.
 type Command struct {
@@ -140,16 +134,23 @@ type decider struct {
 	s       Snapshot
 	byName  map[string]*Node
 	pools   map[string]*v1.NodePool
+	types   map[string]*schedulerengine.InstanceType
 	skipped map[string]Skip
+	// raisedPools caches consolidationPools: the same for every consolidation of a snapshot.
+	raisedPools []v1.NodePool
 }
 
 func newDecider(s Snapshot) *decider {
-	d := &decider{s: s, byName: map[string]*Node{}, pools: map[string]*v1.NodePool{}, skipped: map[string]Skip{}}
+	d := &decider{s: s, byName: map[string]*Node{}, pools: map[string]*v1.NodePool{},
+		types: map[string]*schedulerengine.InstanceType{}, skipped: map[string]Skip{}}
 	for i := range s.Nodes {
 		d.byName[s.Nodes[i].Name] = &s.Nodes[i]
 	}
 	for i := range s.NodePools {
 		d.pools[s.NodePools[i].Name] = &s.NodePools[i]
+	}
+	for i := range s.InstanceTypes {
+		d.types[s.InstanceTypes[i].Name] = &s.InstanceTypes[i]
 	}
 	return d
 }
@@ -385,94 +386,9 @@ func (d *decider) consolidate(nodes []*Node, method string) *Command {
 	if !ok || move.savings <= 0 {
 		return nil
 	}
-	if move.replacement != nil && !d.spotReplacementAllowed(nodes, move.replacement) {
-		return nil
-	}
 	c := &Command{Method: method, Reason: ReasonUnderutilized, Replacement: move.replacement, Savings: move.savings}
 	for _, n := range nodes {
 		c.Nodes = append(c.Nodes, n.Name)
 	}
 	return c
-}
-
-// spotReplacementAllowed: replacing spot nodes by a spot node needs enough cheaper types to
-// choose from, and launches only the cheapest of them.
-func (d *decider) spotReplacementAllowed(nodes []*Node, r *schedulerengine.NodeClaim) bool {
-	for _, n := range nodes {
-		if n.CapacityType != v1.CapacityTypeSpot {
-			return true
-		}
-	}
-	if !slices.Contains(r.CapacityTypes, v1.CapacityTypeSpot) {
-		return true
-	}
-	if len(r.InstanceTypes) < minSpotReplacementTypes {
-		return false
-	}
-	r.InstanceTypes = r.InstanceTypes[:minSpotReplacementTypes]
-	return true
-}
-
-type move struct {
-	replacement *schedulerengine.NodeClaim
-	savings     float64
-}
-
-// simulate schedules the nodes' pods onto every other live node, allowing at most one new
-// node. clusterLimits holds that node to the cluster-wide limits once the nodes are gone: a
-// drift replacement may cost or hold more than the node it replaces. A consolidation's
-// replacement never adds a node or cost, and is not held back by a cluster already over a
-// lowered limit: that would keep the dearer nodes it removes.
-func (d *decider) simulate(nodes []*Node, clusterLimits bool) (move, bool) {
-	leaving := map[string]bool{}
-	var price float64
-	var pods []*corev1.Pod
-	for _, n := range nodes {
-		leaving[n.Name] = true
-		price += n.PricePerHour
-		for _, p := range n.reschedulable() {
-			moved := p.DeepCopy()
-			moved.Spec.NodeName = ""
-			pods = append(pods, moved)
-		}
-	}
-	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
-	if clusterLimits {
-		in.ClusterLimits = d.s.ClusterLimits
-	}
-	for i := range d.s.Nodes {
-		n := &d.s.Nodes[i]
-		if leaving[n.Name] || n.Deleting || !n.Ready {
-			continue
-		}
-		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
-			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n), Pods: n.Pods, PricePerHour: n.PricePerHour,
-		})
-	}
-	plan, err := schedulerengine.Solve(in)
-	if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 1 {
-		return move{}, false
-	}
-	if len(plan.NewNodes) == 0 {
-		return move{savings: price}, true
-	}
-	r := plan.NewNodes[0]
-	return move{replacement: &r, savings: price - r.PricePerHour}, true
-}
-
-// available is allocatable less the requests of every pod on the node (PodRequests counts
-// each pod's slot too).
-func available(n *Node) corev1.ResourceList {
-	out := n.Allocatable.DeepCopy()
-	if out == nil {
-		out = corev1.ResourceList{}
-	}
-	for _, p := range n.Pods {
-		for name, q := range schedulerengine.PodRequests(p) {
-			left := out[name]
-			left.Sub(q)
-			out[name] = left
-		}
-	}
-	return out
 }

@@ -310,20 +310,6 @@ func TestConsolidationOverALoweredCostLimitGoesOn(t *testing.T) {
 	}
 }
 
-func TestSpotToSpotReplacementNeedsFifteenCheaperTypes(t *testing.T) {
-	n := node("spotty", 8, pod("w1", "1"))
-	n.CapacityType = v1.CapacityTypeSpot
-	n.Labels[v1.LabelCapacityType] = v1.CapacityTypeSpot
-	n.PricePerHour = 0.16
-	s := snapshot(n)
-	s.NodePools[0].Spec.Template.Spec.Requirements = []v1.NodeSelectorRequirementWithMinValues{
-		{Key: v1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{v1.CapacityTypeSpot}},
-	}
-	if cmd, _ := Decide(s); cmd != nil {
-		t.Fatalf("Decide = %s with %v, want no spot→spot replacement with only 3 instance types", cmd.Method, cmd.Replacement.InstanceTypes)
-	}
-}
-
 func TestValidateRejectsADecisionOvertakenByEvents(t *testing.T) {
 	s := snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
 	cmd, _ := Decide(s)

@@ -1,0 +1,188 @@
+package disruption
+
+import (
+	"math"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine"
+)
+
+type move struct {
+	replacement *schedulerengine.NodeClaim
+	savings     float64
+}
+
+// simulate schedules the nodes' pods onto every other live node, allowing at most one new
+// node. A drift replacement is held to the cluster's and the pools' limits once the nodes are
+// gone: it may cost or hold more than the node it replaces. A consolidation's replacement
+// never adds a node or cost: it takes the place of at least one node, and cheaperReplacement
+// keeps only types cheaper than the nodes. So limits lowered below what the cluster or a pool
+// holds now must not hold it back, which would keep the dearer nodes: the cluster's are left
+// out, and each pool's raised to what the pool holds now (consolidationPools).
+func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
+	leaving := map[string]bool{}
+	var price float64
+	var pods []*corev1.Pod
+	for _, n := range nodes {
+		leaving[n.Name] = true
+		price += n.PricePerHour
+		for _, p := range n.reschedulable() {
+			moved := p.DeepCopy()
+			moved.Spec.NodeName = ""
+			pods = append(pods, moved)
+		}
+	}
+	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
+	if drift {
+		in.ClusterLimits = d.s.ClusterLimits
+		in.Committed = d.committed(leaving)
+	} else {
+		in.NodePools = d.consolidationPools()
+	}
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if leaving[n.Name] || n.Deleting || !n.Ready {
+			continue
+		}
+		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
+			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: available(n), Pods: n.Pods, PricePerHour: n.PricePerHour,
+		})
+	}
+	plan, err := schedulerengine.Solve(in)
+	if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 1 {
+		return move{}, false
+	}
+	if len(plan.NewNodes) == 0 {
+		return move{savings: price}, true
+	}
+	r := plan.NewNodes[0]
+	if !drift && !d.cheaperReplacement(&r, nodes, price) {
+		return move{}, false
+	}
+	return move{replacement: &r, savings: price - r.PricePerHour}, true
+}
+
+// committed is what the nodes simulate leaves out hold against the limits: nodes still
+// registering and nodes going (besides leaving) take no pods but are paid for, so a drift
+// replacement counted without them could pass a limit they already fill.
+func (d *decider) committed(leaving map[string]bool) []schedulerengine.CommittedCapacity {
+	var out []schedulerengine.CommittedCapacity
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		pool := n.Labels[v1.LabelNodePool]
+		if leaving[n.Name] || pool == "" || n.Ready && !n.Deleting {
+			continue
+		}
+		capacity := n.Allocatable
+		if it := d.types[n.Labels[v1.LabelInstanceType]]; it != nil {
+			capacity = it.Capacity
+		}
+		out = append(out, schedulerengine.CommittedCapacity{NodePool: pool, Capacity: capacity, PricePerHour: n.PricePerHour, Labels: n.Labels})
+	}
+	return out
+}
+
+// available is allocatable less the requests of every pod on the node (PodRequests counts
+// each pod's slot too).
+func available(n *Node) corev1.ResourceList {
+	out := n.Allocatable.DeepCopy()
+	if out == nil {
+		out = corev1.ResourceList{}
+	}
+	for _, p := range n.Pods {
+		for name, q := range schedulerengine.PodRequests(p) {
+			left := out[name]
+			left.Sub(q)
+			out[name] = left
+		}
+	}
+	return out
+}
+
+// held is what a pool's nodes hold now, as Solve charges them to its limits.
+type held struct {
+	nodes    int64
+	cost     int64 // micro-dollars per hour, summed exactly
+	capacity corev1.ResourceList
+}
+
+// consolidationPools are the NodePools with each limit raised to what the pool holds now,
+// where it holds more: a replacement must fit the limit or the room its nodes leave, not
+// both. A pool over a limit lowered since would otherwise refuse even a smaller, cheaper
+// replacement, as the nodes staying already pass the limit. A limit that cannot be read is
+// left to fail closed.
+func (d *decider) consolidationPools() []v1.NodePool {
+	if d.raisedPools != nil {
+		return d.raisedPools
+	}
+	now := d.heldByPool()
+	d.raisedPools = make([]v1.NodePool, len(d.s.NodePools))
+	for i := range d.s.NodePools {
+		d.raisedPools[i] = raiseLimits(&d.s.NodePools[i], now[d.s.NodePools[i].Name])
+	}
+	return d.raisedPools
+}
+
+// heldByPool counts the nodes simulate hands Solve, the leaving ones included, under the
+// pool their label names, as Solve charges them. A node it cannot price or size counts
+// nothing there, which leaves the limit lower: the safe side.
+func (d *decider) heldByPool() map[string]*held {
+	out := map[string]*held{}
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		pool := n.Labels[v1.LabelNodePool]
+		if pool == "" || n.Deleting || !n.Ready {
+			continue
+		}
+		h := out[pool]
+		if h == nil {
+			h = &held{capacity: corev1.ResourceList{}}
+			out[pool] = h
+		}
+		h.nodes++
+		h.cost += int64(math.Round(n.PricePerHour * 1e6))
+		if it := d.types[n.Labels[v1.LabelInstanceType]]; it != nil {
+			for name, q := range it.Capacity {
+				sum := h.capacity[name]
+				sum.Add(q)
+				h.capacity[name] = sum
+			}
+		}
+	}
+	return out
+}
+
+// raiseLimits returns the pool with its max-hourly-cost and spec.limits raised to what it
+// holds now where they are lower; the pool given is not changed.
+func raiseLimits(p *v1.NodePool, h *held) v1.NodePool {
+	if h == nil {
+		return *p
+	}
+	var raised *v1.NodePool
+	edit := func() *v1.NodePool {
+		if raised == nil {
+			raised = p.DeepCopy()
+		}
+		return raised
+	}
+	if limit, set, err := p.MaxHourlyCost(); set && err == nil && float64(h.cost)/1e6 > limit {
+		edit().Annotations[v1.AnnotationMaxHourlyCost] = strconv.FormatFloat(float64(h.cost)/1e6, 'f', 6, 64)
+	}
+	for name, limit := range p.Spec.Limits {
+		now := h.capacity[name]
+		if name == "nodes" {
+			now = *resource.NewQuantity(h.nodes, resource.DecimalSI)
+		}
+		if now.Cmp(limit) > 0 {
+			edit().Spec.Limits[name] = now
+		}
+	}
+	if raised == nil {
+		return *p
+	}
+	return *raised
+}
