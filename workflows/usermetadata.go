@@ -190,13 +190,13 @@ func disruptionDetails(s DisruptionState, lastPass time.Time) string {
 	if p := s.Pause; p != nil {
 		pause := "**Paused** since " + clockOf(p.Since)
 		if p.By != "" {
-			pause += " by " + p.By
+			pause += " by " + markdownText(p.By)
 		}
 		if p.Reason != "" {
-			pause += ": " + p.Reason
+			pause += ": " + markdownText(p.Reason)
 		}
 		if p.Withheld > 0 {
-			pause += fmt.Sprintf(" · %s withheld, last %s", countOf(p.Withheld, "decision"), clipText(p.LastWithheld, maxFreeText))
+			pause += fmt.Sprintf(" · %s withheld, last %s", countOf(p.Withheld, "decision"), markdownText(clipText(p.LastWithheld, maxFreeText)))
 		}
 		lines = append(lines, pause)
 	}
@@ -245,4 +245,17 @@ func garbageDetails(s GarbageCollectorState, reclaimed, signalled int) string {
 		lines = append(lines, "- last error: "+clipText(s.LastError, maxFreeText))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// markdownText is text a signal's sender wrote, shown as itself in the UI's markdown: a
+// pause reason must not become a link or an image, nor break the text around it.
+func markdownText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]()#<>!|~", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -255,3 +255,15 @@ func TestControllersShowTheirLastDecision(t *testing.T) {
 		checkText(t, "details once paused", paused, []string{"**Paused** since ", "by alice: incident 42", "**Empty** ip-default-aaaaa"}, nil)
 	})
 }
+
+// An operator's words in a pause are shown as written: markdown in them does not become a
+// link, an image or emphasis in the UI.
+func TestPauseTextIsShownAsWritten(t *testing.T) {
+	s := DisruptionState{Pause: &DisruptionPause{By: "mallory_x", Reason: "see [runbook](http://evil.example) ![x](y) **now**"}}
+	got := disruptionDetails(s, time.Time{})
+	for _, want := range []string{`by mallory\_x`, `see \[runbook\]\(http://evil.example\) \!\[x\]\(y\) \*\*now\*\*`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("details %q lack %q", got, want)
+		}
+	}
+}
