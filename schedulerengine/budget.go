@@ -3,6 +3,7 @@ package schedulerengine
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -134,13 +135,25 @@ func (b *budget) exceeded(was *charge, ch charge) (limitHit, bool) {
 	return limitHit{}, false
 }
 
+// dollarsApart spells micro-dollars v with two decimals, or with as many more as it takes
+// to tell it from other (at most six), so a cost of $10.004 over a limit of $10 reads
+// "would be $10.004, limit $10.000", not "$10.00, limit $10.00".
+func dollarsApart(v, other int64) string {
+	for digits := 2; digits < 6; digits++ {
+		if a, b := strconv.FormatFloat(float64(v)/1e6, 'f', digits, 64), strconv.FormatFloat(float64(other)/1e6, 'f', digits, 64); a != b {
+			return a
+		}
+	}
+	return strconv.FormatFloat(float64(v)/1e6, 'f', 6, 64)
+}
+
 // explain is the sentence a pending pod carries, such as "cluster hourly cost would be
 // $12.40, limit $10.00" or `NodePool "default" limit cpu 100 reached`.
 func (h limitHit) explain(d dims) string {
 	b := h.budget
 	switch h.dim {
 	case hitCost:
-		return fmt.Sprintf("%s hourly cost would be $%.2f, limit $%.2f", b.owner, float64(h.cost)/1e6, float64(b.maxCost)/1e6)
+		return fmt.Sprintf("%s hourly cost would be $%s, limit $%s", b.owner, dollarsApart(h.cost, b.maxCost), dollarsApart(b.maxCost, h.cost))
 	case hitCostUnpriced:
 		return fmt.Sprintf("%s hourly cost is unknown: no price for %s, so nothing is launched under the limit $%.2f", b.owner, b.unpriced, float64(b.maxCost)/1e6)
 	case hitNodes:

@@ -210,3 +210,23 @@ func TestSolveRefusesNegativeClusterLimits(t *testing.T) {
 		})
 	}
 }
+
+// A cost just over its limit is told apart from it: both with as many decimals as it takes.
+func TestDollarsApart(t *testing.T) {
+	tests := []struct {
+		v, other int64
+		want     string
+	}{
+		{480_000, 450_000, "0.48"},
+		{450_000, 480_000, "0.45"},
+		{10_004_000, 10_000_000, "10.004"},
+		{10_000_000, 10_004_000, "10.000"}, // as many decimals as the cost beside it
+		{10_000_001, 10_000_000, "10.000001"},
+		{5_000_000, 5_000_000, "5.000000"},
+	}
+	for _, tt := range tests {
+		if got := dollarsApart(tt.v, tt.other); got != tt.want {
+			t.Errorf("dollarsApart(%d, %d) = %q, want %q", tt.v, tt.other, got, tt.want)
+		}
+	}
+}
