@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -174,6 +175,18 @@ func kubeClients(kubeconfig, kubeContext string) (kubernetes.Interface, dynamic.
 		return nil, nil, fmt.Errorf("dynamic client: %w", err)
 	}
 	return kube, dyn, nil
+}
+
+// kubeNamespace is the namespace of the kubeconfig's context, "default" when it names none
+// (or cannot be read: connecting reports that).
+func kubeNamespace(kubeconfig, kubeContext string) string {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	ns, _, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).Namespace()
+	if err != nil || ns == "" {
+		return metav1.NamespaceDefault
+	}
+	return ns
 }
 
 // readFileOrStdin reads a file, or stdin for "-".

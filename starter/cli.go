@@ -29,7 +29,7 @@ const rootLong = `starter is Nodewright's operator CLI: it starts the controller
 workflows, and drains, keeps or extends nodes through their workflows.
 
 NODE is a Node name, a NodeClaim name, an instance id or a node/<claim> workflow id.
-A pod (why) is pod/NAMESPACE/NAME, or pod/NAME in namespace default.
+A pod (why) is pod/NAMESPACE/NAME, or pod/NAME in the kubeconfig context's namespace.
 Flags may stand before or after the command and its arguments; -- ends them, so an
 argument after it may start with a dash (starter drain NODE -- -REASON).
 
@@ -76,13 +76,17 @@ type cli struct {
 	kube kubeConnector
 }
 
-// kubeConnector returns a client for the cluster a kubeconfig and context point at.
-type kubeConnector func(kubeconfig, kubeContext string) (kubernetes.Interface, error)
+// kubeConnector returns a client for the cluster a kubeconfig and context point at, and the
+// context's namespace ("default" when it names none), as kubectl takes them.
+type kubeConnector func(kubeconfig, kubeContext string) (kubernetes.Interface, string, error)
 
 // connectKube connects as kubectl does (see kubeClients).
-func connectKube(kubeconfig, kubeContext string) (kubernetes.Interface, error) {
+func connectKube(kubeconfig, kubeContext string) (kubernetes.Interface, string, error) {
 	kube, _, err := kubeClients(kubeconfig, kubeContext)
-	return kube, err
+	if err != nil {
+		return nil, "", err
+	}
+	return kube, kubeNamespace(kubeconfig, kubeContext), nil
 }
 
 // runCLI checks the whole command line before dialing, so a typo fails at once with usage

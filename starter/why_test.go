@@ -188,7 +188,7 @@ func runWhyCLI(t *testing.T, c *whyClient, kube kubernetes.Interface, args ...st
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	app := &cli{stdout: &stdout, stderr: &stderr, env: temporalconn.MapEnv{}, dial: c.dial,
-		kube: func(string, string) (kubernetes.Interface, error) { return kube, nil }}
+		kube: func(string, string) (kubernetes.Interface, string, error) { return kube, "ns", nil }} // the context's namespace
 	code := app.execute(context.Background(), append([]string{"why"}, args...), "test")
 	return stdout.String(), code, stderr.String()
 }
@@ -397,6 +397,9 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 					t.Errorf("table lacks %q:\n%s", want, table)
 				}
 			}
+			if short, _, _ := runWhyCLI(t, c, kube, "pod/big"); short != table {
+				t.Errorf("why pod/big (in the context's namespace ns) printed\n%s\nwhy pod/ns/big\n%s", short, table)
+			}
 		})
 	}
 }
@@ -411,7 +414,7 @@ func TestWhyArguments(t *testing.T) {
 		{arg: "ip-10-0-0-1", wantNode: "ip-10-0-0-1"},
 		{arg: "node/general-abc", wantNode: "node/general-abc"},
 		{arg: "pod/ns/web-1", wantNamespace: "ns", want: "web-1"},
-		{arg: "pod/web-1", wantNamespace: "default", want: "web-1"},
+		{arg: "pod/web-1", wantNamespace: "", want: "web-1"}, // the kubeconfig context's, once connected
 		{arg: "pod/a/b/c", wantErr: "want pod/NAMESPACE/NAME"},
 		{arg: "pod/", wantErr: `name "" is not valid`},
 		{arg: "pod/ns/Web_1", wantErr: `name "Web_1" is not valid`},
