@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -42,7 +43,7 @@ func defaultZones() []string { return []string{"us-east-1a", "us-east-1b", "us-e
 // adviseFlags binds advise's flags.
 func adviseFlags(fs *pflag.FlagSet, c *command) {
 	o := &c.advise
-	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest to check (NodePools, EC2NodeClasses, workloads); repeat for more, - reads stdin")
+	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest to check (NodePools, EC2NodeClasses, workloads); repeat for more; - reads stdin, a directory its .yaml, .yml and .json files")
 	fs.BoolVar(&o.fromCluster, "from-cluster", false, "check the cluster the kubeconfig points at")
 	fs.StringVarP(&o.output, "output", "o", "table", "output format: table, wide (the same), json or yaml (the same fields)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --from-cluster (default: KUBECONFIG, then ~/.kube/config)")
@@ -88,7 +89,11 @@ func runAdvise(ctx context.Context, o adviseOptions, stdin io.Reader, out, errOu
 			return fmt.Errorf("advise: %w", err)
 		}
 	}
-	for _, f := range o.files {
+	files, err := manifestFiles(o.files)
+	if err != nil {
+		return fmt.Errorf("advise: %w", err)
+	}
+	for _, f := range files {
 		data, err := readFileOrStdin(f, stdin)
 		if err != nil {
 			return fmt.Errorf("advise: %w", err)
@@ -187,6 +192,34 @@ func kubeNamespace(kubeconfig, kubeContext string) string {
 		return metav1.NamespaceDefault
 	}
 	return ns
+}
+
+// manifestFiles expands each directory among paths into its .yaml, .yml and .json files,
+// in name order and not into subdirectories, as kubectl apply -f DIR does; "-" (stdin) and
+// files stand as given.
+func manifestFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if p == "-" || err != nil || !info.IsDir() {
+			out = append(out, p) // reading it reports what is wrong
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		n := len(out)
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s: a directory without .yaml, .yml or .json files", p)
+		}
+	}
+	return out, nil
 }
 
 // readFileOrStdin reads a file, or stdin for "-".

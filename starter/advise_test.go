@@ -52,6 +52,19 @@ func TestAdvise(t *testing.T) {
 	}
 	write(clean, cleanManifest)
 	write(noRequests, strings.ReplaceAll(cleanManifest, "          resources:\n            requests: {cpu: 100m, memory: 128Mi}\n            limits: {memory: 128Mi}\n", ""))
+	manifests, empty := filepath.Join(dir, "manifests"), filepath.Join(dir, "empty")
+	for _, d := range []string{manifests, filepath.Join(manifests, "nested"), empty} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(noRequests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(manifests, "web.yml"), string(data))
+	write(filepath.Join(manifests, "notes.txt"), "not a manifest")
+	write(filepath.Join(manifests, "nested", "clean.yaml"), cleanManifest) // not read: kubectl -f DIR does not recurse
 
 	tests := []struct {
 		name       string
@@ -68,6 +81,8 @@ func TestAdvise(t *testing.T) {
 		{"a finding of severity error exits 1", []string{"advise", "-f", noRequests}, 1,
 			[]string{"ERROR    pod-requests  Deployment shop/web", "fix: set resources.requests.cpu"}, []string{"advise found errors"}},
 		{"flags after the files", []string{"advise", "-f", noRequests, "-o", "json"}, 1, []string{`"rule": "pod-requests"`}, nil},
+		{"a directory is read as kubectl reads it", []string{"advise", "-f", manifests}, 1, []string{"ERROR    pod-requests  Deployment shop/web"}, nil},
+		{"a directory of no manifest names it", []string{"advise", "-f", empty}, 1, nil, []string{"empty: a directory without .yaml, .yml or .json files"}},
 		{"a missing file names it", []string{"advise", "-f", filepath.Join(dir, "none.yaml")}, 1, nil, []string{"none.yaml"}},
 	}
 	for _, tt := range tests {

@@ -33,7 +33,7 @@ type planOptions struct {
 // planFlags binds plan's flags.
 func planFlags(fs *pflag.FlagSet, c *command) {
 	o := &c.plan
-	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest of workloads (Deployments, StatefulSets, ReplicaSets, Jobs, Pods, DaemonSets), NodePools/EC2NodeClasses and the ClusterPolicy; repeat for more, - reads stdin")
+	fs.StringArrayVarP(&o.files, "filename", "f", nil, "manifest of workloads (Deployments, StatefulSets, ReplicaSets, Jobs, Pods, DaemonSets), NodePools/EC2NodeClasses and the ClusterPolicy; repeat for more; - reads stdin, a directory its .yaml, .yml and .json files")
 	fs.BoolVar(&o.fromCluster, "from-cluster", false, "plan against the cluster's NodePools, EC2NodeClasses, nodes, pods and DaemonSets too")
 	fs.BoolVar(&o.live, "live", false, "ask the running Provisioner (its simulate update) for the plan of the cluster's pending pods, at the worker's live prices")
 	fs.StringVar(&o.region, "region", catalog.DefaultRegion, "region whose embedded prices price the plan")
@@ -115,7 +115,11 @@ func planInput(ctx context.Context, o planOptions, stdin io.Reader) (dryrun.Inpu
 			return in, warnings, fmt.Errorf("plan: %w", err)
 		}
 	}
-	for _, f := range o.files {
+	files, err := manifestFiles(o.files)
+	if err != nil {
+		return in, warnings, fmt.Errorf("plan: %w", err)
+	}
+	for _, f := range files {
 		data, err := readFileOrStdin(f, stdin)
 		if err != nil {
 			return in, warnings, fmt.Errorf("plan: %w", err)
