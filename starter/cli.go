@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -178,11 +179,13 @@ func writeUsage(c *cobra.Command) error {
 	fmt.Fprintf(w, "usage: %s\n", c.UseLine())
 	if c.HasAvailableSubCommands() {
 		fmt.Fprintln(w, "\ncommands:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, sub := range c.Commands() {
 			if sub.IsAvailableCommand() {
-				fmt.Fprintf(w, "  %-40s %s\n", sub.Use, sub.Short)
+				fmt.Fprintf(tw, "  %s\t%s\n", sub.Use, sub.Short)
 			}
 		}
+		tw.Flush()
 	}
 	writeFlags(w, "flags", c.LocalFlags())
 	writeFlags(w, "global flags", c.InheritedFlags())

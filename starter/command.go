@@ -88,7 +88,7 @@ func commandSpecs() []commandSpec {
 			flags: whyFlags, args: whyArgs, read: true, run: runWhy, complete: nodeArg},
 		{use: "advise [-f FILE]... [--from-cluster] [-o FORMAT]", short: "check NodePools and workloads against best practices; exits 1 when a finding has severity error",
 			flags: adviseFlags, args: adviseArgs, local: runAdviseCommand},
-		{use: "plan [-f FILE]... [--from-cluster] [--live] [--region R] [-o FORMAT]", short: "dry run: the nodes the worker would launch (pool, types, zones, $/h), where each pod goes, what stays pending and why; launches nothing",
+		{use: "plan [-f FILE]... [--from-cluster|--live] [-o FORMAT]", short: "dry run: the nodes the worker would launch (pool, types, zones, $/h), where each pod goes, what stays pending and why; launches nothing",
 			flags: planFlags, args: planArgs, read: true, local: runPlan, run: runPlanLive,
 			remote: func(c command) bool { return c.plan.live }},
 	}
