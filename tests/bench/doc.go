@@ -12,6 +12,9 @@
 //
 //   - nodes launched (used): EC2 instances launched for the pool by the time the last pod is
 //     bound; in brackets, the Nodes the pods are bound to then.
+//   - empty nodes (surplus instances) 30 s after: 30 s after the last pod is bound, the
+//     pool's Nodes that hold none of its pods; in brackets, its running or pending instances
+//     beyond the Nodes its pods use (launched for nothing, registered or not).
 //   - apply→bound: seconds from creating the Deployment to the moment every one of its N pods
 //     is bound (has a node), as the benchmark's watch sees them.
 //   - pending→bound p50/p99: over the N pods, each pod's creationTimestamp to its PodScheduled

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/lab/ec2sim"
 	"github.com/nodewright/nodewright/lab/kube"
 	"github.com/nodewright/nodewright/lab/stack"
 	"github.com/nodewright/nodewright/workflows"
@@ -77,6 +78,13 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	}
 	r.requests = req.byVerb
 	t.Logf("%d pods bound in %.1fs (%s); the worker's requests meanwhile: %s; failed: %s", n, r.bound.Seconds(), outUsed, top(req.byResource, 8), top(req.failed, 8))
+	if err := sleep(ctx, time.Until(boundAt.Add(emptyAfter))); err != nil {
+		return r, err
+	}
+	if r.emptyNodes, r.surplus, err = b.unneeded(ctx, pool, pods); err != nil {
+		return r, err
+	}
+	t.Logf("%s after the last pod was bound: %d of the pool's Nodes hold none of its pods; %d running instances beyond the Nodes pods use", emptyAfter, r.emptyNodes, r.surplus)
 
 	inCPU, err := b.worker.meterCPU()
 	if err != nil {
@@ -112,6 +120,32 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
 	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
 	return r, errors.Join(steadyErr, err)
+}
+
+// emptyAfter is how long after the last pod is bound the scale-out's unneeded nodes are
+// counted: issue 14 asks for none by then.
+const emptyAfter = 30 * time.Second
+
+// unneeded counts the pool's Nodes that hold none of its pods, and its running (or pending)
+// instances beyond the Nodes its pods are bound to: launches no pod needed, registered or not.
+func (b *bench) unneeded(ctx context.Context, pool string, pods listersv1.PodLister) (empty, surplus int, err error) {
+	used := nodesOf(boundPods(pods))
+	nodes, err := b.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: v1.LabelNodePool + "=" + pool})
+	if err != nil {
+		return 0, 0, fmt.Errorf("list the pool's nodes: %w", err)
+	}
+	for _, n := range nodes.Items {
+		if !used[n.Name] {
+			empty++
+		}
+	}
+	running := 0
+	for _, i := range b.lab.EC2.Instances() {
+		if i.Tags[v1.LabelNodePool] == pool && (i.State == ec2sim.StateRunning || i.State == ec2sim.StatePending) {
+			running++
+		}
+	}
+	return empty, max(running-len(used), 0), nil
 }
 
 func (b *bench) createPool(ctx context.Context, pool string) error {

@@ -12,17 +12,19 @@ import (
 // row is one pod count's figures; doc.go defines them. Zero values are figures the row did not
 // reach.
 type row struct {
-	pods            int
-	launched, used  int
-	bound, p50, p99 time.Duration
-	peakRSS         int64
-	requests        map[string]int // the worker's, apply to last bound, by verb
-	histories       histories
-	steady          time.Duration
-	nodesBefore     int
-	nodesAfter      int
-	priceBefore     float64
-	priceAfter      float64
+	pods           int
+	launched, used int
+	// emptyNodes and surplus are counted emptyAfter the last bind (unneeded).
+	emptyNodes, surplus int
+	bound, p50, p99     time.Duration
+	peakRSS             int64
+	requests            map[string]int // the worker's, apply to last bound, by verb
+	histories           histories
+	steady              time.Duration
+	nodesBefore         int
+	nodesAfter          int
+	priceBefore         float64
+	priceAfter          float64
 	// unsettled is set when the scale-in reached no steady state within -phase-timeout; the
 	// figures after are then the last seen.
 	unsettled bool
@@ -31,7 +33,7 @@ type row struct {
 // printTable prints the rows as a Markdown table, for the README.
 func printTable(w io.Writer, rows []row) {
 	header := []string{
-		"pods", "nodes launched (used)", "apply→bound s", "pending→bound p50 / p99 s", "worker peak RSS MB",
+		"pods", "nodes launched (used)", "empty nodes (surplus instances) 30 s after", "apply→bound s", "pending→bound p50 / p99 s", "worker peak RSS MB",
 		"worker API requests apply→bound (audit), by verb", "history events / node p50 / max", "history KB / node p50 / max",
 		"largest payload KB", "70 %: steady after s", "70 %: nodes", "70 %: $/h before → after",
 	}
@@ -57,6 +59,7 @@ func (r row) cells() []string {
 	return []string{
 		fmt.Sprint(r.pods),
 		fmt.Sprintf("%d (%d)", r.launched, r.used),
+		fmt.Sprintf("%d (%d)", r.emptyNodes, r.surplus),
 		seconds(r.bound),
 		seconds(r.p50) + " / " + seconds(r.p99),
 		fmt.Sprintf("%.0f", float64(r.peakRSS)/(1<<20)),
