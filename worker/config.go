@@ -67,6 +67,9 @@ type Config struct {
 	Zones          []string
 	// MetricsAddr serves /metrics; HealthProbeAddr /healthz and /readyz. Empty disables.
 	MetricsAddr     string
+	// EnableProfiling serves Go's pprof profiles under /debug/pprof/ on MetricsAddr, as
+	// Karpenter's ENABLE_PROFILING does.
+	EnableProfiling bool
 	HealthProbeAddr string
 	// BatchIdle and BatchMax shape the Provisioner's batches: a batch closes once no pod
 	// has arrived for BatchIdle, or BatchMax after it opened; 0 means 1s and 10s.
@@ -139,6 +142,7 @@ func ParseFlags(args []string, env temporalconn.Env) (Config, error) {
 	fs.DurationVar(&c.GarbageCollectEvery, "garbage-collection-interval", workflows.DefaultGarbageCollectEvery, "how often instances, Nodes and NodeClaims no running node workflow accounts for are looked for and reclaimed; 0 turns the garbage collector off")
 	fs.DurationVar(&c.BatchIdle, "batch-idle-duration", envDuration(getenv, "BATCH_IDLE_DURATION", workflows.DefaultBatchIdle, &settingErrs), "a batch of pending pods closes once no pod has arrived for this long (env BATCH_IDLE_DURATION)")
 	fs.DurationVar(&c.BatchMax, "batch-max-duration", envDuration(getenv, "BATCH_MAX_DURATION", workflows.DefaultBatchMax, &settingErrs), "a batch of pending pods closes this long after it opened at the latest (env BATCH_MAX_DURATION)")
+	fs.BoolVar(&c.EnableProfiling, "enable-profiling", envBool(getenv, "ENABLE_PROFILING"), "serve Go's pprof profiles under /debug/pprof/ on the metrics address (env ENABLE_PROFILING)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", envPortAddr(getenv, "METRICS_PORT", 8080, &settingErrs), "listen address of /metrics (env METRICS_PORT sets the port); empty disables")
 	fs.StringVar(&c.HealthProbeAddr, "health-probe-addr", envPortAddr(getenv, "HEALTH_PROBE_PORT", 8081, &settingErrs), "listen address of /healthz and /readyz (env HEALTH_PROBE_PORT sets the port); empty disables")
 	limits := clusterLimitFlags(fs, getenv)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -115,10 +116,18 @@ func answer(w http.ResponseWriter, err error, failed int) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// metricsMux serves /metrics from the worker's registry.
-func metricsMux(m *metrics) *http.ServeMux {
+// metricsMux serves /metrics from the worker's registry and, when profiling is on, Go's
+// pprof profiles (heap, goroutine, CPU...) under /debug/pprof/.
+func metricsMux(m *metrics, profiling bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -109,7 +109,7 @@ func TestMux(t *testing.T) {
 			failFor(p.temporal, tt.temporalDown, errors.New("dial tcp 127.0.0.1:7233: connect: connection refused"))
 			failFor(p.podWatch, tt.podWatchDown, errors.New("the server is currently unable to handle the request"))
 			mux := http.NewServeMux()
-			mux.Handle("/metrics", metricsMux(m))
+			mux.Handle("/metrics", metricsMux(m, false))
 			mux.Handle("/", probeMux(p))
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
@@ -199,5 +199,17 @@ func TestStartingProbes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Profiles are served on the metrics port only when profiling is enabled.
+func TestProfilingIsServedOnlyWhenEnabled(t *testing.T) {
+	m := newMetrics()
+	for _, enabled := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		metricsMux(m, enabled).ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/heap?debug=1", nil))
+		if served := rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), "heap profile"); served != enabled {
+			t.Errorf("profiling %v: /debug/pprof/heap answered %d (%.40q)", enabled, rec.Code, rec.Body.String())
+		}
 	}
 }

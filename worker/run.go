@@ -220,7 +220,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("register cluster metrics: %w", err)
 		}
 		go func() { errc <- named("metrics cache", cluster.Run(ctx)) }()
-		srv, err := serve(cfg.MetricsAddr, "--metrics-addr", metricsMux(m), log)
+		srv, err := serve(cfg.MetricsAddr, "--metrics-addr", metricsMux(m, cfg.EnableProfiling), log)
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ import (
 func scrapeMux(t *testing.T, m *metrics) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	metricsMux(m).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	metricsMux(m, false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, err := io.ReadAll(rec.Body)
 	if err != nil {
 		t.Fatal(err)
