@@ -66,7 +66,7 @@ type Config struct {
 	NodeClassGroup string
 	Zones          []string
 	// MetricsAddr serves /metrics; HealthProbeAddr /healthz and /readyz. Empty disables.
-	MetricsAddr     string
+	MetricsAddr string
 	// EnableProfiling serves Go's pprof profiles under /debug/pprof/ on MetricsAddr, as
 	// Karpenter's ENABLE_PROFILING does.
 	EnableProfiling bool
