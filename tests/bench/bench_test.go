@@ -6,7 +6,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +36,7 @@ var (
 	settle           = flag.Duration("settle", 30*time.Second, "how long the pool's Nodes must stay unchanged to count as steady")
 	phaseTimeout     = flag.Duration("phase-timeout", 20*time.Minute, "how long the scale-out, or the scale-in, may take before the row gives up")
 	keepLab          = flag.Bool("keep-lab", false, "keep the lab directory (worker.log, components.log, the audit log) after a run that passed")
+	heapProfile      = flag.String("heap-profile", "", "write the worker's heap profile (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>.pb.gz")
 )
 
 // bench is the lab, the worker process and the clients one run measures with.
@@ -44,6 +48,8 @@ type bench struct {
 	// lab's controllers and kubelets.
 	kube     kubernetes.Interface
 	auditLog string
+	// profileAddr serves the worker's pprof profiles, with -heap-profile.
+	profileAddr string
 }
 
 func TestScale(t *testing.T) {
@@ -119,7 +125,17 @@ func startBench(ctx context.Context, t *testing.T) *bench {
 	if b.kube, err = kubernetes.NewForConfig(b.lab.Kube.Admin); err != nil {
 		t.Fatalf("kubernetes client: %v", err)
 	}
-	b.worker, err = startWorker(*workerBin, stack.WorkerArgs(b.lab.WorkerConfig("")), filepath.Join(dir, "worker.log"))
+	args := stack.WorkerArgs(b.lab.WorkerConfig(""))
+	if *heapProfile != "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.profileAddr = l.Addr().String()
+		l.Close()
+		args = append(args, "--metrics-addr", b.profileAddr, "--enable-profiling") // the later flag wins
+	}
+	b.worker, err = startWorker(*workerBin, args, filepath.Join(dir, "worker.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +150,29 @@ func startBench(ctx context.Context, t *testing.T) *bench {
 	t.Cleanup(tc.Close)
 	b.op = &starter.Operator{Client: tc, TaskQueue: workflows.TaskQueue}
 	return b
+}
+
+// writeHeapProfile saves the worker's heap profile to path.
+func (b *bench) writeHeapProfile(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.profileAddr+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
