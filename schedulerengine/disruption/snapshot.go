@@ -1,7 +1,6 @@
 package disruption
 
 import (
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -84,12 +83,9 @@ func doNotDisrupt(p *corev1.Pod, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	if b, err := strconv.ParseBool(v); err == nil {
-		return b
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return true // unreadable: protect, as the annotation clearly meant to
+	forever, d := v1.DoNotDisrupt(v)
+	if forever || d <= 0 {
+		return forever
 	}
 	start := p.CreationTimestamp.Time
 	if p.Status.StartTime != nil {

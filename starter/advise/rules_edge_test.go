@@ -108,8 +108,10 @@ func edgeRuleCases() []ruleCase {
 			Snapshot{Pods: []corev1.Pod{podOf("", "shop", "tool", "tool", "", annotated(apisv1.AnnotationDoNotDisrupt, "true"), restartPolicy(corev1.RestartPolicyAlways))}},
 			[]string{"Pod shop/tool"}},
 	}
-	// The disruption engine reads the annotation with strconv.ParseBool.
-	for value, protects := range map[string]bool{"True": true, "TRUE": true, "1": true, "t": true, "false": false, "0": false} {
+	// The disruption engine reads the annotation with apisv1.DoNotDisrupt: a true bool, or a
+	// value neither bool nor duration, protects for good.
+	for value, protects := range map[string]bool{"True": true, "TRUE": true, "1": true, "t": true, "false": false, "0": false,
+		"": true, "yes": true, "forever": true, "30m": false} {
 		var want []string
 		if protects {
 			want = []string{"Deployment shop/web"}

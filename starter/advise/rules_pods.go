@@ -3,7 +3,6 @@ package advise
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -110,11 +109,15 @@ func doNotDisruptForever(v *view) []Finding {
 	return out
 }
 
-// protectsForever reads the annotation as the disruption engine does (strconv.ParseBool), so
-// "True" and "1" protect too; a duration ends.
+// protectsForever reads the annotation as the disruption engine does (apisv1.DoNotDisrupt):
+// "True" and "1" protect for good, and so does a value it cannot read; a duration ends.
 func protectsForever(annotations map[string]string) bool {
-	b, err := strconv.ParseBool(annotations[apisv1.AnnotationDoNotDisrupt])
-	return err == nil && b
+	v, ok := annotations[apisv1.AnnotationDoNotDisrupt]
+	if !ok {
+		return false
+	}
+	forever, _ := apisv1.DoNotDisrupt(v)
+	return forever
 }
 
 // workerOnManagedNode: a worker on a node it manages can consolidate, expire or drain the
