@@ -300,6 +300,7 @@ func TestMainRejectsBadCommandLines(t *testing.T) {
 		{"plan --live with a region exits 2", []string{"plan", "--live", "--region", "eu-west-1"}, "it takes no --region or --zones"},
 		{"plan in a region without prices exits 2 naming the known ones", []string{"plan", "-f", "x.yaml", "--region", "mars-1"}, `--region "mars-1" has no embedded prices; use one of `},
 		{"plan with another region's zone exits 2", []string{"plan", "-f", "x.yaml", "--zones", "eu-west-1a"}, `--zones "eu-west-1a" is not a zone of --region us-east-1`},
+		{"plan with a zone that is no zone exits 2", []string{"plan", "-f", "x.yaml", "--zones", "us-east-1zz"}, `--zones "us-east-1zz" is not a zone of --region us-east-1`},
 	}
 	env := temporalconn.MapEnv{"TEMPORAL_ADDRESS": "127.0.0.1:1"}
 	for _, tt := range tests {

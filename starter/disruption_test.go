@@ -11,6 +11,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -165,5 +166,48 @@ func TestPlanLiveGivesUpWithoutAWorker(t *testing.T) {
 	_, err := op.Simulate(context.Background(), 10*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "did not answer within 10ms") || !strings.Contains(err.Error(), "task queue nodewright") {
 		t.Fatalf("Simulate = %v, want an error saying no worker answered on task queue nodewright", err)
+	}
+}
+
+// closingClient refuses the first simulate updates as a Provisioner continuing as new does,
+// then answers.
+type closingClient struct {
+	client.Client
+	refusals int
+	asked    int
+}
+
+func (c *closingClient) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	c.asked++
+	if c.asked <= c.refusals {
+		return nil, serviceerror.NewFailedPrecondition(workflows.SimulateClosing)
+	}
+	return simulationHandle{activities.Simulation{Pods: 3}}, nil
+}
+
+// simulationHandle is an update that completed with its simulation.
+type simulationHandle struct{ sim activities.Simulation }
+
+func (simulationHandle) WorkflowID() string { return workflows.ProvisionerID }
+func (simulationHandle) RunID() string      { return "" }
+func (simulationHandle) UpdateID() string   { return "" }
+func (h simulationHandle) Get(_ context.Context, into any) error {
+	*into.(*activities.Simulation) = h.sim
+	return nil
+}
+
+// plan --live asks again a Provisioner that refused because it was continuing as new, until
+// the next run answers or the wait ends.
+func TestPlanLiveAsksAgainAProvisionerContinuingAsNew(t *testing.T) {
+	c := &closingClient{refusals: 1}
+	op := &Operator{Client: c, TaskQueue: "nodewright"}
+	sim, err := op.Simulate(context.Background(), time.Minute)
+	if err != nil || sim.Pods != 3 || c.asked != 2 {
+		t.Errorf("Simulate = %+v, %v after %d asks; want the second answer", sim, err, c.asked)
+	}
+	c = &closingClient{refusals: 1000}
+	op = &Operator{Client: c, TaskQueue: "nodewright"}
+	if _, err := op.Simulate(context.Background(), 100*time.Millisecond); err == nil || !strings.Contains(err.Error(), "did not answer within 100ms") {
+		t.Errorf("Simulate refused for good = %v, want it to give up after its wait", err)
 	}
 }

@@ -63,7 +63,8 @@ func planArgs(c *command, args []string) error {
 		return fmt.Errorf("--region %q has no embedded prices; use one of %s", o.region, strings.Join(regions, ", "))
 	}
 	for _, z := range o.zones {
-		if !strings.HasPrefix(z, o.region) || len(z) <= len(o.region) {
+		// An availability zone is its region and one letter (us-east-1a).
+		if suffix, ok := strings.CutPrefix(z, o.region); !ok || len(suffix) != 1 || suffix[0] < 'a' || suffix[0] > 'z' {
 			return fmt.Errorf("--zones %q is not a zone of --region %s (say %sa)", z, o.region, o.region)
 		}
 	}
@@ -142,6 +143,9 @@ func runPlanLive(ctx context.Context, op *Operator, c command, out io.Writer) er
 	return printPlan(out, c.output, sim)
 }
 
+// closingRetry is how soon plan --live asks again a Provisioner that was continuing as new.
+const closingRetry = 2 * time.Second
+
 // liveWait bounds plan --live. The update is answered by a worker, and with none polling
 // the task queue it would wait for good; the dry run itself takes at most two attempts of
 // two minutes.
@@ -154,6 +158,16 @@ func (o *Operator) Simulate(ctx context.Context, wait time.Duration) (activities
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	err := o.update(wctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+	for err != nil && strings.Contains(err.Error(), workflows.SimulateClosing) {
+		// The run that refused is about to continue as new; the next one answers.
+		select {
+		case <-wctx.Done():
+		case <-time.After(closingRetry):
+			err = o.update(wctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+			continue
+		}
+		break
+	}
 	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
 		return sim, fmt.Errorf("the Provisioner did not answer within %s: is a worker polling task queue %s?", wait, o.TaskQueue)
 	}

@@ -281,6 +281,10 @@ func (p *provisioner) run(ctx workflow.Context) error {
 	}
 }
 
+// SimulateClosing is the simulate update's refusal while the Provisioner waits to continue as
+// new; its next run answers, so a client asks again.
+const SimulateClosing = "the Provisioner is continuing as new; ask again in a few seconds"
+
 // maxSimulations bounds the simulate updates under way at once: each adds an activity to
 // the history.
 const maxSimulations = 2
@@ -300,7 +304,7 @@ func (p *provisioner) serveSimulate(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{
 			Validator: func(workflow.Context, SimulateRequest) error {
 				if p.closing {
-					return errors.New("the Provisioner is continuing as new; ask again in a few seconds")
+					return errors.New(SimulateClosing)
 				}
 				if p.simulating >= maxSimulations {
 					return fmt.Errorf("%d simulations are under way; ask again once one answers", p.simulating)

@@ -212,6 +212,10 @@ func itemsOf(obj *unstructured.Unstructured) []*unstructured.Unstructured {
 // says whether it did.
 func add(ctx context.Context, ld *loader.Loader, u *unstructured.Unstructured, s *Snapshot) (read bool, warnings []string, err error) {
 	gvk := u.GroupVersionKind()
+	switch gvk.Kind {
+	case apisv1.KindNodePool, awsv1.KindEC2NodeClass, v1alpha1.KindClusterPolicy, "Node":
+		u.SetNamespace("") // cluster-scoped: kubectl apply drops a namespace given
+	}
 	switch gvk.GroupKind() {
 	case schema.GroupKind{Group: apisv1.Group, Kind: apisv1.KindNodePool}:
 		pool, w, err := ld.NodePool(ctx, u.Object)

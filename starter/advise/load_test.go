@@ -196,6 +196,14 @@ func TestAnObjectGivenTwiceIsJudgedOnce(t *testing.T) {
 		t.Errorf("a file given twice: %d pools, %d deployments, %d pods; want 1 of each", len(twice.NodePools), len(twice.Deployments), len(twice.Pods))
 	}
 
+	// A cluster-scoped object given with a namespace is the same object: kubectl drops it.
+	if _, err := AddManifest(ctx, ld, "namespaced.yaml", []byte(strings.Replace(manifest, "  name: legacy\n", "  name: legacy\n  namespace: team-a\n", 1)), &twice); err != nil {
+		t.Fatal(err)
+	}
+	if len(twice.NodePools) != 1 {
+		t.Errorf("%d pools after the pool was given again with a namespace, want 1", len(twice.NodePools))
+	}
+
 	// A Deployment of the same name in another namespace is another object.
 	other := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: other}\n" +
 		"spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: a, image: a}]}}}\n"

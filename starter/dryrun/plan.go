@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
@@ -100,18 +101,20 @@ func withFiles(state activities.ClusterState, files advise.Snapshot) (activities
 	state.Pods = append(state.Pods, pods...)
 
 	fileDaemons := map[string]bool{}
-	for _, d := range files.DaemonSets {
+	daemonSets := make([]appsv1.DaemonSet, len(files.DaemonSets))
+	for i := range files.DaemonSets {
+		d := files.DaemonSets[i].DeepCopy() // admission defaults its requests
 		fileDaemons[d.Namespace+"/"+d.Name] = true
-	}
-	state.Daemons = slices.DeleteFunc(slices.Clone(state.Daemons), func(p *corev1.Pod) bool {
-		for _, ref := range p.OwnerReferences {
-			if ref.Kind == "DaemonSet" && fileDaemons[p.Namespace+"/"+ref.Name] {
-				return true
-			}
+		if err := admitPodSpec(&d.Spec.Template.Spec); err != nil {
+			return state, fmt.Errorf("%s %s/%s: spec.template.%w", "DaemonSet", d.Namespace, d.Name, err)
 		}
-		return false
+		daemonSets[i] = *d
+	}
+	// The planner reads a DaemonSet as one pod named after it (activities.DaemonPods).
+	state.Daemons = slices.DeleteFunc(slices.Clone(state.Daemons), func(p *corev1.Pod) bool {
+		return fileDaemons[p.Namespace+"/"+p.Name]
 	})
-	state.Daemons = append(state.Daemons, activities.DaemonPods(files.DaemonSets)...)
+	state.Daemons = append(state.Daemons, activities.DaemonPods(daemonSets)...)
 	return state, nil
 }
 

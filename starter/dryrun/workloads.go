@@ -55,7 +55,8 @@ func Pods(s advise.Snapshot, taken map[string]bool) ([]corev1.Pod, error) {
 		e.add("Job", j.ObjectMeta, &j.Spec.Template, n, field)
 	}
 	for _, p := range s.Pods {
-		if err := checkPodSpec(&p.Spec); err != nil {
+		p := *p.DeepCopy() // admission defaults its requests; the snapshot stays as read
+		if err := admitPodSpec(&p.Spec); err != nil {
 			e.errs = append(e.errs, fmt.Errorf("%s %s/%s: %w", "Pod", p.Namespace, p.Name, err))
 			continue
 		}
@@ -89,7 +90,8 @@ func (e *expansion) add(kind string, owner metav1.ObjectMeta, t *corev1.PodTempl
 		e.errs = append(e.errs, fmt.Errorf("%s %s/%s: %s is %d: a dry run plans at most %d pods in all; lower it", kind, owner.Namespace, owner.Name, field, count, MaxPods))
 		return
 	}
-	if err := checkPodSpec(&t.Spec); err != nil {
+	t = t.DeepCopy() // admission defaults its requests; the workload stays as read
+	if err := admitPodSpec(&t.Spec); err != nil {
 		e.errs = append(e.errs, fmt.Errorf("%s %s/%s: spec.template.%w", kind, owner.Namespace, owner.Name, err))
 		return
 	}
@@ -99,7 +101,7 @@ func (e *expansion) add(kind string, owner metav1.ObjectMeta, t *corev1.PodTempl
 				Name: e.name(owner, i), Namespace: owner.Namespace,
 				Labels: t.Labels, Annotations: t.Annotations,
 			},
-			Spec:   *t.Spec.DeepCopy(),
+			Spec:   *t.Spec.DeepCopy(), // each its own: the planner may change a pod's spec
 			Status: unschedulable(),
 		})
 	}
@@ -116,9 +118,11 @@ func (e *expansion) name(owner metav1.ObjectMeta, i int) string {
 	return name
 }
 
-// checkPodSpec refuses what the API server would refuse of a pod spec and the planner would
-// misread: no containers, and negative requests or limits. It names the first it finds.
-func checkPodSpec(spec *corev1.PodSpec) error {
+// admitPodSpec does to a pod spec what the API server does on admission, as far as the planner
+// reads it: it refuses no containers and negative requests or limits (naming the first it
+// finds), and a limit without a request becomes the request too, for containers and for the
+// pod's own resources.
+func admitPodSpec(spec *corev1.PodSpec) error {
 	if len(spec.Containers) == 0 {
 		return errors.New("spec.containers is empty: a pod needs at least one container")
 	}
@@ -134,19 +138,44 @@ func checkPodSpec(spec *corev1.PodSpec) error {
 		field      string
 		containers []corev1.Container
 	}{{"containers", spec.Containers}, {"initContainers", spec.InitContainers}} {
-		for i, c := range group.containers {
+		for i := range group.containers {
+			r := &group.containers[i].Resources
 			prefix := fmt.Sprintf("spec.%s[%d].resources", group.field, i)
-			if err := cmp.Or(check(prefix+".requests", c.Resources.Requests), check(prefix+".limits", c.Resources.Limits)); err != nil {
+			if err := cmp.Or(check(prefix+".requests", r.Requests), check(prefix+".limits", r.Limits)); err != nil {
 				return err
 			}
+			r.Requests = requestsDefaulted(r.Requests, r.Limits)
 		}
 	}
-	if spec.Resources != nil {
-		if err := cmp.Or(check("spec.resources.requests", spec.Resources.Requests), check("spec.resources.limits", spec.Resources.Limits)); err != nil {
+	if r := spec.Resources; r != nil {
+		if err := cmp.Or(check("spec.resources.requests", r.Requests), check("spec.resources.limits", r.Limits)); err != nil {
 			return err
 		}
+		r.Requests = requestsDefaulted(r.Requests, r.Limits)
 	}
 	return check("spec.overhead", spec.Overhead)
+}
+
+// requestsDefaulted is requests with each limit that has no request as its request, as the
+// API server defaults them; requests itself is not changed.
+func requestsDefaulted(requests, limits corev1.ResourceList) corev1.ResourceList {
+	var out corev1.ResourceList
+	for name, q := range limits {
+		if _, ok := requests[name]; ok {
+			continue
+		}
+		if out == nil {
+			out = requests.DeepCopy()
+			if out == nil {
+				out = corev1.ResourceList{}
+			}
+		}
+		out[name] = q.DeepCopy()
+	}
+	if out == nil {
+		return requests
+	}
+	return out
 }
 
 // unschedulable is the status the kube-scheduler gives a pod no node can take.

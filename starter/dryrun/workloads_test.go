@@ -136,11 +136,12 @@ func TestPodsRefuseWhatTheAPIServerWould(t *testing.T) {
 func TestFilesJoinTheClusterAsApplied(t *testing.T) {
 	clusterPod := corev1.Pod{ObjectMeta: meta("web-0"), Spec: template("web").Spec, Status: unschedulable()}
 	again := corev1.Pod{ObjectMeta: meta("loose"), Spec: template("x").Spec, Status: unschedulable()}
-	agent := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "agent-abcde", Namespace: "shop",
-		OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet", Name: "agent"}}}}
-	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "logs-fghij", Namespace: "shop",
-		OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet", Name: "logs"}}}}
-	state := activities.ClusterState{Pods: []corev1.Pod{clusterPod, again}, Daemons: []*corev1.Pod{agent, other}}
+	// The cluster's DaemonSets as ReadCluster gives them: a pod each, named after it.
+	daemons := activities.DaemonPods([]appsv1.DaemonSet{
+		{ObjectMeta: meta("agent"), Spec: appsv1.DaemonSetSpec{Template: template("agent")}},
+		{ObjectMeta: meta("logs"), Spec: appsv1.DaemonSetSpec{Template: template("logs")}},
+	})
+	state := activities.ClusterState{Pods: []corev1.Pod{clusterPod, again}, Daemons: daemons}
 	files := advise.Snapshot{
 		Deployments: []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Template: template("web")}}},
 		Pods:        []corev1.Pod{{ObjectMeta: meta("loose"), Spec: template("x").Spec}},
@@ -150,20 +151,60 @@ func TestFilesJoinTheClusterAsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pods, daemons []string
+	var pods, names []string
 	for _, p := range got.Pods {
 		pods = append(pods, p.Name)
 	}
 	for _, d := range got.Daemons {
-		daemons = append(daemons, d.Name)
+		names = append(names, d.Name)
 	}
 	if want := []string{"web-0", "web-0-2", "loose"}; !slices.Equal(pods, want) {
 		t.Errorf("pods %q, want %q", pods, want)
 	}
-	if want := []string{"logs-fghij", "agent"}; !slices.Equal(daemons, want) {
-		t.Errorf("daemons %q, want %q", daemons, want)
+	if want := []string{"logs", "agent"}; !slices.Equal(names, want) {
+		t.Errorf("daemons %q, want %q", names, want)
 	}
 	if len(state.Pods) != 2 || len(state.Daemons) != 2 {
 		t.Errorf("withFiles changed the state it was given: %d pods, %d daemons", len(state.Pods), len(state.Daemons))
+	}
+}
+
+// A limit without a request is the request, as the API server defaults it, for workloads,
+// bare pods and DaemonSets; what the files hold is left as read.
+func TestLimitsWithoutRequestsAreTheRequests(t *testing.T) {
+	limited := template("big")
+	limited.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")},
+	}
+	files := advise.Snapshot{
+		Deployments: []appsv1.Deployment{{ObjectMeta: meta("big"), Spec: appsv1.DeploymentSpec{Template: limited}}},
+		Pods:        []corev1.Pod{{ObjectMeta: meta("bare"), Spec: limited.Spec}},
+		DaemonSets:  []appsv1.DaemonSet{{ObjectMeta: meta("agent"), Spec: appsv1.DaemonSetSpec{Template: limited}}},
+	}
+	got, err := withFiles(activities.ClusterState{}, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []corev1.PodSpec{got.Pods[0].Spec, got.Pods[1].Spec, got.Daemons[0].Spec}
+	for i, spec := range specs {
+		req := spec.Containers[0].Resources.Requests
+		if cpu, mem := req[corev1.ResourceCPU], req[corev1.ResourceMemory]; cpu.String() != "4" || mem.String() != "1Gi" {
+			t.Errorf("pod %d requests cpu %s, memory %s; want the cpu limit 4 and the memory request 1Gi", i, cpu.String(), mem.String())
+		}
+	}
+	if _, ok := files.Deployments[0].Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU]; ok {
+		t.Error("the file's Deployment was changed")
+	}
+}
+
+// A DaemonSet is checked as a pod is: a negative request would shrink every node's overhead.
+func TestDaemonSetsAreCheckedAsPods(t *testing.T) {
+	negative := template("agent")
+	negative.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("-8")}
+	files := advise.Snapshot{DaemonSets: []appsv1.DaemonSet{{ObjectMeta: meta("agent"), Spec: appsv1.DaemonSetSpec{Template: negative}}}}
+	_, err := withFiles(activities.ClusterState{}, files)
+	if want := "DaemonSet shop/agent: spec.template.spec.containers[0].resources.requests.cpu is -8"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one saying %q", err, want)
 	}
 }
