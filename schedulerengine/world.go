@@ -187,19 +187,30 @@ func (w *world) capacityOfNode(n ExistingNode) vec {
 	return w.types[i].capacity
 }
 
-// priceOfNode is what a running node costs: the price of the offering its labels name, or,
-// when they name none the catalog prices (an unlabelled zone or capacity type, or one no
-// longer sold there), the dearest of its type's offerings. ok is false for an instance type
-// the catalog does not price at all: a cost limit cannot tell what such a node costs.
+// priceOfNode is what a running node costs (NodePrice); ok is false for an instance type the
+// catalog does not have or price at all.
 func (w *world) priceOfNode(labels map[string]string) (price float64, ok bool) {
 	i, found := w.typeIndex(labels[v1.LabelInstanceType])
 	if !found {
 		return 0, false
 	}
+	return nodePrice(w.types[i].sold, labels)
+}
+
+// NodePrice is what a running node of the type costs, as Solve charges it to cost limits when
+// the node's price is not given: the price of the offering its labels name, or, when they
+// name none the catalog prices (an unlabelled zone or capacity type, or one no longer sold
+// there), the dearest of its type's offerings, available or not. ok is false when none is
+// priced: a cost limit cannot tell what such a node costs.
+func NodePrice(t *InstanceType, labels map[string]string) (price float64, ok bool) {
+	return nodePrice(t.Offerings, labels)
+}
+
+func nodePrice(offerings []Offering, labels map[string]string) (float64, bool) {
 	zone, hasZone := labels[v1.LabelZone]
 	capacityType, hasCapacityType := labels[v1.LabelCapacityType]
 	labelled, dearest := 0.0, 0.0
-	for _, o := range w.types[i].sold {
+	for _, o := range offerings {
 		dearest = max(dearest, o.PricePerHour)
 		if (!hasZone || o.Zone == zone) && (!hasCapacityType || o.CapacityType == capacityType) {
 			labelled = max(labelled, o.PricePerHour)

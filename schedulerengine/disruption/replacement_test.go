@@ -176,9 +176,16 @@ func TestPoolLimitsLoweredBelowUsage(t *testing.T) {
 		name       string
 		pool       []func(*v1.NodePool)
 		node       func() Node
-		wantMethod string // "" = nothing
+		also       func() Node // another node of the pool, not a candidate; nil for none
+		wantMethod string      // "" = nothing
 		wantTypes  []string
 	}{
+		{name: "a node without a price counts at its labels' offering, as Solve charges it", pool: []func(*v1.NodePool){maxCost("0.05")},
+			node: big, also: func() Node {
+				n := node("other", 8, pod("w2", "7500m"))
+				n.PricePerHour = 0 // its spot or zone price unknown: Solve prices it from its labels
+				return n
+			}, wantMethod: MethodSingleNodeConsolidation, wantTypes: []string{"m.2x", "m.4x"}},
 		{name: "a cost limit below the pool's cost lets a cheaper replacement through", pool: []func(*v1.NodePool){maxCost("0.05")},
 			node: big, wantMethod: MethodSingleNodeConsolidation, wantTypes: []string{"m.2x", "m.4x"}},
 		{name: "a cpu limit below the pool's cpu lets a smaller replacement through", pool: []func(*v1.NodePool){limits(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")})},
@@ -197,7 +204,11 @@ func TestPoolLimitsLoweredBelowUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := snapshot(tt.node())
+			nodes := []Node{tt.node()}
+			if tt.also != nil {
+				nodes = append(nodes, tt.also())
+			}
+			s := snapshot(nodes...)
 			s.NodePools = []v1.NodePool{testPool(tt.pool...)}
 			cmd, skipped := Decide(s)
 			if tt.wantMethod == "" {

@@ -128,8 +128,9 @@ func (d *decider) consolidationPools() []v1.NodePool {
 }
 
 // heldByPool counts the nodes simulate hands Solve, the leaving ones included, under the
-// pool their label names, as Solve charges them. A node it cannot price or size counts
-// nothing there, which leaves the limit lower: the safe side.
+// pool their label names, as Solve charges them: a node without a price at its labels'
+// offering (schedulerengine.NodePrice). A node it cannot price or size counts nothing
+// there, which leaves the limit lower: the safe side.
 func (d *decider) heldByPool() map[string]*held {
 	out := map[string]*held{}
 	for i := range d.s.Nodes {
@@ -144,8 +145,13 @@ func (d *decider) heldByPool() map[string]*held {
 			out[pool] = h
 		}
 		h.nodes++
-		h.cost += int64(math.Round(n.PricePerHour * 1e6))
-		if it := d.types[n.Labels[v1.LabelInstanceType]]; it != nil {
+		price := n.PricePerHour
+		it := d.types[n.Labels[v1.LabelInstanceType]]
+		if price <= 0 && it != nil {
+			price, _ = schedulerengine.NodePrice(it, n.Labels) // as Solve charges it
+		}
+		h.cost += int64(math.Round(price * 1e6))
+		if it != nil {
 			for name, q := range it.Capacity {
 				sum := h.capacity[name]
 				sum.Add(q)
