@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/activities/market"
@@ -82,15 +84,20 @@ func Run(ctx context.Context, in Input, o Options) (activities.Simulation, []str
 }
 
 // withFiles is the cluster's state with the files' workloads added as `kubectl apply` would
-// add them: a file's Pod or DaemonSet replaces the cluster's of the same namespace and name,
-// and replicas are named apart from the cluster's pods.
+// add them: a file's Pod or DaemonSet replaces the cluster's of the same namespace and name, a
+// file's Deployment, StatefulSet, ReplicaSet or Job the cluster's pods of the workload of its
+// name (its replicas take their place, on the room they leave), and replicas are named apart
+// from the cluster's pods.
 func withFiles(state activities.ClusterState, files advise.Snapshot) (activities.ClusterState, error) {
 	filePods := map[string]bool{}
 	for _, p := range files.Pods {
 		filePods[p.Namespace+"/"+p.Name] = true
 	}
+	replaced := replacedOwners(files)
 	taken := map[string]bool{}
-	state.Pods = slices.DeleteFunc(slices.Clone(state.Pods), func(p corev1.Pod) bool { return filePods[p.Namespace+"/"+p.Name] })
+	state.Pods = slices.DeleteFunc(slices.Clone(state.Pods), func(p corev1.Pod) bool {
+		return filePods[p.Namespace+"/"+p.Name] || ownedBy(&p, replaced)
+	})
 	for _, p := range state.Pods {
 		taken[p.Namespace+"/"+p.Name] = true
 	}
@@ -116,6 +123,41 @@ func withFiles(state activities.ClusterState, files advise.Snapshot) (activities
 	})
 	state.Daemons = append(state.Daemons, activities.DaemonPods(daemonSets)...)
 	return state, nil
+}
+
+// replacedOwners are the owners, "Kind namespace/name", of the cluster pods the files'
+// workloads replace: their own names, and a Deployment's ReplicaSets, which are named
+// <deployment>-<pod-template-hash> (matched in ownedBy).
+func replacedOwners(files advise.Snapshot) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range files.Deployments {
+		out["Deployment "+d.Namespace+"/"+d.Name] = true
+	}
+	for _, st := range files.StatefulSets {
+		out["StatefulSet "+st.Namespace+"/"+st.Name] = true
+	}
+	for _, rs := range files.ReplicaSets {
+		out["ReplicaSet "+rs.Namespace+"/"+rs.Name] = true
+	}
+	for _, j := range files.Jobs {
+		out["Job "+j.Namespace+"/"+j.Name] = true
+	}
+	return out
+}
+
+// ownedBy reports whether the pod's controller is one of owners, or a ReplicaSet of one of
+// owners' Deployments.
+func ownedBy(p *corev1.Pod, owners map[string]bool) bool {
+	ref := metav1.GetControllerOf(p)
+	if ref == nil {
+		return false
+	}
+	if owners[ref.Kind+" "+p.Namespace+"/"+ref.Name] {
+		return true
+	}
+	hash := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	deployment, ok := strings.CutSuffix(ref.Name, "-"+hash)
+	return ref.Kind == "ReplicaSet" && hash != "" && ok && owners["Deployment "+p.Namespace+"/"+deployment]
 }
 
 // fixedMarket is a market that does not change: the embedded one of a region.

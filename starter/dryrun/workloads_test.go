@@ -208,3 +208,37 @@ func TestDaemonSetsAreCheckedAsPods(t *testing.T) {
 		t.Errorf("error %v, want one saying %q", err, want)
 	}
 }
+
+// A file's workload replaces the cluster's of its name, as kubectl apply would: the cluster's
+// pods of it (through a Deployment's ReplicaSet too) are left out, its replicas take their
+// place; pods of other workloads stay.
+func TestAFilesWorkloadReplacesTheClusters(t *testing.T) {
+	controlled := func(name, kind, owner string, labels map[string]string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: labels,
+			OwnerReferences: []metav1.OwnerReference{{Kind: kind, Name: owner, Controller: ptr.To(true)}}},
+			Spec: template("x").Spec, Status: unschedulable()}
+	}
+	hash := map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: "7d4b9c"}
+	state := activities.ClusterState{Pods: []corev1.Pod{
+		controlled("web-7d4b9c-aaaaa", "ReplicaSet", "web-7d4b9c", hash),
+		controlled("web-7d4b9c-bbbbb", "ReplicaSet", "web-7d4b9c", hash),
+		controlled("webhook-7d4b9c-ccccc", "ReplicaSet", "webhook-7d4b9c", hash), // another Deployment
+		controlled("db-0", "StatefulSet", "db", nil),
+		controlled("nightly-ddddd", "Job", "nightly", nil),
+	}}
+	files := advise.Snapshot{
+		Deployments:  []appsv1.Deployment{{ObjectMeta: meta("web"), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Template: template("web")}}},
+		StatefulSets: []appsv1.StatefulSet{{ObjectMeta: meta("db"), Spec: appsv1.StatefulSetSpec{Template: template("db")}}},
+	}
+	got, err := withFiles(state, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range got.Pods {
+		names = append(names, p.Name)
+	}
+	if want := []string{"webhook-7d4b9c-ccccc", "nightly-ddddd", "web-0", "web-1", "web-2", "db-0"}; !slices.Equal(names, want) {
+		t.Errorf("pods %q, want %q", names, want)
+	}
+}
