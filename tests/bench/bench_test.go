@@ -36,7 +36,7 @@ var (
 	settle           = flag.Duration("settle", 30*time.Second, "how long the pool's Nodes must stay unchanged to count as steady")
 	phaseTimeout     = flag.Duration("phase-timeout", 20*time.Minute, "how long the scale-out, or the scale-in, may take before the row gives up")
 	keepLab          = flag.Bool("keep-lab", false, "keep the lab directory (worker.log, components.log, the audit log) after a run that passed")
-	heapProfile      = flag.String("heap-profile", "", "write the worker's heap profile (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>.pb.gz")
+	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz")
 )
 
 // bench is the lab, the worker process and the clients one run measures with.
@@ -152,19 +152,19 @@ func startBench(ctx context.Context, t *testing.T) *bench {
 	return b
 }
 
-// writeHeapProfile saves the worker's heap profile to path.
-func (b *bench) writeHeapProfile(ctx context.Context, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.profileAddr+"/debug/pprof/heap", nil)
+// writeProfile saves the worker's named pprof profile (heap, goroutine...) to path.
+func (b *bench) writeProfile(ctx context.Context, name, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.profileAddr+"/debug/pprof/"+name, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("heap profile: %w", err)
+		return fmt.Errorf("%s profile: %w", name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("heap profile: %s", resp.Status)
+		return fmt.Errorf("%s profile: %s", name, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {

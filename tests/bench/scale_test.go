@@ -86,11 +86,13 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	}
 	t.Logf("%s after the last pod was bound: %d of the pool's Nodes hold none of its pods; %d running instances beyond the Nodes pods use", emptyAfter, r.emptyNodes, r.surplus)
 	if *heapProfile != "" {
-		path := fmt.Sprintf("%s-%d.pb.gz", *heapProfile, n)
-		if err := b.writeHeapProfile(ctx, path); err != nil {
-			return r, err
+		for _, name := range []string{"heap", "goroutine"} {
+			path := fmt.Sprintf("%s-%d-%s.pb.gz", *heapProfile, n, name)
+			if err := b.writeProfile(ctx, name, path); err != nil {
+				return r, err
+			}
+			t.Logf("the worker's %s profile: %s", name, path)
 		}
-		t.Logf("the worker's heap profile: %s", path)
 	}
 
 	inCPU, err := b.worker.meterCPU()
