@@ -135,9 +135,14 @@ func TestClusterMetricsDescribeTheClusterAsKarpentersGauges(t *testing.T) {
 		`karpenter_nodepools_limit{nodepool="default",resource_type="nodes"} 10`,
 	}
 	unwanted := []string{`karpenter_nodepools_limit{nodepool="idle"`}
-	// Nodes arrive through the informer; wait for them before reading.
+	// Nodes arrive through the informer; wait for all four before reading (the pool's two
+	// alone left a loaded run reading before the last node was cached).
 	deadline := time.Now().Add(5 * time.Second)
-	for body := scrapeMux(t, m); !strings.Contains(body, `karpenter_nodepools_usage{nodepool="default",resource_type="nodes"} 2`); body = scrapeMux(t, m) {
+	cached := func(body string) bool {
+		return strings.Contains(body, `karpenter_nodepools_usage{nodepool="default",resource_type="nodes"} 2`) &&
+			countPrefix(body, "karpenter_nodes_allocatable{") == 12
+	}
+	for body := scrapeMux(t, m); !cached(body); body = scrapeMux(t, m) {
 		if time.Now().After(deadline) {
 			t.Fatalf("nodes never reached the cache:\n%s", relevant(body))
 		}
