@@ -56,6 +56,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, err
 	}
 	if !waitUntil(ctx, *phaseTimeout, 100*time.Millisecond, func() bool { return len(boundPods(pods)) >= n }) {
+		b.explainPending(ctx, t, pool, pods)
 		return r, fmt.Errorf("%d of %d pods bound after %s", len(boundPods(pods)), n, *phaseTimeout)
 	}
 	boundAt, outUsed := time.Now(), outCPU.String()
@@ -397,5 +398,24 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-time.After(d):
 		return nil
+	}
+}
+
+// explainPending logs, for a scale-out that did not finish, why its first pending pods wait
+// (starter why: the claim that holds them, or the engine's reason), while the lab still runs.
+func (b *bench) explainPending(ctx context.Context, t *testing.T, pool string, pods listersv1.PodLister) {
+	all, err := pods.List(labels.Everything())
+	if err != nil {
+		t.Logf("list pods: %v", err)
+		return
+	}
+	shown := 0
+	for _, p := range all {
+		if p.Spec.NodeName != "" || shown == 5 {
+			continue
+		}
+		shown++
+		why, err := b.op.WhyPod(ctx, b.kube, p.Namespace, p.Name)
+		t.Logf("pending %s/%s: %+v (err %v)", p.Namespace, p.Name, why, err)
 	}
 }
