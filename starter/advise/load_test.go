@@ -136,17 +136,7 @@ func TestAddManifestWarnsOfKindsItDoesNotRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// A pod read besides, so the file is not one of which nothing is read.
 			doc := tc.doc + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: a, image: a}]}\n"
-			var s Snapshot
-			warnings, err := AddManifest(context.Background(), newLoader(t), "app.yaml", []byte(doc), &s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case tc.want == "" && len(warnings) > 0:
-				t.Errorf("warnings %q, want none", warnings)
-			case tc.want != "" && (len(warnings) != 1 || !strings.HasPrefix(warnings[0], tc.want)):
-				t.Errorf("warnings %q, want one starting %q", warnings, tc.want)
-			}
+			checkWarnings(t, "app.yaml", doc, tc.want)
 		})
 	}
 }
@@ -248,17 +238,24 @@ func TestAFileOfWhichNothingIsReadIsAWarning(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var s Snapshot
-			warnings, err := AddManifest(context.Background(), newLoader(t), "empty.yaml", []byte(tc.doc), &s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case tc.want == "" && len(warnings) > 0:
-				t.Errorf("warnings %q, want none", warnings)
-			case tc.want != "" && (len(warnings) != 1 || !strings.HasPrefix(warnings[0], tc.want)):
-				t.Errorf("warnings %q, want one starting %q", warnings, tc.want)
-			}
+			checkWarnings(t, "empty.yaml", tc.doc, tc.want)
 		})
+	}
+}
+
+// checkWarnings adds doc, read from file, to an empty snapshot and checks its warnings: none
+// when want is empty, else one starting with want.
+func checkWarnings(t *testing.T, file, doc, want string) {
+	t.Helper()
+	var s Snapshot
+	warnings, err := AddManifest(context.Background(), newLoader(t), file, []byte(doc), &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case want == "" && len(warnings) > 0:
+		t.Errorf("warnings %q, want none", warnings)
+	case want != "" && (len(warnings) != 1 || !strings.HasPrefix(warnings[0], want)):
+		t.Errorf("warnings %q, want one starting %q", warnings, want)
 	}
 }
