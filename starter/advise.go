@@ -163,11 +163,21 @@ func check(snap advise.Snapshot, o adviseOptions) ([]advise.Finding, error) {
 	return findings, nil
 }
 
-// kubeClients connects as kubectl does: --kubeconfig, else KUBECONFIG, else ~/.kube/config.
-func kubeClients(kubeconfig, kubeContext string) (kubernetes.Interface, dynamic.Interface, error) {
+// kubeConfig is the client configuration kubectl would use: --kubeconfig, else KUBECONFIG,
+// else ~/.kube/config, and the context named (else the current one).
+func kubeConfig(kubeconfig, kubeContext string) clientcmd.ClientConfig {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+}
+
+// kubeClients connects as kubectl does (kubeConfig).
+func kubeClients(kubeconfig, kubeContext string) (kubernetes.Interface, dynamic.Interface, error) {
+	return clientsOf(kubeConfig(kubeconfig, kubeContext))
+}
+
+func clientsOf(config clientcmd.ClientConfig) (kubernetes.Interface, dynamic.Interface, error) {
+	cfg, err := config.ClientConfig()
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig: %w (pass --kubeconfig FILE or set KUBECONFIG)", err)
 	}
@@ -182,12 +192,10 @@ func kubeClients(kubeconfig, kubeContext string) (kubernetes.Interface, dynamic.
 	return kube, dyn, nil
 }
 
-// kubeNamespace is the namespace of the kubeconfig's context, "default" when it names none
-// (or cannot be read: connecting reports that).
-func kubeNamespace(kubeconfig, kubeContext string) string {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	ns, _, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).Namespace()
+// namespaceOf is the context's namespace, "default" when it names none (or cannot be read:
+// connecting reports that).
+func namespaceOf(config clientcmd.ClientConfig) string {
+	ns, _, err := config.Namespace()
 	if err != nil || ns == "" {
 		return metav1.NamespaceDefault
 	}

@@ -83,11 +83,12 @@ type kubeConnector func(kubeconfig, kubeContext string) (kubernetes.Interface, s
 
 // connectKube connects as kubectl does (see kubeClients).
 func connectKube(kubeconfig, kubeContext string) (kubernetes.Interface, string, error) {
-	kube, _, err := kubeClients(kubeconfig, kubeContext)
+	config := kubeConfig(kubeconfig, kubeContext)
+	kube, _, err := clientsOf(config)
 	if err != nil {
 		return nil, "", err
 	}
-	return kube, kubeNamespace(kubeconfig, kubeContext), nil
+	return kube, namespaceOf(config), nil
 }
 
 // runCLI checks the whole command line before dialing, so a typo fails at once with usage

@@ -143,6 +143,16 @@ func runPlanLive(ctx context.Context, op *Operator, c command, out io.Writer) er
 	return printPlan(out, c.output, sim)
 }
 
+// sleep waits d, or less when ctx ends first, which it then returns.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
 // closingRetry is how soon plan --live asks again a Provisioner that was continuing as new.
 const closingRetry = 2 * time.Second
 
@@ -157,16 +167,13 @@ func (o *Operator) Simulate(ctx context.Context, wait time.Duration) (activities
 	var sim activities.Simulation
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	err := o.update(wctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
-	for err != nil && strings.Contains(err.Error(), workflows.SimulateClosing) {
-		// The run that refused is about to continue as new; the next one answers.
-		select {
-		case <-wctx.Done():
-		case <-time.After(closingRetry):
-			err = o.update(wctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
-			continue
+	var err error
+	for {
+		err = o.update(wctx, workflows.ProvisionerID, workflows.UpdateSimulate, workflows.SimulateRequest{}, &sim)
+		if err == nil || !strings.Contains(err.Error(), workflows.SimulateClosing) || sleep(wctx, closingRetry) != nil {
+			break
 		}
-		break
+		// The run that refused was about to continue as new; the next one answers.
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
 		return sim, fmt.Errorf("the Provisioner did not answer within %s: is a worker polling task queue %s?", wait, o.TaskQueue)

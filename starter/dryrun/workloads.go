@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/nodewright/nodewright/starter/advise"
 )
@@ -48,9 +49,10 @@ func Pods(s advise.Snapshot, taken map[string]bool) ([]corev1.Pod, error) {
 		if j.Spec.Suspend != nil && *j.Spec.Suspend {
 			continue // a suspended Job runs no pod until resumed
 		}
+		// It runs its parallelism at once (1 when unset), no more than its completions.
 		n, field := j.Spec.Parallelism, "spec.parallelism"
-		if j.Spec.Completions != nil && (n == nil && *j.Spec.Completions < 1 || n != nil && *j.Spec.Completions < *n) {
-			n, field = j.Spec.Completions, "spec.completions"
+		if c := j.Spec.Completions; c != nil && *c < ptr.Deref(n, 1) {
+			n, field = c, "spec.completions"
 		}
 		e.add("Job", j.ObjectMeta, &j.Spec.Template, n, field)
 	}
