@@ -222,16 +222,20 @@ func (p *Planner) clusterLimits() schedulerengine.ClusterLimits {
 }
 
 // heldPods maps the pods that nominating in-flight claims, and the claims holding their pods
-// while they bind, were planned for to their claim.
+// while they bind, were planned for to their claim. A claim whose Node the planner sees Ready
+// holds nothing, whatever the Provisioner believes: its node-ready signal is best effort, and
+// one lost under load left a claim nominating pods that no longer fit its full node for the
+// rest of nominationWindow.
 func (p *Planner) heldPods(ctx context.Context, inFlight []InFlightClaim, holding []string) (map[string]string, error) {
-	names, err := p.notSeenReady(ctx, holding)
-	if err != nil {
-		return nil, err
-	}
+	names := slices.Clone(holding)
 	for _, c := range inFlight {
 		if c.Nominates {
 			names = append(names, c.Name)
 		}
+	}
+	names, err := p.notSeenReady(ctx, names)
+	if err != nil {
+		return nil, err
 	}
 	if len(names) == 0 || p.ClaimPods == nil {
 		return nil, nil

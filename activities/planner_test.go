@@ -347,7 +347,7 @@ func (c claimPods) PodsOf(_ context.Context, claims []string) (map[string][]stri
 
 // A claim in flight holds the pods it was planned for while it nominates them: they get no
 // second node. One that no longer nominates leaves them to be planned. A claim whose node
-// just became Ready holds them until the planner sees that node Ready itself.
+// just became Ready, or one in flight, holds them until the planner sees that node Ready itself.
 func TestPlanLeavesOutThePodsAClaimInFlightHolds(t *testing.T) {
 	readyNode := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: "ip-1", Labels: map[string]string{apisv1.LabelNodeClaim: "default-abcde", apisv1.LabelInitialized: "true"}},
@@ -370,6 +370,9 @@ func TestPlanLeavesOutThePodsAClaimInFlightHolds(t *testing.T) {
 			wantClaimed: []string{"ns/web-2"}, wantNominated: 1},
 		{name: "a claim just Ready whose node is seen Ready holds nothing (the node is full)", holding: []string{"default-abcde"},
 			nodes: []*corev1.Node{readyNode}, wantClaimed: []string{"ns/web-1", "ns/web-2"}},
+		{name: "a nominating claim whose node is seen Ready holds nothing (its node-ready signal was lost)",
+			inFlight: []InFlightClaim{{Name: "default-abcde", NodePool: "default", Nominates: true}},
+			nodes:    []*corev1.Node{readyNode}, wantClaimed: []string{"ns/web-1", "ns/web-2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
