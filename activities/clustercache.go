@@ -9,6 +9,9 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -87,6 +90,24 @@ func NewClusterCache(factory informers.SharedInformerFactory, nodes *NodeCache) 
 		pods:    factory.Core().V1().Pods().Informer(),
 		pdbs:    factory.Policy().V1().PodDisruptionBudgets().Informer(),
 	}
+}
+
+// NewDynamicInformerFactory is the factory of the worker's informers of its own kinds
+// (NodePools, EC2NodeClasses, NodeClaims), shared as NewInformerFactory's, and like them
+// without managed fields: every status write of a NodeClaim adds to them.
+func NewDynamicInformerFactory(client dynamic.Interface) dynamicinformer.DynamicSharedInformerFactory {
+	return withoutManagedFields{dynamicinformer.NewDynamicSharedInformerFactory(client, 0)}
+}
+
+type withoutManagedFields struct {
+	dynamicinformer.DynamicSharedInformerFactory
+}
+
+func (f withoutManagedFields) ForResource(r schema.GroupVersionResource) informers.GenericInformer {
+	inf := f.DynamicSharedInformerFactory.ForResource(r)
+	// Refused only once the informer runs, and then its first ForResource has set it.
+	_ = inf.Informer().SetTransform(dropManagedFields)
+	return inf
 }
 
 // dropManagedFields leaves out what no reader uses and what takes most of a cached object's

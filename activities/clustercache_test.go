@@ -10,7 +10,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
+
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 // The cache answers what the API server lists, without managedFields, and keeps following
@@ -63,5 +70,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("waited 10s for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The worker's NodeClaims, NodePools and EC2NodeClasses are cached without their managed
+// fields, as its pods and Nodes are: every status write adds to them.
+func TestDynamicInformersDropManagedFields(t *testing.T) {
+	claim := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim",
+		"metadata": map[string]any{"name": "default-abcde", "managedFields": []any{
+			map[string]any{"manager": "worker", "operation": "Update", "apiVersion": "karpenter.sh/v1"},
+		}},
+	}}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{apisv1.NodeClaimResource: "NodeClaimList"}, claim)
+	factory := NewDynamicInformerFactory(dyn)
+	informer := factory.ForResource(apisv1.NodeClaimResource).Informer()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		t.Fatal("the NodeClaim cache did not sync")
+	}
+	obj, ok, err := informer.GetStore().GetByKey("default-abcde")
+	if err != nil || !ok {
+		t.Fatalf("cached NodeClaim: %v, %v", ok, err)
+	}
+	if mf := obj.(*unstructured.Unstructured).GetManagedFields(); len(mf) != 0 {
+		t.Errorf("cached NodeClaim keeps %d managed fields, want none", len(mf))
+	}
+	if again := factory.ForResource(apisv1.NodeClaimResource).Informer(); again != informer {
+		t.Error("a second ForResource gave another informer; the factory must share one")
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -26,9 +25,8 @@ func NewPodEvents() *PodEvents {
 	return &PodEvents{last: map[string]time.Time{}, started: time.Now(), now: time.Now}
 }
 
-// Run watches pods until ctx ends.
-func (e *PodEvents) Run(ctx context.Context, client kubernetes.Interface) error {
-	factory := informers.NewSharedInformerFactory(client, 0)
+// Run follows the pods of the factory's informer, the worker's one pod cache, until ctx ends.
+func (e *PodEvents) Run(ctx context.Context, factory informers.SharedInformerFactory) error {
 	inf := factory.Core().V1().Pods().Informer()
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
@@ -60,7 +58,6 @@ func (e *PodEvents) Run(ctx context.Context, client kubernetes.Interface) error 
 	}
 	factory.Start(ctx.Done())
 	<-ctx.Done()
-	factory.Shutdown()
 	return nil
 }
 

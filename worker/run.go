@@ -109,6 +109,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Unschedulable pods go to the Provisioner; it runs once the worker is up.
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg), m, log.With("component", "podwatcher"))
 
+	// Each kind is watched and cached once for the whole worker: a second informer of pods,
+	// Nodes or NodeClaims would double both the memory and the API server's watch traffic.
+	informerFactory := activities.NewInformerFactory(kube)
+
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
 	errc := make(chan error, 9)
 	var pools activities.NodePoolSource
@@ -145,13 +149,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go func() { errc <- named("ClusterPolicy watch", policies.Run(ctx)) }()
 		caches = append(caches, cacheCheck{name: "ClusterPolicy", synced: policies.Synced})
 		limits = policies
-		poolCtl := nodepools.New(dyn, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
+		dynFactory := activities.NewDynamicInformerFactory(dyn)
+		poolCtl := nodepools.New(dyn, dynFactory, ld, recorder, log.With("component", "nodepools"), cfg.NodeClassGroup)
 		poolCtl.ResolveWith(resolver)
 		poolCtl.OnClassDeleted(func(ctx context.Context, class *awsv1.EC2NodeClass) error {
 			return errors.Join(ec2Acts.DeleteLaunchTemplates(ctx, class.Name), resolver.Profiles.Delete(ctx, class))
 		})
 		poolCtl.OnPoolReady(watcher.resignal)
-		deletions := nodeclaims.New(dyn, kube, tc, activities.InstanceOwners{EC2: ec2Acts}, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
+		deletions := nodeclaims.New(dyn, kube, nodeclaims.Caches{Dynamic: dynFactory, Kube: informerFactory}, tc, activities.InstanceOwners{EC2: ec2Acts}, cfg.NodeClassGroup, log.With("component", "nodeclaims"))
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
 		pools, nodeClaims.Client, ec2Acts.Classes = poolCtl, dyn, poolCtl
@@ -177,7 +182,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.GarbageCollectorWorkflow)
 	w.RegisterActivity(ec2Acts)
 	go collectLaunchTemplates(ctx, ec2Acts, log.With("component", "launchtemplates"))
-	informerFactory := activities.NewInformerFactory(kube)
 	nodeCache := activities.NewNodeCache(informerFactory)
 	go func() { errc <- named("Node watch", nodeCache.Run(ctx)) }()
 	caches = append(caches, cacheCheck{name: "Node", synced: nodeCache.Synced})
@@ -213,7 +217,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	go func() { errc <- named("pod watch", watcher.Run(ctx)) }()
-	go func() { errc <- named("pod event watch", podEvents.Run(ctx, kube)) }()
+	go func() { errc <- named("pod event watch", podEvents.Run(ctx, informerFactory)) }()
 	if cfg.MetricsAddr != "" {
 		cluster := newClusterMetrics(informerFactory, pools)
 		if err := m.registry.Register(cluster); err != nil {

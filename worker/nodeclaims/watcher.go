@@ -52,6 +52,7 @@ type Watcher struct {
 	// group is the nodeClassRef group of this worker's NodeClaims.
 	group string
 
+	caches        Caches
 	claims, nodes cache.SharedIndexInformer
 	queue         workqueue.TypedRateLimitingInterface[item]
 	// recheck and recheckShutdown are recheckAfter and recheckShutdownAfter; shorter in tests.
@@ -75,12 +76,19 @@ const (
 	kindGone    = "gone"
 )
 
+// Caches are the worker's informer factories, whose NodeClaim and Node informers the watcher
+// shares with the worker's other readers rather than watch and hold them a second time.
+type Caches struct {
+	Dynamic dynamicinformer.DynamicSharedInformerFactory
+	Kube    informers.SharedInformerFactory
+}
+
 // New builds the watcher for the NodeClaims of the node class group; Run starts it.
-func New(dyn dynamic.Interface, kube kubernetes.Interface, tc client.Client, ec2 Instances, group string, log *slog.Logger) *Watcher {
+func New(dyn dynamic.Interface, kube kubernetes.Interface, caches Caches, tc client.Client, ec2 Instances, group string, log *slog.Logger) *Watcher {
 	w := &Watcher{
-		dyn: dyn, kube: kube, temporal: tc, ec2: ec2, group: group, log: log,
-		claims: dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0).ForResource(v1.NodeClaimResource).Informer(),
-		nodes:  informers.NewSharedInformerFactory(kube, 0).Core().V1().Nodes().Informer(),
+		dyn: dyn, kube: kube, temporal: tc, ec2: ec2, group: group, log: log, caches: caches,
+		claims: caches.Dynamic.ForResource(v1.NodeClaimResource).Informer(),
+		nodes:  caches.Kube.Core().V1().Nodes().Informer(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
 			workqueue.TypedRateLimitingQueueConfig[item]{Name: "nodeclaim-deletion"}),
 		asked:   map[types.UID]bool{},
@@ -140,8 +148,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 		<-ctx.Done()
 		w.queue.ShutDown()
 	}()
-	go w.claims.RunWithContext(ctx)
-	go w.nodes.RunWithContext(ctx)
+	w.caches.Dynamic.Start(ctx.Done())
+	w.caches.Kube.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), w.claims.HasSynced, w.nodes.HasSynced) {
 		return nil
 	}

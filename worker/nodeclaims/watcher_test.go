@@ -16,7 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/stretchr/testify/mock"
@@ -111,7 +113,8 @@ func watcherOn(t *testing.T, group string, tc client.Client, ec2 *fakeInstances,
 	t.Helper()
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{v1.NodeClaimResource: "NodeClaimList"})
 	kube := fake.NewClientset()
-	w := New(dyn, kube, tc, ec2, group, slog.New(slog.DiscardHandler))
+	caches := Caches{Dynamic: dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0), Kube: informers.NewSharedInformerFactory(kube, 0)}
+	w := New(dyn, kube, caches, tc, ec2, group, slog.New(slog.DiscardHandler))
 	for _, o := range objects {
 		var err error
 		switch o := o.(type) {

@@ -39,6 +39,7 @@ import (
 // Run, and read the ready pools with NodePools.
 type Controller struct {
 	dyn      dynamic.Interface
+	factory  dynamicinformer.DynamicSharedInformerFactory
 	loader   *loader.Loader
 	recorder events.EventRecorder
 	log      *slog.Logger
@@ -143,11 +144,11 @@ type key struct {
 }
 
 // New builds the controller for the pools whose nodeClassRef names group (karpenter.k8s.aws,
-// or nodewright.io beside a Karpenter); its informers run from Run.
-func New(dyn dynamic.Interface, ld *loader.Loader, recorder events.EventRecorder, log *slog.Logger, group string) *Controller {
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
+// or nodewright.io beside a Karpenter), on the factory's informers, which the worker's other
+// readers of NodeClaims share; Run starts them.
+func New(dyn dynamic.Interface, factory dynamicinformer.DynamicSharedInformerFactory, ld *loader.Loader, recorder events.EventRecorder, log *slog.Logger, group string) *Controller {
 	c := &Controller{
-		dyn: dyn, loader: ld, recorder: recorder, log: log, group: group,
+		dyn: dyn, factory: factory, loader: ld, recorder: recorder, log: log, group: group,
 		pools:   factory.ForResource(v1.NodePoolResource).Informer(),
 		classes: factory.ForResource(awsv1.EC2NodeClassResource).Informer(),
 		claims:  factory.ForResource(v1.NodeClaimResource).Informer(),
@@ -295,9 +296,7 @@ func (c *Controller) Synced() bool {
 // CRDs are missing, or RBAC refuses).
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	for _, inf := range []cache.SharedIndexInformer{c.pools, c.classes, c.claims} {
-		go inf.RunWithContext(ctx)
-	}
+	c.factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.pools.HasSynced, c.classes.HasSynced, c.claims.HasSynced) {
 		if ctx.Err() != nil {
 			return nil

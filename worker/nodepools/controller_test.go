@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/yaml"
@@ -81,7 +82,7 @@ func runConfigured(t *testing.T, configure func(*Controller), objs ...runtime.Ob
 		t.Fatal(err)
 	}
 	rec := events.NewFakeRecorder(100)
-	c := New(dyn, ld, rec, slog.New(slog.DiscardHandler), awsv1.Group)
+	c := New(dyn, dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0), ld, rec, slog.New(slog.DiscardHandler), awsv1.Group)
 	configure(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -231,7 +232,7 @@ func TestEachControllerServesItsOwnNodeClassGroup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := New(dyn, ld, events.NewFakeRecorder(10), slog.New(slog.DiscardHandler), tt.group)
+			c := New(dyn, dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0), ld, events.NewFakeRecorder(10), slog.New(slog.DiscardHandler), tt.group)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go func() { _ = c.Run(ctx) }()
@@ -273,7 +274,7 @@ func TestBesideKarpenterTheClassStatusIsLeftAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(dyn, ld, events.NewFakeRecorder(10), slog.New(slog.DiscardHandler), awsv1.NodewrightGroup)
+	c := New(dyn, dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0), ld, events.NewFakeRecorder(10), slog.New(slog.DiscardHandler), awsv1.NodewrightGroup)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = c.Run(ctx) }()
