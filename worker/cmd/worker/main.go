@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"go.temporal.io/sdk/contrib/envconfig"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -27,9 +28,16 @@ func main() {
 	}
 	// The SDK sizes its one sticky cache for the process when the first worker starts.
 	sdkworker.SetStickyWorkflowCacheSize(cfg.StickyWorkflowCacheSize())
+	log := worker.NewLogger(os.Stderr, cfg)
+	// The container's memory limit becomes the Go runtime's soft limit (90 % of it, unless
+	// GOMEMLIMIT or AUTOMEMLIMIT says otherwise): the heap of a scale-out is mostly garbage,
+	// and without a limit the runtime lets it grow to twice what is live, past the pod's limit.
+	if _, err := memlimit.Set(memlimit.WithLogger(log)); err != nil {
+		log.Warn("no memory limit read from the cgroup; GOMEMLIMIT stays unset", "error", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := worker.Run(ctx, cfg, worker.NewLogger(os.Stderr, cfg)); err != nil {
+	if err := worker.Run(ctx, cfg, log); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
