@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"testing"
@@ -43,6 +44,27 @@ func TestWildcardsMatchLikeEC2Filters(t *testing.T) {
 	for _, tc := range tests {
 		if got := matchWildcard(tc.pattern, tc.value); got != tc.want {
 			t.Errorf("pattern %q on %q matched %v, want %v", tc.pattern, tc.value, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkParseBlockDevicesOfAFleet reads the block devices of each of 60 overrides, as a
+// CreateFleet of the worker's asks for them: members scans every key of the request per call.
+func BenchmarkParseBlockDevicesOfAFleet(b *testing.B) {
+	p := params{}
+	for i := 1; i <= 60; i++ {
+		o := fmt.Sprintf("LaunchTemplateConfigs.1.Overrides.%d", i)
+		for k, v := range map[string]string{"InstanceType": "m5.large", "SubnetId": "subnet-1", "Priority": "1",
+			"BlockDeviceMapping.1.DeviceName": "/dev/xvda", "BlockDeviceMapping.1.Ebs.VolumeSize": "20",
+			"BlockDeviceMapping.1.Ebs.VolumeType": "gp3", "BlockDeviceMapping.1.Ebs.Encrypted": "true"} {
+			p[o+"."+k] = []string{v}
+		}
+	}
+	for b.Loop() {
+		for _, m := range p.members("LaunchTemplateConfigs.1.Overrides") {
+			if _, err := parseBlockDevices(p, m+".BlockDeviceMapping"); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

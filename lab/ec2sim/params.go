@@ -1,7 +1,6 @@
 package ec2sim
 
 import (
-	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -18,8 +17,9 @@ func (p params) str(key string) string { return url.Values(p).Get(key) }
 // Nth list member as members(prefix)[i] + ".Field".
 func (p params) members(prefix string) []string {
 	seen := map[int]bool{}
+	prefix += "." // once: a CreateFleet of 60 overrides asks this of its hundreds of keys per override
 	for key := range p {
-		rest, ok := strings.CutPrefix(key, prefix+".")
+		rest, ok := strings.CutPrefix(key, prefix)
 		if !ok {
 			continue
 		}
@@ -30,7 +30,7 @@ func (p params) members(prefix string) []string {
 	}
 	var out []string
 	for _, n := range slices.Sorted(maps.Keys(seen)) {
-		out = append(out, fmt.Sprintf("%s.%d", prefix, n))
+		out = append(out, prefix+strconv.Itoa(n))
 	}
 	return out
 }
