@@ -52,22 +52,7 @@ func TestChartPassesTheWorkerTuning(t *testing.T) {
 // and returns the worker container's environment.
 func workerEnv(t *testing.T, values string) map[string]string {
 	t.Helper()
-	ch, err := loader.Load("nodewright")
-	if err != nil {
-		t.Fatalf("load the chart: %v", err)
-	}
-	vals := map[string]any{}
-	if err := yaml.Unmarshal([]byte(values), &vals); err != nil {
-		t.Fatalf("values %s: %v", values, err)
-	}
-	top, err := chartutil.ToRenderValues(ch, vals, common.ReleaseOptions{Name: "nodewright", Namespace: "kube-system", IsInstall: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := engine.Render(ch, top)
-	if err != nil {
-		t.Fatalf("render with %s: %v", values, err)
-	}
+	files := renderChart(t, "nodewright", "kube-system", values)
 	var d appsv1.Deployment
 	if err := yaml.Unmarshal([]byte(files["nodewright/templates/deployment.yaml"]), &d); err != nil {
 		t.Fatalf("the rendered Deployment: %v", err)
@@ -84,4 +69,27 @@ func workerEnv(t *testing.T, values string) map[string]string {
 	}
 	t.Fatal("the rendered Deployment has no worker container")
 	return nil
+}
+
+// renderChart renders the chart as `helm template -n <namespace> <release>` with these values
+// and returns its files by name.
+func renderChart(t *testing.T, release, namespace, values string) map[string]string {
+	t.Helper()
+	ch, err := loader.Load("nodewright")
+	if err != nil {
+		t.Fatalf("load the chart: %v", err)
+	}
+	vals := map[string]any{}
+	if err := yaml.Unmarshal([]byte(values), &vals); err != nil {
+		t.Fatalf("values %s: %v", values, err)
+	}
+	top, err := chartutil.ToRenderValues(ch, vals, common.ReleaseOptions{Name: release, Namespace: namespace, IsInstall: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := engine.Render(ch, top)
+	if err != nil {
+		t.Fatalf("render with %s: %v", values, err)
+	}
+	return files
 }

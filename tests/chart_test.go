@@ -482,6 +482,8 @@ func deleteRelease(t *testing.T, namespace string, r rendered) {
 			_ = c.RbacV1().ClusterRoles().Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
 		case "ClusterRoleBinding":
 			_ = c.RbacV1().ClusterRoleBindings().Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+		case "FlowSchema":
+			_ = c.FlowcontrolV1().FlowSchemas().Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
 		}
 	}
 	_ = c.AppsV1().Deployments(namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
