@@ -54,7 +54,7 @@ func startAPIServer(ctx context.Context, port int, etcdURL string, files map[str
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--endpoint-reconciler-type=none",
 		"--allow-privileged=true",
-		"--enable-priority-and-fairness=false",
+		"--enable-priority-and-fairness=true",
 		"--profiling=false",
 	}
 	args = append(args, extra...)
