@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // WorkflowStart is one workflow for StartWorkflows to start.
@@ -35,6 +36,8 @@ type WorkflowStart struct {
 	Keywords map[string]string `json:"keywords,omitempty"`
 	// Input is the workflow's argument, already JSON.
 	Input json.RawMessage `json:"input"`
+	// TaskTimeout is the run's workflow task timeout; zero leaves the server's 10 s.
+	TaskTimeout time.Duration `json:"taskTimeout,omitempty"`
 }
 
 // StartOutcome says what became of one WorkflowStart. At most one of Taken and Error is
@@ -138,6 +141,9 @@ func startRequest(namespace, identity string, w WorkflowStart) (*workflowservice
 		Identity:              identity,
 		RequestId:             w.RequestID,
 		WorkflowIdReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}
+	if w.TaskTimeout > 0 {
+		req.WorkflowTaskTimeout = durationpb.New(w.TaskTimeout)
 	}
 	if len(w.Keywords) > 0 {
 		req.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}

@@ -107,6 +107,13 @@ func startWorkflows(ctx workflow.Context, starts []activities.WorkflowStart) ([]
 	return outcomes, errs
 }
 
+// nodeWorkflowTaskTimeout is a node workflow's task timeout. Its first task runs the claim's
+// NodeClaim write and launch as local activities, which take seconds while a scale-out of
+// hundreds of nodes queues them: past 80 % of the timeout the SDK completes the task to keep
+// it alive and opens another, three events and a round trip each time. At Temporal's 10 s
+// default, a 5,000-pod scale-out's first tasks (median 8 s) did so over a thousand times.
+const nodeWorkflowTaskTimeout = 30 * time.Second
+
 // nodeWorkflowStart is the start of a claim's node workflow, with what a child would have:
 // its ID, static summary and details, and first search attributes. Its RequestID, the
 // Provisioner's run and the claim's name, lets a retried start find the run it started.
@@ -123,7 +130,7 @@ func nodeWorkflowStart(ctx workflow.Context, c activities.Claim) (activities.Wor
 			SearchAttrNodePool.GetName():  c.NodePool,
 			SearchAttrNodePhase.GetName(): string(PhaseLaunching),
 		},
-		Input: input,
+		Input: input, TaskTimeout: nodeWorkflowTaskTimeout,
 	}, nil
 }
 

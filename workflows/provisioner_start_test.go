@@ -36,7 +36,7 @@ func (r *provisionerRun) startWorkflows(_ context.Context, starts []activities.W
 	}
 	out := make([]activities.StartOutcome, len(starts))
 	for i, s := range starts {
-		if s.Type != "NodeLifecycleWorkflow" || s.TaskQueue != TaskQueue || s.RequestID == "" {
+		if s.Type != "NodeLifecycleWorkflow" || s.TaskQueue != TaskQueue || s.RequestID == "" || s.TaskTimeout != nodeWorkflowTaskTimeout {
 			out[i].Error = fmt.Sprintf("bad start %+v", s)
 			continue
 		}

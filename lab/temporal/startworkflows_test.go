@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -29,7 +30,8 @@ func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
 			out = append(out, activities.WorkflowStart{
 				ID: id, Type: markReadyName, TaskQueue: testTaskQueue, RequestID: requestPrefix + id,
 				Summary: "summary of " + id, Details: "details", Keywords: map[string]string{"NodePool": "pool-" + id},
-				Input: json.RawMessage(`{"claim":{"name":"` + id + `"}}`),
+				Input:       json.RawMessage(`{"claim":{"name":"` + id + `"}}`),
+				TaskTimeout: 25 * time.Second,
 			})
 		}
 		return out
@@ -94,6 +96,9 @@ func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
 	dc := converter.GetDefaultDataConverter()
 	if err := dc.FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || summary != "summary of node/b" {
 		t.Errorf("node/b summary %q (%v), want %q", summary, err, "summary of node/b")
+	}
+	if got := desc.GetExecutionConfig().GetDefaultWorkflowTaskTimeout().AsDuration(); got != 25*time.Second {
+		t.Errorf("node/b workflow task timeout %s, want the start's 25s", got)
 	}
 	if err := dc.FromPayload(desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["NodePool"], &pool); err != nil || pool != "pool-node/b" {
 		t.Errorf("node/b NodePool %q (%v), want pool-node/b", pool, err)
