@@ -111,7 +111,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	// Each kind is watched and cached once for the whole worker: a second informer of pods,
 	// Nodes or NodeClaims would double both the memory and the API server's watch traffic.
+	// Every reader of the factory's informers is built before the first Run starts it: an
+	// indexer is best added to an informer that has not started.
 	informerFactory := activities.NewInformerFactory(kube)
+	nodeCache := activities.NewNodeCache(informerFactory)
+	clusterCache := activities.NewClusterCache(informerFactory, nodeCache)
 
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
 	errc := make(chan error, 9)
@@ -182,10 +186,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.GarbageCollectorWorkflow)
 	w.RegisterActivity(ec2Acts)
 	go collectLaunchTemplates(ctx, ec2Acts, log.With("component", "launchtemplates"))
-	nodeCache := activities.NewNodeCache(informerFactory)
 	go func() { errc <- named("Node watch", nodeCache.Run(ctx)) }()
 	caches = append(caches, cacheCheck{name: "Node", synced: nodeCache.Synced})
-	clusterCache := activities.NewClusterCache(informerFactory, nodeCache)
 	go func() { errc <- named("pod and PodDisruptionBudget watch", clusterCache.Run(ctx)) }()
 	caches = append(caches, cacheCheck{name: "pod and PodDisruptionBudget", synced: clusterCache.Synced})
 	planner.Cluster = clusterCache

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,8 +33,14 @@ func main() {
 	// The container's memory limit becomes the Go runtime's soft limit (90 % of it, unless
 	// GOMEMLIMIT or AUTOMEMLIMIT says otherwise): the heap of a scale-out is mostly garbage,
 	// and without a limit the runtime lets it grow to twice what is live, past the pod's limit.
-	if _, err := memlimit.Set(memlimit.WithLogger(log)); err != nil {
-		log.Warn("no memory limit read from the cgroup; GOMEMLIMIT stays unset", "error", err)
+	// No limit at all (a cgroup without one) is not an error: the runtime's stays unset.
+	switch limit, err := memlimit.Set(); {
+	case errors.Is(err, memlimit.ErrCgroupsNotSupported), errors.Is(err, memlimit.ErrNoCgroup):
+		log.Info("not in a memory cgroup; GOMEMLIMIT left as it is")
+	case err != nil:
+		log.Warn("GOMEMLIMIT not set from the container's memory limit; check AUTOMEMLIMIT (a ratio such as 0.9, or off) and GOMEMLIMIT", "error", err)
+	case limit != math.MaxInt64:
+		log.Info("GOMEMLIMIT set", "bytes", limit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
