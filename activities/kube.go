@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -70,6 +71,30 @@ func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, erro
 			return "", fmt.Errorf("wait for node %s: %w", providerID, err)
 		}
 	}
+}
+
+// RegisterRequest names the instance a Node must register for, and what that Node must
+// carry once it has (Sync's NodeName is the Node found).
+type RegisterRequest struct {
+	ProviderID string      `json:"providerID"`
+	Sync       SyncRequest `json:"sync"`
+}
+
+// RegisterNode waits for the instance's Node, then syncs it at once as SyncNode does, so that
+// its karpenter.sh/unregistered taint goes the moment it is seen (Karpenter's registration):
+// pods wait for the node's readiness, not for the workflow's next task. It returns the Node's
+// name. Both steps are idempotent, so a retry repeats them harmlessly.
+func (k *Kube) RegisterNode(ctx context.Context, req RegisterRequest) (string, error) {
+	name, err := k.WaitForNode(ctx, req.ProviderID)
+	if err != nil {
+		return "", err
+	}
+	activity.RecordHeartbeat(ctx, "node "+name+" registered; syncing it")
+	req.Sync.NodeName = name
+	if err := k.SyncNode(ctx, req.Sync); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 // nodeByProviderID finds the Node in the cache, or else by a list from the API server's
@@ -173,11 +198,14 @@ func (k *Kube) WaitNodeReady(ctx context.Context, nodeName string) error {
 	return k.WaitNodeInitialized(ctx, InitializeRequest{NodeName: nodeName, readyOnly: true})
 }
 
-// InitializeRequest names a registered Node and the startup taints a daemon on it removes
-// once it has set the node up.
+// InitializeRequest names a registered Node, the startup taints a daemon on it removes once
+// it has set the node up, and the resources its pods request: each one the Node must offer
+// before it counts as initialized (a GPU appears in allocatable only once its device plugin
+// has registered it).
 type InitializeRequest struct {
-	NodeName      string         `json:"nodeName"`
-	StartupTaints []corev1.Taint `json:"startupTaints,omitempty"`
+	NodeName      string              `json:"nodeName"`
+	StartupTaints []corev1.Taint      `json:"startupTaints,omitempty"`
+	Requests      corev1.ResourceList `json:"requests,omitempty"`
 
 	readyOnly bool // WaitNodeReady's older meaning: Ready, nothing more
 }
@@ -193,7 +221,7 @@ func (k *Kube) WaitNodeInitialized(ctx context.Context, req InitializeRequest) e
 		// A node may be briefly absent while its kubelet re-registers; keep waiting.
 		waiting := "not registered"
 		if node != nil {
-			waiting = notInitialized(node, req.StartupTaints)
+			waiting = notInitialized(node, req.StartupTaints, req.Requests)
 		}
 		switch {
 		case waiting == "" && req.readyOnly:
@@ -208,16 +236,39 @@ func (k *Kube) WaitNodeInitialized(ctx context.Context, req InitializeRequest) e
 	}
 }
 
-// notInitialized says what the node still waits for; "" when nothing.
-func notInitialized(node *corev1.Node, startupTaints []corev1.Taint) string {
+// ephemeralTaints are the taints Kubernetes itself puts on a node that is not ready for pods
+// yet; Karpenter's initialization waits for them to go, as for startup taints.
+func ephemeralTaints() []corev1.Taint {
+	return []corev1.Taint{
+		{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule},
+		{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoSchedule},
+		{Key: "node.cloudprovider.kubernetes.io/uninitialized", Value: "true", Effect: corev1.TaintEffectNoSchedule},
+	}
+}
+
+// notInitialized says what the node still waits for; "" when nothing. As in Karpenter's
+// initialization: Ready, no startup or ephemeral taint, and every resource the claim's pods
+// request present in allocatable (the kubelet reports an extended resource as zero until its
+// device plugin registers it).
+func notInitialized(node *corev1.Node, startupTaints []corev1.Taint, requests corev1.ResourceList) string {
 	if !nodeReady(node) {
 		return "not Ready yet"
 	}
-	for _, st := range startupTaints {
-		for _, t := range node.Spec.Taints {
-			if t.MatchTaint(&st) {
-				return "still has startup taint " + st.ToString()
+	for _, want := range [][]corev1.Taint{startupTaints, ephemeralTaints()} {
+		for _, st := range want {
+			for _, t := range node.Spec.Taints {
+				if t.MatchTaint(&st) {
+					return "still has taint " + st.ToString()
+				}
 			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(requests)) {
+		if q := requests[name]; q.IsZero() {
+			continue
+		}
+		if q := node.Status.Allocatable[name]; q.IsZero() {
+			return "has no " + string(name) + " in allocatable yet"
 		}
 	}
 	return ""

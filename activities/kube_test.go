@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -99,6 +100,78 @@ func TestWaitForNodeWaitsUntilTheNodeRegisters(t *testing.T) {
 	_ = v.Get(&name)
 	if name != "late" || lists != 3 {
 		t.Errorf("found %q after %d lists, want late after 3", name, lists)
+	}
+}
+
+// Registration finds the instance's Node and syncs it in the same call: the Node loses its
+// karpenter.sh/unregistered taint and gains the claim's labels and taints before RegisterNode
+// returns its name.
+func TestRegisterNodeSyncsTheNodeItFinds(t *testing.T) {
+	unregistered := corev1.Taint{Key: "karpenter.sh/unregistered", Effect: corev1.TaintEffectNoExecute}
+	client := fake.NewClientset(node("ip-10-0-0-9", withProviderID("aws:///us-east-1a/i-9"), withNodeTaints(unregistered)))
+	req := RegisterRequest{ProviderID: "aws:///us-east-1a/i-9", Sync: SyncRequest{
+		Labels: map[string]string{"karpenter.sh/nodeclaim": "default-x", "karpenter.sh/registered": "true"},
+		Taints: []corev1.Taint{{Key: "dedicated", Value: "web", Effect: corev1.TaintEffectNoSchedule}},
+	}}
+	v, err := runActivity(t, (&Kube{Client: client}).RegisterNode, req)
+	if err != nil {
+		t.Fatalf("register node: %v", err)
+	}
+	var name string
+	if err := v.Get(&name); err != nil || name != "ip-10-0-0-9" {
+		t.Fatalf("registered %q (%v), want ip-10-0-0-9", name, err)
+	}
+	got, err := client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels["karpenter.sh/nodeclaim"] != "default-x" || got.Labels["karpenter.sh/registered"] != "true" {
+		t.Errorf("labels %v, want the claim's and karpenter.sh/registered", got.Labels)
+	}
+	if !slices.Equal(got.Spec.Taints, req.Sync.Taints) {
+		t.Errorf("taints %v, want only the claim's %v", got.Spec.Taints, req.Sync.Taints)
+	}
+}
+
+// A Node is initialized, as Karpenter has it, once it is Ready, its startup and ephemeral
+// taints are gone and every resource its pods request shows in its allocatable.
+func TestNotInitializedAsKarpenterHasIt(t *testing.T) {
+	startup := corev1.Taint{Key: "node.cilium.io/agent-not-ready", Effect: corev1.TaintEffectNoExecute}
+	gpu := corev1.ResourceName("nvidia.com/gpu")
+	requests := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), gpu: resource.MustParse("1")}
+	allocatable := func(rl corev1.ResourceList) nodeOption {
+		return func(n *corev1.Node) { n.Status.Allocatable = rl }
+	}
+	withGPU := allocatable(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), gpu: resource.MustParse("1")})
+	tests := []struct {
+		name     string
+		node     *corev1.Node
+		requests corev1.ResourceList
+		want     string
+	}{
+		{"not Ready", node("n", withGPU), requests, "not Ready yet"},
+		{"a startup taint left", node("n", withReady(corev1.ConditionTrue), withGPU, withNodeTaints(startup)), requests,
+			"still has taint " + startup.ToString()},
+		{"the not-ready taint left", node("n", withReady(corev1.ConditionTrue), withGPU,
+			withNodeTaints(corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule})), requests,
+			"still has taint node.kubernetes.io/not-ready:NoSchedule"},
+		{"the GPU not registered yet", node("n", withReady(corev1.ConditionTrue),
+			allocatable(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), gpu: resource.MustParse("0")})), requests,
+			"has no nvidia.com/gpu in allocatable yet"},
+		{"the GPU absent from allocatable", node("n", withReady(corev1.ConditionTrue),
+			allocatable(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")})), requests,
+			"has no nvidia.com/gpu in allocatable yet"},
+		{"a zero request asks for nothing", node("n", withReady(corev1.ConditionTrue), allocatable(nil)),
+			corev1.ResourceList{gpu: resource.MustParse("0")}, ""},
+		{"initialized", node("n", withReady(corev1.ConditionTrue), withGPU,
+			withNodeTaints(corev1.Taint{Key: "dedicated", Effect: corev1.TaintEffectNoSchedule})), requests, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := notInitialized(tt.node, []corev1.Taint{startup}, tt.requests); got != tt.want {
+				t.Errorf("notInitialized = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/nodewright/nodewright/apis/loader"
@@ -218,12 +219,18 @@ func (e *env) deploy(name string, n int32, cpu string, mod ...func(*corev1.PodTe
 
 func (e *env) scale(name string, n int32) {
 	e.t.Helper()
-	s, err := lab.Kube.Client.AppsV1().Deployments(e.ns).GetScale(e.ctx, name, metav1.GetOptions{})
+	// The deployment controller writes the Deployment too: read it again on a conflict, as
+	// kubectl scale's retry does.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := lab.Kube.Client.AppsV1().Deployments(e.ns).GetScale(e.ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = n
+		_, err = lab.Kube.Client.AppsV1().Deployments(e.ns).UpdateScale(e.ctx, name, s, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		e.t.Fatalf("get scale of %s: %v", name, err)
-	}
-	s.Spec.Replicas = n
-	if _, err := lab.Kube.Client.AppsV1().Deployments(e.ns).UpdateScale(e.ctx, name, s, metav1.UpdateOptions{}); err != nil {
 		e.t.Fatalf("scale %s to %d: %v", name, n, err)
 	}
 }

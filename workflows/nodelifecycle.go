@@ -169,8 +169,9 @@ type nodeLifecycle struct {
 	state          NodeState
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
-	// compact is true for a run with the compact history (nodelifecycle_compact.go).
-	compact bool
+	// compact is true for a run with the compact history (nodelifecycle_compact.go);
+	// syncAtRegistration for one whose registration syncs the Node as it finds it (version 2).
+	compact, syncAtRegistration bool
 	// listed is NodeLifecycleInput.Listed.
 	listed bool
 	// attrsStale is true when the state changed since the search attributes were last
@@ -205,7 +206,8 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	if err := n.registerUpdates(ctx); err != nil {
 		return NodeLifecycleResult{}, err
 	}
-	n.compact = workflow.GetVersion(ctx, changeCompactHistory, workflow.DefaultVersion, 1) >= 1
+	compact := workflow.GetVersion(ctx, changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync)
+	n.compact, n.syncAtRegistration = compact >= 1, compact >= compactRegisterAndSync
 	n.projecting = n.version(ctx, changeNodeClaim) >= 1
 	if err := n.verifyRestored(ctx); err != nil {
 		return NodeLifecycleResult{}, err // nothing touched: the state is not this workflow's
@@ -312,7 +314,14 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 	providerID := activities.ProviderID(n.state.Zone, n.state.InstanceID)
 	actx := workflow.WithActivityOptions(ctx, waitOptions(registrationTimeout))
 	var nodeName string
-	if err := n.awaitUnlessInterrupted(actx, kubeActs.WaitForNode, &nodeName, providerID); err != nil {
+	var err error
+	if n.syncAtRegistration {
+		req := activities.RegisterRequest{ProviderID: providerID, Sync: n.syncRequest()}
+		err = n.awaitUnlessInterrupted(actx, kubeActs.RegisterNode, &nodeName, req)
+	} else {
+		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitForNode, &nodeName, providerID)
+	}
+	if err != nil {
 		if temporal.IsTimeoutError(err) {
 			return fmt.Errorf("no node with providerID %s registered within %s: %w", providerID, registrationTimeout, err)
 		}
@@ -325,16 +334,21 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 // initialize is Karpenter's registration sync followed by its wait for readiness.
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
-	if err := n.call(ctx, kubeOptions(), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
-		return err
+	if !n.syncAtRegistration {
+		if err := n.call(ctx, kubeOptions(), kubeActs.SyncNode, n.syncRequest()).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	actx := workflow.WithActivityOptions(ctx, waitOptions(initializationTimeout))
+	req := activities.InitializeRequest{NodeName: n.state.NodeName, StartupTaints: n.claim.StartupTaints}
+	if n.syncAtRegistration {
+		req.Requests = n.claim.Requests
+	}
 	var err error
 	if n.version(ctx, "wait-initialized") == workflow.DefaultVersion {
 		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeReady, nil, n.state.NodeName) // histories from before
 	} else {
-		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeInitialized, nil,
-			activities.InitializeRequest{NodeName: n.state.NodeName, StartupTaints: n.claim.StartupTaints})
+		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitNodeInitialized, nil, req)
 	}
 	if err != nil {
 		if temporal.IsTimeoutError(err) {

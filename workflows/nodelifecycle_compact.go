@@ -16,6 +16,13 @@ import (
 // versioned before it. Histories recorded before it replay on the older path.
 const changeCompactHistory = "compact-history"
 
+// compactRegisterAndSync is compact-history's version 2: registration syncs the Node in the
+// activity that finds it (RegisterNode), so its karpenter.sh/unregistered taint goes without
+// waiting for the workflow's next task, and initialization waits, as Karpenter's does, for
+// the ephemeral taints to go and for the resources the claim's pods request. Later changes
+// bump this version rather than add a marker of their own.
+const compactRegisterAndSync workflow.Version = 2
+
 // version is workflow.GetVersion, with 1 the only newer version, for a change versioned before
 // compact-history: a compact run has every such change and records no marker for it.
 func (n *nodeLifecycle) version(ctx workflow.Context, change string) workflow.Version {

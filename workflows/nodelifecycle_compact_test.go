@@ -21,8 +21,10 @@ import (
 // compact-history keeps its activities and writes, so its history still replays.
 func TestNodeLifecycleCompactHistory(t *testing.T) {
 	tests := []struct {
-		name           string
-		before         bool
+		name string
+		// recorded is the compact-history version the run was recorded with; zero means
+		// the newest.
+		recorded       workflow.Version
 		listed         bool
 		wantLocal      []string
 		wantActivities []string
@@ -30,20 +32,27 @@ func TestNodeLifecycleCompactHistory(t *testing.T) {
 	}{
 		{
 			name:           "compact",
-			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "SyncNode", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
-			wantActivities: []string{"WaitForNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
+			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
+			wantActivities: []string{"RegisterNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
 			wantSA:         []string{"Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
 		},
 		{
 			name:           "compact, started listed as Launching",
 			listed:         true,
-			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "SyncNode", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
-			wantActivities: []string{"WaitForNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
+			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
+			wantActivities: []string{"RegisterNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
 			wantSA:         []string{"Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
 		},
 		{
-			name:   "recorded before",
-			before: true,
+			name:           "compact, recorded before registration synced the Node",
+			recorded:       1,
+			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "SyncNode", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
+			wantActivities: []string{"WaitForNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
+			wantSA:         []string{"Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
+		},
+		{
+			name:     "recorded before",
+			recorded: workflow.DefaultVersion,
 			wantActivities: []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "WaitForNode", "ProjectNodeClaim", "SyncNode", "WaitNodeInitialized",
 				"ProjectNodeClaim", "ProjectNodeClaim", "ProjectNodeClaim", "TaintOwnNode", "DrainNode", "ProjectNodeClaim", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			// Accepting the drain writes DisruptionReason while the node is still Ready.
@@ -54,8 +63,8 @@ func TestNodeLifecycleCompactHistory(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newNodeRun(t)
 			r.happyPath()
-			if tt.before {
-				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			if tt.recorded != 0 {
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(tt.recorded)
 			}
 			var local, remote []string
 			r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
@@ -123,9 +132,9 @@ func TestNodeLifecycleLocalCallsRetryAsLongAsTheirActivities(t *testing.T) {
 			attempts: launchOptions().RetryPolicy.MaximumAttempts,
 		},
 		{
-			activity: "SyncNode",
+			activity: "TaintOwnNode",
 			fail: func(r *nodeRun) *testsuite.MockCallWrapper {
-				return r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(unavailable)
+				return r.env.OnActivity(r.kube.TaintOwnNode, mock.Anything, mock.Anything).Return(unavailable)
 			},
 			attempts: kubeOptions().RetryPolicy.MaximumAttempts,
 		},

@@ -15,7 +15,7 @@ import (
 // termination on; each test mocks DrainNode as its case needs.
 func (r *controlsRun) mockAllButDrains() {
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
+	r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return(testNode, nil)
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(nil)
 	r.env.OnActivity(r.kube.TaintOwnNode, mock.Anything, mock.MatchedBy(func(req activities.TaintRequest) bool { return req.NodeName == testNode })).Return(nil)

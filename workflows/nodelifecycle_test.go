@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodewright/nodewright/activities"
+	v1 "github.com/nodewright/nodewright/apis/v1"
 )
 
 const testClaim = "default-abcde"
@@ -52,6 +53,15 @@ func terminateTheClaimsInstance() activities.TerminateRequest {
 // must name.
 func deleteTheClaimsNode() activities.DeleteNodeRequest {
 	return activities.DeleteNodeRequest{NodeName: testNode, InstanceID: testInstance().ID}
+}
+
+// registersTheInstance matches the registration of the launched instance's Node, which must
+// come with the labels registration puts on it and without a node name of its own.
+func registersTheInstance() any {
+	return mock.MatchedBy(func(req activities.RegisterRequest) bool {
+		return req.ProviderID == testInstance().ProviderID() && req.Sync.NodeName == "" &&
+			req.Sync.Labels[v1.LabelNodeClaim] == testClaim && req.Sync.Labels[v1.LabelCapacityType] == "spot"
+	})
 }
 
 // nodeRun runs a NodeLifecycle in the test environment and records the activities it
@@ -138,7 +148,8 @@ func newNodeRunIn(t *testing.T, suite *testsuite.WorkflowTestSuite) *nodeRun {
 // the phases can be observed in between.
 func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(testInstance(), nil)
-	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, testInstance().ProviderID()).After(time.Minute).Return(testNode, nil)
+	r.env.OnActivity(r.kube.RegisterNode, mock.Anything, registersTheInstance()).After(time.Minute).Return(testNode, nil)
+	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, testInstance().ProviderID()).After(time.Minute).Return(testNode, nil) // runs recorded before RegisterNode
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(time.Minute).Return(nil)
 	r.env.OnActivity(r.kube.TaintOwnNode, mock.Anything, activities.TaintRequest{NodeName: testNode, InstanceID: testInstance().ID, Taint: activities.DisruptedTaint()}).Return(nil)
@@ -231,7 +242,7 @@ func TestNodeLifecycleHappyPath(t *testing.T) {
 		t.Errorf("state when Ready = %+v, want node, instance, claim and pods filled in", ready)
 	}
 
-	wantActivities := []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "TaintOwnNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
+	wantActivities := []string{"Launch", "RegisterNode", "WaitNodeInitialized", "TaintOwnNode", "DrainNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"}
 	if !slices.Equal(r.activities, wantActivities) {
 		t.Errorf("activities %v, want %v", r.activities, wantActivities)
 	}
@@ -304,7 +315,7 @@ func TestNodeLifecycleShowsWhatItsNodeCosts(t *testing.T) {
 			r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(inst, nil)
 			r.happyPath() // its Launch is never reached: the one above matches first
 			if tt.recordedBefore {
-				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(workflow.DefaultVersion)
 				r.env.OnGetVersion(changePriceMemo, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
 			var memo []any
@@ -333,29 +344,44 @@ func TestNodeLifecycleShowsWhatItsNodeCosts(t *testing.T) {
 	}
 }
 
+// Registration syncs the Node it finds with Karpenter's labels and the pool's taints: in the
+// activity that finds it, or, in a run recorded before that, in SyncNode right after.
 func TestNodeLifecycleSyncsKarpentersRegistrationLabels(t *testing.T) {
-	r := newNodeRun(t)
-	r.happyPath()
-	var sync activities.SyncRequest
-	onActivityStarted(r.env, func(name string, args func(any) error) {
-		if name == "SyncNode" {
-			_ = args(&sync)
-		}
-	})
-	r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{}) })
-	r.execute()
+	for _, recorded := range []workflow.Version{compactRegisterAndSync, 1} {
+		t.Run(fmt.Sprintf("compact-history %d", recorded), func(t *testing.T) {
+			r := newNodeRun(t)
+			r.happyPath()
+			if recorded != compactRegisterAndSync {
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(recorded)
+			}
+			var sync activities.SyncRequest
+			onActivityStarted(r.env, func(name string, args func(any) error) {
+				switch name {
+				case "SyncNode":
+					_ = args(&sync)
+				case "RegisterNode":
+					var req activities.RegisterRequest
+					_ = args(&req)
+					sync = req.Sync
+					sync.NodeName = testNode // the Node RegisterNode finds
+				}
+			})
+			r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{}) })
+			r.execute()
 
-	want := map[string]string{
-		"team": "web", "karpenter.sh/nodepool": "default", "karpenter.sh/nodeclaim": testClaim,
-		"karpenter.sh/registered": "true", "karpenter.sh/capacity-type": "spot",
-	}
-	for k, v := range want {
-		if sync.Labels[k] != v {
-			t.Errorf("synced label %s = %q, want %q", k, sync.Labels[k], v)
-		}
-	}
-	if sync.NodeName != testNode || !slices.Equal(sync.Taints, testNodeClaim().Taints) {
-		t.Errorf("synced %s with taints %v, want %s with the pool's taints", sync.NodeName, sync.Taints, testNode)
+			want := map[string]string{
+				"team": "web", "karpenter.sh/nodepool": "default", "karpenter.sh/nodeclaim": testClaim,
+				"karpenter.sh/registered": "true", "karpenter.sh/capacity-type": "spot",
+			}
+			for k, v := range want {
+				if sync.Labels[k] != v {
+					t.Errorf("synced label %s = %q, want %q", k, sync.Labels[k], v)
+				}
+			}
+			if sync.NodeName != testNode || !slices.Equal(sync.Taints, testNodeClaim().Taints) {
+				t.Errorf("synced %s with taints %v, want %s with the pool's taints", sync.NodeName, sync.Taints, testNode)
+			}
+		})
 	}
 }
 
@@ -382,41 +408,40 @@ func TestNodeLifecycleFailures(t *testing.T) {
 			name: "a node that never registers has its instance terminated",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
+				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "ReleaseNodeClaim"},
 			wantError:      "registered within 15m0s",
 		},
 		{
 			name: "a node that never becomes Ready is terminated and its Node deleted",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
-				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return(testNode, nil)
 				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(scheduleToCloseTimeout())
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "not Ready within 15m0s",
 		},
 		{
 			name: "an interruption while the node registers fails the claim at once",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
+				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption"}) })
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "ReleaseNodeClaim"},
 			wantError:      "interrupted (SpotInterruption) before its node was Ready",
 		},
 		{
 			name: "an interruption about another instance (one of a run since reset) is ignored",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
+				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).After(10*time.Minute).Return(testNode, nil)
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.at(2*time.Minute, func() {
 					r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: InterruptInstanceGone, InstanceID: "i-0earlierrun"})
@@ -425,21 +450,20 @@ func TestNodeLifecycleFailures(t *testing.T) {
 					r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption", InstanceID: testInstance().ID})
 				})
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "Terminate", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "ReleaseNodeClaim"},
 			wantError:      "interrupted (SpotInterruption) before its node was Ready",
 		},
 		{
 			name: "an interruption while the node initializes fails the claim at once",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-				r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return(testNode, nil)
-				r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
+				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return(testNode, nil)
 				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(10 * time.Minute).Return(nil)
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "ScheduledChange"}) })
 			},
-			wantActivities: []string{"Launch", "WaitForNode", "SyncNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "interrupted (ScheduledChange) before its node was Ready",
 		},
 	}
@@ -482,7 +506,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 func TestFailedClaimIsReportedBeforeItsCleanUp(t *testing.T) {
 	r := newNodeRun(t)
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
-	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
+	r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
 	r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).After(time.Hour).Return(nil)
 	var during NodeState
 	var failedDuring int
@@ -522,7 +546,7 @@ func TestNodeLifecycleRetriedLaunchReusesTheClientToken(t *testing.T) {
 			record(ctx, req)
 			return testInstance(), nil
 		}).Once()
-	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, mock.Anything).Return("", temporal.NewNonRetryableApplicationError("stop here", "Test", nil))
+	r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return("", temporal.NewNonRetryableApplicationError("stop here", "Test", nil))
 	r.env.OnActivity(r.ec2.Terminate, mock.Anything, mock.Anything).Return(nil)
 	r.execute()
 

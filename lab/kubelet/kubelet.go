@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strings"
 	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -101,6 +104,7 @@ func (k *Kubelet) Boot(ctx context.Context, m Machine) error {
 	if err != nil {
 		return fmt.Errorf("boot %s: %w", m.InstanceID, err)
 	}
+	devices := withoutDevices(node)
 	if _, err := k.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("register node %s for %s: %w", node.Name, m.InstanceID, err)
 	}
@@ -120,7 +124,59 @@ func (k *Kubelet) Boot(ctx context.Context, m Machine) error {
 		case <-time.After(k.opts.ReadyAfter):
 		}
 	}
-	return k.markReady(ctx, node.Name)
+	if err := k.markReady(ctx, node.Name); err != nil {
+		return err
+	}
+	return k.registerDevices(ctx, node.Name, devices)
+}
+
+// devicePlugins are the extended resources device plugins advertise, capacity and
+// allocatable alike.
+type devicePlugins struct{ capacity, allocatable corev1.ResourceList }
+
+// withoutDevices zeroes the node's extended resources and returns them: the kubelet reports
+// each as zero until its device plugin (NVIDIA's, Neuron's) has registered, after the node
+// is Ready, which is why Karpenter's initialization waits for them.
+func withoutDevices(node *corev1.Node) devicePlugins {
+	d := devicePlugins{capacity: corev1.ResourceList{}, allocatable: corev1.ResourceList{}}
+	for _, rl := range []struct{ from, to corev1.ResourceList }{
+		{node.Status.Capacity, d.capacity}, {node.Status.Allocatable, d.allocatable},
+	} {
+		for name, q := range rl.from {
+			if isExtended(name) {
+				rl.to[name] = q
+				rl.from[name] = resource.Quantity{}
+			}
+		}
+	}
+	return d
+}
+
+// isExtended is true for a resource outside Kubernetes' own namespace (nvidia.com/gpu), as
+// the API's helper has it.
+func isExtended(name corev1.ResourceName) bool {
+	return strings.Contains(string(name), "/") && !strings.Contains(string(name), "kubernetes.io/")
+}
+
+// registerDevices is the device plugins registering: the node's extended resources appear.
+func (k *Kubelet) registerDevices(ctx context.Context, name string, d devicePlugins) error {
+	if len(d.capacity) == 0 && len(d.allocatable) == 0 {
+		return nil
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := k.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		maps.Copy(node.Status.Capacity, d.capacity)
+		maps.Copy(node.Status.Allocatable, d.allocatable)
+		_, err = k.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("register node %s's devices: %w", name, err)
+	}
+	return nil
 }
 
 // bootstrap reads the machine's user data as its bootstrap agent and kubelet would, refusing
@@ -256,7 +312,8 @@ func (k *Kubelet) startPod(ctx context.Context, pod *corev1.Pod) error {
 	pod.Status.PodIP = ip
 	pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}
 	pod.Status.StartTime = &now
-	for _, t := range []corev1.PodConditionType{corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, corev1.PodScheduled} {
+	// PodScheduled is the binding's to set, not the kubelet's: its time says when the pod was bound.
+	for _, t := range []corev1.PodConditionType{corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
 		setPodCondition(pod, corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now})
 	}
 	pod.Status.ContainerStatuses = nil

@@ -109,6 +109,37 @@ func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	}
 }
 
+// A GPU node registers with its GPUs at zero, as a kubelet does before its device plugin
+// registers them, and offers them once it is Ready.
+func TestBootRegistersDevicesAfterReady(t *testing.T) {
+	ctx := context.Background()
+	m := Machine{
+		InstanceID: "i-00000000000000gpu", Type: "g4dn.xlarge", Zone: "us-east-1a", CapacityType: "on-demand",
+		Hostname: "ip-10-0-0-30.ec2.internal", PrivateIP: "10.0.0.30", InstanceProfile: nodeProfile,
+		UserData: al2023UserData(testCluster, ""),
+	}
+	w, err := testClient.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + m.Hostname})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if err := testKubelet.Boot(ctx, m); err != nil {
+		t.Fatalf("boot: %v", err)
+	}
+	gpu := corev1.ResourceName("nvidia.com/gpu")
+	registered := (<-w.ResultChan()).Object.(*corev1.Node)
+	if q, ok := registered.Status.Allocatable[gpu]; !ok || !q.IsZero() || isReady(registered) {
+		t.Errorf("registered with %s %v (present %t), Ready %t; want 0 and not Ready", gpu, q.String(), ok, isReady(registered))
+	}
+	node, err := testClient.CoreV1().Nodes().Get(ctx, m.Hostname, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := node.Status.Allocatable[gpu]; q.Value() != 1 || node.Status.Capacity.Name(gpu, resource.DecimalSI).Value() != 1 {
+		t.Errorf("after boot %s allocatable %s, capacity %v; want the type's one GPU", gpu, q.String(), node.Status.Capacity[gpu])
+	}
+}
+
 func TestBootRegistersWhatUserDataSays(t *testing.T) {
 	tests := []struct {
 		name, userData string

@@ -39,8 +39,8 @@ type histories struct {
 // steps of a node workflow's launch, in order, whose times show where a scale-out waits:
 // started is when the server created the workflow (the Provisioner's start); task when the
 // worker first ran it; launched when the Launch call returned; registered when its Node
-// was seen.
-var steps = []string{"started", "task", "launched", "registered"}
+// was seen; initialized when the Node was seen Ready and initialized.
+var steps = []string{"started", "task", "launched", "registered", "initialized"}
 
 // nodeHistory is one node workflow's history, its runs summed.
 type nodeHistory struct {
@@ -189,8 +189,10 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 			switch activities[a.GetScheduledEventId()] {
 			case "Launch":
 				reach("launched", ev)
-			case "WaitForNode":
+			case "WaitForNode", "RegisterNode":
 				reach("registered", ev)
+			case "WaitNodeInitialized":
+				reach("initialized", ev)
 			}
 		} else if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
 			what += " " + a.GetSignalName()

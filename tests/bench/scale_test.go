@@ -73,6 +73,11 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("%d pods: the last created %.1fs after apply; instances launched from %.1fs to %.1fs after apply", n,
 		lastCreated(boundPods(pods)).Sub(applied).Seconds(), slices.MinFunc(launches, time.Time.Compare).Sub(applied).Seconds(),
 		slices.MaxFunc(launches, time.Time.Compare).Sub(applied).Seconds())
+	if waits, err := b.nodeToBind(ctx, boundPods(pods)); err == nil {
+		t.Logf("each pod's bind after its Node (s, p50 / p99): %s", waits)
+	} else {
+		t.Logf("each pod's bind after its Node: %v", err)
+	}
 	req, err := countRequests(b.auditLog, applied, boundAt)
 	if err != nil {
 		return r, err
@@ -280,18 +285,67 @@ func lastCreated(pods []*corev1.Pod) time.Time {
 func pendingToBound(pods []*corev1.Pod) (p50, p99 time.Duration) {
 	var waits []time.Duration
 	for _, p := range pods {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
-				waits = append(waits, c.LastTransitionTime.Sub(p.CreationTimestamp.Time))
-			}
+		if at, ok := scheduledAt(p); ok {
+			waits = append(waits, at.Sub(p.CreationTimestamp.Time))
 		}
 	}
+	return percentiles(waits)
+}
+
+// percentiles is the median and 99th percentile (nearest rank) of waits.
+func percentiles(waits []time.Duration) (p50, p99 time.Duration) {
 	if len(waits) == 0 {
 		return 0, 0
 	}
 	slices.Sort(waits)
 	rank := func(q float64) time.Duration { return waits[int(q*float64(len(waits)-1)+0.5)] }
 	return rank(0.5), rank(0.99)
+}
+
+// nodeToBind says how long the pods waited for their bind after their Node was registered
+// and after it became Ready (p50 / p99, from the Node's creation and Ready transition times and
+// the pod's PodScheduled time): the scale-out's wait that is the kube-scheduler's, not a launch's.
+func (b *bench) nodeToBind(ctx context.Context, pods []*corev1.Pod) (string, error) {
+	list, err := b.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return "", fmt.Errorf("list nodes: %w", err)
+	}
+	registered, ready := map[string]time.Time{}, map[string]time.Time{}
+	for _, n := range list.Items {
+		registered[n.Name] = n.CreationTimestamp.Time
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready[n.Name] = c.LastTransitionTime.Time
+			}
+		}
+	}
+	var afterRegistered, afterReady []time.Duration
+	for _, p := range pods {
+		bound, ok := scheduledAt(p)
+		if !ok {
+			continue
+		}
+		if at, ok := registered[p.Spec.NodeName]; ok {
+			afterRegistered = append(afterRegistered, bound.Sub(at))
+		}
+		if at, ok := ready[p.Spec.NodeName]; ok {
+			afterReady = append(afterReady, bound.Sub(at))
+		}
+	}
+	p50r, p99r := percentiles(afterRegistered)
+	p50y, p99y := percentiles(afterReady)
+	return fmt.Sprintf("after registration %.0f / %.0f, after Ready %.0f / %.0f",
+		p50r.Seconds(), p99r.Seconds(), p50y.Seconds(), p99y.Seconds()), nil
+}
+
+// scheduledAt is when the pod was bound: its PodScheduled condition's transition to True.
+func scheduledAt(p *corev1.Pod) (time.Time, bool) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Time, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // poolState is what the pool has at a moment.
