@@ -137,15 +137,21 @@ func (n *NodeClaims) project(ctx context.Context, p NodeClaimProjection, remembe
 	if u, err = n.syncLabels(ctx, u, p); err != nil {
 		return err
 	}
+	if created {
+		n.nominate(ctx, u, p.Claim)
+	}
+	if p.Phase == phaseLaunching {
+		// Nothing has happened yet that the status would show: its first write comes with
+		// the launch's result, as Karpenter's does, one write fewer per node.
+		n.launching.remember(p.Claim.Name, u)
+		return nil
+	}
 	claim := &v1.NodeClaim{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, claim); err != nil {
 		return fmt.Errorf("read NodeClaim %s: %w", p.Claim.Name, err)
 	}
 	before := claim.Status.DeepCopy()
 	n.status(ctx, &claim.Status, p)
-	if created {
-		n.nominate(ctx, u, p.Claim)
-	}
 	if !equality.Semantic.DeepEqual(before, &claim.Status) {
 		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&claim.Status)
 		if err != nil {

@@ -323,7 +323,7 @@ func TestProjectNodeClaimReadsOnlyWhatItDidNotWrite(t *testing.T) {
 		p         NodeClaimProjection
 		want      []string
 	}{
-		{name: "a new claim is created without a read", p: launching, want: []string{"create", "update/status"}},
+		{name: "a new claim is created without a read, its status left for the launch's result", p: launching, want: []string{"create"}},
 		{name: "a launching claim is written from what was last written", before: []NodeClaimProjection{launching}, p: registering,
 			want: []string{"update", "update/status"}},
 		{name: "a conflict with another writer reads the claim again", before: []NodeClaimProjection{launching}, conflicts: 1, p: registering,

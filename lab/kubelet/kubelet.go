@@ -46,8 +46,9 @@ type Kubelet struct {
 	opts   Options
 
 	mu     sync.Mutex
-	nodes  map[string]string // node name → instance id, for nodes whose instance runs
-	byID   map[string]string // instance id → node name
+	nodes  map[string]string                // node name → instance id, for nodes whose instance runs
+	byID   map[string]string                // instance id → node name
+	leases map[string]*coordinationv1.Lease // node name → its lease as last written
 	nextIP int
 }
 
@@ -58,7 +59,7 @@ func New(client kubernetes.Interface, types []catalog.Type, o Options) *Kubelet 
 	}
 	return &Kubelet{
 		client: client, types: catalog.Index(types), opts: o,
-		nodes: map[string]string{}, byID: map[string]string{},
+		nodes: map[string]string{}, byID: map[string]string{}, leases: map[string]*coordinationv1.Lease{},
 	}
 }
 
@@ -231,6 +232,7 @@ func (k *Kubelet) Shutdown(ctx context.Context, instanceID string) error {
 	name, ok := k.byID[instanceID]
 	delete(k.byID, instanceID)
 	delete(k.nodes, name)
+	delete(k.leases, name)
 	k.mu.Unlock()
 	if !ok {
 		return nil
@@ -358,22 +360,39 @@ func (k *Kubelet) heartbeat(ctx context.Context) {
 	}
 }
 
-// renewLease keeps the node's heartbeat lease fresh, as kubelets do every 10 s.
+// renewLease keeps the node's heartbeat lease fresh, as kubelets do every 10 s. Like the
+// kubelet's lease controller it updates the lease it last wrote, and reads the API server
+// only when it has none or that write was refused.
 func (k *Kubelet) renewLease(ctx context.Context, node string) error {
 	leases := k.client.CoordinationV1().Leases(leaseNamespace)
 	now := metav1.NewMicroTime(time.Now())
-	lease, err := leases.Get(ctx, node, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = leases.Create(ctx, &coordinationv1.Lease{
+	k.mu.Lock()
+	lease := k.leases[node]
+	k.mu.Unlock()
+	var err error
+	if lease == nil {
+		lease, err = leases.Get(ctx, node, metav1.GetOptions{})
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		lease, err = leases.Create(ctx, &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Name: node, Namespace: leaseNamespace},
 			Spec: coordinationv1.LeaseSpec{
 				HolderIdentity: ptr.To(node), LeaseDurationSeconds: ptr.To[int32](leaseSeconds), RenewTime: &now,
 			},
 		}, metav1.CreateOptions{})
-	} else if err == nil {
+	case err == nil:
+		lease = lease.DeepCopy()
 		lease.Spec.RenewTime = &now
-		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+		lease, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
 	}
+	k.mu.Lock()
+	if err == nil {
+		k.leases[node] = lease
+	} else {
+		delete(k.leases, node) // read afresh next time
+	}
+	k.mu.Unlock()
 	if err != nil && !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("lease for node %s: %w", node, err)
 	}

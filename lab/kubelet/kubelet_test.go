@@ -107,6 +107,21 @@ func TestBootRegistersAReadyNodeWithKubeletLabels(t *testing.T) {
 	if got := node.Status.Allocatable.Cpu().String(); got != "1930m" {
 		t.Errorf("allocatable cpu = %s, want Karpenter's 1930m for m5.large", got)
 	}
+
+	// Its heartbeat lease exists and each renewal moves it on, from the lease last written.
+	leases := testClient.CoordinationV1().Leases("kube-node-lease")
+	first, err := leases.Get(ctx, m.Hostname, metav1.GetOptions{})
+	if err != nil || *first.Spec.HolderIdentity != m.Hostname {
+		t.Fatalf("lease of %s: %v %+v", m.Hostname, err, first)
+	}
+	time.Sleep(time.Millisecond) // RenewTime has microseconds
+	if err := testKubelet.renewLease(ctx, m.Hostname); err != nil {
+		t.Fatalf("renew lease: %v", err)
+	}
+	renewed, err := leases.Get(ctx, m.Hostname, metav1.GetOptions{})
+	if err != nil || !renewed.Spec.RenewTime.After(first.Spec.RenewTime.Time) {
+		t.Errorf("renewed lease %v (%v), want a RenewTime after %v", renewed.Spec.RenewTime, err, first.Spec.RenewTime)
+	}
 }
 
 // A GPU node registers with its GPUs at zero, as a kubelet does before its device plugin

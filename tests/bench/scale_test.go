@@ -51,6 +51,10 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	if err != nil {
 		return r, err
 	}
+	attempts, err := schedulerAttempts()
+	if err != nil {
+		return r, err
+	}
 	applied := time.Now()
 	if err := b.createDeployment(ctx, pool, n); err != nil {
 		return r, err
@@ -73,6 +77,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("%d pods: the last created %.1fs after apply; instances launched from %.1fs to %.1fs after apply", n,
 		lastCreated(boundPods(pods)).Sub(applied).Seconds(), slices.MinFunc(launches, time.Time.Compare).Sub(applied).Seconds(),
 		slices.MaxFunc(launches, time.Time.Compare).Sub(applied).Seconds())
+	t.Logf("the kube-scheduler's attempts meanwhile: %s", attemptsSince(attempts))
 	if waits, err := b.nodeToBind(ctx, boundPods(pods)); err == nil {
 		t.Logf("each pod's bind after its Node (s, p50 / p99): %s", waits)
 	} else {
