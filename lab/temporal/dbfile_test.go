@@ -95,3 +95,28 @@ func copyFileIfPresent(t *testing.T, from, to string) {
 		t.Fatalf("close %s: %v", to, err)
 	}
 }
+
+// Visibility records get an in-memory database of their own beside an in-memory history
+// store, and stay in the file with a database file.
+func TestVisibilityConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		dbFile string
+		want   string // the visibility database's name; "" for none of its own
+	}{
+		{name: "in memory", want: "-visibility"},
+		{name: "a database file", dbFile: "/var/lib/temporal.db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sqlCfg := sqliteConfig(tt.dbFile)
+			vis := visibilityConfig(sqlCfg)
+			switch {
+			case tt.want == "" && vis != nil:
+				t.Errorf("visibility in %s, want it with the history in %s", vis.DatabaseName, sqlCfg.DatabaseName)
+			case tt.want != "" && (vis == nil || vis.DatabaseName != sqlCfg.DatabaseName+tt.want || vis.ConnectAttributes["mode"] != "memory"):
+				t.Errorf("visibility config %+v, want the in-memory database %s%s", vis, sqlCfg.DatabaseName, tt.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -35,6 +36,22 @@ func sqliteConfig(dbFile string) *config.SQL {
 		MaxConns:          fileMaxConns,
 		MaxIdleConns:      fileMaxConns,
 	}
+}
+
+// visibilityConfig describes where visibility records (the search attributes that list
+// workflows) go: for an in-memory database, a second in-memory database, so that their
+// writes, a few per workflow and the costliest the store makes, queue on a connection of
+// their own instead of in front of the history's; nil keeps them with the history, in the
+// file. A production Temporal keeps visibility apart too (its own database, or
+// Elasticsearch).
+func visibilityConfig(sqlCfg *config.SQL) *config.SQL {
+	if sqlCfg.ConnectAttributes["mode"] != "memory" {
+		return nil
+	}
+	vis := *sqlCfg
+	vis.DatabaseName += "-visibility"
+	vis.ConnectAttributes = maps.Clone(sqlCfg.ConnectAttributes)
+	return &vis
 }
 
 // prepareDatabase creates the schema of a new database file and inserts the namespace if it is missing. An

@@ -45,7 +45,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
 	logger := newServerLogger(o.Logger)
-	opts, err := serverOptions(serverConfig(o.IP, p, sqlCfg, o.TLS), logger, dynamicConfig(o.DynamicConfig))
+	opts, err := serverOptions(serverConfig(o.IP, p, sqlCfg, visibilityConfig(sqlCfg), o.TLS), logger, dynamicConfig(o.DynamicConfig))
 	if err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}

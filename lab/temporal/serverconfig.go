@@ -14,13 +14,14 @@ import (
 )
 
 const (
-	clusterName = "active"
-	storeName   = "sqlite-default"
+	clusterName         = "active"
+	storeName           = "sqlite-default"
+	visibilityStoreName = "sqlite-visibility"
 )
 
 // serverConfig mirrors the Temporal CLI dev server: one history shard, every service in this process on its
-// own port, archival off, no replication.
-func serverConfig(ip string, p ports, sqlCfg *config.SQL, t *TLS) *config.Config {
+// own port, archival off, no replication. Visibility has a store of its own when visCfg is not nil.
+func serverConfig(ip string, p ports, sqlCfg, visCfg *config.SQL, t *TLS) *config.Config {
 	host := dialHost(ip)
 	service := func(port int) config.Service {
 		var s config.Service
@@ -38,6 +39,10 @@ func serverConfig(ip string, p ports, sqlCfg *config.SQL, t *TLS) *config.Config
 	conf.Persistence.VisibilityStore = storeName
 	conf.Persistence.NumHistoryShards = 1
 	conf.Persistence.DataStores = map[string]config.DataStore{storeName: {SQL: sqlCfg}}
+	if visCfg != nil {
+		conf.Persistence.VisibilityStore = visibilityStoreName
+		conf.Persistence.DataStores[visibilityStoreName] = config.DataStore{SQL: visCfg}
+	}
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        clusterName,

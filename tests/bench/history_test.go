@@ -206,7 +206,7 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 }
 
 // timeline says when the node workflows reached each step, in seconds after from: first,
-// median and last.
+// median, 90th and 99th percentiles, and last.
 func (h histories) timeline(from time.Time) string {
 	var parts []string
 	for _, step := range steps {
@@ -214,8 +214,8 @@ func (h histories) timeline(from time.Time) string {
 		if len(at) == 0 {
 			continue
 		}
-		s := func(t time.Time) float64 { return t.Sub(from).Seconds() }
-		parts = append(parts, fmt.Sprintf("%s %.1f / %.1f / %.1f", step, s(at[0]), s(at[len(at)/2]), s(at[len(at)-1])))
+		s := func(q float64) float64 { return at[int(q*float64(len(at)-1)+0.5)].Sub(from).Seconds() }
+		parts = append(parts, fmt.Sprintf("%s %.1f / %.1f / %.1f / %.1f / %.1f", step, s(0), s(0.5), s(0.9), s(0.99), s(1)))
 	}
 	return strings.Join(parts, ", ")
 }

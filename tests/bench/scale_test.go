@@ -136,7 +136,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	r.histories = h
 	t.Logf("largest payload: %d bytes in %s; %d node workflows, %d of them closed, with p50 %d and max %d events", h.largest.bytes, h.largest.where,
 		len(h.events), len(h.closedEvents), median(h.closedEvents), last(h.closedEvents))
-	t.Logf("node workflows reached each step (s after apply, first / median / last): %s", h.timeline(applied))
+	t.Logf("node workflows reached each step (s after apply, first / median / p90 / p99 / last): %s", h.timeline(applied))
 	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
 	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
 	return r, errors.Join(steadyErr, err)
