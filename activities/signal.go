@@ -18,6 +18,11 @@ type Signals struct {
 	// Identity names this worker on the workflows StartWorkflows starts, as the SDK client
 	// names it on the ones it starts.
 	Identity string
+	// EagerStart starts workflows through the SDK client, asking for eager execution: the
+	// server hands the first workflow task back with the start, to this worker, instead of
+	// through its task queue. Set it only for a Client dialled with RequestIDInterceptor,
+	// which keeps the starts idempotent.
+	EagerStart bool
 }
 
 // SignalRequest is one signal for a few workflows.

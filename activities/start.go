@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -16,7 +19,10 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -91,8 +97,9 @@ func (s *Signals) StartWorkflows(ctx context.Context, starts []WorkflowStart) ([
 	return out, nil
 }
 
-// start starts one workflow. The SDK client's ExecuteWorkflow would pick a new RequestID on
-// every call, so the request is made directly.
+// start starts one workflow: through the SDK client, eagerly, with RequestIDInterceptor
+// giving the request its RequestID; otherwise by a request made directly, the SDK client's
+// ExecuteWorkflow picking a new RequestID on every call.
 func (s *Signals) start(ctx context.Context, namespace string, w WorkflowStart) (StartOutcome, error) {
 	req, err := startRequest(namespace, s.Identity, w)
 	if err != nil {
@@ -100,7 +107,11 @@ func (s *Signals) start(ctx context.Context, namespace string, w WorkflowStart) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	_, err = s.Client.WorkflowService().StartWorkflowExecution(ctx, req)
+	if s.EagerStart {
+		err = s.startEagerly(ctx, w)
+	} else {
+		_, err = s.Client.WorkflowService().StartWorkflowExecution(ctx, req)
+	}
 	var (
 		taken        *serviceerror.WorkflowExecutionAlreadyStarted
 		invalid      *serviceerror.InvalidArgument
@@ -117,6 +128,58 @@ func (s *Signals) start(ctx context.Context, namespace string, w WorkflowStart) 
 		return StartOutcome{Error: fmt.Sprintf("start workflow %s: %v", w.ID, err)}, nil
 	default:
 		return StartOutcome{}, fmt.Errorf("start workflow %s: %w", w.ID, err)
+	}
+}
+
+// startEagerly starts the workflow with the SDK client asking for its first task inline,
+// which the client hands to this process's worker when it has a free slot.
+func (s *Signals) startEagerly(ctx context.Context, w WorkflowStart) error {
+	var keywords []temporal.SearchAttributeUpdate
+	for _, name := range slices.Sorted(maps.Keys(w.Keywords)) {
+		keywords = append(keywords, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(w.Keywords[name]))
+	}
+	id := &requestID{value: w.RequestID}
+	_, err := s.Client.ExecuteWorkflow(context.WithValue(ctx, requestIDKey{}, id), client.StartWorkflowOptions{
+		ID:                                       w.ID,
+		TaskQueue:                                w.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowTaskTimeout:                      w.TaskTimeout,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(keywords...),
+		StaticSummary:                            w.Summary,
+		StaticDetails:                            w.Details,
+		EnableEagerStart:                         true,
+	}, w.Type, w.Input)
+	if err == nil && !id.applied.Load() {
+		// A programming error: the run started under a RequestID of the SDK's, so a retry
+		// would find it taken.
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"start workflow %s: the Temporal client was dialled without RequestIDInterceptor", w.ID), "NotIdempotent", nil)
+	}
+	return err
+}
+
+// requestIDKey is the context key of the RequestID a start is made with.
+type requestIDKey struct{}
+
+// requestID is a start's RequestID, and whether RequestIDInterceptor put it on the request.
+type requestID struct {
+	value   string
+	applied atomic.Bool
+}
+
+// RequestIDInterceptor gives a StartWorkflowExecutionRequest the RequestID its context
+// carries (Signals' eager starts), as the SDK client's ExecuteWorkflow has no option for
+// it. Dial the client Signals starts workflows with through it.
+func RequestIDInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if start, ok := req.(*workflowservice.StartWorkflowExecutionRequest); ok {
+			if id, ok := ctx.Value(requestIDKey{}).(*requestID); ok {
+				start.RequestId = id.value
+				id.applied.Store(true)
+			}
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 }
 

@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
 	host, _ := os.Hostname() // the SDK client's own identity, for the workflows it starts
-	w.RegisterActivity(&activities.Signals{Client: tc, Identity: fmt.Sprintf("%d@%s@", os.Getpid(), host)})
+	w.RegisterActivity(&activities.Signals{Client: tc, Identity: fmt.Sprintf("%d@%s@", os.Getpid(), host), EagerStart: true})
 	w.RegisterActivity(&activities.GarbageCollector{EC2: ec2Acts, Kube: kube, Workflows: tc, NodeClaims: nodeClaims.Client, NodeClassGroup: cfg.NodeClassGroup, Metrics: m.activities})
 	if cfg.InterruptionQueue != "" {
 		sqsClient, err := newSQSClient(ctx, cfg)

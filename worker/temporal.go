@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
 
+	"github.com/nodewright/nodewright/activities"
 	"github.com/nodewright/nodewright/worker/temporalconn"
 	"github.com/nodewright/nodewright/workflows"
 )
@@ -31,6 +33,9 @@ func dialTemporal(ctx context.Context, conn envconfig.ClientConfigProfile, sdkMe
 		return nil, err
 	}
 	opts.MetricsHandler = sdkMetrics
+	// Node workflows start eagerly through this client, each with its own RequestID.
+	opts.ConnectionOptions.DialOptions = append(opts.ConnectionOptions.DialOptions,
+		grpc.WithChainUnaryInterceptor(activities.RequestIDInterceptor()))
 	opts.Logger = sdklog.NewStructuredLogger(log.With("component", "temporal"))
 	wait := time.Second
 	for attempt := 1; ; attempt++ {

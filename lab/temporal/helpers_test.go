@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
 )
 
 const (
@@ -82,7 +83,7 @@ func startTestServer(t testing.TB, o Options) *Server {
 
 // dialTestClient connects to s as a worker in another process would, from s.ClientEnv read by the
 // SDK's envconfig, and runs a worker for markReady on testTaskQueue.
-func dialTestClient(t testing.TB, s *Server, logger *slog.Logger) client.Client {
+func dialTestClient(t testing.TB, s *Server, logger *slog.Logger, dial ...grpc.DialOption) client.Client {
 	t.Helper()
 	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
 		DisableFile: true, EnvLookup: envOf(s.ClientEnv()),
@@ -91,6 +92,7 @@ func dialTestClient(t testing.TB, s *Server, logger *slog.Logger) client.Client 
 		t.Fatalf("client options from %v: %v", s.ClientEnv(), err)
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger)
+	opts.ConnectionOptions.DialOptions = append(opts.ConnectionOptions.DialOptions, dial...)
 	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatalf("dial %s: %v", s.FrontendAddress(), err)

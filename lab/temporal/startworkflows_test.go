@@ -3,17 +3,21 @@ package temporal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"google.golang.org/grpc"
 
 	"github.com/nodewright/nodewright/activities"
 )
 
-// StartWorkflows against a real server: a start repeated with its RequestID (a retried
+// StartWorkflows against a real server, starting directly and eagerly (through a client
+// dialled with RequestIDInterceptor): a start repeated with its RequestID (a retried
 // activity) finds the run it started, even once it closed; the same IDs under new RequestIDs
 // are taken; a start the server refuses says why; the runs carry their UI metadata and
 // search attributes.
@@ -21,9 +25,37 @@ func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
 	// The SDK's test activity environment runs activities in this namespace.
 	const namespace = "default-test-namespace"
 	s := startTestServer(t, Options{Namespace: namespace, SearchAttributes: DefaultSearchAttributes()})
-	c := dialTestClient(t, s, testLogger(t))
-	signals := &activities.Signals{Client: c, Identity: "start-test"}
+	for _, eager := range []bool{false, true} {
+		t.Run(fmt.Sprintf("eager %t", eager), func(t *testing.T) {
+			var dial []grpc.DialOption
+			if eager {
+				dial = append(dial, grpc.WithChainUnaryInterceptor(activities.RequestIDInterceptor()))
+			}
+			c := dialTestClient(t, s, testLogger(t), dial...)
+			startsAreIdempotent(t, c, &activities.Signals{Client: c, Identity: "start-test", EagerStart: eager}, fmt.Sprintf("eager-%t/", eager))
+		})
+	}
+}
 
+// An eager start through a client without RequestIDInterceptor fails for good: its run
+// started under a RequestID of the SDK's, which a retry would not find.
+func TestEagerStartWithoutTheInterceptorFails(t *testing.T) {
+	const namespace = "default-test-namespace"
+	s := startTestServer(t, Options{Namespace: namespace, SearchAttributes: DefaultSearchAttributes()})
+	c := dialTestClient(t, s, testLogger(t))
+	signals := &activities.Signals{Client: c, Identity: "start-test", EagerStart: true}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(signals)
+	_, err := env.ExecuteActivity(signals.StartWorkflows, []activities.WorkflowStart{{
+		ID: "node/x", Type: markReadyName, TaskQueue: testTaskQueue, RequestID: "run1/node/x", Input: json.RawMessage(`{}`),
+	}})
+	if err == nil || !strings.Contains(err.Error(), "RequestIDInterceptor") {
+		t.Errorf("eager start without the interceptor: %v, want an error naming RequestIDInterceptor", err)
+	}
+}
+
+func startsAreIdempotent(t *testing.T, c client.Client, signals *activities.Signals, prefix string) {
 	starts := func(requestPrefix string, ids ...string) []activities.WorkflowStart {
 		var out []activities.WorkflowStart
 		for _, id := range ids {
@@ -54,7 +86,7 @@ func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
 		}
 		return out
 	}
-	ids := []string{"node/a", "node/b", "node/c"}
+	ids := []string{prefix + "node/a", prefix + "node/b", prefix + "node/c"}
 	for i, o := range call("first starts", starts("run1/", ids...)) {
 		if o != (activities.StartOutcome{}) {
 			t.Errorf("first start of %s: %+v, want started", ids[i], o)
@@ -79,28 +111,28 @@ func TestStartWorkflowsIsIdempotentPerRequest(t *testing.T) {
 			t.Errorf("start of %s under a new request: %+v, want taken", ids[i], o)
 		}
 	}
-	bad := starts("run3/", "node/d")
+	bad := starts("run3/", prefix+"node/d")
 	bad[0].Keywords["NoSuchAttribute"] = "x"
 	if o := call("a start with an unknown search attribute", bad)[0]; o.Taken || !strings.Contains(o.Error, "NoSuchAttribute") {
 		t.Errorf("start with an unknown search attribute: %+v, want an error naming it", o)
 	}
-	if o := call("a start without a type", []activities.WorkflowStart{{ID: "node/e", TaskQueue: testTaskQueue, RequestID: "x"}})[0]; !strings.Contains(o.Error, "type") {
+	if o := call("a start without a type", []activities.WorkflowStart{{ID: prefix + "node/e", TaskQueue: testTaskQueue, RequestID: "x"}})[0]; !strings.Contains(o.Error, "type") {
 		t.Errorf("start without a type: %+v, want an error naming the field", o)
 	}
 
-	desc, err := c.DescribeWorkflowExecution(t.Context(), "node/b", "")
+	desc, err := c.DescribeWorkflowExecution(t.Context(), prefix+"node/b", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var summary, pool string
 	dc := converter.GetDefaultDataConverter()
-	if err := dc.FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || summary != "summary of node/b" {
-		t.Errorf("node/b summary %q (%v), want %q", summary, err, "summary of node/b")
+	if err := dc.FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || summary != "summary of "+prefix+"node/b" {
+		t.Errorf("node/b summary %q (%v), want %q", summary, err, "summary of "+prefix+"node/b")
 	}
 	if got := desc.GetExecutionConfig().GetDefaultWorkflowTaskTimeout().AsDuration(); got != 25*time.Second {
 		t.Errorf("node/b workflow task timeout %s, want the start's 25s", got)
 	}
-	if err := dc.FromPayload(desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["NodePool"], &pool); err != nil || pool != "pool-node/b" {
+	if err := dc.FromPayload(desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["NodePool"], &pool); err != nil || pool != "pool-"+prefix+"node/b" {
 		t.Errorf("node/b NodePool %q (%v), want pool-node/b", pool, err)
 	}
 }
