@@ -193,7 +193,8 @@ func (k *Kube) SyncNode(ctx context.Context, req SyncRequest) error {
 	return nil
 }
 
-// WaitNodeReady polls until the Node's Ready condition is True.
+// WaitNodeReady polls until the Node's Ready condition is True and Kubernetes' own not-ready
+// taints are gone (histories from before WaitNodeInitialized still schedule it).
 func (k *Kube) WaitNodeReady(ctx context.Context, nodeName string) error {
 	return k.WaitNodeInitialized(ctx, InitializeRequest{NodeName: nodeName, readyOnly: true})
 }
@@ -207,7 +208,7 @@ type InitializeRequest struct {
 	StartupTaints []corev1.Taint      `json:"startupTaints,omitempty"`
 	Requests      corev1.ResourceList `json:"requests,omitempty"`
 
-	readyOnly bool // WaitNodeReady's older meaning: Ready, nothing more
+	readyOnly bool // WaitNodeReady's older meaning: Ready, no label written
 }
 
 // WaitNodeInitialized polls until the Node is Ready and its startup taints are gone, then
@@ -339,6 +340,16 @@ func (k *Kube) TaintOwnNode(ctx context.Context, req TaintRequest) error {
 // retrying, a Node whose providerID names another instance than the request's: a node name
 // in a workflow's input is not proof enough to delete a Node.
 func (k *Kube) DeleteNode(ctx context.Context, req DeleteNodeRequest) error {
+	if req.NodeName == "" {
+		if req.ProviderID == "" || req.InstanceID == "" {
+			return notOwned("delete node: the request names neither a node nor both a providerID and an instanceId")
+		}
+		node, err := k.nodeByProviderID(ctx, req.ProviderID)
+		if err != nil || node == nil {
+			return err // none registered: nothing to delete
+		}
+		req.NodeName = node.Name // the refusal below still holds it to the instance
+	}
 	node, err := k.Client.CoreV1().Nodes().Get(ctx, req.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil

@@ -342,6 +342,15 @@ func TestDeleteNodeActsOnlyOnTheNodeOfTheInstance(t *testing.T) {
 			node: node("n1", managed, held), req: DeleteNodeRequest{NodeName: "n1"}, wantDeleted: true},
 		{name: "an older worker's bare name is refused a Node not labelled as Nodewright's",
 			node: node("n1", withProviderID("aws:///zone-a/i-1")), req: DeleteNodeRequest{NodeName: "n1"}, wantRefusal: "lacks the label " + LabelManaged},
+		{name: "a Node found by the instance's providerID is deleted and released",
+			node: node("n1", withProviderID("aws:///zone-a/i-1"), held), req: DeleteNodeRequest{InstanceID: "i-1", ProviderID: "aws:///zone-a/i-1"}, wantDeleted: true},
+		{name: "no Node with the providerID: nothing to delete",
+			node: node("n1", withProviderID("aws:///zone-a/i-2"), held), req: DeleteNodeRequest{InstanceID: "i-1", ProviderID: "aws:///zone-a/i-1"}},
+		{name: "a providerID that names another instance finds a Node the refusal keeps",
+			node: node("n1", withProviderID("aws:///zone-a/i-2"), held), req: DeleteNodeRequest{InstanceID: "i-1", ProviderID: "aws:///zone-a/i-2"},
+			wantRefusal: "not one of instance i-1"},
+		{name: "neither a name nor a providerID is refused",
+			node: node("n1", withProviderID("aws:///zone-a/i-1"), held), req: DeleteNodeRequest{InstanceID: "i-1"}, wantRefusal: "names neither a node"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,6 +55,9 @@ type DeleteNodeRequest struct {
 	// InstanceID is empty in a request an older worker scheduled with the bare node name:
 	// then the Node must at least carry LabelManaged.
 	InstanceID string `json:"instanceId,omitempty"`
+	// ProviderID finds the Node when NodeName is empty: one a registration synced before its
+	// workflow learned the name. No Node with it means nothing to delete.
+	ProviderID string `json:"providerID,omitempty"`
 }
 
 // UnmarshalJSON also reads the bare node name string that DeleteNode took before it took a

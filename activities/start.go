@@ -107,7 +107,10 @@ func (s *Signals) start(ctx context.Context, namespace string, w WorkflowStart) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	if s.EagerStart {
+	// Only a first attempt asks for eager execution: the server hands a repeated RequestID's
+	// first task back again while it is still on its first attempt, and this worker would run
+	// that task (a node's launch) twice.
+	if s.EagerStart && activity.GetInfo(ctx).Attempt <= 1 {
 		err = s.startEagerly(ctx, w)
 	} else {
 		_, err = s.Client.WorkflowService().StartWorkflowExecution(ctx, req)

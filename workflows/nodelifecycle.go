@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -352,11 +353,22 @@ func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	}
 	if err != nil {
 		if temporal.IsTimeoutError(err) {
-			return fmt.Errorf("node %s not Ready within %s: %w", n.state.NodeName, initializationTimeout, err)
+			return fmt.Errorf("node %s not Ready within %s%s: %w", n.state.NodeName, initializationTimeout, lastWaitingFor(err), err)
 		}
 		return err
 	}
 	return nil
+}
+
+// lastWaitingFor is what a timed-out wait last reported it was waiting for (its heartbeat:
+// a startup taint, a GPU not registered), as ", last: ..."; "" when it reported nothing.
+func lastWaitingFor(err error) string {
+	var timeout *temporal.TimeoutError
+	var last string
+	if !errors.As(err, &timeout) || !timeout.HasLastHeartbeatDetails() || timeout.LastHeartbeatDetails(&last) != nil || last == "" {
+		return ""
+	}
+	return ", last: " + truncated(last)
 }
 
 // awaitUnlessInterrupted runs the activity and reads its result into into, unless an
@@ -457,8 +469,15 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 			return fmt.Errorf("terminate instance %s: %w", n.state.InstanceID, err)
 		}
 	}
-	if n.state.NodeName != "" {
+	// RegisterNode syncs the Node it finds (finalizer, no unregistered taint) before the
+	// workflow learns its name: a registration that failed after that (an interruption, a
+	// timeout) leaves a Node known only by its instance's providerID.
+	unnamed := n.state.NodeName == "" && n.syncAtRegistration && n.state.InstanceID != ""
+	if n.state.NodeName != "" || unnamed {
 		req := activities.DeleteNodeRequest{NodeName: n.state.NodeName, InstanceID: n.state.InstanceID}
+		if unnamed {
+			req.ProviderID = activities.ProviderID(n.state.Zone, n.state.InstanceID)
+		}
 		err := n.call(ctx, kubeOptions(), kubeActs.DeleteNode, req).Get(ctx, nil)
 		gone := err != nil && isNotOwned(err) && n.version(ctx, changeNotOwnedMeansGone) >= 1
 		switch {
@@ -466,8 +485,8 @@ func (n *nodeLifecycle) cleanUp(ctx workflow.Context) error {
 			// Another instance's Node holds the name now: ours was deleted already.
 			workflow.GetLogger(ctx).Warn("node name taken by another instance's Node; left alone", "node", n.state.NodeName, "error", err)
 		case err != nil:
-			return fmt.Errorf("delete node %s: %w", n.state.NodeName, err)
-		default:
+			return fmt.Errorf("delete node %s: %w", cmp.Or(n.state.NodeName, req.ProviderID), err)
+		case !unnamed:
 			n.countNodeTerminated(ctx)
 		}
 	}

@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/nodewright/nodewright/activities"
 	v1 "github.com/nodewright/nodewright/apis/v1"
@@ -161,7 +163,7 @@ func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 	// A restored run's checks of its state: the world agrees.
 	r.env.OnActivity(r.ec2.VerifyInstance, mock.Anything, activities.InstanceCheck(terminateTheClaimsInstance())).Return(nil)
-	r.env.OnActivity(r.kube.VerifyNode, mock.Anything, activities.NodeCheck(deleteTheClaimsNode())).Return(nil)
+	r.env.OnActivity(r.kube.VerifyNode, mock.Anything, activities.NodeCheck{NodeName: testNode, InstanceID: testInstance().ID}).Return(nil)
 }
 
 // onActivityStarted calls listen with the name of each activity, local or not, as it starts,
@@ -385,6 +387,38 @@ func TestNodeLifecycleSyncsKarpentersRegistrationLabels(t *testing.T) {
 	}
 }
 
+// Initialization waits for the resources the claim's pods request (a GPU's device plugin
+// registering it) in a run recorded since registration synced the Node; an older run keeps
+// the request it made.
+func TestNodeLifecycleInitializationWaitsForTheRequestedResources(t *testing.T) {
+	claim := testNodeClaim()
+	claim.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), "nvidia.com/gpu": resource.MustParse("1")}
+	for _, tt := range []struct {
+		recorded workflow.Version
+		want     corev1.ResourceList
+	}{{recorded: compactRegisterAndSync, want: claim.Requests}, {recorded: 1}} {
+		t.Run(fmt.Sprintf("compact-history %d", tt.recorded), func(t *testing.T) {
+			r := newNodeRun(t)
+			var got activities.InitializeRequest
+			r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, req activities.InitializeRequest) error { got = req; return nil })
+			r.happyPath()
+			if tt.recorded != compactRegisterAndSync {
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(tt.recorded)
+			}
+			r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{}) })
+			r.env.ExecuteWorkflow(NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim})
+
+			if err := r.env.GetWorkflowError(); err != nil {
+				t.Fatalf("workflow failed: %v", err)
+			}
+			if got.NodeName != testNode || !equality.Semantic.DeepEqual(got.Requests, tt.want) {
+				t.Errorf("waited for %s with requests %v, want %s with %v", got.NodeName, got.Requests, testNode, tt.want)
+			}
+		})
+	}
+}
+
 func TestNodeLifecycleFailures(t *testing.T) {
 	iceOffering := activities.Offering{InstanceType: "m5.large", Zone: "us-east-1a", CapacityType: "spot"}
 	tests := []struct {
@@ -411,20 +445,21 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return("", scheduleToCloseTimeout())
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 			},
-			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "registered within 15m0s",
 		},
 		{
-			name: "a node that never becomes Ready is terminated and its Node deleted",
+			name: "a node that never becomes Ready is terminated and its Node deleted, the error saying what it waited for",
 			mock: func(r *nodeRun) {
 				r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).Return(testInstance(), nil)
 				r.env.OnActivity(r.kube.RegisterNode, mock.Anything, mock.Anything).Return(testNode, nil)
-				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(scheduleToCloseTimeout())
+				r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).Return(
+					temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, nil, "node "+testNode+" has no nvidia.com/gpu in allocatable yet"))
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.env.OnActivity(r.kube.DeleteNode, mock.Anything, deleteTheClaimsNode()).Return(nil)
 			},
 			wantActivities: []string{"Launch", "RegisterNode", "WaitNodeInitialized", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
-			wantError:      "not Ready within 15m0s",
+			wantError:      "not Ready within 15m0s, last: node " + testNode + " has no nvidia.com/gpu in allocatable yet",
 		},
 		{
 			name: "an interruption while the node registers fails the claim at once",
@@ -434,7 +469,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 				r.env.OnActivity(r.ec2.Terminate, mock.Anything, terminateTheClaimsInstance()).Return(nil)
 				r.at(2*time.Minute, func() { r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption"}) })
 			},
-			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "interrupted (SpotInterruption) before its node was Ready",
 		},
 		{
@@ -450,7 +485,7 @@ func TestNodeLifecycleFailures(t *testing.T) {
 					r.env.SignalWorkflow(SignalInterrupt, Interrupt{Kind: "SpotInterruption", InstanceID: testInstance().ID})
 				})
 			},
-			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "ReleaseNodeClaim"},
+			wantActivities: []string{"Launch", "RegisterNode", "Terminate", "DeleteNode", "ReleaseNodeClaim"},
 			wantError:      "interrupted (SpotInterruption) before its node was Ready",
 		},
 		{
@@ -471,6 +506,10 @@ func TestNodeLifecycleFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newNodeRun(t)
 			tt.mock(r)
+			// A Node its registration may have synced before failing is deleted by its
+			// instance's providerID (whether or not one registered).
+			r.env.OnActivity(r.kube.DeleteNode, mock.Anything, activities.DeleteNodeRequest{
+				InstanceID: testInstance().ID, ProviderID: testInstance().ProviderID()}).Return(nil)
 			r.execute()
 
 			err := r.env.GetWorkflowError()

@@ -387,7 +387,7 @@ func (k *Kubelet) renewLease(ctx context.Context, node string) error {
 		lease, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
 	}
 	k.mu.Lock()
-	if err == nil {
+	if _, running := k.nodes[node]; err == nil && running { // not for a node shut down meanwhile
 		k.leases[node] = lease
 	} else {
 		delete(k.leases, node) // read afresh next time
