@@ -332,7 +332,8 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 	return nil
 }
 
-// initialize is Karpenter's registration sync followed by its wait for readiness.
+// initialize waits for the node to be initialized, as Karpenter does; a run recorded before
+// RegisterNode first syncs the Node here (Karpenter's registration sync).
 func (n *nodeLifecycle) initialize(ctx workflow.Context) error {
 	n.setPhase(ctx, PhaseInitializing)
 	if !n.syncAtRegistration {
