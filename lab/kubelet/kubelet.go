@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
+	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
 	"k8s.io/utils/ptr"
 
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
@@ -144,19 +144,13 @@ func withoutDevices(node *corev1.Node) devicePlugins {
 		{node.Status.Capacity, d.capacity}, {node.Status.Allocatable, d.allocatable},
 	} {
 		for name, q := range rl.from {
-			if isExtended(name) {
+			if v1helper.IsExtendedResourceName(name) {
 				rl.to[name] = q
 				rl.from[name] = resource.Quantity{}
 			}
 		}
 	}
 	return d
-}
-
-// isExtended is true for a resource outside Kubernetes' own namespace (nvidia.com/gpu), as
-// the API's helper has it.
-func isExtended(name corev1.ResourceName) bool {
-	return strings.Contains(string(name), "/") && !strings.Contains(string(name), "kubernetes.io/")
 }
 
 // registerDevices is the device plugins registering: the node's extended resources appear.
