@@ -101,18 +101,22 @@ func (s *Signals) StartWorkflows(ctx context.Context, starts []WorkflowStart) ([
 // giving the request its RequestID; otherwise by a request made directly, the SDK client's
 // ExecuteWorkflow picking a new RequestID on every call.
 func (s *Signals) start(ctx context.Context, namespace string, w WorkflowStart) (StartOutcome, error) {
-	req, err := startRequest(namespace, s.Identity, w)
-	if err != nil {
+	if err := w.check(); err != nil {
 		return StartOutcome{Error: err.Error()}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
+	var err error
 	// Only a first attempt asks for eager execution: the server hands a repeated RequestID's
 	// first task back again while it is still on its first attempt, and this worker would run
 	// that task (a node's launch) twice.
 	if s.EagerStart && activity.GetInfo(ctx).Attempt <= 1 {
 		err = s.startEagerly(ctx, w)
 	} else {
+		req, buildErr := startRequest(namespace, s.Identity, w)
+		if buildErr != nil {
+			return StartOutcome{Error: buildErr.Error()}, nil
+		}
 		_, err = s.Client.WorkflowService().StartWorkflowExecution(ctx, req)
 	}
 	var (
@@ -186,13 +190,18 @@ func RequestIDInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
+// check refuses a start that lacks what every start needs.
+func (w WorkflowStart) check() error {
+	if w.ID == "" || w.Type == "" || w.TaskQueue == "" || w.RequestID == "" {
+		return fmt.Errorf("start workflow %q: id, type, taskQueue and requestId are all required", w.ID)
+	}
+	return nil
+}
+
 // startRequest builds the request the SDK client would, with the caller's RequestID, a
 // workflow ID that a closed run keeps (reuse rejected), and the same encodings: JSON
 // payloads, typed keyword search attributes, UI metadata as payloads.
 func startRequest(namespace, identity string, w WorkflowStart) (*workflowservice.StartWorkflowExecutionRequest, error) {
-	if w.ID == "" || w.Type == "" || w.TaskQueue == "" || w.RequestID == "" {
-		return nil, fmt.Errorf("start workflow %q: id, type, taskQueue and requestId are all required", w.ID)
-	}
 	dc := converter.GetDefaultDataConverter()
 	input, err := dc.ToPayloads(w.Input)
 	if err != nil {
