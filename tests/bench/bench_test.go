@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,6 +37,7 @@ var (
 	settle           = flag.Duration("settle", 30*time.Second, "how long the pool's Nodes must stay unchanged to count as steady")
 	phaseTimeout     = flag.Duration("phase-timeout", 20*time.Minute, "how long the scale-out, or the scale-in, may take before the row gives up")
 	keepLab          = flag.Bool("keep-lab", false, "keep the lab directory (worker.log, components.log, the audit log) after a run that passed")
+	labGOGC          = flag.Int("lab-gogc", 0, "the GOGC of this process, which runs the lab (etcd, the API server, the kube-scheduler, Temporal); 0 leaves Go's default. The worker, a process of its own, keeps its own")
 	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz")
 )
 
@@ -59,6 +61,9 @@ func TestScale(t *testing.T) {
 	}
 	if *workerBin == "" {
 		t.Fatal("-worker-bin is required: run make bench-e2e, or pass a worker built from ./worker/cmd/worker")
+	}
+	if *labGOGC != 0 {
+		debug.SetGCPercent(*labGOGC)
 	}
 	ctx := t.Context()
 	b := startBench(ctx, t)

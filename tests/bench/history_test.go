@@ -34,6 +34,15 @@ type histories struct {
 	// provisioner counts the Provisioner's events by type and activity or signal name, to
 	// tell how many plans, starts and failed claims the scale-out took.
 	provisioner map[string]int
+	// rounds are the Provisioner's plans and starts, in the order it made them: what it did
+	// and when (see readHistory).
+	rounds []round
+}
+
+// round is one of the Provisioner's plans or start calls: scheduled at, done at.
+type round struct {
+	what       string
+	from, done time.Time
 }
 
 // steps of a node workflow's launch, in order, whose times show where a scale-out waits:
@@ -77,7 +86,7 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			events, size, largest, reached, kinds, err := readHistory(ctx, tc, e)
+			events, size, largest, reached, kinds, rounds, err := readHistory(ctx, tc, e)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -96,6 +105,7 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 				for k, n := range kinds {
 					h.provisioner[k] += n
 				}
+				h.rounds = append(h.rounds, rounds...)
 			}
 			if node {
 				if h.steps == nil {
@@ -149,8 +159,10 @@ func nodePoolOf(e *workflowpb.WorkflowExecutionInfo) string {
 }
 
 // readHistory counts one run's events and their encoded bytes, finds its largest payload,
-// and says when it reached each of the steps.
-func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, reached map[string]time.Time, kinds map[string]int, err error) {
+// says when it reached each of the steps, and lists its Plan activities and StartWorkflows
+// local activities with when each was scheduled and done (a local activity's marker is
+// recorded when the task that ran it completes; its start is the task's start).
+func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowExecutionInfo) (events, bytes int, largest payloadSize, reached map[string]time.Time, kinds map[string]int, rounds []round, err error) {
 	reached, kinds = map[string]time.Time{}, map[string]int{}
 	reach := func(step string, ev *historypb.HistoryEvent) {
 		if _, ok := reached[step]; !ok {
@@ -158,12 +170,14 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		}
 	}
 	id, run := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
-	activities := map[int64]string{} // scheduled event id: activity type, to name a result
+	activities := map[int64]string{}  // scheduled event id: activity type, to name a result
+	planFrom := map[int64]time.Time{} // a Plan's scheduled event id: when
+	var taskStarted time.Time
 	it := tc.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, payloadSize{}, nil, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
+			return 0, 0, payloadSize{}, nil, nil, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
 		}
 		events++
 		switch ev.GetEventType() {
@@ -171,15 +185,22 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 			reach("started", ev)
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			reach("task", ev)
+			taskStarted = ev.GetEventTime().AsTime()
 		}
 		bytes += proto.Size(ev)
 		what := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
 		started, err := history.StartedActivity(ev)
 		if err != nil {
-			return 0, 0, payloadSize{}, nil, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
+			return 0, 0, payloadSize{}, nil, nil, nil, fmt.Errorf("history of %s run %s: %w", id, run, err)
 		}
 		if started == "Launch" && ev.GetMarkerRecordedEventAttributes() != nil {
 			reach("launched", ev) // a local activity's marker is recorded once it returned
+		}
+		switch {
+		case started == "Plan":
+			planFrom[ev.GetEventId()] = ev.GetEventTime().AsTime()
+		case started == "StartWorkflows" && ev.GetMarkerRecordedEventAttributes() != nil:
+			rounds = append(rounds, round{what: "start", from: taskStarted, done: ev.GetEventTime().AsTime()})
 		}
 		if started != "" {
 			activities[ev.GetEventId()] = started
@@ -187,6 +208,8 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
 			what += " " + activities[a.GetScheduledEventId()]
 			switch activities[a.GetScheduledEventId()] {
+			case "Plan":
+				rounds = append(rounds, round{what: "plan", from: planFrom[a.GetScheduledEventId()], done: ev.GetEventTime().AsTime()})
 			case "Launch":
 				reach("launched", ev)
 			case "WaitForNode", "RegisterNode":
@@ -202,7 +225,17 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 			largest = payloadSize{bytes: n, where: e.GetType().GetName() + " " + what}
 		}
 	}
-	return events, bytes, largest, reached, kinds, nil
+	return events, bytes, largest, reached, kinds, rounds, nil
+}
+
+// provisionerRounds lists the Provisioner's rounds, in seconds after from.
+func (h histories) provisionerRounds(from time.Time) string {
+	rounds := slices.SortedFunc(slices.Values(h.rounds), func(a, b round) int { return a.done.Compare(b.done) })
+	var parts []string
+	for _, r := range rounds {
+		parts = append(parts, fmt.Sprintf("%s %.1f–%.1f", r.what, r.from.Sub(from).Seconds(), r.done.Sub(from).Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // timeline says when the node workflows reached each step, in seconds after from: first,

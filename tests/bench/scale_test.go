@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +41,10 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(b.kube, 0, informers.WithNamespace(pool))
 	pods := factory.Core().V1().Pods().Lister()
+	marked := &unschedulableAt{at: map[string]time.Time{}}
+	if _, err := factory.Core().V1().Pods().Informer().AddEventHandler(marked); err != nil {
+		return r, fmt.Errorf("watch pods: %w", err)
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	factory.Start(stop)
@@ -51,10 +57,16 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	if err != nil {
 		return r, err
 	}
-	attempts, err := schedulerAttempts()
+	attempts, err := schedulerAttempts.read()
 	if err != nil {
 		return r, err
 	}
+	requests, err := apiRequests.read()
+	if err != nil {
+		return r, err
+	}
+	trace := b.worker.traceCPU(5 * time.Second)
+	defer trace.end()
 	applied := time.Now()
 	if err := b.createDeployment(ctx, pool, n); err != nil {
 		return r, err
@@ -64,6 +76,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, fmt.Errorf("%d of %d pods bound after %s", len(boundPods(pods)), n, *phaseTimeout)
 	}
 	boundAt, outUsed := time.Now(), outCPU.String()
+	t.Logf("CPU s per 5 s after apply, worker+lab (2 cores give 10): %s", trace)
 	r.bound = boundAt.Sub(applied)
 	r.p50, r.p99 = pendingToBound(boundPods(pods))
 	r.used = len(nodesOf(boundPods(pods)))
@@ -77,7 +90,9 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("%d pods: the last created %.1fs after apply; instances launched from %.1fs to %.1fs after apply", n,
 		lastCreated(boundPods(pods)).Sub(applied).Seconds(), slices.MinFunc(launches, time.Time.Compare).Sub(applied).Seconds(),
 		slices.MaxFunc(launches, time.Time.Compare).Sub(applied).Seconds())
-	t.Logf("the kube-scheduler's attempts meanwhile: %s", attemptsSince(attempts))
+	t.Logf("the kube-scheduler's attempts meanwhile: %s", schedulerAttempts.since(attempts, 4))
+	t.Logf("the API server's requests from every client meanwhile: %s", apiRequests.since(requests, 16))
+	t.Logf("pods seen unschedulable (s after apply, first / median / p90 / p99 / last): %s", marked.spread(applied))
 	if waits, err := b.nodeToBind(ctx, boundPods(pods)); err == nil {
 		t.Logf("each pod's bind after its Node (s, p50 / p99): %s", waits)
 	} else {
@@ -139,6 +154,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("node workflows reached each step (s after apply, first / median / p90 / p99 / last): %s", h.timeline(applied))
 	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
 	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
+	t.Logf("the Provisioner's plans and starts (s after apply): %s", h.provisionerRounds(applied))
 	return r, errors.Join(steadyErr, err)
 }
 
@@ -477,4 +493,43 @@ func (b *bench) explainPending(ctx context.Context, t *testing.T, pool string, p
 		why, err := b.op.WhyPod(ctx, b.kube, p.Namespace, p.Name)
 		t.Logf("pending %s/%s: %+v (err %v)", p.Namespace, p.Name, why, err)
 	}
+}
+
+// unschedulableAt records when each pod was first seen with PodScheduled False: when the
+// kube-scheduler gave up on it and the worker's watch can see it.
+type unschedulableAt struct {
+	mu sync.Mutex
+	at map[string]time.Time // by pod name
+}
+
+func (u *unschedulableAt) OnAdd(obj any, _ bool) { u.observe(obj) }
+func (u *unschedulableAt) OnUpdate(_, obj any)   { u.observe(obj) }
+func (u *unschedulableAt) OnDelete(any)          {}
+
+func (u *unschedulableAt) observe(obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			u.mu.Lock()
+			if _, seen := u.at[p.Name]; !seen {
+				u.at[p.Name] = time.Now()
+			}
+			u.mu.Unlock()
+		}
+	}
+}
+
+// spread is first / median / p90 / p99 / last of the times, in seconds after from.
+func (u *unschedulableAt) spread(from time.Time) string {
+	u.mu.Lock()
+	at := slices.SortedFunc(maps.Values(u.at), time.Time.Compare)
+	u.mu.Unlock()
+	if len(at) == 0 {
+		return "none"
+	}
+	s := func(q float64) float64 { return at[int(q*float64(len(at)-1)+0.5)].Sub(from).Seconds() }
+	return fmt.Sprintf("%d pods: %.1f / %.1f / %.1f / %.1f / %.1f", len(at), s(0), s(0.5), s(0.9), s(0.99), s(1))
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -137,4 +138,56 @@ func (m cpuMeter) String() string {
 		return fmt.Sprint("CPU time unknown: ", errors.Join(werr, lerr))
 	}
 	return fmt.Sprintf("CPU s: worker %.1f, lab %.1f", (worker - m.from).Seconds(), (lab - m.labAt).Seconds())
+}
+
+// cpuTrace samples both processes' CPU time every period until stopped, to show when the
+// machine was busy and when it waited.
+type cpuTrace struct {
+	period  time.Duration
+	samples [][2]time.Duration // worker, lab: CPU used in each period
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+func (w *workerProcess) traceCPU(period time.Duration) *cpuTrace {
+	t := &cpuTrace{period: period, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		lastW, _ := cpuTime(w.cmd.Process.Pid)
+		lastL, _ := cpuTime(0)
+		for {
+			select {
+			case <-t.stop:
+				return
+			case <-tick.C:
+			}
+			nowW, werr := cpuTime(w.cmd.Process.Pid)
+			nowL, lerr := cpuTime(0)
+			if werr != nil || lerr != nil {
+				return
+			}
+			t.samples = append(t.samples, [2]time.Duration{nowW - lastW, nowL - lastL})
+			lastW, lastL = nowW, nowL
+		}
+	}()
+	return t
+}
+
+// end stops the trace; it may be called again.
+func (t *cpuTrace) end() {
+	t.once.Do(func() { close(t.stop) })
+	<-t.done
+}
+
+// String stops the trace and gives each period's CPU seconds, worker + lab.
+func (t *cpuTrace) String() string {
+	t.end()
+	var parts []string
+	for i, s := range t.samples {
+		parts = append(parts, fmt.Sprintf("%.0fs %.1f+%.1f", (time.Duration(i+1)*t.period).Seconds(), s[0].Seconds(), s[1].Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }
