@@ -56,6 +56,19 @@ func (k *Kube) clock() time.Time {
 	return k.now()
 }
 
+// quietWait is how long a wait for a Node runs before it heartbeats. Each heartbeat is a
+// write to the workflow's state in Temporal's database, and in a scale-out most waits end
+// within seconds: hundreds of nodes waiting at once wrote hundreds of heartbeats a minute
+// that told nothing. It stays well inside the waits' heartbeat timeout (waitOptions).
+const quietWait = 10 * time.Second
+
+// waitHeartbeat records what a wait for a Node waits for, once it has waited quietWait.
+func (k *Kube) waitHeartbeat(ctx context.Context, waitingFor string) {
+	if k.clock().Sub(activity.GetInfo(ctx).StartedTime) >= quietWait {
+		activity.RecordHeartbeat(ctx, waitingFor)
+	}
+}
+
 // WaitForNode polls until a Node with the provider ID exists and returns its name.
 func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, error) {
 	for {
@@ -66,7 +79,7 @@ func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, erro
 		if node != nil {
 			return node.Name, nil
 		}
-		activity.RecordHeartbeat(ctx, "no node with providerID "+providerID+" yet")
+		k.waitHeartbeat(ctx, "no node with providerID "+providerID+" yet")
 		if err := sleep(ctx, pollInterval); err != nil {
 			return "", fmt.Errorf("wait for node %s: %w", providerID, err)
 		}
@@ -89,7 +102,7 @@ func (k *Kube) RegisterNode(ctx context.Context, req RegisterRequest) (string, e
 	if err != nil {
 		return "", err
 	}
-	activity.RecordHeartbeat(ctx, "node "+name+" registered; syncing it")
+	k.waitHeartbeat(ctx, "node "+name+" registered; syncing it")
 	req.Sync.NodeName = name
 	if err := k.SyncNode(ctx, req.Sync); err != nil {
 		return "", err
@@ -230,7 +243,7 @@ func (k *Kube) WaitNodeInitialized(ctx context.Context, req InitializeRequest) e
 		case waiting == "":
 			return k.labelInitialized(ctx, req.NodeName)
 		}
-		activity.RecordHeartbeat(ctx, "node "+req.NodeName+" "+waiting)
+		k.waitHeartbeat(ctx, "node "+req.NodeName+" "+waiting)
 		if err := sleep(ctx, pollInterval); err != nil {
 			return fmt.Errorf("wait for node %s ready: %w", req.NodeName, err)
 		}

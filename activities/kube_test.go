@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -100,6 +102,51 @@ func TestWaitForNodeWaitsUntilTheNodeRegisters(t *testing.T) {
 	_ = v.Get(&name)
 	if name != "late" || lists != 3 {
 		t.Errorf("found %q after %d lists, want late after 3", name, lists)
+	}
+}
+
+// A wait for a Node heartbeats only once it has waited quietWait: each heartbeat is a write
+// to Temporal's database, and most waits of a scale-out end within seconds.
+func TestWaitsForANodeHeartbeatOnlyOnceTheyHaveWaitedAWhile(t *testing.T) {
+	tests := []struct {
+		name   string
+		waited time.Duration // how long the clock says the activity has run
+		want   []string      // the heartbeats' details the SDK sends (it holds back the later ones of a burst)
+	}{
+		{name: "a short wait", waited: 0},
+		{name: "a long wait", waited: quietWait, want: []string{"no node with providerID aws:///us-east-1b/i-late yet"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset()
+			lists := 0
+			client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+				if lists++; lists == 2 {
+					if err := client.Tracker().Add(node("late", withProviderID("aws:///us-east-1b/i-late"))); err != nil {
+						t.Errorf("add node: %v", err)
+					}
+				}
+				return false, nil, nil
+			})
+			k := &Kube{Client: client, now: func() time.Time { return time.Now().Add(tt.waited) }}
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			var got []string
+			env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+				var d string
+				if err := details.Get(&d); err != nil {
+					t.Errorf("heartbeat details: %v", err)
+				}
+				got = append(got, d)
+			})
+			env.RegisterActivity(k.RegisterNode)
+			if _, err := env.ExecuteActivity(k.RegisterNode, RegisterRequest{ProviderID: "aws:///us-east-1b/i-late"}); err != nil {
+				t.Fatalf("register node: %v", err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("heartbeats %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
