@@ -56,21 +56,27 @@ func (k *Kube) clock() time.Time {
 	return k.now()
 }
 
-// quietWait is how long a wait for a Node runs before it heartbeats. Each heartbeat is a
+// QuietWait is how long a wait for a Node runs before it heartbeats. Each heartbeat is a
 // write to the workflow's state in Temporal's database, and in a scale-out most waits end
 // within seconds: hundreds of nodes waiting at once wrote hundreds of heartbeats a minute
-// that told nothing. It stays well inside the waits' heartbeat timeout (waitOptions).
-const quietWait = 10 * time.Second
+// that told nothing. The waits' heartbeat timeout leaves room for it (worker's tests).
+const QuietWait = 10 * time.Second
 
-// waitHeartbeat records what a wait for a Node waits for, once it has waited quietWait.
-func (k *Kube) waitHeartbeat(ctx context.Context, waitingFor string) {
-	if k.clock().Sub(activity.GetInfo(ctx).StartedTime) >= quietWait {
+// waitHeartbeat records what a wait for a Node waits for, once it has waited QuietWait since
+// start, read on this worker's clock when the activity began (the activity's StartedTime is
+// the server's clock, which may be ahead of this one).
+func (k *Kube) waitHeartbeat(ctx context.Context, start time.Time, waitingFor string) {
+	if k.clock().Sub(start) >= QuietWait {
 		activity.RecordHeartbeat(ctx, waitingFor)
 	}
 }
 
 // WaitForNode polls until a Node with the provider ID exists and returns its name.
 func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, error) {
+	return k.waitForNode(ctx, k.clock(), providerID)
+}
+
+func (k *Kube) waitForNode(ctx context.Context, start time.Time, providerID string) (string, error) {
 	for {
 		node, err := k.nodeByProviderID(ctx, providerID)
 		if err != nil {
@@ -79,7 +85,7 @@ func (k *Kube) WaitForNode(ctx context.Context, providerID string) (string, erro
 		if node != nil {
 			return node.Name, nil
 		}
-		k.waitHeartbeat(ctx, "no node with providerID "+providerID+" yet")
+		k.waitHeartbeat(ctx, start, "no node with providerID "+providerID+" yet")
 		if err := sleep(ctx, pollInterval); err != nil {
 			return "", fmt.Errorf("wait for node %s: %w", providerID, err)
 		}
@@ -98,11 +104,12 @@ type RegisterRequest struct {
 // pods wait for the node's readiness, not for the workflow's next task. It returns the Node's
 // name. Both steps are idempotent, so a retry repeats them harmlessly.
 func (k *Kube) RegisterNode(ctx context.Context, req RegisterRequest) (string, error) {
-	name, err := k.WaitForNode(ctx, req.ProviderID)
+	start := k.clock()
+	name, err := k.waitForNode(ctx, start, req.ProviderID)
 	if err != nil {
 		return "", err
 	}
-	k.waitHeartbeat(ctx, "node "+name+" registered; syncing it")
+	k.waitHeartbeat(ctx, start, "node "+name+" registered; syncing it")
 	req.Sync.NodeName = name
 	if err := k.SyncNode(ctx, req.Sync); err != nil {
 		return "", err
@@ -227,6 +234,7 @@ type InitializeRequest struct {
 // WaitNodeInitialized polls until the Node is Ready and its startup taints are gone, then
 // labels it karpenter.sh/initialized=true, as Karpenter's initialization does.
 func (k *Kube) WaitNodeInitialized(ctx context.Context, req InitializeRequest) error {
+	start := k.clock()
 	for {
 		node, err := k.node(ctx, req.NodeName)
 		if err != nil {
@@ -243,7 +251,7 @@ func (k *Kube) WaitNodeInitialized(ctx context.Context, req InitializeRequest) e
 		case waiting == "":
 			return k.labelInitialized(ctx, req.NodeName)
 		}
-		k.waitHeartbeat(ctx, "node "+req.NodeName+" "+waiting)
+		k.waitHeartbeat(ctx, start, "node "+req.NodeName+" "+waiting)
 		if err := sleep(ctx, pollInterval); err != nil {
 			return fmt.Errorf("wait for node %s ready: %w", req.NodeName, err)
 		}

@@ -105,30 +105,71 @@ func TestWaitForNodeWaitsUntilTheNodeRegisters(t *testing.T) {
 	}
 }
 
-// A wait for a Node heartbeats only once it has waited quietWait: each heartbeat is a write
-// to Temporal's database, and most waits of a scale-out end within seconds.
+// A wait for a Node heartbeats only once it has waited QuietWait on the worker's clock: each
+// heartbeat is a write to Temporal's database, and most waits of a scale-out end within
+// seconds.
 func TestWaitsForANodeHeartbeatOnlyOnceTheyHaveWaitedAWhile(t *testing.T) {
+	const providerID = "aws:///us-east-1b/i-late"
+	// Each wait sees the Node it waits for at its second look; run runs it in env.
+	type run func(env *testsuite.TestActivityEnvironment, k *Kube) error
+	register := func(t *testing.T, client *fake.Clientset) run {
+		looks := 0
+		client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+			if looks++; looks == 2 {
+				if err := client.Tracker().Add(node("late", withProviderID(providerID))); err != nil {
+					t.Errorf("add node: %v", err)
+				}
+			}
+			return false, nil, nil
+		})
+		return func(env *testsuite.TestActivityEnvironment, k *Kube) error {
+			env.RegisterActivity(k.RegisterNode)
+			_, err := env.ExecuteActivity(k.RegisterNode, RegisterRequest{ProviderID: providerID})
+			return err
+		}
+	}
+	initialize := func(t *testing.T, client *fake.Clientset) run {
+		if err := client.Tracker().Add(node("late", withProviderID(providerID), withReady(corev1.ConditionFalse))); err != nil {
+			t.Fatal(err)
+		}
+		looks := 0
+		client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+			if looks++; looks == 2 {
+				if err := client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("nodes"), node("late", withProviderID(providerID), withReady(corev1.ConditionTrue)), ""); err != nil {
+					t.Errorf("update node: %v", err)
+				}
+			}
+			return false, nil, nil
+		})
+		return func(env *testsuite.TestActivityEnvironment, k *Kube) error {
+			env.RegisterActivity(k.WaitNodeInitialized)
+			_, err := env.ExecuteActivity(k.WaitNodeInitialized, InitializeRequest{NodeName: "late"})
+			return err
+		}
+	}
 	tests := []struct {
 		name   string
-		waited time.Duration // how long the clock says the activity has run
+		wait   func(*testing.T, *fake.Clientset) run
+		waited time.Duration // how far the worker's clock moves once the wait has begun
 		want   []string      // the heartbeats' details the SDK sends (it holds back the later ones of a burst)
 	}{
-		{name: "a short wait", waited: 0},
-		{name: "a long wait", waited: quietWait, want: []string{"no node with providerID aws:///us-east-1b/i-late yet"}},
+		{name: "registration, short", wait: register},
+		{name: "registration, long", wait: register, waited: QuietWait, want: []string{"no node with providerID " + providerID + " yet"}},
+		{name: "initialization, short", wait: initialize},
+		{name: "initialization, long", wait: initialize, waited: QuietWait, want: []string{"node late not Ready yet"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset()
-			lists := 0
-			client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
-				if lists++; lists == 2 {
-					if err := client.Tracker().Add(node("late", withProviderID("aws:///us-east-1b/i-late"))); err != nil {
-						t.Errorf("add node: %v", err)
-					}
+			wait := tt.wait(t, client)
+			began := time.Now()
+			readings := 0
+			k := &Kube{Client: client, now: func() time.Time {
+				if readings++; readings == 1 {
+					return began // the activity's own start
 				}
-				return false, nil, nil
-			})
-			k := &Kube{Client: client, now: func() time.Time { return time.Now().Add(tt.waited) }}
+				return began.Add(tt.waited)
+			}}
 			var suite testsuite.WorkflowTestSuite
 			env := suite.NewTestActivityEnvironment()
 			var got []string
@@ -139,9 +180,8 @@ func TestWaitsForANodeHeartbeatOnlyOnceTheyHaveWaitedAWhile(t *testing.T) {
 				}
 				got = append(got, d)
 			})
-			env.RegisterActivity(k.RegisterNode)
-			if _, err := env.ExecuteActivity(k.RegisterNode, RegisterRequest{ProviderID: "aws:///us-east-1b/i-late"}); err != nil {
-				t.Fatalf("register node: %v", err)
+			if err := wait(env, k); err != nil {
+				t.Fatalf("wait: %v", err)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("heartbeats %q, want %q", got, tt.want)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"time"
 
 	sdkworker "go.temporal.io/sdk/worker"
 )
@@ -99,9 +100,16 @@ func (t Tuning) sdkOptions(onFatal func(error)) sdkworker.Options {
 		MaxConcurrentWorkflowTaskExecutionSize:  t.MaxConcurrentWorkflowTasks,
 		MaxConcurrentActivityExecutionSize:      t.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: t.MaxConcurrentLocalActivities,
+		MaxHeartbeatThrottleInterval:            maxHeartbeatThrottle,
 		OnFatalError:                            onFatal,
 	}
 }
+
+// maxHeartbeatThrottle is the longest the SDK holds an activity's heartbeats back (it holds
+// them for 80 % of the heartbeat timeout otherwise): a wait for a Node heartbeats at least
+// this often once it has started to, leaving the server room to be slow before the wait's
+// heartbeat timeout, and hears of its cancellation this soon.
+const maxHeartbeatThrottle = 10 * time.Second
 
 // pollers keeps up to most polls open: autoscaled from initialPollers, or all of them.
 func (t Tuning) pollers(most int) sdkworker.PollerBehavior {

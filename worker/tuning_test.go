@@ -4,9 +4,13 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/nodewright/nodewright/activities"
+	"github.com/nodewright/nodewright/workflows"
 )
 
 // autoscaled is the poller behaviour that starts at initial polls and scales up to most.
@@ -27,6 +31,18 @@ func slots(workflowPollers, activityPollers sdkworker.PollerBehavior, workflowTa
 		WorkflowTaskPollerBehavior: workflowPollers, ActivityTaskPollerBehavior: activityPollers,
 		MaxConcurrentWorkflowTaskExecutionSize: workflowTasks, MaxConcurrentActivityExecutionSize: activities,
 		MaxConcurrentLocalActivityExecutionSize: localActivities,
+		MaxHeartbeatThrottleInterval:            10 * time.Second,
+	}
+}
+
+// A wait for a Node heartbeats first after activities.QuietWait, then at least every
+// maxHeartbeatThrottle: both must leave the server room to be slow within the waits'
+// heartbeat timeout, or a busy server times healthy waits out.
+func TestWaitsHeartbeatWellWithinTheirTimeout(t *testing.T) {
+	room := workflows.WaitHeartbeatTimeout / 2
+	if activities.QuietWait > room || maxHeartbeatThrottle > room {
+		t.Errorf("first heartbeat after %s, then every %s at most: want each within half the %s heartbeat timeout",
+			activities.QuietWait, maxHeartbeatThrottle, workflows.WaitHeartbeatTimeout)
 	}
 }
 

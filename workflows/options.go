@@ -72,16 +72,22 @@ func launchOptions() workflow.ActivityOptions {
 	}
 }
 
+// WaitHeartbeatTimeout is the heartbeat timeout of the waits for a Node (waitOptions). The
+// SDK gives a heartbeat's call 80 % of it and cancels the activity when the call runs out:
+// at 10 s, a Temporal server busy for 8 s cancelled every wait under way (65 at once in a
+// 1,000-pod scale-out), to be retried from the start. The waits send their first heartbeat
+// after activities.QuietWait and the worker sends the later ones at least every 10 s, so a
+// server may be slow for about 20 s before it times a healthy wait out; a lost worker is
+// noticed within 30 s, and a cancelled wait hears of it within about 10 s.
+const WaitHeartbeatTimeout = 30 * time.Second
+
 // waitOptions is for activities that poll until something becomes true; the heartbeat
 // lets a lost worker be noticed within half a minute rather than at the end of the limit.
-// The SDK gives a heartbeat's call 80 % of this timeout and cancels the activity when the
-// call runs out: at 10 s, a Temporal server busy for 8 s cancelled every wait under way
-// (65 at once in a 1,000-pod scale-out), to be retried from the start.
 func waitOptions(limit time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		ScheduleToCloseTimeout: limit,
 		StartToCloseTimeout:    limit,
-		HeartbeatTimeout:       30 * time.Second,
+		HeartbeatTimeout:       WaitHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
