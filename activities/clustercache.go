@@ -73,6 +73,7 @@ type ClusterCache struct {
 	nodes   *NodeCache
 	pods    cache.SharedIndexInformer
 	pdbs    cache.SharedIndexInformer
+	changes *clusterChanges
 }
 
 // NewInformerFactory is the factory of the worker's informers, shared so that each kind is
@@ -84,13 +85,23 @@ func NewInformerFactory(client kubernetes.Interface) informers.SharedInformerFac
 // NewClusterCache builds the cache on the factory's informers and the worker's Node cache;
 // Run fills it.
 func NewClusterCache(factory informers.SharedInformerFactory, nodes *NodeCache) *ClusterCache {
-	return &ClusterCache{
+	c := &ClusterCache{
 		factory: factory,
 		nodes:   nodes,
 		pods:    factory.Core().V1().Pods().Informer(),
 		pdbs:    factory.Policy().V1().PodDisruptionBudgets().Informer(),
+		changes: &clusterChanges{},
 	}
+	c.changes.watch(c.pods, podChanged)
+	c.changes.watch(c.pdbs, anyChange)
+	c.changes.watch(nodes.informer, nodeChanged)
+	return c
 }
+
+// Changes counts the changes the watches have seen that a disruption decision could see:
+// while it stands still, the pods, Nodes and PodDisruptionBudgets a pass lists are as
+// the last pass found them (or a watch is behind).
+func (c *ClusterCache) Changes() uint64 { return c.changes.count() }
 
 // NewDynamicInformerFactory is the factory of the worker's informers of its own kinds
 // (NodePools, EC2NodeClasses, NodeClaims), shared as NewInformerFactory's, and like them

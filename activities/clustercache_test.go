@@ -62,6 +62,45 @@ func TestClusterCacheReadsWhatTheAPIServerLists(t *testing.T) {
 	})
 }
 
+// The cache counts the changes its watches see that a disruption pass reads, and not a
+// kubelet's heartbeat.
+func TestClusterCacheCountsChanges(t *testing.T) {
+	client := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-0-1"}})
+	factory := NewInformerFactory(client)
+	c := NewClusterCache(factory, NewNodeCache(factory))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	go func() { _ = c.nodes.Run(ctx) }()
+	waitFor(t, "the cache to sync", c.Synced)
+	waitFor(t, "the listed Node counted", func() bool { return c.Changes() == 1 })
+
+	n, err := client.CoreV1().Nodes().Get(ctx, "ip-10-0-0-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()}}
+	if n, err = client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Ready counted", func() bool { return c.Changes() == 2 })
+	n.Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(time.Now().Add(time.Minute))
+	if n, err = client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n.Labels = map[string]string{"team": "web"}
+	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// One watch delivers its events in order: once the label is counted, so would the
+	// heartbeat before it have been.
+	waitFor(t, "the label counted", func() bool { return c.Changes() >= 3 })
+	time.Sleep(100 * time.Millisecond)
+	if got := c.Changes(); got != 3 {
+		t.Errorf("%d changes counted, want 3: the Node listed, its Ready, its label; not its heartbeat", got)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

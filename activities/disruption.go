@@ -29,6 +29,21 @@ type Disruption struct {
 	NodeClaims *NodeClaims
 	// Metrics records the decision's duration and the eligible nodes; nil records nothing.
 	Metrics *Metrics
+	// Changes counts the changes the worker's watches have seen to what a pass lists
+	// (ClusterCache.Changes). While it, the NodePools, the market and the limits stand
+	// still, a pass answers as the last one that found nothing, without listing the
+	// cluster; nil makes every pass list it.
+	Changes func() uint64
+	// now tells the time; nil means time.Now. Tests set it.
+	now   func() time.Time
+	quiet quietPasses
+}
+
+func (d *Disruption) clock() time.Time {
+	if d.now == nil {
+		return time.Now()
+	}
+	return d.now()
 }
 
 // NodeRef names a node and the claim (and so the workflow) that owns it.
@@ -52,6 +67,13 @@ const maxSkippedReported = 20
 
 // FindDisruption decides the next voluntary disruption.
 func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, error) {
+	in, err := d.inputs(ctx)
+	if err != nil {
+		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
+	}
+	if out, ok := d.quiet.answer(in, d.clock()); ok {
+		return out, nil
+	}
 	snap, claims, err := d.snapshot(ctx)
 	if err != nil {
 		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
@@ -62,6 +84,7 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 	d.Metrics.setEligible(eligibleNodes(snap, skipped))
 	d.report(ctx, snap, skipped)
 	out := DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}
+	d.quiet.remember(in, snap, out)
 	if cmd == nil {
 		return out, nil
 	}
@@ -201,7 +224,7 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 		return disruption.Snapshot{}, nil, err
 	}
 	snap := disruption.Snapshot{
-		Now: time.Now(), NodePools: pools, InstanceTypes: types,
+		Now: d.clock(), NodePools: pools, InstanceTypes: types,
 		PoolAllocatable: d.Planner.poolAllocatable(pools, types),
 		BlockedPods:     blockedByPDB(pdbs, pods),
 		ClusterLimits:   d.Planner.clusterLimits(),

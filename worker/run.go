@@ -196,7 +196,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		TerminationFinalizer: nodeClaims.Client != nil})
 	w.RegisterActivity(nodeClaims)
 	w.RegisterActivity(planner)
-	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities})
+	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities, Changes: clusterCache.Changes})
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
 	host, _ := os.Hostname() // the SDK client's own identity, for the workflows it starts

@@ -83,15 +83,11 @@ func doNotDisrupt(p *corev1.Pod, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	forever, d := v1.DoNotDisrupt(v)
-	if forever || d <= 0 {
-		return forever
+	if until, timed := doNotDisruptUntil(p); timed {
+		return now.Before(until)
 	}
-	start := p.CreationTimestamp.Time
-	if p.Status.StartTime != nil {
-		start = p.Status.StartTime.Time
-	}
-	return now.Before(start.Add(d))
+	forever, _ := v1.DoNotDisrupt(v)
+	return forever
 }
 
 func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
