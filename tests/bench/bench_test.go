@@ -36,6 +36,7 @@ var (
 	consolidateAfter = flag.Duration("consolidate-after", 0, "the NodePool's consolidateAfter (Karpenter's default is 0s)")
 	settle           = flag.Duration("settle", 30*time.Second, "how long the pool's Nodes must stay unchanged to count as steady")
 	phaseTimeout     = flag.Duration("phase-timeout", 20*time.Minute, "how long the scale-out, or the scale-in, may take before the row gives up")
+	rest             = flag.Duration("rest", time.Minute, "after the scale-in settles, how long to count the worker's requests with nothing changing (0 skips it)")
 	keepLab          = flag.Bool("keep-lab", false, "keep the lab directory (worker.log, components.log, the audit log) after a run that passed")
 	labGOGC          = flag.Int("lab-gogc", 0, "the GOGC of this process, which runs the lab (etcd, the API server, the kube-scheduler, Temporal); 0 leaves Go's default. The worker, a process of its own, keeps its own")
 	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz")

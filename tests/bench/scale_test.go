@@ -142,6 +142,15 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
 			t.Logf("scale-in steady after %.1fs (%s); the worker's requests meanwhile: %s; failed: %s", r.steady.Seconds(), inUsed, top(req.byResource, 8), top(req.failed, 8))
 		}
+		if *rest > 0 {
+			from := time.Now()
+			if err := sleep(ctx, *rest); err != nil {
+				return r, err
+			}
+			if req, err = countRequests(b.auditLog, from, time.Now()); err == nil {
+				t.Logf("at rest for %s after that, the worker's requests: %s", *rest, top(req.byResource, 8))
+			}
+		}
 	}
 	// Memory and histories are measured even when the scale-in never settled.
 	if r.peakRSS, err = b.worker.peakRSS(); err != nil {
