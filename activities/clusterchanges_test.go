@@ -20,11 +20,7 @@ func TestClusterChangesCountWhatADisruptionReads(t *testing.T) {
 		return n
 	}
 	basePod := func() *corev1.Pod { return pod("web-1", onNode("n1"), requesting("1", "1Gi")) }
-	nodeTests := []struct {
-		name   string
-		change func(*corev1.Node)
-		want   bool
-	}{
+	nodeTests := []changeCase[*corev1.Node]{
 		{name: "a heartbeat", change: func(n *corev1.Node) {
 			n.Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(heartbeat.Add(time.Minute))
 			n.Status.Images = []corev1.ContainerImage{{Names: []string{"web:1"}}}
@@ -37,20 +33,8 @@ func TestClusterChangesCountWhatADisruptionReads(t *testing.T) {
 		{name: "allocatable", change: func(n *corev1.Node) { n.Status.Allocatable[corev1.ResourceCPU] = resource.MustParse("1") }, want: true},
 		{name: "deleted", change: func(n *corev1.Node) { n.DeletionTimestamp = &heartbeat }, want: true},
 	}
-	for _, tt := range nodeTests {
-		t.Run("node: "+tt.name, func(t *testing.T) {
-			old, updated := baseNode(), baseNode()
-			tt.change(updated)
-			if got := nodeChanged(old, updated); got != tt.want {
-				t.Errorf("counted %v, want %v", got, tt.want)
-			}
-		})
-	}
-	podTests := []struct {
-		name   string
-		change func(*corev1.Pod)
-		want   bool
-	}{
+	checkCounted(t, "node", baseNode, nodeChanged, nodeTests)
+	podTests := []changeCase[*corev1.Pod]{
 		{name: "its containers' states", change: func(p *corev1.Pod) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Ready: true}}
@@ -65,11 +49,24 @@ func TestClusterChangesCountWhatADisruptionReads(t *testing.T) {
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
 		}, want: true},
 	}
-	for _, tt := range podTests {
-		t.Run("pod: "+tt.name, func(t *testing.T) {
-			old, updated := basePod(), basePod()
+	checkCounted(t, "pod", basePod, podChanged, podTests)
+}
+
+// changeCase is one update of an object and whether it counts as a change.
+type changeCase[T any] struct {
+	name   string
+	change func(T)
+	want   bool
+}
+
+// checkCounted applies each case's change to a fresh object and asks counted about it.
+func checkCounted[T any](t *testing.T, kind string, fresh func() T, counted func(old, obj any) bool, cases []changeCase[T]) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(kind+": "+tt.name, func(t *testing.T) {
+			old, updated := fresh(), fresh()
 			tt.change(updated)
-			if got := podChanged(old, updated); got != tt.want {
+			if got := counted(old, updated); got != tt.want {
 				t.Errorf("counted %v, want %v", got, tt.want)
 			}
 		})
