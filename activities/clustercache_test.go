@@ -99,6 +99,22 @@ func TestClusterCacheCountsChanges(t *testing.T) {
 	if got := c.Changes(); got != 3 {
 		t.Errorf("%d changes counted, want 3: the Node listed, its Ready, its label; not its heartbeat", got)
 	}
+
+	// Pods and PodDisruptionBudgets are counted too.
+	if _, err := client.CoreV1().Pods("ns").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new pod counted", func() bool { return c.Changes() == 4 })
+	budget, err := client.PolicyV1().PodDisruptionBudgets("ns").Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new budget counted", func() bool { return c.Changes() == 5 })
+	budget.Status.DisruptionsAllowed = 1
+	if _, err := client.PolicyV1().PodDisruptionBudgets("ns").UpdateStatus(ctx, budget, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the budget's allowed disruptions counted", func() bool { return c.Changes() == 6 })
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

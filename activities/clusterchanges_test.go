@@ -30,6 +30,9 @@ func TestClusterChangesCountWhatADisruptionReads(t *testing.T) {
 			n.Spec.Taints = []corev1.Taint{{Key: "karpenter.sh/disrupted", Effect: corev1.TaintEffectNoSchedule}}
 		}, want: true},
 		{name: "a label", change: func(n *corev1.Node) { n.Labels["team"] = "web" }, want: true},
+		{name: "do-not-disrupt", change: func(n *corev1.Node) {
+			n.Annotations = map[string]string{"karpenter.sh/do-not-disrupt": "true"}
+		}, want: true},
 		{name: "allocatable", change: func(n *corev1.Node) { n.Status.Allocatable[corev1.ResourceCPU] = resource.MustParse("1") }, want: true},
 		{name: "deleted", change: func(n *corev1.Node) { n.DeletionTimestamp = &heartbeat }, want: true},
 	}
@@ -45,6 +48,10 @@ func TestClusterChangesCountWhatADisruptionReads(t *testing.T) {
 			p.Annotations = map[string]string{"karpenter.sh/do-not-disrupt": "true"}
 		}, want: true},
 		{name: "a label a budget selects by", change: func(p *corev1.Pod) { p.Labels = map[string]string{"app": "web"} }, want: true},
+		{name: "started (a do-not-disrupt duration runs from then)", change: func(p *corev1.Pod) { p.Status.StartTime = &heartbeat }, want: true},
+		{name: "adopted by a DaemonSet", change: func(p *corev1.Pod) {
+			p.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "agent"}}
+		}, want: true},
 		{name: "resized", change: func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
 		}, want: true},

@@ -67,7 +67,7 @@ const maxSkippedReported = 20
 
 // FindDisruption decides the next voluntary disruption.
 func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, error) {
-	in, err := d.inputs(ctx)
+	in, err := d.inputs()
 	if err != nil {
 		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
 	}
@@ -82,9 +82,9 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 	cmd, skipped := disruption.Decide(snap)
 	d.Metrics.scheduled(ControllerDisruption, decideStart)
 	d.Metrics.setEligible(eligibleNodes(snap, skipped))
-	d.report(ctx, snap, skipped)
+	reported := d.report(ctx, snap, skipped)
 	out := DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}
-	d.quiet.remember(in, snap, out)
+	d.quiet.remember(in, snap, out, reported)
 	if cmd == nil {
 		return out, nil
 	}
@@ -103,10 +103,12 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 
 // report tells the nodes' NodeClaims whether they have drifted and are consolidatable, and
 // records why voluntary disruption passed a node over: DisruptionBlocked when something
-// protects it, Unconsolidatable when nothing cheaper can take its pods.
-func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipped map[string]disruption.Skip) {
+// protects it, Unconsolidatable when nothing cheaper can take its pods. It says whether the
+// conditions were all written, so that a pass whose writes failed is not answered again
+// from memory.
+func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipped map[string]disruption.Skip) bool {
 	if d.NodeClaims == nil {
-		return
+		return true
 	}
 	states := map[string]ClaimDisruptionState{}
 	for _, n := range snap.Nodes {
@@ -115,7 +117,7 @@ func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipp
 		}
 		states[n.Claim] = ClaimDisruptionState{Drifted: n.Drifted, Consolidatable: consolidatable(snap, n)}
 	}
-	uids := d.NodeClaims.setDisruptionConditions(ctx, states, snap.Now)
+	uids, written := d.NodeClaims.setDisruptionConditions(ctx, states, snap.Now)
 	for _, n := range snap.Nodes {
 		skip, ok := skipped[n.Name]
 		switch {
@@ -126,6 +128,7 @@ func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipp
 			d.NodeClaims.record(n.Name, n.Claim, uids[n.Claim], corev1.EventTypeNormal, "Unconsolidatable", skip.Why)
 		}
 	}
+	return written
 }
 
 // consolidatable: the node's pool consolidates and its pods have been quiet for

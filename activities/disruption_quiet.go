@@ -1,9 +1,9 @@
 package activities
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
-	"strings"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -23,19 +23,28 @@ const maxQuiet = 5 * time.Minute
 // without listing every pod and Node of the cluster: at rest a pass costs a few comparisons
 // instead of a list that grows with the cluster. Skipping a pass is always safe: it only
 // leaves the nodes as they are.
+//
+// Two full passes in a row must read the same before the answer is kept. The list a pass
+// makes comes from an API server's watch cache and the change count from the worker's own
+// watches; either may be a moment behind the other, as may the pod arrivals consolidateAfter
+// runs on. A second pass ten seconds later sees what the first may have missed.
 type quietPasses struct {
-	mu      sync.Mutex
-	last    *passInputs
+	mu sync.Mutex
+	// seen is what the last full pass read, when it found nothing to do and wrote all its
+	// conditions; kept is true once the pass after it read the same.
+	seen    *passInputs
+	kept    bool
 	until   time.Time
 	skipped map[string]string
 }
 
-// passInputs is what a pass reads besides the clock, in a form cheap to compare: how many
-// changes the worker's watches have seen, the NodePools' specs, the market's version and
-// the cluster's limits.
+// passInputs is what a pass reads besides the clock and the cluster's objects, in a form
+// cheap to compare: how many changes the worker's watches have seen, the NodePools (their
+// specs and annotations) and their EC2NodeClasses, the market's version and the cluster's
+// limits.
 type passInputs struct {
 	changes uint64
-	pools   string
+	pools   uint64
 	market  uint64
 	region  string
 	limits  schedulerengine.ClusterLimits
@@ -49,47 +58,68 @@ func (a *passInputs) equal(b *passInputs) bool {
 // inputs reads the pass's inputs; nil when the worker has no watches to tell changes by.
 // It is read before the cluster is listed, so that a change while it is listed is counted
 // after it and makes the next pass a full one.
-func (d *Disruption) inputs(ctx context.Context) (*passInputs, error) {
+func (d *Disruption) inputs() (*passInputs, error) {
 	if d.Changes == nil {
 		return nil, nil
 	}
 	in := &passInputs{changes: d.Changes(), limits: d.Planner.clusterLimits()}
-	pools := d.Planner.Pools.NodePools()
-	var b strings.Builder
-	for _, p := range pools {
-		fmt.Fprintf(&b, "%s/%s/%d;", p.Name, p.UID, p.Generation)
-	}
-	in.pools = b.String()
-	_, snap, err := d.Planner.marketTypes(ctx, d.Planner.offeringZones(pools))
-	if err != nil {
+	var err error
+	if in.market, in.region, err = d.Planner.marketVersion(); err != nil {
 		return nil, err
 	}
-	in.market, in.region = snap.Version(), snap.Region()
+	if in.pools, err = d.poolsHash(); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 
-// answer is the last pass's answer when in is what it read and nothing has come due since.
+// poolsHash sums up what a decision reads of the NodePools and their EC2NodeClasses: each
+// pool's spec (its generation alone would miss a pool loaded from a file) and annotations
+// (nodewright.io/max-hourly-cost), and its class's spec and resolved status (subnets and
+// their zones, kubelet settings, images), which a class's status writes and a file class's
+// late resolution change.
+func (d *Disruption) poolsHash() (uint64, error) {
+	h := fnv.New64a()
+	enc := json.NewEncoder(h)
+	for _, p := range d.Planner.Pools.NodePools() {
+		if err := enc.Encode([]any{p.Name, p.UID, p.Annotations, p.Spec}); err != nil {
+			return 0, fmt.Errorf("NodePool %s: %w", p.Name, err)
+		}
+		if d.Planner.Classes == nil {
+			continue
+		}
+		if class, ok := d.Planner.Classes.NodeClass(p.Spec.Template.Spec.NodeClassRef.Name); ok {
+			if err := enc.Encode([]any{class.Name, class.UID, class.Spec, class.Status}); err != nil {
+				return 0, fmt.Errorf("EC2NodeClass %s: %w", class.Name, err)
+			}
+		}
+	}
+	return h.Sum64(), nil
+}
+
+// answer is the kept answer when in is what it was read from and nothing has come due since.
 func (q *quietPasses) answer(in *passInputs, now time.Time) (DisruptionDecision, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if in == nil || q.last == nil || !now.Before(q.until) || !q.last.equal(in) {
+	if in == nil || !q.kept || !now.Before(q.until) || !q.seen.equal(in) {
 		return DisruptionDecision{}, false
 	}
 	return DisruptionDecision{Skipped: q.skipped}, true
 }
 
-// remember keeps a pass that found nothing to do, until the first moment its snapshot says
-// a decision could change with the clock alone, or maxQuiet; a pass that acted, or whose
-// snapshot cannot say, is not kept.
-func (q *quietPasses) remember(in *passInputs, snap disruption.Snapshot, out DisruptionDecision) {
+// remember notes a full pass. One that found nothing to do and wrote its conditions is kept
+// once the pass before it read the same, until the first moment its snapshot says a decision
+// could change with the clock alone, or maxQuiet; any other pass starts over.
+func (q *quietPasses) remember(in *passInputs, snap disruption.Snapshot, out DisruptionDecision, reported bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.last = nil
-	next, ok := disruption.NextChange(snap)
-	if in == nil || out.Command != nil || !ok {
+	next, timed := disruption.NextChange(snap)
+	if in == nil || out.Command != nil || !reported || !timed {
+		q.seen, q.kept = nil, false
 		return
 	}
-	q.last, q.skipped, q.until = in, out.Skipped, snap.Now.Add(maxQuiet)
+	q.kept = q.seen != nil && q.seen.equal(in)
+	q.seen, q.skipped, q.until = in, out.Skipped, snap.Now.Add(maxQuiet)
 	if !next.IsZero() && next.Before(q.until) {
 		q.until = next
 	}

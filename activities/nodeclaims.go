@@ -619,17 +619,19 @@ type ClaimDisruptionState struct {
 
 // setDisruptionConditions brings each NodeClaim's Drifted and Consolidatable conditions to
 // the disruption controller's view, writing only those that changed. It returns the UIDs of
-// the NodeClaims it saw, by name, for the events that name them.
-func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[string]ClaimDisruptionState, now time.Time) map[string]types.UID {
+// the NodeClaims it saw, by name, for the events that name them, and whether every write it
+// had to make was made.
+func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[string]ClaimDisruptionState, now time.Time) (_ map[string]types.UID, written bool) {
 	uids := map[string]types.UID{}
 	if n.Client == nil || len(states) == 0 {
-		return uids
+		return uids, true
 	}
 	api := n.Client.Resource(v1.NodeClaimResource)
 	list, err := api.List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
 	if err != nil {
-		return uids // the next pass tries again
+		return uids, false // the next full pass tries again
 	}
+	written = true
 	for i := range list.Items {
 		u := &list.Items[i]
 		uids[u.GetName()] = u.GetUID()
@@ -660,12 +662,15 @@ func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[str
 		}
 		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&claim.Status)
 		if err != nil {
+			written = false
 			continue
 		}
 		u.Object["status"] = content
-		_, _ = api.UpdateStatus(ctx, u, metav1.UpdateOptions{}) // a conflict is retried next pass
+		if _, err := api.UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+			written = false // a conflict is retried by the next full pass
+		}
 	}
-	return uids
+	return uids, written
 }
 
 // record puts an event on a node and on its NodeClaim (uid is the NodeClaim's, which kubectl

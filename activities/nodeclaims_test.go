@@ -171,7 +171,9 @@ func TestProjectNodeClaimFromLaunchToRelease(t *testing.T) {
 	}
 
 	// The disruption controller's conditions survive the workflow's next projection.
-	n.setDisruptionConditions(ctx, map[string]ClaimDisruptionState{claim.Name: {Drifted: true}}, t0)
+	if _, written := n.setDisruptionConditions(ctx, map[string]ClaimDisruptionState{claim.Name: {Drifted: true}}, t0); !written {
+		t.Fatal("the Drifted condition was not written")
+	}
 	ready.Disruption = &ProjectedDisruption{Source: "Disruption", Reason: "Drifted", At: t0.Add(time.Hour)}
 	if err := n.ProjectNodeClaim(ctx, ready); err != nil {
 		t.Fatal(err)

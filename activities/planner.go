@@ -816,6 +816,17 @@ func (p *Planner) typeRecords() map[string]catalog.Type {
 	return p.records
 }
 
+// marketVersion names the market snapshot plans read now, without converting its types.
+func (p *Planner) marketVersion() (version uint64, region string, _ error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	snap, err := p.snapshot()
+	if err != nil {
+		return 0, "", fmt.Errorf("market: %w", err)
+	}
+	return snap.Version(), snap.Region(), nil
+}
+
 // snapshot is the market now. Must be called with p.mu held.
 func (p *Planner) snapshot() (*market.Snapshot, error) {
 	if p.Market != nil {
