@@ -39,6 +39,8 @@ var (
 	rest             = flag.Duration("rest", time.Minute, "after the scale-in settles, how long to count the worker's requests with nothing changing (0 skips it)")
 	keepLab          = flag.Bool("keep-lab", false, "keep the lab directory (worker.log, components.log, the audit log) after a run that passed")
 	labGOGC          = flag.Int("lab-gogc", 0, "the GOGC of this process, which runs the lab (etcd, the API server, the kube-scheduler, Temporal); 0 leaves Go's default. The worker, a process of its own, keeps its own")
+	cpuProfile       = flag.String("worker-cpu-profile", "", "write the worker's CPU profile over -worker-cpu-seconds from each row's apply to PREFIX-<pods>-cpu.pb.gz (turns the metrics port on, as -heap-profile)")
+	cpuSeconds       = flag.Int("worker-cpu-seconds", 40, "how long -worker-cpu-profile profiles")
 	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz")
 )
 
@@ -51,7 +53,7 @@ type bench struct {
 	// lab's controllers and kubelets.
 	kube     kubernetes.Interface
 	auditLog string
-	// profileAddr serves the worker's pprof profiles, with -heap-profile.
+	// profileAddr serves the worker's pprof profiles, with -heap-profile or -worker-cpu-profile.
 	profileAddr string
 }
 
@@ -132,7 +134,7 @@ func startBench(ctx context.Context, t *testing.T) *bench {
 		t.Fatalf("kubernetes client: %v", err)
 	}
 	args := stack.WorkerArgs(b.lab.WorkerConfig(""))
-	if *heapProfile != "" {
+	if *heapProfile != "" || *cpuProfile != "" {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

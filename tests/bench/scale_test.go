@@ -67,6 +67,19 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	}
 	trace := b.worker.traceCPU(5 * time.Second)
 	defer trace.end()
+	if *cpuProfile != "" {
+		path := fmt.Sprintf("%s-%d-cpu.pb.gz", *cpuProfile, n)
+		profiled := make(chan struct{})
+		defer func() { <-profiled }() // it logs: the row must not end before it
+		go func() {
+			defer close(profiled)
+			if err := b.writeProfile(ctx, fmt.Sprintf("profile?seconds=%d", *cpuSeconds), path); err != nil {
+				t.Logf("the worker's CPU profile: %v", err)
+				return
+			}
+			t.Logf("the worker's CPU profile: %s", path)
+		}()
+	}
 	applied := time.Now()
 	if err := b.createDeployment(ctx, pool, n); err != nil {
 		return r, err
