@@ -27,6 +27,9 @@ const (
 	// dropped it (for example after a failed launch it could not attribute).
 	resignalAfter = 30 * time.Second
 	resync        = 15 * time.Second
+	// maxHold bounds how long a pod waits in the queue for the plan's cache to show it (see
+	// planned): a cache that never does must not keep a pod from the Provisioner.
+	maxHold = 5 * time.Second
 )
 
 // signalFunc delivers pending pods to the Provisioner.
@@ -42,9 +45,16 @@ type podWatcher struct {
 	// watch follows the pod list and watch calls, for /healthz.
 	watch *outage
 
+	// planned reads a pod from the cache the Provisioner's plans read (the worker's pod
+	// cache, a watch of its own). A pod is signalled once that cache shows it unschedulable
+	// too: signalled before, it was left out of the plan the signal led to, and the plan
+	// cleared the signal, so the pod waited for resignalAfter. nil signals at once.
+	planned func(namespace, name string) (*corev1.Pod, bool)
+
 	mu       sync.Mutex
 	pods     cache.Store                 // the informer's unbound pods, once Run has started it
 	queued   map[string]workflows.PodRef // by UID, waiting for the next flush
+	queuedAt map[string]time.Time        // by UID, when queued
 	reported map[string]time.Time        // by UID, when last signalled
 	synced   bool
 }
@@ -52,7 +62,7 @@ type podWatcher struct {
 func newPodWatcher(client kubernetes.Interface, signal signalFunc, m *metrics, log *slog.Logger) *podWatcher {
 	return &podWatcher{
 		client: client, signal: signal, metrics: m, log: log, now: time.Now, watch: newOutage("pod watch"),
-		queued: map[string]workflows.PodRef{}, reported: map[string]time.Time{},
+		queued: map[string]workflows.PodRef{}, queuedAt: map[string]time.Time{}, reported: map[string]time.Time{},
 	}
 }
 
@@ -129,15 +139,39 @@ func (w *podWatcher) observe(obj any) {
 	defer w.mu.Unlock()
 	if !activities.Unschedulable(pod) {
 		delete(w.reported, uid)
-		delete(w.queued, uid)
+		w.unqueue(uid)
 		w.setUnschedulableGauge()
 		return
 	}
 	if at, ok := w.reported[uid]; ok && w.now().Sub(at) < resignalAfter {
 		return
 	}
-	w.queued[uid] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: uid}
+	w.queue(workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: uid})
 	w.setUnschedulableGauge()
+}
+
+// queue puts a pod in the next flush; callers hold mu.
+func (w *podWatcher) queue(ref workflows.PodRef) {
+	if _, ok := w.queued[ref.UID]; !ok {
+		w.queuedAt[ref.UID] = w.now()
+	}
+	w.queued[ref.UID] = ref
+}
+
+// unqueue takes a pod out of the queue; callers hold mu.
+func (w *podWatcher) unqueue(uid string) {
+	delete(w.queued, uid)
+	delete(w.queuedAt, uid)
+}
+
+// due says whether a queued pod goes out at this flush: once the plan's cache shows it
+// unschedulable, or once it has waited maxHold; callers hold mu.
+func (w *podWatcher) due(ref workflows.PodRef, now time.Time) bool {
+	if w.planned == nil || now.Sub(w.queuedAt[ref.UID]) >= maxHold {
+		return true
+	}
+	pod, ok := w.planned(ref.Namespace, ref.Name)
+	return ok && string(pod.UID) == ref.UID && activities.Unschedulable(pod)
 }
 
 // resignal reports every unschedulable pod again at the next flush: something that may let
@@ -151,7 +185,7 @@ func (w *podWatcher) resignal() {
 	}
 	for _, obj := range w.pods.List() {
 		if pod, ok := obj.(*corev1.Pod); ok && activities.Unschedulable(pod) {
-			w.queued[string(pod.UID)] = workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}
+			w.queue(workflows.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)})
 		}
 	}
 }
@@ -167,7 +201,7 @@ func (w *podWatcher) forget(obj any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.reported, string(pod.UID))
-	delete(w.queued, string(pod.UID))
+	w.unqueue(string(pod.UID))
 	w.setUnschedulableGauge()
 }
 
@@ -183,18 +217,21 @@ func (w *podWatcher) setUnschedulableGauge() {
 	w.metrics.unschedulablePods.Set(float64(n))
 }
 
-// flush signals every queued pod at once; on failure they stay queued for the next tick.
+// flush signals every queued pod that is due at once; on failure they stay queued for the
+// next tick.
 func (w *podWatcher) flush(ctx context.Context) {
 	w.mu.Lock()
-	if len(w.queued) == 0 {
-		w.mu.Unlock()
-		return
-	}
+	now := w.now()
 	pods := make([]workflows.PodRef, 0, len(w.queued))
 	for _, p := range w.queued {
-		pods = append(pods, p)
+		if w.due(p, now) {
+			pods = append(pods, p)
+		}
 	}
 	w.mu.Unlock()
+	if len(pods) == 0 {
+		return
+	}
 	slices.SortFunc(pods, func(a, b workflows.PodRef) int { return strings.Compare(a.Key(), b.Key()) })
 
 	if err := w.signal(ctx, pods); err != nil {
@@ -205,11 +242,11 @@ func (w *podWatcher) flush(ctx context.Context) {
 		return
 	}
 	w.metrics.podsSignalled.Add(float64(len(pods)))
-	now := w.now()
+	now = w.now()
 	w.mu.Lock()
 	for _, p := range pods {
 		if _, still := w.queued[p.UID]; still {
-			delete(w.queued, p.UID)
+			w.unqueue(p.UID)
 			w.reported[p.UID] = now
 		}
 	}

@@ -60,6 +60,20 @@ func advance(d time.Duration) step {
 }
 func signalFails(err error) step { return func(h *harness) { h.rec.setFailure(err) } }
 
+// planSees sets what the plans' pod cache holds.
+func planSees(pods ...*corev1.Pod) step {
+	return func(h *harness) {
+		h.watcher.planned = func(namespace, name string) (*corev1.Pod, bool) {
+			for _, p := range pods {
+				if p.Namespace == namespace && p.Name == name {
+					return p, true
+				}
+			}
+			return nil, false
+		}
+	}
+}
+
 // resignal is a NodePool becoming ready while the informer holds pods.
 func resignal(pods ...*corev1.Pod) step {
 	return func(h *harness) {
@@ -112,6 +126,21 @@ func TestPodWatcherSignals(t *testing.T) {
 		{
 			name:              "the same pod seen twice before a flush is signalled once",
 			steps:             []step{observe(a), observe(a), flush(), flush()},
+			wantSignals:       [][]string{{"default/a"}},
+			wantSignalled:     1,
+			wantUnschedulable: 1,
+		},
+		{
+			name: "a pod waits for the plans' cache to show it unschedulable",
+			steps: []step{planSees(b, pendingPod("default", "a", withoutConditions())), observe(a), observe(b), flush(),
+				planSees(a, b), flush()},
+			wantSignals:       [][]string{{"default/b"}, {"default/a"}},
+			wantSignalled:     2,
+			wantUnschedulable: 2,
+		},
+		{
+			name:              "but no longer than maxHold",
+			steps:             []step{planSees(), observe(a), flush(), advance(maxHold - time.Second), flush(), advance(time.Second), flush()},
 			wantSignals:       [][]string{{"default/a"}},
 			wantSignalled:     1,
 			wantUnschedulable: 1,

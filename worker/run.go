@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	informerFactory := activities.NewInformerFactory(kube)
 	nodeCache := activities.NewNodeCache(informerFactory)
 	clusterCache := activities.NewClusterCache(informerFactory, nodeCache)
+	watcher.planned = clusterCache.Pod // signal a pod once the plans' cache shows it pending
 
 	// NodePools come from the file, or live from the API server with NodeClaims beside them.
 	errc := make(chan error, 9)
