@@ -138,6 +138,8 @@ type decider struct {
 	skipped map[string]Skip
 	// raisedPools caches consolidationPools: the same for every consolidation of a snapshot.
 	raisedPools []v1.NodePool
+	// going caches goingPods' copies, nil until first asked.
+	going []goingNode
 }
 
 func newDecider(s Snapshot) *decider {

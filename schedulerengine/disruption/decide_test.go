@@ -150,6 +150,23 @@ func TestDecide(t *testing.T) {
 			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
 		},
 		{
+			name: "the pods of a node already going need the room a consolidation would take",
+			snap: func() Snapshot {
+				going := node("going", 4, pod("moving", "2"))
+				going.Deleting = true
+				return snapshot(going, node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+			},
+		},
+		{
+			name: "the pods of a node already going that fit beside the candidate's leave it free to go",
+			snap: func() Snapshot {
+				going := node("going", 4, pod("moving", "500m"))
+				going.Deleting = true
+				return snapshot(going, node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
+		},
+		{
 			name: "three small nodes are replaced by one cheaper node",
 			snap: func() Snapshot {
 				return snapshot(node("a", 8, pod("w1", "2")), node("b", 8, pod("w2", "2")), node("c", 8, pod("w3", "2")))

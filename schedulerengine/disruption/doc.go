@@ -1,6 +1,8 @@
 // Package disruption decides, from a snapshot of the cluster, which of Nodewright's nodes to
 // remove next and why: empty nodes, drifted nodes, and nodes whose pods fit elsewhere or on one
 // cheaper node (consolidation). It applies NodePool disruption budgets, do-not-disrupt and
-// PodDisruptionBudgets, and simulates every move with schedulerengine.Solve. Pure: no I/O, the
-// snapshot carries the time.
+// PodDisruptionBudgets, and simulates every move with schedulerengine.Solve. A simulation
+// places the pods of nodes already going (tainted disrupted or deleted, their drain not done)
+// along with the candidates', as Karpenter's does, so a decision made moments after another
+// leaves room for both. Pure: no I/O, the snapshot carries the time.
 package disruption

@@ -36,6 +36,8 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 			pods = append(pods, moved)
 		}
 	}
+	going := d.goingPods(leaving)
+	pods = append(pods, going...)
 	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
 	if drift {
 		in.ClusterLimits = d.s.ClusterLimits
@@ -56,6 +58,9 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 	if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 1 {
 		return move{}, false
 	}
+	if len(going) > 0 && len(plan.NewNodes) > 0 {
+		return move{}, false // whose the new node would be, the candidates' or the going pods', cannot be told
+	}
 	if len(plan.NewNodes) == 0 {
 		return move{savings: price}, true
 	}
@@ -64,6 +69,43 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 		return move{}, false
 	}
 	return move{replacement: &r, savings: price - r.PricePerHour}, true
+}
+
+// goingPods are the pods still bound to our nodes already on their way out (tainted
+// disrupted or deleted, other than the ones leaving in this simulation): a decision carried
+// out moments ago whose drain has not moved them yet. They must find room as well as the
+// candidates' pods, or a pass soon after that decision could take away the room its pods are
+// moving to. Copied once per snapshot, unbound; Solve never changes its input.
+func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
+	if d.going == nil {
+		d.going = []goingNode{} // computed, even when there are none
+		for i := range d.s.Nodes {
+			n := &d.s.Nodes[i]
+			if !n.owned() || !n.Deleting {
+				continue
+			}
+			g := goingNode{name: n.Name}
+			for _, p := range n.reschedulable() {
+				moved := p.DeepCopy()
+				moved.Spec.NodeName = ""
+				g.pods = append(g.pods, moved)
+			}
+			d.going = append(d.going, g)
+		}
+	}
+	var out []*corev1.Pod
+	for _, g := range d.going { // in the snapshot's order: plans must not depend on map order
+		if !leaving[g.name] {
+			out = append(out, g.pods...)
+		}
+	}
+	return out
+}
+
+// goingNode is a node on its way out and copies of its reschedulable pods.
+type goingNode struct {
+	name string
+	pods []*corev1.Pod
 }
 
 // committed is what the nodes simulate leaves out hold against the limits: nodes still
