@@ -207,9 +207,12 @@ func (d *Disruption) ValidateDisruption(ctx context.Context, cmd disruption.Comm
 func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.Snapshot, map[string]string, error) {
 	// Listed from the API server, not the worker's caches: budgets count the nodes being
 	// disrupted, and a cache lagging under load let a budget of one see none (two nodes went
-	// at once in TestBudgetOfOneNodeDisruptsOneAtATime during a full test run).
+	// at once in TestBudgetOfOneNodeDisruptsOneAtATime during a full test run). Nodes with a
+	// consistent read, since the controller looks again a second after a decision and must
+	// see the taints it wrote (the API server serves it from its watch cache once that has
+	// caught up); pods from the watch cache as it stands.
 	cluster := APIReader{Kube: d.Planner.Kube, WatchCache: true}
-	nodes, err := cluster.Nodes(ctx)
+	nodes, err := APIReader{Kube: d.Planner.Kube}.Nodes(ctx)
 	if err != nil {
 		return disruption.Snapshot{}, nil, err
 	}

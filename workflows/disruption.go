@@ -53,7 +53,14 @@ const (
 	replacementTimeout = 15 * time.Minute
 	maxPassesPerRun    = 1000
 	recentDecisions    = 20
+	// afterDecision is the pause after a pass that carried a decision out: a second rather
+	// than none, so that decisions the next pass cannot see (a candidate whose taint was
+	// taken off again) never spin the controller.
+	afterDecision = time.Second
 )
+
+// outcomeDisrupted is a decision's outcome once its candidates were told to go.
+const outcomeDisrupted = "Disrupted"
 
 var disruptionActs *activities.Disruption
 
@@ -101,13 +108,14 @@ func (c *controller) run(ctx workflow.Context) error {
 	c.failedCh = workflow.GetSignalChannel(ctx, SignalClaimFailed)
 	c.servePause(ctx)
 	c.showDetails(ctx)
+	acted := false
 	for {
-		if err := workflow.Sleep(ctx, c.period); err != nil {
+		if err := workflow.Sleep(ctx, c.untilNextPass(acted)); err != nil {
 			return err
 		}
 		c.reportPause(ctx)
 		c.lastPass = workflow.Now(ctx)
-		c.pass(ctx)
+		acted = c.pass(ctx)
 		c.state.Passes++
 		c.passesThisRun++
 		c.showDetails(ctx)
@@ -122,29 +130,44 @@ func (c *controller) run(ctx workflow.Context) error {
 	}
 }
 
-// pass finds and carries out at most one disruption. Failures are logged and retried on the
-// next pass: nothing here is worth failing the controller for.
-func (c *controller) pass(ctx workflow.Context) {
+// untilNextPass is the pause before the next pass: the period, or, after a pass that carried
+// a decision out, afterDecision, as Karpenter looks again at once after a command (what is
+// left of a budget, or another method's decision, need not wait a whole period). A pause
+// shorter than the period changes only a timer's duration, which replay does not compare.
+func (c *controller) untilNextPass(acted bool) time.Duration {
+	if acted {
+		return min(afterDecision, c.period)
+	}
+	return c.period
+}
+
+// pass finds and carries out at most one disruption, and says whether it carried one out.
+// Failures are logged and retried on the next pass: nothing here is worth failing the
+// controller for.
+func (c *controller) pass(ctx workflow.Context) (acted bool) {
 	var found activities.DisruptionDecision
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.FindDisruption).Get(ctx, &found); err != nil {
 		workflow.GetLogger(ctx).Warn("find disruption", "error", err)
-		return
+		return false
 	}
 	c.state.LastSkipped = found.Skipped
 	cmd := found.Command
 	if cmd == nil {
-		return
+		return false
 	}
 	if c.paused(ctx) {
 		c.withhold(ctx, found, nil, nil)
-		return
+		return false
 	}
 	c.state.Decisions++
 	rec := DecisionRecord{
 		ID: fmt.Sprintf("%s-%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions), At: workflow.Now(ctx),
 		Method: cmd.Method, Reason: cmd.Reason, Nodes: cmd.Nodes, Savings: cmd.Savings,
 	}
-	defer func() { c.remember(rec) }()
+	defer func() {
+		c.remember(rec)
+		acted = rec.Outcome == outcomeDisrupted
+	}()
 
 	if cmd.Reason != disruption.ReasonDrifted {
 		if err := workflow.Sleep(ctx, c.validationDelay); err != nil {
@@ -170,6 +193,7 @@ func (c *controller) pass(ctx workflow.Context) {
 		return
 	}
 	c.taintLaunchThenDisrupt(ctx, found, &rec)
+	return // acted is set as rec is remembered
 }
 
 // launchThenDisrupt is how decisions were carried out before changeTaintFirst: the
@@ -204,7 +228,7 @@ func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDe
 			untold = append(untold, n)
 		}
 	}
-	rec.Outcome = "Disrupted"
+	rec.Outcome = outcomeDisrupted
 	countDecision(ctx, *cmd, found.Replacement != nil)
 	return untold
 }

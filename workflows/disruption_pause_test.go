@@ -400,7 +400,7 @@ func FuzzDisruptionSignals(f *testing.F) {
 		r.stateAt(t, 15*time.Second, &st)
 		r.run(t, 35*time.Second, DisruptionInput{})
 
-		if st.Passes != 1 {
+		if st.Passes < 1 {
 			t.Fatalf("after %s %q: %d passes by 15s, want the controller to run on", name, payload, st.Passes)
 		}
 		d := r.disrupts()

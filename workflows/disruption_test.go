@@ -477,9 +477,9 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	if !slices.Equal(r.signals[1:], want) {
 		t.Errorf("signals %+v, want %+v: the old nodes go only once their replacement is Ready", r.signals, want)
 	}
-	// The controller waited in the pass, so the next pass starts 10s after it ended.
-	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2*time.Minute + 10*time.Second}) {
-		t.Errorf("looked for disruptions at %v, want 10s and then 2m10s", got)
+	// The controller waited in the pass, so the next pass starts a second after it ended.
+	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2*time.Minute + time.Second}) {
+		t.Errorf("looked for disruptions at %v, want 10s and then 2m1s", got)
 	}
 }
 
@@ -689,30 +689,59 @@ func TestDisruptionCarriesOnAfterAFailedLookup(t *testing.T) {
 	r.stateAt(t, 25*time.Second, &st)
 	r.run(t, 25*time.Second, DisruptionInput{})
 
-	if !slices.Equal(r.findTimes, []time.Duration{10 * time.Second, 20 * time.Second}) {
-		t.Errorf("looked for disruptions at %v, want 10s and 20s", r.findTimes)
+	// A failed lookup waits a period; the decision at 20s is followed by a pass a second later.
+	if !slices.Equal(r.findTimes, []time.Duration{10 * time.Second, 20 * time.Second, 21 * time.Second}) {
+		t.Errorf("looked for disruptions at %v, want 10s, 20s and 21s", r.findTimes)
 	}
 	if d := r.disrupts(); len(d) != 1 || d[0].at != 20*time.Second || d[0].workflowID != NodeWorkflowID("default-aaaaa") {
 		t.Errorf("disrupt signals %+v, want one to node/default-aaaaa at 20s", d)
 	}
-	if st.Passes != 2 || st.Decisions != 1 {
-		t.Errorf("passes=%d decisions=%d, want 2 and 1", st.Passes, st.Decisions)
+	if st.Passes != 3 || st.Decisions != 1 {
+		t.Errorf("passes=%d decisions=%d, want 3 and 1", st.Passes, st.Decisions)
 	}
 }
 
 func TestDisruptionHonoursItsTiming(t *testing.T) {
-	r := newDisruptionRun(t, decided(disruption.ReasonEmpty, 0.1, "default-aaaaa"))
-	r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
+	tests := []struct {
+		name    string
+		invalid string
+		// wantFinds are the passes; wantDisruptAt is when the signal went out, 0 for never.
+		wantFinds     []time.Duration
+		wantDisruptAt time.Duration
+	}{
+		{
+			// Pass 1 at 3s waits 2s to validate and carries the decision out; pass 2 looks
+			// again a second after, finds nothing, and pass 3 waits the period.
+			name:          "a decision carried out is followed by a pass a second later",
+			wantFinds:     []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
+			wantDisruptAt: 5 * time.Second,
+		},
+		{
+			name:      "a decision dropped at validation waits the period",
+			invalid:   "node ip-default-aaaaa gained pod ns/web-3",
+			wantFinds: []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDisruptionRun(t, decided(disruption.ReasonEmpty, 0.1, "default-aaaaa"))
+			r.invalid = tt.invalid
+			r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
 
-	// Pass 1 at 3s waits 2s to validate; pass 2 starts 3s after it ended.
-	if want := []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second}; !slices.Equal(r.findTimes, want) {
-		t.Errorf("looked for disruptions at %v, want %v", r.findTimes, want)
-	}
-	if len(r.validations) != 1 || r.validations[0].at != 5*time.Second {
-		t.Errorf("validations %+v, want one at 5s", r.validations)
-	}
-	if d := r.disrupts(); len(d) != 1 || d[0].at != 5*time.Second {
-		t.Errorf("disrupt signals %+v, want one at 5s", d)
+			if !slices.Equal(r.findTimes, tt.wantFinds) {
+				t.Errorf("looked for disruptions at %v, want %v", r.findTimes, tt.wantFinds)
+			}
+			if len(r.validations) != 1 || r.validations[0].at != 5*time.Second {
+				t.Errorf("validations %+v, want one at 5s", r.validations)
+			}
+			d := r.disrupts()
+			switch {
+			case tt.wantDisruptAt == 0 && len(d) != 0:
+				t.Errorf("disrupt signals %+v, want none", d)
+			case tt.wantDisruptAt != 0 && (len(d) != 1 || d[0].at != tt.wantDisruptAt):
+				t.Errorf("disrupt signals %+v, want one at %s", d, tt.wantDisruptAt)
+			}
+		})
 	}
 }
 
@@ -737,7 +766,7 @@ func TestDisruptionRemembersTheLastTwentyDecisions(t *testing.T) {
 func TestDisruptionContinuesAsNew(t *testing.T) {
 	t.Run("when suggested, it carries its state and timing into the next run", func(t *testing.T) {
 		r := newDisruptionRun(t, decided(disruption.ReasonDrifted, 0, "default-aaaaa"))
-		r.at(15*time.Second, func() { r.env.SetContinueAsNewSuggested(true) })
+		r.at(16*time.Second, func() { r.env.SetContinueAsNewSuggested(true) })
 		in := DisruptionInput{Period: Duration(7 * time.Second), ValidationDelay: Duration(3 * time.Second)}
 		r.execute(in)
 
@@ -745,12 +774,13 @@ func TestDisruptionContinuesAsNew(t *testing.T) {
 		if next.Period != in.Period || next.ValidationDelay != in.ValidationDelay {
 			t.Errorf("carried period %s and validation delay %s, want %s and %s", time.Duration(next.Period), time.Duration(next.ValidationDelay), time.Duration(in.Period), time.Duration(in.ValidationDelay))
 		}
-		// Passes at 7s, 14s and 21s; the suggestion at 15s ends the run after the third.
-		if s := next.State; s.Passes != 3 || s.Decisions != 1 || len(s.Recent) != 1 || s.Recent[0].Outcome != "Disrupted" {
-			t.Errorf("carried state %+v, want 3 passes and the one Disrupted decision", s)
+		// Passes at 7s (the drift decision), 8s, 15s and 22s; the suggestion at 16s ends the
+		// run after the fourth.
+		if s := next.State; s.Passes != 4 || s.Decisions != 1 || len(s.Recent) != 1 || s.Recent[0].Outcome != "Disrupted" {
+			t.Errorf("carried state %+v, want 4 passes and the one Disrupted decision", s)
 		}
-		if r.since() != 21*time.Second {
-			t.Errorf("continued as new at %s, want 21s, after the pass under way", r.since())
+		if r.since() != 22*time.Second {
+			t.Errorf("continued as new at %s, want 22s, after the pass under way", r.since())
 		}
 	})
 

@@ -251,7 +251,8 @@ func TestControllersShowTheirLastDecision(t *testing.T) {
 		})
 		r.at(41*time.Second, func() { paused = currentDetails(t, r.env) })
 		r.run(t, time.Minute, DisruptionInput{})
-		checkText(t, "details after the decision", decided, []string{"**Last pass ", "(#1)", "last decision", "**Empty** ip-default-aaaaa, saves $0.1900/h → Disrupted"}, []string{"Paused"})
+		// Pass 1 decided at 10s and carried it out at 25s; pass 2 came a second later.
+		checkText(t, "details after the decision", decided, []string{"**Last pass ", "(#2)", "last decision", "**Empty** ip-default-aaaaa, saves $0.1900/h → Disrupted"}, []string{"Paused"})
 		checkText(t, "details once paused", paused, []string{"**Paused** since ", "by alice: incident 42", "**Empty** ip-default-aaaaa"}, nil)
 	})
 }
