@@ -37,6 +37,10 @@ type histories struct {
 	// rounds are the Provisioner's plans and starts, in the order it made them: what it did
 	// and when (see readHistory).
 	rounds []round
+	// longest is the closed node workflow with the most events, and its events by kind: what
+	// makes a life longer than the median one.
+	longest      string
+	longestKinds map[string]int
 }
 
 // round is one of the Provisioner's plans or start calls: scheduled at, done at.
@@ -55,6 +59,7 @@ var steps = []string{"started", "task", "launched", "registered", "initialized"}
 type nodeHistory struct {
 	events, bytes int
 	open          bool
+	kinds         map[string]int
 }
 
 // payloadSize is a payload's encoded size and where it was.
@@ -116,16 +121,26 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 				}
 				n := perNode[e.GetExecution().GetWorkflowId()]
 				n.events, n.bytes, n.open = n.events+events, n.bytes+size, n.open || e.GetCloseTime() == nil
+				if n.kinds == nil {
+					n.kinds = map[string]int{}
+				}
+				for k, c := range kinds {
+					n.kinds[k] += c
+				}
 				perNode[e.GetExecution().GetWorkflowId()] = n
 			}
 		})
 	}
 	wg.Wait()
-	for _, n := range perNode {
+	most := 0
+	for id, n := range perNode {
 		h.events = append(h.events, n.events)
 		h.bytes = append(h.bytes, n.bytes)
 		if !n.open {
 			h.closedEvents = append(h.closedEvents, n.events)
+			if n.events > most {
+				most, h.longest, h.longestKinds = n.events, id, n.kinds
+			}
 		}
 	}
 	slices.Sort(h.events)

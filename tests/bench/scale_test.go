@@ -155,6 +155,9 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		if req, err = countRequests(b.auditLog, scaledAt, steadyAt); err == nil {
 			t.Logf("scale-in steady after %.1fs (%s); the worker's requests meanwhile: %s; failed: %s", r.steady.Seconds(), inUsed, top(req.byResource, 8), top(req.failed, 8))
 		}
+		if state, err := b.op.DisruptionState(ctx); err == nil {
+			t.Logf("the scale-in's disruption decisions (s after the scale): %s", decisionsSince(state.Recent, scaledAt))
+		}
 		if *rest > 0 {
 			from := time.Now()
 			if err := sleep(ctx, *rest); err != nil {
@@ -173,11 +176,27 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	r.histories = h
 	t.Logf("largest payload: %d bytes in %s; %d node workflows, %d of them closed, with p50 %d and max %d events", h.largest.bytes, h.largest.where,
 		len(h.events), len(h.closedEvents), median(h.closedEvents), last(h.closedEvents))
+	if h.longest != "" {
+		t.Logf("the longest closed node workflow, %s, by event: %s", h.longest, top(h.longestKinds, 40))
+	}
 	t.Logf("node workflows reached each step (s after apply, first / median / p90 / p99 / last): %s", h.timeline(applied))
 	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
 	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
 	t.Logf("the Provisioner's plans and starts (s after apply): %s", h.provisionerRounds(applied))
 	return r, errors.Join(steadyErr, err)
+}
+
+// decisionsSince lists the disruption controller's recent decisions made after from: when,
+// how, how many nodes and what came of it.
+func decisionsSince(recent []workflows.DecisionRecord, from time.Time) string {
+	var parts []string
+	for _, d := range recent {
+		if d.At.Before(from) {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%.1f %s/%s %d nodes: %s", d.At.Sub(from).Seconds(), d.Method, d.Reason, len(d.Nodes), d.Outcome))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // emptyAfter is how long after the last pod is bound the scale-out's unneeded nodes are
