@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
 )
@@ -140,6 +142,8 @@ type decider struct {
 	raisedPools []v1.NodePool
 	// going caches goingPods' copies, nil until first asked.
 	going []goingNode
+	// avail caches each node's available resources, by node name.
+	avail map[string]corev1.ResourceList
 }
 
 func newDecider(s Snapshot) *decider {
