@@ -24,24 +24,15 @@ type ClusterReader interface {
 	PodDisruptionBudgets(ctx context.Context) ([]policyv1.PodDisruptionBudget, error)
 }
 
-// APIReader lists from the API server on every call: for one-off reads (the starter's
-// plans), for tests without a cache, and for the disruption controller's passes.
+// APIReader lists from the API server on every call, with consistent reads: for one-off
+// reads (the starter's plans), for tests without a cache, and for the Nodes of the
+// disruption controller's passes.
 type APIReader struct {
 	Kube kubernetes.Interface
-	// WatchCache lists from the API server's watch cache (resourceVersion "0") rather than
-	// with a consistent read.
-	WatchCache bool
-}
-
-func (r APIReader) options() metav1.ListOptions {
-	if r.WatchCache {
-		return metav1.ListOptions{ResourceVersion: "0"}
-	}
-	return metav1.ListOptions{}
 }
 
 func (r APIReader) Pods(ctx context.Context) ([]corev1.Pod, error) {
-	list, err := r.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, r.options())
+	list, err := r.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
@@ -49,7 +40,7 @@ func (r APIReader) Pods(ctx context.Context) ([]corev1.Pod, error) {
 }
 
 func (r APIReader) Nodes(ctx context.Context) ([]corev1.Node, error) {
-	list, err := r.Kube.CoreV1().Nodes().List(ctx, r.options())
+	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
@@ -57,7 +48,7 @@ func (r APIReader) Nodes(ctx context.Context) ([]corev1.Node, error) {
 }
 
 func (r APIReader) PodDisruptionBudgets(ctx context.Context) ([]policyv1.PodDisruptionBudget, error) {
-	list, err := r.Kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, r.options())
+	list, err := r.Kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list pod disruption budgets: %w", err)
 	}

@@ -24,10 +24,11 @@ const maxQuiet = 5 * time.Minute
 // instead of a list that grows with the cluster. Skipping a pass is always safe: it only
 // leaves the nodes as they are.
 //
-// Two full passes in a row must read the same before the answer is kept. The list a pass
-// makes comes from an API server's watch cache and the change count from the worker's own
-// watches; either may be a moment behind the other, as may the pod arrivals consolidateAfter
-// runs on. A second pass ten seconds later sees what the first may have missed.
+// Two full passes in a row must read the same before the answer is kept. A pass reads Nodes
+// from the API server and pods from the worker's caches while the change count comes from
+// the worker's watches; either may be a moment behind the other, as may the pod arrivals
+// consolidateAfter runs on. A second pass ten seconds later sees what the first may have
+// missed.
 type quietPasses struct {
 	mu sync.Mutex
 	// seen is what the last full pass read, when it found nothing to do and wrote all its
