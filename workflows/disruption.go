@@ -53,10 +53,6 @@ const (
 	replacementTimeout = 15 * time.Minute
 	maxPassesPerRun    = 1000
 	recentDecisions    = 20
-	// afterDecision is the pause after a pass that carried a decision out: a second rather
-	// than none, so that decisions the next pass cannot see (a candidate whose taint was
-	// taken off again) never spin the controller.
-	afterDecision = time.Second
 )
 
 // outcomeDisrupted is a decision's outcome once its candidates were told to go.
@@ -108,14 +104,14 @@ func (c *controller) run(ctx workflow.Context) error {
 	c.failedCh = workflow.GetSignalChannel(ctx, SignalClaimFailed)
 	c.servePause(ctx)
 	c.showDetails(ctx)
-	acted := false
+	var going []string // the nodes of the decision the last pass carried out
 	for {
-		if err := workflow.Sleep(ctx, c.untilNextPass(acted)); err != nil {
+		if err := c.untilNextPass(ctx, going); err != nil {
 			return err
 		}
 		c.reportPause(ctx)
 		c.lastPass = workflow.Now(ctx)
-		acted = c.pass(ctx)
+		going = c.pass(ctx)
 		c.state.Passes++
 		c.passesThisRun++
 		c.showDetails(ctx)
@@ -130,34 +126,46 @@ func (c *controller) run(ctx workflow.Context) error {
 	}
 }
 
-// untilNextPass is the pause before the next pass: the period, or, after a pass that carried
-// a decision out, afterDecision, as Karpenter looks again at once after a command (what is
-// left of a budget, or another method's decision, need not wait a whole period). A pause
-// shorter than the period changes only a timer's duration, which replay does not compare.
-func (c *controller) untilNextPass(acted bool) time.Duration {
-	if acted {
-		return min(afterDecision, c.period)
+// changeWaitNodesGone versions waiting for a decision's nodes to go, rather than a period,
+// before the next pass.
+const changeWaitNodesGone = "wait-nodes-gone"
+
+// untilNextPass waits a period before the next pass; after a pass that carried a decision
+// out, until that decision's nodes are gone, a period at most. Karpenter looks again at once
+// after a command, and takes what is left of a budget while the command's nodes drain: a few
+// nodes, which then cost a whole validation delay. Once the nodes are gone their budget is
+// free again, and the next decision can take all of it.
+func (c *controller) untilNextPass(ctx workflow.Context, going []string) error {
+	if len(going) == 0 || workflow.GetVersion(ctx, changeWaitNodesGone, workflow.DefaultVersion, 1) < 1 {
+		return workflow.Sleep(ctx, c.period)
 	}
-	return c.period
+	var left int
+	req := activities.NodesGoneRequest{Nodes: going, Within: c.period}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, waitNodesGoneOptions(c.period)), disruptionActs.WaitNodesGone, req).Get(ctx, &left)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("wait for the disrupted nodes to go; waiting a period instead", "error", err)
+		return workflow.Sleep(ctx, c.period)
+	}
+	return nil
 }
 
-// pass finds and carries out at most one disruption, and says whether it carried one out.
-// Failures are logged and retried on the next pass: nothing here is worth failing the
-// controller for.
-func (c *controller) pass(ctx workflow.Context) (acted bool) {
+// pass finds and carries out at most one disruption, and returns the nodes of the one it
+// carried out. Failures are logged and retried on the next pass: nothing here is worth
+// failing the controller for.
+func (c *controller) pass(ctx workflow.Context) (going []string) {
 	var found activities.DisruptionDecision
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.FindDisruption).Get(ctx, &found); err != nil {
 		workflow.GetLogger(ctx).Warn("find disruption", "error", err)
-		return false
+		return nil
 	}
 	c.state.LastSkipped = found.Skipped
 	cmd := found.Command
 	if cmd == nil {
-		return false
+		return nil
 	}
 	if c.paused(ctx) {
 		c.withhold(ctx, found, nil, nil)
-		return false
+		return nil
 	}
 	c.state.Decisions++
 	rec := DecisionRecord{
@@ -166,7 +174,9 @@ func (c *controller) pass(ctx workflow.Context) (acted bool) {
 	}
 	defer func() {
 		c.remember(rec)
-		acted = rec.Outcome == outcomeDisrupted
+		if rec.Outcome == outcomeDisrupted {
+			going = rec.Nodes
+		}
 	}()
 
 	if cmd.Reason != disruption.ReasonDrifted {
@@ -193,7 +203,7 @@ func (c *controller) pass(ctx workflow.Context) (acted bool) {
 		return
 	}
 	c.taintLaunchThenDisrupt(ctx, found, &rec)
-	return // acted is set as rec is remembered
+	return // going is set as rec is remembered
 }
 
 // launchThenDisrupt is how decisions were carried out before changeTaintFirst: the

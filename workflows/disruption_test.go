@@ -109,8 +109,14 @@ type disruptionRun struct {
 	recheckInvalid string
 	recheckErr     error
 	signalErr      map[string]error
+	// goneAfter is how long the nodes of a decision carried out take to go; goneErr fails
+	// every wait for them.
+	goneAfter time.Duration
+	goneErr   error
 
 	mu           sync.Mutex // mocks may run on other goroutines
+	// goneWaits are the waits for a decision's nodes to go: when each began, and the nodes.
+	goneWaits []candidateStep
 	findTimes    []time.Duration
 	validations  []validateCall
 	replacements []replacementStart
@@ -188,6 +194,12 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		r.validations = append(r.validations, validateCall{at: r.since(), cmd: cmd})
 		return r.invalid, r.validateErr
 	})
+	r.env.OnActivity(d.WaitNodesGone, mock.Anything, mock.Anything).Return(func(_ context.Context, req activities.NodesGoneRequest) (int, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.goneWaits = append(r.goneWaits, candidateStep{at: r.since() - r.goneAfter, what: "wait " + time.Duration(req.Within).String(), nodes: strings.Join(req.Nodes, " ")})
+		return 0, r.goneErr
+	}).After(r.goneAfter)
 	r.env.OnActivity(d.TaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -424,6 +436,7 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	found := withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa", "default-bbbbb"), "default")
 	found.decision.Replacement.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}
 	r := newDisruptionRun(t, found)
+	r.goneAfter = time.Second // the candidates are gone a second after they are told
 	// The replacement starts at 25s, after validation.
 	r.at(time.Minute, func() {
 		r.env.SignalWorkflow(SignalNodeReady, NodeReady{Claim: "default-other", NodeName: "ip-other"})
@@ -477,7 +490,7 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	if !slices.Equal(r.signals[1:], want) {
 		t.Errorf("signals %+v, want %+v: the old nodes go only once their replacement is Ready", r.signals, want)
 	}
-	// The controller waited in the pass, so the next pass starts a second after it ended.
+	// The controller waited in the pass; the next pass starts once the candidates are gone.
 	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2*time.Minute + time.Second}) {
 		t.Errorf("looked for disruptions at %v, want 10s and then 2m1s", got)
 	}
@@ -685,11 +698,13 @@ func TestDisruptionCarriesOnAfterAFailedLookup(t *testing.T) {
 		findAnswer{err: temporal.NewNonRetryableApplicationError("list pods: connection refused", "KubeError", nil)},
 		decided(disruption.ReasonDrifted, 0, "default-aaaaa"),
 	)
+	r.goneAfter = time.Second
 	var st DisruptionState
 	r.stateAt(t, 25*time.Second, &st)
 	r.run(t, 25*time.Second, DisruptionInput{})
 
-	// A failed lookup waits a period; the decision at 20s is followed by a pass a second later.
+	// A failed lookup waits a period; the decision at 20s is followed by a pass once its node
+	// is gone, a second later.
 	if !slices.Equal(r.findTimes, []time.Duration{10 * time.Second, 20 * time.Second, 21 * time.Second}) {
 		t.Errorf("looked for disruptions at %v, want 10s, 20s and 21s", r.findTimes)
 	}
@@ -703,18 +718,32 @@ func TestDisruptionCarriesOnAfterAFailedLookup(t *testing.T) {
 
 func TestDisruptionHonoursItsTiming(t *testing.T) {
 	tests := []struct {
-		name    string
-		invalid string
-		// wantFinds are the passes; wantDisruptAt is when the signal went out, 0 for never.
+		name      string
+		invalid   string
+		goneAfter time.Duration
+		goneErr   error
+		// wantFinds are the passes; wantDisruptAt is when the signal went out, 0 for never;
+		// wantWaitAt is when the wait for the candidates to go began, 0 for never.
 		wantFinds     []time.Duration
 		wantDisruptAt time.Duration
+		wantWaitAt    time.Duration
 	}{
 		{
 			// Pass 1 at 3s waits 2s to validate and carries the decision out; pass 2 looks
-			// again a second after, finds nothing, and pass 3 waits the period.
-			name:          "a decision carried out is followed by a pass a second later",
+			// again once the candidate is gone, a second later, finds nothing, and pass 3
+			// waits the period.
+			name:          "a decision carried out is followed by a pass once its nodes are gone",
+			goneAfter:     time.Second,
 			wantFinds:     []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
 			wantDisruptAt: 5 * time.Second,
+			wantWaitAt:    5 * time.Second,
+		},
+		{
+			name:          "a wait for the nodes that fails is a period instead",
+			goneErr:       temporal.NewNonRetryableApplicationError("the cache of Nodes has not synced yet", "KubeError", nil),
+			wantFinds:     []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second},
+			wantDisruptAt: 5 * time.Second,
+			wantWaitAt:    5 * time.Second,
 		},
 		{
 			name:      "a decision dropped at validation waits the period",
@@ -725,7 +754,7 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newDisruptionRun(t, decided(disruption.ReasonEmpty, 0.1, "default-aaaaa"))
-			r.invalid = tt.invalid
+			r.invalid, r.goneAfter, r.goneErr = tt.invalid, tt.goneAfter, tt.goneErr
 			r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
 
 			if !slices.Equal(r.findTimes, tt.wantFinds) {
@@ -740,6 +769,13 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 				t.Errorf("disrupt signals %+v, want none", d)
 			case tt.wantDisruptAt != 0 && (len(d) != 1 || d[0].at != tt.wantDisruptAt):
 				t.Errorf("disrupt signals %+v, want one at %s", d, tt.wantDisruptAt)
+			}
+			want := []candidateStep{{at: tt.wantWaitAt, what: "wait 3s", nodes: "ip-default-aaaaa"}}
+			if tt.wantWaitAt == 0 {
+				want = nil
+			}
+			if !slices.Equal(r.goneWaits, want) {
+				t.Errorf("waits for the candidates to go %+v, want %+v (at most a period)", r.goneWaits, want)
 			}
 		})
 	}
@@ -766,6 +802,7 @@ func TestDisruptionRemembersTheLastTwentyDecisions(t *testing.T) {
 func TestDisruptionContinuesAsNew(t *testing.T) {
 	t.Run("when suggested, it carries its state and timing into the next run", func(t *testing.T) {
 		r := newDisruptionRun(t, decided(disruption.ReasonDrifted, 0, "default-aaaaa"))
+		r.goneAfter = time.Second
 		r.at(16*time.Second, func() { r.env.SetContinueAsNewSuggested(true) })
 		in := DisruptionInput{Period: Duration(7 * time.Second), ValidationDelay: Duration(3 * time.Second)}
 		r.execute(in)

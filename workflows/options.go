@@ -48,6 +48,15 @@ func disruptionOptions() workflow.ActivityOptions {
 	}
 }
 
+// waitNodesGoneOptions: one wait of at most within; a failure is not retried, the controller
+// waits a period instead.
+func waitNodesGoneOptions(within time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: within + 30*time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+}
+
 // receiveOptions: one SQS long poll (20 s), heartbeating so a lost worker shows quickly.
 func receiveOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{

@@ -1,0 +1,60 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// NodesGoneRequest names the Nodes of a decision just carried out and how long to wait for
+// them to leave.
+type NodesGoneRequest struct {
+	Nodes  []string      `json:"nodes"`
+	Within time.Duration `json:"within"`
+}
+
+// nodesGonePoll is how often WaitNodesGone looks: it reads the worker's cache, so a look is
+// cheap, and a budget freed a quarter of a second late costs nothing.
+const nodesGonePoll = 250 * time.Millisecond
+
+// WaitNodesGone waits until none of the named Nodes is left, or Within has passed, and
+// returns how many are still there. The disruption controller calls it after carrying a
+// decision out: the nodes count against their pools' budgets until they are gone, and a
+// pass made while they drain would take what is left of a budget (a few nodes) and spend a
+// whole validation on them, where a pass a few seconds later takes the whole budget.
+func (d *Disruption) WaitNodesGone(ctx context.Context, req NodesGoneRequest) (int, error) {
+	deadline := time.Now().Add(req.Within)
+	for {
+		left, err := d.nodesLeft(ctx, req.Nodes)
+		if err != nil {
+			return 0, fmt.Errorf("wait for nodes to go: %w", err)
+		}
+		if left == 0 || !time.Now().Before(deadline) {
+			return left, nil
+		}
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-time.After(min(nodesGonePoll, time.Until(deadline))):
+		}
+	}
+}
+
+// nodesLeft counts the named Nodes the cluster still has.
+func (d *Disruption) nodesLeft(ctx context.Context, names []string) (int, error) {
+	nodes, err := d.Planner.cluster().Nodes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	left := 0
+	for i := range nodes {
+		if want[nodes[i].Name] {
+			left++
+		}
+	}
+	return left, nil
+}

@@ -1,0 +1,53 @@
+package activities
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func TestWaitNodesGone(t *testing.T) {
+	tests := []struct {
+		name string
+		// deleteAfter deletes node a after that long; 0 never.
+		deleteAfter time.Duration
+		nodes       []string
+		within      time.Duration
+		wantLeft    int
+		// wantAtLeast and wantUnder bound how long the wait took.
+		wantAtLeast, wantUnder time.Duration
+	}{
+		{name: "nodes already gone end the wait at once", nodes: []string{"gone-1", "gone-2"}, within: 10 * time.Second,
+			wantUnder: 5 * time.Second},
+		{name: "a node deleted while waiting ends it", nodes: []string{"a", "gone-1"}, within: 10 * time.Second,
+			deleteAfter: 300 * time.Millisecond, wantAtLeast: 300 * time.Millisecond, wantUnder: 5 * time.Second},
+		{name: "a node that stays is counted once the time is up", nodes: []string{"a", "b", "gone-1"}, within: time.Second,
+			wantLeft: 2, wantAtLeast: time.Second, wantUnder: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(node("a"), node("b"))
+			d := &Disruption{Planner: &Planner{Kube: kube}}
+			if tt.deleteAfter > 0 {
+				time.AfterFunc(tt.deleteAfter, func() {
+					_ = kube.CoreV1().Nodes().Delete(context.Background(), "a", metav1.DeleteOptions{})
+				})
+			}
+			start := time.Now()
+			left, err := d.WaitNodesGone(t.Context(), NodesGoneRequest{Nodes: tt.nodes, Within: tt.within})
+			took := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if left != tt.wantLeft {
+				t.Errorf("%d nodes left, want %d", left, tt.wantLeft)
+			}
+			if took < tt.wantAtLeast || took >= tt.wantUnder {
+				t.Errorf("waited %s, want at least %s and under %s", took, tt.wantAtLeast, tt.wantUnder)
+			}
+		})
+	}
+}
