@@ -150,12 +150,33 @@ func TestDecide(t *testing.T) {
 			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
 		},
 		{
+			// Without the moving pod a's would go onto b and a be deleted; with it, a is
+			// replaced by a smaller node.
 			name: "the pods of a node already going need the room a consolidation would take",
 			snap: func() Snapshot {
 				going := node("going", 4, pod("moving", "2"))
 				going.Deleting = true
 				return snapshot(going, node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
 			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"}, wantReplace: "m.2x",
+		},
+		{
+			name: "pods of a node already going that fit on no node that stays hold nothing back",
+			snap: func() Snapshot {
+				going := node("going", 4, pod("stuck", "3500m"))
+				going.Deleting = true
+				return snapshot(going, node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
+		},
+		{
+			name: "terminating pods of a node already going are not counted",
+			snap: func() Snapshot {
+				going := node("going", 4, pod("moving", "2", func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: now} }))
+				going.Deleting = true
+				return snapshot(going, node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
 		},
 		{
 			name: "the pods of a node already going that fit beside the candidate's leave it free to go",

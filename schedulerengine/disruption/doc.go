@@ -3,6 +3,7 @@
 // cheaper node (consolidation). It applies NodePool disruption budgets, do-not-disrupt and
 // PodDisruptionBudgets, and simulates every move with schedulerengine.Solve. A simulation
 // places the pods of nodes already going (tainted disrupted or deleted, their drain not done)
-// along with the candidates', as Karpenter's does, so a decision made moments after another
-// leaves room for both. Pure: no I/O, the snapshot carries the time.
+// along with the candidates', as Karpenter's does, while the nodes that stay can hold them,
+// so a decision made moments after another leaves room for both. Pure: no I/O, the snapshot
+// carries the time.
 package disruption

@@ -36,8 +36,7 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 			pods = append(pods, moved)
 		}
 	}
-	going := d.goingPods(leaving)
-	pods = append(pods, going...)
+	pods = append(pods, d.goingPods(leaving)...)
 	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
 	if drift {
 		in.ClusterLimits = d.s.ClusterLimits
@@ -45,21 +44,10 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 	} else {
 		in.NodePools = d.consolidationPools()
 	}
-	for i := range d.s.Nodes {
-		n := &d.s.Nodes[i]
-		if leaving[n.Name] || n.Deleting || !n.Ready {
-			continue
-		}
-		in.ExistingNodes = append(in.ExistingNodes, schedulerengine.ExistingNode{
-			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: d.available(n), Pods: n.Pods, PricePerHour: n.PricePerHour,
-		})
-	}
+	in.ExistingNodes = d.destinations(leaving)
 	plan, err := schedulerengine.Solve(in)
 	if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 1 {
 		return move{}, false
-	}
-	if len(going) > 0 && len(plan.NewNodes) > 0 {
-		return move{}, false // whose the new node would be, the candidates' or the going pods', cannot be told
 	}
 	if len(plan.NewNodes) == 0 {
 		return move{savings: price}, true
@@ -75,10 +63,15 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 // disrupted or deleted, other than the ones leaving in this simulation): a decision carried
 // out moments ago whose drain has not moved them yet. They must find room as well as the
 // candidates' pods, or a pass soon after that decision could take away the room its pods are
-// moving to. Copied once per snapshot, unbound; Solve never changes its input.
+// moving to. Pods already terminating are left out (their replacements are counted where
+// they landed), but for a StatefulSet's, whose replacement comes only once it is gone. They
+// count only while the nodes that stay can hold them all: pods that need a new node, or fit
+// nowhere (a drain stuck on a PodDisruptionBudget), are the Provisioner's, and must not hold
+// every decision back. Copied once per snapshot, unbound; Solve never changes its input.
 func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 	if d.going == nil {
 		d.going = []goingNode{} // computed, even when there are none
+		var all []*corev1.Pod
 		for i := range d.s.Nodes {
 			n := &d.s.Nodes[i]
 			if !n.owned() || !n.Deleting {
@@ -86,11 +79,21 @@ func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 			}
 			g := goingNode{name: n.Name}
 			for _, p := range n.reschedulable() {
+				if p.DeletionTimestamp != nil && !ownedBy(p, "StatefulSet") {
+					continue
+				}
 				moved := p.DeepCopy()
 				moved.Spec.NodeName = ""
 				g.pods = append(g.pods, moved)
 			}
 			d.going = append(d.going, g)
+			all = append(all, g.pods...)
+		}
+		if len(all) > 0 {
+			plan, err := schedulerengine.Solve(schedulerengine.Input{Pods: all, ExistingNodes: d.destinations(nil), InstanceTypes: d.s.InstanceTypes})
+			if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 0 {
+				d.going = []goingNode{}
+			}
 		}
 	}
 	var out []*corev1.Pod
@@ -98,6 +101,22 @@ func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 		if !leaving[g.name] {
 			out = append(out, g.pods...)
 		}
+	}
+	return out
+}
+
+// destinations are the nodes a simulation may place pods on: Ready ones neither going nor
+// leaving.
+func (d *decider) destinations(leaving map[string]bool) []schedulerengine.ExistingNode {
+	var out []schedulerengine.ExistingNode
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if leaving[n.Name] || n.Deleting || !n.Ready {
+			continue
+		}
+		out = append(out, schedulerengine.ExistingNode{
+			Name: n.Name, Labels: n.Labels, Taints: n.Taints, Available: d.available(n), Pods: n.Pods, PricePerHour: n.PricePerHour,
+		})
 	}
 	return out
 }

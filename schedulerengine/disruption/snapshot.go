@@ -62,9 +62,12 @@ func (n *Node) reschedulable() []*corev1.Pod {
 	return out
 }
 
-func isDaemonSetPod(p *corev1.Pod) bool {
+func isDaemonSetPod(p *corev1.Pod) bool { return ownedBy(p, "DaemonSet") }
+
+// ownedBy reports whether the pod has an owner of that kind.
+func ownedBy(p *corev1.Pod, kind string) bool {
 	for _, o := range p.OwnerReferences {
-		if o.Kind == "DaemonSet" {
+		if o.Kind == kind {
 			return true
 		}
 	}
