@@ -90,6 +90,9 @@ type controller struct {
 	resumeCh        workflow.ReceiveChannel
 	// candidates are the nodes of the decision being carried out, for its events.
 	candidates []activities.NodeRef
+	// told are the candidates of this pass's decision whose workflows were told to go: the
+	// next pass waits for them to leave.
+	told []string
 	// lastPass is when this run's last pass began.
 	lastPass time.Time
 }
@@ -143,8 +146,14 @@ func (c *controller) untilNextPass(ctx workflow.Context, going []string) error {
 	req := activities.NodesGoneRequest{Nodes: going, Within: c.period}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, waitNodesGoneOptions(c.period)), disruptionActs.WaitNodesGone, req).Get(ctx, &left)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		workflow.GetLogger(ctx).Warn("wait for the disrupted nodes to go; waiting a period instead", "error", err)
 		return workflow.Sleep(ctx, c.period)
+	}
+	if left > 0 {
+		workflow.GetLogger(ctx).Info("disrupted nodes still there after a period", "left", left, "of", len(going))
 	}
 	return nil
 }
@@ -172,10 +181,11 @@ func (c *controller) pass(ctx workflow.Context) (going []string) {
 		ID: fmt.Sprintf("%s-%d", workflow.GetInfo(ctx).OriginalRunID, c.state.Decisions), At: workflow.Now(ctx),
 		Method: cmd.Method, Reason: cmd.Reason, Nodes: cmd.Nodes, Savings: cmd.Savings,
 	}
+	c.told = nil
 	defer func() {
 		c.remember(rec)
 		if rec.Outcome == outcomeDisrupted {
-			going = rec.Nodes
+			going = c.told
 		}
 	}()
 
@@ -236,7 +246,9 @@ func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDe
 		if err := workflow.SignalExternalWorkflow(ctx, NodeWorkflowID(n.Claim), "", SignalDisrupt, msg).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("signal disrupt", "node", n.Name, "error", err)
 			untold = append(untold, n)
+			continue
 		}
+		c.told = append(c.told, n.Name)
 	}
 	rec.Outcome = outcomeDisrupted
 	countDecision(ctx, *cmd, found.Replacement != nil)

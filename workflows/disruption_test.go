@@ -114,9 +114,9 @@ type disruptionRun struct {
 	goneAfter time.Duration
 	goneErr   error
 
-	mu           sync.Mutex // mocks may run on other goroutines
+	mu sync.Mutex // mocks may run on other goroutines
 	// goneWaits are the waits for a decision's nodes to go: when each began, and the nodes.
-	goneWaits []candidateStep
+	goneWaits    []candidateStep
 	findTimes    []time.Duration
 	validations  []validateCall
 	replacements []replacementStart
@@ -722,6 +722,7 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 		invalid   string
 		goneAfter time.Duration
 		goneErr   error
+		signalErr error
 		// wantFinds are the passes; wantDisruptAt is when the signal went out, 0 for never;
 		// wantWaitAt is when the wait for the candidates to go began, 0 for never.
 		wantFinds     []time.Duration
@@ -746,6 +747,12 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 			wantWaitAt:    5 * time.Second,
 		},
 		{
+			name:          "a decision whose candidate could not be told waits the period, not for it to go",
+			signalErr:     errors.New("workflow not found"),
+			wantFinds:     []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second},
+			wantDisruptAt: 0,
+		},
+		{
 			name:      "a decision dropped at validation waits the period",
 			invalid:   "node ip-default-aaaaa gained pod ns/web-3",
 			wantFinds: []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second},
@@ -755,6 +762,9 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newDisruptionRun(t, decided(disruption.ReasonEmpty, 0.1, "default-aaaaa"))
 			r.invalid, r.goneAfter, r.goneErr = tt.invalid, tt.goneAfter, tt.goneErr
+			if tt.signalErr != nil {
+				r.signalErr = map[string]error{NodeWorkflowID("default-aaaaa"): tt.signalErr}
+			}
 			r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
 
 			if !slices.Equal(r.findTimes, tt.wantFinds) {

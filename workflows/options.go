@@ -48,12 +48,12 @@ func disruptionOptions() workflow.ActivityOptions {
 	}
 }
 
-// waitNodesGoneOptions: one wait of at most within; a failure is not retried, the controller
-// waits a period instead.
+// waitNodesGoneOptions: one wait of at most within, queue time included; a failure is not
+// retried, the controller waits a period instead.
 func waitNodesGoneOptions(within time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: within + 30*time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		ScheduleToCloseTimeout: within + 30*time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
 }
 
