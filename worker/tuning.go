@@ -101,7 +101,6 @@ func (t Tuning) sdkOptions(onFatal func(error)) sdkworker.Options {
 		MaxConcurrentActivityExecutionSize:      t.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: t.MaxConcurrentLocalActivities,
 		MaxHeartbeatThrottleInterval:            maxHeartbeatThrottle,
-		StickyScheduleToStartTimeout:            stickyScheduleToStart,
 		OnFatalError:                            onFatal,
 	}
 }
@@ -111,14 +110,6 @@ func (t Tuning) sdkOptions(onFatal func(error)) sdkworker.Options {
 // this often once it has started to, leaving the server room to be slow before the wait's
 // heartbeat timeout, and hears of its cancellation this soon.
 const maxHeartbeatThrottle = 10 * time.Second
-
-// stickyScheduleToStart is how long a workflow task waits for this worker on its sticky
-// queue before the server gives it to any worker, which then replays the history. The SDK's
-// 5 s ran out under the bursts of a scale-in (30 disrupt signals at once): most of the
-// consolidated nodes of the 1,000-pod bench had a task time out there, two events more in
-// each node's history, only for the same worker to take it from the normal queue. 10 s
-// costs, when a worker dies, its workflows 5 s more before another picks them up.
-const stickyScheduleToStart = 10 * time.Second
 
 // pollers keeps up to most polls open: autoscaled from initialPollers, or all of them.
 func (t Tuning) pollers(most int) sdkworker.PollerBehavior {

@@ -32,7 +32,6 @@ func slots(workflowPollers, activityPollers sdkworker.PollerBehavior, workflowTa
 		MaxConcurrentWorkflowTaskExecutionSize: workflowTasks, MaxConcurrentActivityExecutionSize: activities,
 		MaxConcurrentLocalActivityExecutionSize: localActivities,
 		MaxHeartbeatThrottleInterval:            10 * time.Second,
-		StickyScheduleToStartTimeout:            10 * time.Second,
 	}
 }
 
