@@ -281,6 +281,22 @@ func (e *env) allBound(want int) map[string]bool {
 	return used
 }
 
+// allInitialized waits until every node of the pool is labelled karpenter.sh/initialized:
+// pods may run on a node before its workflow has seen it initialized and said so, as on
+// Karpenter's nodes.
+func (e *env) allInitialized() {
+	e.t.Helper()
+	e.eventually(fmt.Sprintf("the nodes of NodePool %s initialized", e.pool), time.Minute, func() (bool, string) {
+		var waiting []string
+		for _, n := range e.nodes() {
+			if n.Labels[v1.LabelInitialized] != "true" {
+				waiting = append(waiting, n.Name)
+			}
+		}
+		return len(waiting) == 0, fmt.Sprintf("not yet initialized: %v", waiting)
+	})
+}
+
 // eventually polls cond until it holds or the limit passes; cond also says how things stand.
 func (e *env) eventually(what string, limit time.Duration, cond func() (bool, string)) {
 	e.t.Helper()

@@ -51,6 +51,7 @@ func TestNodesLaunchAsTheirEC2NodeClassSays(t *testing.T) {
 	e.deploy("amd", 1, "500m", tolerating("amd64"))
 	e.deploy("arm", 1, "500m", tolerating("arm64"))
 	e.allBound(2)
+	e.allInitialized()
 
 	class := nodeClass(e, name)
 	claims := map[string]v1.NodeClaim{}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
@@ -23,6 +24,11 @@ func TestTheTemporalUIShowsEachNodeAtAGlance(t *testing.T) {
 	var claim string
 	for node, c := range claimsOf(t, e, used) {
 		claim = c
+		// Pods may run before the node's workflow has seen it initialized and gone Ready.
+		e.eventually("node workflow "+c+" Ready", time.Minute, func() (bool, string) {
+			phase := e.nodeState(c).Phase
+			return phase == workflows.PhaseReady, "phase " + string(phase)
+		})
 		st := e.nodeState(c)
 		summary, details := e.userMetadata(workflows.NodeWorkflowID(c))
 		pods := fmt.Sprintf("%d pod", len(st.Pods))
