@@ -206,8 +206,8 @@ func (d *Disruption) ValidateDisruption(ctx context.Context, cmd disruption.Comm
 // the controller's own, put there for a decision under way, and does not count as leaving.
 func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.Snapshot, map[string]string, error) {
 	// Nodes with a consistent read from the API server, not the worker's cache: budgets count
-	// the nodes being disrupted, the controller looks again a second after a decision and
-	// must see the taints it wrote, and a cache lagging under load let a budget of one see
+	// the nodes being disrupted, the controller looks again as soon as a decision's nodes are
+	// gone and must see the taints it wrote on the next one's, and a cache lagging under load let a budget of one see
 	// none (two nodes went at once in TestBudgetOfOneNodeDisruptsOneAtATime during a full
 	// test run). The API server serves the read from its watch cache once that has caught up.
 	// Pods and PodDisruptionBudgets come from the worker's caches, as a plan's do (and as

@@ -24,8 +24,12 @@ const nodesGonePoll = 250 * time.Millisecond
 // whole validation on them, where a pass a few seconds later takes the whole budget.
 func (d *Disruption) WaitNodesGone(ctx context.Context, req NodesGoneRequest) (int, error) {
 	deadline := time.Now().Add(req.Within)
+	names := make(map[string]bool, len(req.Nodes))
+	for _, n := range req.Nodes {
+		names[n] = true
+	}
 	for {
-		left, err := d.nodesLeft(ctx, req.Nodes)
+		left, err := d.nodesLeft(ctx, names)
 		if err != nil {
 			return 0, fmt.Errorf("wait for nodes to go: %w", err)
 		}
@@ -41,18 +45,14 @@ func (d *Disruption) WaitNodesGone(ctx context.Context, req NodesGoneRequest) (i
 }
 
 // nodesLeft counts the named Nodes the cluster still has.
-func (d *Disruption) nodesLeft(ctx context.Context, names []string) (int, error) {
+func (d *Disruption) nodesLeft(ctx context.Context, names map[string]bool) (int, error) {
 	nodes, err := d.Planner.cluster().Nodes(ctx)
 	if err != nil {
 		return 0, err
 	}
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
 	left := 0
 	for i := range nodes {
-		if want[nodes[i].Name] {
+		if names[nodes[i].Name] {
 			left++
 		}
 	}
