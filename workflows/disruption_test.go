@@ -116,7 +116,10 @@ type disruptionRun struct {
 
 	mu sync.Mutex // mocks may run on other goroutines
 	// goneWaits are the waits for a decision's nodes to go: when each began, and the nodes.
-	goneWaits    []candidateStep
+	goneWaits []candidateStep
+	// done is set once the controller has finished: an activity its cancellation left
+	// running records nothing after it, so the test reads what the mocks recorded safely.
+	done         bool
 	findTimes    []time.Duration
 	validations  []validateCall
 	replacements []replacementStart
@@ -171,6 +174,9 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 	r.env.OnActivity(d.FindDisruption, mock.Anything).Return(func(context.Context) (activities.DisruptionDecision, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return activities.DisruptionDecision{}, nil // an activity the controller's cancellation left running
+		}
 		r.findTimes = append(r.findTimes, r.since())
 		if r.onFind != nil {
 			r.onFind(len(r.findTimes))
@@ -185,36 +191,54 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 	r.env.OnActivity(d.AnnounceDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.DisruptionAnnouncement) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return nil // an activity the controller's cancellation left running
+		}
 		r.announced = append(r.announced, a)
 		return nil
 	})
 	r.env.OnActivity(d.ValidateDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, cmd disruption.Command) (string, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return "", nil // an activity the controller's cancellation left running
+		}
 		r.validations = append(r.validations, validateCall{at: r.since(), cmd: cmd})
 		return r.invalid, r.validateErr
 	})
 	r.env.OnActivity(d.WaitNodesGone, mock.Anything, mock.Anything).Return(func(_ context.Context, req activities.NodesGoneRequest) (int, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return 0, nil // an activity the controller's cancellation left running
+		}
 		r.goneWaits = append(r.goneWaits, candidateStep{at: r.since() - r.goneAfter, what: "wait " + time.Duration(req.Within).String(), nodes: strings.Join(req.Nodes, " ")})
 		return 0, r.goneErr
 	}).After(r.goneAfter)
 	r.env.OnActivity(d.TaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return nil // an activity the controller's cancellation left running
+		}
 		r.step("taint", refNames(nodes)...)
 		return r.taintErr
 	})
 	r.env.OnActivity(d.UntaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return nil // an activity the controller's cancellation left running
+		}
 		r.step("untaint", refNames(nodes)...)
 		return nil
 	})
 	r.env.OnActivity(d.RecheckDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, cmd disruption.Command) (string, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.done {
+			return "", nil // an activity the controller's cancellation left running
+		}
 		r.step("recheck", cmd.Nodes...)
 		return r.recheckInvalid, r.recheckErr
 	})
@@ -239,6 +263,9 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		return nil
 	})
 	r.env.ExecuteWorkflow(DisruptionWorkflow, in)
+	r.mu.Lock()
+	r.done = true // from here on the test reads what the mocks recorded
+	r.mu.Unlock()
 }
 
 // run executes the controller until it is cancelled at end.
