@@ -399,3 +399,36 @@ func TestOnlyASpecOrMetadataChangeResyncsAPool(t *testing.T) {
 		})
 	}
 }
+
+func TestClaimCapacityReadsOnlyStatusCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  any
+		wantCPU string
+		wantErr string
+	}{
+		{name: "quantities", status: map[string]any{"capacity": map[string]any{"cpu": "2", "memory": "8Gi"}}, wantCPU: "2"},
+		{name: "no status yet", status: nil, wantCPU: "0"},
+		{name: "no capacity yet", status: map[string]any{"conditions": []any{}}, wantCPU: "0"},
+		{name: "a number, not a quantity string", status: map[string]any{"capacity": map[string]any{"cpu": int64(2)}}, wantErr: "status.capacity.cpu"},
+		{name: "not a quantity", status: map[string]any{"capacity": map[string]any{"cpu": "two"}}, wantErr: "status.capacity.cpu"},
+		{name: "capacity not a map", status: map[string]any{"capacity": "2"}, wantErr: "status.capacity"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "c"}}}
+			if tc.status != nil {
+				u.Object["status"] = tc.status
+			}
+			got, err := claimCapacity(u)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("error %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Cpu().String() != tc.wantCPU {
+				t.Errorf("cpu %v (%v), want %s", got.Cpu(), err, tc.wantCPU)
+			}
+		})
+	}
+}
