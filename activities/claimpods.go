@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -74,6 +75,25 @@ func (n *NodeWorkflowPods) PodsOf(ctx context.Context, claims []string) (map[str
 		return nil, fmt.Errorf("read the pods of %d of %d in-flight claims: %w", len(failed), len(claims), errors.Join(failed[:min(len(failed), 3)]...))
 	}
 	return out, nil
+}
+
+// Started remembers the pods of a node workflow this worker just started (Signals.Started),
+// so that the next plan need not read its history: the plan after a large scale-out's first
+// would otherwise read hundreds of them, a few at a time. The claim is taken from the start's
+// input as startedWith takes it from the history, and only when the workflow ID is its claim's.
+func (n *NodeWorkflowPods) Started(w WorkflowStart) {
+	var in struct {
+		Claim Claim `json:"claim"`
+	}
+	if json.Unmarshal(w.Input, &in) != nil || in.Claim.Name == "" || n.WorkflowID(in.Claim.Name) != w.ID {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pods == nil {
+		n.pods = map[string][]string{}
+	}
+	n.pods[in.Claim.Name] = in.Claim.Pods
 }
 
 // startedWith decodes the claim from the first event of its node workflow's history. Only a

@@ -86,6 +86,39 @@ func TestNodeWorkflowPodsReadsEachClaimsPodsFromItsWorkflowOnce(t *testing.T) {
 	}
 }
 
+// A node workflow this worker started is known from its start: the next plan reads no
+// history for it. A start that is not a claim's own workflow teaches nothing.
+func TestNodeWorkflowPodsRemembersTheClaimsItStarted(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		start     WorkflowStart
+		wantReads []string
+		want      []string
+	}{
+		{name: "a claim's node workflow", start: WorkflowStart{ID: "node/a", Input: []byte(`{"claim":{"name":"a","pods":["ns/new"]}}`)},
+			want: []string{"ns/new"}},
+		{name: "another claim's input under this ID", start: WorkflowStart{ID: "node/a", Input: []byte(`{"claim":{"name":"b","pods":["ns/new"]}}`)},
+			wantReads: []string{"node/a"}, want: []string{"ns/1"}},
+		{name: "not a node workflow's input", start: WorkflowStart{ID: "node/a", Input: []byte(`"provisioner"`)},
+			wantReads: []string{"node/a"}, want: []string{"ns/1"}},
+		{name: "no claim name", start: WorkflowStart{ID: "node/", Input: []byte(`{"claim":{"pods":["ns/new"]}}`)},
+			wantReads: []string{"node/a"}, want: []string{"ns/1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &startedHistories{inputs: map[string]any{"node/a": map[string]any{"claim": Claim{Name: "a", Pods: []string{"ns/1"}}}}}
+			n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}
+			n.Started(tc.start)
+			got, err := n.PodsOf(context.Background(), []string{"a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got["a"], tc.want) || !slices.Equal(h.reads, tc.wantReads) {
+				t.Errorf("pods of a %v after reading %v, want %v after reading %v", got["a"], h.reads, tc.want, tc.wantReads)
+			}
+		})
+	}
+}
+
 func TestNodeWorkflowPodsFailsWhenAHistoryCannotBeRead(t *testing.T) {
 	h := &failingHistory{err: errors.New("unavailable")}
 	n := &NodeWorkflowPods{Client: h, WorkflowID: func(c string) string { return "node/" + c }}

@@ -9,6 +9,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -157,6 +158,24 @@ func (c *ClusterCache) Nodes(context.Context) ([]corev1.Node, error) {
 
 func (c *ClusterCache) PodDisruptionBudgets(context.Context) ([]policyv1.PodDisruptionBudget, error) {
 	return cached[policyv1.PodDisruptionBudget](c.pdbs, "PodDisruptionBudgets")
+}
+
+// CachedNodeClaims lists the NodeClaims of a dynamic informer, the cached objects themselves,
+// not copies: NodeClaims.CachedClaims.
+func CachedNodeClaims(informer cache.SharedIndexInformer) func() ([]*unstructured.Unstructured, error) {
+	return func() ([]*unstructured.Unstructured, error) {
+		if !informer.HasSynced() {
+			return nil, errors.New("the cache of NodeClaims has not synced yet")
+		}
+		objs := informer.GetStore().List()
+		out := make([]*unstructured.Unstructured, 0, len(objs))
+		for _, obj := range objs {
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
 }
 
 // cached copies an informer's objects out; before its first list completes it fails rather

@@ -45,6 +45,10 @@ type NodeClaims struct {
 	// CachedNode finds a Node in the worker's cache, for its capacity; nil, or a Node not
 	// cached yet, asks the API server's watch cache.
 	CachedNode func(name string) (*corev1.Node, bool)
+	// CachedClaims lists the NodeClaims in the worker's cache, objects the caller must not
+	// modify, so that each disruption pass does not list them all from the API server; nil
+	// lists them there.
+	CachedClaims func() ([]*unstructured.Unstructured, error)
 
 	// launching remembers the NodeClaims of the claims being launched, as this worker last
 	// wrote them.
@@ -626,24 +630,24 @@ func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[str
 	if n.Client == nil || len(states) == 0 {
 		return uids, true
 	}
-	api := n.Client.Resource(v1.NodeClaimResource)
-	list, err := api.List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
+	claims, err := n.managedClaims(ctx)
 	if err != nil {
 		return uids, false // the next full pass tries again
 	}
 	written = true
-	for i := range list.Items {
-		u := &list.Items[i]
+	for _, u := range claims {
 		uids[u.GetName()] = u.GetUID()
 		st, ok := states[u.GetName()]
 		if !ok || u.GetDeletionTimestamp() != nil {
 			continue
 		}
-		claim := &v1.NodeClaim{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, claim); err != nil {
-			continue
+		status := &v1.NodeClaimStatus{}
+		if raw, ok := u.Object["status"].(map[string]any); ok {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, status); err != nil {
+				continue
+			}
 		}
-		before := claim.Status.DeepCopy()
+		before := status.DeepCopy()
 		for _, c := range []struct {
 			typ, yes, no string
 			on           bool
@@ -655,22 +659,45 @@ func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[str
 			if c.on {
 				cond.Status, cond.Reason = metav1.ConditionTrue, c.yes
 			}
-			apimeta.SetStatusCondition(&claim.Status.Conditions, cond)
+			apimeta.SetStatusCondition(&status.Conditions, cond)
 		}
-		if equality.Semantic.DeepEqual(before, &claim.Status) {
+		if equality.Semantic.DeepEqual(before, status) {
 			continue
 		}
-		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&claim.Status)
+		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(status)
 		if err != nil {
 			written = false
 			continue
 		}
-		u.Object["status"] = content
-		if _, err := api.UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
-			written = false // a conflict is retried by the next full pass
+		// The cached object is shared; its resourceVersion makes a write over a newer
+		// status a conflict, which the next full pass retries.
+		out := u.DeepCopy()
+		out.Object["status"] = content
+		if _, err := n.Client.Resource(v1.NodeClaimResource).UpdateStatus(ctx, out, metav1.UpdateOptions{}); err != nil {
+			written = false
 		}
 	}
 	return uids, written
+}
+
+// managedClaims lists this worker's NodeClaims, from the cache when it has one. The objects
+// are not to be modified.
+func (n *NodeClaims) managedClaims(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	if n.CachedClaims != nil {
+		claims, err := n.CachedClaims()
+		return slices.DeleteFunc(claims, func(u *unstructured.Unstructured) bool {
+			return u.GetLabels()[LabelManaged] != "true"
+		}), err
+	}
+	list, err := n.Client.Resource(v1.NodeClaimResource).List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: LabelManaged + "=true"})
+	if err != nil {
+		return nil, fmt.Errorf("list NodeClaims: %w", err)
+	}
+	claims := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		claims[i] = &list.Items[i]
+	}
+	return claims, nil
 }
 
 // record puts an event on a node and on its NodeClaim (uid is the NodeClaim's, which kubectl

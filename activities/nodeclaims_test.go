@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,6 +115,20 @@ func newNodeClaims(t *testing.T, objects ...runtime.Object) (*NodeClaims, *dynam
 	return &NodeClaims{Client: dyn, Kube: kube, Recorder: rec, InstanceTypeLabels: types}, dyn, rec
 }
 
+// getNodeClaim reads a NodeClaim back from the fake API server.
+func getNodeClaim(t *testing.T, dyn *dynamicfake.FakeDynamicClient, name string) v1.NodeClaim {
+	t.Helper()
+	u, err := dyn.Resource(v1.NodeClaimResource).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c v1.NodeClaim
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestProjectNodeClaimFromLaunchToRelease(t *testing.T) {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-1"}, Status: corev1.NodeStatus{
 		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}, Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1930m")}}}
@@ -129,15 +144,7 @@ func TestProjectNodeClaimFromLaunchToRelease(t *testing.T) {
 	}
 	get := func() v1.NodeClaim {
 		t.Helper()
-		u, err := dyn.Resource(v1.NodeClaimResource).Get(ctx, claim.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c v1.NodeClaim
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &c); err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return getNodeClaim(t, dyn, claim.Name)
 	}
 
 	if err := n.ProjectNodeClaim(ctx, NodeClaimProjection{Claim: claim, Phase: "Launching", Transitions: transitions("Launching")}); err != nil {
@@ -215,6 +222,86 @@ func TestNodeClaimsDoNothingWithoutTheCRD(t *testing.T) {
 	if err := n.ReleaseNodeClaim(context.Background(), "x"); err != nil {
 		t.Error(err)
 	}
+}
+
+// Disruption passes read the NodeClaims from the worker's cache: only this worker's are
+// written, the cached objects are left as they were, and a write over a newer NodeClaim than
+// the cached one conflicts and is reported as not written, for the next full pass.
+func TestDisruptionConditionsFromTheCache(t *testing.T) {
+	n, dyn, _ := newNodeClaims(t)
+	ctx := context.Background()
+	api := dyn.Resource(v1.NodeClaimResource)
+	for _, c := range []struct {
+		name    string
+		managed bool
+	}{{"ours", true}, {"karpenters", false}} {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": v1.SchemeGroupVersion.String(), "kind": v1.KindNodeClaim,
+			"metadata": map[string]any{"name": c.name, "uid": c.name + "-uid", "resourceVersion": "1"},
+			"status":   map[string]any{"capacity": map[string]any{"cpu": "2"}},
+		}}
+		if c.managed {
+			u.SetLabels(map[string]string{LabelManaged: "true"})
+		}
+		if _, err := api.Create(ctx, u, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := api.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cached []*unstructured.Unstructured
+	for i := range list.Items {
+		cached = append(cached, &list.Items[i])
+	}
+	before := make([]*unstructured.Unstructured, len(cached))
+	for i, u := range cached {
+		before[i] = u.DeepCopy()
+	}
+	synced := false
+	n.CachedClaims = func() ([]*unstructured.Unstructured, error) {
+		if !synced {
+			return nil, errors.New("not synced")
+		}
+		return slices.Clone(cached), nil
+	}
+	states := map[string]ClaimDisruptionState{"ours": {Drifted: true}, "karpenters": {Drifted: true}}
+	if _, written := n.setDisruptionConditions(ctx, states, t0); written {
+		t.Error("written with the cache not synced, want not: the next full pass must try again")
+	}
+	synced = true
+	uids, written := n.setDisruptionConditions(ctx, states, t0)
+	if !written || len(uids) != 1 || uids["ours"] != "ours-uid" {
+		t.Errorf("written %v, uids %v; want written, and only our NodeClaim's uid", written, uids)
+	}
+	if ours := getNodeClaim(t, dyn, "ours"); !isTrue(ours, v1.ConditionDrifted) || ours.Status.Capacity.Cpu().String() != "2" {
+		t.Errorf("our NodeClaim's status %+v, want Drifted and its capacity kept", ours.Status)
+	}
+	if theirs := getNodeClaim(t, dyn, "karpenters"); len(theirs.Status.Conditions) != 0 {
+		t.Errorf("Karpenter's NodeClaim got conditions %+v", theirs.Status.Conditions)
+	}
+	for i, u := range cached {
+		if !equality.Semantic.DeepEqual(u, before[i]) {
+			t.Errorf("the cached %s was modified", u.GetName())
+		}
+	}
+	// The cache still holds the version before the write above: the write says which version
+	// it was made from, and the API server's conflict is reported as not written.
+	var sentVersion string
+	dyn.PrependReactor("update", "nodeclaims", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sentVersion = a.(k8stesting.UpdateAction).GetObject().(*unstructured.Unstructured).GetResourceVersion()
+		return true, nil, apierrors.NewConflict(v1.NodeClaimResource.GroupResource(), "ours", errors.New("changed"))
+	})
+	states["ours"] = ClaimDisruptionState{Consolidatable: true}
+	if _, written := n.setDisruptionConditions(ctx, states, t0); written || sentVersion != "1" {
+		t.Errorf("written %v from the cached version %q, want not written from version 1", written, sentVersion)
+	}
+}
+
+func isTrue(c v1.NodeClaim, typ string) bool {
+	s, _ := conditionOf(c, typ)
+	return s == metav1.ConditionTrue
 }
 
 func conditionOf(c v1.NodeClaim, typ string) (metav1.ConditionStatus, string) {

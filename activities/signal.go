@@ -23,6 +23,9 @@ type Signals struct {
 	// through its task queue. Set it only for a Client dialled with RequestIDInterceptor,
 	// which keeps the starts idempotent.
 	EagerStart bool
+	// Started, when set, is told of each workflow StartWorkflows saw running with its input
+	// (started by this call, or by an earlier try of it) before the call returns.
+	Started func(WorkflowStart)
 }
 
 // SignalRequest is one signal for a few workflows.

@@ -91,6 +91,13 @@ func (s *Signals) StartWorkflows(ctx context.Context, starts []WorkflowStart) ([
 			first = cmp.Or(first, err)
 		}
 	}
+	if s.Started != nil {
+		for i, o := range out {
+			if errs[i] == nil && !o.Taken && o.Error == "" {
+				s.Started(starts[i])
+			}
+		}
+	}
 	if failed > 0 {
 		return nil, fmt.Errorf("%d of %d starts failed for now, the first: %w", failed, len(starts), first)
 	}

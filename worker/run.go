@@ -24,6 +24,7 @@ import (
 	"github.com/nodewright/nodewright/activities"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	"github.com/nodewright/nodewright/apis/loader"
+	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
 	"github.com/nodewright/nodewright/worker/clusterpolicy"
 	"github.com/nodewright/nodewright/worker/nodeclaims"
@@ -165,6 +166,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go func() { errc <- named("NodePool watch", poolCtl.Run(ctx)) }()
 		go func() { errc <- named("NodeClaim deletion watch", deletions.Run(ctx)) }()
 		pools, nodeClaims.Client, ec2Acts.Classes = poolCtl, dyn, poolCtl
+		nodeClaims.CachedClaims = activities.CachedNodeClaims(dynFactory.ForResource(apisv1.NodeClaimResource).Informer())
 		caches = append(caches, cacheCheck{name: "NodePool", synced: poolCtl.Synced}, cacheCheck{name: "NodeClaim", synced: deletions.Synced})
 	}
 
@@ -176,9 +178,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	followMarket(ec2Acts, live)
+	// The pods of the claims this worker starts are remembered as it starts them, so that a
+	// plan reads the node workflows' histories only for claims another worker started.
+	claimPods := &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}
 	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
 		Log:       log.With("component", "planner"),
-		ClaimPods: &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID},
+		ClaimPods: claimPods,
 		Limits:    limits}
 	podEvents := activities.NewPodEvents()
 	w.RegisterWorkflow(workflows.ProvisionerWorkflow)
@@ -201,7 +206,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.InterruptionWorkflow)
 	w.RegisterActivity(&activities.Nodes{Client: tc})
 	host, _ := os.Hostname() // the SDK client's own identity, for the workflows it starts
-	w.RegisterActivity(&activities.Signals{Client: tc, Identity: fmt.Sprintf("%d@%s@", os.Getpid(), host), EagerStart: true})
+	w.RegisterActivity(&activities.Signals{Client: tc, Identity: fmt.Sprintf("%d@%s@", os.Getpid(), host), EagerStart: true, Started: claimPods.Started})
 	w.RegisterActivity(&activities.GarbageCollector{EC2: ec2Acts, Kube: kube, Workflows: tc, NodeClaims: nodeClaims.Client, NodeClassGroup: cfg.NodeClassGroup, Metrics: m.activities})
 	if cfg.InterruptionQueue != "" {
 		sqsClient, err := newSQSClient(ctx, cfg)

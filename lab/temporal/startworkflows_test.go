@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,12 +88,29 @@ func startsAreIdempotent(t *testing.T, c client.Client, signals *activities.Sign
 		}
 		return out
 	}
+	var mu sync.Mutex
+	var told []string // the starts Signals.Started was told of since the last look
+	signals.Started = func(w activities.WorkflowStart) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, w.ID)
+	}
+	wantTold := func(what string, want ...string) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if slices.Sort(told); !slices.Equal(told, want) {
+			t.Errorf("%s: Started told of %v, want %v", what, told, want)
+		}
+		told = nil
+	}
 	ids := []string{prefix + "node/a", prefix + "node/b", prefix + "node/c"}
 	for i, o := range call("first starts", starts("run1/", ids...)) {
 		if o != (activities.StartOutcome{}) {
 			t.Errorf("first start of %s: %+v, want started", ids[i], o)
 		}
 	}
+	wantTold("first starts", ids...)
 	for _, id := range ids {
 		eventually(t, id+" closed", func(ctx context.Context) (bool, error) {
 			desc, err := c.DescribeWorkflowExecution(ctx, id, "")
@@ -106,11 +125,13 @@ func startsAreIdempotent(t *testing.T, c client.Client, signals *activities.Sign
 			t.Errorf("retried start of %s: %+v, want it found started", ids[i], o)
 		}
 	}
+	wantTold("the same starts retried", ids...)
 	for i, o := range call("the same IDs from another run", starts("run2/", ids...)) {
 		if !o.Taken || o.Error != "" {
 			t.Errorf("start of %s under a new request: %+v, want taken", ids[i], o)
 		}
 	}
+	wantTold("the same IDs from another run")
 	bad := starts("run3/", prefix+"node/d")
 	bad[0].Keywords["NoSuchAttribute"] = "x"
 	if o := call("a start with an unknown search attribute", bad)[0]; o.Taken || !strings.Contains(o.Error, "NoSuchAttribute") {
@@ -119,6 +140,7 @@ func startsAreIdempotent(t *testing.T, c client.Client, signals *activities.Sign
 	if o := call("a start without a type", []activities.WorkflowStart{{ID: prefix + "node/e", TaskQueue: testTaskQueue, RequestID: "x"}})[0]; !strings.Contains(o.Error, "type") {
 		t.Errorf("start without a type: %+v, want an error naming the field", o)
 	}
+	wantTold("starts refused")
 
 	desc, err := c.DescribeWorkflowExecution(t.Context(), prefix+"node/b", "")
 	if err != nil {
