@@ -51,17 +51,10 @@ func (n *NodeWorkflowPods) PodsOf(ctx context.Context, claims []string) (map[str
 		}
 	}
 	read := make([][]string, len(missing))
-	errs := make([]error, len(missing))
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, claimReadsAtOnce)
-	for i, claim := range missing {
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			read[i], errs[i] = n.startedWith(ctx, claim)
-		})
-	}
-	wg.Wait()
+	errs := forEachAtOnce(len(missing), claimReadsAtOnce, func(i int) (err error) {
+		read[i], err = n.startedWith(ctx, missing[i])
+		return err
+	})
 	var failed []error
 	for i, claim := range missing {
 		if errs[i] != nil {

@@ -16,15 +16,21 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/disruption"
 )
 
+// nodeWritesAtOnce bounds the Node writes a decision's taints make at once: a decision may
+// take a hundred nodes or more, and one write after another cost seconds of the decision's
+// time; more at once than this only queue in the client's rate limiter.
+const nodeWritesAtOnce = 16
+
 // TaintCandidates puts karpenter.sh/disrupted:NoSchedule on a decision's nodes before
 // anything else is done for it, as Karpenter's disruption controller does, so that no new
 // pod lands on them while their replacement boots. A node already gone needs no taint.
 func (d *Disruption) TaintCandidates(ctx context.Context, nodes []NodeRef) error {
 	kube := &Kube{Client: d.Planner.Kube}
-	for _, n := range nodes {
-		if err := kube.TaintNode(ctx, n.Name, DisruptedTaint()); err != nil {
-			return fmt.Errorf("taint candidates: %w", err)
-		}
+	err := errors.Join(forEachAtOnce(len(nodes), nodeWritesAtOnce, func(i int) error {
+		return kube.TaintNode(ctx, nodes[i].Name, DisruptedTaint())
+	})...)
+	if err != nil {
+		return fmt.Errorf("taint candidates: %w", err)
 	}
 	return nil
 }
@@ -34,19 +40,19 @@ func (d *Disruption) TaintCandidates(ctx context.Context, nodes []NodeRef) error
 // its NodeClaim Disrupting) keeps it, since its drain relies on it; so does one already gone.
 func (d *Disruption) UntaintCandidates(ctx context.Context, nodes []NodeRef) error {
 	kube := &Kube{Client: d.Planner.Kube}
-	var errs []error
-	for _, n := range nodes {
+	return errors.Join(forEachAtOnce(len(nodes), nodeWritesAtOnce, func(i int) error {
+		n := nodes[i]
 		if d.NodeClaims.disrupting(ctx, n.Claim) {
-			continue
+			return nil
 		}
 		err := kube.updateNode(ctx, n.Name, func(node *corev1.Node) bool {
 			return node.DeletionTimestamp == nil && removeTaint(node, DisruptedTaint())
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("untaint node %s: %w", n.Name, err))
+			return fmt.Errorf("untaint node %s: %w", n.Name, err)
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})...)
 }
 
 // RecheckDisruption re-checks a decision's nodes once its replacement is Ready (see

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,17 +71,10 @@ const startTimeout = 10 * time.Second
 func (s *Signals) StartWorkflows(ctx context.Context, starts []WorkflowStart) ([]StartOutcome, error) {
 	namespace := activity.GetInfo(ctx).Namespace
 	out := make([]StartOutcome, len(starts))
-	errs := make([]error, len(starts))
-	sem := make(chan struct{}, startConcurrency)
-	var wg sync.WaitGroup
-	for i := range starts {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			out[i], errs[i] = s.start(ctx, namespace, starts[i])
-		})
-	}
-	wg.Wait()
+	errs := forEachAtOnce(len(starts), startConcurrency, func(i int) (err error) {
+		out[i], err = s.start(ctx, namespace, starts[i])
+		return err
+	})
 	failed := 0
 	var first error
 	for _, err := range errs {
