@@ -236,14 +236,27 @@ func (c *controller) launch(ctx workflow.Context, found activities.DisruptionDec
 	return c.launchReplacement(ctx, *found.Replacement, found.Command.Reason)
 }
 
+// changeSignalAtOnce versions telling a decision's candidates to go all in one workflow
+// task, rather than one after the other, a workflow task each: a decision of 150 nodes took
+// half a minute to tell them.
+const changeSignalAtOnce = "signal-candidates-at-once"
+
 // disrupt tells each candidate's workflow to go and records the decision as carried out. It
 // returns the candidates whose workflows could not be told.
 func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDecision, rec *DecisionRecord) []activities.NodeRef {
 	cmd := found.Command
+	msg := Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings, Replacement: rec.Replacement}
+	atOnce := workflow.GetVersion(ctx, changeSignalAtOnce, workflow.DefaultVersion, 1) >= 1
+	signals := make([]workflow.Future, len(found.Nodes))
+	for i, n := range found.Nodes {
+		signals[i] = workflow.SignalExternalWorkflow(ctx, NodeWorkflowID(n.Claim), "", SignalDisrupt, msg)
+		if !atOnce {
+			_ = signals[i].Get(ctx, nil) // read again below
+		}
+	}
 	var untold []activities.NodeRef
-	for _, n := range found.Nodes {
-		msg := Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings, Replacement: rec.Replacement}
-		if err := workflow.SignalExternalWorkflow(ctx, NodeWorkflowID(n.Claim), "", SignalDisrupt, msg).Get(ctx, nil); err != nil {
+	for i, n := range found.Nodes {
+		if err := signals[i].Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("signal disrupt", "node", n.Name, "error", err)
 			untold = append(untold, n)
 			continue
