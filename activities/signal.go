@@ -48,3 +48,31 @@ func (s *Signals) Signal(ctx context.Context, req SignalRequest) error {
 	}
 	return errors.Join(errs...)
 }
+
+// signalsAtOnce bounds the signals SignalEach has in flight: a disruption decision tells a
+// hundred workflows or more.
+const signalsAtOnce = 16
+
+// SignalEach signals each workflow's current run, a few at a time, and says for each, in
+// order, why it was not told: "" when it was. A workflow that is not running was not told.
+// It fails only when the request holds no signal name; a signal that failed is reported in
+// its place, for the caller to handle as a receiver it could not reach.
+func (s *Signals) SignalEach(ctx context.Context, req SignalRequest) ([]string, error) {
+	if req.Name == "" {
+		return nil, errors.New("signal each: the request names no signal")
+	}
+	errs := forEachAtOnce(len(req.WorkflowIDs), signalsAtOnce, func(i int) error {
+		return s.Client.SignalWorkflow(ctx, req.WorkflowIDs[i], "", req.Name, req.Payload)
+	})
+	out := make([]string, len(errs))
+	for i, err := range errs {
+		var notFound *serviceerror.NotFound
+		switch {
+		case errors.As(err, &notFound):
+			out[i] = "not running"
+		case err != nil:
+			out[i] = fmt.Sprintf("signal %s to workflow %s: %v", req.Name, req.WorkflowIDs[i], err)
+		}
+	}
+	return out, nil
+}

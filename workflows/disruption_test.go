@@ -35,12 +35,23 @@ func recordSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, reco
 	answerSignals(env, start, func(s sentSignal) error { record(s); return nil })
 }
 
-// answerSignals mocks every external signal, handing each to answer for the error it gets.
+// answerSignals mocks every external signal, whether a signal command or one of a
+// SignalEach call, handing each to answer for the error it gets.
 func answerSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, answer func(sentSignal) error) {
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", mock.Anything, mock.Anything).Return(
 		func(_, workflowID, _ string, name string, arg any) error {
 			return answer(sentSignal{at: env.Now().Sub(start), workflowID: workflowID, name: name, arg: arg})
 		})
+	env.OnActivity(signalActs.SignalEach, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.SignalRequest) ([]string, error) {
+			why := make([]string, len(req.WorkflowIDs))
+			for i, id := range req.WorkflowIDs {
+				if err := answer(sentSignal{at: env.Now().Sub(start), workflowID: id, name: req.Name, arg: req.Payload}); err != nil {
+					why[i] = err.Error()
+				}
+			}
+			return why, nil
+		}).Maybe()
 }
 
 // queryStateAs answers the workflow's state query, decoded as T.
