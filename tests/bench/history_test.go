@@ -47,6 +47,8 @@ type histories struct {
 type round struct {
 	what       string
 	from, done time.Time
+	// picked is when a worker took a Plan from the task queue (zero for starts).
+	picked time.Time
 }
 
 // steps of a node workflow's launch, in order, whose times show where a scale-out waits:
@@ -186,7 +188,8 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 	}
 	id, run := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
 	activities := map[int64]string{}  // scheduled event id: activity type, to name a result
-	planFrom := map[int64]time.Time{} // a Plan's scheduled event id: when
+	planFrom := map[int64]time.Time{}   // a Plan's scheduled event id: when
+	planPicked := map[int64]time.Time{} // a Plan's scheduled event id: when a worker took it
 	var taskStarted time.Time
 	it := tc.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
@@ -220,11 +223,15 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		if started != "" {
 			activities[ev.GetEventId()] = started
 			what += " " + started
+		} else if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+			what += " " + activities[a.GetScheduledEventId()]
+			planPicked[a.GetScheduledEventId()] = ev.GetEventTime().AsTime()
 		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
 			what += " " + activities[a.GetScheduledEventId()]
 			switch activities[a.GetScheduledEventId()] {
 			case "Plan":
-				rounds = append(rounds, round{what: "plan", from: planFrom[a.GetScheduledEventId()], done: ev.GetEventTime().AsTime()})
+				id := a.GetScheduledEventId()
+				rounds = append(rounds, round{what: "plan", from: planFrom[id], picked: planPicked[id], done: ev.GetEventTime().AsTime()})
 			case "Launch":
 				reach("launched", ev)
 			case "WaitForNode", "RegisterNode":
@@ -248,7 +255,11 @@ func (h histories) provisionerRounds(from time.Time) string {
 	rounds := slices.SortedFunc(slices.Values(h.rounds), func(a, b round) int { return a.done.Compare(b.done) })
 	var parts []string
 	for _, r := range rounds {
-		parts = append(parts, fmt.Sprintf("%s %.1f–%.1f", r.what, r.from.Sub(from).Seconds(), r.done.Sub(from).Seconds()))
+		if r.picked.IsZero() {
+			parts = append(parts, fmt.Sprintf("%s %.1f–%.1f", r.what, r.from.Sub(from).Seconds(), r.done.Sub(from).Seconds()))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f–(%.1f)–%.1f", r.what, r.from.Sub(from).Seconds(), r.picked.Sub(from).Seconds(), r.done.Sub(from).Seconds()))
 	}
 	return strings.Join(parts, ", ")
 }

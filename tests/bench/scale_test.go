@@ -158,6 +158,11 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		if state, err := b.op.DisruptionState(ctx); err == nil {
 			t.Logf("the scale-in's disruption decisions (s after the scale): %s", decisionsSince(state.Recent, scaledAt))
 		}
+		if spans, err := disruptionSpans(ctx, b.op.Client, scaledAt); err == nil {
+			t.Logf("the disruption controller's activities and timers (s after the scale, +how long): %s", spansSince(spans, scaledAt))
+		} else {
+			t.Logf("the disruption controller's history: %v", err)
+		}
 		if *rest > 0 {
 			from := time.Now()
 			if err := sleep(ctx, *rest); err != nil {
@@ -182,7 +187,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	t.Logf("node workflows reached each step (s after apply, first / median / p90 / p99 / last): %s", h.timeline(applied))
 	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
 	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
-	t.Logf("the Provisioner's plans and starts (s after apply): %s", h.provisionerRounds(applied))
+	t.Logf("the Provisioner's plans and starts (s after apply; in parentheses, when a worker took the plan from the task queue): %s", h.provisionerRounds(applied))
 	return r, errors.Join(steadyErr, err)
 }
 
