@@ -18,12 +18,14 @@ func TestForEachAtOnce(t *testing.T) {
 		name      string
 		n, limit  int
 		fail      map[int]bool
+		panics    map[int]bool
 		wantInErr []string
 	}{
 		{name: "none", n: 0, limit: 4},
 		{name: "fewer than the limit", n: 3, limit: 16},
 		{name: "many more than the limit", n: 100, limit: 4},
 		{name: "failures joined in order, the rest still made", n: 20, limit: 3, fail: map[int]bool{2: true, 17: true}, wantInErr: []string{"item 2", "item 17"}},
+		{name: "a panic is that call's error", n: 5, limit: 2, panics: map[int]bool{1: true}, wantInErr: []string{"panic: item 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -39,6 +41,9 @@ func TestForEachAtOnce(t *testing.T) {
 				mu.Lock()
 				running--
 				mu.Unlock()
+				if tc.panics[i] {
+					panic(fmt.Sprintf("item %d", i))
+				}
 				if tc.fail[i] {
 					return fmt.Errorf("item %d", i)
 				}
@@ -55,6 +60,27 @@ func TestForEachAtOnce(t *testing.T) {
 			}
 			if len(tc.wantInErr) > 0 && (err == nil || !strings.Contains(err.Error(), strings.Join(tc.wantInErr, "\n"))) {
 				t.Errorf("error %v, want %v joined in order", err, tc.wantInErr)
+			}
+		})
+	}
+}
+
+func TestFirstErrorsKeepsAFewAndCountsTheRest(t *testing.T) {
+	t.Parallel()
+	item := func(i int) error { return fmt.Errorf("item %d", i) }
+	for _, tc := range []struct {
+		name string
+		errs []error
+		want string
+	}{
+		{name: "none", errs: []error{nil, nil}, want: ""},
+		{name: "fewer than kept", errs: []error{nil, item(1), item(2)}, want: "item 1\nitem 2"},
+		{name: "more than kept", errs: []error{item(0), nil, item(2), item(3), item(4), item(5)}, want: "item 0\nitem 2\nitem 3\nand 2 more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := firstErrors(tc.errs, 3)
+			if got := fmt.Sprint(err); (err == nil) != (tc.want == "") || (err != nil && got != tc.want) {
+				t.Errorf("firstErrors = %q, want %q", got, tc.want)
 			}
 		})
 	}

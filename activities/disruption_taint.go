@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -26,9 +25,9 @@ const nodeWritesAtOnce = 16
 // pod lands on them while their replacement boots. A node already gone needs no taint.
 func (d *Disruption) TaintCandidates(ctx context.Context, nodes []NodeRef) error {
 	kube := &Kube{Client: d.Planner.Kube}
-	err := errors.Join(forEachAtOnce(len(nodes), nodeWritesAtOnce, func(i int) error {
+	err := firstErrors(forEachAtOnce(len(nodes), nodeWritesAtOnce, func(i int) error {
 		return kube.TaintNode(ctx, nodes[i].Name, DisruptedTaint())
-	})...)
+	}), 3)
 	if err != nil {
 		return fmt.Errorf("taint candidates: %w", err)
 	}
@@ -40,7 +39,7 @@ func (d *Disruption) TaintCandidates(ctx context.Context, nodes []NodeRef) error
 // its NodeClaim Disrupting) keeps it, since its drain relies on it; so does one already gone.
 func (d *Disruption) UntaintCandidates(ctx context.Context, nodes []NodeRef) error {
 	kube := &Kube{Client: d.Planner.Kube}
-	return errors.Join(forEachAtOnce(len(nodes), nodeWritesAtOnce, func(i int) error {
+	return firstErrors(forEachAtOnce(len(nodes), nodeWritesAtOnce, func(i int) error {
 		n := nodes[i]
 		if d.NodeClaims.disrupting(ctx, n.Claim) {
 			return nil
@@ -52,7 +51,7 @@ func (d *Disruption) UntaintCandidates(ctx context.Context, nodes []NodeRef) err
 			return fmt.Errorf("untaint node %s: %w", n.Name, err)
 		}
 		return nil
-	})...)
+	}), 3)
 }
 
 // RecheckDisruption re-checks a decision's nodes once its replacement is Ready (see
