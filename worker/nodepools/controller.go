@@ -793,13 +793,20 @@ func claimCapacity(u *unstructured.Unstructured) (corev1.ResourceList, error) {
 	}
 	capacity := make(corev1.ResourceList, len(raw))
 	for name, v := range raw {
-		s, ok := v.(string)
-		if !ok {
+		// The CRD's quantities are int-or-string: `cpu: 2` is as valid as `cpu: "2"`.
+		var q resource.Quantity
+		switch v := v.(type) {
+		case string:
+			var err error
+			if q, err = resource.ParseQuantity(v); err != nil {
+				return nil, fmt.Errorf("status.capacity.%s: %w", name, err)
+			}
+		case int64:
+			q = *resource.NewQuantity(v, resource.DecimalSI)
+		case float64:
+			q = *resource.NewMilliQuantity(int64(v*1000), resource.DecimalSI)
+		default:
 			return nil, fmt.Errorf("status.capacity.%s: %T, not a quantity", name, v)
-		}
-		q, err := resource.ParseQuantity(s)
-		if err != nil {
-			return nil, fmt.Errorf("status.capacity.%s: %w", name, err)
 		}
 		capacity[corev1.ResourceName(name)] = q
 	}

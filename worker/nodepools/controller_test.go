@@ -410,7 +410,9 @@ func TestClaimCapacityReadsOnlyStatusCapacity(t *testing.T) {
 		{name: "quantities", status: map[string]any{"capacity": map[string]any{"cpu": "2", "memory": "8Gi"}}, wantCPU: "2"},
 		{name: "no status yet", status: nil, wantCPU: "0"},
 		{name: "no capacity yet", status: map[string]any{"conditions": []any{}}, wantCPU: "0"},
-		{name: "a number, not a quantity string", status: map[string]any{"capacity": map[string]any{"cpu": int64(2)}}, wantErr: "status.capacity.cpu"},
+		{name: "an integer, as int-or-string allows", status: map[string]any{"capacity": map[string]any{"cpu": int64(2)}}, wantCPU: "2"},
+		{name: "a fraction", status: map[string]any{"capacity": map[string]any{"cpu": 0.5}}, wantCPU: "500m"},
+		{name: "neither string nor number", status: map[string]any{"capacity": map[string]any{"cpu": true}}, wantErr: "status.capacity.cpu"},
 		{name: "not a quantity", status: map[string]any{"capacity": map[string]any{"cpu": "two"}}, wantErr: "status.capacity.cpu"},
 		{name: "capacity not a map", status: map[string]any{"capacity": "2"}, wantErr: "status.capacity"},
 	} {
