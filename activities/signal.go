@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -23,8 +24,9 @@ type Signals struct {
 	// through its task queue. Set it only for a Client dialled with RequestIDInterceptor,
 	// which keeps the starts idempotent.
 	EagerStart bool
-	// Started, when set, is told of each workflow StartWorkflows saw running with its input
-	// (started by this call, or by an earlier try of it) before the call returns.
+	// Started, when set, is told of each workflow StartWorkflows started with its input, by
+	// this call or by an earlier try of it (a run that may have closed since), before the
+	// call returns.
 	Started func(WorkflowStart)
 }
 
@@ -49,9 +51,13 @@ func (s *Signals) Signal(ctx context.Context, req SignalRequest) error {
 	return errors.Join(errs...)
 }
 
-// signalsAtOnce bounds the signals SignalEach has in flight: a disruption decision tells a
+// SignalsAtOnce bounds the signals SignalEach has in flight: a disruption decision tells a
 // hundred workflows or more.
-const signalsAtOnce = 16
+const SignalsAtOnce = 16
+
+// SignalTimeout bounds each signal of SignalEach, so that the call answers for every
+// workflow within ceil(n / SignalsAtOnce) of them, even while the server is slow.
+const SignalTimeout = 10 * time.Second
 
 // SignalEach signals each workflow's current run, a few at a time, and says for each, in
 // order, why it was not told: "" when it was. A workflow that is not running was not told.
@@ -61,7 +67,9 @@ func (s *Signals) SignalEach(ctx context.Context, req SignalRequest) ([]string, 
 	if req.Name == "" {
 		return nil, errors.New("signal each: the request names no signal")
 	}
-	errs := forEachAtOnce(len(req.WorkflowIDs), signalsAtOnce, func(i int) error {
+	errs := forEachAtOnce(len(req.WorkflowIDs), SignalsAtOnce, func(i int) error {
+		ctx, cancel := context.WithTimeout(ctx, SignalTimeout)
+		defer cancel()
 		return s.Client.SignalWorkflow(ctx, req.WorkflowIDs[i], "", req.Name, req.Payload)
 	})
 	out := make([]string, len(errs))

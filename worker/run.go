@@ -178,8 +178,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	followMarket(ec2Acts, live)
-	// The pods of the claims this worker starts are remembered as it starts them, so that a
-	// plan reads the node workflows' histories only for claims another worker started.
+	// The pods of the claims this worker's Provisioner starts are remembered as it starts
+	// them, so that the plans after a large scale-out's first need not read hundreds of node
+	// workflow histories; claims started elsewhere (another worker, a replacement, before a
+	// restart) are still read from their histories.
 	claimPods := &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}
 	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
 		Log:       log.With("component", "planner"),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/nodewright/nodewright/activities"
@@ -236,12 +237,12 @@ func (c *controller) launch(ctx workflow.Context, found activities.DisruptionDec
 	return c.launchReplacement(ctx, *found.Replacement, found.Command.Reason)
 }
 
-// changeSignalAtOnce versions telling a decision's candidates to go from one local activity,
-// sixteen at a time, rather than by a signal command each, one after the other: at 5,000 pods
-// a decision of 150 nodes took half a minute to tell them that way, and 11 s with the
-// commands all sent in one workflow task, each still a transfer task on the server and two
-// events in this history.
-const changeSignalAtOnce = "signal-candidates-at-once"
+// changeSignalEach versions telling a decision's candidates to go from one local activity,
+// SignalsAtOnce signals at a time, rather than by a signal command each, one after the other:
+// at 5,000 pods a decision of 150 nodes took half a minute to tell them that way, and 11 s
+// with the commands all sent in one workflow task, each still a transfer task on the server
+// and two events in this history.
+const changeSignalEach = "signal-candidates-each"
 
 // disrupt tells each candidate's workflow to go and records the decision as carried out. It
 // returns the candidates whose workflows could not be told.
@@ -249,7 +250,7 @@ func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDe
 	cmd := found.Command
 	msg := Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings, Replacement: rec.Replacement}
 	tell := c.signalEach
-	if workflow.GetVersion(ctx, changeSignalAtOnce, workflow.DefaultVersion, 1) < 1 {
+	if workflow.GetVersion(ctx, changeSignalEach, workflow.DefaultVersion, 1) < 1 {
 		tell = c.signalOneByOne
 	}
 	untold := tell(ctx, found.Nodes, msg)
@@ -259,32 +260,42 @@ func (c *controller) disrupt(ctx workflow.Context, found activities.DisruptionDe
 }
 
 // signalEach tells the nodes' workflows from one local activity, and returns those it could
-// not tell; c.told gains the others.
+// not tell; c.told gains the others. Should the call itself fail (the worker lost, the
+// answer malformed), nobody knows which were told: they are told again by signal commands,
+// which a workflow already told ignores, so that every candidate ends up told or untold.
 func (c *controller) signalEach(ctx workflow.Context, nodes []activities.NodeRef, msg Disrupt) []activities.NodeRef {
 	ids := make([]string, len(nodes))
 	for i, n := range nodes {
 		ids[i] = NodeWorkflowID(n.Claim)
 	}
 	var why []string
-	lctx := workflow.WithLocalActivityOptions(ctx, localOptions(signalOptions()))
+	lctx := workflow.WithLocalActivityOptions(ctx, signalEachOptions(len(ids)))
 	err := workflow.ExecuteLocalActivity(lctx, signalActs.SignalEach, activities.SignalRequest{WorkflowIDs: ids, Name: SignalDisrupt, Payload: msg}).Get(ctx, &why)
 	if err == nil && len(why) != len(nodes) {
 		err = fmt.Errorf("%d outcomes for %d candidates", len(why), len(nodes))
 	}
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("signal disrupt from an activity; signalling one by one", "nodes", len(nodes), "error", err)
+		return c.signalOneByOne(ctx, nodes, msg)
+	}
 	var untold []activities.NodeRef
 	for i, n := range nodes {
-		switch {
-		case err != nil:
-			workflow.GetLogger(ctx).Warn("signal disrupt", "node", n.Name, "error", err)
-		case why[i] != "":
+		if why[i] != "" {
 			workflow.GetLogger(ctx).Warn("signal disrupt", "node", n.Name, "error", why[i])
-		default:
-			c.told = append(c.told, n.Name)
+			untold = append(untold, n)
 			continue
 		}
-		untold = append(untold, n)
+		c.told = append(c.told, n.Name)
 	}
 	return untold
+}
+
+// signalEachOptions gives SignalEach time for all its signals, each bounded on its own, and
+// no retry: a failed call is taken over by signal commands.
+func signalEachOptions(n int) workflow.LocalActivityOptions {
+	rounds := (n + activities.SignalsAtOnce - 1) / activities.SignalsAtOnce
+	d := time.Duration(rounds)*activities.SignalTimeout + 10*time.Second
+	return workflow.LocalActivityOptions{StartToCloseTimeout: d, ScheduleToCloseTimeout: d, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}
 }
 
 // signalOneByOne is how candidates were told before changeSignalAtOnce: a signal command

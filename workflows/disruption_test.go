@@ -28,7 +28,13 @@ type sentSignal struct {
 	workflowID string
 	name       string
 	arg        any
+	// each: sent by the SignalEach local activity, not by a signal command.
+	each bool
 }
+
+// errSignalEachFails, returned by answerSignals' answer for a signal of SignalEach, fails
+// the whole call instead of that signal.
+var errSignalEachFails = errors.New("the SignalEach call fails")
 
 // recordSignals mocks every external signal to succeed and hands each to record.
 func recordSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, record func(sentSignal)) {
@@ -46,7 +52,11 @@ func answerSignals(env *testsuite.TestWorkflowEnvironment, start time.Time, answ
 		func(_ context.Context, req activities.SignalRequest) ([]string, error) {
 			why := make([]string, len(req.WorkflowIDs))
 			for i, id := range req.WorkflowIDs {
-				if err := answer(sentSignal{at: env.Now().Sub(start), workflowID: id, name: req.Name, arg: req.Payload}); err != nil {
+				err := answer(sentSignal{at: env.Now().Sub(start), workflowID: id, name: req.Name, arg: req.Payload, each: true})
+				if errors.Is(err, errSignalEachFails) {
+					return nil, err
+				}
+				if err != nil {
 					why[i] = err.Error()
 				}
 			}
@@ -120,6 +130,8 @@ type disruptionRun struct {
 	recheckInvalid string
 	recheckErr     error
 	signalErr      map[string]error
+	// signalEachFails fails every SignalEach call as a whole.
+	signalEachFails bool
 	// goneAfter is how long the nodes of a decision carried out take to go; goneErr fails
 	// every wait for them.
 	goneAfter time.Duration
@@ -264,6 +276,9 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 	answerSignals(r.env, r.start, func(s sentSignal) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if s.each && r.signalEachFails {
+			return errSignalEachFails
+		}
 		if err := r.signalErr[s.workflowID]; err != nil {
 			return err
 		}
@@ -451,7 +466,7 @@ func TestDisruptionActsOnADecision(t *testing.T) {
 				for _, n := range tt.found.decision.Nodes {
 					want = append(want, sentSignal{
 						at: tt.wantSignalAt, workflowID: NodeWorkflowID(n.Claim), name: SignalDisrupt,
-						arg: Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings},
+						arg: Disrupt{Reason: cmd.Reason, DecisionID: rec.ID, Savings: cmd.Savings}, each: true,
 					})
 				}
 			}
@@ -522,7 +537,7 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	for _, c := range []string{"default-aaaaa", "default-bbbbb"} {
 		want = append(want, sentSignal{
 			at: 2 * time.Minute, workflowID: NodeWorkflowID(c), name: SignalDisrupt,
-			arg: Disrupt{Reason: disruption.ReasonUnderutilized, DecisionID: st.Recent[0].ID, Savings: 0.3, Replacement: claim},
+			arg: Disrupt{Reason: disruption.ReasonUnderutilized, DecisionID: st.Recent[0].ID, Savings: 0.3, Replacement: claim}, each: true,
 		})
 	}
 	if !slices.Equal(r.signals[1:], want) {
@@ -585,11 +600,12 @@ func TestDisruptionUntaintsTheCandidatesOfADroppedDecision(t *testing.T) {
 	both := "ip-default-aaaaa ip-default-bbbbb"
 	kubeDown := temporal.NewNonRetryableApplicationError("connection refused", "KubeError", nil)
 	tests := []struct {
-		name           string
-		taintErr       error
-		recheckInvalid string
-		recheckErr     error
-		signalErr      map[string]error
+		name            string
+		taintErr        error
+		recheckInvalid  string
+		recheckErr      error
+		signalErr       map[string]error
+		signalEachFails bool
 		// failAt sends claim-failed for the replacement, readyAt node-ready; 0 never.
 		failAt, readyAt time.Duration
 		wantSteps       []candidateStep
@@ -642,11 +658,24 @@ func TestDisruptionUntaintsTheCandidatesOfADroppedDecision(t *testing.T) {
 			},
 			wantOutcome: "Disrupted",
 		},
+		{
+			name:            "a SignalEach call that fails is taken over by signal commands, and nobody is untainted",
+			readyAt:         2 * time.Minute,
+			signalEachFails: true,
+			wantSteps: []candidateStep{
+				{at: 25 * time.Second, what: "taint", nodes: both}, {at: 25 * time.Second, what: "launch"},
+				{at: 2 * time.Minute, what: "recheck", nodes: both},
+				{at: 2 * time.Minute, what: "disrupt", nodes: NodeWorkflowID("default-aaaaa")},
+				{at: 2 * time.Minute, what: "disrupt", nodes: NodeWorkflowID("default-bbbbb")},
+			},
+			wantOutcome: "Disrupted",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newDisruptionRun(t, withReplacement(decided(disruption.ReasonUnderutilized, 0.3, "default-aaaaa", "default-bbbbb"), "default"))
 			r.taintErr, r.recheckInvalid, r.recheckErr, r.signalErr = tt.taintErr, tt.recheckInvalid, tt.recheckErr, tt.signalErr
+			r.signalEachFails = tt.signalEachFails
 			if tt.failAt > 0 {
 				r.at(tt.failAt, func() {
 					r.env.SignalWorkflow(SignalClaimFailed, ClaimFailed{Claim: r.replacementClaim(t), Reason: "no capacity"})
@@ -671,6 +700,11 @@ func TestDisruptionUntaintsTheCandidatesOfADroppedDecision(t *testing.T) {
 			}
 			if got := st.Recent[0].Outcome; !strings.HasPrefix(got, want) {
 				t.Errorf("outcome %q, want it to start with %q", got, want)
+			}
+			for _, s := range r.signals {
+				if s.name == SignalDisrupt && s.each == tt.signalEachFails {
+					t.Errorf("disrupt to %s sent by SignalEach %v, want %v", s.workflowID, s.each, !tt.signalEachFails)
+				}
 			}
 		})
 	}
