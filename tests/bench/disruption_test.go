@@ -35,7 +35,8 @@ func disruptionSpans(ctx context.Context, tc client.Client, from time.Time) ([]s
 		if e.GetExecution().GetWorkflowId() != workflows.DisruptionID || (e.GetCloseTime() != nil && e.GetCloseTime().AsTime().Before(from)) {
 			continue
 		}
-		open := map[int64]span{} // by scheduled or started event id
+		open := map[int64]span{}  // by scheduled or started event id
+		var taskStarted time.Time // a local activity runs within the task that records it
 		it := tc.GetWorkflowHistory(ctx, workflows.DisruptionID, e.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
@@ -43,8 +44,12 @@ func disruptionSpans(ctx context.Context, tc client.Client, from time.Time) ([]s
 				return nil, fmt.Errorf("history of the disruption controller: %w", err)
 			}
 			at := ev.GetEventTime().AsTime()
-			if name, err := history.StartedActivity(ev); err == nil && name != "" && ev.GetMarkerRecordedEventAttributes() == nil {
-				open[ev.GetEventId()] = span{what: name, scheduled: at}
+			if name, err := history.StartedActivity(ev); err == nil && name != "" {
+				if ev.GetMarkerRecordedEventAttributes() != nil {
+					out = append(out, span{what: name + " (local)", scheduled: taskStarted, completed: at})
+				} else {
+					open[ev.GetEventId()] = span{what: name, scheduled: at}
+				}
 			}
 			closeSpan := func(id int64, why string) {
 				if s, ok := open[id]; ok {
@@ -55,6 +60,8 @@ func disruptionSpans(ctx context.Context, tc client.Client, from time.Time) ([]s
 				}
 			}
 			switch a := ev.GetAttributes().(type) {
+			case *historypb.HistoryEvent_WorkflowTaskStartedEventAttributes:
+				taskStarted = at
 			case *historypb.HistoryEvent_TimerStartedEventAttributes:
 				open[ev.GetEventId()] = span{what: "timer", scheduled: at}
 			case *historypb.HistoryEvent_TimerFiredEventAttributes:
@@ -63,6 +70,12 @@ func disruptionSpans(ctx context.Context, tc client.Client, from time.Time) ([]s
 				closeSpan(a.ActivityTaskCompletedEventAttributes.GetScheduledEventId(), "")
 			case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
 				closeSpan(a.ActivityTaskFailedEventAttributes.GetScheduledEventId(), " (failed)")
+			case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+				closeSpan(a.ActivityTaskTimedOutEventAttributes.GetScheduledEventId(), " (timed out)")
+			case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+				closeSpan(a.ActivityTaskCanceledEventAttributes.GetScheduledEventId(), " (cancelled)")
+			case *historypb.HistoryEvent_TimerCanceledEventAttributes:
+				closeSpan(a.TimerCanceledEventAttributes.GetStartedEventId(), " (cancelled)")
 			}
 		}
 	}

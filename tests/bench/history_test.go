@@ -187,7 +187,7 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		}
 	}
 	id, run := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
-	activities := map[int64]string{}  // scheduled event id: activity type, to name a result
+	activities := map[int64]string{}    // scheduled event id: activity type, to name a result
 	planFrom := map[int64]time.Time{}   // a Plan's scheduled event id: when
 	planPicked := map[int64]time.Time{} // a Plan's scheduled event id: when a worker took it
 	var taskStarted time.Time
