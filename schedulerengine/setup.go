@@ -271,6 +271,9 @@ func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) err
 func (s *solver) prepareTopology() {
 	registered := map[string]bool{}
 	register := func(p *corev1.Pod, c constraints) {
+		if len(c.spreads) == 0 && len(c.affinities) == 0 && len(c.antis) == 0 {
+			return // no group to make: most pods, and keying each cost a disruption pass dearly
+		}
 		key := topoKey(p, c)
 		if registered[key] {
 			return
