@@ -41,7 +41,7 @@ var (
 	labGOGC          = flag.Int("lab-gogc", 0, "the GOGC of this process, which runs the lab (etcd, the API server, the kube-scheduler, Temporal); 0 leaves Go's default. The worker, a process of its own, keeps its own")
 	cpuProfile       = flag.String("worker-cpu-profile", "", "write the worker's CPU profile over -worker-cpu-seconds from each row's apply to PREFIX-<pods>-cpu.pb.gz (turns the metrics port on, as -heap-profile)")
 	cpuSeconds       = flag.Int("worker-cpu-seconds", 40, "how long -worker-cpu-profile profiles")
-	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz")
+	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz, and its heap profile 40 s into the scale-in to PREFIX-<pods>-scalein-heap.pb.gz")
 )
 
 // bench is the lab, the worker process and the clients one run measures with.

@@ -147,7 +147,29 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	if err := b.scale(ctx, pool, n*7/10); err != nil {
 		return r, err
 	}
+	// The worker's heap peaked in the scale-in's first minute in the runs of 2026-12-04.
+	var scaleInHeap chan string
+	if *heapProfile != "" {
+		scaleInHeap = make(chan string, 1)
+		go func() {
+			path := fmt.Sprintf("%s-%d-scalein-heap.pb.gz", *heapProfile, n)
+			err := sleep(ctx, scaleInHeapAfter)
+			if err == nil {
+				err = b.writeProfile(ctx, "heap", path)
+			}
+			if err != nil {
+				scaleInHeap <- fmt.Sprintf("the worker's heap profile %s into the scale-in: %v", scaleInHeapAfter, err)
+				return
+			}
+			scaleInHeap <- fmt.Sprintf("the worker's heap profile %s into the scale-in: %s", scaleInHeapAfter, path)
+		}()
+	}
 	steadyAt, after, steadyErr := b.waitSteady(ctx, pool, pods, n*7/10)
+	select {
+	case msg := <-scaleInHeap:
+		t.Log(msg)
+	default: // not taken yet, or not asked for
+	}
 	inUsed := inCPU.String()
 	r.nodesAfter, r.priceAfter, r.unsettled = len(after.nodes), after.perHour, steadyErr != nil
 	if steadyErr == nil {
@@ -203,6 +225,9 @@ func decisionsSince(recent []workflows.DecisionRecord, from time.Time) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// scaleInHeapAfter is when, after the scale to 70 %, -heap-profile takes its second profile.
+const scaleInHeapAfter = 40 * time.Second
 
 // emptyAfter is how long after the last pod is bound the scale-out's unneeded nodes are
 // counted: issue 14 asks for none by then.
