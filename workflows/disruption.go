@@ -298,8 +298,9 @@ func signalEachOptions(n int) workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{StartToCloseTimeout: d, ScheduleToCloseTimeout: d, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}
 }
 
-// signalOneByOne is how candidates were told before changeSignalAtOnce: a signal command
-// each, one after the other. Kept so older histories replay.
+// signalOneByOne tells the candidates by a signal command each, one after the other: how
+// they were told before changeSignalEach (kept so older histories replay), and how they are
+// told when a SignalEach call fails.
 func (c *controller) signalOneByOne(ctx workflow.Context, nodes []activities.NodeRef, msg Disrupt) []activities.NodeRef {
 	var untold []activities.NodeRef
 	for _, n := range nodes {
