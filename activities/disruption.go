@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -117,7 +118,10 @@ func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipp
 		}
 		states[n.Claim] = ClaimDisruptionState{Drifted: n.Drifted, Consolidatable: consolidatable(snap, n)}
 	}
-	uids, written := d.NodeClaims.setDisruptionConditions(ctx, states, snap.Now)
+	uids, err := d.NodeClaims.setDisruptionConditions(ctx, states, snap.Now)
+	if err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("NodeClaims' disruption conditions not all written; the next full pass writes them", "error", err)
+	}
 	for _, n := range snap.Nodes {
 		skip, ok := skipped[n.Name]
 		switch {
@@ -128,7 +132,7 @@ func (d *Disruption) report(ctx context.Context, snap disruption.Snapshot, skipp
 			d.NodeClaims.record(n.Name, n.Claim, uids[n.Claim], corev1.EventTypeNormal, "Unconsolidatable", skip.Why)
 		}
 	}
-	return written
+	return err == nil
 }
 
 // consolidatable: the node's pool consolidates and its pods have been quiet for

@@ -623,18 +623,18 @@ type ClaimDisruptionState struct {
 
 // setDisruptionConditions brings each NodeClaim's Drifted and Consolidatable conditions to
 // the disruption controller's view, writing only those that changed. It returns the UIDs of
-// the NodeClaims it saw, by name, for the events that name them, and whether every write it
-// had to make was made.
-func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[string]ClaimDisruptionState, now time.Time) (_ map[string]types.UID, written bool) {
+// the NodeClaims it saw, by name, for the events that name them, and why some write it had
+// to make was not made (the first few failures): nil when all were.
+func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[string]ClaimDisruptionState, now time.Time) (map[string]types.UID, error) {
 	uids := map[string]types.UID{}
 	if n.Client == nil || len(states) == 0 {
-		return uids, true
+		return uids, nil
 	}
 	claims, err := n.managedClaims(ctx)
 	if err != nil {
-		return uids, false // the next full pass tries again
+		return uids, err // the next full pass tries again
 	}
-	written = true
+	var failed []error
 	for _, u := range claims {
 		uids[u.GetName()] = u.GetUID()
 		st, ok := states[u.GetName()]
@@ -666,7 +666,7 @@ func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[str
 		}
 		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(status)
 		if err != nil {
-			written = false
+			failed = append(failed, fmt.Errorf("NodeClaim %s: encode its status: %w", u.GetName(), err))
 			continue
 		}
 		// The cached object is shared; its resourceVersion makes a write over a newer
@@ -674,10 +674,10 @@ func (n *NodeClaims) setDisruptionConditions(ctx context.Context, states map[str
 		out := u.DeepCopy()
 		out.Object["status"] = content
 		if _, err := n.Client.Resource(v1.NodeClaimResource).UpdateStatus(ctx, out, metav1.UpdateOptions{}); err != nil {
-			written = false
+			failed = append(failed, fmt.Errorf("NodeClaim %s: write its status: %w", u.GetName(), err))
 		}
 	}
-	return uids, written
+	return uids, firstErrors(failed, 3)
 }
 
 // managedClaims lists this worker's NodeClaims, from the cache when it has one. The objects

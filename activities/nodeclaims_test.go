@@ -178,8 +178,8 @@ func TestProjectNodeClaimFromLaunchToRelease(t *testing.T) {
 	}
 
 	// The disruption controller's conditions survive the workflow's next projection.
-	if _, written := n.setDisruptionConditions(ctx, map[string]ClaimDisruptionState{claim.Name: {Drifted: true}}, t0); !written {
-		t.Fatal("the Drifted condition was not written")
+	if _, err := n.setDisruptionConditions(ctx, map[string]ClaimDisruptionState{claim.Name: {Drifted: true}}, t0); err != nil {
+		t.Fatalf("the Drifted condition was not written: %v", err)
 	}
 	ready.Disruption = &ProjectedDisruption{Source: "Disruption", Reason: "Drifted", At: t0.Add(time.Hour)}
 	if err := n.ProjectNodeClaim(ctx, ready); err != nil {
@@ -267,13 +267,13 @@ func TestDisruptionConditionsFromTheCache(t *testing.T) {
 		return slices.Clone(cached), nil
 	}
 	states := map[string]ClaimDisruptionState{"ours": {Drifted: true}, "karpenters": {Drifted: true}}
-	if _, written := n.setDisruptionConditions(ctx, states, t0); written {
-		t.Error("written with the cache not synced, want not: the next full pass must try again")
+	if _, err := n.setDisruptionConditions(ctx, states, t0); err == nil || !strings.Contains(err.Error(), "not synced") {
+		t.Errorf("error %v with the cache not synced, want one saying so: the next full pass must try again", err)
 	}
 	synced = true
-	uids, written := n.setDisruptionConditions(ctx, states, t0)
-	if !written || len(uids) != 1 || uids["ours"] != "ours-uid" {
-		t.Errorf("written %v, uids %v; want written, and only our NodeClaim's uid", written, uids)
+	uids, err := n.setDisruptionConditions(ctx, states, t0)
+	if err != nil || len(uids) != 1 || uids["ours"] != "ours-uid" {
+		t.Errorf("error %v, uids %v; want all written, and only our NodeClaim's uid", err, uids)
 	}
 	if ours := getNodeClaim(t, dyn, "ours"); !isTrue(ours, v1.ConditionDrifted) || ours.Status.Capacity.Cpu().String() != "2" {
 		t.Errorf("our NodeClaim's status %+v, want Drifted and its capacity kept", ours.Status)
@@ -294,8 +294,8 @@ func TestDisruptionConditionsFromTheCache(t *testing.T) {
 		return true, nil, apierrors.NewConflict(v1.NodeClaimResource.GroupResource(), "ours", errors.New("changed"))
 	})
 	states["ours"] = ClaimDisruptionState{Consolidatable: true}
-	if _, written := n.setDisruptionConditions(ctx, states, t0); written || sentVersion != "1" {
-		t.Errorf("written %v from the cached version %q, want not written from version 1", written, sentVersion)
+	if _, err := n.setDisruptionConditions(ctx, states, t0); !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "NodeClaim ours") || sentVersion != "1" {
+		t.Errorf("error %v from the cached version %q, want the conflict, naming the NodeClaim, from version 1", err, sentVersion)
 	}
 }
 
