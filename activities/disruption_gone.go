@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -44,13 +45,26 @@ func (d *Disruption) WaitNodesGone(ctx context.Context, req NodesGoneRequest) (i
 	}
 }
 
-// nodesLeft counts the named Nodes the cluster still has.
+// nodesLeft counts the named Nodes the cluster still has. With the worker's cache it looks
+// each up by name: listing copies every Node, thousands four times a second during a
+// scale-in, to count the few a decision removes.
 func (d *Disruption) nodesLeft(ctx context.Context, names map[string]bool) (int, error) {
+	left := 0
+	if c, ok := d.Planner.cluster().(*ClusterCache); ok {
+		if !c.nodes.Synced() {
+			return 0, errors.New("the cache of Nodes has not synced yet")
+		}
+		for name := range names {
+			if _, ok := c.nodes.Get(name); ok {
+				left++
+			}
+		}
+		return left, nil
+	}
 	nodes, err := d.Planner.cluster().Nodes(ctx)
 	if err != nil {
 		return 0, err
 	}
-	left := 0
 	for i := range nodes {
 		if names[nodes[i].Name] {
 			left++

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 )
 
 func TestWaitNodesGone(t *testing.T) {
@@ -27,27 +29,43 @@ func TestWaitNodesGone(t *testing.T) {
 		{name: "a node that stays is counted once the time is up", nodes: []string{"a", "b", "gone-1"}, within: time.Second,
 			wantLeft: 2, wantAtLeast: time.Second, wantUnder: 5 * time.Second},
 	}
+	// The worker reads its cache; the starter and tests without one, the API server.
+	readers := map[string]func(t *testing.T, kube kubernetes.Interface) ClusterReader{
+		"api": func(_ *testing.T, kube kubernetes.Interface) ClusterReader { return nil },
+		"cache": func(t *testing.T, kube kubernetes.Interface) ClusterReader {
+			factory := NewInformerFactory(kube)
+			nodes := NewNodeCache(factory)
+			c := NewClusterCache(factory, nodes)
+			factory.Start(t.Context().Done())
+			if !cache.WaitForCacheSync(t.Context().Done(), c.Synced) {
+				t.Fatal("the cache did not sync")
+			}
+			return c
+		},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			kube := fake.NewClientset(node("a"), node("b"))
-			d := &Disruption{Planner: &Planner{Kube: kube}}
-			if tt.deleteAfter > 0 {
-				time.AfterFunc(tt.deleteAfter, func() {
-					_ = kube.CoreV1().Nodes().Delete(context.Background(), "a", metav1.DeleteOptions{})
-				})
-			}
-			start := time.Now()
-			left, err := d.WaitNodesGone(t.Context(), NodesGoneRequest{Nodes: tt.nodes, Within: tt.within})
-			took := time.Since(start)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if left != tt.wantLeft {
-				t.Errorf("%d nodes left, want %d", left, tt.wantLeft)
-			}
-			if took < tt.wantAtLeast || took >= tt.wantUnder {
-				t.Errorf("waited %s, want at least %s and under %s", took, tt.wantAtLeast, tt.wantUnder)
-			}
-		})
+		for reader, newReader := range readers {
+			t.Run(reader+"/"+tt.name, func(t *testing.T) {
+				kube := fake.NewClientset(node("a"), node("b"))
+				d := &Disruption{Planner: &Planner{Kube: kube, Cluster: newReader(t, kube)}}
+				if tt.deleteAfter > 0 {
+					time.AfterFunc(tt.deleteAfter, func() {
+						_ = kube.CoreV1().Nodes().Delete(context.Background(), "a", metav1.DeleteOptions{})
+					})
+				}
+				start := time.Now()
+				left, err := d.WaitNodesGone(t.Context(), NodesGoneRequest{Nodes: tt.nodes, Within: tt.within})
+				took := time.Since(start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if left != tt.wantLeft {
+					t.Errorf("%d nodes left, want %d", left, tt.wantLeft)
+				}
+				if took < tt.wantAtLeast || took >= tt.wantUnder {
+					t.Errorf("waited %s, want at least %s and under %s", took, tt.wantAtLeast, tt.wantUnder)
+				}
+			})
+		}
 	}
 }
