@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +43,7 @@ var (
 	labGOGC          = flag.Int("lab-gogc", 0, "the GOGC of this process, which runs the lab (etcd, the API server, the kube-scheduler, Temporal); 0 leaves Go's default. The worker, a process of its own, keeps its own")
 	cpuProfile       = flag.String("worker-cpu-profile", "", "write the worker's CPU profile over -worker-cpu-seconds from each row's apply to PREFIX-<pods>-cpu.pb.gz (turns the metrics port on, as -heap-profile)")
 	cpuSeconds       = flag.Int("worker-cpu-seconds", 40, "how long -worker-cpu-profile profiles")
+	labCPUProfile    = flag.String("lab-cpu-profile", "", "write this process's CPU profile (the lab: etcd, the API server, the kube-scheduler, the kubelets, Temporal) from each row's apply to its last bind to PREFIX-<pods>-lab-cpu.pb.gz")
 	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz, and its heap profile 40 s into the scale-in to PREFIX-<pods>-scalein-heap.pb.gz")
 )
 
@@ -183,4 +186,32 @@ func (b *bench) writeProfile(ctx context.Context, name, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// startLabCPUProfile profiles this process, the lab, with -lab-cpu-profile; the function it
+// returns stops the profile and may be called again (it then does nothing).
+func startLabCPUProfile(pods int) (func(t *testing.T), error) {
+	if *labCPUProfile == "" {
+		return func(*testing.T) {}, nil
+	}
+	path := fmt.Sprintf("%s-%d-lab-cpu.pb.gz", *labCPUProfile, pods)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-lab-cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-lab-cpu-profile: %w", err)
+	}
+	var once sync.Once
+	return func(t *testing.T) {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				t.Logf("the lab's CPU profile: %v", err)
+				return
+			}
+			t.Logf("the lab's CPU profile: %s", path)
+		})
+	}, nil
 }

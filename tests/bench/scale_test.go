@@ -80,6 +80,11 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 			t.Logf("the worker's CPU profile: %s", path)
 		}()
 	}
+	stopLabProfile, err := startLabCPUProfile(n)
+	if err != nil {
+		return r, err
+	}
+	defer stopLabProfile(t)
 	applied := time.Now()
 	if err := b.createDeployment(ctx, pool, n); err != nil {
 		return r, err
@@ -89,6 +94,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		return r, fmt.Errorf("%d of %d pods bound after %s", len(boundPods(pods)), n, *phaseTimeout)
 	}
 	boundAt, outUsed := time.Now(), outCPU.String()
+	stopLabProfile(t)
 	t.Logf("CPU s per 5 s after apply, worker+lab (2 cores give 10): %s", trace)
 	r.bound = boundAt.Sub(applied)
 	r.p50, r.p99 = pendingToBound(boundPods(pods))
