@@ -61,6 +61,10 @@ type DisruptionDecision struct {
 	Replacement *Claim `json:"replacement,omitempty"`
 	// Skipped says why candidate nodes were passed over; kept short for history.
 	Skipped map[string]string `json:"skipped,omitempty"`
+	// RoomAfter is how many more nodes the budgets of the command's pools allow once its
+	// nodes are going (disruption.RoomAfter); absent in decisions recorded before it, which
+	// read as none.
+	RoomAfter int `json:"roomAfter,omitempty"`
 }
 
 // maxSkippedReported bounds the skipped reasons carried into workflow history.
@@ -92,6 +96,7 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 	for _, n := range cmd.Nodes {
 		out.Nodes = append(out.Nodes, NodeRef{Name: n, Claim: claims[n]})
 	}
+	out.RoomAfter = disruption.RoomAfter(snap, *cmd)
 	if r := cmd.Replacement; r != nil {
 		c := claimFrom(*r).WithPool(poolNamed(snap.NodePools, r.NodePool))
 		// Counted against its pool's limits by the Provisioner's plans until it registers.

@@ -12,14 +12,17 @@ import (
 type NodesGoneRequest struct {
 	Nodes  []string      `json:"nodes"`
 	Within time.Duration `json:"within"`
+	// Enough, when above zero, ends the wait once that many of the Nodes are gone: the
+	// budget they free is then as large as the one their decision was taken from.
+	Enough int `json:"enough,omitempty"`
 }
 
 // nodesGonePoll is how often WaitNodesGone looks: it reads the worker's cache, so a look is
 // cheap, and a budget freed a quarter of a second late costs nothing.
 const nodesGonePoll = 250 * time.Millisecond
 
-// WaitNodesGone waits until none of the named Nodes is left, or Within has passed, and
-// returns how many are still there. The disruption controller calls it after carrying a
+// WaitNodesGone waits until none of the named Nodes is left (or Enough of them are gone), or
+// Within has passed, and returns how many are still there. The disruption controller calls it after carrying a
 // decision out: the nodes count against their pools' budgets until they are gone, and a
 // pass made while they drain would take what is left of a budget (a few nodes) and spend a
 // whole validation on them, where a pass a few seconds later takes the whole budget.
@@ -34,7 +37,7 @@ func (d *Disruption) WaitNodesGone(ctx context.Context, req NodesGoneRequest) (i
 		if err != nil {
 			return 0, fmt.Errorf("wait for nodes to go: %w", err)
 		}
-		if left == 0 || !time.Now().Before(deadline) {
+		if left == 0 || req.Enough > 0 && len(names)-left >= req.Enough || !time.Now().Before(deadline) {
 			return left, nil
 		}
 		select {

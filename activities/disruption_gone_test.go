@@ -18,6 +18,7 @@ func TestWaitNodesGone(t *testing.T) {
 		deleteAfter time.Duration
 		nodes       []string
 		within      time.Duration
+		enough      int
 		wantLeft    int
 		// wantAtLeast and wantUnder bound how long the wait took.
 		wantAtLeast, wantUnder time.Duration
@@ -28,6 +29,10 @@ func TestWaitNodesGone(t *testing.T) {
 			deleteAfter: 300 * time.Millisecond, wantAtLeast: 300 * time.Millisecond, wantUnder: 5 * time.Second},
 		{name: "a node that stays is counted once the time is up", nodes: []string{"a", "b", "gone-1"}, within: time.Second,
 			wantLeft: 2, wantAtLeast: time.Second, wantUnder: 5 * time.Second},
+		{name: "enough nodes gone end the wait though others stay", nodes: []string{"a", "b"}, enough: 1, within: 10 * time.Second,
+			deleteAfter: 300 * time.Millisecond, wantLeft: 1, wantAtLeast: 300 * time.Millisecond, wantUnder: 5 * time.Second},
+		{name: "fewer gone than enough keep it waiting", nodes: []string{"a", "b"}, enough: 2, within: time.Second,
+			deleteAfter: 300 * time.Millisecond, wantLeft: 1, wantAtLeast: time.Second, wantUnder: 5 * time.Second},
 	}
 	// The worker reads its cache; the starter and tests without one, the API server.
 	readers := map[string]func(t *testing.T, kube kubernetes.Interface) ClusterReader{
@@ -54,7 +59,7 @@ func TestWaitNodesGone(t *testing.T) {
 					})
 				}
 				start := time.Now()
-				left, err := d.WaitNodesGone(t.Context(), NodesGoneRequest{Nodes: tt.nodes, Within: tt.within})
+				left, err := d.WaitNodesGone(t.Context(), NodesGoneRequest{Nodes: tt.nodes, Within: tt.within, Enough: tt.enough})
 				took := time.Since(start)
 				if err != nil {
 					t.Fatal(err)

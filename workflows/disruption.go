@@ -109,13 +109,14 @@ func (c *controller) run(ctx workflow.Context) error {
 	c.servePause(ctx)
 	c.showDetails(ctx)
 	var going []string // the nodes of the decision the last pass carried out
+	var room int       // how many more nodes their budgets allowed once they were going
 	for {
-		if err := c.untilNextPass(ctx, going); err != nil {
+		if err := c.untilNextPass(ctx, going, room); err != nil {
 			return err
 		}
 		c.reportPause(ctx)
 		c.lastPass = workflow.Now(ctx)
-		going = c.pass(ctx)
+		going, room = c.pass(ctx)
 		c.state.Passes++
 		c.passesThisRun++
 		c.showDetails(ctx)
@@ -135,16 +136,24 @@ func (c *controller) run(ctx workflow.Context) error {
 const changeWaitNodesGone = "wait-nodes-gone"
 
 // untilNextPass waits a period before the next pass; after a pass that carried a decision
-// out, until that decision's nodes are gone, a period at most. Karpenter looks again at once
-// after a command, and takes what is left of a budget while the command's nodes drain: a few
-// nodes, which then cost a whole validation delay. Once the nodes are gone their budget is
-// free again, and the next decision can take all of it.
-func (c *controller) untilNextPass(ctx workflow.Context, going []string) error {
+// out, until enough of that decision's nodes are gone, a period at most. Karpenter looks
+// again at once after a command, and takes what is left of a budget while the command's
+// nodes drain: a few nodes, which then cost a whole validation delay. So the next pass waits
+// until the budget left (room, as the decision found it) and the nodes gone since add up to
+// the decision's size; when room alone does, it comes at once, as Karpenter's. A decision
+// recorded before room was reported has none, and waits for all its nodes.
+func (c *controller) untilNextPass(ctx workflow.Context, going []string, room int) error {
 	if len(going) == 0 || workflow.GetVersion(ctx, changeWaitNodesGone, workflow.DefaultVersion, 1) < 1 {
 		return workflow.Sleep(ctx, c.period)
 	}
-	var left int
 	req := activities.NodesGoneRequest{Nodes: going, Within: c.period}
+	if room > 0 {
+		if room >= len(going) {
+			return nil
+		}
+		req.Enough = len(going) - room
+	}
+	var left int
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, waitNodesGoneOptions(c.period)), disruptionActs.WaitNodesGone, req).Get(ctx, &left)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -153,29 +162,29 @@ func (c *controller) untilNextPass(ctx workflow.Context, going []string) error {
 		workflow.GetLogger(ctx).Warn("wait for the disrupted nodes to go; waiting a period instead", "error", err)
 		return workflow.Sleep(ctx, c.period)
 	}
-	if left > 0 {
+	if gone := len(going) - left; left > 0 && (req.Enough == 0 || gone < req.Enough) {
 		workflow.GetLogger(ctx).Info("disrupted nodes still there after a period", "left", left, "of", len(going))
 	}
 	return nil
 }
 
 // pass finds and carries out at most one disruption, and returns the nodes of the one it
-// carried out. Failures are logged and retried on the next pass: nothing here is worth
+// carried out and the budget room it found left beside them. Failures are logged and retried on the next pass: nothing here is worth
 // failing the controller for.
-func (c *controller) pass(ctx workflow.Context) (going []string) {
+func (c *controller) pass(ctx workflow.Context) (going []string, room int) {
 	var found activities.DisruptionDecision
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.FindDisruption).Get(ctx, &found); err != nil {
 		workflow.GetLogger(ctx).Warn("find disruption", "error", err)
-		return nil
+		return nil, 0
 	}
 	c.state.LastSkipped = found.Skipped
 	cmd := found.Command
 	if cmd == nil {
-		return nil
+		return nil, 0
 	}
 	if c.paused(ctx) {
 		c.withhold(ctx, found, nil, nil)
-		return nil
+		return nil, 0
 	}
 	c.state.Decisions++
 	rec := DecisionRecord{
@@ -186,7 +195,7 @@ func (c *controller) pass(ctx workflow.Context) (going []string) {
 	defer func() {
 		c.remember(rec)
 		if rec.Outcome == outcomeDisrupted {
-			going = c.told
+			going, room = c.told, found.RoomAfter
 		}
 	}()
 

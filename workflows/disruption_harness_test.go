@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -230,7 +231,11 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		if r.done {
 			return 0, nil // an activity the controller's cancellation left running
 		}
-		r.goneWaits = append(r.goneWaits, candidateStep{at: r.since() - r.goneAfter, what: "wait " + time.Duration(req.Within).String(), nodes: strings.Join(req.Nodes, " ")})
+		what := "wait " + time.Duration(req.Within).String()
+		if req.Enough > 0 {
+			what += fmt.Sprintf(" until %d gone", req.Enough)
+		}
+		r.goneWaits = append(r.goneWaits, candidateStep{at: r.since() - r.goneAfter, what: what, nodes: strings.Join(req.Nodes, " ")})
 		return 0, r.goneErr
 	}).After(r.goneAfter)
 	r.env.OnActivity(d.TaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {

@@ -513,6 +513,58 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 	}
 }
 
+// TestDisruptionLooksAgainOnceItsBudgetIsBack: after a decision, the next pass waits only
+// until the budget room the decision left and the nodes gone since add up to its size.
+func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
+	tests := []struct {
+		name      string
+		roomAfter int
+		// wantFinds are the passes; wantWait the wait for the candidates to go, "" for none.
+		wantFinds []time.Duration
+		wantWait  string
+	}{
+		{
+			// Recorded before RoomAfter, or a budget used up: all three nodes must go first.
+			name: "no room left waits for every node", roomAfter: 0,
+			wantFinds: []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
+			wantWait:  "wait 3s",
+		},
+		{
+			name: "some room left waits for the rest of the decision's size", roomAfter: 2,
+			wantFinds: []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
+			wantWait:  "wait 3s until 1 gone",
+		},
+		{
+			// Pass 2 comes as the decision is carried out, finds nothing, and pass 3 waits the period.
+			name: "room for another decision as large looks again at once", roomAfter: 3,
+			wantFinds: []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found := decided(disruption.ReasonEmpty, 0.3, "default-aaaaa", "default-bbbbb", "default-ccccc")
+			found.decision.RoomAfter = tt.roomAfter
+			r := newDisruptionRun(t, found)
+			r.goneAfter = time.Second
+			r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
+
+			if !slices.Equal(r.findTimes, tt.wantFinds) {
+				t.Errorf("looked for disruptions at %v, want %v", r.findTimes, tt.wantFinds)
+			}
+			if d := r.disrupts(); len(d) != 3 {
+				t.Errorf("disrupt signals %+v, want three", d)
+			}
+			var want []candidateStep
+			if tt.wantWait != "" {
+				want = []candidateStep{{at: 5 * time.Second, what: tt.wantWait, nodes: "ip-default-aaaaa ip-default-bbbbb ip-default-ccccc"}}
+			}
+			if !slices.Equal(r.goneWaits, want) {
+				t.Errorf("waits for the candidates to go %+v, want %+v", r.goneWaits, want)
+			}
+		})
+	}
+}
+
 func TestDisruptionRemembersTheLastTwentyDecisions(t *testing.T) {
 	var finds []findAnswer
 	for range 25 {

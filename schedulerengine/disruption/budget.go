@@ -81,3 +81,29 @@ func budgetActive(b v1.Budget, now time.Time) (bool, error) {
 	next := sched.Next(now.Add(-b.Duration.Duration))
 	return !next.After(now), nil
 }
+
+// RoomAfter is how many more nodes the budgets of the command's pools allow for its reason
+// once its nodes are going: the least over those pools, as the snapshot stands. The
+// disruption controller reads it to decide how long to wait before its next pass: while a
+// command's nodes drain they hold their budget, and a pass that sees little room left takes
+// a few nodes and spends a whole validation on them.
+func RoomAfter(s Snapshot, c Command) int {
+	d := newDecider(s)
+	used := map[string]int{}
+	for _, name := range c.Nodes {
+		if n := d.byName[name]; n != nil {
+			used[n.NodePool]++
+		}
+	}
+	room := math.MaxInt
+	for pool, n := range used {
+		if d.pools[pool] == nil {
+			return 0 // its pool is gone: nothing more goes from it
+		}
+		room = min(room, max(d.allowed(pool, c.Reason)-n, 0))
+	}
+	if room == math.MaxInt {
+		return 0 // no node of the command is known: assume no room, and wait as before
+	}
+	return room
+}

@@ -1,6 +1,7 @@
 package disruption
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -43,6 +44,72 @@ func TestAllowed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Allowed(tt.pool, tt.reason, tt.total, tt.disrupting, tt.now); got != tt.want {
 				t.Errorf("Allowed = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoomAfter(t *testing.T) {
+	nodes := func(n int) []Node {
+		var out []Node
+		for i := range n {
+			out = append(out, node(fmt.Sprintf("n%d", i), 2))
+		}
+		return out
+	}
+	withBudget := func(s Snapshot, b ...v1.Budget) Snapshot {
+		s.NodePools[0].Spec.Disruption.Budgets = b
+		return s
+	}
+	other := func(s Snapshot) Snapshot {
+		p := testPool()
+		p.Name = "other"
+		p.Spec.Disruption.Budgets = []v1.Budget{{Nodes: "1"}}
+		s.NodePools = append(s.NodePools, p)
+		for i := range 4 {
+			n := node(fmt.Sprintf("o%d", i), 2)
+			n.NodePool, n.Labels[v1.LabelNodePool] = "other", "other"
+			s.Nodes = append(s.Nodes, n)
+		}
+		return s
+	}
+	tests := []struct {
+		name    string
+		snap    Snapshot
+		command Command
+		want    int
+	}{
+		{name: "a budget of half a pool leaves the other half less what the command takes",
+			snap: withBudget(snapshot(nodes(20)...), v1.Budget{Nodes: "50%"}), command: Command{Reason: ReasonUnderutilized, Nodes: []string{"n0", "n1", "n2"}}, want: 7},
+		{name: "a command that takes the whole budget leaves no room",
+			snap: withBudget(snapshot(nodes(20)...), v1.Budget{Nodes: "2"}), command: Command{Reason: ReasonEmpty, Nodes: []string{"n0", "n1"}}, want: 0},
+		{name: "nodes already leaving hold their share",
+			snap: func() Snapshot {
+				s := withBudget(snapshot(nodes(20)...), v1.Budget{Nodes: "5"})
+				s.Nodes[19].Deleting = true
+				return s
+			}(), command: Command{Reason: ReasonEmpty, Nodes: []string{"n0"}}, want: 3},
+		{name: "the budget of the command's reason counts, not another's",
+			snap:    withBudget(snapshot(nodes(20)...), v1.Budget{Nodes: "10"}, v1.Budget{Nodes: "1", Reasons: []v1.DisruptionReason{ReasonDrifted}}),
+			command: Command{Reason: ReasonEmpty, Nodes: []string{"n0"}}, want: 9},
+		{name: "with two pools the tighter one counts",
+			snap: other(withBudget(snapshot(nodes(20)...), v1.Budget{Nodes: "10"})), command: Command{Reason: ReasonEmpty, Nodes: []string{"n0", "o0"}}, want: 0},
+		{name: "a pool without budgets for the reason leaves unbounded room",
+			snap:    withBudget(snapshot(nodes(3)...), v1.Budget{Nodes: "0", Reasons: []v1.DisruptionReason{ReasonDrifted}}),
+			command: Command{Reason: ReasonEmpty, Nodes: []string{"n0"}}, want: math.MaxInt - 1},
+		{name: "a command whose nodes are all gone leaves no room to count on",
+			snap: snapshot(nodes(3)...), command: Command{Reason: ReasonEmpty, Nodes: []string{"gone"}}, want: 0},
+		{name: "a command whose pool is gone leaves no room",
+			snap: func() Snapshot {
+				s := snapshot(nodes(3)...)
+				s.NodePools = nil
+				return s
+			}(), command: Command{Reason: ReasonEmpty, Nodes: []string{"n0"}}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RoomAfter(tt.snap, tt.command); got != tt.want {
+				t.Errorf("RoomAfter = %d, want %d", got, tt.want)
 			}
 		})
 	}
