@@ -41,6 +41,9 @@ type histories struct {
 	// makes a life longer than the median one.
 	longest      string
 	longestKinds map[string]int
+	// leaving are, for each node workflow told to go by the disruption controller, how long
+	// after the signal it reached each step of leaving (see leavingSteps).
+	leaving map[string][]time.Duration
 }
 
 // round is one of the Provisioner's plans or start calls: scheduled at, done at.
@@ -56,6 +59,11 @@ type round struct {
 // worker first ran it; launched when the Launch call returned; registered when its Node
 // was seen; initialized when the Node was seen Ready and initialized.
 var steps = []string{"started", "task", "launched", "registered", "initialized"}
+
+// leavingSteps of a disrupted node workflow: told when the disrupt signal came, drained when
+// DrainNode returned, terminated when Terminate did, closed when the workflow completed.
+// They show how long a decision's nodes hold their budget.
+var leavingSteps = []string{"drained", "terminated", "closed"}
 
 // nodeHistory is one node workflow's history, its runs summed.
 type nodeHistory struct {
@@ -120,6 +128,16 @@ func measureHistories(ctx context.Context, tc client.Client, pool string, from t
 				}
 				for step, at := range reached {
 					h.steps[step] = append(h.steps[step], at)
+				}
+				if told, ok := reached["told"]; ok {
+					if h.leaving == nil {
+						h.leaving = map[string][]time.Duration{}
+					}
+					for _, step := range leavingSteps {
+						if at, ok := reached[step]; ok {
+							h.leaving[step] = append(h.leaving[step], at.Sub(told))
+						}
+					}
 				}
 				n := perNode[e.GetExecution().GetWorkflowId()]
 				n.events, n.bytes, n.open = n.events+events, n.bytes+size, n.open || e.GetCloseTime() == nil
@@ -204,6 +222,8 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			reach("task", ev)
 			taskStarted = ev.GetEventTime().AsTime()
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+			reach("closed", ev)
 		}
 		bytes += proto.Size(ev)
 		what := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
@@ -238,9 +258,16 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 				reach("registered", ev)
 			case "WaitNodeInitialized":
 				reach("initialized", ev)
+			case "DrainNode":
+				reach("drained", ev)
+			case "Terminate":
+				reach("terminated", ev)
 			}
 		} else if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
 			what += " " + a.GetSignalName()
+			if a.GetSignalName() == workflows.SignalDisrupt {
+				reach("told", ev)
+			}
 		}
 		kinds[what]++
 		if n := largestPayload(ev.ProtoReflect()); n > largest.bytes {
@@ -275,6 +302,21 @@ func (h histories) timeline(from time.Time) string {
 		}
 		s := func(q float64) float64 { return at[int(q*float64(len(at)-1)+0.5)].Sub(from).Seconds() }
 		parts = append(parts, fmt.Sprintf("%s %.1f / %.1f / %.1f / %.1f / %.1f", step, s(0), s(0.5), s(0.9), s(0.99), s(1)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// leavingTimes says how long after the disrupt signal the told node workflows reached each
+// step of leaving: how many, median, 90th percentile and longest, in seconds.
+func (h histories) leavingTimes() string {
+	var parts []string
+	for _, step := range leavingSteps {
+		d := slices.Sorted(slices.Values(h.leaving[step]))
+		if len(d) == 0 {
+			continue
+		}
+		s := func(q float64) float64 { return d[int(q*float64(len(d)-1)+0.5)].Seconds() }
+		parts = append(parts, fmt.Sprintf("%s %d: %.1f / %.1f / %.1f", step, len(d), s(0.5), s(0.9), s(1)))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -214,6 +214,7 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	}
 	t.Logf("node workflows reached each step (s after apply, first / median / p90 / p99 / last): %s", h.timeline(applied))
 	t.Logf("node workflows started per 10 s after apply: %s", h.perTenSeconds("started", applied))
+	t.Logf("disrupted node workflows, s after the disrupt signal (how many: p50 / p90 / max): %s", h.leavingTimes())
 	t.Logf("the Provisioner's events: %s", top(h.provisioner, 12))
 	t.Logf("the Provisioner's plans and starts (s after apply; in parentheses, when a worker took the plan from the task queue): %s", h.provisionerRounds(applied))
 	return r, errors.Join(steadyErr, err)
