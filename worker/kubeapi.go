@@ -26,6 +26,23 @@ import (
 	"github.com/nodewright/nodewright/worker/webhook"
 )
 
+// kubeClients are the worker's Kubernetes client and the one its events go through, each
+// paced by its own rate limiter at the config's QPS and burst (as controller-runtime's
+// event recorders, Karpenter's among them, have their own client): a scale-out of 1,000 pods
+// records 1,000 Nominated events in its first seconds, which on one limiter queued the
+// NodeClaims, Node updates and reads that launch and register nodes behind them.
+func kubeClients(cfg *rest.Config) (api, events kubernetes.Interface, err error) {
+	if api, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	own := rest.CopyConfig(cfg)
+	own.RateLimiter = nil // a limiter of its own, from QPS and burst
+	if events, err = kubernetes.NewForConfig(own); err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client for events: %w", err)
+	}
+	return api, events, nil
+}
+
 // newRecorder returns an events.k8s.io recorder reporting as nodewright; the broadcaster
 // deduplicates and rate-limits, and stops with ctx.
 func newRecorder(ctx context.Context, kube kubernetes.Interface) (events.EventRecorder, error) {

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -76,11 +75,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	kube, err := kubernetes.NewForConfig(kubeCfg)
+	kube, eventsKube, err := kubeClients(kubeCfg)
 	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
+		return err
 	}
-	recorder, err := newRecorder(ctx, kube)
+	recorder, err := newRecorder(ctx, eventsKube)
 	if err != nil {
 		return err
 	}
@@ -183,7 +182,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// workflow histories; claims started elsewhere (another worker, a replacement, before a
 	// restart) are still read from their histories.
 	claimPods := &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}
-	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, kube), Metrics: m.activities,
+	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, eventsKube), Metrics: m.activities,
 		Log:       log.With("component", "planner"),
 		ClaimPods: claimPods,
 		Limits:    limits}
