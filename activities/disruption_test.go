@@ -129,10 +129,7 @@ func launchedAs(instanceType, zone, capacityType string) nodeOption {
 func TestASpotNodeWhosePriceRoseIsConsolidated(t *testing.T) {
 	api := spotMarket(0.030)
 	planner := newTestPlannerFor(t, spotPool(t), api, pod("web-1", onNode("spot-1"), requesting("1", "1Gi")))
-	if err := planner.Kube.(*fake.Clientset).Tracker().Add(node("spot-1", ours(), launchedAs("m5.large", "us-east-1a", "spot"),
-		withReady(corev1.ConditionTrue), withAllocatable("2", "7Gi", "29"))); err != nil {
-		t.Fatal(err)
-	}
+	addSpotNode(t, planner, "spot-1")
 	d := &Disruption{Planner: planner, PodEvents: &PodEvents{}}
 
 	decision, err := d.FindDisruption(context.Background())
@@ -161,5 +158,34 @@ func TestASpotNodeWhosePriceRoseIsConsolidated(t *testing.T) {
 	r := decision.Replacement
 	if r == nil || !slices.Equal(r.CapacityTypes, []string{v1.CapacityTypeSpot}) || r.PricePerHour != 0.040 || math.Abs(cmd.Savings-0.050) > 1e-9 {
 		t.Errorf("replacement %+v saving %v/h, want a spot node at c6a.large's $0.040/h saving $0.050/h", r, cmd.Savings)
+	}
+}
+
+// A decision says how much of its pools' budgets it leaves, so that the controller knows how
+// long to wait before its next pass.
+func TestADecisionSaysTheBudgetRoomItLeaves(t *testing.T) {
+	pool := strings.Replace(spotPool(t), "consolidateAfter: 0s\n", "consolidateAfter: 0s\n    budgets:\n      - nodes: \"3\"\n", 1)
+	planner := newTestPlannerFor(t, pool, spotMarket(0.030))
+	addSpotNode(t, planner, "spot-1")
+	addSpotNode(t, planner, "spot-2")
+	d := &Disruption{Planner: planner, PodEvents: &PodEvents{}}
+	decision, err := d.FindDisruption(context.Background())
+	if err != nil {
+		t.Fatalf("find disruption: %v", err)
+	}
+	if cmd := decision.Command; cmd == nil || cmd.Method != disruption.MethodEmptiness || len(cmd.Nodes) != 2 {
+		t.Fatalf("command %+v, want both empty nodes at once (skipped %v)", cmd, decision.Skipped)
+	}
+	if decision.RoomAfter != 1 {
+		t.Errorf("room after %d, want 1: a budget of 3 nodes less the 2 going", decision.RoomAfter)
+	}
+}
+
+// addSpotNode adds a Ready m5.large spot node of ours in us-east-1a to the planner's cluster.
+func addSpotNode(t *testing.T, planner *Planner, name string) {
+	t.Helper()
+	if err := planner.Kube.(*fake.Clientset).Tracker().Add(node(name, ours(), launchedAs("m5.large", "us-east-1a", "spot"),
+		withReady(corev1.ConditionTrue), withAllocatable("2", "7Gi", "29"))); err != nil {
+		t.Fatal(err)
 	}
 }

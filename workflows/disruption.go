@@ -135,19 +135,25 @@ func (c *controller) run(ctx workflow.Context) error {
 // before the next pass.
 const changeWaitNodesGone = "wait-nodes-gone"
 
+// changeNextPassByRoom versions waiting only until the budget room a decision left and the
+// nodes gone since add up to its size. A decision's room is in the activity's result, which
+// a newer worker may have given to a workflow task an older one ran (a rolling deploy): the
+// marker tells a replay which of the two waited.
+const changeNextPassByRoom = "next-pass-by-room"
+
 // untilNextPass waits a period before the next pass; after a pass that carried a decision
 // out, until enough of that decision's nodes are gone, a period at most. Karpenter looks
 // again at once after a command, and takes what is left of a budget while the command's
 // nodes drain: a few nodes, which then cost a whole validation delay. So the next pass waits
 // until the budget left (room, as the decision found it) and the nodes gone since add up to
 // the decision's size; when room alone does, it comes at once, as Karpenter's. A decision
-// recorded before room was reported has none, and waits for all its nodes.
+// recorded before room was reported has none, and waits for all its nodes, as does a drift.
 func (c *controller) untilNextPass(ctx workflow.Context, going []string, room int) error {
 	if len(going) == 0 || workflow.GetVersion(ctx, changeWaitNodesGone, workflow.DefaultVersion, 1) < 1 {
 		return workflow.Sleep(ctx, c.period)
 	}
 	req := activities.NodesGoneRequest{Nodes: going, Within: c.period}
-	if room > 0 {
+	if room > 0 && workflow.GetVersion(ctx, changeNextPassByRoom, workflow.DefaultVersion, 1) >= 1 {
 		if room >= len(going) {
 			return nil
 		}
@@ -195,7 +201,7 @@ func (c *controller) pass(ctx workflow.Context) (going []string, room int) {
 	defer func() {
 		c.remember(rec)
 		if rec.Outcome == outcomeDisrupted {
-			going, room = c.told, found.RoomAfter
+			going = c.told
 		}
 	}()
 
@@ -223,6 +229,13 @@ func (c *controller) pass(ctx workflow.Context) (going []string, room int) {
 		return
 	}
 	c.taintLaunchThenDisrupt(ctx, found, &rec)
+	// The room counts only once the told nodes carry the disrupted taint, which a pass reads
+	// as leaving: taint-first does that before telling them. A drift is carried out without
+	// a validation to catch what the pass before it missed (the pods of the last drifted
+	// node, evicted and not bound yet), so it waits for its nodes as before.
+	if cmd.Reason != disruption.ReasonDrifted {
+		room = found.RoomAfter
+	}
 	return // going is set as rec is remembered
 }
 

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"maps"
 	"slices"
@@ -518,10 +519,13 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 	tests := []struct {
 		name      string
+		reason    string // Empty when unset
 		roomAfter int
-		// wantFinds are the passes; wantWait the wait for the candidates to go, "" for none.
-		wantFinds []time.Duration
-		wantWait  string
+		// wantFinds are the passes; wantWait the wait for the candidates to go, "" for none,
+		// beginning at wantWaitAt (5s when unset: after the validation).
+		wantFinds  []time.Duration
+		wantWait   string
+		wantWaitAt time.Duration
 	}{
 		{
 			// Recorded before RoomAfter, or a budget used up: all three nodes must go first.
@@ -539,10 +543,16 @@ func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 			name: "room for another decision as large looks again at once", roomAfter: 3,
 			wantFinds: []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
 		},
+		{
+			// No validation: told at 3s, gone a second later.
+			name: "a drift waits for its nodes whatever the room", reason: disruption.ReasonDrifted, roomAfter: 3,
+			wantFinds: []time.Duration{3 * time.Second, 4 * time.Second, 7 * time.Second, 10 * time.Second},
+			wantWait:  "wait 3s", wantWaitAt: 3 * time.Second,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			found := decided(disruption.ReasonEmpty, 0.3, "default-aaaaa", "default-bbbbb", "default-ccccc")
+			found := decided(cmp.Or(tt.reason, disruption.ReasonEmpty), 0.3, "default-aaaaa", "default-bbbbb", "default-ccccc")
 			found.decision.RoomAfter = tt.roomAfter
 			r := newDisruptionRun(t, found)
 			r.goneAfter = time.Second
@@ -556,7 +566,7 @@ func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 			}
 			var want []candidateStep
 			if tt.wantWait != "" {
-				want = []candidateStep{{at: 5 * time.Second, what: tt.wantWait, nodes: "ip-default-aaaaa ip-default-bbbbb ip-default-ccccc"}}
+				want = []candidateStep{{at: cmp.Or(tt.wantWaitAt, 5*time.Second), what: tt.wantWait, nodes: "ip-default-aaaaa ip-default-bbbbb ip-default-ccccc"}}
 			}
 			if !slices.Equal(r.goneWaits, want) {
 				t.Errorf("waits for the candidates to go %+v, want %+v", r.goneWaits, want)
