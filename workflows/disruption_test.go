@@ -515,8 +515,10 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 }
 
 // TestDisruptionLooksAgainOnceItsBudgetIsBack: after a decision, the next pass waits only
-// until the budget room the decision left and the nodes gone since add up to its size.
+// until the budget room the decision left and the nodes gone since are worth a decision.
 func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
+	// A validation of 2s and a period of 3s make a pass worth it with room for 2 of the
+	// decision's 3 nodes (worthDeciding).
 	tests := []struct {
 		name      string
 		reason    string // Empty when unset
@@ -528,24 +530,23 @@ func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 		wantWaitAt time.Duration
 	}{
 		{
-			// Recorded before RoomAfter, or a budget used up: all three nodes must go first.
-			name: "no room left waits for every node", roomAfter: 0,
+			name: "no room left waits until two are gone", roomAfter: 0,
 			wantFinds: []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
-			wantWait:  "wait 3s",
+			wantWait:  "wait 3s until 2 gone",
 		},
 		{
-			name: "some room left waits for the rest of the decision's size", roomAfter: 2,
+			name: "room for one waits until one is gone", roomAfter: 1,
 			wantFinds: []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
 			wantWait:  "wait 3s until 1 gone",
 		},
 		{
 			// Pass 2 comes as the decision is carried out, finds nothing, and pass 3 waits the period.
-			name: "room for another decision as large looks again at once", roomAfter: 3,
+			name: "room for a decision worth its validation looks again at once", roomAfter: 2,
 			wantFinds: []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
 		},
 		{
 			// No validation: told at 3s, gone a second later.
-			name: "a drift waits for its nodes whatever the room", reason: disruption.ReasonDrifted, roomAfter: 3,
+			name: "a drift waits for all its nodes whatever the room", reason: disruption.ReasonDrifted, roomAfter: 3,
 			wantFinds: []time.Duration{3 * time.Second, 4 * time.Second, 7 * time.Second, 10 * time.Second},
 			wantWait:  "wait 3s", wantWaitAt: 3 * time.Second,
 		},
@@ -572,6 +573,25 @@ func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 				t.Errorf("waits for the candidates to go %+v, want %+v", r.goneWaits, want)
 			}
 		})
+	}
+}
+
+func TestWorthDeciding(t *testing.T) {
+	tests := []struct {
+		n                  int
+		validation, period time.Duration
+		want               int
+	}{
+		{n: 100, validation: 15 * time.Second, period: 10 * time.Second, want: 60},
+		{n: 167, validation: 15 * time.Second, period: 10 * time.Second, want: 101},
+		{n: 3, validation: 2 * time.Second, period: 3 * time.Second, want: 2},
+		{n: 1, validation: 15 * time.Second, period: 10 * time.Second, want: 1},
+		{n: 5, validation: 0, period: 10 * time.Second, want: 5},
+	}
+	for _, tt := range tests {
+		if got := worthDeciding(tt.n, tt.validation, tt.period); got != tt.want {
+			t.Errorf("worthDeciding(%d, %s, %s) = %d, want %d", tt.n, tt.validation, tt.period, got, tt.want)
+		}
 	}
 }
 

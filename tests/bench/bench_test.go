@@ -43,7 +43,7 @@ var (
 	labGOGC          = flag.Int("lab-gogc", 0, "the GOGC of this process, which runs the lab (etcd, the API server, the kube-scheduler, Temporal); 0 leaves Go's default. The worker, a process of its own, keeps its own")
 	cpuProfile       = flag.String("worker-cpu-profile", "", "write the worker's CPU profile over -worker-cpu-seconds from each row's apply to PREFIX-<pods>-cpu.pb.gz (turns the metrics port on, as -heap-profile)")
 	cpuSeconds       = flag.Int("worker-cpu-seconds", 40, "how long -worker-cpu-profile profiles")
-	labCPUProfile    = flag.String("lab-cpu-profile", "", "write this process's CPU profile (the lab: etcd, the API server, the kube-scheduler, the kubelets, Temporal) from each row's apply to its last bind to PREFIX-<pods>-lab-cpu.pb.gz")
+	labCPUProfile    = flag.String("lab-cpu-profile", "", "write this process's CPU profile (the lab: etcd, the API server, the kube-scheduler, the kubelets, Temporal) from each row's apply to its last bind to PREFIX-<pods>-lab-cpu.pb.gz (not with -test.cpuprofile, which profiles the same process)")
 	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz, and its heap profile 40 s into the scale-in to PREFIX-<pods>-scalein-heap.pb.gz")
 )
 
