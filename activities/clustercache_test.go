@@ -129,32 +129,70 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // The worker's NodeClaims, NodePools and EC2NodeClasses are cached without their managed
-// fields, as its pods and Nodes are: every status write adds to them.
-func TestDynamicInformersDropManagedFields(t *testing.T) {
-	claim := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim",
-		"metadata": map[string]any{"name": "default-abcde", "managedFields": []any{
-			map[string]any{"manager": "worker", "operation": "Update", "apiVersion": "karpenter.sh/v1"},
-		}},
-	}}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{apisv1.NodeClaimResource: "NodeClaimList"}, claim)
-	factory := NewDynamicInformerFactory(dyn)
-	informer := factory.ForResource(apisv1.NodeClaimResource).Informer()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
-		t.Fatal("the NodeClaim cache did not sync")
+// fields, as its pods and Nodes are: every status write adds to them. NodeClaims are cached
+// without their requirements too, which no reader of the cache uses; a NodePool keeps its.
+func TestDynamicInformersDropWhatNoReaderUses(t *testing.T) {
+	managed := []any{map[string]any{"manager": "worker", "operation": "Update", "apiVersion": "karpenter.sh/v1"}}
+	requirements := []any{map[string]any{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": []any{"m5.large", "c5.large"}}}
+	tests := []struct {
+		resource schema.GroupVersionResource
+		list     string
+		object   map[string]any
+		// gone must be absent from the cached object, kept still there.
+		gone, kept [][]string
+	}{
+		{
+			resource: apisv1.NodeClaimResource, list: "NodeClaimList",
+			object: map[string]any{
+				"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim",
+				"metadata": map[string]any{"name": "default-abcde", "managedFields": managed},
+				"spec":     map[string]any{"requirements": requirements, "nodeClassRef": map[string]any{"group": "karpenter.k8s.aws", "name": "default"}},
+				"status":   map[string]any{"providerID": "aws:///us-east-1a/i-1", "capacity": map[string]any{"cpu": "2"}},
+			},
+			gone: [][]string{{"metadata", "managedFields"}, {"spec", "requirements"}},
+			kept: [][]string{{"spec", "nodeClassRef", "group"}, {"status", "providerID"}, {"status", "capacity"}},
+		},
+		{
+			resource: apisv1.NodePoolResource, list: "NodePoolList",
+			object: map[string]any{
+				"apiVersion": "karpenter.sh/v1", "kind": "NodePool",
+				"metadata": map[string]any{"name": "default-abcde", "managedFields": managed},
+				"spec":     map[string]any{"template": map[string]any{"spec": map[string]any{"requirements": requirements}}},
+			},
+			gone: [][]string{{"metadata", "managedFields"}},
+			kept: [][]string{{"spec", "template", "spec", "requirements"}},
+		},
 	}
-	obj, ok, err := informer.GetStore().GetByKey("default-abcde")
-	if err != nil || !ok {
-		t.Fatalf("cached NodeClaim: %v, %v", ok, err)
-	}
-	if mf := obj.(*unstructured.Unstructured).GetManagedFields(); len(mf) != 0 {
-		t.Errorf("cached NodeClaim keeps %d managed fields, want none", len(mf))
-	}
-	if again := factory.ForResource(apisv1.NodeClaimResource).Informer(); again != informer {
-		t.Error("a second ForResource gave another informer; the factory must share one")
+	for _, tt := range tests {
+		t.Run(tt.resource.Resource, func(t *testing.T) {
+			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+				map[schema.GroupVersionResource]string{tt.resource: tt.list}, &unstructured.Unstructured{Object: tt.object})
+			factory := NewDynamicInformerFactory(dyn)
+			informer := factory.ForResource(tt.resource).Informer()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			factory.Start(ctx.Done())
+			if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+				t.Fatal("the cache did not sync")
+			}
+			obj, ok, err := informer.GetStore().GetByKey("default-abcde")
+			if err != nil || !ok {
+				t.Fatalf("cached object: %v, %v", ok, err)
+			}
+			cached := obj.(*unstructured.Unstructured).Object
+			for _, path := range tt.gone {
+				if _, found, _ := unstructured.NestedFieldNoCopy(cached, path...); found {
+					t.Errorf("the cache keeps %v", path)
+				}
+			}
+			for _, path := range tt.kept {
+				if _, found, _ := unstructured.NestedFieldNoCopy(cached, path...); !found {
+					t.Errorf("the cache lost %v", path)
+				}
+			}
+			if again := factory.ForResource(tt.resource).Informer(); again != informer {
+				t.Error("a second ForResource gave another informer; the factory must share one")
+			}
+		})
 	}
 }
