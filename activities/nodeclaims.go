@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -37,11 +36,6 @@ type NodeClaims struct {
 	Client   dynamic.Interface
 	Kube     kubernetes.Interface
 	Recorder events.EventRecorder
-	// PodRecorder records the pods' Nominated events through core/v1, as Karpenter's are:
-	// the events.k8s.io broadcaster keeps every distinct event 6 minutes to build series,
-	// one per pod of a scale-out (about 17 MB of the worker's heap after 5,000), where
-	// core/v1's correlator keeps a bounded cache. Nil records them with Recorder.
-	PodRecorder record.EventRecorder
 	// InstanceTypeLabels gives an instance type's well-known labels, which a launched
 	// NodeClaim carries as Karpenter's do; nil adds none.
 	InstanceTypeLabels func(instanceType string) map[string]string
@@ -556,7 +550,7 @@ func interruptionEvent(d *ProjectedDisruption) (reason, note string) {
 
 // nominate tells each pod planned for a new claim where it should land (Karpenter's Nominated).
 func (n *NodeClaims) nominate(ctx context.Context, u *unstructured.Unstructured, c Claim) {
-	if n.Recorder == nil && n.PodRecorder == nil || n.Kube == nil {
+	if n.Recorder == nil || n.Kube == nil {
 		return
 	}
 	for _, key := range c.Pods {
@@ -572,10 +566,6 @@ func (n *NodeClaims) nominate(ctx context.Context, u *unstructured.Unstructured,
 				continue
 			}
 			pod = fetched
-		}
-		if n.PodRecorder != nil {
-			n.PodRecorder.Eventf(pod, corev1.EventTypeNormal, "Nominated", "Pod should schedule on: nodeclaim/%s", c.Name)
-			continue
 		}
 		n.Recorder.Eventf(pod, u, corev1.EventTypeNormal, "Nominated", "Nominating", "Pod should schedule on: nodeclaim/%s", c.Name)
 	}

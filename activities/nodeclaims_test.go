@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/tools/record"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
@@ -390,26 +389,6 @@ func TestNominateReadsPodsFromTheCacheFirst(t *testing.T) {
 	}
 	if got := len(rec.Events); got != 2 {
 		t.Errorf("%d Nominated events, want 2 (the pod that is gone gets none)", got)
-	}
-}
-
-// With a pod recorder, Nominated events go through it (core/v1, as Karpenter's), and none
-// through the events.k8s.io recorder, whose broadcaster would keep each for 6 minutes.
-func TestNominatedEventsGoThroughThePodRecorder(t *testing.T) {
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", UID: "pod-uid"}}
-	n, _, rec := newNodeClaims(t, pod)
-	pods := record.NewFakeRecorder(10)
-	n.PodRecorder = pods
-	n.nominate(context.Background(), &unstructured.Unstructured{}, Claim{Name: "default-abcde", Pods: []string{"ns/web-1"}})
-
-	if got := len(pods.Events); got != 1 {
-		t.Fatalf("%d events through the pod recorder, want 1", got)
-	}
-	if e := <-pods.Events; e != "Normal Nominated Pod should schedule on: nodeclaim/default-abcde" {
-		t.Errorf("event %q, want the pod's Nominated", e)
-	}
-	if got := len(rec.Events); got != 0 {
-		t.Errorf("%d events through the events.k8s.io recorder, want none: %q", got, <-rec.Events)
 	}
 }
 

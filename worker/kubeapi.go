@@ -63,9 +63,8 @@ func newRecorder(ctx context.Context, kube kubernetes.Interface) (events.EventRe
 	return broadcaster.NewRecorder(scheme, "nodewright"), nil
 }
 
-// newPodRecorder records the pods' FailedScheduling and Nominated events through core/v1,
-// one event per distinct message (see activities.Planner.Recorder and
-// activities.NodeClaims.PodRecorder).
+// newPodRecorder records the pods' FailedScheduling events through core/v1, one event per
+// distinct message (see activities.Planner.Recorder).
 func newPodRecorder(ctx context.Context, kube kubernetes.Interface) record.EventRecorder {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})

@@ -83,7 +83,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	podRecorder := newPodRecorder(ctx, eventsKube)
 	ec2Client, err := newEC2Client(ctx, cfg)
 	if err != nil {
 		return err
@@ -105,7 +104,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, ClusterFrom: joining.Get, InstanceTypeLabels: typeLabels, Metrics: m.activities}
-	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, PodRecorder: podRecorder, InstanceTypeLabels: typeLabels}
+	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
 
 	// Unschedulable pods go to the Provisioner; it runs once the worker is up.
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg), m, log.With("component", "podwatcher"))
@@ -183,7 +182,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// workflow histories; claims started elsewhere (another worker, a replacement, before a
 	// restart) are still read from their histories.
 	claimPods := &activities.NodeWorkflowPods{Client: tc, WorkflowID: workflows.NodeWorkflowID}
-	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: podRecorder, Metrics: m.activities,
+	planner := &activities.Planner{Kube: kube, Market: live, Pools: pools, Classes: ec2Acts.Classes, Zones: cfg.Zones, Catalog: types, Recorder: newPodRecorder(ctx, eventsKube), Metrics: m.activities,
 		Log:       log.With("component", "planner"),
 		ClaimPods: claimPods,
 		Limits:    limits}
