@@ -180,7 +180,8 @@ func (c *ClusterCache) PodDisruptionBudgets(context.Context) ([]policyv1.PodDisr
 }
 
 // CachedNodeClaims lists the NodeClaims of a dynamic informer, the cached objects themselves,
-// not copies: NodeClaims.CachedClaims.
+// not copies: NodeClaims.CachedClaims. From NewDynamicInformerFactory's informer they carry
+// no spec.requirements (dropClaimRequirements).
 func CachedNodeClaims(informer cache.SharedIndexInformer) func() ([]*unstructured.Unstructured, error) {
 	return func() ([]*unstructured.Unstructured, error) {
 		if !informer.HasSynced() {

@@ -46,8 +46,8 @@ type NodeClaims struct {
 	// cached yet, asks the API server's watch cache.
 	CachedNode func(name string) (*corev1.Node, bool)
 	// CachedClaims lists the NodeClaims in the worker's cache, objects the caller must not
-	// modify, so that each disruption pass does not list them all from the API server; nil
-	// lists them there.
+	// modify and that carry no spec.requirements (dropClaimRequirements), so that each
+	// disruption pass does not list them all from the API server; nil lists them there.
 	CachedClaims func() ([]*unstructured.Unstructured, error)
 
 	// launching remembers the NodeClaims of the claims being launched, as this worker last

@@ -52,6 +52,13 @@ func TestNodePoolAppliedWithKubectlProvisions(t *testing.T) {
 		}
 		return true, ""
 	})
+	// Those conditions were written from the worker's cache, whose NodeClaims carry no
+	// requirements: a write to /status keeps the stored spec.
+	for _, c := range e.nodeClaims() {
+		if len(c.Spec.Requirements) == 0 {
+			t.Errorf("NodeClaim %s lost its requirements to a status write from the cache", c.Name)
+		}
+	}
 	e.eventually("the NodePool reports its nodes", time.Minute, func() (bool, string) {
 		p := e.nodePool(e.pool)
 		ready, _ := condition(p.Status.Conditions, v1.ConditionReady)

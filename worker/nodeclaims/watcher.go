@@ -87,6 +87,7 @@ type Caches struct {
 func New(dyn dynamic.Interface, kube kubernetes.Interface, caches Caches, tc client.Client, ec2 Instances, group string, log *slog.Logger) *Watcher {
 	w := &Watcher{
 		dyn: dyn, kube: kube, temporal: tc, ec2: ec2, group: group, log: log, caches: caches,
+		// The worker's factory caches NodeClaims without spec.requirements: Get one to read them.
 		claims: caches.Dynamic.ForResource(v1.NodeClaimResource).Informer(),
 		nodes:  caches.Kube.Core().V1().Nodes().Informer(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),

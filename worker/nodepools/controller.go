@@ -151,7 +151,8 @@ func New(dyn dynamic.Interface, factory dynamicinformer.DynamicSharedInformerFac
 		dyn: dyn, factory: factory, loader: ld, recorder: recorder, log: log, group: group,
 		pools:   factory.ForResource(v1.NodePoolResource).Informer(),
 		classes: factory.ForResource(awsv1.EC2NodeClassResource).Informer(),
-		claims:  factory.ForResource(v1.NodeClaimResource).Informer(),
+		// The worker's factory caches NodeClaims without spec.requirements: Get one to read them.
+		claims: factory.ForResource(v1.NodeClaimResource).Informer(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[key](),
 			workqueue.TypedRateLimitingQueueConfig[key]{Name: "nodepools"}),
 		ready:    map[string]v1.NodePool{},
