@@ -12,8 +12,8 @@ import (
 type NodesGoneRequest struct {
 	Nodes  []string      `json:"nodes"`
 	Within time.Duration `json:"within"`
-	// Enough, when above zero, ends the wait once that many of the Nodes are gone: the
-	// budget they free is then as large as the one their decision was taken from.
+	// Enough, when above zero, ends the wait once that many of the Nodes are gone: with the
+	// room their decision left, the budget they free is then worth another decision.
 	Enough int `json:"enough,omitempty"`
 }
 
@@ -22,10 +22,10 @@ type NodesGoneRequest struct {
 const nodesGonePoll = 250 * time.Millisecond
 
 // WaitNodesGone waits until none of the named Nodes is left (or Enough of them are gone), or
-// Within has passed, and returns how many are still there. The disruption controller calls it after carrying a
-// decision out: the nodes count against their pools' budgets until they are gone, and a
-// pass made while they drain would take what is left of a budget (a few nodes) and spend a
-// whole validation on them, where a pass a few seconds later takes the whole budget.
+// Within has passed, and returns how many are still there. The disruption controller calls
+// it after carrying a decision out: the nodes count against their pools' budgets until they
+// are gone, and a pass made while they drain would take what is left of a budget (a few
+// nodes) and spend a whole validation on them, where a pass a few seconds later takes more.
 func (d *Disruption) WaitNodesGone(ctx context.Context, req NodesGoneRequest) (int, error) {
 	deadline := time.Now().Add(req.Within)
 	names := make(map[string]bool, len(req.Nodes))

@@ -84,10 +84,9 @@ func budgetActive(b v1.Budget, now time.Time) (bool, error) {
 
 // RoomAfter is how many more nodes the budgets of the command's pools allow for its reason
 // once its nodes are going: the least over those pools, as the snapshot stands, and at most
-// the snapshot's node count. The
-// disruption controller reads it to decide how long to wait before its next pass: while a
-// command's nodes drain they hold their budget, and a pass that sees little room left takes
-// a few nodes and spends a whole validation on them.
+// the snapshot's node count. The disruption controller reads it to decide how long to wait
+// before its next pass: while a command's nodes drain they hold their budget, and a pass
+// that sees little room left takes a few nodes and spends a whole validation on them.
 func RoomAfter(s Snapshot, c Command) int {
 	d := newDecider(s)
 	used := map[string]int{}
