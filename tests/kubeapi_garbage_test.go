@@ -35,6 +35,17 @@ func TestGarbageCollectionReclaimsWhatNoWorkflowAccountsFor(t *testing.T) {
 			goneNode, goneClaim = node, claim
 		}
 	}
+	// Ready in their workflows' eyes first: pods may run on a node before its workflow has
+	// seen it initialized, and an instance that vanishes before then is a launch that failed
+	// (phase Failed), not a node gone.
+	e.eventually("both node workflows Ready", time.Minute, func() (bool, string) {
+		for _, claim := range []string{orphanClaim, goneClaim} {
+			if st := e.nodeState(claim); st.Phase != workflows.PhaseReady {
+				return false, fmt.Sprintf("node/%s phase %s", claim, st.Phase)
+			}
+		}
+		return true, ""
+	})
 	orphanInstance, goneInstance := e.nodeState(orphanClaim).InstanceID, e.nodeState(goneClaim).InstanceID
 
 	if err := e.op.Client.TerminateWorkflow(e.ctx, workflows.NodeWorkflowID(orphanClaim), "", "terminated by hand"); err != nil {
