@@ -83,15 +83,49 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 	if err != nil {
 		return DisruptionDecision{}, fmt.Errorf("find disruption: %w", err)
 	}
+	out, cmd, reported := d.decide(ctx, snap)
+	d.quiet.remember(in, snap, out, reported)
+	return d.complete(snap, claims, out, cmd), nil
+}
+
+// DisruptionAheadRequest names the nodes the last decision told to go.
+type DisruptionAheadRequest struct {
+	Leaving []string `json:"leaving"`
+}
+
+// FindDisruptionAhead decides the next voluntary disruption while the last decision's nodes
+// drain. The budgets count those of them already leaving as gone (disruption.Node.Departed):
+// the controller validates the decision, and so counts the budgets again, only once they
+// are gone. Their pods still need room on the nodes that stay. Never answered from the
+// quiet passes' memory, whose answers count every node.
+func (d *Disruption) FindDisruptionAhead(ctx context.Context, req DisruptionAheadRequest) (DisruptionDecision, error) {
+	snap, claims, err := d.snapshot(ctx)
+	if err != nil {
+		return DisruptionDecision{}, fmt.Errorf("find disruption ahead: %w", err)
+	}
+	for i := range snap.Nodes {
+		n := &snap.Nodes[i]
+		n.Departed = n.Deleting && slices.Contains(req.Leaving, n.Name)
+	}
+	out, cmd, _ := d.decide(ctx, snap)
+	return d.complete(snap, claims, out, cmd), nil
+}
+
+// decide asks the engine for a command and reports on the NodeClaims what it found; it
+// says whether every report was written.
+func (d *Disruption) decide(ctx context.Context, snap disruption.Snapshot) (DisruptionDecision, *disruption.Command, bool) {
 	decideStart := time.Now()
 	cmd, skipped := disruption.Decide(snap)
 	d.Metrics.scheduled(ControllerDisruption, decideStart)
 	d.Metrics.setEligible(eligibleNodes(snap, skipped))
 	reported := d.report(ctx, snap, skipped)
-	out := DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}
-	d.quiet.remember(in, snap, out, reported)
+	return DisruptionDecision{Command: cmd, Skipped: trimSkipped(skipped)}, cmd, reported
+}
+
+// complete fills a decision in: the claims of its nodes, the room it leaves, its replacement.
+func (d *Disruption) complete(snap disruption.Snapshot, claims map[string]string, out DisruptionDecision, cmd *disruption.Command) DisruptionDecision {
 	if cmd == nil {
-		return out, nil
+		return out
 	}
 	for _, n := range cmd.Nodes {
 		out.Nodes = append(out.Nodes, NodeRef{Name: n, Claim: claims[n]})
@@ -104,7 +138,7 @@ func (d *Disruption) FindDisruption(ctx context.Context) (DisruptionDecision, er
 		out.Replacement = &c
 		cmd.Replacement = nil // the claim above says it all, once
 	}
-	return out, nil
+	return out
 }
 
 // report tells the nodes' NodeClaims whether they have drifted and are consolidatable, and

@@ -181,11 +181,59 @@ func TestADecisionSaysTheBudgetRoomItLeaves(t *testing.T) {
 	}
 }
 
+// TestADecisionAheadCountsTheLeavingNodesGone: with a budget of half the pool, of which a
+// node the last decision tainted holds one, FindDisruption takes one empty node of three, and
+// FindDisruptionAhead, told that node is leaving, takes two (half of the three that stay).
+// Nodes named leaving that are not (no taint) still count.
+func TestADecisionAheadCountsTheLeavingNodesGone(t *testing.T) {
+	pool := strings.Replace(spotPool(t), "consolidateAfter: 0s\n", "consolidateAfter: 0s\n    budgets:\n      - nodes: \"50%\"\n", 1)
+	planner := newTestPlannerFor(t, pool, spotMarket(0.030))
+	for _, n := range []string{"spot-1", "spot-2", "spot-3"} {
+		addSpotNode(t, planner, n)
+	}
+	addSpotNode(t, planner, "spot-leaving", withNodeTaints(corev1.Taint{Key: v1.TaintKeyDisrupted, Effect: corev1.TaintEffectNoSchedule}))
+	d := &Disruption{Planner: planner, PodEvents: &PodEvents{}}
+
+	tests := []struct {
+		name      string
+		leaving   []string // nil: FindDisruption
+		wantNodes int
+	}{
+		{name: "the leaving node holds its share of the budget", wantNodes: 1},
+		{name: "decided ahead of it, the budget counts the pool without it", leaving: []string{"spot-leaving"}, wantNodes: 2},
+		{name: "nodes named leaving that are not count as ever", leaving: []string{"spot-1", "spot-2", "spot-3"}, wantNodes: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var decision DisruptionDecision
+			var err error
+			if tt.leaving == nil {
+				decision, err = d.FindDisruption(context.Background())
+			} else {
+				decision, err = d.FindDisruptionAhead(context.Background(), DisruptionAheadRequest{Leaving: tt.leaving})
+			}
+			if err != nil {
+				t.Fatalf("find disruption: %v", err)
+			}
+			got := 0
+			if decision.Command != nil {
+				got = len(decision.Command.Nodes)
+				if slices.Contains(decision.Command.Nodes, "spot-leaving") {
+					t.Errorf("command %v takes the leaving node", decision.Command.Nodes)
+				}
+			}
+			if got != tt.wantNodes {
+				t.Errorf("command of %d nodes (%+v), want %d (skipped %v)", got, decision.Command, tt.wantNodes, decision.Skipped)
+			}
+		})
+	}
+}
+
 // addSpotNode adds a Ready m5.large spot node of ours in us-east-1a to the planner's cluster.
-func addSpotNode(t *testing.T, planner *Planner, name string) {
+func addSpotNode(t *testing.T, planner *Planner, name string, opts ...nodeOption) {
 	t.Helper()
-	if err := planner.Kube.(*fake.Clientset).Tracker().Add(node(name, ours(), launchedAs("m5.large", "us-east-1a", "spot"),
-		withReady(corev1.ConditionTrue), withAllocatable("2", "7Gi", "29"))); err != nil {
+	opts = append([]nodeOption{ours(), launchedAs("m5.large", "us-east-1a", "spot"), withReady(corev1.ConditionTrue), withAllocatable("2", "7Gi", "29")}, opts...)
+	if err := planner.Kube.(*fake.Clientset).Tracker().Add(node(name, opts...)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -96,6 +96,9 @@ type controller struct {
 	told []string
 	// lastPass is when this run's last pass began.
 	lastPass time.Time
+	// ahead are the last decision's nodes, still leaving when the next pass began: that
+	// pass decides as if they were gone, and validates only once they are.
+	ahead []string
 }
 
 func (c *controller) run(ctx workflow.Context) error {
@@ -140,6 +143,11 @@ const changeWaitNodesGone = "wait-nodes-gone"
 // an older one ran (a rolling deploy): the marker tells a replay which of the two waited.
 const changeNextPassByRoom = "next-pass-by-room"
 
+// changeDecideAhead versions deciding the next command while a decision's nodes leave, as
+// if they were gone, and validating it once they are (FindDisruptionAhead), rather than
+// waiting for enough of them to go first.
+const changeDecideAhead = "decide-ahead"
+
 // departure is what a pass's decision sent away: the nodes told to go and the budget room
 // their pools had left beside them.
 type departure struct {
@@ -151,17 +159,23 @@ type departure struct {
 	byRoom bool
 }
 
-// untilNextPass waits a period before the next pass; after a pass that carried a decision
-// out, until enough of that decision's nodes are gone, a period at most. Karpenter looks
-// again at once after a command and takes what is left of a budget while the command's nodes
-// drain, however little: a few nodes, which then cost a whole validation. So the next pass
-// comes once the room left and the nodes gone since allow a decision worth its validation
-// (worthDeciding), at once when the room alone does; after a drift, or a decision recorded
-// before room was reported, once all of the decision's nodes are gone.
+// untilNextPass waits a period before the next pass. After a pass that carried a decision
+// out, the next pass comes at once and decides ahead: the decision's nodes hold their
+// budget while they drain, for about as long as a validation lasts, so the next decision is
+// made as if they were gone, validated once they are, and its validation delay overlaps
+// their drain. Karpenter instead looks again at once and takes what is left of a budget
+// while the command's nodes drain, however little: a few nodes, which then cost a whole
+// validation. A drift, which has no validation to overlap with, waits for all its nodes to
+// go. Decisions made before deciding ahead wait, as they did, until the room left and the
+// nodes gone since allow a decision worth its validation (worthDeciding).
 func (c *controller) untilNextPass(ctx workflow.Context, last departure) error {
 	going := last.nodes
 	if len(going) == 0 || workflow.GetVersion(ctx, changeWaitNodesGone, workflow.DefaultVersion, 1) < 1 {
 		return workflow.Sleep(ctx, c.period)
+	}
+	if last.byRoom && workflow.GetVersion(ctx, changeDecideAhead, workflow.DefaultVersion, 1) >= 1 {
+		c.ahead = going
+		return nil
 	}
 	req := activities.NodesGoneRequest{Nodes: going, Within: c.period}
 	if last.byRoom && workflow.GetVersion(ctx, changeNextPassByRoom, workflow.DefaultVersion, 1) >= 1 {
@@ -173,17 +187,26 @@ func (c *controller) untilNextPass(ctx workflow.Context, last departure) error {
 			req.Enough = enough // otherwise all of them, as before
 		}
 	}
-	var left int
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, waitNodesGoneOptions(c.period)), disruptionActs.WaitNodesGone, req).Get(ctx, &left)
-	if err != nil {
+	if err := c.waitNodesGone(ctx, req); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		workflow.GetLogger(ctx).Warn("wait for the disrupted nodes to go; waiting a period instead", "error", err)
 		return workflow.Sleep(ctx, c.period)
 	}
-	if gone := len(going) - left; left > 0 && (req.Enough == 0 || gone < req.Enough) {
-		workflow.GetLogger(ctx).Info("disrupted nodes still there after a period", "left", left, "of", len(going))
+	return nil
+}
+
+// waitNodesGone waits until req's nodes are gone (enough of them, with req.Enough), within
+// req.Within; nodes still there then are logged, not an error.
+func (c *controller) waitNodesGone(ctx workflow.Context, req activities.NodesGoneRequest) error {
+	var left int
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, waitNodesGoneOptions(req.Within)), disruptionActs.WaitNodesGone, req).Get(ctx, &left)
+	if err != nil {
+		return err
+	}
+	if gone := len(req.Nodes) - left; left > 0 && (req.Enough == 0 || gone < req.Enough) {
+		workflow.GetLogger(ctx).Info("disrupted nodes still there after a period", "left", left, "of", len(req.Nodes))
 	}
 	return nil
 }
@@ -203,8 +226,17 @@ func worthDeciding(n int, validation, period time.Duration) int {
 // away. Failures are logged and retried on the next pass: nothing here is worth failing the
 // controller for.
 func (c *controller) pass(ctx workflow.Context) (last departure) {
+	ahead := c.ahead
+	c.ahead = nil
+	actx := workflow.WithActivityOptions(ctx, disruptionOptions())
+	var find workflow.Future
+	if len(ahead) > 0 {
+		find = workflow.ExecuteActivity(actx, disruptionActs.FindDisruptionAhead, activities.DisruptionAheadRequest{Leaving: ahead})
+	} else {
+		find = workflow.ExecuteActivity(actx, disruptionActs.FindDisruption)
+	}
 	var found activities.DisruptionDecision
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.FindDisruption).Get(ctx, &found); err != nil {
+	if err := find.Get(ctx, &found); err != nil {
 		workflow.GetLogger(ctx).Warn("find disruption", "error", err)
 		return departure{}
 	}
@@ -235,6 +267,20 @@ func (c *controller) pass(ctx workflow.Context) (last departure) {
 			rec.Outcome = "cancelled"
 			return
 		}
+	}
+	if len(ahead) > 0 {
+		// Decided as if the last decision's nodes were gone: the budgets are counted again,
+		// as the nodes stand, once they are, a period at most. A drift, decided ahead,
+		// is validated as well for its budgets.
+		if err := c.waitNodesGone(ctx, activities.NodesGoneRequest{Nodes: ahead, Within: c.period}); err != nil {
+			if ctx.Err() != nil {
+				rec.Outcome = "cancelled"
+				return
+			}
+			workflow.GetLogger(ctx).Warn("wait for the last decision's nodes to go; validating as they stand", "error", err)
+		}
+	}
+	if cmd.Reason != disruption.ReasonDrifted || len(ahead) > 0 {
 		var invalid string
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, disruptionOptions()), disruptionActs.ValidateDisruption, *cmd).Get(ctx, &invalid); err != nil {
 			rec.Outcome = "validation failed: " + err.Error()

@@ -132,14 +132,19 @@ type disruptionRun struct {
 	// every wait for them.
 	goneAfter time.Duration
 	goneErr   error
+	// beforeDecidingAhead runs the controller as a workflow begun before changeDecideAhead.
+	beforeDecidingAhead bool
 
 	mu sync.Mutex // mocks may run on other goroutines
 	// goneWaits are the waits for a decision's nodes to go: when each began, and the nodes.
 	goneWaits []candidateStep
 	// done is set once the controller has finished: an activity its cancellation left
 	// running records nothing after it, so the test reads what the mocks recorded safely.
-	done         bool
-	findTimes    []time.Duration
+	done      bool
+	findTimes []time.Duration
+	// findsAhead are, for each lookup in findTimes, the nodes it was told are leaving
+	// (FindDisruptionAhead), space-separated; "" for FindDisruption.
+	findsAhead   []string
 	validations  []validateCall
 	replacements []replacementStart
 	signals      []sentSignal
@@ -190,13 +195,17 @@ func (r *disruptionRun) since() time.Duration { return r.env.Now().Sub(r.start) 
 // controller to its end.
 func (r *disruptionRun) execute(in DisruptionInput) {
 	var d *activities.Disruption
-	r.env.OnActivity(d.FindDisruption, mock.Anything).Return(func(context.Context) (activities.DisruptionDecision, error) {
+	if r.beforeDecidingAhead {
+		r.env.OnGetVersion(changeDecideAhead, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
+	find := func(leaving []string) (activities.DisruptionDecision, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if r.done {
 			return activities.DisruptionDecision{}, nil // an activity the controller's cancellation left running
 		}
 		r.findTimes = append(r.findTimes, r.since())
+		r.findsAhead = append(r.findsAhead, strings.Join(leaving, " "))
 		if r.onFind != nil {
 			r.onFind(len(r.findTimes))
 		}
@@ -206,7 +215,14 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 		a := r.finds[0]
 		r.finds = r.finds[1:]
 		return a.decision, a.err
+	}
+	r.env.OnActivity(d.FindDisruption, mock.Anything).Return(func(context.Context) (activities.DisruptionDecision, error) {
+		return find(nil)
 	})
+	r.env.OnActivity(d.FindDisruptionAhead, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.DisruptionAheadRequest) (activities.DisruptionDecision, error) {
+			return find(req.Leaving)
+		}).Maybe()
 	r.env.OnActivity(d.AnnounceDisruption, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.DisruptionAnnouncement) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()

@@ -194,9 +194,11 @@ func TestDisruptionLaunchesTheReplacementFirst(t *testing.T) {
 	if !slices.Equal(r.signals[1:], want) {
 		t.Errorf("signals %+v, want %+v: the old nodes go only once their replacement is Ready", r.signals, want)
 	}
-	// The controller waited in the pass; the next pass starts once the candidates are gone.
-	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2*time.Minute + time.Second}) {
-		t.Errorf("looked for disruptions at %v, want 10s and then 2m1s", got)
+	// The controller waited in the pass; the next pass decides at once, ahead of the
+	// candidates leaving.
+	if got := r.findTimes[:2]; !slices.Equal(got, []time.Duration{10 * time.Second, 2 * time.Minute}) ||
+		r.findsAhead[1] != "ip-default-aaaaa ip-default-bbbbb" {
+		t.Errorf("looked for disruptions at %v (ahead of %q), want 10s and then 2m0s ahead of the candidates", got, r.findsAhead)
 	}
 }
 
@@ -446,6 +448,8 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 		goneAfter time.Duration
 		goneErr   error
 		signalErr error
+		// before: a workflow begun before deciding ahead.
+		before bool
 		// wantFinds are the passes; wantDisruptAt is when the signal went out, 0 for never;
 		// wantWaitAt is when the wait for the candidates to go began, 0 for never.
 		wantFinds     []time.Duration
@@ -453,17 +457,23 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 		wantWaitAt    time.Duration
 	}{
 		{
-			// Pass 1 at 3s waits 2s to validate and carries the decision out; pass 2 looks
-			// again once the candidate is gone, a second later, finds nothing, and pass 3
-			// waits the period.
-			name:          "a decision carried out is followed by a pass once its nodes are gone",
+			// Pass 1 at 3s waits 2s to validate and carries the decision out; pass 2 decides
+			// at once, ahead of the candidate leaving, finds nothing, and pass 3 waits the period.
+			name:          "a decision carried out is followed by a pass at once",
+			goneAfter:     time.Second,
+			wantFinds:     []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
+			wantDisruptAt: 5 * time.Second,
+		},
+		{
+			// Pass 2 looks again once the candidate is gone, a second later.
+			name: "before deciding ahead, a decision carried out is followed by a pass once its nodes are gone", before: true,
 			goneAfter:     time.Second,
 			wantFinds:     []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second, 12 * time.Second},
 			wantDisruptAt: 5 * time.Second,
 			wantWaitAt:    5 * time.Second,
 		},
 		{
-			name:          "a wait for the nodes that fails is a period instead",
+			name: "before deciding ahead, a wait for the nodes that fails is a period instead", before: true,
 			goneErr:       temporal.NewNonRetryableApplicationError("the cache of Nodes has not synced yet", "KubeError", nil),
 			wantFinds:     []time.Duration{3 * time.Second, 8 * time.Second, 11 * time.Second},
 			wantDisruptAt: 5 * time.Second,
@@ -484,14 +494,14 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newDisruptionRun(t, decided(disruption.ReasonEmpty, 0.1, "default-aaaaa"))
-			r.invalid, r.goneAfter, r.goneErr = tt.invalid, tt.goneAfter, tt.goneErr
+			r.invalid, r.goneAfter, r.goneErr, r.beforeDecidingAhead = tt.invalid, tt.goneAfter, tt.goneErr, tt.before
 			if tt.signalErr != nil {
 				r.signalErr = map[string]error{NodeWorkflowID("default-aaaaa"): tt.signalErr}
 			}
 			r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
 
 			if !slices.Equal(r.findTimes, tt.wantFinds) {
-				t.Errorf("looked for disruptions at %v, want %v", r.findTimes, tt.wantFinds)
+				t.Errorf("looked for disruptions at %v, want %v (%q)", r.findTimes, tt.wantFinds, r.findsAhead)
 			}
 			if len(r.validations) != 1 || r.validations[0].at != 5*time.Second {
 				t.Errorf("validations %+v, want one at 5s", r.validations)
@@ -514,8 +524,9 @@ func TestDisruptionHonoursItsTiming(t *testing.T) {
 	}
 }
 
-// TestDisruptionLooksAgainOnceItsBudgetIsBack: after a decision, the next pass waits only
-// until the budget room the decision left and the nodes gone since are worth a decision.
+// TestDisruptionLooksAgainOnceItsBudgetIsBack: in a workflow begun before deciding ahead,
+// after a decision, the next pass waits only until the budget room the decision left and
+// the nodes gone since are worth a decision.
 func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 	// A validation of 2s and a period of 3s make a pass worth it with room for 2 of the
 	// decision's 3 nodes (worthDeciding).
@@ -557,10 +568,11 @@ func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 			found.decision.RoomAfter = tt.roomAfter
 			r := newDisruptionRun(t, found)
 			r.goneAfter = time.Second
+			r.beforeDecidingAhead = true
 			r.run(t, 13*time.Second, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
 
 			if !slices.Equal(r.findTimes, tt.wantFinds) {
-				t.Errorf("looked for disruptions at %v, want %v", r.findTimes, tt.wantFinds)
+				t.Errorf("looked for disruptions at %v, want %v (%q)", r.findTimes, tt.wantFinds, r.findsAhead)
 			}
 			if d := r.disrupts(); len(d) != 3 {
 				t.Errorf("disrupt signals %+v, want three", d)
@@ -571,6 +583,93 @@ func TestDisruptionLooksAgainOnceItsBudgetIsBack(t *testing.T) {
 			}
 			if !slices.Equal(r.goneWaits, want) {
 				t.Errorf("waits for the candidates to go %+v, want %+v", r.goneWaits, want)
+			}
+		})
+	}
+}
+
+// TestDisruptionDecidesAheadWhileNodesLeave: after a decision carried out, the next pass
+// decides at once as if its nodes were gone, and validates (counting the budgets again)
+// only once they are.
+func TestDisruptionDecidesAheadWhileNodesLeave(t *testing.T) {
+	first := []string{"default-aaaaa", "default-bbbbb"}
+	const firstNodes = "ip-default-aaaaa ip-default-bbbbb"
+	tests := []struct {
+		name     string
+		first    string // the first decision's reason
+		next     string // the next decision's reason, "" for none
+		goneErr  error
+		wantFind []time.Duration
+		// wantAhead is each pass's leaving nodes; wantWaits the waits for nodes to go;
+		// wantValidations when each validation was made; wantDisrupts the disrupt signals' times.
+		wantAhead       []string
+		wantWaits       []candidateStep
+		wantValidations []time.Duration
+		wantDisrupts    []time.Duration
+	}{
+		{
+			// Told at 5s; pass 2 decides at 5s, validates at 7s once the first nodes are
+			// gone (8s); pass 3 decides ahead of pass 2's node at 8s, finds nothing.
+			name: "the next decision is validated once the last one's nodes are gone", first: disruption.ReasonEmpty, next: disruption.ReasonUnderutilized,
+			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
+			wantAhead:       []string{"", firstNodes, "ip-default-ccccc", ""},
+			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 3s", nodes: firstNodes}},
+			wantValidations: []time.Duration{5 * time.Second, 8 * time.Second},
+			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second, 8 * time.Second},
+		},
+		{
+			// A drift has no validation delay, but counts the budgets once the nodes are gone.
+			name: "a drift decided ahead is validated once the last decision's nodes are gone", first: disruption.ReasonEmpty, next: disruption.ReasonDrifted,
+			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 7 * time.Second, 10 * time.Second},
+			wantAhead:       []string{"", firstNodes, "", ""},
+			wantWaits:       []candidateStep{{at: 5 * time.Second, what: "wait 3s", nodes: firstNodes}, {at: 6 * time.Second, what: "wait 3s", nodes: "ip-default-ccccc"}},
+			wantValidations: []time.Duration{5 * time.Second, 6 * time.Second},
+			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second, 6 * time.Second},
+		},
+		{
+			// The budgets are then counted as the nodes stand. The wait fails a second in.
+			name: "a wait that fails validates all the same", first: disruption.ReasonEmpty, next: disruption.ReasonEmpty,
+			goneErr:         temporal.NewNonRetryableApplicationError("the cache of Nodes has not synced yet", "KubeError", nil),
+			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
+			wantAhead:       []string{"", firstNodes, "ip-default-ccccc", ""},
+			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 3s", nodes: firstNodes}},
+			wantValidations: []time.Duration{5 * time.Second, 8 * time.Second},
+			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second, 8 * time.Second},
+		},
+		{
+			// A drift has no validation to overlap with its nodes leaving.
+			name: "after a drift the next pass waits for its nodes", first: disruption.ReasonDrifted,
+			wantFind:     []time.Duration{3 * time.Second, 4 * time.Second, 7 * time.Second, 10 * time.Second},
+			wantAhead:    []string{"", "", "", ""},
+			wantWaits:    []candidateStep{{at: 3 * time.Second, what: "wait 3s", nodes: firstNodes}},
+			wantDisrupts: []time.Duration{3 * time.Second, 3 * time.Second},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			finds := []findAnswer{decided(tt.first, 0.3, first...)}
+			if tt.next != "" {
+				finds = append(finds, decided(tt.next, 0.1, "default-ccccc"))
+			}
+			r := newDisruptionRun(t, finds...)
+			r.goneAfter, r.goneErr = time.Second, tt.goneErr
+			r.run(t, 12*time.Second+500*time.Millisecond, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
+
+			if !slices.Equal(r.findTimes, tt.wantFind) || !slices.Equal(r.findsAhead, tt.wantAhead) {
+				t.Errorf("looked for disruptions at %v ahead of %q, want %v ahead of %q", r.findTimes, r.findsAhead, tt.wantFind, tt.wantAhead)
+			}
+			if !slices.Equal(r.goneWaits, tt.wantWaits) {
+				t.Errorf("waits for nodes to go %+v, want %+v", r.goneWaits, tt.wantWaits)
+			}
+			var validated, disrupted []time.Duration
+			for _, v := range r.validations {
+				validated = append(validated, v.at)
+			}
+			for _, d := range r.disrupts() {
+				disrupted = append(disrupted, d.at)
+			}
+			if !slices.Equal(validated, tt.wantValidations) || !slices.Equal(disrupted, tt.wantDisrupts) {
+				t.Errorf("validated at %v and told nodes to go at %v, want %v and %v", validated, disrupted, tt.wantValidations, tt.wantDisrupts)
 			}
 		})
 	}

@@ -258,11 +258,13 @@ func (d *decider) withinBudgets(nodes []*Node, reason string) bool {
 	return true
 }
 
+// allowed is how many more of pool's nodes the budgets let go for reason. Departed nodes
+// count as gone: neither in the pool nor disrupting.
 func (d *decider) allowed(pool, reason string) int {
 	total, disrupting := 0, 0
 	for i := range d.s.Nodes {
 		n := &d.s.Nodes[i]
-		if n.NodePool != pool {
+		if n.NodePool != pool || n.Departed {
 			continue
 		}
 		total++

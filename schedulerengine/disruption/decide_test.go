@@ -143,6 +143,50 @@ func TestDecide(t *testing.T) {
 			wantSkipped: map[string]string{"a": "budget for Empty is used up"},
 		},
 		{
+			name: "a node told to go by the last decision holds its budget while it drains",
+			snap: func() Snapshot {
+				going := node("going", 2)
+				going.Deleting = true
+				s := snapshot(node("a", 2), node("b", 2), going)
+				s.NodePools[0].Spec.Disruption.Budgets = []v1.Budget{{Nodes: "1"}}
+				return s
+			},
+			wantSkipped: map[string]string{"a": "budget for Empty is used up"},
+		},
+		{
+			// The controller decides ahead while the last decision's nodes drain and
+			// validates once they are gone, so the budget counts them gone already.
+			name: "a departed node counts as gone",
+			snap: func() Snapshot {
+				going := node("going", 2)
+				going.Deleting, going.Departed = true, true
+				s := snapshot(node("a", 2), node("b", 2), going)
+				s.NodePools[0].Spec.Disruption.Budgets = []v1.Budget{{Nodes: "1"}}
+				return s
+			},
+			wantMethod: MethodEmptiness, wantNodes: []string{"a"},
+		},
+		{
+			name: "a percentage budget counts the pool without its departed nodes",
+			snap: func() Snapshot {
+				var nodes []Node
+				for i := range 11 {
+					nodes = append(nodes, node(fmt.Sprintf("e%02d", i), 2))
+				}
+				for i := range 9 {
+					n := node(fmt.Sprintf("gone%d", i), 2)
+					n.Deleting, n.Departed = true, true
+					nodes = append(nodes, n)
+				}
+				s := snapshot(nodes...)
+				// 10 % of the 11 staying nodes is 2 (rounded up); of all 20 it would be 2
+				// less the 9 leaving, nothing.
+				s.NodePools[0].Spec.Disruption.Budgets = []v1.Budget{{Nodes: "10%"}}
+				return s
+			},
+			wantMethod: MethodEmptiness, wantNodes: []string{"e00", "e01"},
+		},
+		{
 			name: "two half-used nodes consolidate onto one of them",
 			snap: func() Snapshot {
 				return snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))

@@ -41,6 +41,10 @@ type Node struct {
 	// Ready, Initialized and Deleting describe the node: Deleting covers the disrupted taint,
 	// a deletion timestamp, or a drain under way.
 	Ready, Initialized, Deleting bool
+	// Departed marks a node a decision under way has told to go, which the budgets count as
+	// gone already: the disruption controller decides its next command while such nodes
+	// drain, and validates and carries it out only once they are gone.
+	Departed bool
 	// Drifted is set by the caller when the node no longer matches its NodePool's template.
 	Drifted bool
 	// LastPodEvent is when a pod last arrived on or left the node (or it became Ready).
