@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -500,6 +501,55 @@ func TestWaitNodeInitializedWaitsForStartupTaintsToGo(t *testing.T) {
 	}
 	if got.Labels["karpenter.sh/initialized"] != "true" || looks < 3 {
 		t.Errorf("labels %v after %d looks; want initialized once the startup taint went", got.Labels, looks)
+	}
+}
+
+// The initialized label goes on in one merge patch carrying the Node's UID, never as a read
+// and an update a status write of the kubelet could make conflict; a labelled Node gets none.
+func TestInitializedLabelIsOnePatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		labels    map[string]string
+		wantPatch bool
+	}{
+		{name: "a node not yet labelled gets one patch", wantPatch: true},
+		{name: "a labelled node gets none", labels: map[string]string{"karpenter.sh/initialized": "true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := node("n1", withReady(corev1.ConditionTrue), withNodeLabels(tt.labels))
+			n.UID = "uid-1"
+			client := fake.NewClientset(n)
+			if _, err := runActivity(t, (&Kube{Client: client}).WaitNodeInitialized, InitializeRequest{NodeName: "n1"}); err != nil {
+				t.Fatalf("wait initialized: %v", err)
+			}
+			var writes []string
+			for _, a := range client.Actions() {
+				if a.GetVerb() == "get" || a.GetVerb() == "list" || a.GetVerb() == "watch" {
+					continue
+				}
+				writes = append(writes, a.GetVerb())
+				if p, ok := a.(k8stesting.PatchAction); ok {
+					if p.GetPatchType() != types.MergePatchType || !strings.Contains(string(p.GetPatch()), `"uid":"uid-1"`) {
+						t.Errorf("patch %s %s, want a merge patch with the node's UID", p.GetPatchType(), p.GetPatch())
+					}
+				}
+			}
+			want := []string(nil)
+			if tt.wantPatch {
+				want = []string{"patch"}
+			}
+			if !slices.Equal(writes, want) {
+				t.Errorf("writes %v, want %v", writes, want)
+			}
+			got, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Labels["karpenter.sh/initialized"] != "true" {
+				t.Errorf("labels %v, want karpenter.sh/initialized=true", got.Labels)
+			}
+		})
 	}
 }
 
