@@ -301,8 +301,10 @@ func notInitialized(node *corev1.Node, startupTaints []corev1.Taint, requests co
 // labelInitialized labels the node, as read, karpenter.sh/initialized=true with a merge
 // patch: one request, where a read and an update cost two and conflict with the kubelet's
 // status writes in between (one Node update in six did in a 1,000-pod scale-out). The
-// node's UID in the patch keeps it to that Node: the API server refuses a patch that would
-// change it, should a Node of the same name have registered since.
+// node's UID in the patch keeps it to the Node that was read: should one of the same name
+// have registered since, the API server refuses to change the UID, and the activity's retry
+// reads the Node again. A ClusterRole from before patch was granted on nodes (a worker
+// upgraded without its chart) gets the read and the update.
 func (k *Kube) labelInitialized(ctx context.Context, node *corev1.Node) error {
 	if node.Labels[v1.LabelInitialized] == "true" {
 		return nil
@@ -318,6 +320,18 @@ func (k *Kube) labelInitialized(ctx context.Context, node *corev1.Node) error {
 		_, err := k.Client.CoreV1().Nodes().Patch(ctx, node.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 		return err
 	})
+	if apierrors.IsForbidden(err) {
+		err = k.updateNode(ctx, node.Name, func(n *corev1.Node) bool {
+			if n.UID != node.UID || n.Labels[v1.LabelInitialized] == "true" {
+				return false
+			}
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels[v1.LabelInitialized] = "true"
+			return true
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("label node %s initialized: %w", node.Name, err)
 	}

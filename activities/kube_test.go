@@ -505,21 +505,29 @@ func TestWaitNodeInitializedWaitsForStartupTaintsToGo(t *testing.T) {
 }
 
 // The initialized label goes on in one merge patch carrying the Node's UID, never as a read
-// and an update a status write of the kubelet could make conflict; a labelled Node gets none.
+// and an update a status write of the kubelet could make conflict; a labelled Node gets none,
+// and a ClusterRole without patch on nodes gets the read and the update.
 func TestInitializedLabelIsOnePatch(t *testing.T) {
 	tests := []struct {
-		name      string
-		labels    map[string]string
-		wantPatch bool
+		name        string
+		labels      map[string]string
+		forbidPatch bool
+		wantWrites  []string
 	}{
-		{name: "a node not yet labelled gets one patch", wantPatch: true},
+		{name: "a node not yet labelled gets one patch", wantWrites: []string{"patch"}},
 		{name: "a labelled node gets none", labels: map[string]string{"karpenter.sh/initialized": "true"}},
+		{name: "a role without patch gets an update", forbidPatch: true, wantWrites: []string{"patch", "update"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := node("n1", withReady(corev1.ConditionTrue), withNodeLabels(tt.labels))
 			n.UID = "uid-1"
 			client := fake.NewClientset(n)
+			if tt.forbidPatch {
+				client.PrependReactor("patch", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+					return true, nil, apierrors.NewForbidden(corev1.Resource("nodes"), "n1", errors.New("cannot patch resource"))
+				})
+			}
 			if _, err := runActivity(t, (&Kube{Client: client}).WaitNodeInitialized, InitializeRequest{NodeName: "n1"}); err != nil {
 				t.Fatalf("wait initialized: %v", err)
 			}
@@ -535,12 +543,8 @@ func TestInitializedLabelIsOnePatch(t *testing.T) {
 					}
 				}
 			}
-			want := []string(nil)
-			if tt.wantPatch {
-				want = []string{"patch"}
-			}
-			if !slices.Equal(writes, want) {
-				t.Errorf("writes %v, want %v", writes, want)
+			if !slices.Equal(writes, tt.wantWrites) {
+				t.Errorf("writes %v, want %v", writes, tt.wantWrites)
 			}
 			got, err := client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
 			if err != nil {

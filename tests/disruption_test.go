@@ -150,6 +150,8 @@ func TestBudgetOfOneNodeDisruptsOneAtATime(t *testing.T) {
 				cur.node, cur.start.Format(time.StampMilli), prev.node, prev.end.Format(time.StampMilli))
 		}
 	}
+	// Each decision after the first was made ahead, while the last one's node drained.
+	replayHistory(t, e.ctx, workflows.DisruptionID, workflows.DisruptionWorkflow, "disruption_budget-ahead_history.json")
 }
 
 // (d) A do-not-disrupt pod and a PodDisruptionBudget that allows nothing keep consolidation

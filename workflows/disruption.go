@@ -52,8 +52,14 @@ const (
 	disruptionPeriod   = 10 * time.Second
 	validationDelay    = 15 * time.Second
 	replacementTimeout = 15 * time.Minute
-	maxPassesPerRun    = 1000
-	recentDecisions    = 20
+	// aheadWaitLimit bounds how long a decision made ahead waits, after its validation
+	// delay, for the last decision's nodes to go before it is validated with them as they
+	// stand: their drain and their instance's termination on EC2 take a minute or more, and
+	// validated beside them the decision would be refused for its budget and lost. A node
+	// stuck longer (a drain held by a PodDisruptionBudget) counts against its budget as usual.
+	aheadWaitLimit  = 2 * time.Minute
+	maxPassesPerRun = 1000
+	recentDecisions = 20
 )
 
 // outcomeDisrupted is a decision's outcome once its candidates were told to go.
@@ -206,7 +212,7 @@ func (c *controller) waitNodesGone(ctx workflow.Context, req activities.NodesGon
 		return err
 	}
 	if gone := len(req.Nodes) - left; left > 0 && (req.Enough == 0 || gone < req.Enough) {
-		workflow.GetLogger(ctx).Info("disrupted nodes still there after a period", "left", left, "of", len(req.Nodes))
+		workflow.GetLogger(ctx).Info("disrupted nodes still there after the wait", "left", left, "of", len(req.Nodes), "waited", req.Within)
 	}
 	return nil
 }
@@ -270,9 +276,9 @@ func (c *controller) pass(ctx workflow.Context) (last departure) {
 	}
 	if len(ahead) > 0 {
 		// Decided as if the last decision's nodes were gone: the budgets are counted again,
-		// as the nodes stand, once they are, a period at most. A drift, decided ahead,
-		// is validated as well for its budgets.
-		if err := c.waitNodesGone(ctx, activities.NodesGoneRequest{Nodes: ahead, Within: c.period}); err != nil {
+		// as the nodes stand, once they are (aheadWaitLimit at most). A drift, decided
+		// ahead, is validated as well for its budgets.
+		if err := c.waitNodesGone(ctx, activities.NodesGoneRequest{Nodes: ahead, Within: aheadWaitLimit}); err != nil {
 			if ctx.Err() != nil {
 				rec.Outcome = "cancelled"
 				return

@@ -117,9 +117,11 @@ type disruptionRun struct {
 	finds []findAnswer
 	// onFind, when set, is called with each lookup's number (1, 2, ...) as it is made.
 	onFind func(n int)
-	// invalid and validateErr are every validation's answer.
+	// invalid and validateErr are every validation's answer; invalidAt, when set, answers
+	// the validations by their number (1, 2, ...) instead of invalid.
 	invalid     string
 	validateErr error
+	invalidAt   func(n int) string
 	// taintErr, recheckInvalid and recheckErr answer every taint and re-check; signalErr
 	// fails the signals to some workflows, by id.
 	taintErr       error
@@ -132,6 +134,8 @@ type disruptionRun struct {
 	// every wait for them.
 	goneAfter time.Duration
 	goneErr   error
+	// goneLeft is how many nodes every wait for them to go answers are still there.
+	goneLeft int
 	// beforeDecidingAhead runs the controller as a workflow begun before changeDecideAhead.
 	beforeDecidingAhead bool
 
@@ -239,6 +243,9 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 			return "", nil // an activity the controller's cancellation left running
 		}
 		r.validations = append(r.validations, validateCall{at: r.since(), cmd: cmd})
+		if r.invalidAt != nil {
+			return r.invalidAt(len(r.validations)), r.validateErr
+		}
 		return r.invalid, r.validateErr
 	})
 	r.env.OnActivity(d.WaitNodesGone, mock.Anything, mock.Anything).Return(func(_ context.Context, req activities.NodesGoneRequest) (int, error) {
@@ -252,7 +259,7 @@ func (r *disruptionRun) execute(in DisruptionInput) {
 			what += fmt.Sprintf(" until %d gone", req.Enough)
 		}
 		r.goneWaits = append(r.goneWaits, candidateStep{at: r.since() - r.goneAfter, what: what, nodes: strings.Join(req.Nodes, " ")})
-		return 0, r.goneErr
+		return r.goneLeft, r.goneErr
 	}).After(r.goneAfter)
 	r.env.OnActivity(d.TaintCandidates, mock.Anything, mock.Anything).Return(func(_ context.Context, nodes []activities.NodeRef) error {
 		r.mu.Lock()

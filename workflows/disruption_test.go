@@ -599,6 +599,9 @@ func TestDisruptionDecidesAheadWhileNodesLeave(t *testing.T) {
 		first    string // the first decision's reason
 		next     string // the next decision's reason, "" for none
 		goneErr  error
+		goneLeft int
+		// invalid answers the second validation (the decision made ahead).
+		invalid  string
 		wantFind []time.Duration
 		// wantAhead is each pass's leaving nodes; wantWaits the waits for nodes to go;
 		// wantValidations when each validation was made; wantDisrupts the disrupt signals' times.
@@ -613,7 +616,7 @@ func TestDisruptionDecidesAheadWhileNodesLeave(t *testing.T) {
 			name: "the next decision is validated once the last one's nodes are gone", first: disruption.ReasonEmpty, next: disruption.ReasonUnderutilized,
 			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
 			wantAhead:       []string{"", firstNodes, "ip-default-ccccc", ""},
-			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 3s", nodes: firstNodes}},
+			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 2m0s", nodes: firstNodes}},
 			wantValidations: []time.Duration{5 * time.Second, 8 * time.Second},
 			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second, 8 * time.Second},
 		},
@@ -622,7 +625,7 @@ func TestDisruptionDecidesAheadWhileNodesLeave(t *testing.T) {
 			name: "a drift decided ahead is validated once the last decision's nodes are gone", first: disruption.ReasonEmpty, next: disruption.ReasonDrifted,
 			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 7 * time.Second, 10 * time.Second},
 			wantAhead:       []string{"", firstNodes, "", ""},
-			wantWaits:       []candidateStep{{at: 5 * time.Second, what: "wait 3s", nodes: firstNodes}, {at: 6 * time.Second, what: "wait 3s", nodes: "ip-default-ccccc"}},
+			wantWaits:       []candidateStep{{at: 5 * time.Second, what: "wait 2m0s", nodes: firstNodes}, {at: 6 * time.Second, what: "wait 3s", nodes: "ip-default-ccccc"}},
 			wantValidations: []time.Duration{5 * time.Second, 6 * time.Second},
 			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second, 6 * time.Second},
 		},
@@ -632,9 +635,20 @@ func TestDisruptionDecidesAheadWhileNodesLeave(t *testing.T) {
 			goneErr:         temporal.NewNonRetryableApplicationError("the cache of Nodes has not synced yet", "KubeError", nil),
 			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 8 * time.Second, 11 * time.Second},
 			wantAhead:       []string{"", firstNodes, "ip-default-ccccc", ""},
-			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 3s", nodes: firstNodes}},
+			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 2m0s", nodes: firstNodes}},
 			wantValidations: []time.Duration{5 * time.Second, 8 * time.Second},
 			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second, 8 * time.Second},
+		},
+		{
+			// The last decision's nodes outlast the wait: the decision is validated as they
+			// stand, refused for its budget, and the next pass waits a period.
+			name: "nodes still there after the wait leave the decision to its validation", first: disruption.ReasonEmpty, next: disruption.ReasonEmpty,
+			goneLeft: 1, invalid: "disruption budgets no longer allow 1 nodes for Empty",
+			wantFind:        []time.Duration{3 * time.Second, 5 * time.Second, 11 * time.Second},
+			wantAhead:       []string{"", firstNodes, ""},
+			wantWaits:       []candidateStep{{at: 7 * time.Second, what: "wait 2m0s", nodes: firstNodes}},
+			wantValidations: []time.Duration{5 * time.Second, 8 * time.Second},
+			wantDisrupts:    []time.Duration{5 * time.Second, 5 * time.Second},
 		},
 		{
 			// A drift has no validation to overlap with its nodes leaving.
@@ -652,7 +666,13 @@ func TestDisruptionDecidesAheadWhileNodesLeave(t *testing.T) {
 				finds = append(finds, decided(tt.next, 0.1, "default-ccccc"))
 			}
 			r := newDisruptionRun(t, finds...)
-			r.goneAfter, r.goneErr = time.Second, tt.goneErr
+			r.goneAfter, r.goneErr, r.goneLeft = time.Second, tt.goneErr, tt.goneLeft
+			r.invalidAt = func(n int) string {
+				if n == 2 {
+					return tt.invalid
+				}
+				return ""
+			}
 			r.run(t, 12*time.Second+500*time.Millisecond, DisruptionInput{Period: Duration(3 * time.Second), ValidationDelay: Duration(2 * time.Second)})
 
 			if !slices.Equal(r.findTimes, tt.wantFind) || !slices.Equal(r.findsAhead, tt.wantAhead) {
