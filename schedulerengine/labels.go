@@ -31,13 +31,18 @@ func NormalizedLabelKey(key string) string {
 }
 
 // normalizedLabels returns labels with every beta key also present under its GA key (the GA
-// value wins when both are set). The input map is returned as is when it has no beta key,
-// and never modified.
+// value wins when both are set). The input map is returned as is when every beta key in it
+// has its GA key beside it, as a kubelet's Node labels do, and never modified: a
+// consolidation pass builds every node's labels once per simulation, and copying them each
+// time was most of what it allocated.
 func normalizedLabels(labels map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range labels {
 		ga := NormalizedLabelKey(k)
 		if ga == k {
+			continue
+		}
+		if _, set := labels[ga]; set {
 			continue
 		}
 		if out == nil {
@@ -46,9 +51,7 @@ func normalizedLabels(labels map[string]string) map[string]string {
 				out[k2] = v2
 			}
 		}
-		if _, set := labels[ga]; !set {
-			out[ga] = v
-		}
+		out[ga] = v
 	}
 	if out == nil {
 		return labels

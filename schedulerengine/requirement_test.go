@@ -1,6 +1,8 @@
 package schedulerengine
 
 import (
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -206,6 +208,43 @@ func TestBetaLabelKeysAreNormalised(t *testing.T) {
 			labels := normalizedLabels(map[string]string{tc.beta: "x"})
 			if labels[tc.ga] != "x" || labels[tc.beta] != "x" {
 				t.Fatalf("labels %v should carry both %s and %s", labels, tc.beta, tc.ga)
+			}
+		})
+	}
+}
+
+// normalizedLabels copies only when it has a GA key to add; the GA value wins when both are
+// set, and the input is never modified.
+func TestNormalizedLabelsCopiesOnlyToAdd(t *testing.T) {
+	tests := []struct {
+		name     string
+		labels   map[string]string
+		want     map[string]string
+		wantSame bool // the input map itself comes back
+	}{
+		{name: "GA keys only", labels: map[string]string{v1.LabelZone: "a"}, want: map[string]string{v1.LabelZone: "a"}, wantSame: true},
+		{name: "a kubelet's labels, beta and GA side by side",
+			labels:   map[string]string{labelBetaZone: "a", v1.LabelZone: "a", labelBetaArch: "amd64", v1.LabelArch: "amd64"},
+			want:     map[string]string{labelBetaZone: "a", v1.LabelZone: "a", labelBetaArch: "amd64", v1.LabelArch: "amd64"},
+			wantSame: true},
+		{name: "the GA value wins", labels: map[string]string{labelBetaZone: "old", v1.LabelZone: "new"},
+			want: map[string]string{labelBetaZone: "old", v1.LabelZone: "new"}, wantSame: true},
+		{name: "a beta key alone gains its GA key", labels: map[string]string{labelBetaZone: "a", v1.LabelArch: "arm64"},
+			want: map[string]string{labelBetaZone: "a", v1.LabelZone: "a", v1.LabelArch: "arm64"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := maps.Clone(tt.labels)
+			got := normalizedLabels(tt.labels)
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("normalizedLabels = %v, want %v", got, tt.want)
+			}
+			if !maps.Equal(tt.labels, before) {
+				t.Errorf("input changed to %v", tt.labels)
+			}
+			same := reflect.ValueOf(got).UnsafePointer() == reflect.ValueOf(tt.labels).UnsafePointer()
+			if same != tt.wantSame {
+				t.Errorf("input map returned as is: %v, want %v", same, tt.wantSame)
 			}
 		})
 	}
