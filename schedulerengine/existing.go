@@ -27,7 +27,7 @@ type runningNode struct {
 	name     string
 	inFlight bool
 	labels   map[string]string
-	fields   map[string]string // metadata.name, for matchFields
+	fields   map[string]string // metadata.name, for matchFields; made on first use (nameFields)
 	taints   []corev1.Taint
 	free     vec
 	ports    []hostPort
@@ -44,7 +44,6 @@ func newRunningNode(d dims, n ExistingNode) *runningNode {
 		name:     n.Name,
 		inFlight: n.InFlight,
 		labels:   withHostname(normalizedLabels(n.Labels), n.Name),
-		fields:   map[string]string{fieldNodeName: n.Name},
 		taints:   n.Taints,
 		free:     d.vec(n.Available),
 	}
@@ -101,5 +100,15 @@ func (n *runningNode) Add(p *pendingPod, f nodeFit) {
 }
 
 func (n *runningNode) satisfies(t *podTerm) bool {
-	return t.reqs.MatchesLabels(n.labels) && t.fields.MatchesLabels(n.fields)
+	return t.reqs.MatchesLabels(n.labels) && (len(t.fields) == 0 || t.fields.MatchesLabels(n.nameFields()))
+}
+
+// nameFields are the node's fields for matchFields, made when a term first has some: few
+// pods ask for a node by name, and a consolidation pass builds every node once per
+// simulation.
+func (n *runningNode) nameFields() map[string]string {
+	if n.fields == nil {
+		n.fields = map[string]string{fieldNodeName: n.name}
+	}
+	return n.fields
 }

@@ -217,8 +217,7 @@ func duplicateName(pools []v1.NodePool) string {
 // addExistingNodes keeps the nodes ready ones first, then in-flight ones, each by name, the
 // order pods try them in.
 func (s *solver) addExistingNodes(nodes []ExistingNode) error {
-	sorted := slices.Clone(nodes)
-	slices.SortFunc(sorted, func(a, b ExistingNode) int {
+	order := func(a, b ExistingNode) int {
 		if a.InFlight != b.InFlight {
 			if a.InFlight {
 				return 1
@@ -226,9 +225,16 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 			return -1
 		}
 		return strings.Compare(a.Name, b.Name)
-	})
+	}
+	// Nodes listed from the API server come sorted by name, and a consolidation pass solves
+	// once per candidate with the same nodes: sorted already, they are not copied.
+	sorted := nodes
+	if !slices.IsSortedFunc(nodes, order) {
+		sorted = slices.Clone(nodes)
+		slices.SortFunc(sorted, order)
+	}
 	byName := s.poolsByName()
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(sorted))
 	for _, n := range sorted {
 		if seen[n.Name] {
 			return fmt.Errorf("existing node %q is listed twice", n.Name)
