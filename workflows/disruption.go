@@ -159,7 +159,8 @@ const changeDecideAhead = "decide-ahead"
 type departure struct {
 	nodes []string
 	room  int
-	// byRoom: the room may decide when to look again. Not after a drift, which has no
+	// byRoom: the next pass need not wait for the nodes to go; it decides ahead (before
+	// decide-ahead, the room decided when to look again). Not after a drift, which has no
 	// validation to catch what a pass made while its pods move would miss, nor before
 	// taint-first, whose candidates a pass could not yet see leaving.
 	byRoom bool

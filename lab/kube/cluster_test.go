@@ -90,6 +90,7 @@ func TestWorkerMayDoOnlyWhatItsCodeCalls(t *testing.T) {
 		// What the worker does.
 		{verb: "watch", resource: "nodes", allowed: true},
 		{verb: "update", resource: "nodes", allowed: true},
+		{verb: "patch", resource: "nodes", allowed: true}, // the initialized label
 		{verb: "delete", resource: "nodes", allowed: true},
 		{verb: "delete", resource: "pods", allowed: true},
 		{verb: "create", resource: "pods", subresource: "eviction", allowed: true},
@@ -101,7 +102,6 @@ func TestWorkerMayDoOnlyWhatItsCodeCalls(t *testing.T) {
 		{verb: "list", resource: "persistentvolumes", allowed: true},
 		{verb: "watch", group: "policy", resource: "poddisruptionbudgets", allowed: true}, // the cluster cache
 		// Grants nothing in the worker uses.
-		{verb: "patch", resource: "nodes"},
 		{verb: "patch", group: "karpenter.sh", resource: "nodeclaims"},
 		{verb: "patch", group: "karpenter.sh", resource: "nodepools", subresource: "status"},
 		{verb: "get", group: "karpenter.sh", resource: "nodepools"},
