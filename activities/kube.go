@@ -321,8 +321,10 @@ func (k *Kube) labelInitialized(ctx context.Context, node *corev1.Node) error {
 		return err
 	})
 	if apierrors.IsForbidden(err) {
+		replaced := false
 		err = k.updateNode(ctx, node.Name, func(n *corev1.Node) bool {
-			if n.UID != node.UID || n.Labels[v1.LabelInitialized] == "true" {
+			replaced = n.UID != node.UID
+			if replaced || n.Labels[v1.LabelInitialized] == "true" {
 				return false
 			}
 			if n.Labels == nil {
@@ -331,6 +333,9 @@ func (k *Kube) labelInitialized(ctx context.Context, node *corev1.Node) error {
 			n.Labels[v1.LabelInitialized] = "true"
 			return true
 		})
+		if err == nil && replaced {
+			err = errors.New("a Node of that name registered again since it was read") // the retry reads it anew
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("label node %s initialized: %w", node.Name, err)

@@ -512,11 +512,16 @@ func TestInitializedLabelIsOnePatch(t *testing.T) {
 		name        string
 		labels      map[string]string
 		forbidPatch bool
-		wantWrites  []string
+		// registeredAgain: the Node read by the fallback has another UID.
+		registeredAgain bool
+		wantWrites      []string
+		wantErr         string
 	}{
 		{name: "a node not yet labelled gets one patch", wantWrites: []string{"patch"}},
 		{name: "a labelled node gets none", labels: map[string]string{"karpenter.sh/initialized": "true"}},
 		{name: "a role without patch gets an update", forbidPatch: true, wantWrites: []string{"patch", "update"}},
+		{name: "a role without patch leaves a Node registered again to the retry", forbidPatch: true, registeredAgain: true,
+			wantWrites: []string{"patch"}, wantErr: "registered again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -528,7 +533,23 @@ func TestInitializedLabelIsOnePatch(t *testing.T) {
 					return true, nil, apierrors.NewForbidden(corev1.Resource("nodes"), "n1", errors.New("cannot patch resource"))
 				})
 			}
-			if _, err := runActivity(t, (&Kube{Client: client}).WaitNodeInitialized, InitializeRequest{NodeName: "n1"}); err != nil {
+			if tt.registeredAgain {
+				gets := 0
+				client.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+					if gets++; gets == 1 {
+						return false, nil, nil
+					}
+					again := n.DeepCopy()
+					again.UID = "uid-2"
+					return true, again, nil
+				})
+			}
+			_, err := runActivity(t, (&Kube{Client: client}).WaitNodeInitialized, InitializeRequest{NodeName: "n1"})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("wait initialized: %v, want an error saying %q", err, tt.wantErr)
+				}
+			} else if err != nil {
 				t.Fatalf("wait initialized: %v", err)
 			}
 			var writes []string
@@ -550,8 +571,8 @@ func TestInitializedLabelIsOnePatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Labels["karpenter.sh/initialized"] != "true" {
-				t.Errorf("labels %v, want karpenter.sh/initialized=true", got.Labels)
+			if want := tt.wantErr == ""; (got.Labels["karpenter.sh/initialized"] == "true") != want {
+				t.Errorf("labels %v, want karpenter.sh/initialized=true: %v", got.Labels, want)
 			}
 		})
 	}
