@@ -56,9 +56,10 @@ type round struct {
 
 // steps of a node workflow's launch, in order, whose times show where a scale-out waits:
 // started is when the server created the workflow (the Provisioner's start); task when the
-// worker first ran it; launched when the Launch call returned; registered when its Node
-// was seen; initialized when the Node was seen Ready and initialized.
-var steps = []string{"started", "task", "launched", "registered", "initialized"}
+// worker first ran it; launched when the Launch call returned; waiting when a worker took
+// the activity that waits for the Node; registered when its Node was seen and synced;
+// initialized when the Node was seen Ready and initialized.
+var steps = []string{"started", "task", "launched", "waiting", "registered", "initialized"}
 
 // leavingSteps of a disrupted node workflow: told when the disrupt signal came, drained when
 // DrainNode returned, terminated when Terminate did, closed when the workflow completed.
@@ -246,6 +247,9 @@ func readHistory(ctx context.Context, tc client.Client, e *workflowpb.WorkflowEx
 		} else if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
 			what += " " + activities[a.GetScheduledEventId()]
 			planPicked[a.GetScheduledEventId()] = ev.GetEventTime().AsTime()
+			if name := activities[a.GetScheduledEventId()]; name == "WaitForNode" || name == "RegisterNode" {
+				reach("waiting", ev)
+			}
 		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
 			what += " " + activities[a.GetScheduledEventId()]
 			switch activities[a.GetScheduledEventId()] {
