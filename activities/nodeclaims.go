@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -49,6 +50,9 @@ type NodeClaims struct {
 	// modify and that carry no spec.requirements (dropClaimRequirements), so that each
 	// disruption pass does not list them all from the API server; nil lists them there.
 	CachedClaims func() ([]*unstructured.Unstructured, error)
+	// Nominations paces the pods' Nominated events across all launches, as Karpenter's do
+	// (NominationRate); those beyond it are not sent. Nil sends one for every pod.
+	Nominations flowcontrol.RateLimiter
 
 	// launching remembers the NodeClaims of the claims being launched, as this worker last
 	// wrote them.
@@ -548,12 +552,31 @@ func interruptionEvent(d *ProjectedDisruption) (reason, note string) {
 	return "InstanceUnhealthy", "Instance interruption: " + d.Reason
 }
 
-// nominate tells each pod planned for a new claim where it should land (Karpenter's Nominated).
+// NominationRate and NominationBurst pace the Nominated events, as Karpenter paces its own (5
+// a second, bursts of 10). The events are a hint to whoever looks at a pending pod; without
+// a pace a scale-out sent one per pod, and the API server queued those of 1,000 pods ahead
+// of the worker's NodeClaim and Node writes (one client, one flow in its fair queuing),
+// adding a second or two to each write the pods were waiting for.
+const (
+	NominationRate  = 5
+	NominationBurst = 10
+)
+
+// NewNominationLimiter is the pace of NodeClaims.Nominations, shared by every launch.
+func NewNominationLimiter() flowcontrol.RateLimiter {
+	return flowcontrol.NewTokenBucketRateLimiter(NominationRate, NominationBurst)
+}
+
+// nominate tells each pod planned for a new claim where it should land (Karpenter's Nominated),
+// as far as Nominations allows.
 func (n *NodeClaims) nominate(ctx context.Context, u *unstructured.Unstructured, c Claim) {
 	if n.Recorder == nil || n.Kube == nil {
 		return
 	}
 	for _, key := range c.Pods {
+		if n.Nominations != nil && !n.Nominations.TryAccept() {
+			return
+		}
 		ns, name, _ := strings.Cut(key, "/")
 		var pod *corev1.Pod
 		ok := false

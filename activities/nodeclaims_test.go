@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -16,10 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
+	testingclock "k8s.io/utils/clock/testing"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
@@ -389,6 +393,37 @@ func TestNominateReadsPodsFromTheCacheFirst(t *testing.T) {
 	}
 	if got := len(rec.Events); got != 2 {
 		t.Errorf("%d Nominated events, want 2 (the pod that is gone gets none)", got)
+	}
+}
+
+// Nominated events are paced across launches, as Karpenter's: a burst, then none until the
+// pace allows more, and the pods beyond it are not even read.
+func TestNominationsArePacedAcrossLaunches(t *testing.T) {
+	var pods []runtime.Object
+	var keys []string
+	for i := range NominationBurst + 5 {
+		name := fmt.Sprintf("web-%d", i)
+		pods = append(pods, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name)}})
+		keys = append(keys, "ns/"+name)
+	}
+	n, _, rec := newNodeClaims(t, pods...)
+	clock := testingclock.NewFakeClock(time.Now())
+	n.Nominations = flowcontrol.NewTokenBucketRateLimiterWithClock(NominationRate, NominationBurst, clock)
+	kube := n.Kube.(*fake.Clientset)
+
+	n.nominate(context.Background(), &unstructured.Unstructured{}, Claim{Name: "default-aaaaa", Pods: keys[:NominationBurst-2]})
+	n.nominate(context.Background(), &unstructured.Unstructured{}, Claim{Name: "default-bbbbb", Pods: keys[NominationBurst-2:]})
+	if got := len(rec.Events); got != NominationBurst {
+		t.Errorf("%d Nominated events from a burst, want %d", got, NominationBurst)
+	}
+	if got := len(kube.Actions()); got != NominationBurst {
+		t.Errorf("%d pods read, want only the %d nominated", got, NominationBurst)
+	}
+
+	clock.Step(time.Second)
+	n.nominate(context.Background(), &unstructured.Unstructured{}, Claim{Name: "default-ccccc", Pods: keys})
+	if got := len(rec.Events); got != NominationBurst+NominationRate {
+		t.Errorf("%d Nominated events a second later, want %d more", got-NominationBurst, NominationRate)
 	}
 }
 

@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	ec2Acts := &activities.EC2{API: ec2Client, ClusterName: cfg.ClusterName, ClusterFrom: joining.Get, InstanceTypeLabels: typeLabels, Metrics: m.activities}
-	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels}
+	nodeClaims := &activities.NodeClaims{Kube: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, Nominations: activities.NewNominationLimiter()}
 
 	// Unschedulable pods go to the Provisioner; it runs once the worker is up.
 	watcher := newPodWatcher(kube, provisionerSignal(tc, cfg), m, log.With("component", "podwatcher"))
