@@ -443,9 +443,11 @@ func (k *Kube) updateNode(ctx context.Context, name string, mutate func(*corev1.
 }
 
 // updateCachedNode is updateNode starting from the worker's cached Node, which saves a read
-// per node registered; a Node the cache lacks, or a write refused because the cache was
-// behind (or for a passing failure), goes the way of updateNode. Only for changes that are idempotent and that a stale
-// copy cannot wrongly judge done: adding what the Node must carry.
+// per node registered, and writing only the change, as a patch guarded by what the change was
+// judged from (guardedNodePatch). A Node the cache lacks, a patch the API server refuses (the
+// cache was behind, a ClusterRole without patch on nodes) or a passing failure goes the way of
+// updateNode. Only for changes that are idempotent and that a stale copy cannot wrongly judge
+// done: adding what the Node must carry.
 func (k *Kube) updateCachedNode(ctx context.Context, name string, mutate func(*corev1.Node) bool) error {
 	if k.Nodes != nil && k.Nodes.Synced() {
 		if cached, ok := k.Nodes.Get(name); ok {
@@ -453,8 +455,13 @@ func (k *Kube) updateCachedNode(ctx context.Context, name string, mutate func(*c
 			if !mutate(node) {
 				return nil
 			}
-			_, err := k.Client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-			if err == nil || !passing(err) {
+			var err error
+			if patch, ok := guardedNodePatch(cached, node); ok {
+				_, err = k.Client.CoreV1().Nodes().Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+			} else {
+				_, err = k.Client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+			}
+			if err == nil || !(passing(err) || apierrors.IsInvalid(err) || apierrors.IsForbidden(err)) {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -603,22 +604,36 @@ func TestWaitsReadTheNodeCache(t *testing.T) {
 	}
 }
 
-// With a synced Node cache, SyncNode writes from the cached Node and reads the API server
-// only when the write conflicts (the cache was behind) or the cache lacks the Node.
+// SyncNode starts from the worker's cached Node and writes only its change, as a patch that
+// a status written since does not refuse; the API server is read when the cache lacks the
+// Node or the patch is refused (the taint to remove moved since, a ClusterRole without patch).
 func TestSyncNodeStartsFromTheNodeCache(t *testing.T) {
+	unregistered := corev1.Taint{Key: "karpenter.sh/unregistered", Effect: corev1.TaintEffectNoExecute}
+	other := corev1.Taint{Key: "example.com/other", Effect: corev1.TaintEffectNoSchedule}
 	tests := []struct {
 		name      string
-		cached    bool
-		conflicts int
+		inAPI     *corev1.Node
+		inCache   *corev1.Node // nil: the cache lacks it
+		refuse    error        // the patch's answer
 		want      []string
+		wantTaint []corev1.Taint
 	}{
-		{name: "a cached Node is updated without a read", cached: true, want: []string{"update"}},
-		{name: "a stale cached Node is read again after a conflict", cached: true, conflicts: 1, want: []string{"update", "get", "update"}},
-		{name: "a Node the cache lacks is read", want: []string{"get", "update"}},
+		{name: "a cached Node is patched without a read",
+			inAPI: node("n1", withNodeTaints(unregistered)), inCache: node("n1", withNodeTaints(unregistered)), want: []string{"patch"}},
+		{name: "a taint added since it was cached is kept",
+			inAPI: node("n1", withNodeTaints(unregistered, other)), inCache: node("n1", withNodeTaints(unregistered)),
+			want: []string{"patch"}, wantTaint: []corev1.Taint{other}},
+		{name: "a taint put ahead since it was cached moves the one to remove: the patch is refused and the Node read",
+			inAPI: node("n1", withNodeTaints(other, unregistered)), inCache: node("n1", withNodeTaints(unregistered)),
+			want: []string{"patch", "get", "update"}, wantTaint: []corev1.Taint{other}},
+		{name: "a ClusterRole without patch on nodes falls back to a read and an update",
+			inAPI: node("n1", withNodeTaints(unregistered)), inCache: node("n1", withNodeTaints(unregistered)),
+			refuse: apierrors.NewForbidden(corev1.Resource("nodes"), "n1", errors.New("no patch")), want: []string{"patch", "get", "update"}},
+		{name: "a Node the cache lacks is read", inAPI: node("n1", withNodeTaints(unregistered)), want: []string{"get", "update"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := fake.NewClientset(node("n1"))
+			client := fake.NewClientset(tt.inAPI)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			factory := NewInformerFactory(client)
@@ -627,17 +642,16 @@ func TestSyncNodeStartsFromTheNodeCache(t *testing.T) {
 			for !cache.Synced() {
 				runtime.Gosched()
 			}
-			if !tt.cached {
-				_ = factory.Core().V1().Nodes().Informer().GetStore().Delete(node("n1"))
+			store := factory.Core().V1().Nodes().Informer().GetStore()
+			_ = store.Delete(tt.inAPI)
+			if tt.inCache != nil {
+				_ = store.Add(tt.inCache)
 			}
-			conflicts := tt.conflicts
-			client.PrependReactor("update", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
-				if conflicts == 0 {
-					return false, nil, nil
-				}
-				conflicts--
-				return true, nil, apierrors.NewConflict(corev1.Resource("nodes"), "n1", errors.New("the object has been modified"))
-			})
+			if tt.refuse != nil {
+				client.PrependReactor("patch", "nodes", func(k8stesting.Action) (bool, k8sruntime.Object, error) {
+					return true, nil, tt.refuse
+				})
+			}
 			client.ClearActions()
 			k := &Kube{Client: client, Nodes: cache}
 			if _, err := runActivity(t, k.SyncNode, SyncRequest{NodeName: "n1", Labels: map[string]string{"team": "web"}}); err != nil {
@@ -655,6 +669,9 @@ func TestSyncNodeStartsFromTheNodeCache(t *testing.T) {
 			n, err := client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
 			if err != nil || n.Labels["team"] != "web" {
 				t.Errorf("node labels %v (%v), want team=web", n.GetLabels(), err)
+			}
+			if !equality.Semantic.DeepEqual(n.Spec.Taints, tt.wantTaint) {
+				t.Errorf("taints %v, want %v", n.Spec.Taints, tt.wantTaint)
 			}
 		})
 	}

@@ -90,7 +90,7 @@ func TestWorkerMayDoOnlyWhatItsCodeCalls(t *testing.T) {
 		// What the worker does.
 		{verb: "watch", resource: "nodes", allowed: true},
 		{verb: "update", resource: "nodes", allowed: true},
-		{verb: "patch", resource: "nodes", allowed: true}, // the initialized label
+		{verb: "patch", resource: "nodes", allowed: true}, // the registration sync, the initialized label
 		{verb: "delete", resource: "nodes", allowed: true},
 		{verb: "delete", resource: "pods", allowed: true},
 		{verb: "create", resource: "pods", subresource: "eviction", allowed: true},
