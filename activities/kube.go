@@ -46,9 +46,6 @@ type Kube struct {
 	// Nodes is a watch of the cluster's Nodes that waits read instead of the API server; nil
 	// (or not yet synced) reads the API server.
 	Nodes *NodeCache
-	// ProjectNodeClaim writes a NodeClaim as a node workflow sees it (NodeClaims'), for
-	// RegisterNode's Launched; nil writes none.
-	ProjectNodeClaim func(context.Context, NodeClaimProjection) error
 	// now tells the time for drain deadlines and backoff; nil means time.Now. Tests set it.
 	now func() time.Time
 }
@@ -102,9 +99,6 @@ func (k *Kube) waitForNode(ctx context.Context, start time.Time, providerID stri
 type RegisterRequest struct {
 	ProviderID string      `json:"providerID"`
 	Sync       SyncRequest `json:"sync"`
-	// Launched, when set, is the NodeClaim as of the launch, which RegisterNode writes
-	// before it waits, while the instance boots.
-	Launched *NodeClaimProjection `json:"launched,omitempty"`
 }
 
 // RegisterNode waits for the instance's Node, then syncs it at once as SyncNode does, so that
@@ -113,9 +107,6 @@ type RegisterRequest struct {
 // name. Both steps are idempotent, so a retry repeats them harmlessly.
 func (k *Kube) RegisterNode(ctx context.Context, req RegisterRequest) (string, error) {
 	start := k.clock()
-	if req.Launched != nil && k.ProjectNodeClaim != nil {
-		k.projectLaunch(ctx, *req.Launched)
-	}
 	name, err := k.waitForNode(ctx, start, req.ProviderID)
 	if err != nil {
 		return "", err
@@ -126,18 +117,6 @@ func (k *Kube) RegisterNode(ctx context.Context, req RegisterRequest) (string, e
 		return "", err
 	}
 	return name, nil
-}
-
-// projectLaunch writes the NodeClaim as of the launch, asking again for a passing failure.
-// The NodeClaim is a view of the workflow, as the workflow's own writes of it are: one that
-// still fails is logged and left for the next phase, which writes it whole, rather than
-// holding the Node's registration back.
-func (k *Kube) projectLaunch(ctx context.Context, p NodeClaimProjection) {
-	retriable := func(err error) bool { return ctx.Err() == nil && passing(err) }
-	err := retry.OnError(passingBackoff(), retriable, func() error { return k.ProjectNodeClaim(ctx, p) })
-	if err != nil {
-		activity.GetLogger(ctx).Warn("project NodeClaim", "claim", p.Claim.Name, "phase", p.Phase, "error", err)
-	}
 }
 
 // nodeByProviderID finds the Node in the cache, or else by a list from the API server's

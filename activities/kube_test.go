@@ -222,47 +222,6 @@ func TestRegisterNodeSyncsTheNodeItFinds(t *testing.T) {
 	}
 }
 
-// RegisterNode writes the NodeClaim's launch before it waits for the Node, asking again for a
-// passing failure; a write that keeps failing is left for the next phase, and the Node is
-// registered all the same.
-func TestRegisterNodeWritesTheLaunchFirst(t *testing.T) {
-	conflict := apierrors.NewConflict(corev1.Resource("nodeclaims"), "default-x", errors.New("modified"))
-	tests := []struct {
-		name      string
-		failures  []error // the writes' answers, in turn, then success
-		wantTries int
-	}{
-		{name: "written once", wantTries: 1},
-		{name: "a passing failure is asked again", failures: []error{conflict}, wantTries: 2},
-		{name: "a refusal is left for the next phase", failures: []error{apierrors.NewForbidden(corev1.Resource("nodeclaims"), "default-x", errors.New("no"))}, wantTries: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			client := fake.NewClientset(node("ip-10-0-0-9", withProviderID("aws:///us-east-1a/i-9")))
-			var tries int
-			var nodeSeen bool
-			k := &Kube{Client: client, ProjectNodeClaim: func(_ context.Context, p NodeClaimProjection) error {
-				tries++
-				nodeSeen = nodeSeen || len(client.Actions()) > 0
-				if p.Phase != "Registering" || p.InstanceID != "i-9" {
-					t.Errorf("wrote %s for %s, want the launch's projection", p.Phase, p.InstanceID)
-				}
-				if tries <= len(tt.failures) {
-					return tt.failures[tries-1]
-				}
-				return nil
-			}}
-			req := RegisterRequest{ProviderID: "aws:///us-east-1a/i-9", Launched: &NodeClaimProjection{Phase: "Registering", InstanceID: "i-9"}}
-			if _, err := runActivity(t, k.RegisterNode, req); err != nil {
-				t.Fatalf("register node: %v", err)
-			}
-			if tries != tt.wantTries || nodeSeen {
-				t.Errorf("%d writes (after the Node was looked for: %v), want %d before", tries, nodeSeen, tt.wantTries)
-			}
-		})
-	}
-}
-
 // A Node is initialized, as Karpenter has it, once it is Ready, its startup and ephemeral
 // taints are gone and every resource its pods request shows in its allocatable.
 func TestNotInitializedAsKarpenterHasIt(t *testing.T) {

@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	planner.Cluster = clusterCache
 	nodeClaims.CachedPod, nodeClaims.CachedNode = clusterCache.Pod, nodeCache.Get
 	w.RegisterActivity(&activities.Kube{Client: kube, Recorder: recorder, InstanceTypeLabels: typeLabels, Nodes: nodeCache,
-		TerminationFinalizer: nodeClaims.Client != nil, ProjectNodeClaim: nodeClaims.ProjectNodeClaim})
+		TerminationFinalizer: nodeClaims.Client != nil})
 	w.RegisterActivity(nodeClaims)
 	w.RegisterActivity(planner)
 	w.RegisterActivity(&activities.Disruption{Planner: planner, PodEvents: podEvents, NodeClaims: nodeClaims, Metrics: m.activities, Changes: clusterCache.Changes})

@@ -171,9 +171,8 @@ type nodeLifecycle struct {
 	// restored is true when this run continues a Ready node from an earlier run.
 	restored bool
 	// compact is true for a run with the compact history (nodelifecycle_compact.go);
-	// syncAtRegistration for one whose registration syncs the Node as it finds it (version 2);
-	// projectAtRegistration for one whose registration writes the NodeClaim's launch (3).
-	compact, syncAtRegistration, projectAtRegistration bool
+	// syncAtRegistration for one whose registration syncs the Node as it finds it (version 2).
+	compact, syncAtRegistration bool
 	// listed is NodeLifecycleInput.Listed.
 	listed bool
 	// attrsStale is true when the state changed since the search attributes were last
@@ -208,9 +207,8 @@ func (n *nodeLifecycle) run(ctx workflow.Context) (NodeLifecycleResult, error) {
 	if err := n.registerUpdates(ctx); err != nil {
 		return NodeLifecycleResult{}, err
 	}
-	compact := workflow.GetVersion(ctx, changeCompactHistory, workflow.DefaultVersion, compactLatest)
+	compact := workflow.GetVersion(ctx, changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync)
 	n.compact, n.syncAtRegistration = compact >= 1, compact >= compactRegisterAndSync
-	n.projectAtRegistration = compact >= compactProjectAtRegistration
 	n.projecting = n.version(ctx, changeNodeClaim) >= 1
 	if err := n.verifyRestored(ctx); err != nil {
 		return NodeLifecycleResult{}, err // nothing touched: the state is not this workflow's
@@ -312,11 +310,7 @@ func (n *nodeLifecycle) showPrice(ctx workflow.Context) {
 const changeInterruptBeforeReady = "interrupt-before-ready"
 
 func (n *nodeLifecycle) register(ctx workflow.Context) error {
-	if n.projectAtRegistration {
-		n.recordPhase(ctx, PhaseRegistering) // RegisterNode writes the NodeClaim
-	} else {
-		n.setPhase(ctx, PhaseRegistering)
-	}
+	n.setPhase(ctx, PhaseRegistering)
 	n.interruptible = n.version(ctx, changeInterruptBeforeReady) >= 1
 	providerID := activities.ProviderID(n.state.Zone, n.state.InstanceID)
 	actx := workflow.WithActivityOptions(ctx, waitOptions(registrationTimeout))
@@ -324,10 +318,6 @@ func (n *nodeLifecycle) register(ctx workflow.Context) error {
 	var err error
 	if n.syncAtRegistration {
 		req := activities.RegisterRequest{ProviderID: providerID, Sync: n.syncRequest()}
-		if n.projectAtRegistration && n.projecting {
-			launched := n.projection()
-			req.Launched = &launched
-		}
 		err = n.awaitUnlessInterrupted(actx, kubeActs.RegisterNode, &nodeName, req)
 	} else {
 		err = n.awaitUnlessInterrupted(actx, kubeActs.WaitForNode, &nodeName, providerID)
@@ -544,12 +534,6 @@ func (n *nodeLifecycle) fail(ctx workflow.Context, stage string, cause error) (N
 
 // setPhase records a phase change and mirrors it into search attributes and the NodeClaim.
 func (n *nodeLifecycle) setPhase(ctx workflow.Context, p Phase) {
-	n.recordPhase(ctx, p)
-	n.project(ctx)
-}
-
-// recordPhase is setPhase but for the NodeClaim, for a phase whose activity writes it.
-func (n *nodeLifecycle) recordPhase(ctx workflow.Context, p Phase) {
 	n.state.Phase = p
 	n.state.Transitions = append(n.state.Transitions, PhaseChange{Phase: p, At: workflow.Now(ctx)})
 	if n.compact && n.listed && p == PhaseLaunching {
@@ -557,6 +541,7 @@ func (n *nodeLifecycle) recordPhase(ctx workflow.Context, p Phase) {
 	} else {
 		n.upsertSearchAttributes(ctx)
 	}
+	n.project(ctx)
 }
 
 // stale records a change the search attributes do not show yet. A compact run writes them

@@ -23,16 +23,6 @@ const changeCompactHistory = "compact-history"
 // bump this version rather than add a marker of their own.
 const compactRegisterAndSync workflow.Version = 2
 
-// compactProjectAtRegistration is compact-history's version 3: the NodeClaim's launch (its
-// instance, labels and Launched condition) is written by RegisterNode as it starts, not by
-// the workflow before it schedules RegisterNode. The wait for the Node, and the sync that
-// lifts its unregistered taint, no longer start behind two NodeClaim writes, which the
-// instance's boot hides instead; and the history has one marker fewer.
-const compactProjectAtRegistration workflow.Version = 3
-
-// compactLatest is compact-history's newest version, what a new run records.
-const compactLatest = compactProjectAtRegistration
-
 // version is workflow.GetVersion, with 1 the only newer version, for a change versioned before
 // compact-history: a compact run has every such change and records no marker for it.
 func (n *nodeLifecycle) version(ctx workflow.Context, change string) workflow.Version {

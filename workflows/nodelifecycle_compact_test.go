@@ -32,23 +32,16 @@ func TestNodeLifecycleCompactHistory(t *testing.T) {
 	}{
 		{
 			name:           "compact",
-			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
+			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
 			wantActivities: []string{"RegisterNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
 			wantSA:         []string{"Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
 		},
 		{
 			name:           "compact, started listed as Launching",
 			listed:         true,
-			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
-			wantActivities: []string{"RegisterNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
-			wantSA:         []string{"Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
-		},
-		{
-			name:           "compact, recorded before registration wrote the NodeClaim's launch",
-			recorded:       compactRegisterAndSync,
 			wantLocal:      []string{"ProjectNodeClaim", "Launch", "ProjectNodeClaim", "ProjectNodeClaim", "ProjectNodeClaim", "Signal", "ProjectNodeClaim", "TaintOwnNode", "ProjectNodeClaim", "DeleteNode", "ReleaseNodeClaim"},
 			wantActivities: []string{"RegisterNode", "WaitNodeInitialized", "DrainNode", "Terminate"},
-			wantSA:         []string{"Launching", "Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
+			wantSA:         []string{"Registering", "Initializing", "Ready", "Draining", "Terminating", "Terminated"},
 		},
 		{
 			name:           "compact, recorded before registration synced the Node",
@@ -71,7 +64,7 @@ func TestNodeLifecycleCompactHistory(t *testing.T) {
 			r := newNodeRun(t)
 			r.happyPath()
 			if tt.recorded != 0 {
-				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactLatest).Return(tt.recorded)
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(tt.recorded)
 			}
 			var local, remote []string
 			r.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {

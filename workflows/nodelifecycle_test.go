@@ -150,14 +150,7 @@ func newNodeRunIn(t *testing.T, suite *testsuite.WorkflowTestSuite) *nodeRun {
 // the phases can be observed in between.
 func (r *nodeRun) happyPath() {
 	r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(testInstance(), nil)
-	r.env.OnActivity(r.kube.RegisterNode, mock.Anything, registersTheInstance()).After(time.Minute).Return(
-		func(_ context.Context, req activities.RegisterRequest) (string, error) {
-			if req.Launched != nil { // written by RegisterNode, as ProjectNodeClaim would
-				r.projections = append(r.projections, req.Launched.Phase)
-				r.disrupting = append(r.disrupting, req.Launched.Disruption != nil)
-			}
-			return testNode, nil
-		})
+	r.env.OnActivity(r.kube.RegisterNode, mock.Anything, registersTheInstance()).After(time.Minute).Return(testNode, nil)
 	r.env.OnActivity(r.kube.WaitForNode, mock.Anything, testInstance().ProviderID()).After(time.Minute).Return(testNode, nil) // runs recorded before RegisterNode
 	r.env.OnActivity(r.kube.SyncNode, mock.Anything, mock.Anything).Return(nil)
 	r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, activities.InitializeRequest{NodeName: testNode}).After(time.Minute).Return(nil)
@@ -324,7 +317,7 @@ func TestNodeLifecycleShowsWhatItsNodeCosts(t *testing.T) {
 			r.env.OnActivity(r.ec2.Launch, mock.Anything, mock.Anything).After(time.Minute).Return(inst, nil)
 			r.happyPath() // its Launch is never reached: the one above matches first
 			if tt.recordedBefore {
-				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactLatest).Return(workflow.DefaultVersion)
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(workflow.DefaultVersion)
 				r.env.OnGetVersion(changePriceMemo, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
 			var memo []any
@@ -356,12 +349,12 @@ func TestNodeLifecycleShowsWhatItsNodeCosts(t *testing.T) {
 // Registration syncs the Node it finds with Karpenter's labels and the pool's taints: in the
 // activity that finds it, or, in a run recorded before that, in SyncNode right after.
 func TestNodeLifecycleSyncsKarpentersRegistrationLabels(t *testing.T) {
-	for _, recorded := range []workflow.Version{compactLatest, 1} {
+	for _, recorded := range []workflow.Version{compactRegisterAndSync, 1} {
 		t.Run(fmt.Sprintf("compact-history %d", recorded), func(t *testing.T) {
 			r := newNodeRun(t)
 			r.happyPath()
-			if recorded != compactLatest {
-				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactLatest).Return(recorded)
+			if recorded != compactRegisterAndSync {
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(recorded)
 			}
 			var sync activities.SyncRequest
 			onActivityStarted(r.env, func(name string, args func(any) error) {
@@ -403,15 +396,15 @@ func TestNodeLifecycleInitializationWaitsForTheRequestedResources(t *testing.T) 
 	for _, tt := range []struct {
 		recorded workflow.Version
 		want     corev1.ResourceList
-	}{{recorded: compactLatest, want: claim.Requests}, {recorded: 1}} {
+	}{{recorded: compactRegisterAndSync, want: claim.Requests}, {recorded: 1}} {
 		t.Run(fmt.Sprintf("compact-history %d", tt.recorded), func(t *testing.T) {
 			r := newNodeRun(t)
 			var got activities.InitializeRequest
 			r.env.OnActivity(r.kube.WaitNodeInitialized, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, req activities.InitializeRequest) error { got = req; return nil })
 			r.happyPath()
-			if tt.recorded != compactLatest {
-				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactLatest).Return(tt.recorded)
+			if tt.recorded != compactRegisterAndSync {
+				r.env.OnGetVersion(changeCompactHistory, workflow.DefaultVersion, compactRegisterAndSync).Return(tt.recorded)
 			}
 			r.at(10*time.Minute, func() { r.env.SignalWorkflow(SignalDrain, DrainRequest{}) })
 			r.env.ExecuteWorkflow(NodeLifecycleWorkflow, NodeLifecycleInput{Claim: claim})
