@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"net/http"
 	"runtime"
 	"slices"
 	"strings"
@@ -626,6 +627,10 @@ func TestSyncNodeStartsFromTheNodeCache(t *testing.T) {
 		{name: "a taint put ahead since it was cached moves the one to remove: the patch is refused and the Node read",
 			inAPI: node("n1", withNodeTaints(other, unregistered)), inCache: node("n1", withNodeTaints(unregistered)),
 			want: []string{"patch", "get", "update"}, wantTaint: []corev1.Taint{other}},
+		{name: "a patch the API server refuses for a failed test falls back to a read and an update",
+			inAPI: node("n1", withNodeTaints(unregistered)), inCache: node("n1", withNodeTaints(unregistered)),
+			refuse: apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "patch", corev1.Resource("nodes"), "n1", "testing value /spec/taints/0 failed", 0, false),
+			want:   []string{"patch", "get", "update"}},
 		{name: "a ClusterRole without patch on nodes falls back to a read and an update",
 			inAPI: node("n1", withNodeTaints(unregistered)), inCache: node("n1", withNodeTaints(unregistered)),
 			refuse: apierrors.NewForbidden(corev1.Resource("nodes"), "n1", errors.New("no patch")), want: []string{"patch", "get", "update"}},

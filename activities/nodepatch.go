@@ -28,13 +28,19 @@ type jsonPatchOp struct {
 
 // guardedNodePatch is a JSON patch that makes the Node, as cached, into changed, and that the
 // API server refuses unless the Node still is what the change was judged from:
-//   - the same Node (its UID), not one registered again under the name;
-//   - for the labels and annotations, only the keys that change are written, as a merge
-//     would, since nobody else sets those keys; a map the cached Node lacks is tested absent;
-//   - the taints and finalizers, lists whose other entries belong to others too, are
-//     changed entry by entry, each entry removed or changed tested first (setOps), so that a
-//     taint another controller added or removed meanwhile is neither undone nor refuses the
-//     patch, unless it moved the entries the patch changes.
+//   - the same Node (its UID): a patch judged on a Node gone since is refused, and the
+//     caller judges the change again on the Node that now holds the name;
+//   - for the labels and annotations, only the keys that change are written, each tested
+//     first to hold what the cached Node had (absent, or its old value), so that a value
+//     another writer set meanwhile is not overwritten unjudged; a map the cached Node lacks
+//     is tested absent;
+//   - the taints, a list whose other entries belong to others too, change entry by entry,
+//     each entry removed or changed tested first (setOps), so that a taint another
+//     controller added or removed meanwhile is neither undone nor refuses the patch, unless
+//     it moved the entries the patch changes;
+//   - the finalizers are tested whole before they are replaced: the API server does not
+//     refuse a finalizer listed twice, so an append judged on a stale list could add one
+//     another writer just added.
 //
 // The API server refuses a failed test (422), after which the caller reads the Node and
 // updates it. A test that a value is absent is written as a test that it is null, which the
@@ -51,7 +57,7 @@ func guardedNodePatch(cached, changed *corev1.Node) (patch []byte, ok bool) {
 	}
 	ops = append(ops, mapOps("/metadata/labels", cached.Labels, changed.Labels)...)
 	ops = append(ops, mapOps("/metadata/annotations", cached.Annotations, changed.Annotations)...)
-	ops = append(ops, setOps("/metadata/finalizers", cached.Finalizers, changed.Finalizers, finalizerID)...)
+	ops = append(ops, wholeListOps("/metadata/finalizers", cached.Finalizers, changed.Finalizers)...)
 	ops = append(ops, setOps("/spec/taints", cached.Spec.Taints, changed.Spec.Taints, taintID)...)
 	patch, err := json.Marshal(ops)
 	return patch, err == nil
@@ -67,8 +73,8 @@ func onlyPatchableChanged(cached, changed *corev1.Node) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
 
-// mapOps writes the keys of want that have differs on, and removes those it lacks. A map the
-// Node lacks altogether is tested absent and written whole.
+// mapOps writes the keys of want that have differs on, and removes those want lacks, each
+// tested first. A map the Node lacks altogether is tested absent and written whole.
 func mapOps(path string, have, want map[string]string) []jsonPatchOp {
 	if maps.Equal(have, want) {
 		return nil
@@ -78,23 +84,43 @@ func mapOps(path string, have, want map[string]string) []jsonPatchOp {
 	}
 	var ops []jsonPatchOp
 	for _, key := range slices.Sorted(maps.Keys(want)) {
-		if v, ok := have[key]; !ok || v != want[key] {
-			ops = append(ops, jsonPatchOp{Op: "add", Path: path + "/" + escapePointer(key), Value: want[key]})
+		at := path + "/" + escapePointer(key)
+		switch v, ok := have[key]; {
+		case !ok:
+			ops = append(ops, jsonPatchOp{Op: "test", Path: at}, jsonPatchOp{Op: "add", Path: at, Value: want[key]})
+		case v != want[key]:
+			ops = append(ops, jsonPatchOp{Op: "test", Path: at, Value: v}, jsonPatchOp{Op: "add", Path: at, Value: want[key]})
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(have)) {
 		if _, ok := want[key]; !ok {
-			ops = append(ops, jsonPatchOp{Op: "remove", Path: path + "/" + escapePointer(key)})
+			at := path + "/" + escapePointer(key)
+			ops = append(ops, jsonPatchOp{Op: "test", Path: at, Value: have[key]}, jsonPatchOp{Op: "remove", Path: at})
 		}
 	}
 	return ops
 }
 
+// wholeListOps tests the list is still have (absent when empty), then writes want in its place.
+func wholeListOps[T any](path string, have, want []T) []jsonPatchOp {
+	if (len(have) == 0 && len(want) == 0) || equality.Semantic.DeepEqual(have, want) {
+		return nil
+	}
+	test := jsonPatchOp{Op: "test", Path: path}
+	if len(have) > 0 {
+		test.Value = have
+	}
+	if len(want) == 0 {
+		return []jsonPatchOp{test, {Op: "remove", Path: path}}
+	}
+	return []jsonPatchOp{test, {Op: "add", Path: path, Value: want}}
+}
+
 // setOps changes the list have into want entry by entry, entries being the same when id says
 // so: each entry removed or changed is tested first at its index, from the last so that the
-// indexes ahead stay put, and each new one is appended. An entry another writer removed,
-// added or moved meanwhile fails its test, or the API server's check that the list holds no
-// two entries alike, and nothing of theirs is undone. A list the Node lacks altogether is
+// indexes ahead stay put, and each new one is appended. An entry another writer moved
+// meanwhile fails its test, one it added as well fails the API server's check that no two
+// taints share a key and effect, and nothing of theirs is undone. A list the Node lacks altogether is
 // tested absent and written whole.
 func setOps[T any](path string, have, want []T, id func(T) string) []jsonPatchOp {
 	if len(have) == 0 {
@@ -129,8 +155,6 @@ func setOps[T any](path string, have, want []T, id func(T) string) []jsonPatchOp
 }
 
 func taintID(t corev1.Taint) string { return t.Key + "\x00" + string(t.Effect) }
-
-func finalizerID(f string) string { return f }
 
 // escapePointer escapes a map key for a JSON pointer (RFC 6901): label keys hold slashes.
 func escapePointer(key string) string {

@@ -20,12 +20,16 @@ func TestGuardedNodePatch(t *testing.T) {
 		change func(n *corev1.Node)
 		want   string // the patch; "" when declined
 	}{
-		{name: "a label whose key holds a slash, one removed", change: func(n *corev1.Node) {
+		{name: "labels added, changed and removed, each tested first; keys escaped", change: func(n *corev1.Node) {
 			n.Labels["karpenter.sh/nodepool"] = "default"
+			n.Labels["a~b"] = ""
+			n.Labels["kubernetes.io/hostname"] = "n2"
 			delete(n.Labels, "old")
 		}, want: `[{"op":"test","path":"/metadata/uid","value":"u1"},` +
-			`{"op":"add","path":"/metadata/labels/karpenter.sh~1nodepool","value":"default"},` +
-			`{"op":"remove","path":"/metadata/labels/old","value":null}]`},
+			`{"op":"test","path":"/metadata/labels/a~0b","value":null},{"op":"add","path":"/metadata/labels/a~0b","value":""},` +
+			`{"op":"test","path":"/metadata/labels/karpenter.sh~1nodepool","value":null},{"op":"add","path":"/metadata/labels/karpenter.sh~1nodepool","value":"default"},` +
+			`{"op":"test","path":"/metadata/labels/kubernetes.io~1hostname","value":"n1"},{"op":"add","path":"/metadata/labels/kubernetes.io~1hostname","value":"n2"},` +
+			`{"op":"test","path":"/metadata/labels/old","value":"x"},{"op":"remove","path":"/metadata/labels/old","value":null}]`},
 		{name: "the first annotation and finalizer, tested absent", change: func(n *corev1.Node) {
 			n.Annotations = map[string]string{"a": "1"}
 			n.Finalizers = []string{FinalizerTermination}
