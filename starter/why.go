@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -368,7 +369,9 @@ func (o *Operator) explainPending(ctx context.Context, why *PodWhy, events []pod
 			nominated = &events[i]
 		}
 	}
-	if plan := o.lastPlan(ctx); plan != nil {
+	st := o.provisionerState(ctx)
+	if st != nil && st.LastPlan != nil {
+		plan := st.LastPlan
 		if reason, ok := plan.Unschedulable[why.Pod]; ok && (failed == nil || !plan.At.Before(failed.at)) {
 			failed = &podEvent{reason: eventFailedScheduling, message: reason, at: plan.At}
 			why.Source = "the Provisioner's last plan"
@@ -376,6 +379,14 @@ func (o *Operator) explainPending(ctx context.Context, why *PodWhy, events []pod
 	}
 	if nominated != nil && (failed == nil || nominated.at.After(failed.at)) && o.nominatedTo(ctx, why, nominated) {
 		return
+	}
+	if nominated == nil {
+		// The worker paces its Nominated events, as Karpenter does, so in a large scale-out
+		// most pods get none: the claims on their way say which of them holds the pod.
+		if ev, ok := o.claimHolding(ctx, why.Pod, st); ok && (failed == nil || ev.at.After(failed.at)) && o.nominatedTo(ctx, why, ev) {
+			why.Source = "the node workflow of the claim planned for it"
+			return
+		}
 	}
 	if failed == nil {
 		why.Reason = "neither the Provisioner's last plan nor an event names this pod yet: it is waiting for the next plan (is a worker running?)"
@@ -405,8 +416,8 @@ func (o *Operator) nominatedTo(ctx context.Context, why *PodWhy, ev *podEvent) b
 	return true
 }
 
-// lastPlan is the Provisioner's last plan; nil when it does not run or answer.
-func (o *Operator) lastPlan(ctx context.Context) *workflows.PlanSummary {
+// provisionerState is the Provisioner's state; nil when it does not run or answer.
+func (o *Operator) provisionerState(ctx context.Context) *workflows.ProvisionerState {
 	qctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
 	v, err := o.Client.QueryWorkflow(qctx, workflows.ProvisionerID, "", workflows.QueryState)
@@ -417,5 +428,38 @@ func (o *Operator) lastPlan(ctx context.Context) *workflows.PlanSummary {
 	if err := v.Get(&st); err != nil {
 		return nil
 	}
-	return st.LastPlan
+	return &st
+}
+
+// claimHolding finds, among the claims the Provisioner has on their way (or whose node just
+// became Ready), the one planned for the pod, from the pods its node workflow was started
+// with, as the planner reads them; as a Nominated event at the claim's start.
+func (o *Operator) claimHolding(ctx context.Context, pod string, st *workflows.ProvisionerState) (*podEvent, bool) {
+	if st == nil {
+		return nil, false
+	}
+	since := map[string]time.Time{}
+	for name, c := range st.InFlight {
+		if !c.Replacement {
+			since[name] = c.At
+		}
+	}
+	for name, at := range st.JustReady {
+		since[name] = at
+	}
+	claims := slices.Sorted(maps.Keys(since))
+	if len(claims) == 0 {
+		return nil, false
+	}
+	reader := &activities.NodeWorkflowPods{Client: o.Client, WorkflowID: workflows.NodeWorkflowID}
+	pods, err := reader.PodsOf(ctx, claims)
+	if err != nil {
+		return nil, false
+	}
+	for _, claim := range claims {
+		if slices.Contains(pods[claim], pod) {
+			return &podEvent{reason: eventNominated, message: nominatedPrefix + claim, at: since[claim]}, true
+		}
+	}
+	return nil, false
 }

@@ -306,6 +306,9 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 		p.Status.Phase = corev1.PodRunning
 		return p
 	}
+	launching := launchedNode("general-new", "")
+	launching.input.Claim.Pods = []string{"ns/web-3", "ns/big"}
+	launching.state.Phase = workflows.PhaseLaunching
 	planAt := whyEpoch.Add(time.Minute)
 	plan := &workflows.ProvisionerState{LastPlan: &workflows.PlanSummary{At: planAt, Unschedulable: map[string]string{
 		"ns/big": "NodePool general: no instance type has 64 cpu",
@@ -366,6 +369,26 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 			wantTable: []string{"Pending, nominated to claim general-abc (node/general-abc)"},
 		},
 		{
+			name: "a pod whose Nominated event was not sent (they are paced) is found in its claim's node workflow",
+			objects: []runtime.Object{pendingPod(),
+				podEventOf("e1", "FailedScheduling", "Failed to schedule pod, NodePool general: limits exceeded", whyEpoch)},
+			provisioner: &workflows.ProvisionerState{InFlight: map[string]workflows.InFlightClaim{
+				"general-abc": {InFlightClaim: activities.InFlightClaim{Name: "general-abc"}, At: whyEpoch.Add(time.Minute)},
+				"general-new": {InFlightClaim: activities.InFlightClaim{Name: "general-new"}, At: whyEpoch.Add(time.Minute)},
+			}},
+			want:      PodWhy{Status: PodNominated, Claim: "general-new", NodePool: "general", Source: "the node workflow of the claim planned for it"},
+			wantTable: []string{"Pending, nominated to claim general-new (node/general-new)"},
+		},
+		{
+			name: "a claim started before the pod's last failure no longer holds it",
+			objects: []runtime.Object{pendingPod(),
+				podEventOf("e1", "FailedScheduling", "Failed to schedule pod, NodePool general: limits exceeded", whyEpoch)},
+			provisioner: &workflows.ProvisionerState{InFlight: map[string]workflows.InFlightClaim{
+				"general-new": {InFlightClaim: activities.InFlightClaim{Name: "general-new"}, At: whyEpoch.Add(-time.Minute)},
+			}},
+			want: PodWhy{Status: PodPending, Reason: "NodePool general: limits exceeded", Source: "FailedScheduling event"},
+		},
+		{
 			name: "a pod nominated to a claim that failed is pending for its last reason",
 			objects: []runtime.Object{pendingPod(),
 				podEventOf("e1", "FailedScheduling", "Failed to schedule pod, NodePool general: limits exceeded", whyEpoch),
@@ -376,7 +399,7 @@ func TestWhyPodSaysWhereItRunsWhatItWaitsForOrWhyNoNodeTakesIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &whyClient{provisioner: tt.provisioner, nodes: map[string]whyNode{
-				"node/general-abc": ours, "node/general-bad": failedClaim, "node/general-old": endedOnIP9,
+				"node/general-abc": ours, "node/general-bad": failedClaim, "node/general-old": endedOnIP9, "node/general-new": launching,
 			}}
 			kube := kubefake.NewClientset(tt.objects...)
 			out, code, stderr := runWhyCLI(t, c, kube, "pod/ns/big", "-o", "json")
