@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -285,10 +286,17 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 	byNode := map[string][]*corev1.Pod{}
 	for i := range pods {
 		p := &pods[i]
-		if p.Spec.NodeName != "" && !terminal(p) {
+		switch {
+		case terminal(p):
+		case p.Spec.NodeName != "":
 			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+		case waitingForNode(p):
+			snap.Pending = append(snap.Pending, p)
 		}
 	}
+	slices.SortFunc(snap.Pending, func(a, b *corev1.Pod) int {
+		return strings.Compare(schedulerengine.PodKey(a), schedulerengine.PodKey(b))
+	})
 	claims := map[string]string{}
 	for i := range nodes {
 		n := &nodes[i]
@@ -300,6 +308,20 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 		claims[n.Name] = n.Labels[v1.LabelNodeClaim]
 	}
 	return snap, claims, nil
+}
+
+// waitingForNode is an unbound pod the kube-scheduler will place: not being deleted, not held
+// by a scheduling gate, not a daemon's (those wait for their own node).
+func waitingForNode(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || len(p.Spec.SchedulingGates) > 0 {
+		return false
+	}
+	for _, o := range p.OwnerReferences {
+		if o.Kind == "DaemonSet" {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Disruption) node(n *corev1.Node, pods []*corev1.Pod, types []schedulerengine.InstanceType, pools []v1.NodePool) disruption.Node {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -235,5 +236,37 @@ func addSpotNode(t *testing.T, planner *Planner, name string, opts ...nodeOption
 	opts = append([]nodeOption{ours(), launchedAs("m5.large", "us-east-1a", "spot"), withReady(corev1.ConditionTrue), withAllocatable("2", "7Gi", "29")}, opts...)
 	if err := planner.Kube.(*fake.Clientset).Tracker().Add(node(name, opts...)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The engine's snapshot holds the pods waiting for a node, sorted, so that a decision leaves
+// room for those the nodes that stay will take: not those bound, finished, being deleted,
+// held by a scheduling gate, or a daemon's.
+func TestDisruptionSnapshotHoldsThePodsWaitingForANode(t *testing.T) {
+	planner := newTestPlannerFor(t, spotPool(t), spotMarket(0.030))
+	addSpotNode(t, planner, "spot-1")
+	unbound := func(p *corev1.Pod) { p.Spec.NodeName = "" }
+	for _, p := range []*corev1.Pod{
+		pod("web-b", unbound), pod("web-a", unbound), pod("bound", onNode("spot-1")),
+		pod("done", unbound, finished()),
+		pod("deleting", unbound, func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: time.Now()} }),
+		pod("gated", unbound, func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}} }),
+		pod("daemon", unbound, ownedByDaemonSet()),
+	} {
+		if err := planner.Kube.(*fake.Clientset).Tracker().Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &Disruption{Planner: planner, PodEvents: &PodEvents{}}
+	snap, _, err := d.snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range snap.Pending {
+		got = append(got, p.Name)
+	}
+	if want := []string{"web-a", "web-b"}; !slices.Equal(got, want) {
+		t.Errorf("pending pods %v, want %v", got, want)
 	}
 }

@@ -142,6 +142,8 @@ type decider struct {
 	raisedPools []v1.NodePool
 	// going caches goingPods' copies, nil until first asked.
 	going []goingNode
+	// waiting caches waitingPods' copies, nil until first asked.
+	waiting []*corev1.Pod
 	// avail caches each node's available resources, by node name.
 	avail map[string]corev1.ResourceList
 }

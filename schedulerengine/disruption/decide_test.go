@@ -223,6 +223,26 @@ func TestDecide(t *testing.T) {
 			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
 		},
 		{
+			// A pod a decision moments ago evicted, recreated and not bound yet: without it
+			// a's would go onto b and a be deleted; with it, a is replaced by a smaller node.
+			name: "a pod waiting for a node needs the room a consolidation would take",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+				s.Pending = []*corev1.Pod{pod("moved", "2")}
+				return s
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"}, wantReplace: "m.2x",
+		},
+		{
+			name: "a pod waiting for a node that no node that stays can hold holds nothing back",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+				s.Pending = []*corev1.Pod{pod("big", "3500m")}
+				return s
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
+		},
+		{
 			name: "the pods of a node already going that fit beside the candidate's leave it free to go",
 			snap: func() Snapshot {
 				going := node("going", 4, pod("moving", "500m"))

@@ -37,6 +37,7 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 		}
 	}
 	pods = append(pods, d.goingPods(leaving)...)
+	pods = append(pods, d.waitingPods()...)
 	in := schedulerengine.Input{Pods: pods, NodePools: d.s.NodePools, InstanceTypes: d.s.InstanceTypes, PoolAllocatable: d.s.PoolAllocatable}
 	if drift {
 		in.ClusterLimits = d.s.ClusterLimits
@@ -103,6 +104,30 @@ func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 		}
 	}
 	return out
+}
+
+// waitingPods are the pending pods the nodes that stay can hold now, as the kube-scheduler
+// will bind them: those a decision carried out moments ago evicted come back unbound, no
+// longer on the node going (goingPods), and a decision made while they wait must not take
+// the room they are about to take (the controller decides ahead while a decision's nodes
+// drain, and such a decision failed its validation 15 s later: its pods no longer fit).
+// Pods that need a new node, or fit nowhere, are the Provisioner's and hold nothing back.
+// Karpenter's consolidation simulates the pending pods too. Copied once per snapshot.
+func (d *decider) waitingPods() []*corev1.Pod {
+	if d.waiting != nil || len(d.s.Pending) == 0 {
+		return d.waiting
+	}
+	d.waiting = []*corev1.Pod{}
+	plan, err := schedulerengine.Solve(schedulerengine.Input{Pods: d.s.Pending, ExistingNodes: d.destinations(nil), InstanceTypes: d.s.InstanceTypes})
+	if err != nil {
+		return d.waiting
+	}
+	for _, p := range d.s.Pending { // in the snapshot's order: plans must not depend on map order
+		if _, ok := plan.Existing[schedulerengine.PodKey(p)]; ok {
+			d.waiting = append(d.waiting, p.DeepCopy())
+		}
+	}
+	return d.waiting
 }
 
 // destinations are the nodes a simulation may place pods on: Ready ones neither going nor

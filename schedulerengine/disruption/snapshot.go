@@ -19,6 +19,9 @@ type Snapshot struct {
 	PoolAllocatable map[string]map[string]corev1.ResourceList
 	// BlockedPods are pod keys whose PodDisruptionBudget allows no disruption now.
 	BlockedPods map[string]bool
+	// Pending are the live pods bound to no node, sorted by key: among them the pods a
+	// decision carried out moments ago evicted, recreated by their controllers.
+	Pending []*corev1.Pod
 	// ClusterLimits cap every pool's nodes together, as the Provisioner's plans are capped: a
 	// replacement must fit them once its candidates are gone.
 	ClusterLimits schedulerengine.ClusterLimits
