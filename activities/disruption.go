@@ -310,10 +310,16 @@ func (d *Disruption) snapshot(ctx context.Context, ours ...string) (disruption.S
 	return snap, claims, nil
 }
 
-// waitingForNode is an unbound pod the kube-scheduler will place: not being deleted, not held
-// by a scheduling gate, not a daemon's (those wait for their own node).
+// waitingForNode is an unbound pod the kube-scheduler is about to place: not being deleted,
+// not held by a scheduling gate, not a daemon's (those wait for their own node), not another
+// scheduler's, and not one it already found no room for: a pod pending for a reason the
+// engine does not model (a volume's zone, say) would otherwise hold room on the nodes the
+// engine thinks it fits for as long as it waits, and keep them from being consolidated.
 func waitingForNode(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil || len(p.Spec.SchedulingGates) > 0 {
+	if p.DeletionTimestamp != nil || len(p.Spec.SchedulingGates) > 0 || Unschedulable(p) {
+		return false
+	}
+	if p.Spec.SchedulerName != "" && p.Spec.SchedulerName != corev1.DefaultSchedulerName {
 		return false
 	}
 	for _, o := range p.OwnerReferences {

@@ -241,7 +241,8 @@ func addSpotNode(t *testing.T, planner *Planner, name string, opts ...nodeOption
 
 // The engine's snapshot holds the pods waiting for a node, sorted, so that a decision leaves
 // room for those the nodes that stay will take: not those bound, finished, being deleted,
-// held by a scheduling gate, or a daemon's.
+// held by a scheduling gate, a daemon's, another scheduler's, or those the kube-scheduler
+// already found no room for.
 func TestDisruptionSnapshotHoldsThePodsWaitingForANode(t *testing.T) {
 	planner := newTestPlannerFor(t, spotPool(t), spotMarket(0.030))
 	addSpotNode(t, planner, "spot-1")
@@ -252,6 +253,11 @@ func TestDisruptionSnapshotHoldsThePodsWaitingForANode(t *testing.T) {
 		pod("deleting", unbound, func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: time.Now()} }),
 		pod("gated", unbound, func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}} }),
 		pod("daemon", unbound, ownedByDaemonSet()),
+		pod("no-room", unbound, func(p *corev1.Pod) {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+		}),
+		pod("other-scheduler", unbound, func(p *corev1.Pod) { p.Spec.SchedulerName = "volcano" }),
+		pod("web-c", unbound, func(p *corev1.Pod) { p.Spec.SchedulerName = corev1.DefaultSchedulerName }),
 	} {
 		if err := planner.Kube.(*fake.Clientset).Tracker().Add(p); err != nil {
 			t.Fatal(err)
@@ -266,7 +272,7 @@ func TestDisruptionSnapshotHoldsThePodsWaitingForANode(t *testing.T) {
 	for _, p := range snap.Pending {
 		got = append(got, p.Name)
 	}
-	if want := []string{"web-a", "web-b"}; !slices.Equal(got, want) {
+	if want := []string{"web-a", "web-b", "web-c"}; !slices.Equal(got, want) {
 		t.Errorf("pending pods %v, want %v", got, want)
 	}
 }

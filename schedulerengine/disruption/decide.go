@@ -91,6 +91,9 @@ func Validate(s Snapshot, c Command) error {
 				return fmt.Errorf("node %s is no longer empty", n.Name)
 			}
 		}
+		if !d.waitingFitWithout(nodes) {
+			return fmt.Errorf("pods waiting for a node need the room of the empty nodes")
+		}
 		return nil
 	}
 	move, ok := d.simulate(nodes, c.Reason == ReasonDrifted)
@@ -305,6 +308,13 @@ func (d *decider) emptiness() *Command {
 	}
 	empty = d.takeWithinBudgets(empty, ReasonEmpty)
 	if len(empty) == 0 {
+		return nil
+	}
+	if !d.waitingFitWithout(empty) {
+		// The kube-scheduler is about to bind pods there: the next pass sees them bound.
+		for _, n := range empty {
+			d.skip(n, Skip{Kind: SkipNotCandidate, Why: "pods waiting for a node need its room"})
+		}
 		return nil
 	}
 	c := &Command{Method: MethodEmptiness, Reason: ReasonEmpty}

@@ -243,6 +243,34 @@ func TestDecide(t *testing.T) {
 			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
 		},
 		{
+			name: "an empty node the pods waiting for a node need is kept until they are bound",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 2), node("b", 4, pod("w", "3")))
+				s.Pending = []*corev1.Pod{pod("moved", "1500m")}
+				return s
+			},
+			wantSkipped: map[string]string{"a": "pods waiting for a node need its room"},
+		},
+		{
+			name: "an empty node the pods waiting for a node do not need goes",
+			snap: func() Snapshot {
+				s := snapshot(node("a", 2), node("b", 4, pod("w", "2")))
+				s.Pending = []*corev1.Pod{pod("moved", "500m")}
+				return s
+			},
+			wantMethod: MethodEmptiness, wantNodes: []string{"a"},
+		},
+		{
+			// Its replacement is counted where it is, bound or waiting: moving it as well
+			// would size a replacement for both.
+			name: "a candidate's terminating pod is not moved",
+			snap: func() Snapshot {
+				old := pod("old", "2", func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: now} })
+				return snapshot(node("a", 4, pod("w1", "1"), old), node("b", 4, pod("w2", "1500m")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
+		},
+		{
 			name: "the pods of a node already going that fit beside the candidate's leave it free to go",
 			snap: func() Snapshot {
 				going := node("going", 4, pod("moving", "500m"))

@@ -2,6 +2,7 @@ package disruption
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +32,9 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 		leaving[n.Name] = true
 		price += n.PricePerHour
 		for _, p := range n.reschedulable() {
+			if !needsNewHome(p) {
+				continue
+			}
 			moved := p.DeepCopy()
 			moved.Spec.NodeName = ""
 			pods = append(pods, moved)
@@ -80,7 +84,7 @@ func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 			}
 			g := goingNode{name: n.Name}
 			for _, p := range n.reschedulable() {
-				if p.DeletionTimestamp != nil && !ownedBy(p, "StatefulSet") {
+				if !needsNewHome(p) {
 					continue
 				}
 				moved := p.DeepCopy()
@@ -113,12 +117,16 @@ func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 // drain, and such a decision failed its validation 15 s later: its pods no longer fit).
 // Pods that need a new node, or fit nowhere, are the Provisioner's and hold nothing back.
 // Karpenter's consolidation simulates the pending pods too. Copied once per snapshot.
+//
+// They are placed together with the pods of the nodes going, which take their room first
+// wherever the two do not both fit.
 func (d *decider) waitingPods() []*corev1.Pod {
 	if d.waiting != nil || len(d.s.Pending) == 0 {
 		return d.waiting
 	}
 	d.waiting = []*corev1.Pod{}
-	plan, err := schedulerengine.Solve(schedulerengine.Input{Pods: d.s.Pending, ExistingNodes: d.destinations(nil), InstanceTypes: d.s.InstanceTypes})
+	pods := append(slices.Clone(d.goingPods(nil)), d.s.Pending...)
+	plan, err := schedulerengine.Solve(schedulerengine.Input{Pods: pods, ExistingNodes: d.destinations(nil), InstanceTypes: d.s.InstanceTypes})
 	if err != nil {
 		return d.waiting
 	}
@@ -128,6 +136,29 @@ func (d *decider) waitingPods() []*corev1.Pod {
 		}
 	}
 	return d.waiting
+}
+
+// waitingFitWithout reports whether the waiting pods still fit on the nodes that stay once
+// the given nodes are gone.
+func (d *decider) waitingFitWithout(nodes []*Node) bool {
+	waiting := d.waitingPods()
+	if len(waiting) == 0 {
+		return true
+	}
+	leaving := map[string]bool{}
+	for _, n := range nodes {
+		leaving[n.Name] = true
+	}
+	pods := append(d.goingPods(leaving), waiting...)
+	plan, err := schedulerengine.Solve(schedulerengine.Input{Pods: pods, ExistingNodes: d.destinations(leaving), InstanceTypes: d.s.InstanceTypes})
+	return err == nil && len(plan.Existing) == len(pods)
+}
+
+// needsNewHome is a pod that must find room elsewhere when its node goes: not one already
+// terminating, whose replacement is counted where it is, bound or waiting (but for a
+// StatefulSet's, which comes back only once the old one is gone).
+func needsNewHome(p *corev1.Pod) bool {
+	return p.DeletionTimestamp == nil || ownedBy(p, "StatefulSet")
 }
 
 // destinations are the nodes a simulation may place pods on: Ready ones neither going nor
