@@ -214,6 +214,17 @@ func TestDecide(t *testing.T) {
 			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"},
 		},
 		{
+			// The decision that moves them may have launched a replacement for some: those
+			// are the Provisioner's, the others still need the room.
+			name: "the pods of a node already going that fit count beside others of it that fit nowhere",
+			snap: func() Snapshot {
+				going := node("going", 4, pod("moving", "2"), pod("stuck", "3500m"))
+				going.Deleting = true
+				return snapshot(going, node("a", 4, pod("w1", "1")), node("b", 4, pod("w2", "1500m")))
+			},
+			wantMethod: MethodSingleNodeConsolidation, wantNodes: []string{"a"}, wantReplace: "m.2x",
+		},
+		{
 			name: "terminating pods of a node already going are not counted",
 			snap: func() Snapshot {
 				going := node("going", 4, pod("moving", "2", func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: now} }))

@@ -69,10 +69,13 @@ func (d *decider) simulate(nodes []*Node, drift bool) (move, bool) {
 // out moments ago whose drain has not moved them yet. They must find room as well as the
 // candidates' pods, or a pass soon after that decision could take away the room its pods are
 // moving to. Pods already terminating are left out (their replacements are counted where
-// they landed), but for a StatefulSet's, whose replacement comes only once it is gone. They
-// count only while the nodes that stay can hold them all: pods that need a new node, or fit
-// nowhere (a drain stuck on a PodDisruptionBudget), are the Provisioner's, and must not hold
-// every decision back. Copied once per snapshot, unbound; Solve never changes its input.
+// they landed), but for a StatefulSet's, whose replacement comes only once it is gone. Only
+// those the nodes that stay can hold now count: pods that need a new node (the replacement
+// of the decision that moves them), or fit nowhere (a drain stuck on a PodDisruptionBudget),
+// are the Provisioner's, and must not hold every decision back. They used to count only
+// while the nodes that stay could hold them all, and a consolidation with a replacement
+// left all of its pods uncounted. Copied once per snapshot, unbound; Solve never changes its
+// input.
 func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 	if d.going == nil {
 		d.going = []goingNode{} // computed, even when there are none
@@ -96,8 +99,12 @@ func (d *decider) goingPods(leaving map[string]bool) []*corev1.Pod {
 		}
 		if len(all) > 0 {
 			plan, err := schedulerengine.Solve(schedulerengine.Input{Pods: all, ExistingNodes: d.destinations(nil), InstanceTypes: d.s.InstanceTypes})
-			if err != nil || len(plan.Unschedulable) > 0 || len(plan.NewNodes) > 0 {
-				d.going = []goingNode{}
+			for i := range d.going {
+				g := &d.going[i]
+				g.pods = slices.DeleteFunc(g.pods, func(p *corev1.Pod) bool {
+					_, placed := plan.Existing[schedulerengine.PodKey(p)]
+					return err != nil || !placed
+				})
 			}
 		}
 	}
