@@ -62,7 +62,8 @@ func readyCondition(n *corev1.Node) corev1.NodeCondition {
 
 // podChanged: what a disruption decision reads of a pod: where it runs, whether it is
 // finished or going, what it asks for, its annotations (do-not-disrupt) and labels
-// (PodDisruptionBudgets' selectors).
+// (PodDisruptionBudgets' selectors), and, unbound, whether the kube-scheduler found it no
+// room (waitingForNode).
 func podChanged(old, obj any) bool {
 	a, okA := old.(*corev1.Pod)
 	b, okB := obj.(*corev1.Pod)
@@ -75,5 +76,6 @@ func podChanged(old, obj any) bool {
 		!equality.Semantic.DeepEqual(a.Labels, b.Labels) ||
 		!equality.Semantic.DeepEqual(a.Annotations, b.Annotations) ||
 		!equality.Semantic.DeepEqual(a.OwnerReferences, b.OwnerReferences) ||
-		!equality.Semantic.DeepEqual(a.Spec, b.Spec)
+		!equality.Semantic.DeepEqual(a.Spec, b.Spec) ||
+		Unschedulable(a) != Unschedulable(b)
 }

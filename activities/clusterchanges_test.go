@@ -57,6 +57,15 @@ func TestClusterChangesCountWhatADisruptionReads(t *testing.T) {
 		}, want: true},
 	}
 	checkCounted(t, "pod", basePod, podChanged, podTests)
+
+	// An unbound pod the kube-scheduler finds no room for no longer holds room in a
+	// disruption's simulations (waitingForNode).
+	pending := pod("web-2", onNode(""))
+	unschedulable := pending.DeepCopy()
+	unschedulable.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+	if !podChanged(pending, unschedulable) {
+		t.Error("a pending pod found unschedulable is not counted as a change")
+	}
 }
 
 // changeCase is one update of an object and whether it counts as a change.

@@ -120,8 +120,8 @@ func wholeListOps[T any](path string, have, want []T) []jsonPatchOp {
 // so: each entry removed or changed is tested first at its index, from the last so that the
 // indexes ahead stay put, and each new one is appended. An entry another writer moved
 // meanwhile fails its test, one it added as well fails the API server's check that no two
-// taints share a key and effect, and nothing of theirs is undone. A list the Node lacks altogether is
-// tested absent and written whole.
+// taints share a key and effect, and nothing of theirs is undone. A list the Node lacks
+// altogether is tested absent and written whole.
 func setOps[T any](path string, have, want []T, id func(T) string) []jsonPatchOp {
 	if len(have) == 0 {
 		if len(want) == 0 {
