@@ -95,6 +95,18 @@ func TestManualDrainByUpdateAndRejectionOfASecondRequest(t *testing.T) {
 	for n := range e.allBound(1) {
 		node = n
 	}
+	// The pod is bound once the Node is Ready and synced; the workflow turns Ready a moment
+	// later, once it has seen the Node initialized.
+	var claim string
+	for _, n := range e.nodes() {
+		if n.Name == node {
+			claim = n.Labels[v1.LabelNodeClaim]
+		}
+	}
+	e.eventually("node "+node+"'s workflow Ready", time.Minute, func() (bool, string) {
+		st := e.nodeState(claim)
+		return st.Phase == workflows.PhaseReady, string(st.Phase)
+	})
 	id, accepted, err := e.op.Drain(e.ctx, node, "kernel upgrade", 0)
 	if err != nil {
 		t.Fatalf("drain %s: %v", node, err)
