@@ -35,7 +35,7 @@ type jsonPatchOp struct {
 //     another writer set meanwhile is not overwritten unjudged; a map the cached Node lacks
 //     is tested absent;
 //   - the taints, a list whose other entries belong to others too, change entry by entry,
-//     each entry removed or changed tested first (setOps), so that a taint another
+//     each entry removed or changed tested first (taintOps), so that a taint another
 //     controller added or removed meanwhile is neither undone nor refuses the patch, unless
 //     it moved the entries the patch changes;
 //   - the finalizers are tested whole before they are replaced: the API server does not
@@ -58,7 +58,7 @@ func guardedNodePatch(cached, changed *corev1.Node) (patch []byte, ok bool) {
 	ops = append(ops, mapOps("/metadata/labels", cached.Labels, changed.Labels)...)
 	ops = append(ops, mapOps("/metadata/annotations", cached.Annotations, changed.Annotations)...)
 	ops = append(ops, wholeListOps("/metadata/finalizers", cached.Finalizers, changed.Finalizers)...)
-	ops = append(ops, setOps("/spec/taints", cached.Spec.Taints, changed.Spec.Taints, taintID)...)
+	ops = append(ops, taintOps("/spec/taints", cached.Spec.Taints, changed.Spec.Taints)...)
 	patch, err := json.Marshal(ops)
 	return patch, err == nil
 }
@@ -102,7 +102,7 @@ func mapOps(path string, have, want map[string]string) []jsonPatchOp {
 }
 
 // wholeListOps tests the list is still have (absent when empty), then writes want in its place.
-func wholeListOps[T any](path string, have, want []T) []jsonPatchOp {
+func wholeListOps(path string, have, want []string) []jsonPatchOp {
 	if (len(have) == 0 && len(want) == 0) || equality.Semantic.DeepEqual(have, want) {
 		return nil
 	}
@@ -116,20 +116,21 @@ func wholeListOps[T any](path string, have, want []T) []jsonPatchOp {
 	return []jsonPatchOp{test, {Op: "add", Path: path, Value: want}}
 }
 
-// setOps changes the list have into want entry by entry, entries being the same when id says
-// so: each entry removed or changed is tested first at its index, from the last so that the
-// indexes ahead stay put, and each new one is appended. An entry another writer moved
-// meanwhile fails its test, one it added as well fails the API server's check that no two
-// taints share a key and effect, and nothing of theirs is undone. A list the Node lacks
-// altogether is tested absent and written whole.
-func setOps[T any](path string, have, want []T, id func(T) string) []jsonPatchOp {
+// taintOps changes the taints have into want one by one, a taint being the same as another
+// with its key and effect: each one removed or changed is tested first at its index, from the
+// last so that the indexes ahead stay put, and each new one is appended. A taint another
+// writer moved meanwhile fails its test, one it added as well fails the API server's check
+// that no two taints share a key and effect, and nothing of theirs is undone. A list the Node
+// lacks altogether is tested absent and written whole.
+func taintOps(path string, have, want []corev1.Taint) []jsonPatchOp {
 	if len(have) == 0 {
 		if len(want) == 0 {
 			return nil
 		}
 		return []jsonPatchOp{{Op: "test", Path: path}, {Op: "add", Path: path, Value: want}}
 	}
-	wanted := map[string]T{}
+	id := func(t corev1.Taint) string { return t.Key + "\x00" + string(t.Effect) }
+	wanted := map[string]corev1.Taint{}
 	for _, w := range want {
 		wanted[id(w)] = w
 	}
@@ -153,8 +154,6 @@ func setOps[T any](path string, have, want []T, id func(T) string) []jsonPatchOp
 	}
 	return ops
 }
-
-func taintID(t corev1.Taint) string { return t.Key + "\x00" + string(t.Effect) }
 
 // escapePointer escapes a map key for a JSON pointer (RFC 6901): label keys hold slashes.
 func escapePointer(key string) string {
