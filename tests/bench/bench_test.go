@@ -44,6 +44,8 @@ var (
 	cpuProfile       = flag.String("worker-cpu-profile", "", "write the worker's CPU profile over -worker-cpu-seconds from each row's apply to PREFIX-<pods>-cpu.pb.gz (turns the metrics port on, as -heap-profile)")
 	cpuSeconds       = flag.Int("worker-cpu-seconds", 40, "how long -worker-cpu-profile profiles")
 	labCPUProfile    = flag.String("lab-cpu-profile", "", "write this process's CPU profile (the lab: etcd, the API server, the kube-scheduler, the kubelets, Temporal) from each row's apply to its last bind to PREFIX-<pods>-lab-cpu.pb.gz (not with -test.cpuprofile, which profiles the same process)")
+	workerMemLimit   = flag.String("worker-memory-limit", "", "run the worker as under a container memory limit of this quantity (such as 300Mi): its GOMEMLIMIT is set to 90 % of it, as the worker sets it from its cgroup's limit; empty runs it with none")
+	floor            = flag.Bool("floor", false, "measure the lab's own floor instead of the scale-in: the pool never consolidates, and once the scale-out is done the Deployment is scaled to 0 and back, so its pods land on the Nodes already there with no launch")
 	heapProfile      = flag.String("heap-profile", "", "write the worker's heap and goroutine profiles (go tool pprof) 30 s after each row's last bind to PREFIX-<pods>-heap.pb.gz and PREFIX-<pods>-goroutine.pb.gz, and its heap profile 40 s into the scale-in to PREFIX-<pods>-scalein-heap.pb.gz")
 )
 
@@ -146,7 +148,11 @@ func startBench(ctx context.Context, t *testing.T) *bench {
 		l.Close()
 		args = append(args, "--metrics-addr", b.profileAddr, "--enable-profiling") // the later flag wins
 	}
-	b.worker, err = startWorker(*workerBin, args, filepath.Join(dir, "worker.log"))
+	env, err := workerEnv(*workerMemLimit)
+	if err != nil {
+		t.Fatalf("-worker-memory-limit: %v", err)
+	}
+	b.worker, err = startWorker(*workerBin, args, env, filepath.Join(dir, "worker.log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,14 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 		}
 	}
 
+	if *floor {
+		if r.floor, err = b.measureFloor(ctx, t, pool, pods, n); err != nil {
+			return r, err
+		}
+		r.peakRSS, err = b.worker.peakRSS()
+		return r, err
+	}
+
 	inCPU, err := b.worker.meterCPU()
 	if err != nil {
 		return r, err
@@ -220,6 +228,43 @@ func (b *bench) run(ctx context.Context, t *testing.T, pool string, n int) (row,
 	return r, errors.Join(steadyErr, err)
 }
 
+// measureFloor scales the pool's Deployment to 0 and, once its pods are gone, back to n: the
+// pods then land on the Nodes the scale-out left (the pool never consolidates under -floor),
+// so the time to bind them all is what the lab itself takes, with no launch, no registration
+// and no plan: a floor under the scale-out's time on this machine.
+func (b *bench) measureFloor(ctx context.Context, t *testing.T, pool string, pods listersv1.PodLister, n int) (time.Duration, error) {
+	if err := b.scale(ctx, pool, 0); err != nil {
+		return 0, err
+	}
+	gone := func() bool { all, _ := pods.List(labels.Everything()); return len(all) == 0 }
+	if !waitUntil(ctx, *phaseTimeout, 100*time.Millisecond, gone) {
+		return 0, fmt.Errorf("the floor: pods of %s still there %s after the scale to 0", pool, *phaseTimeout)
+	}
+	cpu, err := b.worker.meterCPU()
+	if err != nil {
+		return 0, err
+	}
+	attempts, err := schedulerAttempts.read()
+	if err != nil {
+		return 0, err
+	}
+	trace := b.worker.traceCPU(5 * time.Second)
+	defer trace.end()
+	scaled := time.Now()
+	if err := b.scale(ctx, pool, n); err != nil {
+		return 0, err
+	}
+	if !waitUntil(ctx, *phaseTimeout, 100*time.Millisecond, func() bool { return len(boundPods(pods)) >= n }) {
+		return 0, fmt.Errorf("the floor: %d of %d pods bound after %s", len(boundPods(pods)), n, *phaseTimeout)
+	}
+	took := time.Since(scaled)
+	p50, p99 := pendingToBound(boundPods(pods))
+	t.Logf("the floor: %d pods bound onto the scale-out's %d Nodes %.1fs after the scale from 0 (pending→bound p50 / p99 %s / %s; %s); the last created %.1fs after the scale",
+		n, len(nodesOf(boundPods(pods))), took.Seconds(), p50, p99, cpu, lastCreated(boundPods(pods)).Sub(scaled).Seconds())
+	t.Logf("the floor: CPU s per 5 s, worker+lab: %s; the kube-scheduler's attempts: %s", trace, schedulerAttempts.since(attempts, 4))
+	return took, nil
+}
+
 // decisionsSince lists the disruption controller's recent decisions made after from: when,
 // how, how many nodes and what came of it.
 func decisionsSince(recent []workflows.DecisionRecord, from time.Time) string {
@@ -267,6 +312,10 @@ func (b *bench) createPool(ctx context.Context, pool string) error {
 	if *instanceCPU > 0 {
 		sizes = fmt.Sprintf("        - {key: karpenter.k8s.aws/instance-cpu, operator: In, values: [\"%d\"]}\n", *instanceCPU)
 	}
+	after := consolidateAfter.String()
+	if *floor {
+		after = "Never"
+	}
 	manifest := fmt.Sprintf(`apiVersion: karpenter.sh/v1
 kind: NodePool
 metadata:
@@ -284,7 +333,7 @@ spec:
     consolidationPolicy: WhenEmptyOrUnderutilized
     consolidateAfter: %[2]s
 ---
-%[4]s`, pool, *consolidateAfter, sizes, stack.NodeClassYAML(pool))
+%[4]s`, pool, after, sizes, stack.NodeClassYAML(pool))
 	if _, err := kube.Apply(ctx, b.lab.Kube.Admin, []byte(manifest)); err != nil {
 		return fmt.Errorf("apply NodePool %s: %w", pool, err)
 	}

@@ -28,6 +28,9 @@ type row struct {
 	// unsettled is set when the scale-in reached no steady state within -phase-timeout; the
 	// figures after are then the last seen.
 	unsettled bool
+	// floor is set under -floor, in place of the scale-in: the time the lab took to bind the
+	// pods again onto the Nodes already there (measureFloor).
+	floor time.Duration
 }
 
 // printTable prints the rows as a Markdown table, for the README.
@@ -55,6 +58,9 @@ func (r row) cells() []string {
 	steady := seconds(r.steady)
 	if r.unsettled {
 		steady = "none in " + phaseTimeout.String()
+	}
+	if r.floor > 0 {
+		steady = "no scale-in (-floor: bound again in " + seconds(r.floor) + ")"
 	}
 	return []string{
 		fmt.Sprint(r.pods),

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // workerProcess is the worker binary running as its own process, as `lab up` has a user run
@@ -22,14 +24,29 @@ type workerProcess struct {
 	done chan struct{}
 }
 
-func startWorker(bin string, args []string, logPath string) (*workerProcess, error) {
+// workerEnv is the worker's environment beyond this process's: the lab's AWS credentials and,
+// under a memory limit, the GOMEMLIMIT the worker would set itself from its container's
+// cgroup (90 %, automemlimit's default). Only the worker gets it: this process runs the lab.
+func workerEnv(memoryLimit string) ([]string, error) {
+	env := []string{"AWS_ACCESS_KEY_ID=lab", "AWS_SECRET_ACCESS_KEY=lab"}
+	if memoryLimit == "" {
+		return env, nil
+	}
+	q, err := resource.ParseQuantity(memoryLimit)
+	if err != nil || q.Sign() <= 0 {
+		return nil, fmt.Errorf("%q is not a memory quantity such as 300Mi", memoryLimit)
+	}
+	return append(env, fmt.Sprintf("GOMEMLIMIT=%d", q.Value()*9/10)), nil
+}
+
+func startWorker(bin string, args, env []string, logPath string) (*workerProcess, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("create worker log: %w", err)
 	}
 	defer log.Close() // the child has its own copy
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=lab", "AWS_SECRET_ACCESS_KEY=lab")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the worker %s: %w", bin, err)
