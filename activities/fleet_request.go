@@ -14,7 +14,7 @@ import (
 	"github.com/nodewright/nodewright/activities/bootstrap"
 	awsv1 "github.com/nodewright/nodewright/apis/aws/v1"
 	v1 "github.com/nodewright/nodewright/apis/v1"
-	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // fleetInput builds the CreateFleet request as Karpenter sends it: per AMI of the claim's
@@ -164,7 +164,7 @@ func (e *EC2) typesByAMI(class *awsv1.EC2NodeClass, types []string) (map[string]
 // read suits no type.
 func amiSuits(ami awsv1.AMI, typeLabels map[string]string) bool {
 	for _, r := range ami.Requirements {
-		req, err := schedulerengine.NewRequirement(r.Key, r.Operator, r.Values...)
+		req, err := scheduling.NewRequirement(r.Key, r.Operator, r.Values...)
 		if err != nil {
 			return false
 		}

@@ -1,6 +1,10 @@
 package schedulerengine
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
+)
 
 // claim is a node this Solve plans to launch. It keeps the instance types still able to hold
 // all of its pods and satisfy all of their requirements, cheapest first; adding a pod only
@@ -10,7 +14,7 @@ type claim struct {
 	world *world
 	pool  *poolState
 	topo  *topology
-	reqs  Requirements
+	reqs  scheduling.Requirements
 	// merged are the pod terms already folded into reqs and types; a pod with one of them
 	// skips the label checks.
 	merged   []*podTerm
@@ -40,7 +44,7 @@ type claim struct {
 // effects and applied by Add.
 type claimFit struct {
 	term         *podTerm
-	reqs         Requirements
+	reqs         scheduling.Requirements
 	types        []int
 	narrowed     bool // types differ from the claim's
 	requests     vec
@@ -129,7 +133,7 @@ func (c *claim) ceilingOf(types []int) vec {
 // domainIn returns the claim's domain for a topology key under reqs (the claim's or a fit's)
 // and whether it is decided: the hostname always is, a key reqs pin to one value is, and a
 // key neither the instance type nor the NodePool sets is decided absent.
-func (c *claim) domainIn(reqs Requirements, keyIdx int) (int32, bool) {
+func (c *claim) domainIn(reqs scheduling.Requirements, keyIdx int) (int32, bool) {
 	if d := c.dom[keyIdx]; d != domainUndecided {
 		return d, true
 	}
@@ -144,7 +148,7 @@ func (c *claim) domainIn(reqs Requirements, keyIdx int) (int32, bool) {
 	if v, single := r.SingleValue(); single {
 		return table.intern(v), true
 	}
-	if !r.complement || c.world.decidedByInstanceType(table.key) {
+	if !r.IsComplement() || c.world.decidedByInstanceType(table.key) {
 		return domainUndecided, false
 	}
 	return domainAbsent, true // a NodePool-level Exists or NotIn: no value the engine can name

@@ -6,19 +6,20 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // domainValues lists the values key could take on a node of one of types (which all satisfy
 // reqs), sorted: zones and capacity types from the allowed offerings, instance-type labels
 // from the types, NodePool labels from an In requirement. A key none of these sets has no
 // value: the node will not carry the label.
-func (w *world) domainValues(key string, reqs Requirements, types []int) []string {
+func (w *world) domainValues(key string, reqs scheduling.Requirements, types []int) []string {
 	switch {
 	case key == v1.LabelZone || key == v1.LabelCapacityType || w.decidedByInstanceType(key):
 		return w.distinctValues(key, types, newOfferingFilter(reqs))
 	}
 	r, ok := reqs.Get(key)
-	if !ok || r.complement {
+	if !ok || r.IsComplement() {
 		return nil
 	}
 	return r.Values()
@@ -50,7 +51,7 @@ func (n *runningNode) eligibleFor(g *topoGroup) bool {
 // claimEligibility says whether a claim (its requirements, remaining types and taints)
 // counts for the group: yes when every type it may launch as would, no when none would,
 // maybe otherwise.
-func (w *world) claimEligibility(reqs Requirements, types []int, taints []corev1.Taint, g *topoGroup) eligibility {
+func (w *world) claimEligibility(reqs scheduling.Requirements, types []int, taints []corev1.Taint, g *topoGroup) eligibility {
 	if g.honorTaints && untoleratedTaint(taints, g.tolerations) != nil {
 		return eligibleNo
 	}
@@ -70,7 +71,7 @@ func (w *world) claimEligibility(reqs Requirements, types []int, taints []corev1
 
 // keysEligibility says whether a claim will carry every one of keys: always for the hostname,
 // zone and capacity type, as far as its types and requirements tell for the rest.
-func (w *world) keysEligibility(reqs Requirements, types []int, keys []string) eligibility {
+func (w *world) keysEligibility(reqs scheduling.Requirements, types []int, keys []string) eligibility {
 	verdict := eligibleYes
 	for _, k := range keys {
 		switch {
@@ -91,7 +92,7 @@ func (w *world) keysEligibility(reqs Requirements, types []int, keys []string) e
 	return verdict
 }
 
-func (w *world) termEligibility(reqs Requirements, types []int, t *podTerm) eligibility {
+func (w *world) termEligibility(reqs scheduling.Requirements, types []int, t *podTerm) eligibility {
 	if len(t.fields) > 0 {
 		return eligibleNo // matchFields names a node; a new node has another name
 	}
@@ -106,7 +107,7 @@ func (w *world) termEligibility(reqs Requirements, types []int, t *podTerm) elig
 	return verdict
 }
 
-func (w *world) requirementEligibility(reqs Requirements, types []int, r Requirement) eligibility {
+func (w *world) requirementEligibility(reqs scheduling.Requirements, types []int, r scheduling.Requirement) eligibility {
 	switch {
 	case r.Key == v1.LabelHostname:
 		return eligibleMaybe
@@ -137,7 +138,7 @@ func (w *world) requirementEligibility(reqs Requirements, types []int, r Require
 	if v, single := have.SingleValue(); single {
 		return boolEligibility(r.Has(v))
 	}
-	if compatiblePair(have, r) {
+	if have.CompatibleWith(r) {
 		return eligibleMaybe
 	}
 	return eligibleNo
@@ -168,7 +169,7 @@ func (s *solver) spreadDomains(g *topoGroup) []int32 {
 		if g.honorTaints && untoleratedTaint(pool.taints, g.tolerations) != nil {
 			continue
 		}
-		variants := []Requirements{pool.reqs}
+		variants := []scheduling.Requirements{pool.reqs}
 		if g.filter != nil {
 			variants = nil
 			for _, t := range g.filter.terms {

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // withHostname returns labels with kubernetes.io/hostname set to the node name when missing,
@@ -43,7 +44,7 @@ func newRunningNode(d dims, n ExistingNode) *runningNode {
 	rn := &runningNode{
 		name:     n.Name,
 		inFlight: n.InFlight,
-		labels:   withHostname(normalizedLabels(n.Labels), n.Name),
+		labels:   withHostname(scheduling.NormalizedLabels(n.Labels), n.Name),
 		taints:   n.Taints,
 		free:     d.vec(n.Available),
 	}

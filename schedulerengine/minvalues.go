@@ -6,30 +6,31 @@ import (
 	"strings"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // minValuesShortfall is a requirement whose minValues a set of instance types does not meet.
 type minValuesShortfall struct {
-	req    Requirement
+	req    scheduling.Requirement
 	values []string // the distinct values the types do offer, sorted
 }
 
 // hasMinValues reports whether any requirement asks for minValues, the cheap test that lets
 // most claims skip counting.
-func hasMinValues(reqs Requirements) bool {
-	return slices.ContainsFunc(reqs, func(r Requirement) bool { return r.minValues > 0 })
+func hasMinValues(reqs scheduling.Requirements) bool {
+	return slices.ContainsFunc(reqs, func(r scheduling.Requirement) bool { return r.MinValues() > 0 })
 }
 
 // checkMinValuesOf returns the first requirement (by key) whose minValues the types miss.
 // Only keys the instance type or offering decides are counted: a NodePool-level label has
 // one value per node whatever the flexibility.
-func (w *world) checkMinValuesOf(reqs Requirements, types []int) *minValuesShortfall {
+func (w *world) checkMinValuesOf(reqs scheduling.Requirements, types []int) *minValuesShortfall {
 	for _, r := range reqs {
-		if r.minValues == 0 || !w.decidedByInstanceType(r.Key) {
+		if r.MinValues() == 0 || !w.decidedByInstanceType(r.Key) {
 			continue
 		}
 		values := w.distinctValues(r.Key, types, newOfferingFilter(reqs))
-		if len(values) < r.minValues {
+		if len(values) < r.MinValues() {
 			return &minValuesShortfall{req: r, values: values}
 		}
 	}
@@ -73,7 +74,7 @@ func (s *minValuesShortfall) explain(pool string) string {
 		offered = strings.Join(s.values, ", ")
 	}
 	return fmt.Sprintf("NodePool %q requires at least %d distinct values of %s (minValues), but the instance types that fit offer %d (%s)",
-		pool, s.req.minValues, s.req.Key, len(s.values), offered)
+		pool, s.req.MinValues(), s.req.Key, len(s.values), offered)
 }
 
 func checkMinValues(c *claim, _ *pendingPod, f *claimFit) *rejection {
@@ -91,7 +92,7 @@ func checkMinValues(c *claim, _ *pendingPod, f *claimFit) *rejection {
 // truncateKeepingMinValues keeps at most limit of the price-ordered types: the cheapest ones,
 // except that when they would miss a minValues requirement the cheapest type of each missing
 // value is swapped in for the dearest kept types, as far as the limit allows.
-func (w *world) truncateKeepingMinValues(priced []pricedType, reqs Requirements, limit int) []pricedType {
+func (w *world) truncateKeepingMinValues(priced []pricedType, reqs scheduling.Requirements, limit int) []pricedType {
 	if len(priced) <= limit {
 		return priced
 	}
@@ -102,7 +103,7 @@ func (w *world) truncateKeepingMinValues(priced []pricedType, reqs Requirements,
 	chosen := map[int]bool{}
 	offerings := newOfferingFilter(reqs)
 	for _, r := range reqs {
-		if r.minValues == 0 || !w.decidedByInstanceType(r.Key) {
+		if r.MinValues() == 0 || !w.decidedByInstanceType(r.Key) {
 			continue
 		}
 		covered := map[string]bool{}
@@ -112,7 +113,7 @@ func (w *world) truncateKeepingMinValues(priced []pricedType, reqs Requirements,
 			}
 		}
 		for _, pt := range priced {
-			if len(covered) >= r.minValues || len(chosen) >= limit {
+			if len(covered) >= r.MinValues() || len(chosen) >= limit {
 				break
 			}
 			fresh := false

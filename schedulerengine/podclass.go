@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // podClass is what placement needs from a pod besides its size. Pods with equal node
@@ -27,10 +29,10 @@ type podClass struct {
 
 // podTerm is one way a pod's node requirements can be met.
 type podTerm struct {
-	reqs Requirements
+	reqs scheduling.Requirements
 	// fields are matchFields requirements (only metadata.name exists), which only an
 	// existing node can satisfy.
-	fields Requirements
+	fields scheduling.Requirements
 	// origins says, per label key, how the pod asked for it, e.g. "nodeSelector
 	// kubernetes.io/arch=s390x", so reasons quote the pod's own words.
 	origins map[string]string
@@ -99,21 +101,21 @@ func newPodClass(p *corev1.Pod, preferred []corev1.NodeSelectorTerm) *podClass {
 	return c
 }
 
-func selectorRequirements(selector map[string]string) (Requirements, map[string]string) {
-	var reqs Requirements
+func selectorRequirements(selector map[string]string) (scheduling.Requirements, map[string]string) {
+	var reqs scheduling.Requirements
 	origins := map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(selector)) {
-		key := NormalizedLabelKey(k)
-		reqs = reqs.With(requirementIn(key, selector[k]))
+		key := scheduling.NormalizedLabelKey(k)
+		reqs = reqs.With(scheduling.In(key, selector[k]))
 		origins[key] = joinOrigin(origins[key], fmt.Sprintf("nodeSelector %s=%s", k, selector[k]))
 	}
 	return reqs, origins
 }
 
-func affinityTerm(base Requirements, baseOrigins map[string]string, term corev1.NodeSelectorTerm, how string) (*podTerm, error) {
+func affinityTerm(base scheduling.Requirements, baseOrigins map[string]string, term corev1.NodeSelectorTerm, how string) (*podTerm, error) {
 	t := &podTerm{reqs: base, origins: maps.Clone(baseOrigins)}
 	for _, e := range term.MatchExpressions {
-		r, err := NewRequirement(e.Key, e.Operator, e.Values...)
+		r, err := scheduling.NewRequirement(e.Key, e.Operator, e.Values...)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +126,7 @@ func affinityTerm(base Requirements, baseOrigins map[string]string, term corev1.
 		if f.Key != fieldNodeName {
 			return nil, fmt.Errorf("matchFields key %q: only %s is supported", f.Key, fieldNodeName)
 		}
-		r, err := NewRequirement(f.Key, f.Operator, f.Values...)
+		r, err := scheduling.NewRequirement(f.Key, f.Operator, f.Values...)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // resourceNodes is the limit key that counts nodes rather than a resource.
@@ -21,7 +22,7 @@ type poolState struct {
 	name string
 	// reqs are the pool's requirements, its template labels (each pinned to its value) and
 	// karpenter.sh/nodepool=name, so a pod selecting any of them is matched by one check.
-	reqs   Requirements
+	reqs   scheduling.Requirements
 	taints []corev1.Taint
 	types  []int // indices into world.types the pool allows, cheapest first
 	// alloc is, per instance type (indexed as world.types), what pods may request on a
@@ -93,10 +94,10 @@ func newPoolState(w *world, p *v1.NodePool, cluster *budget) (*poolState, error)
 
 // poolRequirements folds a pool's requirements, its template labels (each pinned to its
 // value) and karpenter.sh/nodepool=name into one set.
-func poolRequirements(p *v1.NodePool) (Requirements, error) {
-	reqs := Requirements{requirementIn(v1.LabelNodePool, p.Name)}
+func poolRequirements(p *v1.NodePool) (scheduling.Requirements, error) {
+	reqs := scheduling.Requirements{scheduling.In(v1.LabelNodePool, p.Name)}
 	for i, r := range p.Spec.Template.Spec.Requirements {
-		req, err := NewRequirement(r.Key, r.Operator, r.Values...)
+		req, err := scheduling.NewRequirement(r.Key, r.Operator, r.Values...)
 		if err != nil {
 			return nil, fmt.Errorf("nodepool %q: spec.template.spec.requirements[%d]: %w", p.Name, i, err)
 		}
@@ -105,9 +106,9 @@ func poolRequirements(p *v1.NodePool) (Requirements, error) {
 		}
 		reqs = reqs.With(req)
 	}
-	labels := normalizedLabels(p.Spec.Template.ObjectMeta.Labels)
+	labels := scheduling.NormalizedLabels(p.Spec.Template.ObjectMeta.Labels)
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		reqs = reqs.With(requirementIn(k, labels[k]))
+		reqs = reqs.With(scheduling.In(k, labels[k]))
 	}
 	return reqs, nil
 }

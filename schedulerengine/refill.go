@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // shrink leaves claim c holding only kept, on every type its requirements allow that holds
@@ -403,7 +405,7 @@ func (s *solver) pinnedSeed(pool *poolState, m mover) (*claim, *podTerm, bool) {
 		}
 		c := *sd.claim
 		for _, k := range m.keep {
-			c.reqs = c.reqs.With(requirementIn(s.topo.keys[k.keyIdx].key, s.topo.keys[k.keyIdx].names[k.domain]))
+			c.reqs = c.reqs.With(scheduling.In(s.topo.keys[k.keyIdx].key, s.topo.keys[k.keyIdx].names[k.domain]))
 		}
 		if len(m.keep) > 0 {
 			c.types = c.world.byPrice(c.world.typesAllowing(c.types, c.reqs), newOfferingFilter(c.reqs))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // claimStep is one filter in the chain deciding whether a pod can join a claim. A step may
@@ -83,7 +84,7 @@ func checkRequirements(c *claim, _ *pendingPod, f *claimFit) *rejection {
 }
 
 func explainIncompatible(pool string, term *podTerm, err error) string {
-	inc, ok := err.(*IncompatibleError)
+	inc, ok := err.(*scheduling.IncompatibleError)
 	if !ok {
 		return fmt.Sprintf("NodePool %q: %v", pool, err)
 	}
@@ -120,7 +121,7 @@ func checkInstanceTypes(c *claim, _ *pendingPod, f *claimFit) *rejection {
 
 // offeringsChanged reports whether the zone or capacity-type requirement differs, which
 // changes the price each type is sold at.
-func offeringsChanged(before, after Requirements) bool {
+func offeringsChanged(before, after scheduling.Requirements) bool {
 	for _, key := range []string{v1.LabelZone, v1.LabelCapacityType} {
 		a, aok := before.Get(key)
 		b, bok := after.Get(key)
@@ -133,7 +134,7 @@ func offeringsChanged(before, after Requirements) bool {
 
 // culpritKey finds the first (by key) of the term's requirements that on its own leaves no
 // candidate type, and returns how the pod asked for it; "" when only the combination fails.
-func culpritKey(w *world, base Requirements, term *podTerm, candidates []int) string {
+func culpritKey(w *world, base scheduling.Requirements, term *podTerm, candidates []int) string {
 	if len(candidates) == 0 {
 		return ""
 	}

@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // namespaceMatcher is the namespaces an affinity term or spread constraint counts pods in.
@@ -122,10 +124,11 @@ func spreadKeys(spreads []corev1.TopologySpreadConstraint) []string {
 	var keys []string
 	for _, sc := range spreads {
 		if sc.WhenUnsatisfiable == corev1.DoNotSchedule {
-			keys = append(keys, NormalizedLabelKey(sc.TopologyKey))
+			keys = append(keys, scheduling.NormalizedLabelKey(sc.TopologyKey))
 		}
 	}
-	return sortedUnique(keys)
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // spreadGroup builds the group of a topology spread constraint as the kube-scheduler reads
@@ -139,7 +142,7 @@ func (t *topology) spreadGroup(owner *corev1.Pod, sc corev1.TopologySpreadConstr
 	}
 	g := &topoGroup{
 		kind:       groupSpread,
-		keyIdx:     t.keyOf(NormalizedLabelKey(sc.TopologyKey)),
+		keyIdx:     t.keyOf(scheduling.NormalizedLabelKey(sc.TopologyKey)),
 		namespaces: namespaceMatcher{names: []string{owner.Namespace}},
 		selector:   sel,
 		maxSkew:    sc.MaxSkew,
@@ -189,7 +192,12 @@ func affinityMatcher(owner *corev1.Pod, term corev1.PodAffinityTerm) (podMatcher
 	if err != nil {
 		return podMatcher{}, err
 	}
-	ns := namespaceMatcher{names: sortedUnique(term.Namespaces)}
+	var ns namespaceMatcher
+	if len(term.Namespaces) > 0 {
+		ns.names = slices.Clone(term.Namespaces)
+		slices.Sort(ns.names)
+		ns.names = slices.Compact(ns.names)
+	}
 	if term.NamespaceSelector != nil {
 		nsSel, err := metav1.LabelSelectorAsSelector(term.NamespaceSelector)
 		if err != nil {
@@ -206,7 +214,7 @@ func affinityMatcher(owner *corev1.Pod, term corev1.PodAffinityTerm) (podMatcher
 // affinityGroupOf builds the group of a pod (anti-)affinity term from its matcher and, for
 // affinity, the matchers of the owner's other terms.
 func (t *topology) affinityGroupOf(term corev1.PodAffinityTerm, m podMatcher, also []podMatcher, kind groupKind) *topoGroup {
-	g := &topoGroup{kind: kind, keyIdx: t.keyOf(NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, also: also}
+	g := &topoGroup{kind: kind, keyIdx: t.keyOf(scheduling.NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, also: also}
 	what := "affinity"
 	if kind == groupAntiAffinity {
 		what = "anti-affinity"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // allows reports whether the pod's constraints on one key accept domain d (domainAbsent for
@@ -162,7 +164,7 @@ func checkTopology(c *claim, p *pendingPod, f *claimFit) *rejection {
 		if !ok {
 			return topologyRejection(c, explainNoDomain(topo, lv.topo, kc, key, options))
 		}
-		f.reqs = f.reqs.With(requirementIn(key, best))
+		f.reqs = f.reqs.With(scheduling.In(key, best))
 		// A pin may change which offerings are allowed, hence the price order.
 		f.types = w.byPrice(w.typesAllowing(f.types, f.reqs), newOfferingFilter(f.reqs))
 		f.narrowed = true
@@ -193,7 +195,7 @@ func chooseDomain(c *claim, pt *podTopo, kc *keyConstraints, f *claimFit, option
 		for _, g := range kc.matches {
 			cand.used += at(g.counts, d)
 		}
-		price, ok := c.world.cheapestAllowing(f.types, newOfferingFilter(f.reqs), f.reqs.With(requirementIn(table.key, v)))
+		price, ok := c.world.cheapestAllowing(f.types, newOfferingFilter(f.reqs), f.reqs.With(scheduling.In(table.key, v)))
 		if !ok {
 			continue
 		}

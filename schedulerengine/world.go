@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // world is the read-only part of a Solve: the instance types as vecs, which label keys the
@@ -56,7 +57,7 @@ func newWorld(d dims, types []InstanceType) (*world, error) {
 				offerings = append(offerings, o)
 			}
 		}
-		labels := normalizedLabels(it.Labels)
+		labels := scheduling.NormalizedLabels(it.Labels)
 		for k := range labels {
 			w.typeKeys[k] = true
 		}
@@ -100,11 +101,11 @@ func (w *world) decidedByInstanceType(key string) bool {
 
 // offeringFilter is the zone and capacity-type part of a set of requirements.
 type offeringFilter struct {
-	zone, capacityType       Requirement
+	zone, capacityType       scheduling.Requirement
 	hasZone, hasCapacityType bool
 }
 
-func newOfferingFilter(reqs Requirements) offeringFilter {
+func newOfferingFilter(reqs scheduling.Requirements) offeringFilter {
 	var f offeringFilter
 	f.zone, f.hasZone = reqs.Get(v1.LabelZone)
 	f.capacityType, f.hasCapacityType = reqs.Get(v1.LabelCapacityType)
@@ -140,7 +141,7 @@ func (t *catalogEntry) dearest(f offeringFilter) float64 {
 
 // allows reports whether a node of type t could satisfy reqs: every instance-type label
 // matches and some offering is in an allowed zone and capacity type.
-func (w *world) allows(t *catalogEntry, reqs Requirements, f offeringFilter) bool {
+func (w *world) allows(t *catalogEntry, reqs scheduling.Requirements, f offeringFilter) bool {
 	for _, r := range reqs {
 		if r.Key == v1.LabelZone || r.Key == v1.LabelCapacityType || !w.decidedByInstanceType(r.Key) {
 			continue
@@ -154,7 +155,7 @@ func (w *world) allows(t *catalogEntry, reqs Requirements, f offeringFilter) boo
 }
 
 // typesAllowing filters candidates (indices into w.types) to those allowing reqs.
-func (w *world) typesAllowing(candidates []int, reqs Requirements) []int {
+func (w *world) typesAllowing(candidates []int, reqs scheduling.Requirements) []int {
 	f := newOfferingFilter(reqs)
 	var out []int
 	for _, i := range candidates {
@@ -266,7 +267,7 @@ func (w *world) byPrice(types []int, offerings offeringFilter) []int {
 // order under order, a filter at least as wide as reqs', so a type's price under reqs is
 // never below its price under order, and the scan stops once no later type can beat the
 // best found.
-func (w *world) cheapestAllowing(types []int, order offeringFilter, reqs Requirements) (float64, bool) {
+func (w *world) cheapestAllowing(types []int, order offeringFilter, reqs scheduling.Requirements) (float64, bool) {
 	offerings := newOfferingFilter(reqs)
 	best, found := 0.0, false
 	for _, i := range types {

@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // Spot→spot replacement, after Karpenter's: with few cheaper types to choose from, spot's
@@ -114,7 +115,7 @@ func (d *decider) meetsMinValues(pool *v1.NodePool, kept []option) bool {
 		if !hasMinValues(req) {
 			continue
 		}
-		key := schedulerengine.NormalizedLabelKey(req.Key)
+		key := scheduling.NormalizedLabelKey(req.Key)
 		if key != v1.LabelZone && key != v1.LabelCapacityType && !d.typesCarry(key) {
 			continue
 		}
@@ -166,7 +167,7 @@ func typeLabel(labels map[string]string, key string) (string, bool) {
 		return v, true
 	}
 	for k, v := range labels {
-		if schedulerengine.NormalizedLabelKey(k) == key {
+		if scheduling.NormalizedLabelKey(k) == key {
 			return v, true
 		}
 	}

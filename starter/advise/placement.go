@@ -9,7 +9,7 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
-	"github.com/nodewright/nodewright/schedulerengine"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // Labels and the scheduler of nodes Nodewright does not launch, which pin a pod off its nodes.
@@ -64,10 +64,10 @@ func mayLand(spec *corev1.PodSpec, p *apisv1.NodePool) bool {
 			return false // an empty term matches no node
 		}
 		return !slices.ContainsFunc(t.MatchExpressions, func(e corev1.NodeSelectorRequirement) bool {
-			if schedulerengine.NormalizedLabelKey(e.Key) != apisv1.LabelNodePool {
+			if scheduling.NormalizedLabelKey(e.Key) != apisv1.LabelNodePool {
 				return false
 			}
-			r, err := schedulerengine.NewRequirement(e.Key, e.Operator, e.Values...)
+			r, err := scheduling.NewRequirement(e.Key, e.Operator, e.Values...)
 			return err != nil || !r.MatchesLabel(p.Name, true) // an invalid expression matches nothing
 		})
 	})
@@ -127,7 +127,7 @@ func (v *view) keepsOffManagedNodes(spec *corev1.PodSpec) bool {
 			if e.Key == apisv1.LabelNodePool {
 				return e.Operator == corev1.NodeSelectorOpDoesNotExist
 			}
-			r, err := schedulerengine.NewRequirement(e.Key, e.Operator, e.Values...)
+			r, err := scheduling.NewRequirement(e.Key, e.Operator, e.Values...)
 			return err == nil && !r.AllowsAbsence() && v.foreignLabel(e.Key) // the label must be there
 		})
 	})

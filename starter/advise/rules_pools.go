@@ -9,6 +9,7 @@ import (
 	apisv1 "github.com/nodewright/nodewright/apis/v1"
 	"github.com/nodewright/nodewright/schedulerengine"
 	"github.com/nodewright/nodewright/schedulerengine/catalog"
+	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
 // nodePoolOverlap: when two pools of one weight may launch the same instance type in the
@@ -169,7 +170,7 @@ func (v *view) launchesSpot(p *apisv1.NodePool) bool {
 		return false
 	}
 	return !slices.ContainsFunc(p.Spec.Template.Spec.Requirements, func(r apisv1.NodeSelectorRequirementWithMinValues) bool {
-		req, err := schedulerengine.NewRequirement(r.Key, r.Operator, r.Values...)
+		req, err := scheduling.NewRequirement(r.Key, r.Operator, r.Values...)
 		return err == nil && req.Key == apisv1.LabelCapacityType && !req.Has(apisv1.CapacityTypeSpot)
 	})
 }

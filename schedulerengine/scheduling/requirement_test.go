@@ -1,4 +1,4 @@
-package schedulerengine
+package scheduling
 
 import (
 	"maps"
@@ -90,15 +90,15 @@ func TestRequirementIntersect(t *testing.T) {
 		admits []string
 		empty  bool
 	}{
-		{name: "In and In keep the common values", a: requirementIn("k", "a", "b"), b: requirementIn("k", "b", "c"), admits: []string{"b"}},
-		{name: "In and NotIn drop the excluded values", a: requirementIn("k", "a", "b"), b: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), admits: []string{"b"}},
+		{name: "In and In keep the common values", a: In("k", "a", "b"), b: In("k", "b", "c"), admits: []string{"b"}},
+		{name: "In and NotIn drop the excluded values", a: In("k", "a", "b"), b: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), admits: []string{"b"}},
 		{name: "Gt and Lt leave a range", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "2"), b: mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), admits: []string{"3", "5"}},
 		{name: "Gt above Lt is empty", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "5"), b: mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), empty: true},
 		{name: "a one-value range whose value is excluded is empty", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "3"), b: NewRequirements(mustReq(t, "k", corev1.NodeSelectorOpLt, "5"), mustReq(t, "k", corev1.NodeSelectorOpNotIn, "4"))[0], empty: true},
-		{name: "In and Gt keep the numbers above", a: requirementIn("k", "2", "8", "x"), b: mustReq(t, "k", corev1.NodeSelectorOpGt, "4"), admits: []string{"8"}},
+		{name: "In and Gt keep the numbers above", a: In("k", "2", "8", "x"), b: mustReq(t, "k", corev1.NodeSelectorOpGt, "4"), admits: []string{"8"}},
 		{name: "two wide complements always share a value", a: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), b: mustReq(t, "k", corev1.NodeSelectorOpGt, "1"), admits: []string{"2"}},
 		{name: "a two-value range with one value excluded keeps the other", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "3"), b: NewRequirements(mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), mustReq(t, "k", corev1.NodeSelectorOpNotIn, "4"))[0], admits: []string{"5"}},
-		{name: "In and DoesNotExist is empty", a: requirementIn("k", "a"), b: mustReq(t, "k", corev1.NodeSelectorOpDoesNotExist), empty: true},
+		{name: "In and DoesNotExist is empty", a: In("k", "a"), b: mustReq(t, "k", corev1.NodeSelectorOpDoesNotExist), empty: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,17 +120,17 @@ func TestRequirementIntersect(t *testing.T) {
 
 func TestRequirementsCompatible(t *testing.T) {
 	undefinedIsInstanceTypeKey := func(k string) bool { return k == v1.LabelArch }
-	node := NewRequirements(requirementIn("team", "a"), mustReq(t, "gpu", corev1.NodeSelectorOpDoesNotExist))
+	node := NewRequirements(In("team", "a"), mustReq(t, "gpu", corev1.NodeSelectorOpDoesNotExist))
 	tests := []struct {
 		name     string
 		incoming Requirements
 		ok       bool
 	}{
-		{name: "the same value is compatible", incoming: NewRequirements(requirementIn("team", "a", "b")), ok: true},
-		{name: "a different value conflicts", incoming: NewRequirements(requirementIn("team", "b")), ok: false},
-		{name: "a key nobody defines fails when the pod needs it", incoming: NewRequirements(requirementIn("zone-group", "x")), ok: false},
+		{name: "the same value is compatible", incoming: NewRequirements(In("team", "a", "b")), ok: true},
+		{name: "a different value conflicts", incoming: NewRequirements(In("team", "b")), ok: false},
+		{name: "a key nobody defines fails when the pod needs it", incoming: NewRequirements(In("zone-group", "x")), ok: false},
 		{name: "a key nobody defines is fine when absence satisfies the pod", incoming: NewRequirements(mustReq(t, "zone-group", corev1.NodeSelectorOpNotIn, "x")), ok: true},
-		{name: "a key the instance type decides is left to it", incoming: NewRequirements(requirementIn(v1.LabelArch, "arm64")), ok: true},
+		{name: "a key the instance type decides is left to it", incoming: NewRequirements(In(v1.LabelArch, "arm64")), ok: true},
 		{name: "NotIn against DoesNotExist both accept absence", incoming: NewRequirements(mustReq(t, "gpu", corev1.NodeSelectorOpNotIn, "t4")), ok: true},
 		{name: "Exists against DoesNotExist conflicts", incoming: NewRequirements(mustReq(t, "gpu", corev1.NodeSelectorOpExists)), ok: false},
 	}
@@ -145,7 +145,7 @@ func TestRequirementsCompatible(t *testing.T) {
 }
 
 func TestRequirementsStaySortedAndPinLabels(t *testing.T) {
-	rs := NewRequirements(requirementIn("b", "1"), requirementIn("a", "x", "y"), requirementIn("a", "x"))
+	rs := NewRequirements(In("b", "1"), In("a", "x", "y"), In("a", "x"))
 	keys := []string{rs[0].Key, rs[1].Key}
 	if !slices.Equal(keys, []string{"a", "b"}) {
 		t.Fatalf("keys %v not sorted or not merged", keys)
@@ -165,7 +165,7 @@ func TestRequirementIntersectAllowsAbsenceOnlyWhenBothDo(t *testing.T) {
 	}{
 		{name: "NotIn and DoesNotExist both accept a node without the label", a: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), b: mustReq(t, "k", corev1.NodeSelectorOpDoesNotExist), absent: true, empty: true},
 		{name: "Exists and NotIn need the label", a: mustReq(t, "k", corev1.NodeSelectorOpExists), b: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "a"), absent: false},
-		{name: "two disjoint In sets are impossible, not DoesNotExist", a: requirementIn("k", "a"), b: requirementIn("k", "b"), absent: false, empty: true},
+		{name: "two disjoint In sets are impossible, not DoesNotExist", a: In("k", "a"), b: In("k", "b"), absent: false, empty: true},
 		{name: "an empty numeric range is impossible", a: mustReq(t, "k", corev1.NodeSelectorOpGt, "5"), b: mustReq(t, "k", corev1.NodeSelectorOpLt, "6"), absent: false, empty: true},
 		{name: "NotIn and a bound need the label", a: mustReq(t, "k", corev1.NodeSelectorOpNotIn, "4"), b: mustReq(t, "k", v1.NodeSelectorOpGte, "2"), absent: false},
 	}
@@ -205,7 +205,7 @@ func TestBetaLabelKeysAreNormalised(t *testing.T) {
 			if r := mustReq(t, tc.beta, corev1.NodeSelectorOpIn, "x"); r.Key != tc.ga {
 				t.Fatalf("requirement on %s has key %s, want %s", tc.beta, r.Key, tc.ga)
 			}
-			labels := normalizedLabels(map[string]string{tc.beta: "x"})
+			labels := NormalizedLabels(map[string]string{tc.beta: "x"})
 			if labels[tc.ga] != "x" || labels[tc.beta] != "x" {
 				t.Fatalf("labels %v should carry both %s and %s", labels, tc.beta, tc.ga)
 			}
@@ -213,7 +213,7 @@ func TestBetaLabelKeysAreNormalised(t *testing.T) {
 	}
 }
 
-// normalizedLabels copies only when it has a GA key to add; the GA value wins when both are
+// NormalizedLabels copies only when it has a GA key to add; the GA value wins when both are
 // set, and the input is never modified.
 func TestNormalizedLabelsCopiesOnlyToAdd(t *testing.T) {
 	tests := []struct {
@@ -235,7 +235,7 @@ func TestNormalizedLabelsCopiesOnlyToAdd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := maps.Clone(tt.labels)
-			got := normalizedLabels(tt.labels)
+			got := NormalizedLabels(tt.labels)
 			if !maps.Equal(got, tt.want) {
 				t.Errorf("normalizedLabels = %v, want %v", got, tt.want)
 			}

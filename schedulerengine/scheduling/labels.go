@@ -1,4 +1,4 @@
-package schedulerengine
+package scheduling
 
 import v1 "github.com/nodewright/nodewright/apis/v1"
 
@@ -30,12 +30,12 @@ func NormalizedLabelKey(key string) string {
 	return key
 }
 
-// normalizedLabels returns labels with every beta key also present under its GA key (the GA
+// NormalizedLabels returns labels with every beta key also present under its GA key (the GA
 // value wins when both are set). The input map is returned as is when every beta key in it
 // has its GA key beside it, as a kubelet's Node labels do, and never modified: a
 // consolidation pass builds every node's labels once per simulation, and copying them each
 // time was most of what it allocated.
-func normalizedLabels(labels map[string]string) map[string]string {
+func NormalizedLabels(labels map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range labels {
 		ga := NormalizedLabelKey(k)

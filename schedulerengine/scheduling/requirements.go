@@ -1,4 +1,4 @@
-package schedulerengine
+package scheduling
 
 import (
 	"fmt"
@@ -94,7 +94,7 @@ func (rs Requirements) Compatible(incoming Requirements, undefinedOK func(key st
 			}
 			return &IncompatibleError{Key: in.Key, Want: in}
 		}
-		if !compatiblePair(have, in) {
+		if !have.CompatibleWith(in) {
 			return &IncompatibleError{Key: in.Key, Want: in, Have: &have}
 		}
 	}
@@ -111,15 +111,17 @@ func (rs Requirements) IsCompatible(incoming Requirements, undefinedOK func(key 
 			}
 			return false
 		}
-		if !compatiblePair(have, in) {
+		if !have.CompatibleWith(in) {
 			return false
 		}
 	}
 	return true
 }
 
-func compatiblePair(have, in Requirement) bool {
-	return have.Intersects(in) || (have.AllowsAbsence() && in.AllowsAbsence())
+// CompatibleWith reports whether a node can satisfy both requirements on one key: they
+// share a value, or both admit a node without the label.
+func (r Requirement) CompatibleWith(o Requirement) bool {
+	return r.Intersects(o) || (r.AllowsAbsence() && o.AllowsAbsence())
 }
 
 // MatchLabels returns nil when a node with these labels satisfies every requirement, or an

@@ -1,4 +1,4 @@
-package schedulerengine
+package scheduling
 
 import (
 	"strconv"
@@ -14,7 +14,7 @@ import (
 // no panics, intersection commutative and equal to "both admit" value by value, absence
 // allowed only when both allow it, Intersects agreeing with Intersect, and a requirement
 // compatible with itself unless nothing satisfies it. Run with
-// go test -fuzz=FuzzRequirements ./schedulerengine/
+// go test -fuzz=FuzzRequirements ./schedulerengine/scheduling/
 func FuzzRequirements(f *testing.F) {
 	seeds := []struct {
 		key   string
