@@ -37,7 +37,10 @@
 //   - 70 %: steady after: seconds from scaling the Deployment to 70 % of N until the last
 //     change before steady state, where steady means: every pod bound, every running node
 //     workflow of the pool Ready, and the pool's set of Nodes unchanged for -settle (30 s).
-//     The nodes column is the pool's Nodes before → at steady state.
+//     The nodes column is the pool's Nodes before → at steady state. Under -floor there is
+//     no scale-in; the column gives instead the seconds from scaling the Deployment from 0
+//     back to N until every pod is bound again on the Nodes the scale-out left: the lab's
+//     own floor, with nothing to plan or launch.
 //   - $/h before → after: the sum of the running node workflows' prices, as `starter nodes`
 //     shows them, when the Deployment is scaled and at steady state.
 //
