@@ -1,5 +1,7 @@
 package schedulerengine
 
+import "github.com/nodewright/nodewright/schedulerengine/packing"
+
 // A pod with required anti-affinity on the hostname can never join a claim already holding
 // a pod its term selects, and claims only gain pods while Solve places them. When every
 // replica of a Deployment repels the others, each has to scan past every claim its siblings
@@ -58,14 +60,14 @@ const antiListMinClaims = 64
 // eachOpenClaim visits, in opening order, the claims the pod's hostname anti-affinity
 // allows whose slack under room holds need, until visit returns true. It reports false,
 // without visiting, when the pod has no such group or the list would not pay.
-func (s *solver) eachOpenClaim(p *pendingPod, room func(c *claim) vec, need slack, visit func(i int) bool) (found, used bool) {
+func (s *solver) eachOpenClaim(p *pendingPod, room func(c *claim) vec, need packing.Slack, visit func(i int) bool) (found, used bool) {
 	g := hostnameAntiGroup(p)
 	if g == nil || len(s.claims) < s.antiListMinClaims {
 		return false, false
 	}
 	for _, i := range s.openClaims(g) {
 		c := s.claims[i]
-		if slackOf(room(c), c.requests).holds(need) && visit(i) {
+		if packing.SlackOf(room(c), c.requests).Holds(need) && visit(i) {
 			return true, true
 		}
 	}

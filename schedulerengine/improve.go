@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // improve repacks, per NodePool and pod class, the claims holding only plain pods: pods with
@@ -24,7 +26,7 @@ func (s *solver) improve() {
 // reindexClaims drops removed claims and rebuilds the slack trees.
 func (s *solver) reindexClaims() {
 	s.claims = slices.DeleteFunc(s.claims, func(c *claim) bool { return c.removed })
-	s.free, s.grow, s.beyond = slackTree{}, slackTree{}, slackTree{}
+	s.free, s.grow, s.beyond = packing.SlackTree{}, packing.SlackTree{}, packing.SlackTree{}
 	clear(s.antiOpen) // the lists hold positions, which change here
 	for i, c := range s.claims {
 		c.idx = i

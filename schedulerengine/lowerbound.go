@@ -1,9 +1,9 @@
 package schedulerengine
 
 import (
-	"math"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // LowerBound is the fractional lower bound on what any set of new nodes able to run pods
@@ -27,14 +27,14 @@ func LowerBound(pods []*corev1.Pod, types []InstanceType) float64 {
 	for _, rl := range lists[:len(lists)-len(types)] {
 		total = total.plus(d.vec(rl))
 	}
-	unit := newUnitPrices(len(d.names))
+	unit := packing.NewUnitPrices(len(d.names))
 	for _, it := range types {
 		price, ok := cheapestAvailable(it.Offerings)
 		if ok {
-			unit.offer(price, d.vec(it.Allocatable))
+			unit.Offer(price, d.vec(it.Allocatable))
 		}
 	}
-	return unit.bound(total)
+	return unit.Bound(total)
 }
 
 func cheapestAvailable(offerings []Offering) (float64, bool) {
@@ -45,37 +45,6 @@ func cheapestAvailable(offerings []Offering) (float64, bool) {
 		}
 	}
 	return best, found
-}
-
-// unitPrices holds the cheapest price per milli-unit of each resource seen so far.
-type unitPrices []float64
-
-func newUnitPrices(n int) unitPrices {
-	u := make(unitPrices, n)
-	for i := range u {
-		u[i] = math.Inf(1)
-	}
-	return u
-}
-
-// offer considers a node at price with allocatable alloc.
-func (u unitPrices) offer(price float64, alloc vec) {
-	for d, amount := range alloc {
-		if amount > 0 {
-			u[d] = min(u[d], price/float64(amount))
-		}
-	}
-}
-
-// bound is the binding resource's cost of covering total.
-func (u unitPrices) bound(total vec) float64 {
-	best := 0.0
-	for d, amount := range total {
-		if amount > 0 && !math.IsInf(u[d], 1) {
-			best = max(best, float64(amount)*u[d])
-		}
-	}
-	return best
 }
 
 // costLowerBound is LowerBound for the pods the plan puts on new nodes, over the types each
@@ -93,14 +62,14 @@ func (s *solver) costLowerBound() float64 {
 			total = total.plus(p.requests)
 		}
 	}
-	unit := newUnitPrices(len(total))
+	unit := packing.NewUnitPrices(len(total))
 	for _, pool := range s.pools {
 		offerings := newOfferingFilter(pool.reqs)
 		for _, i := range pool.types {
 			if price, ok := s.world.types[i].cheapest(offerings); ok {
-				unit.offer(price, pool.alloc[i])
+				unit.Offer(price, pool.alloc[i])
 			}
 		}
 	}
-	return unit.bound(total)
+	return unit.Bound(total)
 }

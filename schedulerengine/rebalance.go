@@ -2,6 +2,8 @@ package schedulerengine
 
 import (
 	"slices"
+
+	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // rebalance repacks, per NodePool, the pods that can change node without any pod's
@@ -176,9 +178,9 @@ func (s *solver) restore(st rebalanceState) {
 
 func (s *solver) reindexSlack(c *claim) {
 	if c.removed {
-		s.free.set(c.idx, noSlack())
-		s.grow.set(c.idx, noSlack())
-		s.beyond.set(c.idx, noSlack())
+		s.free.Set(c.idx, packing.NoSlack())
+		s.grow.Set(c.idx, packing.NoSlack())
+		s.beyond.Set(c.idx, packing.NoSlack())
 		return
 	}
 	s.indexSlack(c)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/nodewright/nodewright/schedulerengine/packing"
 	"github.com/nodewright/nodewright/schedulerengine/scheduling"
 )
 
@@ -166,7 +167,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 				}
 			}
 		}
-		if waste := wasteOn(prices[t], alloc, held); waste < bestWaste-1e-9 {
+		if waste := packing.Waste(prices[t], alloc, held); waste < bestWaste-1e-9 {
 			bestWaste = waste
 			copy(fs.bestTaken, fs.taken)
 		}
@@ -238,18 +239,6 @@ func (fs *fillState) pick(room, alloc vec, allowed func(i int) bool) int {
 		}
 	}
 	return -1
-}
-
-// wasteOn is the part of a type's price its cpu and memory left unused stand for, each
-// resource taken as half the price.
-func wasteOn(price float64, alloc, held vec) float64 {
-	used := 0.0
-	for _, d := range []int{dimCPU, dimMemory} {
-		if alloc[d] > 0 {
-			used += float64(held[d]) / float64(alloc[d]) / 2
-		}
-	}
-	return price * (1 - used)
 }
 
 // land adds the mover to claim c with a fit c.check returned.
@@ -389,7 +378,7 @@ func (s *solver) hostsFor(pool *poolState, m mover) []host {
 			continue
 		}
 		prices := s.prices(newOfferingFilter(c.reqs))
-		out = append(out, host{claim: c, term: m.pod.level().class.terms[i], waste: wasteOn(prices[c.types[0]], pool.alloc[c.types[0]], c.requests)})
+		out = append(out, host{claim: c, term: m.pod.level().class.terms[i], waste: packing.Waste(prices[c.types[0]], pool.alloc[c.types[0]], c.requests)})
 	}
 	slices.SortStableFunc(out, func(a, b host) int { return cmp.Compare(b.waste, a.waste) })
 	return out

@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // dims gives every resource name one slot in a vec, so the hot loops compare small integer
@@ -18,9 +20,9 @@ type dims struct {
 }
 
 const (
-	dimCPU = iota
-	dimMemory
-	dimPods
+	dimCPU    = packing.CPU
+	dimMemory = packing.Memory
+	dimPods   = packing.Pods
 )
 
 func newDims(lists ...corev1.ResourceList) dims {

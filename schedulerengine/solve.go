@@ -3,6 +3,8 @@ package schedulerengine
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // Solve plans capacity for in.Pods. It is a pure function of its input: no clients, clocks,
@@ -57,7 +59,7 @@ type solver struct {
 	claims   []*claim // in opening order
 	// free, grow and beyond index the claims' slack: under their cheapest type, under
 	// their size limit, and under their largest type.
-	free, grow, beyond slackTree
+	free, grow, beyond packing.SlackTree
 	queue              []*pendingPod
 	seeds              map[seedKey]seed
 	// classes and topos share pod classes and pod topologies between identical pods.
@@ -161,7 +163,7 @@ func (s *solver) onExisting(p *pendingPod) bool {
 // onOpenClaim puts the pod on an open claim: first one that holds it without a dearer type
 // (adding it costs nothing), else the first that can grow to hold it within its size limit.
 func (s *solver) onOpenClaim(p *pendingPod) bool {
-	need := needOf(p.requests)
+	need := packing.NeedOf(p.requests)
 	free := func(i int) bool {
 		c := s.claims[i]
 		fit, ok := s.tryClaim(c, p)
@@ -185,7 +187,7 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 	if found, used := s.eachOpenClaim(p, cheapestAlloc, need, free); used {
 		return found || first(s.eachOpenClaim(p, growthLimit, need, grow))
 	}
-	return s.free.each(need, free) || s.grow.each(need, grow)
+	return s.free.Each(need, free) || s.grow.Each(need, grow)
 }
 
 func cheapestAlloc(c *claim) vec { return c.pool.alloc[c.types[0]] }
@@ -206,10 +208,10 @@ func (s *solver) onClaimBeyondLimit(p *pendingPod) bool {
 		}
 		return ok
 	}
-	if found, used := s.eachOpenClaim(p, largestAlloc, needOf(p.requests), visit); used {
+	if found, used := s.eachOpenClaim(p, largestAlloc, packing.NeedOf(p.requests), visit); used {
 		return found
 	}
-	return s.beyond.each(needOf(p.requests), visit)
+	return s.beyond.Each(packing.NeedOf(p.requests), visit)
 }
 
 // tryClaim checks the pod's node-affinity terms in turn against the claim, after the cheap
@@ -236,9 +238,9 @@ func (s *solver) addToClaim(c *claim, p *pendingPod, fit claimFit) {
 
 // indexSlack records the claim's slack in the three trees.
 func (s *solver) indexSlack(c *claim) {
-	s.free.set(c.idx, slackOf(c.pool.alloc[c.types[0]], c.requests))
-	s.grow.set(c.idx, slackOf(c.limit, c.requests))
-	s.beyond.set(c.idx, slackOf(c.ceiling, c.requests))
+	s.free.Set(c.idx, packing.SlackOf(c.pool.alloc[c.types[0]], c.requests))
+	s.grow.Set(c.idx, packing.SlackOf(c.limit, c.requests))
+	s.beyond.Set(c.idx, packing.SlackOf(c.ceiling, c.requests))
 }
 
 // onNewClaim opens a claim in the first pool that can take the pod, or records why none can.

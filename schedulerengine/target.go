@@ -1,6 +1,10 @@
 package schedulerengine
 
-import "math"
+import (
+	"math"
+
+	"github.com/nodewright/nodewright/schedulerengine/packing"
+)
 
 // limitFor picks how far a new claim may grow before pods prefer another claim: the
 // allocatable of the type, among those holding its first pod, that would carry all the pods
@@ -32,7 +36,7 @@ func (s *solver) mostEfficient(pool *poolState, types []int, offerings offeringF
 		if math.IsInf(price, 1) || !atLeast.fitsIn(alloc) {
 			continue
 		}
-		score := price * nodesNeeded(demand, alloc)
+		score := price * packing.NodesNeeded(demand, alloc)
 		switch {
 		case best < 0 || score < bestScore*(1-1e-9):
 			best, bestScore = i, score
@@ -41,22 +45,6 @@ func (s *solver) mostEfficient(pool *poolState, types []int, offerings offeringF
 		}
 	}
 	return best, best >= 0
-}
-
-// nodesNeeded is how many nodes of allocatable alloc the demand fills, fractionally, counting
-// cpu, memory and pod slots.
-func nodesNeeded(demand, alloc vec) float64 {
-	need := 0.0
-	for _, d := range []int{dimCPU, dimMemory, dimPods} {
-		if demand[d] <= 0 {
-			continue
-		}
-		if alloc[d] <= 0 {
-			return math.Inf(1)
-		}
-		need = max(need, float64(demand[d])/float64(alloc[d]))
-	}
-	return need
 }
 
 // placed takes a pod's requests off what its class still needs, so claims opened later are
