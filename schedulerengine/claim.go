@@ -23,19 +23,19 @@ type claim struct {
 	// ceiling is the largest allocatable per resource over types: a quick test that turns
 	// away pods from a full claim without scanning its types.
 	ceiling vec
-	// limit is how far the claim may grow before new pods prefer a new claim: the
+	// sizeLimit is how far the claim may grow before new pods prefer a new claim: the
 	// allocatable of the type packing its pods' kind most cheaply (see target.go).
-	limit vec
-	// counted is the capacity charged to the pool's and the cluster's limits (the most any
-	// of its types has) and countedPrice the price (its dearest allowed offering's); counted
+	sizeLimit vec
+	// charged is the capacity charged to the pool's and the cluster's limits (the most any
+	// of its types has) and chargedPrice the price (its dearest allowed offering's); charged
 	// is nil until the claim holds a pod or when no limit applies to its pool.
-	counted      vec
-	countedPrice int64
+	charged      vec
+	chargedPrice int64
 	pods         []string
 	members      []*pendingPod // the pods of pods, for the improvement pass
 	ports        []hostPort
-	// dom caches, per topology key, the domain the claim is pinned to, or domainUndecided.
-	dom []int32
+	// domains caches, per topology key, the domain the claim is pinned to, or domainUndecided.
+	domains []int32
 	// removed marks a claim the improvement pass replaced.
 	removed bool
 }
@@ -48,8 +48,8 @@ type claimFit struct {
 	types        []int
 	narrowed     bool // types differ from the claim's
 	requests     vec
-	counted      vec
-	countedPrice int64
+	charged      vec
+	chargedPrice int64
 }
 
 func newClaim(w *world, pool *poolState, topo *topology) *claim {
@@ -64,11 +64,11 @@ func (c *claim) fresh(hostname int32) *claim {
 	cp := *c
 	cp.merged = slices.Clip(c.merged)
 	cp.pods, cp.members, cp.ports = nil, nil, nil
-	cp.dom = make([]int32, len(c.topo.keys))
-	for i := range cp.dom {
-		cp.dom[i] = domainUndecided
+	cp.domains = make([]int32, len(c.topo.keys))
+	for i := range cp.domains {
+		cp.domains[i] = domainUndecided
 	}
-	cp.dom[hostnameKey] = hostname
+	cp.domains[hostnameKey] = hostname
 	return &cp
 }
 
@@ -79,7 +79,7 @@ func (c *claim) CanAdd(p *pendingPod, t *podTerm) (claimFit, *rejection) {
 }
 
 func (c *claim) check(p *pendingPod, t *podTerm, steps []claimStep) (claimFit, *rejection) {
-	f := claimFit{term: t, reqs: c.reqs, types: c.types, requests: c.requests, counted: c.counted, countedPrice: c.countedPrice}
+	f := claimFit{term: t, reqs: c.reqs, types: c.types, requests: c.requests, charged: c.charged, chargedPrice: c.chargedPrice}
 	for _, step := range steps {
 		if rej := step.check(c, p, &f); rej != nil {
 			rej.kind = step.kind
@@ -92,14 +92,14 @@ func (c *claim) check(p *pendingPod, t *podTerm, steps []claimStep) (claimFit, *
 // Add commits a fit CanAdd returned for the same pod.
 func (c *claim) Add(p *pendingPod, f claimFit) {
 	c.absorb(f)
-	if c.pool.limited && f.counted != nil {
+	if c.pool.limited && f.charged != nil {
 		for _, b := range c.pool.budgets {
-			if c.counted != nil {
-				b.remove(charge{capacity: c.counted, price: c.countedPrice})
+			if c.charged != nil {
+				b.remove(charge{capacity: c.charged, price: c.chargedPrice})
 			}
-			b.add(charge{capacity: f.counted, price: f.countedPrice})
+			b.add(charge{capacity: f.charged, price: f.chargedPrice})
 		}
-		c.counted, c.countedPrice = f.counted, f.countedPrice
+		c.charged, c.chargedPrice = f.charged, f.chargedPrice
 	}
 	c.requests = f.requests
 	c.pods = append(c.pods, p.key)
@@ -134,7 +134,7 @@ func (c *claim) ceilingOf(types []int) vec {
 // and whether it is decided: the hostname always is, a key reqs pin to one value is, and a
 // key neither the instance type nor the NodePool sets is decided absent.
 func (c *claim) domainIn(reqs scheduling.Requirements, keyIdx int) (int32, bool) {
-	if d := c.dom[keyIdx]; d != domainUndecided {
+	if d := c.domains[keyIdx]; d != domainUndecided {
 		return d, true
 	}
 	table := c.topo.keys[keyIdx]
@@ -155,14 +155,14 @@ func (c *claim) domainIn(reqs scheduling.Requirements, keyIdx int) (int32, bool)
 }
 
 // settleDomains records the domains the claim's requirements now decide, so later checks
-// and counts read them from dom.
+// and counts read them from domains.
 func (c *claim) settleDomains() {
-	for k := range c.dom {
-		if c.dom[k] != domainUndecided {
+	for k := range c.domains {
+		if c.domains[k] != domainUndecided {
 			continue
 		}
 		if d, decided := c.domainIn(c.reqs, k); decided {
-			c.dom[k] = d
+			c.domains[k] = d
 		}
 	}
 }

@@ -161,7 +161,7 @@ func (s *solver) spreadDomains(g *topoGroup) []int32 {
 	table := s.topo.keys[g.keyIdx]
 	seen := map[int32]bool{}
 	for _, n := range s.existing {
-		if d := n.dom[g.keyIdx]; d >= 0 && n.eligibleFor(g) {
+		if d := n.domains[g.keyIdx]; d >= 0 && n.eligibleFor(g) {
 			seen[d] = true
 		}
 	}

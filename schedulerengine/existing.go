@@ -33,8 +33,8 @@ type runningNode struct {
 	free     vec
 	ports    []hostPort
 	pods     []*corev1.Pod // bound before this Solve
-	// dom is the node's domain per topology key (domainAbsent without the label).
-	dom []int32
+	// domains is the node's domain per topology key (domainAbsent without the label).
+	domains []int32
 }
 
 // nodeFit is the node's room after adding a pod.
@@ -59,12 +59,12 @@ func newRunningNode(d dims, n ExistingNode) *runningNode {
 
 // settleDomains reads the node's domain for every topology key from its labels.
 func (n *runningNode) settleDomains(t *topology) {
-	n.dom = make([]int32, len(t.keys))
+	n.domains = make([]int32, len(t.keys))
 	for i, table := range t.keys {
 		if v, ok := n.labels[table.key]; ok {
-			n.dom[i] = table.intern(v)
+			n.domains[i] = table.intern(v)
 		} else {
-			n.dom[i] = domainAbsent
+			n.domains[i] = domainAbsent
 		}
 	}
 }
@@ -87,7 +87,7 @@ func (n *runningNode) CanAdd(p *pendingPod) (nodeFit, *rejection) {
 		return nodeFit{}, &rejection{kind: reasonTopology, explain: func() string { return "node " + n.name + " has the host port taken" }}
 	}
 	if !lv.topo.empty() {
-		if why := lv.topo.nodeBlocker(n.dom); why != "" {
+		if why := lv.topo.nodeBlocker(n.domains); why != "" {
 			return nodeFit{}, &rejection{kind: reasonTopology, explain: func() string { return "node " + n.name + ": " + why }}
 		}
 	}

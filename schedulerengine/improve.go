@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // improve repacks, per NodePool and pod class, the claims holding only plain pods: pods with
@@ -26,11 +24,11 @@ func (s *solver) improve() {
 // reindexClaims drops removed claims and rebuilds the slack trees.
 func (s *solver) reindexClaims() {
 	s.claims = slices.DeleteFunc(s.claims, func(c *claim) bool { return c.removed })
-	s.free, s.grow, s.beyond = packing.SlackTree{}, packing.SlackTree{}, packing.SlackTree{}
-	clear(s.antiOpen) // the lists hold positions, which change here
+	s.slack = claimSlack{}
+	clear(s.notExcluded) // the lists hold positions, which change here
 	for i, c := range s.claims {
 		c.idx = i
-		s.indexSlack(c)
+		s.slack.set(c)
 	}
 }
 
@@ -95,7 +93,7 @@ func (s *solver) repack(g *repackGroup) {
 	}
 	for _, c := range g.claims {
 		c.removed = true
-		s.reindexSlack(c)
+		s.slack.set(c)
 	}
 	for _, bin := range bins {
 		s.fillBin(g.pool, bin)
@@ -110,7 +108,7 @@ func (s *solver) claimPrice(c *claim) float64 {
 }
 
 // fillBin opens a claim for a bin's pods; a pod that unexpectedly does not fit goes through
-// the usual ladder.
+// the usual placement order (placeWithoutRelaxing).
 func (s *solver) fillBin(pool *poolState, bin []*pendingPod) {
 	var c *claim
 	for _, p := range bin {
@@ -125,8 +123,8 @@ func (s *solver) fillBin(pool *poolState, bin []*pendingPod) {
 			s.addToClaim(c, p, fit)
 			continue
 		}
-		if !s.placeAtLevel(p) {
-			s.unschedulable[p.key] = fmt.Sprintf("lost while repacking: %s", s.unschedulable[p.key])
+		if !s.placeWithoutRelaxing(p) {
+			s.decided.unschedulable[p.key] = fmt.Sprintf("lost while repacking: %s", s.decided.unschedulable[p.key])
 		}
 	}
 }

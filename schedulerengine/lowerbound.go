@@ -57,7 +57,7 @@ func (s *solver) costLowerBound() float64 {
 			placed[k] = true
 		}
 	}
-	for _, p := range s.queue {
+	for _, p := range s.pods {
 		if placed[p.key] {
 			total = total.plus(p.requests)
 		}

@@ -17,9 +17,9 @@ import (
 // Hostname affinity and anti-affinity, spreads that count only some nodes, host ports and
 // preferences keep a pod where it is.
 type mover struct {
-	pod  *pendingPod
-	keep []keptDomain
-	host []hostTie
+	pod         *pendingPod
+	keptDomains []keptDomain
+	hostTies    []hostTie
 }
 
 type keptDomain struct {
@@ -86,33 +86,33 @@ func moverOn(c *claim, p *pendingPod) (mover, bool) {
 
 // tie records a hostname spread group of the mover; it never fails.
 func (m *mover) tie(g *topoGroup, owns, matches bool) bool {
-	i := slices.IndexFunc(m.host, func(t hostTie) bool { return t.group == g })
+	i := slices.IndexFunc(m.hostTies, func(t hostTie) bool { return t.group == g })
 	if i < 0 {
-		m.host = append(m.host, hostTie{group: g})
-		i = len(m.host) - 1
+		m.hostTies = append(m.hostTies, hostTie{group: g})
+		i = len(m.hostTies) - 1
 	}
-	m.host[i].owns = m.host[i].owns || owns
-	m.host[i].matches = m.host[i].matches || matches
+	m.hostTies[i].owns = m.hostTies[i].owns || owns
+	m.hostTies[i].matches = m.hostTies[i].matches || matches
 	return true
 }
 
 // keepDomain holds the mover to claim c's domain on a key, which c must have decided.
 func (m *mover) keepDomain(c *claim, keyIdx int) bool {
-	if slices.ContainsFunc(m.keep, func(k keptDomain) bool { return k.keyIdx == keyIdx }) {
+	if slices.ContainsFunc(m.keptDomains, func(k keptDomain) bool { return k.keyIdx == keyIdx }) {
 		return true
 	}
-	d := c.dom[keyIdx]
+	d := c.domains[keyIdx]
 	if d < 0 {
 		return false // undecided or absent: no domain the pod can be held to
 	}
-	m.keep = append(m.keep, keptDomain{keyIdx: keyIdx, domain: d})
+	m.keptDomains = append(m.keptDomains, keptDomain{keyIdx: keyIdx, domain: d})
 	return true
 }
 
 // staysIn reports whether claim c has the mover's domain on every key it must keep.
 func staysIn(keep []keptDomain, c *claim) bool {
 	for _, k := range keep {
-		if c.dom[k.keyIdx] != k.domain {
+		if c.domains[k.keyIdx] != k.domain {
 			return false
 		}
 	}
@@ -129,10 +129,10 @@ type hostCounts struct {
 // that some pod of c (or the mover) owns, c's count with the mover stays within maxSkew;
 // on every group it owns, c's count with it does.
 func (h hostCounts) allows(c *claim, ties []hostTie, extra hostCounts) bool {
-	d := c.dom[hostnameKey]
+	d := c.domains[hostnameKey]
 	for _, t := range ties {
 		g := t.group
-		n := at(g.counts, d) + extra.added[g]
+		n := countAt(g.counts, d) + extra.added[g]
 		owned := t.owns || h.owners[g]+extra.owners[g] > 0
 		if t.matches {
 			n++
@@ -144,10 +144,10 @@ func (h hostCounts) allows(c *claim, ties []hostTie, extra hostCounts) bool {
 	return true
 }
 
-// hostLedger tracks, per claim, the owners of hostname spread groups while the pass runs.
-type hostLedger map[*claim]hostCounts
+// hostSpreadOwners tracks, per claim, the owners of hostname spread groups while the pass runs.
+type hostSpreadOwners map[*claim]hostCounts
 
-func (l hostLedger) of(c *claim) hostCounts {
+func (l hostSpreadOwners) of(c *claim) hostCounts {
 	h, ok := l[c]
 	if !ok {
 		h = hostCounts{owners: map[*topoGroup]int32{}}
@@ -156,8 +156,8 @@ func (l hostLedger) of(c *claim) hostCounts {
 	return h
 }
 
-// note counts claim c's pod p as an owner of its hostname spread groups.
-func (l hostLedger) note(c *claim, p *pendingPod) {
+// add counts claim c's pod p as an owner of its hostname spread groups.
+func (l hostSpreadOwners) add(c *claim, p *pendingPod) {
 	pt := p.level().topo
 	if pt == nil {
 		return
@@ -174,17 +174,17 @@ func (l hostLedger) note(c *claim, p *pendingPod) {
 
 // lift and land move the mover's count in its hostname groups off claim c and onto it.
 func (m mover) lift(c *claim) {
-	for _, t := range m.host {
+	for _, t := range m.hostTies {
 		if t.matches {
-			t.group.counts[c.dom[hostnameKey]]--
+			t.group.counts[c.domains[hostnameKey]]--
 		}
 	}
 }
 
 func (m mover) land(c *claim) {
-	for _, t := range m.host {
+	for _, t := range m.hostTies {
 		if t.matches {
-			t.group.counts = inc(t.group.counts, c.dom[hostnameKey])
+			t.group.counts = incrementAt(t.group.counts, c.domains[hostnameKey])
 		}
 	}
 }
@@ -193,11 +193,11 @@ func (m mover) land(c *claim) {
 // in the order they were placed.
 type moverBucket struct {
 	bucket
-	size   int     // index of the bucket's requests among all buckets' (see fillState)
-	movers []mover // movers[i] is pods[i]
-	class  *podClass
-	keep   []keptDomain
-	host   []hostTie
+	size        int     // index of the bucket's requests among all buckets' (see fillState)
+	movers      []mover // movers[i] is pods[i]
+	class       *podClass
+	keptDomains []keptDomain
+	hostTies    []hostTie
 }
 
 // take removes the bucket's first mover.
@@ -215,10 +215,10 @@ func moverBuckets(movers []mover) []*moverBucket {
 	index := map[key]*moverBucket{}
 	var out []*moverBucket
 	for _, m := range movers {
-		k := key{class: m.pod.level().class, keep: keepKey(m.keep), host: tiesKey(m.host), requests: vecKey(m.pod.requests)}
+		k := key{class: m.pod.level().class, keep: keepKey(m.keptDomains), host: tiesKey(m.hostTies), requests: vecKey(m.pod.requests)}
 		b, ok := index[k]
 		if !ok {
-			b = &moverBucket{bucket: bucket{requests: m.pod.requests}, class: k.class, keep: m.keep, host: m.host}
+			b = &moverBucket{bucket: bucket{requests: m.pod.requests}, class: k.class, keptDomains: m.keptDomains, hostTies: m.hostTies}
 			index[k] = b
 			out = append(out, b)
 		}

@@ -14,10 +14,10 @@ type pendingPod struct {
 	requests vec
 	ports    []hostPort
 	// prefs are the pod's soft constraints in the order they are relaxed; levels[i] is the
-	// pod with the first i relaxed, built as needed, and cur the level in force.
-	prefs  []preference
-	levels []*podLevel
-	cur    int
+	// pod with the first i relaxed, built as needed, and relaxedCount (how many are relaxed) the level in force.
+	prefs        []preference
+	levels       []*podLevel
+	relaxedCount int
 }
 
 // podLevel is a pod's node requirements and pod topology with some preferences relaxed.
@@ -28,17 +28,17 @@ type podLevel struct {
 	err error
 }
 
-func (p *pendingPod) level() *podLevel { return p.levels[p.cur] }
+func (p *pendingPod) level() *podLevel { return p.levels[p.relaxedCount] }
 
 // canRelax reports whether a preference is left to relax.
-func (p *pendingPod) canRelax() bool { return p.cur < len(p.prefs) }
+func (p *pendingPod) canRelax() bool { return p.relaxedCount < len(p.prefs) }
 
 // relax drops the next preference and returns what it was.
 func (s *solver) relax(p *pendingPod) preference {
-	dropped := p.prefs[p.cur]
-	p.cur++
-	if len(p.levels) <= p.cur {
-		p.levels = append(p.levels, s.levelOf(p.pod, p.prefs[:p.cur]))
+	dropped := p.prefs[p.relaxedCount]
+	p.relaxedCount++
+	if len(p.levels) <= p.relaxedCount {
+		p.levels = append(p.levels, s.levelOf(p.pod, p.prefs[:p.relaxedCount]))
 	}
 	return dropped
 }
@@ -48,10 +48,10 @@ func (s *solver) relax(p *pendingPod) preference {
 func (s *solver) levelOf(p *corev1.Pod, relaxed []preference) *podLevel {
 	f := constraintsInForce(p, relaxed)
 	classKey := podClassKey(p, f.nodePreferred)
-	class, ok := s.classes[classKey]
+	class, ok := s.classCache[classKey]
 	if !ok {
 		class = newPodClass(p, f.nodePreferred)
-		s.classes[classKey] = class
+		s.classCache[classKey] = class
 	}
 	topo, err := s.podTopoOf(p, f.topology)
 	return &podLevel{class: class, topo: topo, err: err}
@@ -61,11 +61,11 @@ func (s *solver) levelOf(p *corev1.Pod, relaxed []preference) *podLevel {
 // the same namespace, labels and constraints.
 func (s *solver) podTopoOf(p *corev1.Pod, c constraints) (*podTopo, error) {
 	key := topoKey(p, c)
-	if cached, ok := s.topos[key]; ok {
+	if cached, ok := s.topoCache[key]; ok {
 		return cached.topo, cached.err
 	}
 	pt, err := s.buildPodTopo(p, c)
-	s.topos[key] = cachedTopo{topo: pt, err: err}
+	s.topoCache[key] = cachedTopo{topo: pt, err: err}
 	return pt, err
 }
 
@@ -129,7 +129,7 @@ func (s *solver) buildPodTopo(p *corev1.Pod, c constraints) (*podTopo, error) {
 	}
 	pt := &podTopo{affinities: affinities, affinitySelf: true}
 	for _, o := range affinities {
-		pt.affinitySelf = pt.affinitySelf && o.self
+		pt.affinitySelf = pt.affinitySelf && o.matchesSelf
 	}
 	for i, o := range antis {
 		if i < c.requiredAntis {

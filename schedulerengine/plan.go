@@ -9,7 +9,7 @@ import (
 )
 
 func (s *solver) plan() Plan {
-	p := Plan{Existing: s.onNodes, Unschedulable: s.unschedulable, Order: s.order}
+	p := Plan{Existing: s.decided.onExistingNodes, Unschedulable: s.decided.unschedulable, Order: s.decided.order}
 	for _, c := range s.claims {
 		nc := c.nodeClaim(s.prices(newOfferingFilter(c.reqs)))
 		p.NewNodes = append(p.NewNodes, nc)

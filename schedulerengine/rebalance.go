@@ -2,8 +2,6 @@ package schedulerengine
 
 import (
 	"slices"
-
-	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
 // rebalance repacks, per NodePool, the pods that can change node without any pod's
@@ -37,17 +35,20 @@ func (s *solver) rebalance() {
 
 // rebalancer is one pool's pass.
 type rebalancer struct {
-	s      *solver
-	pool   *poolState
-	steps  []claimStep // the claim steps but topology, which movers need not repeat
-	ledger hostLedger
+	s            *solver
+	pool         *poolState
+	steps        []claimStep // the claim steps but topology, which movers need not repeat
+	spreadOwners hostSpreadOwners
+	// allowed caches, per requirements (their String), the pool's types they allow, by
+	// price: claims pinned alike share the list.
+	allowed map[string][]int
 }
 
 func (s *solver) rebalancePool(pool *poolState, steps []claimStep, selective []*topoGroup) {
 	before := s.poolCost(pool)
 	counted := s.eligibilities(pool, selective)
 	saved := s.saveClaims()
-	rb := &rebalancer{s: s, pool: pool, steps: steps, ledger: hostLedger{}}
+	rb := &rebalancer{s: s, pool: pool, steps: steps, spreadOwners: hostSpreadOwners{}, allowed: map[string][]int{}}
 	movers := rb.takeMovers()
 	if len(movers) == 0 {
 		return
@@ -90,15 +91,15 @@ func (rb *rebalancer) takeMovers() []mover {
 				m.lift(c)
 			} else {
 				kept = append(kept, p)
-				rb.ledger.note(c, p)
+				rb.spreadOwners.add(c, p)
 			}
 		}
 		if len(kept) < len(c.members) {
-			rb.s.shrink(c, kept)
+			rb.shrink(c, kept)
 		}
 	}
 	var movers []mover
-	for _, p := range rb.s.queue {
+	for _, p := range rb.s.pods {
 		if m, ok := byPod[p]; ok {
 			movers = append(movers, m)
 		}
@@ -136,18 +137,18 @@ func sameEligibilities(before, after map[*claim][]eligibility) bool {
 
 // rebalanceState is what the pass needs to undo itself.
 type rebalanceState struct {
-	claims []*claim
-	saved  []claim
-	spare  int32
+	claims       []*claim
+	saved        []claim
+	nextHostname int32
 	// counts are the hostname spread groups' counts, which moving pods changes.
 	counts map[*topoGroup][]int32
 }
 
 func (s *solver) saveClaims() rebalanceState {
-	st := rebalanceState{claims: slices.Clone(s.claims), saved: make([]claim, len(s.claims)), spare: s.spare, counts: map[*topoGroup][]int32{}}
+	st := rebalanceState{claims: slices.Clone(s.claims), saved: make([]claim, len(s.claims)), nextHostname: s.nextHostname, counts: map[*topoGroup][]int32{}}
 	for i, c := range s.claims {
 		st.saved[i] = *c
-		st.saved[i].dom = slices.Clone(c.dom) // settleDomains writes in place
+		st.saved[i].domains = slices.Clone(c.domains) // settleDomains writes in place
 	}
 	for _, g := range s.topo.groups {
 		if g.keyIdx == hostnameKey && g.kind == groupSpread {
@@ -162,7 +163,7 @@ func (s *solver) saveClaims() rebalanceState {
 func (s *solver) restore(st rebalanceState) {
 	for _, c := range s.claims[len(st.claims):] {
 		c.removed = true
-		s.reindexSlack(c)
+		s.slack.set(c)
 	}
 	for i, c := range st.claims {
 		*c = st.saved[i]
@@ -170,20 +171,10 @@ func (s *solver) restore(st rebalanceState) {
 	for g, counts := range st.counts {
 		g.counts = counts
 	}
-	s.claims, s.spare = st.claims, st.spare
+	s.claims, s.nextHostname = st.claims, st.nextHostname
 	for _, c := range s.claims {
-		s.reindexSlack(c)
+		s.slack.set(c)
 	}
-}
-
-func (s *solver) reindexSlack(c *claim) {
-	if c.removed {
-		s.free.Set(c.idx, packing.NoSlack())
-		s.grow.Set(c.idx, packing.NoSlack())
-		s.beyond.Set(c.idx, packing.NoSlack())
-		return
-	}
-	s.indexSlack(c)
 }
 
 func (s *solver) poolCost(pool *poolState) float64 {

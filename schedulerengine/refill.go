@@ -12,10 +12,10 @@ import (
 
 // shrink leaves claim c holding only kept, on every type its requirements allow that holds
 // them, or removes it when nothing is kept.
-func (s *solver) shrink(c *claim, kept []*pendingPod) {
+func (rb *rebalancer) shrink(c *claim, kept []*pendingPod) {
 	if len(kept) == 0 {
 		c.removed = true
-		s.reindexSlack(c)
+		rb.s.slack.set(c)
 		return
 	}
 	requests := make(vec, len(c.requests))
@@ -28,28 +28,22 @@ func (s *solver) shrink(c *claim, kept []*pendingPod) {
 	c.requests = requests
 	// The requirements say which types the pods' labels allow; a daemonset binding one of
 	// their host ports rules out more, which only the ports tell.
-	types, _, _ := c.pool.typesFreeOfDaemonPorts(s.allowedTypes(c), c.ports)
+	types, _, _ := c.pool.typesFreeOfDaemonPorts(rb.allowedTypes(c), c.ports)
 	c.types = typesWithRoom(c.pool, types, requests)
 	c.ceiling = c.ceilingOf(c.types)
-	s.indexSlack(c)
+	rb.s.slack.set(c)
 }
 
 // allowedTypes is every type of the claim's pool its requirements allow, by price; claims
 // pinned alike share the list.
-func (s *solver) allowedTypes(c *claim) []int {
+func (rb *rebalancer) allowedTypes(c *claim) []int {
 	key := c.reqs.String()
-	if types, ok := s.allowed[c.pool][key]; ok {
+	if types, ok := rb.allowed[key]; ok {
 		return types
 	}
 	w := c.world
 	types := w.byPrice(w.typesAllowing(c.pool.types, c.reqs), newOfferingFilter(c.reqs))
-	if s.allowed == nil {
-		s.allowed = map[*poolState]map[string][]int{}
-	}
-	if s.allowed[c.pool] == nil {
-		s.allowed[c.pool] = map[string][]int{}
-	}
-	s.allowed[c.pool][key] = types
+	rb.allowed[key] = types
 	return types
 }
 
@@ -89,10 +83,10 @@ func newFillState(buckets []*moverBucket) *fillState {
 	families := map[string]*moverFamily{}
 	sizeIndex := map[string]int{}
 	for _, b := range buckets {
-		key := fmt.Sprintf("%p|%s", b.class, keepKey(b.keep))
+		key := fmt.Sprintf("%p|%s", b.class, keepKey(b.keptDomains))
 		f, ok := families[key]
 		if !ok {
-			f = &moverFamily{class: b.class, keep: b.keep}
+			f = &moverFamily{class: b.class, keep: b.keptDomains}
 			families[key] = f
 			fs.families = append(fs.families, f)
 		}
@@ -136,7 +130,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 	fs.clearTaken()
 	fs.bestTaken = slices.Grow(fs.bestTaken[:0], len(fs.eligible))[:len(fs.eligible)]
 	clear(fs.bestTaken)
-	counts := rb.ledger.of(c)
+	counts := rb.spreadOwners.of(c)
 	prices := rb.s.prices(newOfferingFilter(c.reqs))
 	bestWaste := math.Inf(1)
 	room, held := make(vec, len(c.requests)), make(vec, len(c.requests))
@@ -150,7 +144,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 			room[d], held[d] = alloc[d]-c.requests[d], c.requests[d]
 		}
 		for {
-			i := fs.pick(room, alloc, func(i int) bool { return counts.allows(c, fs.eligible[i].host, extra) })
+			i := fs.pick(room, alloc, func(i int) bool { return counts.allows(c, fs.eligible[i].hostTies, extra) })
 			if i < 0 {
 				break
 			}
@@ -158,7 +152,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 			for d, r := range fs.eligible[i].requests {
 				room[d], held[d] = room[d]-r, held[d]+r
 			}
-			for _, tie := range fs.eligible[i].host {
+			for _, tie := range fs.eligible[i].hostTies {
 				if tie.matches {
 					extra.added[tie.group]++
 				}
@@ -179,7 +173,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 			// The trial checked its own picks in turn; what lands is those or fewer, so
 			// this holds, but a pod must never land on the trial's word alone.
 			fit, rej := c.check(m.pod, fs.terms[i], rb.steps)
-			if rej == nil && counts.allows(c, m.host, hostCounts{}) {
+			if rej == nil && counts.allows(c, m.hostTies, hostCounts{}) {
 				rb.land(c, m, fit)
 			} else {
 				refused = append(refused, m)
@@ -245,9 +239,9 @@ func (fs *fillState) pick(room, alloc vec, allowed func(i int) bool) int {
 func (rb *rebalancer) land(c *claim, m mover, fit claimFit) {
 	c.Add(m.pod, fit)
 	c.settleDomains()
-	rb.s.indexSlack(c)
+	rb.s.slack.set(c)
 	m.land(c)
-	rb.ledger.note(c, m.pod)
+	rb.spreadOwners.add(c, m.pod)
 }
 
 // packRest packs the movers no claim took as they were, per pod class and set of kept
@@ -264,7 +258,7 @@ func (rb *rebalancer) packRest(buckets []*moverBucket, fs *fillState) bool {
 		if len(b.pods) == 0 {
 			continue
 		}
-		k := groupKey{class: b.class, keep: keepKey(b.keep)}
+		k := groupKey{class: b.class, keep: keepKey(b.keptDomains)}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -308,14 +302,14 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 		if len(hosts) > 0 {
 			c, term, hosts = hosts[0].claim, hosts[0].term, hosts[1:]
 		} else {
-			c = seed.fresh(s.spare)
-			c.limit = c.ceiling
+			c = seed.fresh(s.nextHostname)
+			c.sizeLimit = c.ceiling
 			c.idx = len(s.claims)
 			s.claims = append(s.claims, c)
-			s.spare = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
+			s.nextHostname = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
 		}
-		counts := rb.ledger.of(c)
-		allowed := func(i int) bool { return counts.allows(c, buckets[i].host, hostCounts{}) }
+		counts := rb.spreadOwners.of(c)
+		allowed := func(i int) bool { return counts.allows(c, buckets[i].hostTies, hostCounts{}) }
 		if len(c.pods) > 0 && !anyAllowed(buckets, allowed) {
 			continue // the host's spread counts turn every pod left away
 		}
@@ -341,7 +335,7 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 			remaining = remaining.minus(m.pod.requests)
 			left--
 		}
-		if len(c.pods) == 0 || !staysIn(first.keep, c) {
+		if len(c.pods) == 0 || !staysIn(first.keptDomains, c) {
 			return false
 		}
 	}
@@ -357,9 +351,9 @@ func anyAllowed(buckets []*moverBucket, allowed func(i int) bool) bool {
 	return false
 }
 
-// host is an existing claim a group of movers may be packed into, with the term that lets
+// hostClaim is an existing claim a group of movers may be packed into, with the term that lets
 // them join it.
-type host struct {
+type hostClaim struct {
 	claim *claim
 	term  *podTerm
 	waste float64
@@ -367,10 +361,10 @@ type host struct {
 
 // hostsFor lists the pool's claims the mover's group may join without changing their
 // requirements, most wasteful first.
-func (s *solver) hostsFor(pool *poolState, m mover) []host {
-	var out []host
+func (s *solver) hostsFor(pool *poolState, m mover) []hostClaim {
+	var out []hostClaim
 	for _, c := range s.claims {
-		if c.pool != pool || c.removed || len(c.pods) == 0 || !staysIn(m.keep, c) {
+		if c.pool != pool || c.removed || len(c.pods) == 0 || !staysIn(m.keptDomains, c) {
 			continue
 		}
 		i := slices.IndexFunc(m.pod.level().class.terms, c.hasMerged)
@@ -378,9 +372,9 @@ func (s *solver) hostsFor(pool *poolState, m mover) []host {
 			continue
 		}
 		prices := s.prices(newOfferingFilter(c.reqs))
-		out = append(out, host{claim: c, term: m.pod.level().class.terms[i], waste: packing.Waste(prices[c.types[0]], pool.alloc[c.types[0]], c.requests)})
+		out = append(out, hostClaim{claim: c, term: m.pod.level().class.terms[i], waste: packing.Waste(prices[c.types[0]], pool.alloc[c.types[0]], c.requests)})
 	}
-	slices.SortStableFunc(out, func(a, b host) int { return cmp.Compare(b.waste, a.waste) })
+	slices.SortStableFunc(out, func(a, b hostClaim) int { return cmp.Compare(b.waste, a.waste) })
 	return out
 }
 
@@ -393,10 +387,10 @@ func (s *solver) pinnedSeed(pool *poolState, m mover) (*claim, *podTerm, bool) {
 			continue
 		}
 		c := *sd.claim
-		for _, k := range m.keep {
+		for _, k := range m.keptDomains {
 			c.reqs = c.reqs.With(scheduling.In(s.topo.keys[k.keyIdx].key, s.topo.keys[k.keyIdx].names[k.domain]))
 		}
-		if len(m.keep) > 0 {
+		if len(m.keptDomains) > 0 {
 			c.types = c.world.byPrice(c.world.typesAllowing(c.types, c.reqs), newOfferingFilter(c.reqs))
 			c.ceiling = c.ceilingOf(c.types)
 		}

@@ -32,14 +32,13 @@ func newSolver(in Input) (*solver, error) {
 		world:             w,
 		topo:              newTopology(in.NamespaceLabels),
 		seeds:             map[seedKey]seed{},
-		antiOpen:          map[*topoGroup][]int{},
+		notExcluded:       map[*topoGroup][]int{},
 		antiListMinClaims: antiListMinClaims,
-		classes:           map[string]*podClass{},
-		topos:             map[string]cachedTopo{},
+		classCache:        map[string]*podClass{},
+		topoCache:         map[string]cachedTopo{},
 		demand:            map[*podClass]vec{},
 		priceTables:       map[string][]float64{},
-		onNodes:           map[string]string{},
-		unschedulable:     map[string]string{},
+		decided:           podDecisions{onExistingNodes: map[string]string{}, unschedulable: map[string]string{}},
 	}
 	daemons, err := newDaemons(d, in.DaemonSetPods)
 	if err != nil {
@@ -61,8 +60,8 @@ func newSolver(in Input) (*solver, error) {
 		return nil, err
 	}
 	s.prepareTopology()
-	s.levelPods()
-	s.spare = s.topo.keys[hostnameKey].intern(claimHostname(0))
+	s.buildFirstLevels()
+	s.nextHostname = s.topo.keys[hostnameKey].intern(claimHostname(0))
 	return s, nil
 }
 
@@ -109,13 +108,13 @@ func newClusterBudget(d dims, l ClusterLimits) (*budget, error) {
 func (s *solver) addCommitted(committed []CommittedCapacity) {
 	byName := s.poolsByName()
 	for _, c := range committed {
-		s.chargeRunning(byName[c.NodePool], c.NodePool != "", heldNode{pool: c.NodePool, capacity: s.world.dims.vec(c.Capacity), price: c.PricePerHour, labels: c.Labels})
+		s.chargeRunning(byName[c.NodePool], c.NodePool != "", chargedNode{pool: c.NodePool, capacity: s.world.dims.vec(c.Capacity), price: c.PricePerHour, labels: c.Labels})
 	}
 }
 
-// heldNode is a node that exists or is on its way, as its budgets are charged: labels price a
+// chargedNode is a node that exists or is on its way, as its budgets are charged: labels price a
 // node whose price is not given; a claim in flight has none.
-type heldNode struct {
+type chargedNode struct {
 	name     string // "" for capacity committed
 	pool     string
 	capacity vec
@@ -124,7 +123,7 @@ type heldNode struct {
 }
 
 // String names the node for a message.
-func (n heldNode) String() string {
+func (n chargedNode) String() string {
 	switch {
 	case n.name != "":
 		return fmt.Sprintf("node %q (instance type %q)", n.name, n.labels[v1.LabelInstanceType])
@@ -138,7 +137,7 @@ func (n heldNode) String() string {
 // pool is in the input) and, when it belongs to any pool, to the cluster's. A node whose
 // price cannot be told leaves the cost limits it is charged to unable to admit anything: a
 // price of 0 would let them pass unseen.
-func (s *solver) chargeRunning(pool *poolState, inSomePool bool, n heldNode) {
+func (s *solver) chargeRunning(pool *poolState, inSomePool bool, n chargedNode) {
 	var own *budget
 	if pool != nil {
 		own = pool.own
@@ -166,7 +165,7 @@ func (s *solver) chargeRunning(pool *poolState, inSomePool bool, n heldNode) {
 
 // priceOfRunning is what a running node or a claim in flight costs: its price when given, a
 // node's from its labels, a claim's the dearest offering of its pool's types.
-func (s *solver) priceOfRunning(pool *poolState, n heldNode) (float64, bool) {
+func (s *solver) priceOfRunning(pool *poolState, n chargedNode) (float64, bool) {
 	switch {
 	case n.price > 0:
 		return n.price, true
@@ -242,7 +241,7 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 		seen[n.Name] = true
 		s.existing = append(s.existing, newRunningNode(s.world.dims, n))
 		if name := n.Labels[v1.LabelNodePool]; name != "" {
-			s.chargeRunning(byName[name], true, heldNode{name: n.Name, pool: name, capacity: s.world.capacityOfNode(n), price: n.PricePerHour, labels: n.Labels})
+			s.chargeRunning(byName[name], true, chargedNode{name: n.Name, pool: name, capacity: s.world.capacityOfNode(n), price: n.PricePerHour, labels: n.Labels})
 		}
 	}
 	return nil
@@ -259,7 +258,7 @@ func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) err
 			return fmt.Errorf("pod %s is listed twice", key)
 		}
 		seen[key] = true
-		s.queue = append(s.queue, &pendingPod{
+		s.pods = append(s.pods, &pendingPod{
 			key:      key,
 			pod:      p,
 			requests: s.world.dims.vec(requests[i]),
@@ -267,7 +266,7 @@ func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) err
 			prefs:    preferencesOf(p),
 		})
 	}
-	sortLargestFirst(s.queue)
+	sortLargestFirst(s.pods)
 	return nil
 }
 
@@ -293,7 +292,7 @@ func (s *solver) prepareTopology() {
 			o.group.ownable = true
 		}
 	}
-	for _, p := range s.queue {
+	for _, p := range s.pods {
 		register(p.pod, constraintsInForce(p.pod, nil).topology)
 	}
 	for _, n := range s.existing {
@@ -347,10 +346,10 @@ func existingAntis(t *topology, p *corev1.Pod) []*topoGroup {
 	return out
 }
 
-// levelPods builds each pending pod's first level (every preference in force) and sums the
+// buildFirstLevels builds each pending pod's first level (every preference in force) and sums the
 // demand of each class, which sizes claims (see target.go).
-func (s *solver) levelPods() {
-	for _, p := range s.queue {
+func (s *solver) buildFirstLevels() {
+	for _, p := range s.pods {
 		p.levels = []*podLevel{s.levelOf(p.pod, nil)}
 		class := p.levels[0].class
 		if d, ok := s.demand[class]; ok {

@@ -50,38 +50,50 @@ func solve(in Input, o solveOptions) (Plan, error) {
 // solver is one Solve's working state. Everything it reads from is in world and the sorted
 // copies it makes; nothing outlives the call.
 type solver struct {
-	world *world
-	topo  *topology
+	// Every pass reads these; setup builds them.
+	world *world    // the catalog as vecs, and the claim steps
+	topo  *topology // topology groups and their counts per domain
 	pools []*poolState
-	// cluster is Input.ClusterLimits with what every pool's nodes charge it; nil when unset.
-	cluster  *budget
+	// existing are the nodes that exist or are on their way, ready ones first.
 	existing []*runningNode
-	claims   []*claim // in opening order
-	// free, grow and beyond index the claims' slack: under their cheapest type, under
-	// their size limit, and under their largest type.
-	free, grow, beyond packing.SlackTree
-	queue              []*pendingPod
-	seeds              map[seedKey]seed
-	// classes and topos share pod classes and pod topologies between identical pods.
-	classes map[string]*podClass
-	topos   map[string]cachedTopo
-	// demand is the summed requests of the pods of each class still to place (see
-	// target.go).
-	demand map[*podClass]vec
-	// priceTables caches prices per offering filter (see prices.go).
-	priceTables map[string][]float64
-	// antiOpen lists, per hostname anti-affinity group, the claims it does not exclude
-	// (see antiindex.go).
-	antiOpen          map[*topoGroup][]int
-	antiListMinClaims int
-	// allowed caches, per pool and requirements, the types they allow (see rebalance.go).
-	allowed map[*poolState]map[string][]int
-	// spare is the hostname domain the next claim will get.
-	spare int32
+	// pods are the pods to place, largest first.
+	pods []*pendingPod
 
-	onNodes       map[string]string
-	unschedulable map[string]string
-	order         []string
+	// The claims, and what finds them (placement reads, the improvement passes update).
+	claims []*claim // in opening order; claim.idx is the position
+	slack  claimSlack
+	// notExcluded lists, per hostname anti-affinity group, the claims it does not exclude
+	// (see antiindex.go); antiListMinClaims is how many claims make the lists pay.
+	notExcluded       map[*topoGroup][]int
+	antiListMinClaims int
+	// nextHostname is the hostname domain the next claim will get.
+	nextHostname int32
+
+	// Caches shared by the passes.
+	seeds       map[seedKey]seed
+	priceTables map[string][]float64 // prices per offering filter (see prices.go)
+
+	// Setup and placement only.
+	// cluster is Input.ClusterLimits with what every pool's nodes charge it; nil when unset.
+	// After setup it is reached through each pool's budgets.
+	cluster *budget
+	// classCache and topoCache share pod classes and pod topologies between identical pods,
+	// as pods are levelled and relaxed.
+	classCache map[string]*podClass
+	topoCache  map[string]cachedTopo
+	// demand is the summed requests of the pods of each class still to place, which sizes
+	// new claims (see target.go).
+	demand map[*podClass]vec
+
+	decided podDecisions
+}
+
+// podDecisions is what Solve has decided for each pod so far, as the Plan reports it: the
+// existing node it goes to, or why it goes nowhere, and the order pods were placed in.
+type podDecisions struct {
+	onExistingNodes map[string]string
+	unschedulable   map[string]string
+	order           []string
 }
 
 // seedKey names a fresh claim of a pool narrowed for one pod term.
@@ -95,10 +107,10 @@ type seed struct {
 	rejection *rejection
 }
 
-// run places the queue, then retries what did not fit for as long as a pass places
+// run places the pods in order, then retries what did not fit for as long as a pass places
 // something: a pod whose affinity needs another pod placed first fits on a later pass.
 func (s *solver) run() {
-	queue := s.queue
+	queue := s.pods
 	for len(queue) > 0 {
 		var retry []*pendingPod
 		for _, p := range queue {
@@ -118,15 +130,15 @@ func (s *solver) run() {
 func (s *solver) place(p *pendingPod) bool {
 	var relaxed []string
 	for {
-		if s.placeAtLevel(p) {
-			delete(s.unschedulable, p.key)
-			s.order = append(s.order, p.key)
-			s.placed(p)
+		if s.placeWithoutRelaxing(p) {
+			delete(s.decided.unschedulable, p.key)
+			s.decided.order = append(s.decided.order, p.key)
+			s.consumeDemand(p)
 			return true
 		}
 		if !p.canRelax() {
 			if len(relaxed) > 0 {
-				s.unschedulable[p.key] += " (after relaxing " + strings.Join(relaxed, ", ") + ")"
+				s.decided.unschedulable[p.key] += " (after relaxing " + strings.Join(relaxed, ", ") + ")"
 			}
 			return false
 		}
@@ -134,15 +146,18 @@ func (s *solver) place(p *pendingPod) bool {
 	}
 }
 
-// placeAtLevel is the ladder.
-func (s *solver) placeAtLevel(p *pendingPod) bool {
+// placeWithoutRelaxing tries the pod at its level in force, in the placement order: an
+// existing node, then an open claim that holds it without a dearer type or within its size
+// limit, then a new claim, and last an open claim grown beyond its size limit. It records
+// why when the pod fits nowhere.
+func (s *solver) placeWithoutRelaxing(p *pendingPod) bool {
 	lv := p.level()
 	if lv.class.err != nil {
-		s.unschedulable[p.key] = fmt.Sprintf("node affinity cannot be evaluated: %v", lv.class.err)
+		s.decided.unschedulable[p.key] = fmt.Sprintf("node affinity cannot be evaluated: %v", lv.class.err)
 		return false
 	}
 	if lv.err != nil {
-		s.unschedulable[p.key] = fmt.Sprintf("pod topology cannot be evaluated: %v", lv.err)
+		s.decided.unschedulable[p.key] = fmt.Sprintf("pod topology cannot be evaluated: %v", lv.err)
 		return false
 	}
 	return s.onExisting(p) || s.onOpenClaim(p) || s.onNewClaim(p) || s.onClaimBeyondLimit(p)
@@ -152,7 +167,7 @@ func (s *solver) onExisting(p *pendingPod) bool {
 	for _, n := range s.existing {
 		if fit, rej := n.CanAdd(p); rej == nil {
 			n.Add(p, fit)
-			s.onNodes[p.key] = n.name
+			s.decided.onExistingNodes[p.key] = n.name
 			s.recordOnNode(n, p.level().topo.matches, p.level().topo.requiredAntis)
 			return true
 		}
@@ -164,7 +179,7 @@ func (s *solver) onExisting(p *pendingPod) bool {
 // (adding it costs nothing), else the first that can grow to hold it within its size limit.
 func (s *solver) onOpenClaim(p *pendingPod) bool {
 	need := packing.NeedOf(p.requests)
-	free := func(i int) bool {
+	addIfNoDearer := func(i int) bool {
 		c := s.claims[i]
 		fit, ok := s.tryClaim(c, p)
 		if ok && fit.types[0] == c.types[0] {
@@ -173,9 +188,9 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 		}
 		return false
 	}
-	grow := func(i int) bool {
+	addIfWithinLimit := func(i int) bool {
 		c := s.claims[i]
-		if !c.requests.sumFitsIn(p.requests, c.limit) {
+		if !c.requests.sumFitsIn(p.requests, c.sizeLimit) {
 			return false // a resource beyond cpu, memory and pods
 		}
 		fit, ok := s.tryClaim(c, p)
@@ -184,17 +199,21 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 		}
 		return ok
 	}
-	if found, used := s.eachOpenClaim(p, cheapestAlloc, need, free); used {
-		return found || first(s.eachOpenClaim(p, growthLimit, need, grow))
+	if found, used := s.eachClaimNotExcluded(p, roomAtCheapest, need, addIfNoDearer); used {
+		if found {
+			return true
+		}
+		found, _ = s.eachClaimNotExcluded(p, roomToSizeLimit, need, addIfWithinLimit)
+		return found
 	}
-	return s.free.Each(need, free) || s.grow.Each(need, grow)
+	return s.slack.atCheapest.Each(need, addIfNoDearer) || s.slack.toSizeLimit.Each(need, addIfWithinLimit)
 }
 
-func cheapestAlloc(c *claim) vec { return c.pool.alloc[c.types[0]] }
-func growthLimit(c *claim) vec   { return c.limit }
-func largestAlloc(c *claim) vec  { return c.ceiling }
-
-func first(a, _ bool) bool { return a }
+// The room a claim offers at each rung of the placement order: under its cheapest type,
+// under its size limit, under its largest types (the ceiling).
+func roomAtCheapest(c *claim) vec  { return c.pool.alloc[c.types[0]] }
+func roomToSizeLimit(c *claim) vec { return c.sizeLimit }
+func roomAtCeiling(c *claim) vec   { return c.ceiling }
 
 // onClaimBeyondLimit is the last resort: the first open claim that can hold the pod at all,
 // grown past its size limit (a pod whose affinity ties it to a full claim, or a NodePool out
@@ -208,17 +227,17 @@ func (s *solver) onClaimBeyondLimit(p *pendingPod) bool {
 		}
 		return ok
 	}
-	if found, used := s.eachOpenClaim(p, largestAlloc, packing.NeedOf(p.requests), visit); used {
+	if found, used := s.eachClaimNotExcluded(p, roomAtCeiling, packing.NeedOf(p.requests), visit); used {
 		return found
 	}
-	return s.beyond.Each(packing.NeedOf(p.requests), visit)
+	return s.slack.toCeiling.Each(packing.NeedOf(p.requests), visit)
 }
 
 // tryClaim checks the pod's node-affinity terms in turn against the claim, after the cheap
 // test of the domains the claim has decided.
 func (s *solver) tryClaim(c *claim, p *pendingPod) (claimFit, bool) {
 	lv := p.level()
-	if !lv.topo.empty() && lv.topo.blocksDecided(c.dom) {
+	if !lv.topo.empty() && lv.topo.blocksDecided(c.domains) {
 		return claimFit{}, false
 	}
 	for _, t := range lv.class.terms {
@@ -233,14 +252,7 @@ func (s *solver) addToClaim(c *claim, p *pendingPod, fit claimFit) {
 	c.Add(p, fit)
 	c.settleDomains()
 	s.recordOnClaim(c, p.level().topo)
-	s.indexSlack(c)
-}
-
-// indexSlack records the claim's slack in the three trees.
-func (s *solver) indexSlack(c *claim) {
-	s.free.Set(c.idx, packing.SlackOf(c.pool.alloc[c.types[0]], c.requests))
-	s.grow.Set(c.idx, packing.SlackOf(c.limit, c.requests))
-	s.beyond.Set(c.idx, packing.SlackOf(c.ceiling, c.requests))
+	s.slack.set(c)
 }
 
 // onNewClaim opens a claim in the first pool that can take the pod, or records why none can.
@@ -254,7 +266,7 @@ func (s *solver) onNewClaim(p *pendingPod) bool {
 		}
 		rejections = append(rejections, rej)
 	}
-	s.unschedulable[p.key] = summarize(rejections)
+	s.decided.unschedulable[p.key] = summarize(rejections)
 	return false
 }
 
@@ -262,10 +274,10 @@ func (s *solver) onNewClaim(p *pendingPod) bool {
 func (s *solver) open(c *claim, p *pendingPod, fit claimFit) {
 	c.idx = len(s.claims)
 	s.claims = append(s.claims, c)
-	s.spare = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
-	c.limit = s.limitFor(c, fit, p)
+	s.nextHostname = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
+	c.sizeLimit = s.sizeLimitFor(c, fit, p)
 	s.addToClaim(c, p, fit)
-	s.noteOpened(c)
+	s.addToAntiLists(c)
 }
 
 // newClaimFor tries each of the pod's terms on a fresh claim of pool and returns the first
@@ -278,7 +290,7 @@ func (s *solver) newClaimFor(pool *poolState, p *pendingPod) (*claim, claimFit, 
 			worst = furthest(worst, sd.rejection)
 			continue
 		}
-		c := sd.claim.fresh(s.spare)
+		c := sd.claim.fresh(s.nextHostname)
 		fit, rej := c.CanAdd(p, t)
 		if rej == nil {
 			return c, fit, nil
@@ -309,15 +321,15 @@ func (s *solver) seedFor(pool *poolState, p *pendingPod, t *podTerm) seed {
 // owner of its required anti-affinity.
 func (s *solver) recordOnNode(n *runningNode, matches, requiredAntis []*topoGroup) {
 	for _, g := range matches {
-		d := n.dom[g.keyIdx]
+		d := n.domains[g.keyIdx]
 		if d < 0 || g.selective() && !n.eligibleFor(g) {
 			continue
 		}
 		g.record(d, true)
 	}
 	for _, g := range requiredAntis {
-		if d := n.dom[g.keyIdx]; d >= 0 {
-			g.owners = inc(g.owners, d)
+		if d := n.domains[g.keyIdx]; d >= 0 {
+			g.owners = incrementAt(g.owners, d)
 		}
 	}
 }
@@ -329,7 +341,7 @@ func (s *solver) recordOnClaim(c *claim, pt *podTopo) {
 		return
 	}
 	for _, g := range pt.matches {
-		d := c.dom[g.keyIdx]
+		d := c.domains[g.keyIdx]
 		if d < 0 {
 			continue
 		}
@@ -344,8 +356,8 @@ func (s *solver) recordOnClaim(c *claim, pt *podTopo) {
 		g.record(d, surely)
 	}
 	for _, g := range pt.requiredAntis {
-		if d := c.dom[g.keyIdx]; d >= 0 {
-			g.owners = inc(g.owners, d)
+		if d := c.domains[g.keyIdx]; d >= 0 {
+			g.owners = incrementAt(g.owners, d)
 		}
 	}
 }

@@ -35,7 +35,7 @@ func claimSteps() []claimStep {
 		{kind: reasonMinValues, static: true, check: checkMinValues},
 		// Host ports and pod topology (spread, affinity, anti-affinity), which may pin the
 		// claim to a zone or other domain and so narrow its types further.
-		{kind: reasonTopology, check: checkTopology},
+		{kind: reasonTopology, check: checkPortsAndTopology},
 		// Of those, the ones with room for the claim's pods plus this one.
 		{kind: reasonResources, check: checkResources},
 		// The pool's limits, because they need the cheapest type that fits.
@@ -255,8 +255,8 @@ func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 		return ch
 	}
 	var was *charge
-	if c.counted != nil {
-		was = &charge{capacity: c.counted, price: c.countedPrice}
+	if c.charged != nil {
+		was = &charge{capacity: c.charged, price: c.chargedPrice}
 	}
 	first := chargeOf(f.types[0]) // types are cheapest first
 	if hit, over := overBudget(pool.budgets, was, first); over {
@@ -274,7 +274,7 @@ func checkLimits(c *claim, _ *pendingPod, f *claimFit) *rejection {
 		return false
 	})
 	f.narrowed = f.narrowed || len(kept) != len(f.types)
-	f.types, f.counted, f.countedPrice = kept, charged.capacity, charged.price
+	f.types, f.charged, f.chargedPrice = kept, charged.capacity, charged.price
 	return nil
 }
 

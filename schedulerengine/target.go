@@ -6,14 +6,14 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
-// limitFor picks how far a new claim may grow before pods prefer another claim: the
+// sizeLimitFor picks how far a new claim may grow before pods prefer another claim: the
 // allocatable of the type, among those holding its first pod, that would carry all the pods
 // of the first pod's class most cheaply if filled (price times the number of such nodes the
 // class's cpu, memory and pod count need, fractionally). Equally efficient types go to the
 // larger, which wastes less on rounding. Packing into nodes of that size, rather than
 // growing one node to the largest type, is what keeps the plan close to the cost bound when
 // the largest types are dearer per unit.
-func (s *solver) limitFor(c *claim, fit claimFit, p *pendingPod) vec {
+func (s *solver) sizeLimitFor(c *claim, fit claimFit, p *pendingPod) vec {
 	demand, ok := s.demand[p.level().class]
 	if !ok {
 		demand = p.requests
@@ -47,9 +47,9 @@ func (s *solver) mostEfficient(pool *poolState, types []int, offerings offeringF
 	return best, best >= 0
 }
 
-// placed takes a pod's requests off what its class still needs, so claims opened later are
+// consumeDemand takes a pod's requests off what its class still needs, so claims opened later are
 // sized for the pods still to come (memory-heavy ones, say, once the large cpu pods are in).
-func (s *solver) placed(p *pendingPod) {
+func (s *solver) consumeDemand(p *pendingPod) {
 	class := p.levels[0].class
 	if d, ok := s.demand[class]; ok {
 		s.demand[class] = d.minus(p.requests)

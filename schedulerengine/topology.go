@@ -34,11 +34,11 @@ type topoGroup struct {
 	keyIdx     int
 	namespaces namespaceMatcher
 	selector   labels.Selector
-	// also are the owner's other required affinity terms: the kube-scheduler counts a pod
+	// otherRequiredTerms are the owner's other required affinity terms: the kube-scheduler counts a pod
 	// for any of a pod's affinity terms only if it matches all of them.
-	also       []podMatcher
-	maxSkew    int32
-	minDomains int32
+	otherRequiredTerms []podMatcher
+	maxSkew            int32
+	minDomains         int32
 	// filter and tolerations decide which nodes a spread group counts (nodeAffinityPolicy
 	// and nodeTaintsPolicy Honor); nil filter counts every node, honorTaints false ignores
 	// taints.
@@ -169,14 +169,14 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func at(s []int32, d int32) int32 {
+func countAt(s []int32, d int32) int32 {
 	if int(d) < len(s) {
 		return s[d]
 	}
 	return 0
 }
 
-func inc(s []int32, d int32) []int32 {
+func incrementAt(s []int32, d int32) []int32 {
 	if int(d) >= len(s) {
 		s = append(s, make([]int32, int(d)+1-len(s))...)
 	}
@@ -194,9 +194,9 @@ func (g *topoGroup) minCount() int32 {
 	if sure == nil {
 		sure = g.counts
 	}
-	low := at(sure, g.domains[0])
+	low := countAt(sure, g.domains[0])
 	for _, d := range g.domains[1:] {
-		low = min(low, at(sure, d))
+		low = min(low, countAt(sure, d))
 	}
 	return low
 }
@@ -204,9 +204,9 @@ func (g *topoGroup) minCount() int32 {
 // record counts a pod matching the group in domain d; surely says whether the node surely
 // counts for the group (always, except for spread groups whose eligibility is in doubt).
 func (g *topoGroup) record(d int32, surely bool) {
-	g.counts = inc(g.counts, d)
+	g.counts = incrementAt(g.counts, d)
 	if g.sure != nil && surely {
-		g.sure = inc(g.sure, d)
+		g.sure = incrementAt(g.sure, d)
 	}
 	g.total++
 }
@@ -224,7 +224,7 @@ func (g *topoGroup) selects(ns string, set labels.Set, namespaceLabels map[strin
 	if !g.namespaces.matches(ns, namespaceLabels) || !g.selector.Matches(set) {
 		return false
 	}
-	for _, m := range g.also {
+	for _, m := range g.otherRequiredTerms {
 		if !m.namespaces.matches(ns, namespaceLabels) || !m.selector.Matches(set) {
 			return false
 		}

@@ -36,8 +36,8 @@ func (m namespaceMatcher) String() string {
 
 // ownedGroup is a group one pod states, and whether the pod matches it itself.
 type ownedGroup struct {
-	group *topoGroup
-	self  bool
+	group       *topoGroup
+	matchesSelf bool
 }
 
 // podTopo is what one pod (at one relaxation level) asks of pod topology, grouped by key.
@@ -115,7 +115,7 @@ func (t *topology) groupsFor(p *corev1.Pod, c constraints) (spreads, affinities,
 }
 
 func (t *topology) owned(p *corev1.Pod, g *topoGroup) ownedGroup {
-	return ownedGroup{group: g, self: g.selects(p.Namespace, labels.Set(p.Labels), t.namespaceLabels)}
+	return ownedGroup{group: g, matchesSelf: g.selects(p.Namespace, labels.Set(p.Labels), t.namespaceLabels)}
 }
 
 // spreadKeys are the topology keys of the DoNotSchedule spreads: the kube-scheduler counts a
@@ -214,7 +214,7 @@ func affinityMatcher(owner *corev1.Pod, term corev1.PodAffinityTerm) (podMatcher
 // affinityGroupOf builds the group of a pod (anti-)affinity term from its matcher and, for
 // affinity, the matchers of the owner's other terms.
 func (t *topology) affinityGroupOf(term corev1.PodAffinityTerm, m podMatcher, also []podMatcher, kind groupKind) *topoGroup {
-	g := &topoGroup{kind: kind, keyIdx: t.keyOf(scheduling.NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, also: also}
+	g := &topoGroup{kind: kind, keyIdx: t.keyOf(scheduling.NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, otherRequiredTerms: also}
 	what := "affinity"
 	if kind == groupAntiAffinity {
 		what = "anti-affinity"

@@ -40,8 +40,8 @@ func (kc *keyConstraints) firstBlock(pt *podTopo, d int32) (block, bool) {
 		if d < 0 {
 			return block{g, blockNoLabel}, true
 		}
-		count := at(g.counts, d)
-		if o.self {
+		count := countAt(g.counts, d)
+		if o.matchesSelf {
 			count++
 		}
 		if count-g.minCount() > g.maxSkew {
@@ -52,7 +52,7 @@ func (kc *keyConstraints) firstBlock(pt *podTopo, d int32) (block, bool) {
 		if d < 0 {
 			return block{o.group, blockNoLabel}, true
 		}
-		if at(o.group.counts, d) == 0 && !pt.firstOfItsKind() {
+		if countAt(o.group.counts, d) == 0 && !pt.firstOfItsKind() {
 			return block{o.group, blockNoAffinePod}, true
 		}
 	}
@@ -60,12 +60,12 @@ func (kc *keyConstraints) firstBlock(pt *podTopo, d int32) (block, bool) {
 		return block{}, false
 	}
 	for _, o := range kc.antis {
-		if at(o.group.counts, d) > 0 {
+		if countAt(o.group.counts, d) > 0 {
 			return block{o.group, blockAntiAffinePod}, true
 		}
 	}
 	for _, g := range kc.repelledBy {
-		if at(g.owners, d) > 0 {
+		if countAt(g.owners, d) > 0 {
 			return block{g, blockRepelled}, true
 		}
 	}
@@ -131,7 +131,7 @@ func (pt *podTopo) nodeBlocker(dom []int32) string {
 	return ""
 }
 
-func checkTopology(c *claim, p *pendingPod, f *claimFit) *rejection {
+func checkPortsAndTopology(c *claim, p *pendingPod, f *claimFit) *rejection {
 	lv := p.level()
 	if conflict, ok := portConflict(c.ports, p.ports); ok {
 		return &rejection{pool: c.pool.name, explain: func() string {
@@ -190,10 +190,10 @@ func chooseDomain(c *claim, pt *podTopo, kc *keyConstraints, f *claimFit, option
 		}
 		cand := candidate{value: v}
 		for _, o := range kc.spreads {
-			cand.spread += at(o.group.counts, d)
+			cand.spread += countAt(o.group.counts, d)
 		}
 		for _, g := range kc.matches {
-			cand.used += at(g.counts, d)
+			cand.used += countAt(g.counts, d)
 		}
 		price, ok := c.world.cheapestAllowing(f.types, newOfferingFilter(f.reqs), f.reqs.With(scheduling.In(table.key, v)))
 		if !ok {
