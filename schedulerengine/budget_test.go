@@ -1,12 +1,14 @@
 package schedulerengine
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
@@ -228,5 +230,83 @@ func TestDollarsApart(t *testing.T) {
 		if got := dollarsApart(tt.v, tt.other); got != tt.want {
 			t.Errorf("dollarsApart(%d, %d) = %q, want %q", tt.v, tt.other, got, tt.want)
 		}
+	}
+}
+
+func TestSolveRespectsNodePoolLimits(t *testing.T) {
+	// Full nodes of the pool: they count against its limits but take no pods.
+	ofPool := func(name, instanceType string) ExistingNode {
+		return existingNode(name, "0", map[string]string{v1.LabelNodePool: "default", v1.LabelInstanceType: instanceType})
+	}
+	runSolveCases(t, []solveCase{
+		{name: "a claim within the cpu limit is made", pods: []*corev1.Pod{pod(withCPU("3"))},
+			pools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "20"))}, existing: []ExistingNode{ofPool("n1", "large.amd")},
+			want: outcome{instanceType: "large.amd"}},
+		{name: "existing nodes of the pool count against the cpu limit", pods: []*corev1.Pod{pod(withCPU("3"))},
+			pools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))}, existing: []ExistingNode{ofPool("n1", "large.amd")},
+			want: outcome{unschedulable: `NodePool "default" limit cpu 10 reached`}},
+		{name: "nodes of other pools do not count", pods: []*corev1.Pod{pod(withCPU("3"))},
+			pools:    []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))},
+			existing: []ExistingNode{existingNode("other", "0", map[string]string{v1.LabelNodePool: "other", v1.LabelInstanceType: "large.amd"})},
+			want:     outcome{instanceType: "large.amd"}},
+		{name: "the node-count limit stops a new claim", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools: []v1.NodePool{nodePool("default", withLimit("nodes", "1"))}, existing: []ExistingNode{ofPool("n1", "small.amd")},
+			want: outcome{unschedulable: `NodePool "default" limit nodes 1 reached`}},
+		{name: "committed capacity counts against the cpu limit", pods: []*corev1.Pod{pod(withCPU("3"))},
+			pools:     []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))},
+			committed: []CommittedCapacity{{NodePool: "default", Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")}}},
+			want:      outcome{unschedulable: `NodePool "default" limit cpu 10 reached`}},
+		{name: "committed capacity counts against the node limit", pods: []*corev1.Pod{pod(withCPU("1"))},
+			pools:     []v1.NodePool{nodePool("default", withLimit("nodes", "1"))},
+			committed: []CommittedCapacity{{NodePool: "default"}},
+			want:      outcome{unschedulable: `NodePool "default" limit nodes 1 reached`}},
+		{name: "another pool's committed capacity does not count", pods: []*corev1.Pod{pod(withCPU("3"))},
+			pools:     []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))},
+			committed: []CommittedCapacity{{NodePool: "other", Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")}}},
+			want:      outcome{instanceType: "large.amd"}},
+		{name: "a full pool falls through to the next", pods: []*corev1.Pod{pod(withCPU("3"))},
+			pools:    []v1.NodePool{nodePool("default", withWeight(10), withLimit(corev1.ResourceCPU, "10")), nodePool("overflow")},
+			existing: []ExistingNode{ofPool("n1", "large.amd")},
+			want:     outcome{pool: "overflow"}},
+	})
+}
+
+// TestSolveLimitsHoldWhicheverTypeLaunches: EC2 Fleet may launch any of a claim's types, so
+// the largest of every claim's options together must stay within the pool's limits.
+func TestSolveLimitsHoldWhicheverTypeLaunches(t *testing.T) {
+	apart := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	var pods []*corev1.Pod
+	for i := range 6 {
+		pods = append(pods, pod(withName(fmt.Sprintf("web-%d", i)), withLabels("app", "web"), withCPU("1"),
+			withAntiAffinity(corev1.LabelHostname, apart)))
+	}
+	types := map[string]InstanceType{}
+	for _, it := range smallCatalog() {
+		types[it.Name] = it
+	}
+	for _, limit := range []string{"4", "10", "16"} {
+		t.Run("cpu limit "+limit, func(t *testing.T) {
+			plan, err := Solve(Input{Pods: pods, InstanceTypes: smallCatalog(),
+				NodePools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, limit))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := resource.Quantity{}
+			for _, nc := range plan.NewNodes {
+				largest := resource.Quantity{}
+				for _, name := range nc.InstanceTypes {
+					if q := types[name].Capacity[corev1.ResourceCPU]; q.Cmp(largest) > 0 {
+						largest = q
+					}
+				}
+				worst.Add(largest)
+			}
+			if worst.Cmp(resource.MustParse(limit)) > 0 {
+				t.Errorf("%d claims could launch %s cpu together, over the limit of %s", len(plan.NewNodes), worst.String(), limit)
+			}
+			if len(plan.NewNodes) == 0 {
+				t.Errorf("no claim made within a limit of %s", limit)
+			}
+		})
 	}
 }

@@ -3,7 +3,6 @@ package schedulerengine
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -85,96 +84,6 @@ func allResourceLists(in Input, podRequests []corev1.ResourceList) []corev1.Reso
 		}
 	}
 	return append(lists, limitNames(in.NodePools, in.ClusterLimits.Resources))
-}
-
-// newClusterBudget is the budget every pool's nodes are charged to as well as their own;
-// nil when the limits cap nothing.
-func newClusterBudget(d dims, l ClusterLimits) (*budget, error) {
-	if l.IsZero() {
-		return nil, nil
-	}
-	for name, q := range l.Resources {
-		if q.Sign() < 0 {
-			return nil, fmt.Errorf("cluster limits: %s %s is negative; leave it out for no limit", name, q.String())
-		}
-	}
-	if c := l.MaxHourlyCost; c != nil && (*c < 0 || math.IsNaN(*c) || math.IsInf(*c, 0)) {
-		return nil, fmt.Errorf("cluster limits: maxHourlyCost %v is not a non-negative dollar figure", *c)
-	}
-	return newBudget(d, "cluster", l.Resources, l.MaxHourlyCost), nil
-}
-
-// addCommitted charges each pool the capacity it holds outside the existing nodes.
-func (s *solver) addCommitted(committed []CommittedCapacity) {
-	byName := s.poolsByName()
-	for _, c := range committed {
-		s.chargeRunning(byName[c.NodePool], c.NodePool != "", chargedNode{pool: c.NodePool, capacity: s.world.dims.vec(c.Capacity), price: c.PricePerHour, labels: c.Labels})
-	}
-}
-
-// chargedNode is a node that exists or is on its way, as its budgets are charged: labels price a
-// node whose price is not given; a claim in flight has none.
-type chargedNode struct {
-	name     string // "" for capacity committed
-	pool     string
-	capacity vec
-	price    float64
-	labels   map[string]string
-}
-
-// String names the node for a message.
-func (n chargedNode) String() string {
-	switch {
-	case n.name != "":
-		return fmt.Sprintf("node %q (instance type %q)", n.name, n.labels[v1.LabelInstanceType])
-	case n.labels != nil:
-		return fmt.Sprintf("a registering node of NodePool %q (instance type %q)", n.pool, n.labels[v1.LabelInstanceType])
-	}
-	return fmt.Sprintf("a claim in flight of NodePool %q", n.pool)
-}
-
-// chargeRunning charges a node that exists or is on its way to its pool's budget (when the
-// pool is in the input) and, when it belongs to any pool, to the cluster's. A node whose
-// price cannot be told leaves the cost limits it is charged to unable to admit anything: a
-// price of 0 would let them pass unseen.
-func (s *solver) chargeRunning(pool *poolState, inSomePool bool, n chargedNode) {
-	var own *budget
-	if pool != nil {
-		own = pool.own
-	}
-	if own == nil && (s.cluster == nil || !inSomePool) {
-		return
-	}
-	ch := charge{capacity: n.capacity}
-	priced := true
-	if (own != nil && own.priced()) || (s.cluster != nil && s.cluster.priced()) {
-		var price float64
-		price, priced = s.priceOfRunning(pool, n)
-		ch.price = microDollars(price)
-	}
-	for _, b := range []*budget{own, s.cluster} {
-		if b == nil || (b == s.cluster && !inSomePool) {
-			continue
-		}
-		b.add(ch)
-		if !priced {
-			b.priceUnknown(n.String())
-		}
-	}
-}
-
-// priceOfRunning is what a running node or a claim in flight costs: its price when given, a
-// node's from its labels, a claim's the dearest offering of its pool's types.
-func (s *solver) priceOfRunning(pool *poolState, n chargedNode) (float64, bool) {
-	switch {
-	case n.price > 0:
-		return n.price, true
-	case n.labels != nil:
-		return s.world.priceOfNode(n.labels)
-	case pool != nil:
-		return s.world.dearestOf(pool.types)
-	}
-	return 0, false
 }
 
 func (s *solver) poolsByName() map[string]*poolState {
@@ -270,84 +179,8 @@ func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) err
 	return nil
 }
 
-// prepareTopology registers every topology group the input states (pending pods' with all
-// preferences in force, existing pods' required anti-affinity), reads the existing nodes'
-// domains and spread groups' possible domains, and counts the existing pods.
-func (s *solver) prepareTopology() {
-	registered := map[string]bool{}
-	register := func(p *corev1.Pod, c constraints) {
-		if len(c.spreads) == 0 && len(c.affinities) == 0 && len(c.antis) == 0 {
-			return // no group to make: most pods, and keying each cost a disruption pass dearly
-		}
-		key := topoKey(p, c)
-		if registered[key] {
-			return
-		}
-		registered[key] = true
-		_, _, antis, err := s.topo.groupsFor(p, c)
-		if err != nil {
-			return // the pod's level reports it
-		}
-		for _, o := range antis[:c.requiredAntis] {
-			o.group.ownable = true
-		}
-	}
-	for _, p := range s.pods {
-		register(p.pod, constraintsInForce(p.pod, nil).topology)
-	}
-	for _, n := range s.existing {
-		for _, p := range n.pods {
-			register(p, requiredAntiAffinity(p))
-		}
-	}
-	if len(s.topo.groups) == 0 {
-		for _, n := range s.existing {
-			n.settleDomains(s.topo)
-		}
-		return
-	}
-	for _, n := range s.existing {
-		n.settleDomains(s.topo)
-	}
-	for _, g := range s.topo.groups {
-		if g.kind == groupSpread && g.keyIdx != hostnameKey {
-			g.domains = s.spreadDomains(g)
-		}
-	}
-	for _, n := range s.existing {
-		for _, p := range n.pods {
-			s.recordOnNode(n, s.topo.matching(p), existingAntis(s.topo, p))
-		}
-	}
-}
-
-func requiredAntiAffinity(p *corev1.Pod) constraints {
-	var c constraints
-	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
-		c.antis = a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution
-		c.requiredAntis = len(c.antis)
-	}
-	return c
-}
-
-func existingAntis(t *topology, p *corev1.Pod) []*topoGroup {
-	c := requiredAntiAffinity(p)
-	if len(c.antis) == 0 {
-		return nil
-	}
-	_, _, antis, err := t.groupsFor(p, c)
-	if err != nil {
-		return nil
-	}
-	out := make([]*topoGroup, len(antis))
-	for i, o := range antis {
-		out[i] = o.group
-	}
-	return out
-}
-
 // buildFirstLevels builds each pending pod's first level (every preference in force) and sums the
-// demand of each class, which sizes claims (see target.go).
+// demand of each class, which sizes claims (see sizelimit.go).
 func (s *solver) buildFirstLevels() {
 	for _, p := range s.pods {
 		p.levels = []*podLevel{s.levelOf(p.pod, nil)}

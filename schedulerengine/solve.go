@@ -13,14 +13,15 @@ import (
 // Pods are placed largest first (by their larger share of the pods' total cpu or memory)
 // onto, in order: existing nodes (ready ones, then in-flight ones, each by name); a claim
 // already opened in this Solve that holds the pod without a dearer instance type; one that
-// can grow to hold it within its size limit (see target.go); a new claim from the first
+// can grow to hold it within its size limit (see sizelimit.go); a new claim from the first
 // NodePool (highest weight, then name) that can take it; and, last, any open claim grown
 // beyond its limit. Pod topology (spread, affinity, anti-affinity), host ports, daemonset
 // overhead and minValues are honoured; preferences are treated as requirements and relaxed
 // one at a time when a pod cannot be placed. Claims holding only pods nothing else depends on
 // are then repacked, and pods whose move changes no topology count are rebalanced across
-// claims, each pass kept only when it is cheaper (see improve.go and rebalance.go). Each
-// claim ends up on the cheapest instance type able to hold all its pods.
+// claims, each pass kept only when it is cheaper (see improve_repack.go and
+// improve_rebalance.go). Each claim ends up on the cheapest instance type able to hold all
+// its pods. The package documentation has the steps in order and the words they use.
 //
 // Not modelled: dynamic resource allocation and CSI volume attach limits.
 func Solve(in Input) (Plan, error) { return solve(in, solveOptions{}) }
@@ -63,7 +64,7 @@ type solver struct {
 	claims []*claim // in opening order; claim.idx is the position
 	slack  claimSlack
 	// notExcluded lists, per hostname anti-affinity group, the claims it does not exclude
-	// (see antiindex.go); antiListMinClaims is how many claims make the lists pay.
+	// (see claim_antiindex.go); antiListMinClaims is how many claims make the lists pay.
 	notExcluded       map[*topoGroup][]int
 	antiListMinClaims int
 	// nextHostname is the hostname domain the next claim will get.
@@ -82,7 +83,7 @@ type solver struct {
 	classCache map[string]*podClass
 	topoCache  map[string]cachedTopo
 	// demand is the summed requests of the pods of each class still to place, which sizes
-	// new claims (see target.go).
+	// new claims (see sizelimit.go).
 	demand map[*podClass]vec
 
 	decided podDecisions

@@ -1,123 +1,15 @@
 package schedulerengine
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/nodewright/nodewright/apis/v1"
 )
-
-// outcome is what happened to the pod "default/pod"; empty fields are not checked.
-type outcome struct {
-	pool          string // placed on a new claim of this pool
-	instanceType  string // the claim's cheapest type
-	node          string // placed on this existing node
-	unschedulable string // a substring of the reason
-	labels        map[string]string
-	zones         []string
-	capacityTypes []string
-}
-
-type solveCase struct {
-	name      string
-	pods      []*corev1.Pod
-	pools     []v1.NodePool // defaults to one pool "default" with no requirements
-	existing  []ExistingNode
-	committed []CommittedCapacity
-	daemons   []*corev1.Pod
-	sized     map[string]map[string]corev1.ResourceList // Input.PoolAllocatable
-	cluster   ClusterLimits
-	want      outcome
-}
-
-func runSolveCases(t *testing.T, cases []solveCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			pools := tc.pools
-			if pools == nil {
-				pools = []v1.NodePool{nodePool("default")}
-			}
-			plan, err := Solve(Input{Pods: tc.pods, NodePools: pools, InstanceTypes: smallCatalog(), ExistingNodes: tc.existing, DaemonSetPods: tc.daemons, Committed: tc.committed, PoolAllocatable: tc.sized, ClusterLimits: tc.cluster})
-			if err != nil {
-				t.Fatalf("Solve: %v", err)
-			}
-			assertOutcome(t, plan, "default/pod", tc.want)
-		})
-	}
-}
-
-func assertOutcome(t *testing.T, plan Plan, key string, want outcome) {
-	t.Helper()
-	if want.unschedulable != "" {
-		reason, ok := plan.Unschedulable[key]
-		if !ok {
-			t.Fatalf("pod %s was placed (%s), want unschedulable with %q", key, describePlacement(plan, key), want.unschedulable)
-		}
-		if !strings.Contains(reason, want.unschedulable) {
-			t.Fatalf("pod %s unschedulable because\n  %s\nwant a reason containing\n  %s", key, reason, want.unschedulable)
-		}
-		return
-	}
-	if reason, ok := plan.Unschedulable[key]; ok {
-		t.Fatalf("pod %s not scheduled: %s", key, reason)
-	}
-	if want.node != "" {
-		if got := plan.Existing[key]; got != want.node {
-			t.Fatalf("pod %s placed %s, want existing node %s", key, describePlacement(plan, key), want.node)
-		}
-		return
-	}
-	nc, ok := claimOf(plan, key)
-	if !ok {
-		t.Fatalf("pod %s placed %s, want a new node", key, describePlacement(plan, key))
-	}
-	if want.pool != "" && nc.NodePool != want.pool {
-		t.Errorf("pod %s got a node from NodePool %q, want %q", key, nc.NodePool, want.pool)
-	}
-	if want.instanceType != "" && nc.InstanceTypes[0] != want.instanceType {
-		t.Errorf("pod %s got cheapest type %s (options %v), want %s", key, nc.InstanceTypes[0], nc.InstanceTypes, want.instanceType)
-	}
-	for k, v := range want.labels {
-		if nc.Labels[k] != v {
-			t.Errorf("node for pod %s has label %s=%q, want %q (labels %v)", key, k, nc.Labels[k], v, nc.Labels)
-		}
-	}
-	if want.zones != nil && !slices.Equal(nc.Zones, want.zones) {
-		t.Errorf("node for pod %s may use zones %v, want %v", key, nc.Zones, want.zones)
-	}
-	if want.capacityTypes != nil && !slices.Equal(nc.CapacityTypes, want.capacityTypes) {
-		t.Errorf("node for pod %s may use capacity types %v, want %v", key, nc.CapacityTypes, want.capacityTypes)
-	}
-}
-
-func claimOf(plan Plan, key string) (NodeClaim, bool) {
-	for _, nc := range plan.NewNodes {
-		if slices.Contains(nc.Pods, key) {
-			return nc, true
-		}
-	}
-	return NodeClaim{}, false
-}
-
-func describePlacement(plan Plan, key string) string {
-	if n, ok := plan.Existing[key]; ok {
-		return "on existing node " + n
-	}
-	if nc, ok := claimOf(plan, key); ok {
-		return "on a new " + nc.InstanceTypes[0] + " from NodePool " + nc.NodePool
-	}
-	if r, ok := plan.Unschedulable[key]; ok {
-		return "nowhere: " + r
-	}
-	return "nowhere and without a reason"
-}
 
 func TestSolveSizesPodsByTheirRequests(t *testing.T) {
 	runSolveCases(t, []solveCase{
@@ -335,44 +227,6 @@ func TestSolveSizesNodesForTheirDaemonSets(t *testing.T) {
 	})
 }
 
-func TestSolveRespectsNodePoolLimits(t *testing.T) {
-	// Full nodes of the pool: they count against its limits but take no pods.
-	ofPool := func(name, instanceType string) ExistingNode {
-		return existingNode(name, "0", map[string]string{v1.LabelNodePool: "default", v1.LabelInstanceType: instanceType})
-	}
-	runSolveCases(t, []solveCase{
-		{name: "a claim within the cpu limit is made", pods: []*corev1.Pod{pod(withCPU("3"))},
-			pools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "20"))}, existing: []ExistingNode{ofPool("n1", "large.amd")},
-			want: outcome{instanceType: "large.amd"}},
-		{name: "existing nodes of the pool count against the cpu limit", pods: []*corev1.Pod{pod(withCPU("3"))},
-			pools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))}, existing: []ExistingNode{ofPool("n1", "large.amd")},
-			want: outcome{unschedulable: `NodePool "default" limit cpu 10 reached`}},
-		{name: "nodes of other pools do not count", pods: []*corev1.Pod{pod(withCPU("3"))},
-			pools:    []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))},
-			existing: []ExistingNode{existingNode("other", "0", map[string]string{v1.LabelNodePool: "other", v1.LabelInstanceType: "large.amd"})},
-			want:     outcome{instanceType: "large.amd"}},
-		{name: "the node-count limit stops a new claim", pods: []*corev1.Pod{pod(withCPU("1"))},
-			pools: []v1.NodePool{nodePool("default", withLimit("nodes", "1"))}, existing: []ExistingNode{ofPool("n1", "small.amd")},
-			want: outcome{unschedulable: `NodePool "default" limit nodes 1 reached`}},
-		{name: "committed capacity counts against the cpu limit", pods: []*corev1.Pod{pod(withCPU("3"))},
-			pools:     []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))},
-			committed: []CommittedCapacity{{NodePool: "default", Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")}}},
-			want:      outcome{unschedulable: `NodePool "default" limit cpu 10 reached`}},
-		{name: "committed capacity counts against the node limit", pods: []*corev1.Pod{pod(withCPU("1"))},
-			pools:     []v1.NodePool{nodePool("default", withLimit("nodes", "1"))},
-			committed: []CommittedCapacity{{NodePool: "default"}},
-			want:      outcome{unschedulable: `NodePool "default" limit nodes 1 reached`}},
-		{name: "another pool's committed capacity does not count", pods: []*corev1.Pod{pod(withCPU("3"))},
-			pools:     []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, "10"))},
-			committed: []CommittedCapacity{{NodePool: "other", Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8")}}},
-			want:      outcome{instanceType: "large.amd"}},
-		{name: "a full pool falls through to the next", pods: []*corev1.Pod{pod(withCPU("3"))},
-			pools:    []v1.NodePool{nodePool("default", withWeight(10), withLimit(corev1.ResourceCPU, "10")), nodePool("overflow")},
-			existing: []ExistingNode{ofPool("n1", "large.amd")},
-			want:     outcome{pool: "overflow"}},
-	})
-}
-
 func TestSolveUsesExistingNodesFirst(t *testing.T) {
 	runSolveCases(t, []solveCase{
 		{name: "a pod that fits an existing node goes there", pods: []*corev1.Pod{pod(withCPU("1"))},
@@ -498,70 +352,5 @@ func TestSolveOrdersEveryPlacedPodOnce(t *testing.T) {
 	}
 	if len(seen) != len(placed) {
 		t.Fatalf("Order lists %d pods, the plan places %d", len(seen), len(placed))
-	}
-}
-
-func TestPodRequestsFollowTheKubeSchedulerFormula(t *testing.T) {
-	tests := []struct {
-		name string
-		pod  *corev1.Pod
-		cpu  string
-	}{
-		{name: "containers are summed", pod: pod(withCPU("1")), cpu: "1"},
-		{name: "the largest init container wins when larger", pod: pod(withCPU("1"), withInitContainer("3"), withInitContainer("2")), cpu: "3"},
-		{name: "sidecars add to containers", pod: pod(withCPU("1"), withSidecar("500m")), cpu: "1500m"},
-		{name: "an init container after a sidecar runs beside it", pod: pod(withCPU("1"), withSidecar("1"), withInitContainer("3")), cpu: "4"},
-		{name: "overhead is added", pod: pod(withCPU("1"), withOverhead("250m")), cpu: "1250m"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := PodRequests(tc.pod)
-			if cpu := got[corev1.ResourceCPU]; cpu.Cmp(resource.MustParse(tc.cpu)) != 0 {
-				t.Errorf("cpu = %s, want %s", cpu.String(), tc.cpu)
-			}
-			if pods := got[corev1.ResourcePods]; pods.Value() != 1 {
-				t.Errorf("pods = %s, want 1 slot", pods.String())
-			}
-		})
-	}
-}
-
-// TestSolveLimitsHoldWhicheverTypeLaunches: EC2 Fleet may launch any of a claim's types, so
-// the largest of every claim's options together must stay within the pool's limits.
-func TestSolveLimitsHoldWhicheverTypeLaunches(t *testing.T) {
-	apart := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
-	var pods []*corev1.Pod
-	for i := range 6 {
-		pods = append(pods, pod(withName(fmt.Sprintf("web-%d", i)), withLabels("app", "web"), withCPU("1"),
-			withAntiAffinity(corev1.LabelHostname, apart)))
-	}
-	types := map[string]InstanceType{}
-	for _, it := range smallCatalog() {
-		types[it.Name] = it
-	}
-	for _, limit := range []string{"4", "10", "16"} {
-		t.Run("cpu limit "+limit, func(t *testing.T) {
-			plan, err := Solve(Input{Pods: pods, InstanceTypes: smallCatalog(),
-				NodePools: []v1.NodePool{nodePool("default", withLimit(corev1.ResourceCPU, limit))}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			worst := resource.Quantity{}
-			for _, nc := range plan.NewNodes {
-				largest := resource.Quantity{}
-				for _, name := range nc.InstanceTypes {
-					if q := types[name].Capacity[corev1.ResourceCPU]; q.Cmp(largest) > 0 {
-						largest = q
-					}
-				}
-				worst.Add(largest)
-			}
-			if worst.Cmp(resource.MustParse(limit)) > 0 {
-				t.Errorf("%d claims could launch %s cpu together, over the limit of %s", len(plan.NewNodes), worst.String(), limit)
-			}
-			if len(plan.NewNodes) == 0 {
-				t.Errorf("no claim made within a limit of %s", limit)
-			}
-		})
 	}
 }
