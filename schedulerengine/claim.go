@@ -24,7 +24,8 @@ type claim struct {
 	// away pods from a full claim without scanning its types.
 	ceiling vec
 	// sizeLimit is how far the claim may grow before new pods prefer a new claim: the
-	// allocatable of the type packing its pods' kind most cheaply (see sizelimit.go).
+	// allocatable of the type that carries its pod class's demand most cheaply (see
+	// claim_sizelimit.go).
 	sizeLimit vec
 	// charged is the capacity charged to the pool's and the cluster's limits (the most any
 	// of its types has) and chargedPrice the price (its dearest allowed offering's); charged

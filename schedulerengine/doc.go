@@ -22,7 +22,7 @@
 //     sortLargestFirst), the topology groups with what existing pods count in them
 //     (topology_setup.go), and each pod's first level and the demand of each pod class
 //     (buildFirstLevels).
-//  3. Placement: run places the pods in that order (place). Each pod tries, at its level in
+//  3. Placement: run places the pods in that order, in rounds (place). Each pod tries, at its level in
 //     force (placeWithoutRelaxing), in this order: an existing node (onExisting); an open
 //     claim that holds it without a dearer type, then one that can grow to hold it within
 //     its size limit (onOpenClaim); a new claim of the first NodePool that takes it
@@ -38,7 +38,8 @@
 //     their claims (takeMovers, shrink), the claims topped up with them (fillClaim,
 //     improve_fill.go), and the rest packed (packRest, packGroup, improve_pack.go). The pass
 //     is undone (restore) when a pod does not land, the cost does not fall, or a selective
-//     spread would count differently.
+//     spread would count differently. Steps 4 and 5 are the improvement passes (improve,
+//     improve.go).
 //  6. reindexClaims (improve.go) drops the removed claims and numbers the rest.
 //  7. plan (plan.go) turns each claim into a NodeClaim (at most MaxInstanceTypes types,
 //     cheapest first, minValues kept) and prices the Plan, with its lower bound
@@ -71,41 +72,55 @@
 //     nodeSelector and the preferred node affinity in force.
 //   - claim (claim.go): a new node this Solve plans. It keeps the types that can still hold
 //     all its pods, cheapest first; adding a pod only narrows them. Its ceiling is the most
-//     any of those types holds; charged is what its budgets are charged for it.
+//     any of those types holds; charged is what its budgets are charged for it. An open
+//     claim is any claim opened so far in this Solve. A claim is pinned to a value of a
+//     label when its requirements leave it that one value (a domain it is pinned to).
+//   - merged terms (claim.go): the pod terms already folded into a claim's requirements; a
+//     pod with one of them skips the label checks.
 //   - claim fit, node fit (claim.go, existing.go): what adding a pod would make of a claim
 //     or a node; CanAdd computes it without side effects, Add applies it.
-//   - claim step (steps.go): one check a pod passes to join a claim. Static steps depend
-//     only on the pod class and the claim's labels, so seeds cache them.
+//   - claim step (claim_steps.go): one check a pod passes to join a claim; together, in
+//     order, the filter chain. Static steps depend only on the pod class and the claim's
+//     labels, so seeds cache them.
 //   - rejection (reasons.go): why a pod cannot join a claim or a node; furthest keeps the
-//     one that got furthest through the steps.
+//     one that got furthest through the steps. Its culprit, when set, is the pod's own
+//     constraint at fault whatever the pool (culpritKey, claim_steps.go).
 //   - seed (solve.go): an empty claim of one pool that passed the static steps for one pod
 //     term, cached per pool and term; fresh copies it for each new claim.
 //   - running node (existing.go): an existing node with its room left, labels, taints, host
 //     ports, pods and domains.
-//   - size limit (sizelimit.go): how far a claim may grow before new pods prefer a new
+//   - size limit (claim_sizelimit.go): how far a claim may grow before new pods prefer a new
 //     claim: the allocatable of the type that carries its pod class's demand (the summed
 //     requests of the class's pods still to place) most cheaply.
 //   - slack (packing): the room a claim has left in cpu, memory and pod slots. claimSlack
 //     (claim_slack.go) keeps three slack trees over the claims: room at the cheapest type,
 //     to the size limit, and to the ceiling, one per step of placement that looks among
 //     open claims.
-//   - anti lists (claim_antiindex.go): per required hostname anti-affinity group, the claims
-//     it does not exclude yet (notExcluded). With many claims, placement walks this list
-//     instead of the slack trees.
+//   - anti lists (claim_antilists.go): per required hostname anti-affinity group, the claims
+//     it does not exclude yet (antiList). From antiListMinClaims claims on, placement walks
+//     this list instead of the slack trees.
 //   - domain (topology.go): one value of a topology key, interned by a domainTable.
 //     domainUndecided: a claim may still get any of several; domainAbsent: no label.
 //     A claim's or node's domains hold its domain per key.
 //   - topology group (topology.go): one spread constraint or pod (anti-)affinity term,
-//     shared by every pod that states it, with its counts per domain. A selective group
-//     counts only some nodes; eligibility (topology_domains.go) says whether a claim counts.
+//     shared by every pod that states it alike (its shape), with its counts per domain.
+//     A selective group counts only some nodes; eligibility (topology_domains.go) says
+//     whether a claim counts. Sure counts are those on nodes that surely count. A spread
+//     group's possible domains are the values its key may take.
+//   - owner (topology.go, topology_build.go): a pod that states a group, as opposed to the
+//     pods the group's selector matches (which it counts). A pod owns its required
+//     anti-affinity groups and repels the pods they select; repelledBy lists, for a pod,
+//     the groups whose owners repel it. An ownedGroup is a group with whether its owner
+//     matches it itself.
 //   - pod topology (topology_build.go): what one pod at one level asks of topology, per key,
 //     with the groups it repels and the groups it counts in.
 //   - plain pod (improve.go): a pod with no pod topology, host port or preference.
 //   - bucket (improve_repack.go): pods of equal requests. A bin is the pods one node gets.
 //   - mover (improve_movers.go): a pod rebalance may move, since the move changes no
-//     topology answer: its kept domains are the domains it must stay in, its host ties the
-//     hostname spreads it counts for. A mover family (improve_fill.go) is the movers of one
-//     class and kept domains, which a claim takes all of or none.
+//     topology answer: its kept domains are the domains it must stay in (it is held to
+//     them: heldOnly), its host ties the hostname spreads it counts for or owns. A mover
+//     family (improve_fill.go) is the movers of one class and kept domains: a claim may
+//     take from all of its buckets or from none.
 //   - hostSpreadOwners (improve_movers.go): per claim, its pods that own hostname spread
 //     groups, during one rebalance pass.
 //   - host claim (improve_pack.go): an existing claim a group of movers may be packed into.
@@ -115,23 +130,25 @@
 // # Where each constraint is checked
 //
 //   - Resources: runningNode.CanAdd (existing.go); checkResources and typesWithRoom
-//     (steps.go). The slack trees and a claim's ceiling only skip claims early.
+//     (claim_steps.go). The slack trees and a claim's ceiling only skip claims early.
 //   - Taints and tolerations: untoleratedTaint (taints.go), from runningNode.CanAdd and
-//     checkTaints (steps.go).
+//     checkTaints (claim_steps.go).
 //   - Node selector and node affinity: newPodClass (podclass.go) builds the terms;
-//     runningNode.satisfies (existing.go) checks nodes, checkRequirements and
-//     checkInstanceTypes (steps.go) check claims, through world.allows.
+//     runningNode.satisfies (existing.go) checks nodes; for claims, checkRequirements
+//     (claim_steps.go) checks the labels with scheduling.Requirements.Compatible and
+//     checkInstanceTypes narrows the types through world.allows.
 //   - Pod affinity and anti-affinity, topology spread: groupsFor and spreadGroup
 //     (topology_build.go) build the groups; firstBlock and chooseDomain
 //     (topology_check.go), spreadDomains and eligibility (topology_domains.go) check them,
 //     for nodes through nodeBlocker and for claims through checkPortsAndTopology;
-//     recordOnNode and recordOnClaim (solve.go) keep the counts. Rebalance keeps each
-//     mover in its domains instead (improve_movers.go).
+//     recordOnNode and recordOnClaim (solve.go) keep the counts. Rebalance drops the
+//     topology step (improve_rebalance.go): each mover stays in its kept domains, and
+//     hostCounts.allows (improve_movers.go) keeps hostname spreads within maxSkew.
 //   - Host ports: portConflict (hostports.go), from runningNode.CanAdd and
 //     checkPortsAndTopology; daemonsets' ports, typesFreeOfDaemonPorts (daemons.go).
 //   - Volumes: as node affinity (volumes.go). CSI attach limits are not modelled.
 //   - Daemonset overhead: applyDaemonOverhead (daemons.go), in setup.
-//   - NodePool and cluster limits: checkLimits (steps.go) against the budgets
+//   - NodePool and cluster limits: checkLimits (claim_steps.go) against the budgets
 //     (budget.go); the repack and rebalance passes leave limited pools alone.
 //   - minValues: checkMinValues (minvalues.go), a static step and the last step;
 //     truncateKeepingMinValues keeps them in the Plan's type list.

@@ -9,52 +9,16 @@ import (
 	"github.com/nodewright/nodewright/schedulerengine/packing"
 )
 
-// shrink leaves claim c holding only kept, on every type its requirements allow that holds
-// them, or removes it when nothing is kept.
-func (rb *rebalancer) shrink(c *claim, kept []*pendingPod) {
-	if len(kept) == 0 {
-		c.removed = true
-		rb.s.slack.set(c)
-		return
-	}
-	requests := make(vec, len(c.requests))
-	c.pods, c.members, c.ports = make([]string, 0, len(kept)), kept, nil
-	for _, p := range kept {
-		requests = requests.plus(p.requests)
-		c.pods = append(c.pods, p.key)
-		c.ports = append(c.ports, p.ports...)
-	}
-	c.requests = requests
-	// The requirements say which types the pods' labels allow; a daemonset binding one of
-	// their host ports rules out more, which only the ports tell.
-	types, _, _ := c.pool.typesFreeOfDaemonPorts(rb.allowedTypes(c), c.ports)
-	c.types = typesWithRoom(c.pool, types, requests)
-	c.ceiling = c.ceilingOf(c.types)
-	rb.s.slack.set(c)
-}
-
-// allowedTypes is every type of the claim's pool its requirements allow, by price; claims
-// pinned alike share the list.
-func (rb *rebalancer) allowedTypes(c *claim) []int {
-	key := c.reqs.String()
-	if types, ok := rb.allowed[key]; ok {
-		return types
-	}
-	w := c.world
-	types := w.byPrice(w.typesAllowing(c.pool.types, c.reqs), newOfferingFilter(c.reqs))
-	rb.allowed[key] = types
-	return types
-}
-
 // fillCandidates is how many of a claim's cheapest instance types fillClaim tries.
 const fillCandidates = 6
 
-// moverFamily is the buckets of one pod class and set of kept domains: a claim takes all
-// of a family or none, so fillClaim looks at families first.
+// moverFamily is the buckets of one pod class and set of kept domains: a claim may take from
+// all of a family's buckets or from none (the same terms and domains decide), so fillClaim
+// checks families first.
 type moverFamily struct {
-	class   *podClass
-	keep    []keptDomain
-	buckets []*moverBucket
+	class       *podClass
+	keptDomains []keptDomain
+	buckets     []*moverBucket
 }
 
 // fillState is fillClaim's scratch space, reused from claim to claim.
@@ -85,7 +49,7 @@ func newFillState(buckets []*moverBucket) *fillState {
 		key := fmt.Sprintf("%p|%s", b.class, keepKey(b.keptDomains))
 		f, ok := families[key]
 		if !ok {
-			f = &moverFamily{class: b.class, keep: b.keptDomains}
+			f = &moverFamily{class: b.class, keptDomains: b.keptDomains}
 			families[key] = f
 			fs.families = append(fs.families, f)
 		}
@@ -108,7 +72,7 @@ func newFillState(buckets []*moverBucket) *fillState {
 func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 	fs.reset()
 	for _, f := range fs.families {
-		if heldOnly && len(f.keep) == 0 || !staysIn(f.keep, c) {
+		if heldOnly && len(f.keptDomains) == 0 || !staysIn(f.keptDomains, c) {
 			continue
 		}
 		ti := slices.IndexFunc(f.class.terms, c.hasMerged)
@@ -129,7 +93,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 	fs.clearTaken()
 	fs.bestTaken = slices.Grow(fs.bestTaken[:0], len(fs.eligible))[:len(fs.eligible)]
 	clear(fs.bestTaken)
-	counts := rb.spreadOwners.of(c)
+	owners := rb.spreadOwners.of(c)
 	prices := rb.s.prices(newOfferingFilter(c.reqs))
 	bestWaste := math.Inf(1)
 	room, held := make(vec, len(c.requests)), make(vec, len(c.requests))
@@ -143,7 +107,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 			room[d], held[d] = alloc[d]-c.requests[d], c.requests[d]
 		}
 		for {
-			i := fs.pick(room, alloc, func(i int) bool { return counts.allows(c, fs.eligible[i].hostTies, extra) })
+			i := fs.pick(room, alloc, func(i int) bool { return owners.allows(c, fs.eligible[i].hostTies, extra) })
 			if i < 0 {
 				break
 			}
@@ -172,7 +136,7 @@ func (rb *rebalancer) fillClaim(c *claim, fs *fillState, heldOnly bool) {
 			// The trial checked its own picks in turn; what lands is those or fewer, so
 			// this holds, but a pod must never land on the trial's word alone.
 			fit, rej := c.check(m.pod, fs.terms[i], rb.steps)
-			if rej == nil && counts.allows(c, m.hostTies, hostCounts{}) {
+			if rej == nil && owners.allows(c, m.hostTies, hostCounts{}) {
 				rb.land(c, m, fit)
 			} else {
 				refused = append(refused, m)

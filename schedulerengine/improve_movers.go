@@ -8,9 +8,10 @@ import (
 // mover is a pod the rebalance pass may move. Moving it must leave every pod's topology check
 // with the same answer, whatever order the pods are bound in:
 //
-//   - on every key but the hostname, the pod keeps its domain (keep), so no count changes;
+//   - on every key but the hostname, the pod keeps its domain (keptDomains), so no count
+//     changes;
 //   - on the hostname, it may only be counted by, or own, topology spread constraints
-//     (host). The engine checks those against a minimum of 0, so a node's count, the pod's
+//     (hostTies). The engine checks those against a minimum of 0, so a node's count, the pod's
 //     included, staying within maxSkew wherever such a constraint is owned is all that
 //     matters; a node losing the pod only gets looser.
 //

@@ -50,13 +50,13 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 	}
 	remaining := make(vec, len(s.world.dims.names))
 	left := 0
-	sim := make([]*bucket, len(buckets))
+	simulated := make([]*bucket, len(buckets))
 	for i, b := range buckets {
 		for _, p := range b.pods {
 			remaining = remaining.plus(p.requests)
 		}
 		left += len(b.pods)
-		sim[i] = &b.bucket
+		simulated[i] = &b.bucket
 	}
 	fs.load(buckets)
 	hosts := s.hostsFor(pool, first)
@@ -72,12 +72,12 @@ func (rb *rebalancer) packGroup(buckets []*moverBucket, fs *fillState) bool {
 			s.claims = append(s.claims, c)
 			s.nextHostname = s.topo.keys[hostnameKey].intern(claimHostname(len(s.claims)))
 		}
-		counts := rb.spreadOwners.of(c)
-		allowed := func(i int) bool { return counts.allows(c, buckets[i].hostTies, hostCounts{}) }
+		owners := rb.spreadOwners.of(c)
+		allowed := func(i int) bool { return owners.allows(c, buckets[i].hostTies, hostCounts{}) }
 		if len(c.pods) > 0 && !anyAllowed(buckets, allowed) {
 			continue // the host's spread counts turn every pod left away
 		}
-		target, ok := s.mostEfficient(pool, c.types, newOfferingFilter(c.reqs), remaining, c.requests.plus(largestLeft(sim).requests))
+		target, ok := s.mostEfficient(pool, c.types, newOfferingFilter(c.reqs), remaining, c.requests.plus(largestLeft(simulated).requests))
 		if !ok {
 			if len(c.pods) == 0 {
 				return false

@@ -46,7 +46,7 @@ type rebalancer struct {
 
 func (s *solver) rebalancePool(pool *poolState, steps []claimStep, selective []*topoGroup) {
 	before := s.poolCost(pool)
-	counted := s.eligibilities(pool, selective)
+	eligibleBefore := s.eligibilities(pool, selective)
 	saved := s.saveClaims()
 	rb := &rebalancer{s: s, pool: pool, steps: steps, spreadOwners: hostSpreadOwners{}, allowed: map[string][]int{}}
 	movers := rb.takeMovers()
@@ -71,7 +71,7 @@ func (s *solver) rebalancePool(pool *poolState, steps []claimStep, selective []*
 		}
 	}
 	if !rb.packRest(buckets, fs) || s.poolCost(pool) >= before*(1-1e-9) ||
-		!sameEligibilities(counted, s.eligibilities(pool, selective)) {
+		!sameEligibilities(eligibleBefore, s.eligibilities(pool, selective)) {
 		s.restore(saved)
 	}
 }
@@ -185,4 +185,41 @@ func (s *solver) poolCost(pool *poolState) float64 {
 		}
 	}
 	return total
+}
+
+// shrink leaves claim c holding only kept, on every type its requirements allow that holds
+// them, or removes it when nothing is kept.
+func (rb *rebalancer) shrink(c *claim, kept []*pendingPod) {
+	if len(kept) == 0 {
+		c.removed = true
+		rb.s.slack.set(c)
+		return
+	}
+	requests := make(vec, len(c.requests))
+	c.pods, c.members, c.ports = make([]string, 0, len(kept)), kept, nil
+	for _, p := range kept {
+		requests = requests.plus(p.requests)
+		c.pods = append(c.pods, p.key)
+		c.ports = append(c.ports, p.ports...)
+	}
+	c.requests = requests
+	// The requirements say which types the pods' labels allow; a daemonset binding one of
+	// their host ports rules out more, which only the ports tell.
+	types, _, _ := c.pool.typesFreeOfDaemonPorts(rb.allowedTypes(c), c.ports)
+	c.types = typesWithRoom(c.pool, types, requests)
+	c.ceiling = c.ceilingOf(c.types)
+	rb.s.slack.set(c)
+}
+
+// allowedTypes is every type of the claim's pool its requirements allow, by price; claims
+// pinned alike share the list.
+func (rb *rebalancer) allowedTypes(c *claim) []int {
+	key := c.reqs.String()
+	if types, ok := rb.allowed[key]; ok {
+		return types
+	}
+	w := c.world
+	types := w.byPrice(w.typesAllowing(c.pool.types, c.reqs), newOfferingFilter(c.reqs))
+	rb.allowed[key] = types
+	return types
 }

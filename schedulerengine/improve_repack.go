@@ -7,6 +7,13 @@ import (
 	"slices"
 )
 
+// The repack packs again, per NodePool and pod class, the claims holding only plain pods:
+// pods with no pod topology (no constraint, and no group counting them), no host port and
+// no preference, so nothing else depends on which node they are on. First-fit-decreasing
+// packs one resource at a time; the repack fills each node with the pods that best use what
+// it has left in every resource, and is kept only when it is cheaper. Pools with limits are
+// left alone, since a repack may charge them differently.
+
 // repackGroup is the claims of one pool holding plain pods of one class.
 type repackGroup struct {
 	pool   *poolState
@@ -229,4 +236,11 @@ func cheapestHolding(pool *poolState, types []int, prices []float64, used vec) (
 		}
 	}
 	return 0, false
+}
+
+// isPlain reports whether nothing depends on which node the pod is on and it asks nothing
+// of its neighbours: no pod topology, host port or preference.
+func isPlain(p *pendingPod) bool {
+	lv := p.level()
+	return len(p.prefs) == 0 && lv.topo.empty() && len(p.ports) == 0
 }

@@ -14,7 +14,8 @@ type pendingPod struct {
 	requests vec
 	ports    []hostPort
 	// prefs are the pod's soft constraints in the order they are relaxed; levels[i] is the
-	// pod with the first i relaxed, built as needed, and relaxedCount (how many are relaxed) the level in force.
+	// pod with the first i relaxed, built as needed; relaxedCount, how many are relaxed,
+	// picks the level in force.
 	prefs        []preference
 	levels       []*podLevel
 	relaxedCount int
@@ -127,9 +128,9 @@ func (s *solver) buildPodTopo(p *corev1.Pod, c constraints) (*podTopo, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt := &podTopo{affinities: affinities, affinitySelf: true}
+	pt := &podTopo{affinities: affinities, matchesEveryAffinity: true}
 	for _, o := range affinities {
-		pt.affinitySelf = pt.affinitySelf && o.matchesSelf
+		pt.matchesEveryAffinity = pt.matchesEveryAffinity && o.matchesSelf
 	}
 	for i, o := range antis {
 		if i < c.requiredAntis {

@@ -31,7 +31,7 @@ func newSolver(in Input) (*solver, error) {
 		world:             w,
 		topo:              newTopology(in.NamespaceLabels),
 		seeds:             map[seedKey]seed{},
-		notExcluded:       map[*topoGroup][]int{},
+		antiLists:         map[*topoGroup][]int{},
 		antiListMinClaims: antiListMinClaims,
 		classCache:        map[string]*podClass{},
 		topoCache:         map[string]cachedTopo{},
@@ -47,14 +47,13 @@ func newSolver(in Input) (*solver, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cluster = cluster
-	if err := s.addPools(in.NodePools, in.PoolAllocatable, daemons); err != nil {
+	if err := s.addPools(in.NodePools, in.PoolAllocatable, daemons, cluster); err != nil {
 		return nil, err
 	}
-	if err := s.addExistingNodes(in.ExistingNodes); err != nil {
+	if err := s.addExistingNodes(in.ExistingNodes, cluster); err != nil {
 		return nil, err
 	}
-	s.addCommitted(in.Committed)
+	s.addCommitted(in.Committed, cluster)
 	if err := s.addPods(in.Pods, requests); err != nil {
 		return nil, err
 	}
@@ -94,13 +93,13 @@ func (s *solver) poolsByName() map[string]*poolState {
 	return byName
 }
 
-func (s *solver) addPools(pools []v1.NodePool, sized map[string]map[string]corev1.ResourceList, daemons []daemon) error {
+func (s *solver) addPools(pools []v1.NodePool, sized map[string]map[string]corev1.ResourceList, daemons []daemon, cluster *budget) error {
 	sorted := sortPools(pools)
 	if dup := duplicateName(sorted); dup != "" {
 		return fmt.Errorf("nodepool %q is listed twice", dup)
 	}
 	for i := range sorted {
-		ps, err := newPoolState(s.world, &sorted[i], s.cluster)
+		ps, err := newPoolState(s.world, &sorted[i], cluster)
 		if err != nil {
 			return err
 		}
@@ -124,7 +123,7 @@ func duplicateName(pools []v1.NodePool) string {
 
 // addExistingNodes keeps the nodes ready ones first, then in-flight ones, each by name, the
 // order pods try them in.
-func (s *solver) addExistingNodes(nodes []ExistingNode) error {
+func (s *solver) addExistingNodes(nodes []ExistingNode, cluster *budget) error {
 	order := func(a, b ExistingNode) int {
 		if a.InFlight != b.InFlight {
 			if a.InFlight {
@@ -150,7 +149,7 @@ func (s *solver) addExistingNodes(nodes []ExistingNode) error {
 		seen[n.Name] = true
 		s.existing = append(s.existing, newRunningNode(s.world.dims, n))
 		if name := n.Labels[v1.LabelNodePool]; name != "" {
-			s.chargeRunning(byName[name], true, chargedNode{name: n.Name, pool: name, capacity: s.world.capacityOfNode(n), price: n.PricePerHour, labels: n.Labels})
+			s.chargeRunning(cluster, byName[name], true, chargedNode{name: n.Name, pool: name, capacity: s.world.capacityOfNode(n), price: n.PricePerHour, labels: n.Labels})
 		}
 	}
 	return nil
@@ -179,8 +178,8 @@ func (s *solver) addPods(pods []*corev1.Pod, requests []corev1.ResourceList) err
 	return nil
 }
 
-// buildFirstLevels builds each pending pod's first level (every preference in force) and sums the
-// demand of each class, which sizes claims (see sizelimit.go).
+// buildFirstLevels builds each pending pod's first level (every preference in force) and
+// sums the demand of each class, which sizes claims (see claim_sizelimit.go).
 func (s *solver) buildFirstLevels() {
 	for _, p := range s.pods {
 		p.levels = []*podLevel{s.levelOf(p.pod, nil)}
@@ -197,9 +196,9 @@ func (s *solver) buildFirstLevels() {
 // of their cpu and their memory, memory weighed by the pods' overall cpu-to-memory ratio,
 // so memory-heavy pods are not all left to the end when nodes have no memory left. Ties go
 // by cpu, then memory, then pod key, so the order never depends on the input's.
-func sortLargestFirst(queue []*pendingPod) {
+func sortLargestFirst(pods []*pendingPod) {
 	var cpu, memory float64
-	for _, p := range queue {
+	for _, p := range pods {
 		cpu += float64(p.requests[dimCPU])
 		memory += float64(p.requests[dimMemory])
 	}
@@ -210,11 +209,11 @@ func sortLargestFirst(queue []*pendingPod) {
 	size := func(p *pendingPod) float64 {
 		return max(float64(p.requests[dimCPU]), float64(p.requests[dimMemory])*memoryWeight)
 	}
-	sizes := make(map[*pendingPod]float64, len(queue))
-	for _, p := range queue {
+	sizes := make(map[*pendingPod]float64, len(pods))
+	for _, p := range pods {
 		sizes[p] = size(p)
 	}
-	slices.SortFunc(queue, func(a, b *pendingPod) int {
+	slices.SortFunc(pods, func(a, b *pendingPod) int {
 		if c := cmp.Compare(sizes[b], sizes[a]); c != 0 {
 			return c
 		}

@@ -25,15 +25,15 @@ func newClusterBudget(d dims, l ClusterLimits) (*budget, error) {
 }
 
 // addCommitted charges each pool the capacity it holds outside the existing nodes.
-func (s *solver) addCommitted(committed []CommittedCapacity) {
+func (s *solver) addCommitted(committed []CommittedCapacity, cluster *budget) {
 	byName := s.poolsByName()
 	for _, c := range committed {
-		s.chargeRunning(byName[c.NodePool], c.NodePool != "", chargedNode{pool: c.NodePool, capacity: s.world.dims.vec(c.Capacity), price: c.PricePerHour, labels: c.Labels})
+		s.chargeRunning(cluster, byName[c.NodePool], c.NodePool != "", chargedNode{pool: c.NodePool, capacity: s.world.dims.vec(c.Capacity), price: c.PricePerHour, labels: c.Labels})
 	}
 }
 
-// chargedNode is a node that exists or is on its way, as its budgets are charged: labels price a
-// node whose price is not given; a claim in flight has none.
+// chargedNode is a node that exists or is on its way, as its budgets are charged: labels
+// price a node whose price is not given; a claim in flight has none.
 type chargedNode struct {
 	name     string // "" for capacity committed
 	pool     string
@@ -54,26 +54,27 @@ func (n chargedNode) String() string {
 }
 
 // chargeRunning charges a node that exists or is on its way to its pool's budget (when the
-// pool is in the input) and, when it belongs to any pool, to the cluster's. A node whose
-// price cannot be told leaves the cost limits it is charged to unable to admit anything: a
-// price of 0 would let them pass unseen.
-func (s *solver) chargeRunning(pool *poolState, inSomePool bool, n chargedNode) {
+// pool is in the input) and, when it belongs to any pool, to the cluster's (nil when
+// Input.ClusterLimits caps nothing; after setup it is reached through each pool's budgets).
+// A node whose price cannot be told leaves the cost limits it is charged to unable to admit
+// anything: a price of 0 would let them pass unseen.
+func (s *solver) chargeRunning(cluster *budget, pool *poolState, inSomePool bool, n chargedNode) {
 	var own *budget
 	if pool != nil {
 		own = pool.own
 	}
-	if own == nil && (s.cluster == nil || !inSomePool) {
+	if own == nil && (cluster == nil || !inSomePool) {
 		return
 	}
 	ch := charge{capacity: n.capacity}
 	priced := true
-	if (own != nil && own.priced()) || (s.cluster != nil && s.cluster.priced()) {
+	if (own != nil && own.priced()) || (cluster != nil && cluster.priced()) {
 		var price float64
 		price, priced = s.priceOfRunning(pool, n)
 		ch.price = microDollars(price)
 	}
-	for _, b := range []*budget{own, s.cluster} {
-		if b == nil || (b == s.cluster && !inSomePool) {
+	for _, b := range []*budget{own, cluster} {
+		if b == nil || (b == cluster && !inSomePool) {
 			continue
 		}
 		b.add(ch)

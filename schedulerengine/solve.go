@@ -13,9 +13,9 @@ import (
 // Pods are placed largest first (by their larger share of the pods' total cpu or memory)
 // onto, in order: existing nodes (ready ones, then in-flight ones, each by name); a claim
 // already opened in this Solve that holds the pod without a dearer instance type; one that
-// can grow to hold it within its size limit (see sizelimit.go); a new claim from the first
-// NodePool (highest weight, then name) that can take it; and, last, any open claim grown
-// beyond its limit. Pod topology (spread, affinity, anti-affinity), host ports, daemonset
+// can grow to hold it within its size limit (see claim_sizelimit.go); a new claim from the
+// first NodePool (highest weight, then name) that can take it; and, last, any open claim
+// grown beyond its limit. Pod topology (spread, affinity, anti-affinity), host ports, daemonset
 // overhead and minValues are honoured; preferences are treated as requirements and relaxed
 // one at a time when a pod cannot be placed. Claims holding only pods nothing else depends on
 // are then repacked, and pods whose move changes no topology count are rebalanced across
@@ -63,9 +63,9 @@ type solver struct {
 	// The claims, and what finds them (placement reads, the improvement passes update).
 	claims []*claim // in opening order; claim.idx is the position
 	slack  claimSlack
-	// notExcluded lists, per hostname anti-affinity group, the claims it does not exclude
-	// (see claim_antiindex.go); antiListMinClaims is how many claims make the lists pay.
-	notExcluded       map[*topoGroup][]int
+	// antiLists lists, per hostname anti-affinity group, the claims it does not exclude
+	// (see claim_antilists.go); antiListMinClaims is how many claims make the lists pay.
+	antiLists         map[*topoGroup][]int
 	antiListMinClaims int
 	// nextHostname is the hostname domain the next claim will get.
 	nextHostname int32
@@ -74,16 +74,13 @@ type solver struct {
 	seeds       map[seedKey]seed
 	priceTables map[string][]float64 // prices per offering filter (see prices.go)
 
-	// Setup and placement only.
-	// cluster is Input.ClusterLimits with what every pool's nodes charge it; nil when unset.
-	// After setup it is reached through each pool's budgets.
-	cluster *budget
-	// classCache and topoCache share pod classes and pod topologies between identical pods,
-	// as pods are levelled and relaxed.
+	// Setup and placement (and the repack's fallback to placement) only.
+	// classCache and topoCache share pod classes and pod topologies between pods alike
+	// (see podClass), as pods are levelled and relaxed.
 	classCache map[string]*podClass
 	topoCache  map[string]cachedTopo
 	// demand is the summed requests of the pods of each class still to place, which sizes
-	// new claims (see sizelimit.go).
+	// new claims (see claim_sizelimit.go).
 	demand map[*podClass]vec
 
 	decided podDecisions
@@ -108,21 +105,22 @@ type seed struct {
 	rejection *rejection
 }
 
-// run places the pods in order, then retries what did not fit for as long as a pass places
-// something: a pod whose affinity needs another pod placed first fits on a later pass.
+// run places the pods in order, then retries what did not fit, round after round, for as
+// long as a round places something: a pod whose affinity needs another pod placed first
+// fits in a later round.
 func (s *solver) run() {
-	queue := s.pods
-	for len(queue) > 0 {
+	toPlace := s.pods
+	for len(toPlace) > 0 {
 		var retry []*pendingPod
-		for _, p := range queue {
+		for _, p := range toPlace {
 			if !s.place(p) {
 				retry = append(retry, p)
 			}
 		}
-		if len(retry) == len(queue) {
+		if len(retry) == len(toPlace) {
 			return
 		}
-		queue = retry
+		toPlace = retry
 	}
 }
 
@@ -200,18 +198,18 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 		}
 		return ok
 	}
-	if found, used := s.eachClaimNotExcluded(p, roomAtCheapest, need, addIfNoDearer); used {
+	if found, used := s.eachOnAntiList(p, roomAtCheapest, need, addIfNoDearer); used {
 		if found {
 			return true
 		}
-		found, _ = s.eachClaimNotExcluded(p, roomToSizeLimit, need, addIfWithinLimit)
+		found, _ = s.eachOnAntiList(p, roomToSizeLimit, need, addIfWithinLimit)
 		return found
 	}
 	return s.slack.atCheapest.Each(need, addIfNoDearer) || s.slack.toSizeLimit.Each(need, addIfWithinLimit)
 }
 
-// The room a claim offers at each rung of the placement order: under its cheapest type,
-// under its size limit, under its largest types (the ceiling).
+// The room a claim offers at each step of the placement order that looks among open claims:
+// under its cheapest type, under its size limit, under its ceiling.
 func roomAtCheapest(c *claim) vec  { return c.pool.alloc[c.types[0]] }
 func roomToSizeLimit(c *claim) vec { return c.sizeLimit }
 func roomAtCeiling(c *claim) vec   { return c.ceiling }
@@ -228,7 +226,7 @@ func (s *solver) onClaimBeyondLimit(p *pendingPod) bool {
 		}
 		return ok
 	}
-	if found, used := s.eachClaimNotExcluded(p, roomAtCeiling, packing.NeedOf(p.requests), visit); used {
+	if found, used := s.eachOnAntiList(p, roomAtCeiling, packing.NeedOf(p.requests), visit); used {
 		return found
 	}
 	return s.slack.toCeiling.Each(packing.NeedOf(p.requests), visit)

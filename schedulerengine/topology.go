@@ -34,8 +34,8 @@ type topoGroup struct {
 	keyIdx     int
 	namespaces namespaceMatcher
 	selector   labels.Selector
-	// otherRequiredTerms are the owner's other required affinity terms: the kube-scheduler counts a pod
-	// for any of a pod's affinity terms only if it matches all of them.
+	// otherRequiredTerms are the owner's other required affinity terms: the kube-scheduler
+	// counts a pod for any of a pod's affinity terms only if it matches all of them.
 	otherRequiredTerms []podMatcher
 	maxSkew            int32
 	minDomains         int32
@@ -47,10 +47,10 @@ type topoGroup struct {
 	honorTaints bool
 	// otherKeys are the owner's other hard spread keys: a node lacking one is not counted.
 	otherKeys []string
-	// domains are the domain ids a node eligible for a spread group could have (zones from
+	// possibleDomains are the domain ids a node eligible for a spread group could have (zones from
 	// offerings and existing nodes); unused for hostname, where a new node is always
 	// possible and the minimum is therefore 0.
-	domains []int32
+	possibleDomains []int32
 	// counts are matching pods per domain on nodes that may count; sure those on nodes that
 	// surely count (nil when eligibility is never in doubt, then counts are sure too). A
 	// spread check compares the first against the minimum of the second, so doubt only ever
@@ -187,15 +187,15 @@ func incrementAt(s []int32, d int32) []int32 {
 // minCount is the smallest sure count over the group's eligible domains, or 0 for hostname
 // (a new node is always possible) and when fewer domains than minDomains exist.
 func (g *topoGroup) minCount() int32 {
-	if g.keyIdx == hostnameKey || len(g.domains) == 0 || int32(len(g.domains)) < g.minDomains {
+	if g.keyIdx == hostnameKey || len(g.possibleDomains) == 0 || int32(len(g.possibleDomains)) < g.minDomains {
 		return 0
 	}
 	sure := g.sure
 	if sure == nil {
 		sure = g.counts
 	}
-	low := countAt(sure, g.domains[0])
-	for _, d := range g.domains[1:] {
+	low := countAt(sure, g.possibleDomains[0])
+	for _, d := range g.possibleDomains[1:] {
 		low = min(low, countAt(sure, d))
 	}
 	return low

@@ -45,8 +45,8 @@ type podTopo struct {
 	keys []keyConstraints // sorted by key index
 	// affinities are all of the pod's affinity groups; affinitySelf says the pod matches
 	// every one, so the first of its kind may go anywhere.
-	affinities   []ownedGroup
-	affinitySelf bool
+	affinities           []ownedGroup
+	matchesEveryAffinity bool
 	// requiredAntis are the pod's required anti-affinity groups: once placed, it repels
 	// the pods they select.
 	requiredAntis []*topoGroup
@@ -98,11 +98,11 @@ func (t *topology) groupsFor(p *corev1.Pod, c constraints) (spreads, affinities,
 		// A pod counts for one of several required affinity terms only if it matches them
 		// all. Preferred terms, held as required until relaxed, stand alone, so relaxing
 		// one leaves the required terms' groups as they were.
-		var also []podMatcher
+		var others []podMatcher
 		if i < len(required) {
-			also = slices.Delete(slices.Clone(required), i, i+1)
+			others = slices.Delete(slices.Clone(required), i, i+1)
 		}
-		affinities = append(affinities, t.owned(p, t.affinityGroupOf(term, matchers[i], also, groupAffinity)))
+		affinities = append(affinities, t.owned(p, t.affinityGroupOf(term, matchers[i], others, groupAffinity)))
 	}
 	for i, term := range c.antis {
 		m, err := affinityMatcher(p, term)
@@ -213,15 +213,15 @@ func affinityMatcher(owner *corev1.Pod, term corev1.PodAffinityTerm) (podMatcher
 
 // affinityGroupOf builds the group of a pod (anti-)affinity term from its matcher and, for
 // affinity, the matchers of the owner's other terms.
-func (t *topology) affinityGroupOf(term corev1.PodAffinityTerm, m podMatcher, also []podMatcher, kind groupKind) *topoGroup {
-	g := &topoGroup{kind: kind, keyIdx: t.keyOf(scheduling.NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, otherRequiredTerms: also}
+func (t *topology) affinityGroupOf(term corev1.PodAffinityTerm, m podMatcher, others []podMatcher, kind groupKind) *topoGroup {
+	g := &topoGroup{kind: kind, keyIdx: t.keyOf(scheduling.NormalizedLabelKey(term.TopologyKey)), namespaces: m.namespaces, selector: m.selector, otherRequiredTerms: others}
 	what := "affinity"
 	if kind == groupAntiAffinity {
 		what = "anti-affinity"
 	}
 	g.described = fmt.Sprintf("pod %s on %s to pods matching %s", what, t.keys[g.keyIdx].key, describeSelector(m.selector))
 	shape := fmt.Sprintf("%d|%d|%s|%s", kind, g.keyIdx, m.namespaces, m.selector)
-	for _, a := range also {
+	for _, a := range others {
 		g.described += " and " + describeSelector(a.selector)
 		shape += "|also " + a.String()
 	}

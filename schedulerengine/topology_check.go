@@ -94,10 +94,10 @@ func (kc *keyConstraints) blocker(pt *podTopo, d int32) string {
 
 // blocksDecided reports whether any key the node has already decided rejects the pod: the
 // cheap test run before the full check of a claim.
-func (pt *podTopo) blocksDecided(dom []int32) bool {
+func (pt *podTopo) blocksDecided(domains []int32) bool {
 	for i := range pt.keys {
 		kc := &pt.keys[i]
-		if d := dom[kc.keyIdx]; d != domainUndecided && !kc.allows(pt, d) {
+		if d := domains[kc.keyIdx]; d != domainUndecided && !kc.allows(pt, d) {
 			return true
 		}
 	}
@@ -108,7 +108,7 @@ func (pt *podTopo) blocksDecided(dom []int32) bool {
 // matches the pod's affinity terms and the pod matches them itself, it may go to any node
 // that has the topology labels.
 func (pt *podTopo) firstOfItsKind() bool {
-	if !pt.affinitySelf {
+	if !pt.matchesEveryAffinity {
 		return false
 	}
 	for _, o := range pt.affinities {
@@ -121,10 +121,10 @@ func (pt *podTopo) firstOfItsKind() bool {
 
 // nodeBlocker checks a running node: every key the pod cares about must accept the node's
 // domain.
-func (pt *podTopo) nodeBlocker(dom []int32) string {
+func (pt *podTopo) nodeBlocker(domains []int32) string {
 	for i := range pt.keys {
 		kc := &pt.keys[i]
-		if why := kc.blocker(pt, dom[kc.keyIdx]); why != "" {
+		if why := kc.blocker(pt, domains[kc.keyIdx]); why != "" {
 			return why
 		}
 	}

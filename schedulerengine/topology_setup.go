@@ -43,7 +43,7 @@ func (s *solver) prepareTopology() {
 	}
 	for _, g := range s.topo.groups {
 		if g.kind == groupSpread && g.keyIdx != hostnameKey {
-			g.domains = s.spreadDomains(g)
+			g.possibleDomains = s.spreadDomains(g)
 		}
 	}
 	for _, n := range s.existing {

@@ -1,5 +1,5 @@
-// Package packing holds the engine's pure bin-packing arithmetic: no pods, no claims, no
-// prices of its own, only amounts.
+// Package packing holds the engine's pure bin-packing arithmetic over amounts and the
+// prices given with them: it knows nothing of pods, claims or instance types.
 //
 // An amount list ([]int64) holds one resource per slot in milli-units, with cpu, memory and
 // pod slots always in the first three slots (CPU, Memory, Pods); other resources follow.

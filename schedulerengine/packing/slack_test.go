@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestSlackTreeVisitsExactlyTheClaimsWithRoomInOrder(t *testing.T) {
+func TestSlackTreeVisitsExactlyTheBinsWithRoomInOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var tree SlackTree
 	leaves := make([]Slack, 300) // more than one growth of the tree

@@ -1,6 +1,6 @@
 // Package scheduling is the requirements algebra the engine and its callers share: what a
 // pod, a NodePool or an instance type asks of a node's labels, and whether two such asks can
-// both hold. It knows nothing of pods, claims or prices.
+// both hold. It works on labels and node selector expressions alone, not on pods or prices.
 //
 //   - A Requirement is the set of values one label key may take, built from any node
 //     selector operator (In, NotIn, Exists, DoesNotExist, Gt, Lt, and Karpenter's Gte and

@@ -237,7 +237,7 @@ func TestNormalizedLabelsCopiesOnlyToAdd(t *testing.T) {
 			before := maps.Clone(tt.labels)
 			got := NormalizedLabels(tt.labels)
 			if !maps.Equal(got, tt.want) {
-				t.Errorf("normalizedLabels = %v, want %v", got, tt.want)
+				t.Errorf("NormalizedLabels = %v, want %v", got, tt.want)
 			}
 			if !maps.Equal(tt.labels, before) {
 				t.Errorf("input changed to %v", tt.labels)

@@ -47,8 +47,9 @@ func (s *solver) mostEfficient(pool *poolState, types []int, offerings offeringF
 	return best, best >= 0
 }
 
-// consumeDemand takes a pod's requests off what its class still needs, so claims opened later are
-// sized for the pods still to come (memory-heavy ones, say, once the large cpu pods are in).
+// consumeDemand takes a pod's requests off what its class still needs, so claims opened
+// later are sized for the pods still to come (memory-heavy ones, say, once the large cpu
+// pods are in).
 func (s *solver) consumeDemand(p *pendingPod) {
 	class := p.levels[0].class
 	if d, ok := s.demand[class]; ok {
