@@ -15,22 +15,22 @@
 //  1. Volumes: withVolumeTopology (volumes.go) folds each pod's volume topology (a bound
 //     volume's node affinity, a StorageClass's allowed topologies) into its node affinity.
 //  2. Setup: newSolver (setup.go) builds the world (the instance types as vecs), the
-//     daemonsets (daemons.go), the NodePools by weight then name with their daemonset
-//     overhead (addPools), the existing nodes, ready ones first (addExistingNodes), the
-//     budgets of NodePool and cluster limits with what existing nodes and committed capacity
-//     already charge them (setup_budgets.go), the pods largest first (addPods,
-//     sortLargestFirst), the topology groups with what existing pods count in them
-//     (topology_setup.go), and each pod's first level and the demand of each pod class
+//     daemonsets (daemons.go), the cluster's budget (setup_budgets.go), the NodePools by
+//     weight then name with their budgets and daemonset overhead (addPools, pool.go), the
+//     existing nodes, ready ones first (addExistingNodes), what they and committed capacity
+//     charge the budgets (chargeRunning, setup_budgets.go), the pods largest first
+//     (addPods, sortLargestFirst), the topology groups with what existing pods count in
+//     them (topology_setup.go), and each pod's first level and the demand of each pod class
 //     (buildFirstLevels).
-//  3. Placement: run places the pods in that order, in rounds (place). Each pod tries, at its level in
-//     force (placeWithoutRelaxing), in this order: an existing node (onExisting); an open
-//     claim that holds it without a dearer type, then one that can grow to hold it within
-//     its size limit (onOpenClaim); a new claim of the first NodePool that takes it
-//     (onNewClaim, newClaimFor, seedFor); and last, an open claim grown beyond its size
-//     limit (onClaimBeyondLimit). A pod that fits nowhere has its next preference relaxed
-//     (relax, pending.go) and tries again. Pods that still fit nowhere are tried again in
-//     a later round, as long as a round places something: a pod whose affinity needs
-//     another pod placed first fits on a later round.
+//  3. Placement: run places the pods in that order, in rounds (place). Each pod tries, at
+//     its level in force (placeWithoutRelaxing), in this order: an existing node
+//     (onExisting); an open claim that holds it without a dearer type, then one that can
+//     grow to hold it within its size limit (onOpenClaim); a new claim of the first
+//     NodePool that takes it (onNewClaim, newClaimFor, seedFor); and last, an open claim
+//     grown beyond its size limit (onClaimBeyondLimit). A pod that fits nowhere has its
+//     next preference relaxed (relax, pending.go) and tries again. Pods that still fit
+//     nowhere are tried again in a later round, as long as a round places something: a pod
+//     whose affinity needs another pod placed first fits on a later round.
 //  4. Repack (improve_repack.go): per unlimited NodePool and pod class, the claims that hold
 //     only plain pods are packed again, node by node, by the pods that best use each node's
 //     room in every resource (packBins); the result is kept only when it is cheaper.
@@ -113,16 +113,16 @@
 //     the groups whose owners repel it. An ownedGroup is a group with whether its owner
 //     matches it itself.
 //   - pod topology (topology_build.go): what one pod at one level asks of topology, per key,
-//     with the groups it repels and the groups it counts in.
-//   - plain pod (improve.go): a pod with no pod topology, host port or preference.
+//     with the anti-affinity groups it owns and the groups it counts in.
+//   - plain pod (improve_repack.go): a pod with no pod topology, host port or preference.
 //   - bucket (improve_repack.go): pods of equal requests. A bin is the pods one node gets.
 //   - mover (improve_movers.go): a pod rebalance may move, since the move changes no
 //     topology answer: its kept domains are the domains it must stay in (it is held to
 //     them: heldOnly), its host ties the hostname spreads it counts for or owns. A mover
 //     family (improve_fill.go) is the movers of one class and kept domains: a claim may
 //     take from all of its buckets or from none.
-//   - hostSpreadOwners (improve_movers.go): per claim, its pods that own hostname spread
-//     groups, during one rebalance pass.
+//   - hostSpreadOwners (improve_movers.go): per claim, how many of its pods own each
+//     hostname spread group, during one rebalance pass.
 //   - host claim (improve_pack.go): an existing claim a group of movers may be packed into.
 //   - waste (packing): the part of a type's price its unused cpu and memory stand for.
 //   - lower bound (lowerbound.go, packing): what no plan for the pods can cost less than.

@@ -14,7 +14,7 @@ import (
 // grown, before opening new ones (packGroup). The result is kept only when the pool's cost
 // falls.
 //
-// Pools with limits are left alone, as in improve. Spread constraints that count only some
+// Pools with limits are left alone, as in the repack. Spread constraints that count only some
 // nodes (nodeAffinityPolicy or nodeTaintsPolicy Honor) may depend on a claim's instance
 // types, which the pass changes: the pass is undone if it changes whether any claim counts
 // for such a constraint.

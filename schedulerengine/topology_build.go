@@ -43,7 +43,7 @@ type ownedGroup struct {
 // podTopo is what one pod (at one relaxation level) asks of pod topology, grouped by key.
 type podTopo struct {
 	keys []keyConstraints // sorted by key index
-	// affinities are all of the pod's affinity groups; affinitySelf says the pod matches
+	// affinities are all of the pod's affinity groups; matchesEveryAffinity says the pod matches
 	// every one, so the first of its kind may go anywhere.
 	affinities           []ownedGroup
 	matchesEveryAffinity bool
