@@ -54,8 +54,10 @@ func moverOn(c *claim, p *pendingPod) (mover, bool) {
 		case !ok:
 		case g.kind == groupSpread && g.selective():
 			ok = false
+		case g.keyIdx == hostnameKey && g.kind == groupSpread:
+			m.addHostTie(g, owns, matches)
 		case g.keyIdx == hostnameKey:
-			ok = g.kind == groupSpread && m.tie(g, owns, matches)
+			ok = false // hostname affinity or anti-affinity: the pod stays where it is
 		default:
 			ok = m.keepDomain(c, g.keyIdx)
 		}
@@ -85,8 +87,8 @@ func moverOn(c *claim, p *pendingPod) (mover, bool) {
 	return m, ok
 }
 
-// tie records a hostname spread group of the mover; it never fails.
-func (m *mover) tie(g *topoGroup, owns, matches bool) bool {
+// addHostTie records a hostname spread group the mover counts for (matches), owns, or both.
+func (m *mover) addHostTie(g *topoGroup, owns, matches bool) {
 	i := slices.IndexFunc(m.hostTies, func(t hostTie) bool { return t.group == g })
 	if i < 0 {
 		m.hostTies = append(m.hostTies, hostTie{group: g})
@@ -94,7 +96,6 @@ func (m *mover) tie(g *topoGroup, owns, matches bool) bool {
 	}
 	m.hostTies[i].owns = m.hostTies[i].owns || owns
 	m.hostTies[i].matches = m.hostTies[i].matches || matches
-	return true
 }
 
 // keepDomain holds the mover to claim c's domain on a key, which c must have decided.
