@@ -67,7 +67,8 @@
 //   - level (pending.go): the pod with its first N preferences relaxed: its pod class and
 //     pod topology. relaxedCount picks the level in force.
 //   - pod class (podclass.go): what the node checks need from a pod: its pod terms,
-//     tolerations and a per-pool taint cache. Identical pods share one.
+//     tolerations and a per-pool taint cache. Pods with equal node selectors, required
+//     node affinity and tolerations share one, whatever their size.
 //   - pod term (podclass.go): one alternative of the pod's required node affinity, with its
 //     nodeSelector and the preferred node affinity in force.
 //   - claim (claim.go): a new node this Solve plans. It keeps the types that can still hold
