@@ -103,7 +103,7 @@ func mapOps(path string, have, want map[string]string) []jsonPatchOp {
 
 // wholeListOps tests the list is still have (absent when empty), then writes want in its place.
 func wholeListOps(path string, have, want []string) []jsonPatchOp {
-	if (len(have) == 0 && len(want) == 0) || equality.Semantic.DeepEqual(have, want) {
+	if slices.Equal(have, want) { // nil and empty alike
 		return nil
 	}
 	test := jsonPatchOp{Op: "test", Path: path}

@@ -23,3 +23,9 @@ func (cs *claimSlack) set(c *claim) {
 	cs.toSizeLimit.Set(c.idx, packing.SlackOf(roomToSizeLimit(c), c.requests))
 	cs.toCeiling.Set(c.idx, packing.SlackOf(roomAtCeiling(c), c.requests))
 }
+
+// The room a claim offers at each step of the placement order that looks among open claims:
+// under its cheapest type, under its size limit, under its ceiling.
+func roomAtCheapest(c *claim) vec  { return c.pool.alloc[c.types[0]] }
+func roomToSizeLimit(c *claim) vec { return c.sizeLimit }
+func roomAtCeiling(c *claim) vec   { return c.ceiling }

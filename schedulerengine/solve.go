@@ -208,12 +208,6 @@ func (s *solver) onOpenClaim(p *pendingPod) bool {
 	return s.slack.atCheapest.Each(need, addIfNoDearer) || s.slack.toSizeLimit.Each(need, addIfWithinLimit)
 }
 
-// The room a claim offers at each step of the placement order that looks among open claims:
-// under its cheapest type, under its size limit, under its ceiling.
-func roomAtCheapest(c *claim) vec  { return c.pool.alloc[c.types[0]] }
-func roomToSizeLimit(c *claim) vec { return c.sizeLimit }
-func roomAtCeiling(c *claim) vec   { return c.ceiling }
-
 // onClaimBeyondLimit is the last resort: the first open claim that can hold the pod at all,
 // grown past its size limit (a pod whose affinity ties it to a full claim, or a NodePool out
 // of room for another node).
